@@ -1,0 +1,28 @@
+/**
+ * A small seeded PRNG (mulberry32) for reproducible subsets and random ablation pruners.
+ */
+
+/** Returns a function yielding uniform floats in [0, 1) from a 32-bit seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `k` distinct indices of `[0, n)` chosen uniformly at random (partial Fisher-Yates), in ascending order. */
+export function sampleIndices(n: number, k: number, random: () => number): Uint32Array {
+  const pool = new Uint32Array(n);
+  for (let i = 0; i < n; i++) pool[i] = i;
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(random() * (n - i));
+    const t = pool[i]!;
+    pool[i] = pool[j]!;
+    pool[j] = t;
+  }
+  return pool.slice(0, k).sort();
+}

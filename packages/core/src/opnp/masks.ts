@@ -1,0 +1,107 @@
+/**
+ * OPNP masks: which weights (`C x D`) and neurons (`D`) of the head to keep (SPEC "OPNP" steps 3-4).
+ */
+import { OpnpError } from '../errors.js';
+import { applyBand, keepBand, type KeepBand, type PruningPercentages } from './thresholds.js';
+
+/** A parameter sensitivity matrix `s [C x D]` (row-major) as produced by the sensitivity accumulator. */
+export interface SensitivityLike {
+  readonly classes: number;
+  readonly dim: number;
+  readonly values: ArrayLike<number>;
+}
+
+/** Which parts OPNP prunes: `opp` parameters only, `onp` neurons only, `opnp` both. */
+export type PruningMode = 'opp' | 'onp' | 'opnp';
+
+/** Keep masks of a pruned head. */
+export interface PruningMasks {
+  /** `C x D` weight keep mask (1 = kept), row-major. */
+  readonly param: Uint8Array;
+  /** `D` neuron keep mask (1 = kept). */
+  readonly neuron: Uint8Array;
+  readonly classes: number;
+  readonly dim: number;
+  /** Weights kept by the parameter mask alone. */
+  readonly paramKept: number;
+  /** Neurons kept. */
+  readonly neuronKept: number;
+  /** Thresholds used (`[-Inf, Inf]` where nothing is pruned). */
+  readonly paramBand: KeepBand;
+  readonly neuronBand: KeepBand;
+}
+
+/** Checks that a neuron sensitivity vector matches the parameter sensitivity's `D`. */
+function assertSensitivityShapes(param: SensitivityLike, neuron: ArrayLike<number>): void {
+  if (param.values.length !== param.classes * param.dim) {
+    throw new OpnpError('SHAPE_MISMATCH', 'Parameter sensitivity values do not match classes x dim', {
+      expected: param.classes * param.dim,
+      actual: param.values.length,
+    });
+  }
+  if (neuron.length !== param.dim) {
+    throw new OpnpError('SHAPE_MISMATCH', 'Neuron sensitivity length must equal the feature dimension D', {
+      expected: param.dim,
+      actual: neuron.length,
+    });
+  }
+}
+
+/** The percentages that a mode actually applies (parameter-only / neuron-only parts zeroed). */
+export function percentagesForMode(p: PruningPercentages, mode: PruningMode): PruningPercentages {
+  if (mode === 'opp') return { ...p, nMin: 0, nMax: 0 };
+  if (mode === 'onp') return { ...p, pMin: 0, pMax: 0 };
+  return p;
+}
+
+/**
+ * OPNP keep masks from parameter sensitivity `s [C x D]` and neuron sensitivity `s_j [D]`:
+ * weight `(c, j)` is kept iff `P(s, pMin) <= s_cj <= P(s, 100 - pMax)` (bounds dropped when the percentage is 0),
+ * neuron `j` likewise with `nMin`, `nMax` on `s_j`. `mode` zeroes the unused half (`opp`, `onp`).
+ */
+export function pruningMasks(
+  param: SensitivityLike,
+  neuron: ArrayLike<number>,
+  percentages: PruningPercentages,
+  mode: PruningMode = 'opnp',
+): PruningMasks {
+  assertSensitivityShapes(param, neuron);
+  const p = percentagesForMode(percentages, mode);
+  const paramMask = applyBand(param.values, keepBand(param.values, p.pMin, p.pMax));
+  const neuronMask = applyBand(neuron, keepBand(neuron, p.nMin, p.nMax));
+  return {
+    param: paramMask.mask,
+    neuron: neuronMask.mask,
+    classes: param.classes,
+    dim: param.dim,
+    paramKept: paramMask.kept,
+    neuronKept: neuronMask.kept,
+    paramBand: paramMask.band,
+    neuronBand: neuronMask.band,
+  };
+}
+
+/** Masks that keep everything (the original head). */
+export function keepAllMasks(classes: number, dim: number): PruningMasks {
+  return {
+    param: new Uint8Array(classes * dim).fill(1),
+    neuron: new Uint8Array(dim).fill(1),
+    classes,
+    dim,
+    paramKept: classes * dim,
+    neuronKept: dim,
+    paramBand: { lo: -Infinity, hi: Infinity },
+    neuronBand: { lo: -Infinity, hi: Infinity },
+  };
+}
+
+/** Number of weights that survive both masks: `sum_cj keep_param[c,j] * keep_neuron[j]`. */
+export function keptWeightCount(masks: Pick<PruningMasks, 'param' | 'neuron' | 'classes' | 'dim'>): number {
+  let kept = 0;
+  const { param, neuron, classes, dim } = masks;
+  for (let c = 0; c < classes; c++) {
+    const base = c * dim;
+    for (let j = 0; j < dim; j++) kept += param[base + j]! & neuron[j]!;
+  }
+  return kept;
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRUNING_GRID, gridPoints, gridScores } from '../src/opnp/grid.js';
+import { gridSearch, selectGridPoint, type GridPointResult } from '../src/opnp/search.js';
+import { OpnpError } from '../src/errors.js';
+import { lcg, randomMatrix, refEnergy, refKeep, refLogits, refMsp } from './opnp-helpers.js';
+
+const random = lcg(2024);
+const C = 7, D = 23, N = 37;
+const W = randomMatrix(C, D, random);
+const bias = Float32Array.from({ length: C }, () => random() - 0.5);
+const head = { weight: W, bias };
+// Sensitivities with many ties so thresholds land exactly on repeated values.
+const sens = { classes: C, dim: D, values: Float64Array.from({ length: C * D }, () => Math.floor(random() * 9) / 8) };
+const neuronSens = Float64Array.from({ length: D }, () => Math.floor(random() * 5));
+const H = randomMatrix(N, D, random, (u) => Math.max(0, u * 3 - 1));
+
+/** Scores of one grid point by pruning densely, in float64, straight from SPEC. */
+function denseScores(p: { pMin: number; pMax: number; nMin: number; nMax: number }, score: (f: number[]) => number, clip = Infinity): number[] {
+  const keepP = refKeep(sens.values, p.pMin, p.pMax);
+  const keepN = refKeep(neuronSens, p.nMin, p.nMax);
+  return refLogits(W, bias, H, (c, j) => keepP[c * D + j] === 1 && keepN[j] === 1, clip).map(score);
+}
+
+function expectClose(got: ArrayLike<number>, want: number[], what: string): void {
+  for (let i = 0; i < want.length; i++) {
+    const tol = 1e-5 * Math.max(1, Math.abs(want[i]!));
+    if (!(Math.abs(got[i]! - want[i]!) <= tol)) throw new Error(`${what}: first difference at row ${i}: got ${got[i]}, want ${want[i]}`);
+  }
+}
+
+describe('gridPoints', () => {
+  it('enumerates the 192 default points with pMin outermost and nMax innermost', () => {
+    const points = gridPoints();
+    expect(points).toHaveLength(192);
+    expect(points[0]).toEqual({ pMin: 0, pMax: 0, nMin: 0, nMax: 0 });
+    expect(points[1]).toEqual({ pMin: 0, pMax: 0, nMin: 0, nMax: 1 });
+    expect(points[4]).toEqual({ pMin: 0, pMax: 0, nMin: 10, nMax: 0 });
+    expect(points[191]).toEqual({ pMin: 50, pMax: 2, nMin: 30, nMax: 10 });
+  });
+  it('rejects empty axes and out-of-range percentages', () => {
+    expect(() => gridPoints({ ...DEFAULT_PRUNING_GRID, pMin: [] })).toThrow(OpnpError);
+    expect(() => gridPoints({ ...DEFAULT_PRUNING_GRID, nMax: [120] })).toThrow(OpnpError);
+  });
+});
+
+describe('gridScores equals dense evaluation at every grid point', () => {
+  it('energy, default grid', async () => {
+    const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, blockRows: 16 });
+    expect(points).toHaveLength(192);
+    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `point ${i} ${JSON.stringify(p)}`));
+  });
+  it('energy with temperature and ReAct clipping', async () => {
+    const grid = { pMin: [0, 30], pMax: [0, 2], nMin: [0, 10], nMax: [5] };
+    const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, temperature: 2, reactClip: 0.8 });
+    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f, 2), 0.8), `point ${i}`));
+  });
+  it('msp and maxlogit, and grids whose axes have no zero (weights no point keeps) or repeated, unsorted values', async () => {
+    const grid = { pMin: [50, 10, 10], pMax: [1, 40], nMin: [30, 10], nMax: [10, 45] };
+    for (const [score, ref] of [['msp', refMsp], ['maxlogit', (f: number[]) => Math.max(...f)]] as const) {
+      const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, score });
+      expect(points).toHaveLength(3 * 2 * 2 * 2);
+      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, ref), `${score} point ${i}`));
+    }
+  });
+  it('overlapping bands that prune everything give the bias-only logits', async () => {
+    const grid = { pMin: [80], pMax: [50], nMin: [0], nMax: [0] };
+    const { scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid });
+    expectClose(scores[0]!, Array.from({ length: N }, () => refEnergy(Array.from(bias))), 'all pruned');
+  });
+  it('handles zero rows and validates shapes', async () => {
+    const empty = { rows: 0, cols: D, data: new Float32Array(0) };
+    const { scores } = await gridScores(empty, { head, sensitivity: sens, neuronSensitivity: neuronSens });
+    expect(scores[0]).toHaveLength(0);
+    await expect(gridScores(randomMatrix(2, D + 1, random), { head, sensitivity: sens, neuronSensitivity: neuronSens })).rejects.toThrow(OpnpError);
+    await expect(gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens.subarray(1) })).rejects.toThrow(OpnpError);
+    await expect(gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, temperature: 0 })).rejects.toThrow(OpnpError);
+  });
+});
+
+describe('gridSearch selection rule', () => {
+  const result = (index: number, fpr95: number, auroc: number): GridPointResult => ({ index, fpr95, auroc, percentages: { pMin: 0, pMax: 0, nMin: 0, nMax: 0 }, perOod: [] });
+  it('prefers lower FPR95, then higher AUROC, then the earlier point', () => {
+    expect(selectGridPoint([result(0, 0.5, 0.9), result(1, 0.4, 0.1)]).index).toBe(1);
+    expect(selectGridPoint([result(0, 0.4, 0.8), result(1, 0.4, 0.9)]).index).toBe(1);
+    expect(selectGridPoint([result(3, 0.4, 0.9), result(1, 0.4, 0.9), result(2, 0.4, 0.9)]).index).toBe(1);
+    expect(() => selectGridPoint([])).toThrow(OpnpError);
+  });
+  it('averages the metrics over OOD sets and uses only the given validation data', async () => {
+    const id = { rows: 20, cols: D, data: H.data.subarray(0, 20 * D) };
+    const oodA = { rows: 10, cols: D, data: H.data.subarray(20 * D, 30 * D) };
+    const oodB = { rows: 7, cols: D, data: H.data.subarray(30 * D, 37 * D) };
+    // A deliberately simple evaluator: fpr = mean OOD score, auroc = mean ID score (exercises the bookkeeping).
+    const mean = (x: Float32Array): number => x.reduce((s, v) => s + v, 0) / x.length;
+    const calls: number[][] = [];
+    const { best, results } = await gridSearch(
+      { id, ood: { a: oodA, b: oodB } },
+      { head, sensitivity: sens, neuronSensitivity: neuronSens, evaluate: (i, o) => (calls.push([i.length, o.length]), { fpr95: mean(o), auroc: mean(i) }) },
+    );
+    expect(results).toHaveLength(192);
+    expect(calls).toHaveLength(384);
+    expect(calls.slice(0, 2)).toEqual([[20, 10], [20, 7]]);
+    const p = results[77]!;
+    const scoreOf = (rows: number[]) => rows.map((r) => denseScores(p.percentages, (f) => refEnergy(f))[r]!);
+    const avg = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+    const expectedFpr = (avg(scoreOf([...Array(10).keys()].map((k) => 20 + k))) + avg(scoreOf([...Array(7).keys()].map((k) => 30 + k)))) / 2;
+    expect(p.fpr95).toBeCloseTo(expectedFpr, 4);
+    expect(p.perOod.map((r) => r.name)).toEqual(['a', 'b']);
+    expect(best).toBe(selectGridPoint(results));
+  });
+});

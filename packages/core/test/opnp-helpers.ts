@@ -1,0 +1,56 @@
+/** Brute-force reference definitions shared by the OPNP tests (plain loops, float64). */
+import type { Matrix } from '../src/matrix.js';
+
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+export function randomMatrix(rows: number, cols: number, random: () => number, f: (u: number) => number = (u) => u * 2 - 1): Matrix {
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < data.length; i++) data[i] = f(random());
+  return { rows, cols, data };
+}
+
+/** SPEC's P(x, q): numpy 'linear' percentile, written from the definition. */
+export function refPercentile(values: ArrayLike<number>, q: number): number {
+  const v = Array.from(values).sort((a, b) => a - b);
+  const r = (q / 100) * (v.length - 1);
+  const lo = Math.floor(r);
+  const hi = Math.ceil(r);
+  return v[lo]! + (r - lo) * (v[hi]! - v[lo]!);
+}
+
+export function refKeep(values: ArrayLike<number>, low: number, high: number): number[] {
+  const lo = low > 0 ? refPercentile(values, low) : -Infinity;
+  const hi = high > 0 ? refPercentile(values, 100 - high) : Infinity;
+  return Array.from(values, (v) => (lo <= v && v <= hi ? 1 : 0));
+}
+
+export function refLogits(W: Matrix, b: ArrayLike<number>, H: Matrix, keep?: (c: number, j: number) => boolean, clip = Infinity): number[][] {
+  const out: number[][] = [];
+  for (let n = 0; n < H.rows; n++) {
+    const row: number[] = [];
+    for (let c = 0; c < W.rows; c++) {
+      let s = b[c]!;
+      for (let j = 0; j < W.cols; j++) if (!keep || keep(c, j)) s += W.data[c * W.cols + j]! * Math.min(H.data[n * H.cols + j]!, clip);
+      row.push(s);
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+export function refEnergy(f: number[], T = 1): number {
+  const m = Math.max(...f.map((v) => v / T));
+  return T * (m + Math.log(f.reduce((s, v) => s + Math.exp(v / T - m), 0)));
+}
+
+export function refMsp(f: number[]): number {
+  const m = Math.max(...f);
+  const z = f.reduce((s, v) => s + Math.exp(v - m), 0);
+  return Math.max(...f.map((v) => Math.exp(v - m) / z));
+}
