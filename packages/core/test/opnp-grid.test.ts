@@ -44,14 +44,16 @@ describe('gridPoints', () => {
 });
 
 describe('gridScores equals dense evaluation at every grid point', () => {
-  it('energy, default grid', async () => {
-    const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, blockRows: 16 });
-    expect(points).toHaveLength(192);
-    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `point ${i} ${JSON.stringify(p)}`));
-  });
+  for (const sparseBelowDensity of [0, 0.3, 1.01]) {
+    it(`energy, default grid (cells below density ${sparseBelowDensity} multiplied sparsely)`, async () => {
+      const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, blockRows: 16, sparseBelowDensity });
+      expect(points).toHaveLength(192);
+      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `point ${i} ${JSON.stringify(p)}`));
+    });
+  }
   it('energy with temperature and ReAct clipping', async () => {
     const grid = { pMin: [0, 30], pMax: [0, 2], nMin: [0, 10], nMax: [5] };
-    const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, temperature: 2, reactClip: 0.8 });
+    const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, temperature: 2, reactClip: 0.8, sparseBelowDensity: 0.5 });
     points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f, 2), 0.8), `point ${i}`));
   });
   it('msp and maxlogit, and grids whose axes have no zero (weights no point keeps) or repeated, unsorted values', async () => {

@@ -13,7 +13,6 @@
 import { OpnpError } from '../errors.js';
 import { gemm, portableGemmKernel, type GemmKernel } from '../gemm.js';
 import { assertFeaturesMatchHead, assertHead, type LinearHead } from '../head.js';
-import { rowEnergy } from '../internal/logsumexp.js';
 import type { Matrix } from '../matrix.js';
 import { assertPercentage, percentileOfSorted, sortedCopy } from '../percentile.js';
 import type { SensitivityLike } from './masks.js';
@@ -79,6 +78,12 @@ export interface GridScoreOptions {
   kernel?: GemmKernel;
   /** Rows processed per block (bounds memory: about `rows x cells x C x 4` bytes). Default 256. */
   blockRows?: number;
+  /**
+   * Weight cells whose density on a neuron cell's columns is below this fraction are multiplied as sparse
+   * lists (skipping zero activations) instead of by the GEMM kernel. Default 0.3 with the portable kernel,
+   * 0.02 with a faster registered kernel.
+   */
+  sparseBelowDensity?: number;
 }
 
 /** Scores of every grid point on the same feature rows. */
@@ -194,45 +199,43 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   }
   const K = weightCells.length;
 
-  // Per neuron cell: the stacked masked weights [K*C x |J|] (block k = weights of cell k on these columns).
-  const stacks: Matrix[] = neuronCells.map(({ columns }) => {
-    const J = columns.length;
-    const data = new Float32Array(K * C * J);
-    for (let c = 0; c < C; c++) {
-      for (let jj = 0; jj < J; jj++) {
-        const src = c * D + columns[jj]!;
-        const k = weightCellIndex[src]!;
-        if (k >= 0) data[(k * C + c) * J + jj] = W[src]!;
-      }
-    }
-    return { rows: K * C, cols: J, data };
-  });
+  // Per neuron cell: dense weight cells stacked for one GEMM, sparse ones as column-wise lists.
+  const sparseBelow = options.sparseBelowDensity ?? (kernel === portableGemmKernel ? 0.3 : 0.02);
+  const plans = neuronCells.map(({ columns }) => planNeuronCell(W, C, D, columns, weightCellIndex, K, sparseBelow));
 
-  // For each point: which weight cells and neuron cells it keeps.
-  const pointWeightCells: number[][] = [];
-  const pointNeuronCells: number[][] = [];
-  const pointIndex = points.map((_, p) => p);
+  // Group the points by kept weight cells (few distinct sets), then by nMin level; within a group the
+  // nMax levels are swept from the largest down so each step only adds the newly kept neuron cells.
+  const weightSetKeys = new Map<string, number>();
+  const weightSets: number[][] = [];
+  const sweeps: NeuronSweep[][] = [];
   {
     let p = 0;
     for (const a of pMinAxis.index) for (const b of pMaxAxis.index) for (const an of nMinAxis.index) for (const bn of nMaxAxis.index) {
-      pointWeightCells[p] = weightCells.flatMap((cell, k) => (cell.low >= a && cell.high >= b ? [k] : []));
-      pointNeuronCells[p] = neuronCells.flatMap(({ cell }, m) => (cell.low >= an && cell.high >= bn ? [m] : []));
+      const cells = weightCells.flatMap((cell, k) => (cell.low >= a && cell.high >= b ? [k] : []));
+      const key = cells.join(',');
+      let set = weightSetKeys.get(key);
+      if (set === undefined) {
+        set = weightSets.length;
+        weightSetKeys.set(key, set);
+        weightSets.push(cells);
+        sweeps.push([]);
+      }
+      let sweep = sweeps[set]!.find((x) => x.nMinLevel === an);
+      if (!sweep) {
+        sweep = {
+          nMinLevel: an,
+          // steps[i] is nMax level nLevels[1]-1-i: add the neuron cells with that high rank (and low >= an).
+          steps: Array.from({ length: nLevels[1] }, (_, i) => ({
+            addCells: neuronCells.flatMap(({ cell }, m) => (cell.low >= an && cell.high === nLevels[1] - 1 - i ? [m] : [])),
+            points: [] as number[],
+          })),
+        };
+        sweeps[set]!.push(sweep);
+      }
+      sweep.steps[nLevels[1] - 1 - bn]!.points.push(p);
       p++;
     }
   }
-  // Distinct weight-cell sets are few (<= |pMin| x |pMax|): sum those once per neuron cell and row.
-  const weightSetKeys = new Map<string, number>();
-  const weightSets: number[][] = [];
-  const pointWeightSet = pointIndex.map((p) => {
-    const key = pointWeightCells[p]!.join(',');
-    let s = weightSetKeys.get(key);
-    if (s === undefined) {
-      s = weightSets.length;
-      weightSetKeys.set(key, s);
-      weightSets.push(pointWeightCells[p]!);
-    }
-    return s;
-  });
 
   const scores = points.map(() => new Float32Array(N));
   const M = neuronCells.length;
@@ -241,25 +244,28 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const bias = head.bias;
   // Scratch: per weight set and neuron cell, the partial logits of one row (float64).
   const setPartials = new Float64Array(S * M * C);
-  const logitRow = new Float64Array(C);
+  // Scratch: the weight set's partial logits of the neuron cells kept so far (without the bias).
+  const keptLogits = new Float64Array(C);
 
   for (let start = 0; start < N; start += blockRows) {
     const R = Math.min(blockRows, N - start);
-    // Gather each neuron cell's columns of the block (with ReAct clipping) and multiply by its stack.
-    const partials: Float32Array[] = [];
+    // Gather each neuron cell's columns of the block (with ReAct clipping); dense cells by one GEMM,
+    // sparse cells by a loop that also skips zero activations.
+    const denseOut: (Float32Array | null)[] = [];
+    const sparseOut: Float32Array[] = [];
     for (let m = 0; m < M; m++) {
-      const columns = neuronCells[m]!.columns;
-      const J = columns.length;
+      const plan = plans[m]!;
+      const J = plan.columns.length;
       const x = new Float32Array(R * J);
       for (let r = 0; r < R; r++) {
         const src = (start + r) * D;
         for (let jj = 0; jj < J; jj++) {
-          const v = features.data[src + columns[jj]!]!;
+          const v = features.data[src + plan.columns[jj]!]!;
           x[r * J + jj] = reactClip !== undefined && v > reactClip ? reactClip : v;
         }
       }
-      const product = await gemm(kernel, { rows: R, cols: J, data: x }, stacks[m]!, { transB: true });
-      partials.push(product.data); // [R x K*C]
+      denseOut.push(plan.dense ? (await gemm(kernel, { rows: R, cols: J, data: x }, plan.dense, { transB: true })).data : null);
+      sparseOut.push(sparseProduct(plan, x, R, C));
     }
     for (let r = 0; r < R; r++) {
       // Partial logits per (weight set, neuron cell).
@@ -267,37 +273,145 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
         const cells = weightSets[s]!;
         for (let m = 0; m < M; m++) {
           const out = (s * M + m) * C;
-          const part = partials[m]!;
-          const rowBase = r * K * C;
+          const plan = plans[m]!;
           for (let c = 0; c < C; c++) setPartials[out + c] = 0;
           for (const k of cells) {
-            const base = rowBase + k * C;
+            const slot = plan.slot[k]!;
+            if (slot === EMPTY) continue;
+            const part = slot >= 0 ? denseOut[m]! : sparseOut[m]!;
+            const base = slot >= 0 ? (r * plan.denseCells + slot) * C : (r * plan.sparse.length + (-slot - 1)) * C;
             for (let c = 0; c < C; c++) setPartials[out + c] = setPartials[out + c]! + part[base + c]!;
           }
         }
       }
-      for (let p = 0; p < points.length; p++) {
-        const s = pointWeightSet[p]!;
-        for (let c = 0; c < C; c++) logitRow[c] = bias[c]!;
-        for (const m of pointNeuronCells[p]!) {
-          const base = (s * M + m) * C;
-          for (let c = 0; c < C; c++) logitRow[c] = logitRow[c]! + setPartials[base + c]!;
+      for (let set = 0; set < S; set++) {
+        for (const sweep of sweeps[set]!) {
+          keptLogits.fill(0);
+          for (const step of sweep.steps) {
+            for (const m of step.addCells) {
+              const base = (set * M + m) * C;
+              for (let c = 0; c < C; c++) keptLogits[c] = keptLogits[c]! + setPartials[base + c]!;
+            }
+            if (step.points.length === 0) continue;
+            const value = scoreRow(bias, keptLogits, C, score, T);
+            for (const p of step.points) scores[p]![start + r] = value;
+          }
         }
-        scores[p]![start + r] = scoreRow(logitRow, C, score, T);
       }
     }
   }
   return { points, scores };
 }
 
-/** One row's logit score. */
-function scoreRow(f: Float64Array, C: number, score: GridLogitScore, T: number): number {
-  if (score === 'energy') return rowEnergy(f, 0, C, T);
+/** Points sharing a weight set and an nMin level, swept over the nMax levels from the largest down. */
+interface NeuronSweep {
+  readonly nMinLevel: number;
+  readonly steps: { readonly addCells: number[]; readonly points: number[] }[];
+}
+
+/** Marks a weight cell with no weights on a neuron cell's columns. */
+const EMPTY = -0x7fffffff;
+
+/** A weight cell's weights on one neuron cell's columns, column by column (CSC). */
+interface SparseCell {
+  /** `colStart[jj] .. colStart[jj+1]` index the entries of local column `jj`. */
+  readonly colStart: Int32Array;
+  readonly classIndex: Int32Array;
+  readonly weight: Float32Array;
+}
+
+/** How one neuron cell's partial logits are computed. */
+interface NeuronCellPlan {
+  readonly columns: readonly number[];
+  /** Number of dense weight cells stacked in `dense`. */
+  readonly denseCells: number;
+  /** Stacked masked weights `[denseCells*C x |J|]` (block = one weight cell), or null when none is dense. */
+  readonly dense: Matrix | null;
+  readonly sparse: SparseCell[];
+  /** Per weight cell: `>= 0` its block in `dense`, `< 0` sparse entry `-slot-1`, or {@link EMPTY}. */
+  readonly slot: Int32Array;
+}
+
+function planNeuronCell(W: Float32Array, C: number, D: number, columns: readonly number[], cellOf: Int16Array, K: number, sparseBelow: number): NeuronCellPlan {
+  const J = columns.length;
+  const count = new Float64Array(K);
+  for (let c = 0; c < C; c++) for (const j of columns) { const k = cellOf[c * D + j]!; if (k >= 0) count[k]!++; }
+  const slot = new Int32Array(K).fill(EMPTY);
+  let denseCells = 0;
+  const sparseCells: number[] = [];
+  for (let k = 0; k < K; k++) {
+    if (count[k] === 0) continue;
+    if (count[k]! / (C * J) < sparseBelow) slot[k] = -(sparseCells.push(k)); // -1, -2, ...
+    else slot[k] = denseCells++;
+  }
+  const dense = denseCells > 0 ? { rows: denseCells * C, cols: J, data: new Float32Array(denseCells * C * J) } : null;
+  const sparse: SparseCell[] = sparseCells.map((k) => ({ colStart: new Int32Array(J + 1), classIndex: new Int32Array(count[k]!), weight: new Float32Array(count[k]!) }));
+  const fill = new Int32Array(sparseCells.length);
+  for (let jj = 0; jj < J; jj++) {
+    const j = columns[jj]!;
+    for (let s = 0; s < sparse.length; s++) sparse[s]!.colStart[jj] = fill[s]!;
+    for (let c = 0; c < C; c++) {
+      const k = cellOf[c * D + j]!;
+      if (k < 0) continue;
+      const at = slot[k]!;
+      if (at >= 0) dense!.data[(at * C + c) * J + jj] = W[c * D + j]!;
+      else {
+        const s = -at - 1;
+        const cell = sparse[s]!;
+        cell.classIndex[fill[s]!] = c;
+        cell.weight[fill[s]!] = W[c * D + j]!;
+        fill[s]!++;
+      }
+    }
+  }
+  for (let s = 0; s < sparse.length; s++) sparse[s]!.colStart[J] = fill[s]!;
+  return { columns, denseCells, dense, sparse, slot };
+}
+
+/** Partial logits of a plan's sparse cells for `x [R x |J|]`: `[R x sparse.length*C]`. */
+function sparseProduct(plan: NeuronCellPlan, x: Float32Array, R: number, C: number): Float32Array {
+  const S = plan.sparse.length;
+  const J = plan.columns.length;
+  const out = new Float32Array(R * S * C);
+  if (S === 0) return out;
+  const acc = new Float64Array(S * C);
+  for (let r = 0; r < R; r++) {
+    acc.fill(0);
+    for (let s = 0; s < S; s++) {
+      const { colStart, classIndex, weight } = plan.sparse[s]!;
+      const base = s * C;
+      for (let jj = 0; jj < J; jj++) {
+        const v = x[r * J + jj]!;
+        if (v === 0) continue;
+        for (let e = colStart[jj]!, end = colStart[jj + 1]!; e < end; e++) {
+          const at = base + classIndex[e]!;
+          acc[at] = acc[at]! + v * weight[e]!;
+        }
+      }
+    }
+    out.set(acc, r * S * C);
+  }
+  return out;
+}
+
+/** One row's logit score of `bias + z`, with float64 math. */
+function scoreRow(bias: Float32Array, z: Float64Array, C: number, score: GridLogitScore, T: number): number {
   let max = -Infinity;
-  for (let c = 0; c < C; c++) if (f[c]! > max) max = f[c]!;
+  for (let c = 0; c < C; c++) {
+    const f = bias[c]! + z[c]!;
+    if (f > max) max = f;
+  }
   if (score === 'maxlogit') return max;
-  // msp = 1 / sum_c exp(f_c - max)
+  if (score === 'msp') {
+    // max_c softmax = 1 / sum_c exp(f_c - max)
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += Math.exp(bias[c]! + z[c]! - max);
+    return 1 / sum;
+  }
+  // energy: T * logsumexp(f / T), stable
+  if (max === -Infinity || max === Infinity) return max;
+  const m = max / T;
   let sum = 0;
-  for (let c = 0; c < C; c++) sum += Math.exp(f[c]! - max);
-  return 1 / sum;
+  for (let c = 0; c < C; c++) sum += Math.exp((bias[c]! + z[c]!) / T - m);
+  return T * (m + Math.log(sum));
 }
