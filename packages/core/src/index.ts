@@ -43,3 +43,47 @@ export {
   type LoadOptions,
   type ModelSource,
 } from './feature-extractor.js';
+
+// Scores and baselines (SPEC "Scores")
+export { msp, maxLogit, energy, gradNorm, scoreLogits, LOGIT_SCORES, type LogitScore, type TemperatureOptions } from './scores/logit-scores.js';
+export { reactThreshold, react, ash, scale, ashKeepCount, roundHalfEven, type AshVariant, type AshOptions, type ScaleOptions } from './scores/transforms.js';
+export { diceHead, featureMean, type DiceHead, type DiceOptions } from './scores/dice.js';
+export { fitMahalanobis, mahalanobisScore, mahalanobisPrecision, type MahalanobisModel, type MahalanobisOptions } from './scores/mahalanobis.js';
+export { symmetricEigen, symmetricPseudoInverse, effectiveRank, PINV_RELATIVE_TOLERANCE, type SymmetricEigen } from './scores/symmetric-eigen.js';
+export { fitKnn, knnScore, type KnnModel, type KnnOptions } from './scores/knn.js';
+export { composeScore, applyFeatureTransform, type ScoreSpec, type FeatureTransform } from './scores/compose.js';
+export { gen, type GenOptions } from './scores/gen.js';
+export { fitVim, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions } from './scores/vim.js';
+export { createLinearFeatureExtractor, type LinearFeatureExtractorOptions, type LinearActivation } from './extractors/linear-extractor.js';
+
+// OPNP (SPEC "OPNP")
+export {
+  SensitivityAccumulator,
+  computeSensitivity,
+  type SensitivityAggregation,
+  type SensitivityOptions,
+  type SensitivityState,
+  type ParameterSensitivity,
+} from './opnp/sensitivity.js';
+export { neuronSensitivity, type NeuronStatistic } from './opnp/neuron-sensitivity.js';
+export { keepBand, keepMask, applyBand, type KeepBand, type KeepMask, type PruningPercentages } from './opnp/thresholds.js';
+export {
+  pruningMasks,
+  percentagesForMode,
+  keepAllMasks,
+  keptWeightCount,
+  type PruningMasks,
+  type PruningMode,
+  type SensitivityLike,
+} from './opnp/masks.js';
+export { pruneHead } from './opnp/prune.js';
+export { randomWeightMask, randomNeuronMask, magnitudeWeightMask, lowNormNeuronMask, meanFeatureNorm } from './opnp/pruners.js';
+export { DEFAULT_PRUNING_GRID, gridPoints, gridScores, type PruningGrid, type GridScoreOptions, type GridScores } from './opnp/grid.js';
+export {
+  gridSearch,
+  selectGridPoint,
+  type GridEvaluator,
+  type GridPointResult,
+  type GridSearchResult,
+  type ValidationFeatures,
+} from './opnp/search.js';

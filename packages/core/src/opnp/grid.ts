@@ -15,6 +15,7 @@ import { gemm, portableGemmKernel, type GemmKernel } from '../gemm.js';
 import { assertFeaturesMatchHead, assertHead, type LinearHead } from '../head.js';
 import type { Matrix } from '../matrix.js';
 import { assertPercentage, percentileOfSorted, sortedCopy } from '../percentile.js';
+import type { LogitScore } from '../scores/logit-scores.js';
 import type { SensitivityLike } from './masks.js';
 import type { PruningPercentages } from './thresholds.js';
 
@@ -55,9 +56,6 @@ function assertGrid(grid: PruningGrid): void {
   }
 }
 
-/** Logit score applied to each grid point's logits. */
-export type GridLogitScore = 'energy' | 'msp' | 'maxlogit';
-
 /** Options of {@link gridScores}. */
 export interface GridScoreOptions {
   /** The original head `W [C x D]`, `b [C]`. */
@@ -69,7 +67,7 @@ export interface GridScoreOptions {
   /** Grid (default {@link DEFAULT_PRUNING_GRID}). */
   grid?: PruningGrid;
   /** Score of the pruned logits (default `'energy'`). */
-  score?: GridLogitScore;
+  score?: LogitScore;
   /** Temperature of `energy` (default 1). */
   temperature?: number;
   /** ReAct clip `c`: features are replaced by `min(h, c)` before the head (OPNP + ReAct). */
@@ -395,7 +393,7 @@ function sparseProduct(plan: NeuronCellPlan, x: Float32Array, R: number, C: numb
 }
 
 /** One row's logit score of `bias + z`, with float64 math. */
-function scoreRow(bias: Float32Array, z: Float64Array, C: number, score: GridLogitScore, T: number): number {
+function scoreRow(bias: Float32Array, z: Float64Array, C: number, score: LogitScore, T: number): number {
   let max = -Infinity;
   for (let c = 0; c < C; c++) {
     const f = bias[c]! + z[c]!;

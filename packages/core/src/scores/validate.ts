@@ -1,0 +1,54 @@
+/**
+ * Internal argument checks shared by the score modules (not part of the public API).
+ */
+import { OpnpError } from '../errors.js';
+import type { Matrix } from '../matrix.js';
+
+/** Throws `INVALID_ARGUMENT` unless `T` is a finite number > 0. */
+export function assertTemperature(T: number): void {
+  if (typeof T !== 'number' || !Number.isFinite(T) || T <= 0) {
+    throw new OpnpError('INVALID_ARGUMENT', 'temperature must be a finite number > 0', { actual: T });
+  }
+}
+
+/** Throws `INVALID_ARGUMENT` unless `value` is an integer in `[min, max]`. */
+export function assertIntegerInRange(value: number, min: number, max: number, name: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new OpnpError('INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}]`, { actual: value });
+  }
+}
+
+/** Throws `SHAPE_MISMATCH` unless `a` and `b` have the same number of rows (samples). */
+export function assertSameRows(a: Matrix, b: Matrix, nameA: string, nameB: string): void {
+  if (a.rows !== b.rows) {
+    throw new OpnpError('SHAPE_MISMATCH', `${nameA} and ${nameB} must describe the same samples (equal row counts)`, {
+      expected: `${nameB} with ${a.rows} rows`,
+      actual: `${b.rows} rows`,
+    });
+  }
+}
+
+/** Throws `NON_FINITE` if any entry of `data` is NaN (or, with `allowInfinity = false`, infinite). */
+export function assertNoNaN(data: ArrayLike<number>, name: string, allowInfinity = true): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (Number.isNaN(v) || (!allowInfinity && !Number.isFinite(v))) {
+      throw new OpnpError('NON_FINITE', `${name} contains ${Number.isNaN(v) ? 'NaN' : 'an infinite value'}`, {
+        offset: i,
+        hint: 'Fitted statistics are undefined for non-finite inputs; clean the data first',
+      });
+    }
+  }
+}
+
+/** Whether `data[offset .. offset+length)` contains a NaN. */
+export function hasNaN(data: ArrayLike<number>, offset: number, length: number): boolean {
+  for (let i = offset; i < offset + length; i++) if (Number.isNaN(data[i]!)) return true;
+  return false;
+}
+
+/** Whether `data[offset .. offset+length)` contains a NaN or an infinity. */
+export function hasNonFinite(data: ArrayLike<number>, offset: number, length: number): boolean {
+  for (let i = offset; i < offset + length; i++) if (!Number.isFinite(data[i]!)) return true;
+  return false;
+}

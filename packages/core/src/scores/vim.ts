@@ -1,0 +1,171 @@
+/**
+ * ViM (Wang et al., CVPR 2022): virtual-logit matching. The residual of a feature outside the principal
+ * subspace of the training features (centred at `u = -pinv(W) b`), scaled to logit size, against energy.
+ */
+import { OpnpError } from '../errors.js';
+import { assertFeaturesMatchHead, assertHead, logits, type LinearHead } from '../head.js';
+import type { Matrix } from '../matrix.js';
+import { gemm64ABt } from './gemm64.js';
+import { energy } from './logit-scores.js';
+import { effectiveRank, symmetricEigen } from './symmetric-eigen.js';
+import { assertIntegerInRange, assertNoNaN, hasNaN } from './validate.js';
+
+/** A fitted ViM model. */
+export interface VimModel {
+  /** The classifier head used for energy. */
+  readonly head: LinearHead;
+  /** Origin `u = -pinv(W) b`, length `D` (float64). */
+  readonly origin: Float64Array;
+  /** Principal-space dimension. */
+  readonly dim: number;
+  /** Residual-space basis: the `D - dim` eigenvectors with the smallest eigenvalues, as rows (`(D - dim) x D`). */
+  readonly residualBasis: Float64Array;
+  /** `alpha = mean_n max_c f_c / mean_n ||residual_n||` over the training features. */
+  readonly alpha: number;
+}
+
+/** Options of {@link fitVim}. */
+export interface VimOptions {
+  /**
+   * Principal-space dimension. Default as in the ViM paper: 1000 when `D >= 1500`, 512 when `D = 768`,
+   * otherwise `floor(D / 2)`.
+   */
+  dim?: number;
+}
+
+/** The ViM paper's default principal dimension for feature dimension `D`. */
+export function defaultVimDim(D: number): number {
+  if (D >= 1500) return 1000;
+  if (D === 768) return 512;
+  return Math.floor(D / 2);
+}
+
+/**
+ * `u = -pinv(W) b` through the smaller Gram matrix: `pinv(W) = W^T (W W^T)^+` (C <= D) or
+ * `(W^T W)^+ W^T` (C > D). Gram eigenvalues below `max(C, D) * eps` times the largest are treated as zero
+ * (the resolution of a Gram-matrix eigendecomposition; a trained head has full rank and is unaffected).
+ */
+export function vimOrigin(head: LinearHead): Float64Array {
+  assertHead(head);
+  const { rows: C, cols: D, data: W } = head.weight;
+  const b = head.bias;
+  const small = Math.min(C, D);
+  const gram = new Float64Array(small * small);
+  const w64 = Float64Array.from(W);
+  if (C <= D) gemm64ABt(w64, w64, gram, C, C, D);
+  else {
+    const wt = new Float64Array(D * C);
+    for (let c = 0; c < C; c++) for (let j = 0; j < D; j++) wt[j * C + c] = W[c * D + j]!;
+    gemm64ABt(wt, wt, gram, D, D, C);
+  }
+  const eigen = symmetricEigen(gram, small);
+  const r = effectiveRank(eigen, Math.max(C, D) * 2 ** -52);
+  const V = eigen.vectors;
+  // rhs: b (C <= D) or W^T b (C > D).
+  const rhs = new Float64Array(small);
+  if (C <= D) for (let c = 0; c < C; c++) rhs[c] = b[c]!;
+  else for (let j = 0; j < D; j++) for (let c = 0; c < C; c++) rhs[j] = rhs[j]! + W[c * D + j]! * b[c]!;
+  // z = Gram^+ rhs
+  const z = new Float64Array(small);
+  for (let i = 0; i < r; i++) {
+    let dot = 0;
+    for (let a = 0; a < small; a++) dot += V[i * small + a]! * rhs[a]!;
+    const coef = dot / eigen.values[i]!;
+    for (let a = 0; a < small; a++) z[a] = z[a]! + coef * V[i * small + a]!;
+  }
+  const u = new Float64Array(D);
+  if (C <= D) {
+    for (let c = 0; c < C; c++) for (let j = 0; j < D; j++) u[j] = u[j]! - W[c * D + j]! * z[c]!;
+  } else {
+    for (let j = 0; j < D; j++) u[j] = -z[j]!;
+  }
+  return u;
+}
+
+const BLOCK_ROWS = 256;
+
+/** Residual norms `||(h - u) NS^T||` of features `[N, D]`, float64. */
+function residualNorms(features: Matrix, origin: Float64Array, basis: Float64Array, k: number): Float64Array {
+  const { rows: N, cols: D, data } = features;
+  const out = new Float64Array(N);
+  const block = new Float64Array(BLOCK_ROWS * D);
+  const proj = new Float64Array(BLOCK_ROWS * k);
+  for (let start = 0; start < N; start += BLOCK_ROWS) {
+    const rows = Math.min(BLOCK_ROWS, N - start);
+    for (let q = 0; q < rows; q++) for (let j = 0; j < D; j++) block[q * D + j] = data[(start + q) * D + j]! - origin[j]!;
+    proj.fill(0);
+    gemm64ABt(block, basis, proj, rows, k, D);
+    for (let q = 0; q < rows; q++) {
+      let s = 0;
+      for (let i = 0; i < k; i++) s += proj[q * k + i]! * proj[q * k + i]!;
+      out[start + q] = Math.sqrt(s);
+    }
+  }
+  return out;
+}
+
+/**
+ * Fits ViM on training features: origin `u = -pinv(W) b`, the uncentred covariance `(1/N) (H - u)^T (H - u)`
+ * (sklearn `EmpiricalCovariance(assume_centered=True)`, as the reference), its eigenvectors beyond the top
+ * `dim` as residual space, and `alpha`. O(D^3) for the eigendecomposition plus O(N D^2).
+ *
+ * @param trainFeatures `[N, D]`
+ * @throws OpnpError `EMPTY_INPUT`, `SHAPE_MISMATCH`, `INVALID_ARGUMENT` (dim), `NON_FINITE`
+ */
+export function fitVim(trainFeatures: Matrix, head: LinearHead, options: VimOptions = {}): VimModel {
+  assertHead(head);
+  assertFeaturesMatchHead(head, trainFeatures, 'trainFeatures');
+  const { rows: N, cols: D, data } = trainFeatures;
+  if (N === 0) throw new OpnpError('EMPTY_INPUT', 'fitVim needs at least one training sample');
+  assertNoNaN(data, 'trainFeatures', false);
+  const dim = options.dim ?? defaultVimDim(D);
+  assertIntegerInRange(dim, 0, D - 1, 'ViM principal dimension dim');
+  const origin = vimOrigin(head);
+  const cov = new Float64Array(D * D);
+  const xt = new Float64Array(D * BLOCK_ROWS);
+  for (let start = 0; start < N; start += BLOCK_ROWS) {
+    const rows = Math.min(BLOCK_ROWS, N - start);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < D; j++) xt[j * rows + r] = data[(start + r) * D + j]! - origin[j]!;
+    const block = xt.subarray(0, D * rows);
+    gemm64ABt(block, block, cov, D, D, rows);
+  }
+  for (let i = 0; i < D * D; i++) cov[i] = cov[i]! / N;
+  const eigen = symmetricEigen(cov, D);
+  const residualBasis = eigen.vectors.slice(dim * D);
+  const k = D - dim;
+  const norms = residualNorms(trainFeatures, origin, residualBasis, k);
+  const f = logits(head, trainFeatures);
+  let maxLogitSum = 0;
+  let residualSum = 0;
+  for (let n = 0; n < N; n++) {
+    let m = -Infinity;
+    for (let c = 0; c < f.cols; c++) m = Math.max(m, f.data[n * f.cols + c]!);
+    maxLogitSum += m;
+    residualSum += norms[n]!;
+  }
+  if (!(residualSum > 0)) {
+    throw new OpnpError('INVALID_ARGUMENT', 'ViM: the training features have no residual outside the principal space', { actual: { dim, D }, hint: 'Use a smaller dim' });
+  }
+  const alpha = maxLogitSum / N / (residualSum / N);
+  return { head, origin, dim, residualBasis, alpha };
+}
+
+/**
+ * ViM score `energy(f) - alpha * ||(h - u) NS||` (higher = more in-distribution; the reference's
+ * `-vlogit + energy`). Rows with NaN score NaN.
+ *
+ * @param features `[N, D]`
+ * @returns scores `[N]`
+ */
+export function vimScore(model: VimModel, features: Matrix): Float32Array {
+  assertFeaturesMatchHead(model.head, features);
+  const { cols: D } = features;
+  const k = D - model.dim;
+  const norms = residualNorms(features, model.origin, model.residualBasis, k);
+  const e = energy(logits(model.head, features));
+  const out = new Float32Array(features.rows);
+  for (let n = 0; n < features.rows; n++) {
+    out[n] = hasNaN(features.data, n * D, D) ? NaN : e[n]! - model.alpha * norms[n]!;
+  }
+  return out;
+}
