@@ -73,82 +73,175 @@ export function gemmSync(a: Matrix, b: Matrix, options?: GemmOptions, kernel: Sy
 // ---------------------------------------------------------------------------------------------
 // Portable kernel
 
-/** Packs `op(x)` (`rows x cols` after the op) into a new row-major array. */
-function materialize(x: Matrix, trans: boolean): Float32Array {
-  if (!trans) return x.data;
-  const out = new Float32Array(x.data.length);
-  const { rows, cols, data } = x;
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j]!;
-  return out;
-}
+// Blocking parameters (GotoBLAS-style): a KC x NC block of op(b) is packed into NR-wide column panels,
+// an MC x KC block of op(a) into MR-tall row panels, and an MR x NR register tile of float64 locals
+// accumulates one KC-long slice of every dot product.
+const MR = 4;
+const NR = 4;
+const KC = 256;
+const MC = 128;
+const NC = 4096;
 
 /**
- * `out[M x N] = A[M x K] * B^T` where `bt` holds `B^T` as `N x K` row-major: both operands are read
- * along contiguous rows, blocked over 4 rows of `A` and 4 rows of `bt` for register reuse.
+ * Packs the `mc x kc` block of `op(a)` starting at `(i0, k0)` into MR-tall panels:
+ * `ap[p * kc * MR + k * MR + r] = op(a)[i0 + p * MR + r, k0 + k]`, zero-padded past `mc`.
+ * `op(a)[i, k] = a[i * rs + k * cs]`.
  */
-function gemmABt(A: Float32Array, bt: Float32Array, out: Float32Array, M: number, N: number, K: number): void {
-  const KB = 256;
-  for (let k0 = 0; k0 < K; k0 += KB) {
-    const k1 = Math.min(K, k0 + KB);
-    let i = 0;
-    for (; i + 4 <= M; i += 4) {
-      const a0 = i * K, a1 = a0 + K, a2 = a1 + K, a3 = a2 + K;
-      let j = 0;
-      for (; j + 4 <= N; j += 4) {
-        const b0 = j * K, b1 = b0 + K, b2 = b1 + K, b3 = b2 + K;
-        let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-        let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-        for (let k = k0; k < k1; k++) {
-          const x0 = A[a0 + k]!, x1 = A[a1 + k]!, x2 = A[a2 + k]!, x3 = A[a3 + k]!;
-          const y0 = bt[b0 + k]!, y1 = bt[b1 + k]!, y2 = bt[b2 + k]!, y3 = bt[b3 + k]!;
-          s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-          s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
-          s20 += x2 * y0; s21 += x2 * y1; s22 += x2 * y2; s23 += x2 * y3;
-          s30 += x3 * y0; s31 += x3 * y1; s32 += x3 * y2; s33 += x3 * y3;
-        }
-        const o0 = i * N + j, o1 = o0 + N, o2 = o1 + N, o3 = o2 + N;
-        out[o0] = out[o0]! + s00; out[o0 + 1] = out[o0 + 1]! + s01; out[o0 + 2] = out[o0 + 2]! + s02; out[o0 + 3] = out[o0 + 3]! + s03;
-        out[o1] = out[o1]! + s10; out[o1 + 1] = out[o1 + 1]! + s11; out[o1 + 2] = out[o1 + 2]! + s12; out[o1 + 3] = out[o1 + 3]! + s13;
-        out[o2] = out[o2]! + s20; out[o2 + 1] = out[o2 + 1]! + s21; out[o2 + 2] = out[o2 + 2]! + s22; out[o2 + 3] = out[o2 + 3]! + s23;
-        out[o3] = out[o3]! + s30; out[o3 + 1] = out[o3 + 1]! + s31; out[o3 + 2] = out[o3 + 2]! + s32; out[o3 + 3] = out[o3 + 3]! + s33;
+function packA(a: Float32Array, rs: number, cs: number, i0: number, mc: number, k0: number, kc: number, ap: Float32Array): void {
+  let o = 0;
+  for (let i = 0; i < mc; i += MR) {
+    const rows = Math.min(MR, mc - i);
+    const base = (i0 + i) * rs + k0 * cs;
+    if (rows === MR) {
+      const r1 = base + rs, r2 = r1 + rs, r3 = r2 + rs;
+      for (let k = 0, kk = 0; k < kc; k++, kk += cs) {
+        ap[o] = a[base + kk]!;
+        ap[o + 1] = a[r1 + kk]!;
+        ap[o + 2] = a[r2 + kk]!;
+        ap[o + 3] = a[r3 + kk]!;
+        o += MR;
       }
-      for (; j < N; j++) {
-        const b0 = j * K;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (let k = k0; k < k1; k++) {
-          const y = bt[b0 + k]!;
-          s0 += A[a0 + k]! * y; s1 += A[a1 + k]! * y; s2 += A[a2 + k]! * y; s3 += A[a3 + k]! * y;
-        }
-        out[i * N + j] = out[i * N + j]! + s0;
-        out[(i + 1) * N + j] = out[(i + 1) * N + j]! + s1;
-        out[(i + 2) * N + j] = out[(i + 2) * N + j]! + s2;
-        out[(i + 3) * N + j] = out[(i + 3) * N + j]! + s3;
-      }
-    }
-    for (; i < M; i++) {
-      const a0 = i * K;
-      for (let j = 0; j < N; j++) {
-        const b0 = j * K;
-        let s = 0;
-        for (let k = k0; k < k1; k++) s += A[a0 + k]! * bt[b0 + k]!;
-        out[i * N + j] = out[i * N + j]! + s;
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let r = 0; r < MR; r++) ap[o++] = r < rows ? a[base + r * rs + k * cs]! : 0;
       }
     }
   }
 }
 
 /**
- * The portable pure-JavaScript kernel (single-threaded, register-blocked; a few GFLOP/s). Runs anywhere.
+ * Packs the `kc x nc` block of `op(b)` starting at `(k0, j0)` into NR-wide panels:
+ * `bp[p * kc * NR + k * NR + c] = op(b)[k0 + k, j0 + p * NR + c]`, zero-padded past `nc`.
+ * `op(b)[k, j] = b[k * rs + j * cs]`.
+ */
+function packB(b: Float32Array, rs: number, cs: number, k0: number, kc: number, j0: number, nc: number, bp: Float32Array): void {
+  let o = 0;
+  for (let j = 0; j < nc; j += NR) {
+    const cols = Math.min(NR, nc - j);
+    const base = k0 * rs + (j0 + j) * cs;
+    if (cols === NR) {
+      const c1 = cs, c2 = 2 * cs, c3 = 3 * cs;
+      for (let k = 0, kk = base; k < kc; k++, kk += rs) {
+        bp[o] = b[kk]!;
+        bp[o + 1] = b[kk + c1]!;
+        bp[o + 2] = b[kk + c2]!;
+        bp[o + 3] = b[kk + c3]!;
+        o += NR;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let c = 0; c < NR; c++) bp[o++] = c < cols ? b[base + k * rs + c * cs]! : 0;
+      }
+    }
+  }
+}
+
+/**
+ * The 4 x 4 micro-kernel: `out[tile] += ap_panel * bp_panel` over `kc`, with float64 accumulators.
+ * Writes only the top-left `mr x nr` corner of the tile (edge tiles of the output).
+ */
+function microKernel(
+  kc: number,
+  ap: Float32Array,
+  ao: number,
+  bp: Float32Array,
+  bo: number,
+  out: Float32Array,
+  oo: number,
+  ldo: number,
+  mr: number,
+  nr: number,
+  tile: Float64Array,
+): void {
+  let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+  let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+  const end = ao + kc * MR;
+  while (ao < end) {
+    const a0 = ap[ao]!, a1 = ap[ao + 1]!, a2 = ap[ao + 2]!, a3 = ap[ao + 3]!;
+    let y = bp[bo]!;
+    s00 += a0 * y; s10 += a1 * y; s20 += a2 * y; s30 += a3 * y;
+    y = bp[bo + 1]!;
+    s01 += a0 * y; s11 += a1 * y; s21 += a2 * y; s31 += a3 * y;
+    y = bp[bo + 2]!;
+    s02 += a0 * y; s12 += a1 * y; s22 += a2 * y; s32 += a3 * y;
+    y = bp[bo + 3]!;
+    s03 += a0 * y; s13 += a1 * y; s23 += a2 * y; s33 += a3 * y;
+    ao += MR;
+    bo += NR;
+  }
+  if (mr === MR && nr === NR) {
+    let o = oo;
+    out[o] = out[o]! + s00; out[o + 1] = out[o + 1]! + s01; out[o + 2] = out[o + 2]! + s02; out[o + 3] = out[o + 3]! + s03;
+    o += ldo;
+    out[o] = out[o]! + s10; out[o + 1] = out[o + 1]! + s11; out[o + 2] = out[o + 2]! + s12; out[o + 3] = out[o + 3]! + s13;
+    o += ldo;
+    out[o] = out[o]! + s20; out[o + 1] = out[o + 1]! + s21; out[o + 2] = out[o + 2]! + s22; out[o + 3] = out[o + 3]! + s23;
+    o += ldo;
+    out[o] = out[o]! + s30; out[o + 1] = out[o + 1]! + s31; out[o + 2] = out[o + 2]! + s32; out[o + 3] = out[o + 3]! + s33;
+    return;
+  }
+  tile[0] = s00; tile[1] = s01; tile[2] = s02; tile[3] = s03;
+  tile[4] = s10; tile[5] = s11; tile[6] = s12; tile[7] = s13;
+  tile[8] = s20; tile[9] = s21; tile[10] = s22; tile[11] = s23;
+  tile[12] = s30; tile[13] = s31; tile[14] = s32; tile[15] = s33;
+  for (let r = 0; r < mr; r++) {
+    const o = oo + r * ldo;
+    for (let c = 0; c < nr; c++) out[o + c] = out[o + c]! + tile[r * NR + c]!;
+  }
+}
+
+/**
+ * `out [m x n] += op(a) [m x k] * op(b) [k x n]` where `op(a)[i, l] = a[i * ars + l * acs]` and
+ * `op(b)[l, j] = b[l * brs + j * bcs]` (so transposes cost nothing extra: packing reads either layout).
+ * No validation, no allocation beyond the packing buffers.
+ */
+function gemmPacked(
+  a: Float32Array, ars: number, acs: number,
+  b: Float32Array, brs: number, bcs: number,
+  out: Float32Array, m: number, n: number, k: number,
+): void {
+  if (m === 0 || n === 0 || k === 0) return;
+  const kcMax = Math.min(KC, k);
+  const mcMax = Math.min(MC, Math.ceil(m / MR) * MR);
+  const ncMax = Math.min(NC, Math.ceil(n / NR) * NR);
+  const ap = new Float32Array(mcMax * kcMax);
+  const bp = new Float32Array(ncMax * kcMax);
+  const tile = new Float64Array(MR * NR);
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nc = Math.min(NC, n - j0);
+    for (let k0 = 0; k0 < k; k0 += KC) {
+      const kc = Math.min(KC, k - k0);
+      packB(b, brs, bcs, k0, kc, j0, nc, bp);
+      for (let i0 = 0; i0 < m; i0 += MC) {
+        const mc = Math.min(MC, m - i0);
+        packA(a, ars, acs, i0, mc, k0, kc, ap);
+        for (let j = 0; j < nc; j += NR) {
+          const nr = Math.min(NR, nc - j);
+          const bo = (j / NR) * kc * NR;
+          for (let i = 0; i < mc; i += MR) {
+            const mr = Math.min(MR, mc - i);
+            microKernel(kc, ap, (i / MR) * kc * MR, bp, bo, out, (i0 + i) * n + j0 + j, n, mr, nr, tile);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The portable pure-JavaScript kernel: single-threaded, cache-blocked with packed panels and a 4 x 4
+ * register tile accumulated in float64 over slices of 256 products (then added into the float32
+ * output). Runs anywhere; a few GFLOP/s. All four `transA`/`transB` combinations cost the same.
  */
 export const portableGemmKernel: SyncGemmKernel = {
   name: 'portable-js',
   gemmSync(a, b, options) {
     const { m, k, n } = gemmShape(a, b, options);
-    const A = materialize(a, options.transA);
-    // gemmABt wants B^T (N x K) row-major: that is b itself when transB, else the transpose of b.
-    const bt = options.transB ? b.data : materialize(b, true);
     const out = new Float32Array(m * n);
-    gemmABt(A, bt, out, m, n, k);
+    // op(a)[i, l]: a[i, l] (row stride a.cols) or a[l, i] (column stride a.cols); likewise op(b).
+    const [ars, acs] = options.transA ? [1, a.cols] : [a.cols, 1];
+    const [brs, bcs] = options.transB ? [1, b.cols] : [b.cols, 1];
+    gemmPacked(a.data, ars, acs, b.data, brs, bcs, out, m, n, k);
     return { rows: m, cols: n, data: out };
   },
   async gemm(a, b, options) {

@@ -64,6 +64,18 @@ describe('gridScores equals dense evaluation at every grid point', () => {
       points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, ref), `${score} point ${i}`));
     }
   });
+  it('logits of +-1000 (beyond the exponential product path) still match', async () => {
+    const bigHead = { weight: { ...W, data: W.data.map((v) => v * 400) }, bias: bias.map((v) => v * 1000) };
+    const grid = { pMin: [0, 30], pMax: [0, 2], nMin: [0, 10], nMax: [0, 5] };
+    const { points, scores } = await gridScores(H, { head: bigHead, sensitivity: sens, neuronSensitivity: neuronSens, grid });
+    points.forEach((p, i) => {
+      const keepP = refKeep(sens.values, p.pMin, p.pMax);
+      const keepN = refKeep(neuronSens, p.nMin, p.nMax);
+      const want = refLogits(bigHead.weight, bigHead.bias, H, (c, j) => keepP[c * D + j] === 1 && keepN[j] === 1).map((f) => refEnergy(f));
+      expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(600);
+      expectClose(scores[i]!, want, `large-logit point ${i}`);
+    });
+  });
   it('overlapping bands that prune everything give the bias-only logits', async () => {
     const grid = { pMin: [80], pMax: [50], nMin: [0], nMax: [0] };
     const { scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid });

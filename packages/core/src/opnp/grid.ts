@@ -74,7 +74,7 @@ export interface GridScoreOptions {
   reactClip?: number;
   /** GEMM kernel for the partial logits (default: the portable kernel). */
   kernel?: GemmKernel;
-  /** Rows processed per block (bounds memory: about `rows x cells x C x 4` bytes). Default 256. */
+  /** Rows processed per block (bounds memory: about `rows x cells x C x 4` bytes). Default 512. */
   blockRows?: number;
   /**
    * Weight cells whose density on a neuron cell's columns is below this fraction are multiplied as sparse
@@ -145,7 +145,7 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const T = options.temperature ?? 1;
   if (!(T > 0) || !Number.isFinite(T)) throw new OpnpError('INVALID_ARGUMENT', 'temperature must be a positive finite number', { actual: T });
   const kernel = options.kernel ?? portableGemmKernel;
-  const blockRows = options.blockRows ?? 256;
+  const blockRows = options.blockRows ?? 512;
   if (!Number.isInteger(blockRows) || blockRows < 1) throw new OpnpError('INVALID_ARGUMENT', 'blockRows must be a positive integer', { actual: blockRows });
   const { rows: C, cols: D, data: W } = head.weight;
   if (sensitivity.classes !== C || sensitivity.dim !== D || sensitivity.values.length !== C * D) {
@@ -240,10 +240,19 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const S = weightSets.length;
   const reactClip = options.reactClip;
   const bias = head.bias;
-  // Scratch: per weight set and neuron cell, the partial logits of one row (float64).
-  const setPartials = new Float64Array(S * M * C);
-  // Scratch: the weight set's partial logits of the neuron cells kept so far (without the bias).
-  const keptLogits = new Float64Array(C);
+  // Temperature of the exponentials (msp is defined at T = 1) and the bias part of the logit bound.
+  const scoreT = score === 'msp' ? 1 : T;
+  let biasBound = 0;
+  for (let c = 0; c < C; c++) biasBound = Math.max(biasBound, Math.abs(bias[c]!) / scoreT);
+  const biasExp = Float64Array.from(bias, (v) => Math.exp(v / scoreT));
+  // Per row scratch: where each (weight cell k, neuron cell m) partial lives (index k*M + m) ...
+  const cellArray: (Float32Array | null)[] = new Array<Float32Array | null>(K * M).fill(null);
+  const cellBase = new Int32Array(K * M);
+  // ... their exponentials (product path), per (weight set, neuron cell) sums or products, and the
+  // running logits / exponentials of the neuron cells kept so far in a sweep.
+  const cellExp = new Float64Array(K * M * C);
+  const setValues = new Float64Array(S * M * C);
+  const kept = new Float64Array(C);
 
   for (let start = 0; start < N; start += blockRows) {
     const R = Math.min(blockRows, N - start);
@@ -266,40 +275,117 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
       sparseOut.push(sparseProduct(plan, x, R, C));
     }
     for (let r = 0; r < R; r++) {
-      // Partial logits per (weight set, neuron cell).
-      for (let s = 0; s < S; s++) {
-        const cells = weightSets[s]!;
-        for (let m = 0; m < M; m++) {
-          const out = (s * M + m) * C;
-          const plan = plans[m]!;
-          for (let c = 0; c < C; c++) setPartials[out + c] = 0;
-          for (const k of cells) {
-            const slot = plan.slot[k]!;
-            if (slot === EMPTY) continue;
-            const part = slot >= 0 ? denseOut[m]! : sparseOut[m]!;
-            const base = slot >= 0 ? (r * plan.denseCells + slot) * C : (r * plan.sparse.length + (-slot - 1)) * C;
-            for (let c = 0; c < C; c++) setPartials[out + c] = setPartials[out + c]! + part[base + c]!;
+      // Where each (weight cell, neuron cell) partial of this row lives, and a bound on |logit| / T.
+      let bound = biasBound;
+      for (let m = 0; m < M; m++) {
+        const plan = plans[m]!;
+        for (let k = 0; k < K; k++) {
+          const slot = plan.slot[k]!;
+          const at = k * M + m;
+          if (slot === EMPTY) {
+            cellArray[at] = null;
+            continue;
           }
+          const part = slot >= 0 ? denseOut[m]! : sparseOut[m]!;
+          const base = slot >= 0 ? (r * plan.denseCells + slot) * C : (r * plan.sparse.length + (-slot - 1)) * C;
+          cellArray[at] = part;
+          cellBase[at] = base;
+          let maxAbs = 0;
+          for (let c = 0; c < C; c++) {
+            const v = part[base + c]!;
+            if (v > maxAbs) maxAbs = v;
+            else if (-v > maxAbs) maxAbs = -v;
+          }
+          bound += maxAbs / scoreT;
         }
       }
-      for (let set = 0; set < S; set++) {
-        for (const sweep of sweeps[set]!) {
-          keptLogits.fill(0);
-          for (const step of sweep.steps) {
-            for (const m of step.addCells) {
-              const base = (set * M + m) * C;
-              for (let c = 0; c < C; c++) keptLogits[c] = keptLogits[c]! + setPartials[base + c]!;
-            }
-            if (step.points.length === 0) continue;
-            const value = scoreRow(bias, keptLogits, C, score, T);
-            for (const p of step.points) scores[p]![start + r] = value;
+      if (score !== 'maxlogit' && bound < SAFE_EXPONENT) scoreRowByProducts(start + r);
+      else scoreRowBySums(start + r);
+    }
+  }
+
+  /**
+   * Product path for row `n`: every point's logits are `bias + sum of kept partials`, all within `[-bound, bound] * T`,
+   * so `exp(f / T)` is the product of the partials' exponentials (no overflow or underflow below
+   * {@link SAFE_EXPONENT}): exponentials are taken once per (weight cell, neuron cell) instead of once per point.
+   */
+  function scoreRowByProducts(n: number): void {
+    for (let at = 0; at < K * M; at++) {
+      const part = cellArray[at];
+      if (!part) continue;
+      const base = cellBase[at]!;
+      const out = at * C;
+      for (let c = 0; c < C; c++) cellExp[out + c] = Math.exp(part[base + c]! / scoreT);
+    }
+    for (let set = 0; set < S; set++) {
+      const cells = weightSets[set]!;
+      for (let m = 0; m < M; m++) {
+        const out = (set * M + m) * C;
+        for (let c = 0; c < C; c++) setValues[out + c] = 1;
+        for (const k of cells) {
+          if (!cellArray[k * M + m]) continue;
+          const base = (k * M + m) * C;
+          for (let c = 0; c < C; c++) setValues[out + c] = setValues[out + c]! * cellExp[base + c]!;
+        }
+      }
+      for (const sweep of sweeps[set]!) {
+        kept.set(biasExp);
+        for (const step of sweep.steps) {
+          for (const m of step.addCells) {
+            const base = (set * M + m) * C;
+            for (let c = 0; c < C; c++) kept[c] = kept[c]! * setValues[base + c]!;
           }
+          if (step.points.length === 0) continue;
+          let sum = 0;
+          let max = 0;
+          for (let c = 0; c < C; c++) {
+            const e = kept[c]!;
+            sum += e;
+            if (e > max) max = e;
+          }
+          const value = score === 'msp' ? max / sum : scoreT * Math.log(sum);
+          for (const p of step.points) scores[p]![n] = value;
+        }
+      }
+    }
+  }
+
+  /** Sum path for row `n` (any logit range, and `maxlogit`): partial logits are added, then each point is scored. */
+  function scoreRowBySums(n: number): void {
+    for (let set = 0; set < S; set++) {
+      const cells = weightSets[set]!;
+      for (let m = 0; m < M; m++) {
+        const out = (set * M + m) * C;
+        for (let c = 0; c < C; c++) setValues[out + c] = 0;
+        for (const k of cells) {
+          const part = cellArray[k * M + m];
+          if (!part) continue;
+          const base = cellBase[k * M + m]!;
+          for (let c = 0; c < C; c++) setValues[out + c] = setValues[out + c]! + part[base + c]!;
+        }
+      }
+      for (const sweep of sweeps[set]!) {
+        kept.fill(0);
+        for (const step of sweep.steps) {
+          for (const m of step.addCells) {
+            const base = (set * M + m) * C;
+            for (let c = 0; c < C; c++) kept[c] = kept[c]! + setValues[base + c]!;
+          }
+          if (step.points.length === 0) continue;
+          const value = scoreRow(bias, kept, C, score, T);
+          for (const p of step.points) scores[p]![n] = value;
         }
       }
     }
   }
   return { points, scores };
 }
+
+/**
+ * Largest `|logit| / T` bound for which the product path is used: `exp(+-600)` and products of such
+ * factors stay far from float64 overflow and underflow (`exp(709)`, `exp(-745)`).
+ */
+const SAFE_EXPONENT = 600;
 
 /** Points sharing a weight set and an nMin level, swept over the nMax levels from the largest down. */
 interface NeuronSweep {

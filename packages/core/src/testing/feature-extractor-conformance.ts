@@ -1,0 +1,222 @@
+/**
+ * The conformance suite every {@link FeatureExtractor} implementation runs against itself (in the spirit of
+ * tfjs's `describeWithFlags`): shapes, `logits = W h + b`, batch order, batch limits, concurrency, dispose.
+ *
+ * This module imports `vitest`, so it is exported from `@opnp/core/testing`, never from the main entry.
+ *
+ * @example
+ * ```ts
+ * import { describeFeatureExtractorConformance } from '@opnp/core/testing';
+ * describeFeatureExtractorConformance('onnx small-cnn', {
+ *   create: () => loadOnnxFeatureExtractor('small-cnn.onnx'),
+ *   makeBatch: (n) => ({ data: seededRandom(n * 3 * 32 * 32), shape: [n, 3, 32, 32] }),
+ * });
+ * ```
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isOpnpError } from '../errors.js';
+import type { ExtractResult, FeatureExtractor, InputBatch } from '../feature-extractor.js';
+import type { Matrix } from '../matrix.js';
+
+/** Names of the conformance tests (for {@link ConformanceOptions.skip}). */
+export type ConformanceTestName =
+  | 'shapes'
+  | 'logits-match-head'
+  | 'batch-order'
+  | 'batch-limits'
+  | 'concurrent-extracts'
+  | 'inputs-unmodified'
+  | 'dispose'
+  | 'wrong-shape';
+
+/** Options of {@link describeFeatureExtractorConformance}. */
+export interface ConformanceOptions {
+  /** Creates a fresh extractor (called once for the shared instance and once per dispose test). */
+  create: () => Promise<FeatureExtractor>;
+  /** A deterministic batch of `n` distinct valid inputs; sample `i` must not depend on `n`. */
+  makeBatch: (n: number) => InputBatch;
+  /** Skip the whole suite (no `tests`) or the named tests, with the reason shown in the test name. */
+  skip?: { reason: string; tests?: readonly ConformanceTestName[] };
+  /** Tolerance of `logits == W h + b`: `|d| <= atol + rtol * |f|`. Defaults `1e-4`, `1e-4` (plus `1e-3` of the row's logit scale). */
+  tolerance?: { atol?: number; rtol?: number };
+  /** Batch size used for the large-batch test when the extractor has no `maxBatchSize`. Default 32. */
+  largeBatch?: number;
+  /** A batch of the wrong shape; default: derived from `extractor.input` (one trailing dimension changed). */
+  wrongShapeBatch?: (extractor: FeatureExtractor) => InputBatch;
+}
+
+/** Rows `[start, start + n)` of a batch (a copy). */
+function sliceBatch(batch: InputBatch, start: number, n: number): InputBatch {
+  const per = batch.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { data: batch.data.slice(start * per, (start + n) * per), shape: [n, ...batch.shape.slice(1)] };
+}
+
+/** Asserts two matrices are close; names the first differing entry. */
+function expectClose(actual: Matrix, expected: Matrix, atol: number, rtol: number, what: string): void {
+  expect(`${actual.rows} x ${actual.cols}`, `${what} shape`).toBe(`${expected.rows} x ${expected.cols}`);
+  for (let i = 0; i < expected.data.length; i++) {
+    const a = actual.data[i]!;
+    const e = expected.data[i]!;
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e)) && !(Number.isNaN(a) && Number.isNaN(e))) {
+      const r = Math.floor(i / expected.cols);
+      const c = i % expected.cols;
+      expect.fail(`${what}: first difference at row ${r}, column ${c}: ${a} vs ${e} (atol ${atol}, rtol ${rtol})`);
+    }
+  }
+}
+
+/** Brute-force `W h + b` in float64, written out here independently of core's GEMM. */
+function bruteForceLogits(extractor: FeatureExtractor, features: Matrix): Matrix {
+  const { weight, bias } = extractor.head;
+  const C = weight.rows;
+  const D = weight.cols;
+  const out = new Float32Array(features.rows * C);
+  for (let n = 0; n < features.rows; n++) {
+    for (let c = 0; c < C; c++) {
+      let s = bias[c]!;
+      for (let j = 0; j < D; j++) s += weight.data[c * D + j]! * features.data[n * D + j]!;
+      out[n * C + c] = s;
+    }
+  }
+  return { rows: features.rows, cols: C, data: out };
+}
+
+async function expectOpnpError(promise: Promise<unknown>, code: string): Promise<void> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected an OpnpError with code ${code}`).toBeDefined();
+  expect(isOpnpError(caught), `expected an OpnpError, got ${String(caught)}`).toBe(true);
+  expect((caught as { code: string }).code).toBe(code);
+}
+
+function defaultWrongShape(extractor: FeatureExtractor): InputBatch {
+  const shape = extractor.input.shape.map((d, i) => (i === 0 ? 2 : (d ?? 3)));
+  const last = shape.length - 1;
+  if (last >= 1) shape[last] = shape[last]! + 1;
+  else shape.push(2);
+  return { data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape };
+}
+
+/**
+ * Registers the {@link FeatureExtractor} conformance tests (vitest) under `describe(name)`.
+ *
+ * Checked: `features [N x D]` and `logits [N x C]` match the head; `logits == W h + b`; rows come back in input
+ * order (`extract([a, b])` equals `extract(a)` then `extract(b)`); batch sizes 1 and `maxBatchSize`; concurrent
+ * `extract` calls; inputs left unmodified; double `dispose()` is fine and `extract` after it rejects `DISPOSED`;
+ * a batch of the wrong shape rejects `SHAPE_MISMATCH`.
+ */
+export function describeFeatureExtractorConformance(name: string, options: ConformanceOptions): void {
+  const skipped = new Set(options.skip?.tests ?? []);
+  const skipAll = options.skip !== undefined && options.skip.tests === undefined;
+  const atol = options.tolerance?.atol ?? 1e-4;
+  const rtol = options.tolerance?.rtol ?? 1e-4;
+  const test = (id: ConformanceTestName, title: string, fn: () => Promise<void>): void => {
+    if (skipped.has(id)) it.skip(`${title} (skipped: ${options.skip!.reason})`, fn);
+    else it(title, fn);
+  };
+
+  (skipAll ? describe.skip : describe)(skipAll ? `${name} (skipped: ${options.skip!.reason})` : name, () => {
+    let extractor: FeatureExtractor;
+    beforeAll(async () => {
+      extractor = await options.create();
+    });
+    afterAll(async () => {
+      await extractor?.dispose();
+    });
+
+    test('shapes', 'returns features [N x D] and logits [N x C] matching the head', async () => {
+      expect(extractor.specificationVersion).toBe('v1');
+      expect(typeof extractor.backend).toBe('string');
+      const C = extractor.head.weight.rows;
+      const D = extractor.head.weight.cols;
+      expect(C).toBeGreaterThan(0);
+      expect(D).toBeGreaterThan(0);
+      expect(extractor.head.bias.length).toBe(C);
+      const { features, logits } = await extractor.extract(options.makeBatch(3));
+      expect([features.rows, features.cols, features.data.length]).toEqual([3, D, 3 * D]);
+      expect([logits.rows, logits.cols, logits.data.length]).toEqual([3, C, 3 * C]);
+      expect(features.data).toBeInstanceOf(Float32Array);
+      expect(logits.data).toBeInstanceOf(Float32Array);
+    });
+
+    test('logits-match-head', 'returns logits equal to W h + b', async () => {
+      const { features, logits } = await extractor.extract(options.makeBatch(4));
+      const expected = bruteForceLogits(extractor, features);
+      let scale = 0;
+      for (const v of logits.data) scale = Math.max(scale, Math.abs(v));
+      expectClose(logits, expected, atol + 1e-3 * scale, rtol, 'logits vs W h + b');
+    });
+
+    test('batch-order', 'returns rows in input order (extract([a, b]) == extract(a), extract(b))', async () => {
+      const batch = options.makeBatch(2);
+      const both = await extractor.extract(batch);
+      const a = await extractor.extract(sliceBatch(batch, 0, 1));
+      const b = await extractor.extract(sliceBatch(batch, 1, 1));
+      const cat = (x: ExtractResult, y: ExtractResult, key: 'features' | 'logits'): Matrix => {
+        const data = new Float32Array(x[key].data.length + y[key].data.length);
+        data.set(x[key].data);
+        data.set(y[key].data, x[key].data.length);
+        return { rows: 2, cols: x[key].cols, data };
+      };
+      expectClose(both.features, cat(a, b, 'features'), 1e-4, 1e-4, 'features of [a, b] vs a then b');
+      expectClose(both.logits, cat(a, b, 'logits'), 1e-4, 1e-4, 'logits of [a, b] vs a then b');
+      // The two samples must differ, or the order test proves nothing.
+      expect(Array.from(a.logits.data)).not.toEqual(Array.from(b.logits.data));
+    });
+
+    test('batch-limits', 'accepts batch size 1 and maxBatchSize', async () => {
+      const one = await extractor.extract(options.makeBatch(1));
+      expect(one.features.rows).toBe(1);
+      const n = extractor.maxBatchSize ?? options.largeBatch ?? 32;
+      const big = await extractor.extract(options.makeBatch(n));
+      expect(big.features.rows).toBe(n);
+      expect(big.logits.rows).toBe(n);
+      expectClose(
+        { rows: 1, cols: one.logits.cols, data: big.logits.data.subarray(0, one.logits.cols) },
+        one.logits,
+        1e-4,
+        1e-4,
+        'first row of the large batch vs the batch of one',
+      );
+    });
+
+    test('concurrent-extracts', 'handles concurrent extract calls', async () => {
+      const batches = [options.makeBatch(1), options.makeBatch(3), options.makeBatch(2)];
+      const sequential: ExtractResult[] = [];
+      for (const b of batches) sequential.push(await extractor.extract(b));
+      const concurrent = await Promise.all(batches.map((b) => extractor.extract(b)));
+      concurrent.forEach((r, i) => {
+        expectClose(r.features, sequential[i]!.features, 1e-5, 1e-5, `concurrent features #${i}`);
+        expectClose(r.logits, sequential[i]!.logits, 1e-5, 1e-5, `concurrent logits #${i}`);
+      });
+    });
+
+    test('inputs-unmodified', 'leaves the input batch unmodified', async () => {
+      const batch = options.makeBatch(2);
+      const copy = Float32Array.from(batch.data);
+      const shape = [...batch.shape];
+      await extractor.extract(batch);
+      expect(batch.shape).toEqual(shape);
+      expect(Array.from(batch.data)).toEqual(Array.from(copy));
+    });
+
+    test('dispose', 'can be disposed twice; extract after dispose rejects with DISPOSED', async () => {
+      const own = await options.create();
+      await own.extract(options.makeBatch(1));
+      await own.dispose();
+      await own.dispose();
+      await expectOpnpError(own.extract(options.makeBatch(1)), 'DISPOSED');
+    });
+
+    test('wrong-shape', 'rejects a batch of the wrong shape with SHAPE_MISMATCH', async () => {
+      const wrong = (options.wrongShapeBatch ?? defaultWrongShape)(extractor);
+      await expectOpnpError(extractor.extract(wrong), 'SHAPE_MISMATCH');
+      const good = options.makeBatch(2);
+      await expectOpnpError(extractor.extract({ data: good.data.subarray(1), shape: good.shape }), 'SHAPE_MISMATCH');
+    });
+  });
+}
