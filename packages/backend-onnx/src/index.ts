@@ -1,0 +1,41 @@
+/**
+ * @packageDocumentation
+ * `@opnp/backend-onnx`: the ONNX Runtime backend of @opnp. Loads any ONNX classifier (PyTorch, TensorFlow,
+ * timm exports...), finds its classifier head automatically, extracts penultimate features and logits in
+ * one onnxruntime session, and exports a self-contained ONNX OOD detector (`ood_score`, `is_ood`).
+ *
+ * Import `@opnp/backend-onnx/register` to register the `onnx` backend and the onnxruntime GEMM kernel
+ * with `@opnp/core`; everything exported here is side-effect free.
+ */
+export { onnxBackend } from './backend.js';
+export {
+  loadOnnxFeatureExtractor,
+  OnnxFeatureExtractor,
+  modelInputSpec,
+  assertBatchMatchesInput,
+  withExtraOutputs,
+  compareHead,
+  type OnnxLoadOptions,
+  type HeadCheck,
+  type HeadCheckTolerance,
+} from './extractor.js';
+export { detectHead, headCandidates, type DetectedHead, type HeadDetectionOptions, type HeadPattern } from './head-detection.js';
+export { exportOodDetector, type ExportOodDetectorOptions } from './export-detector.js';
+export {
+  loadOnnxModel,
+  parseOnnxModel,
+  serializeOnnxModel,
+  looksLikeOnnx,
+  opsetVersion,
+  tensorToFloat32,
+  float32Tensor,
+  onnx,
+  type OnnxModel,
+  type ParseOnnxOptions,
+  type ModelProto,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+} from './onnx-model.js';
+export { toOrtSessionOptions, type OnnxSessionOptions, type GraphOptimizationLevel, type ExecutionProvider } from './session-options.js';
+export { createOnnxGemmKernel, registerOnnxGemmKernel } from './gemm-kernel.js';

@@ -1,0 +1,94 @@
+/**
+ * onnxruntime-node session options exposed by the backend, with the toolkit's defaults.
+ */
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { OpnpError } from '@opnp/core';
+
+/** Graph optimisation level of onnxruntime. */
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** Execution providers this backend knows about (`'cuda'` needs onnxruntime-node's GPU binaries). */
+export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt' | 'webgpu';
+
+/** Session options of the ONNX backend. */
+export interface OnnxSessionOptions {
+  /** Threads used inside one operator. Default: all cores (`os.availableParallelism()`). */
+  intraOpNumThreads?: number;
+  /** Threads used across operators (only used with `executionMode: 'parallel'`). Default: all cores. */
+  interOpNumThreads?: number;
+  /** Graph optimisation level. Default `'all'`. */
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Execution providers in order of preference. Default `['cpu']`. */
+  executionProviders?: readonly ExecutionProvider[];
+  /** Sequential (default) or parallel execution of independent nodes. */
+  executionMode?: 'sequential' | 'parallel';
+}
+
+const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
+const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'tensorrt', 'webgpu'];
+
+function threads(value: number | undefined, name: string): number {
+  if (value === undefined) return availableParallelism();
+  if (!Number.isInteger(value) || value < 1) {
+    throw new OpnpError('INVALID_ARGUMENT', `${name} must be a positive integer`, { actual: value });
+  }
+  return value;
+}
+
+/**
+ * Validates {@link OnnxSessionOptions} and turns them into onnxruntime's `SessionOptions`.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` for bad values, `BACKEND_UNAVAILABLE` for an execution provider
+ * whose binaries are not installed
+ */
+export function toOrtSessionOptions(options: OnnxSessionOptions = {}): ort.InferenceSession.SessionOptions {
+  const level = options.graphOptimizationLevel ?? 'all';
+  if (!LEVELS.includes(level)) {
+    throw new OpnpError('INVALID_ARGUMENT', 'Unknown graph optimisation level', { expected: LEVELS.join(' | '), actual: level });
+  }
+  const providers = options.executionProviders ?? ['cpu'];
+  if (providers.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'executionProviders must not be empty', { expected: "e.g. ['cpu']" });
+  const supported = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
+  for (const provider of providers) {
+    if (!PROVIDERS.includes(provider)) {
+      throw new OpnpError('INVALID_ARGUMENT', 'Unknown execution provider', { expected: PROVIDERS.join(' | '), actual: provider });
+    }
+    if (!supported.has(provider)) {
+      throw new OpnpError('BACKEND_UNAVAILABLE', `Execution provider "${provider}" is not supported by this onnxruntime-node build`, {
+        expected: [...supported.keys()].join(', '),
+        actual: provider,
+        hint: provider === 'cuda' ? 'Install the GPU binaries of onnxruntime-node (see its README: ONNXRUNTIME_NODE_INSTALL_CUDA)' : undefined,
+      });
+    }
+  }
+  return {
+    intraOpNumThreads: threads(options.intraOpNumThreads, 'intraOpNumThreads'),
+    interOpNumThreads: threads(options.interOpNumThreads, 'interOpNumThreads'),
+    graphOptimizationLevel: level,
+    executionMode: options.executionMode ?? 'sequential',
+    executionProviders: [...providers],
+  };
+}
+
+/**
+ * Creates an onnxruntime session from model bytes, turning runtime failures into `OpnpError`s
+ * (`BACKEND_UNAVAILABLE` when a non-CPU provider cannot start, `MODEL_FORMAT` otherwise).
+ */
+export async function createSession(bytes: Uint8Array, options: OnnxSessionOptions = {}, file?: string): Promise<ort.InferenceSession> {
+  const ortOptions = toOrtSessionOptions(options);
+  try {
+    return await ort.InferenceSession.create(bytes, ortOptions);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const gpu = (options.executionProviders ?? []).some((p) => p !== 'cpu');
+    if (gpu && /provider|cuda|tensorrt|webgpu|library|\.so/i.test(message)) {
+      throw new OpnpError('BACKEND_UNAVAILABLE', `onnxruntime could not start the execution provider(s) ${options.executionProviders!.join(', ')}: ${message}`, {
+        file,
+        hint: "Install onnxruntime-node's GPU binaries and drivers, or use executionProviders: ['cpu']",
+        cause,
+      });
+    }
+    throw new OpnpError('MODEL_FORMAT', `onnxruntime cannot load the model: ${message}`, { file, cause });
+  }
+}
