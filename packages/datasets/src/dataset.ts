@@ -1,0 +1,264 @@
+/**
+ * The generic dataset engine: turns a format's sample reader into a {@link Dataset} whose `batches()`
+ * preprocesses, batches and prefetches in a deterministic order.
+ */
+import type { BatchOptions, Dataset, DatasetBatch, DatasetFormat, ProgressEvent } from './types.js';
+import type { PixelImage, PreprocessPlan } from './preprocess.js';
+import { resolvePreprocess, writeSample } from './preprocess.js';
+import { decodeImageFile, resizePixels } from './resize.js';
+import { resolveIndices } from './subset.js';
+import { argumentError, formatError } from './errors.js';
+import { isOpnpError } from '@opnp/core';
+
+/** One stored sample: decoded pixels (array formats) or an image file to decode. */
+export type RawSample =
+  | { readonly index: number; readonly label: number; readonly pixels: PixelImage }
+  | { readonly index: number; readonly label: number; readonly file: string };
+
+/** Yields the samples of ascending `indices`, in that order. */
+export type SampleReader = (indices: Uint32Array, signal?: AbortSignal) => AsyncIterable<RawSample>;
+
+/** What a format provides to {@link createDataset}. */
+export interface DatasetParts {
+  readonly format: DatasetFormat;
+  readonly source: string;
+  readonly count: number;
+  readonly shape: readonly [number, number, number];
+  readonly sizesVary?: boolean;
+  /** Stored values are 8-bit unsigned (default scale 1/255). */
+  readonly eightBit: boolean;
+  readonly classes?: number;
+  readonly labels?: Int32Array;
+  readonly classNames?: readonly string[];
+  /** Reads labels only (defaults to `labels`, or all -1). */
+  readonly readLabels?: () => Promise<Int32Array>;
+  /** Images that may fail to decode are skipped with a warning unless `strict`. */
+  readonly strict?: boolean;
+  readonly read: SampleReader;
+}
+
+interface Assembled {
+  readonly batch: DatasetBatch;
+  readonly skipped: number;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new Error('Aborted');
+}
+
+async function loadSample(sample: RawSample, plan: PreprocessPlan): Promise<PixelImage> {
+  if ('file' in sample) return decodeImageFile(sample.file, plan);
+  return resizePixels(sample.pixels, plan);
+}
+
+async function assemble(chunk: readonly RawSample[], plan: PreprocessPlan, parts: DatasetParts, onWarning: ((m: string) => void) | undefined): Promise<Assembled> {
+  const loaded = await Promise.allSettled(chunk.map((s) => loadSample(s, plan)));
+  const good: { sample: RawSample; image: PixelImage }[] = [];
+  let skipped = 0;
+  for (const [k, result] of loaded.entries()) {
+    const sample = chunk[k]!;
+    if (result.status === 'fulfilled') {
+      good.push({ sample, image: result.value });
+      continue;
+    }
+    const error = result.reason as unknown;
+    if (parts.strict || !('file' in sample) || !isOpnpError(error) || error.code !== 'DATASET_FORMAT') throw error;
+    skipped++;
+    onWarning?.(`Skipped unreadable image #${sample.index}: ${(error as Error).message}`);
+  }
+  const { channels: C, height: H, width: W } = plan;
+  const size = C * H * W;
+  const data = new Float32Array(good.length * size);
+  const labels = new Int32Array(good.length);
+  const indices = new Uint32Array(good.length);
+  for (const [n, { sample, image }] of good.entries()) {
+    if (!plan.crop && (image.height !== H || image.width !== W)) {
+      throw formatError('An image has a different size than the batch', {
+        file: 'file' in sample ? sample.file : parts.source,
+        offset: sample.index,
+        expected: [H, W],
+        actual: [image.height, image.width],
+        hint: 'Set preprocess.centerCrop (or resize: [height, width]) so every image ends up the same size',
+      });
+    }
+    writeSample(plan, image, data, n);
+    labels[n] = sample.label;
+    indices[n] = sample.index;
+  }
+  const shape = plan.layout === 'NCHW' ? [good.length, C, H, W] : [good.length, H, W, C];
+  return { batch: { data, shape, labels, indices }, skipped };
+}
+
+/** A batch being assembled (boxed: an async generator would await a bare promise before yielding it). */
+interface Pending {
+  readonly assembled: Promise<Assembled>;
+}
+
+/** Chunks the reader's samples into batches and starts assembling each one as soon as it is read. */
+async function* assembling(parts: DatasetParts, indices: Uint32Array, batchSize: number, plan: PreprocessPlan, options: BatchOptions): AsyncGenerator<Pending> {
+  let chunk: RawSample[] = [];
+  for await (const sample of parts.read(indices, options.signal)) {
+    chunk.push(sample);
+    if (chunk.length === batchSize) {
+      yield { assembled: assemble(chunk, plan, parts, options.onWarning) };
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield { assembled: assemble(chunk, plan, parts, options.onWarning) };
+}
+
+/**
+ * Runs `source` ahead of the consumer by at most `capacity` batches (a bounded queue): reading and decoding
+ * of the next batches overlap with the consumer's work, in order.
+ */
+async function* prefetched(source: AsyncGenerator<Pending>, capacity: number, signal: AbortSignal | undefined): AsyncGenerator<Assembled> {
+  const queue: Promise<Assembled>[] = [];
+  let finished = false;
+  let stopped = false;
+  let failure: { error: unknown } | undefined;
+  let wakeConsumer: (() => void) | undefined;
+  let wakeProducer: (() => void) | undefined;
+  const notifyConsumer = () => {
+    wakeConsumer?.();
+    wakeConsumer = undefined;
+  };
+  const notifyProducer = () => {
+    wakeProducer?.();
+    wakeProducer = undefined;
+  };
+  const onAbort = () => {
+    notifyConsumer();
+    notifyProducer();
+  };
+  signal?.addEventListener('abort', onAbort);
+  const pump = (async () => {
+    try {
+      for await (const { assembled } of source) {
+        assembled.catch(() => undefined); // handled by the consumer when it reaches this batch
+        queue.push(assembled);
+        notifyConsumer();
+        while (queue.length >= capacity && !stopped && !signal?.aborted) await new Promise<void>((r) => (wakeProducer = r));
+        if (stopped || signal?.aborted) break;
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      finished = true;
+      notifyConsumer();
+    }
+  })();
+  try {
+    while (true) {
+      if (signal?.aborted) throw abortReason(signal);
+      if (queue.length === 0) {
+        if (finished) {
+          if (failure) throw failure.error;
+          return;
+        }
+        await new Promise<void>((r) => (wakeConsumer = r));
+        continue;
+      }
+      const next = queue.shift()!;
+      notifyProducer();
+      yield await next;
+    }
+  } finally {
+    stopped = true;
+    notifyProducer();
+    signal?.removeEventListener('abort', onAbort);
+    await pump;
+  }
+}
+
+/** Builds a {@link Dataset} from a format's parts. */
+export function createDataset(parts: DatasetParts): Dataset {
+  const readLabels = parts.readLabels ?? (async () => (parts.labels ? parts.labels.slice() : new Int32Array(parts.count).fill(-1)));
+  async function* batches(options: BatchOptions = {}): AsyncGenerator<DatasetBatch> {
+    const batchSize = options.batchSize ?? 64;
+    if (!Number.isInteger(batchSize) || batchSize <= 0) throw argumentError('batchSize must be a positive integer', { actual: batchSize });
+    const prefetch = options.prefetch ?? 2;
+    if (!Number.isInteger(prefetch) || prefetch < 0) throw argumentError('prefetch must be a non-negative integer', { actual: prefetch });
+    const plan = resolvePreprocess(options.preprocess, parts.shape, parts.sizesVary ?? false, parts.eightBit);
+    const indices = resolveIndices(parts.count, options.subset);
+    const total = indices.length;
+    const start = performance.now();
+    let count = 0;
+    let skipped = 0;
+    const source = assembling(parts, indices, batchSize, plan, options);
+    for await (const assembled of prefetched(source, Math.max(1, prefetch), options.signal)) {
+      count += assembled.batch.indices.length;
+      skipped += assembled.skipped;
+      if (options.onProgress) {
+        const elapsedMs = performance.now() - start;
+        const event: ProgressEvent = { count, total, skipped, elapsedMs, rate: elapsedMs > 0 ? (count * 1000) / elapsedMs : 0 };
+        options.onProgress(event);
+      }
+      if (assembled.batch.indices.length > 0) yield assembled.batch;
+    }
+  }
+  const dataset: Dataset = {
+    format: parts.format,
+    source: parts.source,
+    count: parts.count,
+    shape: parts.shape,
+    sizesVary: parts.sizesVary ?? false,
+    readLabels,
+    batches,
+  };
+  const extra: { classes?: number; labels?: Int32Array; classNames?: readonly string[] } = {};
+  if (parts.classes !== undefined) extra.classes = parts.classes;
+  if (parts.labels !== undefined) extra.labels = parts.labels;
+  if (parts.classNames !== undefined) extra.classNames = parts.classNames;
+  return Object.freeze({ ...dataset, ...extra });
+}
+
+/**
+ * A view of `dataset` restricted to ascending `indices` (e.g. one side of {@link splitIndices}). The view's
+ * samples are numbered `0..indices.length-1`; its batches report view indices, `sourceIndices` maps back.
+ */
+export function selectSamples(dataset: Dataset, indices: Uint32Array): Dataset & { readonly sourceIndices: Uint32Array } {
+  const parentIndices = resolveIndices(dataset.count, indices);
+  const n = parentIndices.length;
+  const pick = (all: Int32Array) => {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = all[parentIndices[i]!]!;
+    return out;
+  };
+  const viewPosition = (parentIndex: number): number => {
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = parentIndices[mid]!;
+      if (v === parentIndex) return mid;
+      if (v < parentIndex) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  };
+  async function* batches(options: BatchOptions = {}): AsyncGenerator<DatasetBatch> {
+    const local = resolveIndices(n, options.subset);
+    const composed = new Uint32Array(local.length);
+    for (let i = 0; i < local.length; i++) composed[i] = parentIndices[local[i]!]!;
+    const onProgress = options.onProgress;
+    for await (const batch of dataset.batches({ ...options, subset: composed, ...(onProgress ? { onProgress } : {}) })) {
+      const mapped = new Uint32Array(batch.indices.length);
+      for (let i = 0; i < mapped.length; i++) mapped[i] = viewPosition(batch.indices[i]!);
+      yield { ...batch, indices: mapped };
+    }
+  }
+  const view = {
+    format: dataset.format,
+    source: dataset.source,
+    count: n,
+    shape: dataset.shape,
+    sizesVary: dataset.sizesVary,
+    sourceIndices: parentIndices,
+    readLabels: async () => pick(await dataset.readLabels()),
+    batches,
+    ...(dataset.classes !== undefined ? { classes: dataset.classes } : {}),
+    ...(dataset.classNames !== undefined ? { classNames: dataset.classNames } : {}),
+    ...(dataset.labels !== undefined ? { labels: pick(dataset.labels) } : {}),
+  };
+  return Object.freeze(view);
+}

@@ -1,0 +1,206 @@
+/**
+ * IDX datasets on disk (Node): images streamed by offset (raw files) or through zlib (`.gz`), labels read
+ * up front from the companion labels file.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Dataset } from '../types.js';
+import type { IdxArray, IdxHeader } from './idx.js';
+import { decodeIdxValues, fromIdx, idxLabels, parseIdxHeader } from './idx.js';
+import { createDataset } from '../dataset.js';
+import type { RawSample } from '../dataset.js';
+import { fileSize, gunzipReader, openFile, readAt, readRecords } from '../io.js';
+import { isGzip } from '../inflate.js';
+import { argumentError, fileSystemError, formatError, notFoundError } from '../errors.js';
+
+/** Options of {@link openIdx}. */
+export interface IdxOptions {
+  /**
+   * The labels file. Default: derived from the images file name (`train-images-idx3-ubyte[.gz]` ->
+   * `train-labels-idx1-ubyte[.gz]`; generally `images` -> `labels` and `idx3`/`idx4` -> `idx1`), unlabelled
+   * if none exists. `false`: unlabelled.
+   */
+  labels?: string | false;
+  /** When `path` is a folder: which images file to open, `'train'` or `'test'` (`t10k-*`); default `'test'`. */
+  split?: string;
+}
+
+/** Reads and parses a whole IDX file (raw or `.gz`). Prefer {@link openIdx} for large image files. */
+export async function loadIdx(path: string): Promise<IdxArray> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw fileSystemError(error, path);
+  }
+  return fromIdx(bytes, { file: path });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Candidate labels files for an IDX images file, most likely first: `images` -> `labels`, `idx3`/`idx4` ->
+ * `idx1`, with and without `.gz`.
+ */
+export function idxLabelsCandidates(imagesPath: string): string[] {
+  const name = basename(imagesPath);
+  const stem = name.replace(/\.gz$/i, '');
+  const swapped = stem.replace(/images/g, 'labels').replace(/Images/g, 'Labels').replace(/idx[2-9]/g, 'idx1');
+  if (swapped === stem) return [];
+  const dir = dirname(imagesPath);
+  const gz = name !== stem;
+  return [join(dir, gz ? `${swapped}.gz` : swapped), join(dir, gz ? swapped : `${swapped}.gz`)];
+}
+
+/** The images file of `split` inside an MNIST-style folder. */
+async function imagesFileIn(dir: string, split: string): Promise<string> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw fileSystemError(error, dir);
+  }
+  const prefixes = split === 'test' ? ['t10k-images', 'test-images'] : [`${split}-images`];
+  const matches = names.filter((n) => prefixes.some((p) => n.startsWith(p)) && /idx[2-4]/.test(n)).sort();
+  if (matches.length === 0) throw notFoundError(`No IDX images file for split "${split}"`, { file: dir, expected: `${prefixes[0]}-idx3-ubyte[.gz]` });
+  return join(dir, matches.find((n) => !n.endsWith('.gz')) ?? matches[0]!);
+}
+
+/** Header of an IDX file and, for raw files, checks that the file length matches it. */
+async function readIdxHeader(file: string): Promise<{ header: IdxHeader; gzip: boolean }> {
+  const size = await fileSize(file);
+  const handle = await openFile(file);
+  try {
+    const first = await readAt(handle, file, 0, Math.min(4, size));
+    if (isGzip(first)) {
+      const reader = gunzipReader(file);
+      try {
+        const magic = await reader.read(4);
+        const ndims = magic[0] === 0 && magic[1] === 0 && magic[3]! >= 1 && magic[3]! <= 8 ? magic[3]! : 0;
+        const bytes = new Uint8Array(4 + 4 * ndims);
+        bytes.set(magic);
+        if (ndims > 0) bytes.set(await reader.read(4 * ndims), 4);
+        return { header: parseIdxHeader(bytes, file), gzip: true };
+      } finally {
+        reader.close();
+      }
+    }
+    const head = await readAt(handle, file, 0, Math.min(size, 4 + 4 * 8));
+    const header = parseIdxHeader(head, file);
+    const expected = header.headerBytes + header.dataBytes;
+    if (size !== expected) {
+      throw formatError(size < expected ? 'IDX file is truncated' : 'IDX file has trailing bytes after the announced data', {
+        file,
+        offset: Math.min(size, expected),
+        expected: `${expected} bytes for dims [${header.dims.join(', ')}] of ${header.dtype}`,
+        actual: `${size} bytes`,
+      });
+    }
+    return { header, gzip: false };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Opens an IDX images file (or an MNIST-style folder) as a {@link Dataset}.
+ *
+ * Images files hold `[N, H, W]` (stored shape `[1, H, W]`), `[N, H, W, C]` (`[C, H, W]`) or `[N, D]`
+ * (`[1, 1, D]`) values of any IDX dtype; 8-bit unsigned images are scaled by `1/255` by default, other
+ * dtypes by 1.
+ *
+ * @throws OpnpError `'DATASET_FORMAT'` (bad header, sizes, label/image count mismatch), `'DATASET_NOT_FOUND'`.
+ */
+export async function openIdx(path: string, options: IdxOptions = {}): Promise<Dataset> {
+  let images = path;
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    throw fileSystemError(error, path);
+  }
+  if (isDirectory) images = await imagesFileIn(path, options.split ?? 'test');
+  const { header, gzip } = await readIdxHeader(images);
+  const dims = header.dims;
+  if (dims.length < 2 || dims.length > 4) {
+    throw formatError('IDX images file must have 2 to 4 dimensions ([N, D], [N, H, W] or [N, H, W, C])', { file: images, offset: 3, actual: dims, hint: dims.length === 1 ? 'This looks like a labels file' : undefined });
+  }
+  const count = dims[0]!;
+  const shape: [number, number, number] = dims.length === 2 ? [1, 1, dims[1]!] : dims.length === 3 ? [1, dims[1]!, dims[2]!] : [dims[3]!, dims[1]!, dims[2]!];
+  const layout = dims.length === 4 ? 'HWC' : 'CHW';
+  const recordValues = shape[0] * shape[1] * shape[2];
+  const recordBytes = recordValues * header.elementBytes;
+
+  let labels: Int32Array | undefined;
+  let labelsFile: string | undefined;
+  if (typeof options.labels === 'string') {
+    labelsFile = options.labels;
+  } else if (options.labels === undefined) {
+    for (const candidate of idxLabelsCandidates(images)) {
+      if (await exists(candidate)) {
+        labelsFile = candidate;
+        break;
+      }
+    }
+  } else if (options.labels !== false) {
+    throw argumentError('labels must be a path or false', { actual: options.labels });
+  }
+  if (labelsFile !== undefined) {
+    const array = await loadIdx(labelsFile);
+    if (array.dims.length !== 1 && !(array.dims.length === 2 && array.dims[1] === 1)) {
+      throw formatError('IDX labels file must be one-dimensional', { file: labelsFile, offset: 3, actual: array.dims });
+    }
+    labels = idxLabels(array, labelsFile);
+    if (labels.length !== count) {
+      throw formatError('Label and image counts disagree', { file: labelsFile, offset: 4, expected: `${count} labels (from ${images})`, actual: labels.length });
+    }
+  }
+  let classes: number | undefined;
+  if (labels) {
+    let max = -1;
+    for (const v of labels) if (v > max) max = v;
+    classes = max + 1;
+  }
+  const toSample = (index: number, bytes: Uint8Array): RawSample => ({
+    index,
+    label: labels ? labels[index]! : -1,
+    pixels: { data: decodeIdxValues(bytes, header.dtype, recordValues), channels: shape[0], height: shape[1], width: shape[2], layout },
+  });
+  async function* read(indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RawSample> {
+    if (!gzip) {
+      for await (const [k, bytes] of readRecords(images, header.headerBytes, recordBytes, indices, signal)) yield toSample(indices[k]!, bytes);
+      return;
+    }
+    const reader = gunzipReader(images);
+    try {
+      await reader.skip(header.headerBytes);
+      let next = 0;
+      for (const index of indices) {
+        signal?.throwIfAborted();
+        await reader.skip((index - next) * recordBytes);
+        yield toSample(index, await reader.read(recordBytes));
+        next = index + 1;
+      }
+      if (next === count && !(await reader.atEnd())) {
+        throw formatError('IDX file has trailing bytes after the announced data', { file: images, offset: reader.position });
+      }
+    } finally {
+      reader.close();
+    }
+  }
+  return createDataset({
+    format: 'idx',
+    source: images,
+    count,
+    shape,
+    eightBit: header.dtype === 'uint8',
+    ...(labels ? { labels, classes } : {}),
+    read,
+  });
+}

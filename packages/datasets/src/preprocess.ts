@@ -1,0 +1,249 @@
+/**
+ * Preprocessing: stored pixels -> model input. Pure planning and pixel arithmetic live here; resizing
+ * (the only step that needs an image library) is delegated to `resize.ts` (sharp).
+ *
+ * Order of operations, per sample: resize (optional) -> centre crop (optional) -> channel conversion ->
+ * `x * scale` -> `(x - mean[c]) / std[c]` -> write in the requested layout.
+ */
+import type { InputSpec } from '@opnp/core';
+import { argumentError } from './errors.js';
+
+/** Memory layout of a preprocessed batch. */
+export type BatchLayout = 'NCHW' | 'NHWC';
+
+/** Resampling kernels of sharp (libvips) usable for resizing. */
+export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
+
+/**
+ * How stored pixels become model input (all fields optional).
+ *
+ * - `resize`: a number resizes the *shorter* side to it keeping the aspect ratio (the longer side becomes
+ *   `floor(size * long / short)`, as torchvision's `Resize(int)`); `[height, width]` resizes to exactly that.
+ * - `centerCrop`: crops the centre (`top = round((H - h) / 2)`, Python rounding, as torchvision's
+ *   `CenterCrop`); a crop larger than the image pads with zeros.
+ * - `kernel`: sharp's resampling kernel, default `'linear'`: libvips' reduce with a triangle filter whose
+ *   support widens with the shrink factor, i.e. antialiased bilinear like PIL's `BILINEAR` and torchvision's
+ *   `antialias=True`. JPEG shrink-on-load is disabled so the result does not depend on the JPEG's DCT scaling.
+ * - `channels`: the model's channel count (1 or 3). Grey -> RGB replicates the channel; RGB -> grey uses
+ *   `0.299 R + 0.587 G + 0.114 B` (ITU-R 601-2, PIL's `convert('L')` without its rounding).
+ * - `scale`: multiplies stored values; default `1/255` for 8-bit unsigned data and `1` otherwise.
+ * - `mean`, `std`: per-channel (or one value for all channels), applied after scaling; default 0 and 1.
+ * - `layout`: `'NCHW'` (default) or `'NHWC'`.
+ *
+ * ImageNet: `{ resize: 256, centerCrop: 224, mean: IMAGENET_MEAN, std: IMAGENET_STD }`.
+ * CIFAR-scale OOD folders: `{ resize: 32, centerCrop: 32, ... }`.
+ */
+export interface PreprocessOptions {
+  resize?: number | readonly [number, number];
+  centerCrop?: number | readonly [number, number];
+  kernel?: ResizeKernel;
+  channels?: number;
+  scale?: number;
+  mean?: number | readonly number[];
+  std?: number | readonly number[];
+  layout?: BatchLayout;
+}
+
+/** ImageNet per-channel mean (RGB, after `x / 255`). */
+export const IMAGENET_MEAN: readonly number[] = Object.freeze([0.485, 0.456, 0.406]);
+/** ImageNet per-channel standard deviation (RGB, after `x / 255`). */
+export const IMAGENET_STD: readonly number[] = Object.freeze([0.229, 0.224, 0.225]);
+
+/** A preprocessing plan resolved against a dataset's stored shape. */
+export interface PreprocessPlan {
+  readonly layout: BatchLayout;
+  /** Output channels, height, width. */
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly resize: number | readonly [number, number] | undefined;
+  readonly crop: readonly [number, number] | undefined;
+  readonly kernel: ResizeKernel;
+  readonly scale: number;
+  readonly mean: Float64Array;
+  readonly std: Float64Array;
+}
+
+/** Stored pixels of one image: value of `(c, y, x)` depends on `layout`. */
+export interface PixelImage {
+  readonly data: ArrayLike<number>;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  /**
+   * `'HWC'`: `data[(y * W + x) * C + c]`; `'CHW'`: `data[(c * H + y) * W + x]`;
+   * `'CWH'` (MATLAB column-major planes, SVHN): `data[(c * W + x) * H + y]`.
+   */
+  readonly layout: 'HWC' | 'CHW' | 'CWH';
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw argumentError(`preprocess.${name} must be a positive integer`, { actual: value });
+  return value;
+}
+
+function pair(name: string, value: number | readonly [number, number]): readonly [number, number] {
+  if (typeof value === 'number') return [positiveInt(name, value), value];
+  if (!Array.isArray(value) || value.length !== 2) throw argumentError(`preprocess.${name} must be a number or [height, width]`, { actual: value });
+  return [positiveInt(name, value[0]), positiveInt(name, value[1])];
+}
+
+function perChannel(name: string, value: number | readonly number[] | undefined, channels: number, fallback: number): Float64Array {
+  const out = new Float64Array(channels).fill(fallback);
+  if (value === undefined) return out;
+  const values = typeof value === 'number' ? [value] : value;
+  if (values.length !== 1 && values.length !== channels) {
+    throw argumentError(`preprocess.${name} needs 1 or ${channels} values (one per output channel)`, { expected: channels, actual: values.length });
+  }
+  for (let c = 0; c < channels; c++) {
+    const v = values.length === 1 ? values[0]! : values[c]!;
+    if (!Number.isFinite(v) || (name === 'std' && v === 0)) throw argumentError(`preprocess.${name} values must be finite${name === 'std' ? ' and non-zero' : ''}`, { actual: values });
+    out[c] = v;
+  }
+  return out;
+}
+
+/**
+ * Size `[height, width]` after resizing an `height x width` image with `resize` (see {@link PreprocessOptions}).
+ */
+export function resizedSize(height: number, width: number, resize: number | readonly [number, number] | undefined): [number, number] {
+  if (resize === undefined) return [height, width];
+  if (typeof resize !== 'number') return [resize[0], resize[1]];
+  if (width <= height) return [Math.floor((resize * height) / width), resize];
+  return [resize, Math.floor((resize * width) / height)];
+}
+
+/** Python's `round` (half to even), as torchvision's centre crop uses it. */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Top-left corner of a centred `crop` in an image (negative when the crop pads). */
+export function centerCropOffset(height: number, width: number, crop: readonly [number, number]): [number, number] {
+  return [roundHalfEven((height - crop[0]) / 2), roundHalfEven((width - crop[1]) / 2)];
+}
+
+/**
+ * Resolves options against a dataset's stored `[C, H, W]`.
+ *
+ * @param sizesVary stored images differ in size (then the output size must come from `centerCrop` or `resize: [h, w]`).
+ * @param eightBit stored values are 8-bit unsigned (default `scale = 1/255`).
+ * @throws OpnpError `'INVALID_ARGUMENT'` for bad options or an output size that would vary per image.
+ */
+export function resolvePreprocess(
+  options: PreprocessOptions | undefined,
+  stored: readonly [number, number, number],
+  sizesVary: boolean,
+  eightBit: boolean,
+): PreprocessPlan {
+  const o = options ?? {};
+  const layout = o.layout ?? 'NCHW';
+  if (layout !== 'NCHW' && layout !== 'NHWC') throw argumentError('preprocess.layout must be "NCHW" or "NHWC"', { actual: layout });
+  const channels = o.channels === undefined ? stored[0] : positiveInt('channels', o.channels);
+  if (channels !== stored[0] && !((channels === 1 || channels === 3) && (stored[0] === 1 || stored[0] === 3))) {
+    throw argumentError('Channel conversion is only defined between 1 (grey) and 3 (RGB) channels', { expected: stored[0], actual: channels });
+  }
+  const resize = o.resize === undefined ? undefined : typeof o.resize === 'number' ? positiveInt('resize', o.resize) : pair('resize', o.resize);
+  const crop = o.centerCrop === undefined ? undefined : pair('centerCrop', o.centerCrop);
+  let height: number;
+  let width: number;
+  if (crop) [height, width] = crop;
+  else if (resize !== undefined && typeof resize !== 'number') [height, width] = resize;
+  else if (sizesVary) {
+    throw argumentError('The images of this dataset differ in size: give preprocess.centerCrop or preprocess.resize: [height, width]', {
+      hint: 'ImageNet-style: { resize: 256, centerCrop: 224 }; CIFAR-scale: { resize: 32, centerCrop: 32 }',
+    });
+  } else [height, width] = resizedSize(stored[1], stored[2], resize);
+  const scale = o.scale ?? (eightBit ? 1 / 255 : 1);
+  if (!Number.isFinite(scale)) throw argumentError('preprocess.scale must be finite', { actual: scale });
+  const kernel = o.kernel ?? 'linear';
+  return {
+    layout,
+    channels,
+    height,
+    width,
+    resize,
+    crop,
+    kernel,
+    scale,
+    mean: perChannel('mean', o.mean, channels, 0),
+    std: perChannel('std', o.std, channels, 1),
+  };
+}
+
+/**
+ * Options derived from a model's input: layout, channel count and size follow `input`, the rest from `extra`.
+ * For image inputs of side >= 128 without an explicit `resize`, the shorter side is resized to
+ * `floor(side / 0.875)` (256 for 224) before the centre crop, as ImageNet evaluation does; smaller inputs
+ * resize the shorter side straight to the input size. `'flat'` inputs keep the stored size (CHW order).
+ *
+ * @example
+ * ```ts
+ * const preprocess = preprocessOptionsFor(extractor.input, { mean: IMAGENET_MEAN, std: IMAGENET_STD });
+ * ```
+ */
+export function preprocessOptionsFor(input: InputSpec, extra: PreprocessOptions = {}): PreprocessOptions {
+  if (input.layout === 'flat') return { ...extra, layout: 'NCHW' };
+  const dims = input.shape;
+  const [c, h, w] = input.layout === 'NCHW' ? [dims[1], dims[2], dims[3]] : [dims[3], dims[1], dims[2]];
+  const out: PreprocessOptions = { ...extra, layout: input.layout };
+  if (typeof c === 'number' && out.channels === undefined) out.channels = c;
+  if (typeof h === 'number' && typeof w === 'number' && out.centerCrop === undefined) {
+    out.centerCrop = [h, w];
+    if (out.resize === undefined) {
+      const side = Math.min(h, w);
+      out.resize = side >= 128 ? Math.floor(side / 0.875) : side;
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes one image into `out` (sample `n` of a batch) following `plan`: centre crop (with zero padding),
+ * channel conversion, scale, normalisation and layout. `image` must already have the resized size.
+ */
+export function writeSample(plan: PreprocessPlan, image: PixelImage, out: Float32Array, n: number): void {
+  const { channels: C, height: H, width: W, scale, mean, std } = plan;
+  const sh = image.height;
+  const sw = image.width;
+  const sc = image.channels;
+  const [top, left] = plan.crop ? centerCropOffset(sh, sw, plan.crop) : [0, 0];
+  const src = image.data;
+  // strides of the source
+  let cs: number, ys: number, xs: number;
+  if (image.layout === 'HWC') [cs, ys, xs] = [1, sw * sc, sc];
+  else if (image.layout === 'CHW') [cs, ys, xs] = [sh * sw, sw, 1];
+  else [cs, ys, xs] = [sh * sw, 1, sh];
+  const base = n * C * H * W;
+  const nhwc = plan.layout === 'NHWC';
+  const grey = C === 1 && sc === 3;
+  const replicate = C === 3 && sc === 1;
+  const a = new Float64Array(C);
+  const b = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    a[c] = scale / std[c]!;
+    b[c] = -mean[c]! / std[c]!;
+  }
+  for (let y = 0; y < H; y++) {
+    const sy = y + top;
+    const rowInside = sy >= 0 && sy < sh;
+    for (let x = 0; x < W; x++) {
+      const sx = x + left;
+      const inside = rowInside && sx >= 0 && sx < sw;
+      const p = sy * ys + sx * xs;
+      for (let c = 0; c < C; c++) {
+        let v = 0;
+        if (inside) {
+          if (grey) v = 0.299 * src[p]! + 0.587 * src[p + cs]! + 0.114 * src[p + 2 * cs]!;
+          else v = src[p + (replicate ? 0 : c) * cs]!;
+        }
+        const o = nhwc ? base + (y * W + x) * C + c : base + (c * H + y) * W + x;
+        out[o] = v * a[c]! + b[c]!;
+      }
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Decoding and resizing with sharp (libvips). Runs on libuv's threadpool, so awaiting these functions
+ * never blocks the event loop. Node only.
+ */
+import sharp from 'sharp';
+import type { Sharp } from 'sharp';
+import type { PixelImage, PreprocessPlan } from './preprocess.js';
+import { resizedSize } from './preprocess.js';
+import { argumentError, formatError } from './errors.js';
+
+async function toPixels(pipeline: Sharp): Promise<PixelImage> {
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width, layout: 'HWC' };
+}
+
+function resizeStep(pipeline: Sharp, plan: PreprocessPlan, height: number, width: number): Sharp {
+  const [h, w] = resizedSize(height, width, plan.resize);
+  if (h === height && w === width) return pipeline;
+  return pipeline.resize({ width: w, height: h, fit: 'fill', kernel: plan.kernel, fastShrinkOnLoad: false });
+}
+
+/**
+ * Resizes stored pixels as `plan.resize` says (no-op when the size is unchanged).
+ * Resizing needs 8-bit unsigned values (`Uint8Array` data).
+ */
+export async function resizePixels(image: PixelImage, plan: PreprocessPlan): Promise<PixelImage> {
+  const [h, w] = resizedSize(image.height, image.width, plan.resize);
+  if (h === image.height && w === image.width) return image;
+  if (!(image.data instanceof Uint8Array)) {
+    throw argumentError('Resizing is only supported for 8-bit unsigned images', { hint: 'Drop preprocess.resize for this dataset' });
+  }
+  const { channels: C, height: H, width: W } = image;
+  let hwc: Uint8Array;
+  if (image.layout === 'HWC') hwc = image.data;
+  else {
+    hwc = new Uint8Array(C * H * W);
+    const src = image.data;
+    for (let c = 0; c < C; c++) {
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          hwc[(y * W + x) * C + c] = image.layout === 'CHW' ? src[(c * H + y) * W + x]! : src[(c * W + x) * H + y]!;
+        }
+      }
+    }
+  }
+  const raw = { width: W, height: H, channels: C as 1 | 2 | 3 | 4 };
+  return toPixels(resizeStep(sharp(hwc, { raw }), plan, H, W));
+}
+
+/**
+ * Decodes an image file (JPEG, PNG, WebP...) into 8-bit HWC pixels (alpha dropped), resized as `plan` says.
+ *
+ * @throws OpnpError `'DATASET_FORMAT'` naming the file when it cannot be decoded.
+ */
+export async function decodeImageFile(file: string, plan: PreprocessPlan): Promise<PixelImage> {
+  try {
+    const image = sharp(file, { failOn: 'error', sequentialRead: true });
+    const meta = await image.metadata();
+    if (meta.width === undefined || meta.height === undefined) throw new Error('no image size');
+    let pipeline = image.removeAlpha();
+    if ((meta.channels ?? 3) >= 3 || meta.space === 'cmyk') pipeline = pipeline.toColourspace('srgb');
+    return await toPixels(resizeStep(pipeline, plan, meta.height, meta.width));
+  } catch (error) {
+    throw formatError(`Cannot decode image (${(error as Error).message})`, { file, cause: error });
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The common dataset contract: every loader returns a {@link Dataset} that streams preprocessed
+ * {@link DatasetBatch}es in a deterministic order.
+ */
+import type { PreprocessOptions } from './preprocess.js';
+import type { SubsetOptions } from './subset.js';
+
+/** Names of the supported formats (also the spec-string prefixes of {@link openDataset}). */
+export type DatasetFormat = 'idx' | 'cifar10' | 'cifar100' | 'svhn' | 'folder' | 'imagenet' | 'imglist' | 'npy';
+
+/**
+ * One batch of preprocessed samples.
+ *
+ * `data` is `N x C x H x W` (layout `'NCHW'`, the default) or `N x H x W x C` (`'NHWC'`), row-major, float32,
+ * already scaled and normalised; `shape` is the full shape, batch dimension first. `labels [N]` (-1 when
+ * unknown / OOD) and `indices [N]` (dataset indices, ascending) describe the same rows. A batch can hold
+ * fewer rows than `batchSize` at the end, or when unreadable images were skipped.
+ */
+export interface DatasetBatch {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+  readonly labels: Int32Array;
+  readonly indices: Uint32Array;
+}
+
+/** Progress of a pass over a dataset, reported after every batch. */
+export interface ProgressEvent {
+  /** Samples delivered so far (skipped images not included). */
+  readonly count: number;
+  /** Samples this pass will visit (after subsetting). */
+  readonly total: number;
+  /** Samples per second since the pass started. */
+  readonly rate: number;
+  /** Milliseconds since the pass started. */
+  readonly elapsedMs: number;
+  /** Unreadable images skipped so far (image folders and lists only). */
+  readonly skipped: number;
+}
+
+/** Options of {@link Dataset.batches}. */
+export interface BatchOptions {
+  /** Samples per batch (default 64). */
+  batchSize?: number;
+  /** How to turn stored pixels into model input (default: `x / 255`, stored size and channels, NCHW). */
+  preprocess?: PreprocessOptions;
+  /** Visit a seeded subset only (a fraction or a count), or explicit ascending indices. */
+  subset?: SubsetOptions | Uint32Array;
+  /** Batches decoded ahead of the consumer (default 2; 0 decodes on demand). */
+  prefetch?: number;
+  /** Called after every batch. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** Called for recoverable problems (a skipped unreadable image). */
+  onWarning?: (message: string) => void;
+  /** Aborts the pass: the iterator rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A dataset on disk (or in memory) whose samples are read on demand.
+ *
+ * `shape` is `[C, H, W]` of the *stored* images before preprocessing (for image folders, whose images differ
+ * in size, `H` and `W` are those of the first image and `sizesVary` is true).
+ */
+export interface Dataset {
+  readonly format: DatasetFormat;
+  /** Where it was read from (a path, or `'<memory>'`). */
+  readonly source: string;
+  /** Number of samples. */
+  readonly count: number;
+  /** `[C, H, W]` of the stored images. */
+  readonly shape: readonly [number, number, number];
+  /** True when stored images differ in size (image folders): preprocessing should resize. */
+  readonly sizesVary: boolean;
+  /** Number of classes, when the dataset is labelled. */
+  readonly classes?: number;
+  /** Labels `[count]` when known without reading pixels at open time (-1 = unknown / OOD). */
+  readonly labels?: Int32Array;
+  /** Class names in label order (folder names, WordNet ids), when known. */
+  readonly classNames?: readonly string[];
+  /** Labels `[count]`, reading only label bytes where the format allows (-1 = unknown / OOD). */
+  readLabels(): Promise<Int32Array>;
+  /** Streams preprocessed batches in ascending index order. */
+  batches(options?: BatchOptions): AsyncIterable<DatasetBatch>;
+}

