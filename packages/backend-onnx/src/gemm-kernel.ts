@@ -12,6 +12,8 @@ const { onnx } = onnxProto;
 
 /** ONNX `TensorProto.DataType.FLOAT`. */
 const FLOAT = 1;
+/** ONNX `TensorProto.DataType.INT64`. */
+const INT64 = 7;
 
 /** Options of {@link createOnnxGemmKernel}. */
 export interface OnnxGemmKernelOptions {
@@ -22,6 +24,8 @@ export interface OnnxGemmKernelOptions {
 /** A {@link GemmKernel} whose {@link GemmKernel.dispose} releases its onnxruntime sessions. */
 export interface OnnxGemmKernel extends GemmKernel {
   readonly name: 'onnxruntime';
+  softmaxTransposedProduct: NonNullable<GemmKernel['softmaxTransposedProduct']>;
+  combinationEnergies: NonNullable<GemmKernel['combinationEnergies']>;
   dispose(): Promise<void>;
 }
 
@@ -69,6 +73,75 @@ export function buildGemmModel(transA: boolean, transB: boolean): Uint8Array {
 }
 
 /**
+ * Serialises the fused sensitivity model `Y = softmax(L / T)^T op(H)` (opset 13: `Div`, `Softmax` over
+ * the class axis, optional `Abs`, `Gemm` with `transA = 1`); `T` is a `[1]` float input.
+ */
+export function buildSoftmaxProductModel(absolute: boolean): Uint8Array {
+  const INT = onnx.AttributeProto.AttributeType.INT;
+  const nodes = [
+    onnx.NodeProto.create({ opType: 'Div', name: 'scale', input: ['L', 'T'], output: ['LT'] }),
+    onnx.NodeProto.create({ opType: 'Softmax', name: 'softmax', input: ['LT'], output: ['P'], attribute: [{ name: 'axis', type: INT, i: 1 }] }),
+  ];
+  if (absolute) nodes.push(onnx.NodeProto.create({ opType: 'Abs', name: 'abs', input: ['H'], output: ['HA'] }));
+  nodes.push(
+    onnx.NodeProto.create({
+      opType: 'Gemm',
+      name: 'gemm',
+      input: ['P', absolute ? 'HA' : 'H'],
+      output: ['Y'],
+      attribute: [{ name: 'transA', type: INT, i: 1 }],
+    }),
+  );
+  const scalar = onnx.ValueInfoProto.create({ name: 'T', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 1 }] } } } });
+  const graph = onnx.GraphProto.create({
+    name: `opnp_sensitivity_${absolute ? 'abs' : 'signed'}`,
+    node: nodes,
+    input: [floatInput('L', 'n', 'c'), floatInput('H', 'n', 'd'), scalar],
+    output: [floatInput('Y', 'c', 'd')],
+  });
+  const model = onnx.ModelProto.create({ irVersion: 7, producerName: '@opnp/backend-onnx', opsetImport: [{ domain: '', version: 13 }], graph });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * Serialises the combination-energy model (opset 13) for `A [P x Q]`, `G [Q x R*C]`, `S = [P, R, C]`
+ * (int64), `B [C]`, `T [1]`: `F = (Reshape(A @ G, S) + B) / T`, `Y = T * (log(sum_c exp(F - max_c F)) + max_c F)`,
+ * `Y` is `[P x R x 1]`. (Max/Sub/Exp/ReduceSum/Log runs faster in onnxruntime than `ReduceLogSumExp`.)
+ */
+export function buildCombinationEnergyModel(): Uint8Array {
+  const INT = onnx.AttributeProto.AttributeType.INT;
+  const INTS = onnx.AttributeProto.AttributeType.INTS;
+  const keepdims = { name: 'keepdims', type: INT, i: 1 };
+  const node = (opType: string, input: string[], output: string, attribute: object[] = []) =>
+    onnx.NodeProto.create({ opType, name: output, input, output: [output], attribute });
+  const nodes = [
+    node('MatMul', ['A', 'G'], 'M'),
+    node('Reshape', ['M', 'S'], 'M3'),
+    node('Add', ['M3', 'B'], 'F'),
+    node('Div', ['F', 'T'], 'FT'),
+    node('ReduceMax', ['FT'], 'MX', [{ name: 'axes', type: INTS, ints: [2] }, keepdims]),
+    node('Sub', ['FT', 'MX'], 'FS'),
+    node('Exp', ['FS'], 'E'),
+    node('ReduceSum', ['E', 'AX'], 'SE', [keepdims]),
+    node('Log', ['SE'], 'LG'),
+    node('Add', ['LG', 'MX'], 'L'),
+    node('Mul', ['L', 'T'], 'Y'),
+  ];
+  const vector = (name: string, dim: { dimValue?: number; dimParam?: string }, elemType = FLOAT) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, shape: { dim: [dim] } } } });
+  const axes = onnx.TensorProto.create({ name: 'AX', dims: [1], dataType: INT64, int64Data: [2] });
+  const graph = onnx.GraphProto.create({
+    name: 'opnp_combination_energies',
+    node: nodes,
+    initializer: [axes],
+    input: [floatInput('A', 'p', 'q'), floatInput('G', 'q', 'rc'), vector('S', { dimValue: 3 }, INT64), vector('B', { dimParam: 'c' }), vector('T', { dimValue: 1 })],
+    output: [onnx.ValueInfoProto.create({ name: 'Y', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'p' }, { dimParam: 'r' }, { dimValue: 1 }] } } } })],
+  });
+  const model = onnx.ModelProto.create({ irVersion: 7, producerName: '@opnp/backend-onnx', opsetImport: [{ domain: '', version: 13 }], graph });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
  * Creates the `'onnxruntime'` GEMM kernel. Sessions (one per `(transA, transB)` pair) are created
  * lazily on first use, with one shared init promise per pair; inputs are passed zero-copy.
  *
@@ -89,17 +162,21 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
   let disposed = false;
 
   function session(transA: boolean, transB: boolean): Promise<ort.InferenceSession> {
-    const key = (transA ? 2 : 0) + (transB ? 1 : 0);
+    return cachedSession((transA ? 2 : 0) + (transB ? 1 : 0), () => buildGemmModel(transA, transB));
+  }
+
+  /** One lazily created session per key (keys 0-3: GEMM trans pairs; 4-5: fused sensitivity; 6: combination energies). */
+  function cachedSession(key: number, build: () => Uint8Array): Promise<ort.InferenceSession> {
     let pending = sessions.get(key);
     if (pending === undefined) {
-      pending = ort.InferenceSession.create(buildGemmModel(transA, transB), {
+      pending = ort.InferenceSession.create(build(), {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
       }).catch((cause: unknown) => {
         sessions.delete(key);
-        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime could not create the GEMM session', {
+        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime could not create a kernel session', {
           actual: cause instanceof Error ? cause.message : String(cause),
           cause,
         });
@@ -142,6 +219,61 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
         });
       }
       return { rows: m, cols: n, data };
+    },
+    async softmaxTransposedProduct(logits: Matrix, features: Matrix, { temperature, absolute }): Promise<Matrix> {
+      if (disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
+      const n = logits.rows;
+      const c = logits.cols;
+      const d = features.cols;
+      if (features.rows !== n) {
+        throw new OpnpError('SHAPE_MISMATCH', 'logits and features must have the same number of rows', { expected: n, actual: features.rows });
+      }
+      if (n === 0 || c === 0 || d === 0) return { rows: c, cols: d, data: new Float32Array(c * d) };
+      const s = await cachedSession(absolute ? 4 : 5, () => buildSoftmaxProductModel(absolute));
+      let results: ort.InferenceSession.OnnxValueMapType;
+      try {
+        results = await s.run({
+          L: new ort.Tensor('float32', logits.data, [n, c]),
+          H: new ort.Tensor('float32', features.data, [n, d]),
+          T: new ort.Tensor('float32', Float32Array.of(temperature), [1]),
+        });
+      } catch (cause) {
+        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the sensitivity product', {
+          actual: cause instanceof Error ? cause.message : String(cause),
+          cause,
+        });
+      }
+      const data = (results.Y as ort.Tensor).data as Float32Array;
+      return { rows: c, cols: d, data };
+    },
+    async combinationEnergies(parts, shape, combination, bias, temperature): Promise<Float32Array> {
+      if (disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
+      const { parts: q, rows: r, classes: c } = shape;
+      const p = combination.rows;
+      if (combination.cols !== q || parts.length !== q * r * c || bias.length !== c) {
+        throw new OpnpError('SHAPE_MISMATCH', 'combinationEnergies: parts, combination and bias do not fit', {
+          expected: `parts ${q} x ${r} x ${c}, combination P x ${q}, bias ${c}`,
+          actual: `parts length ${parts.length}, combination ${p} x ${combination.cols}, bias ${bias.length}`,
+        });
+      }
+      if (p === 0 || r === 0) return new Float32Array(p * r);
+      const s = await cachedSession(6, buildCombinationEnergyModel);
+      let results: ort.InferenceSession.OnnxValueMapType;
+      try {
+        results = await s.run({
+          A: new ort.Tensor('float32', combination.data, [p, q]),
+          G: new ort.Tensor('float32', parts, [q, r * c]),
+          S: new ort.Tensor('int64', BigInt64Array.of(BigInt(p), BigInt(r), BigInt(c)), [3]),
+          B: new ort.Tensor('float32', bias, [c]),
+          T: new ort.Tensor('float32', Float32Array.of(temperature), [1]),
+        });
+      } catch (cause) {
+        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the combination energies', {
+          actual: cause instanceof Error ? cause.message : String(cause),
+          cause,
+        });
+      }
+      return (results.Y as ort.Tensor).data as Float32Array;
     },
     async dispose(): Promise<void> {
       if (disposed) return;

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { gemm, gemmSync, listGemmKernels, matrix, resolveGemmKernel, sliceRows, type Matrix } from '@opnp/core';
+import { gemm, gemmSync, gridScores, listGemmKernels, matrix, resolveGemmKernel, SensitivityAccumulator, sliceRows, type Matrix } from '@opnp/core';
 import { buildGemmModel, createOnnxGemmKernel, registerOnnxGemmKernel } from '../src/gemm-kernel.js';
 
 /** Small seeded PRNG (mulberry32) so shapes and values are reproducible. */
@@ -115,5 +115,85 @@ describe('onnxruntime GEMM kernel', () => {
     const out = await gemm(resolved, matrix(1, 2, [1, 2]), matrix(2, 1, [3, 4]));
     expect(Array.from(out.data)).toEqual([11]);
     await resolved.dispose?.();
+  });
+});
+
+describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
+  /** SPEC step 1 from its definition: sum_n p_c(x_n; T) op(h_j(x_n)), float64. */
+  function bruteForce(L: Matrix, H: Matrix, T: number, absolute: boolean): Float64Array {
+    const C = L.cols, D = H.cols;
+    const out = new Float64Array(C * D);
+    for (let n = 0; n < L.rows; n++) {
+      const f = Array.from(L.data.subarray(n * C, (n + 1) * C), (v) => v / T);
+      const m = Math.max(...f);
+      const z = f.reduce((s, v) => s + Math.exp(v - m), 0);
+      for (let c = 0; c < C; c++) {
+        const p = Math.exp(f[c]! - m) / z;
+        for (let j = 0; j < D; j++) {
+          const h = H.data[n * D + j]!;
+          out[c * D + j] = out[c * D + j]! + p * (absolute ? Math.abs(h) : h);
+        }
+      }
+    }
+    return out;
+  }
+
+  for (const [T, absolute] of [[1, true], [2, true], [0.5, false]] as const) {
+    it(`matches the definition (T = ${T}, ${absolute ? '|H|' : 'signed H'})`, async () => {
+      const random = prng(40 + T * 10);
+      const L = matrix(37, 9, Float32Array.from({ length: 37 * 9 }, () => (random() - 0.5) * 20));
+      const H = randomMatrix(37, 13, random);
+      const got = await kernel.softmaxTransposedProduct(L, H, { temperature: T, absolute });
+      expect([got.rows, got.cols]).toEqual([9, 13]);
+      expectClose(got.data, bruteForce(L, H, T, absolute), 1e-5);
+    });
+  }
+
+  it('makes SensitivityAccumulator agree with the portable path', async () => {
+    const random = prng(99);
+    const W = randomMatrix(11, 17, random);
+    const head = { weight: W, bias: Float32Array.from({ length: 11 }, () => random()) };
+    const H = randomMatrix(300, 17, random);
+    for (const aggregation of ['sum-of-abs', 'abs-of-sum'] as const) {
+      const fast = new SensitivityAccumulator(head, { kernel, temperature: 1.5, aggregation });
+      const slow = new SensitivityAccumulator(head, { temperature: 1.5, aggregation });
+      await fast.add(sliceRows(H, 0, 120));
+      await fast.add(sliceRows(H, 120, 300));
+      await slow.add(H);
+      expectClose(Float32Array.from(fast.result().values), slow.result().values, 1e-5);
+    }
+  });
+
+  it('returns zeros for an empty batch and rejects mismatched rows', async () => {
+    const empty = await kernel.softmaxTransposedProduct(matrix(0, 4), matrix(0, 3), { temperature: 1, absolute: true });
+    expect(Array.from(empty.data)).toEqual(new Array(12).fill(0));
+    await expect(kernel.softmaxTransposedProduct(matrix(2, 4), matrix(3, 3), { temperature: 1, absolute: true })).rejects.toThrow(/same number of rows/);
+  });
+});
+
+describe('grid search scoring through onnxruntime (combinationEnergies)', () => {
+  const random = prng(7);
+  const C = 9, D = 31, N = 300;
+  const head = { weight: randomMatrix(C, D, random), bias: Float32Array.from({ length: C }, () => random() - 0.5) };
+  const sensitivity = { classes: C, dim: D, values: Float64Array.from({ length: C * D }, () => Math.floor(random() * 13)) };
+  const neuronSensitivity = Float64Array.from({ length: D }, () => Math.floor(random() * 6));
+  const H = matrix(N, D, Float32Array.from({ length: N * D }, () => Math.max(0, random() * 3 - 1)));
+
+  it('scores every default grid point like the portable path', async () => {
+    const fast = await gridScores(H, { head, sensitivity, neuronSensitivity, kernel, blockRows: 128 });
+    const slow = await gridScores(H, { head, sensitivity, neuronSensitivity });
+    expect(fast.points).toEqual(slow.points);
+    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+  });
+
+  it('with temperature and ReAct, and when a grid point keeps nothing', async () => {
+    const grid = { pMin: [0, 10, 95], pMax: [0, 10], nMin: [0, 30], nMax: [0, 70] };
+    const fast = await gridScores(H, { head, sensitivity, neuronSensitivity, kernel, grid, temperature: 2.5, reactClip: 1 });
+    const slow = await gridScores(H, { head, sensitivity, neuronSensitivity, grid, temperature: 2.5, reactClip: 1 });
+    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+  });
+
+  it('validates shapes', async () => {
+    await expect(kernel.combinationEnergies(new Float32Array(5), { parts: 2, rows: 1, classes: 3 }, matrix(1, 2), new Float32Array(3), 1)).rejects.toThrow(/do not fit/);
   });
 });

@@ -12,7 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { gemm, portableGemmKernel, resolveGemmKernel, type GemmKernel } from '../src/gemm.js';
 import { logitsWith, type LinearHead } from '../src/head.js';
 import { rowEnergy } from '../src/internal/logsumexp.js';
-import { sliceRows, type Matrix } from '../src/matrix.js';
+import { concatRows, sliceRows, type Matrix } from '../src/matrix.js';
+import { gridScores } from '../src/opnp/grid.js';
+import { neuronSensitivity } from '../src/opnp/neuron-sensitivity.js';
 import { SensitivityAccumulator } from '../src/opnp/sensitivity.js';
 import { generateBenchData, type BenchData, type BenchDataOptions } from './data.js';
 
@@ -57,18 +59,7 @@ export async function loadFastestKernel(): Promise<GemmKernel> {
   } catch (error) {
     log(`${packageName} did not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
   }
-  if (!registered) {
-    // TEMPORARY FALLBACK (lead: remove once @opnp/backend-onnx's index exports registerOnnxGemmKernel):
-    // import the kernel's source file directly.
-    const fallback = new URL('../../backend-onnx/src/gemm-kernel.ts', import.meta.url).href;
-    try {
-      const mod = (await import(fallback)) as OnnxModule;
-      mod.registerOnnxGemmKernel?.();
-      log('registered the onnxruntime kernel through the fallback source path');
-    } catch (error) {
-      log(`onnxruntime kernel unavailable (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
-    }
-  }
+  if (!registered) log('using the kernels core registers itself (portable-js)');
   return resolveGemmKernel();
 }
 
@@ -207,11 +198,33 @@ export async function runBench(options: { quick?: boolean } = {}): Promise<Bench
   report.denseEvalSeconds = round(denseEvalSeconds);
   log(`dense evaluation of ${data.id.rows} + ${data.ood.rows} samples: ${denseEvalSeconds.toFixed(2)} s`);
 
-  // ---- GRID STEP (lead): add the grid-search timing here with one call, e.g.
-  //      Object.assign(report, await benchGrid(context));
-  //      (context.data, context.kernel and context.denseScores are ready; report gridSeconds, gridOverDense). ----
+  Object.assign(report, await benchGrid(context));
 
   return context;
+}
+
+/**
+ * The full default grid (192 points) on the same ID + OOD features as the dense evaluation, with the
+ * same kernel; checks that the no-pruning point reproduces the dense scores.
+ */
+async function benchGrid(context: BenchContext): Promise<Record<string, unknown>> {
+  const { data, kernel, trainLogits, report } = context;
+  const acc = new SensitivityAccumulator(data.head, { kernel });
+  await acc.add(data.train, trainLogits);
+  const sensitivity = acc.result();
+  const neuron = neuronSensitivity(sensitivity);
+  const features = concatRows([data.id, data.ood]);
+  const start = performance.now();
+  const { points, scores } = await gridScores(features, { head: data.head, sensitivity, neuronSensitivity: neuron, kernel });
+  const gridSeconds = seconds(start);
+  const dense = context.denseScores!;
+  let maxDiff = 0;
+  const noPruning = scores[0]!;
+  for (let i = 0; i < data.id.rows; i++) maxDiff = Math.max(maxDiff, Math.abs(noPruning[i]! - dense.id[i]!));
+  for (let i = 0; i < data.ood.rows; i++) maxDiff = Math.max(maxDiff, Math.abs(noPruning[data.id.rows + i]! - dense.ood[i]!));
+  const denseEvalSeconds = report.denseEvalSeconds as number;
+  log(`grid of ${points.length} points on ${features.rows} samples: ${gridSeconds.toFixed(2)} s (${(gridSeconds / denseEvalSeconds).toFixed(1)}x dense); no-pruning point vs dense: max |diff| ${maxDiff.toExponential(2)}`);
+  return { gridPoints: points.length, gridSeconds: round(gridSeconds), gridOverDense: round(gridSeconds / denseEvalSeconds, 2), gridNoPruningMaxAbsDiff: Number(maxDiff.toExponential(3)) };
 }
 
 async function main(): Promise<void> {

@@ -28,6 +28,26 @@ export interface GemmKernel {
   readonly name: string;
   /** Computes `op(a) * op(b)` into a new matrix. Shapes are validated by {@link gemm}, not by kernels. */
   gemm(a: Matrix, b: Matrix, options: Required<GemmOptions>): Promise<Matrix>;
+  /**
+   * Optional fused OPNP sensitivity product `softmax(logits / T)^T op(features)` (`[C x D]` for
+   * `logits [N x C]`, `features [N x D]`; `op` is the elementwise `|.|` when `absolute`), in float32.
+   * A kernel that offers it spares the `SensitivityAccumulator` its own softmax pass; the
+   * accumulator still adds the result into its float64 sums.
+   */
+  softmaxTransposedProduct?(logits: Matrix, features: Matrix, options: { temperature: number; absolute: boolean }): Promise<Matrix>;
+  /**
+   * Optional batched energies of linear combinations of partial logits, in float32: for `parts`
+   * (`Q` matrices of `R x C` partial logits, stored `[Q x R x C]`), `combination [P x Q]` and `bias [C]`,
+   * returns `[P x R]` with entry `(p, r) = T * logsumexp_c((bias_c + sum_q combination[p, q] parts[q, r, c]) / T)`.
+   * The OPNP grid search uses it to score all grid points of a block of rows at once.
+   */
+  combinationEnergies?(
+    parts: Float32Array,
+    shape: { readonly parts: number; readonly rows: number; readonly classes: number },
+    combination: Matrix,
+    bias: Float32Array,
+    temperature: number,
+  ): Promise<Float32Array>;
   /** Releases native resources, if any. */
   dispose?(): Promise<void>;
 }

@@ -254,6 +254,9 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const setValues = new Float64Array(S * M * C);
   const kept = new Float64Array(C);
 
+  const combinedKernel = score === 'energy' ? kernel.combinationEnergies?.bind(kernel) : undefined;
+  const combined = combinedKernel ? combinationPlan(weightSets, sweeps, plans, K, M) : undefined;
+
   for (let start = 0; start < N; start += blockRows) {
     const R = Math.min(blockRows, N - start);
     // Gather each neuron cell's columns of the block (with ReAct clipping); dense cells by one GEMM,
@@ -273,6 +276,10 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
       }
       denseOut.push(plan.dense ? (await gemm(kernel, { rows: R, cols: J, data: x }, plan.dense, { transB: true })).data : null);
       sparseOut.push(sparseProduct(plan, x, R, C));
+    }
+    if (combined) {
+      await scoreBlockWithKernel(combined, start, R, denseOut, sparseOut);
+      continue;
     }
     for (let r = 0; r < R; r++) {
       // Where each (weight cell, neuron cell) partial of this row lives, and a bound on |logit| / T.
@@ -301,6 +308,38 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
       }
       if (score !== 'maxlogit' && bound < SAFE_EXPONENT) scoreRowByProducts(start + r);
       else scoreRowBySums(start + r);
+    }
+  }
+
+  /**
+   * Kernel path (energy with a kernel that offers `combinationEnergies`): the present (weight cell,
+   * neuron cell) partials of a block are copied to `[Q x rows x C]` and every distinct grid point is a
+   * 0/1 combination of them, scored by the kernel in float32.
+   */
+  async function scoreBlockWithKernel(plan: CombinationPlan, start: number, R: number, denseOut: (Float32Array | null)[], sparseOut: Float32Array[]): Promise<void> {
+    const Q = plan.cells.length;
+    const G = plan.combination.rows;
+    const rowsPerCall = Math.max(1, Math.floor(COMBINATION_ELEMENTS / (G * C)));
+    for (let r0 = 0; r0 < R; r0 += rowsPerCall) {
+      const rows = Math.min(rowsPerCall, R - r0);
+      const parts = new Float32Array(Q * rows * C);
+      plan.cells.forEach(({ k, m }, q) => {
+        const cellPlan = plans[m]!;
+        const slot = cellPlan.slot[k]!;
+        const source = slot >= 0 ? denseOut[m]! : sparseOut[m]!;
+        for (let r = 0; r < rows; r++) {
+          const row = r0 + r;
+          const base = slot >= 0 ? (row * cellPlan.denseCells + slot) * C : (row * cellPlan.sparse.length + (-slot - 1)) * C;
+          parts.set(source.subarray(base, base + C), (q * rows + r) * C);
+        }
+      });
+      const energies = await combinedKernel!(parts, { parts: Q, rows, classes: C }, plan.combination, bias, T);
+      plan.groups.forEach((points, g) => {
+        for (let r = 0; r < rows; r++) {
+          const value = energies[g * rows + r]!;
+          for (const p of points) scores[p]![start + r0 + r] = value;
+        }
+      });
     }
   }
 
@@ -386,6 +425,50 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
  * factors stay far from float64 overflow and underflow (`exp(709)`, `exp(-745)`).
  */
 const SAFE_EXPONENT = 600;
+
+/** Elements of one `[points x rows x C]` intermediate of the kernel path (bounds its memory to ~128 MB). */
+const COMBINATION_ELEMENTS = 1 << 25;
+
+/** The kernel path's layout: present (weight cell, neuron cell) pairs and each distinct point's 0/1 row. */
+interface CombinationPlan {
+  readonly cells: { readonly k: number; readonly m: number }[];
+  /** `[groups x cells]`: 1 where the group's points keep that partial. */
+  readonly combination: Matrix;
+  /** Grid point indices of each group (points with identical kept sets). */
+  readonly groups: number[][];
+}
+
+/** The kernel path's layout, or undefined when no partial is kept anywhere (then the sum path scores the bias). */
+function combinationPlan(weightSets: number[][], sweeps: NeuronSweep[][], plans: NeuronCellPlan[], K: number, M: number): CombinationPlan | undefined {
+  const cells: { k: number; m: number }[] = [];
+  const index = new Int32Array(K * M).fill(-1);
+  for (let k = 0; k < K; k++) {
+    for (let m = 0; m < M; m++) {
+      if (plans[m]!.slot[k] === EMPTY) continue;
+      index[k * M + m] = cells.length;
+      cells.push({ k, m });
+    }
+  }
+  if (cells.length === 0) return undefined;
+  const rows: Float32Array[] = [];
+  const groups: number[][] = [];
+  weightSets.forEach((set, s) => {
+    for (const sweep of sweeps[s]!) {
+      const keptNeuronCells: number[] = [];
+      for (const step of sweep.steps) {
+        keptNeuronCells.push(...step.addCells);
+        if (step.points.length === 0) continue;
+        const row = new Float32Array(cells.length);
+        for (const k of set) for (const m of keptNeuronCells) if (index[k * M + m]! >= 0) row[index[k * M + m]!] = 1;
+        rows.push(row);
+        groups.push(step.points);
+      }
+    }
+  });
+  const data = new Float32Array(rows.length * cells.length);
+  rows.forEach((row, g) => data.set(row, g * cells.length));
+  return { cells, combination: { rows: rows.length, cols: cells.length, data }, groups };
+}
 
 /** Points sharing a weight set and an nMin level, swept over the nMax levels from the largest down. */
 interface NeuronSweep {

@@ -235,6 +235,10 @@ export class SensitivityAccumulator {
 
   /** `P^T |H|` (or `P^T H`) of one chunk as a `C x D` float32 array. */
   private async batchProduct(h: Matrix, f: Matrix, takeAbs: boolean): Promise<Float32Array> {
+    if (this.kernel.softmaxTransposedProduct) {
+      const fused = await this.kernel.softmaxTransposedProduct(f, h, { temperature: this.temperature, absolute: takeAbs });
+      return fused.data;
+    }
     const n = h.rows;
     const C = this.classes;
     if (this.pScratch.length < n * C) this.pScratch = new Float32Array(n * C);
