@@ -91,7 +91,10 @@ export async function extractAll(extractor: FeatureExtractor, x: Matrix, batchSi
   const cat = (parts: Float32Array[], cols: number): Matrix => {
     const data = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     let offset = 0;
-    for (const p of parts) (data.set(p, offset), (offset += p.length));
+    for (const p of parts) {
+      data.set(p, offset);
+      offset += p.length;
+    }
     return matrix(data.length / cols, cols, data);
   };
   return { features: cat(features, extractor.head.weight.cols), logits: cat(out, extractor.head.weight.rows) };
