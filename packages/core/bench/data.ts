@@ -3,7 +3,7 @@
  * matrices with a little class structure (so ID and OOD scores differ), from a seeded PRNG.
  */
 import { linearHead, type LinearHead } from '../src/head.js';
-import { mulberry32 } from '../src/internal/random.js';
+import { mulberry32 } from '../src/random.js';
 import type { Matrix } from '../src/matrix.js';
 
 /** Shapes and seed of {@link generateBenchData}. */

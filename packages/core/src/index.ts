@@ -28,6 +28,8 @@ export {
   logitsWith,
   type LinearHead,
 } from './head.js';
+export { roundHalfEven } from './round.js';
+export { mulberry32, sampleIndices } from './random.js';
 export { percentile, percentiles, percentileOfSorted, sortedCopy, assertPercentage } from './percentile.js';
 export {
   registerBackend,
@@ -46,7 +48,7 @@ export {
 
 // Scores and baselines (SPEC "Scores")
 export { msp, maxLogit, energy, gradNorm, scoreLogits, LOGIT_SCORES, type LogitScore, type TemperatureOptions } from './scores/logit-scores.js';
-export { reactThreshold, react, ash, scale, ashKeepCount, roundHalfEven, type AshVariant, type AshOptions, type ScaleOptions } from './scores/transforms.js';
+export { reactThreshold, react, ash, scale, ashKeepCount, type AshVariant, type AshOptions, type ScaleOptions } from './scores/transforms.js';
 export { diceHead, featureMean, type DiceHead, type DiceOptions } from './scores/dice.js';
 export { fitMahalanobis, mahalanobisScore, mahalanobisPrecision, type MahalanobisModel, type MahalanobisOptions } from './scores/mahalanobis.js';
 export { symmetricEigen, symmetricPseudoInverse, effectiveRank, PINV_RELATIVE_TOLERANCE, type SymmetricEigen } from './scores/symmetric-eigen.js';

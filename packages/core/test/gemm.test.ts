@@ -11,7 +11,7 @@ import {
 } from '../src/gemm.js';
 import { OpnpError } from '../src/errors.js';
 import { matrix, type Matrix } from '../src/matrix.js';
-import { mulberry32 } from '../src/internal/random.js';
+import { mulberry32 } from '../src/random.js';
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   const random = mulberry32(seed);

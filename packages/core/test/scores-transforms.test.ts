@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
-import { ash, ashKeepCount, react, reactThreshold, roundHalfEven, scale, type AshVariant } from '../src/scores/transforms.js';
+import { ash, ashKeepCount, react, reactThreshold, scale, type AshVariant } from '../src/scores/transforms.js';
+import { roundHalfEven } from '../src/round.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -4,7 +4,7 @@ import { neuronSensitivity, type NeuronStatistic } from '../src/opnp/neuron-sens
 import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
 import { linearHead, logits as headLogits, type LinearHead } from '../src/head.js';
 import { matrix, sliceRows, type Matrix } from '../src/matrix.js';
-import { mulberry32 } from '../src/internal/random.js';
+import { mulberry32 } from '../src/random.js';
 
 function gaussian(random: () => number): number {
   const u = 1 - random();

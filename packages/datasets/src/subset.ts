@@ -1,6 +1,7 @@
 /**
  * Seeded, deterministic subsets and held-out splits of dataset indices.
  */
+import { mulberry32 } from '@opnp/core';
 import { argumentError } from './errors.js';
 
 /** A seeded subset: either a `fraction` in (0, 1] or a `count` of samples; `seed` defaults to 0. */
@@ -8,18 +9,6 @@ export interface SubsetOptions {
   fraction?: number;
   count?: number;
   seed?: number;
-}
-
-/** mulberry32: uniform floats in [0, 1) from a 32-bit seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Number of samples a subset of `n` takes: `count`, or `round(fraction * n)` (at least 1 when n > 0). */

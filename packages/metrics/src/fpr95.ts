@@ -1,7 +1,7 @@
 /**
  * FPR at 95% TPR in the three conventions found in the OOD literature.
  */
-import { OpnpError } from '@opnp/core';
+import { OpnpError, roundHalfEven } from '@opnp/core';
 import { finiteFloat64Copy } from './internal/validate.js';
 import { lowerBound, sortedAscending, upperBound } from './internal/ranking.js';
 
@@ -19,18 +19,6 @@ const RECALL = 0.95;
 
 /** The conventions {@link fpr95} accepts. */
 export const FPR95_CONVENTIONS: readonly Fpr95Convention[] = ['default', 'dice', 'ood-positive'];
-
-/**
- * Python 3's `round(x)` for a finite double: nearest integer, exact halves to the even neighbour
- * ("banker's rounding", like numpy's `round`). `roundHalfEven(0.5) = 0`, `1.5 -> 2`, `2.5 -> 2`.
- */
-export function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f; // exact for |x| < 2^52
-  if (d < 0.5) return f;
-  if (d > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
 
 /**
  * Smallest count `k` in [1, n] with `k / n >= rate`, evaluated with the same float64 division as

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { auprIn, auprOut, auroc, fpr95, oodMetrics, roundHalfEven } from '@opnp/metrics';
+import { roundHalfEven } from '@opnp/core';
+import { auprIn, auprOut, auroc, fpr95, oodMetrics } from '@opnp/metrics';
 import {
   bruteAuroc,
   bruteAveragePrecision,
@@ -138,9 +139,9 @@ describe('FPR95 at every ID count around the 95% boundary', () => {
 });
 
 describe("DICE convention: round(0.05 N) with banker's rounding", () => {
-  it('roundHalfEven rounds exact halves to even, like Python 3 round()', () => {
+  it('roundHalfEven rounds exact halves to even, like Python 3 round() (numpy keeps the sign of zero)', () => {
     expect([0.5, 1.5, 2.5, 3.5, 4.5, -0.5, -1.5, 0.49999999999999994, 2.5000000000000004].map(roundHalfEven)).toEqual([
-      0, 2, 2, 4, 4, 0, -2, 0, 3,
+      0, 2, 2, 4, 4, -0, -2, 0, 3,
     ]);
     expect([0, 1, 1.2, 1.7, -1.2].map(roundHalfEven)).toEqual([0, 1, 1, 2, -1]);
     for (let i = 0; i < 1000; i++) {

@@ -4,7 +4,7 @@
  */
 import { OpnpError } from '../errors.js';
 import { assertHead, type LinearHead } from '../head.js';
-import { mulberry32, sampleIndices } from '../internal/random.js';
+import { mulberry32, sampleIndices } from '../random.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { applyBand, assertPruningPair, keepBand, type KeepMask } from './thresholds.js';
 

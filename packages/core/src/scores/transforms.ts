@@ -2,6 +2,7 @@
  * Feature transforms applied before the head (SPEC "Scores": ReAct clipping, ASH-p/-b/-s; and SCALE).
  * Each returns a new matrix and leaves its input unmodified.
  */
+import { roundHalfEven } from '../round.js';
 import { OpnpError } from '../errors.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { assertPercentage, percentile } from '../percentile.js';
@@ -52,15 +53,6 @@ export interface AshOptions {
   variant: AshVariant;
   /** Pruning percentage `p` in percent; the top `D - round(D * p / 100)` entries are kept. Default 90. */
   percentile?: number;
-}
-
-/**
- * numpy's `round` (round half to even) of a float64: `2.5 -> 2`, `3.5 -> 4`, `-0.5 -> -0`.
- */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  // Math.round rounds halves up; for an exact half whose rounding is odd, step back to the even neighbour.
-  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

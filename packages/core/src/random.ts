@@ -1,8 +1,11 @@
 /**
- * A small seeded PRNG (mulberry32) for reproducible subsets and random ablation pruners.
+ * The toolkit's seeded PRNG (mulberry32): reproducible subsets, splits and random ablation pruners.
  */
 
-/** Returns a function yielding uniform floats in [0, 1) from a 32-bit seed. */
+/**
+ * mulberry32: a function yielding uniform floats in [0, 1) from a 32-bit seed (same seed, same sequence
+ * on every platform).
+ */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
