@@ -1,0 +1,321 @@
+/**
+ * The TensorFlow.js {@link FeatureExtractor}: one forward pass returns the feature tensor and the logits
+ * (a sub-model over the head's input and output for a LayersModel; the two intermediate nodes of a
+ * `GraphModel.execute` for a graph model). Every tensor is created inside `tf.tidy` or disposed explicitly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { model as functionalModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import {
+  OpnpError,
+  logits as headLogits,
+  type ExtractResult,
+  type FeatureExtractor,
+  type InputBatch,
+  type InputLayout,
+  type InputSpec,
+  type LinearHead,
+  type LoadOptions,
+  type Matrix,
+} from '@opnp/core';
+import { detectGraphHead, detectLayersHead, type TfjsHead } from './head-detection.js';
+import { loadTfjsModel, type LoadedTfjsModel, type TfjsModelSource } from './model.js';
+import { initTfjsBackend, type TfjsBackendInfo, type TfjsBackendName } from './runtime.js';
+
+/** Options of {@link loadTfjsFeatureExtractor}. */
+export interface TfjsLoadOptions extends LoadOptions {
+  /** Force a TensorFlow.js backend (`'node'`, `'wasm'`, `'cpu'`); default: the best available (see `initTfjsBackend`). */
+  backend?: TfjsBackendName;
+  /** Folder of the wasm binaries (default: the installed `@tensorflow/tfjs-backend-wasm/dist/`). */
+  wasmPath?: string;
+  /** Largest batch one `extract` call accepts. Default: unlimited (a static batch dimension is run in chunks). */
+  maxBatchSize?: number;
+  /** Layout of a rank-4 input. Default: `'NHWC'` (the TensorFlow.js convention) unless the shape is clearly `N x C x H x W` (dim 1 <= 4 < dim 3). */
+  inputLayout?: InputLayout;
+  /** Tolerance of the head check on the first extraction: `max|W h + b - f| <= atol + rtol * max|f|`. Defaults `1e-4`, `1e-3`. */
+  headCheckTolerance?: { atol?: number; rtol?: number };
+}
+
+/** Result of comparing `W h + b` with the model's own logits. */
+export interface TfjsHeadCheck {
+  readonly maxAbsDiff: number;
+  readonly withinTolerance: boolean;
+  readonly samples: number;
+}
+
+/** Reads the single model input as an {@link InputSpec}. */
+function inputSpecOf(loaded: LoadedTfjsModel, layout?: InputLayout): InputSpec {
+  const inputs = loaded.model.inputs as { name: string; shape?: readonly (number | null)[] | number[] }[];
+  if (inputs.length !== 1) {
+    throw new OpnpError('MODEL_FORMAT', 'The model must have exactly one input', { file: loaded.file, expected: 1, actual: inputs.map((i) => i.name) });
+  }
+  const info = inputs[0]!;
+  if (!info.shape || info.shape.length === 0) {
+    throw new OpnpError('MODEL_FORMAT', `Model input "${info.name}" has no shape`, { file: loaded.file, expected: 'a shape with a batch dimension' });
+  }
+  const shape = Array.from(info.shape, (d) => (d === null || d === undefined || d < 0 ? null : d));
+  let inferred: InputLayout = 'flat';
+  if (shape.length === 4) inferred = shape[1] !== null && shape[1]! <= 4 && shape[3] !== null && shape[3]! > 4 ? 'NCHW' : 'NHWC';
+  const name = loaded.kind === 'graph-model' ? info.name.replace(/:0$/, '') : info.name;
+  return { name, shape, layout: layout ?? inferred };
+}
+
+/** Throws `SHAPE_MISMATCH` unless `batch` fits `spec`. */
+export function assertBatchFits(batch: InputBatch, spec: InputSpec): void {
+  const expected = `[${spec.shape.map((d, i) => (d === null ? (i === 0 ? 'N' : '?') : d)).join(', ')}]`;
+  const shape = batch?.shape;
+  if (!batch || !(batch.data instanceof Float32Array) || !Array.isArray(shape)) {
+    throw new OpnpError('SHAPE_MISMATCH', 'An input batch is { data: Float32Array, shape: number[] }', { expected, actual: typeof batch });
+  }
+  const bad = shape.length !== spec.shape.length || shape.some((d, i) => !Number.isInteger(d) || d < 0 || (i > 0 && spec.shape[i] !== null && spec.shape[i] !== d));
+  if (bad) {
+    throw new OpnpError('SHAPE_MISMATCH', `Input batch shape does not match the model input "${spec.name}"`, {
+      expected,
+      actual: `[${shape.join(', ')}]`,
+      hint: spec.layout === 'NHWC' || spec.layout === 'NCHW' ? `The model expects ${spec.layout} images` : undefined,
+    });
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (batch.data.length !== count) {
+    throw new OpnpError('SHAPE_MISMATCH', 'Input batch data length does not match its shape', { expected: `${count} values for [${shape.join(', ')}]`, actual: batch.data.length });
+  }
+}
+
+/**
+ * A {@link FeatureExtractor} over a TensorFlow.js LayersModel or GraphModel. Create it with
+ * {@link loadTfjsFeatureExtractor}.
+ */
+export class TfjsFeatureExtractor implements FeatureExtractor {
+  readonly specificationVersion = 'v1' as const;
+  readonly backend = 'tfjs';
+  readonly head: LinearHead;
+  readonly input: InputSpec;
+  readonly maxBatchSize: number | undefined;
+  /** The TensorFlow.js backend the model runs on. */
+  readonly tfBackend: TfjsBackendInfo;
+  /** What head detection found. */
+  readonly detection: TfjsHead;
+  /** The loaded model (kept for export). */
+  readonly loaded: LoadedTfjsModel;
+  private disposed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private check: TfjsHeadCheck | undefined;
+  private readonly options: TfjsLoadOptions;
+  private readonly runBatch: number | undefined;
+  /** LayersModel: outputs [features, logits] (linear head) or [features] (softmax head). */
+  private readonly subModel: LayersModel | undefined;
+  /** Softmax-activated Dense head: kernel [D, C] and bias [C] to compute the logits from the features. */
+  private readonly headTensors: { kernel: tf.Tensor2D; bias: tf.Tensor1D } | undefined;
+
+  /** @internal use {@link loadTfjsFeatureExtractor} */
+  constructor(loaded: LoadedTfjsModel, detection: TfjsHead, input: InputSpec, tfBackend: TfjsBackendInfo, options: TfjsLoadOptions) {
+    this.loaded = loaded;
+    this.detection = detection;
+    this.head = detection.head;
+    this.input = input;
+    this.tfBackend = tfBackend;
+    this.options = options;
+    this.maxBatchSize = options.maxBatchSize;
+    this.runBatch = input.shape[0] ?? undefined;
+    if (loaded.kind === 'layers-model' && detection.kind === 'layers-model') {
+      const dense = loaded.model.getLayer(detection.layer);
+      const features = dense.input as SymbolicTensor;
+      const outputs = detection.activation === 'linear' ? [features, dense.output as SymbolicTensor] : [features];
+      this.subModel = functionalModel({ inputs: loaded.model.inputs, outputs, name: `${loaded.model.name}_opnp_features` });
+    }
+    const needsHead = detection.kind === 'layers-model' && detection.activation === 'softmax';
+    if (needsHead) {
+      const { weight, bias } = detection.head;
+      const kernel = tf.tidy(() => tf.transpose(tf.tensor2d(weight.data, [weight.rows, weight.cols])) as tf.Tensor2D);
+      this.headTensors = { kernel, bias: tf.tensor1d(bias) };
+    }
+  }
+
+  /** The head check of the first non-empty extraction; `undefined` before it. */
+  get headCheck(): TfjsHeadCheck | undefined {
+    return this.check;
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new OpnpError('DISPOSED', 'This TensorFlow.js feature extractor has been disposed', { hint: 'Load the model again' });
+  }
+
+  /**
+   * The forward pass on an input tensor `x [N, ...input shape]`: `[features [N, D], logits [N, C]]` (pre-softmax).
+   * Differentiable (used by ODIN for input gradients). Tensors are not tidied here: call it inside `tf.tidy`.
+   */
+  forward(x: tf.Tensor): [tf.Tensor2D, tf.Tensor2D] {
+    this.assertAlive();
+    const { loaded, detection } = this;
+    if (loaded.kind === 'layers-model') {
+      const out = this.subModel!.apply(x, { training: false }) as tf.Tensor | tf.Tensor[];
+      const outs = Array.isArray(out) ? out : [out];
+      const h = outs[0] as tf.Tensor2D;
+      if (this.headTensors) return [h, tf.add(tf.matMul(h, this.headTensors.kernel), this.headTensors.bias) as tf.Tensor2D];
+      return [h, outs[1] as tf.Tensor2D];
+    }
+    if (detection.kind !== 'graph-model') throw new Error('unreachable');
+    const input = this.input.name;
+    if (inputNameOf(detection.featureTensor) === input) {
+      const f = loaded.model.execute({ [input]: x }, detection.logitsNode) as tf.Tensor;
+      return [tf.reshape(x, [x.shape[0]!, -1]) as tf.Tensor2D, f as tf.Tensor2D];
+    }
+    const [h, f] = loaded.model.execute({ [input]: x }, [detection.featureTensor, detection.logitsNode]) as tf.Tensor[];
+    return [h as tf.Tensor2D, f as tf.Tensor2D];
+  }
+
+  /**
+   * Runs the model on `batch` (`[N, ...input shape]`, in {@link input}'s layout) and returns `features [N x D]`
+   * and `logits [N x C]` in input order, from one forward pass. The first call also runs the head check.
+   *
+   * @throws OpnpError `SHAPE_MISMATCH` for a batch that does not fit, `DISPOSED` after dispose, `BACKEND_FAILURE`
+   */
+  async extract(batch: InputBatch): Promise<ExtractResult> {
+    this.assertAlive();
+    assertBatchFits(batch, this.input);
+    const n = batch.shape[0]!;
+    if (this.maxBatchSize !== undefined && n > this.maxBatchSize) {
+      throw new OpnpError('SHAPE_MISMATCH', 'Batch is larger than maxBatchSize', { expected: `N <= ${this.maxBatchSize}`, actual: n });
+    }
+    const result = await this.enqueue(() => this.runAll(batch));
+    if (this.check === undefined && n > 0) this.recordCheck(result);
+    return result;
+  }
+
+  /** Releases the model's tensors. Idempotent; later `extract` calls reject with `DISPOSED`. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queue.catch(() => undefined);
+    this.headTensors?.kernel.dispose();
+    this.headTensors?.bias.dispose();
+    this.loaded.model.dispose();
+  }
+
+  private recordCheck(result: ExtractResult): void {
+    const ref = headLogits(this.head, result.features).data;
+    const f = result.logits.data;
+    let maxAbs = 0;
+    let scale = 0;
+    for (let i = 0; i < f.length; i++) {
+      const d = Math.abs(ref[i]! - f[i]!);
+      if (!(d <= maxAbs)) maxAbs = d;
+      scale = Math.max(scale, Math.abs(f[i]!));
+    }
+    const atol = this.options.headCheckTolerance?.atol ?? 1e-4;
+    const rtol = this.options.headCheckTolerance?.rtol ?? 1e-3;
+    this.check = { maxAbsDiff: maxAbs, withinTolerance: maxAbs <= atol + rtol * scale, samples: result.logits.rows };
+    if (!this.check.withinTolerance) {
+      this.options.onWarning?.(
+        `Head check: W h + b differs from the model's logits by up to ${maxAbs.toExponential(3)}; the detected head or feature tensor may be wrong (pass featureTensor / headNode).`,
+      );
+    }
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runAll(batch: InputBatch): Promise<ExtractResult> {
+    this.assertAlive();
+    const n = batch.shape[0]!;
+    const C = this.head.weight.rows;
+    const D = this.head.weight.cols;
+    if (n === 0) return { features: { rows: 0, cols: D, data: new Float32Array(0) }, logits: { rows: 0, cols: C, data: new Float32Array(0) } };
+    const chunk = this.runBatch ?? n;
+    if (chunk === n) return this.runOnce(batch.data, batch.shape, n);
+    const per = batch.data.length / n;
+    const features = new Float32Array(n * D);
+    const logits = new Float32Array(n * C);
+    for (let start = 0; start < n; start += chunk) {
+      const count = Math.min(chunk, n - start);
+      let data = batch.data.subarray(start * per, (start + count) * per);
+      if (count < chunk) {
+        const padded = new Float32Array(chunk * per);
+        padded.set(data);
+        data = padded;
+      }
+      const part = await this.runOnce(data, [chunk, ...batch.shape.slice(1)], chunk);
+      features.set(part.features.data.subarray(0, count * D), start * D);
+      logits.set(part.logits.data.subarray(0, count * C), start * C);
+    }
+    return { features: { rows: n, cols: D, data: features }, logits: { rows: n, cols: C, data: logits } };
+  }
+
+  private async runOnce(data: Float32Array, shape: readonly number[], n: number): Promise<ExtractResult> {
+    const C = this.head.weight.rows;
+    const D = this.head.weight.cols;
+    let outputs: [tf.Tensor2D, tf.Tensor2D];
+    try {
+      // tf.tensor copies `data`, so the caller's batch is never modified.
+      outputs = tf.tidy(() => this.forward(tf.tensor(data, [...shape], 'float32')));
+    } catch (cause) {
+      if (cause instanceof OpnpError) throw cause;
+      throw new OpnpError('BACKEND_FAILURE', `TensorFlow.js failed to run the model: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        file: this.loaded.file,
+        actual: `input [${shape.join(', ')}]`,
+        cause,
+      });
+    }
+    const [h, f] = outputs;
+    try {
+      if (h.size !== n * D || f.size !== n * C) {
+        throw new OpnpError('SHAPE_MISMATCH', 'The feature or logits tensor does not match the detected head', {
+          file: this.loaded.file,
+          expected: `features ${n} x ${D}, logits ${n} x ${C}`,
+          actual: `features [${h.shape.join(', ')}], logits [${f.shape.join(', ')}]`,
+          hint: 'Pass featureTensor / headNode to pick the right tensors',
+        });
+      }
+      const [hd, fd] = await Promise.all([h.data<'float32'>(), f.data<'float32'>()]);
+      const features: Matrix = { rows: n, cols: D, data: new Float32Array(hd) };
+      return { features, logits: { rows: n, cols: C, data: new Float32Array(fd) } };
+    } finally {
+      h.dispose();
+      f.dispose();
+    }
+  }
+}
+
+function inputNameOf(ref: string): string {
+  return ref.replace(/:0$/, '');
+}
+
+/**
+ * Loads a TensorFlow.js classifier (LayersModel or GraphModel) as a {@link FeatureExtractor}: initialises the
+ * backend (see `initTfjsBackend`), loads the model, detects the head.
+ *
+ * @param source a `model.json` path (or its folder), a `tf.io.IOHandler`, or `ModelArtifacts`
+ * @throws OpnpError `IO_ERROR`, `MODEL_FORMAT`, `MODEL_HEAD_NOT_FOUND`, `MODEL_HEAD_AMBIGUOUS`, `BACKEND_UNAVAILABLE`
+ *
+ * @example
+ * ```ts
+ * const extractor = await loadTfjsFeatureExtractor('mnist/model.json', { backend: 'wasm' });
+ * const { features, logits } = await extractor.extract({ data, shape: [32, 28, 28, 1] }); // NHWC
+ * console.log(extractor.tfBackend); // { name: 'wasm', simd: true, threads: false, ... }
+ * ```
+ */
+export async function loadTfjsFeatureExtractor(source: TfjsModelSource, options: TfjsLoadOptions = {}): Promise<TfjsFeatureExtractor> {
+  if (options.maxBatchSize !== undefined && (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1)) {
+    throw new OpnpError('INVALID_ARGUMENT', 'maxBatchSize must be a positive integer', { actual: options.maxBatchSize });
+  }
+  const tfBackend = await initTfjsBackend({ prefer: options.backend, wasmPath: options.wasmPath });
+  const loaded = await loadTfjsModel(source);
+  try {
+    const headOptions = { featureTensor: options.featureTensor, headNode: options.headNode };
+    const detection = loaded.kind === 'layers-model' ? detectLayersHead(loaded.model, headOptions) : detectGraphHead(loaded.model, loaded.graph, headOptions);
+    const input = inputSpecOf(loaded, options.inputLayout);
+    if (detection.outputIsProbabilities) {
+      options.onWarning?.(
+        detection.kind === 'layers-model'
+          ? `The model returns probabilities (softmax after Dense layer "${detection.layer}"); using the Dense pre-activation as the logits.`
+          : `The model returns probabilities: graph output "${detection.graphOutput}" is Softmax of "${detection.logitsNode}"; using the Softmax input as the logits.`,
+      );
+    }
+    return new TfjsFeatureExtractor(loaded, detection, input, tfBackend, options);
+  } catch (error) {
+    loaded.model.dispose();
+    throw error;
+  }
+}

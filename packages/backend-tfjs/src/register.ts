@@ -1,0 +1,13 @@
+/**
+ * Side-effect entry point: `import '@opnp/backend-tfjs/register'` registers the `tfjs` backend with
+ * `@opnp/core`'s backend registry (TensorFlow.js itself is initialised lazily, on the first load).
+ */
+import { registerBackend } from '@opnp/core';
+import { tfjsBackend } from './backend.js';
+
+/** Priority of the `tfjs` backend in `loadFeatureExtractor` (below `onnx`'s 10; they load different files). */
+export const TFJS_BACKEND_PRIORITY = 5;
+
+const factory = () => tfjsBackend;
+
+registerBackend('tfjs', factory, TFJS_BACKEND_PRIORITY);
