@@ -7,8 +7,12 @@ import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
 import {
   OpnpError,
-  logits as headLogits,
+  compareHead,
+  extractInFixedBatches,
+  SerialQueue,
   type ExtractResult,
+  type HeadCheck,
+  type HeadCheckTolerance,
   type FeatureExtractor,
   type InputBatch,
   type InputSpec,
@@ -21,14 +25,6 @@ import { detectHead, type DetectedHead } from './head-detection.js';
 import { DataType, loadOnnxModel, onnx, serializeOnnxModel, valueInfoShape, type OnnxModel, type ValueInfoProto } from './onnx-model.js';
 import { createSession, type OnnxSessionOptions } from './session-options.js';
 
-/** Tolerance of the head check: passes when `maxAbsDiff <= atol + rtol * max|logits|`. */
-export interface HeadCheckTolerance {
-  /** Absolute tolerance. Default `1e-4`. */
-  atol?: number;
-  /** Tolerance relative to the largest logit magnitude. Default `1e-3`. */
-  rtol?: number;
-}
-
 /** Options of {@link loadOnnxFeatureExtractor}. */
 export interface OnnxLoadOptions extends LoadOptions {
   /** onnxruntime session options (threads, optimisation level, execution providers). */
@@ -37,18 +33,6 @@ export interface OnnxLoadOptions extends LoadOptions {
   maxBatchSize?: number;
   /** Tolerance of the head check (see {@link OnnxFeatureExtractor.headCheck}). */
   headCheckTolerance?: HeadCheckTolerance;
-}
-
-/** Result of comparing `W h + b` (computed by `@opnp/core`) with the model's own logits. */
-export interface HeadCheck {
-  /** `max |(W h + b) - f|` over the checked logits. */
-  readonly maxAbsDiff: number;
-  /** `maxAbsDiff / max |f|`: the difference relative to the logit scale. */
-  readonly maxRelDiff: number;
-  /** Whether `maxAbsDiff <= atol + rtol * max |f|`. */
-  readonly withinTolerance: boolean;
-  /** Number of samples the check ran on. */
-  readonly samples: number;
 }
 
 /** Reads the single (non-initializer) graph input of a model as an {@link InputSpec}. */
@@ -127,27 +111,6 @@ function transposeInto(src: Float32Array, rows: number, cols: number): Float32Ar
   return out;
 }
 
-/** Compares `W h + b` with the model's logits. */
-export function compareHead(head: LinearHead, result: ExtractResult, tolerance: HeadCheckTolerance = {}): HeadCheck {
-  const ref = headLogits(head, result.features).data;
-  const f = result.logits.data;
-  let maxAbs = 0;
-  let scale = 0;
-  for (let i = 0; i < f.length; i++) {
-    const d = Math.abs(ref[i]! - f[i]!);
-    if (!(d <= maxAbs)) maxAbs = d; // NaN propagates
-    if (Math.abs(f[i]!) > scale) scale = Math.abs(f[i]!);
-  }
-  const atol = tolerance.atol ?? 1e-4;
-  const rtol = tolerance.rtol ?? 1e-3;
-  return {
-    maxAbsDiff: maxAbs,
-    maxRelDiff: scale > 0 ? maxAbs / scale : maxAbs,
-    withinTolerance: maxAbs <= atol + rtol * scale,
-    samples: result.logits.rows,
-  };
-}
-
 /** A {@link FeatureExtractor} over an ONNX model, running on onnxruntime-node. Create it with {@link loadOnnxFeatureExtractor}. */
 export class OnnxFeatureExtractor implements FeatureExtractor {
   readonly specificationVersion = 'v1' as const;
@@ -160,7 +123,7 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
   /** The parsed original model (used by {@link exportOodDetector}). */
   readonly model: OnnxModel;
   private session: ort.InferenceSession | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private check: HeadCheck | undefined;
   private readonly options: OnnxLoadOptions;
   /** Samples per `session.run`: the static batch dimension, if the model has one. */
@@ -201,7 +164,7 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
     if (this.maxBatchSize !== undefined && n > this.maxBatchSize) {
       throw new OpnpError('SHAPE_MISMATCH', 'Batch is larger than maxBatchSize', { expected: `N <= ${this.maxBatchSize}`, actual: n });
     }
-    const result = await this.enqueue(() => this.runAll(batch));
+    const result = await this.queue.run(() => this.runAll(batch));
     if (this.check === undefined && n > 0) this.recordCheck(compareHead(this.head, result, this.options.headCheckTolerance));
     return result;
   }
@@ -214,7 +177,7 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
     this.assertAlive();
     const sample = batch ?? this.randomBatch(4);
     assertBatchMatchesInput(sample, this.input);
-    const result = await this.enqueue(() => this.runAll(sample));
+    const result = await this.queue.run(() => this.runAll(sample));
     const check = compareHead(this.head, result, this.options.headCheckTolerance);
     this.recordCheck(check);
     return check;
@@ -225,7 +188,7 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
     const session = this.session;
     if (!session) return;
     this.session = undefined;
-    await this.queue.catch(() => undefined);
+    await this.queue.idle();
     await session.release();
   }
 
@@ -255,35 +218,9 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
     return { data, shape };
   }
 
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async runAll(batch: InputBatch): Promise<ExtractResult> {
-    const n = batch.shape[0]!;
-    const C = this.head.weight.rows;
-    const D = this.head.weight.cols;
-    if (n === 0) return { features: { rows: 0, cols: D, data: new Float32Array(0) }, logits: { rows: 0, cols: C, data: new Float32Array(0) } };
-    const chunk = this.runBatch ?? n;
-    if (chunk === n) return this.runOnce(batch.data, batch.shape, n);
-    const per = batch.data.length / n;
-    const features = new Float32Array(n * D);
-    const logits = new Float32Array(n * C);
-    for (let start = 0; start < n; start += chunk) {
-      const count = Math.min(chunk, n - start);
-      let data = batch.data.subarray(start * per, (start + count) * per);
-      if (count < chunk) {
-        const padded = new Float32Array(chunk * per);
-        padded.set(data);
-        data = padded;
-      }
-      const part = await this.runOnce(data, [chunk, ...batch.shape.slice(1)], chunk);
-      features.set(part.features.data.subarray(0, count * D), start * D);
-      logits.set(part.logits.data.subarray(0, count * C), start * C);
-    }
-    return { features: { rows: n, cols: D, data: features }, logits: { rows: n, cols: C, data: logits } };
+  private runAll(batch: InputBatch): Promise<ExtractResult> {
+    const shape = { fixedBatch: this.runBatch, classes: this.head.weight.rows, dim: this.head.weight.cols };
+    return extractInFixedBatches(batch, shape, (data, dims) => this.runOnce(data, dims, dims[0]!));
   }
 
   private async runOnce(data: Float32Array, shape: readonly number[], n: number): Promise<ExtractResult> {

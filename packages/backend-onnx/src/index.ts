@@ -14,10 +14,7 @@ export {
   modelInputSpec,
   assertBatchMatchesInput,
   withExtraOutputs,
-  compareHead,
   type OnnxLoadOptions,
-  type HeadCheck,
-  type HeadCheckTolerance,
 } from './extractor.js';
 export { detectHead, headCandidates, type DetectedHead, type HeadDetectionOptions, type HeadPattern } from './head-detection.js';
 export { exportOodDetector, type ExportOodDetectorOptions } from './export-detector.js';

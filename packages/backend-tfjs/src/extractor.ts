@@ -7,8 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { model as functionalModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
   OpnpError,
-  logits as headLogits,
+  compareHead,
+  extractInFixedBatches,
+  SerialQueue,
   type ExtractResult,
+  type HeadCheck,
+  type HeadCheckTolerance,
   type FeatureExtractor,
   type InputBatch,
   type InputLayout,
@@ -32,15 +36,11 @@ export interface TfjsLoadOptions extends LoadOptions {
   /** Layout of a rank-4 input. Default: `'NHWC'` (the TensorFlow.js convention) unless the shape is clearly `N x C x H x W` (dim 1 <= 4 < dim 3). */
   inputLayout?: InputLayout;
   /** Tolerance of the head check on the first extraction: `max|W h + b - f| <= atol + rtol * max|f|`. Defaults `1e-4`, `1e-3`. */
-  headCheckTolerance?: { atol?: number; rtol?: number };
+  headCheckTolerance?: HeadCheckTolerance;
 }
 
 /** Result of comparing `W h + b` with the model's own logits. */
-export interface TfjsHeadCheck {
-  readonly maxAbsDiff: number;
-  readonly withinTolerance: boolean;
-  readonly samples: number;
-}
+export type TfjsHeadCheck = HeadCheck;
 
 /** Reads the single model input as an {@link InputSpec}. */
 function inputSpecOf(loaded: LoadedTfjsModel, layout?: InputLayout): InputSpec {
@@ -97,7 +97,7 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
   /** The loaded model (kept for export). */
   readonly loaded: LoadedTfjsModel;
   private disposed = false;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private check: TfjsHeadCheck | undefined;
   private readonly options: TfjsLoadOptions;
   private readonly runBatch: number | undefined;
@@ -176,7 +176,7 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
     if (this.maxBatchSize !== undefined && n > this.maxBatchSize) {
       throw new OpnpError('SHAPE_MISMATCH', 'Batch is larger than maxBatchSize', { expected: `N <= ${this.maxBatchSize}`, actual: n });
     }
-    const result = await this.enqueue(() => this.runAll(batch));
+    const result = await this.queue.run(() => this.runAll(batch));
     if (this.check === undefined && n > 0) this.recordCheck(result);
     return result;
   }
@@ -185,62 +185,25 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.queue.catch(() => undefined);
+    await this.queue.idle();
     this.headTensors?.kernel.dispose();
     this.headTensors?.bias.dispose();
     this.loaded.model.dispose();
   }
 
   private recordCheck(result: ExtractResult): void {
-    const ref = headLogits(this.head, result.features).data;
-    const f = result.logits.data;
-    let maxAbs = 0;
-    let scale = 0;
-    for (let i = 0; i < f.length; i++) {
-      const d = Math.abs(ref[i]! - f[i]!);
-      if (!(d <= maxAbs)) maxAbs = d;
-      scale = Math.max(scale, Math.abs(f[i]!));
-    }
-    const atol = this.options.headCheckTolerance?.atol ?? 1e-4;
-    const rtol = this.options.headCheckTolerance?.rtol ?? 1e-3;
-    this.check = { maxAbsDiff: maxAbs, withinTolerance: maxAbs <= atol + rtol * scale, samples: result.logits.rows };
+    this.check = compareHead(this.head, result, this.options.headCheckTolerance);
     if (!this.check.withinTolerance) {
       this.options.onWarning?.(
-        `Head check: W h + b differs from the model's logits by up to ${maxAbs.toExponential(3)}; the detected head or feature tensor may be wrong (pass featureTensor / headNode).`,
+        `Head check: W h + b differs from the model's logits by up to ${this.check.maxAbsDiff.toExponential(3)}; the detected head or feature tensor may be wrong (pass featureTensor / headNode).`,
       );
     }
   }
 
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async runAll(batch: InputBatch): Promise<ExtractResult> {
+  private runAll(batch: InputBatch): Promise<ExtractResult> {
     this.assertAlive();
-    const n = batch.shape[0]!;
-    const C = this.head.weight.rows;
-    const D = this.head.weight.cols;
-    if (n === 0) return { features: { rows: 0, cols: D, data: new Float32Array(0) }, logits: { rows: 0, cols: C, data: new Float32Array(0) } };
-    const chunk = this.runBatch ?? n;
-    if (chunk === n) return this.runOnce(batch.data, batch.shape, n);
-    const per = batch.data.length / n;
-    const features = new Float32Array(n * D);
-    const logits = new Float32Array(n * C);
-    for (let start = 0; start < n; start += chunk) {
-      const count = Math.min(chunk, n - start);
-      let data = batch.data.subarray(start * per, (start + count) * per);
-      if (count < chunk) {
-        const padded = new Float32Array(chunk * per);
-        padded.set(data);
-        data = padded;
-      }
-      const part = await this.runOnce(data, [chunk, ...batch.shape.slice(1)], chunk);
-      features.set(part.features.data.subarray(0, count * D), start * D);
-      logits.set(part.logits.data.subarray(0, count * C), start * C);
-    }
-    return { features: { rows: n, cols: D, data: features }, logits: { rows: n, cols: C, data: logits } };
+    const shape = { fixedBatch: this.runBatch, classes: this.head.weight.rows, dim: this.head.weight.cols };
+    return extractInFixedBatches(batch, shape, (data, dims) => this.runOnce(data, dims, dims[0]!));
   }
 
   private async runOnce(data: Float32Array, shape: readonly number[], n: number): Promise<ExtractResult> {

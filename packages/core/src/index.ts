@@ -45,6 +45,13 @@ export {
   type LoadOptions,
   type ModelSource,
 } from './feature-extractor.js';
+export {
+  compareHead,
+  extractInFixedBatches,
+  SerialQueue,
+  type HeadCheck,
+  type HeadCheckTolerance,
+} from './extractors/backend-support.js';
 
 // Scores and baselines (SPEC "Scores")
 export { msp, maxLogit, energy, gradNorm, scoreLogits, LOGIT_SCORES, type LogitScore, type TemperatureOptions } from './scores/logit-scores.js';

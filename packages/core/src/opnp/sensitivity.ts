@@ -7,6 +7,7 @@
  * batches in float64.
  */
 import { OpnpError } from '../errors.js';
+import { SerialQueue } from '../extractors/backend-support.js';
 import { gemm, portableGemmKernel, type GemmKernel } from '../gemm.js';
 import { assertFeaturesMatchHead, assertHead, logitsWith, type LinearHead } from '../head.js';
 import { assertMatrix, sliceRows, type Matrix } from '../matrix.js';
@@ -164,7 +165,7 @@ export class SensitivityAccumulator {
   private pScratch = new Float32Array(0);
   private absScratch = new Float32Array(0);
   /** Pending {@link add} calls run one after another (they share the scratch buffers). */
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   /** @param head the classifier head `W [C x D]`, `b [C]`. */
   constructor(head: LinearHead, options: SensitivityOptions = {}) {
@@ -196,9 +197,7 @@ export class SensitivityAccumulator {
    * Batches of a few thousand rows amortise the per-batch `C x D` float64 accumulation best.
    */
   add(features: Matrix, logits?: Matrix): Promise<void> {
-    const run = this.queue.then(() => this.addNow(features, logits));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(() => this.addNow(features, logits));
   }
 
   private async addNow(features: Matrix, logits: Matrix | undefined): Promise<void> {

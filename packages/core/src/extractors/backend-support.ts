@@ -1,0 +1,107 @@
+/**
+ * Building blocks for backend authors: what every {@link FeatureExtractor} implementation needs besides
+ * running its model (the ONNX and TensorFlow.js backends both use them).
+ */
+import type { ExtractResult, InputBatch } from '../feature-extractor.js';
+import { logits as headLogits, type LinearHead } from '../head.js';
+
+/** Tolerance of a head check: passes when `maxAbsDiff <= atol + rtol * max|logits|`. */
+export interface HeadCheckTolerance {
+  /** Absolute tolerance. Default `1e-4`. */
+  atol?: number;
+  /** Tolerance relative to the largest logit magnitude. Default `1e-3`. */
+  rtol?: number;
+}
+
+/** Result of comparing `W h + b` (computed by `@opnp/core`) with a model's own logits. */
+export interface HeadCheck {
+  /** `max |(W h + b) - f|` over the checked logits (NaN if any difference is NaN). */
+  readonly maxAbsDiff: number;
+  /** `maxAbsDiff / max |f|`: the difference relative to the logit scale. */
+  readonly maxRelDiff: number;
+  /** Whether `maxAbsDiff <= atol + rtol * max |f|`. */
+  readonly withinTolerance: boolean;
+  /** Number of samples the check ran on. */
+  readonly samples: number;
+}
+
+/**
+ * Checks that the detected head reproduces the model: compares `W h + b` of `result.features` with
+ * `result.logits` (`[N x C]`).
+ */
+export function compareHead(head: LinearHead, result: ExtractResult, tolerance: HeadCheckTolerance = {}): HeadCheck {
+  const ref = headLogits(head, result.features).data;
+  const f = result.logits.data;
+  let maxAbs = 0;
+  let scale = 0;
+  for (let i = 0; i < f.length; i++) {
+    const d = Math.abs(ref[i]! - f[i]!);
+    if (Number.isNaN(d)) {
+      maxAbs = NaN; // a NaN anywhere fails the check
+      break;
+    }
+    if (d > maxAbs) maxAbs = d;
+    if (Math.abs(f[i]!) > scale) scale = Math.abs(f[i]!);
+  }
+  const atol = tolerance.atol ?? 1e-4;
+  const rtol = tolerance.rtol ?? 1e-3;
+  return {
+    maxAbsDiff: maxAbs,
+    maxRelDiff: scale > 0 ? maxAbs / scale : maxAbs,
+    withinTolerance: maxAbs <= atol + rtol * scale,
+    samples: result.logits.rows,
+  };
+}
+
+/**
+ * Runs a batch of any size `N` through a model whose batch dimension is fixed to `fixedBatch` (or
+ * unlimited when undefined): splits it into chunks, zero-pads the last one, and stitches the
+ * `features [N x D]` and `logits [N x C]` back together in input order.
+ */
+export async function extractInFixedBatches(
+  batch: InputBatch,
+  shape: { readonly fixedBatch: number | undefined; readonly classes: number; readonly dim: number },
+  runOnce: (data: Float32Array, shape: readonly number[]) => Promise<ExtractResult>,
+): Promise<ExtractResult> {
+  const n = batch.shape[0]!;
+  const { classes: C, dim: D } = shape;
+  if (n === 0) return { features: { rows: 0, cols: D, data: new Float32Array(0) }, logits: { rows: 0, cols: C, data: new Float32Array(0) } };
+  const chunk = shape.fixedBatch ?? n;
+  if (chunk === n) return runOnce(batch.data, batch.shape);
+  const per = batch.data.length / n;
+  const features = new Float32Array(n * D);
+  const logits = new Float32Array(n * C);
+  for (let start = 0; start < n; start += chunk) {
+    const count = Math.min(chunk, n - start);
+    let data = batch.data.subarray(start * per, (start + count) * per);
+    if (count < chunk) {
+      const padded = new Float32Array(chunk * per);
+      padded.set(data);
+      data = padded;
+    }
+    const part = await runOnce(data, [chunk, ...batch.shape.slice(1)]);
+    features.set(part.features.data.subarray(0, count * D), start * D);
+    logits.set(part.logits.data.subarray(0, count * C), start * C);
+  }
+  return { features: { rows: n, cols: D, data: features }, logits: { rows: n, cols: C, data: logits } };
+}
+
+/**
+ * Runs async tasks one at a time, in submission order (a session that must not run concurrently). A
+ * failing task rejects its own promise only; later tasks still run.
+ */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Schedules `task` after every task submitted before it. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Resolves when every task submitted so far has settled. */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+}
