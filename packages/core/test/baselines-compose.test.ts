@@ -3,14 +3,8 @@ import { linearHead, matrix, OpnpError, type LinearHead, type Matrix } from '@op
 import { applyFeatureTransform, composeScore } from '../src/scores/compose.js';
 import { diceHead, featureMean } from '../src/scores/dice.js';
 import { reactThreshold } from '../src/scores/transforms.js';
+import { rng, rowsOf } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function randomMatrix(rows: number, cols: number, seed: number, relu = false): Matrix {
   const r = rng(seed);
@@ -28,9 +22,6 @@ function bruteEnergy(f: number[], T = 1): number {
   return T * (m + Math.log(f.reduce((s, v) => s + Math.exp(v / T - m), 0)));
 }
 
-function rowsOf(m: Matrix): number[][] {
-  return Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
-}
 
 function expectScores(actual: Float32Array, expected: number[], relTol = 1e-5): void {
   expect(actual.length).toBe(expected.length);

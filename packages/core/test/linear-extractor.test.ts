@@ -1,26 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { linearHead, matrix, OpnpError, type Matrix } from '@opnp/core';
+import { linearHead, OpnpError } from '@opnp/core';
 import { createLinearFeatureExtractor } from '../src/extractors/linear-extractor.js';
+import { randomMatrix, rng } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const r = rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => r() * 2 - 1));
-}
 
 describe('createLinearFeatureExtractor', () => {
   const I = 12; // 3 x 2 x 2 image
   const D = 8;
   const C = 3;
-  const projection = randomMatrix(D, I, 1);
-  const head = linearHead(randomMatrix(C, D, 2), [0.5, -0.5, 0]);
+  const projection = randomMatrix(D, I, rng(1));
+  const head = linearHead(randomMatrix(C, D, rng(2)), [0.5, -0.5, 0]);
   const input = { name: 'x', shape: [null, 3, 2, 2], layout: 'NCHW' } as const;
 
   it('computes relu(x P^T) and W h + b in input order', async () => {
@@ -29,7 +19,7 @@ describe('createLinearFeatureExtractor', () => {
     expect(ex.backend).toBe('linear');
     expect(ex.head).toBe(head);
     const n = 5;
-    const x = randomMatrix(n, I, 3).data;
+    const x = randomMatrix(n, I, rng(3)).data;
     const copy = Float32Array.from(x);
     const { features, logits } = await ex.extract({ data: x, shape: [n, 3, 2, 2] });
     expect(x).toEqual(copy);
@@ -60,7 +50,7 @@ describe('createLinearFeatureExtractor', () => {
     const relu = createLinearFeatureExtractor({ head, activation: 'relu', input: { name: 'x', shape: [null, D], layout: 'flat' } });
     expect(Array.from((await relu.extract({ data: x, shape: [2, D] })).features.data)).toEqual(Array.from(x, (v) => Math.max(0, v)));
     const linear = createLinearFeatureExtractor({ projection, head, activation: 'none', input });
-    const y = randomMatrix(1, I, 9).data;
+    const y = randomMatrix(1, I, rng(9)).data;
     const f = (await linear.extract({ data: y, shape: [1, 3, 2, 2] })).features.data;
     expect(f.some((v) => v < 0)).toBe(true);
   });
@@ -77,7 +67,7 @@ describe('createLinearFeatureExtractor', () => {
   });
 
   it('rejects inconsistent construction', () => {
-    expect(() => createLinearFeatureExtractor({ projection: randomMatrix(D + 1, I, 1), head, input })).toThrow(OpnpError);
+    expect(() => createLinearFeatureExtractor({ projection: randomMatrix(D + 1, I, rng(1)), head, input })).toThrow(OpnpError);
     expect(() => createLinearFeatureExtractor({ projection, head, input: { name: 'x', shape: [null, 13], layout: 'flat' } })).toThrow(OpnpError);
     expect(() => createLinearFeatureExtractor({ head, input: { name: 'x', shape: [null, D + 1], layout: 'flat' } })).toThrow(OpnpError);
     expect(() => createLinearFeatureExtractor({ projection, head, input, maxBatchSize: 0 })).toThrow(OpnpError);

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRUNING_GRID, gridPoints, gridScores } from '../src/opnp/grid.js';
 import { gridSearch, selectGridPoint, type GridPointResult } from '../src/opnp/search.js';
 import { OpnpError } from '../src/errors.js';
-import { lcg, randomMatrix, refEnergy, refKeep, refLogits, refMsp } from './opnp-helpers.js';
+import { rng, randomMatrix, refEnergy, refKeep, refLogits, refMsp } from './helpers.js';
 
-const random = lcg(2024);
+const random = rng(2024);
 const C = 7, D = 23, N = 37;
 const W = randomMatrix(C, D, random);
 const bias = Float32Array.from({ length: C }, () => random() - 0.5);

@@ -4,7 +4,7 @@ import { keptWeightCount, pruningMasks } from '../src/opnp/masks.js';
 import { pruneHead } from '../src/opnp/prune.js';
 import { lowNormNeuronMask, magnitudeWeightMask, meanFeatureNorm, randomNeuronMask, randomWeightMask } from '../src/opnp/pruners.js';
 import { OpnpError } from '../src/errors.js';
-import { lcg, randomMatrix, refKeep, refPercentile } from './opnp-helpers.js';
+import { rng, randomMatrix, refKeep, refPercentile } from './helpers.js';
 
 describe('keep bands (SPEC step 3)', () => {
   it('uses -inf/+inf when a percentage is 0 and P(s, p) / P(s, 100-p) otherwise', () => {
@@ -21,7 +21,7 @@ describe('keep bands (SPEC step 3)', () => {
     expect(kept).toBe(3);
   });
   it('matches the definition on random data with many ties', () => {
-    const random = lcg(11);
+    const random = rng(11);
     for (let trial = 0; trial < 40; trial++) {
       const n = 1 + Math.floor(random() * 50);
       const s = Float64Array.from({ length: n }, () => Math.floor(random() * 5) / 4);
@@ -41,7 +41,7 @@ describe('keep bands (SPEC step 3)', () => {
 });
 
 describe('pruningMasks and pruneHead (SPEC step 4)', () => {
-  const random = lcg(5);
+  const random = rng(5);
   const C = 6, D = 9;
   const W = randomMatrix(C, D, random);
   const head = { weight: W, bias: Float32Array.from({ length: C }, () => random()) };
@@ -89,7 +89,7 @@ describe('pruningMasks and pruneHead (SPEC step 4)', () => {
 });
 
 describe('ablation pruners (paper Table 4)', () => {
-  const random = lcg(9);
+  const random = rng(9);
   const C = 10, D = 20;
   const head = { weight: randomMatrix(C, D, random), bias: new Float32Array(C) };
   it('random weights remove round(CD (pMin+pMax)/100) weights, reproducibly per seed', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpnpError, percentile, percentiles } from '@opnp/core';
-import { lcg, refPercentile } from './opnp-helpers.js';
+import { rng, refPercentile } from './helpers.js';
 
 describe('percentile (numpy linear interpolation)', () => {
   it('matches values numpy gives by hand', () => {
@@ -12,7 +12,7 @@ describe('percentile (numpy linear interpolation)', () => {
     expect(percentile([7], 37)).toBe(7);
   });
   it('matches the definition on random data with ties and fractional q', () => {
-    const random = lcg(3);
+    const random = rng(3);
     for (let trial = 0; trial < 50; trial++) {
       const n = 1 + Math.floor(random() * 60);
       const values = Float32Array.from({ length: n }, () => Math.floor(random() * 6));

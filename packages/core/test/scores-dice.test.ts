@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { linearHead, matrix, OpnpError, type Matrix } from '@opnp/core';
+import { linearHead, matrix, OpnpError } from '@opnp/core';
 import { diceHead, featureMean } from '../src/scores/dice.js';
+import { randomMatrix, rng } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const r = rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => r() * 2 - 1));
-}
 
 function brutePercentile(values: number[], q: number): number {
   const v = [...values].sort((a, b) => a - b);
@@ -25,7 +15,7 @@ function brutePercentile(values: number[], q: number): number {
 
 describe('featureMean', () => {
   it('is the float64 column mean', () => {
-    const h = randomMatrix(13, 5, 1);
+    const h = randomMatrix(13, 5, rng(1));
     const mean = featureMean(h);
     expect(mean).toBeInstanceOf(Float64Array);
     for (let j = 0; j < 5; j++) {
@@ -44,10 +34,10 @@ describe('diceHead', () => {
   it('keeps exactly the weights whose contribution exceeds the percentile (signed mean), bias kept', () => {
     const C = 6;
     const D = 11;
-    const W = randomMatrix(C, D, 2);
+    const W = randomMatrix(C, D, rng(2));
     const bias = Float32Array.from({ length: C }, (_, c) => c - 2.5);
     const head = linearHead(W, bias);
-    const mean = featureMean(randomMatrix(20, D, 3)); // signed
+    const mean = featureMean(randomMatrix(20, D, rng(3))); // signed
     const wCopy = Float32Array.from(W.data);
     for (const p of [90, 50, 0, 100, 12.5]) {
       const result = diceHead(head, mean, { percentile: p });

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { OpnpError } from '@opnp/core';
 import { effectiveRank, symmetricEigen, symmetricPseudoInverse } from '../src/scores/symmetric-eigen.js';
+import { rng, inverse } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function matmul(A: ArrayLike<number>, B: ArrayLike<number>, n: number): Float64Array {
   const out = new Float64Array(n * n);
@@ -31,23 +25,6 @@ function randomPsd(n: number, rank: number, seed: number): Float64Array {
   return A;
 }
 
-/** Gauss-Jordan inverse with partial pivoting (brute force, float64). */
-function inverse(A: ArrayLike<number>, n: number): Float64Array {
-  const M = Array.from({ length: n }, (_, i) => [...Array.from({ length: n }, (_, j) => A[i * n + j]!), ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
-    [M[c], M[p]] = [M[p]!, M[c]!];
-    const piv = M[c]![c]!;
-    for (let j = 0; j < 2 * n; j++) M[c]![j]! /= piv;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r]![c]!;
-      for (let j = 0; j < 2 * n; j++) M[r]![j]! -= f * M[c]![j]!;
-    }
-  }
-  return Float64Array.from(M.flatMap((row) => row.slice(n)));
-}
 
 describe('symmetricEigen', () => {
   it('gives A v = lambda v with orthonormal vectors and descending values', () => {

@@ -2,23 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { linearHead, matrix, OpnpError, type LinearHead, type Matrix } from '@opnp/core';
 import { gen } from '../src/scores/gen.js';
 import { defaultVimDim, fitVim, vimOrigin, vimScore } from '../src/scores/vim.js';
+import { rng, rowsOf } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function randomMatrix(rows: number, cols: number, seed: number, scale = 1): Matrix {
   const r = rng(seed);
   return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => (r() * 2 - 1) * scale));
 }
 
-function rowsOf(m: Matrix): number[][] {
-  return Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
-}
 
 function bruteSoftmax(f: number[]): number[] {
   const m = Math.max(...f);

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
 import { fitKnn, knnScore } from '../src/scores/knn.js';
+import { randomMatrix, rng } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const r = rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => r() * 2 - 1));
-}
 
 /** Brute force: normalise in float64, all Euclidean distances, sort, take the k-th. */
 function bruteKnn(train: Matrix, test: Matrix, k: number): number[] {
@@ -37,8 +27,8 @@ function expectScores(actual: Float32Array, expected: number[], tol: number): vo
 
 describe('KNN', () => {
   it('matches brute-force k-th nearest distances for several k', () => {
-    const train = randomMatrix(120, 9, 1);
-    const test = randomMatrix(37, 9, 2);
+    const train = randomMatrix(120, 9, rng(1));
+    const test = randomMatrix(37, 9, rng(2));
     const trainCopy = Float32Array.from(train.data);
     const testCopy = Float32Array.from(test.data);
     for (const k of [1, 5, 50, 120]) {
@@ -69,15 +59,15 @@ describe('KNN', () => {
   });
   it('uses bounded row blocks for large training sets', () => {
     // 4100 training rows -> floor(4194304 / 4100) = 1022 query rows per block; 1500 queries cross a block boundary.
-    const train = randomMatrix(4100, 3, 3);
-    const test = randomMatrix(1500, 3, 4);
+    const train = randomMatrix(4100, 3, rng(3));
+    const test = randomMatrix(1500, 3, rng(4));
     const got = knnScore(fitKnn(train, { k: 7 }), test);
     const idx = [0, 1, 1021, 1022, 1023, 1499];
     const sub = matrix(idx.length, 3, idx.flatMap((i) => Array.from(test.data.subarray(i * 3, i * 3 + 3))));
     expectScores(Float32Array.from(idx.map((i) => got[i]!)), bruteKnn(train, sub, 7), 1e-6);
   });
   it('validates k, shapes and NaN; NaN query rows score NaN; N = 0 gives an empty array', () => {
-    const train = randomMatrix(5, 3, 5);
+    const train = randomMatrix(5, 3, rng(5));
     expect(() => fitKnn(train, { k: 6 })).toThrow(OpnpError);
     expect(() => fitKnn(train, { k: 0 })).toThrow(OpnpError);
     expect(() => fitKnn(train, { k: 1.5 })).toThrow(OpnpError);

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
 import { energy, gradNorm, maxLogit, msp, scoreLogits } from '../src/scores/logit-scores.js';
+import { rng, rowsOf } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function randomMatrix(rows: number, cols: number, seed: number, scale = 1): Matrix {
   const r = rng(seed);
@@ -22,9 +16,6 @@ function bruteLogSumExp(values: number[]): number {
   return m + Math.log(values.reduce((s, v) => s + Math.exp(v - m), 0));
 }
 
-function rowsOf(m: Matrix): number[][] {
-  return Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
-}
 
 function bruteSoftmax(values: number[], T: number): number[] {
   const scaled = values.map((v) => v / T);

@@ -1,32 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
 import { fitMahalanobis, mahalanobisPrecision, mahalanobisScore } from '../src/scores/mahalanobis.js';
+import { rng, inverse } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
-/** Gauss-Jordan inverse with partial pivoting (brute force, float64). */
-function inverse(A: ArrayLike<number>, n: number): Float64Array {
-  const M = Array.from({ length: n }, (_, i) => [...Array.from({ length: n }, (_, j) => A[i * n + j]!), ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
-    [M[c], M[p]] = [M[p]!, M[c]!];
-    const piv = M[c]![c]!;
-    for (let j = 0; j < 2 * n; j++) M[c]![j]! /= piv;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r]![c]!;
-      for (let j = 0; j < 2 * n; j++) M[r]![j]! -= f * M[c]![j]!;
-    }
-  }
-  return Float64Array.from(M.flatMap((row) => row.slice(n)));
-}
 
 /** Class-clustered data; `layerNorm` subtracts each row's mean so rows sum to zero (singular covariance). */
 function makeData(N: number, D: number, C: number, seed: number, layerNorm: boolean): { h: Matrix; labels: Int32Array } {

@@ -2,14 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
 import { ash, ashKeepCount, react, reactThreshold, scale, type AshVariant } from '../src/scores/transforms.js';
 import { roundHalfEven } from '../src/round.js';
+import { rng, rowsOf } from './helpers.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function randomMatrix(rows: number, cols: number, seed: number, signed = false): Matrix {
   const r = rng(seed);
@@ -55,9 +49,6 @@ function expectMatrixClose(actual: Matrix, expected: number[][], relTol = 1e-6):
   );
 }
 
-function rowsOf(m: Matrix): number[][] {
-  return Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
-}
 
 describe('roundHalfEven / ashKeepCount', () => {
   it('rounds halves to even like numpy', () => {

@@ -1,7 +1,8 @@
-/** Brute-force reference definitions shared by the OPNP tests (plain loops, float64). */
+/** Shared test helpers: a seeded PRNG and brute-force reference definitions (plain loops, float64). */
 import type { Matrix } from '../src/matrix.js';
 
-export function lcg(seed: number): () => number {
+/** A small LCG: uniform floats in [0, 1), deterministic per seed. */
+export function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -53,4 +54,27 @@ export function refMsp(f: number[]): number {
   const m = Math.max(...f);
   const z = f.reduce((s, v) => s + Math.exp(v - m), 0);
   return Math.max(...f.map((v) => Math.exp(v - m) / z));
+}
+
+/** Rows of a matrix as plain arrays. */
+export function rowsOf(m: Matrix): number[][] {
+  return Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
+}
+
+/** Gauss-Jordan inverse with partial pivoting (brute force, float64). */
+export function inverse(A: ArrayLike<number>, n: number): Float64Array {
+  const M = Array.from({ length: n }, (_, i) => [...Array.from({ length: n }, (_, j) => A[i * n + j]!), ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
+    [M[c], M[p]] = [M[p]!, M[c]!];
+    const piv = M[c]![c]!;
+    for (let j = 0; j < 2 * n; j++) M[c]![j]! /= piv;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = M[r]![c]!;
+      for (let j = 0; j < 2 * n; j++) M[r]![j]! -= f * M[c]![j]!;
+    }
+  }
+  return Float64Array.from(M.flatMap((row) => row.slice(n)));
 }
