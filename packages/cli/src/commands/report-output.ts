@@ -1,0 +1,47 @@
+/**
+ * Writing an eval report: the JSON file (`--json <file>`, or `--json -` for stdout only) and the
+ * printed table in `--format`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { OpnpError } from '@opnp/core';
+import { writeLine, type CliIo } from '../io.js';
+import { renderResults, TABLE_FORMATS, type TableFormat } from '../format/results-table.js';
+import type { EvalReport } from '../pipeline/run-eval.js';
+import { flagError } from '../errors.js';
+
+/** Validates `--format`. */
+export function parseFormat(value: string): TableFormat {
+  if (!(TABLE_FORMATS as readonly string[]).includes(value)) throw flagError('--format', `expected one of ${TABLE_FORMATS.join(', ')}, got "${value}"`);
+  return value as TableFormat;
+}
+
+/** The report as JSON text. */
+export function reportJson(report: EvalReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/** Writes the JSON report and prints the table (`--json -`: only the JSON, on stdout). */
+export async function writeReport(io: CliIo, report: EvalReport, options: { json?: string; format: TableFormat }): Promise<void> {
+  if (options.json === '-') {
+    io.stdout.write(reportJson(report));
+    return;
+  }
+  if (options.json !== undefined) {
+    try {
+      await writeFile(options.json, reportJson(report));
+    } catch (error) {
+      throw new OpnpError('IO_ERROR', `Cannot write ${options.json}`, { file: options.json, hint: (error as Error).message });
+    }
+  }
+  if (options.format === 'table') {
+    const lines: string[] = [];
+    if (report.idAccuracy !== null) lines.push(`ID accuracy: ${(report.idAccuracy * 100).toFixed(2)}% on ${report.counts.idTest} test samples`);
+    if (report.opnp) {
+      const p = report.opnp;
+      lines.push(`OPNP point${report.selection.searched ? ' (grid search on validation data)' : ''}: p_min=${p.p_min}% p_max=${p.p_max}% n_min=${p.n_min}% n_max=${p.n_max}%`);
+    }
+    for (const line of lines) writeLine(io.stdout, line);
+    if (lines.length > 0) writeLine(io.stdout);
+  }
+  io.stdout.write(renderResults(report, options.format));
+}

@@ -1,0 +1,25 @@
+/**
+ * The CLI's view of the outside world: output streams, environment and cancellation, passed in
+ * explicitly so tests can run the CLI in-process.
+ */
+
+/** A writable text stream (process.stdout, or a test buffer). */
+export interface TextSink {
+  write(text: string): unknown;
+  /** True when the stream is a terminal (progress bars are drawn only then). */
+  readonly isTTY?: boolean;
+}
+
+/** What {@link runCli} needs from its environment. */
+export interface CliIo {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted on Ctrl-C: long passes checkpoint and stop. */
+  readonly signal?: AbortSignal;
+}
+
+/** Writes one line to a sink. */
+export function writeLine(sink: TextSink, line = ''): void {
+  sink.write(`${line}\n`);
+}

@@ -1,0 +1,87 @@
+/**
+ * Parsers of flag values. Every parser throws an `INVALID_ARGUMENT` {@link OpnpError} naming the flag.
+ */
+import type { PruningPercentages } from '@opnp/core';
+import { flagError } from './errors.js';
+
+/** `--mean 0.5` or `--mean 0.485,0.456,0.406`: one value or one per channel. */
+export function parseNumberList(flag: string, text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const values = parts.map(Number);
+  if (parts.some((p) => p === '') || values.some((v) => !Number.isFinite(v))) {
+    throw flagError(flag, `expected a number or comma-separated numbers, got "${text}"`);
+  }
+  return values;
+}
+
+/** A fraction in `(0, 1]` (or `[0, 1)` with `allowZero`). */
+export function parseFraction(flag: string, text: string, options: { allowZero?: boolean; allowOne?: boolean } = {}): number {
+  const v = Number(text);
+  const { allowZero = false, allowOne = true } = options;
+  const ok = Number.isFinite(v) && text.trim() !== '' && (allowZero ? v >= 0 : v > 0) && (allowOne ? v <= 1 : v < 1);
+  if (!ok) throw flagError(flag, `expected a fraction in ${allowZero ? '[' : '('}0, 1${allowOne ? ']' : ')'}, got "${text}"`);
+  return v;
+}
+
+/** A positive integer (or a non-negative one with `allowZero`). */
+export function parseInteger(flag: string, text: string, options: { allowZero?: boolean } = {}): number {
+  const v = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(v) || (!options.allowZero && v === 0)) {
+    throw flagError(flag, `expected a ${options.allowZero ? 'non-negative' : 'positive'} integer, got "${text}"`);
+  }
+  return v;
+}
+
+const OPNP_KEYS: Record<string, keyof PruningPercentages> = { p_min: 'pMin', p_max: 'pMax', n_min: 'nMin', n_max: 'nMax' };
+
+/**
+ * `--opnp p_min=10,p_max=1,n_min=10,n_max=1`: the four OPNP percentages in percent (0-100, fractional
+ * allowed, `%` suffix allowed). All four keys are required; `p_min + p_max` and `n_min + n_max` must stay
+ * below 100.
+ */
+export function parseOpnpPercentages(text: string): PruningPercentages {
+  const flag = '--opnp';
+  const out: Partial<Record<keyof PruningPercentages, number>> = {};
+  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq).trim().toLowerCase().replace('-', '_');
+    const name = OPNP_KEYS[key];
+    if (eq < 0 || name === undefined) throw flagError(flag, `expected key=value with keys p_min, p_max, n_min, n_max, got "${part}"`);
+    if (out[name] !== undefined) throw flagError(flag, `${key} is given twice`);
+    const raw = part.slice(eq + 1).trim().replace(/%$/, '');
+    const value = Number(raw);
+    if (raw === '' || !Number.isFinite(value) || value < 0 || value > 100) {
+      throw flagError(flag, `${key} must be a percentage in [0, 100], got "${part.slice(eq + 1).trim()}"`);
+    }
+    out[name] = value;
+  }
+  const missing = Object.entries(OPNP_KEYS).filter(([, name]) => out[name] === undefined).map(([key]) => key);
+  if (missing.length > 0) throw flagError(flag, `missing ${missing.join(', ')} (give all four: p_min=<%>,p_max=<%>,n_min=<%>,n_max=<%>)`);
+  const p = out as PruningPercentages;
+  if (p.pMin + p.pMax >= 100) throw flagError(flag, `p_min + p_max must be below 100 (they would prune every weight), got ${p.pMin} + ${p.pMax}`);
+  if (p.nMin + p.nMax >= 100) throw flagError(flag, `n_min + n_max must be below 100 (they would prune every neuron), got ${p.nMin} + ${p.nMax}`);
+  return p;
+}
+
+/** `--ood name=<dataset>`: a named dataset spec. */
+export function parseNamedSpec(flag: string, text: string): { name: string; spec: string } {
+  const eq = text.indexOf('=');
+  const name = eq > 0 ? text.slice(0, eq).trim() : '';
+  const spec = eq > 0 ? text.slice(eq + 1).trim() : '';
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || spec === '') throw flagError(flag, `expected <name>=<dataset>, e.g. ${flag} fashion=idx:./fashion/t10k-images-idx3-ubyte, got "${text}"`);
+  return { name, spec };
+}
+
+/** `--shard i/n` (1-based): which of `n` contiguous parts of the training set this process handles. */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) throw flagError('--shard', `expected i/n with 1 <= i <= n (e.g. 2/4), got "${text}"`);
+  return { index, count };
+}
+
+/** Commander collector for repeatable flags. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,117 @@
+/**
+ * Sensitivity state files (checkpoints and shards): the `C x D` float64 sums of a
+ * `SensitivityAccumulator` as `<file>` (`.npy`, float64, shape `[C, D]`) plus a JSON sidecar
+ * `<file>.json`:
+ *
+ * ```json
+ * { "format": "opnp-sensitivity-state", "version": 1, "classes": 10, "dim": 128, "count": 6000,
+ *   "temperature": 1, "aggregation": "sum-of-abs", "sha256": "<hash of the .npy bytes>",
+ *   "fingerprint": "<what was accumulated>", "planned": 6000 }
+ * ```
+ *
+ * Both files are written atomically (temporary file + rename; the `.npy` first). The sidecar's
+ * `sha256` ties it to the `.npy` it describes, so a pair torn by a crash is detected.
+ */
+import { createHash } from 'node:crypto';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { OpnpError, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
+import { encodeNpy, readNpy } from '@opnp/datasets';
+
+/** The sidecar of a state file. */
+export interface StateMeta {
+  readonly format: 'opnp-sensitivity-state';
+  readonly version: 1;
+  readonly classes: number;
+  readonly dim: number;
+  readonly count: number;
+  readonly temperature: number;
+  readonly aggregation: SensitivityAggregation;
+  readonly sha256: string;
+  /** Identifies the model, data and subset the sums belong to (checkpoints only). */
+  readonly fingerprint?: string;
+  /** Samples the run that wrote it meant to accumulate (checkpoints: `count < planned` means unfinished). */
+  readonly planned?: number;
+}
+
+/** Path of the JSON sidecar of a state file. */
+export function sidecarPath(path: string): string {
+  return `${path}.json`;
+}
+
+async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  try {
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw new OpnpError('IO_ERROR', `Cannot write ${path}`, { file: path, cause: error, hint: (error as Error).message });
+  }
+}
+
+/** Writes a sensitivity state (sums + sidecar) atomically. */
+export async function writeStateFile(path: string, state: SensitivityState, extra: { fingerprint?: string; planned?: number } = {}): Promise<void> {
+  const bytes = encodeNpy({ dtype: 'float64', shape: [state.classes, state.dim], data: state.sum });
+  const meta: StateMeta = {
+    format: 'opnp-sensitivity-state',
+    version: 1,
+    classes: state.classes,
+    dim: state.dim,
+    count: state.count,
+    temperature: state.temperature,
+    aggregation: state.aggregation,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    ...extra,
+  };
+  await writeAtomic(path, bytes);
+  await writeAtomic(sidecarPath(path), `${JSON.stringify(meta, null, 2)}\n`);
+}
+
+/**
+ * Reads a state file and its sidecar.
+ *
+ * @throws OpnpError `IO_ERROR` (missing files), `DATASET_FORMAT` (not a state file, torn pair, bad shape).
+ */
+export async function readStateFile(path: string): Promise<{ state: SensitivityState; meta: StateMeta }> {
+  let bytes: Buffer;
+  let text: string;
+  try {
+    bytes = await readFile(path);
+    text = await readFile(sidecarPath(path), 'utf8');
+  } catch (error) {
+    const missing = (error as { path?: string }).path ?? path;
+    throw new OpnpError('IO_ERROR', `Cannot read sensitivity state ${missing}`, { file: path, hint: 'A state is a .npy of sums plus its .json sidecar, written by opnp sensitivity --state-out / --checkpoint' });
+  }
+  let meta: StateMeta;
+  try {
+    meta = JSON.parse(text) as StateMeta;
+  } catch {
+    throw new OpnpError('DATASET_FORMAT', 'The sensitivity state sidecar is not JSON', { file: sidecarPath(path) });
+  }
+  if (meta.format !== 'opnp-sensitivity-state' || meta.version !== 1) {
+    throw new OpnpError('DATASET_FORMAT', 'Not an opnp sensitivity state sidecar', { file: sidecarPath(path), expected: 'format "opnp-sensitivity-state", version 1' });
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== meta.sha256) {
+    throw new OpnpError('DATASET_FORMAT', 'The sensitivity state and its sidecar do not belong together (interrupted write?)', { file: path, hint: 'Delete both files and rerun' });
+  }
+  const array = readNpy(bytes, { file: path });
+  if (array.dtype !== 'float64' || array.shape.length !== 2 || array.shape[0] !== meta.classes || array.shape[1] !== meta.dim) {
+    throw new OpnpError('DATASET_FORMAT', 'The sensitivity state has another shape than its sidecar says', { file: path, expected: `float64 [${meta.classes}, ${meta.dim}]`, actual: `${array.dtype} [${array.shape.join(', ')}]` });
+  }
+  const state: SensitivityState = {
+    classes: meta.classes,
+    dim: meta.dim,
+    count: meta.count,
+    temperature: meta.temperature,
+    aggregation: meta.aggregation,
+    sum: array.data as Float64Array,
+  };
+  return { state, meta };
+}
