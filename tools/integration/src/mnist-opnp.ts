@@ -1,7 +1,7 @@
 /**
  * OPNP end to end on real data with the library API: MNIST (in distribution) against Fashion-MNIST and
  * uniform noise (out of distribution), with a classifier fitted in closed form
- * ({@link fitRandomFeatureClassifier}). Used by the demo and by the real-data tests.
+ * ({@link fitRandomFeatureClassifier}). Used by the real-data tests.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

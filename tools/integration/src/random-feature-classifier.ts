@@ -1,5 +1,5 @@
 /**
- * A small classifier fitted in closed form, so the demo and the real-data tests need no model file:
+ * A small classifier fitted in closed form, so the real-data tests need no model file:
  * random ReLU features `h = relu(P x)` (`P [D x I]`, seeded Gaussian) and a ridge-regression head on
  * one-hot targets, whose logits are then scaled by the factor that minimises the training
  * cross-entropy (so softmax and energy behave like a trained network's).
