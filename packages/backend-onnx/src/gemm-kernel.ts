@@ -25,7 +25,7 @@ export interface OnnxGemmKernelOptions {
 export interface OnnxGemmKernel extends GemmKernel {
   readonly name: 'onnxruntime';
   softmaxTransposedProduct: NonNullable<GemmKernel['softmaxTransposedProduct']>;
-  combinationEnergies: NonNullable<GemmKernel['combinationEnergies']>;
+  combinationLogSumExp: NonNullable<GemmKernel['combinationLogSumExp']>;
   dispose(): Promise<void>;
 }
 
@@ -104,37 +104,28 @@ export function buildSoftmaxProductModel(absolute: boolean): Uint8Array {
 }
 
 /**
- * Serialises the combination-energy model (opset 13) for `A [P x Q]`, `G [Q x R*C]`, `S = [P, R, C]`
- * (int64), `B [C]`, `T [1]`: `F = (Reshape(A @ G, S) + B) / T`, `Y = T * (log(sum_c exp(F - max_c F)) + max_c F)`,
- * `Y` is `[P x R x 1]`. (Max/Sub/Exp/ReduceSum/Log runs faster in onnxruntime than `ReduceLogSumExp`.)
+ * Serialises the combination log-sum-exp model (opset 13) for `A [P x Q]`, `G [Q x R*C]` and `S = [P, R, C]`
+ * (int64): `Y = log(ReduceSum_c(exp(Reshape(A @ G, S))))`, `[P x R x 1]`. No max is subtracted: the caller
+ * keeps the exponents in range, which saves two passes over the `[P x R x C]` intermediate.
  */
-export function buildCombinationEnergyModel(): Uint8Array {
+export function buildCombinationLogSumExpModel(): Uint8Array {
   const INT = onnx.AttributeProto.AttributeType.INT;
-  const INTS = onnx.AttributeProto.AttributeType.INTS;
-  const keepdims = { name: 'keepdims', type: INT, i: 1 };
   const node = (opType: string, input: string[], output: string, attribute: object[] = []) =>
     onnx.NodeProto.create({ opType, name: output, input, output: [output], attribute });
   const nodes = [
     node('MatMul', ['A', 'G'], 'M'),
     node('Reshape', ['M', 'S'], 'M3'),
-    node('Add', ['M3', 'B'], 'F'),
-    node('Div', ['F', 'T'], 'FT'),
-    node('ReduceMax', ['FT'], 'MX', [{ name: 'axes', type: INTS, ints: [2] }, keepdims]),
-    node('Sub', ['FT', 'MX'], 'FS'),
-    node('Exp', ['FS'], 'E'),
-    node('ReduceSum', ['E', 'AX'], 'SE', [keepdims]),
-    node('Log', ['SE'], 'LG'),
-    node('Add', ['LG', 'MX'], 'L'),
-    node('Mul', ['L', 'T'], 'Y'),
+    node('Exp', ['M3'], 'E'),
+    node('ReduceSum', ['E', 'AX'], 'SE', [{ name: 'keepdims', type: INT, i: 1 }]),
+    node('Log', ['SE'], 'Y'),
   ];
-  const vector = (name: string, dim: { dimValue?: number; dimParam?: string }, elemType = FLOAT) =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, shape: { dim: [dim] } } } });
   const axes = onnx.TensorProto.create({ name: 'AX', dims: [1], dataType: INT64, int64Data: [2] });
+  const shape = onnx.ValueInfoProto.create({ name: 'S', type: { tensorType: { elemType: INT64, shape: { dim: [{ dimValue: 3 }] } } } });
   const graph = onnx.GraphProto.create({
-    name: 'opnp_combination_energies',
+    name: 'opnp_combination_logsumexp',
     node: nodes,
     initializer: [axes],
-    input: [floatInput('A', 'p', 'q'), floatInput('G', 'q', 'rc'), vector('S', { dimValue: 3 }, INT64), vector('B', { dimParam: 'c' }), vector('T', { dimValue: 1 })],
+    input: [floatInput('A', 'p', 'q'), floatInput('G', 'q', 'rc'), shape],
     output: [onnx.ValueInfoProto.create({ name: 'Y', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'p' }, { dimParam: 'r' }, { dimValue: 1 }] } } } })],
   });
   const model = onnx.ModelProto.create({ irVersion: 7, producerName: '@opnp/backend-onnx', opsetImport: [{ domain: '', version: 13 }], graph });
@@ -165,7 +156,7 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
     return cachedSession((transA ? 2 : 0) + (transB ? 1 : 0), () => buildGemmModel(transA, transB));
   }
 
-  /** One lazily created session per key (keys 0-3: GEMM trans pairs; 4-5: fused sensitivity; 6: combination energies). */
+  /** One lazily created session per key (keys 0-3: GEMM trans pairs; 4-5: fused sensitivity; 6: combination log-sum-exp). */
   function cachedSession(key: number, build: () => Uint8Array): Promise<ort.InferenceSession> {
     let pending = sessions.get(key);
     if (pending === undefined) {
@@ -246,29 +237,28 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
       const data = (results.Y as ort.Tensor).data as Float32Array;
       return { rows: c, cols: d, data };
     },
-    async combinationEnergies(parts, shape, combination, bias, temperature): Promise<Float32Array> {
+    async combinationLogSumExp(parts, shape, combination): Promise<Float32Array> {
       if (disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
       const { parts: q, rows: r, classes: c } = shape;
       const p = combination.rows;
-      if (combination.cols !== q || parts.length !== q * r * c || bias.length !== c) {
-        throw new OpnpError('SHAPE_MISMATCH', 'combinationEnergies: parts, combination and bias do not fit', {
-          expected: `parts ${q} x ${r} x ${c}, combination P x ${q}, bias ${c}`,
-          actual: `parts length ${parts.length}, combination ${p} x ${combination.cols}, bias ${bias.length}`,
+      if (combination.cols !== q || parts.length !== q * r * c) {
+        throw new OpnpError('SHAPE_MISMATCH', 'combinationLogSumExp: parts and combination do not fit', {
+          expected: `parts ${q} x ${r} x ${c} and combination P x ${q}`,
+          actual: `parts length ${parts.length}, combination ${p} x ${combination.cols}`,
         });
       }
       if (p === 0 || r === 0) return new Float32Array(p * r);
-      const s = await cachedSession(6, buildCombinationEnergyModel);
+      if (q === 0 || c === 0) return new Float32Array(p * r).fill(c === 0 ? -Infinity : Math.log(c));
+      const s = await cachedSession(6, buildCombinationLogSumExpModel);
       let results: ort.InferenceSession.OnnxValueMapType;
       try {
         results = await s.run({
           A: new ort.Tensor('float32', combination.data, [p, q]),
           G: new ort.Tensor('float32', parts, [q, r * c]),
           S: new ort.Tensor('int64', BigInt64Array.of(BigInt(p), BigInt(r), BigInt(c)), [3]),
-          B: new ort.Tensor('float32', bias, [c]),
-          T: new ort.Tensor('float32', Float32Array.of(temperature), [1]),
         });
       } catch (cause) {
-        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the combination energies', {
+        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the combination log-sum-exp', {
           actual: cause instanceof Error ? cause.message : String(cause),
           cause,
         });

@@ -171,13 +171,33 @@ describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
   });
 });
 
-describe('grid search scoring through onnxruntime (combinationEnergies)', () => {
+describe('grid search scoring through onnxruntime (combinationLogSumExp)', () => {
   const random = prng(7);
   const C = 9, D = 31, N = 300;
   const head = { weight: randomMatrix(C, D, random), bias: Float32Array.from({ length: C }, () => random() - 0.5) };
   const sensitivity = { classes: C, dim: D, values: Float64Array.from({ length: C * D }, () => Math.floor(random() * 13)) };
   const neuronSensitivity = Float64Array.from({ length: D }, () => Math.floor(random() * 6));
   const H = matrix(N, D, Float32Array.from({ length: N * D }, () => Math.max(0, random() * 3 - 1)));
+
+  it('computes log sum_c exp(sum_q A[p,q] parts[q,r,c]) like its definition', async () => {
+    const [Q, R, K, P] = [3, 4, 5, 2];
+    const parts = Float32Array.from({ length: Q * R * K }, () => random() * 4 - 2);
+    const A = matrix(P, Q, [1, 0, 0.5, 0.25, 1, 1]);
+    const got = await kernel.combinationLogSumExp(parts, { parts: Q, rows: R, classes: K }, A);
+    const want = new Float64Array(P * R);
+    for (let p = 0; p < P; p++) {
+      for (let r = 0; r < R; r++) {
+        let sum = 0;
+        for (let c = 0; c < K; c++) {
+          let x = 0;
+          for (let q = 0; q < Q; q++) x += A.data[p * Q + q]! * parts[(q * R + r) * K + c]!;
+          sum += Math.exp(x);
+        }
+        want[p * R + r] = Math.log(sum);
+      }
+    }
+    expectClose(got, want, 1e-5);
+  });
 
   it('scores every default grid point like the portable path', async () => {
     const fast = await gridScores(H, { head, sensitivity, neuronSensitivity, kernel, blockRows: 128 });
@@ -193,7 +213,16 @@ describe('grid search scoring through onnxruntime (combinationEnergies)', () => 
     fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
   });
 
+  it('re-scores exactly the rows whose pruned logits fall far below the unpruned maximum', async () => {
+    // Large logits: pruning moves them by hundreds, beyond float32 exp range around the per-row shift.
+    const big = { weight: matrix(C, D, head.weight.data.map((v) => v * 300)), bias: head.bias.map((v) => v * 100) };
+    const grid = { pMin: [0, 50], pMax: [0, 10], nMin: [0, 30], nMax: [0, 30] };
+    const fast = await gridScores(H, { head: big, sensitivity, neuronSensitivity, kernel, grid });
+    const slow = await gridScores(H, { head: big, sensitivity, neuronSensitivity, grid });
+    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+  });
+
   it('validates shapes', async () => {
-    await expect(kernel.combinationEnergies(new Float32Array(5), { parts: 2, rows: 1, classes: 3 }, matrix(1, 2), new Float32Array(3), 1)).rejects.toThrow(/do not fit/);
+    await expect(kernel.combinationLogSumExp(new Float32Array(5), { parts: 2, rows: 1, classes: 3 }, matrix(1, 2))).rejects.toThrow(/do not fit/);
   });
 });

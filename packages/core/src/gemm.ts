@@ -36,17 +36,15 @@ export interface GemmKernel {
    */
   softmaxTransposedProduct?(logits: Matrix, features: Matrix, options: { temperature: number; absolute: boolean }): Promise<Matrix>;
   /**
-   * Optional batched energies of linear combinations of partial logits, in float32: for `parts`
-   * (`Q` matrices of `R x C` partial logits, stored `[Q x R x C]`), `combination [P x Q]` and `bias [C]`,
-   * returns `[P x R]` with entry `(p, r) = T * logsumexp_c((bias_c + sum_q combination[p, q] parts[q, r, c]) / T)`.
-   * The OPNP grid search uses it to score all grid points of a block of rows at once.
+   * Optional batched log-sum-exp of linear combinations, in float32 and without stabilisation: for `parts`
+   * (`Q` matrices of `R x C`, stored `[Q x R x C]`) and `combination [P x Q]`, returns `[P x R]` with entry
+   * `(p, r) = log sum_c exp(sum_q combination[p, q] parts[q, r, c])`. The caller keeps the exponents in
+   * float32 range (the OPNP grid search subtracts a per-row shift and re-scores any row that falls outside).
    */
-  combinationEnergies?(
+  combinationLogSumExp?(
     parts: Float32Array,
     shape: { readonly parts: number; readonly rows: number; readonly classes: number },
     combination: Matrix,
-    bias: Float32Array,
-    temperature: number,
   ): Promise<Float32Array>;
   /** Releases native resources, if any. */
   dispose?(): Promise<void>;

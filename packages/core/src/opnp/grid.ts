@@ -254,8 +254,8 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const setValues = new Float64Array(S * M * C);
   const kept = new Float64Array(C);
 
-  const combinedKernel = score === 'energy' ? kernel.combinationEnergies?.bind(kernel) : undefined;
-  const combined = combinedKernel ? combinationPlan(weightSets, sweeps, plans, K, M) : undefined;
+  const combinedKernel = score === 'energy' ? kernel.combinationLogSumExp?.bind(kernel) : undefined;
+  const combined = combinedKernel ? combinationPlan(weightSets, sweeps, plans, K, M, T) : undefined;
 
   for (let start = 0; start < N; start += blockRows) {
     const R = Math.min(blockRows, N - start);
@@ -282,47 +282,58 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
       continue;
     }
     for (let r = 0; r < R; r++) {
-      // Where each (weight cell, neuron cell) partial of this row lives, and a bound on |logit| / T.
-      let bound = biasBound;
-      for (let m = 0; m < M; m++) {
-        const plan = plans[m]!;
-        for (let k = 0; k < K; k++) {
-          const slot = plan.slot[k]!;
-          const at = k * M + m;
-          if (slot === EMPTY) {
-            cellArray[at] = null;
-            continue;
-          }
-          const part = slot >= 0 ? denseOut[m]! : sparseOut[m]!;
-          const base = slot >= 0 ? (r * plan.denseCells + slot) * C : (r * plan.sparse.length + (-slot - 1)) * C;
-          cellArray[at] = part;
-          cellBase[at] = base;
-          let maxAbs = 0;
-          for (let c = 0; c < C; c++) {
-            const v = part[base + c]!;
-            if (v > maxAbs) maxAbs = v;
-            else if (-v > maxAbs) maxAbs = -v;
-          }
-          bound += maxAbs / scoreT;
-        }
-      }
+      const bound = prepareRow(r, denseOut, sparseOut);
       if (score !== 'maxlogit' && bound < SAFE_EXPONENT) scoreRowByProducts(start + r);
       else scoreRowBySums(start + r);
     }
   }
 
   /**
-   * Kernel path (energy with a kernel that offers `combinationEnergies`): the present (weight cell,
-   * neuron cell) partials of a block are copied to `[Q x rows x C]` and every distinct grid point is a
-   * 0/1 combination of them, scored by the kernel in float32.
+   * Points `cellArray` / `cellBase` at the (weight cell, neuron cell) partials of block row `r` and returns
+   * a bound on `|logit| / T` over every grid point.
+   */
+  function prepareRow(r: number, denseOut: (Float32Array | null)[], sparseOut: Float32Array[]): number {
+    let bound = biasBound;
+    for (let m = 0; m < M; m++) {
+      const plan = plans[m]!;
+      for (let k = 0; k < K; k++) {
+        const slot = plan.slot[k]!;
+        const at = k * M + m;
+        if (slot === EMPTY) {
+          cellArray[at] = null;
+          continue;
+        }
+        const part = slot >= 0 ? denseOut[m]! : sparseOut[m]!;
+        const base = slot >= 0 ? (r * plan.denseCells + slot) * C : (r * plan.sparse.length + (-slot - 1)) * C;
+        cellArray[at] = part;
+        cellBase[at] = base;
+        let maxAbs = 0;
+        for (let c = 0; c < C; c++) {
+          const v = part[base + c]!;
+          if (v > maxAbs) maxAbs = v;
+          else if (-v > maxAbs) maxAbs = -v;
+        }
+        bound += maxAbs / scoreT;
+      }
+    }
+    return bound;
+  }
+
+  /**
+   * Kernel path (energy with a kernel that offers `combinationLogSumExp`): the present (weight cell,
+   * neuron cell) partials of a block are copied to `[Q+1 x rows x C]`, the last part holding
+   * `bias_c - shift_r` with `shift_r` the row's largest unpruned logit; every distinct grid point is a
+   * combination of them scaled by `1/T`, so the kernel returns `log sum_c exp((f_c - shift_r) / T)` and the
+   * energy is `T * that + shift_r`. Rows whose result leaves the safe float32 range are re-scored exactly.
    */
   async function scoreBlockWithKernel(plan: CombinationPlan, start: number, R: number, denseOut: (Float32Array | null)[], sparseOut: Float32Array[]): Promise<void> {
     const Q = plan.cells.length;
     const G = plan.combination.rows;
     const rowsPerCall = Math.max(1, Math.floor(COMBINATION_ELEMENTS / (G * C)));
+    const full = new Float64Array(C);
     for (let r0 = 0; r0 < R; r0 += rowsPerCall) {
       const rows = Math.min(rowsPerCall, R - r0);
-      const parts = new Float32Array(Q * rows * C);
+      const parts = new Float32Array((Q + 1) * rows * C);
       plan.cells.forEach(({ k, m }, q) => {
         const cellPlan = plans[m]!;
         const slot = cellPlan.slot[k]!;
@@ -333,13 +344,36 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
           parts.set(source.subarray(base, base + C), (q * rows + r) * C);
         }
       });
-      const energies = await combinedKernel!(parts, { parts: Q, rows, classes: C }, plan.combination, bias, T);
+      const shift = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < C; c++) full[c] = bias[c]!;
+        for (let q = 0; q < Q; q++) {
+          const base = (q * rows + r) * C;
+          for (let c = 0; c < C; c++) full[c] = full[c]! + parts[base + c]!;
+        }
+        let max = -Infinity;
+        for (let c = 0; c < C; c++) if (full[c]! > max) max = full[c]!;
+        shift[r] = Number.isFinite(max) ? max : 0;
+        const out = (Q * rows + r) * C;
+        for (let c = 0; c < C; c++) parts[out + c] = bias[c]! - shift[r]!;
+      }
+      const lse = await combinedKernel!(parts, { parts: Q + 1, rows, classes: C }, plan.combination);
+      const exact = new Set<number>();
       plan.groups.forEach((points, g) => {
         for (let r = 0; r < rows; r++) {
-          const value = energies[g * rows + r]!;
+          const v = lse[g * rows + r]!;
+          if (!(v > -SAFE_FLOAT32_EXPONENT && v < SAFE_FLOAT32_EXPONENT)) {
+            exact.add(r);
+            continue;
+          }
+          const value = T * v + shift[r]!;
           for (const p of points) scores[p]![start + r0 + r] = value;
         }
       });
+      for (const r of exact) {
+        prepareRow(r0 + r, denseOut, sparseOut);
+        scoreRowBySums(start + r0 + r);
+      }
     }
   }
 
@@ -426,20 +460,29 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
  */
 const SAFE_EXPONENT = 600;
 
+/**
+ * Largest `|log sum exp|` the kernel path accepts from float32: beyond it the largest term may have left
+ * float32's normal range (`exp(+-87)`), and the row is re-scored exactly in float64.
+ */
+const SAFE_FLOAT32_EXPONENT = 70;
+
 /** Elements of one `[points x rows x C]` intermediate of the kernel path (bounds its memory to ~128 MB). */
 const COMBINATION_ELEMENTS = 1 << 25;
 
 /** The kernel path's layout: present (weight cell, neuron cell) pairs and each distinct point's 0/1 row. */
 interface CombinationPlan {
   readonly cells: { readonly k: number; readonly m: number }[];
-  /** `[groups x cells]`: 1 where the group's points keep that partial. */
+  /**
+   * `[groups x (cells + 1)]`: `1/T` where the group's points keep that partial, and a last `1/T` column for
+   * the bias-minus-shift part.
+   */
   readonly combination: Matrix;
   /** Grid point indices of each group (points with identical kept sets). */
   readonly groups: number[][];
 }
 
 /** The kernel path's layout, or undefined when no partial is kept anywhere (then the sum path scores the bias). */
-function combinationPlan(weightSets: number[][], sweeps: NeuronSweep[][], plans: NeuronCellPlan[], K: number, M: number): CombinationPlan | undefined {
+function combinationPlan(weightSets: number[][], sweeps: NeuronSweep[][], plans: NeuronCellPlan[], K: number, M: number, T: number): CombinationPlan | undefined {
   const cells: { k: number; m: number }[] = [];
   const index = new Int32Array(K * M).fill(-1);
   for (let k = 0; k < K; k++) {
@@ -450,7 +493,7 @@ function combinationPlan(weightSets: number[][], sweeps: NeuronSweep[][], plans:
     }
   }
   if (cells.length === 0) return undefined;
-  const rows: Float32Array[] = [];
+  const rows: Uint8Array[] = [];
   const groups: number[][] = [];
   weightSets.forEach((set, s) => {
     for (const sweep of sweeps[s]!) {
@@ -458,16 +501,20 @@ function combinationPlan(weightSets: number[][], sweeps: NeuronSweep[][], plans:
       for (const step of sweep.steps) {
         keptNeuronCells.push(...step.addCells);
         if (step.points.length === 0) continue;
-        const row = new Float32Array(cells.length);
+        const row = new Uint8Array(cells.length);
         for (const k of set) for (const m of keptNeuronCells) if (index[k * M + m]! >= 0) row[index[k * M + m]!] = 1;
         rows.push(row);
         groups.push(step.points);
       }
     }
   });
-  const data = new Float32Array(rows.length * cells.length);
-  rows.forEach((row, g) => data.set(row, g * cells.length));
-  return { cells, combination: { rows: rows.length, cols: cells.length, data }, groups };
+  const Q = cells.length;
+  const data = new Float32Array(rows.length * (Q + 1));
+  rows.forEach((row, g) => {
+    for (let q = 0; q < Q; q++) data[g * (Q + 1) + q] = row[q]! / T;
+    data[g * (Q + 1) + Q] = 1 / T;
+  });
+  return { cells, combination: { rows: rows.length, cols: Q + 1, data }, groups };
 }
 
 /** Points sharing a weight set and an nMin level, swept over the nMax levels from the largest down. */
