@@ -8,8 +8,7 @@
  *
  * The original outputs are unchanged.
  */
-import { randomBytes } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@opnp/core/node';
 import { OpnpError, assertMatrix, type Matrix, type ModelSource } from '@opnp/core';
 import { detectHead, type DetectedHead, type HeadDetectionOptions } from './head-detection.js';
 import {
@@ -205,7 +204,7 @@ export async function exportOodDetector(options: ExportOodDetectorOptions): Prom
   const session = await createSession(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'basic' }, options.outputPath);
   await session.release();
 
-  if (options.outputPath !== undefined) await writeAtomically(options.outputPath, bytes);
+  if (options.outputPath !== undefined) await writeFileAtomic(options.outputPath, bytes, 'the exported model');
   return bytes;
 }
 
@@ -215,14 +214,3 @@ function modelInputName(model: OnnxModel): string | undefined {
   return graph.input?.find((i) => !initializers.has(i.name))?.name ?? undefined;
 }
 
-/** Writes `bytes` to `path` through a temp file in the same folder and a rename; removes the temp file on failure. */
-export async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes, { flag: 'wx' });
-    await rename(tmp, path);
-  } catch (cause) {
-    await unlink(tmp).catch(() => undefined);
-    throw new OpnpError('IO_ERROR', 'Cannot write the exported model', { file: path, actual: (cause as NodeJS.ErrnoException).code ?? String(cause), cause });
-  }
-}

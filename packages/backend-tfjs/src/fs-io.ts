@@ -3,12 +3,12 @@
  * shards (paths relative to `model.json`), and saves `model.json` + one `weights.bin` atomically
  * (temp file + rename).
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { io } from '@tensorflow/tfjs-core';
 import { OpnpError } from '@opnp/core';
+import { writeFileAtomic } from '@opnp/core/node';
 
 /** The kind of a TensorFlow.js model file. */
 export type TfjsModelKind = 'layers-model' | 'graph-model';
@@ -124,17 +124,6 @@ function modelJsonFor(artifacts: io.ModelArtifacts, weightsManifest: io.WeightsM
   return json;
 }
 
-/** Writes `bytes` to `path` through a temp file in the same folder and a rename; removes the temp file on failure. */
-export async function writeFileAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes, { flag: 'wx' });
-    await rename(tmp, path);
-  } catch (cause) {
-    await unlink(tmp).catch(() => undefined);
-    throw new OpnpError('IO_ERROR', 'Cannot write the model file', { file: path, actual: (cause as NodeJS.ErrnoException).code ?? String(cause), cause });
-  }
-}
 
 /**
  * A `tf.io.IOHandler` over the file system.
@@ -173,8 +162,8 @@ export function fileSystemIO(path: string): Required<Pick<io.IOHandler, "load" |
       const weights = weightBytes(artifacts.weightData);
       const manifest: io.WeightsManifestConfig = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }];
       const modelJson = modelJsonFor(artifacts, manifest);
-      await writeFileAtomically(join(dir, 'weights.bin'), weights);
-      await writeFileAtomically(jsonPath, JSON.stringify(modelJson));
+      await writeFileAtomic(join(dir, 'weights.bin'), weights, 'the model weights');
+      await writeFileAtomic(jsonPath, JSON.stringify(modelJson), 'model.json');
       return {
         modelArtifactsInfo: io.getModelArtifactsInfoForJSON(artifacts),
       };

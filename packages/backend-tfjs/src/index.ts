@@ -34,7 +34,6 @@ export {
   modelKind,
   readModelJson,
   resolveModelJsonPath,
-  writeFileAtomically,
   type TfjsModelKind,
 } from './fs-io.js';
 export { GraphDefBuilder, attr, encodeAttrString, decodeAttrString, type GraphDefJson, type GraphNode, type GraphAttr } from './graph-def.js';

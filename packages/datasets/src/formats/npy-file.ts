@@ -1,10 +1,10 @@
 /**
  * `.npy` files on disk (Node): whole-file load, atomic write, and a resumable streaming row writer.
  */
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Matrix } from '@opnp/core';
+import { writeFileAtomic } from '@opnp/core/node';
 import type { NpyArray } from './npy.js';
 import { encodeNpy, encodeNpyHeader, floatBytes, parseNpyHeader, readNpy } from './npy.js';
 import { argumentError, fileSystemError, formatError } from '../errors.js';
@@ -24,31 +24,12 @@ export async function loadNpy(path: string): Promise<NpyArray> {
   return readNpy(bytes, { file: path });
 }
 
-/** A temporary path next to `path` (same directory, so `rename` is atomic). */
-function temporaryPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-}
-
 /**
  * Writes a matrix (float32 `[rows, cols]`) or an array as a `.npy` file, atomically: the bytes go to a
  * temporary file in the same folder, are flushed to disk, and the file is renamed over `path`.
  */
 export async function writeNpy(path: string, value: Matrix | NpyArray): Promise<void> {
-  const bytes = encodeNpy(value);
-  const temporary = temporaryPath(path);
-  try {
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw fileSystemError(error, path);
-  }
+  await writeFileAtomic(path, encodeNpy(value), 'the .npy file');
 }
 
 /** Options of {@link openNpyRowWriter}. */
