@@ -1,19 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { gemm, gemmSync, gridScores, listGemmKernels, matrix, resolveGemmKernel, SensitivityAccumulator, sliceRows, type Matrix } from '@opnp/core';
+import { gemm, gemmSync, gridScores, mulberry32, listGemmKernels, matrix, resolveGemmKernel, SensitivityAccumulator, sliceRows, type Matrix } from '@opnp/core';
 import { buildGemmModel, createOnnxGemmKernel, registerOnnxGemmKernel } from '../src/gemm-kernel.js';
 
-/** Small seeded PRNG (mulberry32) so shapes and values are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so shapes and values are reproducible. */
+const prng = mulberry32;
 
 function randomMatrix(rows: number, cols: number, random: () => number): Matrix {
   return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => random() * 2 - 1));

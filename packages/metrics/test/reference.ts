@@ -2,18 +2,10 @@
  * Brute-force definitions the tests compare against, written straight from the SPEC with no sorting tricks,
  * plus a seeded random generator. Quadratic on purpose: keep inputs to a few hundred values.
  */
+import { mulberry32 } from '@opnp/core';
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The toolkit's seeded PRNG (mulberry32): floats in [0, 1). */
+export const rng = mulberry32;
 
 /** `n` integers drawn uniformly from `0..maxInclusive` (many ties). */
 export function tiedScores(random: () => number, n: number, maxInclusive: number, shift = 0): number[] {

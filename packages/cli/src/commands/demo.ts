@@ -6,9 +6,9 @@ import { Option, type Command } from 'commander';
 import type { PruningPercentages } from '@opnp/core';
 import { parseMethods, DEFAULT_METHODS } from '../pipeline/methods.js';
 import { parseOpnpPercentages } from '../options.js';
-import { runEval, type EvalConfig } from '../pipeline/run-eval.js';
+import { runEvalWithArtifacts, type EvalConfig } from '../pipeline/run-eval.js';
 import { infoWriter, progressFactory, type CommandContext } from './shared.js';
-import { parseFormat, writeReport } from './report-output.js';
+import { parseFormat, saveResults, writeReport } from './report-output.js';
 import type { TableFormat } from '../format/results-table.js';
 import { writeLine } from '../io.js';
 
@@ -50,6 +50,7 @@ interface DemoFlags {
   methods?: string[];
   opnp?: PruningPercentages;
   json?: string;
+  save?: string;
   format: TableFormat;
   quiet?: boolean;
   quick?: boolean;
@@ -63,6 +64,7 @@ export function registerDemo(program: Command, context: CommandContext): void {
     .option('--methods <list>', `comma-separated methods (default ${DEFAULT_METHODS.join(',')})`, parseMethods)
     .option('--opnp <p_min=%,p_max=%,n_min=%,n_max=%>', 'fixed OPNP percentages instead of the grid search', parseOpnpPercentages)
     .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
+    .option('--save <dir>', 'write a results folder for opnp report (figures)')
     .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat)
     .option('-q, --quiet', 'no progress bars or info lines on stderr')
     .addOption(new Option('--quick', 'smaller data (for tests)').hideHelp())
@@ -76,20 +78,23 @@ grid search on the validation split, Fashion-MNIST images 0-499 and noise (never
 
 Example:
   opnp demo
-  opnp demo --format markdown --json demo.json`,
+  opnp demo --format markdown --json demo.json
+  opnp demo --save demo-results && opnp report demo-results --out demo-report`,
     )
     .action(async (flags: DemoFlags) => {
       const { io } = context;
       const quiet = flags.quiet === true || flags.json === '-';
       const info = infoWriter(io, quiet);
       const started = performance.now();
-      const report = await runEval({
+      const { report, artifacts } = await runEvalWithArtifacts({
         ...demoConfig({ ...(flags.quick ? { quick: true } : {}), ...(flags.methods ? { methods: flags.methods } : {}), ...(flags.opnp ? { percentages: flags.opnp } : {}) }),
+        collectArtifacts: flags.save !== undefined,
         ...(io.signal ? { signal: io.signal } : {}),
         onInfo: info,
         progress: progressFactory(io, quiet),
       });
       await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
+      if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
       if (!quiet && flags.format === 'table') writeLine(io.stdout, `\n(${((performance.now() - started) / 1000).toFixed(1)} s; FPR95 lower is better, AUROC higher is better; values in percent)`);
     });
 }

@@ -6,9 +6,9 @@ import { UsageError } from '../errors.js';
 import type { PruningPercentages } from '@opnp/core';
 import { collect, parseFraction, parseInteger, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { DEFAULT_METHODS, parseMethods } from '../pipeline/methods.js';
-import { runEval, type NamedSpec } from '../pipeline/run-eval.js';
+import { runEvalWithArtifacts, type NamedSpec } from '../pipeline/run-eval.js';
 import { addNormalisationOptions, addRunOptions, infoWriter, normalisation, progressFactory, type CommandContext } from './shared.js';
-import { parseFormat, writeReport } from './report-output.js';
+import { parseFormat, saveResults, writeReport } from './report-output.js';
 import type { TableFormat } from '../format/results-table.js';
 
 interface EvalFlags {
@@ -33,6 +33,7 @@ interface EvalFlags {
   checkpoint?: string;
   sensitivityState?: string;
   json?: string;
+  save?: string;
   format: TableFormat;
   quiet?: boolean;
 }
@@ -76,6 +77,7 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--checkpoint <file>', 'checkpoint the sensitivity sums here; a rerun resumes from it')
     .option('--sensitivity-state <file>', 'use a saved sensitivity state (opnp sensitivity --state-out / merge) instead of the training pass')
     .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
+    .option('--save <dir>', 'write a results folder (report, sensitivities, grid, score arrays, calibration) for opnp report')
     .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat);
   addNormalisationOptions(command);
   addRunOptions(command);
@@ -85,7 +87,8 @@ export function registerEval(program: Command, context: CommandContext): void {
     const quiet = flags.quiet === true || flags.json === '-';
     const ood = flags.ood.map((v) => parseNamedSpec('--ood', v));
     if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
-    const report = await runEval({
+    const info = infoWriter(io, quiet);
+    const { report, artifacts } = await runEvalWithArtifacts({
       model: flags.model,
       train: flags.train,
       ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
@@ -106,10 +109,12 @@ export function registerEval(program: Command, context: CommandContext): void {
       knnK: flags.knnK,
       ...(flags.checkpoint !== undefined ? { checkpoint: flags.checkpoint } : {}),
       ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
+      collectArtifacts: flags.save !== undefined,
       ...(io.signal ? { signal: io.signal } : {}),
-      onInfo: infoWriter(io, quiet),
+      onInfo: info,
       progress: progressFactory(io, quiet),
     });
     await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
+    if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
   });
 }

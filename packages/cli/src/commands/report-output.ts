@@ -8,6 +8,16 @@ import { writeLine, type CliIo } from '../io.js';
 import { renderResults, TABLE_FORMATS, type TableFormat } from '../format/results-table.js';
 import type { EvalReport } from '../pipeline/run-eval.js';
 import { flagError } from '../errors.js';
+import { writeResultsDir } from '../pipeline/results-dir.js';
+import type { EvalArtifacts } from '../pipeline/run-eval.js';
+import { VERSION } from '../version.js';
+
+/** Writes the results folder of `--save` and says so on stderr. */
+export async function saveResults(dir: string, report: EvalReport, artifacts: EvalArtifacts | undefined, info: (message: string) => void): Promise<void> {
+  if (!artifacts) throw new Error('internal: --save needs the run artifacts');
+  await writeResultsDir(dir, report, artifacts, { name: '@opnp/cli', version: VERSION });
+  info(`results saved to ${dir} (draw them with: opnp report ${dir} --out <folder>)`);
+}
 
 /** Validates `--format`. */
 export function parseFormat(value: string): TableFormat {

@@ -35,6 +35,8 @@ export interface ScoredSet {
   /** Samples with a known label (>= 0) and how many of them the model's argmax got right. */
   readonly labelled: number;
   readonly correct: number;
+  /** `[count]` labels of the scored samples in order (-1 = unknown). */
+  readonly labels: Int32Array;
 }
 
 /**
@@ -47,8 +49,10 @@ export async function scoreSet(source: FeatureSource, scorers: ReadonlyMap<strin
   let at = 0;
   let labelled = 0;
   let correct = 0;
+  let labels = new Int32Array(options.count);
   for await (const batch of source.batches({ ...options, ...(progress ? { onProgress: (e) => progress.update(e) } : {}) })) {
     for (const [name, scorer] of scorers) scores.get(name)!.set(scorer(batch.features, batch.logits), at);
+    labels.set(batch.labels, at);
     const predicted = argmaxRows(batch.logits);
     for (let r = 0; r < batch.labels.length; r++) {
       const label = batch.labels[r]!;
@@ -59,6 +63,9 @@ export async function scoreSet(source: FeatureSource, scorers: ReadonlyMap<strin
     at += batch.features.rows;
   }
   progress?.done();
-  if (at !== options.count) for (const [name, s] of scores) scores.set(name, s.slice(0, at));
-  return { scores, count: at, labelled, correct };
+  if (at !== options.count) {
+    for (const [name, s] of scores) scores.set(name, s.slice(0, at));
+    labels = labels.slice(0, at);
+  }
+  return { scores, count: at, labelled, correct, labels };
 }

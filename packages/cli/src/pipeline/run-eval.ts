@@ -9,13 +9,28 @@
  *    method's scorer; only scores are kept.
  * 4. Metrics per (method, OOD set) and their averages.
  */
-import { OpnpError, SensitivityAccumulator, neuronSensitivity, type Matrix, type PruningPercentages } from '@opnp/core';
+import {
+  OpnpError,
+  SensitivityAccumulator,
+  composeScore,
+  energy,
+  logits as headLogits,
+  msp,
+  neuronSensitivity,
+  pruneHead,
+  pruningMasks,
+  type GridPointResult,
+  type LinearHead,
+  type Matrix,
+  type ParameterSensitivity,
+  type PruningPercentages,
+} from '@opnp/core';
 import { splitIndices } from '@opnp/datasets';
-import { oodMetrics } from '@opnp/metrics';
+import { argmaxRows, oodMetrics } from '@opnp/metrics';
 import type { Progress } from '../progress.js';
 import { collectFeatures, scoreSet } from './collect.js';
 import { openFeatureSource, type FeatureSource } from './feature-source.js';
-import { createScorers, methodNeeds } from './methods.js';
+import { createScorers, methodNeeds, type Scorer } from './methods.js';
 import { loadModel, type LoadedModel } from './model.js';
 import { searchOpnpPoint } from './search.js';
 import { fitSubset, runTrainingPass, trainingIndices } from './sensitivity.js';
@@ -54,6 +69,12 @@ export interface EvalConfig {
   readonly checkpoint?: string;
   /** A finished sensitivity state (`opnp sensitivity merge --state-out`) used instead of the training pass. */
   readonly sensitivityState?: string;
+  /**
+   * Also collect the figure inputs ({@link EvalArtifacts}: sensitivities, grid results, energy and OPNP
+   * score arrays, calibration inputs). The OPNP point is then always determined (searched unless
+   * `percentages` is given), even when no OPNP method is in `methods`.
+   */
+  readonly collectArtifacts?: boolean;
   readonly signal?: AbortSignal;
   readonly onInfo?: (message: string) => void;
   readonly progress?: (label: string) => Progress;
@@ -89,6 +110,61 @@ export interface EvalReport {
   readonly averages: Omit<MethodResult, 'ood'>[];
 }
 
+/** Scores `[n]` of the ID test set and of each OOD set (in `config.ood` order). */
+export interface SetScores {
+  readonly id: Float32Array;
+  readonly ood: Readonly<Record<string, Float32Array>>;
+}
+
+/** Calibration inputs of one head on the labelled ID test samples: max softmax `[n]` and correctness `[n]` (0/1). */
+export interface CalibrationInputs {
+  readonly confidence: Float32Array;
+  readonly correct: Uint8Array;
+}
+
+/** What `opnp report` draws, collected by {@link runEvalWithArtifacts}. */
+export interface EvalArtifacts {
+  /** Parameter sensitivity `s [C x D]`. */
+  readonly sensitivity: ParameterSensitivity;
+  /** Neuron sensitivity `s_j [D]` (mean over classes). */
+  readonly neuronSensitivity: Float64Array;
+  /** The OPNP point used for the `opnp` scores. */
+  readonly percentages: PruningPercentages;
+  /** Every grid point's validation result, when the point was searched. */
+  readonly grid?: readonly GridPointResult[];
+  /** Energy of the original head and of the OPNP-pruned head (mode `opnp`, no ReAct). */
+  readonly scores: { readonly energy: SetScores; readonly opnp: SetScores };
+  /** Original and pruned head on the labelled ID test samples; undefined without labels. */
+  readonly calibration?: { readonly original: CalibrationInputs; readonly pruned: CalibrationInputs };
+}
+
+const ARTIFACT = '\u0000artifact:';
+
+/** Scorers of the artifact arrays (prefixed keys so they never clash with method names). */
+function artifactScorers(head: LinearHead, pruned: LinearHead): Map<string, Scorer> {
+  const predicted = (f: Matrix) => Float32Array.from(argmaxRows(f));
+  return new Map<string, Scorer>([
+    [`${ARTIFACT}energy`, (_h, f) => energy(f)],
+    [`${ARTIFACT}opnp`, (h) => composeScore(h, { head: pruned })],
+    [`${ARTIFACT}conf:original`, (_h, f) => msp(f)],
+    [`${ARTIFACT}pred:original`, (_h, f) => predicted(f)],
+    [`${ARTIFACT}conf:pruned`, (h) => msp(headLogits(pruned, h))],
+    [`${ARTIFACT}pred:pruned`, (h) => predicted(headLogits(pruned, h))],
+  ]);
+}
+
+/** Calibration inputs of the labelled samples from the artifact scores. */
+function calibrationOf(scores: ReadonlyMap<string, Float32Array>, labels: Int32Array, which: 'original' | 'pruned'): CalibrationInputs {
+  const conf = scores.get(`${ARTIFACT}conf:${which}`)!;
+  const pred = scores.get(`${ARTIFACT}pred:${which}`)!;
+  const keep: number[] = [];
+  for (let i = 0; i < labels.length; i++) if (labels[i]! >= 0) keep.push(i);
+  return {
+    confidence: Float32Array.from(keep, (i) => conf[i]!),
+    correct: Uint8Array.from(keep, (i) => (pred[i] === labels[i] ? 1 : 0)),
+  };
+}
+
 const silentProgress = (): Progress => ({ update: () => undefined, done: () => undefined });
 
 function allIndices(n: number): Uint32Array {
@@ -97,6 +173,11 @@ function allIndices(n: number): Uint32Array {
 
 /** Runs the whole evaluation and returns the report. */
 export async function runEval(config: EvalConfig): Promise<EvalReport> {
+  return (await runEvalWithArtifacts({ ...config, collectArtifacts: false })).report;
+}
+
+/** Runs the whole evaluation; with `collectArtifacts` also returns the figure inputs. */
+export async function runEvalWithArtifacts(config: EvalConfig): Promise<{ report: EvalReport; artifacts?: EvalArtifacts }> {
   const info = config.onInfo ?? (() => undefined);
   const progress = config.progress ?? silentProgress;
   const model = await loadModel(config.model, (m) => info(`model: ${m}`));
@@ -107,7 +188,12 @@ export async function runEval(config: EvalConfig): Promise<EvalReport> {
   }
 }
 
-async function evaluateWith(model: LoadedModel, config: EvalConfig, info: (m: string) => void, progress: (label: string) => Progress): Promise<EvalReport> {
+async function evaluateWith(
+  model: LoadedModel,
+  config: EvalConfig,
+  info: (m: string) => void,
+  progress: (label: string) => Progress,
+): Promise<{ report: EvalReport; artifacts?: EvalArtifacts }> {
   const head = model.extractor.head;
   const C = head.weight.rows;
   const D = head.weight.cols;
@@ -129,7 +215,10 @@ async function evaluateWith(model: LoadedModel, config: EvalConfig, info: (m: st
       info('no training labels: skipping mahalanobis (pass --train-labels to include it)');
     }
   }
-  const needs = methodNeeds(methods);
+  const collect = config.collectArtifacts === true;
+  const needs = { ...methodNeeds(methods) };
+  // The figures need the sensitivity and an OPNP point even when no OPNP method is evaluated.
+  if (collect) needs.opnp = true;
   const fit = needs.fit ? fitSubset(indices, config.fitSamples, config.seed) : new Uint32Array(0);
   const batch = { batchSize: config.batchSize, ...(config.signal ? { signal: config.signal } : {}) };
 
@@ -165,6 +254,7 @@ async function evaluateWith(model: LoadedModel, config: EvalConfig, info: (m: st
   let percentages = config.percentages;
   let evalIndices = allIndices(test.count);
   let validation: EvalReport['selection']['validation'];
+  let grid: readonly GridPointResult[] | undefined;
   if (needs.opnp && percentages === undefined) {
     const split = splitIndices(test.count, { fraction: config.valFraction, seed: config.seed });
     evalIndices = split.train;
@@ -181,6 +271,7 @@ async function evaluateWith(model: LoadedModel, config: EvalConfig, info: (m: st
     }
     const { best, results } = await searchOpnpPoint(idVal, valOod, { head, sensitivity: sensitivity!, neuronSensitivity: neuron, kernel: model.kernel });
     percentages = best.percentages;
+    grid = results;
     validation = { fpr95: best.fpr95, auroc: best.auroc, idSamples: idVal.rows, ood: valCounts };
     info(
       `grid search (${results.length} points, ${idVal.rows} ID validation samples): chose p_min=${percentages.pMin} p_max=${percentages.pMax} ` +
@@ -201,12 +292,14 @@ async function evaluateWith(model: LoadedModel, config: EvalConfig, info: (m: st
     ashPercentile: 90,
     knnK: config.knnK,
   });
-  const id = await scoreSet(test, scorers, { ...batch, subset: evalIndices, count: evalIndices.length }, progress('test'));
+  const prunedHead = collect ? pruneHead(head, pruningMasks(sensitivity!, neuron, percentages!, 'opnp')) : undefined;
+  const allScorers = prunedHead ? new Map([...scorers, ...artifactScorers(head, prunedHead)]) : scorers;
+  const id = await scoreSet(test, allScorers, { ...batch, subset: evalIndices, count: evalIndices.length }, progress('test'));
   const results: MethodResult[] = [];
   const oodCounts: Record<string, number> = {};
   const oodScores: [string, Map<string, Float32Array>][] = [];
   for (const [name, source] of oodSources) {
-    const scored = await scoreSet(source, scorers, { ...batch, count: source.count }, progress(name));
+    const scored = await scoreSet(source, allScorers, { ...batch, count: source.count }, progress(name));
     oodCounts[name] = scored.count;
     oodScores.push([name, scored.scores]);
   }
@@ -227,7 +320,7 @@ async function evaluateWith(model: LoadedModel, config: EvalConfig, info: (m: st
     averages.push({ method, fpr95: sum.fpr95 / k, auroc: sum.auroc / k, auprIn: sum.auprIn / k, auprOut: sum.auprOut / k });
   }
   const p = needs.opnp ? percentages! : undefined;
-  return {
+  const report: EvalReport = {
     classes: C,
     featureDim: D,
     idAccuracy: id.labelled > 0 ? id.correct / id.labelled : null,
@@ -237,5 +330,22 @@ async function evaluateWith(model: LoadedModel, config: EvalConfig, info: (m: st
     methods,
     results,
     averages,
+  };
+  if (!collect) return { report };
+  const setScores = (key: string): SetScores => ({
+    id: id.scores.get(`${ARTIFACT}${key}`)!,
+    ood: Object.fromEntries(oodScores.map(([name, scores]) => [name, scores.get(`${ARTIFACT}${key}`)!])),
+  });
+  const labelled = id.labels.some((l) => l >= 0);
+  return {
+    report,
+    artifacts: {
+      sensitivity: sensitivity!,
+      neuronSensitivity: neuron,
+      percentages: percentages!,
+      ...(grid ? { grid } : {}),
+      scores: { energy: setScores('energy'), opnp: setScores('opnp') },
+      ...(labelled ? { calibration: { original: calibrationOf(id.scores, id.labels, 'original'), pruned: calibrationOf(id.scores, id.labels, 'pruned') } } : {}),
+    },
   };
 }

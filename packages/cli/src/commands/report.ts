@@ -1,0 +1,47 @@
+/**
+ * `opnp report <results dir | eval JSON> --out <dir>`: the paper's figures (SVG and PNG) and a
+ * self-contained report.html with the results table.
+ */
+import type { Command } from 'commander';
+import { writeLine } from '../io.js';
+import { writeReportFolder } from '../report/write-report.js';
+import { infoWriter, type CommandContext } from './shared.js';
+
+interface ReportFlags {
+  out: string;
+  png: boolean;
+  quiet?: boolean;
+}
+
+/** Registers `opnp report`. */
+export function registerReport(program: Command, context: CommandContext): void {
+  program
+    .command('report')
+    .description('draw the paper-style figures (SVG, PNG) and a self-contained report.html from eval results')
+    .argument('<results>', 'a folder written by opnp eval --save (all figures), or an eval JSON from --json (table only)')
+    .requiredOption('--out <dir>', 'output folder: report.html and figures/*.svg, *.png')
+    .option('--no-png', 'write only SVG figures')
+    .option('-q, --quiet', 'no info lines on stderr')
+    .addHelpText(
+      'after',
+      `
+Figures (from a results folder):
+  fig1-parameter-sensitivity  s_cj / max s with the pruned bands (p_min, p_max) shaded
+  fig2-neuron-sensitivity     s_j / max s_j with the pruned bands (n_min, n_max) shaded
+  fig3-pruning-sweep          validation FPR95 and AUROC against each percentage (needs a grid search)
+  fig4-reliability            reliability diagrams and ECE of the original and pruned head (needs ID labels)
+  fig5-score-distributions    ID vs OOD energy and OPNP score densities per OOD set
+
+Example:
+  opnp eval --model m.onnx --train ... --test ... --ood ... --save results
+  opnp report results --out report && open report/report.html`,
+    )
+    .action(async (input: string, flags: ReportFlags) => {
+      const { io } = context;
+      const info = infoWriter(io, flags.quiet === true);
+      // Notes about missing figures are always shown (they explain a partial report), unless --quiet.
+      const written = await writeReportFolder({ input, out: flags.out, png: flags.png, onNote: (m) => info(m) });
+      writeLine(io.stdout, `${flags.out}/${written.html}`);
+      for (const f of written.figures) writeLine(io.stdout, `${flags.out}/${f.svg}${f.png ? `  ${flags.out}/${f.png}` : ''}`);
+    });
+}

@@ -1,0 +1,114 @@
+/**
+ * The self-contained `report.html`: inline SVG figures and the results table (percent, two decimals, best
+ * per column in bold: lowest FPR95, highest AUROC). No scripts, no external resources.
+ */
+import type { EvalReport } from '../pipeline/run-eval.js';
+
+/** Escapes text for HTML content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const percent = (v: number) => (v * 100).toFixed(2);
+
+/** One table column: an OOD set (or `Average`) and a metric. */
+interface Column {
+  readonly ood: string;
+  readonly metric: 'fpr95' | 'auroc';
+}
+
+function valueOf(report: EvalReport, method: string, column: Column): number | undefined {
+  const r = column.ood === 'Average' ? report.averages.find((a) => a.method === method) : report.results.find((x) => x.method === method && x.ood === column.ood);
+  return r?.[column.metric];
+}
+
+/**
+ * The results table as HTML: one row per method, `FPR95` and `AUROC` per OOD set and their average, in
+ * percent with two decimals; the best value of each column in bold (ties: all of them). Cells carry
+ * `data-method`, `data-ood` and `data-metric`.
+ */
+export function resultsTableHtml(report: EvalReport): string {
+  const oods = [...new Set(report.results.map((r) => r.ood)), 'Average'];
+  const columns: Column[] = oods.flatMap((ood) => [{ ood, metric: 'fpr95' as const }, { ood, metric: 'auroc' as const }]);
+  const best = columns.map((c) => {
+    const values = report.methods.map((m) => valueOf(report, m, c)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    if (values.length === 0) return undefined;
+    return c.metric === 'fpr95' ? Math.min(...values) : Math.max(...values);
+  });
+  const head1 = `<tr><th rowspan="2">Method</th>${oods.map((o) => `<th colspan="2">${escapeHtml(o)}</th>`).join('')}</tr>`;
+  const head2 = `<tr>${oods.map(() => '<th>FPR95&nbsp;↓</th><th>AUROC&nbsp;↑</th>').join('')}</tr>`;
+  const body = report.methods.map((m) => {
+    const cells = columns.map((c, k) => {
+      const v = valueOf(report, m, c);
+      const attrs = `data-method="${escapeHtml(m)}" data-ood="${escapeHtml(c.ood)}" data-metric="${c.metric}"`;
+      if (v === undefined) return `<td ${attrs}></td>`;
+      const text = percent(v);
+      return v === best[k] ? `<td ${attrs} class="best"><b>${text}</b></td>` : `<td ${attrs}>${text}</td>`;
+    });
+    return `<tr><th scope="row">${escapeHtml(m)}</th>${cells.join('')}</tr>`;
+  });
+  return `<table class="results">\n<thead>\n${head1}\n${head2}\n</thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
+}
+
+/** Prefixes the ids of an inline SVG (and their `url(#...)` / `href="#..."` references) so several SVGs share a page safely. */
+export function scopeSvgIds(svg: string, prefix: string): string {
+  return svg
+    .replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${prefix}-${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${prefix}-${id})`)
+    .replace(/href="#([^"]+)"/g, (_m, id: string) => `href="#${prefix}-${id}"`);
+}
+
+/** A rendered figure for the page. */
+export interface PageFigure {
+  readonly name: string;
+  readonly title: string;
+  readonly caption: string;
+  readonly svg: string;
+}
+
+const STYLE = `
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; padding: 0 1rem; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+table.results { border-collapse: collapse; font-size: 0.85rem; }
+table.results th, table.results td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
+table.results th[scope=row] { text-align: left; }
+table.results td.best { background: #eef6ee; }
+figure { margin: 1.5rem 0; } figure svg { max-width: 100%; height: auto; }
+figcaption { font-size: 0.85rem; color: #444; max-width: 60rem; }
+.meta, .notes { font-size: 0.85rem; color: #444; }
+`;
+
+/** The whole page. */
+export function reportHtml(report: EvalReport, figures: readonly PageFigure[], options: { source: string; notes: readonly string[] }): string {
+  const p = report.opnp;
+  const meta = [
+    `Source: ${escapeHtml(options.source)}`,
+    `${report.classes} classes, feature dimension ${report.featureDim}`,
+    report.idAccuracy !== null ? `ID accuracy ${percent(report.idAccuracy)}% on ${report.counts.idTest} test samples` : `${report.counts.idTest} ID test samples`,
+    p ? `OPNP point${report.selection.searched ? ' (grid search on validation data)' : ''}: p_min=${p.p_min}% p_max=${p.p_max}% n_min=${p.n_min}% n_max=${p.n_max}%` : 'no OPNP method',
+  ];
+  const figureHtml = figures.map(
+    (f) => `<section id="${escapeHtml(f.name)}">\n<h2>${escapeHtml(f.title)}</h2>\n<figure data-figure="${escapeHtml(f.name)}">\n${scopeSvgIds(f.svg, f.name)}\n<figcaption>${escapeHtml(f.caption)}</figcaption>\n</figure>\n</section>`,
+  );
+  const notes = options.notes.length > 0 ? `<ul class="notes">${options.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>OPNP OOD detection report</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>OPNP OOD detection report</h1>
+<p class="meta">${meta.join('<br>\n')}</p>
+<section id="results">
+<h2>Results (percent; FPR95 lower is better, AUROC higher is better; best per column in bold)</h2>
+${resultsTableHtml(report)}
+</section>
+${figureHtml.join('\n')}
+${notes}
+</body>
+</html>
+`;
+}

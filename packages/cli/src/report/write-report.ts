@@ -1,0 +1,83 @@
+/**
+ * `opnp report` as a library function: reads a results folder (or an eval JSON), renders the figures to
+ * SVG and PNG, and writes `report.html` with the inline SVGs and the results table.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OpnpError } from '@opnp/core';
+import { readResults } from '../pipeline/results-dir.js';
+import { planFigures } from './figures.js';
+import { reportHtml, type PageFigure } from './html.js';
+import { hasSystemFonts, renderSvg, svgToPng } from './render.js';
+
+/** Options of {@link writeReportFolder}. */
+export interface WriteReportOptions {
+  /** Results folder, its manifest.json, or an eval JSON report. */
+  readonly input: string;
+  /** Output folder (created; files in it are replaced). */
+  readonly out: string;
+  /** Also write PNGs (default true). */
+  readonly png?: boolean;
+  /** Told about figures that cannot be drawn and font problems. */
+  readonly onNote?: (message: string) => void;
+}
+
+/** What was written (paths relative to `out`). */
+export interface WrittenReport {
+  readonly html: string;
+  readonly figures: { name: string; svg: string; png?: string }[];
+  readonly missing: string[];
+}
+
+async function writeFileAtomically(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw new OpnpError('IO_ERROR', `Cannot write ${path}`, { file: path, hint: (error as Error).message });
+  }
+}
+
+/** Writes `<out>/report.html` and `<out>/figures/<name>.svg|.png`. */
+export async function writeReportFolder(options: WriteReportOptions): Promise<WrittenReport> {
+  const note = options.onNote ?? (() => undefined);
+  const results = await readResults(options.input);
+  const { figures: plans, missing } = planFigures(results);
+  for (const m of missing) note(m);
+  const rendered: PageFigure[] = [];
+  for (const plan of plans) rendered.push({ name: plan.name, title: plan.title, caption: plan.caption, svg: await renderSvg(plan.spec) });
+
+  const wantPng = options.png !== false;
+  if (wantPng && rendered.length > 0 && !hasSystemFonts()) {
+    note('no system fonts found: PNG figures will have no text (install a font package, e.g. Debian fonts-dejavu-core); the SVGs and report.html are unaffected');
+  }
+  try {
+    await mkdir(join(options.out, 'figures'), { recursive: true });
+  } catch (error) {
+    throw new OpnpError('IO_ERROR', `Cannot create ${options.out}`, { file: options.out, hint: (error as Error).message });
+  }
+  const written: WrittenReport['figures'] = [];
+  for (const f of rendered) {
+    const svg = `figures/${f.name}.svg`;
+    await writeFileAtomically(join(options.out, svg), f.svg);
+    let png: string | undefined;
+    if (wantPng) {
+      try {
+        const bytes = svgToPng(f.svg);
+        png = `figures/${f.name}.png`;
+        await writeFileAtomically(join(options.out, png), bytes);
+      } catch (error) {
+        if (error instanceof OpnpError) throw error;
+        note(`PNG of ${f.name} failed (${(error as Error).message}); the SVG is written`);
+        png = undefined;
+      }
+    }
+    written.push({ name: f.name, svg, ...(png ? { png } : {}) });
+  }
+  const html = reportHtml(results.report, rendered, { source: results.source, notes: missing });
+  await writeFileAtomically(join(options.out, 'report.html'), html);
+  return { html: 'report.html', figures: written, missing };
+}
