@@ -29,7 +29,7 @@ export {
   type LinearHead,
 } from './head.js';
 export { roundHalfEven } from './round.js';
-export { mulberry32, sampleIndices } from './random.js';
+export { mulberry32, partialShuffle, sampleIndices } from './random.js';
 export { percentile, percentiles, percentileOfSorted, sortedCopy, assertPercentage } from './percentile.js';
 export {
   registerBackend,

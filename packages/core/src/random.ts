@@ -17,8 +17,11 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** `k` distinct indices of `[0, n)` chosen uniformly at random (partial Fisher-Yates), in ascending order. */
-export function sampleIndices(n: number, k: number, random: () => number): Uint32Array {
+/**
+ * A permutation of `[0, n)` whose first `k` entries are a uniformly random `k`-subset in random order
+ * (partial Fisher-Yates with `random`); the rest are the remaining indices.
+ */
+export function partialShuffle(n: number, k: number, random: () => number): Uint32Array {
   const pool = new Uint32Array(n);
   for (let i = 0; i < n; i++) pool[i] = i;
   for (let i = 0; i < k; i++) {
@@ -27,5 +30,10 @@ export function sampleIndices(n: number, k: number, random: () => number): Uint3
     pool[i] = pool[j]!;
     pool[j] = t;
   }
-  return pool.slice(0, k).sort();
+  return pool;
+}
+
+/** `k` distinct indices of `[0, n)` chosen uniformly at random (partial Fisher-Yates), in ascending order. */
+export function sampleIndices(n: number, k: number, random: () => number): Uint32Array {
+  return partialShuffle(n, k, random).slice(0, k).sort();
 }

@@ -1,7 +1,7 @@
 /**
  * Seeded, deterministic subsets and held-out splits of dataset indices.
  */
-import { mulberry32 } from '@opnp/core';
+import { mulberry32, partialShuffle } from '@opnp/core';
 import { argumentError } from './errors.js';
 
 /** A seeded subset: either a `fraction` in (0, 1] or a `count` of samples; `seed` defaults to 0. */
@@ -24,18 +24,9 @@ export function subsetSize(n: number, options: SubsetOptions): number {
 }
 
 /** A seeded permutation of `[0, n)`, only its first `k` entries shuffled (partial Fisher-Yates). */
-function partialShuffle(n: number, k: number, seed: number): Uint32Array {
+function seededShuffle(n: number, k: number, seed: number): Uint32Array {
   if (!Number.isInteger(seed)) throw argumentError('subset.seed must be an integer', { actual: seed });
-  const random = mulberry32(seed);
-  const pool = new Uint32Array(n);
-  for (let i = 0; i < n; i++) pool[i] = i;
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(random() * (n - i));
-    const t = pool[i]!;
-    pool[i] = pool[j]!;
-    pool[j] = t;
-  }
-  return pool;
+  return partialShuffle(n, k, mulberry32(seed));
 }
 
 /**
@@ -48,7 +39,7 @@ function partialShuffle(n: number, k: number, seed: number): Uint32Array {
  */
 export function subsetIndices(n: number, options: SubsetOptions): Uint32Array {
   const k = subsetSize(n, options);
-  return partialShuffle(n, k, options.seed ?? 0).slice(0, k).sort();
+  return seededShuffle(n, k, options.seed ?? 0).slice(0, k).sort();
 }
 
 /**
@@ -57,7 +48,7 @@ export function subsetIndices(n: number, options: SubsetOptions): Uint32Array {
  */
 export function splitIndices(n: number, options: SubsetOptions): { train: Uint32Array; validation: Uint32Array } {
   const k = subsetSize(n, options);
-  const perm = partialShuffle(n, k, options.seed ?? 0);
+  const perm = seededShuffle(n, k, options.seed ?? 0);
   return { validation: perm.slice(0, k).sort(), train: perm.slice(k).sort() };
 }
 
