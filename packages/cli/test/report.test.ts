@@ -72,19 +72,19 @@ describe('opnp eval --save', () => {
     // Calibration inputs: one per labelled ID test sample; the original head's correctness is the accuracy.
     const correct = (await loadNpy(join(searched.dir, manifest.files.calibration!.original.correct))).data;
     expect(correct.length).toBe(searched.report.counts.idTest);
-    expect(correct.reduce((a, b) => a + b, 0) / correct.length).toBeCloseTo(searched.report.idAccuracy!, 12);
+    expect(Array.from(correct).reduce((a, b) => a + b, 0) / correct.length).toBeCloseTo(searched.report.idAccuracy!, 12);
     // Written atomically: no temporary folders left beside it.
     expect(readdirSync(root).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses to overwrite a folder that is not a results folder', async () => {
     const dir = tempDir();
-    readdirSync(dir);
     const other = join(dir, 'keep.txt');
     await import('node:fs/promises').then((fs) => fs.writeFile(other, 'mine'));
     const run = await cli(['eval', ...common, '--methods', 'energy,opnp', '--opnp', 'p_min=0,p_max=0,n_min=0,n_max=0', '--save', dir]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/--save: .* exists/);
+    expect(run.stdout).toBe(''); // refused before the run
     expect(readdirSync(dir)).toEqual(['keep.txt']);
   }, 30_000);
 });

@@ -9,6 +9,7 @@ import { parseOpnpPercentages } from '../options.js';
 import { runEvalWithArtifacts, type EvalConfig } from '../pipeline/run-eval.js';
 import { infoWriter, progressFactory, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
+import { assertResultsTarget } from '../pipeline/results-dir.js';
 import type { TableFormat } from '../format/results-table.js';
 import { writeLine } from '../io.js';
 
@@ -85,6 +86,7 @@ Example:
       const { io } = context;
       const quiet = flags.quiet === true || flags.json === '-';
       const info = infoWriter(io, quiet);
+      if (flags.save !== undefined) await assertResultsTarget(flags.save);
       const started = performance.now();
       const { report, artifacts } = await runEvalWithArtifacts({
         ...demoConfig({ ...(flags.quick ? { quick: true } : {}), ...(flags.methods ? { methods: flags.methods } : {}), ...(flags.opnp ? { percentages: flags.opnp } : {}) }),

@@ -9,6 +9,7 @@ import { DEFAULT_METHODS, parseMethods } from '../pipeline/methods.js';
 import { runEvalWithArtifacts, type NamedSpec } from '../pipeline/run-eval.js';
 import { addNormalisationOptions, addRunOptions, infoWriter, normalisation, progressFactory, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
+import { assertResultsTarget } from '../pipeline/results-dir.js';
 import type { TableFormat } from '../format/results-table.js';
 
 interface EvalFlags {
@@ -88,6 +89,7 @@ export function registerEval(program: Command, context: CommandContext): void {
     const ood = flags.ood.map((v) => parseNamedSpec('--ood', v));
     if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
     const info = infoWriter(io, quiet);
+    if (flags.save !== undefined) await assertResultsTarget(flags.save);
     const { report, artifacts } = await runEvalWithArtifacts({
       model: flags.model,
       train: flags.train,

@@ -2,7 +2,7 @@
  * A seeded uniform-noise image set (`noise:<count>` in any dataset argument): 8-bit pixels drawn
  * independently per sample, so every subset and batch size sees the same images.
  */
-import { OpnpError } from '@opnp/core';
+import { mulberry32, OpnpError } from '@opnp/core';
 import { resolvePreprocess, type BatchOptions, type Dataset, type DatasetBatch } from '@opnp/datasets';
 
 /** Options of {@link noiseDataset}. */
@@ -15,14 +15,7 @@ export interface NoiseOptions {
 
 /** mulberry32 seeded per sample: `(seed, index)` -> uniform floats in [0, 1). */
 function sampleRandom(seed: number, index: number): () => number {
-  let a = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)) >>> 0);
 }
 
 /** The 8-bit pixels `[C * H * W]` (CHW order) of sample `index`. */

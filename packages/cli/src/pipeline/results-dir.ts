@@ -95,12 +95,12 @@ async function pathExists(path: string): Promise<boolean> {
 }
 
 /**
- * Writes the results folder `dir` (see the module comment). An existing `dir` is replaced only when it is
- * empty or an earlier results folder (it has an `opnp-results` manifest); anything else is refused.
+ * Checks that `dir` may become a results folder (absent, empty, or an earlier results folder), so a run
+ * can fail before its work instead of after it.
  *
- * @throws OpnpError `INVALID_ARGUMENT` when `dir` is another non-empty folder or a file, `IO_ERROR` when writing fails
+ * @throws OpnpError `INVALID_ARGUMENT` otherwise
  */
-export async function writeResultsDir(dir: string, report: EvalReport, artifacts: EvalArtifacts, generator: { name: string; version: string }): Promise<ResultsManifest> {
+export async function assertResultsTarget(dir: string): Promise<void> {
   const target = resolve(dir);
   if (await pathExists(target)) {
     const info = await stat(target);
@@ -110,6 +110,17 @@ export async function writeResultsDir(dir: string, report: EvalReport, artifacts
       throw new OpnpError('INVALID_ARGUMENT', `--save: ${dir} exists and is not an empty folder or an earlier results folder`, { file: dir, hint: 'Pick a new folder name' });
     }
   }
+}
+
+/**
+ * Writes the results folder `dir` (see the module comment). An existing `dir` is replaced only when it is
+ * empty or an earlier results folder (it has an `opnp-results` manifest); anything else is refused.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` when `dir` is another non-empty folder or a file, `IO_ERROR` when writing fails
+ */
+export async function writeResultsDir(dir: string, report: EvalReport, artifacts: EvalArtifacts, generator: { name: string; version: string }): Promise<ResultsManifest> {
+  const target = resolve(dir);
+  await assertResultsTarget(dir);
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });
   const temporary = join(parent, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

@@ -13,9 +13,9 @@
  * `sha256` ties it to the `.npy` it describes, so a pair torn by a crash is detected.
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { OpnpError, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
+import { writeFileAtomic } from '@opnp/core/node';
 import { encodeNpy, readNpy } from '@opnp/datasets';
 
 /** The sidecar of a state file. */
@@ -39,22 +39,6 @@ export function sidecarPath(path: string): string {
   return `${path}.json`;
 }
 
-async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-  try {
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw new OpnpError('IO_ERROR', `Cannot write ${path}`, { file: path, cause: error, hint: (error as Error).message });
-  }
-}
 
 /** Writes a sensitivity state (sums + sidecar) atomically. */
 export async function writeStateFile(path: string, state: SensitivityState, extra: { fingerprint?: string; planned?: number } = {}): Promise<void> {
@@ -70,8 +54,8 @@ export async function writeStateFile(path: string, state: SensitivityState, extr
     sha256: createHash('sha256').update(bytes).digest('hex'),
     ...extra,
   };
-  await writeAtomic(path, bytes);
-  await writeAtomic(sidecarPath(path), `${JSON.stringify(meta, null, 2)}\n`);
+  await writeFileAtomic(path, bytes, 'the sensitivity state');
+  await writeFileAtomic(sidecarPath(path), `${JSON.stringify(meta, null, 2)}\n`, 'the sensitivity state sidecar');
 }
 
 /**

@@ -2,10 +2,10 @@
  * `opnp report` as a library function: reads a results folder (or an eval JSON), renders the figures to
  * SVG and PNG, and writes `report.html` with the inline SVGs and the results table.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OpnpError } from '@opnp/core';
+import { writeFileAtomic } from '@opnp/core/node';
 import { readResults } from '../pipeline/results-dir.js';
 import { planFigures } from './figures.js';
 import { reportHtml, type PageFigure } from './html.js';
@@ -30,16 +30,6 @@ export interface WrittenReport {
   readonly missing: string[];
 }
 
-async function writeFileAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw new OpnpError('IO_ERROR', `Cannot write ${path}`, { file: path, hint: (error as Error).message });
-  }
-}
 
 /** Writes `<out>/report.html` and `<out>/figures/<name>.svg|.png`. */
 export async function writeReportFolder(options: WriteReportOptions): Promise<WrittenReport> {
@@ -62,13 +52,13 @@ export async function writeReportFolder(options: WriteReportOptions): Promise<Wr
   const written: WrittenReport['figures'] = [];
   for (const f of rendered) {
     const svg = `figures/${f.name}.svg`;
-    await writeFileAtomically(join(options.out, svg), f.svg);
+    await writeFileAtomic(join(options.out, svg), f.svg);
     let png: string | undefined;
     if (wantPng) {
       try {
         const bytes = svgToPng(f.svg);
         png = `figures/${f.name}.png`;
-        await writeFileAtomically(join(options.out, png), bytes);
+        await writeFileAtomic(join(options.out, png), bytes);
       } catch (error) {
         if (error instanceof OpnpError) throw error;
         note(`PNG of ${f.name} failed (${(error as Error).message}); the SVG is written`);
@@ -78,6 +68,6 @@ export async function writeReportFolder(options: WriteReportOptions): Promise<Wr
     written.push({ name: f.name, svg, ...(png ? { png } : {}) });
   }
   const html = reportHtml(results.report, rendered, { source: results.source, notes: missing });
-  await writeFileAtomically(join(options.out, 'report.html'), html);
+  await writeFileAtomic(join(options.out, 'report.html'), html);
   return { html: 'report.html', figures: written, missing };
 }

@@ -1,0 +1,12 @@
+/**
+ * Reproduction: imagenet-vit-b16. Run from the repository root:
+ *   node --conditions=@opnp/source --import tsx tools/repro/imagenet-vit-b16.ts --data-root <dir> --model <model.onnx> [--save <dir>] [-- <opnp eval flags>]
+ * Data layout and model export: tools/repro/README.md.
+ */
+import { pathToFileURL } from 'node:url';
+import { main } from './lib.js';
+import { IMAGENET_VIT_B16 } from './settings.js';
+
+export const SETTING = IMAGENET_VIT_B16;
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main(IMAGENET_VIT_B16);
