@@ -84,6 +84,35 @@ export async function* readRecords(file: string, dataOffset: number, recordBytes
 }
 
 /**
+ * Yields `[k, record]` for the records at ascending `indices` of a (decompressed) stream of fixed-size records
+ * starting at `dataOffset`, skipping the records in between. After the last record, `onEnd(next)` may check
+ * what follows (`next` = index after the last record read). The reader is closed in every case.
+ */
+export async function* readStreamRecords(
+  reader: StreamReader,
+  dataOffset: number,
+  recordBytes: number,
+  indices: Uint32Array,
+  signal?: AbortSignal,
+  onEnd?: (reader: StreamReader, next: number) => Promise<void>,
+): AsyncGenerator<[number, Uint8Array]> {
+  try {
+    await reader.skip(dataOffset);
+    let next = 0;
+    for (let k = 0; k < indices.length; k++) {
+      signal?.throwIfAborted();
+      const index = indices[k]!;
+      await reader.skip((index - next) * recordBytes);
+      yield [k, await reader.read(recordBytes)];
+      next = index + 1;
+    }
+    await onEnd?.(reader, next);
+  } finally {
+    reader.close();
+  }
+}
+
+/**
  * Sequential reader of a byte stream: `read(n)` returns exactly `n` bytes or throws a `'DATASET_FORMAT'`
  * error naming the (decompressed) offset where the data ended.
  */

@@ -9,7 +9,7 @@ import type { IdxArray, IdxHeader } from './idx.js';
 import { decodeIdxValues, fromIdx, idxLabels, parseIdxHeader } from './idx.js';
 import { createDataset } from '../dataset.js';
 import type { RawSample } from '../dataset.js';
-import { fileSize, gunzipReader, openFile, readAt, readRecords } from '../io.js';
+import { fileSize, gunzipReader, openFile, readAt, readRecords, readStreamRecords, type StreamReader } from '../io.js';
 import { isGzip } from '../inflate.js';
 import { argumentError, fileSystemError, formatError, notFoundError } from '../errors.js';
 
@@ -177,21 +177,13 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
       for await (const [k, bytes] of readRecords(images, header.headerBytes, recordBytes, indices, signal)) yield toSample(indices[k]!, bytes);
       return;
     }
-    const reader = gunzipReader(images);
-    try {
-      await reader.skip(header.headerBytes);
-      let next = 0;
-      for (const index of indices) {
-        signal?.throwIfAborted();
-        await reader.skip((index - next) * recordBytes);
-        yield toSample(index, await reader.read(recordBytes));
-        next = index + 1;
-      }
+    const checkEnd = async (reader: StreamReader, next: number): Promise<void> => {
       if (next === count && !(await reader.atEnd())) {
         throw formatError('IDX file has trailing bytes after the announced data', { file: images, offset: reader.position });
       }
-    } finally {
-      reader.close();
+    };
+    for await (const [k, bytes] of readStreamRecords(gunzipReader(images), header.headerBytes, recordBytes, indices, signal, checkEnd)) {
+      yield toSample(indices[k]!, bytes);
     }
   }
   return createDataset({

@@ -10,7 +10,7 @@ import type { MatContext, MatMatrixHeader } from './mat.js';
 import { MI_COMPRESSED, MI_MATRIX, decodeMatNumeric, parseMatHeader, parseMatMatrixHeader, readMatTag } from './mat.js';
 import { createDataset } from '../dataset.js';
 import type { RawSample } from '../dataset.js';
-import { fileSize, inflateReader, openFile, readAt, readRecords } from '../io.js';
+import { fileSize, inflateReader, openFile, readAt, readRecords, readStreamRecords } from '../io.js';
 import { inflateBytes } from '../inflate.js';
 import { formatError, notFoundError } from '../errors.js';
 
@@ -174,18 +174,7 @@ export async function openSvhn(path: string, options: SvhnOptions = {}): Promise
     }
     if (indices.length === 0) return;
     const reader = inflateReader(path, x.compressed.start, x.compressed.end);
-    try {
-      await reader.skip(x.dataOffset);
-      let next = 0;
-      for (const index of indices) {
-        signal?.throwIfAborted();
-        await reader.skip((index - next) * recordBytes);
-        yield toSample(index, await reader.read(recordBytes));
-        next = index + 1;
-      }
-    } finally {
-      reader.close();
-    }
+    for await (const [k, bytes] of readStreamRecords(reader, x.dataOffset, recordBytes, indices, signal)) yield toSample(indices[k]!, bytes);
   }
   return createDataset({
     format: 'svhn',
