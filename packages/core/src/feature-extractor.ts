@@ -127,7 +127,8 @@ export async function loadFeatureExtractor(source: ModelSource, options?: LoadOp
   }
   throw new OpnpError('BACKEND_UNAVAILABLE', 'No registered backend can load this model', {
     file: typeof source === 'string' ? source : undefined,
-    actual: tried.length ? `tried ${tried.join(', ')}` : 'no backends registered',
-    hint: 'Import "@opnp/backend-onnx/register" (ONNX models) or "@opnp/backend-tfjs/register" (model.json)',
+    expected: 'an ONNX model (.onnx) or a TensorFlow.js model.json',
+    actual: tried.length ? `a model none of the registered backends (${tried.join(', ')}) recognises` : 'no backends registered',
+    hint: 'Check the path; in code, import "@opnp/backend-onnx/register" (ONNX) or "@opnp/backend-tfjs/register" (model.json) first',
   });
 }
