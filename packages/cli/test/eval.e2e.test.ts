@@ -8,12 +8,15 @@ import { describe, expect, it } from 'vitest';
 import {
   SensitivityAccumulator,
   energy,
+  fitVim,
+  gen,
   gridSearch,
   logits,
   msp,
   neuronSensitivity,
   pruneHead,
   pruningMasks,
+  vimScore,
   type Matrix,
   type PruningMode,
 } from '@opnp/core';
@@ -94,6 +97,34 @@ describe('opnp eval', () => {
     const opnp = report.results.find((r) => r.method === 'opnp')!;
     const plain = report.results.find((r) => r.method === 'energy')!;
     expect(opnp.auroc).not.toBe(plain.auroc);
+  });
+
+  it('scores GEN and ViM like the library (ViM fitted on all training features)', async () => {
+    const out = join(tempDir(), 'report.json');
+    const run = await cli([
+      'eval', '--model', MODEL, '--train', TRAIN, '--test', TEST, '--ood', `fashion=${FASHION}`,
+      ...NORMALISE, '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1', '--methods', 'gen,vim',
+      '--batch-size', String(BATCH), '--json', out, '--quiet',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as EvalReport;
+    const head = (await referenceExtractor()).head;
+    const trainH = stack((await referenceBatches(TRAIN, { batchSize: BATCH })).batches.map((b) => b.features));
+    const test = await referenceBatches(TEST, { batchSize: BATCH });
+    const fashion = await referenceBatches(FASHION, { batchSize: BATCH });
+    const [idH, idF] = [stack(test.batches.map((b) => b.features)), stack(test.batches.map((b) => b.logits))];
+    const [oodH, oodF] = [stack(fashion.batches.map((b) => b.features)), stack(fashion.batches.map((b) => b.logits))];
+    const vim = fitVim(trainH, head);
+    const expected: Record<string, ReturnType<typeof oodMetrics>> = {
+      gen: oodMetrics(gen(idF), gen(oodF)),
+      vim: oodMetrics(vimScore(vim, idH), vimScore(vim, oodH)),
+    };
+    expect(report.results.map((r) => r.method)).toEqual(['gen', 'vim']);
+    for (const r of report.results) {
+      for (const key of ['fpr95', 'auroc', 'auprIn', 'auprOut'] as const) {
+        expect(Math.abs(r[key] - expected[r.method]![key]), `${r.method} ${key}`).toBeLessThan(1e-6);
+      }
+    }
   });
 
   it('chooses the OPNP point by grid search on the validation split only', async () => {

@@ -10,6 +10,8 @@ import {
   featureMean,
   fitKnn,
   fitMahalanobis,
+  fitVim,
+  gen,
   gradNorm,
   knnScore,
   mahalanobisScore,
@@ -18,6 +20,7 @@ import {
   pruneHead,
   pruningMasks,
   reactThreshold,
+  vimScore,
   type LinearHead,
   type Matrix,
   type ParameterSensitivity,
@@ -124,6 +127,15 @@ export const METHODS: Readonly<Record<string, MethodDefinition>> = Object.freeze
   'ash-b': ashMethod('b'),
   'ash-s': ashMethod('s'),
   scale: { description: 'SCALE', create: (c) => (h) => composeScore(h, { head: c.head, transform: { kind: 'scale' } }) },
+  gen: { description: 'GEN: negated generalised entropy of the top-M softmax probabilities', create: () => (_h, f) => gen(f) },
+  vim: {
+    description: 'ViM: energy minus the scaled residual norm outside the principal subspace of training features',
+    fit: true,
+    create: (c) => {
+      const model = fitVim(c.fitFeatures, c.head);
+      return (h) => vimScore(model, h);
+    },
+  },
   mahalanobis: {
     description: 'Mahalanobis distance to the nearest class mean (shared covariance)',
     fit: true,
