@@ -76,6 +76,12 @@ describe('gridScores equals dense evaluation at every grid point', () => {
       expectClose(scores[i]!, want, `large-logit point ${i}`);
     });
   });
+  it('grids with more than 127 levels on an axis (no small-integer overflow in the band ranks)', async () => {
+    const grid = { pMin: Array.from({ length: 140 }, (_, i) => i * 0.5), pMax: [0], nMin: [0], nMax: [0, 20] };
+    const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid });
+    expect(points).toHaveLength(280);
+    for (const i of [0, 1, 139, 200, 279]) expectClose(scores[i]!, denseScores(points[i]!, (f) => refEnergy(f)), `point ${i}`);
+  });
   it('overlapping bands that prune everything give the bias-only logits', async () => {
     const grid = { pMin: [80], pMax: [50], nMin: [0], nMax: [0] };
     const { scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid });

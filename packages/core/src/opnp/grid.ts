@@ -98,14 +98,14 @@ export interface GridScores {
  * by lower index `a` and upper index `b` iff `lowRank >= a` and `highRank >= b` — exactly SPEC's
  * inclusive `lo <= v <= hi` test.
  */
-function bandRanks(values: ArrayLike<number>, lows: readonly number[], highs: readonly number[]): { low: Int8Array; high: Int8Array } {
+function bandRanks(values: ArrayLike<number>, lows: readonly number[], highs: readonly number[]): { low: Int32Array; high: Int32Array } {
   const sorted = sortedCopy(values, 'sensitivity');
   if (sorted.length === 0) throw new OpnpError('EMPTY_INPUT', 'Cannot search a grid over an empty sensitivity array');
   const loThr = lows.map((q) => (q > 0 ? percentileOfSorted(sorted, q) : -Infinity));
   const hiThr = highs.map((q) => (q > 0 ? percentileOfSorted(sorted, 100 - q) : Infinity));
   const n = values.length;
-  const low = new Int8Array(n);
-  const high = new Int8Array(n);
+  const low = new Int32Array(n);
+  const high = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     let l = -1;
@@ -178,7 +178,7 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
     neuronCells.push(...[...byKey.values()].sort((a, b) => a.cell.low - b.cell.low || a.cell.high - b.cell.high));
   }
   // Weight cells present anywhere in the head; weights that no point keeps are dropped.
-  const weightCellIndex = new Int16Array(C * D).fill(-1);
+  const weightCellIndex = new Int32Array(C * D).fill(-1);
   const weightCells: Cell[] = [];
   {
     const byKey = new Map<number, number>();
@@ -546,7 +546,7 @@ interface NeuronCellPlan {
   readonly slot: Int32Array;
 }
 
-function planNeuronCell(W: Float32Array, C: number, D: number, columns: readonly number[], cellOf: Int16Array, K: number, sparseBelow: number): NeuronCellPlan {
+function planNeuronCell(W: Float32Array, C: number, D: number, columns: readonly number[], cellOf: Int32Array, K: number, sparseBelow: number): NeuronCellPlan {
   const J = columns.length;
   const count = new Float64Array(K);
   for (let c = 0; c < C; c++) for (const j of columns) { const k = cellOf[c * D + j]!; if (k >= 0) count[k]!++; }
