@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { linearHead, matrix, OpnpError } from '@opnp/core';
 import { diceHead, featureMean } from '../src/scores/dice.js';
-import { randomMatrix, rng } from './helpers.js';
+import { randomMatrix, rng, refPercentile } from './helpers.js';
 
 
-
-function brutePercentile(values: number[], q: number): number {
-  const v = [...values].sort((a, b) => a - b);
-  const r = (q / 100) * (v.length - 1);
-  const lo = Math.floor(r);
-  const hi = Math.ceil(r);
-  return v[lo]! + (r - lo) * (v[hi]! - v[lo]!);
-}
 
 describe('featureMean', () => {
   it('is the float64 column mean', () => {
@@ -43,7 +35,7 @@ describe('diceHead', () => {
       const result = diceHead(head, mean, { percentile: p });
       const V: number[] = [];
       for (let c = 0; c < C; c++) for (let j = 0; j < D; j++) V.push(W.data[c * D + j]! * mean[j]!);
-      const thr = brutePercentile(V, p);
+      const thr = refPercentile(V, p);
       let kept = 0;
       V.forEach((v, i) => {
         const keep = v > thr;
