@@ -155,6 +155,23 @@ describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
     }
   });
 
+  it('makes SensitivityAccumulator reject NaN / Inf inputs, naming the row, without changing its state', async () => {
+    const random = prng(5);
+    const head = { weight: randomMatrix(4, 6, random), bias: new Float32Array(4) };
+    const acc = new SensitivityAccumulator(head, { kernel });
+    const good = randomMatrix(10, 6, random);
+    await acc.add(good);
+    const before = acc.toState().sum.slice();
+    const bad = matrix(10, 6, good.data.slice());
+    bad.data[7 * 6 + 2] = NaN;
+    await expect(acc.add(bad)).rejects.toMatchObject({ code: 'NON_FINITE', offset: 7 });
+    const badLogits = matrix(10, 4, new Float32Array(40));
+    badLogits.data[3 * 4 + 1] = Infinity;
+    await expect(acc.add(good, badLogits)).rejects.toMatchObject({ code: 'NON_FINITE', offset: 3, message: expect.stringContaining('logits') });
+    expect(acc.count).toBe(10);
+    expect(Array.from(acc.toState().sum)).toEqual(Array.from(before));
+  });
+
   it('returns zeros for an empty batch and rejects mismatched rows', async () => {
     const empty = await kernel.softmaxTransposedProduct(matrix(0, 4), matrix(0, 3), { temperature: 1, absolute: true });
     expect(Array.from(empty.data)).toEqual(new Array(12).fill(0));

@@ -84,6 +84,13 @@ function checkAggregation(aggregation: string): asserts aggregation is Sensitivi
  * Throws `NON_FINITE` naming the first row of `m` (a batch) with a NaN or infinite entry; returns
  * whether any entry is negative. Fast path: `x * 0` is `0` for finite `x` and NaN otherwise.
  */
+/** Whether every value is finite (one pass; `v * 0` is NaN exactly for NaN and infinities). */
+function allFinite(data: Float32Array): boolean {
+  let probe = 0;
+  for (let i = 0; i < data.length; i++) probe += data[i]! * 0;
+  return probe === 0;
+}
+
 function scanFinite(m: Matrix, name: string, firstSample: number): { negative: boolean } {
   const { rows, cols, data } = m;
   let negative = false;
@@ -211,6 +218,7 @@ export class SensitivityAccumulator {
         });
       }
     }
+    if (this.kernel.softmaxTransposedProduct) return this.addFused(features, logits, this.kernel.softmaxTransposedProduct.bind(this.kernel));
     const { negative } = scanFinite(features, 'features', this.samples);
     if (logits !== undefined) scanFinite(logits, 'logits', this.samples);
     // |H| = H when no feature is negative (ReLU features): no copy needed.
@@ -232,12 +240,41 @@ export class SensitivityAccumulator {
     this.samples += n;
   }
 
+  /**
+   * The fused path (a kernel with `softmaxTransposedProduct`): no scan of the inputs beforehand. A NaN or
+   * infinity in the features or logits makes the product non-finite, so only the `C x D` products are
+   * checked; if one is not finite, the inputs are scanned to name the offending row (nothing is added).
+   */
+  private async addFused(
+    features: Matrix,
+    logits: Matrix | undefined,
+    product: NonNullable<GemmKernel['softmaxTransposedProduct']>,
+  ): Promise<void> {
+    const n = features.rows;
+    const absolute = this.aggregation === 'sum-of-abs';
+    const parts: Float32Array[] = [];
+    for (let start = 0; start < n; start += CHUNK_ROWS) {
+      const end = Math.min(n, start + CHUNK_ROWS);
+      const h = sliceRows(features, start, end);
+      const f = logits !== undefined ? sliceRows(logits, start, end) : await logitsWith(this.kernel, this.head, h);
+      const part = (await product(f, h, { temperature: this.temperature, absolute })).data;
+      if (!allFinite(part)) {
+        scanFinite(h, 'features', this.samples + start);
+        scanFinite(f, logits !== undefined ? 'logits' : 'computed logits', this.samples + start);
+        throw new OpnpError('NON_FINITE', 'The sensitivity product of this batch overflowed float32', {
+          offset: start,
+          hint: 'Features or logits are too large for float32 sums; rescale them',
+        });
+      }
+      parts.push(part);
+    }
+    const sum = this.sum;
+    for (const part of parts) for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + part[i]!;
+    this.samples += n;
+  }
+
   /** `P^T |H|` (or `P^T H`) of one chunk as a `C x D` float32 array. */
   private async batchProduct(h: Matrix, f: Matrix, takeAbs: boolean): Promise<Float32Array> {
-    if (this.kernel.softmaxTransposedProduct) {
-      const fused = await this.kernel.softmaxTransposedProduct(f, h, { temperature: this.temperature, absolute: takeAbs });
-      return fused.data;
-    }
     const n = h.rows;
     const C = this.classes;
     if (this.pScratch.length < n * C) this.pScratch = new Float32Array(n * C);
