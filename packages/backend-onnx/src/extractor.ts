@@ -7,6 +7,7 @@ import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
 import {
   OpnpError,
+  assertBatchMatchesInput,
   compareHead,
   extractInFixedBatches,
   SerialQueue,
@@ -58,32 +59,6 @@ export function modelInputSpec(model: OnnxModel): InputSpec {
   let layout: InputSpec['layout'] = 'flat';
   if (dims.length === 4) layout = dims[3] !== null && dims[3]! <= 4 && !(dims[1] !== null && dims[1]! <= 4) ? 'NHWC' : 'NCHW';
   return { name: info.name!, shape: dims, layout };
-}
-
-/** Throws `SHAPE_MISMATCH` unless `batch` fits `spec` (static dimensions equal, data length = product of shape). */
-export function assertBatchMatchesInput(batch: InputBatch, spec: InputSpec): void {
-  const expected = `[${spec.shape.map((d, i) => (d === null ? (i === 0 ? 'N' : '?') : d)).join(', ')}]`;
-  const shape = batch?.shape;
-  if (!batch || !(batch.data instanceof Float32Array) || !Array.isArray(shape)) {
-    throw new OpnpError('SHAPE_MISMATCH', 'An input batch is { data: Float32Array, shape: number[] }', { expected, actual: typeof batch });
-  }
-  const bad =
-    shape.length !== spec.shape.length ||
-    shape.some((d, i) => !Number.isInteger(d) || d < 0 || (i > 0 && spec.shape[i] !== null && spec.shape[i] !== d));
-  if (bad) {
-    throw new OpnpError('SHAPE_MISMATCH', `Input batch shape does not match the model input "${spec.name}"`, {
-      expected,
-      actual: `[${shape.join(', ')}]`,
-      hint: spec.layout === 'NCHW' || spec.layout === 'NHWC' ? `The model expects ${spec.layout} images` : undefined,
-    });
-  }
-  const count = shape.reduce((a, b) => a * b, 1);
-  if (batch.data.length !== count) {
-    throw new OpnpError('SHAPE_MISMATCH', 'Input batch data length does not match its shape', {
-      expected: `${count} values for [${shape.join(', ')}]`,
-      actual: batch.data.length,
-    });
-  }
 }
 
 function outputInfo(model: OnnxModel, name: string): ValueInfoProto {
@@ -159,11 +134,8 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
    */
   async extract(batch: InputBatch): Promise<ExtractResult> {
     this.assertAlive();
-    assertBatchMatchesInput(batch, this.input);
+    assertBatchMatchesInput(batch, this.input, this.maxBatchSize);
     const n = batch.shape[0]!;
-    if (this.maxBatchSize !== undefined && n > this.maxBatchSize) {
-      throw new OpnpError('SHAPE_MISMATCH', 'Batch is larger than maxBatchSize', { expected: `N <= ${this.maxBatchSize}`, actual: n });
-    }
     const result = await this.queue.run(() => this.runAll(batch));
     if (this.check === undefined && n > 0) this.recordCheck(compareHead(this.head, result, this.options.headCheckTolerance));
     return result;

@@ -12,7 +12,6 @@ export {
   loadOnnxFeatureExtractor,
   OnnxFeatureExtractor,
   modelInputSpec,
-  assertBatchMatchesInput,
   withExtraOutputs,
   type OnnxLoadOptions,
 } from './extractor.js';

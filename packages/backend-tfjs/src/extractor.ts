@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { model as functionalModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
   OpnpError,
+  assertBatchMatchesInput,
   compareHead,
   extractInFixedBatches,
   SerialQueue,
@@ -57,27 +58,6 @@ function inputSpecOf(loaded: LoadedTfjsModel, layout?: InputLayout): InputSpec {
   if (shape.length === 4) inferred = shape[1] !== null && shape[1]! <= 4 && shape[3] !== null && shape[3]! > 4 ? 'NCHW' : 'NHWC';
   const name = loaded.kind === 'graph-model' ? info.name.replace(/:0$/, '') : info.name;
   return { name, shape, layout: layout ?? inferred };
-}
-
-/** Throws `SHAPE_MISMATCH` unless `batch` fits `spec`. */
-export function assertBatchFits(batch: InputBatch, spec: InputSpec): void {
-  const expected = `[${spec.shape.map((d, i) => (d === null ? (i === 0 ? 'N' : '?') : d)).join(', ')}]`;
-  const shape = batch?.shape;
-  if (!batch || !(batch.data instanceof Float32Array) || !Array.isArray(shape)) {
-    throw new OpnpError('SHAPE_MISMATCH', 'An input batch is { data: Float32Array, shape: number[] }', { expected, actual: typeof batch });
-  }
-  const bad = shape.length !== spec.shape.length || shape.some((d, i) => !Number.isInteger(d) || d < 0 || (i > 0 && spec.shape[i] !== null && spec.shape[i] !== d));
-  if (bad) {
-    throw new OpnpError('SHAPE_MISMATCH', `Input batch shape does not match the model input "${spec.name}"`, {
-      expected,
-      actual: `[${shape.join(', ')}]`,
-      hint: spec.layout === 'NHWC' || spec.layout === 'NCHW' ? `The model expects ${spec.layout} images` : undefined,
-    });
-  }
-  const count = shape.reduce((a, b) => a * b, 1);
-  if (batch.data.length !== count) {
-    throw new OpnpError('SHAPE_MISMATCH', 'Input batch data length does not match its shape', { expected: `${count} values for [${shape.join(', ')}]`, actual: batch.data.length });
-  }
 }
 
 /**
@@ -171,11 +151,8 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
    */
   async extract(batch: InputBatch): Promise<ExtractResult> {
     this.assertAlive();
-    assertBatchFits(batch, this.input);
+    assertBatchMatchesInput(batch, this.input, this.maxBatchSize);
     const n = batch.shape[0]!;
-    if (this.maxBatchSize !== undefined && n > this.maxBatchSize) {
-      throw new OpnpError('SHAPE_MISMATCH', 'Batch is larger than maxBatchSize', { expected: `N <= ${this.maxBatchSize}`, actual: n });
-    }
     const result = await this.queue.run(() => this.runAll(batch));
     if (this.check === undefined && n > 0) this.recordCheck(result);
     return result;

@@ -13,7 +13,6 @@ export { tfjsBackend } from './backend.js';
 export {
   loadTfjsFeatureExtractor,
   TfjsFeatureExtractor,
-  assertBatchFits,
   type TfjsLoadOptions,
   type TfjsHeadCheck,
 } from './extractor.js';

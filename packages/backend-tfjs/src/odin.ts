@@ -19,8 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { OpnpError, type InputBatch } from '@opnp/core';
-import { assertBatchFits, TfjsFeatureExtractor } from './extractor.js';
+import { OpnpError, assertBatchMatchesInput, type InputBatch } from '@opnp/core';
+import { TfjsFeatureExtractor } from './extractor.js';
 
 /** Options of {@link odinScores}. */
 export interface OdinOptions {
@@ -94,7 +94,7 @@ export async function odinScores(model: TfjsFeatureExtractor | LayersModel, batc
   let logitsOf: (x: tf.Tensor) => tf.Tensor;
   let layout: string;
   if (model instanceof TfjsFeatureExtractor) {
-    assertBatchFits(batch, model.input);
+    assertBatchMatchesInput(batch, model.input);
     logitsOf = (x) => model.forward(x)[1];
     layout = options.layout ?? model.input.layout;
   } else {

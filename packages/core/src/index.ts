@@ -46,6 +46,7 @@ export {
   type ModelSource,
 } from './feature-extractor.js';
 export {
+  assertBatchMatchesInput,
   compareHead,
   extractInFixedBatches,
   SerialQueue,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareHead, extractInFixedBatches, linearHead, matrix, SerialQueue, type ExtractResult } from '@opnp/core';
+import { assertBatchMatchesInput, compareHead, extractInFixedBatches, linearHead, matrix, SerialQueue, type ExtractResult } from '@opnp/core';
 
 describe('extractInFixedBatches', () => {
   // A "model" with a fixed batch of 4: features = the inputs (D = 2), logits = row sums (C = 1).
@@ -69,5 +69,26 @@ describe('compareHead', () => {
     expect(off.withinTolerance).toBe(false);
     expect(compareHead(head, { features, logits: matrix(2, 2, [1.5, 3, 3.5, 7.5]) }, { atol: 0.6 }).withinTolerance).toBe(true);
     expect(Number.isNaN(compareHead(head, { features, logits: matrix(2, 2, [NaN, 3, 3.5, 7]) }).maxAbsDiff)).toBe(true);
+  });
+});
+
+describe('assertBatchMatchesInput', () => {
+  const spec = { name: 'image', shape: [null, 1, 2, 2] as (number | null)[], layout: 'NCHW' as const };
+  it('accepts any batch size with the static dimensions, up to maxBatchSize', () => {
+    expect(() => assertBatchMatchesInput({ data: new Float32Array(12), shape: [3, 1, 2, 2] }, spec)).not.toThrow();
+    expect(() => assertBatchMatchesInput({ data: new Float32Array(0), shape: [0, 1, 2, 2] }, spec)).not.toThrow();
+    expect(() => assertBatchMatchesInput({ data: new Float32Array(12), shape: [3, 1, 2, 2] }, spec, 3)).not.toThrow();
+  });
+  it('says what the model expects for wrong rank, dimensions, data length or too many rows', () => {
+    const cases: [Float32Array, number[], number | undefined][] = [
+      [new Float32Array(4), [1, 4], undefined],
+      [new Float32Array(6), [1, 1, 2, 3], undefined],
+      [new Float32Array(5), [1, 1, 2, 2], undefined],
+      [new Float32Array(16), [4, 1, 2, 2], 3],
+    ];
+    for (const [data, shape, max] of cases) {
+      expect(() => assertBatchMatchesInput({ data, shape }, spec, max), JSON.stringify(shape)).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
+    }
+    expect(() => assertBatchMatchesInput({ data: new Float32Array(6), shape: [1, 1, 2, 3] }, spec)).toThrow(/\[N, 1, 2, 2\].*NCHW/);
   });
 });

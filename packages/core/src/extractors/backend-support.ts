@@ -2,8 +2,42 @@
  * Building blocks for backend authors: what every {@link FeatureExtractor} implementation needs besides
  * running its model (the ONNX and TensorFlow.js backends both use them).
  */
-import type { ExtractResult, InputBatch } from '../feature-extractor.js';
+import { OpnpError } from '../errors.js';
+import type { ExtractResult, InputBatch, InputSpec } from '../feature-extractor.js';
 import { logits as headLogits, type LinearHead } from '../head.js';
+
+/**
+ * Checks a batch against a model input: `{ data: Float32Array, shape }`, the same rank, every static
+ * dimension equal (the batch dimension is free), `data.length` equal to the product of `shape`, and at most
+ * `maxBatchSize` rows when given. Throws `SHAPE_MISMATCH` saying what the model expects.
+ */
+export function assertBatchMatchesInput(batch: InputBatch, spec: InputSpec, maxBatchSize?: number): void {
+  const expected = `[${spec.shape.map((d, i) => (d === null ? (i === 0 ? 'N' : '?') : d)).join(', ')}]`;
+  const shape = batch?.shape;
+  if (!batch || !(batch.data instanceof Float32Array) || !Array.isArray(shape)) {
+    throw new OpnpError('SHAPE_MISMATCH', 'An input batch is { data: Float32Array, shape: number[] }', { expected, actual: typeof batch });
+  }
+  const bad =
+    shape.length !== spec.shape.length ||
+    shape.some((d, i) => !Number.isInteger(d) || d < 0 || (i > 0 && spec.shape[i] !== null && spec.shape[i] !== d));
+  if (bad) {
+    throw new OpnpError('SHAPE_MISMATCH', `Input batch shape does not match the model input "${spec.name}"`, {
+      expected,
+      actual: `[${shape.join(', ')}]`,
+      hint: spec.layout === 'NCHW' || spec.layout === 'NHWC' ? `The model expects ${spec.layout} images` : undefined,
+    });
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (batch.data.length !== count) {
+    throw new OpnpError('SHAPE_MISMATCH', 'Input batch data length does not match its shape', {
+      expected: `${count} values for [${shape.join(', ')}]`,
+      actual: batch.data.length,
+    });
+  }
+  if (maxBatchSize !== undefined && shape[0]! > maxBatchSize) {
+    throw new OpnpError('SHAPE_MISMATCH', 'Batch is larger than maxBatchSize', { expected: `N <= ${maxBatchSize}`, actual: shape[0] });
+  }
+}
 
 /** Tolerance of a head check: passes when `maxAbsDiff <= atol + rtol * max|logits|`. */
 export interface HeadCheckTolerance {
