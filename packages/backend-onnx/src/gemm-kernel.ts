@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { OpnpError, registerGemmKernel, type GemmKernel, type Matrix } from '@opnp/core';
+import { OpnpError, registerGemmKernel, type BandedGridLogSumExp, type BandedGridShape, type GemmKernel, type Matrix } from '@opnp/core';
 
 const { onnx } = onnxProto;
 
@@ -25,7 +25,7 @@ export interface OnnxGemmKernelOptions {
 export interface OnnxGemmKernel extends GemmKernel {
   readonly name: 'onnxruntime';
   softmaxTransposedProduct: NonNullable<GemmKernel['softmaxTransposedProduct']>;
-  combinationLogSumExp: NonNullable<GemmKernel['combinationLogSumExp']>;
+  bandedGridLogSumExp: NonNullable<GemmKernel['bandedGridLogSumExp']>;
   dispose(): Promise<void>;
 }
 
@@ -103,34 +103,116 @@ export function buildSoftmaxProductModel(absolute: boolean): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** The structure of a banded grid scoring model (everything but the number of rows). */
+type BandedGridStructure = Omit<BandedGridShape, 'rows'>;
+
 /**
- * Serialises the combination log-sum-exp model (opset 13) for `A [P x Q]`, `G [Q x R*C]` and `S = [P, R, C]`
- * (int64): `Y = log(ReduceSum_c(exp(Reshape(A @ G, S))))`, `[P x R x 1]`. No max is subtracted: the caller
- * keeps the exponents in range, which saves two passes over the `[P x R x C]` intermediate.
+ * Serialises the banded grid scoring model (opset 13) for one {@link BandedGridStructure}. Inputs: `P0..P{m-1}`
+ * (`[R x S*C]`, the parts) and `bias [S*C]` (the bias on each low weight entry, zeros on the high ones); outputs `Y [R x combinations]` (`logSum`) and `shifts [R x 4]`, as
+ * `GemmKernel.bandedGridLogSumExp` specifies. The four groups of partial logits (low / high weights on low /
+ * high neurons) are each shifted by their row maximum and exponentiated once per `(level, level, class)`; a point's
+ * sum over classes is then `sum_c Y[a,b,bn,c] Xt[a,b,c,an]` with `Xt` = the product of the two groups that depend on
+ * `an` and `Y` = the product of the two that depend on `bn`: one batched MatMul, so the exponentials cost
+ * `S * (neuronLow + neuronHigh)` per class instead of one per grid point.
  */
-export function buildCombinationLogSumExpModel(): Uint8Array {
+export function buildBandedGridModel(structure: BandedGridStructure): Uint8Array {
+  const { classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = structure;
+  const S = wL + wH;
   const INT = onnx.AttributeProto.AttributeType.INT;
-  const node = (opType: string, input: string[], output: string, attribute: object[] = []) =>
-    onnx.NodeProto.create({ opType, name: output, input, output: [output], attribute });
-  const nodes = [
-    node('MatMul', ['A', 'G'], 'M'),
-    node('Reshape', ['M', 'S'], 'M3'),
-    node('Exp', ['M3'], 'E'),
-    node('ReduceSum', ['E', 'AX'], 'SE', [{ name: 'keepdims', type: INT, i: 1 }]),
-    node('Log', ['SE'], 'Y'),
-  ];
-  const axes = onnx.TensorProto.create({ name: 'AX', dims: [1], dataType: INT64, int64Data: [2] });
-  const shape = onnx.ValueInfoProto.create({ name: 'S', type: { tensorType: { elemType: INT64, shape: { dim: [{ dimValue: 3 }] } } } });
+  const INTS = onnx.AttributeProto.AttributeType.INTS;
+  const TENSOR = onnx.AttributeProto.AttributeType.TENSOR;
+  const nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  const initializer: InstanceType<typeof onnx.TensorProto>[] = [];
+  let counter = 0;
+  const op = (opType: string, input: string[], attribute: object[] = []): string => {
+    const output = `${opType.toLowerCase()}_${counter++}`;
+    nodes.push(onnx.NodeProto.create({ opType, name: output, input, output: [output], attribute }));
+    return output;
+  };
+  const int64 = (values: number[]): string => {
+    const name = `const_${counter++}`;
+    initializer.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: INT64, int64Data: values }));
+    return name;
+  };
+  const slice = (x: string, start: number, end: number, axis: number) => op('Slice', [x, int64([start]), int64([end]), int64([axis])]);
+  const unsqueeze = (x: string, axis: number) => op('Unsqueeze', [x, int64([axis])]);
+  const concat = (xs: string[], axis: number) => (xs.length === 1 ? xs[0]! : op('Concat', xs, [{ name: 'axis', type: INT, i: axis }]));
+  const rowsOf = slice(op('Shape', ['P0']), 0, 1, 0);
+  const ones = (dims: number[]) =>
+    op('ConstantOfShape', [op('Concat', [rowsOf, int64(dims)], [{ name: 'axis', type: INT, i: 0 }])], [
+      { name: 'value', type: TENSOR, t: onnx.TensorProto.create({ dims: [1], dataType: FLOAT, floatData: [1] }) },
+    ]);
+  /** Shifts a group by its row maximum and exponentiates it; returns `[exp, shift [R x 1]]`. */
+  const shiftedExp = (group: string, axes: number[]): [string, string] => {
+    const max = op('ReduceMax', [group], [{ name: 'axes', type: INTS, ints: axes }, { name: 'keepdims', type: INT, i: 1 }]);
+    return [op('Exp', [op('Sub', [group, max])]), op('Reshape', [max, int64([-1, 1])])];
+  };
+
+  // Cumulative parts: L[i] = sum_{k >= i} P_k (low side), U[i] = sum_{k >= i} P_{nL + k} (high side), each [R, S, C].
+  const part = Array.from({ length: nL + nH }, (_, k) => op('Reshape', [`P${k}`, int64([-1, S, C])]));
+  const L: string[] = new Array<string>(nL);
+  // The bias joins the low weight entries of the last low part (`bias` is fed tiled as [S*C], zeros on the high entries).
+  for (let i = nL - 1; i >= 0; i--) L[i] = op('Add', [part[i]!, i === nL - 1 ? op('Reshape', ['bias', int64([S, C])]) : L[i + 1]!]);
+  const U: string[] = new Array<string>(nH);
+  for (let i = nH - 1; i >= 0; i--) U[i] = i === nH - 1 ? part[nL + i]! : op('Add', [part[nL + i]!, U[i + 1]!]);
+  const split = (x: string, axis: number): [string, string] => {
+    const lo = slice(x, 0, wL, axis);
+    return [lo, wH > 0 ? slice(x, wL, S, axis) : lo];
+  };
+
+  // Xt [R, wL, wH+1, C, nL] = exp(lo(L) + bias) * exp(hi(L)) (padded with ones at b = wH), classes before an.
+  const lStack = op('Transpose', [op('Reshape', [concat(L, 1), int64([-1, nL, S, C])])], [{ name: 'perm', type: INTS, ints: [0, 2, 3, 1] }]);
+  const [lLo, lHi] = split(lStack, 1);
+  const [ell, sLL] = shiftedExp(lLo, [1, 2, 3]);
+  let Xt = unsqueeze(ell, 2);
+  let sHL: string | undefined;
+  if (wH > 0) {
+    const [ehl, s] = shiftedExp(lHi, [1, 2, 3]);
+    sHL = s;
+    Xt = op('Mul', [Xt, unsqueeze(concat([ehl, ones([1, C, nL])], 1), 1)]);
+  }
+  // Y [R, wL, wH+1, nH+1, C] = exp(lo(U)) * exp(hi(U)), padded with ones at bn = nH (and b = wH); Z = Y Xt.
+  let sLH: string | undefined;
+  let sHH: string | undefined;
+  let Z: string;
+  if (nH > 0) {
+    const uStack = concat(U.map((x) => unsqueeze(x, 2)), 2);
+    const [uLo, uHi] = split(uStack, 1);
+    const [elh, s1] = shiftedExp(uLo, [1, 2, 3]);
+    sLH = s1;
+    let Y = unsqueeze(concat([elh, ones([wL, 1, C])], 2), 2);
+    if (wH > 0) {
+      const [ehh, s2] = shiftedExp(uHi, [1, 2, 3]);
+      sHH = s2;
+      Y = op('Mul', [Y, unsqueeze(concat([concat([ehh, ones([wH, 1, C])], 2), ones([1, nH + 1, C])], 1), 1)]);
+    }
+    Z = op('MatMul', [Y, Xt]);
+  } else {
+    Z = op('ReduceSum', [Xt, int64([3])], [{ name: 'keepdims', type: INT, i: 1 }]);
+  }
+  const combinations = wL * (wH + 1) * nL * (nH + 1);
+  nodes.push(onnx.NodeProto.create({ opType: 'Reshape', name: 'Y', input: [op('Log', [Z]), int64([-1, combinations])], output: ['Y'] }));
+  const zero = op('Sub', [sLL, sLL]);
+  nodes.push(onnx.NodeProto.create({ opType: 'Concat', name: 'shifts', input: [sLL, sLH ?? zero, sHL ?? zero, sHH ?? zero], output: ['shifts'], attribute: [{ name: 'axis', type: INT, i: 1 }] }));
+
+  const tensor = (name: string, dims: (number | string)[]) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } });
   const graph = onnx.GraphProto.create({
-    name: 'opnp_combination_logsumexp',
+    name: 'opnp_banded_grid',
     node: nodes,
-    initializer: [axes],
-    input: [floatInput('A', 'p', 'q'), floatInput('G', 'q', 'rc'), shape],
-    output: [onnx.ValueInfoProto.create({ name: 'Y', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'p' }, { dimParam: 'r' }, { dimValue: 1 }] } } } })],
+    initializer,
+    input: [...part.map((_, k) => tensor(`P${k}`, ['r', S * C])), tensor('bias', [S * C])],
+    output: [tensor('Y', ['r', combinations]), tensor('shifts', ['r', 4])],
   });
   const model = onnx.ModelProto.create({ irVersion: 7, producerName: '@opnp/backend-onnx', opsetImport: [{ domain: '', version: 13 }], graph });
   return onnx.ModelProto.encode(model).finish();
 }
+
+/**
+ * Elements of the largest intermediate (`X` or `Y`) of one banded grid run: 4 MB keeps the chain of elementwise
+ * ops and the final MatMul in cache.
+ */
+const BANDED_GRID_ELEMENTS = 1 << 20;
 
 /**
  * Creates the `'onnxruntime'` GEMM kernel. Sessions (one per `(transA, transB)` pair) are created
@@ -149,15 +231,15 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
   if (!Number.isInteger(threads) || threads < 1) {
     throw new OpnpError('INVALID_ARGUMENT', 'intraOpNumThreads must be a positive integer', { actual: threads });
   }
-  const sessions = new Map<number, Promise<ort.InferenceSession>>();
+  const sessions = new Map<string, Promise<ort.InferenceSession>>();
   let disposed = false;
 
   function session(transA: boolean, transB: boolean): Promise<ort.InferenceSession> {
-    return cachedSession((transA ? 2 : 0) + (transB ? 1 : 0), () => buildGemmModel(transA, transB));
+    return cachedSession(`gemm:${transA ? 't' : 'n'}${transB ? 't' : 'n'}`, () => buildGemmModel(transA, transB));
   }
 
-  /** One lazily created session per key (keys 0-3: GEMM trans pairs; 4-5: fused sensitivity; 6: combination log-sum-exp). */
-  function cachedSession(key: number, build: () => Uint8Array): Promise<ort.InferenceSession> {
+  /** One lazily created session per model (GEMM trans pair, fused sensitivity variant, banded grid structure). */
+  function cachedSession(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
     let pending = sessions.get(key);
     if (pending === undefined) {
       pending = ort.InferenceSession.create(build(), {
@@ -165,6 +247,9 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
+        // The kernel's sessions run one after another (GEMMs, then scoring); a finished session's pool spinning
+        // while waiting for more work takes the cores from the next one.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       }).catch((cause: unknown) => {
         sessions.delete(key);
         throw new OpnpError('BACKEND_FAILURE', 'onnxruntime could not create a kernel session', {
@@ -220,7 +305,7 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
         throw new OpnpError('SHAPE_MISMATCH', 'logits and features must have the same number of rows', { expected: n, actual: features.rows });
       }
       if (n === 0 || c === 0 || d === 0) return { rows: c, cols: d, data: new Float32Array(c * d) };
-      const s = await cachedSession(absolute ? 4 : 5, () => buildSoftmaxProductModel(absolute));
+      const s = await cachedSession(`sensitivity:${absolute}`, () => buildSoftmaxProductModel(absolute));
       let results: ort.InferenceSession.OnnxValueMapType;
       try {
         results = await s.run({
@@ -237,33 +322,44 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
       const data = (results.Y as ort.Tensor).data as Float32Array;
       return { rows: c, cols: d, data };
     },
-    async combinationLogSumExp(parts, shape, combination): Promise<Float32Array> {
+    async bandedGridLogSumExp(parts, shape, bias): Promise<BandedGridLogSumExp> {
       if (disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
-      const { parts: q, rows: r, classes: c } = shape;
-      const p = combination.rows;
-      if (combination.cols !== q || parts.length !== q * r * c) {
-        throw new OpnpError('SHAPE_MISMATCH', 'combinationLogSumExp: parts and combination do not fit', {
-          expected: `parts ${q} x ${r} x ${c} and combination P x ${q}`,
-          actual: `parts length ${parts.length}, combination ${p} x ${combination.cols}`,
+      const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
+      const S = wL + wH;
+      const combinations = wL * (wH + 1) * nL * (nH + 1);
+      const sizes = [R, C, wL, wH, nL, nH];
+      if (!sizes.every((v) => Number.isInteger(v) && v >= 0) || wL < 1 || nL < 1 || C < 1 || parts.length !== nL + nH || parts.some((p) => p.length !== R * S * C) || bias.length !== C) {
+        throw new OpnpError('SHAPE_MISMATCH', 'bandedGridLogSumExp: parts, shape and bias do not fit', {
+          expected: `${nL} + ${nH} parts of ${R} x ${S} x ${C} floats and a bias of ${C} (weightLow, neuronLow, classes >= 1)`,
+          actual: `${parts.length} parts of lengths ${[...new Set(parts.map((p) => p.length))].join(', ')}, bias ${bias.length}`,
         });
       }
-      if (p === 0 || r === 0) return new Float32Array(p * r);
-      if (q === 0 || c === 0) return new Float32Array(p * r).fill(c === 0 ? -Infinity : Math.log(c));
-      const s = await cachedSession(6, buildCombinationLogSumExpModel);
-      let results: ort.InferenceSession.OnnxValueMapType;
-      try {
-        results = await s.run({
-          A: new ort.Tensor('float32', combination.data, [p, q]),
-          G: new ort.Tensor('float32', parts, [q, r * c]),
-          S: new ort.Tensor('int64', BigInt64Array.of(BigInt(p), BigInt(r), BigInt(c)), [3]),
-        });
-      } catch (cause) {
-        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the combination log-sum-exp', {
-          actual: cause instanceof Error ? cause.message : String(cause),
-          cause,
-        });
+      const logSum = new Float32Array(R * combinations);
+      const shifts = new Float32Array(R * 4);
+      if (R === 0) return { logSum, shifts };
+      const s = await cachedSession(`banded:${C}:${wL}:${wH}:${nL}:${nH}`, () => buildBandedGridModel(shape));
+      const perRow = Math.max(wL * (wH + 1) * nL, wL * (wH + 1) * (nH + 1)) * C;
+      const chunk = Math.max(1, Math.floor(BANDED_GRID_ELEMENTS / perRow));
+      const tiledBias = new Float32Array(S * C);
+      for (let a = 0; a < wL; a++) tiledBias.set(bias, a * C);
+      const biasTensor = new ort.Tensor('float32', tiledBias, [S * C]);
+      for (let r0 = 0; r0 < R; r0 += chunk) {
+        const rows = Math.min(chunk, R - r0);
+        const feeds: Record<string, ort.Tensor> = { bias: biasTensor };
+        parts.forEach((p, k) => (feeds[`P${k}`] = new ort.Tensor('float32', p.subarray(r0 * S * C, (r0 + rows) * S * C), [rows, S * C])));
+        let results: ort.InferenceSession.OnnxValueMapType;
+        try {
+          results = await s.run(feeds);
+        } catch (cause) {
+          throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the banded grid scoring', {
+            actual: cause instanceof Error ? cause.message : String(cause),
+            cause,
+          });
+        }
+        logSum.set((results.Y as ort.Tensor).data as Float32Array, r0 * combinations);
+        shifts.set((results.shifts as ort.Tensor).data as Float32Array, r0 * 4);
       }
-      return (results.Y as ort.Tensor).data as Float32Array;
+      return { logSum, shifts };
     },
     async dispose(): Promise<void> {
       if (disposed) return;

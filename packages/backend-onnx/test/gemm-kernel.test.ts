@@ -179,7 +179,7 @@ describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
   });
 });
 
-describe('grid search scoring through onnxruntime (combinationLogSumExp)', () => {
+describe('grid search scoring through onnxruntime (bandedGridLogSumExp)', () => {
   const random = prng(7);
   const C = 9, D = 31, N = 300;
   const head = { weight: randomMatrix(C, D, random), bias: Float32Array.from({ length: C }, () => random() - 0.5) };
@@ -187,24 +187,49 @@ describe('grid search scoring through onnxruntime (combinationLogSumExp)', () =>
   const neuronSensitivity = Float64Array.from({ length: D }, () => Math.floor(random() * 6));
   const H = matrix(N, D, Float32Array.from({ length: N * D }, () => Math.max(0, random() * 3 - 1)));
 
-  it('computes log sum_c exp(sum_q A[p,q] parts[q,r,c]) like its definition', async () => {
-    const [Q, R, K, P] = [3, 4, 5, 2];
-    const parts = Float32Array.from({ length: Q * R * K }, () => random() * 4 - 2);
-    const A = matrix(P, Q, [1, 0, 0.5, 0.25, 1, 1]);
-    const got = await kernel.combinationLogSumExp(parts, { parts: Q, rows: R, classes: K }, A);
-    const want = new Float64Array(P * R);
-    for (let p = 0; p < P; p++) {
+  it('returns log sum_c exp(logits) of every level combination as BandedGridShape defines them', async () => {
+    for (const [wL, wH, nL, nH] of [[4, 3, 3, 3], [1, 0, 1, 0], [2, 0, 3, 2], [3, 2, 1, 0], [1, 1, 2, 1]] as const) {
+      const [R, K] = [13, 11];
+      const S = wL + wH;
+      const parts = Array.from({ length: nL + nH }, () => Float32Array.from({ length: R * S * K }, () => random() * 6 - 3));
+      const bias = Float32Array.from({ length: K }, () => random() * 10 - 5);
+      const shape = { rows: R, classes: K, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH };
+      const { logSum, shifts } = await kernel.bandedGridLogSumExp(parts, shape, bias);
+      const combos = wL * (wH + 1) * (nH + 1) * nL;
+      expect(logSum).toHaveLength(R * combos);
+      expect(shifts).toHaveLength(R * 4);
+      const got: number[] = [];
+      const want: number[] = [];
       for (let r = 0; r < R; r++) {
-        let sum = 0;
-        for (let c = 0; c < K; c++) {
-          let x = 0;
-          for (let q = 0; q < Q; q++) x += A.data[p * Q + q]! * parts[(q * R + r) * K + c]!;
-          sum += Math.exp(x);
+        let g = 0;
+        for (let a = 0; a < wL; a++) for (let b = 0; b <= wH; b++) for (let bn = 0; bn <= nH; bn++) for (let an = 0; an < nL; an++) {
+          let sum = 0;
+          for (let c = 0; c < K; c++) {
+            let f = bias[c]!;
+            const add = (k: number) => {
+              f += parts[k]![(r * S + a) * K + c]!;
+              if (b < wH) f += parts[k]![(r * S + wL + b) * K + c]!;
+            };
+            for (let k = an; k < nL; k++) add(k);
+            for (let k = bn; k < nH; k++) add(nL + k);
+            sum += Math.exp(f);
+          }
+          want.push(Math.log(sum));
+          const s = shifts.subarray(r * 4, r * 4 + 4);
+          got.push(logSum[r * combos + g++]! + s[0]! + (bn < nH ? s[1]! : 0) + (b < wH ? s[2]! : 0) + (b < wH && bn < nH ? s[3]! : 0));
         }
-        want[p * R + r] = Math.log(sum);
       }
+      expectClose(Float32Array.from(got), Float64Array.from(want), 1e-5);
     }
-    expectClose(got, want, 1e-5);
+  });
+
+  it('keeps every factor at most 1 (shifted sums at most log C) and rejects parts that do not fit', async () => {
+    const shape = { rows: 2, classes: 3, weightLow: 2, weightHigh: 1, neuronLow: 1, neuronHigh: 1 };
+    const parts = [Float32Array.from({ length: 18 }, (_, i) => 40 * Math.sin(i)), Float32Array.from({ length: 18 }, (_, i) => 30 * Math.cos(i))];
+    const { logSum } = await kernel.bandedGridLogSumExp(parts, shape, new Float32Array(3));
+    for (const v of logSum) expect(v).toBeLessThanOrEqual(Math.log(3) + 1e-6);
+    await expect(kernel.bandedGridLogSumExp(parts.slice(1), shape, new Float32Array(3))).rejects.toThrow(/do not fit/);
+    await expect(kernel.bandedGridLogSumExp(parts, shape, new Float32Array(4))).rejects.toThrow(/do not fit/);
   });
 
   it('scores every default grid point like the portable path', async () => {
@@ -214,23 +239,20 @@ describe('grid search scoring through onnxruntime (combinationLogSumExp)', () =>
     fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
   });
 
-  it('with temperature and ReAct, and when a grid point keeps nothing', async () => {
-    const grid = { pMin: [0, 10, 95], pMax: [0, 10], nMin: [0, 30], nMax: [0, 70] };
-    const fast = await gridScores(H, { head, sensitivity, neuronSensitivity, kernel, grid, temperature: 2.5, reactClip: 1 });
-    const slow = await gridScores(H, { head, sensitivity, neuronSensitivity, grid, temperature: 2.5, reactClip: 1 });
-    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+  it('with temperature and ReAct, on a banded grid and on one whose bands overlap (portable path)', async () => {
+    for (const grid of [{ pMin: [0, 10, 45], pMax: [0, 10], nMin: [0, 30], nMax: [0, 70] }, { pMin: [0, 10, 95], pMax: [0, 10], nMin: [0, 30], nMax: [0, 70] }]) {
+      const fast = await gridScores(H, { head, sensitivity, neuronSensitivity, kernel, grid, temperature: 2.5, reactClip: 1 });
+      const slow = await gridScores(H, { head, sensitivity, neuronSensitivity, grid, temperature: 2.5, reactClip: 1 });
+      fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+    }
   });
 
   it('re-scores exactly the rows whose pruned logits fall far below the unpruned maximum', async () => {
-    // Large logits: pruning moves them by hundreds, beyond float32 exp range around the per-row shift.
+    // Large logits: pruning moves the groups' terms by hundreds, beyond float32's exponential range.
     const big = { weight: matrix(C, D, head.weight.data.map((v) => v * 300)), bias: head.bias.map((v) => v * 100) };
     const grid = { pMin: [0, 50], pMax: [0, 10], nMin: [0, 30], nMax: [0, 30] };
     const fast = await gridScores(H, { head: big, sensitivity, neuronSensitivity, kernel, grid });
     const slow = await gridScores(H, { head: big, sensitivity, neuronSensitivity, grid });
     fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
-  });
-
-  it('validates shapes', async () => {
-    await expect(kernel.combinationLogSumExp(new Float32Array(5), { parts: 2, rows: 1, classes: 3 }, matrix(1, 2))).rejects.toThrow(/do not fit/);
   });
 });

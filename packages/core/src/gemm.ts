@@ -36,19 +36,63 @@ export interface GemmKernel {
    */
   softmaxTransposedProduct?(logits: Matrix, features: Matrix, options: { temperature: number; absolute: boolean }): Promise<Matrix>;
   /**
-   * Optional batched log-sum-exp of linear combinations, in float32 and without stabilisation: for `parts`
-   * (`Q` matrices of `R x C`, stored `[Q x R x C]`) and `combination [P x Q]`, returns `[P x R]` with entry
-   * `(p, r) = log sum_c exp(sum_q combination[p, q] parts[q, r, c])`. The caller keeps the exponents in
-   * float32 range (the OPNP grid search subtracts a per-row shift and re-scores any row that falls outside).
+   * Optional scoring step of the OPNP grid search ({@link BandedGridShape} defines the inputs and the
+   * result). Returns, for every row and every `(a, b, an, bn)` level combination, the log-sum-exp over
+   * classes of that grid point's logits, split into a float32 `logSum` and per-row group `shifts` so the
+   * caller can add them in float64. Kernels compute it in float32 and need not be exact when the shifted sum
+   * is tiny: the caller re-scores exactly every row with a non-finite `logSum` or one below
+   * {@link BANDED_GRID_MIN_LOG_SUM}.
    */
-  combinationLogSumExp?(
-    parts: Float32Array,
-    shape: { readonly parts: number; readonly rows: number; readonly classes: number },
-    combination: Matrix,
-  ): Promise<Float32Array>;
+  bandedGridLogSumExp?(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp>;
   /** Releases native resources, if any. */
   dispose?(): Promise<void>;
 }
+
+/**
+ * Inputs of {@link GemmKernel.bandedGridLogSumExp}: the OPNP grid search's partial logits.
+ *
+ * There are `neuronLow + neuronHigh` parts, each `[rows x (weightLow + weightHigh) x classes]` (row-major).
+ * Part `k` holds the partial logits of one neuron band; its `weightLow + weightHigh` class vectors per row
+ * are partial logits over nested weight bands. With `L_i = sum_{k=i}^{neuronLow-1} parts[k]` (`i < neuronLow`),
+ * `U_i = sum_{k=i}^{neuronHigh-1} parts[neuronLow + k]` (`i < neuronHigh`; `U_neuronHigh = 0`), and for
+ * any such sum `v`: `lo(v, a) = v[a]`, `hi(v, b) = v[weightLow + b]` (`b < weightHigh`; `0` at `b = weightHigh`),
+ * the logits of level combination `(a, b, an, bn)` are
+ * `bias + lo(L_an, a) + hi(L_an, b) + lo(U_bn, a) + hi(U_bn, b)`,
+ * for `a < weightLow`, `b <= weightHigh`, `an < neuronLow`, `bn <= neuronHigh`.
+ */
+export interface BandedGridShape {
+  readonly rows: number;
+  readonly classes: number;
+  /** Low-side weight levels (`>= 1`). */
+  readonly weightLow: number;
+  /** High-side weight levels besides "prune none" (`>= 0`). */
+  readonly weightHigh: number;
+  /** Low-side neuron parts (`>= 1`). */
+  readonly neuronLow: number;
+  /** High-side neuron parts (`>= 0`). */
+  readonly neuronHigh: number;
+}
+
+/** Result of {@link GemmKernel.bandedGridLogSumExp}. */
+export interface BandedGridLogSumExp {
+  /**
+   * `[rows x weightLow x (weightHigh + 1) x (neuronHigh + 1) x neuronLow]`: `log sum_c exp(logits_c - shift)`
+   * of each level combination (see {@link BandedGridShape}).
+   */
+  readonly logSum: Float32Array;
+  /**
+   * `[rows x 4]`: the row's shifts of the four groups of terms (`lo(L)` + bias, `lo(U)`, `hi(L)`, `hi(U)`). The shift of a
+   * combination is the first, plus the second if `bn < neuronHigh`, the third if `b < weightHigh`, the fourth if both.
+   */
+  readonly shifts: Float32Array;
+}
+
+/**
+ * Smallest `logSum` the OPNP grid search takes from {@link GemmKernel.bandedGridLogSumExp}. A kernel that
+ * keeps every factor of a term at most 1 (each group shifted by its maximum) loses at most `classes * exp(-87)`
+ * to float32 underflow, which is negligible against a sum of at least `exp(-20)`.
+ */
+export const BANDED_GRID_MIN_LOG_SUM = -20;
 
 /** A kernel that can also compute synchronously (the portable kernel does). */
 export interface SyncGemmKernel extends GemmKernel {

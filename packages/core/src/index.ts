@@ -15,6 +15,9 @@ export {
   resolveGemmKernel,
   listGemmKernels,
   type GemmKernel,
+  type BandedGridShape,
+  type BandedGridLogSumExp,
+  BANDED_GRID_MIN_LOG_SUM,
   type SyncGemmKernel,
   type GemmOptions,
 } from './gemm.js';

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRUNING_GRID, gridPoints, gridScores } from '../src/opnp/grid.js';
 import { gridSearch, selectGridPoint, type GridPointResult } from '../src/opnp/search.js';
 import { OpnpError } from '../src/errors.js';
+import { portableGemmKernel, type BandedGridShape, type GemmKernel } from '../src/gemm.js';
 import { rng, randomMatrix, refEnergy, refKeep, refLogits, refMsp } from './helpers.js';
 
 const random = rng(2024);
@@ -94,6 +95,76 @@ describe('gridScores equals dense evaluation at every grid point', () => {
     await expect(gridScores(randomMatrix(2, D + 1, random), { head, sensitivity: sens, neuronSensitivity: neuronSens })).rejects.toThrow(OpnpError);
     await expect(gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens.subarray(1) })).rejects.toThrow(OpnpError);
     await expect(gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, temperature: 0 })).rejects.toThrow(OpnpError);
+  });
+});
+
+/**
+ * A kernel whose bandedGridLogSumExp follows the contract's definition literally (float64, logits summed from the
+ * parts as BandedGridShape defines them) and reports arbitrary group shifts; rows in `unreliable` come back as
+ * -Infinity (as a float32 kernel does on underflow), which the caller must re-score exactly.
+ */
+function contractKernel(unreliable: Set<number>, calls: { count: number }): GemmKernel {
+  return {
+    name: 'contract-reference',
+    gemm: (a, b, o) => portableGemmKernel.gemm(a, b, o),
+    async bandedGridLogSumExp(parts, shape: BandedGridShape, bias) {
+      calls.count++;
+      const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
+      const S = wL + wH;
+      const combos = wL * (wH + 1) * (nH + 1) * nL;
+      const logSum = new Float32Array(R * combos);
+      const shifts = new Float32Array(R * 4);
+      const at = (k: number, r: number, s: number, c: number) => parts[k]![(r * S + s) * C + c]!;
+      for (let r = 0; r < R; r++) {
+        const groupShift = [1.5, -0.25, 0.75, 2]; // any values: only their bookkeeping is under test
+        shifts.set(groupShift, r * 4);
+        let g = 0;
+        for (let a = 0; a < wL; a++) for (let b = 0; b <= wH; b++) for (let bn = 0; bn <= nH; bn++) for (let an = 0; an < nL; an++) {
+          const f: number[] = [];
+          for (let c = 0; c < C; c++) {
+            let v = bias[c]!;
+            const add = (k: number) => (v += at(k, r, a, c) + (b < wH ? at(k, r, wL + b, c) : 0));
+            for (let k = an; k < nL; k++) add(k);
+            for (let k = bn; k < nH; k++) add(nL + k);
+            f.push(v);
+          }
+          const shift = groupShift[0]! + (bn < nH ? groupShift[1]! : 0) + (b < wH ? groupShift[2]! : 0) + (b < wH && bn < nH ? groupShift[3]! : 0);
+          logSum[r * combos + g++] = unreliable.has(r) ? -Infinity : refEnergy(f) - shift;
+        }
+      }
+      return { logSum, shifts };
+    },
+  };
+}
+
+describe('gridScores through a kernel with bandedGridLogSumExp', () => {
+  it('default grid: every point equals dense evaluation, including rows the kernel cannot score', async () => {
+    const calls = { count: 0 };
+    const kernel = contractKernel(new Set([0, 5, 16]), calls);
+    const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, kernel, blockRows: 16 });
+    expect(calls.count).toBe(Math.ceil(N / 16));
+    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `point ${i} ${JSON.stringify(p)}`));
+  });
+  it('temperature, ReAct and axes without a zero level or without upper levels', async () => {
+    for (const grid of [
+      { pMin: [30, 0, 10], pMax: [2, 0.5], nMin: [10, 0], nMax: [5, 0] },
+      { pMin: [10, 50], pMax: [0], nMin: [0, 30], nMax: [0] },
+      { pMin: [0], pMax: [1, 0], nMin: [20], nMax: [0, 10, 40] },
+    ]) {
+      const calls = { count: 0 };
+      const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, kernel: contractKernel(new Set([3]), calls), temperature: 2, reactClip: 0.8 });
+      expect(calls.count).toBe(1);
+      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f, 2), 0.8), `${JSON.stringify(grid)} point ${i}`));
+    }
+  });
+  it('is not used for overlapping bands or for other scores', async () => {
+    const calls = { count: 0 };
+    const kernel = contractKernel(new Set(), calls);
+    const overlapping = { pMin: [0, 90], pMax: [0, 90], nMin: [0], nMax: [0] };
+    const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid: overlapping, kernel });
+    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `overlapping point ${i}`));
+    await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, kernel, score: 'msp' });
+    expect(calls.count).toBe(0);
   });
 });
 

@@ -9,13 +9,20 @@
  * weight cells times a 2-D suffix of the neuron cells). The partial logits come from one GEMM per neuron
  * cell with the weight cells stacked, so the whole grid costs about `#weight cells` dense products
  * instead of one dense product per grid point; the rest is additions and the score of each point.
+ *
+ * Energy scores of *banded* grids (every `pMin + pMax <= 100` and `nMin + nMax <= 100`, like the default) through a
+ * kernel that offers {@link GemmKernel.bandedGridLogSumExp} take the path in `banded-grid.ts`: the partial logits
+ * fall into four groups that each depend on two of the four levels, so exponentials are taken once per group
+ * entry instead of once per grid point. Other scores, overlapping grids and other kernels use the paths below:
+ * a product of per-cell exponentials while the logits stay within float64's range, exact sums otherwise.
  */
 import { OpnpError } from '../errors.js';
 import { gemm, portableGemmKernel, type GemmKernel } from '../gemm.js';
 import { assertFeaturesMatchHead, assertHead, type LinearHead } from '../head.js';
 import type { Matrix } from '../matrix.js';
-import { assertPercentage, percentileOfSorted, sortedCopy } from '../percentile.js';
+import { assertPercentage, percentiles } from '../percentile.js';
 import type { LogitScore } from '../scores/logit-scores.js';
+import { isBandedLattice, scoreBandedGrid } from './banded-grid.js';
 import type { SensitivityLike } from './masks.js';
 import type { PruningPercentages } from './thresholds.js';
 
@@ -72,7 +79,10 @@ export interface GridScoreOptions {
   temperature?: number;
   /** ReAct clip `c`: features are replaced by `min(h, c)` before the head (OPNP + ReAct). */
   reactClip?: number;
-  /** GEMM kernel for the partial logits (default: the portable kernel). */
+  /**
+   * GEMM kernel for the partial logits (default: the portable kernel). A kernel with
+   * {@link GemmKernel.bandedGridLogSumExp} also scores banded grids (energy only).
+   */
   kernel?: GemmKernel;
   /** Rows processed per block (bounds memory: about `rows x cells x C x 4` bytes). Default 512. */
   blockRows?: number;
@@ -80,6 +90,7 @@ export interface GridScoreOptions {
    * Weight cells whose density on a neuron cell's columns is below this fraction are multiplied as sparse
    * lists (skipping zero activations) instead of by the GEMM kernel. Default 0.3 with the portable kernel; 0 (all
    * dense) with a faster registered kernel, where even 0.5%-dense cells multiply faster as dense GEMMs.
+   * Not used on the banded kernel path (all products dense there).
    */
   sparseBelowDensity?: number;
 }
@@ -99,10 +110,10 @@ export interface GridScores {
  * inclusive `lo <= v <= hi` test.
  */
 function bandRanks(values: ArrayLike<number>, lows: readonly number[], highs: readonly number[]): { low: Int32Array; high: Int32Array } {
-  const sorted = sortedCopy(values, 'sensitivity');
-  if (sorted.length === 0) throw new OpnpError('EMPTY_INPUT', 'Cannot search a grid over an empty sensitivity array');
-  const loThr = lows.map((q) => (q > 0 ? percentileOfSorted(sorted, q) : -Infinity));
-  const hiThr = highs.map((q) => (q > 0 ? percentileOfSorted(sorted, 100 - q) : Infinity));
+  if (values.length === 0) throw new OpnpError('EMPTY_INPUT', 'Cannot search a grid over an empty sensitivity array');
+  const thresholds = percentiles(values, [...lows.filter((q) => q > 0), ...highs.filter((q) => q > 0).map((q) => 100 - q)], 'sensitivity');
+  const loThr = lows.map((q) => (q > 0 ? thresholds.shift()! : -Infinity));
+  const hiThr = highs.map((q) => (q > 0 ? thresholds.shift()! : Infinity));
   const n = values.length;
   const low = new Int32Array(n);
   const high = new Int32Array(n);
@@ -162,6 +173,27 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const nRank = bandRanks(neuronSensitivity, nMinAxis.levels, nMaxAxis.levels);
   const wLevels = [pMinAxis.levels.length, pMaxAxis.levels.length] as const;
   const nLevels = [nMinAxis.levels.length, nMaxAxis.levels.length] as const;
+
+  const scores = points.map(() => new Float32Array(N));
+  if (score === 'energy' && kernel.bandedGridLogSumExp && N > 0 && C > 0 && D > 0 && isBandedLattice(wRank, wLevels) && isBandedLattice(nRank, nLevels)) {
+    const pointLevels: [number, number, number, number][] = [];
+    for (const a of pMinAxis.index) for (const b of pMaxAxis.index) for (const an of nMinAxis.index) for (const bn of nMaxAxis.index) pointLevels.push([a, b, an, bn]);
+    await scoreBandedGrid({
+      features,
+      head,
+      kernel,
+      weightRanks: wRank,
+      neuronRanks: nRank,
+      weightLevels: wLevels,
+      neuronLevels: nLevels,
+      pointLevels,
+      temperature: T,
+      reactClip: options.reactClip,
+      blockRows,
+      scores,
+    });
+    return { points, scores };
+  }
 
   // Neuron cells: columns grouped by (lowRank, highRank); neurons that no point keeps are dropped.
   const neuronCells: { cell: Cell; columns: number[] }[] = [];
@@ -235,7 +267,6 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
     }
   }
 
-  const scores = points.map(() => new Float32Array(N));
   const M = neuronCells.length;
   const S = weightSets.length;
   const reactClip = options.reactClip;
@@ -253,9 +284,6 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const cellExp = new Float64Array(K * M * C);
   const setValues = new Float64Array(S * M * C);
   const kept = new Float64Array(C);
-
-  const combinedKernel = score === 'energy' ? kernel.combinationLogSumExp?.bind(kernel) : undefined;
-  const combined = combinedKernel ? combinationPlan(weightSets, sweeps, plans, K, M, T) : undefined;
 
   for (let start = 0; start < N; start += blockRows) {
     const R = Math.min(blockRows, N - start);
@@ -276,10 +304,6 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
       }
       denseOut.push(plan.dense ? (await gemm(kernel, { rows: R, cols: J, data: x }, plan.dense, { transB: true })).data : null);
       sparseOut.push(sparseProduct(plan, x, R, C));
-    }
-    if (combined) {
-      await scoreBlockWithKernel(combined, start, R, denseOut, sparseOut);
-      continue;
     }
     for (let r = 0; r < R; r++) {
       const bound = prepareRow(r, denseOut, sparseOut);
@@ -317,64 +341,6 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
       }
     }
     return bound;
-  }
-
-  /**
-   * Kernel path (energy with a kernel that offers `combinationLogSumExp`): the present (weight cell,
-   * neuron cell) partials of a block are copied to `[Q+1 x rows x C]`, the last part holding
-   * `bias_c - shift_r` with `shift_r` the row's largest unpruned logit; every distinct grid point is a
-   * combination of them scaled by `1/T`, so the kernel returns `log sum_c exp((f_c - shift_r) / T)` and the
-   * energy is `T * that + shift_r`. Rows whose result leaves the safe float32 range are re-scored exactly.
-   */
-  async function scoreBlockWithKernel(plan: CombinationPlan, start: number, R: number, denseOut: (Float32Array | null)[], sparseOut: Float32Array[]): Promise<void> {
-    const Q = plan.cells.length;
-    const G = plan.combination.rows;
-    const rowsPerCall = Math.max(1, Math.floor(COMBINATION_ELEMENTS / (G * C)));
-    const full = new Float64Array(C);
-    for (let r0 = 0; r0 < R; r0 += rowsPerCall) {
-      const rows = Math.min(rowsPerCall, R - r0);
-      const parts = new Float32Array((Q + 1) * rows * C);
-      plan.cells.forEach(({ k, m }, q) => {
-        const cellPlan = plans[m]!;
-        const slot = cellPlan.slot[k]!;
-        const source = slot >= 0 ? denseOut[m]! : sparseOut[m]!;
-        for (let r = 0; r < rows; r++) {
-          const row = r0 + r;
-          const base = slot >= 0 ? (row * cellPlan.denseCells + slot) * C : (row * cellPlan.sparse.length + (-slot - 1)) * C;
-          parts.set(source.subarray(base, base + C), (q * rows + r) * C);
-        }
-      });
-      const shift = new Float64Array(rows);
-      for (let r = 0; r < rows; r++) {
-        for (let c = 0; c < C; c++) full[c] = bias[c]!;
-        for (let q = 0; q < Q; q++) {
-          const base = (q * rows + r) * C;
-          for (let c = 0; c < C; c++) full[c] = full[c]! + parts[base + c]!;
-        }
-        let max = -Infinity;
-        for (let c = 0; c < C; c++) if (full[c]! > max) max = full[c]!;
-        shift[r] = Number.isFinite(max) ? max : 0;
-        const out = (Q * rows + r) * C;
-        for (let c = 0; c < C; c++) parts[out + c] = bias[c]! - shift[r]!;
-      }
-      const lse = await combinedKernel!(parts, { parts: Q + 1, rows, classes: C }, plan.combination);
-      const exact = new Set<number>();
-      plan.groups.forEach((points, g) => {
-        for (let r = 0; r < rows; r++) {
-          const v = lse[g * rows + r]!;
-          if (!(v > -SAFE_FLOAT32_EXPONENT && v < SAFE_FLOAT32_EXPONENT)) {
-            exact.add(r);
-            continue;
-          }
-          const value = T * v + shift[r]!;
-          for (const p of points) scores[p]![start + r0 + r] = value;
-        }
-      });
-      for (const r of exact) {
-        prepareRow(r0 + r, denseOut, sparseOut);
-        scoreRowBySums(start + r0 + r);
-      }
-    }
   }
 
   /**
@@ -459,66 +425,6 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
  * factors stay far from float64 overflow and underflow (`exp(709)`, `exp(-745)`).
  */
 const SAFE_EXPONENT = 600;
-
-/**
- * Largest `|log sum exp|` the kernel path accepts from float32: beyond it the largest term may have left
- * float32's normal range (`exp(+-87)`), and the row is re-scored exactly in float64.
- */
-const SAFE_FLOAT32_EXPONENT = 70;
-
-/**
- * Elements of one `[points x rows x C]` intermediate of the kernel path: 4 MB keeps the MatMul -> Exp -> ReduceSum
- * chain in cache (measured: 1.3x faster than 128 MB chunks at C = 1000).
- */
-const COMBINATION_ELEMENTS = 1 << 20;
-
-/** The kernel path's layout: present (weight cell, neuron cell) pairs and each distinct point's 0/1 row. */
-interface CombinationPlan {
-  readonly cells: { readonly k: number; readonly m: number }[];
-  /**
-   * `[groups x (cells + 1)]`: `1/T` where the group's points keep that partial, and a last `1/T` column for
-   * the bias-minus-shift part.
-   */
-  readonly combination: Matrix;
-  /** Grid point indices of each group (points with identical kept sets). */
-  readonly groups: number[][];
-}
-
-/** The kernel path's layout, or undefined when no partial is kept anywhere (then the sum path scores the bias). */
-function combinationPlan(weightSets: number[][], sweeps: NeuronSweep[][], plans: NeuronCellPlan[], K: number, M: number, T: number): CombinationPlan | undefined {
-  const cells: { k: number; m: number }[] = [];
-  const index = new Int32Array(K * M).fill(-1);
-  for (let k = 0; k < K; k++) {
-    for (let m = 0; m < M; m++) {
-      if (plans[m]!.slot[k] === EMPTY) continue;
-      index[k * M + m] = cells.length;
-      cells.push({ k, m });
-    }
-  }
-  if (cells.length === 0) return undefined;
-  const rows: Uint8Array[] = [];
-  const groups: number[][] = [];
-  weightSets.forEach((set, s) => {
-    for (const sweep of sweeps[s]!) {
-      const keptNeuronCells: number[] = [];
-      for (const step of sweep.steps) {
-        keptNeuronCells.push(...step.addCells);
-        if (step.points.length === 0) continue;
-        const row = new Uint8Array(cells.length);
-        for (const k of set) for (const m of keptNeuronCells) if (index[k * M + m]! >= 0) row[index[k * M + m]!] = 1;
-        rows.push(row);
-        groups.push(step.points);
-      }
-    }
-  });
-  const Q = cells.length;
-  const data = new Float32Array(rows.length * (Q + 1));
-  rows.forEach((row, g) => {
-    for (let q = 0; q < Q; q++) data[g * (Q + 1) + q] = row[q]! / T;
-    data[g * (Q + 1) + Q] = 1 / T;
-  });
-  return { cells, combination: { rows: rows.length, cols: Q + 1, data }, groups };
-}
 
 /** Points sharing a weight set and an nMin level, swept over the nMax levels from the largest down. */
 interface NeuronSweep {

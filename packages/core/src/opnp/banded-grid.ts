@@ -1,0 +1,219 @@
+/**
+ * The grid search's kernel path for *banded* grids: those where no weight (or neuron) is both below a
+ * lower threshold and above an upper one, which holds whenever every `pMin + pMax <= 100` (and
+ * `nMin + nMax <= 100`), as in the paper's default grid.
+ *
+ * In a banded grid every weight lies in one of the nested low bands (pruned by some `pMin` level) or in
+ * one of the nested high bands (pruned by some `pMax` level), never both; neurons likewise. So the logits of
+ * grid point `(a, b, an, bn)` are a sum of four groups of partial logits (low/high weights on low/high neurons),
+ * each depending on two of the four levels. One GEMM per neuron band, with the weights stacked as suffix sums of
+ * the weight bands, gives every group; the kernel's {@link GemmKernel.bandedGridLogSumExp} then scores all
+ * points (see {@link BandedGridShape} for the exact layout).
+ */
+import { OpnpError } from '../errors.js';
+import { BANDED_GRID_MIN_LOG_SUM, gemm, type BandedGridShape, type GemmKernel } from '../gemm.js';
+import type { LinearHead } from '../head.js';
+import type { Matrix } from '../matrix.js';
+
+/** Per-entry `(lowRank, highRank)` of a percentile lattice (see `bandRanks` in grid.ts); `-1` = kept by no point. */
+export interface LatticeRanks {
+  readonly low: Int32Array;
+  readonly high: Int32Array;
+}
+
+/**
+ * True when every entry kept by some point lies on the lattice's top row or right column: below no upper
+ * threshold or above no lower one (`levels` = numbers of lower and upper levels).
+ */
+export function isBandedLattice(ranks: LatticeRanks, levels: readonly [number, number]): boolean {
+  const lMax = levels[0] - 1;
+  const hMax = levels[1] - 1;
+  for (let i = 0; i < ranks.low.length; i++) {
+    const l = ranks.low[i]!, h = ranks.high[i]!;
+    if (l >= 0 && h >= 0 && l !== lMax && h !== hMax) return false;
+  }
+  return true;
+}
+
+/** Everything {@link scoreBandedGrid} needs. */
+export interface BandedGridInput {
+  readonly features: Matrix;
+  readonly head: LinearHead;
+  /** A kernel that offers {@link GemmKernel.bandedGridLogSumExp}. */
+  readonly kernel: GemmKernel;
+  readonly weightRanks: LatticeRanks;
+  readonly neuronRanks: LatticeRanks;
+  /** Numbers of `pMin` and `pMax` levels. */
+  readonly weightLevels: readonly [number, number];
+  /** Numbers of `nMin` and `nMax` levels. */
+  readonly neuronLevels: readonly [number, number];
+  /** Level indices `(a, b, an, bn)` of each grid point. */
+  readonly pointLevels: readonly (readonly [number, number, number, number])[];
+  readonly temperature: number;
+  readonly reactClip: number | undefined;
+  readonly blockRows: number;
+  /** Output: `scores[p][n]`, the energy of point `p` on row `n`. */
+  readonly scores: Float32Array[];
+}
+
+/** One neuron band's columns and its weights stacked `[(weightLow + weightHigh) * C x |J|]`, scaled by `1/T`. */
+interface NeuronPart {
+  readonly columns: Int32Array;
+  readonly stacked: Matrix;
+}
+
+/**
+ * Scores every grid point on `features` through the kernel's banded log-sum-exp (energy only). Rows the kernel
+ * cannot score accurately in float32 (a `logSum` below {@link BANDED_GRID_MIN_LOG_SUM} or not finite) are re-scored
+ * exactly in float64 from the same partial logits.
+ */
+export async function scoreBandedGrid(input: BandedGridInput): Promise<void> {
+  const { features, head, kernel, temperature: T, reactClip, blockRows, scores } = input;
+  if (!kernel.bandedGridLogSumExp) throw new OpnpError('INVALID_ARGUMENT', `The ${kernel.name} kernel has no bandedGridLogSumExp`);
+  const { rows: C, cols: D, data: W } = head.weight;
+  const [weightLow, weightHighLevels] = input.weightLevels;
+  const weightHigh = weightHighLevels - 1;
+  const [neuronLow, neuronHighLevels] = input.neuronLevels;
+  const neuronHigh = neuronHighLevels - 1;
+  const parts = neuronParts(W, C, D, input.weightRanks, input.neuronRanks, weightLow, weightHigh, neuronLow, neuronHigh, T);
+  const bias = Float32Array.from(head.bias, (v) => v / T);
+
+  // Where each point's value lives in the kernel's output, and which group shifts apply to it.
+  const B = weightHigh + 1, Bn = neuronHigh + 1;
+  const combos = weightLow * B * neuronLow * Bn;
+  const pointCombo = input.pointLevels.map(([a, b, an, bn]) => ((a * B + b) * Bn + bn) * neuronLow + an);
+  const pointShifts = input.pointLevels.map(([, b, , bn]) => [true, bn < neuronHigh, b < weightHigh, b < weightHigh && bn < neuronHigh] as const);
+
+  for (let start = 0; start < features.rows; start += blockRows) {
+    const R = Math.min(blockRows, features.rows - start);
+    const inputs = gatherColumns(features.data, D, start, R, parts.map((p) => p.columns), reactClip ?? Infinity);
+    const outputs: Float32Array[] = [];
+    for (const [k, part] of parts.entries()) {
+      outputs.push((await gemm(kernel, { rows: R, cols: part.columns.length, data: inputs[k]! }, part.stacked, { transB: true })).data);
+    }
+    const shape: BandedGridShape = { rows: R, classes: C, weightLow, weightHigh, neuronLow, neuronHigh };
+    const { logSum, shifts } = await kernel.bandedGridLogSumExp(outputs, shape, bias);
+    for (let r = 0; r < R; r++) {
+      let accurate = true;
+      for (let g = 0; g < combos && accurate; g++) {
+        const v = logSum[r * combos + g]!;
+        accurate = v >= BANDED_GRID_MIN_LOG_SUM && v < Infinity;
+      }
+      if (!accurate) {
+        const exact = exactRow(outputs, r, shape, bias);
+        pointCombo.forEach((g, p) => (scores[p]![start + r] = T * exact[g]!));
+        continue;
+      }
+      const s = [shifts[r * 4]!, shifts[r * 4 + 1]!, shifts[r * 4 + 2]!, shifts[r * 4 + 3]!];
+      pointCombo.forEach((g, p) => {
+        const use = pointShifts[p]!;
+        let value = logSum[r * combos + g]!;
+        for (let k = 0; k < 4; k++) if (use[k]) value += s[k]!;
+        scores[p]![start + r] = T * value;
+      });
+    }
+  }
+}
+
+/**
+ * Rows `start .. start+R` of `data [N x D]` restricted to each column list and clipped at `clip`: one
+ * `[R x |columns|]` matrix per list, filled row by row so each source row is read from cache once.
+ */
+function gatherColumns(data: Float32Array, D: number, start: number, R: number, columnLists: readonly Int32Array[], clip: number): Float32Array[] {
+  const outs = columnLists.map((columns) => new Float32Array(R * columns.length));
+  for (let r = 0; r < R; r++) {
+    const src = (start + r) * D;
+    for (let k = 0; k < columnLists.length; k++) {
+      const columns = columnLists[k]!;
+      const out = outs[k]!;
+      const J = columns.length;
+      const o = r * J;
+      for (let jj = 0; jj < J; jj++) {
+        const v = data[src + columns[jj]!]!;
+        out[o + jj] = v > clip ? clip : v;
+      }
+    }
+  }
+  return outs;
+}
+
+/**
+ * The neuron parts of a banded lattice: low-side neurons by lower rank (the last is the centre), then
+ * high-side neurons by upper rank. Stack entry `a < weightLow` of a part holds the weights with lower rank
+ * `>= a` (low side and centre); entry `weightLow + b` the high-side weights with upper rank `>= b`. A part with
+ * no neuron gets one zero column, so every part exists.
+ */
+function neuronParts(
+  W: Float32Array,
+  C: number,
+  D: number,
+  weightRanks: LatticeRanks,
+  neuronRanks: LatticeRanks,
+  weightLow: number,
+  weightHigh: number,
+  neuronLow: number,
+  neuronHigh: number,
+  T: number,
+): NeuronPart[] {
+  const columnsOf: number[][] = Array.from({ length: neuronLow + neuronHigh }, () => []);
+  for (let j = 0; j < D; j++) {
+    const l = neuronRanks.low[j]!, h = neuronRanks.high[j]!;
+    if (l < 0 || h < 0) continue;
+    columnsOf[h === neuronHigh ? l : neuronLow + h]!.push(j);
+  }
+  const S = weightLow + weightHigh;
+  return columnsOf.map((columns) => {
+    if (columns.length === 0) return { columns: Int32Array.of(0), stacked: { rows: S * C, cols: 1, data: new Float32Array(S * C) } };
+    const J = columns.length;
+    const data = new Float32Array(S * C * J);
+    for (let jj = 0; jj < J; jj++) {
+      const j = columns[jj]!;
+      for (let c = 0; c < C; c++) {
+        const i = c * D + j;
+        const l = weightRanks.low[i]!, h = weightRanks.high[i]!;
+        if (l < 0 || h < 0) continue;
+        const w = W[i]! / T;
+        // Low side or centre: entries 0..l; high side: entries weightLow + 0..h.
+        const [first, last] = h === weightHigh ? [0, l] : [weightLow, weightLow + h];
+        for (let s = first; s <= last; s++) data[(s * C + c) * J + jj] = w;
+      }
+    }
+    return { columns: Int32Array.from(columns), stacked: { rows: S * C, cols: J, data } };
+  });
+}
+
+/**
+ * Log-sum-exp of every level combination of row `r`, straight from {@link BandedGridShape}'s definition in
+ * float64 (for the rows the kernel's float32 result cannot be trusted on).
+ */
+export function exactRow(parts: readonly Float32Array[], r: number, shape: BandedGridShape, bias: Float32Array): Float64Array {
+  const { classes: C, weightLow, weightHigh, neuronLow, neuronHigh } = shape;
+  const S = weightLow + weightHigh;
+  const B = weightHigh + 1, Bn = neuronHigh + 1;
+  const out = new Float64Array(weightLow * B * neuronLow * Bn);
+  const logits = new Float64Array(C);
+  let g = 0;
+  for (let a = 0; a < weightLow; a++) {
+    for (let b = 0; b < B; b++) {
+      for (let bn = 0; bn < Bn; bn++) {
+        for (let an = 0; an < neuronLow; an++) {
+          logits.set(bias);
+          const add = (k: number): void => {
+            const base = r * S * C;
+            const part = parts[k]!;
+            for (let c = 0; c < C; c++) logits[c] = logits[c]! + part[base + a * C + c]!;
+            if (b < weightHigh) for (let c = 0; c < C; c++) logits[c] = logits[c]! + part[base + (weightLow + b) * C + c]!;
+          };
+          for (let k = an; k < neuronLow; k++) add(k);
+          for (let k = bn; k < neuronHigh; k++) add(neuronLow + k);
+          let max = -Infinity;
+          for (let c = 0; c < C; c++) if (logits[c]! > max) max = logits[c]!;
+          let sum = 0;
+          for (let c = 0; c < C; c++) sum += Math.exp(logits[c]! - max);
+          out[g++] = max === -Infinity || max === Infinity ? max : max + Math.log(sum);
+        }
+      }
+    }
+  }
+  return out;
+}
