@@ -155,6 +155,30 @@ describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
     }
   });
 
+  it('includes every awaited batch in toState, merge and result (products are added to the sums lazily)', async () => {
+    const random = prng(41);
+    const head = { weight: randomMatrix(5, 9, random), bias: Float32Array.from({ length: 5 }, () => random()) };
+    const batches = [randomMatrix(40, 9, random), randomMatrix(25, 9, random), randomMatrix(33, 9, random)];
+    const reference = async (upTo: number) => {
+      const acc = new SensitivityAccumulator(head);
+      for (const b of batches.slice(0, upTo)) await acc.add(b);
+      return acc.toState();
+    };
+    const fast = new SensitivityAccumulator(head, { kernel });
+    await fast.add(batches[0]!);
+    await fast.add(batches[1]!);
+    const mid = fast.toState();
+    expect(mid.count).toBe(65);
+    expectClose(Float32Array.from(mid.sum), (await reference(2)).sum, 1e-5);
+    const other = new SensitivityAccumulator(head, { kernel });
+    await other.add(batches[2]!);
+    fast.merge(other); // other's product is still pending: merge must include it
+    expectClose(Float32Array.from(fast.toState().sum), (await reference(3)).sum, 1e-5);
+    const resumed = SensitivityAccumulator.fromState(head, mid, { kernel });
+    await resumed.add(batches[2]!);
+    expectClose(Float32Array.from(resumed.result().values), (await reference(3)).sum.map((v) => v / 98), 1e-5);
+  });
+
   it('makes SensitivityAccumulator reject NaN / Inf inputs, naming the row, without changing its state', async () => {
     const random = prng(5);
     const head = { weight: randomMatrix(4, 6, random), bias: new Float32Array(4) };

@@ -167,6 +167,12 @@ export class SensitivityAccumulator {
   private readonly head: LinearHead;
   private readonly kernel: GemmKernel;
   private readonly sum: Float64Array;
+  /**
+   * Validated `C x D` products (fused path) counted in `samples` but not yet added to `sum`: each is added while
+   * the kernel computes the next batch's product (the kernel runs off the JavaScript thread), or when the
+   * sums are read.
+   */
+  private pending: Float32Array[] = [];
   private samples = 0;
   /** Reused scratch for `P` and `|H|` of one chunk (grown on demand; kernels are done with inputs once `gemm` resolves). */
   private pScratch = new Float32Array(0);
@@ -257,7 +263,9 @@ export class SensitivityAccumulator {
       const end = Math.min(n, start + CHUNK_ROWS);
       const h = sliceRows(features, start, end);
       const f = logits !== undefined ? sliceRows(logits, start, end) : await logitsWith(this.kernel, this.head, h);
-      const part = (await product(f, h, { temperature: this.temperature, absolute })).data;
+      const running = product(f, h, { temperature: this.temperature, absolute });
+      this.flushPending(); // earlier batches' products, while the kernel works on this one
+      const part = (await running).data;
       if (!allFinite(part)) {
         scanFinite(h, 'features', this.samples + start);
         scanFinite(f, logits !== undefined ? 'logits' : 'computed logits', this.samples + start);
@@ -268,9 +276,15 @@ export class SensitivityAccumulator {
       }
       parts.push(part);
     }
-    const sum = this.sum;
-    for (const part of parts) for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + part[i]!;
+    this.pending.push(...parts);
     this.samples += n;
+  }
+
+  /** Adds the {@link pending} products into the float64 sums. */
+  private flushPending(): void {
+    const sum = this.sum;
+    for (const part of this.pending) for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + part[i]!;
+    this.pending = [];
   }
 
   /** `P^T |H|` (or `P^T H`) of one chunk as a `C x D` float32 array. */
@@ -300,6 +314,7 @@ export class SensitivityAccumulator {
   merge(other: SensitivityAccumulator | SensitivityState): this {
     const state = other instanceof SensitivityAccumulator ? other.toStateView() : other;
     this.checkCompatible(state);
+    this.flushPending();
     const sum = this.sum;
     for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + state.sum[i]!;
     this.samples += state.count;
@@ -337,6 +352,7 @@ export class SensitivityAccumulator {
   }
 
   private toStateView(): SensitivityState {
+    this.flushPending();
     return {
       classes: this.classes,
       dim: this.dim,
@@ -376,6 +392,7 @@ export class SensitivityAccumulator {
         hint: 'Call add() with a non-empty batch of training features first',
       });
     }
+    this.flushPending();
     const values = new Float64Array(this.sum.length);
     const inv = 1 / this.samples;
     if (this.aggregation === 'abs-of-sum') {
