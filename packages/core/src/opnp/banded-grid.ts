@@ -119,7 +119,7 @@ export async function scoreBandedGrid(input: BandedGridInput): Promise<void> {
  * Rows `start .. start+R` of `data [N x D]` restricted to each column list and clipped at `clip`: one
  * `[R x |columns|]` matrix per list, filled row by row so each source row is read from cache once.
  */
-function gatherColumns(data: Float32Array, D: number, start: number, R: number, columnLists: readonly Int32Array[], clip: number): Float32Array[] {
+export function gatherColumns(data: Float32Array, D: number, start: number, R: number, columnLists: readonly Int32Array[], clip: number): Float32Array[] {
   const outs = columnLists.map((columns) => new Float32Array(R * columns.length));
   for (let r = 0; r < R; r++) {
     const src = (start + r) * D;
@@ -186,7 +186,7 @@ function neuronParts(
  * Log-sum-exp of every level combination of row `r`, straight from {@link BandedGridShape}'s definition in
  * float64 (for the rows the kernel's float32 result cannot be trusted on).
  */
-export function exactRow(parts: readonly Float32Array[], r: number, shape: BandedGridShape, bias: Float32Array): Float64Array {
+function exactRow(parts: readonly Float32Array[], r: number, shape: BandedGridShape, bias: Float32Array): Float64Array {
   const { classes: C, weightLow, weightHigh, neuronLow, neuronHigh } = shape;
   const S = weightLow + weightHigh;
   const B = weightHigh + 1, Bn = neuronHigh + 1;

@@ -22,7 +22,7 @@ import { assertFeaturesMatchHead, assertHead, type LinearHead } from '../head.js
 import type { Matrix } from '../matrix.js';
 import { assertPercentage, percentiles } from '../percentile.js';
 import type { LogitScore } from '../scores/logit-scores.js';
-import { isBandedLattice, scoreBandedGrid } from './banded-grid.js';
+import { gatherColumns, isBandedLattice, scoreBandedGrid } from './banded-grid.js';
 import type { SensitivityLike } from './masks.js';
 import type { PruningPercentages } from './thresholds.js';
 
@@ -232,6 +232,7 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   // Per neuron cell: dense weight cells stacked for one GEMM, sparse ones as column-wise lists.
   const sparseBelow = options.sparseBelowDensity ?? (kernel === portableGemmKernel ? 0.3 : 0);
   const plans = neuronCells.map(({ columns }) => planNeuronCell(W, C, D, columns, weightCellIndex, K, sparseBelow));
+  const columnLists = plans.map((plan) => Int32Array.from(plan.columns));
 
   // Group the points by kept weight cells (few distinct sets), then by nMin level; within a group the
   // nMax levels are swept from the largest down so each step only adds the newly kept neuron cells.
@@ -291,18 +292,11 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
     // sparse cells by a loop that also skips zero activations.
     const denseOut: (Float32Array | null)[] = [];
     const sparseOut: Float32Array[] = [];
+    const inputs = gatherColumns(features.data, D, start, R, columnLists, reactClip ?? Infinity);
     for (let m = 0; m < M; m++) {
       const plan = plans[m]!;
-      const J = plan.columns.length;
-      const x = new Float32Array(R * J);
-      for (let r = 0; r < R; r++) {
-        const src = (start + r) * D;
-        for (let jj = 0; jj < J; jj++) {
-          const v = features.data[src + plan.columns[jj]!]!;
-          x[r * J + jj] = reactClip !== undefined && v > reactClip ? reactClip : v;
-        }
-      }
-      denseOut.push(plan.dense ? (await gemm(kernel, { rows: R, cols: J, data: x }, plan.dense, { transB: true })).data : null);
+      const x = inputs[m]!;
+      denseOut.push(plan.dense ? (await gemm(kernel, { rows: R, cols: plan.columns.length, data: x }, plan.dense, { transB: true })).data : null);
       sparseOut.push(sparseProduct(plan, x, R, C));
     }
     for (let r = 0; r < R; r++) {
