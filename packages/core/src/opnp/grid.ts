@@ -112,8 +112,9 @@ export interface GridScores {
 function bandRanks(values: ArrayLike<number>, lows: readonly number[], highs: readonly number[]): { low: Int32Array; high: Int32Array } {
   if (values.length === 0) throw new OpnpError('EMPTY_INPUT', 'Cannot search a grid over an empty sensitivity array');
   const thresholds = percentiles(values, [...lows.filter((q) => q > 0), ...highs.filter((q) => q > 0).map((q) => 100 - q)], 'sensitivity');
-  const loThr = lows.map((q) => (q > 0 ? thresholds.shift()! : -Infinity));
-  const hiThr = highs.map((q) => (q > 0 ? thresholds.shift()! : Infinity));
+  let next = 0;
+  const loThr = lows.map((q) => (q > 0 ? thresholds[next++]! : -Infinity));
+  const hiThr = highs.map((q) => (q > 0 ? thresholds[next++]! : Infinity));
   const n = values.length;
   const low = new Int32Array(n);
   const high = new Int32Array(n);
