@@ -20,6 +20,7 @@ export {
   type BatchLayout,
   type ResizeKernel,
 } from './preprocess.js';
+export { pillowBilinearResize } from './pillow-resize.js';
 export { subsetIndices, splitIndices, subsetSize, type SubsetOptions } from './subset.js';
 export { selectSamples } from './dataset.js';
 export { openDataset, detectFormat, parseDatasetSpec, DATASET_FORMATS, type OpenDatasetOptions, type DatasetSpec } from './open.js';

@@ -11,8 +11,11 @@ import { argumentError } from './errors.js';
 /** Memory layout of a preprocessed batch. */
 export type BatchLayout = 'NCHW' | 'NHWC';
 
-/** Resampling kernels of sharp (libvips) usable for resizing. */
-export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
+/**
+ * Resampling kernels for resizing: `'pil-bilinear'` (Pillow's bilinear, bit for bit, in JavaScript) or one of
+ * sharp's (libvips) kernels.
+ */
+export type ResizeKernel = 'pil-bilinear' | 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
 
 /**
  * How stored pixels become model input (all fields optional).
@@ -21,9 +24,12 @@ export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczo
  *   `floor(size * long / short)`, as torchvision's `Resize(int)`); `[height, width]` resizes to exactly that.
  * - `centerCrop`: crops the centre (`top = round((H - h) / 2)`, Python rounding, as torchvision's
  *   `CenterCrop`); a crop larger than the image pads with zeros.
- * - `kernel`: sharp's resampling kernel, default `'linear'`: libvips' reduce with a triangle filter whose
- *   support widens with the shrink factor, i.e. antialiased bilinear like PIL's `BILINEAR` and torchvision's
- *   `antialias=True`. JPEG shrink-on-load is disabled so the result does not depend on the JPEG's DCT scaling.
+ * - `kernel`: the resampling kernel, default `'pil-bilinear'`: exactly Pillow's `Image.resize(..., BILINEAR)`, which
+ *   torchvision's `Resize` uses for PIL images, so ImageNet-style inputs equal the PyTorch reference pipelines'
+ *   pixel for pixel (sharp decodes JPEGs as Pillow does; checked against Pillow in the tests). It runs in
+ *   JavaScript (about 6 ms for a 500 x 375 image, sharp: 2 ms); sharp's kernels (`'linear'`: libvips' antialiased triangle
+ *   filter, within a few levels of Pillow's when shrinking, up to 10 when enlarging; `'cubic'`, `'lanczos3'`, ...) run
+ *   natively on libuv's threads. JPEG shrink-on-load is disabled so results do not depend on DCT scaling.
  * - `channels`: the model's channel count (1 or 3). Grey -> RGB replicates the channel; RGB -> grey uses
  *   `0.299 R + 0.587 G + 0.114 B` (ITU-R 601-2, PIL's `convert('L')` without its rounding).
  * - `scale`: multiplies stored values; default `1/255` for 8-bit unsigned data and `1` otherwise.
@@ -160,7 +166,7 @@ export function resolvePreprocess(
   } else [height, width] = resizedSize(stored[1], stored[2], resize);
   const scale = o.scale ?? (eightBit ? 1 / 255 : 1);
   if (!Number.isFinite(scale)) throw argumentError('preprocess.scale must be finite', { actual: scale });
-  const kernel = o.kernel ?? 'linear';
+  const kernel = o.kernel ?? 'pil-bilinear';
   return {
     layout,
     channels,

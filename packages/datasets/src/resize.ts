@@ -1,22 +1,27 @@
 /**
- * Decoding and resizing with sharp (libvips). Runs on libuv's threadpool, so awaiting these functions
- * never blocks the event loop. Node only.
+ * Decoding (and resizing with sharp's kernels) with sharp (libvips), on libuv's threadpool; the default
+ * `'pil-bilinear'` resize runs in JavaScript on the decoded pixels. Node only.
  */
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import type { PixelImage, PreprocessPlan } from './preprocess.js';
 import { resizedSize } from './preprocess.js';
 import { argumentError, formatError } from './errors.js';
+import { pillowBilinearResize } from './pillow-resize.js';
 
 async function toPixels(pipeline: Sharp): Promise<PixelImage> {
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width, layout: 'HWC' };
 }
 
-function resizeStep(pipeline: Sharp, plan: PreprocessPlan, height: number, width: number): Sharp {
+/** Decoded pixels of `pipeline`, resized as `plan` says (by sharp, or by the Pillow port after decoding). */
+async function resizedPixels(pipeline: Sharp, plan: PreprocessPlan, height: number, width: number): Promise<PixelImage> {
   const [h, w] = resizedSize(height, width, plan.resize);
-  if (h === height && w === width) return pipeline;
-  return pipeline.resize({ width: w, height: h, fit: 'fill', kernel: plan.kernel, fastShrinkOnLoad: false });
+  if (h === height && w === width) return toPixels(pipeline);
+  if (plan.kernel !== 'pil-bilinear') return toPixels(pipeline.resize({ width: w, height: h, fit: 'fill', kernel: plan.kernel, fastShrinkOnLoad: false }));
+  const image = await toPixels(pipeline);
+  const data = pillowBilinearResize(image.data as Uint8Array, image.height, image.width, image.channels, h, w);
+  return { data, channels: image.channels, height: h, width: w, layout: 'HWC' };
 }
 
 /**
@@ -43,8 +48,9 @@ export async function resizePixels(image: PixelImage, plan: PreprocessPlan): Pro
       }
     }
   }
+  if (plan.kernel === 'pil-bilinear') return { data: pillowBilinearResize(hwc, H, W, C, h, w), channels: C, height: h, width: w, layout: 'HWC' };
   const raw = { width: W, height: H, channels: C as 1 | 2 | 3 | 4 };
-  return toPixels(resizeStep(sharp(hwc, { raw }), plan, H, W));
+  return resizedPixels(sharp(hwc, { raw }), plan, H, W);
 }
 
 /**
@@ -59,7 +65,7 @@ export async function decodeImageFile(file: string, plan: PreprocessPlan): Promi
     if (meta.width === undefined || meta.height === undefined) throw new Error('no image size');
     let pipeline = image.removeAlpha();
     if ((meta.channels ?? 3) >= 3 || meta.space === 'cmyk') pipeline = pipeline.toColourspace('srgb');
-    return await toPixels(resizeStep(pipeline, plan, meta.height, meta.width));
+    return await resizedPixels(pipeline, plan, meta.height, meta.width);
   } catch (error) {
     throw formatError(`Cannot decode image (${(error as Error).message})`, { file, cause: error });
   }

@@ -60,7 +60,7 @@ describe('image folders', () => {
     expect(error.file).toContain('3_corrupt.png');
   });
 
-  it('decodes JPEG and resizes the shorter side then centre-crops (ImageNet-style)', async () => {
+  it('decodes JPEG and resizes the shorter side with a sharp kernel, then centre-crops (ImageNet-style)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opnp-jpeg-'));
     try {
       mkdirSync(join(dir, 'a'));
@@ -71,7 +71,7 @@ describe('image folders', () => {
       await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toFile(join(dir, 'a', 'img.jpg'));
       const ds = await openDataset(dir);
       expect(ds.shape).toEqual([3, 30, 40]);
-      const batches = await collect(ds, { preprocess: { resize: 20, centerCrop: 16, layout: 'NHWC' } });
+      const batches = await collect(ds, { preprocess: { resize: 20, centerCrop: 16, layout: 'NHWC', kernel: 'linear' } });
       expect(batches.shapes).toEqual([[1, 16, 16, 3]]);
       // resize 30x40 -> 20x26 (floor(20 * 40 / 30)), crop top = round(2) = 2, left = round(5) = 5
       const resized = await sharp(join(dir, 'a', 'img.jpg')).resize({ width: 26, height: 20, fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false }).raw().toBuffer();

@@ -60,7 +60,7 @@ describe('preprocessing', () => {
     expect(centerCropOffset(27, 27, [24, 24])).toEqual([2, 2]); // round(1.5) = 2
   });
 
-  it('resizes 8-bit array images with sharp (linear kernel)', async () => {
+  it('resizes 8-bit array images (default kernel)', async () => {
     const ds = await openDataset(MNIST_TEST);
     const { shapes, data } = await collect(ds, { subset: Uint32Array.from([0, 1]), preprocess: { resize: 32 } });
     expect(shapes).toEqual([[2, 1, 32, 32]]);

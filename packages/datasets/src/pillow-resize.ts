@@ -1,0 +1,133 @@
+/**
+ * Pillow's bilinear resampling of 8-bit images, bit for bit: what `Image.resize(size, Image.BILINEAR)` returns,
+ * and therefore what torchvision's `Resize` does to PIL images (the ImageNet reference pipelines).
+ *
+ * The algorithm is Pillow's `ImagingResample` (`src/libImaging/Resample.c`): a separable triangle filter whose
+ * support widens with the shrink factor (antialiasing), coefficients normalised per output pixel in float64 and
+ * rounded to 22-bit fixed point, a horizontal pass over the source rows the vertical pass needs (rounded to
+ * 8 bits), then the vertical pass. Pure JavaScript, no dependencies (browser-safe).
+ */
+
+/** Fixed-point precision of Pillow's 8-bit coefficients: `32 - 8 - 2`. */
+const PRECISION_BITS = 22;
+const ONE = 1 << PRECISION_BITS;
+const HALF = 1 << (PRECISION_BITS - 1);
+
+/** Per output pixel: first source index, number of taps, and the taps' fixed-point weights (`size` apart). */
+interface Coefficients {
+  readonly first: Int32Array;
+  readonly count: Int32Array;
+  readonly weights: Int32Array;
+  readonly size: number;
+}
+
+/** Pillow's `precompute_coeffs` with the bilinear filter (support 1), then `normalize_coeffs_8bpc`. */
+function coefficients(inSize: number, outSize: number): Coefficients {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterScale; // bilinear support 1.0 times the filter scale
+  const size = Math.ceil(support) * 2 + 1;
+  const first = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Int32Array(outSize * size);
+  const k = new Float64Array(size);
+  const inverse = 1 / filterScale;
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    // C's (int) cast truncates toward zero.
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    let sum = 0;
+    for (let x = 0; x < xmax; x++) {
+      const t = Math.abs((x + xmin - center + 0.5) * inverse);
+      const w = t < 1 ? 1 - t : 0;
+      k[x] = w;
+      sum += w;
+    }
+    for (let x = 0; x < xmax; x++) {
+      const w = sum !== 0 ? k[x]! / sum : k[x]!;
+      weights[xx * size + x] = Math.trunc(w < 0 ? -0.5 + w * ONE : 0.5 + w * ONE);
+    }
+    first[xx] = xmin;
+    count[xx] = xmax;
+  }
+  return { first, count, weights, size };
+}
+
+/** Pillow's `clip8`: the fixed-point sum shifted down and clamped to 0-255. */
+function clip8(sum: number): number {
+  const v = sum >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/**
+ * Resizes an 8-bit `height x width x channels` (HWC, row-major) image to `outHeight x outWidth` exactly as
+ * Pillow's `Image.resize((outWidth, outHeight), Image.BILINEAR)` does (each channel independently, as Pillow
+ * treats `L` and `RGB` images).
+ *
+ * @example
+ * ```ts
+ * const small = pillowBilinearResize(pixels, 375, 500, 3, 256, 341); // torchvision Resize(256) of a 500x375 image
+ * ```
+ */
+export function pillowBilinearResize(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Uint8Array {
+  if (src.length !== height * width * channels) throw new RangeError(`Expected ${height} x ${width} x ${channels} pixels, got ${src.length}`);
+  if (!(outHeight >= 1 && outWidth >= 1 && Number.isInteger(outHeight) && Number.isInteger(outWidth))) {
+    throw new RangeError(`Output size must be positive integers, got ${outHeight} x ${outWidth}`);
+  }
+  const needHorizontal = outWidth !== width;
+  const needVertical = outHeight !== height;
+  if (!needHorizontal && !needVertical) return src.slice();
+  const vertical = coefficients(height, outHeight);
+  let image = src;
+  let rows = height;
+  let rowOffset = 0;
+  if (needHorizontal) {
+    // Only the source rows the vertical pass reads: first of the first output row .. end of the last.
+    rowOffset = vertical.first[0]!;
+    const rowEnd = vertical.first[outHeight - 1]! + vertical.count[outHeight - 1]!;
+    rows = needVertical ? rowEnd - rowOffset : height;
+    if (!needVertical) rowOffset = 0;
+    image = horizontalPass(src, width, channels, rowOffset, rows, outWidth);
+  }
+  if (!needVertical) return image;
+  return verticalPass(image, needHorizontal ? outWidth : width, channels, vertical, needHorizontal ? rowOffset : 0, outHeight);
+}
+
+function horizontalPass(src: Uint8Array, width: number, channels: number, rowOffset: number, rows: number, outWidth: number): Uint8Array {
+  const { first, count, weights, size } = coefficients(width, outWidth);
+  const out = new Uint8Array(rows * outWidth * channels);
+  for (let y = 0; y < rows; y++) {
+    const srcRow = (y + rowOffset) * width * channels;
+    const outRow = y * outWidth * channels;
+    for (let xx = 0; xx < outWidth; xx++) {
+      const xmin = first[xx]!;
+      const n = count[xx]!;
+      const k = xx * size;
+      for (let c = 0; c < channels; c++) {
+        let sum = HALF;
+        for (let x = 0; x < n; x++) sum += src[srcRow + (x + xmin) * channels + c]! * weights[k + x]!;
+        out[outRow + xx * channels + c] = clip8(sum);
+      }
+    }
+  }
+  return out;
+}
+
+function verticalPass(src: Uint8Array, width: number, channels: number, coeffs: Coefficients, rowOffset: number, outHeight: number): Uint8Array {
+  const { first, count, weights, size } = coeffs;
+  const stride = width * channels;
+  const out = new Uint8Array(outHeight * stride);
+  for (let yy = 0; yy < outHeight; yy++) {
+    const ymin = first[yy]! - rowOffset;
+    const n = count[yy]!;
+    const k = yy * size;
+    const outRow = yy * stride;
+    for (let i = 0; i < stride; i++) {
+      let sum = HALF;
+      for (let y = 0; y < n; y++) sum += src[(y + ymin) * stride + i]! * weights[k + y]!;
+      out[outRow + i] = clip8(sum);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { openDataset, pillowBilinearResize } from '../src/index.js';
+import { collect, fixture, pix } from './helpers.js';
+
+/**
+ * References written by Pillow (tools/fixtures/datasets/make_pillow_resize.py): `Image.resize(size, BILINEAR)` of
+ * `texture` images, a Pillow-encoded JPEG with Pillow's decoding, and torchvision's Resize + CenterCrop of it.
+ */
+interface Manifest {
+  pillow: string;
+  cases: { name: string; input: [number, number, number]; output: [number, number]; sha256: string; npy?: string }[];
+  jpeg: { file: string; decoded: string; pipeline: { resize: number; centerCrop: number; npy: string } };
+}
+const manifest = JSON.parse(readFileSync(fixture('pillow', 'manifest.json'), 'utf8')) as Manifest;
+
+/** The fixture script's `texture(h, w, c)`, HWC. */
+function texture(h: number, w: number, c: number): Uint8Array {
+  const out = new Uint8Array(h * w * c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let ch = 0; ch < c; ch++) out[(y * w + x) * c + ch] = (3 * x * x + 5 * y * y + x * y + 41 * ch + ((7919 * x + 104729 * y + 13 * ch) % 61)) % 256;
+    }
+  }
+  return out;
+}
+
+/** The bytes of a uint8 `.npy` fixture (the package's `readNpy` reads float feature matrices only). */
+function npyBytes(name: string): Uint8Array {
+  const bytes = readFileSync(fixture('pillow', name));
+  const headerLength = bytes.readUInt16LE(8);
+  expect(bytes.subarray(10, 10 + headerLength).toString('latin1')).toContain("'descr': '|u1'");
+  return bytes.subarray(10 + headerLength);
+}
+
+/** Fails with the first differing index (and both values) instead of a huge diff. */
+function expectSameBytes(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (got[i] !== want[i]) throw new Error(`${what}: first difference at byte ${i}: got ${got[i]}, Pillow ${want[i]}`);
+  }
+}
+
+describe(`pillowBilinearResize equals Pillow ${manifest.pillow}'s Image.resize(BILINEAR) bit for bit`, () => {
+  for (const { name, input, output, sha256, npy } of manifest.cases) {
+    it(`${name}: ${input.join(' x ')} -> ${output.join(' x ')}`, () => {
+      const [h, w, c] = input;
+      const got = pillowBilinearResize(texture(h, w, c), h, w, c, output[0], output[1]);
+      if (npy) expectSameBytes(got, npyBytes(npy), name);
+      expect(createHash('sha256').update(got).digest('hex')).toBe(sha256);
+    });
+  }
+
+  it('returns a copy when the size is unchanged and rejects bad sizes', () => {
+    const src = texture(4, 5, 3);
+    const same = pillowBilinearResize(src, 4, 5, 3, 4, 5);
+    expect(same).toEqual(src);
+    expect(same).not.toBe(src);
+    expect(() => pillowBilinearResize(src, 4, 5, 2, 2, 2)).toThrow(RangeError);
+    expect(() => pillowBilinearResize(src, 4, 5, 3, 0, 2)).toThrow(RangeError);
+    expect(() => pillowBilinearResize(src, 4, 5, 3, 2.5, 2)).toThrow(RangeError);
+  });
+});
+
+describe('image pipeline against Pillow + torchvision', () => {
+  it('sharp decodes the Pillow-encoded JPEG to the same pixels as Pillow', async () => {
+    const { data } = await sharp(fixture('pillow', manifest.jpeg.file)).raw().toBuffer({ resolveWithObject: true });
+    expectSameBytes(data, npyBytes(manifest.jpeg.decoded), 'decoded JPEG');
+  });
+
+  it('default preprocessing = PIL decode, Resize(64) (bilinear), CenterCrop(56), ToTensor', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opnp-pillow-'));
+    try {
+      mkdirSync(join(dir, 'class'));
+      copyFileSync(fixture('pillow', manifest.jpeg.file), join(dir, 'class', 'image.jpg'));
+      const ds = await openDataset(dir);
+      const { resize, centerCrop } = manifest.jpeg.pipeline;
+      const { data, shapes } = await collect(ds, { preprocess: { resize, centerCrop, layout: 'NHWC' } });
+      expect(shapes).toEqual([[1, centerCrop, centerCrop, 3]]);
+      const want = npyBytes(manifest.jpeg.pipeline.npy);
+      expectSameBytes(Array.from(data, (v) => Math.round(v * 255)), want, 'pipeline');
+      data.forEach((v, i) => expect(v).toBe(Math.fround(want[i]! / 255)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stored arrays (CIFAR) resize through the same Pillow port', async () => {
+    const ds = await openDataset(fixture('cifar10')); // test split: fixture images 15-18
+    const { data } = await collect(ds, { subset: Uint32Array.from([0]), preprocess: { resize: 45, scale: 1, layout: 'NHWC' } });
+    const hwc = new Uint8Array(32 * 32 * 3);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) hwc[(y * 32 + x) * 3 + c] = pix(15, c, y, x);
+    expectSameBytes(data, pillowBilinearResize(hwc, 32, 32, 3, 45, 45), 'CIFAR test sample 0');
+  });
+});
