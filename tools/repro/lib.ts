@@ -30,6 +30,8 @@ export interface Setting {
   readonly ood: (root: string) => readonly { name: string; spec: string }[];
   readonly mean: readonly number[];
   readonly std: readonly number[];
+  /** Image resizing when it differs from the CLI's default (shorter side 256, Pillow bilinear, crop to the input). */
+  readonly resize?: { readonly shorterSide: number; readonly kernel: 'pil-bilinear' | 'pil-bicubic' };
   /** The paper's numbers, or null when they are not bundled (see README). */
   readonly paper: PaperTable | null;
 }
@@ -66,6 +68,7 @@ export function evalArgs(setting: Setting, options: { dataRoot: string; model: s
     ...setting.ood(root).flatMap((o) => ['--ood', `${o.name}=${o.spec}`]),
     '--mean', setting.mean.join(','),
     '--std', setting.std.join(','),
+    ...(setting.resize ? ['--resize', String(setting.resize.shorterSide), '--resize-kernel', setting.resize.kernel] : []),
     '--methods', REPRO_METHODS,
     '--json', options.json,
     ...(options.save ? ['--save', options.save] : []),

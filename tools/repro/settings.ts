@@ -56,8 +56,10 @@ export const IMAGENET_VIT_B16: Setting = {
   train: (root) => `imagenet:${root}/imagenet#train`,
   test: (root) => `imagenet:${root}/imagenet#val`,
   ood: IMAGENET_OOD,
-  // timm vit_base_patch16_224 (augreg) normalises with mean = std = 0.5; pass --mean/--std after -- for other checkpoints.
+  // timm vit_base_patch16_224 (augreg): mean = std = 0.5, bicubic resize to floor(224 / 0.9) = 248, centre crop 224.
+  // For other checkpoints pass --mean/--std/--resize/--resize-kernel after --.
   mean: [0.5, 0.5, 0.5],
   std: [0.5, 0.5, 0.5],
+  resize: { shorterSide: 248, kernel: 'pil-bicubic' },
   paper: null,
 };

@@ -2,9 +2,10 @@
  * `opnp data info`, `opnp demo`, error paths, `opnp sensitivity` (shards, merge, checkpoints) and
  * `opnp extract` (resume, cached features in eval).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { SensitivityAccumulator, neuronSensitivity } from '@opnp/core';
 import { loadNpy, openNpyRowWriter, subsetIndices } from '@opnp/datasets';
@@ -189,6 +190,33 @@ describe('opnp sensitivity', () => {
 });
 
 describe('opnp extract', () => {
+  it('--resize, --crop and --resize-kernel set the image preprocessing', async () => {
+    const dir = tempDir();
+    const folder = join(dir, 'images', 'any');
+    mkdirSync(folder, { recursive: true });
+    for (let i = 0; i < 3; i++) {
+      const pixels = Buffer.from(Array.from({ length: 45 * 38 }, (_, k) => (k * (7 + i) + (k % 38) * 11) % 256));
+      await sharp(pixels, { raw: { width: 38, height: 45, channels: 1 } }).png().toFile(join(folder, `img_${i}.png`));
+    }
+    const spec = `folder:${join(dir, 'images')}#nolabels`;
+    const extract = async (flags: string[], out: string) => {
+      const run = await cli(['extract', '--model', MODEL, '--data', spec, ...NORMALISE, ...flags, '--out', join(dir, out), '--quiet']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      return (await loadNpy(join(dir, out))).data;
+    };
+    const got = await extract(['--resize', '40', '--crop', '28', '--resize-kernel', 'pil-bicubic'], 'bicubic.npy');
+    const want = stack((await referenceBatches(spec, { batchSize: 256, preprocess: { resize: 40, centerCrop: 28, kernel: 'pil-bicubic' } })).batches.map((b) => b.features)).data;
+    expect(got.length).toBe(want.length);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!)));
+    // The default (shorter side to the 28-pixel input, Pillow bilinear) gives other features.
+    const plain = await extract([], 'default.npy');
+    expect(Array.from(plain).some((v, i) => Math.abs(v - got[i]!) > 1e-3)).toBe(true);
+    const bad = await cli(['extract', '--model', MODEL, '--data', spec, '--resize-kernel', 'sinc', '--out', join(dir, 'x.npy')]);
+    expect(bad.code).toBe(1); // a bad value (exit 2 is for usage errors)
+    expect(bad.stderr).toMatch(/--resize-kernel.*pil-bilinear/);
+  });
+
   it('writes features and logits in dataset order, resumes a partial file, and feeds eval', async () => {
     const dir = tempDir();
     const features = join(dir, 'fval.npy');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@opnp/backend-onnx/register';
 import { loadFeatureExtractor, resolveGemmKernel, type FeatureExtractor, type Matrix } from '@opnp/core';
-import { openDataset, preprocessOptionsFor } from '@opnp/datasets';
+import { openDataset, preprocessOptionsFor, type PreprocessOptions } from '@opnp/datasets';
 import { runCli } from '../src/main.js';
 import { demoAssetPath } from '../src/commands/demo.js';
 
@@ -57,10 +57,13 @@ export function referenceExtractor(): Promise<FeatureExtractor> {
 }
 
 /** Features and logits per batch (batch size as the CLI's), plus labels, through the library API. */
-export async function referenceBatches(spec: string, options: { batchSize: number; subset?: Uint32Array }): Promise<{ batches: { features: Matrix; logits: Matrix }[]; labels: Int32Array }> {
+export async function referenceBatches(
+  spec: string,
+  options: { batchSize: number; subset?: Uint32Array; preprocess?: PreprocessOptions },
+): Promise<{ batches: { features: Matrix; logits: Matrix }[]; labels: Int32Array }> {
   const ex = await referenceExtractor();
   const dataset = await openDataset(spec);
-  const preprocess = preprocessOptionsFor(ex.input, { mean: 0.1307, std: 0.3081 });
+  const preprocess = preprocessOptionsFor(ex.input, { mean: 0.1307, std: 0.3081, ...options.preprocess });
   const batches: { features: Matrix; logits: Matrix }[] = [];
   const labels: number[] = [];
   for await (const b of dataset.batches({ batchSize: options.batchSize, preprocess, ...(options.subset ? { subset: options.subset } : {}) })) {

@@ -19,8 +19,9 @@ export {
   type PreprocessPlan,
   type BatchLayout,
   type ResizeKernel,
+  RESIZE_KERNELS,
 } from './preprocess.js';
-export { pillowBilinearResize } from './pillow-resize.js';
+export { pillowResize, type PillowFilter } from './pillow-resize.js';
 export { subsetIndices, splitIndices, subsetSize, type SubsetOptions } from './subset.js';
 export { selectSamples } from './dataset.js';
 export { openDataset, detectFormat, parseDatasetSpec, DATASET_FORMATS, type OpenDatasetOptions, type DatasetSpec } from './open.js';

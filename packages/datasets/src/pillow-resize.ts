@@ -1,11 +1,12 @@
 /**
- * Pillow's bilinear resampling of 8-bit images, bit for bit: what `Image.resize(size, Image.BILINEAR)` returns,
- * and therefore what torchvision's `Resize` does to PIL images (the ImageNet reference pipelines).
+ * Pillow's bilinear and bicubic resampling of 8-bit images, bit for bit: what `Image.resize(size, Image.BILINEAR)`
+ * (or `BICUBIC`) returns, and therefore what torchvision's `Resize` does to PIL images (the ImageNet reference
+ * pipelines; timm's ViT pipelines use bicubic).
  *
- * The algorithm is Pillow's `ImagingResample` (`src/libImaging/Resample.c`): a separable triangle filter whose
- * support widens with the shrink factor (antialiasing), coefficients normalised per output pixel in float64 and
- * rounded to 22-bit fixed point, a horizontal pass over the source rows the vertical pass needs (rounded to
- * 8 bits), then the vertical pass. Pure JavaScript, no dependencies (browser-safe).
+ * The algorithm is Pillow's `ImagingResample` (`src/libImaging/Resample.c`): a separable filter (triangle, or
+ * Keys' cubic with `a = -0.5`) whose support widens with the shrink factor (antialiasing), coefficients normalised
+ * per output pixel in float64 and rounded to 22-bit fixed point, a horizontal pass over the source rows the
+ * vertical pass needs (rounded to 8 bits), then the vertical pass. Pure JavaScript, no dependencies (browser-safe).
  */
 
 /** Fixed-point precision of Pillow's 8-bit coefficients: `32 - 8 - 2`. */
@@ -21,11 +22,25 @@ interface Coefficients {
   readonly size: number;
 }
 
-/** Pillow's `precompute_coeffs` with the bilinear filter (support 1), then `normalize_coeffs_8bpc`. */
-function coefficients(inSize: number, outSize: number): Coefficients {
+/** Pillow's resampling filters: the kernel and its support (at scale 1). */
+const FILTERS = {
+  bilinear: { support: 1, kernel: (t: number) => (t < 1 ? 1 - t : 0) },
+  // Keys' cubic convolution with a = -0.5, written as Pillow's bicubic_filter.
+  bicubic: {
+    support: 2,
+    kernel: (t: number) => (t < 1 ? (1.5 * t - 2.5) * t * t + 1 : t < 2 ? (((t - 5) * t + 8) * t - 4) * -0.5 : 0),
+  },
+} as const;
+
+/** Filters of {@link pillowResize}: Pillow's `Image.BILINEAR` and `Image.BICUBIC`. */
+export type PillowFilter = keyof typeof FILTERS;
+
+/** Pillow's `precompute_coeffs` for one axis, then `normalize_coeffs_8bpc`. */
+function coefficients(inSize: number, outSize: number, filter: PillowFilter): Coefficients {
+  const { support: filterSupport, kernel } = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
-  const support = filterScale; // bilinear support 1.0 times the filter scale
+  const support = filterSupport * filterScale;
   const size = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(outSize);
   const count = new Int32Array(outSize);
@@ -39,8 +54,7 @@ function coefficients(inSize: number, outSize: number): Coefficients {
     const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
     let sum = 0;
     for (let x = 0; x < xmax; x++) {
-      const t = Math.abs((x + xmin - center + 0.5) * inverse);
-      const w = t < 1 ? 1 - t : 0;
+      const w = kernel(Math.abs((x + xmin - center + 0.5) * inverse));
       k[x] = w;
       sum += w;
     }
@@ -62,15 +76,17 @@ function clip8(sum: number): number {
 
 /**
  * Resizes an 8-bit `height x width x channels` (HWC, row-major) image to `outHeight x outWidth` exactly as
- * Pillow's `Image.resize((outWidth, outHeight), Image.BILINEAR)` does (each channel independently, as Pillow
- * treats `L` and `RGB` images).
+ * Pillow's `Image.resize((outWidth, outHeight), Image.BILINEAR)` (or `Image.BICUBIC`) does, each channel
+ * independently as Pillow treats `L` and `RGB` images.
  *
  * @example
  * ```ts
- * const small = pillowBilinearResize(pixels, 375, 500, 3, 256, 341); // torchvision Resize(256) of a 500x375 image
+ * const small = pillowResize(pixels, 375, 500, 3, 256, 341); // torchvision Resize(256) of a 500x375 image
+ * const vit = pillowResize(pixels, 375, 500, 3, 248, 330, 'bicubic'); // timm ViT: Resize(248, bicubic)
  * ```
  */
-export function pillowBilinearResize(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Uint8Array {
+export function pillowResize(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, filter: PillowFilter = 'bilinear'): Uint8Array {
+  if (!(filter in FILTERS)) throw new RangeError(`Unknown Pillow filter ${String(filter)} (expected bilinear or bicubic)`);
   if (src.length !== height * width * channels) throw new RangeError(`Expected ${height} x ${width} x ${channels} pixels, got ${src.length}`);
   if (!(outHeight >= 1 && outWidth >= 1 && Number.isInteger(outHeight) && Number.isInteger(outWidth))) {
     throw new RangeError(`Output size must be positive integers, got ${outHeight} x ${outWidth}`);
@@ -78,7 +94,7 @@ export function pillowBilinearResize(src: Uint8Array, height: number, width: num
   const needHorizontal = outWidth !== width;
   const needVertical = outHeight !== height;
   if (!needHorizontal && !needVertical) return src.slice();
-  const vertical = coefficients(height, outHeight);
+  const vertical = coefficients(height, outHeight, filter);
   let image = src;
   let rows = height;
   let rowOffset = 0;
@@ -88,14 +104,14 @@ export function pillowBilinearResize(src: Uint8Array, height: number, width: num
     const rowEnd = vertical.first[outHeight - 1]! + vertical.count[outHeight - 1]!;
     rows = needVertical ? rowEnd - rowOffset : height;
     if (!needVertical) rowOffset = 0;
-    image = horizontalPass(src, width, channels, rowOffset, rows, outWidth);
+    image = horizontalPass(src, width, channels, rowOffset, rows, outWidth, filter);
   }
   if (!needVertical) return image;
   return verticalPass(image, needHorizontal ? outWidth : width, channels, vertical, needHorizontal ? rowOffset : 0, outHeight);
 }
 
-function horizontalPass(src: Uint8Array, width: number, channels: number, rowOffset: number, rows: number, outWidth: number): Uint8Array {
-  const { first, count, weights, size } = coefficients(width, outWidth);
+function horizontalPass(src: Uint8Array, width: number, channels: number, rowOffset: number, rows: number, outWidth: number, filter: PillowFilter): Uint8Array {
+  const { first, count, weights, size } = coefficients(width, outWidth, filter);
   const out = new Uint8Array(rows * outWidth * channels);
   for (let y = 0; y < rows; y++) {
     const srcRow = (y + rowOffset) * width * channels;

@@ -12,10 +12,13 @@ import { argumentError } from './errors.js';
 export type BatchLayout = 'NCHW' | 'NHWC';
 
 /**
- * Resampling kernels for resizing: `'pil-bilinear'` (Pillow's bilinear, bit for bit, in JavaScript) or one of
- * sharp's (libvips) kernels.
+ * Resampling kernels for resizing: `'pil-bilinear'`, `'pil-bicubic'` (Pillow's, bit for bit, in JavaScript) or one
+ * of sharp's (libvips) kernels.
  */
-export type ResizeKernel = 'pil-bilinear' | 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
+export type ResizeKernel = 'pil-bilinear' | 'pil-bicubic' | 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
+
+/** Every {@link ResizeKernel}, for validating user input. */
+export const RESIZE_KERNELS: readonly ResizeKernel[] = Object.freeze(['pil-bilinear', 'pil-bicubic', 'nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']);
 
 /**
  * How stored pixels become model input (all fields optional).
@@ -29,7 +32,8 @@ export type ResizeKernel = 'pil-bilinear' | 'nearest' | 'linear' | 'cubic' | 'mi
  *   pixel for pixel (sharp decodes JPEGs as Pillow does; checked against Pillow in the tests). It runs in
  *   JavaScript (about 6 ms for a 500 x 375 image, sharp: 2 ms); sharp's kernels (`'linear'`: libvips' antialiased triangle
  *   filter, within a few levels of Pillow's when shrinking, up to 10 when enlarging; `'cubic'`, `'lanczos3'`, ...) run
- *   natively on libuv's threads. JPEG shrink-on-load is disabled so results do not depend on DCT scaling.
+ *   natively on libuv's threads. `'pil-bicubic'` is Pillow's `BICUBIC` (timm's ViT pipelines). JPEG shrink-on-load is
+ *   disabled so results do not depend on DCT scaling.
  * - `channels`: the model's channel count (1 or 3). Grey -> RGB replicates the channel; RGB -> grey uses
  *   `0.299 R + 0.587 G + 0.114 B` (ITU-R 601-2, PIL's `convert('L')` without its rounding).
  * - `scale`: multiplies stored values; default `1/255` for 8-bit unsigned data and `1` otherwise.
@@ -167,6 +171,7 @@ export function resolvePreprocess(
   const scale = o.scale ?? (eightBit ? 1 / 255 : 1);
   if (!Number.isFinite(scale)) throw argumentError('preprocess.scale must be finite', { actual: scale });
   const kernel = o.kernel ?? 'pil-bilinear';
+  if (!RESIZE_KERNELS.includes(kernel)) throw argumentError('Unknown preprocess.kernel', { expected: RESIZE_KERNELS.join(' | '), actual: kernel });
   return {
     layout,
     channels,

@@ -7,7 +7,7 @@ import type { Sharp } from 'sharp';
 import type { PixelImage, PreprocessPlan } from './preprocess.js';
 import { resizedSize } from './preprocess.js';
 import { argumentError, formatError } from './errors.js';
-import { pillowBilinearResize } from './pillow-resize.js';
+import { pillowResize, type PillowFilter } from './pillow-resize.js';
 
 async function toPixels(pipeline: Sharp): Promise<PixelImage> {
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
@@ -18,10 +18,17 @@ async function toPixels(pipeline: Sharp): Promise<PixelImage> {
 async function resizedPixels(pipeline: Sharp, plan: PreprocessPlan, height: number, width: number): Promise<PixelImage> {
   const [h, w] = resizedSize(height, width, plan.resize);
   if (h === height && w === width) return toPixels(pipeline);
-  if (plan.kernel !== 'pil-bilinear') return toPixels(pipeline.resize({ width: w, height: h, fit: 'fill', kernel: plan.kernel, fastShrinkOnLoad: false }));
+  const kernel = plan.kernel;
+  if (kernel !== 'pil-bilinear' && kernel !== 'pil-bicubic') return toPixels(pipeline.resize({ width: w, height: h, fit: 'fill', kernel, fastShrinkOnLoad: false }));
+  const filter = pillowFilter(plan)!;
   const image = await toPixels(pipeline);
-  const data = pillowBilinearResize(image.data as Uint8Array, image.height, image.width, image.channels, h, w);
+  const data = pillowResize(image.data as Uint8Array, image.height, image.width, image.channels, h, w, filter);
   return { data, channels: image.channels, height: h, width: w, layout: 'HWC' };
+}
+
+/** The Pillow filter of a `'pil-*'` kernel, or undefined for sharp's kernels. */
+function pillowFilter(plan: PreprocessPlan): PillowFilter | undefined {
+  return plan.kernel === 'pil-bilinear' ? 'bilinear' : plan.kernel === 'pil-bicubic' ? 'bicubic' : undefined;
 }
 
 /**
@@ -48,7 +55,8 @@ export async function resizePixels(image: PixelImage, plan: PreprocessPlan): Pro
       }
     }
   }
-  if (plan.kernel === 'pil-bilinear') return { data: pillowBilinearResize(hwc, H, W, C, h, w), channels: C, height: h, width: w, layout: 'HWC' };
+  const filter = pillowFilter(plan);
+  if (filter) return { data: pillowResize(hwc, H, W, C, h, w, filter), channels: C, height: h, width: w, layout: 'HWC' };
   const raw = { width: W, height: H, channels: C as 1 | 2 | 3 | 4 };
   return resizedPixels(sharp(hwc, { raw }), plan, H, W);
 }

@@ -4,16 +4,16 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { openDataset, pillowBilinearResize } from '../src/index.js';
+import { openDataset, pillowResize, type PillowFilter } from '../src/index.js';
 import { collect, fixture, pix } from './helpers.js';
 
 /**
- * References written by Pillow (tools/fixtures/datasets/make_pillow_resize.py): `Image.resize(size, BILINEAR)` of
+ * References written by Pillow (tools/fixtures/datasets/make_pillow_resize.py): `Image.resize(size, BILINEAR | BICUBIC)` of
  * `texture` images, a Pillow-encoded JPEG with Pillow's decoding, and torchvision's Resize + CenterCrop of it.
  */
 interface Manifest {
   pillow: string;
-  cases: { name: string; input: [number, number, number]; output: [number, number]; sha256: string; npy?: string }[];
+  cases: { name: string; filter: PillowFilter; input: [number, number, number]; output: [number, number]; sha256: string; npy?: string }[];
   jpeg: { file: string; decoded: string; pipeline: { resize: number; centerCrop: number; npy: string } };
 }
 const manifest = JSON.parse(readFileSync(fixture('pillow', 'manifest.json'), 'utf8')) as Manifest;
@@ -45,11 +45,11 @@ function expectSameBytes(got: ArrayLike<number>, want: ArrayLike<number>, what: 
   }
 }
 
-describe(`pillowBilinearResize equals Pillow ${manifest.pillow}'s Image.resize(BILINEAR) bit for bit`, () => {
-  for (const { name, input, output, sha256, npy } of manifest.cases) {
-    it(`${name}: ${input.join(' x ')} -> ${output.join(' x ')}`, () => {
+describe(`pillowResize equals Pillow ${manifest.pillow}'s Image.resize(BILINEAR | BICUBIC) bit for bit`, () => {
+  for (const { name, filter, input, output, sha256, npy } of manifest.cases) {
+    it(`${name}: ${input.join(' x ')} -> ${output.join(' x ')} (${filter})`, () => {
       const [h, w, c] = input;
-      const got = pillowBilinearResize(texture(h, w, c), h, w, c, output[0], output[1]);
+      const got = pillowResize(texture(h, w, c), h, w, c, output[0], output[1], filter);
       if (npy) expectSameBytes(got, npyBytes(npy), name);
       expect(createHash('sha256').update(got).digest('hex')).toBe(sha256);
     });
@@ -57,12 +57,13 @@ describe(`pillowBilinearResize equals Pillow ${manifest.pillow}'s Image.resize(B
 
   it('returns a copy when the size is unchanged and rejects bad sizes', () => {
     const src = texture(4, 5, 3);
-    const same = pillowBilinearResize(src, 4, 5, 3, 4, 5);
+    const same = pillowResize(src, 4, 5, 3, 4, 5);
     expect(same).toEqual(src);
     expect(same).not.toBe(src);
-    expect(() => pillowBilinearResize(src, 4, 5, 2, 2, 2)).toThrow(RangeError);
-    expect(() => pillowBilinearResize(src, 4, 5, 3, 0, 2)).toThrow(RangeError);
-    expect(() => pillowBilinearResize(src, 4, 5, 3, 2.5, 2)).toThrow(RangeError);
+    expect(() => pillowResize(src, 4, 5, 2, 2, 2)).toThrow(RangeError);
+    expect(() => pillowResize(src, 4, 5, 3, 0, 2)).toThrow(RangeError);
+    expect(() => pillowResize(src, 4, 5, 3, 2.5, 2)).toThrow(RangeError);
+    expect(() => pillowResize(src, 4, 5, 3, 2, 2, 'lanczos' as PillowFilter)).toThrow(RangeError);
   });
 });
 
@@ -94,6 +95,13 @@ describe('image pipeline against Pillow + torchvision', () => {
     const { data } = await collect(ds, { subset: Uint32Array.from([0]), preprocess: { resize: 45, scale: 1, layout: 'NHWC' } });
     const hwc = new Uint8Array(32 * 32 * 3);
     for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) hwc[(y * 32 + x) * 3 + c] = pix(15, c, y, x);
-    expectSameBytes(data, pillowBilinearResize(hwc, 32, 32, 3, 45, 45), 'CIFAR test sample 0');
+    expectSameBytes(data, pillowResize(hwc, 32, 32, 3, 45, 45), 'CIFAR test sample 0');
+    const bicubic = await collect(ds, { subset: Uint32Array.from([0]), preprocess: { resize: 45, scale: 1, layout: 'NHWC', kernel: 'pil-bicubic' } });
+    expectSameBytes(bicubic.data, pillowResize(hwc, 32, 32, 3, 45, 45, 'bicubic'), 'CIFAR test sample 0, bicubic');
+  });
+
+  it('rejects an unknown kernel', async () => {
+    const ds = await openDataset(fixture('cifar10'));
+    await expect(collect(ds, { preprocess: { resize: 45, kernel: 'sinc' as 'linear' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

@@ -7,7 +7,7 @@ import type { PruningPercentages } from '@opnp/core';
 import { collect, parseFraction, parseInteger, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { DEFAULT_METHODS, parseMethods } from '../pipeline/methods.js';
 import { runEvalWithArtifacts, type NamedSpec } from '../pipeline/run-eval.js';
-import { addNormalisationOptions, addRunOptions, infoWriter, normalisation, progressFactory, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressFactory, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '../pipeline/results-dir.js';
 import type { TableFormat } from '../format/results-table.js';
@@ -80,7 +80,7 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
     .option('--save <dir>', 'write a results folder (report, sensitivities, grid, score arrays, calibration) for opnp report')
     .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat);
-  addNormalisationOptions(command);
+  addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText('after', EXAMPLE);
   command.action(async (flags: EvalFlags) => {
@@ -98,7 +98,7 @@ export function registerEval(program: Command, context: CommandContext): void {
       test: flags.test,
       ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
       ood,
-      ...normalisation(flags),
+      preprocess: preprocessFlags(flags),
       methods: flags.methods ?? [...DEFAULT_METHODS],
       methodsExplicit: flags.methods !== undefined,
       ...(flags.opnp ? { percentages: flags.opnp } : {}),

@@ -15,7 +15,7 @@ import { openFeatureSource } from '../pipeline/feature-source.js';
 import { loadModel, type LoadedModel } from '../pipeline/model.js';
 import { fitSubset, runTrainingPass, trainingIndices } from '../pipeline/sensitivity.js';
 import { fpr95Threshold } from '../pipeline/threshold.js';
-import { addNormalisationOptions, addRunOptions, infoWriter, normalisation, progressFactory, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressFactory, type CommandContext } from './shared.js';
 
 interface ExportFlags {
   model: string;
@@ -109,7 +109,7 @@ export function registerExport(program: Command, context: CommandContext): void 
     .option('--fit-samples <n>', 'training rows used for the ReAct percentile', (v) => parseInteger('--fit-samples', v), 20000)
     .option('--threshold-from <dataset>', 'ID validation set: add is_ood at the threshold keeping 95% of it')
     .requiredOption('--out <detector.onnx>', 'where to write the detector (atomically)');
-  addNormalisationOptions(command);
+  addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText(
     'after',
@@ -134,7 +134,7 @@ Example:
       const head = model.extractor.head;
       const C = head.weight.rows;
       const D = head.weight.cols;
-      const open = (spec: string) => openFeatureSource(spec, { model, ...normalisation(flags) });
+      const open = (spec: string) => openFeatureSource(spec, { model, preprocess: preprocessFlags(flags) });
       const batch = { batchSize: flags.batchSize, ...(io.signal ? { signal: io.signal } : {}) };
       const wantClip = flags.react === true && flags.reactClip === undefined;
 

@@ -9,7 +9,7 @@ import { OpnpError } from '@opnp/core';
 import { InterruptedError } from '../errors.js';
 import { openFeatureSource } from '../pipeline/feature-source.js';
 import { loadModel } from '../pipeline/model.js';
-import { addNormalisationOptions, addRunOptions, infoWriter, normalisation, progressFactory, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressFactory, type CommandContext } from './shared.js';
 
 interface ExtractFlags {
   model: string;
@@ -44,7 +44,7 @@ export function registerExtract(program: Command, context: CommandContext): void
     .option('--logits-out <logits.npy>', 'logits output')
     .option('--labels-out <labels.npy>', 'labels output (float64 [N], -1 = unknown)')
     .option('--restart', 'ignore partial output from an interrupted run and start over');
-  addNormalisationOptions(command);
+  addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText(
     'after',
@@ -66,7 +66,7 @@ An interrupted run leaves <out>.partial; rerun the same command to continue.`,
       const head = model.extractor.head;
       const C = head.weight.rows;
       const D = head.weight.cols;
-      const source = await openFeatureSource(flags.data, { model, ...normalisation(flags), ...(flags.labels ? { labelsFile: flags.labels } : {}) });
+      const source = await openFeatureSource(flags.data, { model, preprocess: preprocessFlags(flags), ...(flags.labels ? { labelsFile: flags.labels } : {}) });
       const features = await openNpyRowWriter(flags.out, { cols: D, resume: flags.restart !== true });
       writers.push(features);
       const logits = flags.logitsOut !== undefined ? await openNpyRowWriter(flags.logitsOut, { cols: C, resume: flags.restart !== true }) : undefined;

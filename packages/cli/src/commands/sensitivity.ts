@@ -11,7 +11,7 @@ import { openFeatureSource } from '../pipeline/feature-source.js';
 import { loadModel } from '../pipeline/model.js';
 import { runTrainingPass, shardOf, trainingIndices } from '../pipeline/sensitivity.js';
 import { readStateFile, writeStateFile } from '../pipeline/state-file.js';
-import { addNormalisationOptions, addRunOptions, infoWriter, normalisation, progressFactory, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressFactory, type CommandContext } from './shared.js';
 
 const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
@@ -78,7 +78,7 @@ export function registerSensitivity(program: Command, context: CommandContext): 
       return t;
     }, 1)
     .option('--aggregation <name>', `per-sample aggregation: ${AGGREGATIONS.join(', ')}`, parseChoice('--aggregation', AGGREGATIONS), 'sum-of-abs' as SensitivityAggregation);
-  addNormalisationOptions(command);
+  addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText(
     'after',
@@ -100,7 +100,7 @@ Examples:
     const info = infoWriter(io, quiet);
     const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
     try {
-      const source = await openFeatureSource(flags.train, { model, ...normalisation(flags), ...(flags.trainLabels ? { labelsFile: flags.trainLabels } : {}) });
+      const source = await openFeatureSource(flags.train, { model, preprocess: preprocessFlags(flags), ...(flags.trainLabels ? { labelsFile: flags.trainLabels } : {}) });
       let indices = trainingIndices(source.count, flags.trainFraction, flags.seed);
       if (shard) indices = shardOf(indices, shard.index, shard.count);
       const { accumulator } = await runTrainingPass({

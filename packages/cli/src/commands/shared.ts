@@ -4,7 +4,10 @@
 import type { Command } from 'commander';
 import { writeLine, type CliIo } from '../io.js';
 import { createProgress, type Progress } from '../progress.js';
+import { RESIZE_KERNELS, type ResizeKernel } from '@opnp/datasets';
+import { flagError } from '../errors.js';
 import { parseInteger, parseNumberList } from '../options.js';
+import type { PreprocessFlags } from '../pipeline/feature-source.js';
 
 /** What every command action gets. */
 export interface CommandContext {
@@ -21,11 +24,30 @@ export function progressFactory(io: CliIo, quiet: boolean): (label: string) => P
   return (label) => createProgress(io.stderr, label, !quiet);
 }
 
-/** Adds `--mean` / `--std` (per-channel normalisation after x / 255). */
-export function addNormalisationOptions(command: Command): Command {
+/** Adds the image preprocessing flags: `--mean` / `--std` (normalisation after x / 255), `--resize`, `--crop`, `--resize-kernel`. */
+export function addPreprocessOptions(command: Command): Command {
   return command
     .option('--mean <m[,m,m]>', 'per-channel mean subtracted after x/255 (one value or one per channel)', (v) => parseNumberList('--mean', v))
-    .option('--std <s[,s,s]>', 'per-channel standard deviation divided after the mean (one value or one per channel)', (v) => parseNumberList('--std', v));
+    .option('--std <s[,s,s]>', 'per-channel standard deviation divided after the mean (one value or one per channel)', (v) => parseNumberList('--std', v))
+    .option('--resize <n>', 'resize the shorter image side to n before the centre crop (default: input side / 0.875 for inputs >= 128, e.g. 256 for 224)', (v) => parseInteger('--resize', v))
+    .option('--crop <n>', 'centre-crop size (default: the model input size)', (v) => parseInteger('--crop', v))
+    .option('--resize-kernel <kernel>', `resampling kernel: ${RESIZE_KERNELS.join(', ')} (default pil-bilinear = torchvision Resize on PIL images; timm ViTs use pil-bicubic)`, (v) => parseResizeKernel(v));
+}
+
+function parseResizeKernel(text: string): ResizeKernel {
+  if (!(RESIZE_KERNELS as readonly string[]).includes(text)) throw flagError('--resize-kernel', `expected one of ${RESIZE_KERNELS.join(', ')}, got "${text}"`);
+  return text as ResizeKernel;
+}
+
+/** The preprocessing flags that were given. */
+export function preprocessFlags(options: { mean?: number[]; std?: number[]; resize?: number; crop?: number; resizeKernel?: ResizeKernel }): PreprocessFlags {
+  return {
+    ...(options.mean ? { mean: options.mean } : {}),
+    ...(options.std ? { std: options.std } : {}),
+    ...(options.resize !== undefined ? { resize: options.resize } : {}),
+    ...(options.crop !== undefined ? { centerCrop: options.crop } : {}),
+    ...(options.resizeKernel !== undefined ? { kernel: options.resizeKernel } : {}),
+  };
 }
 
 /** Adds `--batch-size` and `--quiet`. */
@@ -33,9 +55,4 @@ export function addRunOptions(command: Command): Command {
   return command
     .option('--batch-size <n>', 'samples per model batch', (v) => parseInteger('--batch-size', v), 256)
     .option('-q, --quiet', 'no progress bars or info lines on stderr');
-}
-
-/** Normalisation options as the pipeline takes them. */
-export function normalisation(options: { mean?: number[]; std?: number[] }): { mean?: number[]; std?: number[] } {
-  return { ...(options.mean ? { mean: options.mean } : {}), ...(options.std ? { std: options.std } : {}) };
 }

@@ -5,7 +5,7 @@
  */
 import { extname } from 'node:path';
 import { OpnpError, logitsWith, type Matrix } from '@opnp/core';
-import { loadIdx, loadNpy, openDataset, openNpyDataset, preprocessOptionsFor, type Dataset, type ProgressEvent } from '@opnp/datasets';
+import { loadIdx, loadNpy, openDataset, openNpyDataset, preprocessOptionsFor, type Dataset, type ProgressEvent, type ResizeKernel } from '@opnp/datasets';
 import type { LoadedModel } from './model.js';
 import { noiseDataset, parseNoiseSpec } from './noise-dataset.js';
 
@@ -43,13 +43,23 @@ export interface FeatureSource {
   batches(options: FeatureBatchOptions): AsyncIterable<FeatureBatch>;
 }
 
+/** Image preprocessing choices (`--mean`, `--std`, `--resize`, `--crop`, `--resize-kernel`); unset ones follow the model input. */
+export interface PreprocessFlags {
+  readonly mean?: readonly number[];
+  readonly std?: readonly number[];
+  /** Shorter side after resizing. */
+  readonly resize?: number;
+  /** Centre-crop size (square). */
+  readonly centerCrop?: number;
+  readonly kernel?: ResizeKernel;
+}
+
 /** Options of {@link openFeatureSource}. */
 export interface FeatureSourceOptions {
   /** The loaded model (its head is always needed; its extractor for image datasets). */
   readonly model: LoadedModel;
-  /** Per-channel normalisation after `x / 255`. */
-  readonly mean?: readonly number[];
-  readonly std?: readonly number[];
+  /** Normalisation after `x / 255`, resize, crop and kernel; what is not given follows the model input. */
+  readonly preprocess?: PreprocessFlags;
   /** A labels file (IDX labels or `.npy`) that overrides the dataset's own labels. */
   readonly labelsFile?: string;
 }
@@ -169,10 +179,7 @@ export async function openFeatureSource(spec: string, options: FeatureSourceOpti
   const labelsOf = override
     ? async () => checkLabelCount(override, dataset.count, options.labelsFile!).slice()
     : () => dataset.readLabels();
-  const preprocess = preprocessOptionsFor(extractor.input, {
-    ...(options.mean ? { mean: options.mean } : {}),
-    ...(options.std ? { std: options.std } : {}),
-  });
+  const preprocess = preprocessOptionsFor(extractor.input, { ...options.preprocess });
   if (extractor.input.layout === 'flat') {
     // Flat (vector) models: images are flattened in CHW order and must have the input's length.
     const want = extractor.input.shape[1];

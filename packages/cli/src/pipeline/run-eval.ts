@@ -29,7 +29,7 @@ import { splitIndices } from '@opnp/datasets';
 import { argmaxRows, oodMetrics } from '@opnp/metrics';
 import type { Progress } from '../progress.js';
 import { collectFeatures, scoreSet } from './collect.js';
-import { openFeatureSource, type FeatureSource } from './feature-source.js';
+import { openFeatureSource, type FeatureSource, type PreprocessFlags } from './feature-source.js';
 import { createScorers, methodNeeds, type Scorer } from './methods.js';
 import { loadModel, type LoadedModel } from './model.js';
 import { searchOpnpPoint } from './search.js';
@@ -51,8 +51,8 @@ export interface EvalConfig {
   readonly test: string;
   readonly testLabels?: string;
   readonly ood: readonly NamedSpec[];
-  readonly mean?: readonly number[];
-  readonly std?: readonly number[];
+  /** Image preprocessing (normalisation, resize, crop, kernel); unset parts follow the model input. */
+  readonly preprocess?: PreprocessFlags;
   readonly methods: readonly string[];
   /** Whether `methods` was given explicitly (else methods that cannot run, e.g. Mahalanobis without labels, are dropped with a note). */
   readonly methodsExplicit: boolean;
@@ -197,7 +197,7 @@ async function evaluateWith(
   const head = model.extractor.head;
   const C = head.weight.rows;
   const D = head.weight.cols;
-  const common = { model, ...(config.mean ? { mean: config.mean } : {}), ...(config.std ? { std: config.std } : {}) };
+  const common = { model, ...(config.preprocess ? { preprocess: config.preprocess } : {}) };
   const open = (spec: string, labelsFile?: string) => openFeatureSource(spec, { ...common, ...(labelsFile !== undefined ? { labelsFile } : {}) });
   const train = await open(config.train, config.trainLabels);
   const test = await open(config.test, config.testLabels);
