@@ -143,7 +143,9 @@ describe('ViM', () => {
   });
 
   it('defaults, validation, NaN and empty input', () => {
-    expect([defaultVimDim(2048), defaultVimDim(768), defaultVimDim(512), defaultVimDim(5)]).toEqual([1000, 512, 256, 2]);
+    // Official ViM: 1000 if D >= 2048 else 512 (ResNet-50 / BiT 2048, ViT-B 768, ViT-L 1024, EfficientNet 1280, 1536).
+    expect([4096, 2048, 2047, 1536, 1280, 1024, 768].map(defaultVimDim)).toEqual([1000, 1000, 512, 512, 512, 512, 512]);
+    expect([767, 512, 5].map(defaultVimDim)).toEqual([383, 256, 2]);
     const head = linearHead(randomMatrix(3, 4, 9));
     const train = randomMatrix(10, 4, 10);
     expect(() => fitVim(train, head, { dim: 4 })).toThrow(OpnpError);

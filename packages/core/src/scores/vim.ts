@@ -26,17 +26,18 @@ export interface VimModel {
 
 /** Options of {@link fitVim}. */
 export interface VimOptions {
-  /**
-   * Principal-space dimension. Default as in the ViM paper: 1000 when `D >= 1500`, 512 when `D = 768`,
-   * otherwise `floor(D / 2)`.
-   */
+  /** Principal-space dimension. Default {@link defaultVimDim}. */
   dim?: number;
 }
 
-/** The ViM paper's default principal dimension for feature dimension `D`. */
+/**
+ * The default principal dimension for feature dimension `D`: as the official ViM code (`benchmark.py`:
+ * `1000 if D >= 2048 else 512`) for `D >= 768`, and `floor(D / 2)` below (where 512 would leave no residual
+ * space; OpenOOD uses 256 for CIFAR ResNet-18's `D = 512`).
+ */
 export function defaultVimDim(D: number): number {
-  if (D >= 1500) return 1000;
-  if (D === 768) return 512;
+  if (D >= 2048) return 1000;
+  if (D >= 768) return 512;
   return Math.floor(D / 2);
 }
 
