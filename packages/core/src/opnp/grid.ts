@@ -84,7 +84,10 @@ export interface GridScoreOptions {
    * {@link GemmKernel.bandedGridLogSumExp} also scores banded grids (energy only).
    */
   kernel?: GemmKernel;
-  /** Rows processed per block (bounds memory: about `rows x cells x C x 4` bytes). Default 512. */
+  /**
+   * Rows processed per block (bounds memory: about `rows x cells x C x 4` bytes). Default 512, fewer for wide heads
+   * so that a block's partial logits stay within 256 MB (e.g. 73 rows for 21,841 classes on the default grid).
+   */
   blockRows?: number;
   /**
    * Weight cells whose density on a neuron cell's columns is below this fraction are multiplied as sparse
@@ -157,8 +160,10 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const T = options.temperature ?? 1;
   if (!(T > 0) || !Number.isFinite(T)) throw new OpnpError('INVALID_ARGUMENT', 'temperature must be a positive finite number', { actual: T });
   const kernel = options.kernel ?? portableGemmKernel;
-  const blockRows = options.blockRows ?? 512;
-  if (!Number.isInteger(blockRows) || blockRows < 1) throw new OpnpError('INVALID_ARGUMENT', 'blockRows must be a positive integer', { actual: blockRows });
+  const requestedBlockRows = options.blockRows;
+  if (requestedBlockRows !== undefined && (!Number.isInteger(requestedBlockRows) || requestedBlockRows < 1)) {
+    throw new OpnpError('INVALID_ARGUMENT', 'blockRows must be a positive integer', { actual: requestedBlockRows });
+  }
   const { rows: C, cols: D, data: W } = head.weight;
   if (sensitivity.classes !== C || sensitivity.dim !== D || sensitivity.values.length !== C * D) {
     throw new OpnpError('SHAPE_MISMATCH', 'Sensitivity shape must match the head', { expected: `${C} x ${D}`, actual: `${sensitivity.classes} x ${sensitivity.dim}` });
@@ -190,7 +195,8 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
       pointLevels,
       temperature: T,
       reactClip: options.reactClip,
-      blockRows,
+      // Partial logits per row: one [S x C] stack per neuron band, S = pMin levels + pMax levels - 1.
+      blockRows: requestedBlockRows ?? defaultBlockRows((nLevels[0] + nLevels[1] - 1) * (wLevels[0] + wLevels[1] - 1) * C),
       scores,
     });
     return { points, scores };
@@ -271,6 +277,7 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
 
   const M = neuronCells.length;
   const S = weightSets.length;
+  const blockRows = requestedBlockRows ?? defaultBlockRows(K * M * C);
   const reactClip = options.reactClip;
   const bias = head.bias;
   // Temperature of the exponentials (msp is defined at T = 1) and the bias part of the logit bound.
@@ -413,6 +420,14 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
     }
   }
   return { points, scores };
+}
+
+/** Bytes of partial logits a block holds at most by default. */
+const DEFAULT_BLOCK_BYTES = 256 * 2 ** 20;
+
+/** The default block size: 512 rows, fewer when a row's `partialsPerRow` float32 partial logits would exceed {@link DEFAULT_BLOCK_BYTES}. */
+function defaultBlockRows(partialsPerRow: number): number {
+  return Math.max(1, Math.min(512, Math.floor(DEFAULT_BLOCK_BYTES / (4 * Math.max(1, partialsPerRow)))));
 }
 
 /**
