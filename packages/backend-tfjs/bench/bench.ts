@@ -4,13 +4,17 @@
  * (packages/backend-onnx/test/fixtures/mnist-cnn.onnx) run by a plain onnxruntime-node `InferenceSession`
  * (1 thread, and all cores) for the ratio tfjs / onnxruntime.
  *
+ * Also the `'tfjs'` GEMM kernel against core's portable kernel on the OPNP sensitivity product `P^T |H|`
+ * (1000 x 1000 by 1000 x 2048, GFLOP/s counting 2 N C D, best of 3), in the same run.
+ *
  * Run: `npm run bench -w @opnp/backend-tfjs` (env BENCH_SECONDS per measurement, default 1.5). Last stdout line: JSON.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type * as Ort from 'onnxruntime-node';
-import { loadTfjsFeatureExtractor } from '../src/index.js';
+import { gemm, portableGemmKernel, type GemmKernel, type Matrix } from '@opnp/core';
+import { createTfjsGemmKernel, loadTfjsFeatureExtractor } from '../src/index.js';
 
 const layersPath = fileURLToPath(new URL('../test/fixtures/mnist-cnn-layers/model.json', import.meta.url));
 const onnxPath = fileURLToPath(new URL('../../backend-onnx/test/fixtures/mnist-cnn.onnx', import.meta.url));
@@ -43,7 +47,33 @@ async function measure(n: number, run: () => Promise<unknown>): Promise<number> 
   return Math.round(best);
 }
 
+/** GFLOP/s of `kernel` on `p^T h` (best of 3 runs after one warm-up). */
+async function gemmGflops(kernel: GemmKernel, p: Matrix, h: Matrix): Promise<number> {
+  await gemm(kernel, p, h, { transA: true });
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    await gemm(kernel, p, h, { transA: true });
+    best = Math.min(best, performance.now() - t0);
+  }
+  return Number(((2 * p.rows * p.cols * h.cols) / (best / 1000) / 1e9).toFixed(2));
+}
+
+/** The 'tfjs' GEMM kernel (wasm) vs the portable kernel on the sensitivity product shape. */
+async function benchGemm(): Promise<Record<string, number | string>> {
+  const [N, C, D] = [1000, 1000, 2048];
+  const values = (count: number) => Float32Array.from({ length: count }, (_, i) => ((i * 2654435761) % 1000) / 1000);
+  const p = { rows: N, cols: C, data: values(N * C) };
+  const h = { rows: N, cols: D, data: values(N * D) };
+  const tfjs = await createTfjsGemmKernel({ prefer: 'wasm' });
+  const tfjsGflops = await gemmGflops(tfjs, p, h);
+  const portableGflops = await gemmGflops(portableGemmKernel, p, h);
+  console.log(`GEMM ${C}x${N} * ${N}x${D}: tfjs (${tfjs.backend.name}) ${tfjsGflops} GFLOP/s, portable-js ${portableGflops} GFLOP/s`);
+  return { shape: `${C}x${N} * ${N}x${D}`, tfjsKernelGflops: tfjsGflops, portableGflops, tfjsOverPortable: Number((tfjsGflops / portableGflops).toFixed(2)) };
+}
+
 async function main(): Promise<void> {
+  const gemmResults = await benchGemm();
   const results: Record<string, Record<string, number | null>> = {};
   for (const n of batchSizes) results[`batch${n}`] = {};
   const info: Record<string, unknown> = {};
@@ -94,6 +124,7 @@ async function main(): Promise<void> {
       backends: info,
       results,
       ratioTfjsToOrt: ratios,
+      gemmKernel: gemmResults,
       ...(ortNote ? { note: ortNote } : {}),
     }),
   );

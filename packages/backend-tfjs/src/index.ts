@@ -16,6 +16,7 @@ export {
   type TfjsLoadOptions,
   type TfjsHeadCheck,
 } from './extractor.js';
+export { createTfjsGemmKernel, registerTfjsGemmKernel, TFJS_GEMM_KERNEL_PRIORITY, type TfjsGemmKernel } from './gemm-kernel.js';
 export { initTfjsBackend, defaultWasmPath, type TfjsBackendName, type TfjsBackendOptions, type TfjsBackendInfo } from './runtime.js';
 export {
   detectLayersHead,

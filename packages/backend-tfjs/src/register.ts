@@ -1,9 +1,11 @@
 /**
  * Side-effect entry point: `import '@opnp/backend-tfjs/register'` registers the `tfjs` backend with
- * `@opnp/core`'s backend registry (TensorFlow.js itself is initialised lazily, on the first load).
+ * `@opnp/core`'s backend registry and the `'tfjs'` GEMM kernel with its kernel registry (TensorFlow.js itself is
+ * initialised lazily, on the first load or kernel resolution).
  */
 import { registerBackend } from '@opnp/core';
 import { tfjsBackend } from './backend.js';
+import { registerTfjsGemmKernel } from './gemm-kernel.js';
 
 /** Priority of the `tfjs` backend in `loadFeatureExtractor` (below `onnx`'s 10; they load different files). */
 export const TFJS_BACKEND_PRIORITY = 5;
@@ -11,3 +13,4 @@ export const TFJS_BACKEND_PRIORITY = 5;
 const factory = () => tfjsBackend;
 
 registerBackend('tfjs', factory, TFJS_BACKEND_PRIORITY);
+registerTfjsGemmKernel();
