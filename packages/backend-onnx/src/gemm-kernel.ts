@@ -138,10 +138,12 @@ export function buildBandedGridModel(structure: BandedGridStructure): Uint8Array
   const unsqueeze = (x: string, axis: number) => op('Unsqueeze', [x, int64([axis])]);
   const concat = (xs: string[], axis: number) => (xs.length === 1 ? xs[0]! : op('Concat', xs, [{ name: 'axis', type: INT, i: axis }]));
   const rowsOf = slice(op('Shape', ['P0']), 0, 1, 0);
-  const ones = (dims: number[]) =>
+  /** A `[R, ...dims]` tensor filled with `value`. */
+  const filled = (dims: number[], value: number) =>
     op('ConstantOfShape', [op('Concat', [rowsOf, int64(dims)], [{ name: 'axis', type: INT, i: 0 }])], [
-      { name: 'value', type: TENSOR, t: onnx.TensorProto.create({ dims: [1], dataType: FLOAT, floatData: [1] }) },
+      { name: 'value', type: TENSOR, t: onnx.TensorProto.create({ dims: [1], dataType: FLOAT, floatData: [value] }) },
     ]);
+  const ones = (dims: number[]) => filled(dims, 1);
   /** Shifts a group by its row maximum and exponentiates it; returns `[exp, shift [R x 1]]`. */
   const shiftedExp = (group: string, axes: number[]): [string, string] => {
     const max = op('ReduceMax', [group], [{ name: 'axes', type: INTS, ints: axes }, { name: 'keepdims', type: INT, i: 1 }]);
@@ -192,8 +194,8 @@ export function buildBandedGridModel(structure: BandedGridStructure): Uint8Array
   }
   const combinations = wL * (wH + 1) * nL * (nH + 1);
   nodes.push(onnx.NodeProto.create({ opType: 'Reshape', name: 'Y', input: [op('Log', [Z]), int64([-1, combinations])], output: ['Y'] }));
-  const zero = op('Sub', [sLL, sLL]);
-  nodes.push(onnx.NodeProto.create({ opType: 'Concat', name: 'shifts', input: [sLL, sLH ?? zero, sHL ?? zero, sHH ?? zero], output: ['shifts'], attribute: [{ name: 'axis', type: INT, i: 1 }] }));
+  const absent = () => filled([1], 0); // the shift of an absent group (never applied)
+  nodes.push(onnx.NodeProto.create({ opType: 'Concat', name: 'shifts', input: [sLL, sLH ?? absent(), sHL ?? absent(), sHH ?? absent()], output: ['shifts'], attribute: [{ name: 'axis', type: INT, i: 1 }] }));
 
   const tensor = (name: string, dims: (number | string)[]) =>
     onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } });
