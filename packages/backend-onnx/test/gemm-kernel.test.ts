@@ -263,6 +263,17 @@ describe('grid search scoring through onnxruntime (bandedGridLogSumExp)', () => 
     fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
   });
 
+  it('with distinct sensitivities (every weight and neuron band of the default grid populated)', async () => {
+    const distinct = { classes: C, dim: D, values: Float64Array.from({ length: C * D }, () => random()) };
+    const neurons = Float64Array.from({ length: D }, () => random());
+    // 279 weights: 2, 3 and 6 above the 99.5th, 99th and 98th percentiles.
+    const sorted = [...distinct.values].sort((x, y) => y - x);
+    expect([sorted[1]! > sorted[2]!, sorted[2]! > sorted[3]!, sorted[5]! > sorted[6]!]).toEqual([true, true, true]);
+    const fast = await gridScores(H, { head, sensitivity: distinct, neuronSensitivity: neurons, kernel, blockRows: 64, temperature: 1.5 });
+    const slow = await gridScores(H, { head, sensitivity: distinct, neuronSensitivity: neurons, temperature: 1.5 });
+    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+  });
+
   it('with temperature and ReAct, on a banded grid and on one whose bands overlap (portable path)', async () => {
     for (const grid of [{ pMin: [0, 10, 45], pMax: [0, 10], nMin: [0, 30], nMax: [0, 70] }, { pMin: [0, 10, 95], pMax: [0, 10], nMin: [0, 30], nMax: [0, 70] }]) {
       const fast = await gridScores(H, { head, sensitivity, neuronSensitivity, kernel, grid, temperature: 2.5, reactClip: 1 });

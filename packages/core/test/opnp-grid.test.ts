@@ -3,7 +3,7 @@ import { DEFAULT_PRUNING_GRID, gridPoints, gridScores } from '../src/opnp/grid.j
 import { gridSearch, selectGridPoint, type GridPointResult } from '../src/opnp/search.js';
 import { OpnpError } from '../src/errors.js';
 import { portableGemmKernel, type BandedGridShape, type GemmKernel } from '../src/gemm.js';
-import { rng, randomMatrix, refEnergy, refKeep, refLogits, refMsp } from './helpers.js';
+import { rng, randomMatrix, refEnergy, refKeep, refLogits, refMsp, refPercentile } from './helpers.js';
 
 const random = rng(2024);
 const C = 7, D = 23, N = 37;
@@ -52,6 +52,26 @@ describe('gridScores equals dense evaluation at every grid point', () => {
       points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `point ${i} ${JSON.stringify(p)}`));
     });
   }
+  it('energy, default grid, distinct sensitivities (every weight and neuron band populated)', async () => {
+    const C2 = 12, D2 = 60, N2 = 40;
+    const W2 = randomMatrix(C2, D2, random);
+    const b2 = Float32Array.from({ length: C2 }, () => random() - 0.5);
+    const s2 = Float64Array.from({ length: C2 * D2 }, () => random());
+    const n2 = Float64Array.from({ length: D2 }, () => random());
+    const H2 = randomMatrix(N2, D2, random, (u) => Math.max(0, u * 3 - 1));
+    // Every band of the default grid holds weights (top 0.5% of 720 = 3.6) and neurons (top 1% of 60: 1).
+    const hiW = [99.5, 99, 98].map((q) => refPercentile(s2, q));
+    expect(hiW.map((t) => s2.filter((v) => v > t).length)).toEqual([4, 8, 15]);
+    for (const kernelOptions of [{}, { kernel: contractKernel(new Set([2]), { count: 0 }) }]) {
+      const { points, scores } = await gridScores(H2, { head: { weight: W2, bias: b2 }, sensitivity: { classes: C2, dim: D2, values: s2 }, neuronSensitivity: n2, ...kernelOptions });
+      points.forEach((p, i) => {
+        const keepP = refKeep(s2, p.pMin, p.pMax);
+        const keepN = refKeep(n2, p.nMin, p.nMax);
+        const want = refLogits(W2, b2, H2, (c, j) => keepP[c * D2 + j] === 1 && keepN[j] === 1).map((f) => refEnergy(f));
+        expectClose(scores[i]!, want, `point ${i} ${JSON.stringify(p)}`);
+      });
+    }
+  });
   it('energy with temperature and ReAct clipping', async () => {
     const grid = { pMin: [0, 30], pMax: [0, 2], nMin: [0, 10], nMax: [5] };
     const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, temperature: 2, reactClip: 0.8, sparseBelowDensity: 0.5 });

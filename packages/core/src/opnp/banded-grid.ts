@@ -10,8 +10,7 @@
  * the weight bands, gives every group; the kernel's {@link GemmKernel.bandedGridLogSumExp} then scores all
  * points (see {@link BandedGridShape} for the exact layout).
  */
-import { OpnpError } from '../errors.js';
-import { BANDED_GRID_MIN_LOG_SUM, gemm, type BandedGridShape, type GemmKernel } from '../gemm.js';
+import { BANDED_GRID_MIN_LOG_SUM, gemm, type BandedGridLogSumExp, type BandedGridShape, type GemmKernel } from '../gemm.js';
 import type { LinearHead } from '../head.js';
 import type { Matrix } from '../matrix.js';
 
@@ -39,7 +38,7 @@ export function isBandedLattice(ranks: LatticeRanks, levels: readonly [number, n
 export interface BandedGridInput {
   readonly features: Matrix;
   readonly head: LinearHead;
-  /** A kernel that offers {@link GemmKernel.bandedGridLogSumExp}. */
+  /** The GEMM kernel (its `bandedGridLogSumExp`, when it has one, scores the parts). */
   readonly kernel: GemmKernel;
   readonly weightRanks: LatticeRanks;
   readonly neuronRanks: LatticeRanks;
@@ -62,14 +61,73 @@ interface NeuronPart {
   readonly stacked: Matrix;
 }
 
+/** Computes {@link BandedGridLogSumExp} from parts: a kernel's `bandedGridLogSumExp` or {@link bandedGridLogSumExpJs}. */
+export type BandedScorer = (parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array) => Promise<BandedGridLogSumExp> | BandedGridLogSumExp;
+
+/** Where each grid point reads its value in a {@link BandedGridLogSumExp} result, and which group shifts it adds. */
+export interface BandedPointMap {
+  /** Level combinations per row. */
+  readonly combos: number;
+  readonly pointCombo: readonly number[];
+  readonly pointShifts: readonly (readonly [boolean, boolean, boolean, boolean])[];
+}
+
+/** The {@link BandedPointMap} of points with level indices `(a, b, an, bn)` in a lattice of `shape`'s sizes. */
+export function bandedPointMap(pointLevels: readonly (readonly [number, number, number, number])[], shape: Omit<BandedGridShape, 'rows' | 'classes'>): BandedPointMap {
+  const { weightLow, weightHigh, neuronLow, neuronHigh } = shape;
+  const B = weightHigh + 1, Bn = neuronHigh + 1;
+  return {
+    combos: weightLow * B * Bn * neuronLow,
+    pointCombo: pointLevels.map(([a, b, an, bn]) => ((a * B + b) * Bn + bn) * neuronLow + an),
+    pointShifts: pointLevels.map(([, b, , bn]) => [true, bn < neuronHigh, b < weightHigh, b < weightHigh && bn < neuronHigh] as const),
+  };
+}
+
 /**
- * Scores every grid point on `features` through the kernel's banded log-sum-exp (energy only). Rows the kernel
- * cannot score accurately in float32 (a `logSum` below {@link BANDED_GRID_MIN_LOG_SUM} or not finite) are re-scored
- * exactly in float64 from the same partial logits.
+ * Scores one block of rows (`start .. start + shape.rows`) from its parts: `scores[p][n] = T * (logSum + shifts)`, and
+ * an exact float64 re-scoring of rows whose `logSum` is below {@link BANDED_GRID_MIN_LOG_SUM} or not finite.
+ */
+export async function scoreBandedBlock(
+  parts: readonly Float32Array[],
+  shape: BandedGridShape,
+  bias: Float32Array,
+  scorer: BandedScorer,
+  map: BandedPointMap,
+  T: number,
+  scores: Float32Array[],
+  start: number,
+): Promise<void> {
+  const { logSum, shifts } = await scorer(parts, shape, bias);
+  const { combos, pointCombo, pointShifts } = map;
+  for (let r = 0; r < shape.rows; r++) {
+    let accurate = true;
+    for (let g = 0; g < combos && accurate; g++) {
+      const v = logSum[r * combos + g]!;
+      accurate = v >= BANDED_GRID_MIN_LOG_SUM && v < Infinity;
+    }
+    if (!accurate) {
+      const exact = exactRow(parts, r, shape, bias);
+      pointCombo.forEach((g, p) => (scores[p]![start + r] = T * exact[g]!));
+      continue;
+    }
+    const s = shifts.subarray(r * 4, r * 4 + 4);
+    pointCombo.forEach((g, p) => {
+      const use = pointShifts[p]!;
+      let value = logSum[r * combos + g]!;
+      for (let k = 0; k < 4; k++) if (use[k]) value += s[k]!;
+      scores[p]![start + r] = T * value;
+    });
+  }
+}
+
+/**
+ * Scores every grid point on `features` (energy only): the parts come from one GEMM per neuron band with the weights
+ * stacked as suffix sums of the weight bands, and are scored by the kernel's `bandedGridLogSumExp` or, without one,
+ * by {@link bandedGridLogSumExpJs}.
  */
 export async function scoreBandedGrid(input: BandedGridInput): Promise<void> {
   const { features, head, kernel, temperature: T, reactClip, blockRows, scores } = input;
-  if (!kernel.bandedGridLogSumExp) throw new OpnpError('INVALID_ARGUMENT', `The ${kernel.name} kernel has no bandedGridLogSumExp`);
+  const scorer: BandedScorer = kernel.bandedGridLogSumExp?.bind(kernel) ?? bandedGridLogSumExpJs;
   const { rows: C, cols: D, data: W } = head.weight;
   const [weightLow, weightHighLevels] = input.weightLevels;
   const weightHigh = weightHighLevels - 1;
@@ -77,12 +135,7 @@ export async function scoreBandedGrid(input: BandedGridInput): Promise<void> {
   const neuronHigh = neuronHighLevels - 1;
   const parts = neuronParts(W, C, D, input.weightRanks, input.neuronRanks, weightLow, weightHigh, neuronLow, neuronHigh, T);
   const bias = Float32Array.from(head.bias, (v) => v / T);
-
-  // Where each point's value lives in the kernel's output, and which group shifts apply to it.
-  const B = weightHigh + 1, Bn = neuronHigh + 1;
-  const combos = weightLow * B * neuronLow * Bn;
-  const pointCombo = input.pointLevels.map(([a, b, an, bn]) => ((a * B + b) * Bn + bn) * neuronLow + an);
-  const pointShifts = input.pointLevels.map(([, b, , bn]) => [true, bn < neuronHigh, b < weightHigh, b < weightHigh && bn < neuronHigh] as const);
+  const map = bandedPointMap(input.pointLevels, { weightLow, weightHigh, neuronLow, neuronHigh });
 
   for (let start = 0; start < features.rows; start += blockRows) {
     const R = Math.min(blockRows, features.rows - start);
@@ -91,27 +144,7 @@ export async function scoreBandedGrid(input: BandedGridInput): Promise<void> {
     for (const [k, part] of parts.entries()) {
       outputs.push((await gemm(kernel, { rows: R, cols: part.columns.length, data: inputs[k]! }, part.stacked, { transB: true })).data);
     }
-    const shape: BandedGridShape = { rows: R, classes: C, weightLow, weightHigh, neuronLow, neuronHigh };
-    const { logSum, shifts } = await kernel.bandedGridLogSumExp(outputs, shape, bias);
-    for (let r = 0; r < R; r++) {
-      let accurate = true;
-      for (let g = 0; g < combos && accurate; g++) {
-        const v = logSum[r * combos + g]!;
-        accurate = v >= BANDED_GRID_MIN_LOG_SUM && v < Infinity;
-      }
-      if (!accurate) {
-        const exact = exactRow(outputs, r, shape, bias);
-        pointCombo.forEach((g, p) => (scores[p]![start + r] = T * exact[g]!));
-        continue;
-      }
-      const s = [shifts[r * 4]!, shifts[r * 4 + 1]!, shifts[r * 4 + 2]!, shifts[r * 4 + 3]!];
-      pointCombo.forEach((g, p) => {
-        const use = pointShifts[p]!;
-        let value = logSum[r * combos + g]!;
-        for (let k = 0; k < 4; k++) if (use[k]) value += s[k]!;
-        scores[p]![start + r] = T * value;
-      });
-    }
+    await scoreBandedBlock(outputs, { rows: R, classes: C, weightLow, weightHigh, neuronLow, neuronHigh }, bias, scorer, map, T, scores, start);
   }
 }
 
@@ -216,4 +249,106 @@ function exactRow(parts: readonly Float32Array[], r: number, shape: BandedGridSh
     }
   }
   return out;
+}
+
+/**
+ * {@link GemmKernel.bandedGridLogSumExp} in JavaScript (float64 math, float32 results), for kernels without
+ * their own: each group is shifted by its row maximum and exponentiated once per entry, and each point's sum over
+ * classes is `sum_c X[an] Y[bn]` with `X`, `Y` the products of the groups that depend on `an`, `bn`.
+ */
+export function bandedGridLogSumExpJs(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): BandedGridLogSumExp {
+  const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
+  const S = wL + wH;
+  const B = wH + 1, Bn = nH + 1;
+  const combos = wL * B * Bn * nL;
+  const logSum = new Float32Array(R * combos);
+  const shifts = new Float32Array(R * 4);
+  // Exponentials per row: ell[(a*nL + an)*C + c], ehl[(b*nL + an)*C + c] (b < wH), elh[(a*nH + bn)*C + c], ehh[(b*nH + bn)*C + c].
+  const ell = new Float64Array(wL * nL * C);
+  const ehl = new Float64Array(wH * nL * C);
+  const elh = new Float64Array(wL * nH * C);
+  const ehh = new Float64Array(wH * nH * C);
+  const cum = new Float64Array(S * C);
+  const x = new Float64Array(nL);
+  const y = new Float64Array(Bn);
+  const z = new Float64Array(Bn * nL);
+  for (let r = 0; r < R; r++) {
+    const base = r * S * C;
+    // Low side: cumulative sums over neuron parts from the centre down; group values before exponentials.
+    let maxLL = -Infinity, maxHL = -Infinity, maxLH = -Infinity, maxHH = -Infinity;
+    cum.fill(0);
+    for (let an = nL - 1; an >= 0; an--) {
+      const part = parts[an]!;
+      for (let i = 0; i < S * C; i++) cum[i] = cum[i]! + part[base + i]!;
+      for (let a = 0; a < wL; a++) {
+        const out = (a * nL + an) * C;
+        for (let c = 0; c < C; c++) {
+          const v = cum[a * C + c]! + bias[c]!;
+          ell[out + c] = v;
+          if (v > maxLL) maxLL = v;
+        }
+      }
+      for (let b = 0; b < wH; b++) {
+        const out = (b * nL + an) * C;
+        for (let c = 0; c < C; c++) {
+          const v = cum[(wL + b) * C + c]!;
+          ehl[out + c] = v;
+          if (v > maxHL) maxHL = v;
+        }
+      }
+    }
+    cum.fill(0);
+    for (let bn = nH - 1; bn >= 0; bn--) {
+      const part = parts[nL + bn]!;
+      for (let i = 0; i < S * C; i++) cum[i] = cum[i]! + part[base + i]!;
+      for (let a = 0; a < wL; a++) {
+        const out = (a * nH + bn) * C;
+        for (let c = 0; c < C; c++) {
+          const v = cum[a * C + c]!;
+          elh[out + c] = v;
+          if (v > maxLH) maxLH = v;
+        }
+      }
+      for (let b = 0; b < wH; b++) {
+        const out = (b * nH + bn) * C;
+        for (let c = 0; c < C; c++) {
+          const v = cum[(wL + b) * C + c]!;
+          ehh[out + c] = v;
+          if (v > maxHH) maxHH = v;
+        }
+      }
+    }
+    const shift = [maxLL, nH > 0 ? maxLH : 0, wH > 0 ? maxHL : 0, wH > 0 && nH > 0 ? maxHH : 0];
+    shifts.set(shift, r * 4);
+    for (let i = 0; i < ell.length; i++) ell[i] = Math.exp(ell[i]! - shift[0]!);
+    for (let i = 0; i < elh.length; i++) elh[i] = Math.exp(elh[i]! - shift[1]!);
+    for (let i = 0; i < ehl.length; i++) ehl[i] = Math.exp(ehl[i]! - shift[2]!);
+    for (let i = 0; i < ehh.length; i++) ehh[i] = Math.exp(ehh[i]! - shift[3]!);
+    // Every (a, b): z[bn, an] = sum_c x_an y_bn with x_an = ell[a, an] * ehl[b, an], y_bn = elh[a, bn] * ehh[b, bn]
+    // (factors of absent groups are 1).
+    y[nH] = 1;
+    for (let a = 0; a < wL; a++) {
+      for (let b = 0; b < B; b++) {
+        z.fill(0);
+        const high = b < wH;
+        for (let c = 0; c < C; c++) {
+          for (let an = 0; an < nL; an++) {
+            const e = ell[(a * nL + an) * C + c]!;
+            x[an] = high ? e * ehl[(b * nL + an) * C + c]! : e;
+          }
+          for (let bn = 0; bn < nH; bn++) {
+            const e = elh[(a * nH + bn) * C + c]!;
+            y[bn] = high ? e * ehh[(b * nH + bn) * C + c]! : e;
+          }
+          for (let bn = 0, at = 0; bn < Bn; bn++) {
+            const yb = y[bn]!;
+            for (let an = 0; an < nL; an++, at++) z[at] = z[at]! + x[an]! * yb;
+          }
+        }
+        const out = r * combos + (a * B + b) * Bn * nL;
+        for (let i = 0; i < Bn * nL; i++) logSum[out + i] = Math.log(z[i]!);
+      }
+    }
+  }
+  return { logSum, shifts };
 }

@@ -22,7 +22,7 @@ import { assertFeaturesMatchHead, assertHead, type LinearHead } from '../head.js
 import type { Matrix } from '../matrix.js';
 import { assertPercentage, percentiles } from '../percentile.js';
 import type { LogitScore } from '../scores/logit-scores.js';
-import { gatherColumns, isBandedLattice, scoreBandedGrid } from './banded-grid.js';
+import { bandedGridLogSumExpJs, bandedPointMap, gatherColumns, isBandedLattice, scoreBandedBlock, scoreBandedGrid, type BandedPointMap } from './banded-grid.js';
 import type { SensitivityLike } from './masks.js';
 import type { PruningPercentages } from './thresholds.js';
 
@@ -181,9 +181,13 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const nLevels = [nMinAxis.levels.length, nMaxAxis.levels.length] as const;
 
   const scores = points.map(() => new Float32Array(N));
-  if (score === 'energy' && kernel.bandedGridLogSumExp && N > 0 && C > 0 && D > 0 && isBandedLattice(wRank, wLevels) && isBandedLattice(nRank, nLevels)) {
-    const pointLevels: [number, number, number, number][] = [];
-    for (const a of pMinAxis.index) for (const b of pMaxAxis.index) for (const an of nMinAxis.index) for (const bn of nMaxAxis.index) pointLevels.push([a, b, an, bn]);
+  const banded = score === 'energy' && N > 0 && C > 0 && D > 0 && isBandedLattice(wRank, wLevels) && isBandedLattice(nRank, nLevels);
+  const pointLevels: [number, number, number, number][] = [];
+  for (const a of pMinAxis.index) for (const b of pMaxAxis.index) for (const an of nMinAxis.index) for (const bn of nMaxAxis.index) pointLevels.push([a, b, an, bn]);
+  const sparseBelow = options.sparseBelowDensity ?? (kernel === portableGemmKernel ? 0.3 : 0);
+  // Banded energy grids: suffix-stacked dense GEMMs scored in one pass, unless sparse products are wanted (the
+  // portable kernel), which the cell path below provides before the same banded scoring.
+  if (banded && (kernel.bandedGridLogSumExp || sparseBelow === 0)) {
     await scoreBandedGrid({
       features,
       head,
@@ -237,7 +241,6 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const K = weightCells.length;
 
   // Per neuron cell: dense weight cells stacked for one GEMM, sparse ones as column-wise lists.
-  const sparseBelow = options.sparseBelowDensity ?? (kernel === portableGemmKernel ? 0.3 : 0);
   const plans = neuronCells.map(({ columns }) => planNeuronCell(W, C, D, columns, weightCellIndex, K, sparseBelow));
   const columnLists = plans.map((plan) => Int32Array.from(plan.columns));
 
@@ -293,6 +296,8 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
   const cellExp = new Float64Array(K * M * C);
   const setValues = new Float64Array(S * M * C);
   const kept = new Float64Array(C);
+  const bandedJs = banded ? bandedAssembly(weightCells, neuronCells.map(({ cell }) => cell), wLevels, nLevels, pointLevels) : undefined;
+  const biasOverT = Float32Array.from(bias, (v) => v / T);
 
   for (let start = 0; start < N; start += blockRows) {
     const R = Math.min(blockRows, N - start);
@@ -307,11 +312,48 @@ export async function gridScores(features: Matrix, options: GridScoreOptions): P
       denseOut.push(plan.dense ? (await gemm(kernel, { rows: R, cols: plan.columns.length, data: x }, plan.dense, { transB: true })).data : null);
       sparseOut.push(sparseProduct(plan, x, R, C));
     }
+    if (bandedJs) {
+      const shape = { rows: R, classes: C, ...bandedJs.levels };
+      await scoreBandedBlock(bandedParts(R, denseOut, sparseOut, bandedJs), shape, biasOverT, bandedGridLogSumExpJs, bandedJs.map, T, scores, start);
+      continue;
+    }
     for (let r = 0; r < R; r++) {
       const bound = prepareRow(r, denseOut, sparseOut);
       if (score !== 'maxlogit' && bound < SAFE_EXPONENT) scoreRowByProducts(start + r);
       else scoreRowBySums(start + r);
     }
+  }
+
+  /**
+   * The banded parts of a block (`[R x stacks x C]` per neuron part, scaled by `1/T`) from its cell partials, each
+   * stack entry a running suffix sum: entry `a` = low-side weight cell of lower rank `a` + entry `a + 1` (the centre
+   * last), entry `weightLow + b` = high-side cell of upper rank `b` + entry `weightLow + b + 1`.
+   */
+  function bandedParts(R: number, denseOut: (Float32Array | null)[], sparseOut: Float32Array[], assembly: BandedAssembly): Float32Array[] {
+    const { stacks, partOfNeuronCell, chainCell, levels } = assembly;
+    const parts = Array.from({ length: levels.neuronLow + levels.neuronHigh }, () => new Float32Array(R * stacks * C));
+    const invT = 1 / T;
+    for (let m = 0; m < M; m++) {
+      const out = parts[partOfNeuronCell[m]!]!;
+      const plan = plans[m]!;
+      for (let s = stacks - 1; s >= 0; s--) {
+        // The cell this entry adds (or none) and the entry it continues (none at the end of each chain).
+        const k = chainCell[s]!;
+        const next = s === levels.weightLow - 1 || s === stacks - 1 ? -1 : s + 1;
+        const slot = k >= 0 ? plan.slot[k]! : EMPTY;
+        const present = slot !== EMPTY;
+        const [source, stride, index] = !present ? [null, 0, 0] : slot >= 0 ? [denseOut[m]!, plan.denseCells, slot] : [sparseOut[m]!, plan.sparse.length, -slot - 1];
+        for (let r = 0; r < R; r++) {
+          const o = (r * stacks + s) * C;
+          const base = (r * stride + index) * C;
+          const n = (r * stacks + next) * C;
+          if (source && next >= 0) for (let c = 0; c < C; c++) out[o + c] = source[base + c]! * invT + out[n + c]!;
+          else if (source) for (let c = 0; c < C; c++) out[o + c] = source[base + c]! * invT;
+          else if (next >= 0) out.copyWithin(o, n, n + C);
+        }
+      }
+    }
+    return parts;
   }
 
   /**
@@ -435,6 +477,42 @@ function defaultBlockRows(partialsPerRow: number): number {
  * factors stay far from float64 overflow and underflow (`exp(709)`, `exp(-745)`).
  */
 const SAFE_EXPONENT = 600;
+
+/** How the generic path turns its cell partials into banded parts for {@link bandedGridLogSumExpJs}. */
+interface BandedAssembly {
+  readonly levels: { readonly weightLow: number; readonly weightHigh: number; readonly neuronLow: number; readonly neuronHigh: number };
+  /** Stack entries per part: `weightLow + weightHigh`. */
+  readonly stacks: number;
+  /** The part of each neuron cell: its lower rank on the low side (the centre last), `neuronLow + upper rank` on the high side. */
+  readonly partOfNeuronCell: Int32Array;
+  /**
+   * Per stack entry, the weight cell it adds (-1: none): entry `a < weightLow` the low-side cell of lower rank `a`
+   * (the centre for the last), entry `weightLow + b` the high-side cell of upper rank `b`.
+   */
+  readonly chainCell: Int32Array;
+  readonly map: BandedPointMap;
+}
+
+function bandedAssembly(
+  weightCells: readonly Cell[],
+  neuronCells: readonly Cell[],
+  wLevels: readonly [number, number],
+  nLevels: readonly [number, number],
+  pointLevels: readonly (readonly [number, number, number, number])[],
+): BandedAssembly {
+  const levels = { weightLow: wLevels[0], weightHigh: wLevels[1] - 1, neuronLow: nLevels[0], neuronHigh: nLevels[1] - 1 };
+  return {
+    levels,
+    stacks: levels.weightLow + levels.weightHigh,
+    partOfNeuronCell: Int32Array.from(neuronCells, ({ low, high }) => (high === levels.neuronHigh ? low : levels.neuronLow + high)),
+    chainCell: (() => {
+      const chain = new Int32Array(levels.weightLow + levels.weightHigh).fill(-1);
+      weightCells.forEach(({ low, high }, k) => (chain[high === levels.weightHigh ? low : levels.weightLow + high] = k));
+      return chain;
+    })(),
+    map: bandedPointMap(pointLevels, levels),
+  };
+}
 
 /** Points sharing a weight set and an nMin level, swept over the nMax levels from the largest down. */
 interface NeuronSweep {
