@@ -10,11 +10,12 @@
  * cell with the weight cells stacked, so the whole grid costs about `#weight cells` dense products
  * instead of one dense product per grid point; the rest is additions and the score of each point.
  *
- * Energy scores of *banded* grids (every `pMin + pMax <= 100` and `nMin + nMax <= 100`, like the default) through a
- * kernel that offers {@link GemmKernel.bandedGridLogSumExp} take the path in `banded-grid.ts`: the partial logits
- * fall into four groups that each depend on two of the four levels, so exponentials are taken once per group
- * entry instead of once per grid point. Other scores, overlapping grids and other kernels use the paths below:
- * a product of per-cell exponentials while the logits stay within float64's range, exact sums otherwise.
+ * Energy scores of *banded* grids (every `pMin + pMax <= 100` and `nMin + nMax <= 100`, like the default) are
+ * scored as `banded-grid.ts` describes: the partial logits fall into four groups that each depend on two of the four
+ * levels, so exponentials are taken once per group entry instead of once per grid point (by the kernel's
+ * {@link GemmKernel.bandedGridLogSumExp}, or in JavaScript). Its parts come from suffix-stacked dense GEMMs, or, when
+ * sparse products are wanted (the portable kernel), from the cells below. Other scores and overlapping grids use a
+ * product of per-cell exponentials while the logits stay within float64's range, and exact sums otherwise.
  */
 import { OpnpError } from '../errors.js';
 import { gemm, portableGemmKernel, type GemmKernel } from '../gemm.js';
@@ -93,7 +94,7 @@ export interface GridScoreOptions {
    * Weight cells whose density on a neuron cell's columns is below this fraction are multiplied as sparse
    * lists (skipping zero activations) instead of by the GEMM kernel. Default 0.3 with the portable kernel; 0 (all
    * dense) with a faster registered kernel, where even 0.5%-dense cells multiply faster as dense GEMMs.
-   * Not used on the banded kernel path (all products dense there).
+   * Ignored for banded energy grids when the kernel has `bandedGridLogSumExp` (its products are all dense).
    */
   sparseBelowDensity?: number;
 }
