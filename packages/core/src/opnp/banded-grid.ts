@@ -252,6 +252,46 @@ function exactRow(parts: readonly Float32Array[], r: number, shape: BandedGridSh
 }
 
 /**
+ * For `i = count-1 .. 0`: `cum += parts[first + i]` (one row, `[S x C]` at `base`), then writes the low entries
+ * (`a < weightLow`, plus `bias` when given) to `lo[(a * count + i) * C + c]` and the high entries to
+ * `hi[(b * count + i) * C + c]`. Returns the maxima of the two groups (`-Infinity` when empty).
+ */
+function cumulativeGroups(
+  parts: readonly Float32Array[],
+  first: number,
+  count: number,
+  base: number,
+  S: number,
+  C: number,
+  weightLow: number,
+  cum: Float64Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  bias: Float32Array | null,
+): [number, number] {
+  let maxLo = -Infinity, maxHi = -Infinity;
+  cum.fill(0);
+  for (let i = count - 1; i >= 0; i--) {
+    const part = parts[first + i]!;
+    for (let e = 0; e < S * C; e++) cum[e] = cum[e]! + part[base + e]!;
+    for (let s = 0; s < S; s++) {
+      const low = s < weightLow;
+      const out = ((low ? s : s - weightLow) * count + i) * C;
+      const target = low ? lo : hi;
+      let max = low ? maxLo : maxHi;
+      for (let c = 0; c < C; c++) {
+        const v = cum[s * C + c]! + (low && bias ? bias[c]! : 0);
+        target[out + c] = v;
+        if (v > max) max = v;
+      }
+      if (low) maxLo = max;
+      else maxHi = max;
+    }
+  }
+  return [maxLo, maxHi];
+}
+
+/**
  * {@link GemmKernel.bandedGridLogSumExp} in JavaScript (float64 math, float32 results), for kernels without
  * their own: each group is shifted by its row maximum and exponentiated once per entry, and each point's sum over
  * classes is `sum_c X[an] Y[bn]` with `X`, `Y` the products of the groups that depend on `an`, `bn`.
@@ -274,50 +314,10 @@ export function bandedGridLogSumExpJs(parts: readonly Float32Array[], shape: Ban
   const z = new Float64Array(Bn * nL);
   for (let r = 0; r < R; r++) {
     const base = r * S * C;
-    // Low side: cumulative sums over neuron parts from the centre down; group values before exponentials.
-    let maxLL = -Infinity, maxHL = -Infinity, maxLH = -Infinity, maxHH = -Infinity;
-    cum.fill(0);
-    for (let an = nL - 1; an >= 0; an--) {
-      const part = parts[an]!;
-      for (let i = 0; i < S * C; i++) cum[i] = cum[i]! + part[base + i]!;
-      for (let a = 0; a < wL; a++) {
-        const out = (a * nL + an) * C;
-        for (let c = 0; c < C; c++) {
-          const v = cum[a * C + c]! + bias[c]!;
-          ell[out + c] = v;
-          if (v > maxLL) maxLL = v;
-        }
-      }
-      for (let b = 0; b < wH; b++) {
-        const out = (b * nL + an) * C;
-        for (let c = 0; c < C; c++) {
-          const v = cum[(wL + b) * C + c]!;
-          ehl[out + c] = v;
-          if (v > maxHL) maxHL = v;
-        }
-      }
-    }
-    cum.fill(0);
-    for (let bn = nH - 1; bn >= 0; bn--) {
-      const part = parts[nL + bn]!;
-      for (let i = 0; i < S * C; i++) cum[i] = cum[i]! + part[base + i]!;
-      for (let a = 0; a < wL; a++) {
-        const out = (a * nH + bn) * C;
-        for (let c = 0; c < C; c++) {
-          const v = cum[a * C + c]!;
-          elh[out + c] = v;
-          if (v > maxLH) maxLH = v;
-        }
-      }
-      for (let b = 0; b < wH; b++) {
-        const out = (b * nH + bn) * C;
-        for (let c = 0; c < C; c++) {
-          const v = cum[(wL + b) * C + c]!;
-          ehh[out + c] = v;
-          if (v > maxHH) maxHH = v;
-        }
-      }
-    }
+    // Group values before exponentials: cumulative sums over the low-side neuron parts (from the centre down),
+    // then over the high-side ones.
+    const [maxLL, maxHL] = cumulativeGroups(parts, 0, nL, base, S, C, wL, cum, ell, ehl, bias);
+    const [maxLH, maxHH] = cumulativeGroups(parts, nL, nH, base, S, C, wL, cum, elh, ehh, null);
     const shift = [maxLL, nH > 0 ? maxLH : 0, wH > 0 ? maxHL : 0, wH > 0 && nH > 0 ? maxHH : 0];
     shifts.set(shift, r * 4);
     for (let i = 0; i < ell.length; i++) ell[i] = Math.exp(ell[i]! - shift[0]!);
