@@ -309,9 +309,8 @@ export function bandedGridLogSumExpJs(parts: readonly Float32Array[], shape: Ban
   const elh = new Float64Array(wL * nH * C);
   const ehh = new Float64Array(wH * nH * C);
   const cum = new Float64Array(S * C);
-  const x = new Float64Array(nL);
-  const y = new Float64Array(Bn);
-  const z = new Float64Array(Bn * nL);
+  const xs = new Float64Array(nL * C);
+  const ys = new Float64Array(nH * C);
   for (let r = 0; r < R; r++) {
     const base = r * S * C;
     // Group values before exponentials: cumulative sums over the low-side neuron parts (from the centre down),
@@ -326,27 +325,33 @@ export function bandedGridLogSumExpJs(parts: readonly Float32Array[], shape: Ban
     for (let i = 0; i < ehh.length; i++) ehh[i] = Math.exp(ehh[i]! - shift[3]!);
     // Every (a, b): z[bn, an] = sum_c x_an y_bn with x_an = ell[a, an] * ehl[b, an], y_bn = elh[a, bn] * ehh[b, bn]
     // (factors of absent groups are 1).
-    y[nH] = 1;
     for (let a = 0; a < wL; a++) {
       for (let b = 0; b < B; b++) {
-        z.fill(0);
         const high = b < wH;
-        for (let c = 0; c < C; c++) {
-          for (let an = 0; an < nL; an++) {
-            const e = ell[(a * nL + an) * C + c]!;
-            x[an] = high ? e * ehl[(b * nL + an) * C + c]! : e;
-          }
-          for (let bn = 0; bn < nH; bn++) {
-            const e = elh[(a * nH + bn) * C + c]!;
-            y[bn] = high ? e * ehh[(b * nH + bn) * C + c]! : e;
-          }
-          for (let bn = 0, at = 0; bn < Bn; bn++) {
-            const yb = y[bn]!;
-            for (let an = 0; an < nL; an++, at++) z[at] = z[at]! + x[an]! * yb;
-          }
+        // xs[an] = ell[a, an] * ehl[b, an], ys[bn] = elh[a, bn] * ehh[b, bn] as contiguous class vectors.
+        for (let an = 0; an < nL; an++) {
+          const e = (a * nL + an) * C, h = (b * nL + an) * C, o = an * C;
+          if (high) for (let c = 0; c < C; c++) xs[o + c] = ell[e + c]! * ehl[h + c]!;
+          else for (let c = 0; c < C; c++) xs[o + c] = ell[e + c]!;
+        }
+        for (let bn = 0; bn < nH; bn++) {
+          const e = (a * nH + bn) * C, h = (b * nH + bn) * C, o = bn * C;
+          if (high) for (let c = 0; c < C; c++) ys[o + c] = elh[e + c]! * ehh[h + c]!;
+          else for (let c = 0; c < C; c++) ys[o + c] = elh[e + c]!;
         }
         const out = r * combos + (a * B + b) * Bn * nL;
-        for (let i = 0; i < Bn * nL; i++) logSum[out + i] = Math.log(z[i]!);
+        for (let an = 0; an < nL; an++) {
+          const xo = an * C;
+          let plain = 0;
+          for (let c = 0; c < C; c++) plain += xs[xo + c]!;
+          logSum[out + nH * nL + an] = Math.log(plain); // bn = nH: no high-side neuron part
+          for (let bn = 0; bn < nH; bn++) {
+            const yo = bn * C;
+            let dot = 0;
+            for (let c = 0; c < C; c++) dot += xs[xo + c]! * ys[yo + c]!;
+            logSum[out + bn * nL + an] = Math.log(dot);
+          }
+        }
       }
     }
   }
