@@ -1,13 +1,18 @@
 /**
- * Shared runner of the paper-reproduction scripts: builds the `opnp eval` command line of a setting from a
- * data root laid out as in README.md, runs it in-process through @opnp/cli's `runCli`, prints our table and
- * the paper's numbers beside ours (when a setting carries them).
+ * Shared runner of the paper-reproduction scripts: builds the evaluation of a setting from a data root
+ * laid out as in README.md, runs it with `evaluate` of @opnp/pipeline, prints our table and the paper's
+ * numbers beside ours (when a setting carries them), and optionally keeps a results folder for `opnp report`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runCli, type CliIo, type EvalReport } from '@opnp/cli';
+import { parseArgs } from 'node:util';
+import { isOpnpError, type PruningPercentages } from '@opnp/core';
+import '@opnp/backend-onnx/register';
+import { evaluate, loadModel, writeResultsDir, PIPELINE_VERSION, type EvalReport, type EvaluationConfig } from '@opnp/pipeline';
 
+/** Where the script writes (process streams, or test buffers). */
+export interface ReproIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
 /** Average FPR95 / AUROC of one method as printed in the paper (percent). */
 export interface PaperRow {
   readonly method: string;
@@ -36,44 +41,113 @@ export interface Setting {
   readonly paper: PaperTable | null;
 }
 
-/** Methods of the paper's tables that the CLI has. */
-export const REPRO_METHODS = 'msp,maxlogit,energy,gradnorm,react,dice,dice+react,ash-s,knn,opp,onp,opnp,opnp+react';
+/** Methods of the paper's tables that the pipeline has. */
+export const REPRO_METHODS: readonly string[] = ['msp', 'maxlogit', 'energy', 'gradnorm', 'react', 'dice', 'dice+react', 'ash-s', 'knn', 'opp', 'onp', 'opnp', 'opnp+react'];
 
-const USAGE = `usage: <script> --data-root <dir> --model <model.onnx> [--save <results dir>] [-- <extra opnp eval flags>]`;
+const USAGE = `usage: <script> --data-root <dir> --model <model.onnx> [--save <results dir>] [-- --train-fraction <f> --batch-size <n> --opnp p_min=..,p_max=..,n_min=..,n_max=.. --val-ood <name=dataset> --val-noise <n> --knn-k <n> --fit-samples <n> --quiet]`;
 
-/** Parses the script's own flags; everything after `--` goes to `opnp eval` unchanged. */
-export function parseReproArgs(args: readonly string[]): { dataRoot: string; model: string; save?: string; extra: string[] } {
-  const split = args.indexOf('--');
-  const own = split >= 0 ? args.slice(0, split) : [...args];
-  const extra = split >= 0 ? args.slice(split + 1) : [];
-  const value = (flag: string) => {
-    const i = own.indexOf(flag);
-    return i >= 0 ? own[i + 1] : undefined;
-  };
-  const dataRoot = value('--data-root');
-  const model = value('--model');
-  if (!dataRoot || !model) throw new Error(USAGE);
-  const save = value('--save');
-  return { dataRoot, model, ...(save ? { save } : {}), extra };
+/** The script's flags. */
+export interface ReproArgs {
+  readonly dataRoot: string;
+  readonly model: string;
+  readonly save?: string;
+  readonly trainFraction?: number;
+  readonly batchSize?: number;
+  readonly percentages?: PruningPercentages;
+  readonly valOod: { name: string; spec: string }[];
+  readonly valNoise?: number;
+  readonly knnK?: number;
+  readonly fitSamples?: number;
+  readonly quiet: boolean;
 }
 
-/** The `opnp eval` arguments of a setting. */
-export function evalArgs(setting: Setting, options: { dataRoot: string; model: string; json: string; save?: string; extra: readonly string[] }): string[] {
-  const root = options.dataRoot;
-  return [
-    'eval',
-    '--model', options.model,
-    '--train', setting.train(root),
-    '--test', setting.test(root),
-    ...setting.ood(root).flatMap((o) => ['--ood', `${o.name}=${o.spec}`]),
-    '--mean', setting.mean.join(','),
-    '--std', setting.std.join(','),
-    ...(setting.resize ? ['--resize', String(setting.resize.shorterSide), '--resize-kernel', setting.resize.kernel] : []),
-    '--methods', REPRO_METHODS,
-    '--json', options.json,
-    ...(options.save ? ['--save', options.save] : []),
-    ...options.extra,
-  ];
+function number(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new Error(`${flag}: expected a positive number, got "${text}"\n${USAGE}`);
+  return v;
+}
+
+function percentages(text: string | undefined): PruningPercentages | undefined {
+  if (text === undefined) return undefined;
+  const parts = Object.fromEntries(text.split(',').map((p) => p.split('=').map((s) => s.trim()) as [string, string]));
+  const value = (k: string) => number(`--opnp ${k}`, parts[k]) ?? 0;
+  return { pMin: value('p_min'), pMax: value('p_max'), nMin: value('n_min'), nMax: value('n_max') };
+}
+
+/** Parses the script's flags (the evaluation options may follow a `--`, as they did when the script ran the CLI). */
+export function parseReproArgs(args: readonly string[]): ReproArgs {
+  const { values } = parseArgs({
+    args: args.filter((a) => a !== '--'),
+    options: {
+      'data-root': { type: 'string' },
+      model: { type: 'string' },
+      save: { type: 'string' },
+      'train-fraction': { type: 'string' },
+      'batch-size': { type: 'string' },
+      opnp: { type: 'string' },
+      'val-ood': { type: 'string', multiple: true },
+      'val-noise': { type: 'string' },
+      'knn-k': { type: 'string' },
+      'fit-samples': { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const dataRoot = values['data-root'];
+  const model = values.model;
+  if (!dataRoot || !model) throw new Error(USAGE);
+  const valOod = (values['val-ood'] ?? []).map((v) => {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new Error(`--val-ood: expected <name>=<dataset>, got "${v}"\n${USAGE}`);
+    return { name: v.slice(0, eq), spec: v.slice(eq + 1) };
+  });
+  const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
+  return {
+    dataRoot,
+    model,
+    ...optional('save', values.save),
+    ...optional('trainFraction', number('--train-fraction', values['train-fraction'])),
+    ...optional('batchSize', number('--batch-size', values['batch-size'])),
+    ...optional('percentages', percentages(values.opnp)),
+    valOod,
+    ...optional('valNoise', number('--val-noise', values['val-noise'])),
+    ...optional('knnK', number('--knn-k', values['knn-k'])),
+    ...optional('fitSamples', number('--fit-samples', values['fit-samples'])),
+    quiet: values.quiet === true,
+  };
+}
+
+/** The evaluation of a setting (model loaded by the caller). */
+export function settingConfig(setting: Setting, args: ReproArgs): Omit<EvaluationConfig, 'model'> {
+  const root = args.dataRoot;
+  return {
+    train: setting.train(root),
+    test: setting.test(root),
+    ood: setting.ood(root),
+    preprocess: { mean: setting.mean, std: setting.std, ...(setting.resize ? { resize: setting.resize.shorterSide, kernel: setting.resize.kernel } : {}) },
+    methods: REPRO_METHODS,
+    ...(args.trainFraction !== undefined ? { trainFraction: args.trainFraction } : {}),
+    ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}),
+    ...(args.percentages ? { percentages: args.percentages } : {}),
+    ...(args.valOod.length > 0 ? { valOod: args.valOod } : {}),
+    ...(args.valNoise !== undefined ? { valNoise: args.valNoise } : {}),
+    ...(args.knnK !== undefined ? { methodOptions: { knn: { k: args.knnK } } } : {}),
+    ...(args.fitSamples !== undefined ? { fitSamples: args.fitSamples } : {}),
+    collectArtifacts: args.save !== undefined,
+  };
+}
+
+/** Our table: FPR95 / AUROC (percent) per method and OOD set, and the average. */
+export function resultsTable(report: EvalReport): string {
+  const sets = [...new Set(report.results.map((r) => r.ood))];
+  const cell = (v: number) => (v * 100).toFixed(2).padStart(6);
+  const lines = [`${'Method'.padEnd(12)} ${[...sets, 'Average'].map((s) => s.padStart(15)).join(' ')}`, `${''.padEnd(12)} ${[...sets, 'Average'].map(() => ' FPR95   AUROC').join(' ')}`];
+  for (const a of report.averages) {
+    const row = sets.map((s) => report.results.find((r) => r.method === a.method && r.ood === s)!).map((r) => `${cell(r.fpr95)}  ${cell(r.auroc)}`);
+    lines.push(`${a.method.padEnd(12)} ${[...row, `${cell(a.fpr95)}  ${cell(a.auroc)}`].join(' ')}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** The paper beside ours: per method, our average FPR95 / AUROC and the paper's (percent). */
@@ -95,30 +169,38 @@ export function comparisonTable(report: EvalReport, paper: PaperTable | null): s
   return `${lines.join('\n')}\n`;
 }
 
-/** Runs a setting: `opnp eval` in-process, then the comparison. Returns the exit code. */
-export async function runSetting(setting: Setting, args: readonly string[], io: CliIo): Promise<number> {
-  let parsed;
+/** Runs a setting: the evaluation, our table, then the comparison. Returns the exit code. */
+export async function runSetting(setting: Setting, args: readonly string[], io: ReproIo): Promise<number> {
+  let parsed: ReproArgs;
   try {
     parsed = parseReproArgs(args);
   } catch (error) {
     io.stderr.write(`${(error as Error).message}\n`);
     return 2;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'opnp-repro-'));
+  const info = (message: string) => (parsed.quiet ? undefined : io.stderr.write(`repro: ${message}\n`));
   try {
-    const json = join(dir, 'report.json');
     io.stdout.write(`${setting.title}\n\n`);
-    const code = await runCli(['node', 'opnp', ...evalArgs(setting, { ...parsed, json })], io);
-    if (code !== 0) return code;
-    const report = JSON.parse(readFileSync(json, 'utf8')) as EvalReport;
-    io.stdout.write(`\n${comparisonTable(report, setting.paper)}`);
+    const model = await loadModel(parsed.model);
+    try {
+      const { report, artifacts } = await evaluate({ ...settingConfig(setting, parsed), model, onInfo: info });
+      io.stdout.write(resultsTable(report));
+      io.stdout.write(`\n${comparisonTable(report, setting.paper)}`);
+      if (parsed.save !== undefined && artifacts) {
+        await writeResultsDir(parsed.save, report, artifacts, { name: '@opnp/pipeline (tools/repro)', version: PIPELINE_VERSION });
+        info(`results saved to ${parsed.save} (draw them with: opnp report ${parsed.save} --out <folder>)`);
+      }
+    } finally {
+      await model.extractor.dispose();
+    }
     return 0;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  } catch (error) {
+    io.stderr.write(`repro: ${isOpnpError(error) || error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
   }
 }
 
 /** Entry point of a script: runs on `process` and sets the exit code. */
 export async function main(setting: Setting): Promise<void> {
-  process.exitCode = await runSetting(setting, process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  process.exitCode = await runSetting(setting, process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
 }

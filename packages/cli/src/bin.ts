@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `opnp` executable: runs {@link main} on the process and exits with its code. The first Ctrl-C
- * asks the running command to checkpoint and stop; a second one exits at once.
+ * asks the running command to stop after the current batch (it then says what it saved, if anything,
+ * and exits with 130); a second one exits at once.
  */
 import { runCli } from './main.js';
 
@@ -12,7 +13,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
-    process.stderr.write('\nopnp: interrupting (writing checkpoint; press Ctrl-C again to quit at once)\n');
+    process.stderr.write('\nopnp: interrupting after the current batch (press Ctrl-C again to quit at once)\n');
     controller.abort(Object.assign(new Error('Interrupted'), { name: 'AbortError' }));
   };
   process.on('SIGINT', onSigint);

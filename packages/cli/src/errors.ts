@@ -11,7 +11,7 @@ export const EXIT = Object.freeze({
   error: 1,
   /** A usage error: unknown command or option, missing required option. */
   usage: 2,
-  /** Interrupted by Ctrl-C (SIGINT) after writing a checkpoint. */
+  /** Interrupted by Ctrl-C (SIGINT); the message says what, if anything, was saved. */
   interrupted: 130,
 });
 
@@ -20,13 +20,8 @@ export function flagError(flag: string, message: string, details: OpnpErrorDetai
   return new OpnpError('INVALID_ARGUMENT', `${flag}: ${message}`, details);
 }
 
-/** Thrown when a run stops because its signal was aborted (Ctrl-C). */
-export class InterruptedError extends Error {
-  override readonly name = 'InterruptedError';
-  constructor(message = 'interrupted') {
-    super(message);
-  }
-}
+/** Thrown when a run stops because its signal was aborted (Ctrl-C); the pipeline's own class. */
+export { InterruptedError } from '@opnp/pipeline';
 
 /** A command-line usage error (missing or malformed flag): exit code 2. */
 export class UsageError extends Error {

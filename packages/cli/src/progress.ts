@@ -1,19 +1,10 @@
 /**
- * Progress bars on stderr: drawn only when stderr is a terminal and the command is not silenced
- * (`--json -`, `--quiet`); count, rate and ETA, redrawn at most ten times a second.
+ * Progress on stderr: a bar per stage when stderr is a terminal (count, rate, ETA, redrawn at most ten
+ * times a second), otherwise a plain line every few seconds and one when a stage ends; nothing with
+ * `--quiet` or `--json -`.
  */
-import type { ProgressEvent } from '@opnp/datasets';
+import type { ProgressListener, StageProgress } from '@opnp/pipeline';
 import type { TextSink } from './io.js';
-
-/** A progress reporter for one pass. */
-export interface Progress {
-  /** Feeds a dataset progress event. */
-  update(event: Pick<ProgressEvent, 'count' | 'total' | 'rate'>): void;
-  /** Clears the bar. */
-  done(): void;
-}
-
-const silent: Progress = { update: () => undefined, done: () => undefined };
 
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
@@ -32,22 +23,39 @@ export function progressLine(label: string, count: number, total: number, rate: 
   return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${count}/${total} ${rate.toFixed(0)}/s ETA ${formatDuration(eta)}`;
 }
 
-/** A progress bar on `sink` when it is a TTY and `enabled`; otherwise a no-op. */
-export function createProgress(sink: TextSink, label: string, enabled: boolean): Progress {
-  if (!enabled || !sink.isTTY) return silent;
-  let last = 0;
+/** Options of {@link createProgressListener}. */
+export interface ProgressDisplay {
+  /** Milliseconds between plain lines when stderr is not a terminal (default 5000). */
+  readonly plainEveryMs?: number;
+  /** Clock (tests). */
+  readonly now?: () => number;
+}
+
+/** A progress listener drawing on `sink` (see the module comment); a no-op when not `enabled`. */
+export function createProgressListener(sink: TextSink, enabled: boolean, display: ProgressDisplay = {}): ProgressListener {
+  if (!enabled) return () => undefined;
+  const now = display.now ?? (() => performance.now());
+  const every = sink.isTTY ? 100 : (display.plainEveryMs ?? 5000);
+  let last = -Infinity;
   let drawn = false;
-  return {
-    update(event) {
-      const now = performance.now();
-      if (now - last < 100 && event.count < event.total) return;
-      last = now;
-      drawn = true;
-      sink.write(`\r\x1b[2K${progressLine(label, event.count, event.total, event.rate)}`);
-    },
-    done() {
-      if (drawn) sink.write('\r\x1b[2K');
+  let stage: string | undefined;
+  return (event: StageProgress) => {
+    const t = now();
+    if (event.stage !== stage) {
+      stage = event.stage;
+      // A bar appears at once; plain lines only after one interval, so short stages stay silent.
+      last = sink.isTTY ? -Infinity : t;
+    }
+    if (event.done) {
+      if (drawn && sink.isTTY) sink.write('\r\x1b[2K');
+      else if (drawn) sink.write(`opnp: ${event.stage}: done, ${event.count}/${event.total}\n`);
       drawn = false;
-    },
+      return;
+    }
+    if (t - last < every) return;
+    last = t;
+    drawn = true;
+    const line = progressLine(event.stage, event.count, event.total, event.rate);
+    sink.write(sink.isTTY ? `\r\x1b[2K${line}` : `opnp: ${line}\n`);
   };
 }

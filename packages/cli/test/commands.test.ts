@@ -8,9 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { SensitivityAccumulator, neuronSensitivity } from '@opnp/core';
-import { loadNpy, openNpyRowWriter, subsetIndices } from '@opnp/datasets';
+import { loadNpy, subsetIndices } from '@opnp/datasets';
 import { demoAssetPath } from '../src/commands/demo.js';
-import type { EvalReport } from '../src/pipeline/run-eval.js';
+import type { EvalReport } from '@opnp/pipeline';
 import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, referenceBatches, referenceExtractor, resolveGemmKernel, stack, tempDir, TEST, TRAIN } from './helpers.js';
 
 describe('opnp data info', () => {
@@ -224,16 +224,18 @@ describe('opnp extract', () => {
     const ref = await referenceBatches(FASHION_VAL, { batchSize: 128 });
     const H = stack(ref.batches.map((b) => b.features));
     const F = stack(ref.batches.map((b) => b.logits));
-    // An interrupted earlier run: 130 feature rows and 70 logit rows already on disk.
-    const pf = await openNpyRowWriter(features, { cols: 128 });
-    await pf.append(H.data.subarray(0, 130 * 128));
-    await pf.close();
-    const pl = await openNpyRowWriter(logitsPath, { cols: 10 });
-    await pl.append(F.data.subarray(0, 70 * 10));
-    await pl.close();
-    const run = await cli(['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE, '--out', features, '--logits-out', logitsPath, '--batch-size', '64']);
+    // An interrupted earlier run of the same command: rows on disk in <out>.partial, its sidecar says how many.
+    const args = ['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE, '--out', features, '--logits-out', logitsPath, '--batch-size', '64'];
+    const controller = new AbortController();
+    const interrupted = await cli(args, { signal: controller.signal, stderrTTY: true, onStderr: (t) => t.includes('/500') && controller.abort() });
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stderr).toMatch(/partial output kept in .*fval\.npy\.partial/);
+    const partial = JSON.parse(readFileSync(`${features}.partial.json`, 'utf8')) as { rows: number; nextIndex: number };
+    expect(partial.rows).toBeGreaterThan(0);
+    expect(partial.rows).toBeLessThan(500);
+    const run = await cli(args);
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain('resuming after 70 of 500 samples');
+    expect(run.stderr).toContain(`resuming after ${partial.nextIndex} of 500 samples`);
     expect(existsSync(`${features}.partial`)).toBe(false);
     const h = await loadNpy(features);
     const f = await loadNpy(logitsPath);

@@ -23,7 +23,7 @@ import {
 import { splitIndices } from '@opnp/datasets';
 import { accuracy, argmaxRows, oodMetrics } from '@opnp/metrics';
 import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, referenceBatches, referenceExtractor, resolveGemmKernel, stack, tempDir, TEST, TRAIN } from './helpers.js';
-import type { EvalReport } from '../src/pipeline/run-eval.js';
+import type { EvalReport } from '@opnp/pipeline';
 
 const BATCH = 500;
 

@@ -61,7 +61,7 @@ beforeAll(async () => {
     break;
   }
   valFeatures = stack((await referenceBatches(VAL, { batchSize: 500 })).batches.map((b) => b.features));
-}, 60_000);
+});
 
 describe('opnp export', () => {
   it('keeps the input and logits and adds ood_score = energy of the pruned head, and is_ood at the threshold', async () => {
@@ -123,7 +123,7 @@ describe('opnp export', () => {
     const expected = energy(logits(pruned, clipped));
     const got = exported.out.ood_score!.data as Float32Array;
     for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i]! - expected[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i]!)));
-  }, 30_000);
+  });
 
   it('fails cleanly and writes nothing on bad input', async () => {
     const out = join(dir, 'bad.onnx');
@@ -148,5 +148,5 @@ describe('opnp export', () => {
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('bad.onnx'))).toEqual([]);
     expect(readFileSync(detector).length).toBeGreaterThan(1000);
-  }, 30_000);
+  });
 });

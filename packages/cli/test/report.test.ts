@@ -10,8 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNpy } from '@opnp/datasets';
 import { oodMetrics } from '@opnp/metrics';
 import { cli, FASHION, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
-import type { EvalReport } from '../src/pipeline/run-eval.js';
-import type { ResultsManifest } from '../src/pipeline/results-dir.js';
+import type { EvalReport } from '@opnp/pipeline';
+import type { ResultsManifest } from '@opnp/pipeline';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FIGURES = ['fig1-parameter-sensitivity', 'fig2-neuron-sensitivity', 'fig3-pruning-sweep', 'fig4-reliability', 'fig5-score-distributions'];
@@ -42,7 +42,7 @@ beforeAll(async () => {
   searched = await evalSave('searched', ['--methods', 'msp,energy,react,opnp', '--val-noise', '300']);
   // ... and a fixed point that prunes.
   fixed = await evalSave('fixed', ['--methods', 'energy,opnp', '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=5']);
-}, 60_000);
+});
 
 describe('opnp eval --save', () => {
   it('writes a complete, documented results folder whose arrays reproduce the report', async () => {
@@ -86,7 +86,7 @@ describe('opnp eval --save', () => {
     expect(run.stderr).toMatch(/--save: .* exists/);
     expect(run.stdout).toBe(''); // refused before the run
     expect(readdirSync(dir)).toEqual(['keep.txt']);
-  }, 30_000);
+  });
 });
 
 describe('opnp report', () => {
@@ -96,7 +96,7 @@ describe('opnp report', () => {
     const run = await cli(['report', searched.dir, '--out', out]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-  }, 30_000);
+  });
 
   it('writes every figure as a non-trivial SVG and PNG', () => {
     for (const name of FIGURES) {
@@ -185,5 +185,5 @@ describe('opnp report', () => {
     } finally {
       await context.close();
     }
-  }, 30_000);
+  });
 });

@@ -20,7 +20,9 @@ export type OpnpErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'BACKEND_FAILURE'
   | 'IO_ERROR'
-  | 'DISPOSED';
+  | 'DISPOSED'
+  /** A resumable or reused artefact (checkpoint, partial output, shard state) belongs to another run. */
+  | 'STATE_MISMATCH';
 
 /** Structured details of an {@link OpnpError}. */
 export interface OpnpErrorDetails {
@@ -40,6 +42,7 @@ export interface OpnpErrorDetails {
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value); // NaN and Infinity, which JSON would print as null
   if (Array.isArray(value)) return `[${value.join(', ')}]`;
   try {
     return JSON.stringify(value) ?? String(value);

@@ -1,36 +1,14 @@
 /**
- * OPNP end to end on real data with the library API: MNIST (in distribution) against Fashion-MNIST and
- * uniform noise (out of distribution), with a classifier fitted in closed form
- * ({@link fitRandomFeatureClassifier}). Used by the real-data tests.
+ * OPNP end to end on real data through the stages of @opnp/pipeline: MNIST (in distribution) against
+ * Fashion-MNIST and uniform noise (out of distribution), with a classifier fitted in closed form
+ * ({@link fitRandomFeatureClassifier}) and in-memory inputs. Used by the real-data tests.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createLinearFeatureExtractor,
-  diceHead,
-  energy,
-  featureMean,
-  gridSearch,
-  logits,
-  matrix,
-  maxLogit,
-  msp,
-  neuronSensitivity,
-  pruneHead,
-  pruningMasks,
-  react,
-  reactThreshold,
-  SensitivityAccumulator,
-  sliceRows,
-  type FeatureExtractor,
-  type Matrix,
-  type ParameterSensitivity,
-  type PruningMasks,
-  type PruningPercentages,
-} from '@opnp/core';
+import { createLinearFeatureExtractor, matrix, pruningMasks, resolveGemmKernel, type Matrix, type ParameterSensitivity, type PruningMasks, type PruningPercentages } from '@opnp/core';
 import { loadIdx } from '@opnp/datasets';
-import { accuracy, argmaxRows, oodMetrics } from '@opnp/metrics';
+import { allIndices, arrayFeatureSource, createMethodRegistry, fit as fitStage, score, selectPoint, summarize, trainingFingerprint, type LoadedModel } from '@opnp/pipeline';
 import { fitRandomFeatureClassifier } from './random-feature-classifier.js';
 
 const MNIST_MEAN = 0.1307;
@@ -78,28 +56,6 @@ export function noiseImages(count: number, seed = 7): Matrix {
   return matrix(count, 784, data);
 }
 
-/** Features and logits of `x [N x 784]` through an extractor, in batches. */
-export async function extractAll(extractor: FeatureExtractor, x: Matrix, batchSize = 500): Promise<{ features: Matrix; logits: Matrix }> {
-  const features: Float32Array[] = [];
-  const out: Float32Array[] = [];
-  for (let start = 0; start < x.rows; start += batchSize) {
-    const batch = sliceRows(x, start, start + batchSize);
-    const result = await extractor.extract({ data: batch.data, shape: [batch.rows, 784] });
-    features.push(result.features.data);
-    out.push(result.logits.data);
-  }
-  const cat = (parts: Float32Array[], cols: number): Matrix => {
-    const data = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      data.set(p, offset);
-      offset += p.length;
-    }
-    return matrix(data.length / cols, cols, data);
-  };
-  return { features: cat(features, extractor.head.weight.cols), logits: cat(out, extractor.head.weight.rows) };
-}
-
 /** Sizes of the run. */
 export interface MnistOpnpOptions {
   trainCount?: number;
@@ -135,7 +91,10 @@ export interface MnistOpnpRun {
   results: MethodResult[];
 }
 
-/** Runs the whole pipeline. */
+/** The methods of the run. */
+export const MNIST_METHODS: readonly string[] = ['msp', 'maxlogit', 'energy', 'react', 'dice', 'opp', 'onp', 'opnp', 'opnp+react'];
+
+/** Runs the whole pipeline through the stages of @opnp/pipeline on in-memory inputs. */
 export async function runMnistOpnp(options: MnistOpnpOptions = {}): Promise<MnistOpnpRun> {
   const paths = options.paths ?? defaultPaths();
   const trainCount = options.trainCount ?? 10000;
@@ -149,79 +108,42 @@ export async function runMnistOpnp(options: MnistOpnpOptions = {}): Promise<Mnis
   const idTest = await loadImages(mnist('t10k-images-idx3-ubyte'), mnist('t10k-labels-idx1-ubyte'), valCount, testCount);
   const fashionVal = await loadImages(paths.fashionImages, null, 0, oodValCount);
   const fashionTest = await loadImages(paths.fashionImages, null, oodValCount, testCount);
-  const noiseVal = noiseImages(oodValCount, 1);
-  const noiseTest = noiseImages(testCount, 2);
 
-  const model = fitRandomFeatureClassifier(train.x, train.labels, 10, { features: options.features ?? 512 });
-  const extractor = createLinearFeatureExtractor({ ...model, input: { name: 'image', shape: [null, 784], layout: 'flat' } });
-  const head = extractor.head;
+  const fitted = fitRandomFeatureClassifier(train.x, train.labels, 10, { features: options.features ?? 512 });
+  const extractor = createLinearFeatureExtractor({ ...fitted, input: { name: 'image', shape: [null, 784], layout: 'flat' } });
+  const model: LoadedModel = { path: '<random-feature classifier>', identity: { features: options.features ?? 512, trainCount }, extractor, kernel: await resolveGemmKernel() };
+  const source = (name: string, x: Matrix, labels?: Int32Array) => arrayFeatureSource({ name, inputs: { data: x.data, shape: [x.rows, x.cols] }, ...(labels ? { labels } : {}), model });
+  const trainSource = source('mnist-train', train.x, train.labels);
+  const test = source('mnist-test', idTest.x, idTest.labels);
+  const ood = [['fashion', source('fashion', fashionTest.x)], ['noise', source('noise', noiseImages(testCount, 2))]] as const;
+  const batchSize = 1000;
 
-  // Step 1-2: sensitivity over the training set, streamed batch by batch.
-  const accumulator = new SensitivityAccumulator(head);
-  const trainOut = await extractAll(extractor, train.x);
-  for (let start = 0; start < trainOut.features.rows; start += 1000) {
-    await accumulator.add(sliceRows(trainOut.features, start, start + 1000), sliceRows(trainOut.logits, start, start + 1000));
-  }
-  const sensitivity = accumulator.result();
-  const neuron = neuronSensitivity(sensitivity);
-
-  const features = {
-    idVal: (await extractAll(extractor, idVal.x)).features,
-    fashionVal: (await extractAll(extractor, fashionVal.x)).features,
-    noiseVal: (await extractAll(extractor, noiseVal)).features,
-  };
-  let percentages = options.percentages;
-  const searched = percentages === undefined;
-  if (!percentages) {
-    const { best } = await gridSearch(
-      { id: features.idVal, ood: { fashion: features.fashionVal, noise: features.noiseVal } },
-      { head, sensitivity, neuronSensitivity: neuron, evaluate: oodMetrics },
-    );
-    percentages = best.percentages;
-  }
-  const masks = pruningMasks(sensitivity, neuron, percentages);
-
-  const test = await extractAll(extractor, idTest.x);
-  const idAccuracy = accuracy(argmaxRows(test.logits), idTest.labels);
-  const oodSets = {
-    fashion: (await extractAll(extractor, fashionTest.x)).features,
-    noise: (await extractAll(extractor, noiseTest)).features,
-  };
-  const clip = reactThreshold(trainOut.features, 90);
-  const dice = diceHead(head, featureMean(trainOut.features), { percentile: 90 }).head;
-  const heads = {
-    opp: pruneHead(head, pruningMasks(sensitivity, neuron, percentages, 'opp')),
-    onp: pruneHead(head, pruningMasks(sensitivity, neuron, percentages, 'onp')),
-    opnp: pruneHead(head, masks),
-  };
-  const methods: Record<string, (h: Matrix) => Float32Array> = {
-    msp: (h) => msp(logits(head, h)),
-    maxlogit: (h) => maxLogit(logits(head, h)),
-    energy: (h) => energy(logits(head, h)),
-    react: (h) => energy(logits(head, react(h, clip))),
-    dice: (h) => energy(logits(dice, h)),
-    opp: (h) => energy(logits(heads.opp, h)),
-    onp: (h) => energy(logits(heads.onp, h)),
-    opnp: (h) => energy(logits(heads.opnp, h)),
-    'opnp+react': (h) => energy(logits(heads.opnp, react(h, clip))),
-  };
-  const results: MethodResult[] = [];
-  for (const [method, score] of Object.entries(methods)) {
-    const idScores = score(test.features);
-    for (const [ood, oodFeatures] of Object.entries(oodSets)) {
-      results.push({ method, ood, ...oodMetrics(idScores, score(oodFeatures)) });
-    }
-  }
+  // Steps 1-2: sensitivity and the fit features (ReAct, DICE) in one streaming pass over the training set.
+  const indices = allIndices(trainSource.count);
+  const fit = await fitStage(model, trainSource, { sensitivity: true, indices, fitIndices: indices, fingerprint: await trainingFingerprint({ model, source: trainSource, indices, seed: 0 }), batchSize });
+  const opnp = fit.opnp;
+  if (!opnp) throw new Error('the training pass returned no sensitivity');
+  const selection = await selectPoint(model, test, [['fashion', source('fashion-val', fashionVal.x)], ['noise', source('noise-val', noiseImages(oodValCount, 1))]], opnp, {
+    ...(options.percentages ? { percentages: options.percentages } : {}),
+    idValidation: source('mnist-val', idVal.x, idVal.labels),
+    valFraction: 0.2,
+    seed: 0,
+    batchSize,
+  });
+  const state = { ...opnp, percentages: selection.percentages };
+  const registry = createMethodRegistry();
+  const scores = await score(test, ood, { registry, methods: MNIST_METHODS, context: { head: extractor.head, fitFeatures: fit.fitFeatures, fitLabels: fit.fitLabels, opnp: state }, evalIndices: selection.evalIndices, batchSize });
+  const report = summarize({ classes: 10, featureDim: extractor.head.weight.cols, methods: MNIST_METHODS, registry, fit, selection, scores, opnpEvaluated: true, skipped: {} });
   await extractor.dispose();
   return {
-    classes: head.weight.rows,
-    featureDim: head.weight.cols,
-    idAccuracy,
-    sensitivity,
-    neuronSensitivity: neuron,
-    percentages,
-    searched,
-    masks,
-    results,
+    classes: report.classes,
+    featureDim: report.featureDim,
+    idAccuracy: report.idAccuracy ?? 0,
+    sensitivity: opnp.sensitivity,
+    neuronSensitivity: opnp.neuronSensitivity,
+    percentages: selection.percentages,
+    searched: selection.searched,
+    masks: pruningMasks(opnp.sensitivity, opnp.neuronSensitivity, selection.percentages),
+    results: report.results.map((r) => ({ ...r })),
   };
 }

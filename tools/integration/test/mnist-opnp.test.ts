@@ -5,16 +5,10 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { keepMask } from '@opnp/core';
+import { refPercentile } from '@opnp/core/testing';
 import { defaultPaths, runMnistOpnp, type MnistOpnpRun } from '../src/mnist-opnp.js';
 
 const debianFashion = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
-
-/** numpy 'linear' percentile from its definition. */
-function refPercentile(values: ArrayLike<number>, q: number): number {
-  const v = Array.from(values).sort((a, b) => a - b);
-  const r = (q / 100) * (v.length - 1);
-  return v[Math.floor(r)]! + (r - Math.floor(r)) * (v[Math.ceil(r)]! - v[Math.floor(r)]!);
-}
 
 describe.skipIf(!existsSync(debianFashion))('OPNP on MNIST vs Fashion-MNIST', () => {
   let run: MnistOpnpRun;

@@ -4,12 +4,13 @@
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import type { PruningPercentages } from '@opnp/core';
-import { parseMethods, DEFAULT_METHODS } from '../pipeline/methods.js';
+import { DEFAULT_METHODS, assertWritableFile, evaluate, type EvaluationConfig } from '@opnp/pipeline';
+import { parseMethods } from '../methods.js';
 import { parseOpnpPercentages } from '../options.js';
-import { runEvalWithArtifacts, type EvalConfig } from '../pipeline/run-eval.js';
-import { infoWriter, progressFactory, type CommandContext } from './shared.js';
+import { loadModel } from '../model.js';
+import { infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
-import { assertResultsTarget } from '../pipeline/results-dir.js';
+import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
 import { writeLine } from '../io.js';
 
@@ -18,8 +19,8 @@ export function demoAssetPath(name: string): string {
   return fileURLToPath(new URL(`../../assets/demo/${name}`, import.meta.url));
 }
 
-/** The demo's eval configuration: MNIST CNN; ID = MNIST; OOD = Fashion-MNIST and uniform noise. */
-export function demoConfig(options: { quick?: boolean; methods?: string[]; percentages?: PruningPercentages } = {}): Omit<EvalConfig, 'onInfo' | 'progress' | 'signal'> {
+/** The demo's evaluation: MNIST CNN; ID = MNIST; OOD = Fashion-MNIST and uniform noise. */
+export function demoConfig(options: { quick?: boolean; methods?: string[]; percentages?: PruningPercentages } = {}): Omit<EvaluationConfig, 'onInfo' | 'onProgress' | 'signal'> & { model: string } {
   return {
     model: demoAssetPath('mnist-cnn.onnx'),
     train: `idx:${demoAssetPath('mnist-train-6k-images-idx3-ubyte.gz')}`,
@@ -42,7 +43,6 @@ export function demoConfig(options: { quick?: boolean; methods?: string[]; perce
     seed: 0,
     batchSize: 500,
     fitSamples: 20000,
-    knnK: 50,
   };
 }
 
@@ -56,6 +56,17 @@ interface DemoFlags {
   quick?: boolean;
 }
 
+const HELP = `
+The demo uses a small PyTorch CNN (98.4% MNIST test accuracy) exported to ONNX; ID = MNIST
+(6,000 training images for the sensitivity, 2,500 test images of which 20% form the validation
+split), OOD = Fashion-MNIST (1,500 images) and seeded uniform noise. The OPNP point is chosen by
+grid search on the validation split, Fashion-MNIST images 0-499 and noise (never the test sets).
+
+Example:
+  opnp demo
+  opnp demo --format markdown --json demo.json
+  opnp demo --save demo-results && opnp report demo-results --out demo-report`;
+
 /** Registers `opnp demo`. */
 export function registerDemo(program: Command, context: CommandContext): void {
   program
@@ -68,34 +79,31 @@ export function registerDemo(program: Command, context: CommandContext): void {
     .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat)
     .option('-q, --quiet', 'no progress bars or info lines on stderr')
     .addOption(new Option('--quick', 'smaller data (for tests)').hideHelp())
-    .addHelpText(
-      'after',
-      `
-The demo uses a small PyTorch CNN (98.4% MNIST test accuracy) exported to ONNX; ID = MNIST
-(6,000 training images for the sensitivity, 2,500 test images of which 20% form the validation
-split), OOD = Fashion-MNIST (1,500 images) and seeded uniform noise. The OPNP point is chosen by
-grid search on the validation split, Fashion-MNIST images 0-499 and noise (never the test sets).
-
-Example:
-  opnp demo
-  opnp demo --format markdown --json demo.json
-  opnp demo --save demo-results && opnp report demo-results --out demo-report`,
-    )
+    .addHelpText('after', HELP)
     .action(async (flags: DemoFlags) => {
       const { io } = context;
       const quiet = flags.quiet === true || flags.json === '-';
       const info = infoWriter(io, quiet);
+      if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');
       if (flags.save !== undefined) await assertResultsTarget(flags.save);
       const started = performance.now();
-      const { report, artifacts } = await runEvalWithArtifacts({
-        ...demoConfig({ ...(flags.quick ? { quick: true } : {}), ...(flags.methods ? { methods: flags.methods } : {}), ...(flags.opnp ? { percentages: flags.opnp } : {}) }),
-        collectArtifacts: flags.save !== undefined,
-        ...(io.signal ? { signal: io.signal } : {}),
-        onInfo: info,
-        progress: progressFactory(io, quiet),
-      });
-      await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
-      if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
+      const config = demoConfig({ ...(flags.quick ? { quick: true } : {}), ...(flags.methods ? { methods: flags.methods } : {}), ...(flags.opnp ? { percentages: flags.opnp } : {}) });
+      const model = await loadModel(config.model, (m) => info(`model: ${m}`));
+      try {
+        const { report, artifacts } = await evaluate({
+          ...config,
+          model,
+          collectArtifacts: flags.save !== undefined,
+          ...(io.signal ? { signal: io.signal } : {}),
+          onInfo: info,
+          onProgress: progressListener(io, quiet),
+          onSkip: (set, skip) => skipWarner(io, set)(skip),
+        });
+        await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
+        if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
+      } finally {
+        await model.extractor.dispose();
+      }
       if (!quiet && flags.format === 'table') writeLine(io.stdout, `\n(${((performance.now() - started) / 1000).toFixed(1)} s; FPR95 lower is better, AUROC higher is better; values in percent)`);
     });
 }

@@ -1,15 +1,17 @@
 /**
- * `opnp eval`: the whole pipeline on a model, a training set, an ID test set and OOD sets.
+ * `opnp eval`: flags -> an evaluation config -> `evaluate` of @opnp/pipeline -> the table, the JSON report
+ * and the results folder. Every output path is checked before any work starts.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
 import type { PruningPercentages } from '@opnp/core';
-import { collect, parseFraction, parseInteger, parseNamedSpec, parseOpnpPercentages } from '../options.js';
-import { DEFAULT_METHODS, parseMethods } from '../pipeline/methods.js';
-import { runEvalWithArtifacts, type NamedSpec } from '../pipeline/run-eval.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressFactory, type CommandContext } from './shared.js';
+import { DEFAULT_METHODS, assertUniqueNames, assertWritableFile, evaluate, type EvaluationConfig, type NamedSpec } from '@opnp/pipeline';
+import { UsageError } from '../errors.js';
+import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
+import { parseMethods } from '../methods.js';
+import { loadModel } from '../model.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
-import { assertResultsTarget } from '../pipeline/results-dir.js';
+import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
 
 interface EvalFlags {
@@ -23,6 +25,7 @@ interface EvalFlags {
   mean?: number[];
   std?: number[];
   methods?: string[];
+  methodOption: string[];
   opnp?: PruningPercentages;
   valFraction: number;
   valOod: string[];
@@ -30,8 +33,9 @@ interface EvalFlags {
   seed: number;
   batchSize: number;
   fitSamples: number;
-  knnK: number;
+  knnK?: number;
   checkpoint?: string;
+  restart?: boolean;
   sensitivityState?: string;
   json?: string;
   save?: string;
@@ -53,7 +57,9 @@ Example:
 
 <dataset> is a dataset spec of @opnp/datasets ([format:]path[#options]), or
   features:<features.npy>[#logits=<logits.npy>]   cached features from \`opnp extract\`
-  noise:<count>[#seed=<s>]                        seeded uniform noise of the model input size`;
+  noise:<count>[#seed=<s>]                        seeded uniform noise of the model input size
+
+Method hyper-parameters: --method-option react.percentile=85 --method-option knn.k=10 (see the JSON's methodOptions).`;
 
 /** Registers `opnp eval`. */
 export function registerEval(program: Command, context: CommandContext): void {
@@ -68,15 +74,17 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--test-labels <file>', 'labels file for the test set (IDX or .npy)')
     .option('--ood <name=dataset>', 'an OOD test set (repeatable)', collect, [])
     .option('--methods <list>', `comma-separated methods (default ${DEFAULT_METHODS.join(',')})`, parseMethods)
+    .option('--method-option <method.option=value>', 'a method hyper-parameter, e.g. react.percentile=85 (repeatable)', collect, [])
     .option('--opnp <p_min=%,p_max=%,n_min=%,n_max=%>', 'fixed OPNP percentages (skips the grid search)', parseOpnpPercentages)
     .option('--val-fraction <0-1>', 'share of the ID test set held out for the grid search', (v) => parseFraction('--val-fraction', v, { allowOne: false }), 0.2)
     .option('--val-ood <[name=]dataset>', 'an OOD validation set for the grid search (repeatable; default: seeded noise)', collect, [])
     .option('--val-noise <n>', 'size of the default noise validation set', (v) => parseInteger('--val-noise', v), 1000)
     .option('--seed <n>', 'seed of the training subset and the validation split', (v) => parseInteger('--seed', v, { allowZero: true }), 0)
     .option('--fit-samples <n>', 'training rows kept in memory for ReAct, DICE, Mahalanobis and KNN', (v) => parseInteger('--fit-samples', v), 20000)
-    .option('--knn-k <n>', 'neighbour rank of KNN', (v) => parseInteger('--knn-k', v), 50)
-    .option('--checkpoint <file>', 'checkpoint the sensitivity sums here; a rerun resumes from it')
-    .option('--sensitivity-state <file>', 'use a saved sensitivity state (opnp sensitivity --state-out / merge) instead of the training pass')
+    .option('--knn-k <n>', 'neighbour rank of KNN (same as --method-option knn.k=<n>)', (v) => parseInteger('--knn-k', v))
+    .option('--checkpoint <file>', 'checkpoint the sensitivity sums here; a rerun of the same run resumes from it')
+    .option('--restart', 'discard an existing --checkpoint instead of resuming it')
+    .option('--sensitivity-state <file>', 'use a saved sensitivity state of this run (opnp sensitivity --state-out / merge) instead of the training pass')
     .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
     .option('--save <dir>', 'write a results folder (report, sensitivities, grid, score arrays, calibration) for opnp report')
     .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat);
@@ -88,10 +96,17 @@ export function registerEval(program: Command, context: CommandContext): void {
     const quiet = flags.quiet === true || flags.json === '-';
     const ood = flags.ood.map((v) => parseNamedSpec('--ood', v));
     if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
-    const info = infoWriter(io, quiet);
+    assertUniqueNames(ood, '--ood');
+    const valOod = parseValOod(flags.valOod);
+    assertUniqueNames(valOod, '--val-ood');
+    const methodOptions = parseMethodOptions(flags.methodOption, flags.knnK);
+    if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');
+    if (flags.checkpoint !== undefined) await assertWritableFile(flags.checkpoint, 'the checkpoint (--checkpoint)');
     if (flags.save !== undefined) await assertResultsTarget(flags.save);
-    const { report, artifacts } = await runEvalWithArtifacts({
-      model: flags.model,
+    const info = infoWriter(io, quiet);
+    const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
+    const config: EvaluationConfig = {
+      model,
       train: flags.train,
       ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
       ...(flags.trainFraction !== undefined ? { trainFraction: flags.trainFraction } : {}),
@@ -101,22 +116,28 @@ export function registerEval(program: Command, context: CommandContext): void {
       preprocess: preprocessFlags(flags),
       methods: flags.methods ?? [...DEFAULT_METHODS],
       methodsExplicit: flags.methods !== undefined,
+      methodOptions,
       ...(flags.opnp ? { percentages: flags.opnp } : {}),
       valFraction: flags.valFraction,
-      valOod: parseValOod(flags.valOod),
+      valOod,
       valNoise: flags.valNoise,
       seed: flags.seed,
       batchSize: flags.batchSize,
       fitSamples: flags.fitSamples,
-      knnK: flags.knnK,
-      ...(flags.checkpoint !== undefined ? { checkpoint: flags.checkpoint } : {}),
+      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true } } : {}),
       ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
       collectArtifacts: flags.save !== undefined,
       ...(io.signal ? { signal: io.signal } : {}),
       onInfo: info,
-      progress: progressFactory(io, quiet),
-    });
-    await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
-    if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
+      onProgress: progressListener(io, quiet),
+      onSkip: (set, skip) => skipWarner(io, set)(skip),
+    };
+    try {
+      const { report, artifacts } = await evaluate(config);
+      await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
+      if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
+    } finally {
+      await model.extractor.dispose();
+    }
   });
 }

@@ -4,18 +4,25 @@
  * `--threshold-from`, `is_ood` (bool [N], `ood_score < tau` at the FPR95 threshold of the given ID data).
  */
 import type { Command } from 'commander';
-import { OpnpError, composeScore, keptWeightCount, neuronSensitivity, pruneHead, pruningMasks, reactThreshold, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
+import { OpnpError, composeScore, keptWeightCount, neuronSensitivity, pruneHead, pruningMasks, reactThreshold, type DetectorExportResult, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
 import { loadNpy } from '@opnp/datasets';
-import { exportOodDetector, type DetectedHead, type OnnxModel } from '@opnp/backend-onnx';
+import {
+  assertBatchSize,
+  assertParentFolder,
+  collectFeatures,
+  fit,
+  fitSubset,
+  fpr95Threshold,
+  openFeatureSource,
+  trainingFingerprint,
+  trainingIndices,
+  type LoadedModel,
+} from '@opnp/pipeline';
 import { UsageError, flagError } from '../errors.js';
-import { writeLine } from '../io.js';
+import { writeLine, type CliIo } from '../io.js';
+import { loadModel } from '../model.js';
 import { parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
-import { collectFeatures } from '../pipeline/collect.js';
-import { openFeatureSource } from '../pipeline/feature-source.js';
-import { loadModel, type LoadedModel } from '../pipeline/model.js';
-import { fitSubset, runTrainingPass, trainingIndices } from '../pipeline/sensitivity.js';
-import { fpr95Threshold } from '../pipeline/threshold.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressFactory, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExportFlags {
   model: string;
@@ -48,14 +55,6 @@ export async function readSensitivityNpy(path: string, classes: number, dim: num
   return { classes, dim, count: 0, values };
 }
 
-function onnxParts(model: LoadedModel): { model: OnnxModel; detection: DetectedHead } {
-  const ex = model.extractor as unknown as { backend: string; model?: OnnxModel; detection?: DetectedHead };
-  if (ex.backend !== 'onnx' || !ex.model || !ex.detection) {
-    throw new OpnpError('BACKEND_UNAVAILABLE', 'opnp export writes ONNX detectors and needs an .onnx model', { file: model.path, hint: 'For TensorFlow.js models use the export of @opnp/backend-tfjs' });
-  }
-  return { model: ex.model, detection: ex.detection };
-}
-
 /** How to run the detector from onnxruntime in Node, Python and the browser. */
 export function usageSnippets(file: string, inputName: string, inputShape: readonly (number | null)[], logitsName: string, withDecision: boolean): string {
   const shape = inputShape.map((d, i) => (d === null ? (i === 0 ? 1 : '?') : d));
@@ -84,123 +83,135 @@ const out = await session.run({ '${inputName}': new ort.Tensor('float32', data, 
 `;
 }
 
+
+/** How to run a TensorFlow.js detector. */
+export function tfjsUsageSnippet(result: DetectorExportResult): string {
+  const shape = result.input.shape.map((d, i) => (d === null ? (i === 0 ? 1 : '?') : d));
+  return `Run it with TensorFlow.js (input preprocessed as for --train, shape [${shape.join(', ')}]):
+
+import * as tf from '@tensorflow/tfjs';
+const model = await tf.loadGraphModel('${result.path}');  // a URL in the browser, file:// in Node with tfjs-node
+const [logits, oodScore${result.outputs.isOod ? ', isOod' : ''}] = model.execute(tf.tensor(data, [${shape.join(', ')}]), [${result.outputs.all.map((n) => `'${n}'`).join(', ')}]);
+`;
+}
+
+const HELP = `
+Example:
+  opnp export --model mnist-cnn.onnx --train idx:./mnist/train-images-idx3-ubyte --mean 0.1307 --std 0.3081 \\
+    --opnp p_min=10,p_max=1,n_min=10,n_max=1 --threshold-from idx:./mnist-val-images-idx3-ubyte --out detector.onnx
+  # reuse a saved sensitivity (no training pass):
+  opnp sensitivity --model m.onnx --train ... --out sens.npy
+  opnp export --model m.onnx --sensitivity sens.npy --opnp ... --react --react-clip 1.23 --out detector.onnx
+
+ONNX models export an .onnx file; TensorFlow.js models (with @opnp/backend-tfjs) a graph-model folder.`;
+
+function parseReactClip(v: string): number {
+  const c = Number(v);
+  if (v.trim() === '' || !Number.isFinite(c)) throw flagError('--react-clip', `expected a number, got "${v}"`);
+  return c;
+}
+
+function parseReactPercentile(v: string): number {
+  const q = Number(v);
+  if (v.trim() === '' || !(q >= 0 && q <= 100)) throw flagError('--react-percentile', `expected a percentage in [0, 100], got "${v}"`);
+  return q;
+}
+
 /** Registers `opnp export`. */
 export function registerExport(program: Command, context: CommandContext): void {
   const command = program
     .command('export')
-    .description('write an ONNX OOD detector: the model plus ood_score (OPNP energy) and optionally is_ood')
-    .requiredOption('--model <file>', 'the ONNX classifier')
+    .description('write a deployable OOD detector: the model plus ood_score (OPNP energy) and optionally is_ood')
+    .requiredOption('--model <file>', 'the classifier (model.onnx, or model.json with @opnp/backend-tfjs)')
     .option('--train <dataset>', 'training set for the sensitivity (and the ReAct clip); not needed with --sensitivity and --react-clip')
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
     .option('--seed <n>', 'seed of the training subset', (v) => parseInteger('--seed', v, { allowZero: true }), 0)
     .requiredOption('--opnp <p_min=%,p_max=%,n_min=%,n_max=%>', 'the OPNP percentages (e.g. from opnp eval)', parseOpnpPercentages)
     .option('--sensitivity <sens.npy>', 'a saved [C, D] sensitivity (opnp sensitivity --out) instead of a training pass')
     .option('--react', 'clip features at the ReAct threshold before the pruned head')
-    .option('--react-clip <c>', 'the ReAct clip value (default: the --react-percentile of the training features)', (v) => {
-      const c = Number(v);
-      if (v.trim() === '' || !Number.isFinite(c)) throw flagError('--react-clip', `expected a number, got "${v}"`);
-      return c;
-    })
-    .option('--react-percentile <q>', 'percentile of the training features for the ReAct clip', (v) => {
-      const q = Number(v);
-      if (v.trim() === '' || !(q >= 0 && q <= 100)) throw flagError('--react-percentile', `expected a percentage in [0, 100], got "${v}"`);
-      return q;
-    }, 90)
+    .option('--react-clip <c>', 'the ReAct clip value (default: the --react-percentile of the training features)', parseReactClip)
+    .option('--react-percentile <q>', 'percentile of the training features for the ReAct clip', parseReactPercentile, 90)
     .option('--fit-samples <n>', 'training rows used for the ReAct percentile', (v) => parseInteger('--fit-samples', v), 20000)
     .option('--threshold-from <dataset>', 'ID validation set: add is_ood at the threshold keeping 95% of it')
-    .requiredOption('--out <detector.onnx>', 'where to write the detector (atomically)');
+    .requiredOption('--out <detector>', 'where to write the detector (atomically)');
   addPreprocessOptions(command);
   addRunOptions(command);
-  command.addHelpText(
-    'after',
-    `
-Example:
-  opnp export --model mnist-cnn.onnx --train idx:./mnist/train-images-idx3-ubyte --mean 0.1307 --std 0.3081 \\
-    --opnp p_min=10,p_max=1,n_min=10,n_max=1 --threshold-from idx:./mnist-val-images-idx3-ubyte --out detector.onnx
-  # reuse a saved sensitivity (no training pass):
-  opnp sensitivity --model m.onnx --train ... --out sens.npy
-  opnp export --model m.onnx --sensitivity sens.npy --opnp ... --react --react-clip 1.23 --out detector.onnx`,
-  );
-  command.action(async (flags: ExportFlags) => {
-    const { io } = context;
-    const quiet = flags.quiet === true;
-    const info = infoWriter(io, quiet);
-    if (flags.sensitivity === undefined && flags.train === undefined) throw new UsageError('pass --train <dataset> (or a saved --sensitivity <sens.npy>)');
-    if (flags.reactClip !== undefined && !flags.react) throw new UsageError('--react-clip needs --react');
-    if (flags.react && flags.reactClip === undefined && flags.train === undefined) throw new UsageError('--react needs --train (for the clip percentile) or --react-clip <c>');
-    const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
-    try {
-      const onnx = onnxParts(model);
-      const head = model.extractor.head;
-      const C = head.weight.rows;
-      const D = head.weight.cols;
-      const open = (spec: string) => openFeatureSource(spec, { model, preprocess: preprocessFlags(flags) });
-      const batch = { batchSize: flags.batchSize, ...(io.signal ? { signal: io.signal } : {}) };
-      const wantClip = flags.react === true && flags.reactClip === undefined;
+  command.addHelpText('after', HELP);
+  command.action((flags: ExportFlags) => runExport(context, flags));
+}
 
-      let sensitivity: ParameterSensitivity;
-      let fitFeatures: Matrix | undefined;
-      if (flags.sensitivity !== undefined) {
-        sensitivity = await readSensitivityNpy(flags.sensitivity, C, D);
-        if (wantClip) {
-          const train = await open(flags.train!);
-          const fit = fitSubset(trainingIndices(train.count, flags.trainFraction, flags.seed), flags.fitSamples, flags.seed);
-          fitFeatures = (await collectFeatures(train, { ...batch, subset: fit, dim: D })).features;
-        }
-      } else {
-        const train = await open(flags.train!);
-        const indices = trainingIndices(train.count, flags.trainFraction, flags.seed);
-        const pass = await runTrainingPass({
-          model,
-          source: train,
-          indices,
-          batchSize: flags.batchSize,
-          ...(wantClip ? { fitIndices: fitSubset(indices, flags.fitSamples, flags.seed) } : {}),
-          progress: progressFactory(io, quiet)('train'),
-          ...(io.signal ? { signal: io.signal } : {}),
-          onInfo: info,
-        });
-        sensitivity = pass.accumulator.result();
-        if (wantClip) fitFeatures = pass.fitFeatures;
-        info(`sensitivity over ${sensitivity.count} training samples`);
-      }
-      const reactClip = flags.react ? (flags.reactClip ?? reactThreshold(fitFeatures!, flags.reactPercentile)) : undefined;
-      const masks = pruningMasks(sensitivity, neuronSensitivity(sensitivity), flags.opnp, 'opnp');
-      const pruned = pruneHead(head, masks);
+function checkFlags(flags: ExportFlags): void {
+  if (flags.sensitivity === undefined && flags.train === undefined) throw new UsageError('pass --train <dataset> (or a saved --sensitivity <sens.npy>)');
+  if (flags.reactClip !== undefined && !flags.react) throw new UsageError('--react-clip needs --react');
+  if (flags.react && flags.reactClip === undefined && flags.train === undefined) throw new UsageError('--react needs --train (for the clip percentile) or --react-clip <c>');
+}
 
-      let threshold: number | undefined;
-      let kept: { kept: number; total: number } | undefined;
-      if (flags.thresholdFrom !== undefined) {
-        const val = (await collectFeatures(await open(flags.thresholdFrom), { ...batch, dim: D })).features;
-        const scores = composeScore(val, { head: pruned, ...(reactClip !== undefined ? { transform: { kind: 'react' as const, clip: reactClip } } : {}) });
-        threshold = fpr95Threshold(scores);
-        kept = { kept: scores.filter((s) => s >= threshold!).length, total: scores.length };
-      }
-
-      await exportOodDetector({
-        model: onnx.model,
-        head: onnx.detection,
-        prunedWeight: pruned.weight,
-        bias: pruned.bias,
-        ...(reactClip !== undefined ? { reactClip } : {}),
-        ...(threshold !== undefined ? { threshold } : {}),
-        outputPath: flags.out,
-      });
-
-      const p = flags.opnp;
-      const graph = onnx.model.proto.graph!;
-      const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
-      const inputName = graph.input?.find((i) => !initializers.has(i.name))?.name ?? model.extractor.input.name;
-      const out = io.stdout;
-      writeLine(out, `wrote ${flags.out}`);
-      writeLine(out, `  OPNP: p_min=${p.pMin}% p_max=${p.pMax}% n_min=${p.nMin}% n_max=${p.nMax}% (${keptWeightCount(masks)} of ${C * D} weights, ${masks.neuronKept} of ${D} neurons kept)`);
-      if (reactClip !== undefined) writeLine(out, `  ReAct clip: ${reactClip}`);
-      writeLine(out, `  outputs: ${onnx.detection.logitsTensor} (unchanged), ood_score float32 [N] (energy of the pruned head; higher = more in-distribution)${threshold !== undefined ? ', is_ood bool [N]' : ''}`);
-      if (threshold !== undefined && kept) writeLine(out, `  threshold: ${threshold} (is_ood = ood_score < threshold; keeps ${kept.kept} of ${kept.total} ID validation samples, ${((kept.kept / kept.total) * 100).toFixed(2)}%)`);
-      writeLine(out);
-      out.write(usageSnippets(flags.out, inputName, model.extractor.input.shape, onnx.detection.logitsTensor, threshold !== undefined));
-    } finally {
-      await model.extractor.dispose();
-    }
+/** The sensitivity (saved, or from a training pass) and, when the clip is to be computed, the fit features. */
+async function sensitivityAndFit(model: LoadedModel, flags: ExportFlags, io: CliIo, info: (m: string) => void): Promise<{ sensitivity: ParameterSensitivity; fitFeatures?: Matrix }> {
+  const { rows: C, cols: D } = model.extractor.head.weight;
+  const wantClip = flags.react === true && flags.reactClip === undefined;
+  const saved = flags.sensitivity !== undefined ? await readSensitivityNpy(flags.sensitivity, C, D) : undefined;
+  if (saved && !wantClip) return { sensitivity: saved };
+  const train = await openFeatureSource(flags.train!, { model, preprocess: preprocessFlags(flags) });
+  const indices = trainingIndices(train.count, flags.trainFraction, flags.seed);
+  const fitted = await fit(model, train, {
+    sensitivity: saved === undefined,
+    indices,
+    fitIndices: wantClip ? fitSubset(indices, flags.fitSamples, flags.seed) : new Uint32Array(0),
+    fingerprint: await trainingFingerprint({ model, source: train, indices, ...(flags.trainFraction !== undefined ? { fraction: flags.trainFraction } : {}), seed: flags.seed }),
+    batchSize: flags.batchSize,
+    ...(io.signal ? { signal: io.signal } : {}),
+    onProgress: progressListener(io, flags.quiet === true),
+    onInfo: info,
+    onSkip: skipWarner(io, flags.train),
   });
+  const sensitivity = saved ?? fitted.opnp?.sensitivity;
+  if (!sensitivity) throw new OpnpError('EMPTY_INPUT', 'No sensitivity was computed');
+  if (!saved) info(`sensitivity over ${sensitivity.count} training samples`);
+  return { sensitivity, ...(wantClip ? { fitFeatures: fitted.fitFeatures } : {}) };
+}
+
+async function runExport(context: CommandContext, flags: ExportFlags): Promise<void> {
+  const { io } = context;
+  const info = infoWriter(io, flags.quiet === true);
+  checkFlags(flags);
+  await assertParentFolder(flags.out, 'the detector (--out)');
+  const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
+  try {
+    const extractor = model.extractor;
+    if (!extractor.exportDetector) {
+      throw new OpnpError('BACKEND_UNAVAILABLE', `The ${extractor.backend} backend cannot export detectors`, { file: model.path, hint: 'Use an ONNX model, or a TensorFlow.js model with @opnp/backend-tfjs' });
+    }
+    assertBatchSize(model, flags.batchSize);
+    const { head } = extractor;
+    const { sensitivity, fitFeatures } = await sensitivityAndFit(model, flags, io, info);
+    const reactClip = flags.react ? (flags.reactClip ?? reactThreshold(fitFeatures!, flags.reactPercentile)) : undefined;
+    const masks = pruningMasks(sensitivity, neuronSensitivity(sensitivity), flags.opnp, 'opnp');
+    const pruned = pruneHead(head, masks);
+    let threshold: { value: number; kept: number; total: number } | undefined;
+    if (flags.thresholdFrom !== undefined) {
+      const val = await openFeatureSource(flags.thresholdFrom, { model, preprocess: preprocessFlags(flags) });
+      const features = (await collectFeatures(val, { batchSize: flags.batchSize, dim: head.weight.cols, ...(io.signal ? { signal: io.signal } : {}), onSkip: skipWarner(io, flags.thresholdFrom) })).features;
+      const scores = composeScore(features, { head: pruned, ...(reactClip !== undefined ? { transform: { kind: 'react' as const, clip: reactClip } } : {}) });
+      const value = fpr95Threshold(scores);
+      threshold = { value, kept: scores.filter((s) => s >= value).length, total: scores.length };
+    }
+    const result = await extractor.exportDetector({ prunedWeight: pruned.weight, bias: pruned.bias, outputPath: flags.out, ...(reactClip !== undefined ? { reactClip } : {}), ...(threshold ? { threshold: threshold.value } : {}) });
+    printExport(io, flags, result, { kept: keptWeightCount(masks), total: head.weight.rows * head.weight.cols, neurons: masks.neuronKept, dim: head.weight.cols }, threshold);
+  } finally {
+    await model.extractor.dispose();
+  }
+}
+
+function printExport(io: CliIo, flags: ExportFlags, result: DetectorExportResult, kept: { kept: number; total: number; neurons: number; dim: number }, threshold?: { value: number; kept: number; total: number }): void {
+  const out = io.stdout;
+  const p = flags.opnp;
+  writeLine(out, `wrote ${result.path}`);
+  writeLine(out, `  OPNP: p_min=${p.pMin}% p_max=${p.pMax}% n_min=${p.nMin}% n_max=${p.nMax}% (${kept.kept} of ${kept.total} weights, ${kept.neurons} of ${kept.dim} neurons kept)`);
+  if (result.reactClip !== undefined) writeLine(out, `  ReAct clip: ${result.reactClip}`);
+  writeLine(out, `  outputs: ${result.outputs.logits} (unchanged), ${result.outputs.oodScore} float32 [N] (energy of the pruned head; higher = more in-distribution)${result.outputs.isOod ? `, ${result.outputs.isOod} bool [N]` : ''}`);
+  if (threshold) writeLine(out, `  threshold: ${threshold.value} (is_ood = ood_score < threshold; keeps ${threshold.kept} of ${threshold.total} ID validation samples, ${((threshold.kept / threshold.total) * 100).toFixed(2)}%)`);
+  writeLine(out);
+  if (result.format === 'onnx') out.write(usageSnippets(result.path, result.input.name, result.input.shape, result.outputs.logits, threshold !== undefined));
+  else out.write(tfjsUsageSnippet(result));
 }

@@ -2,14 +2,12 @@
  * Writing an eval report: the JSON file (`--json <file>`, or `--json -` for stdout only) and the
  * printed table in `--format`.
  */
-import { writeFile } from 'node:fs/promises';
-import { OpnpError } from '@opnp/core';
+import { writeFileAtomic } from '@opnp/core/node';
 import { writeLine, type CliIo } from '../io.js';
 import { renderResults, TABLE_FORMATS, type TableFormat } from '../format/results-table.js';
-import type { EvalReport } from '../pipeline/run-eval.js';
+import type { EvalArtifacts, EvalReport } from '@opnp/pipeline';
 import { flagError } from '../errors.js';
-import { writeResultsDir } from '../pipeline/results-dir.js';
-import type { EvalArtifacts } from '../pipeline/run-eval.js';
+import { writeResultsDir } from '@opnp/pipeline';
 import { VERSION } from '../version.js';
 
 /** Writes the results folder of `--save` and says so on stderr. */
@@ -37,11 +35,7 @@ export async function writeReport(io: CliIo, report: EvalReport, options: { json
     return;
   }
   if (options.json !== undefined) {
-    try {
-      await writeFile(options.json, reportJson(report));
-    } catch (error) {
-      throw new OpnpError('IO_ERROR', `Cannot write ${options.json}`, { file: options.json, hint: (error as Error).message });
-    }
+    await writeFileAtomic(options.json, reportJson(report), `the JSON report ${options.json}`);
   }
   if (options.format === 'table') {
     const lines: string[] = [];

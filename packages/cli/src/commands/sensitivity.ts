@@ -1,17 +1,17 @@
 /**
  * `opnp sensitivity`: the OPNP parameter (C x D) and neuron (D) sensitivity of a model over a training
- * set, sharded (`--shard i/n`) and resumable (`--checkpoint`); `opnp sensitivity merge` adds shard states.
+ * set, sharded (`--shard i/n`) and resumable (`--checkpoint`); `opnp sensitivity merge` adds the shard
+ * states of one run, refusing duplicates, missing shards and states of other runs.
  */
 import type { Command } from 'commander';
-import { OpnpError, SensitivityAccumulator, neuronSensitivity, type NeuronStatistic, type ParameterSensitivity, type SensitivityAggregation } from '@opnp/core';
+import { OpnpError, SensitivityAccumulator, neuronSensitivity, type NeuronStatistic, type ParameterSensitivity, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
 import { writeNpy } from '@opnp/datasets';
+import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, writeStateFile } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
+import { writeLine } from '../io.js';
+import { loadModel } from '../model.js';
 import { parseFraction, parseInteger, parseShard } from '../options.js';
-import { openFeatureSource } from '../pipeline/feature-source.js';
-import { loadModel } from '../pipeline/model.js';
-import { runTrainingPass, shardOf, trainingIndices } from '../pipeline/sensitivity.js';
-import { readStateFile, writeStateFile } from '../pipeline/state-file.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressFactory, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
@@ -36,8 +36,15 @@ async function writeSensitivityOutputs(result: ParameterSensitivity, flags: Outp
   if (flags.neuronOut !== undefined) await writeNpy(flags.neuronOut, { dtype: 'float64', shape: [result.dim], data: neuronSensitivity(result, flags.neuronStatistic) });
 }
 
-function requireOutput(flags: OutputFlags): void {
+/** Checks that something is asked for and that every output can be written, before any work. */
+async function checkOutputs(flags: OutputFlags & { checkpoint?: string }): Promise<void> {
   if (flags.out === undefined && flags.neuronOut === undefined && flags.stateOut === undefined) throw new UsageError('nothing to write: pass --out, --neuron-out or --state-out');
+  await assertOutputTargets([
+    flags.out !== undefined ? { path: flags.out, what: 'the sensitivity (--out)' } : undefined,
+    flags.neuronOut !== undefined ? { path: flags.neuronOut, what: 'the neuron sensitivity (--neuron-out)' } : undefined,
+    flags.stateOut !== undefined ? { path: flags.stateOut, what: 'the state (--state-out)' } : undefined,
+    flags.checkpoint !== undefined ? { path: flags.checkpoint, what: 'the checkpoint (--checkpoint)' } : undefined,
+  ]);
 }
 
 interface SensitivityFlags extends OutputFlags {
@@ -48,12 +55,27 @@ interface SensitivityFlags extends OutputFlags {
   seed: number;
   mean?: number[];
   std?: number[];
-  shard?: { index: number; count: number };
+  shard?: string;
   checkpoint?: string;
+  restart?: boolean;
   temperature: number;
   aggregation: SensitivityAggregation;
   batchSize: number;
   quiet?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  opnp sensitivity --model model.onnx --train idx:./mnist/train-images-idx3-ubyte \\
+    --mean 0.1307 --std 0.3081 --out sens.npy --neuron-out neuron.npy
+  # split over 4 processes, then merge:
+  opnp sensitivity --model model.onnx --train ./imagenet#train --shard 1/4 --state-out part1.npy
+  opnp sensitivity merge part1.npy part2.npy part3.npy part4.npy --out sens.npy --neuron-out neuron.npy`;
+
+function temperature(v: string): number {
+  const t = Number(v);
+  if (!(t > 0) || !Number.isFinite(t)) throw flagError('--temperature', `expected a number > 0, got "${v}"`);
+  return t;
 }
 
 /** Registers `opnp sensitivity` and `opnp sensitivity merge`. */
@@ -64,92 +86,97 @@ export function registerSensitivity(program: Command, context: CommandContext): 
     .enablePositionalOptions()
     .option('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
     .option('--train <dataset>', 'training set (a dataset spec, or features:<features.npy>[#logits=<logits.npy>])')
+    .option('--train-labels <file>', 'labels file for the training set (IDX or .npy)')
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
     .option('--seed <n>', 'seed of the training subset', (v) => parseInteger('--seed', v, { allowZero: true }), 0)
     .option('--shard <i/n>', 'process only part i of n (1-based) of the training samples; write --state-out and merge later')
     .option('--out <sens.npy>', 'write the C x D sensitivity (float64 .npy)')
     .option('--neuron-out <n.npy>', 'write the D neuron sensitivity (float64 .npy)')
     .option('--neuron-statistic <name>', `statistic over classes: ${STATISTICS.join(', ')}`, parseChoice('--neuron-statistic', STATISTICS), 'mean' as NeuronStatistic)
-    .option('--state-out <state.npy>', 'write the accumulator state (sums .npy + .json sidecar) for merging')
-    .option('--checkpoint <state.npy>', 'checkpoint the sums here (every 30 s and on Ctrl-C); a rerun resumes')
-    .option('--temperature <T>', 'softmax temperature of the energy score', (v) => {
-      const t = Number(v);
-      if (!(t > 0) || !Number.isFinite(t)) throw flagError('--temperature', `expected a number > 0, got "${v}"`);
-      return t;
-    }, 1)
+    .option('--state-out <state.npy>', 'write the accumulator state (sums .npy + .json sidecar with the run fingerprint) for merging')
+    .option('--checkpoint <state.npy>', 'checkpoint the sums here (every 30 s and on Ctrl-C); a rerun of the same run resumes')
+    .option('--restart', 'discard an existing --checkpoint instead of resuming it')
+    .option('--temperature <T>', 'softmax temperature of the energy score', temperature, 1)
     .option('--aggregation <name>', `per-sample aggregation: ${AGGREGATIONS.join(', ')}`, parseChoice('--aggregation', AGGREGATIONS), 'sum-of-abs' as SensitivityAggregation);
   addPreprocessOptions(command);
   addRunOptions(command);
-  command.addHelpText(
-    'after',
-    `
-Examples:
-  opnp sensitivity --model model.onnx --train idx:./mnist/train-images-idx3-ubyte \\
-    --mean 0.1307 --std 0.3081 --out sens.npy --neuron-out neuron.npy
-  # split over 4 processes, then merge:
-  opnp sensitivity --model model.onnx --train ./imagenet#train --shard 1/4 --state-out part1.npy
-  opnp sensitivity merge part1.npy part2.npy part3.npy part4.npy --out sens.npy --neuron-out neuron.npy`,
-  );
-  command.action(async (flags: SensitivityFlags & { shard?: string | { index: number; count: number } }) => {
-    const { io } = context;
-    if (flags.model === undefined) throw new UsageError("required option '--model <file>' not specified");
-    if (flags.train === undefined) throw new UsageError("required option '--train <dataset>' not specified");
-    requireOutput(flags);
-    const shard = typeof flags.shard === 'string' ? parseShard(flags.shard) : undefined;
-    const quiet = flags.quiet === true;
-    const info = infoWriter(io, quiet);
-    const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
-    try {
-      const source = await openFeatureSource(flags.train, { model, preprocess: preprocessFlags(flags), ...(flags.trainLabels ? { labelsFile: flags.trainLabels } : {}) });
-      let indices = trainingIndices(source.count, flags.trainFraction, flags.seed);
-      if (shard) indices = shardOf(indices, shard.index, shard.count);
-      const { accumulator } = await runTrainingPass({
-        model,
-        source,
-        indices,
-        batchSize: flags.batchSize,
-        sensitivity: { temperature: flags.temperature, aggregation: flags.aggregation },
-        ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint } } : {}),
-        ...(io.signal ? { signal: io.signal } : {}),
-        progress: progressFactory(io, quiet)(shard ? `shard ${shard.index}/${shard.count}` : 'train'),
-        onInfo: info,
-      });
-      if (flags.stateOut !== undefined) await writeStateFile(flags.stateOut, accumulator.toState());
-      if (flags.out !== undefined || flags.neuronOut !== undefined) await writeSensitivityOutputs(accumulator.result(), flags);
-      info(`sensitivity of ${accumulator.classes} x ${accumulator.dim} weights over ${accumulator.count} samples written`);
-    } finally {
-      await model.extractor.dispose();
-    }
-  });
+  command.addHelpText('after', EXAMPLES);
+  command.action((flags: SensitivityFlags) => runSensitivityCommand(context, flags));
+  registerMerge(command, context);
+}
 
-  command
+async function runSensitivityCommand(context: CommandContext, flags: SensitivityFlags): Promise<void> {
+  const { io } = context;
+  if (flags.model === undefined) throw new UsageError("required option '--model <file>' not specified");
+  if (flags.train === undefined) throw new UsageError("required option '--train <dataset>' not specified");
+  const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+  await checkOutputs(flags);
+  const quiet = flags.quiet === true;
+  const info = infoWriter(io, quiet);
+  const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
+  try {
+    assertBatchSize(model, flags.batchSize);
+    const run = await runSensitivity({
+      model,
+      train: flags.train,
+      ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
+      preprocess: preprocessFlags(flags),
+      ...(flags.trainFraction !== undefined ? { trainFraction: flags.trainFraction } : {}),
+      seed: flags.seed,
+      ...(shard ? { shard } : {}),
+      sensitivity: { temperature: flags.temperature, aggregation: flags.aggregation },
+      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true } } : {}),
+      batchSize: flags.batchSize,
+      ...(io.signal ? { signal: io.signal } : {}),
+      onProgress: progressListener(io, quiet),
+      onInfo: info,
+      onSkip: skipWarner(io, flags.train),
+    });
+    const { accumulator } = run;
+    if ((flags.out !== undefined || flags.neuronOut !== undefined) && accumulator.count === 0) {
+      throw new OpnpError('EMPTY_INPUT', `${shard ? `Shard ${shard.index}/${shard.count}` : 'The training set'} holds no readable samples: there is no sensitivity to write`, { hint: shard ? 'Write --state-out only (an empty shard merges as nothing), or use fewer shards' : 'Check the training set' });
+    }
+    if (flags.stateOut !== undefined) await writeStateFile(flags.stateOut, accumulator.toState(), run.provenance);
+    if (flags.out !== undefined || flags.neuronOut !== undefined) await writeSensitivityOutputs(accumulator.result(), flags);
+    info(`sensitivity of ${accumulator.classes} x ${accumulator.dim} weights over ${accumulator.count} samples written`);
+    if (shard) {
+      writeLine(io.stderr, `opnp: note: this result covers only shard ${shard.index}/${shard.count}: ${accumulator.count} of ${run.total} training samples; merge every shard's --state-out with opnp sensitivity merge for the whole sensitivity`);
+    }
+  } finally {
+    await model.extractor.dispose();
+  }
+}
+
+/** The sensitivity of a state's sums (the head is only needed for its shape). */
+function sensitivityOf(state: SensitivityState): ParameterSensitivity {
+  const { classes: C, dim: D } = state;
+  const head = { weight: { rows: C, cols: D, data: new Float32Array(C * D) }, bias: new Float32Array(C) };
+  return SensitivityAccumulator.fromState(head, state).result();
+}
+
+function registerMerge(parent: Command, context: CommandContext): void {
+  parent
     .command('merge')
-    .description('add sensitivity states (shards) and write the merged sensitivity')
-    .argument('<states...>', 'state files written by opnp sensitivity --state-out')
+    .description('add the sensitivity states of the shards of one run and write the merged sensitivity')
+    .argument('<states...>', 'state files written by opnp sensitivity --shard i/n --state-out')
     .option('--out <sens.npy>', 'write the C x D sensitivity (float64 .npy)')
     .option('--neuron-out <n.npy>', 'write the D neuron sensitivity (float64 .npy)')
     .option('--neuron-statistic <name>', `statistic over classes: ${STATISTICS.join(', ')}`, parseChoice('--neuron-statistic', STATISTICS), 'mean' as NeuronStatistic)
     .option('--state-out <state.npy>', 'write the merged state')
+    .option('--allow-partial', 'merge even when shards are missing (the result says which shards it covers)')
     .option('-q, --quiet', 'no info lines on stderr')
     .addHelpText('after', '\nExample:\n  opnp sensitivity merge part1.npy part2.npy --out sens.npy --neuron-out neuron.npy --state-out all.npy')
-    .action(async (states: string[], flags: OutputFlags & { quiet?: boolean }) => {
-      requireOutput(flags);
-      const first = await readStateFile(states[0]!);
-      // The head is only needed for its shape: a zero head of the state's C x D.
-      const { classes: C, dim: D } = first.state;
-      const head = { weight: { rows: C, cols: D, data: new Float32Array(C * D) }, bias: new Float32Array(C) };
-      const merged = SensitivityAccumulator.fromState(head, first.state);
-      for (const path of states.slice(1)) {
-        const { state } = await readStateFile(path);
-        try {
-          merged.merge(state);
-        } catch (error) {
-          if (error instanceof OpnpError) throw new OpnpError(error.code, `${path}: ${error.message}`);
-          throw error;
-        }
+    .action(async (states: string[], flags: OutputFlags & { quiet?: boolean; allowPartial?: boolean }) => {
+      await checkOutputs(flags);
+      const merged = await mergeStates(states, { allowPartial: flags.allowPartial === true });
+      if (flags.stateOut !== undefined) await writeStateFile(flags.stateOut, merged.state, merged.provenance);
+      if (flags.out !== undefined || flags.neuronOut !== undefined) {
+        if (merged.state.count === 0) throw new OpnpError('EMPTY_INPUT', 'The merged states hold no samples: there is no sensitivity to write');
+        await writeSensitivityOutputs(sensitivityOf(merged.state), flags);
       }
-      if (flags.stateOut !== undefined) await writeStateFile(flags.stateOut, merged.toState());
-      if (flags.out !== undefined || flags.neuronOut !== undefined) await writeSensitivityOutputs(merged.result(), flags);
-      infoWriter(context.io, flags.quiet === true)(`merged ${states.length} states: ${merged.count} samples`);
+      infoWriter(context.io, flags.quiet === true)(`merged ${states.length} states: ${merged.state.count} samples`);
+      if (merged.shards.length < merged.shardCount) {
+        writeLine(context.io.stderr, `opnp: note: the merged result covers only shards ${merged.shards.join(', ')} of ${merged.shardCount} (${merged.state.count} samples)`);
+      }
     });
 }

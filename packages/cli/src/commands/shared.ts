@@ -3,11 +3,11 @@
  */
 import type { Command } from 'commander';
 import { writeLine, type CliIo } from '../io.js';
-import { createProgress, type Progress } from '../progress.js';
-import { RESIZE_KERNELS, type ResizeKernel } from '@opnp/datasets';
+import { createProgressListener } from '../progress.js';
+import { RESIZE_KERNELS, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
+import type { ProgressListener, SkippedSample } from '@opnp/pipeline';
 import { flagError } from '../errors.js';
 import { parseInteger, parseNumberList } from '../options.js';
-import type { PreprocessFlags } from '../pipeline/feature-source.js';
 
 /** What every command action gets. */
 export interface CommandContext {
@@ -19,9 +19,14 @@ export function infoWriter(io: CliIo, quiet: boolean): (message: string) => void
   return quiet ? () => undefined : (message) => writeLine(io.stderr, `opnp: ${message}`);
 }
 
-/** Progress bars on stderr (TTY only) unless `quiet`. */
-export function progressFactory(io: CliIo, quiet: boolean): (label: string) => Progress {
-  return (label) => createProgress(io.stderr, label, !quiet);
+/** Progress on stderr (bars on a terminal, a line every few seconds otherwise) unless `quiet`. */
+export function progressListener(io: CliIo, quiet: boolean): ProgressListener {
+  return createProgressListener(io.stderr, !quiet);
+}
+
+/** Names every skipped unreadable sample on stderr (even with --quiet: results leave it out). */
+export function skipWarner(io: CliIo, set?: string): (skip: SkippedSample) => void {
+  return (skip) => writeLine(io.stderr, `opnp: warning: skipped unreadable sample #${skip.index}${set ? ` of ${set}` : ''}: ${skip.file} (${skip.reason})`);
 }
 
 /** Adds the image preprocessing flags: `--mean` / `--std` (normalisation after x / 255), `--resize`, `--crop`, `--resize-kernel`. */
@@ -40,7 +45,7 @@ function parseResizeKernel(text: string): ResizeKernel {
 }
 
 /** The preprocessing flags that were given. */
-export function preprocessFlags(options: { mean?: number[]; std?: number[]; resize?: number; crop?: number; resizeKernel?: ResizeKernel }): PreprocessFlags {
+export function preprocessFlags(options: { mean?: number[]; std?: number[]; resize?: number; crop?: number; resizeKernel?: ResizeKernel }): PreprocessOptions {
   return {
     ...(options.mean ? { mean: options.mean } : {}),
     ...(options.std ? { std: options.std } : {}),

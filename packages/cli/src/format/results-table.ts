@@ -3,7 +3,7 @@
  * decimals) and their average; rendered as aligned text, Markdown, CSV or JSON (fractions).
  */
 import { from } from 'arquero';
-import type { EvalReport } from '../pipeline/run-eval.js';
+import type { EvalReport } from '@opnp/pipeline';
 
 /** Output formats of `--format`. */
 export const TABLE_FORMATS = ['table', 'markdown', 'csv', 'json'] as const;

@@ -2,7 +2,7 @@
  * The report's figures from a results folder: which can be drawn, their specs and file names.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { LoadedResults } from '../pipeline/results-dir.js';
+import type { LoadedResults } from '@opnp/pipeline';
 import { reliabilityFigure, reliabilityOf } from './reliability-figure.js';
 import { scoreDistributionFigure } from './score-distribution-figure.js';
 import { sensitivityFigure } from './sensitivity-figure.js';

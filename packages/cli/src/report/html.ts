@@ -2,7 +2,7 @@
  * The self-contained `report.html`: inline SVG figures and the results table (percent, two decimals, best
  * per column in bold: lowest FPR95, highest AUROC). No scripts, no external resources.
  */
-import type { EvalReport } from '../pipeline/run-eval.js';
+import type { EvalReport } from '@opnp/pipeline';
 
 /** Escapes text for HTML content and attribute values. */
 export function escapeHtml(text: string): string {

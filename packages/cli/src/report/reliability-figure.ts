@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { reliabilityDiagram, type ReliabilityDiagram } from '@opnp/metrics';
-import type { CalibrationInputs } from '../pipeline/run-eval.js';
+import type { CalibrationInputs } from '@opnp/pipeline';
 import { FIGURE_CONFIG } from './render.js';
 
 /** The diagrams of both heads (15 bins). */

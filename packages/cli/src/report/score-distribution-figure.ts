@@ -4,7 +4,7 @@
  * compare.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { SetScores } from '../pipeline/run-eval.js';
+import type { SetScores } from '@opnp/pipeline';
 import { FIGURE_CONFIG } from './render.js';
 import { finiteRange, histogram } from './histogram.js';
 

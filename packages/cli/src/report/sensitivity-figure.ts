@@ -4,7 +4,7 @@
  * `hi = P(s, 100 - high%)`.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { BandJson } from '../pipeline/results-dir.js';
+import type { BandJson } from '@opnp/pipeline';
 import { FIGURE_CONFIG } from './render.js';
 import { histogram } from './histogram.js';
 

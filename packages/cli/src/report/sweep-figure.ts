@@ -3,7 +3,7 @@
  * FPR95 and AUROC of the grid points that vary it while the other three stay at the chosen point.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { GridPointJson, SelectionJson } from '../pipeline/results-dir.js';
+import type { GridPointJson, SelectionJson } from '@opnp/pipeline';
 import { FIGURE_CONFIG } from './render.js';
 
 const KEYS = ['p_min', 'p_max', 'n_min', 'n_max'] as const;

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OpnpError } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
-import { readResults } from '../pipeline/results-dir.js';
+import { readResults } from '@opnp/pipeline';
 import { planFigures } from './figures.js';
 import { reportHtml, type PageFigure } from './html.js';
 import { hasSystemFonts, renderSvg, svgToPng } from './render.js';

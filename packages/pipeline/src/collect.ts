@@ -3,9 +3,10 @@
  */
 import type { Matrix } from '@opnp/core';
 import { argmaxRows } from '@opnp/metrics';
-import type { Progress } from '../progress.js';
+import type { SkippedSample } from './features-meta.js';
 import type { FeatureBatchOptions, FeatureSource } from './feature-source.js';
-import type { Scorer } from './methods.js';
+import type { Scorer } from './methods/registry.js';
+import { stageReporter, type ProgressListener } from './progress.js';
 
 /** All features `[n x D]` (and labels) of `source` over `subset`: for validation sets, which stay small. */
 export async function collectFeatures(source: FeatureSource, options: FeatureBatchOptions & { dim: number }): Promise<{ features: Matrix; labels: Int32Array }> {
@@ -31,26 +32,44 @@ export async function collectFeatures(source: FeatureSource, options: FeatureBat
 /** Per-method scores `[n]` of a set, plus the classification hits when labels are known. */
 export interface ScoredSet {
   readonly scores: Map<string, Float32Array>;
+  /** Samples scored (visited minus skipped). */
   readonly count: number;
   /** Samples with a known label (>= 0) and how many of them the model's argmax got right. */
   readonly labelled: number;
   readonly correct: number;
   /** `[count]` labels of the scored samples in order (-1 = unknown). */
   readonly labels: Int32Array;
+  /** Samples that could not be read (absent from the scores). */
+  readonly skipped: readonly SkippedSample[];
+}
+
+/** Options of {@link scoreSet}. */
+export interface ScoreSetOptions extends Omit<FeatureBatchOptions, 'onProgress'> {
+  /** Samples the pass visits (the subset's length, or the set's size). */
+  readonly count: number;
+  /** Stage name of the progress events. */
+  readonly stage: string;
+  readonly onProgress?: ProgressListener;
 }
 
 /**
  * Streams `source` over `subset` and scores every batch with every scorer, holding only the scores
  * (memory `N x methods` floats, not `N x D`).
  */
-export async function scoreSet(source: FeatureSource, scorers: ReadonlyMap<string, Scorer>, options: FeatureBatchOptions & { count: number }, progress?: Progress): Promise<ScoredSet> {
+export async function scoreSet(source: FeatureSource, scorers: ReadonlyMap<string, Scorer>, options: ScoreSetOptions): Promise<ScoredSet> {
   const scores = new Map<string, Float32Array>();
   for (const name of scorers.keys()) scores.set(name, new Float32Array(options.count));
+  const skipped: SkippedSample[] = [];
+  const stage = stageReporter(options.onProgress, options.stage, options.count);
   let at = 0;
   let labelled = 0;
   let correct = 0;
   let labels = new Int32Array(options.count);
-  for await (const batch of source.batches({ ...options, ...(progress ? { onProgress: (e) => progress.update(e) } : {}) })) {
+  const onSkip = (skip: SkippedSample) => {
+    skipped.push(skip);
+    options.onSkip?.(skip);
+  };
+  for await (const batch of source.batches({ ...options, onProgress: stage.onProgress, onSkip })) {
     for (const [name, scorer] of scorers) scores.get(name)!.set(scorer(batch.features, batch.logits), at);
     labels.set(batch.labels, at);
     const predicted = argmaxRows(batch.logits);
@@ -62,10 +81,10 @@ export async function scoreSet(source: FeatureSource, scorers: ReadonlyMap<strin
     }
     at += batch.features.rows;
   }
-  progress?.done();
+  stage.done(options.count);
   if (at !== options.count) {
     for (const [name, s] of scores) scores.set(name, s.slice(0, at));
     labels = labels.slice(0, at);
   }
-  return { scores, count: at, labelled, correct, labels };
+  return { scores, count: at, labelled, correct, labels, skipped };
 }

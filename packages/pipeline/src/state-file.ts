@@ -6,7 +6,8 @@
  * ```json
  * { "format": "opnp-sensitivity-state", "version": 1, "classes": 10, "dim": 128, "count": 6000,
  *   "temperature": 1, "aggregation": "sum-of-abs", "sha256": "<hash of the .npy bytes>",
- *   "fingerprint": "<what was accumulated>", "planned": 6000 }
+ *   "fingerprint": { "digest": "...", "fields": { "model": ..., "data": ..., ... } },
+ *   "shard": { "index": 1, "count": 4 }, "planned": 6000 }
  * ```
  *
  * Both files are written atomically (temporary file + rename; the `.npy` first). The sidecar's
@@ -17,6 +18,13 @@ import { readFile } from 'node:fs/promises';
 import { OpnpError, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
 import { encodeNpy, readNpy } from '@opnp/datasets';
+import { isRunFingerprint, type RunFingerprint } from './fingerprint.js';
+
+/** Which of `count` shards (1-based `index`) a state covers; absent for a whole run. */
+export interface ShardInfo {
+  readonly index: number;
+  readonly count: number;
+}
 
 /** The sidecar of a state file. */
 export interface StateMeta {
@@ -28,10 +36,16 @@ export interface StateMeta {
   readonly temperature: number;
   readonly aggregation: SensitivityAggregation;
   readonly sha256: string;
-  /** Identifies the model, data and subset the sums belong to (checkpoints only). */
-  readonly fingerprint?: string;
-  /** Samples the run that wrote it meant to accumulate (checkpoints: `count < planned` means unfinished). */
+  /** The run the sums belong to (model, data, preprocessing, subset, options); the shard is recorded apart. */
+  readonly fingerprint?: RunFingerprint;
+  /** The shard this state covers (`opnp sensitivity --shard`); absent for a whole run. */
+  readonly shard?: ShardInfo;
+  /** Shards a merged state adds up (`opnp sensitivity merge`), when it is not all of them. */
+  readonly shards?: { readonly merged: readonly number[]; readonly count: number };
+  /** Samples the run that wrote it meant to visit (`visited < planned` means unfinished). */
   readonly planned?: number;
+  /** Samples visited so far: `count` plus the unreadable ones that were skipped. */
+  readonly visited?: number;
 }
 
 /** Path of the JSON sidecar of a state file. */
@@ -40,8 +54,11 @@ export function sidecarPath(path: string): string {
 }
 
 
+/** What a state file records besides the sums (see {@link StateMeta}). */
+export type StateProvenance = Pick<StateMeta, 'fingerprint' | 'shard' | 'shards' | 'planned' | 'visited'>;
+
 /** Writes a sensitivity state (sums + sidecar) atomically. */
-export async function writeStateFile(path: string, state: SensitivityState, extra: { fingerprint?: string; planned?: number } = {}): Promise<void> {
+export async function writeStateFile(path: string, state: SensitivityState, extra: StateProvenance = {}): Promise<void> {
   const bytes = encodeNpy({ dtype: 'float64', shape: [state.classes, state.dim], data: state.sum });
   const meta: StateMeta = {
     format: 'opnp-sensitivity-state',
@@ -84,6 +101,9 @@ export async function readStateFile(path: string): Promise<{ state: SensitivityS
   }
   if (createHash('sha256').update(bytes).digest('hex') !== meta.sha256) {
     throw new OpnpError('DATASET_FORMAT', 'The sensitivity state and its sidecar do not belong together (interrupted write?)', { file: path, hint: 'Delete both files and rerun' });
+  }
+  if (meta.fingerprint !== undefined && !isRunFingerprint(meta.fingerprint)) {
+    throw new OpnpError('DATASET_FORMAT', 'The sensitivity state sidecar has a malformed run fingerprint', { file: sidecarPath(path), hint: 'It was written by another version of opnp; rerun to recreate it' });
   }
   const array = readNpy(bytes, { file: path });
   if (array.dtype !== 'float64' || array.shape.length !== 2 || array.shape[0] !== meta.classes || array.shape[1] !== meta.dim) {

@@ -9,7 +9,7 @@ import { mkdir, readFile, rename, rm, stat, readdir, writeFile } from 'node:fs/p
 import { basename, dirname, join, resolve } from 'node:path';
 import { OpnpError, keepBand, type GridPointResult, type PruningPercentages } from '@opnp/core';
 import { loadNpy, writeNpy } from '@opnp/datasets';
-import type { CalibrationInputs, EvalArtifacts, EvalReport, SetScores } from './run-eval.js';
+import type { CalibrationInputs, EvalArtifacts, EvalReport, SetScores } from './evaluation-types.js';
 
 /** `manifest.json` `format` value. */
 export const RESULTS_FORMAT = 'opnp-results';
@@ -98,10 +98,14 @@ async function pathExists(path: string): Promise<boolean> {
  * Checks that `dir` may become a results folder (absent, empty, or an earlier results folder), so a run
  * can fail before its work instead of after it.
  *
- * @throws OpnpError `INVALID_ARGUMENT` otherwise
+ * @throws OpnpError `IO_ERROR` when the parent folder is missing, `INVALID_ARGUMENT` when `dir` is something else
  */
 export async function assertResultsTarget(dir: string): Promise<void> {
   const target = resolve(dir);
+  const parent = await stat(dirname(target)).catch(() => undefined);
+  if (!parent?.isDirectory()) {
+    throw new OpnpError('IO_ERROR', `Cannot write the results folder ${dir}: folder ${dirname(target)} does not exist`, { file: dir, hint: 'Create the parent folder first or fix the path' });
+  }
   if (await pathExists(target)) {
     const info = await stat(target);
     const entries = info.isDirectory() ? await readdir(target) : [];

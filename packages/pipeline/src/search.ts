@@ -1,8 +1,8 @@
 /**
- * Choosing the OPNP point by grid search on validation data only (SPEC "Hyperparameter search"): an ID
+ * Choosing the OPNP point by grid search on validation data only (docs/numerics.md "Grid search"): an ID
  * validation split held out of the ID test set and one or more OOD validation sets.
  */
-import { DEFAULT_PRUNING_GRID, gridSearch, type GemmKernel, type LinearHead, type Matrix, type ParameterSensitivity, type PruningGrid, type GridSearchResult } from '@opnp/core';
+import { DEFAULT_PRUNING_GRID, gridSearch, type GemmKernel, type GridSearchResult, type LinearHead, type Matrix, type ParameterSensitivity, type PruningGrid } from '@opnp/core';
 import { oodMetrics } from '@opnp/metrics';
 
 /** Options of {@link searchOpnpPoint}. */

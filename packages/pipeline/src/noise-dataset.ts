@@ -26,10 +26,15 @@ export function noisePixels(seed: number, index: number, size: number): Uint8Arr
   return out;
 }
 
-/** Parses `noise:<count>[#seed=<s>,shape=<C>x<H>x<W>]`; returns undefined for other specs. */
+/**
+ * Parses `noise:<count>[#seed=<s>,shape=<C>x<H>x<W>]`; returns undefined for specs of other kinds.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` for a malformed `noise:` spec (e.g. `noise:abc`)
+ */
 export function parseNoiseSpec(spec: string): { count: number; seed: number; shape?: [number, number, number] } | undefined {
+  if (!spec.trim().startsWith('noise:')) return undefined;
   const m = /^noise:(\d+)(?:#(.*))?$/.exec(spec.trim());
-  if (!m) return undefined;
+  if (!m) throw new OpnpError('INVALID_ARGUMENT', `Malformed noise spec "${spec}"`, { expected: 'noise:<count>[#seed=<s>,shape=<C>x<H>x<W>], e.g. noise:1000#seed=1' });
   const count = Number(m[1]);
   let seed = 0;
   let shape: [number, number, number] | undefined;

@@ -1,0 +1,55 @@
+/**
+ * Command dispatch and exit codes of `opnp` itself (no model, no data): unknown commands and options are usage
+ * errors (exit 2) even when help is requested, help requests exit 0, and `opnp` alone prints help as a usage error.
+ */
+import { describe, expect, it } from 'vitest';
+import { cli } from './helpers.js';
+
+describe('opnp dispatch', () => {
+  it('an unknown command exits 2 with one line on stderr, also with --help or as `help <command>`', async () => {
+    for (const args of [['ablate'], ['ablate', '--help'], ['ablate', '-h'], ['--help', 'ablate'], ['help', 'ablate']]) {
+      const run = await cli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toBe("opnp: unknown command 'ablate' (see opnp --help)\n");
+      expect(run.stdout, args.join(' ')).toBe('');
+    }
+  });
+
+  it('an unknown subcommand of a command group names the group', async () => {
+    const run = await cli(['data', 'bogus', '--help']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("opnp: unknown command 'bogus' (see opnp data --help)\n");
+    expect(run.stdout).toBe('');
+  });
+
+  it('an unknown option exits 2 with one line on stderr', async () => {
+    for (const args of [['--frobnicate'], ['data', 'info', 'some-dataset', '--frobnicate']]) {
+      const run = await cli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toMatch(/^opnp: unknown option '--frobnicate'.*\n$/);
+      expect(run.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+
+  it('--help, -h, help and `help <command>` print help on stdout and exit 0', async () => {
+    for (const args of [['--help'], ['-h'], ['help'], ['help', 'eval'], ['eval', '--help'], ['data', '--help']]) {
+      const run = await cli(args);
+      expect(run.code, args.join(' ')).toBe(0);
+      expect(run.stdout, args.join(' ')).toMatch(/^Usage: opnp/);
+      expect(run.stderr, args.join(' ')).toBe('');
+    }
+    const main = await cli(['--help']);
+    expect(main.stdout).toContain('Exit codes: 0 ok, 1 error, 2 usage error');
+    expect(main.stdout).toContain('130 interrupted (Ctrl-C)');
+    expect(main.stdout).not.toContain('checkpoint written');
+  });
+
+  it('no command prints the help on stderr and exits 2 (nothing was done)', async () => {
+    for (const args of [[], ['data']]) {
+      const run = await cli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr, args.join(' ')).toMatch(/^Usage: opnp/);
+    }
+  });
+});

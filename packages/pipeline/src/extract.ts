@@ -1,0 +1,242 @@
+/**
+ * Cached features: {@link extractFeatures} writes the features `[N x D]` (and optionally logits
+ * `[N x C]`, labels `[N]`, dataset indices `[N]`) of a dataset as `.npy`, for exactly the same rows in
+ * every file, in dataset order. It is resumable: rows go to `<out>.partial` and the sidecar
+ * `<out>.partial.json` records the run fingerprint, the rows written, where to continue and every
+ * skipped sample; a rerun of the same run continues, any other run is refused. When complete, the
+ * files are renamed into place and the sidecar becomes `<out>.json`.
+ */
+import { rm, stat } from 'node:fs/promises';
+import { OpnpError } from '@opnp/core';
+import { openNpyRowWriter, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets';
+import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
+import { featuresMetaPath, readFeaturesMeta, writeFeaturesMeta, type FeaturesMeta, type SkippedSample } from './features-meta.js';
+import { assertSameRun, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
+import { InterruptedError, isAbort } from './interrupted.js';
+import type { LoadedModel } from './model.js';
+import { stageReporter, type ProgressListener } from './progress.js';
+
+/** Output files of an extraction. */
+export interface ExtractOutputs {
+  /** float32 `[N, D]`. */
+  readonly features: string;
+  /** float32 `[N, C]`. */
+  readonly logits?: string;
+  /** float64 `[N]` (-1 = unknown). */
+  readonly labels?: string;
+  /** float64 `[N]` dataset indices of the rows (skipped samples are absent). */
+  readonly indices?: string;
+}
+
+/** Options of {@link extractFeatures}. */
+export interface ExtractOptions {
+  readonly model: LoadedModel;
+  /** A dataset spec (or `features:` / `noise:`). */
+  readonly data: string;
+  readonly labelsFile?: string;
+  readonly preprocess?: PreprocessOptions;
+  readonly outputs: ExtractOutputs;
+  readonly batchSize: number;
+  /** Discard partial or finished outputs of another run instead of refusing. */
+  readonly restart?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+  readonly onInfo?: (message: string) => void;
+  readonly onSkip?: (skip: SkippedSample) => void;
+}
+
+/** What {@link extractFeatures} wrote. */
+export interface ExtractResult {
+  /** Rows in every output. */
+  readonly rows: number;
+  /** Samples of the dataset. */
+  readonly samples: number;
+  readonly dim: number;
+  readonly classes: number;
+  readonly skipped: readonly SkippedSample[];
+  /** Rows taken over from an interrupted run. */
+  readonly resumedRows: number;
+  /** The outputs were already complete for this very run; nothing was done. */
+  readonly alreadyComplete: boolean;
+}
+
+const RESTART = 'Pass --restart to discard it and extract again';
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+/** The fingerprint of an extraction: model bytes, data files and preprocessing, and which outputs it writes. */
+export async function extractionFingerprint(model: LoadedModel, source: FeatureSource, outputs: ExtractOutputs): Promise<RunFingerprint> {
+  return makeFingerprint({
+    kind: 'features',
+    model: model.identity ?? (await modelIdentity(model.path)),
+    data: await source.identity(),
+    outputs: { logits: outputs.logits !== undefined, labels: outputs.labels !== undefined, indices: outputs.indices !== undefined },
+  });
+}
+
+/** Where an extraction starts: fresh, resumed from a partial run of the same run, or already done. */
+type Start = { kind: 'done'; meta: FeaturesMeta } | { kind: 'fresh' } | { kind: 'resume'; meta: FeaturesMeta };
+
+async function startOf(options: ExtractOptions, fingerprint: RunFingerprint): Promise<Start> {
+  const out = options.outputs.features;
+  if (options.restart === true) return { kind: 'fresh' };
+  const partialMeta = await readFeaturesMeta(featuresMetaPath(out, true));
+  if (partialMeta) {
+    assertSameRun(partialMeta.fingerprint, fingerprint, { file: `${out}.partial`, what: 'The partial output', restart: RESTART });
+    return { kind: 'resume', meta: partialMeta };
+  }
+  if (await isFile(`${out}.partial`)) throw new OpnpError('STATE_MISMATCH', `${out}.partial has no sidecar (${featuresMetaPath(out, true)}), so it cannot be shown to belong to this run`, { file: `${out}.partial`, hint: RESTART });
+  if (await isFile(out)) {
+    const meta = await readFeaturesMeta(featuresMetaPath(out));
+    assertSameRun(meta?.fingerprint, fingerprint, { file: out, what: 'The existing output', restart: 'Pass --restart to overwrite it, or choose another --out' });
+    return { kind: 'done', meta: meta! };
+  }
+  return { kind: 'fresh' };
+}
+
+/** Row writers of the matrix outputs; each skips rows it already holds beyond the committed count. */
+class RowOutputs {
+  private constructor(private readonly writers: { writer: NpyRowWriter; cols: number; extra: number; key: 'features' | 'logits' }[]) {}
+
+  static async open(outputs: ExtractOutputs, dims: { D: number; C: number }, resume: boolean, committed: number): Promise<RowOutputs> {
+    const list: { writer: NpyRowWriter; cols: number; extra: number; key: 'features' | 'logits' }[] = [];
+    try {
+      for (const [key, path, cols] of [['features', outputs.features, dims.D], ['logits', outputs.logits, dims.C]] as const) {
+        if (path === undefined) continue;
+        const writer = await openNpyRowWriter(path, { cols, resume });
+        list.push({ writer, cols, extra: writer.rows - committed, key });
+        if (writer.rows < committed) throw new OpnpError('STATE_MISMATCH', `${path}.partial holds ${writer.rows} rows but its sidecar records ${committed}`, { file: `${path}.partial`, hint: RESTART });
+      }
+    } catch (error) {
+      for (const w of list) await w.writer.close();
+      throw error;
+    }
+    return new RowOutputs(list);
+  }
+
+  async append(batch: FeatureBatch): Promise<void> {
+    for (const w of this.writers) {
+      const data = (w.key === 'features' ? batch.features : batch.logits).data;
+      const rows = data.length / w.cols;
+      const skip = Math.min(rows, w.extra);
+      w.extra -= skip;
+      if (skip < rows) await w.writer.append(data.subarray(skip * w.cols));
+    }
+  }
+
+  async finalize(): Promise<void> {
+    for (const w of this.writers) await w.writer.finalize();
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.writers) await w.writer.close();
+  }
+}
+
+/** Progress of the rows: what the sidecar records, committed after every batch. */
+interface Ledger {
+  rows: number;
+  nextIndex: number;
+  skipped: SkippedSample[];
+  /** Skips reported ahead of the rows (prefetch); committed once a batch passes them. */
+  pending: SkippedSample[];
+}
+
+function commitSkips(ledger: Ledger, upTo: number): void {
+  const known = new Set(ledger.skipped.map((s) => s.index));
+  const ready = ledger.pending.filter((s) => s.index < upTo && !known.has(s.index));
+  ledger.skipped.push(...ready);
+  ledger.skipped.sort((a, b) => a.index - b.index);
+  ledger.pending = ledger.pending.filter((s) => s.index >= upTo);
+}
+
+/**
+ * Extracts features (see the module comment).
+ *
+ * @throws OpnpError `STATE_MISMATCH` when partial or finished outputs belong to another run (without `restart`)
+ * @throws InterruptedError when `signal` aborts (the partial output stays resumable)
+ */
+export async function extractFeatures(options: ExtractOptions): Promise<ExtractResult> {
+  const { model, outputs } = options;
+  const head = model.extractor.head;
+  const dims = { D: head.weight.cols, C: head.weight.rows };
+  const source = await openFeatureSource(options.data, { model, ...(options.preprocess ? { preprocess: options.preprocess } : {}), ...(options.labelsFile !== undefined ? { labelsFile: options.labelsFile } : {}) });
+  const fingerprint = await extractionFingerprint(model, source, outputs);
+  const start = await startOf(options, fingerprint);
+  const base = { samples: source.count, dim: dims.D, classes: dims.C };
+  if (start.kind === 'done') {
+    options.onInfo?.(`${outputs.features} is already complete for this run (${start.meta.rows} rows); nothing to do (pass --restart to extract again)`);
+    return { ...base, rows: start.meta.rows, skipped: start.meta.skipped, resumedRows: start.meta.rows, alreadyComplete: true };
+  }
+  const ledger: Ledger = start.kind === 'resume' ? { rows: start.meta.rows, nextIndex: start.meta.nextIndex, skipped: [...start.meta.skipped], pending: [] } : { rows: 0, nextIndex: 0, skipped: [], pending: [] };
+  if (start.kind === 'resume') options.onInfo?.(`resuming after ${ledger.nextIndex} of ${source.count} samples (${ledger.rows} rows written)`);
+  const meta = (complete: boolean): FeaturesMeta => ({
+    format: 'opnp-features',
+    version: 1,
+    fingerprint,
+    data: options.data,
+    preprocess: source.preprocess ?? {},
+    dim: dims.D,
+    classes: dims.C,
+    samples: source.count,
+    rows: ledger.rows,
+    nextIndex: ledger.nextIndex,
+    complete,
+    skipped: ledger.skipped,
+    files: { ...outputs },
+  });
+  const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows);
+  try {
+    await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
+    await extractRows(source, rows, ledger, options, () => writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false)));
+    await rows.finalize();
+    await writeSideOutputs(source, outputs, ledger);
+    await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true));
+    await rm(featuresMetaPath(outputs.features, true), { force: true });
+  } finally {
+    await rows.close();
+  }
+  return { ...base, rows: ledger.rows, skipped: ledger.skipped, resumedRows: start.kind === 'resume' ? start.meta.rows : 0, alreadyComplete: false };
+}
+
+async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledger, options: ExtractOptions, commit: () => Promise<void>): Promise<void> {
+  const remaining = Uint32Array.from({ length: source.count - ledger.nextIndex }, (_, i) => ledger.nextIndex + i);
+  const stage = stageReporter(options.onProgress, 'extract', source.count, ledger.nextIndex);
+  const onSkip = (skip: SkippedSample) => {
+    ledger.pending.push(skip);
+    options.onSkip?.(skip);
+  };
+  try {
+    if (remaining.length > 0) {
+      for await (const batch of source.batches({ subset: remaining, batchSize: options.batchSize, onProgress: stage.onProgress, onSkip, ...(options.signal ? { signal: options.signal } : {}) })) {
+        await rows.append(batch);
+        ledger.rows += batch.indices.length;
+        ledger.nextIndex = batch.indices[batch.indices.length - 1]! + 1;
+        commitSkips(ledger, ledger.nextIndex);
+        await commit();
+      }
+    }
+  } catch (error) {
+    if (!isAbort(error, options.signal)) throw error;
+    throw new InterruptedError(`interrupted after ${ledger.nextIndex} of ${source.count} samples; partial output kept in ${options.outputs.features}.partial, rerun the same command to resume`);
+  }
+  ledger.nextIndex = source.count;
+  commitSkips(ledger, source.count);
+  stage.done(source.count);
+}
+
+/** Labels and indices of the written rows: every index of the dataset except the skipped ones. */
+async function writeSideOutputs(source: FeatureSource, outputs: ExtractOutputs, ledger: Ledger): Promise<void> {
+  const skipped = new Set(ledger.skipped.map((s) => s.index));
+  const indices = new Float64Array(ledger.rows);
+  let at = 0;
+  for (let i = 0; i < source.count; i++) if (!skipped.has(i)) indices[at++] = i;
+  if (at !== ledger.rows) throw new OpnpError('STATE_MISMATCH', `The outputs hold ${ledger.rows} rows but ${at} samples were read`, { file: outputs.features, hint: RESTART });
+  if (outputs.indices !== undefined) await writeNpy(outputs.indices, { dtype: 'float64', shape: [indices.length], data: indices });
+  if (outputs.labels !== undefined) {
+    const labels = await source.readLabels();
+    await writeNpy(outputs.labels, { dtype: 'float64', shape: [indices.length], data: Float64Array.from(indices, (i) => labels[i]!) });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Where features come from: a dataset run through the model, or cached `.npy` features written by
+ * `opnp extract` / {@link extractFeatures} (`features:<features.npy>[#logits=<logits.npy>]`). Both stream
+ * `[n x D]` feature and `[n x C]` logit batches in dataset order, optionally over a subset of indices.
+ * Every batch is checked for NaN and infinities (naming the set and the sample), and every skipped
+ * unreadable image is reported.
+ */
+import { OpnpError, type Matrix } from '@opnp/core';
+import type { PreprocessOptions } from '@opnp/datasets';
+import type { JsonValue } from './fingerprint.js';
+import type { SkippedSample } from './features-meta.js';
+import type { LoadedModel } from './model.js';
+import { openCachedFeatures, parseFeaturesSpec } from './cached-features.js';
+import { openModelSource } from './model-source.js';
+
+/** One batch of features, logits and labels of the same samples. */
+export interface FeatureBatch {
+  /** `[n x D]` penultimate features. */
+  readonly features: Matrix;
+  /** `[n x C]` logits. */
+  readonly logits: Matrix;
+  /** `[n]` labels, -1 when unknown. */
+  readonly labels: Int32Array;
+  /** `[n]` dataset indices (ascending); skipped samples are absent. */
+  readonly indices: Uint32Array;
+}
+
+/** Options of {@link FeatureSource.batches}. */
+export interface FeatureBatchOptions {
+  /** Ascending dataset indices to visit (default: all). */
+  readonly subset?: Uint32Array;
+  readonly batchSize: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: { count: number; total: number; rate: number }) => void;
+  /** Called for every sample that could not be read (it is absent from the batches). */
+  readonly onSkip?: (skip: SkippedSample) => void;
+}
+
+/** A stream of features, logits and labels for one dataset argument. */
+export interface FeatureSource {
+  /** The argument as given. */
+  readonly spec: string;
+  /** `'model'`: images through the model; `'features'`: cached `.npy` features. */
+  readonly kind: 'model' | 'features';
+  /** Number of samples. */
+  readonly count: number;
+  /**
+   * The preprocessing the features come from: the resolved options for `'model'` sources, the recorded
+   * ones for cached features with a sidecar, undefined for cached features without one.
+   */
+  readonly preprocess: PreprocessOptions | undefined;
+  /** Labels `[count]` (-1 = unknown). */
+  readLabels(): Promise<Int32Array>;
+  /** What the features are computed from, for run fingerprints (file hashes, preprocessing). */
+  identity(): Promise<JsonValue>;
+  batches(options: FeatureBatchOptions): AsyncIterable<FeatureBatch>;
+}
+
+
+/** Options of {@link openFeatureSource}. */
+export interface FeatureSourceOptions {
+  /** The loaded model (its head is always needed; its extractor for image datasets). */
+  readonly model: LoadedModel;
+  /** Normalisation after `x / 255`, resize, crop and kernel; what is not given follows the model input. */
+  readonly preprocess?: PreprocessOptions;
+  /** A labels file (IDX labels or `.npy`) that overrides the dataset's own labels. */
+  readonly labelsFile?: string;
+}
+
+/**
+ * Opens a dataset argument as a {@link FeatureSource}: `features:` specs read cached features,
+ * `noise:<count>` makes seeded noise of the model input size, anything else is a dataset spec of
+ * `@opnp/datasets` run through the model.
+ *
+ * @throws OpnpError for a missing or malformed dataset, shapes that do not fit the model, bad labels files
+ */
+export async function openFeatureSource(spec: string, options: FeatureSourceOptions): Promise<FeatureSource> {
+  const cached = parseFeaturesSpec(spec);
+  if (cached) return openCachedFeatures(spec, cached, options);
+  return openModelSource(spec, options);
+}
+
+/**
+ * Throws `NON_FINITE` naming the set and the sample when a batch's features or logits hold NaN or
+ * an infinity (they would poison every score and metric downstream).
+ */
+export function assertFiniteBatch(spec: string, batch: FeatureBatch): void {
+  for (const [what, m] of [['features', batch.features], ['logits', batch.logits]] as const) {
+    const data = m.data;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v - v === 0) continue;
+      const row = Math.floor(i / m.cols);
+      const index = batch.indices[row]!;
+      throw new OpnpError('NON_FINITE', `The model's ${what} of sample #${index} of ${spec} are not finite (column ${i - row * m.cols} is ${v})`, {
+        offset: index,
+        hint: 'Check the image and the preprocessing for this model (a broken image, wrong --mean/--std, a NaN in the input)',
+      });
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Run fingerprints: every resumable or reusable artefact (partial features, sensitivity checkpoints and
+ * shard states, cached feature files) records what produced it, and a run refuses to continue or reuse
+ * an artefact of another run. One fingerprint is a set of named fields (model bytes, dataset and its
+ * files, preprocessing, subset and order, method options, package version) plus the SHA-256 of their
+ * canonical JSON; comparing fields lets the error name what differs.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { OpnpError } from '@opnp/core';
+import { parseDatasetSpec } from '@opnp/datasets';
+import { PIPELINE_VERSION } from './version.js';
+
+/** A JSON value (what fingerprint fields hold). */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** What produced an artefact: named fields and the digest of their canonical JSON. */
+export interface RunFingerprint {
+  /** SHA-256 (hex) of the canonical JSON of `fields`. */
+  readonly digest: string;
+  readonly fields: Readonly<Record<string, JsonValue>>;
+}
+
+/** JSON with object keys sorted, so equal fields always give equal text. */
+export function canonicalJson(value: JsonValue): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v as JsonValue)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, JsonValue>)[k]!)}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function sha256(text: string | Uint8Array): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A fingerprint of `fields` (the pipeline version is added as `version`). */
+export function makeFingerprint(fields: Readonly<Record<string, JsonValue>>): RunFingerprint {
+  const all = { ...fields, version: PIPELINE_VERSION };
+  return { digest: sha256(canonicalJson(all)), fields: all };
+}
+
+/** Names of the fields whose values differ between two fingerprints (missing fields count). */
+export function fingerprintDifferences(stored: RunFingerprint, current: RunFingerprint): string[] {
+  const keys = new Set([...Object.keys(stored.fields), ...Object.keys(current.fields)]);
+  const differing: string[] = [];
+  for (const key of [...keys].sort()) {
+    const a = stored.fields[key];
+    const b = current.fields[key];
+    if (a === undefined || b === undefined || canonicalJson(a) !== canonicalJson(b)) differing.push(key);
+  }
+  return differing;
+}
+
+/** Whether `value` looks like a {@link RunFingerprint} read from JSON. */
+export function isRunFingerprint(value: unknown): value is RunFingerprint {
+  const v = value as RunFingerprint | null;
+  return v !== null && typeof v === 'object' && typeof v.digest === 'string' && v.fields !== null && typeof v.fields === 'object';
+}
+
+/**
+ * Throws unless `stored` is the fingerprint of the current run.
+ *
+ * @param what what the artefact is ("the checkpoint", "the partial features")
+ * @param restart how to start over (e.g. "pass --restart, or delete x and x.json")
+ * @throws OpnpError `STATE_MISMATCH` naming the artefact, the differing fields and how to start over
+ */
+export function assertSameRun(stored: unknown, current: RunFingerprint, context: { file: string; what: string; restart: string }): void {
+  if (!isRunFingerprint(stored)) {
+    throw new OpnpError('STATE_MISMATCH', `${context.what} has no run fingerprint, so it cannot be shown to belong to this run`, { file: context.file, hint: context.restart });
+  }
+  if (stored.digest === current.digest) return;
+  const fields = fingerprintDifferences(stored, current);
+  throw new OpnpError('STATE_MISMATCH', `${context.what} belongs to another run: ${fields.join(', ') || 'the fingerprint'} differ${fields.length === 1 ? 's' : ''}`, {
+    file: context.file,
+    hint: context.restart,
+  });
+}
+
+const fileHashes = new Map<string, Promise<string>>();
+
+/** SHA-256 of a file's bytes, streamed (memoised per path, size and modification time). */
+export async function hashFile(path: string): Promise<string> {
+  const info = await stat(path);
+  const key = `${await realpath(path)}\u0000${info.size}\u0000${info.mtimeMs}`;
+  let hash = fileHashes.get(key);
+  if (!hash) {
+    hash = new Promise<string>((done, fail) => {
+      const h = createHash('sha256');
+      createReadStream(path)
+        .on('data', (chunk) => h.update(chunk))
+        .on('error', fail)
+        .on('end', () => done(h.digest('hex')));
+    });
+    fileHashes.set(key, hash);
+    hash.catch(() => fileHashes.delete(key));
+  }
+  return hash;
+}
+
+/** The model's identity: the SHA-256 of its bytes and their count. */
+export async function modelIdentity(path: string): Promise<JsonValue> {
+  const info = await stat(path);
+  return { sha256: await hashFile(path), bytes: info.size };
+}
+
+/** Relative paths and sizes of every file under `dir`, sorted, as one digest. */
+async function folderDigest(dir: string): Promise<{ files: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let files = 0;
+  const walk = async (folder: string, prefix: string): Promise<void> => {
+    const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(full, `${prefix}${entry.name}/`);
+      else {
+        const size = (await stat(full).catch(() => undefined))?.size ?? -1;
+        hash.update(`${prefix}${entry.name}\u0000${size}\n`);
+        files++;
+      }
+    }
+  };
+  await walk(dir, '');
+  return { files, sha256: hash.digest('hex') };
+}
+
+/**
+ * The identity of the files behind a dataset spec: a file's SHA-256 (and a labels file's), or a
+ * folder's sorted file list with sizes. Specs that are not paths (`noise:`) are their own identity.
+ */
+export async function datasetFilesIdentity(spec: string): Promise<JsonValue> {
+  if (spec.startsWith('noise:')) return { spec };
+  const parsed = parseDatasetSpec(spec);
+  const path = resolve(parsed.path);
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return { path, missing: true };
+  const content: JsonValue = info.isDirectory() ? await folderDigest(path) : { sha256: await hashFile(path), bytes: info.size };
+  const labels = typeof parsed.options.labels === 'string' ? await hashFile(parsed.options.labels).catch(() => 'unreadable') : null;
+  return { format: parsed.format ?? null, path, options: JSON.parse(JSON.stringify(parsed.options)) as JsonValue, content, labels };
+}
+
+/** SHA-256 of a list of indices (the order and subset a pass visits). */
+export function indicesDigest(indices: Uint32Array): string {
+  return sha256(new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength));
+}

@@ -1,0 +1,65 @@
+/**
+ * @packageDocumentation
+ * `@opnp/pipeline`: the OPNP evaluation workflow as a library, between the backends, datasets and
+ * metrics and the `opnp` command. {@link evaluate} runs an evaluation as explicit stages
+ * ({@link openSources} -> {@link fit} -> {@link selectPoint} -> {@link score} -> {@link summarize}), each
+ * usable alone; {@link extractFeatures} and {@link runSensitivity} / {@link mergeStates} are the cached
+ * and sharded building blocks. Every resumable or reusable artefact carries a {@link RunFingerprint} and
+ * is refused by any other run.
+ */
+export { evaluate, type EvaluationResult } from './evaluate.js';
+export type { EvaluationConfig, EvalReport, EvalArtifacts, MethodResult, NamedSpec, SetScores, CalibrationInputs } from './evaluation-types.js';
+export { resolveConfig, assertUniqueNames, type ResolvedConfig } from './stages/config.js';
+export { openSources, type EvaluationSources } from './stages/sources.js';
+export { fit, type FitOptions, type FitResult, type SensitivityResult } from './stages/fit.js';
+export { selectPoint, allIndices, type PointSelection, type SelectPointOptions } from './stages/select-point.js';
+export { score, artifactKey, type ScoreOptions, type ScoreResult } from './stages/score.js';
+export { summarize, methodMetrics, collectArtifacts, type SummaryInputs } from './stages/summarize.js';
+
+export * from './methods/index.js';
+
+export { loadModel, maxBatchSize, assertBatchSize, BATCH_MEMORY_BUDGET, type LoadedModel } from './model.js';
+export { openFeatureSource, assertFiniteBatch, type FeatureSource, type FeatureBatch, type FeatureBatchOptions, type FeatureSourceOptions } from './feature-source.js';
+export { parseFeaturesSpec } from './cached-features.js';
+export { arrayFeatureSource, type ArraySourceOptions } from './array-source.js';
+export { parseNoiseSpec, noiseDataset, noisePixels, type NoiseOptions } from './noise-dataset.js';
+export { loadLabelsFile } from './labels-file.js';
+export { collectFeatures, scoreSet, type ScoredSet, type ScoreSetOptions } from './collect.js';
+export { searchOpnpPoint, type SearchOptions } from './search.js';
+export { fpr95Threshold, minCountForRate } from './threshold.js';
+
+export { runTrainingPass, trainingIndices, trainingFingerprint, shardOf, fitSubset, type TrainingPassOptions, type TrainingPassResult, type TrainingRun, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';
+export { runSensitivity, mergeStates, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates } from './sensitivity-run.js';
+export { readStateFile, writeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
+export { extractFeatures, extractionFingerprint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
+export { readFeaturesMeta, featuresMetaPath, type FeaturesMeta, type SkippedSample } from './features-meta.js';
+
+export {
+  makeFingerprint,
+  fingerprintDifferences,
+  assertSameRun,
+  isRunFingerprint,
+  canonicalJson,
+  hashFile,
+  modelIdentity,
+  datasetFilesIdentity,
+  indicesDigest,
+  type RunFingerprint,
+  type JsonValue,
+} from './fingerprint.js';
+export { assertWritableFile, assertOutputTargets, assertParentFolder, type OutputTarget } from './paths.js';
+export { InterruptedError, isAbort } from './interrupted.js';
+export { stageReporter, type StageProgress, type ProgressListener } from './progress.js';
+export { PIPELINE_VERSION } from './version.js';
+export {
+  writeResultsDir,
+  readResults,
+  assertResultsTarget,
+  RESULTS_FORMAT,
+  RESULTS_VERSION,
+  type ResultsManifest,
+  type LoadedResults,
+  type SelectionJson,
+  type GridPointJson,
+  type BandJson,
+} from './results-dir.js';

@@ -1,0 +1,134 @@
+/**
+ * The method registry: every method name (`--methods`) mapped to a definition that says what the method
+ * needs (training features, labels, the OPNP point), its hyper-parameters with their defaults, and how
+ * to build a scorer. A scorer turns a batch of features `[n x D]` and logits `[n x C]` into scores `[n]`
+ * (higher = more in-distribution). Registries are plain objects: a user adds a method to their own
+ * registry without touching this package.
+ */
+import { OpnpError, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
+
+/** Scores `[n]` of a batch of features `[n x D]` and logits `[n x C]`. */
+export type Scorer = (features: Matrix, logits: Matrix) => Float32Array;
+
+/** Values a method's hyper-parameters may take. */
+export type MethodOptionValue = number | string | boolean;
+
+/** A method's hyper-parameters by name. */
+export type MethodOptions = Readonly<Record<string, MethodOptionValue>>;
+
+/** The OPNP state methods that prune the head are built from. */
+export interface OpnpState {
+  /** Parameter sensitivity `s [C x D]`. */
+  readonly sensitivity: ParameterSensitivity;
+  /** Neuron sensitivity `s_j [D]`. */
+  readonly neuronSensitivity: Float64Array;
+  /** The OPNP point (fixed or chosen by the grid search). */
+  readonly percentages: PruningPercentages;
+}
+
+/** Everything a method may be fitted on. */
+export interface MethodContext {
+  readonly head: LinearHead;
+  /** Training features of the fit subset `[n_fit x D]`; `rows` is 0 when no method asked for them. */
+  readonly fitFeatures: Matrix;
+  /** `[n_fit]` labels of the fit subset (-1 = unknown). */
+  readonly fitLabels: Int32Array;
+  /** Present when a method with `needs.opnp` is evaluated. */
+  readonly opnp?: OpnpState;
+}
+
+/** Fitted values several methods share (a ReAct clip, a DICE head), keyed by what they depend on. */
+export interface SharedFits {
+  get<T>(key: string, make: () => T): T;
+}
+
+/** What a method needs before it can score. */
+export interface MethodNeeds {
+  /** The OPNP point and sensitivities. */
+  readonly opnp?: boolean;
+  /** Training features (the fit subset). */
+  readonly fit?: boolean;
+  /** Training labels. */
+  readonly labels?: boolean;
+}
+
+/** One method. `O` are its hyper-parameters; `defaults` gives every one of them. */
+export interface MethodDefinition<O extends MethodOptions = MethodOptions> {
+  readonly description: string;
+  readonly needs?: MethodNeeds;
+  readonly defaults: O;
+  /** Builds the scorer (fitting on `context` as needed). */
+  create(context: MethodContext, options: O, shared: SharedFits): Scorer;
+}
+
+/** Per-method overrides of hyper-parameters: `{ react: { percentile: 85 }, knn: { k: 10 } }`. */
+export type MethodOptionOverrides = Readonly<Record<string, Readonly<Record<string, MethodOptionValue>>>>;
+
+/** A set of methods by name. */
+export interface MethodRegistry {
+  /** Adds a method. @throws OpnpError `INVALID_ARGUMENT` when the name is taken or malformed */
+  register<O extends MethodOptions>(name: string, definition: MethodDefinition<O>): void;
+  /** @throws OpnpError `INVALID_ARGUMENT` naming the known methods */
+  get(name: string): MethodDefinition;
+  has(name: string): boolean;
+  /** Names in registration order. */
+  names(): string[];
+}
+
+/** A registry holding `initial` (by default nothing; see `createMethodRegistry` in the package index for the built-ins). */
+export function createEmptyRegistry(initial: Readonly<Record<string, MethodDefinition>> = {}): MethodRegistry {
+  const methods = new Map<string, MethodDefinition>();
+  const registry: MethodRegistry = {
+    register(name, definition) {
+      if (!/^[a-z0-9][a-z0-9+_.-]*$/.test(name)) throw new OpnpError('INVALID_ARGUMENT', `Method names are lower-case letters, digits and + _ . -, got "${name}"`);
+      if (methods.has(name)) throw new OpnpError('INVALID_ARGUMENT', `A method named "${name}" is already registered`, { hint: 'Pick another name' });
+      methods.set(name, definition as unknown as MethodDefinition);
+    },
+    get(name) {
+      const definition = methods.get(name);
+      if (!definition) throw new OpnpError('INVALID_ARGUMENT', `Unknown method "${name}"`, { expected: [...methods.keys()].join(', ') });
+      return definition;
+    },
+    has: (name) => methods.has(name),
+    names: () => [...methods.keys()],
+  };
+  for (const [name, definition] of Object.entries(initial)) registry.register(name, definition);
+  return registry;
+}
+
+/**
+ * A method's options: its defaults with `overrides` applied.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` for an unknown option or a value of another type than the default
+ */
+export function resolveMethodOptions(name: string, definition: MethodDefinition, overrides: Readonly<Record<string, MethodOptionValue>> = {}): MethodOptions {
+  for (const [key, value] of Object.entries(overrides)) {
+    const base = definition.defaults[key];
+    if (base === undefined) throw new OpnpError('INVALID_ARGUMENT', `Method "${name}" has no option "${key}"`, { expected: Object.keys(definition.defaults).join(', ') || 'no options' });
+    if (typeof value !== typeof base) throw new OpnpError('INVALID_ARGUMENT', `Option ${name}.${key} must be a ${typeof base}`, { actual: value });
+  }
+  return { ...definition.defaults, ...overrides };
+}
+
+/** Whether any of `methods` needs the OPNP point / training features / training labels. */
+export function methodNeeds(registry: MethodRegistry, methods: readonly string[]): Required<MethodNeeds> {
+  const needs = methods.map((m) => registry.get(m).needs ?? {});
+  return { opnp: needs.some((n) => n.opnp === true), fit: needs.some((n) => n.fit === true), labels: needs.some((n) => n.labels === true) };
+}
+
+/** Builds the scorers of `methods` (sharing fitted values between them). */
+export function createScorers(registry: MethodRegistry, methods: readonly string[], context: MethodContext, overrides: MethodOptionOverrides = {}): Map<string, Scorer> {
+  const cache = new Map<string, unknown>();
+  const shared: SharedFits = {
+    get<T>(key: string, make: () => T): T {
+      if (!cache.has(key)) cache.set(key, make());
+      return cache.get(key) as T;
+    },
+  };
+  const out = new Map<string, Scorer>();
+  for (const name of methods) {
+    const definition = registry.get(name);
+    out.set(name, definition.create(context, resolveMethodOptions(name, definition, overrides[name]), shared));
+  }
+  return out;
+}

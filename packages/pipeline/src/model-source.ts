@@ -1,0 +1,96 @@
+/**
+ * A dataset run through the model as a {@link FeatureSource}: `@opnp/datasets` specs and seeded noise
+ * (`noise:<count>`). Shapes are checked against the model input before any image is read.
+ */
+import { OpnpError, type FeatureExtractor } from '@opnp/core';
+import { openDataset, preprocessOptionsFor, type Dataset, type PreprocessOptions } from '@opnp/datasets';
+import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
+import { assertFiniteBatch } from './feature-source.js';
+import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
+import { checkLabelCount, loadLabelsFile } from './labels-file.js';
+import { noiseDataset, parseNoiseSpec } from './noise-dataset.js';
+
+/** The model input's `[C, H, W]` (null entries are dynamic), or undefined for flat inputs. */
+function inputImageShape(extractor: FeatureExtractor): [number | null, number | null, number | null] | undefined {
+  const { layout, shape } = extractor.input;
+  if (layout === 'flat') return undefined;
+  return layout === 'NCHW' ? [shape[1] ?? null, shape[2] ?? null, shape[3] ?? null] : [shape[3] ?? null, shape[1] ?? null, shape[2] ?? null];
+}
+
+function openNoise(spec: string, noise: NonNullable<ReturnType<typeof parseNoiseSpec>>, extractor: FeatureExtractor): Dataset {
+  let shape = noise.shape;
+  if (!shape) {
+    const dims = inputImageShape(extractor);
+    if (!dims || dims.some((d) => d === null)) throw new OpnpError('INVALID_ARGUMENT', 'noise: needs shape=<C>x<H>x<W> for this model input', { actual: spec });
+    shape = dims as [number, number, number];
+  }
+  return noiseDataset({ count: noise.count, seed: noise.seed, shape });
+}
+
+/** Largest shrink factor of a fixed-size dataset's images to the model input accepted without an explicit --resize. */
+const MAX_IMPLICIT_SHRINK = 8;
+
+/**
+ * Checks a dataset's stored image size against the model input before any pixel is read: flat models
+ * need the exact length; image models refuse fixed-size images far larger than the input unless the
+ * user asked for a resize (a header claiming 20000 x 20000 images would otherwise be read and shrunk).
+ */
+function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: FeatureSourceOptions['preprocess']): void {
+  const [C, H, W] = dataset.shape;
+  if (extractor.input.layout === 'flat') {
+    const want = extractor.input.shape[1];
+    if (typeof want === 'number' && want !== C * H * W) {
+      throw new OpnpError('SHAPE_MISMATCH', `The images of ${dataset.source} (${C} x ${H} x ${W} = ${C * H * W} values) do not have the model input length`, { file: dataset.source, expected: want, actual: C * H * W });
+    }
+    return;
+  }
+  const dims = inputImageShape(extractor);
+  const [h, w] = [dims?.[1], dims?.[2]];
+  if (dataset.sizesVary || flags?.resize !== undefined || typeof h !== 'number' || typeof w !== 'number') return;
+  if (H > MAX_IMPLICIT_SHRINK * h || W > MAX_IMPLICIT_SHRINK * w) {
+    throw new OpnpError('SHAPE_MISMATCH', `The images of ${dataset.source} are ${H} x ${W} but the model takes ${h} x ${w}`, {
+      file: dataset.source,
+      expected: `images at most ${MAX_IMPLICIT_SHRINK}x the input side`,
+      actual: [H, W],
+      hint: 'Check the dataset (a corrupt header?) or pass --resize explicitly if shrinking them is intended',
+    });
+  }
+}
+
+/** Opens a dataset spec (or `noise:`) to be run through the model. */
+export async function openModelSource(spec: string, options: FeatureSourceOptions): Promise<FeatureSource> {
+  const extractor = options.model.extractor;
+  const noise = parseNoiseSpec(spec);
+  const dataset = noise ? openNoise(spec, noise, extractor) : await openDataset(spec);
+  checkImageSize(dataset, extractor, options.preprocess);
+  const override = options.labelsFile !== undefined ? checkLabelCount(await loadLabelsFile(options.labelsFile), dataset.count, options.labelsFile) : undefined;
+  const preprocess = preprocessOptionsFor(extractor.input, { ...options.preprocess });
+  return {
+    spec,
+    kind: 'model',
+    count: dataset.count,
+    preprocess,
+    readLabels: async () => (override ? override.slice() : dataset.readLabels()),
+    identity: async (): Promise<JsonValue> => ({ data: await datasetFilesIdentity(spec), count: dataset.count, preprocess: JSON.parse(JSON.stringify(preprocess)) as JsonValue }),
+    batches: (o) => modelBatches(spec, dataset, extractor, preprocess, override, o),
+  };
+}
+
+async function* modelBatches(spec: string, dataset: Dataset, extractor: FeatureExtractor, preprocess: PreprocessOptions, labels: Int32Array | undefined, o: FeatureBatchOptions): AsyncGenerator<FeatureBatch> {
+  for await (const b of dataset.batches({
+    batchSize: o.batchSize,
+    preprocess,
+    ...(o.subset ? { subset: o.subset } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.onSkip ? { onSkip: o.onSkip } : {}),
+  })) {
+    const n = b.indices.length;
+    if (n === 0) continue;
+    const shape = extractor.input.layout === 'flat' ? [n, b.data.length / n] : b.shape;
+    const out = await extractor.extract({ data: b.data, shape });
+    const batch = { features: out.features, logits: out.logits, labels: labels ? Int32Array.from(b.indices, (i) => labels[i]!) : b.labels, indices: b.indices };
+    assertFiniteBatch(spec, batch);
+    yield batch;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Loading the model through the backend registry of `@opnp/core`: whichever backends the application
+ * registered (`import '@opnp/backend-onnx/register'`, `'@opnp/backend-tfjs/register'`) decide who can
+ * open the file. The pipeline itself depends on no backend.
+ */
+import { stat } from 'node:fs/promises';
+import type { JsonValue } from './fingerprint.js';
+import { OpnpError, loadFeatureExtractor, resolveGemmKernel, type FeatureExtractor, type GemmKernel, type LoadOptions } from '@opnp/core';
+
+/** A loaded model and the fastest registered GEMM kernel. */
+export interface LoadedModel {
+  /** The model file (or a name, for models built in memory). */
+  readonly path: string;
+  /** What identifies the model in run fingerprints, for models without a file (default: the file's SHA-256). */
+  readonly identity?: JsonValue;
+  readonly extractor: FeatureExtractor;
+  readonly kernel: GemmKernel;
+}
+
+/**
+ * Loads `path` with the best registered backend.
+ *
+ * @throws OpnpError `IO_ERROR` for a missing file, `BACKEND_UNAVAILABLE` when no registered backend can load it
+ */
+export async function loadModel(path: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const isFile = await stat(path).then((s) => s.isFile(), () => false);
+  if (!isFile) throw new OpnpError('IO_ERROR', `Model file not found: ${path}`, { file: path, hint: 'Pass the path of a model.onnx or a TensorFlow.js model.json' });
+  const extractor = await loadFeatureExtractor(path, options);
+  return { path, extractor, kernel: await resolveGemmKernel() };
+}
+
+/** Memory one model batch may take for its inputs and outputs (float32), by default. */
+export const BATCH_MEMORY_BUDGET = 2 ** 30;
+
+/**
+ * The largest batch whose float32 inputs, features and logits fit in `budgetBytes` (dynamic input
+ * dimensions other than the batch count as 1), bounded by the extractor's own limit.
+ */
+export function maxBatchSize(model: LoadedModel, budgetBytes = BATCH_MEMORY_BUDGET): number {
+  const { input, head, maxBatchSize: limit } = model.extractor;
+  const inputValues = input.shape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1);
+  const perSample = 4 * (inputValues + head.weight.cols + head.weight.rows);
+  return Math.max(1, Math.min(limit ?? Infinity, Math.floor(budgetBytes / perSample)));
+}
+
+/**
+ * Checks a batch size against {@link maxBatchSize}.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` saying how much memory the batch would take and the largest that fits
+ */
+export function assertBatchSize(model: LoadedModel, batchSize: number, budgetBytes = BATCH_MEMORY_BUDGET): void {
+  const max = maxBatchSize(model, budgetBytes);
+  if (Number.isSafeInteger(batchSize) && batchSize >= 1 && batchSize <= max) return;
+  const { input, head } = model.extractor;
+  const perSample = 4 * (input.shape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1) + head.weight.cols + head.weight.rows);
+  const gib = (batchSize * perSample) / 2 ** 30;
+  throw new OpnpError('INVALID_ARGUMENT', `A batch of ${batchSize} samples is too large for this model: it needs ${gib.toFixed(1)} GiB for inputs and outputs (input [${input.shape.map((d) => d ?? 'N').join(', ')}])`, {
+    expected: `a batch size from 1 to ${max}`,
+    hint: `Pass --batch-size ${Math.min(max, 256)} (the most that fits in ${budgetBytes / 2 ** 30} GiB is ${max})`,
+  });
+}

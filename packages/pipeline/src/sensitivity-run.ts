@@ -1,0 +1,147 @@
+/**
+ * The sensitivity of a model over a training set as a job of its own (`opnp sensitivity`): the whole
+ * set or one shard of it, resumable, with the run fingerprint recorded in every state it writes; and
+ * {@link mergeStates}, which adds shard states of one run and refuses anything else.
+ */
+import { OpnpError, SensitivityAccumulator, type SensitivityState } from '@opnp/core';
+import type { PreprocessOptions } from '@opnp/datasets';
+import { openFeatureSource } from './feature-source.js';
+import type { SkippedSample } from './features-meta.js';
+import type { RunFingerprint } from './fingerprint.js';
+import type { LoadedModel } from './model.js';
+import type { ProgressListener } from './progress.js';
+import { readStateFile, type ShardInfo, type StateMeta, type StateProvenance } from './state-file.js';
+import { runTrainingPass, shardOf, trainingFingerprint, trainingIndices, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';
+
+/** Options of {@link runSensitivity}. */
+export interface SensitivityRunOptions {
+  readonly model: LoadedModel;
+  readonly train: string;
+  readonly trainLabels?: string;
+  readonly preprocess?: PreprocessOptions;
+  readonly trainFraction?: number;
+  readonly seed?: number;
+  /** Only this part of the training indices (1-based). */
+  readonly shard?: ShardInfo;
+  readonly sensitivity?: SensitivitySettings;
+  readonly checkpoint?: CheckpointOptions;
+  readonly batchSize: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+  readonly onInfo?: (message: string) => void;
+  readonly onSkip?: (skip: SkippedSample) => void;
+}
+
+/** What {@link runSensitivity} computed. */
+export interface SensitivityRun {
+  readonly accumulator: SensitivityAccumulator;
+  readonly fingerprint: RunFingerprint;
+  /** Provenance to store with the state ({@link writeStateFile}). */
+  readonly provenance: StateProvenance;
+  /** Training samples of the whole run, and of this shard. */
+  readonly total: number;
+  readonly visited: number;
+  readonly skipped: number;
+}
+
+/**
+ * Accumulates the sensitivity over the training set or one shard of it.
+ *
+ * @throws OpnpError `STATE_MISMATCH` for a checkpoint of another run or shard
+ * @throws InterruptedError when `signal` aborts
+ */
+export async function runSensitivity(options: SensitivityRunOptions): Promise<SensitivityRun> {
+  const { model } = options;
+  const source = await openFeatureSource(options.train, { model, ...(options.preprocess ? { preprocess: options.preprocess } : {}), ...(options.trainLabels !== undefined ? { labelsFile: options.trainLabels } : {}) });
+  const seed = options.seed ?? 0;
+  const all = trainingIndices(source.count, options.trainFraction, seed);
+  const fingerprint = await trainingFingerprint({ model, source, indices: all, ...(options.trainFraction !== undefined ? { fraction: options.trainFraction } : {}), seed, ...(options.sensitivity ? { sensitivity: options.sensitivity } : {}) });
+  const indices = options.shard ? shardOf(all, options.shard.index, options.shard.count) : all;
+  const pass = await runTrainingPass({
+    model,
+    source,
+    indices,
+    batchSize: options.batchSize,
+    fingerprint,
+    ...(options.sensitivity ? { sensitivity: options.sensitivity } : {}),
+    ...(options.shard ? { shard: options.shard } : {}),
+    ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onInfo ? { onInfo: options.onInfo } : {}),
+    ...(options.onSkip ? { onSkip: options.onSkip } : {}),
+  });
+  const provenance: StateProvenance = { fingerprint, ...(options.shard ? { shard: options.shard } : {}), planned: indices.length, visited: indices.length };
+  return { accumulator: pass.accumulator, fingerprint, provenance, total: all.length, visited: indices.length, skipped: pass.skipped };
+}
+
+/** Options of {@link mergeStates}. */
+export interface MergeOptions {
+  /** Merge even when some shards are missing (the result records which ones it adds up). */
+  readonly allowPartial?: boolean;
+}
+
+/** The merged sums and what they cover. */
+export interface MergedStates {
+  readonly state: SensitivityState;
+  readonly provenance: StateProvenance;
+  /** Shard indices merged (ascending); empty when the states were whole runs. */
+  readonly shards: readonly number[];
+  /** Shards of the run. */
+  readonly shardCount: number;
+}
+
+function describeShard(meta: StateMeta): string {
+  return meta.shard ? `shard ${meta.shard.index}/${meta.shard.count}` : 'a whole run';
+}
+
+/** Checks that the states are complete shards of one run, each once; returns the shard count. */
+function checkShardStates(paths: readonly string[], metas: readonly StateMeta[], options: MergeOptions): { shards: number[]; count: number } {
+  const first = metas[0]!;
+  if (!first.fingerprint) throw new OpnpError('STATE_MISMATCH', `${paths[0]} has no run fingerprint, so the states cannot be shown to belong to one run`, { file: paths[0], hint: 'Write the states with opnp sensitivity --state-out' });
+  const seen = new Map<number, string>();
+  const count = first.shard?.count ?? 1;
+  for (const [k, meta] of metas.entries()) {
+    const path = paths[k]!;
+    if (meta.fingerprint?.digest !== first.fingerprint.digest) throw new OpnpError('STATE_MISMATCH', `${path} belongs to another run than ${paths[0]} (model, data, preprocessing, subset or options differ)`, { file: path });
+    if (!meta.shard) throw new OpnpError('STATE_MISMATCH', `${path} is ${describeShard(meta)}, not a shard: there is nothing to merge it with`, { file: path, hint: 'Merge the states written with --shard i/n' });
+    if (meta.shard.count !== count) throw new OpnpError('STATE_MISMATCH', `${path} is shard ${meta.shard.index}/${meta.shard.count}, the others are of ${count}`, { file: path });
+    const twin = seen.get(meta.shard.index);
+    if (twin !== undefined) throw new OpnpError('STATE_MISMATCH', `${path} and ${twin} are the same shard ${meta.shard.index}/${count}: merging both would count it twice`, { file: path });
+    if (meta.planned !== undefined && (meta.visited ?? meta.count) < meta.planned) throw new OpnpError('STATE_MISMATCH', `${path} is unfinished (${meta.visited ?? meta.count} of ${meta.planned} samples)`, { file: path, hint: 'Rerun that shard to finish it' });
+    seen.set(meta.shard.index, path);
+  }
+  const shards = [...seen.keys()].sort((a, b) => a - b);
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
+  if (missing.length > 0 && options.allowPartial !== true) {
+    throw new OpnpError('STATE_MISMATCH', `Shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${count} ${missing.length > 1 ? 'are' : 'is'} missing`, { hint: 'Pass every shard state, or --allow-partial to merge what is there' });
+  }
+  return { shards, count };
+}
+
+/**
+ * Adds shard states of one run (see the module comment).
+ *
+ * @throws OpnpError `STATE_MISMATCH` for states of different runs, duplicate or missing shards, unfinished states
+ */
+export async function mergeStates(paths: readonly string[], options: MergeOptions = {}): Promise<MergedStates> {
+  if (paths.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'No states to merge');
+  const read = [];
+  for (const path of paths) read.push(await readStateFile(path));
+  const { shards, count } = checkShardStates(paths, read.map((r) => r.meta), options);
+  const { classes: C, dim: D } = read[0]!.state;
+  const head = { weight: { rows: C, cols: D, data: new Float32Array(C * D) }, bias: new Float32Array(C) };
+  const merged = SensitivityAccumulator.fromState(head, read[0]!.state);
+  for (const [k, { state }] of read.entries()) {
+    if (k === 0) continue;
+    try {
+      merged.merge(state);
+    } catch (error) {
+      if (error instanceof OpnpError) throw new OpnpError(error.code, `${paths[k]}: ${error.message}`, { file: paths[k] });
+      throw error;
+    }
+  }
+  const complete = shards.length === count;
+  const provenance: StateProvenance = { fingerprint: read[0]!.meta.fingerprint!, ...(complete ? {} : { shards: { merged: shards, count } }) };
+  return { state: merged.toState(), provenance, shards, shardCount: count };
+}

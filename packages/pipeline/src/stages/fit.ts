@@ -1,0 +1,111 @@
+/**
+ * Stage 1: the training pass. One streaming pass over the training set gives the OPNP sensitivity (when
+ * an OPNP method runs) and the bounded fit subset of training features (when a method fits on them).
+ * A saved sensitivity state can replace the accumulation; it must belong to this run.
+ */
+import { neuronSensitivity, SensitivityAccumulator, type Matrix, type ParameterSensitivity } from '@opnp/core';
+import type { SkippedSample } from '../features-meta.js';
+import type { FeatureSource } from '../feature-source.js';
+import { assertSameRun, type RunFingerprint } from '../fingerprint.js';
+import type { LoadedModel } from '../model.js';
+import type { ProgressListener } from '../progress.js';
+import { collectFeatures } from '../collect.js';
+import { readStateFile } from '../state-file.js';
+import { runTrainingPass, type CheckpointOptions } from '../training-pass.js';
+
+/** The OPNP sensitivities of a run. */
+export interface SensitivityResult {
+  /** Parameter sensitivity `s [C x D]`. */
+  readonly sensitivity: ParameterSensitivity;
+  /** Neuron sensitivity `s_j [D]` (mean over classes). */
+  readonly neuronSensitivity: Float64Array;
+}
+
+/** What {@link fit} produced. */
+export interface FitResult {
+  /** Present when the sensitivity was asked for. */
+  readonly opnp?: SensitivityResult;
+  /** `[n_fit x D]` training features of the fit subset (0 rows when not asked for). */
+  readonly fitFeatures: Matrix;
+  /** `[n_fit]` their labels (-1 = unknown). */
+  readonly fitLabels: Int32Array;
+  /** Training samples the sensitivity covers (0 without it). */
+  readonly trainCount: number;
+  /** Unreadable training samples left out. */
+  readonly skipped: readonly SkippedSample[];
+}
+
+/** Options of {@link fit}. */
+export interface FitOptions {
+  /** Compute the sensitivity. */
+  readonly sensitivity: boolean;
+  /** Ascending training indices of the run. */
+  readonly indices: Uint32Array;
+  /** Ascending subset of `indices` whose features are kept. */
+  readonly fitIndices: Uint32Array;
+  /** The training pass's fingerprint (checked against checkpoints and saved states). */
+  readonly fingerprint: RunFingerprint;
+  readonly batchSize: number;
+  readonly checkpoint?: CheckpointOptions;
+  /** A saved state used instead of accumulating. */
+  readonly sensitivityState?: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+  readonly onInfo?: (message: string) => void;
+  readonly onSkip?: (skip: SkippedSample) => void;
+}
+
+const withNeurons = (sensitivity: ParameterSensitivity): SensitivityResult => ({ sensitivity, neuronSensitivity: neuronSensitivity(sensitivity) });
+
+/** Reads a saved state of this run (refusing states of other runs) and says what it covers. */
+async function savedSensitivity(model: LoadedModel, path: string, options: FitOptions): Promise<ParameterSensitivity> {
+  const { state, meta } = await readStateFile(path);
+  assertSameRun(meta.fingerprint, options.fingerprint, { file: path, what: 'The sensitivity state', restart: 'Compute it for this run (same model, data, preprocessing, --train-fraction and --seed), or drop --sensitivity-state' });
+  if (meta.shard) options.onInfo?.(`the sensitivity state ${path} covers only shard ${meta.shard.index}/${meta.shard.count} (${state.count} samples)`);
+  else if (meta.shards) options.onInfo?.(`the sensitivity state ${path} adds up only shards ${meta.shards.merged.join(', ')} of ${meta.shards.count} (${state.count} samples)`);
+  else options.onInfo?.(`sensitivity: ${state.count} samples from ${path}`);
+  return SensitivityAccumulator.fromState(model.extractor.head, state, { kernel: model.kernel }).result();
+}
+
+/**
+ * Runs the training pass (see the module comment).
+ *
+ * @throws OpnpError `STATE_MISMATCH` for a checkpoint or saved state of another run
+ * @throws InterruptedError when `signal` aborts
+ */
+export async function fit(model: LoadedModel, train: FeatureSource, options: FitOptions): Promise<FitResult> {
+  const D = model.extractor.head.weight.cols;
+  const empty = { fitFeatures: { rows: 0, cols: D, data: new Float32Array(0) }, fitLabels: new Int32Array(0), trainCount: 0, skipped: [] };
+  const skipped: SkippedSample[] = [];
+  const onSkip = (skip: SkippedSample) => {
+    skipped.push(skip);
+    options.onSkip?.(skip);
+  };
+  const batch = { batchSize: options.batchSize, onSkip, ...(options.signal ? { signal: options.signal } : {}) };
+  if (options.sensitivity && options.sensitivityState !== undefined) {
+    const sensitivity = await savedSensitivity(model, options.sensitivityState, options);
+    const fitSet = options.fitIndices.length > 0 ? await collectFeatures(train, { ...batch, subset: options.fitIndices, dim: D }) : undefined;
+    return { ...empty, opnp: withNeurons(sensitivity), trainCount: sensitivity.count, ...(fitSet ? { fitFeatures: fitSet.features, fitLabels: fitSet.labels } : {}), skipped };
+  }
+  if (!options.sensitivity && options.fitIndices.length === 0) return empty;
+  const pass = await runTrainingPass({
+    model,
+    source: train,
+    indices: options.sensitivity ? options.indices : options.fitIndices,
+    batchSize: options.batchSize,
+    fitIndices: options.fitIndices,
+    fingerprint: options.fingerprint,
+    ...(options.checkpoint && options.sensitivity ? { checkpoint: options.checkpoint } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onInfo ? { onInfo: options.onInfo } : {}),
+    onSkip,
+  });
+  return {
+    ...(options.sensitivity ? { opnp: withNeurons(pass.accumulator.result()) } : {}),
+    fitFeatures: pass.fitFeatures,
+    fitLabels: pass.fitLabels,
+    trainCount: options.sensitivity ? pass.accumulator.count : 0,
+    skipped,
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Stage 3: scoring. The ID test samples left after the validation split and every OOD set are streamed
+ * through every method's scorer; only the scores are kept.
+ */
+import { composeScore, energy, logits as headLogits, msp, pruneHead, pruningMasks, type LinearHead, type Matrix } from '@opnp/core';
+import { argmaxRows } from '@opnp/metrics';
+import { scoreSet, type ScoredSet } from '../collect.js';
+import type { SkippedSample } from '../features-meta.js';
+import type { FeatureSource } from '../feature-source.js';
+import type { MethodContext, MethodOptionOverrides, MethodRegistry, OpnpState, Scorer } from '../methods/registry.js';
+import { createScorers } from '../methods/registry.js';
+import type { ProgressListener } from '../progress.js';
+
+/** Scores of the ID test samples and of every OOD set. */
+export interface ScoreResult {
+  readonly id: ScoredSet;
+  /** In the order of the OOD sets. */
+  readonly ood: readonly (readonly [string, ScoredSet])[];
+}
+
+/** Options of {@link score}. */
+export interface ScoreOptions {
+  readonly registry: MethodRegistry;
+  readonly methods: readonly string[];
+  readonly methodOptions?: MethodOptionOverrides;
+  /** What the methods are fitted on. */
+  readonly context: MethodContext;
+  /** ID test indices to score. */
+  readonly evalIndices: Uint32Array;
+  /** Also score the figure inputs (energy, OPNP energy, confidences) under {@link artifactKey} names. */
+  readonly artifacts?: OpnpState;
+  readonly batchSize: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+  readonly onSkip?: (set: string, skip: SkippedSample) => void;
+}
+
+const ARTIFACT = '\u0000artifact:';
+
+/** The score-map key of a figure input (never clashes with a method name). */
+export function artifactKey(name: 'energy' | 'opnp' | 'conf:original' | 'pred:original' | 'conf:pruned' | 'pred:pruned'): string {
+  return `${ARTIFACT}${name}`;
+}
+
+/** Scorers of the figure inputs. */
+function artifactScorers(head: LinearHead, state: OpnpState): Map<string, Scorer> {
+  const pruned = pruneHead(head, pruningMasks(state.sensitivity, state.neuronSensitivity, state.percentages, 'opnp'));
+  const predicted = (f: Matrix) => Float32Array.from(argmaxRows(f));
+  return new Map<string, Scorer>([
+    [artifactKey('energy'), (_h, f) => energy(f)],
+    [artifactKey('opnp'), (h) => composeScore(h, { head: pruned })],
+    [artifactKey('conf:original'), (_h, f) => msp(f)],
+    [artifactKey('pred:original'), (_h, f) => predicted(f)],
+    [artifactKey('conf:pruned'), (h) => msp(headLogits(pruned, h))],
+    [artifactKey('pred:pruned'), (h) => predicted(headLogits(pruned, h))],
+  ]);
+}
+
+/** Scores the ID test samples and every OOD set with every method. */
+export async function score(test: FeatureSource, ood: readonly (readonly [string, FeatureSource])[], options: ScoreOptions): Promise<ScoreResult> {
+  const scorers = createScorers(options.registry, options.methods, options.context, options.methodOptions);
+  const all = options.artifacts ? new Map([...scorers, ...artifactScorers(options.context.head, options.artifacts)]) : scorers;
+  const common = { batchSize: options.batchSize, ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  const id = await scoreSet(test, all, { ...common, subset: options.evalIndices, count: options.evalIndices.length, stage: 'test', onSkip: (s) => options.onSkip?.('test', s) });
+  const out: (readonly [string, ScoredSet])[] = [];
+  for (const [name, source] of ood) {
+    out.push([name, await scoreSet(source, all, { ...common, count: source.count, stage: name, onSkip: (s) => options.onSkip?.(`ood:${name}`, s) })]);
+  }
+  return { id, ood: out };
+}

@@ -1,0 +1,88 @@
+/**
+ * Stage 0 of an evaluation: open every set before any work (a missing OOD folder fails in a second, not
+ * after the training pass), and settle the preprocessing. Cached features record the preprocessing they
+ * were extracted with; sets that still go through the model (the noise validation set, image folders)
+ * use the same, and a different one given explicitly is refused.
+ */
+import { OpnpError } from '@opnp/core';
+import { preprocessOptionsFor, type PreprocessOptions } from '@opnp/datasets';
+import { parseFeaturesSpec } from '../cached-features.js';
+import { openFeatureSource, type FeatureSource } from '../feature-source.js';
+import { canonicalJson, type JsonValue } from '../fingerprint.js';
+import type { LoadedModel } from '../model.js';
+import type { NamedSpec } from '../evaluation-types.js';
+import type { ResolvedConfig } from './config.js';
+
+/** Every set of an evaluation, opened. */
+export interface EvaluationSources {
+  readonly train: FeatureSource;
+  readonly test: FeatureSource;
+  /** OOD test sets in the order given. */
+  readonly ood: readonly (readonly [string, FeatureSource])[];
+  /** OOD validation sets of the grid search (the given ones, or the noise set). */
+  readonly valOod: readonly (readonly [string, FeatureSource])[];
+}
+
+const same = (a: PreprocessOptions, b: PreprocessOptions) => canonicalJson(a as unknown as JsonValue) === canonicalJson(b as unknown as JsonValue);
+
+function isEmpty(flags: PreprocessOptions | undefined): boolean {
+  return flags === undefined || Object.values(flags).every((v) => v === undefined);
+}
+
+/** The preprocessing for sets run through the model, reconciled with what cached features recorded. */
+function settlePreprocess(model: LoadedModel, flags: PreprocessOptions | undefined, cached: readonly FeatureSource[], modelRun: readonly string[]): PreprocessOptions | undefined {
+  const recorded = cached.filter((s) => s.preprocess !== undefined);
+  for (const source of recorded.slice(1)) {
+    if (!same(source.preprocess!, recorded[0]!.preprocess!)) {
+      throw new OpnpError('STATE_MISMATCH', `The cached features ${recorded[0]!.spec} and ${source.spec} were extracted with different preprocessing`, { hint: 'Extract every set with the same --mean/--std/--resize/--crop' });
+    }
+  }
+  const first = recorded[0]?.preprocess;
+  if (!isEmpty(flags)) {
+    if (first && !same(preprocessOptionsFor(model.extractor.input, { ...flags }), first)) {
+      throw new OpnpError('STATE_MISMATCH', `The preprocessing flags differ from the preprocessing the cached features ${recorded[0]!.spec} were extracted with`, {
+        expected: JSON.stringify(first),
+        hint: 'Drop the preprocessing flags (the recorded preprocessing is used) or extract the features again',
+      });
+    }
+    return flags;
+  }
+  if (first) return first;
+  const unrecorded = cached.find((s) => s.preprocess === undefined);
+  if (unrecorded && modelRun.length > 0) {
+    throw new OpnpError('INVALID_ARGUMENT', `${modelRun[0]} goes through the model, but the preprocessing of the cached features ${unrecorded.spec} is unknown (no sidecar)`, {
+      hint: 'Pass the --mean/--std (and --resize/--crop) used for the extraction (--mean 0 --std 1 for none), or give every set as cached features',
+    });
+  }
+  return flags;
+}
+
+/** Opens every set (see the module comment). */
+export async function openSources(model: LoadedModel, config: ResolvedConfig, info: (message: string) => void): Promise<EvaluationSources> {
+  const valSpecs: NamedSpec[] = config.valOod.length > 0 ? [...config.valOod] : [];
+  const needsSearch = config.percentages === undefined;
+  if (needsSearch && valSpecs.length === 0) valSpecs.push({ name: 'noise', spec: `noise:${config.valNoise}#seed=${config.seed + 1001}` });
+  const all: { key: string; spec: string; labels?: string }[] = [
+    { key: 'train', spec: config.train, ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
+    { key: 'test', spec: config.test, ...(config.testLabels !== undefined ? { labels: config.testLabels } : {}) },
+    ...config.ood.map((o) => ({ key: `ood:${o.name}`, spec: o.spec })),
+    ...valSpecs.map((o) => ({ key: `val:${o.name}`, spec: o.spec })),
+  ];
+  const opened = new Map<string, FeatureSource>();
+  const open = async (entry: (typeof all)[number], preprocess: PreprocessOptions | undefined) =>
+    opened.set(entry.key, await openFeatureSource(entry.spec, { model, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}) }));
+  for (const entry of all.filter((e) => parseFeaturesSpec(e.spec))) await open(entry, undefined);
+  const modelRun = all.filter((e) => !parseFeaturesSpec(e.spec));
+  const cached = [...opened.values()];
+  const preprocess = settlePreprocess(model, config.preprocess, cached, modelRun.map((e) => e.spec));
+  if (isEmpty(config.preprocess) && cached.some((s) => s.preprocess !== undefined) && modelRun.length > 0) info(`using the preprocessing recorded with the cached features for ${modelRun.map((e) => e.spec).join(', ')}`);
+  for (const entry of modelRun) await open(entry, preprocess);
+  if (needsSearch && config.valOod.length === 0) info(`no OOD validation set given: using ${config.valNoise} seeded uniform-noise images for the grid search`);
+  const get = (key: string) => opened.get(key)!;
+  return {
+    train: get('train'),
+    test: get('test'),
+    ood: config.ood.map((o) => [o.name, get(`ood:${o.name}`)] as const),
+    valOod: valSpecs.map((o) => [o.name, get(`val:${o.name}`)] as const),
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * The training pass: streams training features into a `SensitivityAccumulator` (never holding them
+ * all), keeps the rows of a bounded "fit subset" for the methods that need training features, and
+ * checkpoints the accumulator so an interrupted run resumes. A checkpoint carries the run fingerprint
+ * and the shard; a run resumes only its own checkpoint and refuses any other.
+ */
+import { stat } from 'node:fs/promises';
+import { OpnpError, SensitivityAccumulator, type Matrix, type SensitivityOptions } from '@opnp/core';
+import { subsetIndices } from '@opnp/datasets';
+import { assertSameRun, indicesDigest, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
+import type { SkippedSample } from './features-meta.js';
+import type { FeatureBatch, FeatureSource } from './feature-source.js';
+import { InterruptedError, isAbort } from './interrupted.js';
+import type { LoadedModel } from './model.js';
+import { stageReporter, type ProgressListener } from './progress.js';
+import { readStateFile, writeStateFile, type ShardInfo } from './state-file.js';
+
+/** Temperature and per-sample aggregation of the sensitivity. */
+export type SensitivitySettings = Pick<SensitivityOptions, 'temperature' | 'aggregation'>;
+
+/** Checkpointing of the sensitivity sums. */
+export interface CheckpointOptions {
+  /** State file (see `state-file.ts`); resumed when it exists and belongs to this run. */
+  readonly path: string;
+  /** Also write it every this many milliseconds (default 30 s). */
+  readonly everyMs?: number;
+  /** Discard an existing checkpoint instead of resuming it. */
+  readonly restart?: boolean;
+}
+
+/** Options of {@link runTrainingPass}. */
+export interface TrainingPassOptions {
+  readonly model: LoadedModel;
+  readonly source: FeatureSource;
+  /** Ascending training indices to accumulate (this shard's, with `shard`). */
+  readonly indices: Uint32Array;
+  readonly batchSize: number;
+  /** Ascending subset of `indices` whose features are kept (empty: none). */
+  readonly fitIndices?: Uint32Array;
+  readonly sensitivity?: SensitivitySettings;
+  readonly checkpoint?: CheckpointOptions;
+  /** The run the sums belong to ({@link trainingFingerprint}); needed with `checkpoint`. */
+  readonly fingerprint?: RunFingerprint;
+  readonly shard?: ShardInfo;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressListener;
+  /** Told when a checkpoint is resumed or reused. */
+  readonly onInfo?: (message: string) => void;
+  readonly onSkip?: (skip: SkippedSample) => void;
+}
+
+/** What the training pass produced. */
+export interface TrainingPassResult {
+  readonly accumulator: SensitivityAccumulator;
+  /** `[fitIndices.length x D]` features of the fit subset, in index order (skipped samples absent). */
+  readonly fitFeatures: Matrix;
+  /** `[fit rows]` labels of the fit subset (-1 = unknown). */
+  readonly fitLabels: Int32Array;
+  /** Samples taken from a checkpoint instead of the model. */
+  readonly resumed: number;
+  /** Samples that could not be read in this run. */
+  readonly skipped: number;
+}
+
+/** The training indices: all, or a seeded subset of `fraction`. */
+export function trainingIndices(count: number, fraction: number | undefined, seed: number): Uint32Array {
+  if (fraction === undefined || fraction === 1) return Uint32Array.from({ length: count }, (_, i) => i);
+  return subsetIndices(count, { fraction, seed });
+}
+
+/** Part `index` (1-based) of `count` contiguous, balanced shards of `indices` (sizes differ by at most one). */
+export function shardOf(indices: Uint32Array, index: number, count: number): Uint32Array {
+  const n = indices.length;
+  return indices.subarray(Math.floor(((index - 1) * n) / count), Math.floor((index * n) / count));
+}
+
+/** At most `max` of `indices` (a seeded subset, ascending), or all of them. */
+export function fitSubset(indices: Uint32Array, max: number, seed: number): Uint32Array {
+  if (indices.length <= max) return indices;
+  const pick = subsetIndices(indices.length, { count: max, seed: seed + 1 });
+  return Uint32Array.from(pick, (k) => indices[k]!);
+}
+
+/** What a training pass covers, for {@link trainingFingerprint}. */
+export interface TrainingRun {
+  readonly model: LoadedModel;
+  readonly source: FeatureSource;
+  /** All training indices of the run (before sharding), in visiting order. */
+  readonly indices: Uint32Array;
+  readonly fraction?: number;
+  readonly seed: number;
+  readonly sensitivity?: SensitivitySettings;
+}
+
+/**
+ * The fingerprint of a training pass: model bytes, the training data (files, preprocessing), the subset
+ * and its order, and the sensitivity options. Shards of one run share it.
+ */
+export async function trainingFingerprint(run: TrainingRun): Promise<RunFingerprint> {
+  return makeFingerprint({
+    kind: 'sensitivity',
+    model: run.model.identity ?? (await modelIdentity(run.model.path)),
+    train: await run.source.identity(),
+    subset: { fraction: run.fraction ?? 1, seed: run.seed, count: run.indices.length, indices: indicesDigest(run.indices) },
+    sensitivity: { temperature: run.sensitivity?.temperature ?? 1, aggregation: run.sensitivity?.aggregation ?? 'sum-of-abs' },
+  });
+}
+
+/** How many of the ascending `indices` are `<= last` (binary search). */
+function positionAfter(indices: Uint32Array, last: number): number {
+  let lo = 0;
+  let hi = indices.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (indices[mid]! <= last) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+/** The accumulator to start from and how many indices it covers: fresh, or the checkpoint of this very run (refusing any other). */
+async function startingAccumulator(options: TrainingPassOptions): Promise<{ accumulator: SensitivityAccumulator; visited: number }> {
+  const { model, checkpoint, indices } = options;
+  const fresh = new SensitivityAccumulator(model.extractor.head, { kernel: model.kernel, ...options.sensitivity });
+  if (!checkpoint || checkpoint.restart === true || !(await exists(checkpoint.path))) return { accumulator: fresh, visited: 0 };
+  if (!options.fingerprint) throw new OpnpError('INVALID_ARGUMENT', 'A checkpointed training pass needs the run fingerprint');
+  const { state, meta } = await readStateFile(checkpoint.path);
+  const restart = `Pass --restart to discard it and start over, or use another --checkpoint path`;
+  assertSameRun(meta.fingerprint, options.fingerprint, { file: checkpoint.path, what: 'The checkpoint', restart });
+  const shard = (s: ShardInfo | undefined) => (s ? `${s.index}/${s.count}` : 'the whole run');
+  if (shard(meta.shard) !== shard(options.shard)) {
+    throw new OpnpError('STATE_MISMATCH', `The checkpoint ${checkpoint.path} covers shard ${shard(meta.shard)}, this run ${shard(options.shard)}`, { file: checkpoint.path, hint: restart });
+  }
+  const visited = meta.visited ?? state.count;
+  if (visited > indices.length || state.count > visited) throw new OpnpError('STATE_MISMATCH', 'The checkpoint holds more samples than this run visits', { file: checkpoint.path, expected: indices.length, actual: visited, hint: restart });
+  options.onInfo?.(
+    visited === indices.length
+      ? `the checkpoint ${checkpoint.path} is complete: reusing its ${state.count} samples (pass --restart to recompute)`
+      : `resuming from ${checkpoint.path}: ${visited} of ${indices.length} training samples already visited`,
+  );
+  return { accumulator: SensitivityAccumulator.fromState(model.extractor.head, state, { kernel: model.kernel }), visited };
+}
+
+/** Collects the fit-subset rows of the batches it sees. */
+class FitRows {
+  private readonly wanted: Set<number>;
+  private readonly rows: Float32Array[] = [];
+  private readonly labels: number[] = [];
+  constructor(fit: Uint32Array, private readonly dim: number) {
+    this.wanted = new Set(fit);
+  }
+  keep(batch: FeatureBatch): void {
+    if (this.wanted.size === 0) return;
+    for (let r = 0; r < batch.indices.length; r++) {
+      if (!this.wanted.has(batch.indices[r]!)) continue;
+      this.rows.push(batch.features.data.slice(r * this.dim, (r + 1) * this.dim));
+      this.labels.push(batch.labels[r]!);
+    }
+  }
+  result(): { fitFeatures: Matrix; fitLabels: Int32Array } {
+    const data = new Float32Array(this.rows.length * this.dim);
+    this.rows.forEach((row, i) => data.set(row, i * this.dim));
+    return { fitFeatures: { rows: this.rows.length, cols: this.dim, data }, fitLabels: Int32Array.from(this.labels) };
+  }
+}
+
+/**
+ * Runs the training pass. With a checkpoint, an existing state of the same run is resumed (its samples
+ * are skipped; fit rows among them are re-extracted in a short extra pass), the state is written every
+ * `everyMs`, at the end, and when `signal` aborts (then {@link InterruptedError} is thrown).
+ *
+ * @throws OpnpError `STATE_MISMATCH` when the checkpoint belongs to another run or shard
+ */
+export async function runTrainingPass(options: TrainingPassOptions): Promise<TrainingPassResult> {
+  const { source, indices, batchSize, signal, checkpoint } = options;
+  const { accumulator, visited: resumed } = await startingAccumulator(options);
+  let visited = resumed;
+  const save = async () => {
+    if (!checkpoint) return;
+    await writeStateFile(checkpoint.path, accumulator.toState(), {
+      ...(options.fingerprint ? { fingerprint: options.fingerprint } : {}),
+      ...(options.shard ? { shard: options.shard } : {}),
+      planned: indices.length,
+      visited,
+    });
+  };
+  const fit = options.fitIndices ?? new Uint32Array(0);
+  const fitRows = new FitRows(fit, options.model.extractor.head.weight.cols);
+  const common = { batchSize, ...(signal ? { signal } : {}), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
+  // Fit rows the checkpoint already accumulated: extract them again (a bounded extra pass).
+  if (resumed > 0 && fit.length > 0) {
+    const before = fit.filter((i) => resumed === indices.length || i < indices[resumed]!);
+    if (before.length > 0) for await (const batch of source.batches({ ...common, subset: before })) fitRows.keep(batch);
+  }
+  const stage = stageReporter(options.onProgress, options.shard ? `shard ${options.shard.index}/${options.shard.count}` : 'train', indices.length, resumed);
+  const everyMs = checkpoint?.everyMs ?? 30_000;
+  let lastSave = performance.now();
+  let skipped = 0;
+  try {
+    const remaining = indices.subarray(resumed);
+    if (remaining.length > 0) {
+      for await (const batch of source.batches({ ...common, subset: remaining, onProgress: stage.onProgress, onSkip: (s) => { skipped++; options.onSkip?.(s); } })) {
+        await accumulator.add(batch.features, batch.logits);
+        fitRows.keep(batch);
+        visited = positionAfter(indices, batch.indices[batch.indices.length - 1]!);
+        if (checkpoint && performance.now() - lastSave > everyMs) {
+          await save();
+          lastSave = performance.now();
+        }
+      }
+    }
+  } catch (error) {
+    if (!isAbort(error, signal)) throw error;
+    if (checkpoint) await save();
+    throw new InterruptedError(
+      checkpoint
+        ? `interrupted after ${visited} of ${indices.length} training samples; checkpoint written to ${checkpoint.path}, rerun the same command to resume`
+        : `interrupted after ${visited} of ${indices.length} training samples; nothing was saved (pass --checkpoint <file> to make the training pass resumable)`,
+    );
+  }
+  stage.done(indices.length);
+  visited = indices.length;
+  await save();
+  return { accumulator, ...fitRows.result(), resumed, skipped };
+}
