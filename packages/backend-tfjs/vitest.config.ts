@@ -1,7 +1,7 @@
 import { defineProject } from 'vitest/config';
-import { sourceConditions } from '../../vitest.shared.js';
+import { sharedTestOptions, sourceConditions } from '../../vitest.shared.js';
 
 export default defineProject({
   ...sourceConditions,
-  test: { name: 'backend-tfjs', include: ['test/**/*.test.ts'] },
+  test: { ...sharedTestOptions, name: 'backend-tfjs', include: ['test/**/*.test.ts'] },
 });

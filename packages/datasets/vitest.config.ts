@@ -1,7 +1,7 @@
 import { defineProject } from 'vitest/config';
-import { sourceConditions } from '../../vitest.shared.js';
+import { sharedTestOptions, sourceConditions } from '../../vitest.shared.js';
 
 export default defineProject({
   ...sourceConditions,
-  test: { name: 'datasets', include: ['test/**/*.test.ts'] },
+  test: { ...sharedTestOptions, name: 'datasets', include: ['test/**/*.test.ts'] },
 });

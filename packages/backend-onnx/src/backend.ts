@@ -9,6 +9,7 @@ import { looksLikeOnnx } from './onnx-model.js';
 export const onnxBackend: Backend & { load(source: ModelSource, options?: OnnxLoadOptions): Promise<OnnxFeatureExtractor> } = {
   specificationVersion: 'v1',
   name: 'onnx',
+  accepts: ['.onnx', 'ONNX model bytes'],
   canLoad(source: ModelSource): boolean {
     if (typeof source === 'string') return /\.onnx$/i.test(source);
     return source instanceof Uint8Array && looksLikeOnnx(source);

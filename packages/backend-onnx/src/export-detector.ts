@@ -6,10 +6,21 @@
  *   (optionally after ReAct clipping); higher = more in-distribution.
  * - `is_ood` bool `[N]` (only with a threshold): `ood_score < threshold`.
  *
- * The original outputs are unchanged.
+ * The original outputs are unchanged (with `logitsOutput`, the logits tensor is added as an output when the model
+ * only outputs probabilities).
  */
 import { writeFileAtomic } from '@opnp/core/node';
-import { OpnpError, assertMatrix, type Matrix, type ModelSource } from '@opnp/core';
+import { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions } from '@opnp/core/backend';
+import {
+  OpnpError,
+  assertMatrix,
+  type DetectorExportOptions,
+  type DetectorExportResult,
+  type DetectorOutputs,
+  type InputSpec,
+  type Matrix,
+  type ModelSource,
+} from '@opnp/core';
 import { detectHead, type DetectedHead, type HeadDetectionOptions } from './head-detection.js';
 import {
   DataType,
@@ -22,6 +33,7 @@ import {
   type NodeProto,
   type OnnxModel,
   type TensorProto,
+  type ValueInfoProto,
 } from './onnx-model.js';
 import { createSession } from './session-options.js';
 
@@ -47,6 +59,21 @@ export interface ExportOodDetectorOptions {
   scoreOutput?: string;
   /** Name of the decision output. Default `'is_ood'`. */
   decisionOutput?: string;
+  /**
+   * Also output the logits tensor of the detected head when it is not a graph output already (a model ending in
+   * Softmax outputs probabilities). Default `false`.
+   */
+  logitsOutput?: boolean;
+}
+
+/** What {@link exportOnnxDetector} built. */
+export interface OnnxDetector {
+  /** The serialised detector. */
+  readonly bytes: Uint8Array;
+  /** Name of its (single) input. */
+  readonly inputName: string;
+  /** Its output names: the logits tensor, `ood_score`, `is_ood` (with a threshold), and all outputs in order. */
+  readonly outputs: DetectorOutputs;
 }
 
 function isDetected(head: ExportOodDetectorOptions['head']): head is DetectedHead {
@@ -110,27 +137,18 @@ class GraphBuilder {
   }
 }
 
-/**
- * Writes a new ONNX model that keeps the original outputs and adds `ood_score` (float32 `[N]`) and, given a
- * threshold, `is_ood` (bool `[N]`). The model is checked by loading it in onnxruntime before anything is written.
- *
- * @returns the serialised model
- * @throws OpnpError `INVALID_ARGUMENT` / `SHAPE_MISMATCH` for bad options, `MODEL_*` for models without a
- * usable head, `IO_ERROR` when writing fails (no file is left behind)
- *
- * @example
- * ```ts
- * const pruned = pruneHead(extractor.head, masks);
- * await exportOodDetector({ model: extractor.model, head: extractor.detection, prunedWeight: pruned.weight,
- *   reactClip: c, threshold: tau, outputPath: 'detector.onnx' });
- * ```
- */
-export async function exportOodDetector(options: ExportOodDetectorOptions): Promise<Uint8Array> {
-  const model = await loadOnnxModel(options.model);
-  const detected = isDetected(options.head) ? options.head : detectHead(model, options.head ?? {});
+/** Checked options: bias, temperature and output names. */
+interface CheckedExport {
+  readonly bias: Float32Array;
+  readonly T: number;
+  readonly scoreName: string;
+  readonly decisionName: string;
+}
+
+/** Validates the options against the model and its detected head. */
+function checkExport(model: OnnxModel, detected: DetectedHead, options: ExportOodDetectorOptions): CheckedExport {
   const C = detected.head.weight.rows;
   const D = detected.head.weight.cols;
-
   assertMatrix(options.prunedWeight, 'prunedWeight');
   if (options.prunedWeight.rows !== C || options.prunedWeight.cols !== D) {
     throw new OpnpError('SHAPE_MISMATCH', "prunedWeight must have the detected head's shape C x D", {
@@ -151,15 +169,21 @@ export async function exportOodDetector(options: ExportOodDetectorOptions): Prom
   if (model.opset < 8) {
     throw new OpnpError('MODEL_FORMAT', 'Export needs a model with opset >= 8 (broadcasting Min/Less)', { file: model.file, expected: '>= 8', actual: model.opset });
   }
-  const scoreName = options.scoreOutput ?? 'ood_score';
-  const decisionName = options.decisionOutput ?? 'is_ood';
+  const scoreName = options.scoreOutput ?? DETECTOR_OUTPUT_NAMES.oodScore;
+  const decisionName = options.decisionOutput ?? DETECTOR_OUTPUT_NAMES.isOod;
   const taken = tensorNames(model);
   for (const name of [scoreName, ...(options.threshold !== undefined ? [decisionName] : [])]) {
     if (taken.has(name)) throw invalid(`The model already has a tensor named "${name}"`, 'an unused output name (scoreOutput / decisionOutput)', name);
   }
   if (scoreName === decisionName) throw invalid('scoreOutput and decisionOutput must differ', 'two names', scoreName);
+  return { bias, T, scoreName, decisionName };
+}
 
-  const b = new GraphBuilder(taken, model.opset);
+/** Appends `ood_score` (and `is_ood`) to `b`; returns the new outputs' value infos. */
+function appendScore(b: GraphBuilder, model: OnnxModel, detected: DetectedHead, options: ExportOodDetectorOptions, checked: CheckedExport): ValueInfoProto[] {
+  const C = detected.head.weight.rows;
+  const D = detected.head.weight.cols;
+  const { T, scoreName, decisionName } = checked;
   let h = detected.featureTensor;
   if (detected.featuresTransposed) h = b.op('Transpose', [h], { perm: [1, 0] });
   h = b.op('Flatten', [h], { axis: 1 });
@@ -168,7 +192,7 @@ export async function exportOodDetector(options: ExportOodDetectorOptions): Prom
     h = b.op('Min', [h, clip]);
   }
   const W = b.constant('pruned_weight', (n) => float32Tensor(n, [C, D], options.prunedWeight.data));
-  const bc = b.constant('bias', (n) => float32Tensor(n, [C], bias));
+  const bc = b.constant('bias', (n) => float32Tensor(n, [C], checked.bias));
   let z = b.op('Gemm', [h, W, bc], { alpha: 1, beta: 1, transB: 1 });
   const Tc = T === 1 ? undefined : b.constant('temperature', (n) => float32Tensor(n, [], Float32Array.of(T)));
   if (Tc) z = b.op('Div', [z, Tc]);
@@ -187,15 +211,41 @@ export async function exportOodDetector(options: ExportOodDetectorOptions): Prom
     b.op('Less', [scoreName, tau], {}, decisionName);
     outputs.push(onnx.ValueInfoProto.create({ name: decisionName, type: { tensorType: { elemType: DataType.BOOL, shape: { dim: [dim] } } } }));
   }
+  return outputs;
+}
 
+/** The logits tensor as an extra output, unless the graph outputs it already. */
+function logitsOutputs(model: OnnxModel, detected: DetectedHead, wanted: boolean | undefined): ValueInfoProto[] {
   const graph = model.proto.graph!;
+  if (!wanted || (graph.output ?? []).some((o) => o.name === detected.logitsTensor)) return [];
+  const known = (graph.valueInfo ?? []).find((v) => v.name === detected.logitsTensor);
+  return [known ? onnx.ValueInfoProto.create(known) : onnx.ValueInfoProto.create({ name: detected.logitsTensor, type: { tensorType: { elemType: DataType.FLOAT } } })];
+}
+
+/**
+ * Builds a new ONNX model that keeps the original outputs and adds `ood_score` (float32 `[N]`) and, given a
+ * threshold, `is_ood` (bool `[N]`), and writes it to `outputPath` when given. The model is checked by loading it
+ * in onnxruntime before anything is written.
+ *
+ * @returns the serialised model, its input name and its output names
+ * @throws OpnpError `INVALID_ARGUMENT` / `SHAPE_MISMATCH` for bad options, `MODEL_*` for models without a
+ * usable head, `IO_ERROR` when writing fails (no file is left behind)
+ */
+export async function exportOnnxDetector(options: ExportOodDetectorOptions): Promise<OnnxDetector> {
+  const model = await loadOnnxModel(options.model);
+  const detected = isDetected(options.head) ? options.head : detectHead(model, options.head ?? {});
+  const checked = checkExport(model, detected, options);
+  const b = new GraphBuilder(tensorNames(model), model.opset);
+  const added = [...logitsOutputs(model, detected, options.logitsOutput), ...appendScore(b, model, detected, options, checked)];
+  const graph = model.proto.graph!;
+  const output = [...(graph.output ?? []), ...added];
   const proto = onnx.ModelProto.create({
     ...model.proto,
     graph: onnx.GraphProto.create({
       ...graph,
       node: [...(graph.node ?? []), ...b.nodes],
       initializer: [...(graph.initializer ?? []), ...b.initializers],
-      output: [...(graph.output ?? []), ...outputs],
+      output,
     }),
   });
   const bytes = serializeOnnxModel(proto);
@@ -205,7 +255,69 @@ export async function exportOodDetector(options: ExportOodDetectorOptions): Prom
   await session.release();
 
   if (options.outputPath !== undefined) await writeFileAtomic(options.outputPath, bytes, 'the exported model');
-  return bytes;
+  const outputs: DetectorOutputs = {
+    logits: detected.logitsTensor,
+    oodScore: checked.scoreName,
+    ...(options.threshold !== undefined ? { isOod: checked.decisionName } : {}),
+    all: output.map((o) => o.name!),
+  };
+  return { bytes, inputName: modelInputName(model) ?? '', outputs };
+}
+
+/**
+ * Writes a new ONNX model that keeps the original outputs and adds `ood_score` (float32 `[N]`) and, given a
+ * threshold, `is_ood` (bool `[N]`). The model is checked by loading it in onnxruntime before anything is written.
+ * (See {@link exportOnnxDetector} for the output names as well.)
+ *
+ * @returns the serialised model
+ * @throws OpnpError `INVALID_ARGUMENT` / `SHAPE_MISMATCH` for bad options, `MODEL_*` for models without a
+ * usable head, `IO_ERROR` when writing fails (no file is left behind)
+ *
+ * @example
+ * ```ts
+ * const pruned = pruneHead(extractor.head, masks);
+ * await exportOodDetector({ model: extractor.model, head: extractor.detection, prunedWeight: pruned.weight,
+ *   reactClip: c, threshold: tau, outputPath: 'detector.onnx' });
+ * ```
+ */
+export async function exportOodDetector(options: ExportOodDetectorOptions): Promise<Uint8Array> {
+  return (await exportOnnxDetector(options)).bytes;
+}
+
+/** What the ONNX extractor's `exportDetector` needs from it. */
+export interface OnnxDetectorSource {
+  readonly model: OnnxModel;
+  readonly detection: DetectedHead;
+  readonly input: InputSpec;
+}
+
+/**
+ * The `exportDetector` capability of the ONNX extractor: writes `options.outputPath` (a `.onnx` file) with the
+ * model's outputs, its logits, `ood_score` and (with a threshold) `is_ood`.
+ */
+export async function exportDetectorOf(source: OnnxDetectorSource, options: DetectorExportOptions): Promise<DetectorExportResult> {
+  const resolved = resolveDetectorExportOptions(source.detection.head, options);
+  const detector = await exportOnnxDetector({
+    model: source.model,
+    head: source.detection,
+    prunedWeight: resolved.prunedWeight,
+    bias: resolved.bias,
+    temperature: resolved.temperature,
+    ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
+    ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
+    outputPath: resolved.outputPath,
+    logitsOutput: true,
+  });
+  return {
+    format: 'onnx',
+    path: resolved.outputPath,
+    files: [resolved.outputPath],
+    input: { ...source.input, name: detector.inputName || source.input.name },
+    outputs: detector.outputs,
+    temperature: resolved.temperature,
+    ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
+    ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
+  };
 }
 
 function modelInputName(model: OnnxModel): string | undefined {
@@ -213,4 +325,3 @@ function modelInputName(model: OnnxModel): string | undefined {
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
   return graph.input?.find((i) => !initializers.has(i.name))?.name ?? undefined;
 }
-

@@ -5,15 +5,12 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
+import { assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue, type HeadCheck, type HeadCheckTolerance } from '@opnp/core/backend';
 import {
   OpnpError,
-  assertBatchMatchesInput,
-  compareHead,
-  extractInFixedBatches,
-  SerialQueue,
+  type DetectorExportOptions,
+  type DetectorExportResult,
   type ExtractResult,
-  type HeadCheck,
-  type HeadCheckTolerance,
   type FeatureExtractor,
   type InputBatch,
   type InputSpec,
@@ -21,14 +18,19 @@ import {
   type LoadOptions,
   type Matrix,
   type ModelSource,
+  type RuntimeInfo,
 } from '@opnp/core';
+import { exportDetectorOf } from './export-detector.js';
 import { detectHead, type DetectedHead } from './head-detection.js';
 import { DataType, loadOnnxModel, onnx, serializeOnnxModel, valueInfoShape, type OnnxModel, type ValueInfoProto } from './onnx-model.js';
-import { createSession, type OnnxSessionOptions } from './session-options.js';
+import { createSession, sessionOptionsOf, sessionRuntimeInfo, type OnnxSessionOptions } from './session-options.js';
 
 /** Options of {@link loadOnnxFeatureExtractor}. */
 export interface OnnxLoadOptions extends LoadOptions {
-  /** onnxruntime session options (threads, optimisation level, execution providers). */
+  /**
+   * onnxruntime session options (threads, optimisation level, execution providers). Its `executionProviders` and
+   * `intraOpNumThreads` take precedence over the generic `executionProviders` and `threads`.
+   */
   session?: OnnxSessionOptions;
   /** Largest batch one `extract` call accepts. Default: unlimited (a model with a static batch dimension is run in chunks of that size). */
   maxBatchSize?: number;
@@ -97,6 +99,8 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
   readonly detection: DetectedHead;
   /** The parsed original model (used by {@link exportOodDetector}). */
   readonly model: OnnxModel;
+  /** The execution providers and intra-op threads of the session. */
+  readonly runtime: RuntimeInfo;
   private session: ort.InferenceSession | undefined;
   private readonly queue = new SerialQueue();
   private check: HeadCheck | undefined;
@@ -105,8 +109,9 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
   private readonly runBatch: number | undefined;
 
   /** @internal use {@link loadOnnxFeatureExtractor} */
-  constructor(model: OnnxModel, detection: DetectedHead, input: InputSpec, session: ort.InferenceSession, options: OnnxLoadOptions) {
+  constructor(model: OnnxModel, detection: DetectedHead, input: InputSpec, session: ort.InferenceSession, options: OnnxLoadOptions, runtime: RuntimeInfo) {
     this.model = model;
+    this.runtime = runtime;
     this.detection = detection;
     this.head = detection.head;
     this.input = input;
@@ -153,6 +158,19 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
     const check = compareHead(this.head, result, this.options.headCheckTolerance);
     this.recordCheck(check);
     return check;
+  }
+
+  /**
+   * Writes a deployable ONNX detector to `options.outputPath` (a `.onnx` file, atomically): the model with its
+   * outputs, its logits tensor (added as an output when the model ends in Softmax), `ood_score` and, with a
+   * threshold, `is_ood`. The detector's input is the model's. Loaded in onnxruntime before it is written.
+   *
+   * @throws OpnpError `SHAPE_MISMATCH` / `INVALID_ARGUMENT` for bad options, `IO_ERROR` when writing fails,
+   * `DISPOSED` after dispose
+   */
+  async exportDetector(options: DetectorExportOptions): Promise<DetectorExportResult> {
+    this.assertAlive();
+    return exportDetectorOf(this, options);
   }
 
   /** Releases the onnxruntime session. Idempotent; later calls to `extract` reject with `DISPOSED`. */
@@ -257,6 +275,8 @@ export async function loadOnnxFeatureExtractor(source: ModelSource | OnnxModel, 
   }
   const fetches = [detection.featureTensor, detection.logitsTensor].filter((n) => n !== input.name);
   const bytes = serializeOnnxModel(withExtraOutputs(model, fetches));
-  const session = await createSession(bytes, options.session, model.file);
-  return new OnnxFeatureExtractor(model, detection, input, session, options);
+  const sessionOptions = sessionOptionsOf(options);
+  const runtime = sessionRuntimeInfo(sessionOptions);
+  const session = await createSession(bytes, sessionOptions, model.file);
+  return new OnnxFeatureExtractor(model, detection, input, session, options, runtime);
 }

@@ -2,11 +2,23 @@
  * A {@link GemmKernel} backed by onnxruntime: a one-node ONNX graph (`Gemm` with `transA`/`transB`
  * attributes) run by onnxruntime-node's multi-threaded MLAS SGEMM. Typically tens of times faster
  * than core's portable kernel, and what makes sensitivity accumulation and dense head evaluation fast.
+ * Its `accelerators` implement both optional operations of {@link KernelAccelerators} as ONNX graphs: the fused
+ * sensitivity product and the banded grid scoring step.
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { OpnpError, registerGemmKernel, type BandedGridLogSumExp, type BandedGridShape, type GemmKernel, type Matrix } from '@opnp/core';
+import {
+  OpnpError,
+  registerGemmKernel,
+  type BandedGridLogSumExp,
+  type BandedGridShape,
+  type GemmKernel,
+  type GemmOptions,
+  type KernelAccelerators,
+  type Matrix,
+  type SoftmaxTransposedProductOptions,
+} from '@opnp/core';
 
 const { onnx } = onnxProto;
 
@@ -21,11 +33,13 @@ export interface OnnxGemmKernelOptions {
   intraOpNumThreads?: number;
 }
 
-/** A {@link GemmKernel} whose {@link GemmKernel.dispose} releases its onnxruntime sessions. */
+/**
+ * A {@link GemmKernel} with every accelerator operation of {@link KernelAccelerators}, whose
+ * {@link GemmKernel.dispose} releases its onnxruntime sessions.
+ */
 export interface OnnxGemmKernel extends GemmKernel {
   readonly name: 'onnxruntime';
-  softmaxTransposedProduct: NonNullable<GemmKernel['softmaxTransposedProduct']>;
-  bandedGridLogSumExp: NonNullable<GemmKernel['bandedGridLogSumExp']>;
+  readonly accelerators: Readonly<KernelAccelerators>;
   dispose(): Promise<void>;
 }
 
@@ -109,7 +123,7 @@ type BandedGridStructure = Omit<BandedGridShape, 'rows'>;
 /**
  * Serialises the banded grid scoring model (opset 13) for one {@link BandedGridStructure}. Inputs: `P0..P{m-1}`
  * (`[R x S*C]`, the parts) and `bias [S*C]` (the bias on each low weight entry, zeros on the high ones); outputs `Y [R x combinations]` (`logSum`) and `shifts [R x 4]`, as
- * `GemmKernel.bandedGridLogSumExp` specifies. The four groups of partial logits (low / high weights on low /
+ * the `bandedGridLogSumExp` accelerator (`KernelAccelerators`) specifies. The four groups of partial logits (low / high weights on low /
  * high neurons) are each shifted by their row maximum and exponentiated once per `(level, level, class)`; a point's
  * sum over classes is then `sum_c Y[a,b,bn,c] Xt[a,b,c,an]` with `Xt` = the product of the two groups that depend on
  * `an` and `Y` = the product of the two that depend on `bn`: one batched MatMul, so the exponentials cost
@@ -216,9 +230,168 @@ export function buildBandedGridModel(structure: BandedGridStructure): Uint8Array
  */
 const BANDED_GRID_ELEMENTS = 1 << 20;
 
+/** The kernel's onnxruntime sessions: one lazily created session per model, released together by `dispose`. */
+class KernelSessions {
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private disposed = false;
+
+  constructor(private readonly threads: number) {}
+
+  /** Throws `DISPOSED` once {@link KernelSessions.dispose} was called. */
+  assertUsable(): void {
+    if (this.disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
+  }
+
+  /** One lazily created session per model (GEMM trans pair, fused sensitivity variant, banded grid structure). */
+  get(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
+    let pending = this.sessions.get(key);
+    if (pending === undefined) {
+      pending = ort.InferenceSession.create(build(), {
+        intraOpNumThreads: this.threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        // The kernel's sessions run one after another (GEMMs, then scoring); a finished session's pool spinning
+        // while waiting for more work takes the cores from the next one.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      }).catch((cause: unknown) => {
+        this.sessions.delete(key);
+        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime could not create a kernel session', {
+          actual: cause instanceof Error ? cause.message : String(cause),
+          cause,
+        });
+      });
+      this.sessions.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Releases every session; later calls fail with `DISPOSED`. Disposing twice is fine. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const pending = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const p of pending) {
+      try {
+        await (await p).release();
+      } catch {
+        // A session that failed to initialise has nothing to release.
+      }
+    }
+  }
+}
+
+/** Runs `session` on `feeds`, wrapping onnxruntime's errors as `BACKEND_FAILURE` (`what` names the operation). */
+async function run(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, what: string, expected?: string): Promise<ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(feeds);
+  } catch (cause) {
+    throw new OpnpError('BACKEND_FAILURE', `onnxruntime failed to run the ${what}`, {
+      ...(expected === undefined ? {} : { expected }),
+      actual: cause instanceof Error ? cause.message : String(cause),
+      cause,
+    });
+  }
+}
+
+/** {@link GemmKernel.gemm} on onnxruntime's `Gemm`. */
+async function onnxGemm(sessions: KernelSessions, a: Matrix, b: Matrix, { transA, transB }: Required<GemmOptions>): Promise<Matrix> {
+  sessions.assertUsable();
+  const m = transA ? a.cols : a.rows;
+  const k = transA ? a.rows : a.cols;
+  const n = transB ? b.rows : b.cols;
+  // onnxruntime rejects or mishandles empty dimensions; the product is all zeros (or empty) then.
+  if (m === 0 || n === 0 || k === 0) return { rows: m, cols: n, data: new Float32Array(m * n) };
+  const s = await sessions.get(`gemm:${transA ? 't' : 'n'}${transB ? 't' : 'n'}`, () => buildGemmModel(transA, transB));
+  const feeds = {
+    A: new ort.Tensor('float32', a.data, [a.rows, a.cols]),
+    B: new ort.Tensor('float32', b.data, [b.rows, b.cols]),
+  };
+  const results = await run(s, feeds, 'GEMM', `op(a) ${m} x ${k} times op(b) ${k} x ${n}`);
+  const data = (results.Y as ort.Tensor).data as Float32Array;
+  if (data.length !== m * n) {
+    throw new OpnpError('BACKEND_FAILURE', 'onnxruntime returned a GEMM output of the wrong size', {
+      expected: m * n,
+      actual: data.length,
+    });
+  }
+  return { rows: m, cols: n, data };
+}
+
+/** The `softmaxTransposedProduct` accelerator on the fused sensitivity model. */
+async function onnxSoftmaxTransposedProduct(
+  sessions: KernelSessions,
+  logits: Matrix,
+  features: Matrix,
+  { temperature, absolute }: SoftmaxTransposedProductOptions,
+): Promise<Matrix> {
+  sessions.assertUsable();
+  const n = logits.rows;
+  const c = logits.cols;
+  const d = features.cols;
+  if (features.rows !== n) {
+    throw new OpnpError('SHAPE_MISMATCH', 'logits and features must have the same number of rows', { expected: n, actual: features.rows });
+  }
+  if (n === 0 || c === 0 || d === 0) return { rows: c, cols: d, data: new Float32Array(c * d) };
+  const s = await sessions.get(`sensitivity:${absolute}`, () => buildSoftmaxProductModel(absolute));
+  const results = await run(
+    s,
+    {
+      L: new ort.Tensor('float32', logits.data, [n, c]),
+      H: new ort.Tensor('float32', features.data, [n, d]),
+      T: new ort.Tensor('float32', Float32Array.of(temperature), [1]),
+    },
+    'sensitivity product',
+  );
+  const data = (results.Y as ort.Tensor).data as Float32Array;
+  return { rows: c, cols: d, data };
+}
+
+/** Throws `SHAPE_MISMATCH` unless `parts`, `shape` and `bias` fit {@link BandedGridShape}. */
+function assertBandedInputs(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): void {
+  const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
+  const S = wL + wH;
+  const sizes = [R, C, wL, wH, nL, nH];
+  if (!sizes.every((v) => Number.isInteger(v) && v >= 0) || wL < 1 || nL < 1 || C < 1 || parts.length !== nL + nH || parts.some((p) => p.length !== R * S * C) || bias.length !== C) {
+    throw new OpnpError('SHAPE_MISMATCH', 'bandedGridLogSumExp: parts, shape and bias do not fit', {
+      expected: `${nL} + ${nH} parts of ${R} x ${S} x ${C} floats and a bias of ${C} (weightLow, neuronLow, classes >= 1)`,
+      actual: `${parts.length} parts of lengths ${[...new Set(parts.map((p) => p.length))].join(', ')}, bias ${bias.length}`,
+    });
+  }
+}
+
+/** The `bandedGridLogSumExp` accelerator on the banded grid scoring model, in chunks of rows. */
+async function onnxBandedGridLogSumExp(sessions: KernelSessions, parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp> {
+  sessions.assertUsable();
+  assertBandedInputs(parts, shape, bias);
+  const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
+  const S = wL + wH;
+  const combinations = wL * (wH + 1) * nL * (nH + 1);
+  const logSum = new Float32Array(R * combinations);
+  const shifts = new Float32Array(R * 4);
+  if (R === 0) return { logSum, shifts };
+  const s = await sessions.get(`banded:${C}:${wL}:${wH}:${nL}:${nH}`, () => buildBandedGridModel(shape));
+  const perRow = Math.max(wL * (wH + 1) * nL, wL * (wH + 1) * (nH + 1)) * C;
+  const chunk = Math.max(1, Math.floor(BANDED_GRID_ELEMENTS / perRow));
+  const tiledBias = new Float32Array(S * C);
+  for (let a = 0; a < wL; a++) tiledBias.set(bias, a * C);
+  const biasTensor = new ort.Tensor('float32', tiledBias, [S * C]);
+  for (let r0 = 0; r0 < R; r0 += chunk) {
+    const rows = Math.min(chunk, R - r0);
+    const feeds: Record<string, ort.Tensor> = { bias: biasTensor };
+    parts.forEach((p, k) => (feeds[`P${k}`] = new ort.Tensor('float32', p.subarray(r0 * S * C, (r0 + rows) * S * C), [rows, S * C])));
+    const results = await run(s, feeds, 'banded grid scoring');
+    logSum.set((results.Y as ort.Tensor).data as Float32Array, r0 * combinations);
+    shifts.set((results.shifts as ort.Tensor).data as Float32Array, r0 * 4);
+  }
+  return { logSum, shifts };
+}
+
 /**
- * Creates the `'onnxruntime'` GEMM kernel. Sessions (one per `(transA, transB)` pair) are created
- * lazily on first use, with one shared init promise per pair; inputs are passed zero-copy.
+ * Creates the `'onnxruntime'` GEMM kernel, with both accelerator operations (`softmaxTransposedProduct`,
+ * `bandedGridLogSumExp`). Sessions (one per `(transA, transB)` pair, fused sensitivity variant and banded grid
+ * structure) are created lazily on first use, with one shared init promise each; inputs are passed zero-copy.
  *
  * @example
  * ```ts
@@ -233,149 +406,16 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
   if (!Number.isInteger(threads) || threads < 1) {
     throw new OpnpError('INVALID_ARGUMENT', 'intraOpNumThreads must be a positive integer', { actual: threads });
   }
-  const sessions = new Map<string, Promise<ort.InferenceSession>>();
-  let disposed = false;
-
-  function session(transA: boolean, transB: boolean): Promise<ort.InferenceSession> {
-    return cachedSession(`gemm:${transA ? 't' : 'n'}${transB ? 't' : 'n'}`, () => buildGemmModel(transA, transB));
-  }
-
-  /** One lazily created session per model (GEMM trans pair, fused sensitivity variant, banded grid structure). */
-  function cachedSession(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
-    let pending = sessions.get(key);
-    if (pending === undefined) {
-      pending = ort.InferenceSession.create(build(), {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        // The kernel's sessions run one after another (GEMMs, then scoring); a finished session's pool spinning
-        // while waiting for more work takes the cores from the next one.
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      }).catch((cause: unknown) => {
-        sessions.delete(key);
-        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime could not create a kernel session', {
-          actual: cause instanceof Error ? cause.message : String(cause),
-          cause,
-        });
-      });
-      sessions.set(key, pending);
-    }
-    return pending;
-  }
-
+  const sessions = new KernelSessions(threads);
   return {
     name: 'onnxruntime',
-    async gemm(a: Matrix, b: Matrix, { transA, transB }): Promise<Matrix> {
-      if (disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
-      const m = transA ? a.cols : a.rows;
-      const k = transA ? a.rows : a.cols;
-      const n = transB ? b.rows : b.cols;
-      // onnxruntime rejects or mishandles empty dimensions; the product is all zeros (or empty) then.
-      if (m === 0 || n === 0 || k === 0) return { rows: m, cols: n, data: new Float32Array(m * n) };
-      const s = await session(transA, transB);
-      const feeds = {
-        A: new ort.Tensor('float32', a.data, [a.rows, a.cols]),
-        B: new ort.Tensor('float32', b.data, [b.rows, b.cols]),
-      };
-      let results: ort.InferenceSession.OnnxValueMapType;
-      try {
-        results = await s.run(feeds);
-      } catch (cause) {
-        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the GEMM', {
-          expected: `op(a) ${m} x ${k} times op(b) ${k} x ${n}`,
-          actual: cause instanceof Error ? cause.message : String(cause),
-          cause,
-        });
-      }
-      const y = results.Y as ort.Tensor;
-      const data = y.data as Float32Array;
-      if (data.length !== m * n) {
-        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime returned a GEMM output of the wrong size', {
-          expected: m * n,
-          actual: data.length,
-        });
-      }
-      return { rows: m, cols: n, data };
-    },
-    async softmaxTransposedProduct(logits: Matrix, features: Matrix, { temperature, absolute }): Promise<Matrix> {
-      if (disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
-      const n = logits.rows;
-      const c = logits.cols;
-      const d = features.cols;
-      if (features.rows !== n) {
-        throw new OpnpError('SHAPE_MISMATCH', 'logits and features must have the same number of rows', { expected: n, actual: features.rows });
-      }
-      if (n === 0 || c === 0 || d === 0) return { rows: c, cols: d, data: new Float32Array(c * d) };
-      const s = await cachedSession(`sensitivity:${absolute}`, () => buildSoftmaxProductModel(absolute));
-      let results: ort.InferenceSession.OnnxValueMapType;
-      try {
-        results = await s.run({
-          L: new ort.Tensor('float32', logits.data, [n, c]),
-          H: new ort.Tensor('float32', features.data, [n, d]),
-          T: new ort.Tensor('float32', Float32Array.of(temperature), [1]),
-        });
-      } catch (cause) {
-        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the sensitivity product', {
-          actual: cause instanceof Error ? cause.message : String(cause),
-          cause,
-        });
-      }
-      const data = (results.Y as ort.Tensor).data as Float32Array;
-      return { rows: c, cols: d, data };
-    },
-    async bandedGridLogSumExp(parts, shape, bias): Promise<BandedGridLogSumExp> {
-      if (disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
-      const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
-      const S = wL + wH;
-      const combinations = wL * (wH + 1) * nL * (nH + 1);
-      const sizes = [R, C, wL, wH, nL, nH];
-      if (!sizes.every((v) => Number.isInteger(v) && v >= 0) || wL < 1 || nL < 1 || C < 1 || parts.length !== nL + nH || parts.some((p) => p.length !== R * S * C) || bias.length !== C) {
-        throw new OpnpError('SHAPE_MISMATCH', 'bandedGridLogSumExp: parts, shape and bias do not fit', {
-          expected: `${nL} + ${nH} parts of ${R} x ${S} x ${C} floats and a bias of ${C} (weightLow, neuronLow, classes >= 1)`,
-          actual: `${parts.length} parts of lengths ${[...new Set(parts.map((p) => p.length))].join(', ')}, bias ${bias.length}`,
-        });
-      }
-      const logSum = new Float32Array(R * combinations);
-      const shifts = new Float32Array(R * 4);
-      if (R === 0) return { logSum, shifts };
-      const s = await cachedSession(`banded:${C}:${wL}:${wH}:${nL}:${nH}`, () => buildBandedGridModel(shape));
-      const perRow = Math.max(wL * (wH + 1) * nL, wL * (wH + 1) * (nH + 1)) * C;
-      const chunk = Math.max(1, Math.floor(BANDED_GRID_ELEMENTS / perRow));
-      const tiledBias = new Float32Array(S * C);
-      for (let a = 0; a < wL; a++) tiledBias.set(bias, a * C);
-      const biasTensor = new ort.Tensor('float32', tiledBias, [S * C]);
-      for (let r0 = 0; r0 < R; r0 += chunk) {
-        const rows = Math.min(chunk, R - r0);
-        const feeds: Record<string, ort.Tensor> = { bias: biasTensor };
-        parts.forEach((p, k) => (feeds[`P${k}`] = new ort.Tensor('float32', p.subarray(r0 * S * C, (r0 + rows) * S * C), [rows, S * C])));
-        let results: ort.InferenceSession.OnnxValueMapType;
-        try {
-          results = await s.run(feeds);
-        } catch (cause) {
-          throw new OpnpError('BACKEND_FAILURE', 'onnxruntime failed to run the banded grid scoring', {
-            actual: cause instanceof Error ? cause.message : String(cause),
-            cause,
-          });
-        }
-        logSum.set((results.Y as ort.Tensor).data as Float32Array, r0 * combinations);
-        shifts.set((results.shifts as ort.Tensor).data as Float32Array, r0 * 4);
-      }
-      return { logSum, shifts };
-    },
-    async dispose(): Promise<void> {
-      if (disposed) return;
-      disposed = true;
-      const pending = [...sessions.values()];
-      sessions.clear();
-      for (const p of pending) {
-        try {
-          await (await p).release();
-        } catch {
-          // A session that failed to initialise has nothing to release.
-        }
-      }
-    },
+    gemm: (a, b, gemmOptions) => onnxGemm(sessions, a, b, gemmOptions),
+    accelerators: Object.freeze({
+      softmaxTransposedProduct: (logits: Matrix, features: Matrix, productOptions: SoftmaxTransposedProductOptions) =>
+        onnxSoftmaxTransposedProduct(sessions, logits, features, productOptions),
+      bandedGridLogSumExp: (parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array) => onnxBandedGridLogSumExp(sessions, parts, shape, bias),
+    }),
+    dispose: () => sessions.dispose(),
   };
 }
 

@@ -16,7 +16,7 @@ export {
   type OnnxLoadOptions,
 } from './extractor.js';
 export { detectHead, headCandidates, type DetectedHead, type HeadDetectionOptions, type HeadPattern } from './head-detection.js';
-export { exportOodDetector, type ExportOodDetectorOptions } from './export-detector.js';
+export { exportOodDetector, exportOnnxDetector, type ExportOodDetectorOptions, type OnnxDetector } from './export-detector.js';
 export {
   loadOnnxModel,
   parseOnnxModel,
@@ -33,5 +33,5 @@ export {
   type NodeProto,
   type TensorProto,
 } from './onnx-model.js';
-export { toOrtSessionOptions, type OnnxSessionOptions, type GraphOptimizationLevel, type ExecutionProvider } from './session-options.js';
+export { toOrtSessionOptions, sessionRuntimeInfo, type OnnxSessionOptions, type GraphOptimizationLevel, type ExecutionProvider } from './session-options.js';
 export { createOnnxGemmKernel, registerOnnxGemmKernel } from './gemm-kernel.js';

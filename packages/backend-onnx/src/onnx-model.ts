@@ -208,10 +208,15 @@ function float16ToFloat32(h: number): number {
  * The values of a numeric tensor as float32 (row-major, C order), from `rawData` (little-endian) or the
  * typed fields. Supports FLOAT, DOUBLE, FLOAT16 and integer types.
  *
- * @throws OpnpError `MODEL_FORMAT` for other types or when the data length does not match the dims
+ * @throws OpnpError `MODEL_FORMAT` for other types, negative or non-integer dims, or when the data length
+ * does not match the dims
  */
 export function tensorToFloat32(tensor: TensorProto, file?: string): Float32Array {
-  const count = tensorDims(tensor).reduce((a, b) => a * b, 1);
+  const dims = tensorDims(tensor);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw formatError(`Tensor "${tensor.name}" has invalid dims [${dims.join(', ')}]`, file, { expected: 'non-negative integer dimensions' });
+  }
+  const count = dims.reduce((a, b) => a * b, 1);
   const type = tensor.dataType ?? 0;
   const raw = tensor.rawData && tensor.rawData.length > 0 ? tensor.rawData : undefined;
   let out: Float32Array;

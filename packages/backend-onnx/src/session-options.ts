@@ -3,7 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { OpnpError } from '@opnp/core';
+import { OpnpError, type LoadOptions, type RuntimeInfo } from '@opnp/core';
 
 /** Graph optimisation level of onnxruntime. */
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -69,6 +69,31 @@ export function toOrtSessionOptions(options: OnnxSessionOptions = {}): ort.Infer
     executionMode: options.executionMode ?? 'sequential',
     executionProviders: [...providers],
   };
+}
+
+/**
+ * The session options of a load: `session` as given, with the generic {@link LoadOptions} `executionProviders`
+ * and `threads` (as `intraOpNumThreads`) filling what `session` leaves unset.
+ */
+export function sessionOptionsOf(options: LoadOptions & { session?: OnnxSessionOptions }): OnnxSessionOptions {
+  const session = { ...options.session };
+  if (session.executionProviders === undefined && options.executionProviders !== undefined) {
+    session.executionProviders = options.executionProviders as readonly ExecutionProvider[];
+  }
+  if (session.intraOpNumThreads === undefined && options.threads !== undefined) session.intraOpNumThreads = options.threads;
+  return session;
+}
+
+/**
+ * The execution providers and intra-op threads a session is created with (defaults resolved: `['cpu']`, all
+ * cores).
+ *
+ * @throws OpnpError like {@link toOrtSessionOptions}
+ */
+export function sessionRuntimeInfo(options: OnnxSessionOptions = {}): RuntimeInfo {
+  const ortOptions = toOrtSessionOptions(options);
+  const providers = (ortOptions.executionProviders ?? ['cpu']).map((p) => (typeof p === 'string' ? p : p.name));
+  return { executionProviders: providers, ...(ortOptions.intraOpNumThreads !== undefined ? { threads: ortOptions.intraOpNumThreads } : {}) };
 }
 
 /**

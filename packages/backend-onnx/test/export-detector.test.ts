@@ -23,7 +23,7 @@ function prune(W: Matrix): Matrix {
   return matrix(W.rows, W.cols, data);
 }
 
-/** Brute-force SPEC score: energy (temperature T) of W' min(h, clip) + b. */
+/** Brute-force score (docs/numerics.md): energy (temperature T) of W' min(h, clip) + b. */
 function referenceScores(features: Matrix, W: Matrix, b: Float32Array, clip: number | undefined, T: number): Float64Array {
   const clipped = clip === undefined ? features.data : features.data.map((v) => (v > Math.fround(clip) ? Math.fround(clip) : v));
   const f = headLogits(linearHead(W, b), matrix(features.rows, features.cols, clipped));
@@ -81,7 +81,7 @@ describe('exportOodDetector round trip on real PyTorch exports', () => {
       expect(Object.keys(out).sort()).toEqual(['is_ood', 'logits', 'ood_score']);
       // Original output unchanged.
       expect(firstMismatch(out.logits!.data as Float32Array, logits.data, 1e-5, 1e-5)).toBeUndefined();
-      // ood_score [N] float32 equals the brute-force SPEC score and core's score.
+      // ood_score [N] float32 equals the brute-force score of docs/numerics.md and core's score.
       expect(out.ood_score!.dims).toEqual([6]);
       expect(out.ood_score!.type).toBe('float32');
       const scores = out.ood_score!.data as Float32Array;

@@ -3,9 +3,11 @@
  * the torch-computed features and logits, and each model passes the FeatureExtractor conformance suite.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { describeFeatureExtractorConformance } from '@opnp/core/testing';
+import { describeFeatureExtractorConformance, type DetectorRunner } from '@opnp/core/testing';
 import { loadFeatureExtractor, listBackends } from '@opnp/core';
 import { loadOnnxFeatureExtractor } from '../src/index.js';
 import { firstMismatch, seeded } from './helpers/models.js';
@@ -82,17 +84,34 @@ const imageBatch = (channels: number, size: number) => (n: number) => {
   return { data, shape: [n, channels, size, size] };
 };
 
+/** Runs an exported detector back through plain onnxruntime-node. */
+const detector: DetectorRunner = {
+  outputPath: (dir) => join(dir, 'detector.onnx'),
+  run: async (result, batch) => {
+    const session = await ort.InferenceSession.create(result.path, { intraOpNumThreads: 1 });
+    try {
+      const outputs = await session.run({ [result.input.name]: new ort.Tensor('float32', batch.data, [...batch.shape]) }, [...result.outputs.all]);
+      return Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, tensor.data as ArrayLike<number | boolean>]));
+    } finally {
+      await session.release();
+    }
+  },
+};
+
 describeFeatureExtractorConformance('conformance: onnx small-cnn (Flatten -> Gemm, ReLU features)', {
   create: () => loadOnnxFeatureExtractor(fixture('small-cnn.onnx'), { session: { intraOpNumThreads: 1 } }),
   makeBatch: imageBatch(3, 32),
+  detector,
 });
 
 describeFeatureExtractorConformance('conformance: onnx tiny-vit (LayerNorm pre-logits)', {
   create: () => loadOnnxFeatureExtractor(fixture('tiny-vit.onnx'), { session: { intraOpNumThreads: 1 } }),
   makeBatch: imageBatch(3, 32),
+  detector,
 });
 
 describeFeatureExtractorConformance('conformance: onnx mnist-cnn with maxBatchSize 16', {
   create: () => loadOnnxFeatureExtractor(fixture('mnist-cnn.onnx'), { maxBatchSize: 16, session: { intraOpNumThreads: 1 } }),
   makeBatch: imageBatch(1, 28),
+  detector,
 });

@@ -1,41 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { gemm, gemmSync, gridScores, mulberry32, listGemmKernels, matrix, resolveGemmKernel, SensitivityAccumulator, sliceRows, type Matrix } from '@opnp/core';
+import { gemm, gemmSync, gridScores, mulberry32, listGemmKernels, matrix, resolveGemmKernel, SensitivityAccumulator, sliceRows } from '@opnp/core';
+import { bandedShift, describeGemmKernelConformance, expectClose, randomMatrix, refBandedGridLogSumExp, refGemm, refSoftmaxTransposedProduct } from '@opnp/core/testing';
 import { buildGemmModel, createOnnxGemmKernel, registerOnnxGemmKernel } from '../src/gemm-kernel.js';
 
 /** Seeded PRNG so shapes and values are reproducible. */
 const prng = mulberry32;
 
-function randomMatrix(rows: number, cols: number, random: () => number): Matrix {
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => random() * 2 - 1));
-}
-
-/** Float64 brute force `op(a) * op(b)`. */
-function naive(a: Matrix, b: Matrix, transA: boolean, transB: boolean): Float64Array {
-  const m = transA ? a.cols : a.rows;
-  const k = transA ? a.rows : a.cols;
-  const n = transB ? b.rows : b.cols;
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let l = 0; l < k; l++) s += (transA ? a.data[l * a.cols + i]! : a.data[i * a.cols + l]!) * (transB ? b.data[j * b.cols + l]! : b.data[l * b.cols + j]!);
-      out[i * n + j] = s;
-    }
-  }
-  return out;
-}
-
-function expectClose(actual: Float32Array, expected: ArrayLike<number>, tol: number): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    if (!(Math.abs(actual[i]! - e) <= tol * (1 + Math.abs(e)))) expect.fail(`index ${i}: got ${actual[i]}, expected ${e} (tolerance ${tol})`);
-  }
-}
-
 const kernel = createOnnxGemmKernel({ intraOpNumThreads: 2 });
 afterAll(() => kernel.dispose());
+
+describeGemmKernelConformance('onnxruntime', () => createOnnxGemmKernel({ intraOpNumThreads: 2 }));
 
 describe('onnxruntime GEMM kernel', () => {
   it('builds a valid one-node Gemm model', async () => {
@@ -58,8 +33,8 @@ describe('onnxruntime GEMM kernel', () => {
           const out = await gemm(kernel, a, b, { transA, transB });
           expect([out.rows, out.cols]).toEqual([m, n]);
           const tol = 1e-5 * k;
-          expectClose(out.data, gemmSync(a, b, { transA, transB }).data, tol);
-          expectClose(out.data, naive(a, b, transA, transB), tol);
+          expectClose(out.data, gemmSync(a, b, { transA, transB }).data, { atol: tol, rtol: tol });
+          expectClose(out.data, refGemm(a, b, transA, transB), { atol: tol, rtol: tol });
           expect(a.data).toEqual(aCopy);
         }
       });
@@ -74,7 +49,7 @@ describe('onnxruntime GEMM kernel', () => {
     const big = randomMatrix(10, 6, random);
     const view = sliceRows(big, 3, 8); // data is a subarray with a non-zero byte offset
     const b = randomMatrix(6, 4, random);
-    expectClose((await gemm(kernel, view, b)).data, naive(view, b, false, false), 1e-4);
+    expectClose((await gemm(kernel, view, b)).data, refGemm(view, b, false, false), { atol: 1e-4, rtol: 1e-4 });
   });
 
   it('runs concurrent products on shared sessions', async () => {
@@ -110,33 +85,14 @@ describe('onnxruntime GEMM kernel', () => {
 });
 
 describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
-  /** SPEC step 1 from its definition: sum_n p_c(x_n; T) op(h_j(x_n)), float64. */
-  function bruteForce(L: Matrix, H: Matrix, T: number, absolute: boolean): Float64Array {
-    const C = L.cols, D = H.cols;
-    const out = new Float64Array(C * D);
-    for (let n = 0; n < L.rows; n++) {
-      const f = Array.from(L.data.subarray(n * C, (n + 1) * C), (v) => v / T);
-      const m = Math.max(...f);
-      const z = f.reduce((s, v) => s + Math.exp(v - m), 0);
-      for (let c = 0; c < C; c++) {
-        const p = Math.exp(f[c]! - m) / z;
-        for (let j = 0; j < D; j++) {
-          const h = H.data[n * D + j]!;
-          out[c * D + j] = out[c * D + j]! + p * (absolute ? Math.abs(h) : h);
-        }
-      }
-    }
-    return out;
-  }
-
   for (const [T, absolute] of [[1, true], [2, true], [0.5, false]] as const) {
     it(`matches the definition (T = ${T}, ${absolute ? '|H|' : 'signed H'})`, async () => {
       const random = prng(40 + T * 10);
       const L = matrix(37, 9, Float32Array.from({ length: 37 * 9 }, () => (random() - 0.5) * 20));
       const H = randomMatrix(37, 13, random);
-      const got = await kernel.softmaxTransposedProduct(L, H, { temperature: T, absolute });
+      const got = await kernel.accelerators.softmaxTransposedProduct(L, H, { temperature: T, absolute });
       expect([got.rows, got.cols]).toEqual([9, 13]);
-      expectClose(got.data, bruteForce(L, H, T, absolute), 1e-5);
+      expectClose(got.data, refSoftmaxTransposedProduct(L, H, T, absolute).value, { atol: 1e-5, rtol: 1e-5 });
     });
   }
 
@@ -151,7 +107,7 @@ describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
       await fast.add(sliceRows(H, 0, 120));
       await fast.add(sliceRows(H, 120, 300));
       await slow.add(H);
-      expectClose(Float32Array.from(fast.result().values), slow.result().values, 1e-5);
+      expectClose(Float32Array.from(fast.result().values), slow.result().values, { atol: 1e-5, rtol: 1e-5 });
     }
   });
 
@@ -169,14 +125,14 @@ describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
     await fast.add(batches[1]!);
     const mid = fast.toState();
     expect(mid.count).toBe(65);
-    expectClose(Float32Array.from(mid.sum), (await reference(2)).sum, 1e-5);
+    expectClose(Float32Array.from(mid.sum), (await reference(2)).sum, { atol: 1e-5, rtol: 1e-5 });
     const other = new SensitivityAccumulator(head, { kernel });
     await other.add(batches[2]!);
     fast.merge(other); // other's product is still pending: merge must include it
-    expectClose(Float32Array.from(fast.toState().sum), (await reference(3)).sum, 1e-5);
+    expectClose(Float32Array.from(fast.toState().sum), (await reference(3)).sum, { atol: 1e-5, rtol: 1e-5 });
     const resumed = SensitivityAccumulator.fromState(head, mid, { kernel });
     await resumed.add(batches[2]!);
-    expectClose(Float32Array.from(resumed.result().values), (await reference(3)).sum.map((v) => v / 98), 1e-5);
+    expectClose(Float32Array.from(resumed.result().values), (await reference(3)).sum.map((v) => v / 98), { atol: 1e-5, rtol: 1e-5 });
   });
 
   it('makes SensitivityAccumulator reject NaN / Inf inputs, naming the row, without changing its state', async () => {
@@ -197,9 +153,9 @@ describe('fused sensitivity product (softmax(L/T)^T |H|)', () => {
   });
 
   it('returns zeros for an empty batch and rejects mismatched rows', async () => {
-    const empty = await kernel.softmaxTransposedProduct(matrix(0, 4), matrix(0, 3), { temperature: 1, absolute: true });
+    const empty = await kernel.accelerators.softmaxTransposedProduct(matrix(0, 4), matrix(0, 3), { temperature: 1, absolute: true });
     expect(Array.from(empty.data)).toEqual(new Array(12).fill(0));
-    await expect(kernel.softmaxTransposedProduct(matrix(2, 4), matrix(3, 3), { temperature: 1, absolute: true })).rejects.toThrow(/same number of rows/);
+    await expect(kernel.accelerators.softmaxTransposedProduct(matrix(2, 4), matrix(3, 3), { temperature: 1, absolute: true })).rejects.toThrow(/same number of rows/);
   });
 });
 
@@ -218,49 +174,36 @@ describe('grid search scoring through onnxruntime (bandedGridLogSumExp)', () => 
       const parts = Array.from({ length: nL + nH }, () => Float32Array.from({ length: R * S * K }, () => random() * 6 - 3));
       const bias = Float32Array.from({ length: K }, () => random() * 10 - 5);
       const shape = { rows: R, classes: K, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH };
-      const { logSum, shifts } = await kernel.bandedGridLogSumExp(parts, shape, bias);
+      const { logSum, shifts } = await kernel.accelerators.bandedGridLogSumExp(parts, shape, bias);
       const combos = wL * (wH + 1) * (nH + 1) * nL;
       expect(logSum).toHaveLength(R * combos);
       expect(shifts).toHaveLength(R * 4);
       const got: number[] = [];
-      const want: number[] = [];
       for (let r = 0; r < R; r++) {
         let g = 0;
         for (let a = 0; a < wL; a++) for (let b = 0; b <= wH; b++) for (let bn = 0; bn <= nH; bn++) for (let an = 0; an < nL; an++) {
-          let sum = 0;
-          for (let c = 0; c < K; c++) {
-            let f = bias[c]!;
-            const add = (k: number) => {
-              f += parts[k]![(r * S + a) * K + c]!;
-              if (b < wH) f += parts[k]![(r * S + wL + b) * K + c]!;
-            };
-            for (let k = an; k < nL; k++) add(k);
-            for (let k = bn; k < nH; k++) add(nL + k);
-            sum += Math.exp(f);
-          }
-          want.push(Math.log(sum));
-          const s = shifts.subarray(r * 4, r * 4 + 4);
-          got.push(logSum[r * combos + g++]! + s[0]! + (bn < nH ? s[1]! : 0) + (b < wH ? s[2]! : 0) + (b < wH && bn < nH ? s[3]! : 0));
+          got.push(logSum[r * combos + g++]! + bandedShift(shifts.subarray(r * 4, r * 4 + 4), b, bn, shape));
         }
       }
-      expectClose(Float32Array.from(got), Float64Array.from(want), 1e-5);
+      const want = refBandedGridLogSumExp(parts, shape, bias).value;
+      expectClose(Float32Array.from(got), want, { atol: 1e-5, rtol: 1e-5 });
     }
   });
 
   it('keeps every factor at most 1 (shifted sums at most log C) and rejects parts that do not fit', async () => {
     const shape = { rows: 2, classes: 3, weightLow: 2, weightHigh: 1, neuronLow: 1, neuronHigh: 1 };
     const parts = [Float32Array.from({ length: 18 }, (_, i) => 40 * Math.sin(i)), Float32Array.from({ length: 18 }, (_, i) => 30 * Math.cos(i))];
-    const { logSum } = await kernel.bandedGridLogSumExp(parts, shape, new Float32Array(3));
+    const { logSum } = await kernel.accelerators.bandedGridLogSumExp(parts, shape, new Float32Array(3));
     for (const v of logSum) expect(v).toBeLessThanOrEqual(Math.log(3) + 1e-6);
-    await expect(kernel.bandedGridLogSumExp(parts.slice(1), shape, new Float32Array(3))).rejects.toThrow(/do not fit/);
-    await expect(kernel.bandedGridLogSumExp(parts, shape, new Float32Array(4))).rejects.toThrow(/do not fit/);
+    await expect(kernel.accelerators.bandedGridLogSumExp(parts.slice(1), shape, new Float32Array(3))).rejects.toThrow(/do not fit/);
+    await expect(kernel.accelerators.bandedGridLogSumExp(parts, shape, new Float32Array(4))).rejects.toThrow(/do not fit/);
   });
 
   it('scores every default grid point like the portable path', async () => {
     const fast = await gridScores(H, { head, sensitivity, neuronSensitivity, kernel, blockRows: 128 });
     const slow = await gridScores(H, { head, sensitivity, neuronSensitivity });
     expect(fast.points).toEqual(slow.points);
-    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, { atol: 1e-5, rtol: 1e-5 }));
   });
 
   it('with distinct sensitivities (every weight and neuron band of the default grid populated)', async () => {
@@ -271,14 +214,14 @@ describe('grid search scoring through onnxruntime (bandedGridLogSumExp)', () => 
     expect([sorted[1]! > sorted[2]!, sorted[2]! > sorted[3]!, sorted[5]! > sorted[6]!]).toEqual([true, true, true]);
     const fast = await gridScores(H, { head, sensitivity: distinct, neuronSensitivity: neurons, kernel, blockRows: 64, temperature: 1.5 });
     const slow = await gridScores(H, { head, sensitivity: distinct, neuronSensitivity: neurons, temperature: 1.5 });
-    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, { atol: 1e-5, rtol: 1e-5 }));
   });
 
   it('with temperature and ReAct, on a banded grid and on one whose bands overlap (portable path)', async () => {
     for (const grid of [{ pMin: [0, 10, 45], pMax: [0, 10], nMin: [0, 30], nMax: [0, 70] }, { pMin: [0, 10, 95], pMax: [0, 10], nMin: [0, 30], nMax: [0, 70] }]) {
       const fast = await gridScores(H, { head, sensitivity, neuronSensitivity, kernel, grid, temperature: 2.5, reactClip: 1 });
       const slow = await gridScores(H, { head, sensitivity, neuronSensitivity, grid, temperature: 2.5, reactClip: 1 });
-      fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+      fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, { atol: 1e-5, rtol: 1e-5 }));
     }
   });
 
@@ -288,6 +231,6 @@ describe('grid search scoring through onnxruntime (bandedGridLogSumExp)', () => 
     const grid = { pMin: [0, 50], pMax: [0, 10], nMin: [0, 30], nMax: [0, 30] };
     const fast = await gridScores(H, { head: big, sensitivity, neuronSensitivity, kernel, grid });
     const slow = await gridScores(H, { head: big, sensitivity, neuronSensitivity, grid });
-    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, 1e-5));
+    fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, { atol: 1e-5, rtol: 1e-5 }));
   });
 });

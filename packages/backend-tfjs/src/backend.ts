@@ -10,6 +10,7 @@ import { looksLikeTfjsModel } from './fs-io.js';
 export const tfjsBackend: Backend & { load(source: ModelSource, options?: TfjsLoadOptions): Promise<TfjsFeatureExtractor> } = {
   specificationVersion: 'v1',
   name: 'tfjs',
+  accepts: ['model.json (TensorFlow.js layers or graph model)', 'a folder holding model.json'],
   /** A path ending in `.json` whose content is a layers / graph model, or a folder holding such a `model.json`. Bytes: never (the weights live in other files). */
   canLoad(source: ModelSource): boolean {
     return typeof source === 'string' && looksLikeTfjsModel(source);

@@ -4,7 +4,8 @@
  *
  * - `logits` float32 `[N, C]`: the classifier's logits (pre-softmax);
  * - `ood_score` float32 `[N]`: `T * logsumexp((W' min(h, clip) + b) / T)`, the energy of the OPNP-pruned head
- *   (optionally after ReAct clipping); higher = more in-distribution.
+ *   (optionally after ReAct clipping); higher = more in-distribution;
+ * - `is_ood` bool `[N]` (only with a threshold): `ood_score < threshold`.
  *
  * A GraphModel source keeps its GraphDef and gains the new nodes; a LayersModel source is translated to GraphDef
  * up to its feature tensor (see `layersToGraph`), followed by its own head (MatMul + BiasAdd).
@@ -12,8 +13,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { OpnpError, assertMatrix, type Matrix } from '@opnp/core';
-import { fileSystemIO } from './fs-io.js';
+import { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions } from '@opnp/core/backend';
+import { OpnpError, assertMatrix, type DetectorExportOptions, type DetectorExportResult, type Matrix } from '@opnp/core';
+import { fileSystemIO, saveTargets } from './fs-io.js';
 import { attr, GraphDefBuilder, inputNodeName, type GraphDefJson } from './graph-def.js';
 import { detectGraphHead, detectLayersHead, type TfjsHeadOptions } from './head-detection.js';
 import { layersToGraph } from './layers-to-graph.js';
@@ -37,6 +39,8 @@ export interface ExportTfjsDetectorOptions {
   reactClip?: number;
   /** Energy temperature `T > 0`. Default 1. */
   temperature?: number;
+  /** When given, an `is_ood` output (bool `[N]`) is added: `ood_score < threshold`. */
+  threshold?: number;
   /** Output folder (or `model.json` path): writes `model.json` + `weights.bin`, each atomically. */
   outPath?: string;
 }
@@ -45,10 +49,14 @@ export interface ExportTfjsDetectorOptions {
 export interface ExportedTfjsDetector {
   /** The graph-model artifacts (load them with `tf.loadGraphModel(tf.io.fromMemory(artifacts))`). */
   readonly artifacts: tf.io.ModelArtifacts;
-  /** Output names, in order: `['logits', 'ood_score']`. */
-  readonly outputs: readonly ['logits', 'ood_score'];
+  /** Output names, in order: `['logits', 'ood_score']`, then `'is_ood'` with a threshold. */
+  readonly outputs: readonly string[];
   /** Name of the input placeholder. */
   readonly inputName: string;
+  /** Shape of the input placeholder (`null` marks a dynamic dimension). */
+  readonly inputShape: readonly (number | null)[];
+  /** The files written (`model.json` first), when `outPath` was given. */
+  readonly files?: readonly string[];
 }
 
 function invalid(summary: string, expected: unknown, actual: unknown): OpnpError {
@@ -103,9 +111,10 @@ function graphOf(loaded: LoadedTfjsModel, headOptions: TfjsHeadOptions | undefin
 }
 
 /**
- * Builds (and optionally writes) a TensorFlow.js graph model with outputs `logits [N, C]` and
- * `ood_score [N] = T * logsumexp((W' min(h, clip) + b) / T)`. The result is loaded and run once on zeros before
- * anything is written.
+ * Builds (and optionally writes) a TensorFlow.js graph model with outputs `logits [N, C]`,
+ * `ood_score [N] = T * logsumexp((W' min(h, clip) + b) / T)` and, with a threshold, `is_ood [N]`. The result is
+ * loaded and run once on zeros before anything is written. With an `extractor`, the TensorFlow.js backend it runs
+ * on is kept.
  *
  * @throws OpnpError `INVALID_ARGUMENT` / `SHAPE_MISMATCH` for bad options, `MODEL_FORMAT` for a layer that cannot be
  * translated, `MODEL_HEAD_*` when no head is found, `IO_ERROR` when writing fails
@@ -120,10 +129,12 @@ function graphOf(loaded: LoadedTfjsModel, headOptions: TfjsHeadOptions | undefin
  */
 export async function exportTfjsDetector(options: ExportTfjsDetectorOptions): Promise<ExportedTfjsDetector> {
   if (!options.extractor === !options.model) throw invalid('Pass exactly one of extractor and model', 'extractor | model', Object.keys(options));
-  await initTfjsBackend();
+  const running = options.extractor?.tfBackend;
+  if (!running || tf.getBackend() !== running.tfName) await initTfjsBackend(running ? { prefer: running.name } : {});
   const T = options.temperature ?? 1;
   if (typeof T !== 'number' || !(T > 0) || !Number.isFinite(T)) throw invalid('temperature must be a finite number > 0', '> 0', T);
   if (options.reactClip !== undefined && (typeof options.reactClip !== 'number' || Number.isNaN(options.reactClip))) throw invalid('reactClip must be a number (not NaN)', 'a number', options.reactClip);
+  if (options.threshold !== undefined && (typeof options.threshold !== 'number' || Number.isNaN(options.threshold))) throw invalid('threshold must be a number (not NaN)', 'a number', options.threshold);
   assertMatrix(options.prunedWeight, 'prunedWeight');
   const loaded = options.extractor ? options.extractor.loaded : await loadTfjsModel(options.model!);
   try {
@@ -135,23 +146,62 @@ export async function exportTfjsDetector(options: ExportTfjsDetectorOptions): Pr
     }
     const bias = options.bias === undefined ? det.head.bias : Float32Array.from(options.bias);
     if (bias.length !== C) throw new OpnpError('SHAPE_MISMATCH', 'bias length must equal the number of classes C', { expected: C, actual: bias.length });
-    for (const name of ['logits', 'ood_score']) {
+    const outputs = ['logits', DETECTOR_OUTPUT_NAMES.oodScore, ...(options.threshold !== undefined ? [DETECTOR_OUTPUT_NAMES.isOod] : [])];
+    for (const name of outputs) {
       if (b.nodes.some((n) => n.name === name) && !(name === 'logits' && logitsRef === 'logits')) {
-        throw invalid(`The model already has a node named "${name}"`, 'a model without logits / ood_score nodes', name);
+        throw invalid(`The model already has a node named "${name}"`, `a model without ${outputs.join(' / ')} nodes`, name);
       }
     }
     if (logitsRef !== 'logits') b.op('Identity', [logitsRef], {}, 'logits');
     appendEnergy(b, featureRef, options.prunedWeight, bias, T, options.reactClip);
-    const artifacts = b.artifacts([{ name: input.name, shape: input.shape }], ['logits', 'ood_score']);
+    if (options.threshold !== undefined) {
+      b.op('Less', [DETECTOR_OUTPUT_NAMES.oodScore, b.constant('opnp_ood/threshold', Float32Array.of(options.threshold), [])], {}, DETECTOR_OUTPUT_NAMES.isOod);
+    }
+    const artifacts = b.artifacts([{ name: input.name, shape: input.shape }], outputs, { [DETECTOR_OUTPUT_NAMES.isOod]: 'DT_BOOL' });
     artifacts.userDefinedMetadata = {
-      opnp: { outputs: ['logits', 'ood_score'], oodScore: 'T * logsumexp((W\' min(h, clip) + b) / T)', temperature: T, reactClip: options.reactClip ?? null, featureTensor: featureRef },
+      opnp: { outputs, oodScore: 'T * logsumexp((W\' min(h, clip) + b) / T)', temperature: T, reactClip: options.reactClip ?? null, threshold: options.threshold ?? null, featureTensor: featureRef },
     };
     await checkRuns(artifacts, input.shape);
     if (options.outPath !== undefined) await fileSystemIO(options.outPath).save(artifacts);
-    return { artifacts, outputs: ['logits', 'ood_score'], inputName: input.name };
+    const targets = options.outPath !== undefined ? saveTargets(options.outPath) : undefined;
+    return { artifacts, outputs, inputName: input.name, inputShape: input.shape, ...(targets ? { files: [targets.modelJson, targets.weights] } : {}) };
   } finally {
     if (!options.extractor) loaded.model.dispose();
   }
+}
+
+/**
+ * The `exportDetector` capability of the TensorFlow.js extractor: writes a graph model (`model.json` +
+ * `weights.bin`) into the folder `options.outputPath` (or at that `model.json` path) with outputs `logits`,
+ * `ood_score` and, with a threshold, `is_ood`.
+ */
+export async function exportDetectorOf(extractor: TfjsFeatureExtractor, options: DetectorExportOptions): Promise<DetectorExportResult> {
+  const resolved = resolveDetectorExportOptions(extractor.head, options);
+  const exported = await exportTfjsDetector({
+    extractor,
+    prunedWeight: resolved.prunedWeight,
+    bias: resolved.bias,
+    temperature: resolved.temperature,
+    ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
+    ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
+    outPath: resolved.outputPath,
+  });
+  const files = exported.files ?? [];
+  return {
+    format: 'tfjs-graph-model',
+    path: files[0] ?? resolved.outputPath,
+    files,
+    input: { name: exported.inputName, shape: exported.inputShape, layout: extractor.input.layout },
+    outputs: {
+      logits: 'logits',
+      oodScore: DETECTOR_OUTPUT_NAMES.oodScore,
+      ...(resolved.threshold !== undefined ? { isOod: DETECTOR_OUTPUT_NAMES.isOod } : {}),
+      all: exported.outputs,
+    },
+    temperature: resolved.temperature,
+    ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
+    ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
+  };
 }
 
 async function checkRuns(artifacts: tf.io.ModelArtifacts, shape: readonly (number | null)[]): Promise<void> {

@@ -5,15 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { model as functionalModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue, type HeadCheck, type HeadCheckTolerance } from '@opnp/core/backend';
 import {
   OpnpError,
-  assertBatchMatchesInput,
-  compareHead,
-  extractInFixedBatches,
-  SerialQueue,
+  type DetectorExportOptions,
+  type DetectorExportResult,
   type ExtractResult,
-  type HeadCheck,
-  type HeadCheckTolerance,
   type FeatureExtractor,
   type InputBatch,
   type InputLayout,
@@ -21,14 +18,20 @@ import {
   type LinearHead,
   type LoadOptions,
   type Matrix,
+  type RuntimeInfo,
 } from '@opnp/core';
+import { exportDetectorOf } from './export-detector.js';
 import { detectGraphHead, detectLayersHead, type TfjsHead } from './head-detection.js';
 import { loadTfjsModel, type LoadedTfjsModel, type TfjsModelSource } from './model.js';
 import { initTfjsBackend, type TfjsBackendInfo, type TfjsBackendName } from './runtime.js';
 
 /** Options of {@link loadTfjsFeatureExtractor}. */
 export interface TfjsLoadOptions extends LoadOptions {
-  /** Force a TensorFlow.js backend (`'node'`, `'wasm'`, `'cpu'`); default: the best available (see `initTfjsBackend`). */
+  /**
+   * Force a TensorFlow.js backend (`'node'`, `'wasm'`, `'cpu'`); default: the first of the generic
+   * `executionProviders` that starts (these names), else the best available (see `initTfjsBackend`). The generic
+   * `threads` option is not supported (TensorFlow.js sets its own threads) and is reported through `onWarning`.
+   */
   backend?: TfjsBackendName;
   /** Folder of the wasm binaries (default: the installed `@tensorflow/tfjs-backend-wasm/dist/`). */
   wasmPath?: string;
@@ -72,6 +75,8 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
   readonly maxBatchSize: number | undefined;
   /** The TensorFlow.js backend the model runs on. */
   readonly tfBackend: TfjsBackendInfo;
+  /** The backend as an execution provider (`['wasm']`, `['node']`, `['cpu']`); threads for wasm and cpu (1). */
+  readonly runtime: RuntimeInfo;
   /** What head detection found. */
   readonly detection: TfjsHead;
   /** The loaded model (kept for export). */
@@ -93,6 +98,7 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
     this.head = detection.head;
     this.input = input;
     this.tfBackend = tfBackend;
+    this.runtime = runtimeOf(tfBackend);
     this.options = options;
     this.maxBatchSize = options.maxBatchSize;
     this.runBatch = input.shape[0] ?? undefined;
@@ -158,6 +164,22 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
     return result;
   }
 
+  /**
+   * Writes a deployable TensorFlow.js graph-model detector (`model.json` + `weights.bin`) into the folder
+   * `options.outputPath` (or at that `model.json` path), each file atomically: outputs `logits`, `ood_score` and,
+   * with a threshold, `is_ood`. Runs once before anything is written.
+   *
+   * @throws OpnpError `SHAPE_MISMATCH` / `INVALID_ARGUMENT` for bad options, `MODEL_FORMAT` for a layer that cannot
+   * be translated, `IO_ERROR` when writing fails, `DISPOSED` after dispose
+   */
+  async exportDetector(options: DetectorExportOptions): Promise<DetectorExportResult> {
+    this.assertAlive();
+    return this.queue.run(() => {
+      this.assertAlive();
+      return exportDetectorOf(this, options);
+    });
+  }
+
   /** Releases the model's tensors. Idempotent; later `extract` calls reject with `DISPOSED`. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -218,6 +240,32 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
   }
 }
 
+/** The runtime of a TensorFlow.js backend: wasm runs one thread unless its threaded build is in use; cpu runs one. */
+function runtimeOf(info: TfjsBackendInfo): RuntimeInfo {
+  if (info.name === 'node') return { executionProviders: ['node'] };
+  if (info.name === 'wasm' && info.threads) return { executionProviders: ['wasm'] };
+  return { executionProviders: [info.name], threads: 1 };
+}
+
+/**
+ * Starts the TensorFlow.js backend of a load: `backend` when given, else the first of `executionProviders` that
+ * starts, else the best available.
+ */
+async function startBackend(options: TfjsLoadOptions): Promise<TfjsBackendInfo> {
+  const wanted = options.backend !== undefined ? [options.backend] : (options.executionProviders ?? []);
+  if (wanted.length <= 1) return initTfjsBackend({ prefer: wanted[0] as TfjsBackendName | undefined, wasmPath: options.wasmPath });
+  const reasons: string[] = [];
+  for (const name of wanted) {
+    try {
+      return await initTfjsBackend({ prefer: name as TfjsBackendName, wasmPath: options.wasmPath });
+    } catch (cause) {
+      if (cause instanceof OpnpError && cause.code === 'INVALID_ARGUMENT') throw cause;
+      reasons.push(`${name}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    }
+  }
+  throw new OpnpError('BACKEND_UNAVAILABLE', 'None of the requested TensorFlow.js backends could start', { expected: wanted.join(', '), actual: reasons });
+}
+
 function inputNameOf(ref: string): string {
   return ref.replace(/:0$/, '');
 }
@@ -240,7 +288,10 @@ export async function loadTfjsFeatureExtractor(source: TfjsModelSource, options:
   if (options.maxBatchSize !== undefined && (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1)) {
     throw new OpnpError('INVALID_ARGUMENT', 'maxBatchSize must be a positive integer', { actual: options.maxBatchSize });
   }
-  const tfBackend = await initTfjsBackend({ prefer: options.backend, wasmPath: options.wasmPath });
+  if (options.threads !== undefined) {
+    options.onWarning?.(`The tfjs backend cannot set the number of threads (threads: ${options.threads} ignored); TensorFlow.js chooses its own.`);
+  }
+  const tfBackend = await startBackend(options);
   const loaded = await loadTfjsModel(source);
   try {
     const headOptions = { featureTensor: options.featureTensor, headNode: options.headNode };

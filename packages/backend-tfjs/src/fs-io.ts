@@ -125,6 +125,13 @@ function modelJsonFor(artifacts: io.ModelArtifacts, weightsManifest: io.WeightsM
 }
 
 
+/** Where {@link fileSystemIO}`(path).save` writes: `path` is the folder or its `model.json`. */
+export function saveTargets(path: string): { readonly dir: string; readonly modelJson: string; readonly weights: string } {
+  const isJson = /\.json$/i.test(path);
+  const dir = isJson ? dirname(path) : path;
+  return { dir, modelJson: isJson ? path : join(dir, 'model.json'), weights: join(dir, 'weights.bin') };
+}
+
 /**
  * A `tf.io.IOHandler` over the file system.
  *
@@ -147,9 +154,7 @@ export function fileSystemIO(path: string): Required<Pick<io.IOHandler, "load" |
       return io.getModelArtifactsForJSON(json, (manifest) => readWeights(file, manifest));
     },
     async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
-      const isJson = /\.json$/i.test(path);
-      const dir = isJson ? dirname(path) : path;
-      const jsonPath = isJson ? path : join(dir, 'model.json');
+      const { dir, modelJson: jsonPath, weights: weightsPath } = saveTargets(path);
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new OpnpError('INVALID_ARGUMENT', 'Binary model topologies cannot be saved as model.json', { file: jsonPath });
       }
@@ -162,7 +167,7 @@ export function fileSystemIO(path: string): Required<Pick<io.IOHandler, "load" |
       const weights = weightBytes(artifacts.weightData);
       const manifest: io.WeightsManifestConfig = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }];
       const modelJson = modelJsonFor(artifacts, manifest);
-      await writeFileAtomic(join(dir, 'weights.bin'), weights, 'the model weights');
+      await writeFileAtomic(weightsPath, weights, 'the model weights');
       await writeFileAtomic(jsonPath, JSON.stringify(modelJson), 'model.json');
       return {
         modelArtifactsInfo: io.getModelArtifactsInfoForJSON(artifacts),

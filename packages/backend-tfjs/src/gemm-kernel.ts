@@ -9,7 +9,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { OpnpError, registerGemmKernel, transpose, type GemmKernel, type Matrix } from '@opnp/core';
 import { initTfjsBackend, type TfjsBackendInfo, type TfjsBackendOptions } from './runtime.js';
 
-/** The `'tfjs'` GEMM kernel, with the TensorFlow.js backend it runs on. */
+/**
+ * The `'tfjs'` GEMM kernel, with the TensorFlow.js backend it runs on. It has no accelerator operations
+ * (`GemmKernel.accelerators` is absent), so core runs its JavaScript paths around this kernel's GEMM.
+ */
 export interface TfjsGemmKernel extends GemmKernel {
   readonly name: 'tfjs';
   readonly backend: TfjsBackendInfo;

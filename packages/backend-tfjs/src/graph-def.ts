@@ -147,8 +147,11 @@ export class GraphDefBuilder {
     return name;
   }
 
-  /** The model artifacts (`format: 'graph-model'`), with a signature naming the inputs and outputs. */
-  artifacts(inputs: { name: string; shape: readonly (number | null)[] }[], outputs: string[]): io.ModelArtifacts {
+  /**
+   * The model artifacts (`format: 'graph-model'`), with a signature naming the inputs and outputs (float32 unless
+   * `outputDtypes` says otherwise, e.g. `{ is_ood: 'DT_BOOL' }`).
+   */
+  artifacts(inputs: { name: string; shape: readonly (number | null)[] }[], outputs: string[], outputDtypes: Readonly<Record<string, string>> = {}): io.ModelArtifacts {
     const total = this.buffers.reduce((a, b) => a + b.byteLength, 0);
     const weightData = new Uint8Array(total);
     let offset = 0;
@@ -158,7 +161,7 @@ export class GraphDefBuilder {
     }
     const tensorInfo = (name: string, shape?: readonly (number | null)[]) => ({
       name: `${name}:0`,
-      dtype: 'DT_FLOAT',
+      dtype: outputDtypes[name] ?? 'DT_FLOAT',
       ...(shape ? { tensorShape: { dim: shape.map((d) => ({ size: String(d ?? -1) })) } } : {}),
     });
     return {

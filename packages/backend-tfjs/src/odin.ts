@@ -19,7 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { OpnpError, assertBatchMatchesInput, type InputBatch } from '@opnp/core';
+import { assertBatchMatchesInput } from '@opnp/core/backend';
+import { OpnpError, type InputBatch } from '@opnp/core';
 import { TfjsFeatureExtractor } from './extractor.js';
 
 /** Options of {@link odinScores}. */

@@ -1,18 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { gemm, listGemmKernels, mulberry32, portableGemmKernel, resolveGemmKernel, SensitivityAccumulator, type Matrix } from '@opnp/core';
+import { gemm, listGemmKernels, mulberry32, portableGemmKernel, resolveGemmKernel, SensitivityAccumulator } from '@opnp/core';
+import { describeGemmKernelConformance, expectClose, randomMatrix as seededMatrix } from '@opnp/core/testing';
 import { createTfjsGemmKernel } from '../src/index.js';
 import '../src/register.js';
 
 const random = mulberry32(17);
-const randomMatrix = (rows: number, cols: number): Matrix => ({ rows, cols, data: Float32Array.from({ length: rows * cols }, () => random() * 2 - 1) });
+const randomMatrix = (rows: number, cols: number) => seededMatrix(rows, cols, random);
 
-function expectClose(got: Matrix, want: Matrix, tol: number): void {
-  expect([got.rows, got.cols]).toEqual([want.rows, want.cols]);
-  for (let i = 0; i < want.data.length; i++) {
-    const w = want.data[i]!;
-    if (!(Math.abs(got.data[i]! - w) <= tol * (1 + Math.abs(w)))) throw new Error(`first difference at ${i}: got ${got.data[i]}, want ${w}`);
-  }
-}
+describeGemmKernelConformance('tfjs (wasm)', () => createTfjsGemmKernel());
 
 describe("the 'tfjs' GEMM kernel (TensorFlow.js wasm here)", () => {
   it('multiplies like the portable kernel for every transA / transB and odd shapes', async () => {
@@ -24,7 +19,8 @@ describe("the 'tfjs' GEMM kernel (TensorFlow.js wasm here)", () => {
         for (const transB of [false, true]) {
           const a = transA ? randomMatrix(k, m) : randomMatrix(m, k);
           const b = transB ? randomMatrix(n, k) : randomMatrix(k, n);
-          expectClose(await gemm(kernel, a, b, { transA, transB }), await gemm(portableGemmKernel, a, b, { transA, transB }), 1e-5 * Math.sqrt(k));
+          const tol = 1e-5 * Math.sqrt(k);
+          expectClose(await gemm(kernel, a, b, { transA, transB }), await gemm(portableGemmKernel, a, b, { transA, transB }), { atol: tol, rtol: tol });
         }
       }
     }

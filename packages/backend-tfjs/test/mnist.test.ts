@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeFeatureExtractorConformance } from '../../core/src/testing/feature-extractor-conformance.js';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { describeFeatureExtractorConformance, type DetectorRunner } from '../../core/src/testing/feature-extractor-conformance.js';
 import { SensitivityAccumulator, linearHead, listBackends, loadFeatureExtractor, matrix, type Matrix } from '@opnp/core';
-import { initTfjsBackend, loadTfjsFeatureExtractor, tfjsBackend, type TfjsFeatureExtractor } from '../src/index.js';
+import { fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, tfjsBackend, type TfjsFeatureExtractor } from '../src/index.js';
 import { firstMismatch, fixture, seeded } from './helpers.js';
 
 interface Reference {
@@ -148,11 +149,27 @@ const makeBatch = (n: number) => {
   for (let i = 0; i < n; i++) data.set(seeded(784, 1000 + i), i * 784);
   return { data, shape: [n, 28, 28, 1] };
 };
+/** Runs an exported detector back through TensorFlow.js (plain `loadGraphModel`, on the current backend). */
+const detector: DetectorRunner = {
+  run: async (result, batch) => {
+    const model = await loadGraphModel(fileSystemIO(result.path));
+    try {
+      const outs = tf.tidy(() => model.execute({ [result.input.name]: tf.tensor(batch.data, [...batch.shape]) }, [...result.outputs.all]) as tf.Tensor[]);
+      const values = await Promise.all(outs.map((t) => t.data()));
+      tf.dispose(outs);
+      return Object.fromEntries(result.outputs.all.map((name, i) => [name, values[i] as ArrayLike<number>]));
+    } finally {
+      model.dispose();
+    }
+  },
+};
 describeFeatureExtractorConformance('conformance: tfjs mnist-cnn LayersModel (wasm)', {
   create: () => loadTfjsFeatureExtractor(fixture('mnist-cnn-layers'), { backend: 'wasm' }),
   makeBatch,
+  detector,
 });
 describeFeatureExtractorConformance('conformance: tfjs mnist-cnn GraphModel (cpu) with maxBatchSize 16', {
   create: () => loadTfjsFeatureExtractor(fixture('mnist-cnn-graph'), { backend: 'cpu', maxBatchSize: 16 }),
   makeBatch,
+  detector,
 });

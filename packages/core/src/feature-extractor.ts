@@ -36,11 +36,78 @@ export interface ExtractResult {
 }
 
 /**
+ * What a {@link FeatureExtractor} runs on (its optional `runtime` member): the execution providers (devices)
+ * and threads actually in use, as chosen at load time.
+ */
+export interface RuntimeInfo {
+  /** Execution providers / devices in use, in order of preference (onnx: `['cpu']`, `['cuda', 'cpu']`; tfjs: `['wasm']`). */
+  readonly executionProviders: readonly string[];
+  /** Threads used inside one operator, when the backend knows it. */
+  readonly threads?: number;
+}
+
+/** Options of {@link FeatureExtractor.exportDetector}: the OPNP-pruned head the detector scores with. */
+export interface DetectorExportOptions {
+  /** The pruned weight `W' [C x D]` (the shape of {@link FeatureExtractor.head}'s weight). */
+  readonly prunedWeight: Matrix;
+  /** Bias `b [C]`. Default: the head's bias. */
+  readonly bias?: Float32Array | ArrayLike<number>;
+  /** ReAct clip `c`: the features become `min(h, c)` before the pruned head. Default: no clipping. */
+  readonly reactClip?: number;
+  /** Energy temperature `T > 0`. Default 1. */
+  readonly temperature?: number;
+  /** When given, the detector also outputs `is_ood = ood_score < threshold`. */
+  readonly threshold?: number;
+  /**
+   * Where to write, atomically (nothing is left behind on failure). What the path names is the backend's format:
+   * a `.onnx` file for `onnx`, a folder (or its `model.json`) for `tfjs`.
+   */
+  readonly outputPath: string;
+}
+
+/** Output names of an exported detector. */
+export interface DetectorOutputs {
+  /** The classifier's logits `[N, C]` (pre-softmax, unpruned). */
+  readonly logits: string;
+  /** `ood_score` float32 `[N]`: `T * logsumexp((W' min(h, c) + b) / T)`; higher = more in-distribution. */
+  readonly oodScore: string;
+  /** `is_ood` bool `[N]` (`ood_score < threshold`), present when a threshold was given. */
+  readonly isOod?: string;
+  /** Every output of the detector, in graph order (the model's own outputs first). */
+  readonly all: readonly string[];
+}
+
+/** Formats of exported detectors: `'onnx'` (one `.onnx` file), `'tfjs-graph-model'` (`model.json` + `weights.bin`). */
+export type DetectorFormat = 'onnx' | 'tfjs-graph-model' | (string & {});
+
+/** What {@link FeatureExtractor.exportDetector} wrote: enough to tell the user how to run it. */
+export interface DetectorExportResult {
+  readonly format: DetectorFormat;
+  /** The file to load the detector from (the `.onnx` file, the `model.json`). */
+  readonly path: string;
+  /** Every file written, `path` first. */
+  readonly files: readonly string[];
+  /** The detector's input: name and full shape (`null` marks a dynamic dimension), in the model's layout. */
+  readonly input: InputSpec;
+  /** Names of its outputs. */
+  readonly outputs: DetectorOutputs;
+  /** The energy temperature used. */
+  readonly temperature: number;
+  /** The ReAct clip, when one was applied. */
+  readonly reactClip?: number;
+  /** The `is_ood` threshold, when one was given. */
+  readonly threshold?: number;
+}
+
+/**
  * A loaded classifier that yields penultimate features and logits (specification v1).
  *
  * Implementations must: return rows in input order; accept any batch size up to `maxBatchSize`
  * (splitting internally if the model has a fixed batch); be safe to `dispose()` twice; reject calls
  * after dispose with an `OpnpError` of code `'DISPOSED'`.
+ *
+ * Optional capabilities (check for them, as with onnxruntime-common's optional handler methods):
+ * {@link FeatureExtractor.runtime} and {@link FeatureExtractor.exportDetector}.
  */
 export interface FeatureExtractor {
   readonly specificationVersion: 'v1';
@@ -52,8 +119,18 @@ export interface FeatureExtractor {
   readonly input: InputSpec;
   /** Largest batch accepted by one {@link FeatureExtractor.extract} call, if limited. */
   readonly maxBatchSize?: number;
+  /** Optional: the execution providers and threads in use. */
+  readonly runtime?: RuntimeInfo;
   /** Runs the model on a batch and returns features and logits together. */
   extract(batch: InputBatch): Promise<ExtractResult>;
+  /**
+   * Optional: writes a deployable detector, the model plus `ood_score` (the energy of the pruned head) and, with a
+   * threshold, `is_ood`, runnable without @opnp.
+   *
+   * @throws OpnpError `SHAPE_MISMATCH` / `INVALID_ARGUMENT` for bad options, `IO_ERROR` when writing fails,
+   * `DISPOSED` after dispose
+   */
+  exportDetector?(options: DetectorExportOptions): Promise<DetectorExportResult>;
   /** Releases the model. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -69,6 +146,17 @@ export interface LoadOptions {
   headNode?: string;
   /** Called with human-readable warnings (e.g. "the model returns probabilities"). */
   onWarning?: (message: string) => void;
+  /**
+   * Execution providers to run on, in order of preference, where the backend can choose (onnx: `'cpu'`,
+   * `'cuda'`, `'tensorrt'`, `'webgpu'`; tfjs: `'node'`, `'wasm'`, `'cpu'`). Default: the backend's choice.
+   * Backend-specific options (e.g. onnx `session.executionProviders`) take precedence.
+   */
+  executionProviders?: readonly string[];
+  /**
+   * Threads inside one operator, where the backend can set it (onnx: `intraOpNumThreads`); backends that
+   * cannot report it through `onWarning`. Default: the backend's choice.
+   */
+  threads?: number;
 }
 
 /** A model backend: knows which model files it can open and turns them into {@link FeatureExtractor}s. */
@@ -76,6 +164,8 @@ export interface Backend {
   readonly specificationVersion: 'v1';
   /** Registry name, e.g. `'onnx'`, `'tfjs'`. */
   readonly name: string;
+  /** Optional: what it opens, for messages (e.g. `['.onnx']`, `['model.json', 'a folder holding model.json']`). */
+  readonly accepts?: readonly string[];
   /** Whether this backend recognises the model (by file extension or magic bytes); cheap, no loading. */
   canLoad(source: ModelSource): boolean;
   /** Loads the model. */
@@ -86,7 +176,12 @@ const backends = createRegistry<Backend>('backend');
 
 /**
  * Registers a backend under `name` (lazily initialised by `factory`, one shared init). Higher `priority`
- * is preferred when several backends can load the same model. Registering the same factory is a no-op.
+ * is preferred when several backends can load the same model. Registering the same factory is a no-op; a
+ * different factory replaces a lower-priority registration, is ignored below a higher-priority one, and is an
+ * error at the same priority. The registry is shared by every copy of `@opnp/core` in the process.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` for an empty name, or another factory already registered under `name`
+ * with the same priority (the message names both registrations)
  *
  * @example
  * ```ts
@@ -107,28 +202,71 @@ export function listBackends(): string[] {
   return backends.names();
 }
 
+/** The register entry points of the first-party backends, for hints. */
+const KNOWN_BACKENDS: readonly { name: string; entry: string; accepts: string }[] = [
+  { name: 'onnx', entry: '@opnp/backend-onnx/register', accepts: '.onnx' },
+  { name: 'tfjs', entry: '@opnp/backend-tfjs/register', accepts: 'model.json' },
+];
+
+/** What `loadFeatureExtractor` found out about each registered backend. */
+interface Tried {
+  readonly name: string;
+  readonly accepts?: readonly string[];
+  readonly failed?: string;
+}
+
+function describeTried(t: Tried): string {
+  if (t.failed !== undefined) return `${t.name} (failed to initialise: ${t.failed})`;
+  return t.accepts && t.accepts.length > 0 ? `${t.name} (${t.accepts.join(', ')})` : t.name;
+}
+
+/** The `BACKEND_UNAVAILABLE` error of {@link loadFeatureExtractor}, saying what the registered backends accept. */
+function noBackendError(source: ModelSource, tried: readonly Tried[]): OpnpError {
+  const file = typeof source === 'string' ? source : undefined;
+  const what = file === undefined ? `${source.length} bytes` : 'this model';
+  if (tried.length === 0) {
+    return new OpnpError('BACKEND_UNAVAILABLE', `No backend is registered to load ${what}`, {
+      file,
+      expected: 'a registered backend: an ONNX model (.onnx) or a TensorFlow.js model.json',
+      actual: 'no backends registered',
+      hint: `In code, import ${KNOWN_BACKENDS.map((k) => `"${k.entry}"`).join(' (ONNX) or ')} (model.json) before loading`,
+    });
+  }
+  const registered = new Set(tried.map((t) => t.name));
+  const missing = KNOWN_BACKENDS.filter((k) => !registered.has(k.name)).map((k) => `import "${k.entry}" to load ${k.accepts} files`);
+  const failed = tried.filter((t) => t.failed !== undefined).map((t) => t.name);
+  const hints = [
+    file === undefined ? 'Check the bytes are a complete model' : 'Check the path and the file type',
+    ...(failed.length > 0 ? [`fix the backend(s) that failed to initialise (${failed.join(', ')})`] : []),
+    ...missing,
+  ];
+  return new OpnpError('BACKEND_UNAVAILABLE', `None of the registered backends recognises ${what}`, {
+    file,
+    expected: `a model one of the registered backends accepts: ${tried.map(describeTried).join('; ')}`,
+    actual: file === undefined ? 'bytes no registered backend recognises' : `a file no registered backend recognises`,
+    hint: hints.join('; '),
+  });
+}
+
 /**
  * Loads a model with the highest-priority registered backend that can load it.
  *
- * @throws OpnpError `'BACKEND_UNAVAILABLE'` when no registered backend recognises the model.
+ * @throws OpnpError `'BACKEND_UNAVAILABLE'` when no registered backend recognises the model: the error says
+ * which backends are registered and what each accepts, or that none is registered
  */
 export async function loadFeatureExtractor(source: ModelSource, options?: LoadOptions): Promise<FeatureExtractor> {
-  const tried: string[] = [];
+  const tried: Tried[] = [];
   for (const name of backends.names()) {
     let backend: Backend;
     try {
       backend = await backends.resolve(name);
-    } catch {
-      tried.push(`${name} (failed to initialise)`);
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      tried.push({ name, failed: reason });
       continue;
     }
     if (backend.canLoad(source)) return backend.load(source, options);
-    tried.push(name);
+    tried.push({ name, ...(backend.accepts ? { accepts: backend.accepts } : {}) });
   }
-  throw new OpnpError('BACKEND_UNAVAILABLE', 'No registered backend can load this model', {
-    file: typeof source === 'string' ? source : undefined,
-    expected: 'an ONNX model (.onnx) or a TensorFlow.js model.json',
-    actual: tried.length ? `a model none of the registered backends (${tried.join(', ')}) recognises` : 'no backends registered',
-    hint: 'Check the path; in code, import "@opnp/backend-onnx/register" (ONNX) or "@opnp/backend-tfjs/register" (model.json) first',
-  });
+  throw noBackendError(source, tried);
 }

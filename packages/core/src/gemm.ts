@@ -9,6 +9,7 @@
 import { OpnpError } from './errors.js';
 import { assertMatrix, type Matrix } from './matrix.js';
 import { createRegistry } from './registry.js';
+import type { KernelAccelerators } from './kernel-accelerators.js';
 
 /** Options of {@link GemmKernel.gemm}. */
 export interface GemmOptions {
@@ -22,77 +23,29 @@ export interface GemmOptions {
  * A row-major float32 matrix-product kernel: `out [M x N] = op(a) [M x K] * op(b) [K x N]`.
  * Kernels accumulate each dot product in at least float32; callers that sum many products accumulate
  * the results in float64 themselves.
+ *
+ * A kernel is its GEMM. Faster fused versions of a few OPNP operations are optional extras, listed by name in
+ * {@link GemmKernel.accelerators} (see {@link KernelAccelerators}); callers look them up with
+ * `kernelAccelerator` and fall back to JavaScript around `gemm` when a kernel lacks one.
+ * `describeGemmKernelConformance` from `@opnp/core/testing` checks a kernel against this contract.
  */
 export interface GemmKernel {
   /** Name shown in benchmarks and logs, e.g. `'portable-js'`, `'onnxruntime'`. */
   readonly name: string;
-  /** Computes `op(a) * op(b)` into a new matrix. Shapes are validated by {@link gemm}, not by kernels. */
+  /**
+   * Computes `op(a) * op(b)` into a new matrix, without modifying the inputs (whose `data` may be views into larger
+   * buffers). Shapes are validated by {@link gemm}, not by kernels; empty dimensions give an empty (or, for `K = 0`,
+   * all-zero) result, and NaN and infinities propagate as IEEE arithmetic does.
+   */
   gemm(a: Matrix, b: Matrix, options: Required<GemmOptions>): Promise<Matrix>;
   /**
-   * Optional fused OPNP sensitivity product `softmax(logits / T)^T op(features)` (`[C x D]` for
-   * `logits [N x C]`, `features [N x D]`; `op` is the elementwise `|.|` when `absolute`), in float32.
-   * A kernel that offers it spares the `SensitivityAccumulator` its own softmax pass; the
-   * accumulator still adds the result into its float64 sums.
+   * The accelerator operations this kernel implements (any subset of {@link KernelAccelerators}, by name); absent
+   * or empty for a plain GEMM kernel. Read them through `kernelAccelerator`.
    */
-  softmaxTransposedProduct?(logits: Matrix, features: Matrix, options: { temperature: number; absolute: boolean }): Promise<Matrix>;
-  /**
-   * Optional scoring step of the OPNP grid search ({@link BandedGridShape} defines the inputs and the
-   * result). Returns, for every row and every `(a, b, an, bn)` level combination, the log-sum-exp over
-   * classes of that grid point's logits, split into a float32 `logSum` and per-row group `shifts` so the
-   * caller can add them in float64. Kernels compute it in float32 and need not be exact when the shifted sum
-   * is tiny: the caller re-scores exactly every row with a non-finite `logSum` or one below
-   * {@link BANDED_GRID_MIN_LOG_SUM}.
-   */
-  bandedGridLogSumExp?(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp>;
+  readonly accelerators?: Partial<KernelAccelerators>;
   /** Releases native resources, if any. */
   dispose?(): Promise<void>;
 }
-
-/**
- * Inputs of {@link GemmKernel.bandedGridLogSumExp}: the OPNP grid search's partial logits.
- *
- * There are `neuronLow + neuronHigh` parts, each `[rows x (weightLow + weightHigh) x classes]` (row-major).
- * Part `k` holds the partial logits of one neuron band; its `weightLow + weightHigh` class vectors per row
- * are partial logits over nested weight bands. With `L_i = sum_{k=i}^{neuronLow-1} parts[k]` (`i < neuronLow`),
- * `U_i = sum_{k=i}^{neuronHigh-1} parts[neuronLow + k]` (`i < neuronHigh`; `U_neuronHigh = 0`), and for
- * any such sum `v`: `lo(v, a) = v[a]`, `hi(v, b) = v[weightLow + b]` (`b < weightHigh`; `0` at `b = weightHigh`),
- * the logits of level combination `(a, b, an, bn)` are
- * `bias + lo(L_an, a) + hi(L_an, b) + lo(U_bn, a) + hi(U_bn, b)`,
- * for `a < weightLow`, `b <= weightHigh`, `an < neuronLow`, `bn <= neuronHigh`.
- */
-export interface BandedGridShape {
-  readonly rows: number;
-  readonly classes: number;
-  /** Low-side weight levels (`>= 1`). */
-  readonly weightLow: number;
-  /** High-side weight levels besides "prune none" (`>= 0`). */
-  readonly weightHigh: number;
-  /** Low-side neuron parts (`>= 1`). */
-  readonly neuronLow: number;
-  /** High-side neuron parts (`>= 0`). */
-  readonly neuronHigh: number;
-}
-
-/** Result of {@link GemmKernel.bandedGridLogSumExp}. */
-export interface BandedGridLogSumExp {
-  /**
-   * `[rows x weightLow x (weightHigh + 1) x (neuronHigh + 1) x neuronLow]`: `log sum_c exp(logits_c - shift)`
-   * of each level combination (see {@link BandedGridShape}).
-   */
-  readonly logSum: Float32Array;
-  /**
-   * `[rows x 4]`: the row's shifts of the four groups of terms (`lo(L)` + bias, `lo(U)`, `hi(L)`, `hi(U)`). The shift of a
-   * combination is the first, plus the second if `bn < neuronHigh`, the third if `b < weightHigh`, the fourth if both.
-   */
-  readonly shifts: Float32Array;
-}
-
-/**
- * Smallest `logSum` the OPNP grid search takes from {@link GemmKernel.bandedGridLogSumExp}. A kernel that
- * keeps every factor of a term at most 1 (each group shifted by its maximum) loses at most `classes * exp(-87)`
- * to float32 underflow, which is negligible against a sum of at least `exp(-20)`.
- */
-export const BANDED_GRID_MIN_LOG_SUM = -20;
 
 /** A kernel that can also compute synchronously (the portable kernel does). */
 export interface SyncGemmKernel extends GemmKernel {

@@ -15,12 +15,19 @@ export {
   resolveGemmKernel,
   listGemmKernels,
   type GemmKernel,
-  type BandedGridShape,
-  type BandedGridLogSumExp,
-  BANDED_GRID_MIN_LOG_SUM,
   type SyncGemmKernel,
   type GemmOptions,
 } from './gemm.js';
+export {
+  kernelAccelerator,
+  KERNEL_ACCELERATOR_NAMES,
+  type KernelAccelerators,
+  type KernelAcceleratorName,
+  type SoftmaxTransposedProductOptions,
+  type BandedGridShape,
+  type BandedGridLogSumExp,
+  BANDED_GRID_MIN_LOG_SUM,
+} from './kernel-accelerators.js';
 export {
   linearHead,
   assertHead,
@@ -47,17 +54,14 @@ export {
   type InputLayout,
   type LoadOptions,
   type ModelSource,
+  type RuntimeInfo,
+  type DetectorExportOptions,
+  type DetectorExportResult,
+  type DetectorOutputs,
+  type DetectorFormat,
 } from './feature-extractor.js';
-export {
-  assertBatchMatchesInput,
-  compareHead,
-  extractInFixedBatches,
-  SerialQueue,
-  type HeadCheck,
-  type HeadCheckTolerance,
-} from './extractors/backend-support.js';
 
-// Scores and baselines (SPEC "Scores")
+// Scores and baselines (docs/numerics.md#scores)
 export { msp, maxLogit, energy, gradNorm, scoreLogits, LOGIT_SCORES, type LogitScore, type TemperatureOptions } from './scores/logit-scores.js';
 export { reactThreshold, react, ash, scale, ashKeepCount, type AshVariant, type AshOptions, type ScaleOptions } from './scores/transforms.js';
 export { diceHead, featureMean, type DiceHead, type DiceOptions } from './scores/dice.js';
@@ -69,7 +73,7 @@ export { gen, type GenOptions } from './scores/gen.js';
 export { fitVim, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions } from './scores/vim.js';
 export { createLinearFeatureExtractor, type LinearFeatureExtractorOptions, type LinearActivation } from './extractors/linear-extractor.js';
 
-// OPNP (SPEC "OPNP")
+// OPNP (docs/numerics.md#opnp)
 export {
   SensitivityAccumulator,
   computeSensitivity,

@@ -1,5 +1,5 @@
 /**
- * Percentiles with numpy's default 'linear' interpolation (SPEC: `P(x, q)`).
+ * Percentiles with numpy's default 'linear' interpolation (docs/numerics.md#percentiles).
  */
 import { OpnpError } from './errors.js';
 

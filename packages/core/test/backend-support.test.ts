@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assertBatchMatchesInput, compareHead, extractInFixedBatches, linearHead, matrix, SerialQueue, type ExtractResult } from '@opnp/core';
+import { linearHead, matrix, type ExtractResult } from '@opnp/core';
+import { assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue } from '@opnp/core/backend';
 
 describe('extractInFixedBatches', () => {
   // A "model" with a fixed batch of 4: features = the inputs (D = 2), logits = row sums (C = 1).

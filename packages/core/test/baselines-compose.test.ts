@@ -3,13 +3,12 @@ import { linearHead, matrix, OpnpError, type LinearHead, type Matrix } from '@op
 import { applyFeatureTransform, composeScore } from '../src/scores/compose.js';
 import { diceHead, featureMean } from '../src/scores/dice.js';
 import { reactThreshold } from '../src/scores/transforms.js';
-import { rng, rowsOf } from './helpers.js';
+import { randomMatrix, rng, rowsOf } from './helpers.js';
 
+/** A seeded matrix uniform in `[-1, 1)`, or `max(0, u)` of `u` uniform in `[-1, 2)` when `relu`. */
+const seededMatrix = (rows: number, cols: number, seed: number, relu = false): Matrix =>
+  randomMatrix(rows, cols, rng(seed), (u) => (relu ? Math.max(0, u * 3 - 1) : u * 2 - 1));
 
-function randomMatrix(rows: number, cols: number, seed: number, relu = false): Matrix {
-  const r = rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => (relu ? Math.max(0, r() * 3 - 1) : r() * 2 - 1)));
-}
 
 /** Brute-force logits of one feature row (float64). */
 function bruteLogits(head: LinearHead, h: number[]): number[] {
@@ -31,9 +30,9 @@ function expectScores(actual: Float32Array, expected: number[], relTol = 1e-5): 
 describe('composeScore (baselines)', () => {
   const D = 16;
   const C = 5;
-  const train = randomMatrix(60, D, 1, true);
-  const test = randomMatrix(20, D, 2, true);
-  const head = linearHead(randomMatrix(C, D, 3), randomMatrix(1, C, 4).data);
+  const train = seededMatrix(60, D, 1, true);
+  const test = seededMatrix(20, D, 2, true);
+  const head = linearHead(seededMatrix(C, D, 3), seededMatrix(1, C, 4).data);
 
   it('energy / msp / maxlogit of the original head', () => {
     const copy = Float32Array.from(test.data);

@@ -12,48 +12,11 @@ import {
 import { OpnpError } from '../src/errors.js';
 import { matrix, type Matrix } from '../src/matrix.js';
 import { mulberry32 } from '../src/random.js';
-
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  const random = mulberry32(seed);
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = random() * 2 - 1;
-  return matrix(rows, cols, data);
-}
-
-/** Brute-force float64 `op(a) * op(b)` straight from the definition. */
-function naiveGemm(a: Matrix, b: Matrix, transA: boolean, transB: boolean): Float64Array {
-  const m = transA ? a.cols : a.rows;
-  const k = transA ? a.rows : a.cols;
-  const n = transB ? b.rows : b.cols;
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let l = 0; l < k; l++) {
-        const x = transA ? a.data[l * a.cols + i]! : a.data[i * a.cols + l]!;
-        const y = transB ? b.data[j * b.cols + l]! : b.data[l * b.cols + j]!;
-        s += x * y;
-      }
-      out[i * n + j] = s;
-    }
-  }
-  return out;
-}
-
-/** Asserts `actual` matches `expected` within `tol * (1 + |expected|)`, naming the first differing index. */
-function expectClose(actual: Float32Array, expected: Float64Array, tol: number): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    if (!(Math.abs(actual[i]! - e) <= tol * (1 + Math.abs(e)))) {
-      expect.fail(`index ${i}: got ${actual[i]}, expected ${e} (tolerance ${tol})`);
-    }
-  }
-}
+import { expectClose, randomMatrix, refGemm } from '../src/testing/reference.js';
 
 function operands(m: number, k: number, n: number, transA: boolean, transB: boolean, seed: number): [Matrix, Matrix] {
-  const a = transA ? randomMatrix(k, m, seed) : randomMatrix(m, k, seed);
-  const b = transB ? randomMatrix(n, k, seed + 1) : randomMatrix(k, n, seed + 1);
+  const a = transA ? randomMatrix(k, m, mulberry32(seed)) : randomMatrix(m, k, mulberry32(seed));
+  const b = transB ? randomMatrix(n, k, mulberry32(seed + 1)) : randomMatrix(k, n, mulberry32(seed + 1));
   return [a, b];
 }
 
@@ -83,7 +46,8 @@ describe('portable GEMM kernel', () => {
           const out = gemmSync(a, b, { transA, transB });
           expect(out.rows).toBe(m);
           expect(out.cols).toBe(n);
-          expectClose(out.data, naiveGemm(a, b, transA, transB), 1e-5 * Math.max(1, Math.sqrt(k)));
+          const tol = 1e-5 * Math.max(1, Math.sqrt(k));
+          expectClose(out.data, refGemm(a, b, transA, transB), { atol: tol, rtol: tol });
           expect(a.data).toEqual(aCopy);
           expect(b.data).toEqual(bCopy);
         }
@@ -109,11 +73,11 @@ describe('portable GEMM kernel', () => {
   });
 
   it('rejects mismatched inner dimensions and malformed matrices', () => {
-    const a = randomMatrix(3, 4, 1);
-    const b = randomMatrix(5, 2, 2);
+    const a = randomMatrix(3, 4, mulberry32(1));
+    const b = randomMatrix(5, 2, mulberry32(2));
     expect(() => gemmSync(a, b)).toThrow(OpnpError);
     expect(() => gemmShape(a, b)).toThrow(/inner dimensions/);
-    expect(gemmShape(a, randomMatrix(5, 3, 3), { transA: true, transB: true })).toEqual({ m: 4, k: 3, n: 5 });
+    expect(gemmShape(a, randomMatrix(5, 3, mulberry32(3)), { transA: true, transB: true })).toEqual({ m: 4, k: 3, n: 5 });
     const malformed = { rows: 2, cols: 2, data: new Float32Array(3) };
     expect(() => gemmSync(malformed, a)).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
   });

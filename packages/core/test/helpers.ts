@@ -1,29 +1,10 @@
 /** Shared test helpers: a seeded PRNG and brute-force reference definitions (plain loops, float64). */
 import type { Matrix } from '../src/matrix.js';
 
-/** A small LCG: uniform floats in [0, 1), deterministic per seed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
+import { refPercentile } from '../src/testing/reference.js';
 
-export function randomMatrix(rows: number, cols: number, random: () => number, f: (u: number) => number = (u) => u * 2 - 1): Matrix {
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = f(random());
-  return { rows, cols, data };
-}
-
-/** SPEC's P(x, q): numpy 'linear' percentile, written from the definition. */
-export function refPercentile(values: ArrayLike<number>, q: number): number {
-  const v = Array.from(values).sort((a, b) => a - b);
-  const r = (q / 100) * (v.length - 1);
-  const lo = Math.floor(r);
-  const hi = Math.ceil(r);
-  return v[lo]! + (r - lo) * (v[hi]! - v[lo]!);
-}
+/** The seeded LCG, random matrices and the percentile of docs/numerics.md are shared with every package's tests (`@opnp/core/testing`). */
+export { lcg as rng, randomMatrix, refPercentile } from '../src/testing/reference.js';
 
 export function refKeep(values: ArrayLike<number>, low: number, high: number): number[] {
   const lo = low > 0 ? refPercentile(values, low) : -Infinity;

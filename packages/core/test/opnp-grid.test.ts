@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRUNING_GRID, gridPoints, gridScores } from '../src/opnp/grid.js';
 import { gridSearch, selectGridPoint, type GridPointResult } from '../src/opnp/search.js';
 import { OpnpError } from '../src/errors.js';
-import { portableGemmKernel, type BandedGridShape, type GemmKernel } from '../src/gemm.js';
+import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
+import type { BandedGridShape } from '../src/kernel-accelerators.js';
 import { rng, randomMatrix, refEnergy, refKeep, refLogits, refMsp, refPercentile } from './helpers.js';
+import { expectClose } from '../src/testing/reference.js';
 
 const random = rng(2024);
 const C = 7, D = 23, N = 37;
@@ -15,18 +17,11 @@ const sens = { classes: C, dim: D, values: Float64Array.from({ length: C * D }, 
 const neuronSens = Float64Array.from({ length: D }, () => Math.floor(random() * 5));
 const H = randomMatrix(N, D, random, (u) => Math.max(0, u * 3 - 1));
 
-/** Scores of one grid point by pruning densely, in float64, straight from SPEC. */
+/** Scores of one grid point by pruning densely, in float64, straight from docs/numerics.md. */
 function denseScores(p: { pMin: number; pMax: number; nMin: number; nMax: number }, score: (f: number[]) => number, clip = Infinity): number[] {
   const keepP = refKeep(sens.values, p.pMin, p.pMax);
   const keepN = refKeep(neuronSens, p.nMin, p.nMax);
   return refLogits(W, bias, H, (c, j) => keepP[c * D + j] === 1 && keepN[j] === 1, clip).map(score);
-}
-
-function expectClose(got: ArrayLike<number>, want: number[], what: string): void {
-  for (let i = 0; i < want.length; i++) {
-    const tol = 1e-5 * Math.max(1, Math.abs(want[i]!));
-    if (!(Math.abs(got[i]! - want[i]!) <= tol)) throw new Error(`${what}: first difference at row ${i}: got ${got[i]}, want ${want[i]}`);
-  }
 }
 
 describe('gridPoints', () => {
@@ -49,7 +44,7 @@ describe('gridScores equals dense evaluation at every grid point', () => {
     it(`energy, default grid (cells below density ${sparseBelowDensity} multiplied sparsely)`, async () => {
       const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, blockRows: 16, sparseBelowDensity });
       expect(points).toHaveLength(192);
-      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `point ${i} ${JSON.stringify(p)}`));
+      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), 1e-5, `point ${i} ${JSON.stringify(p)}`));
     });
   }
   it('energy, default grid, distinct sensitivities (every weight and neuron band populated)', async () => {
@@ -68,21 +63,21 @@ describe('gridScores equals dense evaluation at every grid point', () => {
         const keepP = refKeep(s2, p.pMin, p.pMax);
         const keepN = refKeep(n2, p.nMin, p.nMax);
         const want = refLogits(W2, b2, H2, (c, j) => keepP[c * D2 + j] === 1 && keepN[j] === 1).map((f) => refEnergy(f));
-        expectClose(scores[i]!, want, `point ${i} ${JSON.stringify(p)}`);
+        expectClose(scores[i]!, want, 1e-5, `point ${i} ${JSON.stringify(p)}`);
       });
     }
   });
   it('energy with temperature and ReAct clipping', async () => {
     const grid = { pMin: [0, 30], pMax: [0, 2], nMin: [0, 10], nMax: [5] };
     const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, temperature: 2, reactClip: 0.8, sparseBelowDensity: 0.5 });
-    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f, 2), 0.8), `point ${i}`));
+    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f, 2), 0.8), 1e-5, `point ${i}`));
   });
   it('msp and maxlogit, and grids whose axes have no zero (weights no point keeps) or repeated, unsorted values', async () => {
     const grid = { pMin: [50, 10, 10], pMax: [1, 40], nMin: [30, 10], nMax: [10, 45] };
     for (const [score, ref] of [['msp', refMsp], ['maxlogit', (f: number[]) => Math.max(...f)]] as const) {
       const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, score });
       expect(points).toHaveLength(3 * 2 * 2 * 2);
-      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, ref), `${score} point ${i}`));
+      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, ref), 1e-5, `${score} point ${i}`));
     }
   });
   it('logits of +-1000 (beyond the exponential product path) still match', async () => {
@@ -94,19 +89,19 @@ describe('gridScores equals dense evaluation at every grid point', () => {
       const keepN = refKeep(neuronSens, p.nMin, p.nMax);
       const want = refLogits(bigHead.weight, bigHead.bias, H, (c, j) => keepP[c * D + j] === 1 && keepN[j] === 1).map((f) => refEnergy(f));
       expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(600);
-      expectClose(scores[i]!, want, `large-logit point ${i}`);
+      expectClose(scores[i]!, want, 1e-5, `large-logit point ${i}`);
     });
   });
   it('grids with more than 127 levels on an axis (no small-integer overflow in the band ranks)', async () => {
     const grid = { pMin: Array.from({ length: 140 }, (_, i) => i * 0.5), pMax: [0], nMin: [0], nMax: [0, 20] };
     const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid });
     expect(points).toHaveLength(280);
-    for (const i of [0, 1, 139, 200, 279]) expectClose(scores[i]!, denseScores(points[i]!, (f) => refEnergy(f)), `point ${i}`);
+    for (const i of [0, 1, 139, 200, 279]) expectClose(scores[i]!, denseScores(points[i]!, (f) => refEnergy(f)), 1e-5, `point ${i}`);
   });
   it('overlapping bands that prune everything give the bias-only logits', async () => {
     const grid = { pMin: [80], pMax: [50], nMin: [0], nMax: [0] };
     const { scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid });
-    expectClose(scores[0]!, Array.from({ length: N }, () => refEnergy(Array.from(bias))), 'all pruned');
+    expectClose(scores[0]!, Array.from({ length: N }, () => refEnergy(Array.from(bias))), 1e-5, 'all pruned');
   });
   it('handles zero rows and validates shapes', async () => {
     const empty = { rows: 0, cols: D, data: new Float32Array(0) };
@@ -119,7 +114,7 @@ describe('gridScores equals dense evaluation at every grid point', () => {
 });
 
 /**
- * A kernel whose bandedGridLogSumExp follows the contract's definition literally (float64, logits summed from the
+ * A kernel whose bandedGridLogSumExp accelerator follows the contract's definition literally (float64, logits summed from the
  * parts as BandedGridShape defines them) and reports arbitrary group shifts; rows in `unreliable` come back as
  * -Infinity (as a float32 kernel does on underflow), which the caller must re-score exactly.
  */
@@ -127,43 +122,45 @@ function contractKernel(unreliable: Set<number>, calls: { count: number }): Gemm
   return {
     name: 'contract-reference',
     gemm: (a, b, o) => portableGemmKernel.gemm(a, b, o),
-    async bandedGridLogSumExp(parts, shape: BandedGridShape, bias) {
-      calls.count++;
-      const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
-      const S = wL + wH;
-      const combos = wL * (wH + 1) * (nH + 1) * nL;
-      const logSum = new Float32Array(R * combos);
-      const shifts = new Float32Array(R * 4);
-      const at = (k: number, r: number, s: number, c: number) => parts[k]![(r * S + s) * C + c]!;
-      for (let r = 0; r < R; r++) {
-        const groupShift = [1.5, -0.25, 0.75, 2]; // any values: only their bookkeeping is under test
-        shifts.set(groupShift, r * 4);
-        let g = 0;
-        for (let a = 0; a < wL; a++) for (let b = 0; b <= wH; b++) for (let bn = 0; bn <= nH; bn++) for (let an = 0; an < nL; an++) {
-          const f: number[] = [];
-          for (let c = 0; c < C; c++) {
-            let v = bias[c]!;
-            const add = (k: number) => (v += at(k, r, a, c) + (b < wH ? at(k, r, wL + b, c) : 0));
-            for (let k = an; k < nL; k++) add(k);
-            for (let k = bn; k < nH; k++) add(nL + k);
-            f.push(v);
+    accelerators: {
+      async bandedGridLogSumExp(parts, shape: BandedGridShape, bias) {
+        calls.count++;
+        const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
+        const S = wL + wH;
+        const combos = wL * (wH + 1) * (nH + 1) * nL;
+        const logSum = new Float32Array(R * combos);
+        const shifts = new Float32Array(R * 4);
+        const at = (k: number, r: number, s: number, c: number) => parts[k]![(r * S + s) * C + c]!;
+        for (let r = 0; r < R; r++) {
+          const groupShift = [1.5, -0.25, 0.75, 2]; // any values: only their bookkeeping is under test
+          shifts.set(groupShift, r * 4);
+          let g = 0;
+          for (let a = 0; a < wL; a++) for (let b = 0; b <= wH; b++) for (let bn = 0; bn <= nH; bn++) for (let an = 0; an < nL; an++) {
+            const f: number[] = [];
+            for (let c = 0; c < C; c++) {
+              let v = bias[c]!;
+              const add = (k: number) => (v += at(k, r, a, c) + (b < wH ? at(k, r, wL + b, c) : 0));
+              for (let k = an; k < nL; k++) add(k);
+              for (let k = bn; k < nH; k++) add(nL + k);
+              f.push(v);
+            }
+            const shift = groupShift[0]! + (bn < nH ? groupShift[1]! : 0) + (b < wH ? groupShift[2]! : 0) + (b < wH && bn < nH ? groupShift[3]! : 0);
+            logSum[r * combos + g++] = unreliable.has(r) ? -Infinity : refEnergy(f) - shift;
           }
-          const shift = groupShift[0]! + (bn < nH ? groupShift[1]! : 0) + (b < wH ? groupShift[2]! : 0) + (b < wH && bn < nH ? groupShift[3]! : 0);
-          logSum[r * combos + g++] = unreliable.has(r) ? -Infinity : refEnergy(f) - shift;
         }
-      }
-      return { logSum, shifts };
+        return { logSum, shifts };
+      },
     },
   };
 }
 
-describe('gridScores through a kernel with bandedGridLogSumExp', () => {
+describe('gridScores through a kernel with the bandedGridLogSumExp accelerator', () => {
   it('default grid: every point equals dense evaluation, including rows the kernel cannot score', async () => {
     const calls = { count: 0 };
     const kernel = contractKernel(new Set([0, 5, 16]), calls);
     const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, kernel, blockRows: 16 });
     expect(calls.count).toBe(Math.ceil(N / 16));
-    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `point ${i} ${JSON.stringify(p)}`));
+    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), 1e-5, `point ${i} ${JSON.stringify(p)}`));
   });
   it('temperature, ReAct and axes without a zero level or without upper levels', async () => {
     for (const grid of [
@@ -174,7 +171,7 @@ describe('gridScores through a kernel with bandedGridLogSumExp', () => {
       const calls = { count: 0 };
       const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid, kernel: contractKernel(new Set([3]), calls), temperature: 2, reactClip: 0.8 });
       expect(calls.count).toBe(1);
-      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f, 2), 0.8), `${JSON.stringify(grid)} point ${i}`));
+      points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f, 2), 0.8), 1e-5, `${JSON.stringify(grid)} point ${i}`));
     }
   });
   it('processes fewer rows per block for wide heads (partial logits of a block stay within 256 MB)', async () => {
@@ -185,10 +182,12 @@ describe('gridScores through a kernel with bandedGridLogSumExp', () => {
     const recording: GemmKernel = {
       name: 'recording',
       gemm: (a, b, o) => portableGemmKernel.gemm(a, b, o),
-      async bandedGridLogSumExp(parts, shape) {
-        blocks.push(shape.rows);
-        expect(parts).toHaveLength(shape.neuronLow + shape.neuronHigh);
-        return { logSum: new Float32Array(shape.rows * 192), shifts: new Float32Array(shape.rows * 4) };
+      accelerators: {
+        async bandedGridLogSumExp(parts, shape) {
+          blocks.push(shape.rows);
+          expect(parts).toHaveLength(shape.neuronLow + shape.neuronHigh);
+          return { logSum: new Float32Array(shape.rows * 192), shifts: new Float32Array(shape.rows * 4) };
+        },
       },
     };
     await gridScores(randomMatrix(rows, wideD, random), { head: wide, sensitivity: wideSens, neuronSensitivity: Float64Array.from({ length: wideD }, (_, j) => j), kernel: recording });
@@ -200,7 +199,7 @@ describe('gridScores through a kernel with bandedGridLogSumExp', () => {
     const kernel = contractKernel(new Set(), calls);
     const overlapping = { pMin: [0, 90], pMax: [0, 90], nMin: [0], nMax: [0] };
     const { points, scores } = await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, grid: overlapping, kernel });
-    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), `overlapping point ${i}`));
+    points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f)), 1e-5, `overlapping point ${i}`));
     await gridScores(H, { head, sensitivity: sens, neuronSensitivity: neuronSens, kernel, score: 'msp' });
     expect(calls.count).toBe(0);
   });

@@ -6,7 +6,7 @@ import { lowNormNeuronMask, magnitudeWeightMask, meanFeatureNorm, randomNeuronMa
 import { OpnpError } from '../src/errors.js';
 import { rng, randomMatrix, refKeep, refPercentile } from './helpers.js';
 
-describe('keep bands (SPEC step 3)', () => {
+describe('keep bands (docs/numerics.md#thresholds-and-keep-masks)', () => {
   it('uses -inf/+inf when a percentage is 0 and P(s, p) / P(s, 100-p) otherwise', () => {
     const s = [5, 1, 4, 2, 3];
     expect(keepBand(s, 0, 0)).toEqual({ lo: -Infinity, hi: Infinity });
@@ -40,7 +40,7 @@ describe('keep bands (SPEC step 3)', () => {
   });
 });
 
-describe('pruningMasks and pruneHead (SPEC step 4)', () => {
+describe('pruningMasks and pruneHead (docs/numerics.md#pruned-head)', () => {
   const random = rng(5);
   const C = 6, D = 9;
   const W = randomMatrix(C, D, random);

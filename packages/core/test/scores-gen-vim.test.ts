@@ -2,13 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { linearHead, matrix, OpnpError, type LinearHead, type Matrix } from '@opnp/core';
 import { gen } from '../src/scores/gen.js';
 import { defaultVimDim, fitVim, vimOrigin, vimScore } from '../src/scores/vim.js';
-import { rng, rowsOf } from './helpers.js';
+import { randomMatrix, rng, rowsOf } from './helpers.js';
 
+/** A seeded `rows x cols` matrix uniform in `[-scale, scale)`. */
+const uniformMatrix = (rows: number, cols: number, seed: number, scale = 1): Matrix => randomMatrix(rows, cols, rng(seed), (u) => (u * 2 - 1) * scale);
 
-function randomMatrix(rows: number, cols: number, seed: number, scale = 1): Matrix {
-  const r = rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => (r() * 2 - 1) * scale));
-}
 
 
 function bruteSoftmax(f: number[]): number[] {
@@ -32,7 +30,7 @@ describe('GEN', () => {
     return -p.reduce((s, v) => s + v ** gamma * (1 - v) ** gamma, 0);
   };
   it('matches -sum over the top-M probabilities of p^g (1-p)^g', () => {
-    const f = randomMatrix(20, 12, 1, 5);
+    const f = uniformMatrix(20, 12, 1, 5);
     const copy = Float32Array.from(f.data);
     expectScores(gen(f), rowsOf(f).map((r) => bruteGen(r, 0.1, 100)));
     expectScores(gen(f, { gamma: 0.5, M: 3 }), rowsOf(f).map((r) => bruteGen(r, 0.5, 3)));
@@ -115,13 +113,13 @@ describe('ViM', () => {
   }
 
   it('origin u = -pinv(W) b solves W u = -b (C <= D) and the normal equations (C > D)', () => {
-    const wide = linearHead(randomMatrix(3, 7, 1), randomMatrix(1, 3, 2).data);
+    const wide = linearHead(uniformMatrix(3, 7, 1), uniformMatrix(1, 3, 2).data);
     const u = vimOrigin(wide);
     for (let c = 0; c < 3; c++) {
       const wu = Array.from(u).reduce((s, v, j) => s + wide.weight.data[c * 7 + j]! * v, 0);
       expect(wu).toBeCloseTo(-wide.bias[c]!, 10);
     }
-    const tall = linearHead(randomMatrix(9, 4, 3), randomMatrix(1, 9, 4).data);
+    const tall = linearHead(uniformMatrix(9, 4, 3), uniformMatrix(1, 9, 4).data);
     const v = vimOrigin(tall);
     const resid = Array.from({ length: 9 }, (_, c) => tall.bias[c]! + Array.from(v).reduce((s, x, j) => s + tall.weight.data[c * 4 + j]! * x, 0));
     for (let j = 0; j < 4; j++) expect(resid.reduce((s, r, c) => s + tall.weight.data[c * 4 + j]! * r, 0)).toBeCloseTo(0, 10);
@@ -129,10 +127,10 @@ describe('ViM', () => {
 
   it('matches a brute-force ViM (Jacobi eigenvectors) on random data', () => {
     const D = 8;
-    const head = linearHead(randomMatrix(4, D, 5), randomMatrix(1, 4, 6).data);
+    const head = linearHead(uniformMatrix(4, D, 5), uniformMatrix(1, 4, 6).data);
     const r = rng(7);
     const train = matrix(80, D, Float32Array.from({ length: 80 * D }, (_, i) => (r() * 2 - 1) * (1 + (i % D))));
-    const test = randomMatrix(15, D, 8, 3);
+    const test = uniformMatrix(15, D, 8, 3);
     const copy = Float32Array.from(train.data);
     for (const dim of [4, 2, 0]) {
       const model = fitVim(train, head, { dim });
@@ -146,8 +144,8 @@ describe('ViM', () => {
     // Official ViM: 1000 if D >= 2048 else 512 (ResNet-50 / BiT 2048, ViT-B 768, ViT-L 1024, EfficientNet 1280, 1536).
     expect([4096, 2048, 2047, 1536, 1280, 1024, 768].map(defaultVimDim)).toEqual([1000, 1000, 512, 512, 512, 512, 512]);
     expect([767, 512, 5].map(defaultVimDim)).toEqual([383, 256, 2]);
-    const head = linearHead(randomMatrix(3, 4, 9));
-    const train = randomMatrix(10, 4, 10);
+    const head = linearHead(uniformMatrix(3, 4, 9));
+    const train = uniformMatrix(10, 4, 10);
     expect(() => fitVim(train, head, { dim: 4 })).toThrow(OpnpError);
     expect(() => fitVim(matrix(0, 4), head)).toThrow(OpnpError);
     expect(() => fitVim(matrix(1, 4, [1, NaN, 0, 0]), head)).toThrow(OpnpError);

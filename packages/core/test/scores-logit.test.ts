@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
 import { energy, gradNorm, maxLogit, msp, scoreLogits } from '../src/scores/logit-scores.js';
-import { rng, rowsOf } from './helpers.js';
+import { randomMatrix, rng, rowsOf } from './helpers.js';
+import { expectClose } from '../src/testing/reference.js';
 
+/** A seeded `rows x cols` matrix uniform in `[-scale, scale)`. */
+const uniformMatrix = (rows: number, cols: number, seed: number, scale = 1): Matrix => randomMatrix(rows, cols, rng(seed), (u) => (u * 2 - 1) * scale);
 
-function randomMatrix(rows: number, cols: number, seed: number, scale = 1): Matrix {
-  const r = rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => (r() * 2 - 1) * scale));
-}
 
 /** Brute force in float64: log(sum exp(x)) via the definition with an explicit shift. */
 function bruteLogSumExp(values: number[]): number {
@@ -23,22 +22,11 @@ function bruteSoftmax(values: number[], T: number): number[] {
   return scaled.map((v) => Math.exp(v - lse));
 }
 
-function expectClose(actual: Float32Array, expected: number[], relTol = 1e-6): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    const a = actual[i]!;
-    if (Number.isNaN(e)) expect(a, `index ${i}`).toBeNaN();
-    else if (!Number.isFinite(e)) expect(a, `index ${i}`).toBe(e);
-    else expect(Math.abs(a - e), `index ${i}: ${a} vs ${e}`).toBeLessThanOrEqual(relTol * Math.max(1, Math.abs(e)));
-  }
-}
-
 describe('energy', () => {
   it('matches T * logsumexp(f / T) on random logits at several temperatures', () => {
-    const f = randomMatrix(40, 7, 1, 20);
+    const f = uniformMatrix(40, 7, 1, 20);
     for (const T of [1, 0.5, 1000]) {
-      expectClose(energy(f, { temperature: T }), rowsOf(f).map((r) => T * bruteLogSumExp(r.map((v) => v / T))));
+      expectClose(energy(f, { temperature: T }), rowsOf(f).map((r) => T * bruteLogSumExp(r.map((v) => v / T))), 1e-6);
     }
   });
   it('is exact and finite for logits of +-1000 and ties', () => {
@@ -59,7 +47,7 @@ describe('energy', () => {
   });
   it('returns an empty array for N = 0, rejects bad temperatures and leaves input unmodified', () => {
     expect(energy(matrix(0, 5)).length).toBe(0);
-    const f = randomMatrix(3, 4, 2);
+    const f = uniformMatrix(3, 4, 2);
     const copy = Float32Array.from(f.data);
     energy(f, { temperature: 2 });
     expect(f.data).toEqual(copy);
@@ -70,9 +58,9 @@ describe('energy', () => {
 
 describe('msp and maxLogit', () => {
   it('msp equals the brute-force max softmax probability', () => {
-    const f = randomMatrix(30, 9, 3, 10);
-    expectClose(msp(f), rowsOf(f).map((r) => Math.max(...bruteSoftmax(r, 1))));
-    expectClose(msp(f, { temperature: 3 }), rowsOf(f).map((r) => Math.max(...bruteSoftmax(r, 3))));
+    const f = uniformMatrix(30, 9, 3, 10);
+    expectClose(msp(f), rowsOf(f).map((r) => Math.max(...bruteSoftmax(r, 1))), 1e-6);
+    expectClose(msp(f, { temperature: 3 }), rowsOf(f).map((r) => Math.max(...bruteSoftmax(r, 3))), 1e-6);
   });
   it('handles ties, +-1000, -Infinity, NaN and non-finite maxima', () => {
     const f = matrix(6, 2, [1000, 1000, 1000, -1000, 0, -Infinity, -Infinity, -Infinity, NaN, 1, Infinity, 0]);
@@ -90,7 +78,7 @@ describe('msp and maxLogit', () => {
     expect(maxLogit(matrix(0, 3)).length).toBe(0);
   });
   it('scoreLogits dispatches and rejects unknown scores', () => {
-    const f = randomMatrix(5, 4, 4);
+    const f = uniformMatrix(5, 4, 4);
     expect(scoreLogits(f)).toEqual(energy(f));
     expect(scoreLogits(f, 'msp', { temperature: 2 })).toEqual(msp(f, { temperature: 2 }));
     expect(scoreLogits(f, 'maxlogit', { temperature: 2 })).toEqual(maxLogit(f));
@@ -100,8 +88,8 @@ describe('msp and maxLogit', () => {
 
 describe('gradNorm', () => {
   it('matches the closed form written with plain loops', () => {
-    const h = randomMatrix(12, 6, 5, 3);
-    const f = randomMatrix(12, 4, 6, 5);
+    const h = uniformMatrix(12, 6, 5, 3);
+    const f = uniformMatrix(12, 4, 6, 5);
     for (const T of [1, 2.5]) {
       const expected = rowsOf(f).map((r, n) => {
         const p = bruteSoftmax(r, T);
@@ -109,7 +97,7 @@ describe('gradNorm', () => {
         const l1 = rowsOf(h)[n]!.reduce((s, v) => s + Math.abs(v), 0);
         return dev * l1;
       });
-      expectClose(gradNorm(h, f, { temperature: T }), expected);
+      expectClose(gradNorm(h, f, { temperature: T }), expected, 1e-6);
     }
   });
 
@@ -139,7 +127,7 @@ describe('gradNorm', () => {
           down[i]! -= eps;
           l1 += Math.abs((loss(up, h) - loss(down, h)) / (2 * eps));
         }
-        // SPEC closed form = T * ||dL/dW||_1 (exactly the gradient norm at T = 1).
+        // closed form of docs/numerics.md#gradnorm = T * ||dL/dW||_1 (exactly the gradient norm at T = 1).
         expect(Math.abs(scores[n]! - T * l1)).toBeLessThan(1e-5 * Math.max(1, T * l1));
       });
     }

@@ -2,15 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
 import { ash, ashKeepCount, react, reactThreshold, scale, type AshVariant } from '../src/scores/transforms.js';
 import { roundHalfEven } from '../src/round.js';
-import { rng, rowsOf, refPercentile } from './helpers.js';
+import { randomMatrix, rng, rowsOf, refPercentile } from './helpers.js';
+
+/** A seeded matrix of `max(0, u)` for `u` uniform in `[-1, 2)`, or uniform in `[-1, 1)` when `signed`. */
+const seededMatrix = (rows: number, cols: number, seed: number, signed = false): Matrix =>
+  randomMatrix(rows, cols, rng(seed), (u) => (signed ? u * 2 - 1 : Math.max(0, u * 3 - 1)));
 
 
-function randomMatrix(rows: number, cols: number, seed: number, signed = false): Matrix {
-  const r = rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, () => (signed ? r() * 2 - 1 : Math.max(0, r() * 3 - 1))));
-}
-
-/** Brute-force numpy 'linear' percentile. */
 /** Brute-force ASH of one row: stable sort of indices by descending value, keep the first k. */
 function bruteAsh(row: number[], variant: AshVariant, p: number): number[] {
   const D = row.length;
@@ -58,7 +56,7 @@ describe('roundHalfEven / ashKeepCount', () => {
 
 describe('ReAct', () => {
   it('threshold is the numpy-linear percentile of all training entries', () => {
-    const h = randomMatrix(20, 7, 1);
+    const h = seededMatrix(20, 7, 1);
     for (const q of [90, 0, 100, 37.5]) expect(reactThreshold(h, q)).toBe(refPercentile(Array.from(h.data), q));
     expect(reactThreshold(h)).toBe(refPercentile(Array.from(h.data), 90));
   });
@@ -82,7 +80,7 @@ describe('ReAct', () => {
 describe('ASH', () => {
   it('matches the brute-force definition for every variant on random ReLU and signed features', () => {
     for (const [seed, signed] of [[2, false], [3, true]] as const) {
-      const h = randomMatrix(25, 33, seed, signed);
+      const h = seededMatrix(25, 33, seed, signed);
       const copy = Float32Array.from(h.data);
       for (const variant of ['p', 'b', 's'] as const) {
         for (const p of [90, 65, 50, 0, 100]) {
@@ -93,7 +91,7 @@ describe('ASH', () => {
     }
   });
   it('defaults to p = 90', () => {
-    const h = randomMatrix(4, 40, 4);
+    const h = seededMatrix(4, 40, 4);
     expect(ash(h, { variant: 'p' })).toEqual(ash(h, { variant: 'p', percentile: 90 }));
   });
   it('breaks ties at the boundary by lowest index first', () => {
@@ -122,7 +120,7 @@ describe('ASH', () => {
 
 describe('SCALE', () => {
   it('multiplies every entry by exp(s1 / s2), s2 the top-k sum', () => {
-    const h = randomMatrix(10, 21, 5);
+    const h = seededMatrix(10, 21, 5);
     const copy = Float32Array.from(h.data);
     for (const p of [85, 50, 0]) {
       const expected = rowsOf(h).map((row) => {

@@ -5,6 +5,7 @@ import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
 import { linearHead, logits as headLogits, type LinearHead } from '../src/head.js';
 import { matrix, sliceRows, type Matrix } from '../src/matrix.js';
 import { mulberry32 } from '../src/random.js';
+import { expectClose, randomMatrix } from '../src/testing/reference.js';
 
 function gaussian(random: () => number): number {
   const u = 1 - random();
@@ -12,18 +13,17 @@ function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-function randomMatrix(rows: number, cols: number, seed: number, map: (x: number) => number = (x) => x): Matrix {
+/** A `rows x cols` matrix of `map(gaussian)` values, seeded. */
+function gaussianMatrix(rows: number, cols: number, seed: number, map: (x: number) => number = (x) => x): Matrix {
   const random = mulberry32(seed);
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = map(gaussian(random));
-  return matrix(rows, cols, data);
+  return randomMatrix(rows, cols, () => gaussian(random), map);
 }
 
 function randomHead(C: number, D: number, seed: number): LinearHead {
   const random = mulberry32(seed + 1000);
   const bias = new Float32Array(C);
   for (let c = 0; c < C; c++) bias[c] = 0.5 * gaussian(random);
-  return linearHead(randomMatrix(C, D, seed, (x) => 0.7 * x), bias);
+  return linearHead(gaussianMatrix(C, D, seed, (x) => 0.7 * x), bias);
 }
 
 const relu = (x: number): number => Math.max(0, x);
@@ -66,20 +66,11 @@ function finiteDifferenceSensitivity(head: LinearHead, features: Matrix, T: numb
   return out;
 }
 
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel: number, abs = 0): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (!(Math.abs(a - e) <= abs + rel * Math.abs(e))) expect.fail(`index ${i}: got ${a}, expected ${e} (rel ${rel}, abs ${abs})`);
-  }
-}
-
 describe('SensitivityAccumulator: closed form vs finite differences of the energy score', () => {
   const C = 5;
   const D = 7;
   const head = randomHead(C, D, 1);
-  const signed = randomMatrix(12, D, 2);
+  const signed = gaussianMatrix(12, D, 2);
 
   for (const T of [1, 2]) {
     it(`matches mean_n |dS/dW_cj| at T=${T} (logits computed and given)`, async () => {
@@ -88,23 +79,23 @@ describe('SensitivityAccumulator: closed form vs finite differences of the energ
       expect(computed.classes).toBe(C);
       expect(computed.dim).toBe(D);
       expect(computed.count).toBe(12);
-      expectClose(computed.values, expected, 1e-5, 1e-9);
+      expectClose(computed.values, expected, { atol: 1e-9, rtol: 1e-5 });
       const given = await computeSensitivity(head, signed, { temperature: T, logits: headLogits(head, signed) });
-      expectClose(given.values, expected, 1e-5, 1e-9);
+      expectClose(given.values, expected, { atol: 1e-9, rtol: 1e-5 });
     });
 
     it(`'abs-of-sum' matches |mean_n dS/dW_cj| at T=${T}`, async () => {
       const expected = finiteDifferenceSensitivity(head, signed, T, true);
       const computed = await computeSensitivity(head, signed, { temperature: T, aggregation: 'abs-of-sum' });
-      expectClose(computed.values, expected, 1e-4, 1e-7);
+      expectClose(computed.values, expected, { atol: 1e-7, rtol: 1e-4 });
     });
   }
 
   it("'abs-of-sum' equals the default on non-negative features and differs on signed ones", async () => {
-    const nonNegative = randomMatrix(20, D, 3, relu);
+    const nonNegative = gaussianMatrix(20, D, 3, relu);
     const a = await computeSensitivity(head, nonNegative);
     const b = await computeSensitivity(head, nonNegative, { aggregation: 'abs-of-sum' });
-    expectClose(b.values, a.values, 1e-12);
+    expectClose(b.values, a.values, { rtol: 1e-12 });
     const c = await computeSensitivity(head, signed);
     const d = await computeSensitivity(head, signed, { aggregation: 'abs-of-sum' });
     let maxGap = 0;
@@ -116,7 +107,7 @@ describe('SensitivityAccumulator: closed form vs finite differences of the energ
   });
 
   it('is stable for logits of +-1000 and does not modify its inputs', async () => {
-    const features = randomMatrix(4, D, 4, relu);
+    const features = gaussianMatrix(4, D, 4, relu);
     const logits = matrix(4, C, [1000, -1000, 0, 0, 0, -1000, 1000, 999, 0, 0, 0, 0, 0, 0, 0, 1000, 1000, 1000, 1000, 1000]);
     const fCopy = features.data.slice();
     const lCopy = logits.data.slice();
@@ -132,7 +123,7 @@ describe('SensitivityAccumulator: closed form vs finite differences of the energ
       const total = e.reduce((x, y) => x + y, 0);
       for (let c = 0; c < C; c++) for (let j = 0; j < D; j++) expected[c * D + j] = expected[c * D + j]! + ((e[c]! / total) * Math.abs(features.data[n * D + j]!)) / 4;
     }
-    expectClose(s.values, expected, 1e-6, 1e-12);
+    expectClose(s.values, expected, { atol: 1e-12, rtol: 1e-6 });
   });
 });
 
@@ -140,7 +131,7 @@ describe('SensitivityAccumulator: streaming, shards and state', () => {
   const C = 6;
   const D = 9;
   const head = randomHead(C, D, 5);
-  const features = randomMatrix(40, D, 6);
+  const features = gaussianMatrix(40, D, 6);
 
   /** Float64 closed form `mean_n p_c |h_j|` for checking long or chunked accumulations. */
   function closedForm(h: Matrix): Float64Array {
@@ -171,13 +162,13 @@ describe('SensitivityAccumulator: streaming, shards and state', () => {
     await shardB.add(batches[2]!);
     shardA.merge(shardB);
     expect(shardA.count).toBe(40);
-    expectClose(shardA.result().values, one.result().values, 1e-14);
+    expectClose(shardA.result().values, one.result().values, { rtol: 1e-14 });
     // Through serialised state (a checkpoint) as well.
     const shardC = new SensitivityAccumulator(head);
     await shardC.add(batches[0]!);
     const restored = SensitivityAccumulator.fromState(head, shardC.toState());
     restored.merge(shardB.toState());
-    expectClose(restored.result().values, one.result().values, 1e-14);
+    expectClose(restored.result().values, one.result().values, { rtol: 1e-14 });
   });
 
   it('does not depend on how the samples are split into batches', async () => {
@@ -186,18 +177,18 @@ describe('SensitivityAccumulator: streaming, shards and state', () => {
       const acc = new SensitivityAccumulator(head);
       for (let s = 0; s < features.rows; s += size) await acc.add(sliceRows(features, s, s + size));
       expect(acc.count).toBe(40);
-      expectClose(acc.result().values, whole.values, 1e-6, 1e-12);
+      expectClose(acc.result().values, whole.values, { atol: 1e-12, rtol: 1e-6 });
     }
-    expectClose(whole.values, closedForm(features), 1e-6, 1e-12);
+    expectClose(whole.values, closedForm(features), { atol: 1e-12, rtol: 1e-6 });
   });
 
   it('accumulates long batches (beyond one internal chunk) and empty batches correctly', async () => {
-    const big = randomMatrix(5000, D, 7, relu);
+    const big = gaussianMatrix(5000, D, 7, relu);
     const acc = new SensitivityAccumulator(head);
     await acc.add(big);
     await acc.add(matrix(0, D));
     expect(acc.count).toBe(5000);
-    expectClose(acc.result().values, closedForm(big), 1e-5, 1e-10);
+    expectClose(acc.result().values, closedForm(big), { atol: 1e-10, rtol: 1e-5 });
   });
 
   it('toState returns an independent copy with the settings', async () => {
@@ -223,17 +214,17 @@ describe('SensitivityAccumulator: streaming, shards and state', () => {
         return portableGemmKernel.gemm(a, b, o);
       },
     };
-    const signedFeatures = randomMatrix(30, D, 12);
+    const signedFeatures = gaussianMatrix(30, D, 12);
     const parts = [sliceRows(signedFeatures, 0, 10), sliceRows(signedFeatures, 10, 17), sliceRows(signedFeatures, 17, 30)];
     const sequential = new SensitivityAccumulator(head);
     for (const part of parts) await sequential.add(part);
     const concurrent = new SensitivityAccumulator(head, { kernel: deferred });
-    const bad = randomMatrix(2, D, 13);
+    const bad = gaussianMatrix(2, D, 13);
     bad.data[3] = Number.NaN;
     const results = await Promise.allSettled([concurrent.add(parts[0]!), concurrent.add(bad), concurrent.add(parts[1]!), concurrent.add(parts[2]!)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect(concurrent.count).toBe(30);
-    expectClose(concurrent.result().values, sequential.result().values, 1e-14);
+    expectClose(concurrent.result().values, sequential.result().values, { rtol: 1e-14 });
   });
 
   it('uses the given kernel', async () => {
@@ -261,21 +252,21 @@ describe('SensitivityAccumulator: errors', () => {
     expect(() => new SensitivityAccumulator(head, { temperature: Number.NaN })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => new SensitivityAccumulator(head, { aggregation: 'sum' as never })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     const acc = new SensitivityAccumulator(head);
-    await expect(acc.add(randomMatrix(2, 5, 1))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
-    await expect(acc.add(randomMatrix(2, 4, 1), randomMatrix(3, 3, 2))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
-    await expect(acc.add(randomMatrix(2, 4, 1), randomMatrix(2, 4, 2))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    await expect(acc.add(gaussianMatrix(2, 5, 1))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    await expect(acc.add(gaussianMatrix(2, 4, 1), gaussianMatrix(3, 3, 2))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    await expect(acc.add(gaussianMatrix(2, 4, 1), gaussianMatrix(2, 4, 2))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
   });
 
   it('throws NON_FINITE naming the batch row, and leaves the state unchanged', async () => {
     const acc = new SensitivityAccumulator(head);
-    await acc.add(randomMatrix(3, 4, 2));
+    await acc.add(gaussianMatrix(3, 4, 2));
     const before = acc.toState();
-    const bad = randomMatrix(5, 4, 3);
+    const bad = gaussianMatrix(5, 4, 3);
     bad.data[2 * 4 + 1] = Number.NaN;
     await expect(acc.add(bad)).rejects.toMatchObject({ code: 'NON_FINITE', offset: 2, message: expect.stringMatching(/batch row 2/) });
-    const badLogits = randomMatrix(5, 3, 4);
+    const badLogits = gaussianMatrix(5, 3, 4);
     badLogits.data[4 * 3] = Infinity;
-    await expect(acc.add(randomMatrix(5, 4, 5), badLogits)).rejects.toMatchObject({ code: 'NON_FINITE', offset: 4 });
+    await expect(acc.add(gaussianMatrix(5, 4, 5), badLogits)).rejects.toMatchObject({ code: 'NON_FINITE', offset: 4 });
     expect(acc.toState()).toEqual(before);
   });
 
@@ -332,7 +323,7 @@ describe('neuronSensitivity', () => {
       for (const [C, D, seed] of [[1, 4, 1], [2, 3, 2], [5, 6, 3], [8, 5, 4]] as const) {
         const param = randomParam(C, D, seed);
         const copy = param.values.slice();
-        expectClose(neuronSensitivity(param, statistic), brute(param, statistic), 1e-12, 1e-15);
+        expectClose(neuronSensitivity(param, statistic), brute(param, statistic), { atol: 1e-15, rtol: 1e-12 });
         expect(param.values).toEqual(copy);
       }
     });

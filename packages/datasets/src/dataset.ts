@@ -2,13 +2,14 @@
  * The generic dataset engine: turns a format's sample reader into a {@link Dataset} whose `batches()`
  * preprocesses, batches and prefetches in a deterministic order.
  */
-import type { BatchOptions, Dataset, DatasetBatch, DatasetFormat, ProgressEvent } from './types.js';
+import type { BatchOptions, Dataset, DatasetBatch, DatasetFormat, ProgressEvent, SkipEvent } from './types.js';
 import type { PixelImage, PreprocessPlan } from './preprocess.js';
 import { resolvePreprocess, writeSample } from './preprocess.js';
 import { decodeImageFile, resizePixels } from './resize.js';
 import { resolveIndices } from './subset.js';
 import { argumentError, formatError } from './errors.js';
 import { isOpnpError } from '@opnp/core';
+import type { OpnpError } from '@opnp/core';
 
 /** One stored sample: decoded pixels (array formats) or an image file to decode. */
 export type RawSample =
@@ -35,11 +36,25 @@ export interface DatasetParts {
   /** Images that may fail to decode are skipped with a warning unless `strict`. */
   readonly strict?: boolean;
   readonly read: SampleReader;
+  /** See {@link Dataset.verify}. */
+  readonly verify?: () => Promise<readonly string[]>;
 }
 
 interface Assembled {
   readonly batch: DatasetBatch;
-  readonly skipped: number;
+  /** Samples left out of this batch, ascending. */
+  readonly skips: readonly SkipEvent[];
+}
+
+/** Missing or undecodable image files are skipped (unless strict); every other error ends the pass. */
+function skippable(sample: RawSample, error: unknown): error is OpnpError {
+  return 'file' in sample && isOpnpError(error) && (error.code === 'DATASET_FORMAT' || error.code === 'DATASET_NOT_FOUND');
+}
+
+/** The reason of a skip: the error's message without the `(file: ...)` part (the skip names the file). */
+function skipReason(error: OpnpError): string {
+  const at = error.file === undefined ? -1 : error.message.indexOf(` (file: ${error.file}`);
+  return at > 0 ? error.message.slice(0, at) : error.message;
 }
 
 function abortReason(signal: AbortSignal): unknown {
@@ -51,10 +66,10 @@ async function loadSample(sample: RawSample, plan: PreprocessPlan): Promise<Pixe
   return resizePixels(sample.pixels, plan);
 }
 
-async function assemble(chunk: readonly RawSample[], plan: PreprocessPlan, parts: DatasetParts, onWarning: ((m: string) => void) | undefined): Promise<Assembled> {
+async function assemble(chunk: readonly RawSample[], plan: PreprocessPlan, parts: DatasetParts): Promise<Assembled> {
   const loaded = await Promise.allSettled(chunk.map((s) => loadSample(s, plan)));
   const good: { sample: RawSample; image: PixelImage }[] = [];
-  let skipped = 0;
+  const skips: SkipEvent[] = [];
   for (const [k, result] of loaded.entries()) {
     const sample = chunk[k]!;
     if (result.status === 'fulfilled') {
@@ -62,9 +77,8 @@ async function assemble(chunk: readonly RawSample[], plan: PreprocessPlan, parts
       continue;
     }
     const error = result.reason as unknown;
-    if (parts.strict || !('file' in sample) || !isOpnpError(error) || error.code !== 'DATASET_FORMAT') throw error;
-    skipped++;
-    onWarning?.(`Skipped unreadable image #${sample.index}: ${(error as Error).message}`);
+    if (parts.strict || !skippable(sample, error) || !('file' in sample)) throw error;
+    skips.push({ index: sample.index, file: sample.file, reason: skipReason(error) });
   }
   const { channels: C, height: H, width: W } = plan;
   const size = C * H * W;
@@ -86,7 +100,7 @@ async function assemble(chunk: readonly RawSample[], plan: PreprocessPlan, parts
     indices[n] = sample.index;
   }
   const shape = plan.layout === 'NCHW' ? [good.length, C, H, W] : [good.length, H, W, C];
-  return { batch: { data, shape, labels, indices }, skipped };
+  return { batch: { data, shape, labels, indices }, skips };
 }
 
 /** A batch being assembled (boxed: an async generator would await a bare promise before yielding it). */
@@ -100,11 +114,11 @@ async function* assembling(parts: DatasetParts, indices: Uint32Array, batchSize:
   for await (const sample of parts.read(indices, options.signal)) {
     chunk.push(sample);
     if (chunk.length === batchSize) {
-      yield { assembled: assemble(chunk, plan, parts, options.onWarning) };
+      yield { assembled: assemble(chunk, plan, parts) };
       chunk = [];
     }
   }
-  if (chunk.length > 0) yield { assembled: assemble(chunk, plan, parts, options.onWarning) };
+  if (chunk.length > 0) yield { assembled: assemble(chunk, plan, parts) };
 }
 
 /**
@@ -187,7 +201,11 @@ export function createDataset(parts: DatasetParts): Dataset {
     const source = assembling(parts, indices, batchSize, plan, options);
     for await (const assembled of prefetched(source, Math.max(1, prefetch), options.signal)) {
       count += assembled.batch.indices.length;
-      skipped += assembled.skipped;
+      skipped += assembled.skips.length;
+      for (const skip of assembled.skips) {
+        options.onWarning?.(`Skipped unreadable image #${skip.index} (${skip.file}): ${skip.reason}`);
+        options.onSkip?.(skip);
+      }
       if (options.onProgress) {
         const elapsedMs = performance.now() - start;
         const event: ProgressEvent = { count, total, skipped, elapsedMs, rate: elapsedMs > 0 ? (count * 1000) / elapsedMs : 0 };
@@ -204,6 +222,7 @@ export function createDataset(parts: DatasetParts): Dataset {
     sizesVary: parts.sizesVary ?? false,
     readLabels,
     batches,
+    ...(parts.verify ? { verify: parts.verify } : {}),
   };
   const extra: { classes?: number; labels?: Int32Array; classNames?: readonly string[] } = {};
   if (parts.classes !== undefined) extra.classes = parts.classes;
@@ -240,8 +259,9 @@ export function selectSamples(dataset: Dataset, indices: Uint32Array): Dataset &
     const local = resolveIndices(n, options.subset);
     const composed = new Uint32Array(local.length);
     for (let i = 0; i < local.length; i++) composed[i] = parentIndices[local[i]!]!;
-    const onProgress = options.onProgress;
-    for await (const batch of dataset.batches({ ...options, subset: composed, ...(onProgress ? { onProgress } : {}) })) {
+    const onSkip = options.onSkip;
+    const mappedSkip = onSkip ? { onSkip: (skip: SkipEvent) => onSkip({ ...skip, index: viewPosition(skip.index) }) } : {};
+    for await (const batch of dataset.batches({ ...options, subset: composed, ...mappedSkip })) {
       const mapped = new Uint32Array(batch.indices.length);
       for (let i = 0; i < mapped.length; i++) mapped[i] = viewPosition(batch.indices[i]!);
       yield { ...batch, indices: mapped };
@@ -256,6 +276,7 @@ export function selectSamples(dataset: Dataset, indices: Uint32Array): Dataset &
     sourceIndices: parentIndices,
     readLabels: async () => pick(await dataset.readLabels()),
     batches,
+    ...(dataset.verify ? { verify: () => dataset.verify!() } : {}),
     ...(dataset.classes !== undefined ? { classes: dataset.classes } : {}),
     ...(dataset.classNames !== undefined ? { classNames: dataset.classNames } : {}),
     ...(dataset.labels !== undefined ? { labels: pick(dataset.labels) } : {}),

@@ -7,7 +7,7 @@
  * Buffer parsers (`fromIdx`, `fromCifar`, `fromMat`, `readNpy`, `encodeNpy`, `parseImageList`,
  * `parseValSolution`) do no file access; `load*` / `open*` / `write*` functions use Node's file system.
  */
-export type { Dataset, DatasetBatch, DatasetFormat, BatchOptions, ProgressEvent } from './types.js';
+export type { Dataset, DatasetBatch, DatasetFormat, BatchOptions, ProgressEvent, SkipEvent } from './types.js';
 export {
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -25,7 +25,7 @@ export { pillowResize, type PillowFilter } from './pillow-resize.js';
 export { subsetIndices, splitIndices, subsetSize, type SubsetOptions } from './subset.js';
 export { selectSamples } from './dataset.js';
 export { openDataset, detectFormat, parseDatasetSpec, DATASET_FORMATS, type OpenDatasetOptions, type DatasetSpec } from './open.js';
-export { datasetInfo, type DatasetInfo } from './info.js';
+export { datasetInfo, type DatasetInfo, type DatasetInfoOptions } from './info.js';
 // IDX
 export { fromIdx, parseIdxHeader, idxLabels, type IdxArray, type IdxData, type IdxDtype, type IdxHeader, type IdxParseOptions } from './formats/idx.js';
 export { openIdx, loadIdx, idxLabelsCandidates, type IdxOptions } from './formats/idx-dataset.js';
@@ -41,4 +41,4 @@ export { openImageNet, parseValSolution, type ImageNetOptions } from './formats/
 export { openImageList, parseImageList, type ImageListOptions, type ImageListEntry } from './formats/imglist-dataset.js';
 // npy
 export { readNpy, encodeNpy, npyToMatrix, parseNpyHeader, isNpy, type NpyArray, type NpyDtype, type NpyHeader, type NpyParseOptions } from './formats/npy.js';
-export { loadNpy, writeNpy, openNpyRowWriter, openNpyDataset, type NpyRowWriter, type NpyRowWriterOptions } from './formats/npy-file.js';
+export { loadNpy, writeNpy, openNpyRowWriter, openNpyDataset, type NpyDataset, type NpyRowWriter, type NpyRowWriterOptions } from './formats/npy-file.js';

@@ -7,10 +7,30 @@ import type { FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
+import { isOpnpError } from '@opnp/core';
 import { fileSystemError, formatError } from './errors.js';
 
 /** Largest positional read issued at once. */
 const CHUNK_BYTES = 4 << 20;
+
+/** Largest sample (one image / row) accepted from a header: 256 MiB. */
+export const MAX_SAMPLE_BYTES = 2 ** 28;
+
+/**
+ * Refuses a sample size above {@link MAX_SAMPLE_BYTES} (a lying or corrupt header) before anything is read.
+ *
+ * @param describe the header's dimensions in words, e.g. `dims [2, 20000, 20000] of uint8`.
+ */
+export function checkSampleBytes(sampleBytes: number, describe: string, file: string, offset: number): void {
+  if (sampleBytes > MAX_SAMPLE_BYTES) {
+    throw formatError(`Implausibly large samples: the header's ${describe} make ${sampleBytes} bytes per sample`, {
+      file,
+      offset,
+      expected: `at most ${MAX_SAMPLE_BYTES} bytes (256 MiB) per sample`,
+      hint: 'The header is corrupt, or this is not a dataset of images / rows',
+    });
+  }
+}
 
 /** Opens a file for reading, mapping ENOENT to `'DATASET_NOT_FOUND'`. */
 export async function openFile(file: string): Promise<FileHandle> {
@@ -112,16 +132,41 @@ export async function* readStreamRecords(
   }
 }
 
+/** Called with every new {@link StreamReader} (tests observe buffering through it); see {@link observeStreamReaders}. */
+let readerObserver: ((reader: StreamReader) => void) | undefined;
+
+/**
+ * Registers a function called with every {@link StreamReader} created from now on (`undefined` to stop).
+ * Internal: lets tests assert how many bytes a loader pulled from a decompressor and how many it buffered.
+ *
+ * @internal
+ */
+export function observeStreamReaders(observer: ((reader: StreamReader) => void) | undefined): void {
+  readerObserver = observer;
+}
+
 /**
  * Sequential reader of a byte stream: `read(n)` returns exactly `n` bytes or throws a `'DATASET_FORMAT'`
  * error naming the (decompressed) offset where the data ended.
+ *
+ * Buffering is linear: pulled chunks are kept in a list consumed by offset, every byte is copied at most
+ * once, and at most `n` bytes plus one chunk are held while reading `n` bytes (`skip` holds one chunk).
  */
 export class StreamReader {
   private readonly iterator: AsyncIterator<Buffer>;
-  private pending: Uint8Array = new Uint8Array(0);
-  private pendingStart = 0;
+  private chunks: Uint8Array[] = [];
+  /** Offset of the first unconsumed byte in `chunks[0]`. */
+  private head = 0;
+  /** Unconsumed bytes held in `chunks`. */
+  private buffered = 0;
   /** Bytes consumed so far. */
   position = 0;
+  /** Bytes pulled from the stream so far (decompressed bytes for gzip / zlib streams). */
+  pulled = 0;
+  /** Most bytes held at once. */
+  maxBuffered = 0;
+  /** Bytes copied into assembled reads (at most the bytes read: no quadratic re-copying). */
+  copied = 0;
 
   constructor(
     private readonly stream: Readable,
@@ -130,6 +175,7 @@ export class StreamReader {
     private readonly upstream: Readable[] = [],
   ) {
     this.iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    readerObserver?.(this);
   }
 
   private async fill(): Promise<boolean> {
@@ -137,58 +183,130 @@ export class StreamReader {
     try {
       next = await this.iterator.next();
     } catch (error) {
-      throw formatError(`Corrupt ${this.what} (${(error as Error).message})`, { file: this.file, offset: this.position, cause: error });
+      throw formatError(`Corrupt ${this.what} (${(error as Error).message})`, { file: this.file, offset: this.position + this.buffered, cause: error });
     }
     if (next.done) return false;
     const chunk = next.value;
-    const rest = this.pending.length - this.pendingStart;
-    const merged = new Uint8Array(rest + chunk.length);
-    merged.set(this.pending.subarray(this.pendingStart), 0);
-    merged.set(chunk, rest);
-    this.pending = merged;
-    this.pendingStart = 0;
+    if (chunk.length === 0) return true;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    this.pulled += chunk.length;
+    this.maxBuffered = Math.max(this.maxBuffered, this.buffered);
     return true;
   }
 
-  /** Exactly `n` bytes (a copy-free view when possible). */
-  async read(n: number): Promise<Uint8Array> {
-    while (this.pending.length - this.pendingStart < n) {
-      if (!(await this.fill())) {
-        throw formatError(`${this.what} ends early (truncated)`, { file: this.file, offset: this.position + this.pending.length - this.pendingStart, expected: `${n - (this.pending.length - this.pendingStart)} more bytes` });
+  private truncated(more: number): never {
+    throw formatError(`${this.what} ends early (truncated)`, { file: this.file, offset: this.position + this.buffered, expected: `${more} more bytes` });
+  }
+
+  /** Drops `n` buffered bytes (`n <= buffered`). */
+  private consume(n: number): void {
+    let left = n;
+    let drop = 0;
+    while (left > 0) {
+      const chunk = this.chunks[drop]!;
+      const take = Math.min(left, chunk.length - this.head);
+      this.head += take;
+      left -= take;
+      if (this.head === chunk.length) {
+        drop++;
+        this.head = 0;
       }
     }
-    const out = this.pending.subarray(this.pendingStart, this.pendingStart + n);
-    this.pendingStart += n;
+    if (drop > 0) this.chunks.splice(0, drop);
+    this.buffered -= n;
     this.position += n;
+  }
+
+  /** Exactly `n` bytes (a copy-free view when they lie in one chunk). */
+  async read(n: number): Promise<Uint8Array> {
+    while (this.buffered < n) if (!(await this.fill())) this.truncated(n - this.buffered);
+    const first = this.chunks[0];
+    if (n === 0 || first === undefined) return new Uint8Array(0);
+    if (first.length - this.head >= n) {
+      const view = first.subarray(this.head, this.head + n);
+      this.consume(n);
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let done = 0;
+    for (const [i, chunk] of this.chunks.entries()) {
+      if (done === n) break;
+      const from = i === 0 ? this.head : 0;
+      const take = Math.min(n - done, chunk.length - from);
+      out.set(chunk.subarray(from, from + take), done);
+      done += take;
+    }
+    this.copied += n;
+    this.consume(n);
     return out;
   }
 
-  /** Skips `n` bytes. */
+  /** Up to `n` bytes: fewer only when the stream ends first. */
+  async readUpTo(n: number): Promise<Uint8Array> {
+    while (this.buffered < n) if (!(await this.fill())) break;
+    return this.read(Math.min(n, this.buffered));
+  }
+
+  /** Skips `n` bytes, holding at most one chunk at a time. */
   async skip(n: number): Promise<void> {
     let left = n;
     while (left > 0) {
-      const available = this.pending.length - this.pendingStart;
-      if (available === 0 && !(await this.fill())) {
-        throw formatError(`${this.what} ends early (truncated)`, { file: this.file, offset: this.position, expected: `${left} more bytes` });
-      }
-      const take = Math.min(left, this.pending.length - this.pendingStart);
-      this.pendingStart += take;
-      this.position += take;
+      if (this.buffered === 0 && !(await this.fill())) this.truncated(left);
+      const take = Math.min(left, this.buffered);
+      this.consume(take);
       left -= take;
     }
   }
 
+  /** Bytes pulled but not consumed yet. */
+  get available(): number {
+    return this.buffered;
+  }
+
   /** True when no byte is left. */
   async atEnd(): Promise<boolean> {
-    while (this.pending.length - this.pendingStart === 0) if (!(await this.fill())) return true;
+    while (this.buffered === 0) if (!(await this.fill())) return true;
     return false;
   }
 
   /** Releases the stream and the file. */
   close(): void {
+    this.chunks = [];
+    this.buffered = 0;
     this.stream.destroy();
     for (const s of this.upstream) s.destroy();
   }
+}
+
+/**
+ * Streams the rest of `reader` without keeping it and checks that the stream holds exactly `expected` bytes
+ * (counted from its start). Pulls at most one chunk past `expected`. Returns the byte count.
+ *
+ * @param describe what the header announced, e.g. `for dims [10000, 28, 28] of uint8`.
+ * @param what the data in messages, e.g. `IDX file`.
+ * @throws OpnpError `'DATASET_FORMAT'` naming the file, the expected and the actual byte count.
+ */
+export async function verifyStreamLength(reader: StreamReader, file: string, expected: number, describe: string, what = 'The data'): Promise<number> {
+  const wanted = `${expected} bytes ${describe}`;
+  // a decompressor error (cut or damaged compressed data) also says how far the data got
+  const pull = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (error) {
+      const got = reader.position + reader.available;
+      const reason = isOpnpError(error) && error.cause instanceof Error ? error.cause.message : (error as Error).message;
+      throw formatError(`${what} is truncated or corrupt (${reason})`, { file, offset: got, expected: wanted, actual: `${got} bytes before the data ended`, cause: error });
+    }
+  };
+  while (reader.position < expected) {
+    if (await pull(() => reader.atEnd())) throw formatError(`${what} is truncated`, { file, offset: reader.position, expected: wanted, actual: `${reader.position} bytes` });
+    await reader.skip(Math.min(expected - reader.position, reader.available));
+  }
+  if (!(await pull(() => reader.atEnd()))) {
+    throw formatError(`${what} has trailing bytes after the announced data`, { file, offset: expected, expected: wanted, actual: `more than ${expected} bytes` });
+  }
+  return expected;
 }
 
 /** A sequential reader of a gzip file's decompressed bytes. */

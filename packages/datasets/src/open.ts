@@ -38,8 +38,15 @@ export interface OpenDatasetOptions {
   cifarLabels?: CifarLabelKind;
   /** Root folder of an OpenOOD image list. */
   root?: string;
-  /** Image folders / lists: fail on an unreadable image instead of skipping it. */
+  /** Image folders / lists: fail on an unreadable image instead of skipping it (spec option `strict`). */
   strict?: boolean;
+  /**
+   * Image lists: accept entries that resolve outside the root folder (absolute paths, `../`); default false,
+   * such an entry is an error naming the list file, line and entry (spec option `allow-outside-root`).
+   */
+  allowOutsideRoot?: boolean;
+  /** Called for recoverable problems found while opening (e.g. image-list entries outside the root when allowed). */
+  onWarning?: (message: string) => void;
 }
 
 /** A parsed spec string. */
@@ -49,10 +56,35 @@ export interface DatasetSpec {
   readonly options: OpenDatasetOptions;
 }
 
+/** The spec options {@link parseDatasetSpec} accepts, for messages. */
+const SPEC_OPTIONS = 'train|test|val|fine|coarse|strict|nolabels|allow-outside-root|labels=<path>|root=<path>|split=<name>';
+
+/** A spec prefix that names a format (letters, digits, `-`, `_`; two or more characters: `C:` is a drive). */
+const PREFIX = /^[a-z][a-z0-9_-]+$/i;
+
+/** Applies one `#` option to `options` (or throws `'INVALID_ARGUMENT'` naming it). */
+function applySpecOption(options: OpenDatasetOptions, part: string, spec: string): void {
+  const eq = part.indexOf('=');
+  const key = eq < 0 ? part : part.slice(0, eq);
+  const value = eq < 0 ? '' : part.slice(eq + 1);
+  if (eq < 0 && (key === 'train' || key === 'test' || key === 'val')) options.split = key;
+  else if (eq < 0 && (key === 'fine' || key === 'coarse')) options.cifarLabels = key;
+  else if (eq < 0 && key === 'strict') options.strict = true;
+  else if (eq < 0 && key === 'allow-outside-root') options.allowOutsideRoot = true;
+  else if (eq < 0 && key === 'nolabels') options.labels = false;
+  else if (key === 'labels' && value) options.labels = value;
+  else if (key === 'root' && value) options.root = value;
+  else if (key === 'split' && value) options.split = value;
+  else throw argumentError(`Unknown dataset spec option "${part}"`, { actual: spec, expected: SPEC_OPTIONS });
+}
+
 /**
  * Parses `[format:]path[#options]`. Options after `#`, comma-separated: `train`, `test`, `val`
- * (split), `fine`, `coarse` (CIFAR-100 labels), `strict`, `nolabels`, `labels=<path>`, `root=<path>`,
- * `split=<name>`.
+ * (split), `fine`, `coarse` (CIFAR-100 labels), `strict`, `nolabels`, `allow-outside-root`, `labels=<path>`,
+ * `root=<path>`, `split=<name>`.
+ *
+ * A prefix that is not a format name (`noise:abc`, `nyp:x.npy`) is an error listing the formats; a
+ * one-letter prefix is a Windows drive, and a path containing `:` can be written `./name:with:colons`.
  *
  * @example
  * ```ts
@@ -70,6 +102,12 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
     if ((DATASET_FORMATS as readonly string[]).includes(prefix)) {
       format = prefix as DatasetFormat;
       rest = rest.slice(colon + 1);
+    } else if (PREFIX.test(prefix)) {
+      throw argumentError(`Unknown dataset format prefix "${rest.slice(0, colon)}:"`, {
+        actual: spec,
+        expected: `one of ${DATASET_FORMATS.map((f) => `${f}:`).join(', ')} (or no prefix: detected from content)`,
+        hint: 'A file whose name contains ":" can be given as ./<name>',
+      });
     }
   }
   const options: OpenDatasetOptions = {};
@@ -77,19 +115,7 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
   if (hash >= 0) {
     const fragment = rest.slice(hash + 1);
     rest = rest.slice(0, hash);
-    for (const part of fragment.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
-      const eq = part.indexOf('=');
-      const key = eq < 0 ? part : part.slice(0, eq);
-      const value = eq < 0 ? '' : part.slice(eq + 1);
-      if (eq < 0 && (key === 'train' || key === 'test' || key === 'val')) options.split = key;
-      else if (eq < 0 && (key === 'fine' || key === 'coarse')) options.cifarLabels = key;
-      else if (eq < 0 && key === 'strict') options.strict = true;
-      else if (eq < 0 && key === 'nolabels') options.labels = false;
-      else if (key === 'labels' && value) options.labels = value;
-      else if (key === 'root' && value) options.root = value;
-      else if (key === 'split' && value) options.split = value;
-      else throw argumentError(`Unknown dataset spec option "${part}"`, { actual: spec, expected: 'train|test|val|fine|coarse|strict|nolabels|labels=<path>|root=<path>|split=<name>' });
-    }
+    for (const part of fragment.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) applySpecOption(options, part, spec);
   }
   if (rest === '') throw argumentError('The dataset spec has no path', { actual: spec });
   return { format, path: rest, options };
@@ -131,7 +157,7 @@ export async function detectFormat(path: string): Promise<DatasetFormat> {
   try {
     info = await stat(path);
   } catch (error) {
-    throw fileSystemError(error, path);
+    throw fileSystemError(error, path, extname(path) === '' ? 'path' : 'file');
   }
   if (info.isDirectory()) {
     const names = await readdir(path);
@@ -152,16 +178,20 @@ export async function detectFormat(path: string): Promise<DatasetFormat> {
     if (looksLikeIdx(head)) return 'idx';
     throw formatError('Cannot detect the dataset format: gzip data that is not an IDX file', { file: path, offset: 0, hint: 'Use a format prefix such as idx:' });
   }
+  let idxNote: string | undefined;
   if (looksLikeIdx(head)) {
     const header = parseIdxHeader(head);
-    if (header.headerBytes + header.dataBytes === size) return 'idx';
+    const expected = header.headerBytes + header.dataBytes;
+    // an IDX-named file is IDX even when its size is wrong, so opening it says "truncated" instead of "unknown"
+    if (expected === size || IDX_NAME.test(basename(path))) return 'idx';
+    idxNote = `it starts like an IDX file, but its header announces ${expected} bytes and the file has ${size}`;
   }
   if (ext === '.bin' || /batch/i.test(basename(path))) {
     const variants = cifarVariantsFor(size);
     if (variants.length === 1) return variants[0]!;
   }
   if (ext === '.txt' || ext === '.lst' || ext === '.list') return 'imglist';
-  throw formatError('Cannot detect the dataset format', { file: path, hint: `Use a prefix: ${DATASET_FORMATS.map((f) => `${f}:`).join(' ')}` });
+  throw formatError('Cannot detect the dataset format', { file: path, ...(idxNote ? { actual: idxNote } : {}), hint: `Use a prefix: ${DATASET_FORMATS.map((f) => `${f}:`).join(' ')}` });
 }
 
 async function containsWnids(path: string, names: string[]): Promise<boolean> {
@@ -203,7 +233,12 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
     case 'imagenet':
       return openImageNet(path, { ...files, ...(o.split ? { split: o.split } : {}), ...(typeof o.labels === 'string' ? { labels: o.labels } : {}) });
     case 'imglist':
-      return openImageList(path, { ...files, ...(o.root ? { root: o.root } : {}) });
+      return openImageList(path, {
+        ...files,
+        ...(o.root ? { root: o.root } : {}),
+        ...(o.allowOutsideRoot !== undefined ? { allowOutsideRoot: o.allowOutsideRoot } : {}),
+        ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+      });
     case 'npy':
       return openNpyDataset(path);
     default:

@@ -98,12 +98,30 @@ function pair(name: string, value: number | readonly [number, number]): readonly
   return [positiveInt(name, value[0]), positiveInt(name, value[1])];
 }
 
-function perChannel(name: string, value: number | readonly number[] | undefined, channels: number, fallback: number): Float64Array {
+/** Where the output channel count came from, for messages. */
+interface ChannelSource {
+  /** Channels of the stored images. */
+  readonly stored: number;
+  /** `preprocess.channels` was given. */
+  readonly explicit: boolean;
+}
+
+function channelWords(n: number): string {
+  return `${n} channel${n === 1 ? '' : 's'}`;
+}
+
+function perChannel(name: string, value: number | readonly number[] | undefined, channels: number, fallback: number, source: ChannelSource): Float64Array {
   const out = new Float64Array(channels).fill(fallback);
   if (value === undefined) return out;
   const values = typeof value === 'number' ? [value] : value;
   if (values.length !== 1 && values.length !== channels) {
-    throw argumentError(`preprocess.${name} needs 1 or ${channels} values (one per output channel)`, { expected: channels, actual: values.length });
+    const why = source.explicit ? `preprocess.channels is ${channels}` : `the images have ${channelWords(source.stored)}`;
+    const canConvert = !source.explicit && (values.length === 1 || values.length === 3) && (channels === 1 || channels === 3);
+    throw argumentError(`preprocess.${name} has ${values.length} values, but ${why}: give 1 value${channels === 1 ? '' : ` or ${channels} (one per channel)`}`, {
+      expected: channels === 1 ? '1 value' : `1 or ${channels} values`,
+      actual: `${values.length} values [${values.join(', ')}]`,
+      ...(canConvert ? { hint: `Or set preprocess.channels to ${values.length} to convert the ${channelWords(source.stored)} of the stored images` } : {}),
+    });
   }
   for (let c = 0; c < channels; c++) {
     const v = values.length === 1 ? values[0]! : values[c]!;
@@ -171,6 +189,7 @@ export function resolvePreprocess(
   const scale = o.scale ?? (eightBit ? 1 / 255 : 1);
   if (!Number.isFinite(scale)) throw argumentError('preprocess.scale must be finite', { actual: scale });
   const kernel = o.kernel ?? 'pil-bilinear';
+  const source: ChannelSource = { stored: stored[0], explicit: o.channels !== undefined };
   if (!RESIZE_KERNELS.includes(kernel)) throw argumentError('Unknown preprocess.kernel', { expected: RESIZE_KERNELS.join(' | '), actual: kernel });
   return {
     layout,
@@ -181,8 +200,8 @@ export function resolvePreprocess(
     crop,
     kernel,
     scale,
-    mean: perChannel('mean', o.mean, channels, 0),
-    std: perChannel('std', o.std, channels, 1),
+    mean: perChannel('mean', o.mean, channels, 0, source),
+    std: perChannel('std', o.std, channels, 1, source),
   };
 }
 

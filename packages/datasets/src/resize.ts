@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import type { PixelImage, PreprocessPlan } from './preprocess.js';
 import { resizedSize } from './preprocess.js';
-import { argumentError, formatError } from './errors.js';
+import { argumentError, formatError, notFoundError } from './errors.js';
 import { pillowResize, type PillowFilter } from './pillow-resize.js';
 
 async function toPixels(pipeline: Sharp): Promise<PixelImage> {
@@ -64,7 +64,7 @@ export async function resizePixels(image: PixelImage, plan: PreprocessPlan): Pro
 /**
  * Decodes an image file (JPEG, PNG, WebP...) into 8-bit HWC pixels (alpha dropped), resized as `plan` says.
  *
- * @throws OpnpError `'DATASET_FORMAT'` naming the file when it cannot be decoded.
+ * @throws OpnpError `'DATASET_FORMAT'` naming the file when it cannot be decoded, `'DATASET_NOT_FOUND'` when it is missing.
  */
 export async function decodeImageFile(file: string, plan: PreprocessPlan): Promise<PixelImage> {
   try {
@@ -75,6 +75,9 @@ export async function decodeImageFile(file: string, plan: PreprocessPlan): Promi
     if ((meta.channels ?? 3) >= 3 || meta.space === 'cmyk') pipeline = pipeline.toColourspace('srgb');
     return await resizedPixels(pipeline, plan, meta.height, meta.width);
   } catch (error) {
-    throw formatError(`Cannot decode image (${(error as Error).message})`, { file, cause: error });
+    const message = (error as Error).message;
+    if (/^Input file is missing/.test(message)) throw notFoundError(`Image file not found: ${file}`, { file, cause: error });
+    // sharp's messages span lines; the error stays one line so the file name is never cut off.
+    throw formatError(`Cannot decode image (${message.replace(/\s*\n\s*/g, '; ').trim()})`, { file, cause: error });
   }
 }

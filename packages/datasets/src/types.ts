@@ -37,6 +37,16 @@ export interface ProgressEvent {
   readonly skipped: number;
 }
 
+/** A sample left out of a pass (image folders, lists, ImageNet): an image that is missing or cannot be decoded. */
+export interface SkipEvent {
+  /** Dataset index of the sample (the index it would have had in `DatasetBatch.indices`). */
+  readonly index: number;
+  /** The image file. */
+  readonly file: string;
+  /** Why it was skipped (the decoder's or file system's message). */
+  readonly reason: string;
+}
+
 /** Options of {@link Dataset.batches}. */
 export interface BatchOptions {
   /** Samples per batch (default 64). */
@@ -49,8 +59,13 @@ export interface BatchOptions {
   prefetch?: number;
   /** Called after every batch. */
   onProgress?: (event: ProgressEvent) => void;
-  /** Called for recoverable problems (a skipped unreadable image). */
+  /** Called for recoverable problems (a skipped unreadable image), as a message. */
   onWarning?: (message: string) => void;
+  /**
+   * Called once per skipped sample (missing or undecodable image, without `strict`), in index order, just
+   * before the batch it was left out of is delivered (also when every sample of that batch was skipped).
+   */
+  onSkip?: (skip: SkipEvent) => void;
   /** Aborts the pass: the iterator rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -81,4 +96,11 @@ export interface Dataset {
   readLabels(): Promise<Int32Array>;
   /** Streams preprocessed batches in ascending index order. */
   batches(options?: BatchOptions): AsyncIterable<DatasetBatch>;
+  /**
+   * Checks the stored data beyond the header without keeping it (e.g. streams a `.gz` and counts its bytes);
+   * resolves to what was checked, in words. Absent when the format has nothing to check beyond `open`.
+   *
+   * @throws OpnpError `'DATASET_FORMAT'` naming the file, the expected and the actual byte count.
+   */
+  verify?(): Promise<readonly string[]>;
 }

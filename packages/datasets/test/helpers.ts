@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { isOpnpError } from '@opnp/core';
+import { expectClose as sharedExpectClose } from '@opnp/core/testing';
 import type { BatchOptions, Dataset } from '../src/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -42,12 +43,12 @@ export async function expectOpnpError(fn: () => unknown, code: string) {
   return caught;
 }
 
-/** Compares float arrays with a tolerance, naming the first differing index. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-6) {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (!(Math.abs(a - e) <= tolerance * Math.max(1, Math.abs(e)))) throw new Error(`index ${i}: got ${a}, expected ${e} (tolerance ${tolerance})`);
-  }
+/** Compares float arrays within `tolerance * max(1, |expected|)`, naming the first differing index (`@opnp/core/testing`). */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-6): void {
+  sharedExpectClose(actual, expected, tolerance);
+}
+
+/** `text` as a literal inside a RegExp (paths in messages). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { datasetInfo, openDataset, openImageFolder, openImageList, openImageNet, parseImageList, parseValSolution } from '../src/index.js';
-import type { ProgressEvent } from '../src/index.js';
+import { datasetInfo, openDataset, openImageFolder, openImageList, openImageNet, parseImageList, parseValSolution, selectSamples } from '../src/index.js';
+import type { ProgressEvent, SkipEvent } from '../src/index.js';
 import { FIXTURES, collect, expectClose, expectOpnpError, fixture, pix } from './helpers.js';
 
 /** CHW raw values of fixture image n (6 x 5), channels replicated from channel 0 when `grey`. */
@@ -115,8 +115,8 @@ describe('ImageNet layouts', () => {
 describe('OpenOOD image lists', () => {
   it('parses lines at the first space with -1 for OOD, naming the line of a bad entry', async () => {
     expect(parseImageList('a/b.png 3\n\nx.png -1\r\n')).toEqual([
-      { path: 'a/b.png', label: 3 },
-      { path: 'x.png', label: -1 },
+      { path: 'a/b.png', label: 3, line: 1 },
+      { path: 'x.png', label: -1, line: 3 },
     ]);
     expect((await expectOpnpError(() => parseImageList('a/b c.png 3\n'), 'DATASET_FORMAT')).offset).toBe(1);
     const error = await expectOpnpError(() => openImageList(fixture('imglist', 'bad.txt')), 'DATASET_FORMAT');
@@ -131,5 +131,96 @@ describe('OpenOOD image lists', () => {
     const { data, labels } = await collect(ds, { preprocess: raw });
     expect(labels).toEqual([4, -1, 0]);
     expect(Array.from(data)).toEqual([...chw(0), ...chw(6), ...chw(2)]);
+  });
+});
+
+describe('skipped images are observable', () => {
+  /** A folder a/{0,1,2}.jpg b/{3,4}.jpg with 2.jpg cut short (decodable header, broken data). */
+  async function folderWithCorruptJpeg(dir: string): Promise<string[]> {
+    mkdirSync(join(dir, 'a'));
+    mkdirSync(join(dir, 'b'));
+    const files = [join(dir, 'a', '0.jpg'), join(dir, 'a', '1.jpg'), join(dir, 'a', '2.jpg'), join(dir, 'b', '3.jpg'), join(dir, 'b', '4.jpg')];
+    for (const [n, file] of files.entries()) {
+      const pixels = Buffer.alloc(8 * 6 * 3);
+      for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + n * 50) % 256;
+      const jpeg = await sharp(pixels, { raw: { width: 8, height: 6, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+      writeFileSync(file, n === 2 ? jpeg.subarray(0, jpeg.length - 2) : jpeg);
+    }
+    return files;
+  }
+
+  it('names every skipped file through onSkip, keeps labels, indices and rows aligned, and counts skips', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opnp-skip-'));
+    try {
+      const files = await folderWithCorruptJpeg(dir);
+      const ds = await openDataset(`folder:${dir}`);
+      expect(ds.count).toBe(5);
+      const skips: SkipEvent[] = [];
+      const warnings: string[] = [];
+      const events: ProgressEvent[] = [];
+      const opts = { batchSize: 2, preprocess: { centerCrop: [6, 8] as [number, number], scale: 1, layout: 'NHWC' as const } };
+      const { data, labels, indices } = await collect(ds, { ...opts, onSkip: (s) => skips.push(s), onWarning: (m) => warnings.push(m), onProgress: (e) => events.push(e) });
+      expect(skips).toHaveLength(1);
+      expect(skips[0]).toMatchObject({ index: 2, file: files[2] });
+      expect(skips[0]!.reason).toMatch(/^Cannot decode image/);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(files[2]);
+      expect(events.at(-1)).toMatchObject({ count: 4, total: 5, skipped: 1 });
+      expect(indices).toEqual([0, 1, 3, 4]);
+      expect(labels).toEqual([0, 0, 1, 1]);
+      // every delivered row is the decoded pixels of the file its index names
+      const expected: number[] = [];
+      for (const i of indices) expected.push(...(await sharp(files[i]!).raw().toBuffer()));
+      expect(Array.from(data)).toEqual(expected);
+      // a batch whose only sample is skipped is not delivered, but its skip is still reported
+      const single: SkipEvent[] = [];
+      expect((await collect(ds, { ...opts, batchSize: 1, onSkip: (s) => single.push(s) })).indices).toEqual([0, 1, 3, 4]);
+      expect(single.map((s) => s.index)).toEqual([2]);
+      // views report view positions
+      const view = selectSamples(ds, Uint32Array.from([1, 2, 4]));
+      const viewSkips: SkipEvent[] = [];
+      expect((await collect(view, { ...opts, onSkip: (s) => viewSkips.push(s) })).indices).toEqual([0, 2]);
+      expect(viewSkips).toMatchObject([{ index: 1, file: files[2] }]);
+      // strict from the spec string fails on the first unreadable image, naming it
+      const strict = await openDataset(`folder:${dir}#strict`);
+      const error = await expectOpnpError(() => collect(strict, opts), 'DATASET_FORMAT');
+      expect(error.file).toBe(files[2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('image-list entries outside the root', () => {
+  it('is an error naming the list, line and entry unless allow-outside-root; missing files are named when skipped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opnp-list-'));
+    try {
+      const outside = fixture('folder', 'zebra', 'a.png');
+      const list = join(dir, 'list.txt');
+      writeFileSync(list, `ood/1.png -1\n../../etc/passwd 0\n`);
+      const error = await expectOpnpError(() => openDataset(`imglist:${list}#root=${FIXTURES}`), 'DATASET_FORMAT');
+      expect(error.file).toBe(list);
+      expect(error.offset).toBe(2);
+      expect(error.message).toContain('../../etc/passwd');
+      expect(error.message).toMatch(/allow-outside-root/);
+      writeFileSync(list, `ood/1.png -1\n\n${outside} 1\n`);
+      const absolute = await expectOpnpError(() => openImageList(list, { root: join(FIXTURES, 'ood') }), 'DATASET_FORMAT');
+      expect(absolute.offset).toBe(3);
+      expect(absolute.message).toContain(outside);
+
+      writeFileSync(list, `1.png -1\n../folder/zebra/a.png 1\nmissing.png 0\n`);
+      const warnings: string[] = [];
+      const ds = await openDataset(`imglist:${list}#root=${join(FIXTURES, 'ood')},allow-outside-root`, { onWarning: (m) => warnings.push(m) });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('line 2: ../folder/zebra/a.png');
+      const skips: SkipEvent[] = [];
+      const { data, indices } = await collect(ds, { preprocess: raw, onSkip: (s) => skips.push(s) });
+      expect(indices).toEqual([0, 1]);
+      expect(Array.from(data)).toEqual([...chw(6), ...chw(1)]);
+      expect(skips).toMatchObject([{ index: 2, file: join(FIXTURES, 'ood', 'missing.png') }]);
+      expect(skips[0]!.reason).toMatch(/^Image file not found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeNpy, loadNpy, npyToMatrix, openDataset, openNpyRowWriter, readNpy, writeNpy } from '../src/index.js';
-import { collect, expectOpnpError, fixture, pix } from './helpers.js';
+import { datasetInfo, encodeNpy, loadNpy, npyToMatrix, openDataset, openNpyDataset, openNpyRowWriter, readNpy, writeNpy } from '../src/index.js';
+import { collect, escapeRegExp, expectOpnpError, fixture, pix } from './helpers.js';
 
 /** The fixtures' matrix: (arange(12).reshape(3, 4) - 5.5) / 3. */
 const A = Array.from({ length: 12 }, (_, i) => (i - 5.5) / 3);
@@ -88,6 +88,38 @@ describe('writeNpy and the row writer', () => {
       await expectOpnpError(() => fresh.append(Float32Array.from([1, 2, 3])), 'INVALID_ARGUMENT');
       await fresh.finalize();
       expect(readNpy(readFileSync(join(dir, 'other.npy'))).shape).toEqual([0, 2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('.npy messages and shape', () => {
+  it('an output path in a missing folder is IO_ERROR naming the path and the folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opnp-npy-out-'));
+    try {
+      const path = join(dir, 'missing', 'f.npy');
+      const m = { rows: 1, cols: 2, data: Float32Array.from([1, 2]) };
+      for (const write of [() => writeNpy(path, m), () => openNpyRowWriter(path, { cols: 2 })]) {
+        const error = await expectOpnpError(write, 'IO_ERROR');
+        expect(error.message).toMatch(new RegExp(`^Cannot write ${escapeRegExp(path)}: folder ${escapeRegExp(join(dir, 'missing'))} does not exist`));
+        expect(error.message).not.toMatch(/partial|not found/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('openNpyDataset says the stored array shape', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opnp-npy-shape-'));
+    try {
+      const path = join(dir, 'f.npy');
+      await writeNpy(path, { rows: 100, cols: 300, data: new Float32Array(30000) });
+      const ds = await openNpyDataset(path);
+      expect(ds.arrayShape).toEqual([100, 300]);
+      expect(ds.shape).toEqual([1, 1, 300]);
+      expect((await openNpyDataset(fixture('npy', 'images.npy'))).arrayShape.length).toBeGreaterThan(2);
+      expect((await datasetInfo(ds)).verified[0]).toMatch(/file length/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectFormat, parseDatasetSpec, openDataset } from '../src/index.js';
-import { expectOpnpError, fixture } from './helpers.js';
+import { escapeRegExp, expectOpnpError, fixture } from './helpers.js';
 
 describe('spec strings', () => {
   it('parses prefixes and options', () => {
@@ -33,5 +33,21 @@ describe('spec strings', () => {
     await expectOpnpError(() => openDataset(fixture('folder', 'zebra', 'notes.txt') + '#strict', { format: 'idx' }), 'DATASET_FORMAT');
     await expectOpnpError(() => detectFormat(fixture('folder', 'zebra', 'a.png')), 'DATASET_FORMAT');
     await expectOpnpError(() => openDataset(fixture('svhn', 'test_32x32.mat'), { format: 'cifar10' }), 'DATASET_FORMAT');
+  });
+
+  it('tells an unknown format prefix from a missing file', async () => {
+    for (const spec of ['noise:abc', 'nyp:./x.npy', 'features:a.npy#x']) {
+      const error = await expectOpnpError(() => openDataset(spec), 'INVALID_ARGUMENT');
+      expect(error.message).toMatch(/^Unknown dataset format prefix "[a-z]+:"/);
+      expect(error.message).toContain('idx:, cifar10:, cifar100:, svhn:, folder:, imagenet:, imglist:, npy:');
+    }
+    expect(parseDatasetSpec('C:/data/x.npy').path).toBe('C:/data/x.npy');
+    expect(parseDatasetSpec('./noise:abc').path).toBe('./noise:abc');
+    const missing = fixture('npy', 'missing.npy');
+    for (const spec of [missing, `npy:${missing}`]) {
+      const error = await expectOpnpError(() => openDataset(spec), 'DATASET_NOT_FOUND');
+      expect(error.message).toMatch(new RegExp(`^File not found: ${escapeRegExp(missing)}`));
+    }
+    expect((await expectOpnpError(() => openDataset(`folder:${fixture('no-such-folder')}`), 'DATASET_NOT_FOUND')).message).toMatch(/^Folder not found: /);
   });
 });

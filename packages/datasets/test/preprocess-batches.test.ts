@@ -87,6 +87,16 @@ describe('preprocessing', () => {
     await expectOpnpError(() => collect(ds, { preprocess: { channels: 2 } }), 'INVALID_ARGUMENT');
     await expectOpnpError(() => collect(ds, { batchSize: 0 }), 'INVALID_ARGUMENT');
   });
+
+  it('says how many channels the images have and how many mean / std values were given', async () => {
+    const ds = await openDataset(MNIST_TEST);
+    const grey = await expectOpnpError(() => collect(ds, { preprocess: { mean: IMAGENET_MEAN } }), 'INVALID_ARGUMENT');
+    expect(grey.message).toMatch(/^preprocess\.mean has 3 values, but the images have 1 channel: give 1 value;/);
+    expect(grey.message).toMatch(/set preprocess\.channels to 3/);
+    expect(grey.message).not.toMatch(/1 or 1/);
+    const rgb = await expectOpnpError(() => collect(ds, { preprocess: { channels: 3, std: [1, 2] } }), 'INVALID_ARGUMENT');
+    expect(rgb.message).toMatch(/^preprocess\.std has 2 values, but preprocess\.channels is 3: give 1 value or 3 \(one per channel\)/);
+  });
 });
 
 describe('subsets, splits, batching', () => {

@@ -3,7 +3,7 @@
  */
 import { assertBinCount, assertSameLength, confidencesCopy, correctnessCopy } from './internal/validate.js';
 
-/** Default number of equal-width confidence bins (SPEC). */
+/** Default number of equal-width confidence bins (docs/numerics.md#ece-and-reliability-diagram). */
 export const DEFAULT_CALIBRATION_BINS = 15;
 
 /** One bin `(lower, upper]` of a {@link ReliabilityDiagram}. */
@@ -94,7 +94,7 @@ function validateCalibrationInputs(
  * `ECE = sum_b (n_b / N) * |accuracy_b - confidence_b|` with the bin's mean correctness and mean confidence.
  * Empty bins contribute nothing. Sums are float64; inputs are not modified.
  *
- * @param confidences - `[N]` predicted-class probabilities in [0, 1] (SPEC: the max softmax).
+ * @param confidences - `[N]` predicted-class probabilities in [0, 1] (docs/numerics.md#ece-and-reliability-diagram: the max softmax).
  * @param correct - `[N]` whether each prediction is right: booleans, or 0/1 numbers (`Uint8Array` works).
  * @param bins - number of bins `B`, a positive integer (default 15).
  * @returns a fraction in [0, 1].

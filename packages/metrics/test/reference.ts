@@ -1,5 +1,5 @@
 /**
- * Brute-force definitions the tests compare against, written straight from the SPEC with no sorting tricks,
+ * Brute-force definitions the tests compare against, written straight from docs/numerics.md with no sorting tricks,
  * plus a seeded random generator. Quadratic on purpose: keep inputs to a few hundred values.
  */
 import { mulberry32 } from '@opnp/core';

@@ -6,9 +6,9 @@
  * skipped sample; a rerun of the same run continues, any other run is refused. When complete, the
  * files are renamed into place and the sidecar becomes `<out>.json`.
  */
-import { rm, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core';
-import { openNpyRowWriter, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets';
+import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
 import { featuresMetaPath, readFeaturesMeta, writeFeaturesMeta, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 import { assertSameRun, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
@@ -96,18 +96,37 @@ async function startOf(options: ExtractOptions, fingerprint: RunFingerprint): Pr
   return { kind: 'fresh' };
 }
 
-/** Row writers of the matrix outputs; each skips rows it already holds beyond the committed count. */
+/**
+ * Cuts `<path>.partial` back to its first `rows` rows: rows written after the sidecar last recorded its
+ * progress (a crash in between) are dropped and extracted again.
+ */
+async function truncateToRows(path: string, rows: number, cols: number): Promise<void> {
+  const partial = `${path}.partial`;
+  const handle = await open(partial, 'r+').catch(() => undefined);
+  if (!handle) throw new OpnpError('STATE_MISMATCH', `${partial} is missing although its sidecar records ${rows} rows`, { file: partial, hint: RESTART });
+  try {
+    const head = new Uint8Array(4096);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const header = parseNpyHeader(head.subarray(0, bytesRead), partial);
+    const size = header.dataOffset + rows * cols * 4;
+    if ((await handle.stat()).size < size) throw new OpnpError('STATE_MISMATCH', `${partial} holds fewer rows than its sidecar records (${rows})`, { file: partial, hint: RESTART });
+    await handle.truncate(size);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Row writers of the matrix outputs (features, logits), appending the same rows to each. */
 class RowOutputs {
-  private constructor(private readonly writers: { writer: NpyRowWriter; cols: number; extra: number; key: 'features' | 'logits' }[]) {}
+  private constructor(private readonly writers: { writer: NpyRowWriter; key: 'features' | 'logits' }[]) {}
 
   static async open(outputs: ExtractOutputs, dims: { D: number; C: number }, resume: boolean, committed: number): Promise<RowOutputs> {
-    const list: { writer: NpyRowWriter; cols: number; extra: number; key: 'features' | 'logits' }[] = [];
+    const list: { writer: NpyRowWriter; key: 'features' | 'logits' }[] = [];
     try {
       for (const [key, path, cols] of [['features', outputs.features, dims.D], ['logits', outputs.logits, dims.C]] as const) {
         if (path === undefined) continue;
-        const writer = await openNpyRowWriter(path, { cols, resume });
-        list.push({ writer, cols, extra: writer.rows - committed, key });
-        if (writer.rows < committed) throw new OpnpError('STATE_MISMATCH', `${path}.partial holds ${writer.rows} rows but its sidecar records ${committed}`, { file: `${path}.partial`, hint: RESTART });
+        if (resume) await truncateToRows(path, committed, cols);
+        list.push({ writer: await openNpyRowWriter(path, { cols, resume }), key });
       }
     } catch (error) {
       for (const w of list) await w.writer.close();
@@ -117,13 +136,7 @@ class RowOutputs {
   }
 
   async append(batch: FeatureBatch): Promise<void> {
-    for (const w of this.writers) {
-      const data = (w.key === 'features' ? batch.features : batch.logits).data;
-      const rows = data.length / w.cols;
-      const skip = Math.min(rows, w.extra);
-      w.extra -= skip;
-      if (skip < rows) await w.writer.append(data.subarray(skip * w.cols));
-    }
+    for (const w of this.writers) await w.writer.append((w.key === 'features' ? batch.features : batch.logits).data);
   }
 
   async finalize(): Promise<void> {

@@ -10,8 +10,10 @@
  *   "shard": { "index": 1, "count": 4 }, "planned": 6000 }
  * ```
  *
- * Both files are written atomically (temporary file + rename; the `.npy` first). The sidecar's
- * `sha256` ties it to the `.npy` it describes, so a pair torn by a crash is detected.
+ * Both files are written atomically (temporary file + rename), the sidecar first. The sidecar's `sha256`
+ * ties it to the `.npy` it describes, and `previous` describes the `.npy` it replaces: a process killed
+ * between the two renames leaves the previous sums with a sidecar that still describes them, so a
+ * checkpoint is always resumable. Any other mismatch is a torn or foreign pair and is refused.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -46,6 +48,8 @@ export interface StateMeta {
   readonly planned?: number;
   /** Samples visited so far: `count` plus the unreadable ones that were skipped. */
   readonly visited?: number;
+  /** The `.npy` this sidecar's write replaced (see the module comment). */
+  readonly previous?: { readonly sha256: string; readonly count: number; readonly visited?: number };
 }
 
 /** Path of the JSON sidecar of a state file. */
@@ -57,9 +61,25 @@ export function sidecarPath(path: string): string {
 /** What a state file records besides the sums (see {@link StateMeta}). */
 export type StateProvenance = Pick<StateMeta, 'fingerprint' | 'shard' | 'shards' | 'planned' | 'visited'>;
 
-/** Writes a sensitivity state (sums + sidecar) atomically. */
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** What the `.npy` now on disk at `path` holds, per its sidecar (undefined when there is no readable pair). */
+async function onDisk(path: string): Promise<StateMeta['previous']> {
+  try {
+    const hash = sha256(await readFile(path));
+    const meta = JSON.parse(await readFile(sidecarPath(path), 'utf8')) as StateMeta;
+    if (hash === meta.sha256) return { sha256: hash, count: meta.count, ...(meta.visited !== undefined ? { visited: meta.visited } : {}) };
+    if (hash === meta.previous?.sha256) return meta.previous;
+  } catch {
+    // No earlier state.
+  }
+  return undefined;
+}
+
+/** Writes a sensitivity state (sums + sidecar), crash-safe (see the module comment). */
 export async function writeStateFile(path: string, state: SensitivityState, extra: StateProvenance = {}): Promise<void> {
   const bytes = encodeNpy({ dtype: 'float64', shape: [state.classes, state.dim], data: state.sum });
+  const previous = await onDisk(path);
   const meta: StateMeta = {
     format: 'opnp-sensitivity-state',
     version: 1,
@@ -68,11 +88,24 @@ export async function writeStateFile(path: string, state: SensitivityState, extr
     count: state.count,
     temperature: state.temperature,
     aggregation: state.aggregation,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256: sha256(bytes),
     ...extra,
+    ...(previous ? { previous } : {}),
   };
-  await writeFileAtomic(path, bytes, 'the sensitivity state');
   await writeFileAtomic(sidecarPath(path), `${JSON.stringify(meta, null, 2)}\n`, 'the sensitivity state sidecar');
+  await writeFileAtomic(path, bytes, 'the sensitivity state');
+}
+
+/** The sidecar describing `bytes`: itself, or its `previous` entry after a write cut between the renames. */
+function metaOf(meta: StateMeta, bytes: Uint8Array, path: string): StateMeta {
+  const hash = sha256(bytes);
+  if (hash === meta.sha256) return meta;
+  const { previous } = meta;
+  if (previous && hash === previous.sha256) {
+    const { previous: _dropped, visited: _visited, ...rest } = meta;
+    return { ...rest, sha256: previous.sha256, count: previous.count, ...(previous.visited !== undefined ? { visited: previous.visited } : {}) };
+  }
+  throw new OpnpError('DATASET_FORMAT', 'The sensitivity state and its sidecar do not belong together (torn or mixed files)', { file: path, hint: 'Delete both files and rerun' });
 }
 
 /**
@@ -99,9 +132,7 @@ export async function readStateFile(path: string): Promise<{ state: SensitivityS
   if (meta.format !== 'opnp-sensitivity-state' || meta.version !== 1) {
     throw new OpnpError('DATASET_FORMAT', 'Not an opnp sensitivity state sidecar', { file: sidecarPath(path), expected: 'format "opnp-sensitivity-state", version 1' });
   }
-  if (createHash('sha256').update(bytes).digest('hex') !== meta.sha256) {
-    throw new OpnpError('DATASET_FORMAT', 'The sensitivity state and its sidecar do not belong together (interrupted write?)', { file: path, hint: 'Delete both files and rerun' });
-  }
+  meta = metaOf(meta, bytes, path);
   if (meta.fingerprint !== undefined && !isRunFingerprint(meta.fingerprint)) {
     throw new OpnpError('DATASET_FORMAT', 'The sensitivity state sidecar has a malformed run fingerprint', { file: sidecarPath(path), hint: 'It was written by another version of opnp; rerun to recreate it' });
   }

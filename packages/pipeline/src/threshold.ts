@@ -1,5 +1,5 @@
 /**
- * The deployment threshold of an exported detector (SPEC `fpr95`, default convention).
+ * The deployment threshold of an exported detector (docs/numerics.md#fpr95, default convention).
  */
 import { OpnpError } from '@opnp/core';
 

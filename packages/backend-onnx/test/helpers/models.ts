@@ -109,7 +109,7 @@ export function matmul(x: ArrayLike<number>, A: ArrayLike<number>, N: number, K:
   return out;
 }
 
-/** The stable SPEC energy `T * logsumexp(f / T)` of each row, float64. */
+/** The stable energy (docs/numerics.md#energy) `T * logsumexp(f / T)` of each row, float64. */
 export function energyRows(f: ArrayLike<number>, N: number, C: number, T = 1): Float64Array {
   const out = new Float64Array(N);
   for (let n = 0; n < N; n++) {

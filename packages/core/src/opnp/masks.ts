@@ -1,5 +1,5 @@
 /**
- * OPNP masks: which weights (`C x D`) and neurons (`D`) of the head to keep (SPEC "OPNP" steps 3-4).
+ * OPNP masks: which weights (`C x D`) and neurons (`D`) of the head to keep (docs/numerics.md#thresholds-and-keep-masks, #pruned-head).
  */
 import { OpnpError } from '../errors.js';
 import { applyBand, keepBand, type KeepBand, type PruningPercentages } from './thresholds.js';

@@ -6,7 +6,7 @@ import type { ParameterSensitivity } from './sensitivity.js';
 
 /**
  * Statistic over classes `c` that turns `s_cj` into a neuron sensitivity `s_j`:
- * `'mean'` (SPEC default, Eq. 8), `'max'`, `'min'`, `'median'` (numpy: mean of the two middle values when
+ * `'mean'` (docs/numerics.md#neuron-sensitivity default, Eq. 8), `'max'`, `'min'`, `'median'` (numpy: mean of the two middle values when
  * `C` is even), `'l2'` (`sqrt(sum_c s_cj^2)`), `'variance'` (population variance, ddof 0).
  */
 export type NeuronStatistic = 'mean' | 'max' | 'min' | 'median' | 'l2' | 'variance';

@@ -1,5 +1,5 @@
 /**
- * Applying masks to a head: `W' = W * keep_param * keep_neuron[None, :]`, `b` unchanged (SPEC step 4).
+ * Applying masks to a head: `W' = W * keep_param * keep_neuron[None, :]`, `b` unchanged (docs/numerics.md#pruned-head).
  */
 import { OpnpError } from '../errors.js';
 import { assertHead, type LinearHead } from '../head.js';

@@ -1,5 +1,5 @@
 /**
- * OPNP hyperparameter selection on validation data (SPEC "Hyperparameter search").
+ * OPNP hyperparameter selection on validation data (docs/numerics.md#grid-search).
  */
 import { OpnpError } from '../errors.js';
 import { concatRows, type Matrix } from '../matrix.js';

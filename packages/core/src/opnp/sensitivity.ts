@@ -3,12 +3,13 @@
  *
  * For a linear head `f = W h + b` and the energy score `S = T logsumexp(f / T)`, `dS/dW_cj = p_c(T) h_j`,
  * so `s_cj = (1/N) sum_n p_c(x_n; T) |h_j(x_n)|` exactly. Over a batch this is one matrix product
- * `P^T |H|` (`C x N` times `N x D`), computed by a {@link GemmKernel} in float32 and accumulated across
- * batches in float64.
+ * `P^T |H|` (`C x N` times `N x D`), computed by a {@link GemmKernel} in float32 (fused with the softmax when the
+ * kernel has the `softmaxTransposedProduct` accelerator) and accumulated across batches in float64.
  */
 import { OpnpError } from '../errors.js';
-import { SerialQueue } from '../extractors/backend-support.js';
+import { SerialQueue } from '../internal/serial-queue.js';
 import { gemm, portableGemmKernel, type GemmKernel } from '../gemm.js';
+import { kernelAccelerator, type KernelAccelerators } from '../kernel-accelerators.js';
 import { assertFeaturesMatchHead, assertHead, logitsWith, type LinearHead } from '../head.js';
 import { assertMatrix, sliceRows, type Matrix } from '../matrix.js';
 
@@ -80,10 +81,6 @@ function checkAggregation(aggregation: string): asserts aggregation is Sensitivi
   }
 }
 
-/**
- * Throws `NON_FINITE` naming the first row of `m` (a batch) with a NaN or infinite entry; returns
- * whether any entry is negative. Fast path: `x * 0` is `0` for finite `x` and NaN otherwise.
- */
 /** Whether every value is finite (one pass; `v * 0` is NaN exactly for NaN and infinities). */
 function allFinite(data: Float32Array): boolean {
   let probe = 0;
@@ -91,6 +88,10 @@ function allFinite(data: Float32Array): boolean {
   return probe === 0;
 }
 
+/**
+ * Throws `NON_FINITE` naming the first row of `m` (a batch) with a NaN or infinite entry; returns
+ * whether any entry is negative. Fast path: `x * 0` is `0` for finite `x` and NaN otherwise.
+ */
 function scanFinite(m: Matrix, name: string, firstSample: number): { negative: boolean } {
   const { rows, cols, data } = m;
   let negative = false;
@@ -224,7 +225,8 @@ export class SensitivityAccumulator {
         });
       }
     }
-    if (this.kernel.softmaxTransposedProduct) return this.addFused(features, logits, this.kernel.softmaxTransposedProduct.bind(this.kernel));
+    const fused = kernelAccelerator(this.kernel, 'softmaxTransposedProduct');
+    if (fused) return this.addFused(features, logits, fused);
     const { negative } = scanFinite(features, 'features', this.samples);
     if (logits !== undefined) scanFinite(logits, 'logits', this.samples);
     // |H| = H when no feature is negative (ReLU features): no copy needed.
@@ -247,14 +249,14 @@ export class SensitivityAccumulator {
   }
 
   /**
-   * The fused path (a kernel with `softmaxTransposedProduct`): no scan of the inputs beforehand. A NaN or
+   * The fused path (a kernel with the `softmaxTransposedProduct` accelerator): no scan of the inputs beforehand. A NaN or
    * infinity in the features or logits makes the product non-finite, so only the `C x D` products are
    * checked; if one is not finite, the inputs are scanned to name the offending row (nothing is added).
    */
   private async addFused(
     features: Matrix,
     logits: Matrix | undefined,
-    product: NonNullable<GemmKernel['softmaxTransposedProduct']>,
+    product: KernelAccelerators['softmaxTransposedProduct'],
   ): Promise<void> {
     const n = features.rows;
     const absolute = this.aggregation === 'sum-of-abs';

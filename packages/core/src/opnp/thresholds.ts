@@ -1,5 +1,5 @@
 /**
- * Percentile thresholds and keep masks (SPEC "OPNP" step 3, paper Eq. 7 and 9).
+ * Percentile thresholds and keep masks (docs/numerics.md#thresholds-and-keep-masks, paper Eq. 7 and 9).
  */
 import { OpnpError } from '../errors.js';
 import { assertPercentage, percentileOfSorted, sortedCopy } from '../percentile.js';
@@ -29,7 +29,7 @@ export function assertPruningPair(low: number, high: number, names: [string, str
 }
 
 /**
- * The keep band of SPEC step 3 over all entries of `values`:
+ * The keep band of docs/numerics.md#thresholds-and-keep-masks over all entries of `values`:
  * `lo = P(values, low)` if `low > 0` else `-Infinity`; `hi = P(values, 100 - high)` if `high > 0` else `+Infinity`.
  * Pass `sorted` (ascending) to skip the sort when computing several bands of the same values.
  */
@@ -68,7 +68,7 @@ export function applyBand(values: ArrayLike<number>, band: KeepBand): KeepMask {
 }
 
 /**
- * Keep mask of the values inside the `(low, high)` percentile band (SPEC step 3).
+ * Keep mask of the values inside the `(low, high)` percentile band (docs/numerics.md#thresholds-and-keep-masks).
  *
  * @example
  * ```ts

@@ -1,8 +1,8 @@
 /**
- * Composed scores (SPEC "Scores compose"): an optional feature transform, then a linear head (original,
+ * Composed scores (docs/numerics.md#score-composition): an optional feature transform, then a linear head (original,
  * DICE, OPNP or any pruned head), then a logit score.
  *
- * How the SPEC methods map onto a {@link ScoreSpec} (`H` = training features, `head` = the model's head):
+ * How the methods of docs/numerics.md map onto a {@link ScoreSpec} (`H` = training features, `head` = the model's head):
  * | method | spec |
  * |---|---|
  * | `energy` / `msp` / `maxlogit` | `{ head, score }` |

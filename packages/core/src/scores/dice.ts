@@ -1,5 +1,5 @@
 /**
- * DICE (Sun & Li, ECCV 2022), SPEC `dice`: sparsify the head by each weight's expected contribution.
+ * DICE (Sun & Li, ECCV 2022), docs/numerics.md#dice: sparsify the head by each weight's expected contribution.
  */
 import { OpnpError } from '../errors.js';
 import { assertHead, type LinearHead } from '../head.js';

@@ -1,5 +1,5 @@
 /**
- * Deep nearest-neighbour score (Sun et al., ICML 2022), SPEC `knn`: `-|| z - z_(k) ||` with
+ * Deep nearest-neighbour score (Sun et al., ICML 2022), docs/numerics.md#knn: `-|| z - z_(k) ||` with
  * `z = h / ||h||` and `z_(k)` the k-th nearest normalised training feature (Euclidean).
  */
 import { OpnpError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Scores computed from logits alone (SPEC "Scores": `msp`, `maxlogit`, `energy`, and `gradnorm`, which
+ * Scores computed from logits alone (docs/numerics.md#scores: `msp`, `maxlogit`, `energy`, and `gradnorm`, which
  * also needs the features). Higher = more in-distribution for every score.
  *
  * All math is float64 per row; results are rounded once into a `Float32Array`. Logits may be `-Infinity`
@@ -11,7 +11,7 @@ import { rowEnergy, rowSoftmax } from '../internal/logsumexp.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { assertSameRows, assertTemperature, hasNaN } from './validate.js';
 
-/** The logit scores a composed score can end with (SPEC: energy by default, msp, maxlogit). */
+/** The logit scores a composed score can end with (docs/numerics.md#score-composition: energy by default, msp, maxlogit). */
 export type LogitScore = 'energy' | 'msp' | 'maxlogit';
 
 /** The logit scores, in a stable order (for CLIs and validation). */
@@ -42,7 +42,7 @@ function rowMax(data: Float32Array, offset: number, C: number): number {
 }
 
 /**
- * Maximum softmax probability `max_c p_c(T)` (SPEC `msp` at the default `T = 1`).
+ * Maximum softmax probability `max_c p_c(T)` (docs/numerics.md#msp at the default `T = 1`).
  *
  * A row whose maximum is not finite (all `-Infinity`, or any `+Infinity`) or that contains NaN scores NaN.
  *
@@ -76,7 +76,7 @@ export function msp(logits: Matrix, options: TemperatureOptions = {}): Float32Ar
 }
 
 /**
- * Maximum logit `max_c f_c` (SPEC `maxlogit`). NaN in a row gives NaN; infinities pass through.
+ * Maximum logit `max_c f_c` (docs/numerics.md#maxlogit). NaN in a row gives NaN; infinities pass through.
  *
  * @param logits `[N, C]`
  * @returns scores `[N]`
@@ -90,7 +90,7 @@ export function maxLogit(logits: Matrix): Float32Array {
 }
 
 /**
- * Energy score (negative free energy) `S = T * logsumexp(f / T)` (SPEC `energy`), computed stably
+ * Energy score (negative free energy) `S = T * logsumexp(f / T)` (docs/numerics.md#energy), computed stably
  * (max-shifted, float64): logits of `±1000` give finite, exact answers. `-Infinity` logits contribute
  * nothing; a row of only `-Infinity` scores `-Infinity`, a row with `+Infinity` scores `+Infinity`, a row
  * with NaN scores NaN.
@@ -116,11 +116,11 @@ export function energy(logits: Matrix, options: TemperatureOptions = {}): Float3
 }
 
 /**
- * GradNorm score (SPEC `gradnorm`): `(sum_c |p_c(T) - 1/C|) * (sum_j |h_j|)`.
+ * GradNorm score (docs/numerics.md#gradnorm): `(sum_c |p_c(T) - 1/C|) * (sum_j |h_j|)`.
  *
  * At `T = 1` this is exactly the L1 norm of the gradient, with respect to `W`, of the cross-entropy between
  * the uniform distribution and `softmax(W h + b)`; at other temperatures it is `T` times the L1 norm of the
- * gradient of the cross-entropy with `softmax((W h + b) / T)` (the SPEC's closed form; the constant factor
+ * gradient of the cross-entropy with `softmax((W h + b) / T)` (docs/numerics.md#gradnorm closed form; the constant factor
  * does not change any ranking). GradNorm's reference code uses a target of ones instead of `1/C`, which
  * multiplies every score by `C`.
  *

@@ -1,5 +1,5 @@
 /**
- * Mahalanobis distance score (Lee et al., NeurIPS 2018), SPEC `mahalanobis`:
+ * Mahalanobis distance score (Lee et al., NeurIPS 2018), docs/numerics.md#mahalanobis:
  * `-min_c (h - mu_c)^T Sigma^+ (h - mu_c)` with class means `mu_c` and one shared covariance of the
  * class-centred training features.
  */
@@ -35,7 +35,7 @@ export interface MahalanobisModel {
 
 /** Options of {@link fitMahalanobis}. */
 export interface MahalanobisOptions {
-  /** Relative eigenvalue cutoff of the pseudo-inverse. Default `1e-6` (SPEC). */
+  /** Relative eigenvalue cutoff of the pseudo-inverse. Default `1e-6` (docs/numerics.md#mahalanobis). */
   relativeTolerance?: number;
 }
 

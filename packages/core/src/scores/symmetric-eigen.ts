@@ -196,7 +196,7 @@ export function symmetricEigen(A: ArrayLike<number>, n: number): SymmetricEigen 
   return { n, values, vectors };
 }
 
-/** Default relative eigenvalue cutoff of {@link symmetricPseudoInverse} (SPEC: `1e-6` times the largest). */
+/** Default relative eigenvalue cutoff of {@link symmetricPseudoInverse} (docs/numerics.md#mahalanobis: `1e-6` times the largest). */
 export const PINV_RELATIVE_TOLERANCE = 1e-6;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Feature transforms applied before the head (SPEC "Scores": ReAct clipping, ASH-p/-b/-s; and SCALE).
+ * Feature transforms applied before the head (docs/numerics.md#scores: ReAct clipping, ASH-p/-b/-s; and SCALE).
  * Each returns a new matrix and leaves its input unmodified.
  */
 import { roundHalfEven } from '../round.js';
@@ -92,13 +92,13 @@ function markTopK(data: Float32Array, offset: number, D: number, k: number, scra
 }
 
 /**
- * ASH (Djurisic et al., ICLR 2023), SPEC `ash-p` / `ash-b` / `ash-s`: per sample keep the top
+ * ASH (Djurisic et al., ICLR 2023), docs/numerics.md#ash: per sample keep the top
  * `k = D - round(D * p / 100)` entries of `h` and zero the rest; then
  * - `'p'`: kept entries unchanged;
  * - `'b'`: kept entries set to `s1 / k`, `s1` the row sum before pruning;
  * - `'s'`: kept entries multiplied by `exp(s1 / s2)`, `s2` the row sum after pruning.
  *
- * Decisions where the SPEC is silent:
+ * Decisions where docs/numerics.md left a choice:
  * - Ties at the top-`k` boundary keep the lowest indices first (stable descending sort). The ASH reference
  *   uses `torch.topk`, whose tie order is unspecified, so tied boundaries may differ from it.
  * - `round` is numpy's round-half-to-even (see {@link ashKeepCount}).

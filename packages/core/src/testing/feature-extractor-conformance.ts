@@ -1,6 +1,7 @@
 /**
  * The conformance suite every {@link FeatureExtractor} implementation runs against itself (in the spirit of
- * tfjs's `describeWithFlags`): shapes, `logits = W h + b`, batch order, batch limits, concurrency, dispose.
+ * tfjs's `describeWithFlags`): shapes, `logits = W h + b`, batch order, batch limits, concurrency, dispose, and
+ * the optional capabilities when the extractor has them (`runtime`, `exportDetector`).
  *
  * This module imports `vitest`, so it is exported from `@opnp/core/testing`, never from the main entry.
  *
@@ -13,10 +14,16 @@
  * });
  * ```
  */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOpnpError } from '../errors.js';
-import type { ExtractResult, FeatureExtractor, InputBatch } from '../feature-extractor.js';
+import type { DetectorExportOptions, DetectorExportResult, ExtractResult, FeatureExtractor, InputBatch } from '../feature-extractor.js';
+import { linearHead, logits as headLogits } from '../head.js';
 import type { Matrix } from '../matrix.js';
+import { energy } from '../scores/logit-scores.js';
+import { react, reactThreshold } from '../scores/transforms.js';
 
 /** Names of the conformance tests (for {@link ConformanceOptions.skip}). */
 export type ConformanceTestName =
@@ -27,7 +34,22 @@ export type ConformanceTestName =
   | 'concurrent-extracts'
   | 'inputs-unmodified'
   | 'dispose'
-  | 'wrong-shape';
+  | 'wrong-shape'
+  | 'runtime'
+  | 'export-detector';
+
+/** The values of a detector's outputs by name (float outputs as numbers, bool outputs as booleans or 0/1). */
+export type DetectorOutputValues = Readonly<Record<string, ArrayLike<number | boolean>>>;
+
+/** How the suite runs what {@link FeatureExtractor.exportDetector} wrote (with the backend's own runtime). */
+export interface DetectorRunner {
+  /** Loads the detector at `result.path` and runs it on `batch`, returning every output in `result.outputs.all`. */
+  run: (result: DetectorExportResult, batch: InputBatch) => Promise<DetectorOutputValues>;
+  /** The output path to export to, inside a fresh temporary folder. Default `join(dir, 'detector')`. */
+  outputPath?: (dir: string) => string;
+  /** Tolerance of `ood_score` vs core's energy and of the detector's logits: `|d| <= atol + rtol |e|`. Defaults `1e-4`, `1e-4`. */
+  tolerance?: { atol?: number; rtol?: number };
+}
 
 /** Options of {@link describeFeatureExtractorConformance}. */
 export interface ConformanceOptions {
@@ -43,6 +65,8 @@ export interface ConformanceOptions {
   largeBatch?: number;
   /** A batch of the wrong shape; default: derived from `extractor.input` (one trailing dimension changed). */
   wrongShapeBatch?: (extractor: FeatureExtractor) => InputBatch;
+  /** Runs exported detectors; needed (the `export-detector` test fails without it) when the extractor has `exportDetector`. */
+  detector?: DetectorRunner;
 }
 
 /** Rows `[start, start + n)` of a batch (a copy). */
@@ -101,122 +125,244 @@ function defaultWrongShape(extractor: FeatureExtractor): InputBatch {
   return { data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape };
 }
 
+/** A deterministic OPNP-like pruning of the head: every fifth weight and the first neuron zeroed, the bias shifted. */
+function prunedOptions(extractor: FeatureExtractor): { prunedWeight: Matrix; bias: Float32Array } {
+  const { weight, bias } = extractor.head;
+  const data = Float32Array.from(weight.data);
+  for (let c = 0; c < weight.rows; c++) {
+    for (let j = 0; j < weight.cols; j++) if (j === 0 || (c * 7 + j * 3) % 5 === 0) data[c * weight.cols + j] = 0;
+  }
+  return { prunedWeight: { rows: weight.rows, cols: weight.cols, data }, bias: bias.map((b, c) => b + 0.1 * (c % 3)) };
+}
+
+/** A threshold strictly between the two middle scores, so `is_ood` has both values and no ties. */
+function midThreshold(scores: Float32Array): number {
+  const sorted = Float64Array.from(scores).sort();
+  const k = Math.floor(sorted.length / 2);
+  return (sorted[k - 1]! + sorted[k]!) / 2;
+}
+
+/** Checks what `exportDetector` reports about the files and the graph it wrote. */
+function expectDescribesExport(result: DetectorExportResult, extractor: FeatureExtractor, options: DetectorExportOptions): void {
+  expect(typeof result.format === 'string' && result.format.length > 0, 'format is a non-empty string').toBe(true);
+  expect(result.files[0], 'files start with path').toBe(result.path);
+  for (const file of result.files) expect(statSync(file).isFile(), `${file} was written`).toBe(true);
+  expect(result.input.shape.length, 'detector input rank').toBe(extractor.input.shape.length);
+  expect(result.input.shape.slice(1), 'detector input dimensions').toEqual(extractor.input.shape.slice(1));
+  expect(result.input.name.length).toBeGreaterThan(0);
+  expect(result.outputs.oodScore).toBe('ood_score');
+  expect(result.outputs.isOod).toBe('is_ood');
+  expect(result.outputs.all).toEqual(expect.arrayContaining([result.outputs.logits, 'ood_score', 'is_ood']));
+  expect([result.temperature, result.reactClip, result.threshold]).toEqual([options.temperature, options.reactClip, options.threshold]);
+}
+
+/** `ood_score`, `is_ood` and the logits of an exported detector vs core's energy of the pruned head. */
+async function checkDetectorExport(extractor: FeatureExtractor, runner: DetectorRunner, batch: InputBatch, dir: string): Promise<void> {
+  const { features, logits } = await extractor.extract(batch);
+  const pruned = prunedOptions(extractor);
+  const reactClip = reactThreshold(features, 75);
+  const temperature = 1.5;
+  const expected = energy(headLogits(linearHead(pruned.prunedWeight, pruned.bias), react(features, reactClip)), { temperature });
+  const threshold = midThreshold(expected);
+  const options: DetectorExportOptions = { ...pruned, reactClip, temperature, threshold, outputPath: (runner.outputPath ?? ((d) => join(d, 'detector')))(dir) };
+  const result = await extractor.exportDetector!(options);
+  expectDescribesExport(result, extractor, options);
+  const outputs = await runner.run(result, batch);
+  const atol = runner.tolerance?.atol ?? 1e-4;
+  const rtol = runner.tolerance?.rtol ?? 1e-4;
+  const asMatrix = (name: string, cols: number): Matrix => {
+    const values = outputs[name];
+    expect(values, `the detector output "${name}"`).toBeDefined();
+    return { rows: values!.length / cols, cols, data: Float32Array.from(values!, Number) };
+  };
+  expectClose(asMatrix('ood_score', 1), { rows: expected.length, cols: 1, data: expected }, atol, rtol, "ood_score vs core's energy of the pruned head");
+  expectClose(asMatrix(result.outputs.logits, logits.cols), logits, atol, rtol, "the detector's logits vs extract()");
+  // Scores within the tolerance of the threshold may fall either side in float32: only the clear ones are checked.
+  const clear = (e: number): boolean => Math.abs(e - threshold) > atol + rtol * Math.abs(e);
+  const isOod = Array.from(outputs['is_ood'] ?? [], Boolean);
+  expect(isOod.length, 'is_ood has one entry per sample').toBe(expected.length);
+  expect(isOod.filter((_, i) => clear(expected[i]!)), 'is_ood == (ood_score < threshold)').toEqual(Array.from(expected).filter(clear).map((e) => e < threshold));
+  await expectOpnpError(extractor.exportDetector!({ ...options, prunedWeight: { rows: 1, cols: 1, data: new Float32Array(1) } }), 'SHAPE_MISMATCH');
+}
+
+/** What the test groups share: the test registrar, the shared extractor (created in `beforeAll`) and the options. */
+interface Suite {
+  readonly test: (id: ConformanceTestName, title: string, fn: () => Promise<void>) => void;
+  readonly x: () => FeatureExtractor;
+  readonly options: ConformanceOptions;
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+/** `shapes`, `logits-match-head`, `batch-order`, `batch-limits`. */
+function describeExtraction({ test, x, options, atol, rtol }: Suite): void {
+  test('shapes', 'returns features [N x D] and logits [N x C] matching the head', async () => {
+    const extractor = x();
+    expect(extractor.specificationVersion).toBe('v1');
+    expect(typeof extractor.backend).toBe('string');
+    const C = extractor.head.weight.rows;
+    const D = extractor.head.weight.cols;
+    expect(C).toBeGreaterThan(0);
+    expect(D).toBeGreaterThan(0);
+    expect(extractor.head.bias.length).toBe(C);
+    const { features, logits } = await extractor.extract(options.makeBatch(3));
+    expect([features.rows, features.cols, features.data.length]).toEqual([3, D, 3 * D]);
+    expect([logits.rows, logits.cols, logits.data.length]).toEqual([3, C, 3 * C]);
+    expect(features.data).toBeInstanceOf(Float32Array);
+    expect(logits.data).toBeInstanceOf(Float32Array);
+  });
+
+  test('logits-match-head', 'returns logits equal to W h + b', async () => {
+    const extractor = x();
+    const { features, logits } = await extractor.extract(options.makeBatch(4));
+    const expected = bruteForceLogits(extractor, features);
+    let scale = 0;
+    for (const v of logits.data) scale = Math.max(scale, Math.abs(v));
+    expectClose(logits, expected, atol + 1e-3 * scale, rtol, 'logits vs W h + b');
+  });
+
+  test('batch-order', 'returns rows in input order (extract([a, b]) == extract(a), extract(b))', async () => {
+    const extractor = x();
+    const batch = options.makeBatch(2);
+    const both = await extractor.extract(batch);
+    const a = await extractor.extract(sliceBatch(batch, 0, 1));
+    const b = await extractor.extract(sliceBatch(batch, 1, 1));
+    const cat = (x: ExtractResult, y: ExtractResult, key: 'features' | 'logits'): Matrix => {
+      const data = new Float32Array(x[key].data.length + y[key].data.length);
+      data.set(x[key].data);
+      data.set(y[key].data, x[key].data.length);
+      return { rows: 2, cols: x[key].cols, data };
+    };
+    expectClose(both.features, cat(a, b, 'features'), 1e-4, 1e-4, 'features of [a, b] vs a then b');
+    expectClose(both.logits, cat(a, b, 'logits'), 1e-4, 1e-4, 'logits of [a, b] vs a then b');
+    // The two samples must differ, or the order test proves nothing.
+    expect(Array.from(a.logits.data)).not.toEqual(Array.from(b.logits.data));
+  });
+
+  test('batch-limits', 'accepts batch size 1 and maxBatchSize', async () => {
+    const extractor = x();
+    const one = await extractor.extract(options.makeBatch(1));
+    expect(one.features.rows).toBe(1);
+    const n = extractor.maxBatchSize ?? options.largeBatch ?? 32;
+    const big = await extractor.extract(options.makeBatch(n));
+    expect(big.features.rows).toBe(n);
+    expect(big.logits.rows).toBe(n);
+    expectClose(
+      { rows: 1, cols: one.logits.cols, data: big.logits.data.subarray(0, one.logits.cols) },
+      one.logits,
+      1e-4,
+      1e-4,
+      'first row of the large batch vs the batch of one',
+    );
+  });
+}
+
+/** `concurrent-extracts`, `inputs-unmodified`, `dispose`, `wrong-shape`. */
+function describeRobustness({ test, x, options }: Suite): void {
+  test('concurrent-extracts', 'handles concurrent extract calls', async () => {
+    const extractor = x();
+    const batches = [options.makeBatch(1), options.makeBatch(3), options.makeBatch(2)];
+    const sequential: ExtractResult[] = [];
+    for (const b of batches) sequential.push(await extractor.extract(b));
+    const concurrent = await Promise.all(batches.map((b) => extractor.extract(b)));
+    concurrent.forEach((r, i) => {
+      expectClose(r.features, sequential[i]!.features, 1e-5, 1e-5, `concurrent features #${i}`);
+      expectClose(r.logits, sequential[i]!.logits, 1e-5, 1e-5, `concurrent logits #${i}`);
+    });
+  });
+
+  test('inputs-unmodified', 'leaves the input batch unmodified', async () => {
+    const extractor = x();
+    const batch = options.makeBatch(2);
+    const copy = Float32Array.from(batch.data);
+    const shape = [...batch.shape];
+    await extractor.extract(batch);
+    expect(batch.shape).toEqual(shape);
+    expect(Array.from(batch.data)).toEqual(Array.from(copy));
+  });
+
+  test('dispose', 'can be disposed twice; extract after dispose rejects with DISPOSED', async () => {
+    const own = await options.create();
+    await own.extract(options.makeBatch(1));
+    await own.dispose();
+    await own.dispose();
+    await expectOpnpError(own.extract(options.makeBatch(1)), 'DISPOSED');
+    if (own.exportDetector) {
+      const { weight } = own.head;
+      const outputPath = join(tmpdir(), 'opnp-conformance-never-written');
+      await expectOpnpError(own.exportDetector({ prunedWeight: weight, outputPath }), 'DISPOSED');
+    }
+  });
+
+  test('wrong-shape', 'rejects a batch of the wrong shape with SHAPE_MISMATCH', async () => {
+    const extractor = x();
+    const wrong = (options.wrongShapeBatch ?? defaultWrongShape)(extractor);
+    await expectOpnpError(extractor.extract(wrong), 'SHAPE_MISMATCH');
+    const good = options.makeBatch(2);
+    await expectOpnpError(extractor.extract({ data: good.data.subarray(1), shape: good.shape }), 'SHAPE_MISMATCH');
+  });
+}
+
+/** The optional capabilities: `runtime`, `export-detector`. */
+function describeCapabilities({ test, x, options }: Suite): void {
+  test('runtime', 'reports its execution providers and threads (optional runtime)', async () => {
+    const extractor = x();
+    const runtime = extractor.runtime;
+    if (runtime === undefined) return;
+    expect(Array.isArray(runtime.executionProviders) && runtime.executionProviders.length > 0, 'at least one execution provider').toBe(true);
+    for (const provider of runtime.executionProviders) expect(typeof provider === 'string' && provider.length > 0).toBe(true);
+    if (runtime.threads !== undefined) expect(Number.isInteger(runtime.threads) && runtime.threads > 0, `threads ${runtime.threads}`).toBe(true);
+  });
+
+  test('export-detector', "exports a detector whose ood_score is core's energy of the pruned head (optional exportDetector)", async () => {
+    const extractor = x();
+    if (extractor.exportDetector === undefined) return;
+    expect(options.detector, 'the extractor has exportDetector: pass options.detector to run what it writes').toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'opnp-conformance-'));
+    try {
+      await checkDetectorExport(extractor, options.detector!, options.makeBatch(6), dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 /**
  * Registers the {@link FeatureExtractor} conformance tests (vitest) under `describe(name)`.
  *
  * Checked: `features [N x D]` and `logits [N x C]` match the head; `logits == W h + b`; rows come back in input
  * order (`extract([a, b])` equals `extract(a)` then `extract(b)`); batch sizes 1 and `maxBatchSize`; concurrent
  * `extract` calls; inputs left unmodified; double `dispose()` is fine and `extract` after it rejects `DISPOSED`;
- * a batch of the wrong shape rejects `SHAPE_MISMATCH`.
+ * a batch of the wrong shape rejects `SHAPE_MISMATCH`. Optional capabilities, when present: `runtime` names at
+ * least one execution provider (and a positive thread count, if any); `exportDetector` writes the files it reports,
+ * whose `ood_score` (run back by {@link ConformanceOptions.detector}) equals core's energy of a pruned head with
+ * ReAct clipping and temperature, whose `is_ood` is `ood_score < threshold` and whose logits equal `extract`'s.
  */
 export function describeFeatureExtractorConformance(name: string, options: ConformanceOptions): void {
   const skipped = new Set(options.skip?.tests ?? []);
   const skipAll = options.skip !== undefined && options.skip.tests === undefined;
-  const atol = options.tolerance?.atol ?? 1e-4;
-  const rtol = options.tolerance?.rtol ?? 1e-4;
   const test = (id: ConformanceTestName, title: string, fn: () => Promise<void>): void => {
     if (skipped.has(id)) it.skip(`${title} (skipped: ${options.skip!.reason})`, fn);
     else it(title, fn);
   };
 
   (skipAll ? describe.skip : describe)(skipAll ? `${name} (skipped: ${options.skip!.reason})` : name, () => {
-    let extractor: FeatureExtractor;
+    let extractor: FeatureExtractor | undefined;
     beforeAll(async () => {
       extractor = await options.create();
     });
     afterAll(async () => {
       await extractor?.dispose();
     });
-
-    test('shapes', 'returns features [N x D] and logits [N x C] matching the head', async () => {
-      expect(extractor.specificationVersion).toBe('v1');
-      expect(typeof extractor.backend).toBe('string');
-      const C = extractor.head.weight.rows;
-      const D = extractor.head.weight.cols;
-      expect(C).toBeGreaterThan(0);
-      expect(D).toBeGreaterThan(0);
-      expect(extractor.head.bias.length).toBe(C);
-      const { features, logits } = await extractor.extract(options.makeBatch(3));
-      expect([features.rows, features.cols, features.data.length]).toEqual([3, D, 3 * D]);
-      expect([logits.rows, logits.cols, logits.data.length]).toEqual([3, C, 3 * C]);
-      expect(features.data).toBeInstanceOf(Float32Array);
-      expect(logits.data).toBeInstanceOf(Float32Array);
-    });
-
-    test('logits-match-head', 'returns logits equal to W h + b', async () => {
-      const { features, logits } = await extractor.extract(options.makeBatch(4));
-      const expected = bruteForceLogits(extractor, features);
-      let scale = 0;
-      for (const v of logits.data) scale = Math.max(scale, Math.abs(v));
-      expectClose(logits, expected, atol + 1e-3 * scale, rtol, 'logits vs W h + b');
-    });
-
-    test('batch-order', 'returns rows in input order (extract([a, b]) == extract(a), extract(b))', async () => {
-      const batch = options.makeBatch(2);
-      const both = await extractor.extract(batch);
-      const a = await extractor.extract(sliceBatch(batch, 0, 1));
-      const b = await extractor.extract(sliceBatch(batch, 1, 1));
-      const cat = (x: ExtractResult, y: ExtractResult, key: 'features' | 'logits'): Matrix => {
-        const data = new Float32Array(x[key].data.length + y[key].data.length);
-        data.set(x[key].data);
-        data.set(y[key].data, x[key].data.length);
-        return { rows: 2, cols: x[key].cols, data };
-      };
-      expectClose(both.features, cat(a, b, 'features'), 1e-4, 1e-4, 'features of [a, b] vs a then b');
-      expectClose(both.logits, cat(a, b, 'logits'), 1e-4, 1e-4, 'logits of [a, b] vs a then b');
-      // The two samples must differ, or the order test proves nothing.
-      expect(Array.from(a.logits.data)).not.toEqual(Array.from(b.logits.data));
-    });
-
-    test('batch-limits', 'accepts batch size 1 and maxBatchSize', async () => {
-      const one = await extractor.extract(options.makeBatch(1));
-      expect(one.features.rows).toBe(1);
-      const n = extractor.maxBatchSize ?? options.largeBatch ?? 32;
-      const big = await extractor.extract(options.makeBatch(n));
-      expect(big.features.rows).toBe(n);
-      expect(big.logits.rows).toBe(n);
-      expectClose(
-        { rows: 1, cols: one.logits.cols, data: big.logits.data.subarray(0, one.logits.cols) },
-        one.logits,
-        1e-4,
-        1e-4,
-        'first row of the large batch vs the batch of one',
-      );
-    });
-
-    test('concurrent-extracts', 'handles concurrent extract calls', async () => {
-      const batches = [options.makeBatch(1), options.makeBatch(3), options.makeBatch(2)];
-      const sequential: ExtractResult[] = [];
-      for (const b of batches) sequential.push(await extractor.extract(b));
-      const concurrent = await Promise.all(batches.map((b) => extractor.extract(b)));
-      concurrent.forEach((r, i) => {
-        expectClose(r.features, sequential[i]!.features, 1e-5, 1e-5, `concurrent features #${i}`);
-        expectClose(r.logits, sequential[i]!.logits, 1e-5, 1e-5, `concurrent logits #${i}`);
-      });
-    });
-
-    test('inputs-unmodified', 'leaves the input batch unmodified', async () => {
-      const batch = options.makeBatch(2);
-      const copy = Float32Array.from(batch.data);
-      const shape = [...batch.shape];
-      await extractor.extract(batch);
-      expect(batch.shape).toEqual(shape);
-      expect(Array.from(batch.data)).toEqual(Array.from(copy));
-    });
-
-    test('dispose', 'can be disposed twice; extract after dispose rejects with DISPOSED', async () => {
-      const own = await options.create();
-      await own.extract(options.makeBatch(1));
-      await own.dispose();
-      await own.dispose();
-      await expectOpnpError(own.extract(options.makeBatch(1)), 'DISPOSED');
-    });
-
-    test('wrong-shape', 'rejects a batch of the wrong shape with SHAPE_MISMATCH', async () => {
-      const wrong = (options.wrongShapeBatch ?? defaultWrongShape)(extractor);
-      await expectOpnpError(extractor.extract(wrong), 'SHAPE_MISMATCH');
-      const good = options.makeBatch(2);
-      await expectOpnpError(extractor.extract({ data: good.data.subarray(1), shape: good.shape }), 'SHAPE_MISMATCH');
-    });
+    const suite: Suite = {
+      test,
+      x: () => extractor!,
+      options,
+      atol: options.tolerance?.atol ?? 1e-4,
+      rtol: options.tolerance?.rtol ?? 1e-4,
+    };
+    describeExtraction(suite);
+    describeRobustness(suite);
+    describeCapabilities(suite);
   });
 }

@@ -40,7 +40,7 @@ async function folderLayout(dir: string, options: CifarOptions): Promise<{ files
   try {
     names = await readdir(dir);
   } catch (error) {
-    throw fileSystemError(error, dir);
+    throw fileSystemError(error, dir, 'folder');
   }
   const has = new Set(names);
   const variant: CifarVariant | undefined = options.variant ?? (has.has('test_batch.bin') || has.has('data_batch_1.bin') ? 'cifar10' : has.has('test.bin') || has.has('train.bin') ? 'cifar100' : undefined);
@@ -67,7 +67,7 @@ export async function openCifar(path: string, options: CifarOptions = {}): Promi
   try {
     isDirectory = (await stat(path)).isDirectory();
   } catch (error) {
-    throw fileSystemError(error, path);
+    throw fileSystemError(error, path, 'path');
   }
   const kind = options.labels ?? 'fine';
   if (kind !== 'fine' && kind !== 'coarse') throw argumentError('CIFAR-100 labels must be "fine" or "coarse"', { actual: kind });
@@ -82,6 +82,7 @@ export async function openCifar(path: string, options: CifarOptions = {}): Promi
     variant = resolveCifarVariant(size, variant, file);
     counts.push(size / cifarRecordBytes(variant));
   }
+  const verify = async () => files.map((file, f) => `${file}: file length = ${counts[f]} whole ${cifarRecordBytes(variant!)}-byte records`);
   const v = variant!;
   const record = cifarRecordBytes(v);
   const starts = [0];
@@ -124,5 +125,6 @@ export async function openCifar(path: string, options: CifarOptions = {}): Promi
     ...(classNames ? { classNames } : {}),
     readLabels,
     read,
+    verify,
   });
 }

@@ -6,10 +6,10 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Dataset } from '../types.js';
 import type { IdxArray, IdxHeader } from './idx.js';
-import { decodeIdxValues, fromIdx, idxLabels, parseIdxHeader } from './idx.js';
+import { checkGzipCanHold, decodeIdxValues, describeIdx, fromIdx, idxLabels, parseIdxHeader } from './idx.js';
 import { createDataset } from '../dataset.js';
 import type { RawSample } from '../dataset.js';
-import { fileSize, gunzipReader, openFile, readAt, readRecords, readStreamRecords, type StreamReader } from '../io.js';
+import { checkSampleBytes, fileSize, gunzipReader, openFile, readAt, readRecords, readStreamRecords, verifyStreamLength, type StreamReader } from '../io.js';
 import { isGzip } from '../inflate.js';
 import { argumentError, fileSystemError, formatError, notFoundError } from '../errors.js';
 
@@ -64,7 +64,7 @@ async function imagesFileIn(dir: string, split: string): Promise<string> {
   try {
     names = await readdir(dir);
   } catch (error) {
-    throw fileSystemError(error, dir);
+    throw fileSystemError(error, dir, 'folder');
   }
   const prefixes = split === 'test' ? ['t10k-images', 'test-images'] : [`${split}-images`];
   const matches = names.filter((n) => prefixes.some((p) => n.startsWith(p)) && /idx[2-4]/.test(n)).sort();
@@ -72,8 +72,11 @@ async function imagesFileIn(dir: string, split: string): Promise<string> {
   return join(dir, matches.find((n) => !n.endsWith('.gz')) ?? matches[0]!);
 }
 
-/** Header of an IDX file and, for raw files, checks that the file length matches it. */
-async function readIdxHeader(file: string): Promise<{ header: IdxHeader; gzip: boolean }> {
+/**
+ * Header of an IDX file and, for raw files, checks that the file length matches it; for `.gz` files, that
+ * the compressed length can hold what the header announces.
+ */
+async function readIdxHeader(file: string): Promise<{ header: IdxHeader; gzip: boolean; size: number }> {
   const size = await fileSize(file);
   const handle = await openFile(file);
   try {
@@ -86,7 +89,9 @@ async function readIdxHeader(file: string): Promise<{ header: IdxHeader; gzip: b
         const bytes = new Uint8Array(4 + 4 * ndims);
         bytes.set(magic);
         if (ndims > 0) bytes.set(await reader.read(4 * ndims), 4);
-        return { header: parseIdxHeader(bytes, file), gzip: true };
+        const header = parseIdxHeader(bytes, file);
+        checkGzipCanHold(header, size, file);
+        return { header, gzip: true, size };
       } finally {
         reader.close();
       }
@@ -98,14 +103,55 @@ async function readIdxHeader(file: string): Promise<{ header: IdxHeader; gzip: b
       throw formatError(size < expected ? 'IDX file is truncated' : 'IDX file has trailing bytes after the announced data', {
         file,
         offset: Math.min(size, expected),
-        expected: `${expected} bytes for dims [${header.dims.join(', ')}] of ${header.dtype}`,
+        expected: `${expected} bytes for ${describeIdx(header)}`,
         actual: `${size} bytes`,
       });
     }
-    return { header, gzip: false };
+    return { header, gzip: false, size };
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/** The labels file to use for `images`: the given path, the first existing candidate, or none. */
+async function labelsFileFor(images: string, labels: string | false | undefined): Promise<string | undefined> {
+  if (typeof labels === 'string') return labels;
+  if (labels === false) return undefined;
+  if (labels !== undefined) throw argumentError('labels must be a path or false', { actual: labels });
+  for (const candidate of idxLabelsCandidates(images)) if (await exists(candidate)) return candidate;
+  return undefined;
+}
+
+/** Reads a labels file whole (its length is checked against its header) and checks its count. */
+async function readLabelsFile(labelsFile: string, images: string, count: number): Promise<Int32Array> {
+  const array = await loadIdx(labelsFile);
+  if (array.dims.length !== 1 && !(array.dims.length === 2 && array.dims[1] === 1)) {
+    throw formatError('IDX labels file must be one-dimensional', { file: labelsFile, offset: 3, actual: array.dims });
+  }
+  const labels = idxLabels(array, labelsFile);
+  if (labels.length !== count) {
+    throw formatError('Label and image counts disagree', { file: labelsFile, offset: 4, expected: `${count} labels (from ${images})`, actual: labels.length });
+  }
+  return labels;
+}
+
+/** {@link Dataset.verify} of an IDX images file: raw lengths were checked at open, `.gz` data is streamed and counted. */
+function idxVerifier(images: string, header: IdxHeader, gzip: boolean, size: number, labelsFile: string | undefined): () => Promise<readonly string[]> {
+  return async () => {
+    const expected = header.headerBytes + header.dataBytes;
+    const out: string[] = [];
+    if (gzip) {
+      const reader = gunzipReader(images);
+      try {
+        await verifyStreamLength(reader, images, expected, `(decompressed) for ${describeIdx(header)}`, 'IDX file');
+      } finally {
+        reader.close();
+      }
+      out.push(`images: ${expected} decompressed bytes = header + ${describeIdx(header)} (gzip streamed and counted)`);
+    } else out.push(`images: file length ${size} bytes = header + ${describeIdx(header)}`);
+    if (labelsFile !== undefined) out.push(`labels: ${labelsFile} read whole, length and count checked`);
+    return out;
+  };
 }
 
 /**
@@ -113,9 +159,10 @@ async function readIdxHeader(file: string): Promise<{ header: IdxHeader; gzip: b
  *
  * Images files hold `[N, H, W]` (stored shape `[1, H, W]`), `[N, H, W, C]` (`[C, H, W]`) or `[N, D]`
  * (`[1, 1, D]`) values of any IDX dtype; 8-bit unsigned images are scaled by `1/255` by default, other
- * dtypes by 1.
+ * dtypes by 1. A `.gz` file is streamed: {@link Dataset.verify} counts its decompressed bytes.
  *
- * @throws OpnpError `'DATASET_FORMAT'` (bad header, sizes, label/image count mismatch), `'DATASET_NOT_FOUND'`.
+ * @throws OpnpError `'DATASET_FORMAT'` (bad header, sizes, samples above 256 MiB, a `.gz` too small for its
+ * header, label/image count mismatch), `'DATASET_NOT_FOUND'`.
  */
 export async function openIdx(path: string, options: IdxOptions = {}): Promise<Dataset> {
   let images = path;
@@ -123,10 +170,10 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
   try {
     isDirectory = (await stat(path)).isDirectory();
   } catch (error) {
-    throw fileSystemError(error, path);
+    throw fileSystemError(error, path, 'path');
   }
   if (isDirectory) images = await imagesFileIn(path, options.split ?? 'test');
-  const { header, gzip } = await readIdxHeader(images);
+  const { header, gzip, size } = await readIdxHeader(images);
   const dims = header.dims;
   if (dims.length < 2 || dims.length > 4) {
     throw formatError('IDX images file must have 2 to 4 dimensions ([N, D], [N, H, W] or [N, H, W, C])', { file: images, offset: 3, actual: dims, hint: dims.length === 1 ? 'This looks like a labels file' : undefined });
@@ -136,31 +183,9 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
   const layout = dims.length === 4 ? 'HWC' : 'CHW';
   const recordValues = shape[0] * shape[1] * shape[2];
   const recordBytes = recordValues * header.elementBytes;
-
-  let labels: Int32Array | undefined;
-  let labelsFile: string | undefined;
-  if (typeof options.labels === 'string') {
-    labelsFile = options.labels;
-  } else if (options.labels === undefined) {
-    for (const candidate of idxLabelsCandidates(images)) {
-      if (await exists(candidate)) {
-        labelsFile = candidate;
-        break;
-      }
-    }
-  } else if (options.labels !== false) {
-    throw argumentError('labels must be a path or false', { actual: options.labels });
-  }
-  if (labelsFile !== undefined) {
-    const array = await loadIdx(labelsFile);
-    if (array.dims.length !== 1 && !(array.dims.length === 2 && array.dims[1] === 1)) {
-      throw formatError('IDX labels file must be one-dimensional', { file: labelsFile, offset: 3, actual: array.dims });
-    }
-    labels = idxLabels(array, labelsFile);
-    if (labels.length !== count) {
-      throw formatError('Label and image counts disagree', { file: labelsFile, offset: 4, expected: `${count} labels (from ${images})`, actual: labels.length });
-    }
-  }
+  checkSampleBytes(recordBytes, `IDX ${describeIdx(header)}`, images, 4);
+  const labelsFile = await labelsFileFor(images, options.labels);
+  const labels = labelsFile === undefined ? undefined : await readLabelsFile(labelsFile, images, count);
   let classes: number | undefined;
   if (labels) {
     let max = -1;
@@ -194,5 +219,6 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
     eightBit: header.dtype === 'uint8',
     ...(labels ? { labels, classes } : {}),
     read,
+    verify: idxVerifier(images, header, gzip, size, labelsFile),
   });
 }

@@ -3,7 +3,7 @@
  * big-endian uint32 dimensions, then the big-endian values in row-major order.
  */
 import { formatError } from '../errors.js';
-import { gunzipBytes, isGzip } from '../inflate.js';
+import { gunzipBytes, inflatePrefix, isGzip, maxInflatedBytes } from '../inflate.js';
 
 /** IDX element types: `0x08 uint8`, `0x09 int8`, `0x0B int16`, `0x0C int32`, `0x0D float32`, `0x0E float64`. */
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -108,6 +108,35 @@ export function decodeIdxValues(bytes: Uint8Array, dtype: IdxDtype, count: numbe
   return out;
 }
 
+/** `dims [a, b, c] of dtype`, for messages. */
+export function describeIdx(header: IdxHeader): string {
+  return `dims [${header.dims.join(', ')}] of ${header.dtype}`;
+}
+
+/**
+ * Refuses a gzip file too small to hold what its IDX header announces (deflate inflates at most ~1032:1):
+ * a truncated file or a lying header, caught before anything is inflated.
+ */
+export function checkGzipCanHold(header: IdxHeader, gzipBytes: number, file: string | undefined): void {
+  const expected = header.headerBytes + header.dataBytes;
+  const most = maxInflatedBytes(gzipBytes);
+  if (expected > most) {
+    throw formatError('IDX file is truncated: the gzip data is too small for the header\'s dimensions', {
+      file,
+      offset: gzipBytes,
+      expected: `${expected} decompressed bytes for ${describeIdx(header)}`,
+      actual: `${gzipBytes} gzip bytes, which inflate to at most ${most} bytes`,
+    });
+  }
+}
+
+/** Inflates a gzip IDX file, never to more than its header announces (plus one byte, to detect trailing data). */
+function gunzipIdx(bytes: Uint8Array, file: string | undefined): Uint8Array {
+  const header = parseIdxHeader(inflatePrefix('gzip', bytes, 4 + 4 * MAX_DIMS, file), file);
+  checkGzipCanHold(header, bytes.length, file);
+  return gunzipBytes(bytes, file, header.headerBytes + header.dataBytes + 1);
+}
+
 /**
  * Parses a whole IDX file from its bytes, raw or gzip-compressed.
  *
@@ -117,17 +146,17 @@ export function decodeIdxValues(bytes: Uint8Array, dtype: IdxDtype, count: numbe
  * ```
  * @throws OpnpError `'DATASET_FORMAT'` on a wrong magic number, an unknown dtype, a size that disagrees with
  * the header (truncated or trailing bytes), or corrupt gzip data. The header sizes are checked against the
- * actual byte length before anything is allocated.
+ * actual byte length before anything is allocated; gzip data is never inflated past what the header announces.
  */
 export function fromIdx(bytes: Uint8Array, options: IdxParseOptions = {}): IdxArray {
-  const raw = isGzip(bytes) ? gunzipBytes(bytes, options.file) : bytes;
+  const raw = isGzip(bytes) ? gunzipIdx(bytes, options.file) : bytes;
   const header = parseIdxHeader(raw, options.file);
   const expected = header.headerBytes + header.dataBytes;
   if (raw.length !== expected) {
     throw formatError(raw.length < expected ? 'IDX file is truncated' : 'IDX file has trailing bytes after the announced data', {
       file: options.file,
       offset: Math.min(raw.length, expected),
-      expected: `${expected} bytes for dims [${header.dims.join(', ')}] of ${header.dtype}`,
+      expected: `${expected} bytes for ${describeIdx(header)}`,
       actual: `${raw.length} bytes`,
     });
   }

@@ -35,7 +35,7 @@ export async function listFolder(dir: string, extensions: readonly string[]): Pr
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    throw fileSystemError(error, dir);
+    throw fileSystemError(error, dir, 'folder');
   }
   const dirs: string[] = [];
   const images: string[] = [];

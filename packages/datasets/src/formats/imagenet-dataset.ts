@@ -79,7 +79,7 @@ export async function openImageNet(root: string, options: ImageNetOptions = {}):
   const extensions = options.extensions ?? IMAGE_EXTENSIONS;
   const split = options.split ?? 'val';
   if (split !== 'train' && split !== 'val') throw argumentError('ImageNet split must be "train" or "val"', { actual: split });
-  if (!(await isDir(root))) throw fileSystemError(Object.assign(new Error('not a folder'), { code: 'ENOENT' }), root);
+  if (!(await isDir(root))) throw fileSystemError(Object.assign(new Error('not a folder'), { code: 'ENOENT' }), root, 'folder');
   let folder = root;
   let top = await listFolder(root, extensions);
   if (!top.dirs.some((d) => WNID.test(d)) && top.images.length === 0) {

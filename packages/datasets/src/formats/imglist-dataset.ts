@@ -2,7 +2,7 @@
  * OpenOOD image lists (Node): one `relative/path label` per line, split at the first space; label -1 = OOD.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Dataset } from '../types.js';
 import { imageFilesDataset } from './image-files.js';
 import type { ImageFilesOptions } from './image-files.js';
@@ -12,12 +12,21 @@ import { fileSystemError, formatError } from '../errors.js';
 export interface ImageListOptions extends ImageFilesOptions {
   /** Folder the listed paths are relative to (OpenOOD's `data/images_classic/`); default: the list's folder. */
   root?: string;
+  /**
+   * Accept entries that resolve outside `root` (absolute paths, `../`). Default false: such an entry is a
+   * `'DATASET_FORMAT'` error naming the list file, the line and the entry.
+   */
+  allowOutsideRoot?: boolean;
+  /** Called once at open time when `allowOutsideRoot` let entries outside the root through (naming them). */
+  onWarning?: (message: string) => void;
 }
 
 /** One parsed image-list entry. */
 export interface ImageListEntry {
   readonly path: string;
   readonly label: number;
+  /** 1-based line number in the list file. */
+  readonly line: number;
 }
 
 /**
@@ -37,14 +46,36 @@ export function parseImageList(text: string, file?: string): ImageListEntry[] {
     if (path === '' || !/^-?\d+$/.test(rest)) throw formatError('Malformed image-list line', { file, offset: i + 1, expected: '<relative/path> <integer label>', actual: line.slice(0, 120) });
     const label = Number.parseInt(rest, 10);
     if (label < -1 || label > 2147483647) throw formatError('Image-list label out of range', { file, offset: i + 1, expected: '-1 (OOD) or a class index >= 0', actual: rest });
-    out.push({ path, label });
+    out.push({ path, label, line: i + 1 });
   }
   return out;
 }
 
 /**
+ * Resolves the entries' paths against `root` (lexically: `..` and absolute paths are followed, symbolic links
+ * are not) and returns the paths plus the entries that lie outside `root`.
+ */
+function resolveEntries(entries: readonly ImageListEntry[], root: string): { files: string[]; outside: ImageListEntry[] } {
+  const base = resolve(root);
+  const files: string[] = [];
+  const outside: ImageListEntry[] = [];
+  for (const entry of entries) {
+    const file = resolve(base, entry.path);
+    const rel = relative(base, file);
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) outside.push(entry);
+    files.push(file);
+  }
+  return { files, outside };
+}
+
+/**
  * Opens an OpenOOD image list with the images under `options.root`. Classes = largest label + 1 (none when
- * every label is -1). Missing or unreadable images are skipped with a warning at read time (or fail with `strict`).
+ * every label is -1). Entries that resolve outside the root are an error unless `allowOutsideRoot` (then
+ * they are named through `onWarning`). Missing or unreadable images are skipped at read time and reported
+ * through the batch options' `onSkip` / `onWarning` (or fail with `strict`).
+ *
+ * @throws OpnpError `'DATASET_FORMAT'` for a malformed line or an entry outside the root, `'DATASET_NOT_FOUND'`
+ * for a missing list file.
  */
 export async function openImageList(listFile: string, options: ImageListOptions = {}): Promise<Dataset> {
   let text: string;
@@ -55,7 +86,20 @@ export async function openImageList(listFile: string, options: ImageListOptions 
   }
   const entries = parseImageList(text, listFile);
   const root = options.root ?? dirname(listFile);
-  const files = entries.map((e) => (isAbsolute(e.path) ? e.path : join(root, e.path)));
+  const { files, outside } = resolveEntries(entries, root);
+  if (outside.length > 0) {
+    const first = outside[0]!;
+    if (!options.allowOutsideRoot) {
+      throw formatError(`Image-list entry "${first.path}" resolves outside the root folder ${resolve(root)}`, {
+        file: listFile,
+        offset: first.line,
+        actual: `${outside.length} entr${outside.length === 1 ? 'y' : 'ies'} outside the root (first on line ${first.line}: ${first.path})`,
+        hint: 'Fix the list or the root (root=<folder>), or add the spec option allow-outside-root to read them anyway',
+      });
+    }
+    const named = outside.slice(0, 5).map((e) => `line ${e.line}: ${e.path}`).join(', ');
+    options.onWarning?.(`${listFile}: ${outside.length} entr${outside.length === 1 ? 'y resolves' : 'ies resolve'} outside the root folder ${resolve(root)} (${named}${outside.length > 5 ? ', ...' : ''})`);
+  }
   const labels = Int32Array.from(entries, (e) => e.label);
   let max = -1;
   for (const v of labels) if (v > max) max = v;

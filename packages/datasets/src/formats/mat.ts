@@ -4,7 +4,7 @@
  * and char arrays are skipped); values are column-major, as MATLAB stores them.
  */
 import { formatError } from '../errors.js';
-import { inflateBytes } from '../inflate.js';
+import { inflateBytes, inflatePrefix, maxInflatedBytes } from '../inflate.js';
 
 /** MATLAB array classes of numeric arrays. */
 export type MatClass = 'double' | 'single' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
@@ -127,6 +127,23 @@ export function parseMatMatrixHeader(view: DataView, offset: number, end: number
   return { className, complex, dims, name, real };
 }
 
+/**
+ * Inflates a `miCOMPRESSED` element's data, never past what its inner tag announces (`8 + bytes`, plus 8
+ * bytes of padding): a decompression bomb or a lying tag fails with a typed error instead of filling memory.
+ */
+export function inflateMatElement(compressed: Uint8Array, le: boolean, file: string | undefined, offset: number): Uint8Array {
+  const head = inflatePrefix('zlib', compressed, 8, file, offset);
+  if (head.length < 8) throw formatError('MAT-file compressed element is truncated', { file, offset, expected: 'an 8-byte data element tag inside', actual: `${head.length} bytes` });
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const first = view.getUint32(0, le);
+  const announced = first >>> 16 !== 0 ? 8 : 8 + view.getUint32(4, le);
+  const most = maxInflatedBytes(compressed.length);
+  if (announced > most) {
+    throw formatError('MAT-file compressed element is too small for the size its tag announces (truncated or corrupt)', { file, offset, expected: `${announced} inflated bytes`, actual: `${compressed.length} compressed bytes, which inflate to at most ${most}` });
+  }
+  return inflateBytes(compressed, file, offset, announced + 8);
+}
+
 /** Typed array constructor of a class. */
 function allocate(className: MatClass, n: number): MatVariable['data'] {
   switch (className) {
@@ -197,7 +214,7 @@ export function fromMat(bytes: Uint8Array, options: MatParseOptions = {}): MatVa
     let innerCtx: MatContext;
     let matrix: MatTag;
     if (tag.type === MI_COMPRESSED) {
-      const inflated = inflateBytes(bytes.subarray(tag.dataOffset, tag.dataOffset + tag.bytes), file, tag.dataOffset);
+      const inflated = inflateMatElement(bytes.subarray(tag.dataOffset, tag.dataOffset + tag.bytes), le, file, tag.dataOffset);
       inner = new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength);
       innerCtx = { file, base: -1, what: `MAT-file compressed element at byte ${offset} (offsets are into its inflated data)` };
       matrix = readMatTag(inner, 0, inflated.length, le, innerCtx);

@@ -7,7 +7,7 @@ import type { Matrix } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
 import type { NpyArray } from './npy.js';
 import { encodeNpy, encodeNpyHeader, floatBytes, parseNpyHeader, readNpy } from './npy.js';
-import { argumentError, fileSystemError, formatError } from '../errors.js';
+import { argumentError, fileSystemError, formatError, writeError } from '../errors.js';
 import { fileSize, openFile, readAt, readRecords } from '../io.js';
 import type { Dataset } from '../types.js';
 import { createDataset } from '../dataset.js';
@@ -27,9 +27,16 @@ export async function loadNpy(path: string): Promise<NpyArray> {
 /**
  * Writes a matrix (float32 `[rows, cols]`) or an array as a `.npy` file, atomically: the bytes go to a
  * temporary file in the same folder, are flushed to disk, and the file is renamed over `path`.
+ *
+ * @throws OpnpError `'IO_ERROR'` ("Cannot write <path>: folder <dir> does not exist", or the system's code).
  */
 export async function writeNpy(path: string, value: Matrix | NpyArray): Promise<void> {
-  await writeFileAtomic(path, encodeNpy(value), 'the .npy file');
+  const bytes = encodeNpy(value);
+  try {
+    await writeFileAtomic(path, bytes, 'the .npy file');
+  } catch (error) {
+    throw await writeError(error, path);
+  }
 }
 
 /** Options of {@link openNpyRowWriter}. */
@@ -67,7 +74,8 @@ const RESERVED_HEADER = 128;
  * (or a finished `path`) is reopened: `rows` says how many rows exist (a trailing partial row is cut off),
  * so the caller skips that many samples.
  *
- * @throws OpnpError `'DATASET_FORMAT'` when resuming a file with another dtype, rank or column count.
+ * @throws OpnpError `'DATASET_FORMAT'` when resuming a file with another dtype, rank or column count;
+ * `'IO_ERROR'` when the file cannot be written ("Cannot write <path>: folder <dir> does not exist").
  */
 export async function openNpyRowWriter(path: string, options: NpyRowWriterOptions): Promise<NpyRowWriter> {
   const { cols } = options;
@@ -103,7 +111,7 @@ export async function openNpyRowWriter(path: string, options: NpyRowWriterOption
     }
   } catch (error) {
     if ((error as { name?: string }).name === 'OpnpError') throw error;
-    throw fileSystemError(error, partial);
+    throw await writeError(error, path);
   }
   const resumedRows = rows;
   let closed = false;
@@ -146,12 +154,21 @@ export async function openNpyRowWriter(path: string, options: NpyRowWriterOption
   return writer;
 }
 
+/** A `.npy` file opened as a {@link Dataset}: also says the stored array's shape. */
+export interface NpyDataset extends Dataset {
+  /** Shape of the array in the file, e.g. `[100, 300]` (`shape` is the per-sample `[C, H, W]`, here `[1, 1, 300]`). */
+  readonly arrayShape: readonly number[];
+}
+
 /**
  * Opens a `.npy` array as a {@link Dataset} streamed by offset (unlabelled): `[N, D]` gives stored shape
- * `[1, 1, D]`, `[N, H, W]` gives `[1, H, W]`, `[N, C, H, W]` gives `[C, H, W]`. Values are used as they are
- * (scale 1): typically precomputed features or already-normalised inputs.
+ * `[1, 1, D]`, `[N, H, W]` gives `[1, H, W]`, `[N, C, H, W]` gives `[C, H, W]`; `arrayShape` is the array's
+ * own shape. Values are used as they are (scale 1): typically precomputed features or already-normalised inputs.
+ *
+ * @throws OpnpError `'DATASET_NOT_FOUND'` ("File not found: <path>"), `'DATASET_FORMAT'` (bad header, rank
+ * other than 2 to 4, a length that disagrees with the shape).
  */
-export async function openNpyDataset(path: string): Promise<Dataset> {
+export async function openNpyDataset(path: string): Promise<NpyDataset> {
   const size = await fileSize(path);
   const handle = await openFile(path);
   let head: Uint8Array;
@@ -177,5 +194,7 @@ export async function openNpyDataset(path: string): Promise<Dataset> {
       yield { index: indices[k]!, label: -1, pixels: { data, channels: stored[0], height: stored[1], width: stored[2], layout: 'CHW' } };
     }
   }
-  return createDataset({ format: 'npy', source: path, count, shape: stored, eightBit: false, read });
+  const verify = async () => [`file length: ${size} bytes = header + ${count} x ${recordBytes}-byte rows of shape (${shape.join(', ')})`];
+  const dataset = createDataset({ format: 'npy', source: path, count, shape: stored, eightBit: false, read, verify });
+  return Object.freeze({ ...dataset, arrayShape: Object.freeze([...shape]) });
 }

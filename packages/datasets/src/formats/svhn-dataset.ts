@@ -3,15 +3,14 @@
  * The element tags are walked by positional reads; `y` is read whole, `X` is streamed (through zlib when
  * compressed) so the images are never all in memory.
  */
-import { constants, inflateSync } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import type { Dataset } from '../types.js';
 import type { MatContext, MatMatrixHeader } from './mat.js';
-import { MI_COMPRESSED, MI_MATRIX, decodeMatNumeric, parseMatHeader, parseMatMatrixHeader, readMatTag } from './mat.js';
+import { MI_COMPRESSED, MI_MATRIX, decodeMatNumeric, inflateMatElement, parseMatHeader, parseMatMatrixHeader, readMatTag } from './mat.js';
 import { createDataset } from '../dataset.js';
 import type { RawSample } from '../dataset.js';
-import { fileSize, inflateReader, openFile, readAt, readRecords, readStreamRecords } from '../io.js';
-import { inflateBytes } from '../inflate.js';
+import { MAX_SAMPLE_BYTES, checkSampleBytes, fileSize, inflateReader, openFile, readAt, readRecords, readStreamRecords, verifyStreamLength } from '../io.js';
+import { inflatePrefix, maxInflatedBytes } from '../inflate.js';
 import { formatError, notFoundError } from '../errors.js';
 
 /** Options of {@link openSvhn}. */
@@ -29,19 +28,13 @@ interface VariableInfo {
   readonly header: MatMatrixHeader;
   /** File offset of the element's tag. */
   readonly elementOffset: number;
-  /** For compressed elements: the compressed byte range; the real data offset is into the inflated stream. */
-  readonly compressed: { start: number; end: number } | undefined;
+  /**
+   * For compressed elements: the compressed byte range and the inflated length its inner tag announces;
+   * the real data offset is into the inflated stream.
+   */
+  readonly compressed: { start: number; end: number; inflated: number } | undefined;
   /** Offset of the real part's data (file offset, or inflated-stream offset when compressed). */
   readonly dataOffset: number;
-}
-
-function inflatePrefix(bytes: Uint8Array, file: string, offset: number): Uint8Array {
-  try {
-    const out = inflateSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH });
-    return new Uint8Array(out.buffer, out.byteOffset, out.length);
-  } catch (error) {
-    throw formatError(`Corrupt zlib-compressed MAT element (${(error as Error).message})`, { file, offset, cause: error });
-  }
 }
 
 /**
@@ -74,7 +67,7 @@ async function scanMat(handle: FileHandle, file: string, size: number): Promise<
     const element = { ...tag, dataOffset: tag.dataOffset + offset, next: tag.next + offset };
     if (element.type === MI_COMPRESSED) {
       const prefix = await readAt(handle, file, element.dataOffset, Math.min(element.bytes, PREFIX_BYTES));
-      const inflated = inflatePrefix(prefix, file, element.dataOffset);
+      const inflated = inflatePrefix('zlib', prefix, 4096, file, element.dataOffset);
       const view = new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength);
       const innerCtx: MatContext = { file, base: -1, what: `MAT-file compressed element at byte ${offset} (offsets are into its inflated data)` };
       if (inflated.length >= 8) {
@@ -82,7 +75,8 @@ async function scanMat(handle: FileHandle, file: string, size: number): Promise<
         if (matrixTagType === MI_MATRIX) {
           const matrixBytes = view.getUint32(4, le);
           const header = guardHeader(() => parseMatMatrixHeader(view, 8, 8 + matrixBytes, le, innerCtx), file, offset);
-          if (header.real) out.push({ header, elementOffset: offset, compressed: { start: element.dataOffset, end: element.dataOffset + element.bytes }, dataOffset: header.real.dataOffset });
+          const compressed = { start: element.dataOffset, end: element.dataOffset + element.bytes, inflated: 8 + matrixBytes };
+          if (header.real) out.push({ header, elementOffset: offset, compressed, dataOffset: header.real.dataOffset });
         }
       }
     } else if (element.type === MI_MATRIX && element.bytes > 0) {
@@ -103,7 +97,7 @@ async function readVariable(handle: FileHandle, file: string, info: VariableInfo
   let view: DataView;
   let tag = real;
   if (info.compressed) {
-    const inflated = inflateBytes(await readAt(handle, file, info.compressed.start, info.compressed.end - info.compressed.start), file, info.compressed.start);
+    const inflated = inflateMatElement(await readAt(handle, file, info.compressed.start, info.compressed.end - info.compressed.start), le, file, info.compressed.start);
     if (inflated.length < real.dataOffset + real.bytes) throw formatError('Compressed MAT element is truncated', { file, offset: info.elementOffset });
     view = new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength);
   } else {
@@ -114,46 +108,84 @@ async function readVariable(handle: FileHandle, file: string, info: VariableInfo
   return Float64Array.from(decodeMatNumeric(view, tag, 'double', le));
 }
 
+/** Reads and maps the labels variable (10 -> 0), after checking its size against the images' count. */
+async function readSvhnLabels(handle: FileHandle, file: string, variables: readonly VariableInfo[], name: string, le: boolean, count: number, imagesName: string): Promise<Int32Array> {
+  const yInfo = variables.find((v) => v.header.name === name);
+  if (!yInfo) throw notFoundError(`MAT-file has no numeric variable "${name}"`, { file, actual: variables.map((v) => v.header.name) });
+  const elements = yInfo.header.dims.reduce((a, b) => a * b, 1);
+  if (elements !== count) {
+    throw formatError('Label and image counts disagree', { file, offset: yInfo.elementOffset, expected: `${count} labels (from ${imagesName})`, actual: `${elements} (dims [${yInfo.header.dims.join(', ')}])` });
+  }
+  if (yInfo.header.real!.bytes > MAX_SAMPLE_BYTES) {
+    throw formatError(`Implausibly large labels variable "${name}"`, { file, offset: yInfo.elementOffset, expected: `at most ${MAX_SAMPLE_BYTES} bytes`, actual: `${yInfo.header.real!.bytes} bytes` });
+  }
+  const values = await readVariable(handle, file, yInfo, le);
+  if (values.length !== count) {
+    throw formatError('Label and image counts disagree', { file, offset: yInfo.elementOffset, expected: `${count} labels (from ${imagesName})`, actual: values.length });
+  }
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = values[i]!;
+    if (!Number.isInteger(v) || v < 0 || v > 10) throw formatError('SVHN label outside 0..10', { file, offset: yInfo.elementOffset, actual: `y[${i}] = ${v}` });
+    labels[i] = v === 10 ? 0 : v;
+  }
+  return labels;
+}
+
+/** Checks the images variable: a real uint8 `[H, W, C, N]` whose samples and compressed size are plausible. */
+function checkImagesVariable(x: VariableInfo, name: string, file: string): void {
+  const { className, dims, real } = x.header;
+  if (className !== 'uint8' || real!.type !== 2 || (dims.length !== 4 && dims.length !== 3) || x.header.complex) {
+    throw formatError(`"${name}" must be a real uint8 array [H, W, C, N] (or [H, W, N])`, { file, offset: x.elementOffset, actual: `${className} [${dims.join(', ')}]` });
+  }
+  const sampleBytes = dims.slice(0, -1).reduce((a, b) => a * b, 1);
+  checkSampleBytes(sampleBytes, `MAT dims [${dims.join(', ')}] of "${name}"`, file, x.elementOffset);
+  if (x.compressed) {
+    const most = maxInflatedBytes(x.compressed.end - x.compressed.start);
+    if (x.compressed.inflated > most) {
+      throw formatError(`Compressed "${name}" is too small for its dimensions (truncated or corrupt)`, { file, offset: x.elementOffset, expected: `${x.compressed.inflated} inflated bytes for [${dims.join(', ')}]`, actual: `${x.compressed.end - x.compressed.start} compressed bytes, which inflate to at most ${most}` });
+    }
+  }
+}
+
+/** {@link Dataset.verify} of an SVHN file: a compressed images element is inflated, streamed and counted. */
+function svhnVerifier(path: string, x: VariableInfo): () => Promise<readonly string[]> {
+  return async () => {
+    const dims = `[${x.header.dims.join(', ')}]`;
+    if (!x.compressed) return [`element sizes: checked against the file length (images ${dims}, uncompressed)`];
+    const reader = inflateReader(path, x.compressed.start, x.compressed.end);
+    try {
+      await verifyStreamLength(reader, path, x.compressed.inflated, `(inflated) for the images element ${dims}`, 'Compressed MAT element');
+    } finally {
+      reader.close();
+    }
+    return [`images: ${x.compressed.inflated} inflated bytes of the compressed element ${dims} (streamed and counted)`];
+  };
+}
+
 /**
  * Opens an SVHN `.mat` file (`train_32x32.mat`, `test_32x32.mat`, `extra_32x32.mat`) as a {@link Dataset} of
  * stored shape `[C, H, W]` (from `X [H, W, C, N]`, 8-bit). Labels: `y` with 10 mapped to digit 0.
  *
  * @throws OpnpError `'DATASET_FORMAT'` (bad MAT structure, X not uint8 [H, W, C, N], label/image counts that
- * disagree, labels outside 0..10), `'DATASET_NOT_FOUND'` (file or variable missing).
+ * disagree, labels outside 0..10, sizes a compressed element cannot hold), `'DATASET_NOT_FOUND'` (file or variable missing).
  */
 export async function openSvhn(path: string, options: SvhnOptions = {}): Promise<Dataset> {
   const size = await fileSize(path);
   const handle = await openFile(path);
   let x: VariableInfo;
   let labels: Int32Array | undefined;
-  let le: boolean;
   try {
-    le = parseMatHeader(await readAt(handle, path, 0, Math.min(size, 128)), path);
+    const le = parseMatHeader(await readAt(handle, path, 0, Math.min(size, 128)), path);
     const variables = await scanMat(handle, path, size);
     const imagesName = options.images ?? 'X';
     const found = variables.find((v) => v.header.name === imagesName);
     if (!found) throw notFoundError(`MAT-file has no numeric variable "${imagesName}"`, { file: path, actual: variables.map((v) => v.header.name) });
     x = found;
-    const { className, dims, real } = x.header;
-    if (className !== 'uint8' || real!.type !== 2 || (dims.length !== 4 && dims.length !== 3) || x.header.complex) {
-      throw formatError(`"${imagesName}" must be a real uint8 array [H, W, C, N] (or [H, W, N])`, { file: path, offset: x.elementOffset, actual: `${className} [${dims.join(', ')}]` });
-    }
-    const count = dims[dims.length - 1]!;
+    checkImagesVariable(x, imagesName, path);
     const labelsName = options.labels === undefined ? 'y' : options.labels;
-    if (labelsName !== false) {
-      const yInfo = variables.find((v) => v.header.name === labelsName);
-      if (!yInfo) throw notFoundError(`MAT-file has no numeric variable "${labelsName}"`, { file: path, actual: variables.map((v) => v.header.name) });
-      const values = await readVariable(handle, path, yInfo, le);
-      if (values.length !== count) {
-        throw formatError('Label and image counts disagree', { file: path, offset: yInfo.elementOffset, expected: `${count} labels (from ${imagesName})`, actual: values.length });
-      }
-      labels = new Int32Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = values[i]!;
-        if (!Number.isInteger(v) || v < 0 || v > 10) throw formatError('SVHN label outside 0..10', { file: path, offset: yInfo.elementOffset, actual: `y[${i}] = ${v}` });
-        labels[i] = v === 10 ? 0 : v;
-      }
-    }
+    const count = x.header.dims[x.header.dims.length - 1]!;
+    if (labelsName !== false) labels = await readSvhnLabels(handle, path, variables, labelsName, le, count, imagesName);
   } finally {
     await handle.close();
   }
@@ -184,5 +216,6 @@ export async function openSvhn(path: string, options: SvhnOptions = {}): Promise
     eightBit: true,
     ...(labels ? { labels, classes: 10 } : {}),
     read,
+    verify: svhnVerifier(path, x),
   });
 }

@@ -1,6 +1,6 @@
 /**
  * Building blocks for backend authors: what every {@link FeatureExtractor} implementation needs besides
- * running its model (the ONNX and TensorFlow.js backends both use them).
+ * running its model (the ONNX and TensorFlow.js backends both use them). Exported from `@opnp/core/backend`.
  */
 import { OpnpError } from '../errors.js';
 import type { ExtractResult, InputBatch, InputSpec } from '../feature-extractor.js';
@@ -118,24 +118,4 @@ export async function extractInFixedBatches(
     logits.set(part.logits.data.subarray(0, count * C), start * C);
   }
   return { features: { rows: n, cols: D, data: features }, logits: { rows: n, cols: C, data: logits } };
-}
-
-/**
- * Runs async tasks one at a time, in submission order (a session that must not run concurrently). A
- * failing task rejects its own promise only; later tasks still run.
- */
-export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  /** Schedules `task` after every task submitted before it. */
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task, task);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-
-  /** Resolves when every task submitted so far has settled. */
-  async idle(): Promise<void> {
-    await this.tail;
-  }
 }

@@ -1,0 +1,274 @@
+/**
+ * No silent wrong results: each ordinary mistake ends in a clear error, a clear warning or a correct
+ * result, never in exit 0 with wrong numbers (one test per case of the issue, through the CLI on the
+ * demo's MNIST and Fashion-MNIST).
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { encodeNpy, loadNpy } from '@opnp/datasets';
+import type { EvalReport } from '@opnp/pipeline';
+import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
+
+const SMALL_TRAIN = ['--train', TRAIN, '--train-fraction', '0.05'];
+const POINT = ['--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1'];
+
+/** Runs `args` with Ctrl-C as soon as the progress of `stage` shows (stderr as a terminal). */
+async function interrupted(args: string[], marker: string) {
+  const controller = new AbortController();
+  return cli(args, { signal: controller.signal, stderrTTY: true, onStderr: (t) => t.includes(marker) && controller.abort() });
+}
+
+describe('1. extract resumes only its own run', () => {
+  it('refuses partial or finished output of another dataset, model input or preprocessing; --restart starts over', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'f.npy');
+    const base = ['extract', '--model', MODEL, '--out', out, '--batch-size', '50'];
+    const first = await interrupted([...base, '--data', TEST, ...NORMALISE], '/2500');
+    expect(first.code).toBe(130);
+    expect(existsSync(`${out}.partial`)).toBe(true);
+    // Another dataset, and the same dataset without --mean/--std: refused, the partial output untouched.
+    const before = readFileSync(`${out}.partial`);
+    const other = await cli([...base, '--data', FASHION_VAL, ...NORMALISE]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/partial output belongs to another run: data differs/);
+    expect(other.stderr).toContain('--restart');
+    const unnormalised = await cli([...base, '--data', TEST]);
+    expect(unnormalised.code).toBe(1);
+    expect(unnormalised.stderr).toMatch(/belongs to another run: data differs/);
+    expect(readFileSync(`${out}.partial`)).toEqual(before);
+    // The same run resumes and completes; a finished output is not overwritten by another run either.
+    expect((await cli([...base, '--data', TEST, ...NORMALISE])).code).toBe(0);
+    const done = await cli([...base, '--data', FASHION_VAL, ...NORMALISE]);
+    expect(done.code).toBe(1);
+    expect(done.stderr).toMatch(/existing output belongs to another run/);
+    expect((await loadNpy(out)).shape).toEqual([2500, 128]);
+    const again = await cli([...base, '--data', TEST, ...NORMALISE]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/already complete for this run/);
+    const restarted = await cli([...base, '--data', FASHION_VAL, ...NORMALISE, '--restart', '-q']);
+    expect(restarted.code).toBe(0);
+    expect((await loadNpy(out)).shape).toEqual([500, 128]);
+  });
+});
+
+describe('2. sensitivity checkpoints prove their run', () => {
+  it('a checkpoint written with --mean/--std is not resumed without them; a complete one is reused and said so', async () => {
+    const dir = tempDir();
+    const checkpoint = join(dir, 'ckpt.npy');
+    const base = ['sensitivity', '--model', MODEL, ...SMALL_TRAIN, '--checkpoint', checkpoint, '--out', join(dir, 's.npy'), '--batch-size', '20'];
+    const first = await interrupted([...base, ...NORMALISE], '/300');
+    expect(first.code).toBe(130);
+    expect(first.stderr).toMatch(/checkpoint written to/);
+    const other = await cli(base);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/checkpoint belongs to another run: train differs/);
+    const otherFraction = await cli([...base.map((a) => (a === '0.05' ? '0.06' : a)), ...NORMALISE]);
+    expect(otherFraction.stderr).toMatch(/checkpoint belongs to another run: subset differs/);
+    expect((await cli([...base, ...NORMALISE])).code).toBe(0);
+    const reused = await cli([...base, ...NORMALISE]);
+    expect(reused.code).toBe(0);
+    expect(reused.stderr).toMatch(/checkpoint .* is complete: reusing its 300 samples/);
+    expect((await cli([...base, ...NORMALISE, '--restart', '-q'])).code).toBe(0);
+  });
+
+  it('eval --sensitivity-state refuses a state of another run', async () => {
+    const dir = tempDir();
+    const state = join(dir, 'state.npy');
+    expect((await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--state-out', state, '-q'])).code).toBe(0);
+    const run = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.1', '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--methods', 'opnp', '--sensitivity-state', state, '-q']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/sensitivity state belongs to another run: subset differs/);
+  });
+});
+
+/** A folder of 28 x 28 grey PNGs with one corrupt JPEG at sorted position `bad`. */
+async function folderWithCorruptImage(dir: string, count: number, bad: number): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const name = `img_${String(i).padStart(2, '0')}`;
+    if (i === bad) writeFileSync(join(dir, `${name}.jpg`), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
+    else await sharp(Buffer.from(Array.from({ length: 28 * 28 }, (_, k) => (k * (i + 3)) % 256)), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(dir, `${name}.png`));
+  }
+  return dir;
+}
+
+describe('3. unreadable images', () => {
+  it('are named on stderr and left out of every output alike, with their indices', async () => {
+    const dir = tempDir();
+    const images = await folderWithCorruptImage(join(dir, 'images'), 6, 2);
+    const out = (name: string) => join(dir, name);
+    const run = await cli(['extract', '--model', MODEL, '--data', `folder:${images}`, ...NORMALISE, '--out', out('f.npy'), '--logits-out', out('l.npy'), '--labels-out', out('y.npy'), '--indices-out', out('i.npy')]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/skipped unreadable sample #2 .*img_02\.jpg/);
+    expect(run.stderr).toMatch(/1 of 6 samples were unreadable/);
+    expect((await loadNpy(out('f.npy'))).shape).toEqual([5, 128]);
+    expect((await loadNpy(out('l.npy'))).shape).toEqual([5, 10]);
+    expect((await loadNpy(out('y.npy'))).shape).toEqual([5]);
+    expect(Array.from((await loadNpy(out('i.npy'))).data)).toEqual([0, 1, 3, 4, 5]);
+    const meta = JSON.parse(readFileSync(`${out('f.npy')}.json`, 'utf8')) as { skipped: { index: number; file: string }[] };
+    expect(meta.skipped).toHaveLength(1);
+    expect(meta.skipped[0]!.index).toBe(2);
+    // The rows are those of the readable images: extracting the clean folder gives the same rows.
+    rmSync(join(images, 'img_02.jpg'));
+    expect((await cli(['extract', '--model', MODEL, '--data', `folder:${images}`, ...NORMALISE, '--out', out('clean.npy'), '-q'])).code).toBe(0);
+    expect(Array.from((await loadNpy(out('clean.npy'))).data)).toEqual(Array.from((await loadNpy(out('f.npy'))).data));
+  });
+
+  it('are counted per set in the eval report, and strict fails on the first one', async () => {
+    const dir = tempDir();
+    const images = await folderWithCorruptImage(join(dir, 'ood'), 5, 1);
+    const args = ['eval', '--model', MODEL, ...SMALL_TRAIN, '--test', TEST, ...NORMALISE, ...POINT, '--methods', 'energy,opnp', '--json', '-'];
+    const run = await cli([...args, '--ood', `folder=folder:${images}`]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/skipped unreadable sample #1 of ood:folder: .*img_01\.jpg/);
+    const report = JSON.parse(run.stdout) as EvalReport;
+    expect(report.counts.ood.folder).toBe(4);
+    expect(report.counts.skipped).toEqual({ 'ood:folder': 1 });
+    const strict = await cli([...args, '--ood', `folder=folder:${images}#strict`]);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain('img_01.jpg');
+  });
+});
+
+describe('4, 5, 11, 12: checks before the work', () => {
+  const evalArgs = ['eval', '--model', MODEL, ...SMALL_TRAIN, '--test', TEST, ...NORMALISE, ...POINT];
+
+  it('refuses duplicate --ood names', async () => {
+    const run = await cli([...evalArgs, '--ood', `a=${FASHION}`, '--ood', `a=${FASHION_VAL}`]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Two --ood sets are named "a"/);
+  });
+
+  it.each([
+    [['--json', '/nonexistent-folder/r.json'], /Cannot write the JSON report \(--json\) to .*folder \/nonexistent-folder does not exist/],
+    [['--save', '/nonexistent-folder/results'], /Cannot write the results folder .*folder \/nonexistent-folder does not exist/],
+    [['--checkpoint', '/nonexistent-folder/c.npy'], /Cannot write the checkpoint \(--checkpoint\) .*does not exist/],
+  ])('checks %j before any work', async (flags, message) => {
+    const run = await cli([...evalArgs, '--ood', `f=${FASHION_VAL}`, ...flags]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/model:|grid search|train/);
+  });
+
+  it('checks extract and sensitivity outputs before any work (missing folder, a folder, two outputs on one file)', async () => {
+    const dir = tempDir();
+    const extract = ['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE];
+    const missing = await cli([...extract, '--out', '/nonexistent-folder/f.npy']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Cannot write the features \(--out\) to \/nonexistent-folder\/f\.npy: folder \/nonexistent-folder does not exist/);
+    expect(missing.stderr).not.toMatch(/not found/);
+    const folder = await cli([...extract, '--out', join(dir, 'f.npy'), '--logits-out', dir]);
+    expect(folder.stderr).toMatch(/it is a folder/);
+    const same = await cli([...extract, '--out', join(dir, 'f.npy'), '--labels-out', join(dir, 'f.npy')]);
+    expect(same.stderr).toMatch(/are the same file/);
+    const sensitivity = await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, '--out', join(dir, 's.npy'), '--neuron-out', '/nonexistent-folder/n.npy']);
+    expect(sensitivity.code).toBe(1);
+    expect(sensitivity.stderr).toMatch(/neuron sensitivity \(--neuron-out\)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('caps --batch-size from the model input and the memory it needs', async () => {
+    const run = await cli([...evalArgs, '--ood', `f=${FASHION_VAL}`, '--batch-size', '1000000000000']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/batch of 1000000000000 samples is too large for this model: it needs [\d.]+ GiB .*input \[N, 1, 28, 28\]/);
+    expect(run.stderr).toMatch(/expected a batch size from 1 to \d+/);
+  });
+
+  it('says what is wrong: malformed noise, missing or mis-shaped features, NaN sensitivities', async () => {
+    const dir = tempDir();
+    const noise = await cli([...evalArgs, '--ood', 'n=noise:abc']);
+    expect(noise.stderr).toMatch(/Malformed noise spec "noise:abc"/);
+    const missing = await cli([...evalArgs, '--ood', `f=features:${join(dir, 'none.npy')}`]);
+    expect(missing.stderr).toMatch(/Cached features file not found: .*none\.npy/);
+    writeFileSync(join(dir, 'wide.npy'), encodeNpy({ dtype: 'float32', shape: [100, 300], data: new Float32Array(30000) }));
+    const wide = await cli([...evalArgs, '--ood', `f=features:${join(dir, 'wide.npy')}`]);
+    expect(wide.stderr).toMatch(/expected \[N, 128\], got \[100, 300\]/);
+    const sens = new Float64Array(1280);
+    sens[7] = NaN;
+    writeFileSync(join(dir, 'sens.npy'), encodeNpy({ dtype: 'float64', shape: [10, 128], data: sens }));
+    const exported = await cli(['export', '--model', MODEL, '--sensitivity', join(dir, 'sens.npy'), ...POINT, '--out', join(dir, 'd.onnx')]);
+    expect(exported.code).toBe(1);
+    expect(exported.stderr).toMatch(/offset 7\), got NaN/);
+  });
+});
+
+describe('8. sensitivity merge', () => {
+  it('refuses the same shard twice, missing shards (unless --allow-partial) and states of other runs', async () => {
+    const dir = tempDir();
+    const shard = async (i: number, extra: string[] = []) => {
+      const path = join(dir, `s${i}${extra.length ? 'x' : ''}.npy`);
+      const run = await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--shard', `${i}/3`, '--state-out', path, ...extra]);
+      expect(run.stderr).toMatch(new RegExp(`covers only shard ${i}/3: \\d+ of 300 training samples`));
+      return path;
+    };
+    const [a, b, c] = [await shard(1), await shard(2), await shard(3)];
+    const merge = (...args: string[]) => cli(['sensitivity', 'merge', ...args, '--out', join(dir, 'm.npy')]);
+    expect((await merge(a, a, b)).stderr).toMatch(/are the same shard 1\/3: merging both would count it twice/);
+    const partial = await merge(a, b);
+    expect(partial.code).toBe(1);
+    expect(partial.stderr).toMatch(/Shard 3 of 3 is missing/);
+    const allowed = await merge(a, b, '--allow-partial');
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toMatch(/covers only shards 1, 2 of 3/);
+    const foreign = await shard(3, ['--seed', '5']);
+    expect((await merge(a, b, foreign)).stderr).toMatch(/belongs to another run/);
+    const full = await merge(c, a, b);
+    expect(full.code).toBe(0);
+    const whole = join(dir, 'whole.npy');
+    expect((await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--out', whole, '-q'])).code).toBe(0);
+    const [m, w] = [await loadNpy(join(dir, 'm.npy')), await loadNpy(whole)];
+    for (let i = 0; i < w.data.length; i++) expect(Math.abs(m.data[i]! - w.data[i]!)).toBeLessThanOrEqual(1e-6 * Math.abs(w.data[i]!) + 1e-9);
+  });
+
+  it('an empty shard writes an empty state and refuses --out', async () => {
+    const dir = tempDir();
+    const run = await cli(['sensitivity', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.0005', ...NORMALISE, '--shard', '1/5000', '--out', join(dir, 's.npy')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Shard 1\/5000 holds no readable samples/);
+  });
+});
+
+describe('9. NaN features', () => {
+  it('fail at the batch they are in, naming the set and the sample', async () => {
+    const dir = tempDir();
+    const data = new Float32Array(20 * 128).fill(0.5);
+    data[13 * 128 + 4] = NaN;
+    writeFileSync(join(dir, 'nan.npy'), encodeNpy({ dtype: 'float32', shape: [20, 128], data }));
+    const run = await cli(['eval', '--model', MODEL, ...SMALL_TRAIN, '--test', TEST, ...NORMALISE, ...POINT, '--methods', 'energy', '--ood', `bad=features:${join(dir, 'nan.npy')}`]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/features of sample #13 of features:.*nan\.npy are not finite \(column 4 is NaN\)/);
+  });
+});
+
+describe('10. Ctrl-C without a checkpoint', () => {
+  it('exits 130 and says that nothing was saved', async () => {
+    const run = await interrupted(['eval', '--model', MODEL, '--train', TRAIN, '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--batch-size', '50'], '/6000');
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/nothing was saved/);
+    expect(run.stderr).not.toMatch(/writing checkpoint/);
+  });
+});
+
+describe('15. cached features carry their preprocessing', () => {
+  it('the noise validation set gets the recorded preprocessing; other flags or no record are refused', async () => {
+    const dir = tempDir();
+    const train = join(dir, 'train.npy');
+    expect((await cli(['extract', '--model', MODEL, '--data', TRAIN, ...NORMALISE, '--out', train, '--labels-out', join(dir, 'y.npy'), '-q'])).code).toBe(0);
+    const common = ['eval', '--model', MODEL, '--test', TEST, '--ood', `f=${FASHION_VAL}`, '--methods', 'energy,opnp', '--val-noise', '200', '--json', '-'];
+    const fromImages = JSON.parse((await cli([...common, '--train', TRAIN, ...NORMALISE])).stdout) as EvalReport;
+    const cached = await cli([...common, '--train', `features:${train}`]);
+    expect(cached.code).toBe(0);
+    const fromCache = JSON.parse(cached.stdout) as EvalReport;
+    expect(fromCache.opnp).toEqual(fromImages.opnp);
+    for (const [k, r] of fromImages.results.entries()) expect(Math.abs(fromCache.results[k]!.auroc - r.auroc)).toBeLessThan(1e-4);
+    const other = await cli([...common, '--train', `features:${train}`, '--mean', '0.5', '--std', '0.5']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/preprocessing flags differ from the preprocessing the cached features .* were extracted with/);
+    rmSync(`${train}.json`);
+    const unknown = await cli([...common, '--train', `features:${train}`]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/the preprocessing of the cached features .* is unknown/);
+  });
+});

@@ -1,0 +1,20 @@
+/**
+ * @packageDocumentation
+ * `@opnp/core/backend`: building blocks for backend authors (not needed to use a backend). Batch checks and
+ * fixed-batch splitting, the head check, the task queue that keeps a session single-file, and the shared
+ * checks of detector export options.
+ *
+ * @example
+ * ```ts
+ * import { SerialQueue, assertBatchMatchesInput, extractInFixedBatches } from '@opnp/core/backend';
+ * ```
+ */
+export {
+  assertBatchMatchesInput,
+  compareHead,
+  extractInFixedBatches,
+  type HeadCheck,
+  type HeadCheckTolerance,
+} from './batches.js';
+export { SerialQueue } from '../internal/serial-queue.js';
+export { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions, type ResolvedDetectorExport } from './detector-export.js';

@@ -1,0 +1,121 @@
+/**
+ * Optional accelerator operations of a {@link GemmKernel}.
+ *
+ * A kernel's contract is the GEMM. Beyond it, a kernel may offer faster fused versions of a few named
+ * operations that OPNP would otherwise compute in JavaScript around plain GEMMs, in the spirit of
+ * onnxruntime-common's optional handler methods: each operation has a fixed name and signature
+ * ({@link KernelAccelerators}), a kernel lists the ones it implements in {@link GemmKernel.accelerators}, and every
+ * caller looks the operation up with {@link kernelAccelerator} and falls back to its own JavaScript path when the
+ * kernel does not have it. Results must not depend on whether an accelerator is used, beyond float32 rounding;
+ * `describeGemmKernelConformance` from `@opnp/core/testing` checks each present operation against a float64
+ * definition.
+ *
+ * @example
+ * ```ts
+ * const kernel: GemmKernel = {
+ *   name: 'my-kernel',
+ *   gemm: (a, b, options) => myGemm(a, b, options),
+ *   accelerators: { softmaxTransposedProduct: (logits, features, options) => myFusedProduct(logits, features, options) },
+ * };
+ * const product = kernelAccelerator(kernel, 'softmaxTransposedProduct'); // undefined: use the JavaScript path
+ * ```
+ */
+import type { GemmKernel } from './gemm.js';
+import type { Matrix } from './matrix.js';
+
+/** Options of {@link KernelAccelerators.softmaxTransposedProduct}. */
+export interface SoftmaxTransposedProductOptions {
+  /** Softmax temperature `T > 0`: the probabilities are `softmax(logits / T)` per row. */
+  readonly temperature: number;
+  /** Multiply by `|features|` (elementwise absolute values) instead of `features`. */
+  readonly absolute: boolean;
+}
+
+/**
+ * The accelerator operations a kernel may implement, by name. Every operation is optional (a kernel declares
+ * `accelerators?: Partial<KernelAccelerators>`); callers look them up with {@link kernelAccelerator}. Operations
+ * are called as methods of the kernel's `accelerators` object, receive validated inputs, must not modify them,
+ * and return new arrays.
+ */
+export interface KernelAccelerators {
+  /**
+   * The fused OPNP sensitivity product `softmax(logits / T)^T op(features)`: `[C x D]` for `logits [N x C]` and
+   * `features [N x D]`, `op` the elementwise `|.|` when `absolute`, in float32 (all zeros when `N = 0`). Used by
+   * `SensitivityAccumulator`, which adds the result into its float64 sums; without it the accumulator computes the
+   * softmax in JavaScript and multiplies with `gemm`. A NaN or `+Infinity` in either input must make the result
+   * non-finite (the accumulator checks only the product and then scans the inputs to name the row).
+   */
+  softmaxTransposedProduct(logits: Matrix, features: Matrix, options: SoftmaxTransposedProductOptions): Promise<Matrix>;
+  /**
+   * The scoring step of the OPNP grid search on banded energy grids ({@link BandedGridShape} defines the inputs
+   * and the result). Returns, for every row and every `(a, b, an, bn)` level combination, the log-sum-exp over
+   * classes of that grid point's logits, split into a float32 `logSum` and per-row group `shifts` so the caller can
+   * add them in float64. Kernels compute it in float32 and need not be exact when the shifted sum is tiny: the
+   * caller re-scores exactly every row with a non-finite `logSum` or one below {@link BANDED_GRID_MIN_LOG_SUM}.
+   * Without it, `gridScores` computes the same quantity in JavaScript (float64).
+   */
+  bandedGridLogSumExp(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp>;
+}
+
+/** Name of an accelerator operation: `'softmaxTransposedProduct' | 'bandedGridLogSumExp'`. */
+export type KernelAcceleratorName = keyof KernelAccelerators;
+
+/** The names of all accelerator operations, in a stable order (for conformance suites and diagnostics). */
+export const KERNEL_ACCELERATOR_NAMES: readonly KernelAcceleratorName[] = Object.freeze(['softmaxTransposedProduct', 'bandedGridLogSumExp'] as const);
+
+/**
+ * The kernel's implementation of the accelerator operation `name`, bound to its `accelerators` object, or
+ * `undefined` when the kernel does not offer it (the caller then uses its JavaScript path).
+ */
+export function kernelAccelerator<K extends KernelAcceleratorName>(kernel: GemmKernel, name: K): KernelAccelerators[K] | undefined {
+  const accelerators = kernel.accelerators;
+  const operation = accelerators?.[name];
+  if (typeof operation !== 'function') return undefined;
+  return operation.bind(accelerators) as KernelAccelerators[K];
+}
+
+/**
+ * Inputs of {@link KernelAccelerators.bandedGridLogSumExp}: the OPNP grid search's partial logits.
+ *
+ * There are `neuronLow + neuronHigh` parts, each `[rows x (weightLow + weightHigh) x classes]` (row-major).
+ * Part `k` holds the partial logits of one neuron band; its `weightLow + weightHigh` class vectors per row
+ * are partial logits over nested weight bands. With `L_i = sum_{k=i}^{neuronLow-1} parts[k]` (`i < neuronLow`),
+ * `U_i = sum_{k=i}^{neuronHigh-1} parts[neuronLow + k]` (`i < neuronHigh`; `U_neuronHigh = 0`), and for
+ * any such sum `v`: `lo(v, a) = v[a]`, `hi(v, b) = v[weightLow + b]` (`b < weightHigh`; `0` at `b = weightHigh`),
+ * the logits of level combination `(a, b, an, bn)` are
+ * `bias + lo(L_an, a) + hi(L_an, b) + lo(U_bn, a) + hi(U_bn, b)`,
+ * for `a < weightLow`, `b <= weightHigh`, `an < neuronLow`, `bn <= neuronHigh`.
+ */
+export interface BandedGridShape {
+  readonly rows: number;
+  readonly classes: number;
+  /** Low-side weight levels (`>= 1`). */
+  readonly weightLow: number;
+  /** High-side weight levels besides "prune none" (`>= 0`). */
+  readonly weightHigh: number;
+  /** Low-side neuron parts (`>= 1`). */
+  readonly neuronLow: number;
+  /** High-side neuron parts (`>= 0`). */
+  readonly neuronHigh: number;
+}
+
+/** Result of {@link KernelAccelerators.bandedGridLogSumExp}. */
+export interface BandedGridLogSumExp {
+  /**
+   * `[rows x weightLow x (weightHigh + 1) x (neuronHigh + 1) x neuronLow]`: `log sum_c exp(logits_c - shift)`
+   * of each level combination (see {@link BandedGridShape}).
+   */
+  readonly logSum: Float32Array;
+  /**
+   * `[rows x 4]`: the row's shifts of the four groups of terms (`lo(L)` + bias, `lo(U)`, `hi(L)`, `hi(U)`). The shift of a
+   * combination is the first, plus the second if `bn < neuronHigh`, the third if `b < weightHigh`, the fourth if both.
+   */
+  readonly shifts: Float32Array;
+}
+
+/**
+ * Smallest `logSum` the OPNP grid search takes from {@link KernelAccelerators.bandedGridLogSumExp}. A kernel that
+ * keeps every factor of a term at most 1 (each group shifted by its maximum) loses at most `classes * exp(-87)`
+ * to float32 underflow, which is negligible against a sum of at least `exp(-20)`.
+ */
+export const BANDED_GRID_MIN_LOG_SUM = -20;

@@ -1,0 +1,106 @@
+/**
+ * Scoring of banded energy grids from their parts (see `BandedGridShape`): a scorer (the kernel's
+ * `bandedGridLogSumExp` accelerator or {@link bandedGridLogSumExpJs}) gives each level combination's shifted
+ * log-sum-exp, each grid point reads its combination and adds its group shifts, and rows the scorer cannot be trusted
+ * on (below `BANDED_GRID_MIN_LOG_SUM`, or not finite) are re-scored exactly in float64 from the definition.
+ */
+import { BANDED_GRID_MIN_LOG_SUM, type BandedGridLogSumExp, type BandedGridShape } from '../../kernel-accelerators.js';
+import type { PointLevels } from './lattice.js';
+
+/** Computes {@link BandedGridLogSumExp} from parts: a kernel's `bandedGridLogSumExp` or `bandedGridLogSumExpJs`. */
+export type BandedScorer = (parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array) => Promise<BandedGridLogSumExp> | BandedGridLogSumExp;
+
+/** Where each grid point reads its value in a {@link BandedGridLogSumExp} result, and which group shifts it adds. */
+export interface BandedPointMap {
+  /** Level combinations per row. */
+  readonly combos: number;
+  readonly pointCombo: readonly number[];
+  readonly pointShifts: readonly (readonly [boolean, boolean, boolean, boolean])[];
+}
+
+/** The level structure of a banded grid: {@link BandedGridShape} without rows and classes. */
+export type BandedLevels = Omit<BandedGridShape, 'rows' | 'classes'>;
+
+/** The {@link BandedPointMap} of points with level indices `(a, b, an, bn)` in a lattice of `shape`'s sizes. */
+export function bandedPointMap(pointLevels: readonly PointLevels[], shape: BandedLevels): BandedPointMap {
+  const { weightLow, weightHigh, neuronLow, neuronHigh } = shape;
+  const B = weightHigh + 1, Bn = neuronHigh + 1;
+  return {
+    combos: weightLow * B * Bn * neuronLow,
+    pointCombo: pointLevels.map(([a, b, an, bn]) => ((a * B + b) * Bn + bn) * neuronLow + an),
+    pointShifts: pointLevels.map(([, b, , bn]) => [true, bn < neuronHigh, b < weightHigh, b < weightHigh && bn < neuronHigh] as const),
+  };
+}
+
+/**
+ * Scores one block of rows (`start .. start + shape.rows`) from its parts: `scores[p][n] = T * (logSum + shifts)`, and
+ * an exact float64 re-scoring of rows whose `logSum` is below {@link BANDED_GRID_MIN_LOG_SUM} or not finite.
+ */
+export async function scoreBandedBlock(
+  parts: readonly Float32Array[],
+  shape: BandedGridShape,
+  bias: Float32Array,
+  scorer: BandedScorer,
+  map: BandedPointMap,
+  T: number,
+  scores: Float32Array[],
+  start: number,
+): Promise<void> {
+  const { logSum, shifts } = await scorer(parts, shape, bias);
+  const { combos, pointCombo, pointShifts } = map;
+  for (let r = 0; r < shape.rows; r++) {
+    let accurate = true;
+    for (let g = 0; g < combos && accurate; g++) {
+      const v = logSum[r * combos + g]!;
+      accurate = v >= BANDED_GRID_MIN_LOG_SUM && v < Infinity;
+    }
+    if (!accurate) {
+      const exact = exactRow(parts, r, shape, bias);
+      pointCombo.forEach((g, p) => (scores[p]![start + r] = T * exact[g]!));
+      continue;
+    }
+    const s = shifts.subarray(r * 4, r * 4 + 4);
+    pointCombo.forEach((g, p) => {
+      const use = pointShifts[p]!;
+      let value = logSum[r * combos + g]!;
+      for (let k = 0; k < 4; k++) if (use[k]) value += s[k]!;
+      scores[p]![start + r] = T * value;
+    });
+  }
+}
+
+/**
+ * Log-sum-exp of every level combination of row `r`, straight from {@link BandedGridShape}'s definition in
+ * float64 (for the rows the scorer's float32 result cannot be trusted on).
+ */
+export function exactRow(parts: readonly Float32Array[], r: number, shape: BandedGridShape, bias: Float32Array): Float64Array {
+  const { classes: C, weightLow, weightHigh, neuronLow, neuronHigh } = shape;
+  const S = weightLow + weightHigh;
+  const B = weightHigh + 1, Bn = neuronHigh + 1;
+  const out = new Float64Array(weightLow * B * neuronLow * Bn);
+  const logits = new Float64Array(C);
+  let g = 0;
+  for (let a = 0; a < weightLow; a++) {
+    for (let b = 0; b < B; b++) {
+      for (let bn = 0; bn < Bn; bn++) {
+        for (let an = 0; an < neuronLow; an++) {
+          logits.set(bias);
+          const add = (k: number): void => {
+            const base = r * S * C;
+            const part = parts[k]!;
+            for (let c = 0; c < C; c++) logits[c] = logits[c]! + part[base + a * C + c]!;
+            if (b < weightHigh) for (let c = 0; c < C; c++) logits[c] = logits[c]! + part[base + (weightLow + b) * C + c]!;
+          };
+          for (let k = an; k < neuronLow; k++) add(k);
+          for (let k = bn; k < neuronHigh; k++) add(neuronLow + k);
+          let max = -Infinity;
+          for (let c = 0; c < C; c++) if (logits[c]! > max) max = logits[c]!;
+          let sum = 0;
+          for (let c = 0; c < C; c++) sum += Math.exp(logits[c]! - max);
+          out[g++] = max === -Infinity || max === Infinity ? max : max + Math.log(sum);
+        }
+      }
+    }
+  }
+  return out;
+}

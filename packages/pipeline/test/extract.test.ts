@@ -1,0 +1,68 @@
+/**
+ * extractFeatures: the same rows in every output; resumable after an interruption and after a crash
+ * between writing rows and recording them; refusing other runs.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadNpy } from '@opnp/datasets';
+import { extractFeatures, InterruptedError, type ExtractOptions } from '../src/index.js';
+import { demoModel, FASHION_VAL, NORMALISE, tempDir } from './helpers.js';
+
+async function options(dir: string, extra: Partial<ExtractOptions> = {}): Promise<ExtractOptions> {
+  return {
+    model: await demoModel(),
+    data: FASHION_VAL,
+    preprocess: NORMALISE,
+    outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l.npy'), indices: join(dir, 'i.npy') },
+    batchSize: 60,
+    ...extra,
+  };
+}
+
+/** Interrupts an extraction after `batches` batches. */
+async function interruptAfter(dir: string, batches: number): Promise<void> {
+  const controller = new AbortController();
+  let seen = 0;
+  const run = extractFeatures({ ...(await options(dir)), signal: controller.signal, onProgress: (e) => !e.done && ++seen === batches && controller.abort() });
+  await expect(run).rejects.toBeInstanceOf(InterruptedError);
+}
+
+describe('extractFeatures', () => {
+  it('resumes an interrupted run to the bytes of an uninterrupted one', async () => {
+    const clean = tempDir();
+    const result = await extractFeatures(await options(clean));
+    expect(result).toMatchObject({ rows: 500, samples: 500, dim: 128, classes: 10, skipped: [], resumedRows: 0, alreadyComplete: false });
+    const dir = tempDir();
+    await interruptAfter(dir, 3);
+    const partial = JSON.parse(readFileSync(join(dir, 'f.npy.partial.json'), 'utf8')) as { rows: number; complete: boolean };
+    expect(partial.rows).toBe(180);
+    expect(partial.complete).toBe(false);
+    const resumed = await extractFeatures(await options(dir));
+    expect(resumed.resumedRows).toBe(180);
+    for (const name of ['f.npy', 'l.npy', 'i.npy']) expect(readFileSync(join(dir, name))).toEqual(readFileSync(join(clean, name)));
+  });
+
+  it('survives a crash between writing rows and recording them (extra rows on disk are written over)', async () => {
+    const clean = tempDir();
+    await extractFeatures(await options(clean));
+    const dir = tempDir();
+    await interruptAfter(dir, 2);
+    // As if killed after appending more rows (and half a row) to the features but before the sidecar said so.
+    appendFileSync(join(dir, 'f.npy.partial'), Buffer.alloc(128 * 4 * 7 + 10, 0x7f));
+    await extractFeatures(await options(dir));
+    const [a, b] = [await loadNpy(join(dir, 'f.npy')), await loadNpy(join(clean, 'f.npy'))];
+    expect(a.shape).toEqual([500, 128]);
+    expect(Buffer.from(a.data.buffer)).toEqual(Buffer.from(b.data.buffer));
+  });
+
+  it('refuses another run and says which fields differ; restart overwrites', async () => {
+    const dir = tempDir();
+    await interruptAfter(dir, 1);
+    await expect(extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.5], std: [0.5] } })).rejects.toThrow(/partial output belongs to another run: data differs/);
+    await expect(extractFeatures({ ...(await options(dir)), outputs: { features: join(dir, 'f.npy') } })).rejects.toThrow(/belongs to another run: outputs differs/);
+    const restarted = await extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.5], std: [0.5] }, restart: true });
+    expect(restarted.resumedRows).toBe(0);
+    expect(restarted.rows).toBe(500);
+  });
+});

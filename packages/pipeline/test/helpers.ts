@@ -1,0 +1,32 @@
+/**
+ * Test helpers: the demo's MNIST CNN and data (shipped with @opnp/cli), loaded through the ONNX backend.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import '@opnp/backend-onnx/register';
+import { loadModel, type LoadedModel } from '../src/index.js';
+
+/** A file of the CLI's demo assets. */
+export function demoAsset(name: string): string {
+  return fileURLToPath(new URL(`../../cli/assets/demo/${name}`, import.meta.url));
+}
+
+export const MODEL = demoAsset('mnist-cnn.onnx');
+export const TRAIN = `idx:${demoAsset('mnist-train-6k-images-idx3-ubyte.gz')}`;
+export const TEST = `idx:${demoAsset('mnist-test-2500-images-idx3-ubyte.gz')}`;
+export const FASHION_VAL = `idx:${demoAsset('fashion-val-images-idx3-ubyte.gz')}`;
+export const NORMALISE = { mean: [0.1307], std: [0.3081] };
+
+let model: Promise<LoadedModel> | undefined;
+/** The demo model, loaded once per test file. */
+export function demoModel(): Promise<LoadedModel> {
+  model ??= loadModel(MODEL);
+  return model;
+}
+
+/** A fresh temporary folder. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'opnp-pipeline-'));
+}
