@@ -23,17 +23,23 @@ export function registerOptionalBackends(): Promise<boolean> {
 }
 
 /**
- * Loads `path` with the best registered backend.
+ * Loads `path` with the best registered backend. The TensorFlow.js backend is registered only when the
+ * model needs it (a `model.json`, or a file the ONNX backend does not recognise): it takes half a second to
+ * load, which every ONNX run would otherwise pay.
  *
  * @throws OpnpError `IO_ERROR` for a missing file, `BACKEND_UNAVAILABLE` when no backend can load it
  * (with a hint to install `@opnp/backend-tfjs` for `model.json`).
  */
 export async function loadModel(path: string, onWarning?: (message: string) => void): Promise<LoadedModel> {
-  const tfjs = await registerOptionalBackends();
+  const options = onWarning ? { onWarning } : {};
+  if (path.endsWith('.json')) await registerOptionalBackends();
   try {
-    return await loadWithRegisteredBackends(path, onWarning ? { onWarning } : {});
+    return await loadWithRegisteredBackends(path, options);
   } catch (error) {
-    if (!tfjs && path.endsWith('.json') && error instanceof OpnpError && error.code === 'BACKEND_UNAVAILABLE') {
+    if (!(error instanceof OpnpError) || error.code !== 'BACKEND_UNAVAILABLE') throw error;
+    const tfjs = await registerOptionalBackends();
+    if (tfjs && !path.endsWith('.json')) return loadWithRegisteredBackends(path, options);
+    if (!tfjs && path.endsWith('.json')) {
       throw new OpnpError('BACKEND_UNAVAILABLE', `No backend can load ${path}`, { hint: 'TensorFlow.js models need the optional package @opnp/backend-tfjs: npm install @opnp/backend-tfjs' });
     }
     throw error;

@@ -44,7 +44,7 @@ export function createProgressListener(sink: TextSink, enabled: boolean, display
     if (event.stage !== stage) {
       stage = event.stage;
       // A bar appears at once; plain lines only after one interval, so short stages stay silent.
-      last = sink.isTTY ? -Infinity : t;
+      last = sink.isTTY || every === 0 ? -Infinity : t;
     }
     if (event.done) {
       if (drawn && sink.isTTY) sink.write('\r\x1b[2K');
@@ -52,7 +52,7 @@ export function createProgressListener(sink: TextSink, enabled: boolean, display
       drawn = false;
       return;
     }
-    if (t - last < every) return;
+    if (t - last < every && every > 0) return;
     last = t;
     drawn = true;
     const line = progressLine(event.stage, event.count, event.total, event.rate);

@@ -54,3 +54,29 @@ describe('opnp eval --model model.json (TensorFlow.js backend)', () => {
     });
   }, 120_000);
 });
+
+describe('opnp export --model model.json (TensorFlow.js backend)', () => {
+  it('writes a graph-model detector through the exportDetector capability, scoring like the ONNX export', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opnp-tfjs-export-'));
+    const run = async (model: string, out: string) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(
+        ['node', 'opnp', 'export', '--quiet', '--model', model, '--train', data('mnist-train-6k-images-idx3-ubyte.gz'), '--train-fraction', '0.1', '--mean', '0.1307', '--std', '0.3081', '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1', '--threshold-from', data('mnist-test-2500-images-idx3-ubyte.gz'), '--out', out],
+        { stdout: { write: (s: string) => ((stdout += s), true) }, stderr: { isTTY: false, write: (s: string) => ((stderr += s), true) }, env: {} },
+      );
+      expect(code, stderr).toBe(0);
+      return stdout;
+    };
+    const tfjs = await run(tfjsModel, join(dir, 'detector'));
+    expect(tfjs).toMatch(/^wrote .*detector\/model\.json$/m);
+    expect(tfjs).toContain('tf.loadGraphModel');
+    expect(readFileSync(join(dir, 'detector', 'model.json'), 'utf8')).toContain('ood_score');
+    const onnx = await run(demoAssetPath('mnist-cnn.onnx'), join(dir, 'detector.onnx'));
+    // The same network: the same sensitivity, hence the same kept weights, and thresholds close to float rounding.
+    const kept = (text: string) => /\((\d+) of \d+ weights, (\d+) of \d+ neurons kept\)/.exec(text)?.slice(1);
+    expect(kept(tfjs)).toEqual(kept(onnx));
+    const threshold = (text: string) => Number(/threshold: (\S+)/.exec(text)?.[1]);
+    expect(Math.abs(threshold(tfjs) - threshold(onnx))).toBeLessThan(1e-3 * (1 + Math.abs(threshold(onnx))));
+  });
+});

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { parseMethods } from '../methods.js';
 import { loadModel } from '../model.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
@@ -35,6 +35,7 @@ interface EvalFlags {
   fitSamples: number;
   knnK?: number;
   checkpoint?: string;
+  checkpointEvery: number;
   restart?: boolean;
   sensitivityState?: string;
   json?: string;
@@ -84,6 +85,7 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--knn-k <n>', 'neighbour rank of KNN (same as --method-option knn.k=<n>)', (v) => parseInteger('--knn-k', v))
     .option('--checkpoint <file>', 'checkpoint the sensitivity sums here; a rerun of the same run resumes from it')
     .option('--restart', 'discard an existing --checkpoint instead of resuming it')
+    .option('--checkpoint-every <seconds>', 'also write the checkpoint this often (0: after every batch)', parseCheckpointEvery, 30)
     .option('--sensitivity-state <file>', 'use a saved sensitivity state of this run (opnp sensitivity --state-out / merge) instead of the training pass')
     .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
     .option('--save <dir>', 'write a results folder (report, sensitivities, grid, score arrays, calibration) for opnp report')
@@ -124,7 +126,7 @@ export function registerEval(program: Command, context: CommandContext): void {
       seed: flags.seed,
       batchSize: flags.batchSize,
       fitSamples: flags.fitSamples,
-      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true } } : {}),
+      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
       ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
       collectArtifacts: flags.save !== undefined,
       ...(io.signal ? { signal: io.signal } : {}),

@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { writeLine } from '../io.js';
-import { writeReportFolder } from '../report/write-report.js';
 import { infoWriter, type CommandContext } from './shared.js';
 
 interface ReportFlags {
@@ -40,6 +39,8 @@ Example:
       const { io } = context;
       const info = infoWriter(io, flags.quiet === true);
       // Notes about missing figures are always shown (they explain a partial report), unless --quiet.
+      // Loaded on use: the figure stack (vega, resvg) would slow every other command's start.
+      const { writeReportFolder } = await import('../report/write-report.js');
       const written = await writeReportFolder({ input, out: flags.out, png: flags.png, onNote: (m) => info(m) });
       writeLine(io.stdout, `${flags.out}/${written.html}`);
       for (const f of written.figures) writeLine(io.stdout, `${flags.out}/${f.svg}${f.png ? `  ${flags.out}/${f.png}` : ''}`);

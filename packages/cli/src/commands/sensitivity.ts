@@ -11,7 +11,7 @@ import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { loadModel } from '../model.js';
 import { parseFraction, parseInteger, parseShard } from '../options.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
@@ -57,6 +57,7 @@ interface SensitivityFlags extends OutputFlags {
   std?: number[];
   shard?: string;
   checkpoint?: string;
+  checkpointEvery: number;
   restart?: boolean;
   temperature: number;
   aggregation: SensitivityAggregation;
@@ -96,6 +97,7 @@ export function registerSensitivity(program: Command, context: CommandContext): 
     .option('--state-out <state.npy>', 'write the accumulator state (sums .npy + .json sidecar with the run fingerprint) for merging')
     .option('--checkpoint <state.npy>', 'checkpoint the sums here (every 30 s and on Ctrl-C); a rerun of the same run resumes')
     .option('--restart', 'discard an existing --checkpoint instead of resuming it')
+    .option('--checkpoint-every <seconds>', 'also write the checkpoint this often (0: after every batch)', parseCheckpointEvery, 30)
     .option('--temperature <T>', 'softmax temperature of the energy score', temperature, 1)
     .option('--aggregation <name>', `per-sample aggregation: ${AGGREGATIONS.join(', ')}`, parseChoice('--aggregation', AGGREGATIONS), 'sum-of-abs' as SensitivityAggregation);
   addPreprocessOptions(command);
@@ -125,7 +127,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
       seed: flags.seed,
       ...(shard ? { shard } : {}),
       sensitivity: { temperature: flags.temperature, aggregation: flags.aggregation },
-      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true } } : {}),
+      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
       batchSize: flags.batchSize,
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: progressListener(io, quiet),

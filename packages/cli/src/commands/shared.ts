@@ -19,9 +19,20 @@ export function infoWriter(io: CliIo, quiet: boolean): (message: string) => void
   return quiet ? () => undefined : (message) => writeLine(io.stderr, `opnp: ${message}`);
 }
 
-/** Progress on stderr (bars on a terminal, a line every few seconds otherwise) unless `quiet`. */
+/**
+ * Progress on stderr (bars on a terminal, a line every few seconds otherwise: `OPNP_PROGRESS_EVERY=<seconds>`
+ * sets how often, e.g. for cluster logs) unless `quiet`.
+ */
 export function progressListener(io: CliIo, quiet: boolean): ProgressListener {
-  return createProgressListener(io.stderr, !quiet);
+  const every = Number(io.env.OPNP_PROGRESS_EVERY);
+  return createProgressListener(io.stderr, !quiet, io.env.OPNP_PROGRESS_EVERY !== undefined && every >= 0 ? { plainEveryMs: every * 1000 } : {});
+}
+
+/** `--checkpoint-every <seconds>`: how often a checkpoint is written besides at the end and on Ctrl-C. */
+export function parseCheckpointEvery(text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0) throw flagError('--checkpoint-every', `expected seconds >= 0, got "${text}"`);
+  return v;
 }
 
 /** Names every skipped unreadable sample on stderr (even with --quiet: results leave it out). */

@@ -51,12 +51,16 @@ export function allIndices(n: number): Uint32Array {
 export async function selectPoint(model: LoadedModel, test: FeatureSource, valOod: readonly (readonly [string, FeatureSource])[], opnp: SensitivityResult, options: SelectPointOptions): Promise<PointSelection> {
   if (options.percentages) return { percentages: options.percentages, searched: false, evalIndices: allIndices(test.count) };
   const D = model.extractor.head.weight.cols;
-  const split = options.idValidation ? { train: allIndices(test.count), validation: undefined } : splitIndices(test.count, { fraction: options.valFraction, seed: options.seed });
-  if (split.train.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'The validation fraction leaves no ID test samples to evaluate', { actual: options.valFraction });
   const batch = (set: string) => ({ batchSize: options.batchSize, dim: D, ...(options.signal ? { signal: options.signal } : {}), onSkip: (s: SkippedSample) => options.onSkip?.(set, s) });
-  const idVal = options.idValidation
-    ? (await collectFeatures(options.idValidation, batch('val:id'))).features
-    : (await collectFeatures(test, { ...batch('test'), subset: split.validation! })).features;
+  let evalIndices = allIndices(test.count);
+  let idVal: Matrix;
+  if (options.idValidation) idVal = (await collectFeatures(options.idValidation, batch('val:id'))).features;
+  else {
+    const split = splitIndices(test.count, { fraction: options.valFraction, seed: options.seed });
+    if (split.train.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'The validation fraction leaves no ID test samples to evaluate', { actual: options.valFraction });
+    evalIndices = split.train;
+    idVal = (await collectFeatures(test, { ...batch('test'), subset: split.validation })).features;
+  }
   const ood: Record<string, Matrix> = {};
   const sizes: Record<string, number> = {};
   for (const [name, source] of valOod) {
@@ -69,5 +73,5 @@ export async function selectPoint(model: LoadedModel, test: FeatureSource, valOo
     `grid search (${results.length} points, ${idVal.rows} ID validation samples): chose p_min=${p.pMin} p_max=${p.pMax} n_min=${p.nMin} n_max=${p.nMax} ` +
       `(validation FPR95 ${(best.fpr95 * 100).toFixed(2)}%, AUROC ${(best.auroc * 100).toFixed(2)}%)`,
   );
-  return { percentages: p, searched: true, grid: results, validation: { fpr95: best.fpr95, auroc: best.auroc, idSamples: idVal.rows, ood: sizes }, evalIndices: split.train };
+  return { percentages: p, searched: true, grid: results, validation: { fpr95: best.fpr95, auroc: best.auroc, idSamples: idVal.rows, ood: sizes }, evalIndices };
 }

@@ -1,0 +1,16 @@
+/** Fault injection of `opnp sensitivity --checkpoint` (see fault-helpers.ts). */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bytes, KILLS, killRepeatedly, TIMEOUT } from './fault-helpers.js';
+import { cli, MODEL, NORMALISE, tempDir, TRAIN } from './helpers.js';
+
+describe('fault injection: killed 20 times, resumed, equal to an uninterrupted run', () => {
+  it('opnp sensitivity --checkpoint', async () => {
+    const dir = tempDir();
+    const args = ['sensitivity', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.5', ...NORMALISE, '--batch-size', '50', '--checkpoint-every', '0'];
+    expect((await cli([...args, '--out', join(dir, 'ref.npy'), '-q'])).code).toBe(0);
+    const run = await killRepeatedly([...args, '--checkpoint', join(dir, 'ckpt.npy'), '--out', join(dir, 's.npy')], 'train', 3000, 12);
+    expect(run.kills).toBe(KILLS);
+    expect(bytes(join(dir, 's.npy')).equals(bytes(join(dir, 'ref.npy')))).toBe(true);
+  }, TIMEOUT);
+});
