@@ -2,7 +2,7 @@
  * Decoding (and resizing with sharp's kernels) with sharp (libvips), on libuv's threadpool; the default
  * `'pil-bilinear'` resize runs in JavaScript on the decoded pixels. Node only.
  */
-import sharp from 'sharp';
+import { loadSharp } from './sharp-loader.js';
 import type { Sharp } from 'sharp';
 import type { PixelImage, PreprocessPlan } from './preprocess.js';
 import { resizedSize } from './preprocess.js';
@@ -58,6 +58,7 @@ export async function resizePixels(image: PixelImage, plan: PreprocessPlan): Pro
   const filter = pillowFilter(plan);
   if (filter) return { data: pillowResize(hwc, H, W, C, h, w, filter), channels: C, height: h, width: w, layout: 'HWC' };
   const raw = { width: W, height: H, channels: C as 1 | 2 | 3 | 4 };
+  const sharp = await loadSharp();
   return resizedPixels(sharp(hwc, { raw }), plan, H, W);
 }
 
@@ -68,6 +69,7 @@ export async function resizePixels(image: PixelImage, plan: PreprocessPlan): Pro
  */
 export async function decodeImageFile(file: string, plan: PreprocessPlan): Promise<PixelImage> {
   try {
+    const sharp = await loadSharp();
     const image = sharp(file, { failOn: 'error', sequentialRead: true });
     const meta = await image.metadata();
     if (meta.width === undefined || meta.height === undefined) throw new Error('no image size');

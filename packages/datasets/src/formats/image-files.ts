@@ -4,7 +4,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../sharp-loader.js';
 import type { Dataset, DatasetFormat } from '../types.js';
 import { createDataset } from '../dataset.js';
 import type { RawSample } from '../dataset.js';
@@ -66,7 +66,7 @@ async function imageShape(files: readonly string[], source: string): Promise<[nu
   let firstError: unknown;
   for (const file of files.slice(0, 16)) {
     try {
-      const meta = await sharp(file).metadata();
+      const meta = await (await loadSharp())(file).metadata();
       const channels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
       return [channels >= 3 || meta.space === 'cmyk' ? 3 : 1, meta.height ?? 0, meta.width ?? 0];
     } catch (error) {
