@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { energy, isOpnpError, linearHead, loadFeatureExtractor, logits as headLogits, matrix, type FeatureExtractor } from '@opnp/core';
+import { energy, linearHead, loadFeatureExtractor, logits as headLogits, matrix, type FeatureExtractor } from '@opnp/core';
+import { settledCode } from '@opnp/core/testing';
 import { loadOnnxFeatureExtractor } from '../src/index.js';
 import { buildModel, firstMismatch, seeded } from './helpers/models.js';
 import '../src/register.js';
@@ -18,14 +19,7 @@ const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${na
 const dir = mkdtempSync(join(tmpdir(), 'opnp-onnx-capabilities-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return isOpnpError(error) ? error.code : `not an OpnpError: ${String(error)}`;
-  }
-  return 'resolved';
-}
+const codeOf = settledCode;
 
 describe('runtime', () => {
   it('reports the execution providers and threads chosen with the generic load options', async () => {

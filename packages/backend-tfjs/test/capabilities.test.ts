@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energy, isOpnpError, linearHead, loadFeatureExtractor, logits as headLogits, matrix, type FeatureExtractor } from '@opnp/core';
+import { energy, linearHead, loadFeatureExtractor, logits as headLogits, matrix, type FeatureExtractor } from '@opnp/core';
+import { settledCode } from '@opnp/core/testing';
 import { exportTfjsDetector, fileSystemIO, loadTfjsFeatureExtractor } from '../src/index.js';
 import { firstMismatch, fixture, tempDir } from './helpers.js';
 import '../src/register.js';
@@ -21,14 +22,7 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return isOpnpError(error) ? error.code : `not an OpnpError: ${String(error)}`;
-  }
-  return 'resolved';
-}
+const codeOf = settledCode;
 
 describe('runtime', () => {
   it('reports the TensorFlow.js backend as the execution provider; executionProviders picks the first that starts', async () => {

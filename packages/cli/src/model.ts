@@ -45,3 +45,13 @@ export async function loadModel(path: string, onWarning?: (message: string) => v
     throw error;
   }
 }
+
+/** Loads the model, runs `work` with it and releases it (also when `work` throws). */
+export async function withModel<T>(path: string, info: (message: string) => void, work: (model: LoadedModel) => Promise<T>): Promise<T> {
+  const model = await loadModel(path, (m) => info(`model: ${m}`));
+  try {
+    return await work(model);
+  } finally {
+    await model.extractor.dispose();
+  }
+}

@@ -7,7 +7,7 @@ import type { PruningPercentages } from '@opnp/core';
 import { DEFAULT_METHODS, assertWritableFile, evaluate, type EvaluationConfig } from '@opnp/pipeline';
 import { parseMethods } from '../methods.js';
 import { parseOpnpPercentages } from '../options.js';
-import { loadModel } from '../model.js';
+import { withModel } from '../model.js';
 import { infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
@@ -88,8 +88,7 @@ export function registerDemo(program: Command, context: CommandContext): void {
       if (flags.save !== undefined) await assertResultsTarget(flags.save);
       const started = performance.now();
       const config = demoConfig({ ...(flags.quick ? { quick: true } : {}), ...(flags.methods ? { methods: flags.methods } : {}), ...(flags.opnp ? { percentages: flags.opnp } : {}) });
-      const model = await loadModel(config.model, (m) => info(`model: ${m}`));
-      try {
+      await withModel(config.model, info, async (model) => {
         const { report, artifacts } = await evaluate({
           ...config,
           model,
@@ -101,9 +100,7 @@ export function registerDemo(program: Command, context: CommandContext): void {
         });
         await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
         if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
-      } finally {
-        await model.extractor.dispose();
-      }
+      });
       if (!quiet && flags.format === 'table') writeLine(io.stdout, `\n(${((performance.now() - started) / 1000).toFixed(1)} s; FPR95 lower is better, AUROC higher is better; values in percent)`);
     });
 }

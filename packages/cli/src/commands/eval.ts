@@ -8,7 +8,7 @@ import { DEFAULT_METHODS, assertUniqueNames, assertWritableFile, evaluate, type 
 import { UsageError } from '../errors.js';
 import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { parseMethods } from '../methods.js';
-import { loadModel } from '../model.js';
+import { withModel } from '../model.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
@@ -106,40 +106,37 @@ export function registerEval(program: Command, context: CommandContext): void {
     if (flags.checkpoint !== undefined) await assertWritableFile(flags.checkpoint, 'the checkpoint (--checkpoint)');
     if (flags.save !== undefined) await assertResultsTarget(flags.save);
     const info = infoWriter(io, quiet);
-    const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
-    const config: EvaluationConfig = {
-      model,
-      train: flags.train,
-      ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
-      ...(flags.trainFraction !== undefined ? { trainFraction: flags.trainFraction } : {}),
-      test: flags.test,
-      ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
-      ood,
-      preprocess: preprocessFlags(flags),
-      methods: flags.methods ?? [...DEFAULT_METHODS],
-      methodsExplicit: flags.methods !== undefined,
-      methodOptions,
-      ...(flags.opnp ? { percentages: flags.opnp } : {}),
-      valFraction: flags.valFraction,
-      valOod,
-      valNoise: flags.valNoise,
-      seed: flags.seed,
-      batchSize: flags.batchSize,
-      fitSamples: flags.fitSamples,
-      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
-      ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
-      collectArtifacts: flags.save !== undefined,
-      ...(io.signal ? { signal: io.signal } : {}),
-      onInfo: info,
-      onProgress: progressListener(io, quiet),
-      onSkip: (set, skip) => skipWarner(io, set)(skip),
-    };
-    try {
+    await withModel(flags.model, info, async (model) => {
+      const config: EvaluationConfig = {
+        model,
+        train: flags.train,
+        ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
+        ...(flags.trainFraction !== undefined ? { trainFraction: flags.trainFraction } : {}),
+        test: flags.test,
+        ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
+        ood,
+        preprocess: preprocessFlags(flags),
+        methods: flags.methods ?? [...DEFAULT_METHODS],
+        methodsExplicit: flags.methods !== undefined,
+        methodOptions,
+        ...(flags.opnp ? { percentages: flags.opnp } : {}),
+        valFraction: flags.valFraction,
+        valOod,
+        valNoise: flags.valNoise,
+        seed: flags.seed,
+        batchSize: flags.batchSize,
+        fitSamples: flags.fitSamples,
+        ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
+        ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
+        collectArtifacts: flags.save !== undefined,
+        ...(io.signal ? { signal: io.signal } : {}),
+        onInfo: info,
+        onProgress: progressListener(io, quiet),
+        onSkip: (set, skip) => skipWarner(io, set)(skip),
+      };
       const { report, artifacts } = await evaluate(config);
       await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
       if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
-    } finally {
-      await model.extractor.dispose();
-    }
+    });
   });
 }

@@ -20,7 +20,7 @@ import {
 } from '@opnp/pipeline';
 import { UsageError, flagError } from '../errors.js';
 import { writeLine, type CliIo } from '../io.js';
-import { loadModel } from '../model.js';
+import { withModel } from '../model.js';
 import { parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
@@ -176,8 +176,7 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
   const info = infoWriter(io, flags.quiet === true);
   checkFlags(flags);
   await assertParentFolder(flags.out, 'the detector (--out)');
-  const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
-  try {
+  await withModel(flags.model, info, async (model) => {
     const extractor = model.extractor;
     if (!extractor.exportDetector) {
       throw new OpnpError('BACKEND_UNAVAILABLE', `The ${extractor.backend} backend cannot export detectors`, { file: model.path, hint: 'Use an ONNX model, or a TensorFlow.js model with @opnp/backend-tfjs' });
@@ -198,9 +197,7 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
     }
     const result = await extractor.exportDetector({ prunedWeight: pruned.weight, bias: pruned.bias, outputPath: flags.out, ...(reactClip !== undefined ? { reactClip } : {}), ...(threshold ? { threshold: threshold.value } : {}) });
     printExport(io, flags, result, { kept: keptWeightCount(masks), total: head.weight.rows * head.weight.cols, neurons: masks.neuronKept, dim: head.weight.cols }, threshold);
-  } finally {
-    await model.extractor.dispose();
-  }
+  });
 }
 
 function printExport(io: CliIo, flags: ExportFlags, result: DetectorExportResult, kept: { kept: number; total: number; neurons: number; dim: number }, threshold?: { value: number; kept: number; total: number }): void {

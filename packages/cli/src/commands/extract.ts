@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { assertOutputTargets, assertBatchSize, extractFeatures, type ExtractOutputs } from '@opnp/pipeline';
-import { loadModel } from '../model.js';
+import { withModel } from '../model.js';
 import { writeLine } from '../io.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
@@ -72,8 +72,7 @@ export function registerExtract(program: Command, context: CommandContext): void
       outputs.labels !== undefined ? { path: outputs.labels, what: 'the labels (--labels-out)' } : undefined,
       outputs.indices !== undefined ? { path: outputs.indices, what: 'the indices (--indices-out)' } : undefined,
     ]);
-    const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
-    try {
+    await withModel(flags.model, info, async (model) => {
       assertBatchSize(model, flags.batchSize);
       const result = await extractFeatures({
         model,
@@ -92,8 +91,6 @@ export function registerExtract(program: Command, context: CommandContext): void
       const what = `${result.rows} x ${result.dim} features to ${flags.out}${outputs.logits ? ` and ${result.rows} x ${result.classes} logits to ${outputs.logits}` : ''}`;
       if (!result.alreadyComplete) info(`wrote ${what}`);
       if (skipped > 0) writeLine(io.stderr, `opnp: warning: ${skipped} of ${result.samples} samples were unreadable and are in none of the outputs (listed above and in ${flags.out}.json)`);
-    } finally {
-      await model.extractor.dispose();
-    }
+    });
   });
 }

@@ -9,7 +9,7 @@ import { writeNpy } from '@opnp/datasets';
 import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, writeStateFile } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
-import { loadModel } from '../model.js';
+import { withModel } from '../model.js';
 import { parseFraction, parseInteger, parseShard } from '../options.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
@@ -115,8 +115,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
   await checkOutputs(flags);
   const quiet = flags.quiet === true;
   const info = infoWriter(io, quiet);
-  const model = await loadModel(flags.model, (m) => info(`model: ${m}`));
-  try {
+  await withModel(flags.model, info, async (model) => {
     assertBatchSize(model, flags.batchSize);
     const run = await runSensitivity({
       model,
@@ -144,9 +143,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
     if (shard) {
       writeLine(io.stderr, `opnp: note: this result covers only shard ${shard.index}/${shard.count}: ${accumulator.count} of ${run.total} training samples; merge every shard's --state-out with opnp sensitivity merge for the whole sensitivity`);
     }
-  } finally {
-    await model.extractor.dispose();
-  }
+  });
 }
 
 /** The sensitivity of a state's sums (the head is only needed for its shape). */

@@ -15,7 +15,7 @@ export {
   type GemmKernelConformanceOptions,
   type GemmKernelConformanceTestName,
 } from './gemm-kernel-conformance.js';
-export { expectClose, allowedDifference, randomMatrix, lcg, refPercentile, refGemm, type Tolerance, type CloseValues } from './reference.js';
+export { expectClose, allowedDifference, randomMatrix, lcg, refPercentile, refGemm, settledCode, type Tolerance, type CloseValues } from './reference.js';
 export {
   refSoftmaxTransposedProduct,
   refBandedGridLogSumExp,

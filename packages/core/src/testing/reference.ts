@@ -15,6 +15,7 @@
  */
 import { expect } from 'vitest';
 import type { Matrix } from '../matrix.js';
+import { isOpnpError } from '../errors.js';
 
 /**
  * Tolerance of {@link expectClose}: a number `tol` accepts `|a - e| <= tol * max(1, |e|)` (relative above 1,
@@ -105,4 +106,17 @@ export function refGemm(a: Matrix, b: Matrix, transA = false, transB = false): F
     }
   }
   return out;
+}
+
+/**
+ * How `promise` settles, for asserting error codes: `'resolved'`, the `OpnpError` code it rejects with, or
+ * `not an OpnpError: ...` for any other rejection.
+ */
+export async function settledCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return isOpnpError(error) ? error.code : `not an OpnpError: ${String(error)}`;
+  }
+  return 'resolved';
 }
