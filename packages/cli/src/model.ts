@@ -30,8 +30,8 @@ export function registerOptionalBackends(): Promise<boolean> {
  * @throws OpnpError `IO_ERROR` for a missing file, `BACKEND_UNAVAILABLE` when no backend can load it
  * (with a hint to install `@opnp/backend-tfjs` for `model.json`).
  */
-export async function loadModel(path: string, onWarning?: (message: string) => void): Promise<LoadedModel> {
-  const options = onWarning ? { onWarning } : {};
+export async function loadModel(path: string, onWarning?: (message: string) => void, runtime: RuntimeFlags = {}): Promise<LoadedModel> {
+  const options = { ...(onWarning ? { onWarning } : {}), ...runtimeOptions(runtime) };
   if (path.endsWith('.json')) await registerOptionalBackends();
   try {
     return await loadWithRegisteredBackends(path, options);
@@ -46,9 +46,26 @@ export async function loadModel(path: string, onWarning?: (message: string) => v
   }
 }
 
-/** Loads the model, runs `work` with it and releases it (also when `work` throws). */
-export async function withModel<T>(path: string, info: (message: string) => void, work: (model: LoadedModel) => Promise<T>): Promise<T> {
-  const model = await loadModel(path, (m) => info(`model: ${m}`));
+/** `--threads` and `--execution-provider` (onnxruntime's names: cpu, cuda, ...). */
+export interface RuntimeFlags {
+  readonly threads?: number;
+  readonly executionProvider?: readonly string[];
+}
+
+function runtimeOptions(flags: RuntimeFlags): { threads?: number; executionProviders?: readonly string[] } {
+  return {
+    ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+    ...(flags.executionProvider !== undefined && flags.executionProvider.length > 0 ? { executionProviders: flags.executionProvider } : {}),
+  };
+}
+
+/** Loads the model (on the runtime the flags ask for), runs `work` with it and releases it (also when `work` throws). */
+export async function withModel<T>(path: string, info: (message: string) => void, work: (model: LoadedModel) => Promise<T>, runtime: RuntimeFlags = {}): Promise<T> {
+  const model = await loadModel(path, (m) => info(`model: ${m}`), runtime);
+  const used = model.extractor.runtime;
+  if (used && (runtime.threads !== undefined || runtime.executionProvider !== undefined)) {
+    info(`runtime: ${used.executionProviders.join(', ')}${used.threads !== undefined ? `, ${used.threads} thread${used.threads === 1 ? '' : 's'}` : ''}`);
+  }
   try {
     return await work(model);
   } finally {

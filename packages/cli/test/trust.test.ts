@@ -272,3 +272,61 @@ describe('15. cached features carry their preprocessing', () => {
     expect(unknown.stderr).toMatch(/the preprocessing of the cached features .* is unknown/);
   });
 });
+
+describe('6. a header claiming huge images', () => {
+  it('is refused before any image is read, through a 28 x 28 model', async () => {
+    const dir = tempDir();
+    const { gzipSync } = await import('node:zlib');
+    // IDX header: magic 0x00000803, 2 images of 20000 x 20000, then a few bytes of payload.
+    const header = Buffer.from([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20]);
+    writeFileSync(join(dir, 'huge-images-idx3-ubyte.gz'), gzipSync(Buffer.concat([header, Buffer.alloc(64)])));
+    const run = await cli(['extract', '--model', MODEL, '--data', `idx:${join(dir, 'huge-images-idx3-ubyte.gz')}`, '--out', join(dir, 'f.npy')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/20000/);
+    expect(existsSync(join(dir, 'f.npy.partial'))).toBe(false);
+  });
+
+  it('images far larger than the model input need an explicit --resize', async () => {
+    const dir = tempDir();
+    const side = 300;
+    const header = Buffer.from([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, side >> 8, side & 255, 0, 0, side >> 8, side & 255]);
+    writeFileSync(join(dir, 'big-images-idx3-ubyte'), Buffer.concat([header, Buffer.alloc(2 * side * side, 7)]));
+    const base = ['extract', '--model', MODEL, '--data', `idx:${join(dir, 'big-images-idx3-ubyte')}`, '--out', join(dir, 'f.npy')];
+    const refused = await cli(base);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/images of .* are 300 x 300 but the model takes 28 x 28/);
+    const resized = await cli([...base, '--resize', '28', '-q']);
+    expect(resized.code).toBe(0);
+    expect((await loadNpy(join(dir, 'f.npy'))).shape).toEqual([2, 128]);
+  });
+});
+
+describe('16. image lists', () => {
+  it('refuse entries outside root= (naming the line) unless allow-outside-root', async () => {
+    const dir = tempDir();
+    const root = await folderWithCorruptImage(join(dir, 'root'), 2, -1);
+    await folderWithCorruptImage(join(dir, 'outside'), 1, -1);
+    writeFileSync(join(dir, 'list.txt'), `img_00.png 0\n../outside/img_00.png 1\n`);
+    const base = ['extract', '--model', MODEL, ...NORMALISE, '--out', join(dir, 'f.npy')];
+    const refused = await cli([...base, '--data', `imglist:${join(dir, 'list.txt')}#root=${root}`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/outside/);
+    expect(refused.stderr).toMatch(/list\.txt/);
+    const allowed = await cli([...base, '--data', `imglist:${join(dir, 'list.txt')}#root=${root},allow-outside-root`, '-q']);
+    expect(allowed.code).toBe(0);
+    expect((await loadNpy(join(dir, 'f.npy'))).shape).toEqual([2, 128]);
+  });
+});
+
+describe('--threads and --execution-provider', () => {
+  it('pass through to the runtime, and a provider that is not installed fails at once', async () => {
+    const dir = tempDir();
+    const args = ['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE, '--out', join(dir, 'f.npy')];
+    const cpu = await cli([...args, '--threads', '1', '--execution-provider', 'cpu']);
+    expect(cpu.code).toBe(0);
+    expect(cpu.stderr).toContain('runtime: cpu, 1 thread');
+    const cuda = await cli([...args, '--execution-provider', 'cuda', '--restart']);
+    expect(cuda.code).toBe(1);
+    expect(cuda.stderr).toMatch(/could not start the execution provider\(s\) cuda/);
+  });
+});

@@ -8,13 +8,13 @@ import { DEFAULT_METHODS, assertUniqueNames, assertWritableFile, evaluate, type 
 import { UsageError } from '../errors.js';
 import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { parseMethods } from '../methods.js';
-import { withModel } from '../model.js';
+import { withModel, type RuntimeFlags } from '../model.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
 
-interface EvalFlags {
+interface EvalFlags extends RuntimeFlags {
   model: string;
   train: string;
   trainLabels?: string;
@@ -137,6 +137,6 @@ export function registerEval(program: Command, context: CommandContext): void {
       const { report, artifacts } = await evaluate(config);
       await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
       if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
-    });
+    }, flags);
   });
 }

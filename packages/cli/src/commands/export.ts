@@ -20,11 +20,11 @@ import {
 } from '@opnp/pipeline';
 import { UsageError, flagError } from '../errors.js';
 import { writeLine, type CliIo } from '../io.js';
-import { withModel } from '../model.js';
+import { withModel, type RuntimeFlags } from '../model.js';
 import { parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
-interface ExportFlags {
+interface ExportFlags extends RuntimeFlags {
   model: string;
   train?: string;
   trainFraction?: number;
@@ -197,7 +197,7 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
     }
     const result = await extractor.exportDetector({ prunedWeight: pruned.weight, bias: pruned.bias, outputPath: flags.out, ...(reactClip !== undefined ? { reactClip } : {}), ...(threshold ? { threshold: threshold.value } : {}) });
     printExport(io, flags, result, { kept: keptWeightCount(masks), total: head.weight.rows * head.weight.cols, neurons: masks.neuronKept, dim: head.weight.cols }, threshold);
-  });
+  }, flags);
 }
 
 function printExport(io: CliIo, flags: ExportFlags, result: DetectorExportResult, kept: { kept: number; total: number; neurons: number; dim: number }, threshold?: { value: number; kept: number; total: number }): void {

@@ -5,11 +5,11 @@
  */
 import type { Command } from 'commander';
 import { assertOutputTargets, assertBatchSize, extractFeatures, type ExtractOutputs } from '@opnp/pipeline';
-import { withModel } from '../model.js';
+import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
-interface ExtractFlags {
+interface ExtractFlags extends RuntimeFlags {
   model: string;
   data: string;
   labels?: string;
@@ -91,6 +91,6 @@ export function registerExtract(program: Command, context: CommandContext): void
       const what = `${result.rows} x ${result.dim} features to ${flags.out}${outputs.logits ? ` and ${result.rows} x ${result.classes} logits to ${outputs.logits}` : ''}`;
       if (!result.alreadyComplete) info(`wrote ${what}`);
       if (skipped > 0) writeLine(io.stderr, `opnp: warning: ${skipped} of ${result.samples} samples were unreadable and are in none of the outputs (listed above and in ${flags.out}.json)`);
-    });
+    }, flags);
   });
 }

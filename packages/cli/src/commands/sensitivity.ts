@@ -9,7 +9,7 @@ import { writeNpy } from '@opnp/datasets';
 import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, writeStateFile } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
-import { withModel } from '../model.js';
+import { withModel, type RuntimeFlags } from '../model.js';
 import { parseFraction, parseInteger, parseShard } from '../options.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
@@ -47,7 +47,7 @@ async function checkOutputs(flags: OutputFlags & { checkpoint?: string }): Promi
   ]);
 }
 
-interface SensitivityFlags extends OutputFlags {
+interface SensitivityFlags extends OutputFlags, RuntimeFlags {
   model: string;
   train: string;
   trainLabels?: string;
@@ -143,7 +143,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
     if (shard) {
       writeLine(io.stderr, `opnp: note: this result covers only shard ${shard.index}/${shard.count}: ${accumulator.count} of ${run.total} training samples; merge every shard's --state-out with opnp sensitivity merge for the whole sensitivity`);
     }
-  });
+  }, flags);
 }
 
 /** The sensitivity of a state's sums (the head is only needed for its shape). */

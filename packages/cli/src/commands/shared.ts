@@ -7,7 +7,7 @@ import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
 import type { ProgressListener, SkippedSample } from '@opnp/pipeline';
 import { flagError } from '../errors.js';
-import { parseInteger, parseNumberList } from '../options.js';
+import { collect, parseInteger, parseNumberList } from '../options.js';
 
 /** What every command action gets. */
 export interface CommandContext {
@@ -66,9 +66,11 @@ export function preprocessFlags(options: { mean?: number[]; std?: number[]; resi
   };
 }
 
-/** Adds `--batch-size` and `--quiet`. */
+/** Adds `--batch-size`, `--threads`, `--execution-provider` and `--quiet`. */
 export function addRunOptions(command: Command): Command {
   return command
     .option('--batch-size <n>', 'samples per model batch', (v) => parseInteger('--batch-size', v), 256)
+    .option('--threads <n>', 'threads of the model runtime (default: the backend\'s choice)', (v) => parseInteger('--threads', v))
+    .option('--execution-provider <name>', 'model runtime device as onnxruntime names it: cpu, cuda, ... (repeatable, in order of preference)', collect, undefined)
     .option('-q, --quiet', 'no progress bars or info lines on stderr');
 }
