@@ -214,8 +214,15 @@ describe('8. sensitivity merge', () => {
     expect(allowed.stderr).toMatch(/covers only shards 1, 2 of 3/);
     const foreign = await shard(3, ['--seed', '5']);
     expect((await merge(a, b, foreign)).stderr).toMatch(/belongs to another run/);
-    const full = await merge(c, a, b);
+    const full = await cli(['sensitivity', 'merge', c, a, b, '--out', join(dir, 'm.npy'), '--state-out', join(dir, 'all.npy')]);
     expect(full.code).toBe(0);
+    // The merged state is this run's: eval takes it instead of its own training pass, with the same results.
+    const evalArgs = ['eval', '--model', MODEL, ...SMALL_TRAIN, '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--methods', 'opnp', '--json', '-'];
+    const withState = await cli([...evalArgs, '--sensitivity-state', join(dir, 'all.npy')]);
+    expect(withState.code).toBe(0);
+    const [x, y] = [JSON.parse(withState.stdout) as EvalReport, JSON.parse((await cli(evalArgs)).stdout) as EvalReport];
+    expect(x.counts.train).toBe(300);
+    expect(Math.abs(x.results[0]!.auroc - y.results[0]!.auroc)).toBeLessThan(1e-9);
     const whole = join(dir, 'whole.npy');
     expect((await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--out', whole, '-q'])).code).toBe(0);
     const [m, w] = [await loadNpy(join(dir, 'm.npy')), await loadNpy(whole)];
