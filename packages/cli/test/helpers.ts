@@ -26,7 +26,7 @@ export interface CliRun {
 }
 
 /** Runs `opnp <args>` in-process. */
-export async function cli(args: string[], options: { signal?: AbortSignal; stderrTTY?: boolean; onStderr?: (text: string) => void } = {}): Promise<CliRun> {
+export async function cli(args: string[], options: { signal?: AbortSignal; stderrTTY?: boolean; onStderr?: (text: string) => void; env?: Record<string, string> } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(['node', 'opnp', ...args], {
@@ -38,7 +38,7 @@ export async function cli(args: string[], options: { signal?: AbortSignal; stder
         options.onStderr?.(s);
       },
     },
-    env: {},
+    env: options.env ?? {},
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { code, stdout, stderr };

@@ -229,6 +229,21 @@ describe('8. sensitivity merge', () => {
     for (let i = 0; i < w.data.length; i++) expect(Math.abs(m.data[i]! - w.data[i]!)).toBeLessThanOrEqual(1e-6 * Math.abs(w.data[i]!) + 1e-9);
   });
 
+  it('--shard auto takes the shard from a Slurm array task, and the tasks merge to the whole', async () => {
+    const dir = tempDir();
+    const task = (id: number) => cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--shard', 'auto', '--state-out', join(dir, `t${id}.npy`)], { env: { SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '1' } });
+    const [t0, t1] = [await task(0), await task(1)];
+    expect(t0.stderr).toMatch(/shard 1\/2 \(from the array job's environment\)/);
+    expect(t1.stderr).toMatch(/covers only shard 2\/2: 150 of 300/);
+    expect((await cli(['sensitivity', 'merge', join(dir, 't0.npy'), join(dir, 't1.npy'), '--out', join(dir, 'm.npy'), '-q'])).code).toBe(0);
+    expect((await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--out', join(dir, 'whole.npy'), '-q'])).code).toBe(0);
+    const [m, w] = [await loadNpy(join(dir, 'm.npy')), await loadNpy(join(dir, 'whole.npy'))];
+    for (let i = 0; i < w.data.length; i++) expect(Math.abs(m.data[i]! - w.data[i]!)).toBeLessThanOrEqual(1e-6 * Math.abs(w.data[i]!) + 1e-9);
+    const none = await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, '--shard', 'auto', '--state-out', join(dir, 'x.npy')]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/--shard auto found no array-job environment.*SLURM_ARRAY_TASK_ID/);
+  });
+
   it('an empty shard writes an empty state and refuses --out', async () => {
     const dir = tempDir();
     const run = await cli(['sensitivity', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.0005', ...NORMALISE, '--shard', '1/5000', '--out', join(dir, 's.npy')]);

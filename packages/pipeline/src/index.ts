@@ -31,6 +31,7 @@ export { fpr95Threshold, minCountForRate } from './threshold.js';
 export { runTrainingPass, trainingIndices, trainingFingerprint, shardOf, fitSubset, type TrainingPassOptions, type TrainingPassResult, type TrainingRun, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';
 export { runSensitivity, mergeStates, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates } from './sensitivity-run.js';
 export { readStateFile, writeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
+export { shardFromEnvironment } from './scheduler-shard.js';
 export { extractFeatures, extractionFingerprint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
 export { readFeaturesMeta, featuresMetaPath, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 
