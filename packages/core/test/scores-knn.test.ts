@@ -58,10 +58,11 @@ describe('KNN', () => {
     expectScores(knnScore(fitKnn(train, { k: 2 }), matrix(2, 2, [0, 0, 3, 4])), bruteKnn(train, matrix(2, 2, [0, 0, 3, 4]), 2), 1e-7);
   });
   it('uses bounded row blocks for large training sets', () => {
-    // 4100 training rows -> floor(4194304 / 4100) = 1022 query rows per block; 1500 queries cross a block boundary.
+    // 4100 training rows and a 4100 * 4 * 1022-byte budget -> 1022 query rows per block; 1500 queries cross a block boundary.
     const train = randomMatrix(4100, 3, rng(3));
     const test = randomMatrix(1500, 3, rng(4));
-    const got = knnScore(fitKnn(train, { k: 7 }), test);
+    const got = knnScore(fitKnn(train, { k: 7 }), test, { blockBudgetBytes: 4100 * 4 * 1022 });
+    expect(Array.from(knnScore(fitKnn(train, { k: 7 }), test))).toEqual(Array.from(got));
     const idx = [0, 1, 1021, 1022, 1023, 1499];
     const sub = matrix(idx.length, 3, idx.flatMap((i) => Array.from(test.data.subarray(i * 3, i * 3 + 3))));
     expectScores(Float32Array.from(idx.map((i) => got[i]!)), bruteKnn(train, sub, 7), 1e-6);

@@ -4,17 +4,21 @@
  * every file, in dataset order. It is resumable: rows go to `<out>.partial` and the sidecar
  * `<out>.partial.json` records the run fingerprint, the rows written, where to continue and every
  * skipped sample; a rerun of the same run continues, any other run is refused. When complete, the
- * files are renamed into place and the sidecar becomes `<out>.json`.
+ * files are renamed into place and the sidecar becomes `<out>.json`. With `shard`, only that contiguous
+ * part of the dataset is extracted, into per-shard files (see `extract-shards.ts`), and
+ * {@link mergeFeatureShards} joins the shards into the files an unsharded run writes, bit for bit.
  */
 import { open, rm, stat } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core';
 import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
-import { featuresMetaPath, readFeaturesMeta, writeFeaturesMeta, type FeaturesMeta, type SkippedSample } from './features-meta.js';
+import { featuresMetaPath, type SkippedSample } from './features-meta.js';
+import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, writeAnyFeaturesMeta, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
 import { assertSameRun, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
 import { InterruptedError, isAbort } from './interrupted.js';
 import type { LoadedModel } from './model.js';
 import { stageReporter, type ProgressListener } from './progress.js';
+import type { ShardInfo } from './state-file.js';
 
 /** Output files of an extraction. */
 export interface ExtractOutputs {
@@ -35,7 +39,14 @@ export interface ExtractOptions {
   readonly data: string;
   readonly labelsFile?: string;
   readonly preprocess?: PreprocessOptions;
+  /** The outputs of the whole run; with `shard`, the files written are derived from them (`feats.shard-002-of-004.npy`). */
   readonly outputs: ExtractOutputs;
+  /**
+   * Extract only this part (1-based) of `count` contiguous, balanced parts of the dataset into per-shard
+   * files; the fingerprint stays the unsharded run's, the shard is recorded apart. Merge with
+   * {@link mergeFeatureShards}.
+   */
+  readonly shard?: ShardInfo;
   readonly batchSize: number;
   /** Discard partial or finished outputs of another run instead of refusing. */
   readonly restart?: boolean;
@@ -58,6 +69,10 @@ export interface ExtractResult {
   readonly resumedRows: number;
   /** The outputs were already complete for this very run; nothing was done. */
   readonly alreadyComplete: boolean;
+  /** The files written (the per-shard files with `shard`). */
+  readonly files: ExtractOutputs;
+  /** With `shard`: the shard and its dataset indices `[start, end)`. */
+  readonly shard?: FeatureShard;
 }
 
 const RESTART = 'Pass --restart to discard it and extract again';
@@ -77,20 +92,29 @@ export async function extractionFingerprint(model: LoadedModel, source: FeatureS
 }
 
 /** Where an extraction starts: fresh, resumed from a partial run of the same run, or already done. */
-type Start = { kind: 'done'; meta: FeaturesMeta } | { kind: 'fresh' } | { kind: 'resume'; meta: FeaturesMeta };
+type Start = { kind: 'done'; meta: AnyFeaturesMeta } | { kind: 'fresh' } | { kind: 'resume'; meta: AnyFeaturesMeta };
 
-async function startOf(options: ExtractOptions, fingerprint: RunFingerprint): Promise<Start> {
-  const out = options.outputs.features;
+/** Refuses state of another shard of the same run (or of the whole run for a shard, and the reverse). */
+function assertSameShard(meta: AnyFeaturesMeta, shard: FeatureShard | undefined, file: string, restart: string): void {
+  const stored = meta.format === 'opnp-features-shard' ? meta.shard : undefined;
+  const same = stored === undefined ? shard === undefined : shard !== undefined && stored.index === shard.index && stored.count === shard.count && stored.start === shard.start && stored.end === shard.end;
+  if (!same) throw new OpnpError('STATE_MISMATCH', `${file} covers ${describeShard(stored)}${stored ? ` (samples ${stored.start}-${stored.end - 1})` : ''}, this run ${describeShard(shard)}`, { file, hint: restart });
+}
+
+async function startOf(options: ExtractOptions, out: string, fingerprint: RunFingerprint, shard: FeatureShard | undefined): Promise<Start> {
   if (options.restart === true) return { kind: 'fresh' };
-  const partialMeta = await readFeaturesMeta(featuresMetaPath(out, true));
+  const partialMeta = await readAnyFeaturesMeta(featuresMetaPath(out, true));
   if (partialMeta) {
     assertSameRun(partialMeta.fingerprint, fingerprint, { file: `${out}.partial`, what: 'The partial output', restart: RESTART });
+    assertSameShard(partialMeta, shard, `${out}.partial`, RESTART);
     return { kind: 'resume', meta: partialMeta };
   }
   if (await isFile(`${out}.partial`)) throw new OpnpError('STATE_MISMATCH', `${out}.partial has no sidecar (${featuresMetaPath(out, true)}), so it cannot be shown to belong to this run`, { file: `${out}.partial`, hint: RESTART });
   if (await isFile(out)) {
-    const meta = await readFeaturesMeta(featuresMetaPath(out));
-    assertSameRun(meta?.fingerprint, fingerprint, { file: out, what: 'The existing output', restart: 'Pass --restart to overwrite it, or choose another --out' });
+    const meta = await readAnyFeaturesMeta(featuresMetaPath(out));
+    const restart = 'Pass --restart to overwrite it, or choose another --out';
+    assertSameRun(meta?.fingerprint, fingerprint, { file: out, what: 'The existing output', restart });
+    assertSameShard(meta!, shard, out, restart);
     return { kind: 'done', meta: meta! };
   }
   return { kind: 'fresh' };
@@ -168,45 +192,36 @@ function commitSkips(ledger: Ledger, upTo: number): void {
 /**
  * Extracts features (see the module comment).
  *
- * @throws OpnpError `STATE_MISMATCH` when partial or finished outputs belong to another run (without `restart`)
+ * @throws OpnpError `STATE_MISMATCH` when partial or finished outputs belong to another run or shard (without `restart`)
  * @throws InterruptedError when `signal` aborts (the partial output stays resumable)
  */
 export async function extractFeatures(options: ExtractOptions): Promise<ExtractResult> {
-  const { model, outputs } = options;
+  const { model } = options;
   const head = model.extractor.head;
   const dims = { D: head.weight.cols, C: head.weight.rows };
   const source = await openFeatureSource(options.data, { model, ...(options.preprocess ? { preprocess: options.preprocess } : {}), ...(options.labelsFile !== undefined ? { labelsFile: options.labelsFile } : {}) });
-  const fingerprint = await extractionFingerprint(model, source, outputs);
-  const start = await startOf(options, fingerprint);
-  const base = { samples: source.count, dim: dims.D, classes: dims.C };
+  // The fingerprint is the unsharded run's (its outputs); a shard writes its own files and records the shard apart.
+  const fingerprint = await extractionFingerprint(model, source, options.outputs);
+  const shard = options.shard ? featureShard(source.count, options.shard) : undefined;
+  const outputs: ExtractOutputs = options.shard ? shardOutputs(options.outputs, options.shard) : options.outputs;
+  const range = { start: shard?.start ?? 0, end: shard?.end ?? source.count };
+  const start = await startOf(options, outputs.features, fingerprint, shard);
+  const base = { samples: source.count, dim: dims.D, classes: dims.C, files: outputs, ...(shard ? { shard } : {}) };
   if (start.kind === 'done') {
     options.onInfo?.(`${outputs.features} is already complete for this run (${start.meta.rows} rows); nothing to do (pass --restart to extract again)`);
     return { ...base, rows: start.meta.rows, skipped: start.meta.skipped, resumedRows: start.meta.rows, alreadyComplete: true };
   }
-  const ledger: Ledger = start.kind === 'resume' ? { rows: start.meta.rows, nextIndex: start.meta.nextIndex, skipped: [...start.meta.skipped], pending: [] } : { rows: 0, nextIndex: 0, skipped: [], pending: [] };
-  if (start.kind === 'resume') options.onInfo?.(`resuming after ${ledger.nextIndex} of ${source.count} samples (${ledger.rows} rows written)`);
-  const meta = (complete: boolean): FeaturesMeta => ({
-    format: 'opnp-features',
-    version: 1,
-    fingerprint,
-    data: options.data,
-    preprocess: source.preprocess ?? {},
-    dim: dims.D,
-    classes: dims.C,
-    samples: source.count,
-    rows: ledger.rows,
-    nextIndex: ledger.nextIndex,
-    complete,
-    skipped: ledger.skipped,
-    files: { ...outputs },
-  });
+  const ledger: Ledger = start.kind === 'resume' ? { rows: start.meta.rows, nextIndex: start.meta.nextIndex, skipped: [...start.meta.skipped], pending: [] } : { rows: 0, nextIndex: range.start, skipped: [], pending: [] };
+  if (start.kind === 'resume') options.onInfo?.(`resuming after ${ledger.nextIndex - range.start} of ${range.end - range.start} samples${shard ? ` of ${describeShard(shard)}` : ''} (${ledger.rows} rows written)`);
+  const metaBase = { fingerprint, data: options.data, preprocess: source.preprocess ?? {}, dim: dims.D, classes: dims.C, samples: source.count };
+  const meta = (complete: boolean) => buildFeaturesMeta(metaBase, { rows: ledger.rows, nextIndex: ledger.nextIndex, complete, skipped: ledger.skipped }, outputs, shard);
   const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows);
   try {
-    await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
-    await extractRows(source, rows, ledger, options, () => writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false)));
+    await writeAnyFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
+    await extractRows(source, rows, ledger, { ...options, outputs }, range, () => writeAnyFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false)));
     await rows.finalize();
-    await writeSideOutputs(source, outputs, ledger);
-    await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true));
+    await writeSideOutputs(source, outputs, ledger, range);
+    await writeAnyFeaturesMeta(featuresMetaPath(outputs.features), meta(true));
     await rm(featuresMetaPath(outputs.features, true), { force: true });
   } finally {
     await rows.close();
@@ -214,9 +229,16 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   return { ...base, rows: ledger.rows, skipped: ledger.skipped, resumedRows: start.kind === 'resume' ? start.meta.rows : 0, alreadyComplete: false };
 }
 
-async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledger, options: ExtractOptions, commit: () => Promise<void>): Promise<void> {
-  const remaining = Uint32Array.from({ length: source.count - ledger.nextIndex }, (_, i) => ledger.nextIndex + i);
-  const stage = stageReporter(options.onProgress, 'extract', source.count, ledger.nextIndex);
+/** Dataset indices `[start, end)` an extraction covers (all, or a shard's). */
+interface Range {
+  readonly start: number;
+  readonly end: number;
+}
+
+async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledger, options: ExtractOptions, range: Range, commit: () => Promise<void>): Promise<void> {
+  const remaining = Uint32Array.from({ length: range.end - ledger.nextIndex }, (_, i) => ledger.nextIndex + i);
+  const total = range.end - range.start;
+  const stage = stageReporter(options.onProgress, options.shard ? `extract ${options.shard.index}/${options.shard.count}` : 'extract', total, ledger.nextIndex - range.start);
   const onSkip = (skip: SkippedSample) => {
     ledger.pending.push(skip);
     options.onSkip?.(skip);
@@ -233,19 +255,19 @@ async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledg
     }
   } catch (error) {
     if (!isAbort(error, options.signal)) throw error;
-    throw new InterruptedError(`interrupted after ${ledger.nextIndex} of ${source.count} samples; partial output kept in ${options.outputs.features}.partial, rerun the same command to resume`);
+    throw new InterruptedError(`interrupted after ${ledger.nextIndex - range.start} of ${total} samples; partial output kept in ${options.outputs.features}.partial, rerun the same command to resume`);
   }
-  ledger.nextIndex = source.count;
-  commitSkips(ledger, source.count);
-  stage.done(source.count);
+  ledger.nextIndex = range.end;
+  commitSkips(ledger, range.end);
+  stage.done(total);
 }
 
-/** Labels and indices of the written rows: every index of the dataset except the skipped ones. */
-async function writeSideOutputs(source: FeatureSource, outputs: ExtractOutputs, ledger: Ledger): Promise<void> {
+/** Labels and indices of the written rows: every index of the range except the skipped ones. */
+async function writeSideOutputs(source: FeatureSource, outputs: ExtractOutputs, ledger: Ledger, range: Range): Promise<void> {
   const skipped = new Set(ledger.skipped.map((s) => s.index));
   const indices = new Float64Array(ledger.rows);
   let at = 0;
-  for (let i = 0; i < source.count; i++) if (!skipped.has(i)) indices[at++] = i;
+  for (let i = range.start; i < range.end; i++) if (!skipped.has(i)) indices[at++] = i;
   if (at !== ledger.rows) throw new OpnpError('STATE_MISMATCH', `The outputs hold ${ledger.rows} rows but ${at} samples were read`, { file: outputs.features, hint: RESTART });
   if (outputs.indices !== undefined) await writeNpy(outputs.indices, { dtype: 'float64', shape: [indices.length], data: indices });
   if (outputs.labels !== undefined) {

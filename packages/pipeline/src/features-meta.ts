@@ -70,6 +70,9 @@ export async function readFeaturesMeta(path: string): Promise<FeaturesMeta | und
   } catch {
     throw new OpnpError('DATASET_FORMAT', 'The features sidecar is not JSON', { file: path, hint: 'Delete it and extract again' });
   }
+  if ((meta as { format?: string } | null)?.format === 'opnp-features-shard') {
+    throw new OpnpError('INVALID_ARGUMENT', 'This is one shard of a sharded extraction, not a whole feature set', { file: path, hint: 'Merge the shards first: opnp extract merge <shard files...> --out <features.npy>' });
+  }
   if (meta?.format !== 'opnp-features' || meta.version !== 1 || !isRunFingerprint(meta.fingerprint) || !Number.isSafeInteger(meta.rows)) {
     throw new OpnpError('DATASET_FORMAT', 'Not an opnp features sidecar', { file: path, expected: 'format "opnp-features", version 1' });
   }

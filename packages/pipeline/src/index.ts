@@ -33,6 +33,8 @@ export { runSensitivity, mergeStates, type SensitivityRunOptions, type Sensitivi
 export { readStateFile, writeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
 export { shardFromEnvironment } from './scheduler-shard.js';
 export { extractFeatures, extractionFingerprint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
+export { shardFileName, unshardedFileName, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
+export { mergeFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures } from './extract-merge.js';
 export { readFeaturesMeta, featuresMetaPath, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 
 export {

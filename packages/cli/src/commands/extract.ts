@@ -1,19 +1,24 @@
 /**
  * `opnp extract`: features `[N x D]` and logits `[N x C]` of a dataset as float32 `.npy` (and labels and
  * dataset indices of the same rows), through `extractFeatures` of @opnp/pipeline: resumable, and
- * refusing partial or finished outputs of another run.
+ * refusing partial or finished outputs of another run; `--shard i/n|auto` extracts one contiguous part
+ * into per-shard files, and `opnp extract merge` joins the shards into the unsharded run's files.
  */
 import type { Command } from 'commander';
-import { assertOutputTargets, assertBatchSize, extractFeatures, type ExtractOutputs } from '@opnp/pipeline';
+import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardFromEnvironment, shardOutputs, unshardedFileName, type ExtractOutputs, type ShardInfo } from '@opnp/pipeline';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
+import { UsageError } from '../errors.js';
+import { parseInteger, parseShard } from '../options.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
-  model: string;
-  data: string;
+  model?: string;
+  data?: string;
   labels?: string;
-  out: string;
+  out?: string;
+  shard?: string;
+  shardCount?: number;
   logitsOut?: string;
   labelsOut?: string;
   indicesOut?: string;
@@ -34,9 +39,15 @@ Every output holds the same rows; unreadable images are named on stderr and left
 (--indices-out says which dataset sample each row is). <out>.json records the model, data and
 preprocessing, so eval reuses the same preprocessing. An interrupted run leaves <out>.partial and
 <out>.partial.json; rerun the same command to continue. Another run (other model, data or flags) is
-refused: pass --restart to discard the old output.`;
+refused: pass --restart to discard the old output.
 
-function outputsOf(flags: ExtractFlags): ExtractOutputs {
+Sharded (e.g. an array job; see docs/cluster.md):
+  opnp extract --model model.onnx --data ./imagenet#train --out feats.npy --logits-out logits.npy --shard 2/4
+    # writes feats.shard-002-of-004.npy, logits.shard-002-of-004.npy, feats.shard-002-of-004.indices.npy
+  opnp extract merge feats.shard-*-of-004.npy --out feats.npy --logits-out logits.npy
+The merged files are the bytes an unsharded run writes.`;
+
+function outputsOf(flags: { out: string; logitsOut?: string; labelsOut?: string; indicesOut?: string }): ExtractOutputs {
   return {
     features: flags.out,
     ...(flags.logitsOut !== undefined ? { logits: flags.logitsOut } : {}),
@@ -49,48 +60,119 @@ function outputsOf(flags: ExtractFlags): ExtractOutputs {
 export function registerExtract(program: Command, context: CommandContext): void {
   const command = program
     .command('extract')
-    .description('write the features (N x D) and logits (N x C) of a dataset as float32 .npy (resumable)')
-    .requiredOption('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
-    .requiredOption('--data <dataset>', 'the dataset (a dataset spec of @opnp/datasets)')
+    .description('write the features (N x D) and logits (N x C) of a dataset as float32 .npy (resumable, shardable)')
+    .enablePositionalOptions()
+    .option('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
+    .option('--data <dataset>', 'the dataset (a dataset spec of @opnp/datasets)')
     .option('--labels <file>', 'labels file overriding the dataset\'s labels (IDX or .npy)')
-    .requiredOption('--out <features.npy>', 'features output')
+    .option('--out <features.npy>', 'features output')
     .option('--logits-out <logits.npy>', 'logits output')
     .option('--labels-out <labels.npy>', 'labels output (float64 [N], -1 = unknown)')
     .option('--indices-out <indices.npy>', 'dataset index of every row (float64 [N])')
-    .option('--restart', 'discard partial or finished output of another run and start over');
+    .option('--restart', 'discard partial or finished output of another run and start over')
+    .option('--shard <i/n|auto>', 'extract only part i of n (1-based, contiguous) of the dataset into per-shard files (feats.shard-00i-of-00n.npy ...); "auto": from the array job (Slurm, Kubernetes Indexed Job, AWS Batch); join them with opnp extract merge')
+    .option('--shard-count <n>', 'with --shard auto on a Kubernetes Indexed Job: the completion count (or set OPNP_SHARD_COUNT)', (v) => parseInteger('--shard-count', v));
   addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText('after', HELP);
-  command.action(async (flags: ExtractFlags) => {
-    const { io } = context;
-    const quiet = flags.quiet === true;
-    const info = infoWriter(io, quiet);
-    const outputs = outputsOf(flags);
-    await assertOutputTargets([
-      { path: outputs.features, what: 'the features (--out)' },
-      outputs.logits !== undefined ? { path: outputs.logits, what: 'the logits (--logits-out)' } : undefined,
-      outputs.labels !== undefined ? { path: outputs.labels, what: 'the labels (--labels-out)' } : undefined,
-      outputs.indices !== undefined ? { path: outputs.indices, what: 'the indices (--indices-out)' } : undefined,
-    ]);
-    await withModel(flags.model, info, async (model) => {
-      assertBatchSize(model, flags.batchSize);
-      const result = await extractFeatures({
-        model,
-        data: flags.data,
-        ...(flags.labels !== undefined ? { labelsFile: flags.labels } : {}),
-        preprocess: preprocessFlags(flags),
-        outputs,
-        batchSize: flags.batchSize,
-        restart: flags.restart === true,
-        ...(io.signal ? { signal: io.signal } : {}),
-        onProgress: progressListener(io, quiet),
-        onInfo: info,
-        onSkip: skipWarner(io, flags.data),
-      });
-      const skipped = result.skipped.length;
-      const what = `${result.rows} x ${result.dim} features to ${flags.out}${outputs.logits ? ` and ${result.rows} x ${result.classes} logits to ${outputs.logits}` : ''}`;
-      if (!result.alreadyComplete) info(`wrote ${what}`);
-      if (skipped > 0) writeLine(io.stderr, `opnp: warning: ${skipped} of ${result.samples} samples were unreadable and are in none of the outputs (listed above and in ${flags.out}.json)`);
-    }, flags);
-  });
+  command.action((flags: ExtractFlags) => runExtract(context, flags));
+  registerExtractMerge(command, context);
+}
+
+function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`required option '${flag}' not specified`);
+  return value;
+}
+
+async function checkTargets(outputs: ExtractOutputs, flags: { logits: string; labels: string; indices: string }): Promise<void> {
+  await assertOutputTargets([
+    { path: outputs.features, what: 'the features (--out)' },
+    outputs.logits !== undefined ? { path: outputs.logits, what: `the logits (${flags.logits})` } : undefined,
+    outputs.labels !== undefined ? { path: outputs.labels, what: `the labels (${flags.labels})` } : undefined,
+    outputs.indices !== undefined ? { path: outputs.indices, what: `the indices (${flags.indices})` } : undefined,
+  ]);
+}
+
+function shardOf(context: CommandContext, flags: ExtractFlags): ShardInfo | undefined {
+  if (flags.shard === undefined) return undefined;
+  if (flags.shard !== 'auto') return parseShard(flags.shard);
+  const shard = shardFromEnvironment(context.io.env, flags.shardCount);
+  infoWriter(context.io, flags.quiet === true)(`shard ${shard.index}/${shard.count} (from the array job's environment)`);
+  return shard;
+}
+
+async function runExtract(context: CommandContext, flags: ExtractFlags): Promise<void> {
+  const { io } = context;
+  const model = required(flags.model, '--model <file>');
+  const data = required(flags.data, '--data <dataset>');
+  const out = required(flags.out, '--out <features.npy>');
+  const quiet = flags.quiet === true;
+  const info = infoWriter(io, quiet);
+  const shard = shardOf(context, flags);
+  const outputs = outputsOf({ ...flags, out });
+  await checkTargets(shard ? shardOutputs(outputs, shard) : outputs, { logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' });
+  await withModel(model, info, async (loaded) => {
+    assertBatchSize(loaded, flags.batchSize);
+    const result = await extractFeatures({
+      model: loaded,
+      data,
+      ...(shard ? { shard } : {}),
+      ...(flags.labels !== undefined ? { labelsFile: flags.labels } : {}),
+      preprocess: preprocessFlags(flags),
+      outputs,
+      batchSize: flags.batchSize,
+      restart: flags.restart === true,
+      ...(io.signal ? { signal: io.signal } : {}),
+      onProgress: progressListener(io, quiet),
+      onInfo: info,
+      onSkip: skipWarner(io, data),
+    });
+    const skipped = result.skipped.length;
+    const files = result.files;
+    const what = `${result.rows} x ${result.dim} features to ${files.features}${files.logits ? ` and ${result.rows} x ${result.classes} logits to ${files.logits}` : ''}`;
+    if (!result.alreadyComplete) info(`wrote ${what}${result.shard ? ` (shard ${result.shard.index}/${result.shard.count}: samples ${result.shard.start}-${result.shard.end - 1}; indices in ${files.indices})` : ''}`);
+    if (skipped > 0) writeLine(io.stderr, `opnp: warning: ${skipped} of ${result.shard ? result.shard.end - result.shard.start : result.samples} samples were unreadable and are in none of the outputs (listed above and in ${files.features}.json)`);
+  }, flags);
+}
+
+interface MergeFlags {
+  out: string;
+  logitsOut?: string;
+  labelsOut?: string;
+  indicesOut?: string;
+  restart?: boolean;
+  quiet?: boolean;
+}
+
+/** The unsharded outputs: the flags given, else (logits, labels, indices the run wrote) the shard file names without their tag. */
+async function mergeOutputs(first: string, flags: MergeFlags): Promise<ExtractOutputs> {
+  const meta = await readAnyFeaturesMeta(`${first}.json`).catch(() => undefined);
+  const wrote = (meta?.fingerprint.fields.outputs ?? {}) as { logits?: boolean; labels?: boolean; indices?: boolean };
+  const fallback = (key: 'logits' | 'labels' | 'indices') => (wrote[key] === true && meta?.files[key] !== undefined ? unshardedFileName(meta.files[key]) : undefined);
+  const logits = flags.logitsOut ?? fallback('logits');
+  const labels = flags.labelsOut ?? fallback('labels');
+  const indices = flags.indicesOut ?? fallback('indices');
+  return outputsOf({ out: flags.out, ...(logits !== undefined ? { logitsOut: logits } : {}), ...(labels !== undefined ? { labelsOut: labels } : {}), ...(indices !== undefined ? { indicesOut: indices } : {}) });
+}
+
+function registerExtractMerge(parent: Command, context: CommandContext): void {
+  parent
+    .command('merge')
+    .description('join the shards of a sharded extraction into the files an unsharded run writes (bit for bit)')
+    .argument('<shards...>', 'the features files of every shard (feats.shard-*-of-004.npy), in any order')
+    .requiredOption('--out <features.npy>', 'merged features (and <out>.json, the sidecar of the unsharded run)')
+    .option('--logits-out <logits.npy>', 'merged logits (default: the shards\' logits file name without the shard tag)')
+    .option('--labels-out <labels.npy>', 'merged labels (default: likewise)')
+    .option('--indices-out <indices.npy>', 'merged dataset indices (default: likewise, when the shards were extracted with --indices-out)')
+    .option('--restart', 'overwrite a finished output of another run')
+    .option('-q, --quiet', 'no info lines on stderr')
+    .addHelpText('after', '\nExample:\n  opnp extract merge feats.shard-*-of-004.npy --out feats.npy --logits-out logits.npy\n\nRefuses missing, duplicate, unfinished or foreign shards (another model, dataset, preprocessing or outputs).')
+    .action(async (shards: string[], flags: MergeFlags) => {
+      const outputs = await mergeOutputs(shards[0]!, flags);
+      await checkTargets(outputs, { logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' });
+      const merged = await mergeFeatureShards(shards, outputs, { restart: flags.restart === true });
+      const files = Object.values(merged.files).filter((f) => f !== undefined).join(', ');
+      infoWriter(context.io, flags.quiet === true)(`merged ${merged.shards} shards: ${merged.rows} x ${merged.dim} features of ${merged.samples} samples into ${files}`);
+      if (merged.skipped.length > 0) writeLine(context.io.stderr, `opnp: warning: ${merged.skipped.length} of ${merged.samples} samples were unreadable and are in none of the outputs (listed in ${flags.out}.json)`);
+    });
 }

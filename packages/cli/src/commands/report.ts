@@ -1,15 +1,26 @@
 /**
- * `opnp report <results dir | eval JSON> --out <dir>`: the paper's figures (SVG and PNG) and a
- * self-contained report.html with the results table.
+ * `opnp report <results dir | eval JSON> --out <dir> [--recipe <name>]`: the paper's figures (SVG and PNG)
+ * and a self-contained report.html with the results table, and with `--recipe` the paper's numbers of
+ * that setting beside ours.
  */
 import type { Command } from 'commander';
+import { flagError } from '../errors.js';
+import { isRecipe, RECIPES, type RecipeName } from '../format/paper-comparison.js';
 import { writeLine } from '../io.js';
 import { infoWriter, type CommandContext } from './shared.js';
 
 interface ReportFlags {
   out: string;
   png: boolean;
+  recipe?: string;
   quiet?: boolean;
+}
+
+/** Validates `--recipe`. */
+export function parseRecipe(value: string | undefined): RecipeName | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecipe(value)) throw flagError('--recipe', `expected one of ${RECIPES.join(', ')}, got "${value}"`);
+  return value;
 }
 
 /** Registers `opnp report`. */
@@ -20,6 +31,7 @@ export function registerReport(program: Command, context: CommandContext): void 
     .argument('<results>', 'a folder written by opnp eval --save (all figures), or an eval JSON from --json (table only)')
     .requiredOption('--out <dir>', 'output folder: report.html and figures/*.svg, *.png')
     .option('--no-png', 'write only SVG figures')
+    .option('--recipe <name>', `the paper setting the results reproduce (${RECIPES.join(', ')}): adds the paper's FPR95 / AUROC and the difference per cell`)
     .option('-q, --quiet', 'no info lines on stderr')
     .addHelpText(
       'after',
@@ -33,15 +45,17 @@ Figures (from a results folder):
 
 Example:
   opnp eval --model m.onnx --train ... --test ... --ood ... --save results
-  opnp report results --out report && open report/report.html`,
+  opnp report results --out report && open report/report.html
+  opnp report results/cifar10 --out report --recipe cifar10   # a tools/repro --save folder, beside Table 5`,
     )
     .action(async (input: string, flags: ReportFlags) => {
       const { io } = context;
       const info = infoWriter(io, flags.quiet === true);
+      const recipe = parseRecipe(flags.recipe);
       // Notes about missing figures are always shown (they explain a partial report), unless --quiet.
       // Loaded on use: the figure stack (vega, resvg) would slow every other command's start.
       const { writeReportFolder } = await import('../report/write-report.js');
-      const written = await writeReportFolder({ input, out: flags.out, png: flags.png, onNote: (m) => info(m) });
+      const written = await writeReportFolder({ input, out: flags.out, png: flags.png, ...(recipe ? { recipe } : {}), onNote: (m) => info(m) });
       writeLine(io.stdout, `${flags.out}/${written.html}`);
       for (const f of written.figures) writeLine(io.stdout, `${flags.out}/${f.svg}${f.png ? `  ${flags.out}/${f.png}` : ''}`);
     });

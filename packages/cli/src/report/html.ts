@@ -1,8 +1,10 @@
 /**
  * The self-contained `report.html`: inline SVG figures and the results table (percent, two decimals, best
- * per column in bold: lowest FPR95, highest AUROC). No scripts, no external resources.
+ * per column in bold: lowest FPR95, highest AUROC), and with a recipe the paper's numbers beside ours.
+ * No scripts, no external resources.
  */
 import type { EvalReport } from '@opnp/pipeline';
+import { comparisonNotes, methodLabel, paperComparison, paperComparisonWide, paperSource, signed, type RecipeName } from '../format/paper-comparison.js';
 
 /** Escapes text for HTML content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -50,6 +52,32 @@ export function resultsTableHtml(report: EvalReport): string {
   return `<table class="results">\n<thead>\n${head1}\n${head2}\n</thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
 }
 
+/**
+ * Ours beside the paper's table of `recipe` as HTML: one row per (OOD set or `Average`, method), with
+ * FPR95 and AUROC each as ours, the paper's and Δ = ours - paper (percent, two decimals; empty when
+ * missing). Cells carry `data-ood`, `data-method` (ours, empty on a paper-only row), `data-paper-method`,
+ * `data-metric` and `data-source` (`ours` | `paper` | `diff`).
+ */
+export function paperComparisonHtml(report: EvalReport, recipe: RecipeName): string {
+  const rows = paperComparisonWide(paperComparison(report, recipe)).objects() as { ood: string; method: string | null; paperMethod: string | null; [k: string]: unknown }[];
+  const sources = ['ours', 'paper', 'diff'] as const;
+  const head1 = '<tr><th rowspan="2">OOD set</th><th rowspan="2">Method (paper\'s row)</th><th colspan="3">FPR95&nbsp;↓</th><th colspan="3">AUROC&nbsp;↑</th></tr>';
+  const head2 = `<tr>${'<th>ours</th><th>paper</th><th>Δ</th>'.repeat(2)}</tr>`;
+  const body = rows.map((r) => {
+    const cells = (['fpr95', 'auroc'] as const).flatMap((metric) =>
+      sources.map((source) => {
+        const v = r[`${source}_${metric}`] as number | null;
+        const text = source === 'diff' ? signed(v) : v === null || !Number.isFinite(v) ? '' : v.toFixed(2);
+        return `<td data-ood="${escapeHtml(r.ood)}" data-method="${escapeHtml(r.method ?? '')}" data-paper-method="${escapeHtml(r.paperMethod ?? '')}" data-metric="${metric}" data-source="${source}">${text}</td>`;
+      }),
+    );
+    return `<tr><th scope="row">${escapeHtml(r.ood)}</th><th scope="row">${escapeHtml(methodLabel(r.method, r.paperMethod))}</th>${cells.join('')}</tr>`;
+  });
+  const notes = comparisonNotes(report, recipe);
+  const caption = `Ours vs the paper: ${paperSource(recipe)}. Percent; Δ = ours - paper.${notes.length > 0 ? ` ${notes.map((n) => `${n[0]!.toUpperCase()}${n.slice(1)}.`).join(' ')}` : ''}`;
+  return `<table class="paper" data-recipe="${escapeHtml(recipe)}">\n<caption>${escapeHtml(caption)}</caption>\n<thead>\n${head1}\n${head2}\n</thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
+}
+
 /** Prefixes the ids of an inline SVG (and their `url(#...)` / `href="#..."` references) so several SVGs share a page safely. */
 export function scopeSvgIds(svg: string, prefix: string): string {
   return svg
@@ -69,9 +97,10 @@ export interface PageFigure {
 const STYLE = `
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; padding: 0 1rem; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-table.results { border-collapse: collapse; font-size: 0.85rem; }
-table.results th, table.results td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
-table.results th[scope=row] { text-align: left; }
+table.results, table.paper { border-collapse: collapse; font-size: 0.85rem; }
+table.results th, table.results td, table.paper th, table.paper td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
+table.results th[scope=row], table.paper th[scope=row] { text-align: left; }
+table.paper caption { caption-side: top; text-align: left; font-size: 0.85rem; color: #444; padding-bottom: 0.5rem; }
 table.results td.best { background: #eef6ee; }
 figure { margin: 1.5rem 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85rem; color: #444; max-width: 60rem; }
@@ -79,7 +108,7 @@ figcaption { font-size: 0.85rem; color: #444; max-width: 60rem; }
 `;
 
 /** The whole page. */
-export function reportHtml(report: EvalReport, figures: readonly PageFigure[], options: { source: string; notes: readonly string[] }): string {
+export function reportHtml(report: EvalReport, figures: readonly PageFigure[], options: { source: string; notes: readonly string[]; recipe?: RecipeName }): string {
   const p = report.opnp;
   const meta = [
     `Source: ${escapeHtml(options.source)}`,
@@ -90,6 +119,9 @@ export function reportHtml(report: EvalReport, figures: readonly PageFigure[], o
   const figureHtml = figures.map(
     (f) => `<section id="${escapeHtml(f.name)}">\n<h2>${escapeHtml(f.title)}</h2>\n<figure data-figure="${escapeHtml(f.name)}">\n${scopeSvgIds(f.svg, f.name)}\n<figcaption>${escapeHtml(f.caption)}</figcaption>\n</figure>\n</section>`,
   );
+  const paper = options.recipe
+    ? `<section id="paper">\n<h2>The paper's numbers beside ours (recipe ${escapeHtml(options.recipe)})</h2>\n${paperComparisonHtml(report, options.recipe)}\n</section>\n`
+    : '';
   const notes = options.notes.length > 0 ? `<ul class="notes">${options.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   return `<!DOCTYPE html>
 <html lang="en">
@@ -106,7 +138,7 @@ export function reportHtml(report: EvalReport, figures: readonly PageFigure[], o
 <h2>Results (percent; FPR95 lower is better, AUROC higher is better; best per column in bold)</h2>
 ${resultsTableHtml(report)}
 </section>
-${figureHtml.join('\n')}
+${paper}${figureHtml.join('\n')}
 ${notes}
 </body>
 </html>

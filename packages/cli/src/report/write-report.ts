@@ -1,6 +1,7 @@
 /**
  * `opnp report` as a library function: reads a results folder (or an eval JSON), renders the figures to
- * SVG and PNG, and writes `report.html` with the inline SVGs and the results table.
+ * SVG and PNG, and writes `report.html` with the inline SVGs and the results table (and, with a recipe,
+ * the paper's numbers beside ours).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { readResults } from '@opnp/pipeline';
 import { planFigures } from './figures.js';
 import { reportHtml, type PageFigure } from './html.js';
 import { hasSystemFonts, renderSvg, svgToPng } from './render.js';
+import type { RecipeName } from '../format/paper-comparison.js';
 
 /** Options of {@link writeReportFolder}. */
 export interface WriteReportOptions {
@@ -19,6 +21,8 @@ export interface WriteReportOptions {
   readonly out: string;
   /** Also write PNGs (default true). */
   readonly png?: boolean;
+  /** A recipe (`cifar10`, `cifar100`, `imagenet-resnet50`, `imagenet-vit-b16`): the paper's table of that setting beside ours. */
+  readonly recipe?: RecipeName;
   /** Told about figures that cannot be drawn and font problems. */
   readonly onNote?: (message: string) => void;
 }
@@ -67,7 +71,7 @@ export async function writeReportFolder(options: WriteReportOptions): Promise<Wr
     }
     written.push({ name: f.name, svg, ...(png ? { png } : {}) });
   }
-  const html = reportHtml(results.report, rendered, { source: results.source, notes: missing });
+  const html = reportHtml(results.report, rendered, { source: results.source, notes: missing, ...(options.recipe ? { recipe: options.recipe } : {}) });
   await writeFileAtomic(join(options.out, 'report.html'), html);
   return { html: 'report.html', figures: written, missing };
 }

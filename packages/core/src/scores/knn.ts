@@ -1,9 +1,15 @@
 /**
  * Deep nearest-neighbour score (Sun et al., ICML 2022), docs/numerics.md#knn: `-|| z - z_(k) ||` with
  * `z = h / ||h||` and `z_(k)` the k-th nearest normalised training feature (Euclidean).
+ *
+ * Queries go through a GEMM kernel in row blocks sized from a memory budget (default 64 MiB of float32
+ * products); each row's k-th candidate is found by a partial selection (quickselect on a float64 copy,
+ * no full sort), and its distance is recomputed exactly in float64. {@link knnScore} is synchronous (portable
+ * kernel or another sync kernel); {@link knnScoreAsync} takes any kernel, e.g. `await resolveGemmKernel()`,
+ * and overlaps the next block's product with the current block's selection.
  */
 import { OpnpError } from '../errors.js';
-import { gemmSync } from '../gemm.js';
+import { gemm, gemmSync, portableGemmKernel, type GemmKernel, type SyncGemmKernel } from '../gemm.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { assertIntegerInRange, assertNoNaN, hasNonFinite } from './validate.js';
 
@@ -21,6 +27,28 @@ export interface KnnModel {
 export interface KnnOptions {
   /** Which neighbour's distance scores a sample (1 = nearest). Default 50. */
   k?: number;
+}
+
+/** Default memory budget of the similarity block of {@link knnScore}: 64 MiB of float32 products. */
+export const KNN_BLOCK_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** Options of {@link knnScore} (the kernel must be synchronous). */
+export interface KnnScoreOptions {
+  /** Synchronous GEMM kernel for the query-by-training products. Default the portable kernel. */
+  kernel?: SyncGemmKernel;
+  /**
+   * Bytes of float32 products per block (`rows x N_train x 4`), at least one query row per block.
+   * Default {@link KNN_BLOCK_BUDGET_BYTES}. Does not change the scores.
+   */
+  blockBudgetBytes?: number;
+}
+
+/** Options of {@link knnScoreAsync}. */
+export interface KnnScoreAsyncOptions {
+  /** GEMM kernel, e.g. `await resolveGemmKernel()`. Default the portable kernel. */
+  kernel?: GemmKernel;
+  /** As {@link KnnScoreOptions.blockBudgetBytes}. */
+  blockBudgetBytes?: number;
 }
 
 /** Normalises `h[offset .. offset+D)` in float64 into `out` (zero vectors stay zero). */
@@ -61,13 +89,15 @@ export function fitKnn(trainFeatures: Matrix, options: KnnOptions = {}): KnnMode
   return { k, train: { rows: N, cols: D, data: z }, trainSquaredNorms: norms };
 }
 
-/** The `k`-th smallest value (1-based) of `a[0 .. n)`; reorders `a`. Hoare-style quickselect. */
-function selectKth(a: Float64Array, n: number, k: number): number {
+/** The `k`-th smallest value (1-based) of `a[0 .. n)`; reorders `a`. Hoare-style quickselect (no full sort). */
+export function selectKth(a: Float64Array, n: number, k: number): number {
   let lo = 0;
   let hi = n - 1;
   const target = k - 1;
   while (lo < hi) {
-    const pivot = a[(lo + hi) >>> 1]!;
+    // Median of three as the pivot value keeps sorted and tied inputs linear on average.
+    const x = a[lo]!, y = a[(lo + hi) >>> 1]!, z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
     let i = lo;
     let j = hi;
     while (i <= j) {
@@ -88,76 +118,131 @@ function selectKth(a: Float64Array, n: number, k: number): number {
   return a[target]!;
 }
 
-/** Query rows per GEMM block: keeps the `rows x N_train` similarity block near 4M floats. */
-function blockRows(nTrain: number): number {
-  return Math.max(1, Math.min(1024, Math.floor(4_194_304 / Math.max(1, nTrain))));
+/** Query rows per block: `rows x N_train` float32 products within `budgetBytes`, at least 1. */
+export function knnBlockRows(nTrain: number, budgetBytes = KNN_BLOCK_BUDGET_BYTES): number {
+  if (!(budgetBytes > 0)) throw new OpnpError('INVALID_ARGUMENT', 'KNN blockBudgetBytes must be a positive number', { actual: budgetBytes });
+  return Math.max(1, Math.floor(budgetBytes / (4 * Math.max(1, nTrain))));
+}
+
+/** Per-call state shared by the sync and async drivers. */
+interface KnnRun {
+  readonly model: KnnModel;
+  readonly h: Float32Array;
+  readonly D: number;
+  readonly out: Float32Array;
+  readonly d2: Float64Array;
+  readonly work: Float64Array;
+  readonly buf: Float64Array;
+}
+
+function checkFeatures(model: KnnModel, features: Matrix): void {
+  assertMatrix(features, 'features');
+  const D = model.train.cols;
+  if (features.cols !== D) throw new OpnpError('SHAPE_MISMATCH', 'features width must equal the fitted dimension D', { expected: `N x ${D}`, actual: `${features.rows} x ${features.cols}` });
+}
+
+function startRun(model: KnnModel, features: Matrix): KnnRun {
+  const nTrain = model.train.rows;
+  const D = model.train.cols;
+  return { model, h: features.data, D, out: new Float32Array(features.rows), d2: new Float64Array(nTrain), work: new Float64Array(nTrain), buf: new Float64Array(D) };
+}
+
+/** Normalised float32 query rows `[start, start + rows)` as a matrix (fresh buffer: a kernel may still read the last one). */
+function queryBlock(run: KnnRun, start: number, rows: number): Matrix {
+  const { h, D, buf } = run;
+  const zq = new Float32Array(rows * D);
+  for (let q = 0; q < rows; q++) {
+    normaliseRow(h, (start + q) * D, D, buf);
+    for (let j = 0; j < D; j++) zq[q * D + j] = buf[j]!;
+  }
+  return { rows, cols: D, data: zq };
 }
 
 /**
- * KNN score `-|| z - z_(k) ||` (higher = more in-distribution).
+ * Scores query rows `[start, start + rows)` from their similarities `sims [rows x N_train]`: float64 squared
+ * distances `||a||^2 + ||b||^2 - 2 a.b`, the k-th smallest by quickselect on a copy, the lowest training index
+ * among equal candidates, and the exact float64 distance to it.
+ */
+function scoreBlock(run: KnnRun, sims: Float32Array, start: number, rows: number): void {
+  const { model, h, D, out, d2, work, buf } = run;
+  const { k, train, trainSquaredNorms } = model;
+  const nTrain = train.rows;
+  const Z = train.data;
+  for (let q = 0; q < rows; q++) {
+    const n = start + q;
+    if (hasNonFinite(h, n * D, D)) {
+      out[n] = NaN;
+      continue;
+    }
+    normaliseRow(h, n * D, D, buf);
+    let qNorm = 0;
+    for (let j = 0; j < D; j++) {
+      const v = Math.fround(buf[j]!);
+      qNorm += v * v;
+    }
+    const base = q * nTrain;
+    for (let t = 0; t < nTrain; t++) {
+      const v = qNorm + trainSquaredNorms[t]! - 2 * sims[base + t]!;
+      d2[t] = v;
+      work[t] = v;
+    }
+    const kth = selectKth(work, nTrain, k);
+    let index = 0;
+    while (index < nTrain - 1 && d2[index] !== kth) index++;
+    // Exact float64 distance to the selected neighbour.
+    let exact = 0;
+    const zb = index * D;
+    for (let j = 0; j < D; j++) {
+      const diff = buf[j]! - Z[zb + j]!;
+      exact += diff * diff;
+    }
+    out[n] = 0 - Math.sqrt(Math.max(0, exact)); // +0, not -0, for a zero distance
+  }
+}
+
+/**
+ * KNN score `-|| z - z_(k) ||` (higher = more in-distribution), synchronously.
  *
- * Squared distances come from `||a||^2 + ||b||^2 - 2 a.b` through the GEMM, in row blocks so memory stays
- * bounded; the k-th smallest is selected, then its distance is recomputed exactly in float64 (so a query
- * equal to a training point scores exactly 0 when it is the k-th neighbour). Tiny negative squared
- * distances are clamped to 0. A zero query row stays zero (distance 1 to every unit training row). Rows
- * with NaN or infinity score NaN.
+ * Squared distances come from `||a||^2 + ||b||^2 - 2 a.b` through the GEMM (float32 products), in row blocks
+ * so memory stays bounded; the k-th smallest is selected without sorting, then its distance is recomputed
+ * exactly in float64 (so a query equal to a training point scores exactly 0 when it is the k-th neighbour).
+ * Tiny negative squared distances are clamped to 0. A zero query row stays zero (distance 1 to every unit
+ * training row). Rows with NaN or infinity score NaN.
  *
  * @param features `[N, D]`
  * @returns scores `[N]`
  */
-export function knnScore(model: KnnModel, features: Matrix): Float32Array {
-  assertMatrix(features, 'features');
-  const { k, train, trainSquaredNorms } = model;
-  const D = train.cols;
-  if (features.cols !== D) throw new OpnpError('SHAPE_MISMATCH', 'features width must equal the fitted dimension D', { expected: `N x ${D}`, actual: `${features.rows} x ${features.cols}` });
+export function knnScore(model: KnnModel, features: Matrix, options: KnnScoreOptions = {}): Float32Array {
+  checkFeatures(model, features);
+  const kernel = options.kernel ?? portableGemmKernel;
+  const B = knnBlockRows(model.train.rows, options.blockBudgetBytes);
+  const run = startRun(model, features);
   const N = features.rows;
-  const nTrain = train.rows;
-  const out = new Float32Array(N);
-  if (N === 0) return out;
-  const B = blockRows(nTrain);
-  const h = features.data;
-  const zq = new Float32Array(B * D);
-  const zq64 = new Float64Array(B * D);
-  const qNorms = new Float64Array(B);
-  const d2 = new Float64Array(nTrain);
-  const d2copy = new Float64Array(nTrain);
-  const buf = new Float64Array(D);
-  const Z = train.data;
   for (let start = 0; start < N; start += B) {
     const rows = Math.min(B, N - start);
-    for (let q = 0; q < rows; q++) {
-      normaliseRow(h, (start + q) * D, D, buf);
-      zq64.set(buf, q * D);
-      let s = 0;
-      for (let j = 0; j < D; j++) {
-        const v = Math.fround(buf[j]!);
-        zq[q * D + j] = v;
-        s += v * v;
-      }
-      qNorms[q] = s;
-    }
-    const sims = gemmSync({ rows, cols: D, data: zq.subarray(0, rows * D) }, train, { transB: true });
-    for (let q = 0; q < rows; q++) {
-      const n = start + q;
-      if (hasNonFinite(h, n * D, D)) {
-        out[n] = NaN;
-        continue;
-      }
-      const base = q * nTrain;
-      for (let t = 0; t < nTrain; t++) d2[t] = qNorms[q]! + trainSquaredNorms[t]! - 2 * sims.data[base + t]!;
-      d2copy.set(d2);
-      const kth = selectKth(d2copy, nTrain, k);
-      let index = 0;
-      while (index < nTrain - 1 && d2[index] !== kth) index++;
-      // Exact float64 distance to the selected neighbour.
-      let exact = 0;
-      const zb = index * D;
-      for (let j = 0; j < D; j++) {
-        const diff = zq64[q * D + j]! - Z[zb + j]!;
-        exact += diff * diff;
-      }
-      out[n] = 0 - Math.sqrt(Math.max(0, exact)); // +0, not -0, for a zero distance
-    }
+    const sims = gemmSync(queryBlock(run, start, rows), model.train, { transB: true }, kernel);
+    scoreBlock(run, sims.data, start, rows);
   }
-  return out;
+  return run.out;
+}
+
+/**
+ * {@link knnScore} through any GEMM kernel (same scores up to the kernel's float32 rounding of the products).
+ * The product of the next block is requested before the current block is scored, so an asynchronous kernel
+ * (onnxruntime) computes while JavaScript selects.
+ */
+export async function knnScoreAsync(model: KnnModel, features: Matrix, options: KnnScoreAsyncOptions = {}): Promise<Float32Array> {
+  checkFeatures(model, features);
+  const kernel = options.kernel ?? portableGemmKernel;
+  const B = knnBlockRows(model.train.rows, options.blockBudgetBytes);
+  const run = startRun(model, features);
+  const N = features.rows;
+  const request = (start: number): Promise<Matrix> => gemm(kernel, queryBlock(run, start, Math.min(B, N - start)), model.train, { transB: true });
+  let pending = N > 0 ? request(0) : undefined;
+  for (let start = 0; start < N; start += B) {
+    const sims = await pending!;
+    pending = start + B < N ? request(start + B) : undefined;
+    scoreBlock(run, sims.data, start, Math.min(B, N - start));
+  }
+  return run.out;
 }

@@ -7,22 +7,42 @@ import {
   composeScore,
   diceHead,
   energy,
+  entropy,
+  fdbdScore,
   featureMean,
+  fitFdbd,
+  fitKlMatching,
   fitKnn,
   fitMahalanobis,
+  fitNci,
+  fitNnGuide,
+  fitResidual,
+  fitRmds,
+  fitShe,
   fitVim,
   gen,
   gradNorm,
+  klMatchingScore,
   knnScore,
+  logits,
   mahalanobisScore,
   maxLogit,
   msp,
+  mulberry32,
+  nciScore,
+  nnGuideScore,
   pruneHead,
   pruningMasks,
   reactThreshold,
+  residualScore,
+  rmdsScore,
+  sampleIndices,
+  sheScore,
   vimScore,
   type AshVariant,
   type LinearHead,
+  type LogitScore,
+  type Matrix,
   type PruningMode,
 } from '@opnp/core';
 import type { MethodContext, MethodDefinition, OpnpState, SharedFits } from './registry.js';
@@ -41,28 +61,34 @@ const prunedOf = (c: MethodContext, shared: SharedFits, mode: PruningMode, metho
   return shared.get(`pruned:${mode}`, () => pruneHead(c.head, pruningMasks(state.sensitivity, state.neuronSensitivity, state.percentages, mode)));
 };
 
-function pruned(mode: PruningMode, description: string): MethodDefinition<Record<string, never>> {
+/** A logit score (energy by default) of the head pruned by `mode`. */
+function pruned(mode: PruningMode, description: string, score: LogitScore = 'energy', method: string = mode): MethodDefinition<Record<string, never>> {
   return {
     description,
     needs: { opnp: true },
     defaults: {},
     create: (c, _o, shared) => {
-      const head = prunedOf(c, shared, mode, mode);
-      return (h) => composeScore(h, { head });
+      const head = prunedOf(c, shared, mode, method);
+      return (h) => composeScore(h, { head, score });
     },
   };
 }
 
-const opnpReact: MethodDefinition<{ reactPercentile: number }> = {
-  description: 'OPNP with ReAct clipping',
-  needs: { opnp: true, fit: true },
-  defaults: { reactPercentile: 90 },
-  create: (c, o, shared) => {
-    const head = prunedOf(c, shared, 'opnp', 'opnp+react');
-    const clip = clipOf(c, shared, o.reactPercentile);
-    return (h) => composeScore(h, { head, transform: { kind: 'react', clip } });
-  },
-};
+/** Energy of the head pruned by `mode` after ReAct clipping. */
+function prunedReact(mode: PruningMode, description: string, method: string): MethodDefinition<{ reactPercentile: number }> {
+  return {
+    description,
+    needs: { opnp: true, fit: true },
+    defaults: { reactPercentile: 90 },
+    create: (c, o, shared) => {
+      const head = prunedOf(c, shared, mode, method);
+      const clip = clipOf(c, shared, o.reactPercentile);
+      return (h) => composeScore(h, { head, transform: { kind: 'react', clip } });
+    },
+  };
+}
+
+const opnpReact = prunedReact('opnp', 'OPNP with ReAct clipping', 'opnp+react');
 
 function ashMethod(variant: AshVariant): MethodDefinition<{ percentile: number }> {
   return {
@@ -133,6 +159,101 @@ const knn: MethodDefinition<{ k: number }> = {
   },
 };
 
+/** Logits of the fit subset under the original head (shared by the methods fitted on them). */
+const fitLogitsOf = (c: MethodContext, shared: SharedFits): Matrix => shared.get('fit-logits', () => logits(c.head, c.fitFeatures));
+
+const entropyMethod: MethodDefinition<Record<string, never>> = {
+  description: 'Entropy: negative entropy of the softmax',
+  defaults: {},
+  create: () => (_h, f) => entropy(f),
+};
+
+const klm: MethodDefinition<Record<string, never>> = {
+  description: 'KL matching: KL divergence to the nearest class-mean softmax template (templates by predicted class on the fit subset)',
+  needs: { fit: true },
+  defaults: {},
+  create: (c, _o, shared) => {
+    const model = fitKlMatching(fitLogitsOf(c, shared));
+    return (_h, f) => klMatchingScore(model, f);
+  },
+};
+
+const she: MethodDefinition<Record<string, never>> = {
+  description: 'SHE: inner product with the mean feature of correctly classified training samples of the predicted class',
+  needs: { fit: true, labels: true },
+  defaults: {},
+  create: (c) => {
+    const model = fitShe(c.fitFeatures, c.fitLabels, c.head);
+    return (h, f) => sheScore(model, h, f);
+  },
+};
+
+const fdbd: MethodDefinition<{ distanceAsNormalizer: boolean }> = {
+  description: 'fDBD: summed distance to the decision boundaries of the predicted class over the distance to the training mean',
+  needs: { fit: true },
+  defaults: { distanceAsNormalizer: true },
+  create: (c, o) => {
+    const model = fitFdbd(c.fitFeatures, c.head);
+    return (h, f) => fdbdScore(model, h, f, { distanceAsNormalizer: o.distanceAsNormalizer });
+  },
+};
+
+const rmds: MethodDefinition<{ relativeTolerance: number }> = {
+  description: 'RMDS: class-conditional minus background Mahalanobis distance',
+  needs: { fit: true, labels: true },
+  defaults: { relativeTolerance: 1e-6 },
+  create: (c, o) => {
+    const model = fitRmds(c.fitFeatures, c.fitLabels, c.head.weight.rows, { relativeTolerance: o.relativeTolerance });
+    return (h) => rmdsScore(model, h);
+  },
+};
+
+/** The NNGuide bank: `max(k, round(fraction * n))` rows of the fit subset (at most all), seeded, in index order. */
+function nnGuideBank(c: MethodContext, shared: SharedFits, o: { k: number; bankFraction: number; seed: number }): { features: Matrix; logits: Matrix } {
+  const all = fitLogitsOf(c, shared);
+  const n = c.fitFeatures.rows;
+  if (!(o.bankFraction > 0 && o.bankFraction <= 1)) throw new OpnpError('INVALID_ARGUMENT', 'nnguide.bankFraction must be in (0, 1]', { actual: o.bankFraction });
+  const size = Math.min(n, Math.max(o.k, Math.round(o.bankFraction * n)));
+  const picked = size === n ? Uint32Array.from({ length: n }, (_, i) => i) : sampleIndices(n, size, mulberry32(o.seed));
+  const take = (m: Matrix): Matrix => {
+    const data = new Float32Array(size * m.cols);
+    picked.forEach((r, i) => data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+    return { rows: size, cols: m.cols, data };
+  };
+  return { features: take(c.fitFeatures), logits: take(all) };
+}
+
+const nnguide: MethodDefinition<{ k: number; bankFraction: number; seed: number }> = {
+  description: 'NNGuide: energy times the mean top-k similarity to a bank of energy-scaled normalised training features',
+  needs: { fit: true },
+  defaults: { k: 10, bankFraction: 0.01, seed: 0 },
+  create: (c, o, shared) => {
+    const bank = nnGuideBank(c, shared, o);
+    const model = fitNnGuide(bank.features, bank.logits, { k: Math.min(o.k, bank.features.rows) });
+    return (h, f) => nnGuideScore(model, h, f);
+  },
+};
+
+const nci: MethodDefinition<{ alpha: number }> = {
+  description: 'NCI: proximity to the predicted class weight direction plus alpha times the L1 norm',
+  needs: { fit: true },
+  defaults: { alpha: 1e-4 },
+  create: (c, o) => {
+    const model = fitNci(c.fitFeatures, c.head);
+    return (h, f) => nciScore(model, h, f, { alpha: o.alpha });
+  },
+};
+
+const residual: MethodDefinition<{ dim: number }> = {
+  description: 'Residual: negative norm of the feature residual outside the principal subspace (ViM without energy; dim 0 = the official default for D)',
+  needs: { fit: true },
+  defaults: { dim: 0 },
+  create: (c, o) => {
+    const model = fitResidual(c.fitFeatures, c.head, o.dim > 0 ? { dim: o.dim } : {});
+    return (h) => residualScore(model, h);
+  },
+};
+
 /** Every built-in method, in the order of the paper's tables. */
 export const BUILTIN_METHODS: Readonly<Record<string, MethodDefinition>> = Object.freeze({
   msp: { description: 'maximum softmax probability', defaults: {}, create: () => (_h, f) => msp(f) },
@@ -154,6 +275,18 @@ export const BUILTIN_METHODS: Readonly<Record<string, MethodDefinition>> = Objec
   onp: pruned('onp', 'OPNP neuron pruning only'),
   opnp: pruned('opnp', 'OPNP parameter and neuron pruning'),
   'opnp+react': opnpReact,
+  entropy: entropyMethod,
+  klm,
+  she,
+  fdbd,
+  rmds,
+  nnguide,
+  nci,
+  residual,
+  'msp+opnp': pruned('opnp', 'MSP of the OPNP-pruned head', 'msp', 'msp+opnp'),
+  'energy+opnp': pruned('opnp', 'energy of the OPNP-pruned head (the same scorer as opnp)', 'energy', 'energy+opnp'),
+  'react+opnp': opnpReact,
+  'opp+react': prunedReact('opp', 'ReAct clipping before the OPP-pruned head', 'opp+react'),
 } as Record<string, MethodDefinition>);
 
 /** The default method list of an evaluation. */

@@ -1,0 +1,153 @@
+/**
+ * Sharded extraction: `extractFeatures({ ..., shard: { index: 2, count: 4 } })` extracts the second of
+ * four contiguous parts of the dataset ({@link shardOf} over all indices) into files named after the
+ * outputs (`feats.npy` -> `feats.shard-002-of-004.npy`, the same for logits, labels and indices; the
+ * shard's indices are always written). A shard's sidecar has the format `opnp-features-shard`: it records
+ * the fingerprint of the unsharded run and, apart from it, the shard and its range of dataset indices.
+ * Being another format, a shard file is refused where whole cached features are expected (`features:`
+ * specs): merge the shards first ({@link mergeFeatureShards}).
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { OpnpError } from '@opnp/core';
+import { writeFileAtomic } from '@opnp/core/node';
+import type { PreprocessOptions } from '@opnp/datasets';
+import type { ExtractOutputs } from './extract.js';
+import type { FeaturesMeta, SkippedSample } from './features-meta.js';
+import { isRunFingerprint, type RunFingerprint } from './fingerprint.js';
+import type { ShardInfo } from './state-file.js';
+import { shardOf } from './training-pass.js';
+
+/** A shard and the dataset indices `[start, end)` it covers. */
+export interface FeatureShard extends ShardInfo {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The sidecar of one shard's outputs: a features sidecar of format `opnp-features-shard` plus the shard. */
+export type FeatureShardMeta = Omit<FeaturesMeta, 'format'> & { readonly format: 'opnp-features-shard'; readonly shard: FeatureShard };
+
+/** A features sidecar of either kind (whole run or shard). */
+export type AnyFeaturesMeta = FeaturesMeta | FeatureShardMeta;
+
+const SHARD_TAG = /\.shard-(\d+)-of-(\d+)(?=\.npy$|$)/;
+
+/** `feats.npy` -> `feats.shard-002-of-004.npy` (at least three digits; a name without `.npy` gets the tag appended). */
+export function shardFileName(path: string, shard: ShardInfo): string {
+  const width = Math.max(3, String(shard.count).length);
+  const tag = `.shard-${String(shard.index).padStart(width, '0')}-of-${String(shard.count).padStart(width, '0')}`;
+  return path.endsWith('.npy') ? `${path.slice(0, -4)}${tag}.npy` : `${path}${tag}`;
+}
+
+/** The name without its shard tag (`feats.shard-002-of-004.npy` -> `feats.npy`), or undefined when it has none. */
+export function unshardedFileName(path: string): string | undefined {
+  const name = basename(path);
+  if (!SHARD_TAG.test(name)) return undefined;
+  return `${path.slice(0, path.length - name.length)}${name.replace(SHARD_TAG, '')}`;
+}
+
+/**
+ * The files a shard writes for the outputs of the unsharded run: each output with the shard tag, and the
+ * indices always (`<features>.shard-002-of-004.indices.npy` when the run writes none).
+ */
+export function shardOutputs(outputs: ExtractOutputs, shard: ShardInfo): ExtractOutputs & { readonly indices: string } {
+  const features = shardFileName(outputs.features, shard);
+  const indices = outputs.indices !== undefined ? shardFileName(outputs.indices, shard) : `${features.endsWith('.npy') ? features.slice(0, -4) : features}.indices.npy`;
+  return {
+    features,
+    ...(outputs.logits !== undefined ? { logits: shardFileName(outputs.logits, shard) } : {}),
+    ...(outputs.labels !== undefined ? { labels: shardFileName(outputs.labels, shard) } : {}),
+    indices,
+  };
+}
+
+/** The dataset indices `[start, end)` of a shard of `samples` (contiguous, balanced: {@link shardOf} over all indices). */
+export function featureShard(samples: number, shard: ShardInfo): FeatureShard {
+  if (!Number.isSafeInteger(shard.index) || !Number.isSafeInteger(shard.count) || shard.count < 1 || shard.index < 1 || shard.index > shard.count) {
+    throw new OpnpError('INVALID_ARGUMENT', `Shard ${shard.index}/${shard.count} does not exist`, { expected: '1 <= index <= count' });
+  }
+  const all = Uint32Array.from({ length: samples }, (_, i) => i);
+  const part = shardOf(all, shard.index, shard.count);
+  const start = part.length > 0 ? part[0]! : Math.floor(((shard.index - 1) * samples) / shard.count);
+  return { index: shard.index, count: shard.count, start, end: start + part.length };
+}
+
+/** The output files in canonical order (features, logits, labels, indices), as a sidecar records them. */
+export function filesRecord(outputs: ExtractOutputs): FeaturesMeta['files'] {
+  return {
+    features: outputs.features,
+    ...(outputs.logits !== undefined ? { logits: outputs.logits } : {}),
+    ...(outputs.labels !== undefined ? { labels: outputs.labels } : {}),
+    ...(outputs.indices !== undefined ? { indices: outputs.indices } : {}),
+  };
+}
+
+/** What a features sidecar says besides its progress. */
+export interface MetaBase {
+  readonly fingerprint: RunFingerprint;
+  readonly data: string;
+  readonly preprocess: PreprocessOptions;
+  readonly dim: number;
+  readonly classes: number;
+  readonly samples: number;
+}
+
+/** A sidecar in the field order every writer uses (so a merged sidecar is byte for byte an unsharded run's). */
+export function buildFeaturesMeta(base: MetaBase, progress: { rows: number; nextIndex: number; complete: boolean; skipped: readonly SkippedSample[] }, outputs: ExtractOutputs, shard?: FeatureShard): AnyFeaturesMeta {
+  const body = {
+    version: 1 as const,
+    fingerprint: base.fingerprint,
+    data: base.data,
+    preprocess: base.preprocess,
+    dim: base.dim,
+    classes: base.classes,
+    samples: base.samples,
+    rows: progress.rows,
+    nextIndex: progress.nextIndex,
+    complete: progress.complete,
+    skipped: progress.skipped,
+    files: filesRecord(outputs),
+  };
+  return shard ? { format: 'opnp-features-shard', ...body, shard } : { format: 'opnp-features', ...body };
+}
+
+/** Writes a sidecar of either kind atomically. */
+export async function writeAnyFeaturesMeta(path: string, meta: AnyFeaturesMeta): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(meta, null, 1)}\n`, 'the features sidecar');
+}
+
+/**
+ * Reads a sidecar of either kind, or undefined when there is none.
+ *
+ * @throws OpnpError `DATASET_FORMAT` when the file exists but is no features sidecar
+ */
+export async function readAnyFeaturesMeta(path: string): Promise<AnyFeaturesMeta | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let meta: AnyFeaturesMeta;
+  try {
+    meta = JSON.parse(text) as AnyFeaturesMeta;
+  } catch {
+    throw new OpnpError('DATASET_FORMAT', 'The features sidecar is not JSON', { file: path, hint: 'Delete it and extract again' });
+  }
+  const format = (meta as { format?: unknown } | null)?.format;
+  if ((format !== 'opnp-features' && format !== 'opnp-features-shard') || meta.version !== 1 || !isRunFingerprint(meta.fingerprint) || !Number.isSafeInteger(meta.rows)) {
+    throw new OpnpError('DATASET_FORMAT', 'Not an opnp features sidecar', { file: path, expected: 'format "opnp-features" or "opnp-features-shard", version 1' });
+  }
+  if (format === 'opnp-features-shard' && !isShard((meta as FeatureShardMeta).shard)) throw new OpnpError('DATASET_FORMAT', 'The features shard sidecar has no valid shard record', { file: path });
+  return meta;
+}
+
+function isShard(value: unknown): value is FeatureShard {
+  const s = value as FeatureShard | null;
+  return s !== null && typeof s === 'object' && [s.index, s.count, s.start, s.end].every((v) => Number.isSafeInteger(v));
+}
+
+/** `2/4` or "the whole dataset". */
+export function describeShard(shard: ShardInfo | undefined): string {
+  return shard ? `shard ${shard.index}/${shard.count}` : 'the whole dataset';
+}

@@ -1,0 +1,89 @@
+/** The head-contract methods and the composition names of the built-in registry score as their core functions. */
+import { describe, expect, it } from 'vitest';
+import {
+  composeScore,
+  computeSensitivity,
+  entropy,
+  fdbdScore,
+  fitFdbd,
+  fitKlMatching,
+  fitNci,
+  fitNnGuide,
+  fitResidual,
+  fitRmds,
+  fitShe,
+  klMatchingScore,
+  linearHead,
+  logits,
+  mulberry32,
+  nciScore,
+  neuronSensitivity,
+  nnGuideScore,
+  pruneHead,
+  pruningMasks,
+  reactThreshold,
+  residualScore,
+  rmdsScore,
+  sheScore,
+} from '@opnp/core';
+import { randomMatrix } from '@opnp/core/testing';
+import { BUILTIN_METHODS, createMethodRegistry, createScorers, methodNeeds, type MethodContext } from '../src/index.js';
+
+async function context(): Promise<MethodContext> {
+  const head = linearHead(randomMatrix(4, 8, mulberry32(1)), randomMatrix(1, 4, mulberry32(2)).data);
+  const fitFeatures = randomMatrix(300, 8, mulberry32(3), (u) => u * 2 - 0.3);
+  const f = logits(head, fitFeatures);
+  const fitLabels = Int32Array.from({ length: 300 }, (_, n) => {
+    let y = 0;
+    for (let c = 1; c < 4; c++) if (f.data[n * 4 + c]! > f.data[n * 4 + y]!) y = c;
+    return n % 5 === 0 ? (y + 1) % 4 : y;
+  });
+  const sensitivity = await computeSensitivity(head, fitFeatures);
+  return { head, fitFeatures, fitLabels, opnp: { sensitivity, neuronSensitivity: neuronSensitivity(sensitivity), percentages: { pMin: 10, pMax: 1, nMin: 10, nMax: 1 } } };
+}
+
+describe('built-in head-contract methods', () => {
+  it('each entry scores as its core function with the official defaults', async () => {
+    const c = await context();
+    const test = randomMatrix(40, 8, mulberry32(4));
+    const f = logits(c.head, test);
+    const names = ['entropy', 'klm', 'she', 'fdbd', 'rmds', 'nnguide', 'nci', 'residual'];
+    const scorers = createScorers(createMethodRegistry(), names, c);
+    const bank = fitNnGuide(c.fitFeatures, logits(c.head, c.fitFeatures), { k: 10 }); // the whole fit subset (bankFraction 1)
+    expect(BUILTIN_METHODS.nnguide!.defaults).toEqual({ k: 10, bankFraction: 0.01, seed: 0 });
+    const expected: Record<string, Float32Array> = {
+      entropy: entropy(f),
+      klm: klMatchingScore(fitKlMatching(logits(c.head, c.fitFeatures)), f),
+      she: sheScore(fitShe(c.fitFeatures, c.fitLabels, c.head), test, f),
+      fdbd: fdbdScore(fitFdbd(c.fitFeatures, c.head), test, f, { distanceAsNormalizer: true }),
+      rmds: rmdsScore(fitRmds(c.fitFeatures, c.fitLabels, 4), test),
+      nci: nciScore(fitNci(c.fitFeatures, c.head), test, f, { alpha: 1e-4 }),
+      residual: residualScore(fitResidual(c.fitFeatures, c.head), test),
+    };
+    for (const [name, want] of Object.entries(expected)) expect(Array.from(scorers.get(name)!(test, f)), name).toEqual(Array.from(want));
+    const nn = scorers.get('nnguide')!(test, f);
+    expect(nn.every(Number.isFinite)).toBe(true);
+    expect(bank.bankSize).toBe(300);
+    const all = createScorers(createMethodRegistry(), ['nnguide'], c, { nnguide: { bankFraction: 1 } }).get('nnguide')!(test, f);
+    expect(Array.from(all)).toEqual(Array.from(nnGuideScore(bank, test, f)));
+    expect(methodNeeds(createMethodRegistry(), ['she'])).toEqual({ opnp: false, fit: true, labels: true });
+    expect(methodNeeds(createMethodRegistry(), ['rmds', 'entropy'])).toEqual({ opnp: false, fit: true, labels: true });
+  });
+
+  it('composition names reuse the pruned heads', async () => {
+    const c = await context();
+    const test = randomMatrix(30, 8, mulberry32(5));
+    const f = logits(c.head, test);
+    const names = ['opnp', 'opnp+react', 'msp+opnp', 'energy+opnp', 'react+opnp', 'opp+react'];
+    const s = createScorers(createMethodRegistry(), names, c);
+    const state = c.opnp!;
+    const headOf = (mode: 'opp' | 'opnp') => pruneHead(c.head, pruningMasks(state.sensitivity, state.neuronSensitivity, state.percentages, mode));
+    const clip = reactThreshold(c.fitFeatures, 90);
+    const got = (name: string) => Array.from(s.get(name)!(test, f));
+    expect(got('energy+opnp')).toEqual(got('opnp'));
+    expect(got('react+opnp')).toEqual(got('opnp+react'));
+    expect(got('msp+opnp')).toEqual(Array.from(composeScore(test, { head: headOf('opnp'), score: 'msp' })));
+    expect(got('opp+react')).toEqual(Array.from(composeScore(test, { head: headOf('opp'), transform: { kind: 'react', clip } })));
+    expect(BUILTIN_METHODS['react+opnp']).toBe(BUILTIN_METHODS['opnp+react']);
+  });
+});
