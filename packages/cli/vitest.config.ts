@@ -3,5 +3,5 @@ import { sharedTestOptions, sourceConditions } from '../../vitest.shared.js';
 
 export default defineProject({
   ...sourceConditions,
-  test: { ...sharedTestOptions, name: 'cli', include: ['test/**/*.test.ts'] },
+  test: { ...sharedTestOptions, name: 'cli', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] },
 });

@@ -7,11 +7,10 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { mulberry32 } from '@opnp/core';
+import { OPNP_BIN } from './built-cli.js';
 
-const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 export const KILLS = 20;
 /** A hang guard only: 21 child processes per command take about 30 s on an idle 2-core machine. */
 export const TIMEOUT = 300_000;
@@ -28,7 +27,7 @@ interface Outcome {
  */
 function runChild(args: readonly string[], stage: string, killAt: number | undefined, signal: NodeJS.Signals): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@opnp/source', '--import', 'tsx', BIN, ...args], { env: { ...process.env, OPNP_PROGRESS_EVERY: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [OPNP_BIN, ...args], { env: { ...process.env, OPNP_PROGRESS_EVERY: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let sent = false;
     const pattern = new RegExp(`opnp: ${stage} \\[[#-]+\\] (\\d+)/(\\d+)`, 'g');

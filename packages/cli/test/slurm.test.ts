@@ -14,13 +14,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNpy } from '@opnp/datasets';
+import { OPNP_BIN } from './built-cli.js';
 import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TRAIN } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const START = join(ROOT, 'tools/slurm/start-local-slurm.sh');
 const STOP = join(ROOT, 'tools/slurm/stop-local-slurm.sh');
-/** How the jobs run opnp: from the TypeScript sources, like the tests (the jobs run in ROOT). */
-const OPNP = `${process.execPath} --conditions=@opnp/source --import tsx ${join(ROOT, 'packages/cli/src/bin.ts')}`;
+/** How the jobs run opnp: the built executable (see global-setup.ts). */
+const OPNP = `${process.execPath} ${OPNP_BIN}`;
 
 function run(command: string, args: string[], timeout = 30_000): { ok: boolean; out: string } {
   const r = spawnSync(command, args, { encoding: 'utf8', timeout });

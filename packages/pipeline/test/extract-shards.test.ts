@@ -106,6 +106,6 @@ describe('mergeFeatureShards', () => {
   it('a shard file is not whole cached features: merge first', async () => {
     const dir = tempDir();
     const [first] = await extractShards(dir, 3, {}, [2, 3]);
-    await expect(openFeatureSource(`features:${first!}`, { model: await demoModel() })).rejects.toThrow(/Not an opnp features sidecar/);
+    await expect(openFeatureSource(`features:${first!}`, { model: await demoModel() })).rejects.toThrow(/one shard of a sharded extraction.*opnp extract merge/);
   });
 });
