@@ -9,8 +9,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { OpnpError } from '@opnp/core';
 import { loadNpy, openNpyRowWriter, parseNpyHeader, writeNpy } from '@opnp/datasets';
 import type { ExtractOutputs } from './extract.js';
-import { buildFeaturesMeta, readAnyFeaturesMeta, writeAnyFeaturesMeta, type FeatureShardMeta } from './extract-shards.js';
-import { featuresMetaPath, type SkippedSample } from './features-meta.js';
+import { buildFeaturesMeta, readAnyFeaturesMeta, type FeatureShardMeta } from './extract-shards.js';
+import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { assertSameRun, fingerprintDifferences } from './fingerprint.js';
 
 /** Options of {@link mergeFeatureShards}. */
@@ -195,7 +195,7 @@ export async function mergeFeatureShards(paths: readonly string[], outputs: Extr
   if (outputs.indices !== undefined) await concatVector(outputs.indices, shards.map((s) => s.files.indices!));
   const skipped = shards.flatMap((s) => s.meta.skipped);
   const base = { fingerprint: first.fingerprint, data: first.data, preprocess: first.preprocess, dim: first.dim, classes: first.classes, samples: first.samples };
-  await writeAnyFeaturesMeta(featuresMetaPath(outputs.features), buildFeaturesMeta(base, { rows, nextIndex: first.samples, complete: true, skipped }, outputs));
+  await writeFeaturesMeta(featuresMetaPath(outputs.features), buildFeaturesMeta(base, { rows, nextIndex: first.samples, complete: true, skipped }, outputs));
   await rm(featuresMetaPath(outputs.features, true), { force: true });
   return { rows, samples: first.samples, dim: first.dim, classes: first.classes, shards: shards.length, skipped, files: outputs };
 }

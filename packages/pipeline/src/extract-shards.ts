@@ -7,14 +7,12 @@
  * Being another format, a shard file is refused where whole cached features are expected (`features:`
  * specs): merge the shards first ({@link mergeFeatureShards}).
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { OpnpError } from '@opnp/core';
-import { writeFileAtomic } from '@opnp/core/node';
 import type { PreprocessOptions } from '@opnp/datasets';
 import type { ExtractOutputs } from './extract.js';
-import type { FeaturesMeta, SkippedSample } from './features-meta.js';
-import { isRunFingerprint, type RunFingerprint } from './fingerprint.js';
+import { readSidecar, type FeaturesMeta, type SkippedSample } from './features-meta.js';
+import type { RunFingerprint } from './fingerprint.js';
 import type { ShardInfo } from './state-file.js';
 import { shardOf } from './training-pass.js';
 
@@ -111,34 +109,14 @@ export function buildFeaturesMeta(base: MetaBase, progress: { rows: number; next
   return shard ? { format: 'opnp-features-shard', ...body, shard } : { format: 'opnp-features', ...body };
 }
 
-/** Writes a sidecar of either kind atomically. */
-export async function writeAnyFeaturesMeta(path: string, meta: AnyFeaturesMeta): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(meta, null, 1)}\n`, 'the features sidecar');
-}
-
 /**
  * Reads a sidecar of either kind, or undefined when there is none.
  *
  * @throws OpnpError `DATASET_FORMAT` when the file exists but is no features sidecar
  */
 export async function readAnyFeaturesMeta(path: string): Promise<AnyFeaturesMeta | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let meta: AnyFeaturesMeta;
-  try {
-    meta = JSON.parse(text) as AnyFeaturesMeta;
-  } catch {
-    throw new OpnpError('DATASET_FORMAT', 'The features sidecar is not JSON', { file: path, hint: 'Delete it and extract again' });
-  }
-  const format = (meta as { format?: unknown } | null)?.format;
-  if ((format !== 'opnp-features' && format !== 'opnp-features-shard') || meta.version !== 1 || !isRunFingerprint(meta.fingerprint) || !Number.isSafeInteger(meta.rows)) {
-    throw new OpnpError('DATASET_FORMAT', 'Not an opnp features sidecar', { file: path, expected: 'format "opnp-features" or "opnp-features-shard", version 1' });
-  }
-  if (format === 'opnp-features-shard' && !isShard((meta as FeatureShardMeta).shard)) throw new OpnpError('DATASET_FORMAT', 'The features shard sidecar has no valid shard record', { file: path });
+  const meta = (await readSidecar(path, ['opnp-features', 'opnp-features-shard'])) as AnyFeaturesMeta | undefined;
+  if (meta?.format === 'opnp-features-shard' && !isShard(meta.shard)) throw new OpnpError('DATASET_FORMAT', 'The features shard sidecar has no valid shard record', { file: path });
   return meta;
 }
 

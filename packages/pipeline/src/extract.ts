@@ -12,8 +12,8 @@ import { open, rm, stat } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core';
 import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
-import { featuresMetaPath, type SkippedSample } from './features-meta.js';
-import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, writeAnyFeaturesMeta, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
+import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
+import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
 import { assertSameRun, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
 import { InterruptedError, isAbort } from './interrupted.js';
 import type { LoadedModel } from './model.js';
@@ -217,11 +217,11 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const meta = (complete: boolean) => buildFeaturesMeta(metaBase, { rows: ledger.rows, nextIndex: ledger.nextIndex, complete, skipped: ledger.skipped }, outputs, shard);
   const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows);
   try {
-    await writeAnyFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
-    await extractRows(source, rows, ledger, { ...options, outputs }, range, () => writeAnyFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false)));
+    await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
+    await extractRows(source, rows, ledger, { ...options, outputs }, range, () => writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false)));
     await rows.finalize();
     await writeSideOutputs(source, outputs, ledger, range);
-    await writeAnyFeaturesMeta(featuresMetaPath(outputs.features), meta(true));
+    await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true));
     await rm(featuresMetaPath(outputs.features, true), { force: true });
   } finally {
     await rows.close();

@@ -47,34 +47,47 @@ export function featuresMetaPath(features: string, partial = false): string {
   return partial ? `${features}.partial.json` : `${features}.json`;
 }
 
-/** Writes a sidecar atomically. */
-export async function writeFeaturesMeta(path: string, meta: FeaturesMeta): Promise<void> {
+/** Writes a sidecar (of a whole extraction or of a shard) atomically. */
+export async function writeFeaturesMeta(path: string, meta: { readonly format: string }): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(meta, null, 1)}\n`, 'the features sidecar');
 }
 
+/** A parsed sidecar of one of the given formats (fields checked as far as the formats share them). */
+export type ParsedSidecar = Omit<FeaturesMeta, 'format'> & { readonly format: string };
+
 /**
- * Reads a sidecar, or undefined when there is none.
+ * Reads a features sidecar whose `format` is one of `formats`, or undefined when there is none.
  *
- * @throws OpnpError `DATASET_FORMAT` when the file exists but is not a features sidecar
+ * @throws OpnpError `DATASET_FORMAT` when the file exists but is not such a sidecar
  */
-export async function readFeaturesMeta(path: string): Promise<FeaturesMeta | undefined> {
+export async function readSidecar(path: string, formats: readonly string[]): Promise<ParsedSidecar | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
     return undefined;
   }
-  let meta: FeaturesMeta;
+  let meta: ParsedSidecar;
   try {
-    meta = JSON.parse(text) as FeaturesMeta;
+    meta = JSON.parse(text) as ParsedSidecar;
   } catch {
     throw new OpnpError('DATASET_FORMAT', 'The features sidecar is not JSON', { file: path, hint: 'Delete it and extract again' });
   }
-  if ((meta as { format?: string } | null)?.format === 'opnp-features-shard') {
-    throw new OpnpError('INVALID_ARGUMENT', 'This is one shard of a sharded extraction, not a whole feature set', { file: path, hint: 'Merge the shards first: opnp extract merge <shard files...> --out <features.npy>' });
-  }
-  if (meta?.format !== 'opnp-features' || meta.version !== 1 || !isRunFingerprint(meta.fingerprint) || !Number.isSafeInteger(meta.rows)) {
-    throw new OpnpError('DATASET_FORMAT', 'Not an opnp features sidecar', { file: path, expected: 'format "opnp-features", version 1' });
+  if (!formats.includes(meta?.format) || meta.version !== 1 || !isRunFingerprint(meta.fingerprint) || !Number.isSafeInteger(meta.rows)) {
+    throw new OpnpError('DATASET_FORMAT', 'Not an opnp features sidecar', { file: path, expected: `format ${formats.map((f) => `"${f}"`).join(' or ')}, version 1` });
   }
   return meta;
+}
+
+/**
+ * Reads the sidecar of a whole extraction, or undefined when there is none.
+ *
+ * @throws OpnpError `DATASET_FORMAT` when the file exists but is not a features sidecar, `INVALID_ARGUMENT` for a shard's
+ */
+export async function readFeaturesMeta(path: string): Promise<FeaturesMeta | undefined> {
+  const meta = await readSidecar(path, ['opnp-features', 'opnp-features-shard']);
+  if (meta?.format === 'opnp-features-shard') {
+    throw new OpnpError('INVALID_ARGUMENT', 'This is one shard of a sharded extraction, not a whole feature set', { file: path, hint: 'Merge the shards first: opnp extract merge <shard files...> --out <features.npy>' });
+  }
+  return meta as FeaturesMeta | undefined;
 }
