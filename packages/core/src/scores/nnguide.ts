@@ -11,6 +11,7 @@
  * `openood/postprocessors/nnguide_postprocessor.py` uses `K = 100` and the first 1% of the training batches, and
  * adds `1e-10` after normalising. The bank subset is chosen by the caller (the pipeline's `bankFraction`).
  */
+import { selectKth } from './knn.js';
 import { OpnpError } from '../errors.js';
 import { rowEnergy } from '../internal/logsumexp.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
@@ -73,30 +74,8 @@ export function fitNnGuide(bankFeatures: Matrix, bankLogits: Matrix, options: Nn
 
 /** Sum of the `k` largest of `a[0 .. n)` (exact with ties); reorders `a`. */
 function sumTopK(a: Float64Array, n: number, k: number): number {
-  // Quickselect the k-th largest value t, then sum everything above it plus t for the remaining places.
-  let lo = 0;
-  let hi = n - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >>> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! > pivot) i++;
-      while (a[j]! < pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  const t = a[target]!;
+  // The k-th largest value t (KNN's quickselect), then everything above it plus t for the remaining places.
+  const t = selectKth(a, n, n - k + 1);
   let s = 0;
   let above = 0;
   for (let i = 0; i < n; i++) {
