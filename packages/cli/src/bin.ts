@@ -2,8 +2,8 @@
 /**
  * The `opnp` executable: runs {@link main} on the process and exits with its code. The first Ctrl-C
  * (SIGINT) or SIGTERM (a preempted Slurm task, an evicted pod) asks the running command to stop after the
- * current batch: checkpoints are written, it says what it saved, if anything, and exits with 130. A second
- * signal exits at once.
+ * current batch: checkpoints are written, it says what it saved, if anything, and exits with 130 (143 after
+ * SIGTERM). A second signal exits at once.
  */
 import { runCli } from './main.js';
 
@@ -11,8 +11,10 @@ import { runCli } from './main.js';
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
+  let terminated = false;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
+    terminated ||= signal === 'SIGTERM';
     if (interrupts > 1) process.exit(130);
     process.stderr.write(`\nopnp: ${signal === 'SIGINT' ? 'interrupting' : `${signal}: stopping`} after the current batch (${signal === 'SIGINT' ? 'press Ctrl-C' : 'send it'} again to quit at once)\n`);
     controller.abort(Object.assign(new Error('Interrupted'), { name: 'AbortError' }));
@@ -20,7 +22,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+    const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+    // Stopped by SIGTERM: 143 (128 + 15), as shells and schedulers expect; Ctrl-C gives 130.
+    return code === 130 && terminated ? 143 : code;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -22,6 +22,8 @@ function directives(script: string): Record<string, string> {
 describe('opnp cluster slurm', () => {
   it('prints the array script: one --shard auto task per shard, per-task logs, own state and checkpoint files', async () => {
     const run = await cli(['cluster', 'slurm', ...SENSITIVITY, '--shards', '4', '--time', '02:00:00', '--cpus', '8', '--mem', '16G', '--gpus', '1', '--log-dir', 'logs']);
+    // Without --merge the merged --out is not written by the jobs: stderr says how to merge.
+    expect(run.stderr).toMatch(/without --merge the jobs write only the 4 shard outputs .*opnp sensitivity merge /);
     expect(run.code).toBe(0);
     const script = run.stdout;
     expect(script.startsWith('#!/bin/bash\n')).toBe(true);

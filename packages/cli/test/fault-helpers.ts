@@ -25,7 +25,7 @@ interface Outcome {
  * Runs `opnp <args>` as a child process and sends `signal` once a progress line of `stage` reports at
  * least `killAt` samples (never, with `killAt` undefined).
  */
-function runChild(args: readonly string[], stage: string, killAt: number | undefined, signal: NodeJS.Signals): Promise<Outcome> {
+export function runChild(args: readonly string[], stage: string, killAt: number | undefined, signal: NodeJS.Signals): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [OPNP_BIN, ...args], { env: { ...process.env, OPNP_PROGRESS_EVERY: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -32,11 +32,11 @@ describe('1. extract resumes only its own run', () => {
     const before = readFileSync(`${out}.partial`);
     const other = await cli([...base, '--data', FASHION_VAL, ...NORMALISE]);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/partial output belongs to another run: data differs/);
+    expect(other.stderr).toMatch(/partial output belongs to another run: data\.count, data\.files differ/);
     expect(other.stderr).toContain('--restart');
     const unnormalised = await cli([...base, '--data', TEST]);
     expect(unnormalised.code).toBe(1);
-    expect(unnormalised.stderr).toMatch(/belongs to another run: data differs/);
+    expect(unnormalised.stderr).toMatch(/belongs to another run: data\.preprocess differs/);
     expect(readFileSync(`${out}.partial`)).toEqual(before);
     // The same run resumes and completes; a finished output is not overwritten by another run either.
     expect((await cli([...base, '--data', TEST, ...NORMALISE])).code).toBe(0);
@@ -63,9 +63,9 @@ describe('2. sensitivity checkpoints prove their run', () => {
     expect(first.stderr).toMatch(/checkpoint written to/);
     const other = await cli(base);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/checkpoint belongs to another run: train differs/);
+    expect(other.stderr).toMatch(/checkpoint belongs to another run: train\.preprocess differs/);
     const otherFraction = await cli([...base.map((a) => (a === '0.05' ? '0.06' : a)), ...NORMALISE]);
-    expect(otherFraction.stderr).toMatch(/checkpoint belongs to another run: subset differs/);
+    expect(otherFraction.stderr).toMatch(/checkpoint belongs to another run: subset\.count, subset\.fraction, subset\.indices differ/);
     expect((await cli([...base, ...NORMALISE])).code).toBe(0);
     const reused = await cli([...base, ...NORMALISE]);
     expect(reused.code).toBe(0);
@@ -79,7 +79,7 @@ describe('2. sensitivity checkpoints prove their run', () => {
     expect((await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--state-out', state, '-q'])).code).toBe(0);
     const run = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.1', '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--methods', 'opnp', '--sensitivity-state', state, '-q']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/sensitivity state belongs to another run: subset differs/);
+    expect(run.stderr).toMatch(/sensitivity state belongs to another run: subset\.count, subset\.fraction, subset\.indices differ/);
   });
 });
 
@@ -244,11 +244,18 @@ describe('8. sensitivity merge', () => {
     expect(none.stderr).toMatch(/--shard auto found no array-job environment.*SLURM_ARRAY_TASK_ID/);
   });
 
-  it('an empty shard writes an empty state and refuses --out', async () => {
+  it('a shard needs --state-out; an empty shard writes an empty state and refuses --out', async () => {
     const dir = tempDir();
-    const run = await cli(['sensitivity', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.0005', ...NORMALISE, '--shard', '1/5000', '--out', join(dir, 's.npy')]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/Shard 1\/5000 holds no readable samples/);
+    const base = ['sensitivity', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.0005', ...NORMALISE, '--shard', '1/5000'];
+    const alone = await cli([...base, '--out', join(dir, 's.npy')]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/--shard needs --state-out/);
+    const empty = await cli([...base, '--state-out', join(dir, 'st.npy'), '-q']);
+    expect(empty.code).toBe(0);
+    expect((JSON.parse(readFileSync(join(dir, 'st.npy.json'), 'utf8')) as { count: number }).count).toBe(0);
+    const both = await cli([...base, '--state-out', join(dir, 'st2.npy'), '--out', join(dir, 's.npy')]);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/Shard 1\/5000 holds no readable samples/);
   });
 });
 

@@ -44,6 +44,9 @@ export interface EvaluationResult {
 export async function evaluate(config: EvaluationConfig): Promise<EvaluationResult> {
   const resolved = resolveConfig(config);
   const info = config.onInfo ?? (() => undefined);
+  for (const name of Object.keys(config.methodOptions ?? {})) {
+    if (!resolved.methods.includes(name)) info(`options for ${name} are not used: ${name} is not among the methods`);
+  }
   const model = typeof config.model === 'string' ? await loadModel(config.model, { onWarning: (m) => info(`model: ${m}`) }) : config.model;
   try {
     assertBatchSize(model, resolved.batchSize);

@@ -43,16 +43,22 @@ export function makeFingerprint(fields: Readonly<Record<string, JsonValue>>): Ru
   return { digest: sha256(canonicalJson(all)), fields: all };
 }
 
-/** Names of the fields whose values differ between two fingerprints (missing fields count). */
+/** Dotted paths (down to `depth` levels of objects) at which two JSON values differ. */
+function differingPaths(a: JsonValue | undefined, b: JsonValue | undefined, path: string, depth: number): string[] {
+  if (a !== undefined && b !== undefined && canonicalJson(a) === canonicalJson(b)) return [];
+  const isObject = (v: JsonValue | undefined): v is { readonly [key: string]: JsonValue } => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (depth === 0 || !isObject(a) || !isObject(b)) return [path];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.flatMap((key) => differingPaths(a[key], b[key], `${path}.${key}`, depth - 1));
+}
+
+/**
+ * Where two fingerprints differ: the fields, refined into their parts (`train.preprocess`, `subset.seed`,
+ * `sensitivity.temperature`); missing fields count.
+ */
 export function fingerprintDifferences(stored: RunFingerprint, current: RunFingerprint): string[] {
-  const keys = new Set([...Object.keys(stored.fields), ...Object.keys(current.fields)]);
-  const differing: string[] = [];
-  for (const key of [...keys].sort()) {
-    const a = stored.fields[key];
-    const b = current.fields[key];
-    if (a === undefined || b === undefined || canonicalJson(a) !== canonicalJson(b)) differing.push(key);
-  }
-  return differing;
+  const keys = [...new Set([...Object.keys(stored.fields), ...Object.keys(current.fields)])].sort();
+  return keys.flatMap((key) => differingPaths(stored.fields[key], current.fields[key], key, 1));
 }
 
 /** Whether `value` looks like a {@link RunFingerprint} read from JSON. */

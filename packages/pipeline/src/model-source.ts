@@ -71,7 +71,7 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
     count: dataset.count,
     preprocess,
     readLabels: async () => (override ? override.slice() : dataset.readLabels()),
-    identity: async (): Promise<JsonValue> => ({ data: await datasetFilesIdentity(spec), count: dataset.count, preprocess: JSON.parse(JSON.stringify(preprocess)) as JsonValue }),
+    identity: async (): Promise<JsonValue> => ({ files: await datasetFilesIdentity(spec), count: dataset.count, preprocess: JSON.parse(JSON.stringify(preprocess)) as JsonValue }),
     batches: (o) => modelBatches(spec, dataset, extractor, preprocess, override, o),
   };
 }

@@ -31,6 +31,7 @@ function slurmShard(env: Environment, id: number): ShardInfo {
   const max = integer(env, 'SLURM_ARRAY_TASK_MAX');
   const count = max !== undefined ? max - min + 1 : integer(env, 'SLURM_ARRAY_TASK_COUNT');
   if (count === undefined) throw new OpnpError('INVALID_ARGUMENT', 'SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_MAX nor SLURM_ARRAY_TASK_COUNT is');
+  if (id < min || id - min >= count) throw new OpnpError('INVALID_ARGUMENT', `SLURM_ARRAY_TASK_ID=${id} is outside the array ${min}..${min + count - 1}`, { hint: 'Check SLURM_ARRAY_TASK_MIN/MAX (or _COUNT)' });
   return checked(id - min + 1, count, 'The Slurm array environment');
 }
 

@@ -7,7 +7,7 @@ import { OpnpError, SensitivityAccumulator, type SensitivityState } from '@opnp/
 import type { PreprocessOptions } from '@opnp/datasets';
 import { openFeatureSource } from './feature-source.js';
 import type { SkippedSample } from './features-meta.js';
-import type { RunFingerprint } from './fingerprint.js';
+import { fingerprintDifferences, type RunFingerprint } from './fingerprint.js';
 import type { LoadedModel } from './model.js';
 import type { ProgressListener } from './progress.js';
 import { readStateFile, type ShardInfo, type StateMeta, type StateProvenance } from './state-file.js';
@@ -103,7 +103,10 @@ function checkShardStates(paths: readonly string[], metas: readonly StateMeta[],
   const count = first.shard?.count ?? 1;
   for (const [k, meta] of metas.entries()) {
     const path = paths[k]!;
-    if (meta.fingerprint?.digest !== first.fingerprint.digest) throw new OpnpError('STATE_MISMATCH', `${path} belongs to another run than ${paths[0]} (model, data, preprocessing, subset or options differ)`, { file: path });
+    if (meta.fingerprint?.digest !== first.fingerprint.digest) {
+      const differing = meta.fingerprint ? fingerprintDifferences(first.fingerprint, meta.fingerprint).join(', ') : 'the run fingerprint';
+      throw new OpnpError('STATE_MISMATCH', `${path} belongs to another run than ${paths[0]}: ${differing} differ`, { file: path });
+    }
     if (!meta.shard) throw new OpnpError('STATE_MISMATCH', `${path} is ${describeShard(meta)}, not a shard: there is nothing to merge it with`, { file: path, hint: 'Merge the states written with --shard i/n' });
     if (meta.shard.count !== count) throw new OpnpError('STATE_MISMATCH', `${path} is shard ${meta.shard.index}/${meta.shard.count}, the others are of ${count}`, { file: path });
     const twin = seen.get(meta.shard.index);

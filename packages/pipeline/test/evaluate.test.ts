@@ -83,6 +83,15 @@ describe('evaluate', () => {
     expect(Array.from(energy(logits(model.extractor.head, id)))).not.toEqual(Array.from(react(id)));
   });
 
+  it('searches nothing and holds out no test samples without an OPNP method; unused method options are noted', async () => {
+    const notes: string[] = [];
+    const { report } = await evaluate({ ...(await base()), methods: ['energy'], methodOptions: { knn: { k: 5 } }, onInfo: (m) => notes.push(m) });
+    expect(report.counts.idTest).toBe(2500);
+    expect(report.opnp).toBeNull();
+    expect(notes.some((n) => /grid search|validation set/.test(n))).toBe(false);
+    expect(notes).toContain('options for knn are not used: knn is not among the methods');
+  });
+
   it('refuses unknown methods, unknown options, options of the wrong type and names taken', async () => {
     const config = await base();
     await expect(evaluate({ ...config, methods: ['energy', 'nope'] })).rejects.toThrow(/Unknown method "nope"/);

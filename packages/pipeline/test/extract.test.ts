@@ -59,8 +59,8 @@ describe('extractFeatures', () => {
   it('refuses another run and says which fields differ; restart overwrites', async () => {
     const dir = tempDir();
     await interruptAfter(dir, 1);
-    await expect(extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.5], std: [0.5] } })).rejects.toThrow(/partial output belongs to another run: data differs/);
-    await expect(extractFeatures({ ...(await options(dir)), outputs: { features: join(dir, 'f.npy') } })).rejects.toThrow(/belongs to another run: outputs differs/);
+    await expect(extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.5], std: [0.5] } })).rejects.toThrow(/partial output belongs to another run: data\.preprocess differs/);
+    await expect(extractFeatures({ ...(await options(dir)), outputs: { features: join(dir, 'f.npy') } })).rejects.toThrow(/belongs to another run: outputs\.indices, outputs\.logits differ/);
     const restarted = await extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.5], std: [0.5] }, restart: true });
     expect(restarted.resumedRows).toBe(0);
     expect(restarted.rows).toBe(500);

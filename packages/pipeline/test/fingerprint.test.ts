@@ -19,7 +19,9 @@ describe('run fingerprints', () => {
   it('name the fields that differ, including missing ones', () => {
     const stored = makeFingerprint({ model: 'm', train: { mean: [0.1] }, subset: 1 });
     const current = makeFingerprint({ model: 'm', train: { mean: [0.2] }, sensitivity: 'abs' });
-    expect(fingerprintDifferences(stored, current)).toEqual(['sensitivity', 'subset', 'train']);
+    expect(fingerprintDifferences(stored, current)).toEqual(['sensitivity', 'subset', 'train.mean']);
+    const seeds = [makeFingerprint({ subset: { seed: 1, fraction: 0.5 } }), makeFingerprint({ subset: { seed: 7, fraction: 0.5 } })] as const;
+    expect(fingerprintDifferences(...seeds)).toEqual(['subset.seed']);
     expect(fingerprintDifferences(stored, stored)).toEqual([]);
   });
 

@@ -17,6 +17,7 @@ describe('--shard auto', () => {
     expect(() => shardFromEnvironment({ JOB_COMPLETION_INDEX: '8' }, 8)).toThrow(/shard 9 of 8/);
     expect(() => shardFromEnvironment({ SLURM_ARRAY_TASK_ID: 'x', SLURM_ARRAY_TASK_COUNT: '2' })).toThrow(/non-negative integer/);
     expect(() => shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '1' })).toThrow(/SLURM_ARRAY_TASK_MAX nor SLURM_ARRAY_TASK_COUNT/);
+    expect(() => shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '2' })).toThrow(/SLURM_ARRAY_TASK_ID=2 is outside the array 0\.\.1/);
   });
 
   it('shards are contiguous, cover every index once, and differ in size by at most one', () => {

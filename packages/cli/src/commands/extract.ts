@@ -129,7 +129,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
     });
     const skipped = result.skipped.length;
     const files = result.files;
-    const what = `${result.rows} x ${result.dim} features to ${files.features}${files.logits ? ` and ${result.rows} x ${result.classes} logits to ${files.logits}` : ''}`;
+    const what = [`${result.rows} x ${result.dim} features to ${files.features}`, files.logits ? `${result.rows} x ${result.classes} logits to ${files.logits}` : '', files.labels ? `labels to ${files.labels}` : '', files.indices ? `indices to ${files.indices}` : ''].filter((p) => p !== '').join(', ');
     if (!result.alreadyComplete) info(`wrote ${what}${result.shard ? ` (shard ${result.shard.index}/${result.shard.count}: samples ${result.shard.start}-${result.shard.end - 1}; indices in ${files.indices})` : ''}`);
     if (skipped > 0) writeLine(io.stderr, `opnp: warning: ${skipped} of ${result.shard ? result.shard.end - result.shard.start : result.samples} samples were unreadable and are in none of the outputs (listed above and in ${files.features}.json)`);
   }, flags);

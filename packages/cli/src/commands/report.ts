@@ -4,6 +4,7 @@
  * that setting beside ours.
  */
 import type { Command } from 'commander';
+import { assertParentFolder } from '@opnp/pipeline';
 import { flagError } from '../errors.js';
 import { isRecipe, RECIPES, type RecipeName } from '../format/paper-comparison.js';
 import { writeLine } from '../io.js';
@@ -54,6 +55,7 @@ Example:
       const recipe = parseRecipe(flags.recipe);
       // Notes about missing figures are always shown (they explain a partial report), unless --quiet.
       // Loaded on use: the figure stack (vega, resvg) would slow every other command's start.
+      await assertParentFolder(flags.out, 'the report (--out)');
       const { writeReportFolder } = await import('../report/write-report.js');
       const written = await writeReportFolder({ input, out: flags.out, png: flags.png, ...(recipe ? { recipe } : {}), onNote: (m) => info(m) });
       writeLine(io.stdout, `${flags.out}/${written.html}`);

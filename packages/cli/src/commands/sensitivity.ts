@@ -114,6 +114,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
   if (flags.model === undefined) throw new UsageError("required option '--model <file>' not specified");
   if (flags.train === undefined) throw new UsageError("required option '--train <dataset>' not specified");
   const shard = flags.shard === undefined ? undefined : flags.shard === 'auto' ? shardFromEnvironment(io.env, flags.shardCount) : parseShard(flags.shard);
+  if (shard && flags.stateOut === undefined) throw new UsageError('--shard needs --state-out: a shard\'s --out alone covers part of the training set and could never be merged');
   if (shard && flags.shard === 'auto') infoWriter(io, flags.quiet === true)(`shard ${shard.index}/${shard.count} (from the array job's environment)`);
   await checkOutputs(flags);
   const quiet = flags.quiet === true;

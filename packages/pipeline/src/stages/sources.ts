@@ -12,6 +12,7 @@ import { canonicalJson, type JsonValue } from '../fingerprint.js';
 import type { LoadedModel } from '../model.js';
 import type { NamedSpec } from '../evaluation-types.js';
 import type { ResolvedConfig } from './config.js';
+import { methodNeeds } from '../methods/registry.js';
 
 /** Every set of an evaluation, opened. */
 export interface EvaluationSources {
@@ -60,7 +61,8 @@ function settlePreprocess(model: LoadedModel, flags: PreprocessOptions | undefin
 /** Opens every set (see the module comment). */
 export async function openSources(model: LoadedModel, config: ResolvedConfig, info: (message: string) => void): Promise<EvaluationSources> {
   const valSpecs: NamedSpec[] = config.valOod.length > 0 ? [...config.valOod] : [];
-  const needsSearch = config.percentages === undefined;
+  // The grid search runs only when the OPNP point is needed (an OPNP method, or the figure inputs) and not fixed.
+  const needsSearch = config.percentages === undefined && (methodNeeds(config.registry, config.methods).opnp || config.collectArtifacts === true);
   if (needsSearch && valSpecs.length === 0) valSpecs.push({ name: 'noise', spec: `noise:${config.valNoise}#seed=${config.seed + 1001}` });
   const all: { key: string; spec: string; labels?: string }[] = [
     { key: 'train', spec: config.train, ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
