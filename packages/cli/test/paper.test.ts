@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { EvalReport } from '@opnp/pipeline';
 import { PAPER_DATA_FILE, paperTables } from '../src/format/paper-tables.js';
-import { paperComparison, paperOodKey, recipeTable, RECIPES } from '../src/format/paper-comparison.js';
+import { comparisonNotes, paperComparison, paperOodKey, recipeTable, RECIPES } from '../src/format/paper-comparison.js';
 import { renderResults, tidyResults } from '../src/format/results-table.js';
 import { paperComparisonHtml, reportHtml } from '../src/report/html.js';
 import { cli, tempDir } from './helpers.js';
@@ -198,5 +198,17 @@ describe('the tidy results table', () => {
   it('leaves the cells of a method without results empty', () => {
     const partial = { ...report, methods: [...report.methods, 'gradnorm'] };
     expect(renderResults(partial, 'csv').trimEnd().split('\n').at(-1)).toBe('gradnorm,,,,,,,,');
+  });
+});
+
+describe('comparisons over other OOD sets than the paper', () => {
+  it('leave the Δ of the averages empty, and say when no set matches at all', () => {
+    const partial = fakeReport(['energy'], ['SVHN', 'iSUN']);
+    const rows = paperComparison(partial, 'cifar10').objects() as { ood: string; diff: number | null; paper: number | null }[];
+    const svhn = rows.find((r) => r.ood === 'SVHN' && r.paper !== null)!;
+    expect(svhn.diff).not.toBeNull();
+    for (const r of rows.filter((x) => x.ood === 'Average')) expect(r.diff).toBeNull();
+    expect(comparisonNotes(partial, 'cifar10').join(' ')).toMatch(/averages cover other OOD sets .* left empty/);
+    expect(comparisonNotes(fakeReport(['energy'], ['fashion', 'noise']), 'cifar10')[0]).toMatch(/none of this run's OOD sets \(fashion, noise\) is in the paper's Table 5/);
   });
 });

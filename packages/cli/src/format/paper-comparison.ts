@@ -108,6 +108,8 @@ export function paperComparison(report: EvalReport, name: RecipeName): ColumnTab
   const r = recipe(name);
   const paper = tidyPaper(recipeTable(name));
   const sets = [...new Set(report.results.map((x) => x.ood))];
+  // Averages over other sets than the paper's are not comparable: their Δ stays empty.
+  const comparable = averagesComparable(report, name);
   const oodMap = table({
     ood: [...sets, AVERAGE],
     paperOod: [...sets.map((s) => paperOodKey(s, recipeTable(name).oodSets) ?? null), 'average'],
@@ -130,7 +132,7 @@ export function paperComparison(report: EvalReport, name: RecipeName): ColumnTab
     .select('method', 'paperMethod', 'ood', 'metric', 'ours', 'paper', 'oodRank', 'methodRank');
   return matched
     .concat(paperOnly)
-    .derive({ diff: escape((d: { ours?: number | null; paper?: number | null }) => (d.ours == null || d.paper == null ? null : d.ours - d.paper)) })
+    .derive({ diff: escape((d: { ood: string; ours?: number | null; paper?: number | null }) => (d.ours == null || d.paper == null || (d.ood === AVERAGE && !comparable) ? null : d.ours - d.paper)) })
     .impute({ paperMethod: () => null, paper: () => null })
     .orderby('oodRank', 'methodRank')
     .select('method', 'paperMethod', 'ood', 'metric', 'ours', 'paper', 'diff')
@@ -169,12 +171,21 @@ export function methodLabel(method: string | null, paperMethod: string | null): 
   return `${method} (${paperMethod})`;
 }
 
+/** Whether our OOD sets are exactly the paper's (then the averages compare). */
+export function averagesComparable(report: EvalReport, name: RecipeName): boolean {
+  const t = recipeTable(name);
+  const matched = new Set([...new Set(report.results.map((x) => x.ood))].map((s) => paperOodKey(s, t.oodSets)));
+  return !matched.has(undefined) && t.oodSets.every((k) => matched.has(k));
+}
+
 /** Notes on the comparison: our OOD sets the paper does not have, and paper sets our run lacks (averages then differ). */
 export function comparisonNotes(report: EvalReport, name: RecipeName): string[] {
   const t = recipeTable(name);
   const sets = [...new Set(report.results.map((x) => x.ood))];
   const matched = sets.map((s) => paperOodKey(s, t.oodSets));
   const notes: string[] = [];
+  if (matched.every((m) => m === undefined)) notes.push(`none of this run's OOD sets (${sets.join(', ')}) is in the paper's Table ${t.table}: is --recipe ${name} the right recipe?`);
+  if (!averagesComparable(report, name)) notes.push('the averages cover other OOD sets than the paper\'s, so their Δ is left empty');
   const unknown = sets.filter((_s, i) => matched[i] === undefined);
   if (unknown.length > 0) notes.push(`not in the paper's Table ${t.table}: ${unknown.join(', ')} (no paper cells)`);
   const lacking = t.oodSets.filter((k) => !matched.includes(k));
