@@ -117,6 +117,45 @@ function findUnknownCommand(program: Command, args: readonly string[]): { name: 
   return undefined;
 }
 
+/** Every long option any command defines. */
+function knownLongOptions(command: Command): Set<string> {
+  const out = new Set<string>(['--help', '--version']);
+  const walk = (c: Command) => {
+    for (const o of c.options) if (o.long) out.add(o.long);
+    for (const sub of c.commands) walk(sub);
+  };
+  walk(command);
+  return out;
+}
+
+/** Levenshtein distance (for "did you mean"). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The first `--option` of `args` that no command defines, with the closest known one: commander reports a
+ * missing required option before an unknown one, so `--modle x` would otherwise read "--model not specified".
+ */
+function misspelledOption(program: Command, args: readonly string[]): string | undefined {
+  const known = knownLongOptions(program);
+  for (const arg of args) {
+    if (arg === '--') break;
+    if (!arg.startsWith('--')) continue;
+    const flag = arg.split('=')[0]!;
+    if (known.has(flag)) continue;
+    const closest = [...known].map((k) => [k, editDistance(flag, k)] as const).sort((x, y) => x[1] - y[1])[0];
+    return `unknown option '${flag}'${closest && closest[1] <= 2 ? ` (did you mean ${closest[0]}?)` : ''}`;
+  }
+  return undefined;
+}
+
 /** One line from a commander message (`error: unknown option '--x'` -> `unknown option '--x'`). */
 function commanderMessage(error: CommanderError): string {
   return error.message.replace(/^error:\s*/, '').split('\n')[0]!.trim();
@@ -148,7 +187,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       if (error.code === 'commander.executeSubCommandAsync') return EXIT.ok;
       // Our option parsers throw OpnpErrors; commander wraps nothing, so these are real usage errors.
-      writeLine(io.stderr, `opnp: ${commanderMessage(error)} (see opnp --help)`);
+      const misspelled = error.code === 'commander.missingMandatoryOptionValue' ? misspelledOption(program, argv.slice(2)) : undefined;
+      writeLine(io.stderr, `opnp: ${misspelled ?? commanderMessage(error)} (see opnp --help)`);
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof UsageError) {

@@ -53,3 +53,13 @@ describe('opnp dispatch', () => {
     }
   });
 });
+
+describe('misspelled options', () => {
+  it('are named (with the closest option) instead of the required option they hide', async () => {
+    const run = await cli(['eval', '--modle', 'm.onnx', '--train', 'a', '--test', 'b']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("opnp: unknown option '--modle' (did you mean --model?) (see opnp --help)\n");
+    const missing = await cli(['eval', '--train', 'a', '--test', 'b']);
+    expect(missing.stderr).toMatch(/required option '--model <file>' not specified/);
+  });
+});
