@@ -13,8 +13,7 @@
 import type { LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { OpnpError } from '../errors.js';
-import { gemm64ABt } from './gemm64.js';
-import { fitVim, type VimOptions } from './vim.js';
+import { fitVim, residualNorms, type VimOptions } from './vim.js';
 import { hasNaN } from './validate.js';
 
 /** A fitted residual model. */
@@ -39,8 +38,6 @@ export function fitResidual(trainFeatures: Matrix, head: LinearHead, options: Vi
   return { origin: vim.origin, dim: vim.dim, residualBasis: vim.residualBasis };
 }
 
-const BLOCK_ROWS = 256;
-
 /**
  * Residual score `-||(h - u) NS^T||`, float64 (higher = more in-distribution). Rows with NaN score NaN.
  *
@@ -52,26 +49,8 @@ export function residualScore(model: ResidualModel, features: Matrix): Float32Ar
   const { origin, residualBasis } = model;
   const D = origin.length;
   if (features.cols !== D) throw new OpnpError('SHAPE_MISMATCH', 'features width must equal the fitted dimension D', { expected: `N x ${D}`, actual: `${features.rows} x ${features.cols}` });
-  const k = D - model.dim;
-  const { rows: N, data } = features;
-  const out = new Float32Array(N);
-  const block = new Float64Array(BLOCK_ROWS * D);
-  const proj = new Float64Array(BLOCK_ROWS * k);
-  for (let start = 0; start < N; start += BLOCK_ROWS) {
-    const rows = Math.min(BLOCK_ROWS, N - start);
-    for (let q = 0; q < rows; q++) for (let j = 0; j < D; j++) block[q * D + j] = data[(start + q) * D + j]! - origin[j]!;
-    proj.fill(0);
-    gemm64ABt(block.subarray(0, rows * D), residualBasis, proj, rows, k, D);
-    for (let q = 0; q < rows; q++) {
-      const n = start + q;
-      if (hasNaN(data, n * D, D)) {
-        out[n] = NaN;
-        continue;
-      }
-      let s = 0;
-      for (let i = 0; i < k; i++) s += proj[q * k + i]! * proj[q * k + i]!;
-      out[n] = -Math.sqrt(s);
-    }
-  }
+  const norms = residualNorms(features, origin, residualBasis, D - model.dim);
+  const out = new Float32Array(features.rows);
+  for (let n = 0; n < features.rows; n++) out[n] = hasNaN(features.data, n * D, D) ? NaN : -norms[n]!;
   return out;
 }

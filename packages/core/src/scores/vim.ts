@@ -85,8 +85,8 @@ export function vimOrigin(head: LinearHead): Float64Array {
 
 const BLOCK_ROWS = 256;
 
-/** Residual norms `||(h - u) NS^T||` of features `[N, D]`, float64. */
-function residualNorms(features: Matrix, origin: Float64Array, basis: Float64Array, k: number): Float64Array {
+/** Residual norms `||(h - u) NS^T||` of features `[N, D]`, float64 (also the Residual baseline's, residual.ts). */
+export function residualNorms(features: Matrix, origin: Float64Array, basis: Float64Array, k: number): Float64Array {
   const { rows: N, cols: D, data } = features;
   const out = new Float64Array(N);
   const block = new Float64Array(BLOCK_ROWS * D);
