@@ -128,7 +128,7 @@ async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: 
     registry: config.registry,
     methods,
     ...(config.methodOptions ? { methodOptions: config.methodOptions } : {}),
-    context: { head, fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) },
+    context: { head, kernel: model.kernel, fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) },
     evalIndices: selection?.evalIndices ?? allIndices(sources.test.count),
     ...(collect && opnpState ? { artifacts: opnpState } : {}),
     ...(config.onProgress ? { onProgress: config.onProgress } : {}),

@@ -1,6 +1,9 @@
 /** The head-contract methods and the composition names of the built-in registry score as their core functions. */
 import { describe, expect, it } from 'vitest';
 import {
+  fitKnn,
+  knnScore,
+  portableGemmKernel,
   composeScore,
   computeSensitivity,
   entropy,
@@ -60,11 +63,11 @@ describe('built-in head-contract methods', () => {
       nci: nciScore(fitNci(c.fitFeatures, c.head), test, f, { alpha: 1e-4 }),
       residual: residualScore(fitResidual(c.fitFeatures, c.head), test),
     };
-    for (const [name, want] of Object.entries(expected)) expect(Array.from(scorers.get(name)!(test, f)), name).toEqual(Array.from(want));
-    const nn = scorers.get('nnguide')!(test, f);
+    for (const [name, want] of Object.entries(expected)) expect(Array.from(await scorers.get(name)!(test, f)), name).toEqual(Array.from(want));
+    const nn = await scorers.get('nnguide')!(test, f);
     expect(nn.every(Number.isFinite)).toBe(true);
     expect(bank.bankSize).toBe(300);
-    const all = createScorers(createMethodRegistry(), ['nnguide'], c, { nnguide: { bankFraction: 1 } }).get('nnguide')!(test, f);
+    const all = await createScorers(createMethodRegistry(), ['nnguide'], c, { nnguide: { bankFraction: 1 } }).get('nnguide')!(test, f);
     expect(Array.from(all)).toEqual(Array.from(nnGuideScore(bank, test, f)));
     expect(methodNeeds(createMethodRegistry(), ['she'])).toEqual({ opnp: false, fit: true, labels: true });
     expect(methodNeeds(createMethodRegistry(), ['rmds', 'entropy'])).toEqual({ opnp: false, fit: true, labels: true });
@@ -79,11 +82,27 @@ describe('built-in head-contract methods', () => {
     const state = c.opnp!;
     const headOf = (mode: 'opp' | 'opnp') => pruneHead(c.head, pruningMasks(state.sensitivity, state.neuronSensitivity, state.percentages, mode));
     const clip = reactThreshold(c.fitFeatures, 90);
-    const got = (name: string) => Array.from(s.get(name)!(test, f));
-    expect(got('energy+opnp')).toEqual(got('opnp'));
-    expect(got('react+opnp')).toEqual(got('opnp+react'));
-    expect(got('msp+opnp')).toEqual(Array.from(composeScore(test, { head: headOf('opnp'), score: 'msp' })));
-    expect(got('opp+react')).toEqual(Array.from(composeScore(test, { head: headOf('opp'), transform: { kind: 'react', clip } })));
+    const got = async (name: string) => Array.from(await s.get(name)!(test, f));
+    expect(await got('energy+opnp')).toEqual(await got('opnp'));
+    expect(await got('react+opnp')).toEqual(await got('opnp+react'));
+    expect(await got('msp+opnp')).toEqual(Array.from(composeScore(test, { head: headOf('opnp'), score: 'msp' })));
+    expect(await got('opp+react')).toEqual(Array.from(composeScore(test, { head: headOf('opp'), transform: { kind: 'react', clip } })));
     expect(BUILTIN_METHODS['react+opnp']).toBe(BUILTIN_METHODS['opnp+react']);
+  });
+});
+
+describe('knn through the run kernel', () => {
+  it('scores the same with the kernel of the run (blocked GEMM) as without', async () => {
+    const train = randomMatrix(200, 16, mulberry32(11));
+    const test = randomMatrix(40, 16, mulberry32(12));
+    const head = { weight: randomMatrix(3, 16, mulberry32(13)), bias: new Float32Array(3) };
+    const base = { head, fitFeatures: train, fitLabels: new Int32Array(200).fill(-1) };
+    const plain = createScorers(createMethodRegistry(), ['knn'], base, { knn: { k: 7 } }).get('knn')!;
+    const kernel = createScorers(createMethodRegistry(), ['knn'], { ...base, kernel: portableGemmKernel }, { knn: { k: 7 } }).get('knn')!;
+    const f = logits(head, test);
+    const [a, b] = [await plain(test, f), await kernel(test, f)];
+    const model = fitKnn(train, { k: 7 });
+    expect(Array.from(a)).toEqual(Array.from(knnScore(model, test)));
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-6);
   });
 });

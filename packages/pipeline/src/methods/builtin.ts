@@ -24,6 +24,7 @@ import {
   gradNorm,
   klMatchingScore,
   knnScore,
+  knnScoreAsync,
   logits,
   mahalanobisScore,
   maxLogit,
@@ -155,7 +156,9 @@ const knn: MethodDefinition<{ k: number }> = {
   defaults: { k: 50 },
   create: (c, o) => {
     const model = fitKnn(c.fitFeatures, { k: Math.min(o.k, c.fitFeatures.rows) });
-    return (h) => knnScore(model, h);
+    // Query blocks through the run's GEMM kernel (onnxruntime: about numpy's speed); scores do not depend on it.
+    const kernel = c.kernel;
+    return kernel ? (h) => knnScoreAsync(model, h, { kernel }) : (h) => knnScore(model, h);
   },
 };
 

@@ -5,10 +5,10 @@
  * (higher = more in-distribution). Registries are plain objects: a user adds a method to their own
  * registry without touching this package.
  */
-import { OpnpError, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
+import { OpnpError, type GemmKernel, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
 
-/** Scores `[n]` of a batch of features `[n x D]` and logits `[n x C]`. */
-export type Scorer = (features: Matrix, logits: Matrix) => Float32Array;
+/** Scores `[n]` of a batch of features `[n x D]` and logits `[n x C]` (sync, or async for kernel-backed methods). */
+export type Scorer = (features: Matrix, logits: Matrix) => Float32Array | Promise<Float32Array>;
 
 /** Values a method's hyper-parameters may take. */
 export type MethodOptionValue = number | string | boolean;
@@ -35,6 +35,8 @@ export interface MethodContext {
   readonly fitLabels: Int32Array;
   /** Present when a method with `needs.opnp` is evaluated. */
   readonly opnp?: OpnpState;
+  /** The fastest registered GEMM kernel, for methods that multiply large matrices (KNN). */
+  readonly kernel?: GemmKernel;
 }
 
 /** Fitted values several methods share (a ReAct clip, a DICE head), keyed by what they depend on. */
