@@ -9,10 +9,8 @@
  */
 import { basename } from 'node:path';
 import { OpnpError } from '@opnp/core';
-import type { PreprocessOptions } from '@opnp/datasets';
 import type { ExtractOutputs } from './extract.js';
 import { readSidecar, type FeaturesMeta, type SkippedSample } from './features-meta.js';
-import type { RunFingerprint } from './fingerprint.js';
 import type { ShardInfo } from './state-file.js';
 import { shardOf } from './training-pass.js';
 
@@ -81,14 +79,7 @@ export function filesRecord(outputs: ExtractOutputs): FeaturesMeta['files'] {
 }
 
 /** What a features sidecar says besides its progress. */
-export interface MetaBase {
-  readonly fingerprint: RunFingerprint;
-  readonly data: string;
-  readonly preprocess: PreprocessOptions;
-  readonly dim: number;
-  readonly classes: number;
-  readonly samples: number;
-}
+export type MetaBase = Pick<FeaturesMeta, 'fingerprint' | 'data' | 'preprocess' | 'dim' | 'classes' | 'samples'>;
 
 /** A sidecar in the field order every writer uses (so a merged sidecar is byte for byte an unsharded run's). */
 export function buildFeaturesMeta(base: MetaBase, progress: { rows: number; nextIndex: number; complete: boolean; skipped: readonly SkippedSample[] }, outputs: ExtractOutputs, shard?: FeatureShard): AnyFeaturesMeta {

@@ -14,6 +14,7 @@ import { OpnpError } from '../errors.js';
 import { assertHead, type LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { assertSameRows, assertNoNaN, hasNaN } from './validate.js';
+import { argmaxRow } from './rows.js';
 
 /** A fitted fDBD model. */
 export interface FdbdModel {
@@ -91,8 +92,7 @@ export function fdbdScore(model: FdbdModel, features: Matrix, logits: Matrix, op
       out[n] = NaN;
       continue;
     }
-    let y = 0;
-    for (let c = 1; c < C; c++) if (f[n * C + c]! > f[n * C + y]!) y = c;
+    const y = argmaxRow(f, n * C, C);
     const fy = f[n * C + y]!;
     let sum = 0;
     for (let c = 0; c < C; c++) {

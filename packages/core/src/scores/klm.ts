@@ -17,6 +17,7 @@ import { rowSoftmax } from '../internal/logsumexp.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { gemm64ABt } from './gemm64.js';
 import { assertNoNaN, hasNaN } from './validate.js';
+import { argmaxRow } from './rows.js';
 
 /** Fitted KL-matching templates. */
 export interface KlMatchingModel {
@@ -26,13 +27,6 @@ export interface KlMatchingModel {
   readonly templates: Float64Array;
   /** Fit samples predicted as each class (0 = one-hot template). */
   readonly counts: Int32Array;
-}
-
-/** Index of the largest of `f[offset .. offset+C)`, ties to the lowest index (numpy / torch argmax). */
-function argmaxRow(f: ArrayLike<number>, offset: number, C: number): number {
-  let best = 0;
-  for (let c = 1; c < C; c++) if (f[offset + c]! > f[offset + best]!) best = c;
-  return best;
 }
 
 /**

@@ -13,6 +13,7 @@ import { OpnpError } from '../errors.js';
 import { assertHead, type LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { assertNoNaN, assertSameRows, hasNaN } from './validate.js';
+import { argmaxRow } from './rows.js';
 
 /** A fitted NCI model. */
 export interface NciModel {
@@ -76,8 +77,7 @@ export function nciScore(model: NciModel, features: Matrix, logits: Matrix, opti
       out[n] = NaN;
       continue;
     }
-    let y = 0;
-    for (let c = 1; c < C; c++) if (f[n * C + c]! > f[n * C + y]!) y = c;
+    const y = argmaxRow(f, n * C, C);
     let dot = 0;
     let norm2 = 0;
     let l1 = 0;

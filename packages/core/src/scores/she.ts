@@ -14,6 +14,7 @@ import { OpnpError } from '../errors.js';
 import { assertFeaturesMatchHead, assertHead, logits as headLogits, type LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { assertSameRows, assertNoNaN, hasNaN } from './validate.js';
+import { argmaxRow } from './rows.js';
 
 /** Stored SHE patterns. */
 export interface SheModel {
@@ -27,15 +28,9 @@ export interface SheModel {
   readonly counts: Int32Array;
 }
 
-/** Index of the largest of `f[offset .. offset+C)`, ties to the lowest index; -1 if the row has NaN. */
-function argmaxRow(f: ArrayLike<number>, offset: number, C: number): number {
-  let best = 0;
-  for (let c = 0; c < C; c++) {
-    const v = f[offset + c]!;
-    if (Number.isNaN(v)) return -1;
-    if (v > f[offset + best]!) best = c;
-  }
-  return best;
+/** {@link argmaxRow}, or -1 if the row has NaN. */
+function predictedClass(f: ArrayLike<number>, offset: number, C: number): number {
+  return hasNaN(f, offset, C) ? -1 : argmaxRow(f, offset, C);
 }
 
 /**
@@ -65,7 +60,7 @@ export function fitShe(trainFeatures: Matrix, labels: ArrayLike<number>, head: L
   const counts = new Int32Array(C);
   for (let n = 0; n < N; n++) {
     const y = labels[n]!;
-    if (y < 0 || argmaxRow(f.data, n * C, C) !== y) continue;
+    if (y < 0 || predictedClass(f.data, n * C, C) !== y) continue;
     counts[y]!++;
     for (let j = 0; j < D; j++) patterns[y * D + j] = patterns[y * D + j]! + data[n * D + j]!;
   }
@@ -98,7 +93,7 @@ export function sheScore(model: SheModel, features: Matrix, logits: Matrix): Flo
   const out = new Float32Array(features.rows);
   const h = features.data;
   for (let n = 0; n < features.rows; n++) {
-    const y = argmaxRow(logits.data, n * C, C);
+    const y = predictedClass(logits.data, n * C, C);
     if (y < 0 || hasNaN(h, n * D, D)) {
       out[n] = NaN;
       continue;
