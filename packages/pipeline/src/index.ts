@@ -20,7 +20,7 @@ export { summarize, methodMetrics, collectArtifacts, type SummaryInputs } from '
 export * from './methods/index.js';
 
 // The paper's ablations (Tables 3, 4, 8, 9 and Figure 3)
-export { runAblation } from './ablations/run.js';
+export { runAblation, checkAblation } from './ablations/run.js';
 export { ABLATIONS, ablationDefinition } from './ablations/registry.js';
 export type { AblationDefinition } from './ablations/definition.js';
 export { DEFAULT_ACCURACY_SETTINGS } from './ablations/accuracy.js';

@@ -35,6 +35,20 @@ function resolve(config: AblationConfig, definition: AblationDefinition) {
 }
 
 /**
+ * The ablation `config.kind` names, after checking its options (what {@link runAblation} does first; callers that
+ * load the model themselves check before loading it).
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` for an unknown kind, options of another kind, or bad options
+ */
+export function checkAblation(config: Pick<AblationConfig, 'kind' | 'options'>): AblationDefinition {
+  const definition = ablationDefinition(config.kind);
+  const options = config.options ?? {};
+  assertOwnOptions(definition.kind, options, definition.optionKeys);
+  definition.check(options);
+  return definition;
+}
+
+/**
  * Runs the ablation `config.kind` (`pruning` / `table4`, `fraction` / `table8`, `statistic` / `table9`,
  * `accuracy` / `table3`, `sweep` / `figure3`) and returns its variants and tidy metrics.
  *
@@ -49,10 +63,8 @@ function resolve(config: AblationConfig, definition: AblationDefinition) {
  * ```
  */
 export async function runAblation(config: AblationConfig): Promise<AblationResult> {
-  const definition = ablationDefinition(config.kind);
+  const definition = checkAblation(config);
   const options = config.options ?? {};
-  assertOwnOptions(definition.kind, options, definition.optionKeys);
-  definition.check(options);
   const resolved = resolve(config, definition);
   const run = { batchSize: resolved.batchSize, ...(config.signal ? { signal: config.signal } : {}), ...(config.onInfo ? { onInfo: config.onInfo } : {}) };
   return withLoadedModel(config.model, run, async (model) => {
