@@ -164,7 +164,7 @@ describe('opnp ablate', () => {
       expect(run.stdout).toBe('');
     };
     const missing = join(tempDir(), 'no', 'such', 'folder');
-    await refused(['table5', ...DATA, ...OOD], 2, /unknown ablation 'table5': expected pruning \(table4, pruners\), fraction/);
+    await refused(['table5', ...DATA, ...OOD], 2, /unknown ablation 'table5': expected pruning \(or table4, pruners\); fraction/);
     await refused(['pruning', ...DATA], 2, /required option '--ood <name=dataset>' not specified/);
     await refused(['pruning', ...DATA, ...OOD, '--fractions', '0.1'], 1, /--fractions: only the fraction ablation takes it, not pruning/);
     await refused(['fraction', ...DATA, ...OOD, '--fractions', '0.1,2'], 1, /--fractions: every fraction must be in \(0, 1\], got 2/);

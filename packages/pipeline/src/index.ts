@@ -27,7 +27,7 @@ export { DEFAULT_ACCURACY_SETTINGS } from './ablations/accuracy.js';
 export { DEFAULT_FRACTIONS, fractionLabel } from './ablations/fraction.js';
 export { DEFAULT_STATISTICS, statisticLabel } from './ablations/statistic.js';
 export { DEFAULT_SWEEP_LEVELS, sweepPoints } from './ablations/sweep.js';
-export { pointLabel } from './ablations/point-label.js';
+export { pointLabel, PERCENTAGE_KEYS } from './ablations/point-label.js';
 export {
   ABLATION_KINDS,
   type AblationKind,

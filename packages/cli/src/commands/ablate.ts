@@ -5,9 +5,9 @@
  * output path is checked before the model is loaded.
  */
 import type { Command } from 'commander';
-import type { NeuronStatistic, PruningPercentages } from '@opnp/core';
+import { isOpnpError, type NeuronStatistic, type PruningPercentages } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
-import { ABLATIONS, DEFAULT_STATISTICS, assertWritableFile, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
+import { ablationDefinition, DEFAULT_STATISTICS, assertWritableFile, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { ABLATION_RECIPE, ablationPaper, type AblationPaper } from '../format/ablation-paper.js';
 import { ablationCsv, ablationMarkdown } from '../format/ablation-table.js';
@@ -55,9 +55,12 @@ const KIND_FLAGS: readonly { flag: string; key: keyof AblateFlags; kind: string 
 
 /** The ablation named on the command line (a usage error listing the kinds otherwise). */
 function kindOf(name: string): AblationDefinition {
-  const found = Object.values(ABLATIONS).find((d) => d.kind === name.toLowerCase() || d.aliases.includes(name.toLowerCase()));
-  if (!found) throw new UsageError(`unknown ablation '${name}': expected ${Object.values(ABLATIONS).map((d) => `${d.kind} (${d.aliases.join(', ')})`).join(', ')}`);
-  return found;
+  try {
+    return ablationDefinition(name);
+  } catch (error) {
+    if (!isOpnpError(error)) throw error;
+    throw new UsageError(`unknown ablation '${name}': expected ${String(error.expected)}`);
+  }
 }
 
 /** Checks the flags against the kind and every output path, before any work. */

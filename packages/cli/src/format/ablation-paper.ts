@@ -5,7 +5,7 @@
  * Our variant names are the paper's row names; our OOD sets match its columns ignoring case, spaces, `-` and `_`.
  */
 import type { PruningPercentages } from '@opnp/core';
-import type { AblationMetric, AblationResult, AblationVariant } from '@opnp/pipeline';
+import { PERCENTAGE_KEYS, type AblationMetric, type AblationResult, type AblationVariant } from '@opnp/pipeline';
 import { PAPER_OOD_NAMES, paperTables, type PaperMetrics, type PaperTables } from './paper-tables.js';
 import { paperOodKey, type RecipeName } from './paper-comparison.js';
 
@@ -28,9 +28,9 @@ export interface AblationPaper {
 function knownPoint(key: string): PruningPercentages | null {
   if (key === 'none') return null;
   const [name, value] = key.split('=') as [string, string];
-  const field = ({ p_min: 'pMin', p_max: 'pMax', n_min: 'nMin', n_max: 'nMax' } as const)[name as 'p_min'];
-  const none: PruningPercentages = { pMin: 0, pMax: 0, nMin: 0, nMax: 0 };
-  return { ...none, [field]: Number(value) } as PruningPercentages;
+  const point = { pMin: 0, pMax: 0, nMin: 0, nMax: 0 };
+  for (const [field, printed] of PERCENTAGE_KEYS) if (printed === name) point[field] = Number(value);
+  return point;
 }
 
 const samePoint = (a: PruningPercentages | null, b: PruningPercentages | null) =>

@@ -7,8 +7,8 @@
 import { from } from 'arquero';
 import type { AblationKind, AblationMetric, AblationResult, AblationVariant } from '@opnp/pipeline';
 import type { AblationPaper } from './ablation-paper.js';
-import { signed } from './paper-comparison.js';
-import { AVERAGE } from './results-table.js';
+import { fixed, signed } from './paper-comparison.js';
+import { AVERAGE, percent } from './results-table.js';
 
 /** A table of text cells: column names and rows in order. */
 export interface TextTable {
@@ -21,8 +21,7 @@ const ROW_HEADER: Readonly<Record<AblationKind, string>> = { pruning: 'Method', 
 
 const METRIC_NAMES: Readonly<Record<AblationMetric, string>> = { fpr95: 'FPR95', auroc: 'AUROC', auprIn: 'AUPR-In', auprOut: 'AUPR-Out', accuracy: 'Accuracy' };
 
-const percent = (v: number | undefined) => (v === undefined ? '' : (v * 100).toFixed(2));
-const printed = (v: number | undefined) => (v === undefined ? '' : v.toFixed(2));
+const percentCell = (v: number | undefined) => (v === undefined ? '' : percent(v));
 
 /** Our value (fraction) of `variant` on `ood` (null: average, or the accuracy). */
 function ours(result: AblationResult, variant: string, ood: string | null, metric: AblationMetric): number | undefined {
@@ -37,9 +36,9 @@ function groups(result: AblationResult): (string | null)[] {
 /** Ours, then (when the paper has the column) the paper's value and Δ, as cells. */
 function cells(result: AblationResult, variant: AblationVariant, ood: string | null, metric: AblationMetric, paper: AblationPaper | undefined, withPaper: boolean): string[] {
   const value = ours(result, variant.name, ood, metric);
-  if (!withPaper) return [percent(value)];
+  if (!withPaper) return [percentCell(value)];
   const theirs = paper?.cell(variant, ood, metric);
-  return [percent(value), printed(theirs), value === undefined || theirs === undefined ? '' : signed(value * 100 - theirs)];
+  return [percentCell(value), fixed(theirs), value === undefined || theirs === undefined ? '' : signed(value * 100 - theirs)];
 }
 
 /** Whether the paper has numbers in the column of `ood` and `metric` for any variant. */
@@ -48,9 +47,9 @@ const paperHas = (result: AblationResult, paper: AblationPaper | undefined, ood:
 /** The accuracy ablation: a header of settings and one row of ours (then the paper's and Δ). */
 function accuracyTable(result: AblationResult, paper: AblationPaper | undefined): TextTable {
   const variants = result.variants;
-  const rows = [['ID accuracy', ...variants.map((v) => percent(ours(result, v.name, null, 'accuracy')))]];
+  const rows = [['ID accuracy', ...variants.map((v) => percentCell(ours(result, v.name, null, 'accuracy')))]];
   if (paperHas(result, paper, null, 'accuracy')) {
-    rows.push(['paper', ...variants.map((v) => printed(paper!.cell(v, null, 'accuracy')))]);
+    rows.push(['paper', ...variants.map((v) => fixed(paper!.cell(v, null, 'accuracy')))]);
     rows.push(['Δ', ...variants.map((v) => {
       const [a, b] = [ours(result, v.name, null, 'accuracy'), paper!.cell(v, null, 'accuracy')];
       return a === undefined || b === undefined ? '' : signed(a * 100 - b);
@@ -87,8 +86,8 @@ export function chosenTable(result: AblationResult): TextTable {
     p(v, 'pMax'),
     p(v, 'nMin'),
     p(v, 'nMax'),
-    percent(v.validation?.fpr95),
-    percent(v.validation?.auroc),
+    percentCell(v.validation?.fpr95),
+    percentCell(v.validation?.auroc),
     ...(withDetails ? [detail(v)] : []),
   ]);
   return { columns: [ROW_HEADER[result.kind], 'p_min', 'p_max', 'n_min', 'n_max', 'val FPR95', 'val AUROC', ...(withDetails ? ['details'] : [])], rows };

@@ -3,20 +3,14 @@
  * three at the base point (whose row is drawn at its own value in every panel).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { AblationResult } from '@opnp/pipeline';
-import { FIGURE_CONFIG } from './render.js';
-
-const KEYS = [
-  ['p_min', 'pMin'],
-  ['p_max', 'pMax'],
-  ['n_min', 'nMin'],
-  ['n_max', 'nMax'],
-] as const;
+import { PERCENTAGE_KEYS, type AblationResult } from '@opnp/pipeline';
+import { percentagePanels } from './sweep-figure.js';
 
 /** One point of the figure: a level of one percentage, a metric (percent) on one OOD set. */
 export interface AblationSweepPoint {
   readonly key: string;
-  readonly level: number;
+  /** The percentage's level (percent). */
+  readonly value: number;
   readonly metric: 'FPR95 (%)' | 'AUROC (%)';
   readonly ood: string;
   readonly percent: number;
@@ -26,7 +20,7 @@ export interface AblationSweepPoint {
 export function ablationSweepPoints(result: AblationResult): AblationSweepPoint[] {
   const base = result.variants.find((v) => v.details?.key === 'base');
   const out: AblationSweepPoint[] = [];
-  for (const [key, field] of KEYS) {
+  for (const [field, key] of PERCENTAGE_KEYS) {
     const line = result.variants.filter((v) => v.details?.key === key).map((v) => ({ v, level: Number(v.details!.level) }));
     if (base?.percentages) line.push({ v: base, level: base.percentages[field] });
     line.sort((a, b) => a.level - b.level);
@@ -34,7 +28,7 @@ export function ablationSweepPoints(result: AblationResult): AblationSweepPoint[
       for (const ood of result.oodSets) {
         for (const [metric, label] of [['fpr95', 'FPR95 (%)'], ['auroc', 'AUROC (%)']] as const) {
           const row = result.rows.find((r) => r.variant === v.name && r.ood === ood && r.metric === metric);
-          if (row) out.push({ key, level, metric: label, ood, percent: row.value * 100 });
+          if (row) out.push({ key, value: level, metric: label, ood, percent: row.value * 100 });
         }
       }
     }
@@ -45,23 +39,13 @@ export function ablationSweepPoints(result: AblationResult): AblationSweepPoint[
 /** The vega-lite spec: rows FPR95 / AUROC, columns the four percentages, one line per OOD set. */
 export function ablationSweepFigure(result: AblationResult): TopLevelSpec {
   const base = result.variants.find((v) => v.details?.key === 'base');
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Pruning-percentage sweeps (paper Figure 3)', subtitle: `each panel varies one percentage, the other three at ${base === undefined || base.name === 'none' ? '0' : base.name}; energy of the pruned head on the test sets` },
-    data: { values: ablationSweepPoints(result) },
-    facet: {
-      row: { field: 'metric', type: 'nominal', title: null, sort: ['FPR95 (%)', 'AUROC (%)'] },
-      column: { field: 'key', type: 'nominal', title: null, sort: KEYS.map(([k]) => k) },
-    },
-    spec: {
-      width: 150,
-      height: 120,
-      layer: [
-        { mark: { type: 'line' }, encoding: { x: { field: 'level', type: 'quantitative', title: 'percent pruned' }, y: { field: 'percent', type: 'quantitative', scale: { zero: false }, title: null, axis: { format: '.2f' } }, color: { field: 'ood', type: 'nominal', legend: { title: 'OOD set', orient: 'top' } } } },
-        { mark: { type: 'point', filled: true, size: 40 }, encoding: { x: { field: 'level', type: 'quantitative' }, y: { field: 'percent', type: 'quantitative' }, color: { field: 'ood', type: 'nominal' }, tooltip: [{ field: 'key' }, { field: 'level' }, { field: 'ood' }, { field: 'metric' }, { field: 'percent', format: '.2f' }] } },
-      ],
-    },
-    resolve: { scale: { x: 'independent', y: 'independent' } },
-    config: FIGURE_CONFIG,
-  } as TopLevelSpec;
+  return percentagePanels({
+    title: 'Pruning-percentage sweeps (paper Figure 3)',
+    subtitle: `each panel varies one percentage, the other three at ${base === undefined || base.name === 'none' ? '0' : base.name}; energy of the pruned head on the test sets`,
+    values: ablationSweepPoints(result),
+    columns: PERCENTAGE_KEYS.map(([, name]) => name),
+    line: { field: 'ood', legend: 'OOD set' },
+    points: { field: 'ood' },
+    tooltip: [{ field: 'key' }, { field: 'value' }, { field: 'ood' }, { field: 'metric' }, { field: 'percent', format: '.2f' }],
+  });
 }
