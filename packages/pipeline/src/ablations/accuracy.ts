@@ -3,7 +3,7 @@
  * original head), at fixed points: no pruning, the most sensitive weights (`p_max`) and the least sensitive ones
  * (`p_min`). The paper's column headers are lost except three (none, `p_max` = 1%, `p_min` = 40%); the other
  * levels here are this toolkit's choice. Accuracy is over the labelled samples of the whole ID test set (no search,
- * so no validation split).
+ * so no validation split; docs/numerics.md#id-accuracy-of-the-pruned-head-table-3).
  */
 import { argmaxRows } from '@opnp/metrics';
 import { OpnpError, logits, pruneHead, pruningMasks, type PruningPercentages } from '@opnp/core';

@@ -1,7 +1,8 @@
 /**
  * Table 8: OPP with the sensitivity computed on a seeded fraction of the training samples. Every subset is
  * accumulated in the one training pass (each batch's rows that belong to it go into its own accumulator); each
- * fraction's OPP point is searched on the validation data like OPP's; `none` is the unpruned head (energy).
+ * fraction's OPP point is searched on the validation data like OPP's; `none` is the unpruned head (energy)
+ * (docs/numerics.md#sensitivity-sample-fraction-table-8).
  */
 import { DEFAULT_PRUNING_GRID, OpnpError, SensitivityAccumulator, composeScore, neuronSensitivity, pruneHead, pruningMasks, type Matrix } from '@opnp/core';
 import { subsetIndices } from '@opnp/datasets';

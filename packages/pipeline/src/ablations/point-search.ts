@@ -1,6 +1,6 @@
 /**
  * Choosing an ablation variant's pruning percentages on validation data, with the rule and the data of the OPNP
- * grid search (docs/numerics.md#grid-search): lowest mean FPR95 over the OOD validation sets, ties by higher mean
+ * grid search (docs/numerics.md#best-percentages-on-validation-data): lowest mean FPR95 over the OOD validation sets, ties by higher mean
  * AUROC, then the earliest grid point. Pruners that threshold an importance by the band rule (sensitivity,
  * `|W|`, feature norms) go through the OPNP grid search itself; other pruners (random) are scored point by point.
  */

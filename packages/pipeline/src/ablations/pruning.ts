@@ -1,5 +1,5 @@
 /**
- * Table 4: pruning weights or neurons chosen without sensitivity against OPP and ONP (docs/numerics.md#ablation-pruners).
+ * Table 4: pruning weights or neurons chosen without sensitivity against OPP and ONP (docs/numerics.md#pruning-methods-table-4, #ablation-pruners).
  * Six pruners, each at its own best percentages on the validation data: random weights (RPP), the smallest
  * `|W|` (TPP), OPP, random neurons (RNP), the neurons of smallest mean feature norm (TNP), ONP. Weight pruners
  * search the grid's `(p_min, p_max)` axes, neuron pruners its `(n_min, n_max)` axes.

@@ -1,7 +1,7 @@
 /**
  * {@link runAblation}: one of the paper's ablations as a library call. The options are checked and the sets opened
  * before any work; the ablation's kind opens one session (sets, training pass, validation data), builds its
- * variants, and every variant is measured on the test sets in the same streaming pass.
+ * variants, and every variant is measured on the test sets in the same streaming pass (docs/numerics.md#ablations).
  */
 import { resolveConfig } from '../stages/config.js';
 import { withLoadedModel } from '../with-model.js';

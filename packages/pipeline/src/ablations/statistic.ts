@@ -1,7 +1,7 @@
 /**
  * Table 9: ONP with other statistics over the classes of a neuron's weight sensitivities `s_cj` as its sensitivity
  * `s_j` (docs/numerics.md#neuron-sensitivity): mean (the default, Eq. 8), max, min, median, norm (`l2`) and
- * variance. Each statistic's ONP point is searched on the validation data.
+ * variance. Each statistic's ONP point is searched on the validation data (docs/numerics.md#neuron-statistic-table-9).
  */
 import { DEFAULT_PRUNING_GRID, OpnpError, composeScore, neuronSensitivity, pruneHead, pruningMasks, type NeuronStatistic } from '@opnp/core';
 import { assertList } from './checks.js';

@@ -1,7 +1,8 @@
 /**
  * Figure 3: the pruning-percentage sweeps. Each of `p_min`, `p_max`, `n_min`, `n_max` in turn takes each of its
  * levels while the other three stay at the base point (default: no pruning); every point is a fixed OPNP head
- * (no search), scored with energy on the whole ID test set and every OOD test set. The first row is the base point.
+ * (no search), scored with energy on the whole ID test set and every OOD test set. The first row is the base point
+ * (docs/numerics.md#pruning-percentage-sweeps-figure-3).
  */
 import { OpnpError, composeScore, pruneHead, pruningMasks, type PruningPercentages } from '@opnp/core';
 import { assertList, assertPoint } from './checks.js';
