@@ -115,6 +115,37 @@ describe('opnp report', () => {
     expect(html).not.toMatch(/<script|<link|src="http/);
   });
 
+  it('writes the results tables: the printed table as Markdown and CSV, the tidy table as CSV, JSON and Arrow', async () => {
+    const { fromArrow } = await import('arquero');
+    const r = searched.report;
+    // The tidy rows expected from the JSON report: per set in report order, then the mean over the sets per method and metric.
+    const metrics = ['fpr95', 'auroc', 'auprIn', 'auprOut'] as const;
+    const perSet = r.results.flatMap((row) => metrics.map((metric) => ({ method: row.method, ood: row.ood, metric, value: row[metric] })));
+    const averages = r.methods.flatMap((method) =>
+      metrics.map((metric) => {
+        const values = r.results.filter((row) => row.method === method).map((row) => row[metric]);
+        return { method, ood: 'Average', metric, value: values.reduce((a, b) => a + b, 0) / values.length };
+      }),
+    );
+    const expected = [...perSet, ...averages];
+    const json = JSON.parse(readFileSync(join(out, 'tables', 'results-tidy.json'), 'utf8')) as typeof expected;
+    expect(json).toHaveLength(expected.length);
+    for (const [i, row] of expected.entries()) {
+      expect(json[i]).toMatchObject({ method: row.method, ood: row.ood, metric: row.metric });
+      expect(json[i]!.value).toBeCloseTo(row.value, 14);
+    }
+    const arrow = fromArrow(readFileSync(join(out, 'tables', 'results-tidy.arrow'))).objects() as typeof expected;
+    expect(arrow).toEqual(json);
+    const csv = readFileSync(join(out, 'tables', 'results-tidy.csv'), 'utf8').trimEnd().split('\n');
+    expect(csv[0]).toBe('method,ood,metric,value');
+    expect(csv).toHaveLength(expected.length + 1);
+    expect(csv[1]).toBe(`${json[0]!.method},${json[0]!.ood},${json[0]!.metric},${json[0]!.value}`);
+    const md = readFileSync(join(out, 'tables', 'results.md'), 'utf8');
+    const opnpFashion = r.results.find((row) => row.method === 'opnp' && row.ood === 'fashion')!;
+    expect(md).toContain(`|opnp|${(opnpFashion.fpr95 * 100).toFixed(2)}|${(opnpFashion.auroc * 100).toFixed(2)}|`);
+    expect(readFileSync(join(out, 'tables', 'results.csv'), 'utf8').split('\n')[0]).toMatch(/^Method,fashion FPR95,fashion AUROC/);
+  });
+
   it('says which figures a fixed point or a bare eval JSON cannot draw', async () => {
     const fixedOut = join(root, 'report-fixed');
     const a = await cli(['report', fixed.dir, '--out', fixedOut]);

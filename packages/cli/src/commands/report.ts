@@ -1,7 +1,7 @@
 /**
  * `opnp report <results dir | eval JSON> --out <dir> [--recipe <name>]`: the paper's figures (SVG and PNG)
  * and a self-contained report.html with the results table, and with `--recipe` the paper's numbers of
- * that setting beside ours.
+ * that setting beside ours; the results tables as Markdown, CSV, JSON and Arrow under tables/.
  */
 import type { Command } from 'commander';
 import { assertParentFolder } from '@opnp/pipeline';
@@ -44,6 +44,10 @@ Figures (from a results folder):
   fig4-reliability            reliability diagrams and ECE of the original and pruned head (needs ID labels)
   fig5-score-distributions    ID vs OOD energy and OPNP score densities per OOD set
 
+Tables (always): tables/results.md and results.csv (the printed table), and the tidy table (method, ood,
+metric, value; fractions; averages as ood "Average") as results-tidy.csv, results-tidy.json and
+results-tidy.arrow (Arrow IPC file: pyarrow.ipc.open_file, arquero's fromArrow).
+
 Example:
   opnp eval --model m.onnx --train ... --test ... --ood ... --save results
   opnp report results --out report && open report/report.html
@@ -60,5 +64,6 @@ Example:
       const written = await writeReportFolder({ input, out: flags.out, png: flags.png, ...(recipe ? { recipe } : {}), onNote: (m) => info(m) });
       writeLine(io.stdout, `${flags.out}/${written.html}`);
       for (const f of written.figures) writeLine(io.stdout, `${flags.out}/${f.svg}${f.png ? `  ${flags.out}/${f.png}` : ''}`);
+      for (const t of written.tables) writeLine(io.stdout, `${flags.out}/${t}`);
     });
 }

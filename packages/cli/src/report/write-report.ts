@@ -12,6 +12,7 @@ import { planFigures } from './figures.js';
 import { reportHtml, type PageFigure } from './html.js';
 import { hasSystemFonts, renderSvg, svgToPng } from './render.js';
 import type { RecipeName } from '../format/paper-comparison.js';
+import { resultTableFiles } from '../format/tidy-export.js';
 
 /** Options of {@link writeReportFolder}. */
 export interface WriteReportOptions {
@@ -31,11 +32,13 @@ export interface WriteReportOptions {
 export interface WrittenReport {
   readonly html: string;
   readonly figures: { name: string; svg: string; png?: string }[];
+  /** The results tables (`tables/results.md`, `.csv`, and the tidy table as CSV, JSON and Arrow). */
+  readonly tables: string[];
   readonly missing: string[];
 }
 
 
-/** Writes `<out>/report.html` and `<out>/figures/<name>.svg|.png`. */
+/** Writes `<out>/report.html`, `<out>/figures/<name>.svg|.png` and `<out>/tables/results*.{md,csv,json,arrow}`. */
 export async function writeReportFolder(options: WriteReportOptions): Promise<WrittenReport> {
   const note = options.onNote ?? (() => undefined);
   const results = await readResults(options.input);
@@ -50,6 +53,7 @@ export async function writeReportFolder(options: WriteReportOptions): Promise<Wr
   }
   try {
     await mkdir(join(options.out, 'figures'), { recursive: true });
+    await mkdir(join(options.out, 'tables'), { recursive: true });
   } catch (error) {
     throw new OpnpError('IO_ERROR', `Cannot create ${options.out}`, { file: options.out, hint: (error as Error).message });
   }
@@ -71,7 +75,13 @@ export async function writeReportFolder(options: WriteReportOptions): Promise<Wr
     }
     written.push({ name: f.name, svg, ...(png ? { png } : {}) });
   }
+  const tables: string[] = [];
+  for (const table of resultTableFiles(results.report)) {
+    const path = `tables/${table.name}`;
+    await writeFileAtomic(join(options.out, path), table.contents);
+    tables.push(path);
+  }
   const html = reportHtml(results.report, rendered, { source: results.source, notes: missing, ...(options.recipe ? { recipe: options.recipe } : {}) });
   await writeFileAtomic(join(options.out, 'report.html'), html);
-  return { html: 'report.html', figures: written, missing };
+  return { html: 'report.html', figures: written, tables, missing };
 }
