@@ -12,6 +12,7 @@ export { onnxWebBackend } from './backend.js';
 export { loadOnnxWebFeatureExtractor, OnnxWebFeatureExtractor, type OnnxWebLoadOptions, type DetectorBuildOptions } from './extractor.js';
 export { exportOnnxWebDetector, type WebDetectorOptions } from './export-detector.js';
 export { loadOnnxWebModel, type WebModelSource } from './model-source.js';
+export { loadOnnxWebDetector, OnnxWebDetector, type DetectorScores, type OnnxWebDetectorOptions } from './detector-runner.js';
 export {
   configureOnnxRuntimeWeb,
   resolveExecutionProviders,
@@ -25,6 +26,7 @@ export { createOnnxWebGemmKernel, registerOnnxWebGemmKernel, type OnnxWebGemmKer
 export {
   detectHead,
   describeOnnxDetector,
+  modelInputSpec,
   type DetectedHead,
   type DetectorDescription,
   type OnnxDetector,
