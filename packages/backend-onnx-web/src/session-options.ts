@@ -77,15 +77,24 @@ export function configureOnnxRuntimeWeb(config: OnnxWebRuntimeConfig): void {
   if (wasmPaths !== undefined) ort.env.wasm.wasmPaths = wasmPaths;
 }
 
-/** Whether the browser offers a WebGPU adapter (`false` in Node and in browsers without WebGPU or a usable GPU). */
-export async function webGpuAvailable(): Promise<boolean> {
+/** The last WebGPU probe: the `navigator.gpu` it asked and its answer (browsers log a warning for each empty answer). */
+let probe: { gpu: object; available: Promise<boolean> } | undefined;
+
+/**
+ * Whether the browser offers a WebGPU adapter (`false` in Node and in browsers without WebGPU or a usable GPU).
+ * Asked once per `navigator.gpu`.
+ */
+export function webGpuAvailable(): Promise<boolean> {
   const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) != null;
-  } catch {
-    return false;
+  if (!gpu) return Promise.resolve(false);
+  if (probe?.gpu !== gpu) {
+    const available = gpu.requestAdapter().then(
+      (adapter) => adapter != null,
+      () => false,
+    );
+    probe = { gpu, available };
   }
+  return probe.available;
 }
 
 /**
