@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { SensitivityAccumulator, neuronSensitivity } from '@opnp/core';
-import { loadNpy, subsetIndices } from '@opnp/datasets';
+import { loadNpy, subsetIndices } from '@opnp/datasets/node';
 import { demoAssetPath } from '../src/commands/demo.js';
 import type { EvalReport } from '@opnp/pipeline';
 import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, referenceBatches, referenceExtractor, resolveGemmKernel, stack, tempDir, TEST, TRAIN } from './helpers.js';

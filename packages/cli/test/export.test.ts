@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SensitivityAccumulator, energy, logits, neuronSensitivity, pruneHead, pruningMasks, type Matrix } from '@opnp/core';
-import { loadNpy } from '@opnp/datasets';
+import { loadNpy } from '@opnp/datasets/node';
 import { cli, FASHION, MODEL, NORMALISE, referenceBatches, referenceExtractor, resolveGemmKernel, stack, tempDir, TEST, TRAIN } from './helpers.js';
 
 const P = 'p_min=10,p_max=1,n_min=10,n_max=5';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   const s = acc.result();
   const pruned = pruneHead(ex.head, pruningMasks(s, neuronSensitivity(s), PERCENT, 'opnp'));
   prunedEnergy = (h) => energy(logits(pruned, h));
-  const { openDataset, preprocessOptionsFor } = await import('@opnp/datasets');
+  const { openDataset, preprocessOptionsFor } = await import('@opnp/datasets/node');
   const fashion = await openDataset(FASHION);
   const preprocess = preprocessOptionsFor(ex.input, { mean: 0.1307, std: 0.3081 });
   for await (const b of fashion.batches({ batchSize: 16, preprocess, subset: Uint32Array.from({ length: 16 }, (_, i) => i * 7) })) {
@@ -138,7 +138,7 @@ describe('opnp export', () => {
     const missingSens = await cli(['export', '--model', MODEL, '--sensitivity', join(dir, 'nope.npy'), '--opnp', P, '--out', out, '--quiet']);
     expect(missingSens.code).toBe(1);
     const wrongShape = join(dir, 'wrong.npy');
-    const { writeNpy } = await import('@opnp/datasets');
+    const { writeNpy } = await import('@opnp/datasets/node');
     await writeNpy(wrongShape, { dtype: 'float64', shape: [3, 4], data: new Float64Array(12) });
     const shape = await cli(['export', '--model', MODEL, '--sensitivity', wrongShape, '--opnp', P, '--out', out, '--quiet']);
     expect(shape.code).toBe(1);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@opnp/backend-onnx/register';
 import { loadFeatureExtractor, resolveGemmKernel, type FeatureExtractor, type Matrix } from '@opnp/core';
-import { openDataset, preprocessOptionsFor, type PreprocessOptions } from '@opnp/datasets';
+import { openDataset, preprocessOptionsFor, type PreprocessOptions } from '@opnp/datasets/node';
 import { runCli } from '../src/main.js';
 import { demoAssetPath } from '../src/commands/demo.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadNpy } from '@opnp/datasets';
+import { loadNpy } from '@opnp/datasets/node';
 import { oodMetrics } from '@opnp/metrics';
 import { cli, FASHION, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
 import type { EvalReport } from '@opnp/pipeline';

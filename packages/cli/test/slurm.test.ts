@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNpy } from '@opnp/datasets';
+import { loadNpy } from '@opnp/datasets/node';
 import { OPNP_BIN } from './built-cli.js';
 import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TRAIN } from './helpers.js';
 

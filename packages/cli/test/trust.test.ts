@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodeNpy, loadNpy } from '@opnp/datasets';
+import { encodeNpy, loadNpy } from '@opnp/datasets/node';
 import type { EvalReport } from '@opnp/pipeline';
 import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
 

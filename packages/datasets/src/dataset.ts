@@ -1,11 +1,12 @@
 /**
  * The generic dataset engine: turns a format's sample reader into a {@link Dataset} whose `batches()`
- * preprocesses, batches and prefetches in a deterministic order.
+ * preprocesses, batches and prefetches in a deterministic order. Pure JavaScript: image files and sharp's
+ * resize kernels come in through {@link DatasetParts.loadSample} (the Node loaders pass sharp's).
  */
 import type { BatchOptions, Dataset, DatasetBatch, DatasetFormat, ProgressEvent, SkipEvent } from './types.js';
 import type { PixelImage, PreprocessPlan } from './preprocess.js';
 import { resolvePreprocess, writeSample } from './preprocess.js';
-import { decodeImageFile, resizePixels } from './resize.js';
+import { resizePixels } from './resize.js';
 import { resolveIndices } from './subset.js';
 import { argumentError, formatError } from './errors.js';
 import { isOpnpError } from '@opnp/core';
@@ -18,6 +19,9 @@ export type RawSample =
 
 /** Yields the samples of ascending `indices`, in that order. */
 export type SampleReader = (indices: Uint32Array, signal?: AbortSignal) => AsyncIterable<RawSample>;
+
+/** Turns a stored sample into pixels of the size `plan` resizes to. */
+export type SampleLoader = (sample: RawSample, plan: PreprocessPlan) => Promise<PixelImage>;
 
 /** What a format provides to {@link createDataset}. */
 export interface DatasetParts {
@@ -36,6 +40,8 @@ export interface DatasetParts {
   /** Images that may fail to decode are skipped with a warning unless `strict`. */
   readonly strict?: boolean;
   readonly read: SampleReader;
+  /** Default {@link loadPixelSample}: decoded pixels, Pillow's resize kernels. */
+  readonly loadSample?: SampleLoader;
   /** See {@link Dataset.verify}. */
   readonly verify?: () => Promise<readonly string[]>;
 }
@@ -61,13 +67,15 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error('Aborted');
 }
 
-async function loadSample(sample: RawSample, plan: PreprocessPlan): Promise<PixelImage> {
-  if ('file' in sample) return decodeImageFile(sample.file, plan);
+/** The sample loader that runs everywhere: decoded pixels, resized with Pillow's kernels. */
+export async function loadPixelSample(sample: RawSample, plan: PreprocessPlan): Promise<PixelImage> {
+  if ('file' in sample) throw argumentError('Image files are decoded in Node only', { file: sample.file, hint: 'Open image datasets with @opnp/datasets/node' });
   return resizePixels(sample.pixels, plan);
 }
 
 async function assemble(chunk: readonly RawSample[], plan: PreprocessPlan, parts: DatasetParts): Promise<Assembled> {
-  const loaded = await Promise.allSettled(chunk.map((s) => loadSample(s, plan)));
+  const load = parts.loadSample ?? loadPixelSample;
+  const loaded = await Promise.allSettled(chunk.map((s) => load(s, plan)));
   const good: { sample: RawSample; image: PixelImage }[] = [];
   const skips: SkipEvent[] = [];
   for (const [k, result] of loaded.entries()) {

@@ -1,13 +1,28 @@
 /**
- * In-memory decompression for the buffer parsers (`fromIdx`, `fromMat`). Uses `node:zlib`; in a browser
- * bundle, alias it to a zlib polyfill. No file access.
+ * In-memory decompression for the buffer parsers (`fromIdx`, `fromMat`), independent of the decompressor:
+ * an {@link InflateEngine} does the work (fflate in `inflate-fflate.ts`, everywhere; node:zlib in
+ * `node/inflate-zlib.ts`, for the Node entry), this module bounds it and turns failures into typed errors.
+ * Both engines give the same bytes for the same input.
  *
  * Decompression is bounded: callers inflate a small prefix to read a header, check that the header's sizes
  * are possible for the compressed length ({@link maxInflatedBytes}), then inflate with a cap so a
  * decompression bomb fails instead of filling memory.
  */
-import { constants, gunzipSync, inflateSync } from 'node:zlib';
 import { formatError } from './errors.js';
+
+/** The two deflate containers the formats use: gzip (`.gz` IDX files) and zlib (`miCOMPRESSED` MAT elements). */
+export type DeflateKind = 'gzip' | 'zlib';
+
+/** A decompressor. Errors it throws (corrupt or truncated data) become typed errors in {@link inflateAll}. */
+export interface InflateEngine {
+  /**
+   * Inflates all of `bytes` and checks the container's checksum; `null` as soon as the output exceeds
+   * `maxBytes` (the engine stops early: never holds much more than `maxBytes`).
+   */
+  inflate(kind: DeflateKind, bytes: Uint8Array, maxBytes: number | undefined): Uint8Array | null;
+  /** The bytes a possibly cut prefix of a stream inflates to (no error for the missing end). */
+  inflatePrefix(kind: DeflateKind, bytes: Uint8Array): Uint8Array;
+}
 
 /** True when `bytes` start with the gzip magic `1f 8b`. */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -22,50 +37,41 @@ export function maxInflatedBytes(compressed: number): number {
   return compressed * 1100 + 1024;
 }
 
-type Kind = 'gzip' | 'zlib';
-
-function run(kind: Kind, bytes: Uint8Array, options: { finishFlush?: number; maxOutputLength?: number }): Uint8Array {
-  const out = kind === 'gzip' ? gunzipSync(bytes, options) : inflateSync(bytes, options);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+function kindName(kind: DeflateKind): string {
+  return kind === 'gzip' ? 'gzip' : 'zlib-compressed';
 }
 
 /**
  * Inflates all of `bytes`; with `maxBytes`, output beyond it is refused with a typed error (the data is
  * longer than its header announced, e.g. a decompression bomb).
+ *
+ * @throws OpnpError `'DATASET_FORMAT'` when the data is corrupt, truncated, or longer than `maxBytes`.
  */
-function inflateAll(kind: Kind, bytes: Uint8Array, file: string | undefined, offset: number, maxBytes: number | undefined): Uint8Array {
+export function inflateAll(engine: InflateEngine, kind: DeflateKind, bytes: Uint8Array, file: string | undefined, offset: number, maxBytes: number | undefined): Uint8Array {
+  let out: Uint8Array | null;
   try {
-    return run(kind, bytes, maxBytes === undefined ? {} : { maxOutputLength: Math.max(1, maxBytes) });
+    out = engine.inflate(kind, bytes, maxBytes === undefined ? undefined : Math.max(1, maxBytes));
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' && maxBytes !== undefined) {
-      throw formatError(`${kind === 'gzip' ? 'gzip' : 'zlib-compressed'} data inflates to more bytes than its header announces`, { file, offset, expected: `at most ${maxBytes} bytes` });
-    }
-    throw formatError(`Corrupt ${kind === 'gzip' ? 'gzip' : 'zlib-compressed'} data (${(error as Error).message})`, { file, offset, cause: error });
+    throw formatError(`Corrupt ${kindName(kind)} data (${(error as Error).message})`, { file, offset, cause: error });
   }
-}
-
-/** Decompresses gzip bytes (typed `'DATASET_FORMAT'` error when corrupt, truncated, or longer than `maxBytes`). */
-export function gunzipBytes(bytes: Uint8Array, file?: string, maxBytes?: number): Uint8Array {
-  return inflateAll('gzip', bytes, file, 0, maxBytes);
-}
-
-/** Inflates zlib bytes (typed `'DATASET_FORMAT'` error when corrupt, truncated, or longer than `maxBytes`). */
-export function inflateBytes(bytes: Uint8Array, file: string | undefined, offset: number, maxBytes?: number): Uint8Array {
-  return inflateAll('zlib', bytes, file, offset, maxBytes);
+  if (out === null) throw formatError(`${kindName(kind)} data inflates to more bytes than its header announces`, { file, offset, expected: `at most ${maxBytes} bytes` });
+  return out;
 }
 
 /**
  * The first (at least `want`, when the data has them) decompressed bytes of gzip / zlib data, inflating a
  * growing prefix of the input (256, 4096, then 65536 bytes) so the output stays small.
+ *
+ * @throws OpnpError `'DATASET_FORMAT'` when the prefix is corrupt.
  */
-export function inflatePrefix(kind: Kind, bytes: Uint8Array, want: number, file?: string, offset = 0): Uint8Array {
+export function inflatePrefix(engine: InflateEngine, kind: DeflateKind, bytes: Uint8Array, want: number, file?: string, offset = 0): Uint8Array {
   let out: Uint8Array = new Uint8Array(0);
   for (const take of [256, 4096, 65536]) {
     const part = bytes.subarray(0, Math.min(bytes.length, take));
     try {
-      out = run(kind, part, { finishFlush: constants.Z_SYNC_FLUSH });
+      out = engine.inflatePrefix(kind, part);
     } catch (error) {
-      throw formatError(`Corrupt ${kind === 'gzip' ? 'gzip' : 'zlib-compressed'} data (${(error as Error).message})`, { file, offset, cause: error });
+      throw formatError(`Corrupt ${kindName(kind)} data (${(error as Error).message})`, { file, offset, cause: error });
     }
     if (out.length >= want || part.length === bytes.length) break;
   }

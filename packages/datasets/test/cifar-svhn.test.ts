@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { datasetInfo, fromCifar, fromMat, openCifar, openDataset, openSvhn } from '../src/index.js';
+import { datasetInfo, fromCifar, fromMat, openCifar, openDataset, openSvhn } from '../src/node/index.js';
 import { collect, expectOpnpError, fixture, pix } from './helpers.js';
 
 /** Pixels [n, 3, 32, 32] of the fixture sample n, as raw values. */

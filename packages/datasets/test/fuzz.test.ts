@@ -12,12 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isOpnpError, mulberry32 } from '@opnp/core';
 import type { OpnpError } from '@opnp/core';
-import { datasetInfo, fromCifar, fromIdx, fromMat, openDataset, openIdx, openSvhn, parseImageList, readNpy } from '../src/index.js';
-import type { Dataset, PreprocessOptions } from '../src/index.js';
-import { observeStreamReaders, type StreamReader } from '../src/io.js';
+import { datasetInfo, fromCifar, fromIdx as nodeFromIdx, fromMat as nodeFromMat, openDataset, openIdx, openSvhn, parseImageList, readNpy } from '../src/node/index.js';
+import { fromIdx as browserFromIdx, fromMat as browserFromMat } from '../src/index.js';
+import type { Dataset, PreprocessOptions } from '../src/node/index.js';
+import { observeStreamReaders, type StreamReader } from '../src/node/io.js';
 import { FIXTURES, expectOpnpError, fixture } from './helpers.js';
 
 const rng = mulberry32;
+
+/** The decompressing parsers of both entries (fflate and node:zlib): every case runs against each. */
+const ENTRIES = [
+  { entry: '@opnp/datasets', fromIdx: browserFromIdx, fromMat: browserFromMat },
+  { entry: '@opnp/datasets/node', fromIdx: nodeFromIdx, fromMat: nodeFromMat },
+] as const;
 
 /** Random byte strings, truncations and single-byte corruptions of `good`. */
 function* mutations(good: Uint8Array, seed: number, count: number): Generator<Uint8Array> {
@@ -33,7 +40,7 @@ function* mutations(good: Uint8Array, seed: number, count: number): Generator<Ui
     } else if (kind === 1) {
       yield good.slice(0, Math.floor(random() * good.length));
     } else {
-      const bytes = good.slice();
+      const bytes = Uint8Array.from(good); // a copy: Buffer#slice would be a view, corrupting `good` for later cases
       const at = Math.floor(random() * Math.min(bytes.length, random() < 0.7 ? 256 : bytes.length));
       bytes[at] = Math.floor(random() * 256);
       yield bytes;
@@ -65,7 +72,7 @@ async function drain(ds: Dataset): Promise<void> {
 }
 
 describe('buffer parsers', () => {
-  it('fromIdx (raw and gzip)', () => {
+  it.each(ENTRIES)('fromIdx (raw and gzip) of $entry', ({ fromIdx }) => {
     const good = readFileSync(fixture('idx', 'float64-images-idx3-ubyte'));
     let k = 0;
     for (const bytes of mutations(good, 1, 600)) {
@@ -85,7 +92,7 @@ describe('buffer parsers', () => {
     }
   });
 
-  it('fromMat (compressed and uncompressed)', () => {
+  it.each(ENTRIES)('fromMat (compressed and uncompressed) of $entry', ({ fromMat }) => {
     for (const [seed, name] of [[4, 'test_32x32.mat'], [5, 'uncompressed_32x32.mat'], [6, 'grey.mat']] as const) {
       const good = readFileSync(fixture('svhn', name));
       let k = 0;
@@ -98,9 +105,10 @@ describe('buffer parsers', () => {
     for (const bytes of mutations(good, 7, 600)) check(() => readNpy(bytes), 'npy');
   });
 
-  it('an IDX header announcing terabytes is rejected without allocating', () => {
+  it.each(ENTRIES)('an IDX header announcing terabytes is rejected without allocating ($entry)', ({ fromIdx }) => {
     const header = Uint8Array.from([0, 0, 0x08, 3, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3]);
     expect(() => fromIdx(header)).toThrow(/truncated/);
+    expect(() => fromIdx(gzipSync(header))).toThrow(/truncated/);
   });
 });
 
@@ -226,8 +234,10 @@ describe('IDX header lies and decompression bombs', () => {
     for (const dims of lies) {
       for (const dtype of [0x08, 0x0e]) {
         const raw = idxBytes(dims, payload, dtype);
-        check(() => fromIdx(raw), `idx ${dims}`);
-        check(() => fromIdx(gzipSync(raw)), `idx.gz ${dims}`);
+        for (const { entry, fromIdx } of ENTRIES) {
+          check(() => fromIdx(raw), `${entry}: idx ${dims}`);
+          check(() => fromIdx(gzipSync(raw)), `${entry}: idx.gz ${dims}`);
+        }
         await fileCase(dir, `lie${k}-images-idx3-ubyte`, raw, openRawIdx, SLACK);
         const gzError = await fileCase(dir, `lie${k++}-images-idx3-ubyte.gz`, gzipSync(raw), openRawIdx, SLACK);
         const total = dims.reduce((a, b) => a * b, dtype === 0x08 ? 1 : 8);
@@ -240,7 +250,7 @@ describe('IDX header lies and decompression bombs', () => {
     const good = readFileSync(fixture('idx', 'uint8-images-idx3-ubyte'));
     const bomb = gzipSync(Buffer.concat([good, Buffer.alloc(8 << 20)]), { level: 9 });
     expect(bomb.length).toBeLessThan(16 * 1024);
-    expect((await expectOpnpError(() => fromIdx(bomb), 'DATASET_FORMAT')).message).toMatch(/more bytes than its header announces/);
+    for (const { fromIdx } of ENTRIES) expect((await expectOpnpError(() => fromIdx(bomb), 'DATASET_FORMAT')).message).toMatch(/more bytes than its header announces/);
     expect(await fileCase(dir, 'bomb-images-idx3-ubyte.gz', bomb, openRawIdx, good.length + SLACK)).toBeDefined();
     const labelsBomb = gzipSync(Buffer.concat([readFileSync(fixture('idx', 'uint8-labels-idx1-ubyte')), Buffer.alloc(8 << 20)]));
     writeFileSync(join(dir, 'lb-images-idx3-ubyte'), good);
@@ -264,9 +274,11 @@ describe('truncation at every byte', () => {
       for (let n = 0; n < good.length; n++) {
         const cut = good.subarray(0, n);
         expect(await fileCase(dir, `${n}-${name}`, cut, open, SLACK), `${name} cut at ${n}`).toBeDefined();
-        if (name.endsWith('.mat')) check(() => fromMat(cut), `${name} cut at ${n}`);
-        else if (name.endsWith('.npy')) expectTyped(() => readNpy(cut), `${name} cut at ${n}`);
-        else expectTyped(() => fromIdx(cut), `${name} cut at ${n}`);
+        for (const { entry, fromIdx, fromMat } of ENTRIES) {
+          if (name.endsWith('.mat')) check(() => fromMat(cut), `${entry}: ${name} cut at ${n}`);
+          else if (name.endsWith('.npy')) expectTyped(() => readNpy(cut), `${name} cut at ${n}`);
+          else expectTyped(() => fromIdx(cut), `${entry}: ${name} cut at ${n}`);
+        }
       }
     }
   });
@@ -296,7 +308,7 @@ describe('MAT, .npy and image-list lies', () => {
     for (const dims of lies) {
       // uncompressed: X's dims at byte 160; compressed: at byte 32 of the first element's inflated data
       for (const bytes of [withInt32s(plain, 160, dims), editCompressedMat(packed, 0, (inner) => withInt32s(inner, 32, dims))]) {
-        check(() => fromMat(bytes), `mat ${dims}`);
+        for (const { entry, fromMat } of ENTRIES) check(() => fromMat(bytes), `${entry}: mat ${dims}`);
         await fileCase(dir, `lie${k++}.mat`, bytes, (p) => openSvhn(p), SLACK);
       }
     }
@@ -308,7 +320,7 @@ describe('MAT, .npy and image-list lies', () => {
     const packed = readFileSync(fixture('svhn', 'test_32x32.mat'));
     const bomb = editCompressedMat(packed, 0, (inner) => Buffer.concat([inner, Buffer.alloc(8 << 20)]));
     expect(bomb.length).toBeLessThan(64 * 1024);
-    expect((await expectOpnpError(() => fromMat(bomb), 'DATASET_FORMAT')).message).toMatch(/more bytes than its header announces/);
+    for (const { fromMat } of ENTRIES) expect((await expectOpnpError(() => fromMat(bomb), 'DATASET_FORMAT')).message).toMatch(/more bytes than its header announces/);
     const error = await fileCase(dir, 'bomb.mat', bomb, (p) => openSvhn(p), 18496 + SLACK);
     expect(error?.message).toMatch(/trailing bytes/);
   });

@@ -9,8 +9,9 @@ import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mulberry32 } from '@opnp/core';
-import { datasetInfo, fromIdx, openDataset, openIdx } from '../src/index.js';
-import { StreamReader, observeStreamReaders } from '../src/io.js';
+import { datasetInfo, fromIdx as nodeFromIdx, openDataset, openIdx } from '../src/node/index.js';
+import { fromIdx as browserFromIdx } from '../src/index.js';
+import { StreamReader, observeStreamReaders } from '../src/node/io.js';
 import { collect, expectOpnpError } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'opnp-idx-bounds-'));
@@ -67,8 +68,8 @@ describe('IDX headers that announce more than the file holds', () => {
     expect(error.file).toBe(path);
     expect(readers.length).toBeGreaterThan(0);
     for (const r of readers) expect(r.pulled).toBeLessThanOrEqual(64 * 1024);
-    // the buffer parser refuses it before inflating
-    expect((await expectOpnpError(() => fromIdx(gz), 'DATASET_FORMAT')).message).toContain('dims [2, 20000, 20000]');
+    // the buffer parsers of both entries refuse it before inflating
+    for (const fromIdx of [browserFromIdx, nodeFromIdx]) expect((await expectOpnpError(() => fromIdx(gz), 'DATASET_FORMAT')).message).toContain('dims [2, 20000, 20000]');
   });
 
   it('refuses samples above 256 MiB even when the .gz could hold them', async () => {
@@ -156,6 +157,6 @@ describe('datasetInfo verifies the payload length', () => {
     await expectOpnpError(() => collect(ds, { preprocess: { scale: 1 } }), 'DATASET_FORMAT');
     expect(readers).toHaveLength(2);
     for (const r of readers) expect(r.pulled).toBeLessThanOrEqual(76 + 128 * 1024);
-    expect((await expectOpnpError(() => fromIdx(bomb), 'DATASET_FORMAT')).message).toMatch(/more bytes than its header announces/);
+    for (const fromIdx of [browserFromIdx, nodeFromIdx]) expect((await expectOpnpError(() => fromIdx(bomb), 'DATASET_FORMAT')).message).toMatch(/more bytes than its header announces/);
   });
 });

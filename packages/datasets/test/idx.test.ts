@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { datasetInfo, fromIdx, idxLabelsCandidates, loadIdx, openDataset, openIdx, parseIdxHeader } from '../src/index.js';
+import { datasetInfo, fromIdx, idxLabelsCandidates, loadIdx, openDataset, openIdx, parseIdxHeader } from '../src/node/index.js';
 import { collect, expectClose, expectOpnpError, fixture, pix } from './helpers.js';
 
 const require = createRequire(import.meta.url);

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { datasetInfo, openDataset, openImageFolder, openImageList, openImageNet, parseImageList, parseValSolution, selectSamples } from '../src/index.js';
-import type { ProgressEvent, SkipEvent } from '../src/index.js';
+import { datasetInfo, openDataset, openImageFolder, openImageList, openImageNet, parseImageList, parseValSolution, selectSamples } from '../src/node/index.js';
+import type { ProgressEvent, SkipEvent } from '../src/node/index.js';
 import { FIXTURES, collect, expectClose, expectOpnpError, fixture, pix } from './helpers.js';
 
 /** CHW raw values of fixture image n (6 x 5), channels replicated from channel 0 when `grey`. */

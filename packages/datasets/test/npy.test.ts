@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { datasetInfo, encodeNpy, loadNpy, npyToMatrix, openDataset, openNpyDataset, openNpyRowWriter, readNpy, writeNpy } from '../src/index.js';
+import { datasetInfo, encodeNpy, loadNpy, npyToMatrix, openDataset, openNpyDataset, openNpyRowWriter, readNpy, writeNpy } from '../src/node/index.js';
 import { collect, escapeRegExp, expectOpnpError, fixture, pix } from './helpers.js';
 
 /** The fixtures' matrix: (arange(12).reshape(3, 4) - 5.5) / 3. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectFormat, parseDatasetSpec, openDataset } from '../src/index.js';
+import { detectFormat, parseDatasetSpec, openDataset } from '../src/node/index.js';
 import { escapeRegExp, expectOpnpError, fixture } from './helpers.js';
 
 describe('spec strings', () => {

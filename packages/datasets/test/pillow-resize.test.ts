@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { openDataset, pillowResize, type PillowFilter } from '../src/index.js';
+import { openDataset, pillowResize, type PillowFilter } from '../src/node/index.js';
 import { collect, fixture, pix } from './helpers.js';
 
 /**

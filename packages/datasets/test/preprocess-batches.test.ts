@@ -11,8 +11,8 @@ import {
   selectSamples,
   splitIndices,
   subsetIndices,
-} from '../src/index.js';
-import type { DatasetBatch, ProgressEvent } from '../src/index.js';
+} from '../src/node/index.js';
+import type { DatasetBatch, ProgressEvent } from '../src/node/index.js';
 import { collect, expectClose, expectOpnpError, fixture, pix } from './helpers.js';
 
 const require = createRequire(import.meta.url);

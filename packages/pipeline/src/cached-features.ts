@@ -5,7 +5,7 @@
  */
 import { open as openFile } from 'node:fs/promises';
 import { OpnpError, logitsWith, type Matrix } from '@opnp/core';
-import { openNpyDataset, parseNpyHeader, type Dataset } from '@opnp/datasets';
+import { openNpyDataset, parseNpyHeader, type Dataset } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import { featuresMetaPath, readFeaturesMeta, type FeaturesMeta } from './features-meta.js';

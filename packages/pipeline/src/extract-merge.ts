@@ -7,7 +7,7 @@
 import { open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OpnpError } from '@opnp/core';
-import { loadNpy, openNpyRowWriter, parseNpyHeader, writeNpy } from '@opnp/datasets';
+import { loadNpy, openNpyRowWriter, parseNpyHeader, writeNpy } from '@opnp/datasets/node';
 import type { ExtractOutputs } from './extract.js';
 import { buildFeaturesMeta, readAnyFeaturesMeta, type FeatureShardMeta } from './extract-shards.js';
 import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';

@@ -10,7 +10,7 @@
  */
 import { open, rm, stat } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core';
-import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets';
+import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets/node';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
 import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';

@@ -3,7 +3,7 @@
  */
 import { extname } from 'node:path';
 import { OpnpError } from '@opnp/core';
-import { loadIdx, loadNpy } from '@opnp/datasets';
+import { loadIdx, loadNpy } from '@opnp/datasets/node';
 
 /** Reads a labels file: IDX (raw or gzip) or a 1-D `.npy` array; non-integer values become -1 (unknown). */
 export async function loadLabelsFile(path: string): Promise<Int32Array> {

@@ -3,7 +3,7 @@
  * (`noise:<count>`). Shapes are checked against the model input before any image is read.
  */
 import { OpnpError, type FeatureExtractor } from '@opnp/core';
-import { openDataset, preprocessOptionsFor, type Dataset, type PreprocessOptions } from '@opnp/datasets';
+import { openDataset, preprocessOptionsFor, type Dataset, type PreprocessOptions } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OpnpError, keepBand, type GridPointResult, type PruningPercentages } from '@opnp/core';
-import { loadNpy, writeNpy } from '@opnp/datasets';
+import { loadNpy, writeNpy } from '@opnp/datasets/node';
 import type { CalibrationInputs, EvalArtifacts, EvalReport, SetScores } from './evaluation-types.js';
 
 /** `manifest.json` `format` value. */

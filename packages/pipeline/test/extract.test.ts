@@ -5,7 +5,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadNpy } from '@opnp/datasets';
+import { loadNpy } from '@opnp/datasets/node';
 import { extractFeatures, InterruptedError, type ExtractOptions } from '../src/index.js';
 import { demoModel, FASHION_VAL, NORMALISE, tempDir } from './helpers.js';
 

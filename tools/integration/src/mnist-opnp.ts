@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLinearFeatureExtractor, matrix, pruningMasks, resolveGemmKernel, type Matrix, type ParameterSensitivity, type PruningMasks, type PruningPercentages } from '@opnp/core';
-import { loadIdx } from '@opnp/datasets';
+import { loadIdx } from '@opnp/datasets/node';
 import { allIndices, arrayFeatureSource, createMethodRegistry, fit as fitStage, score, selectPoint, summarize, trainingFingerprint, type LoadedModel } from '@opnp/pipeline';
 import { fitRandomFeatureClassifier } from './random-feature-classifier.js';
 

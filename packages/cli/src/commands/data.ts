@@ -3,7 +3,7 @@
  * histogram, after checking the stored data against its header (a truncated or lying file fails, exit 1).
  */
 import type { Command } from 'commander';
-import { datasetInfo, openDataset, type DatasetInfo } from '@opnp/datasets';
+import { datasetInfo, openDataset, type DatasetInfo } from '@opnp/datasets/node';
 import { writeLine } from '../io.js';
 import type { CommandContext } from './shared.js';
 

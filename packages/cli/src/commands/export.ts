@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { OpnpError, composeScore, keptWeightCount, neuronSensitivity, pruneHead, pruningMasks, reactThreshold, type DetectorExportResult, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
-import { loadNpy } from '@opnp/datasets';
+import { loadNpy } from '@opnp/datasets/node';
 import {
   assertBatchSize,
   assertParentFolder,

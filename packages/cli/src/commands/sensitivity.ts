@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { OpnpError, SensitivityAccumulator, neuronSensitivity, type NeuronStatistic, type ParameterSensitivity, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
-import { writeNpy } from '@opnp/datasets';
+import { writeNpy } from '@opnp/datasets/node';
 import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, shardFromEnvironment, writeStateFile } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';

@@ -4,7 +4,8 @@
  * and char arrays are skipped); values are column-major, as MATLAB stores them.
  */
 import { formatError } from '../errors.js';
-import { inflateBytes, inflatePrefix, maxInflatedBytes } from '../inflate.js';
+import { inflateAll, inflatePrefix, maxInflatedBytes, type InflateEngine } from '../inflate.js';
+import { fflateEngine } from '../inflate-fflate.js';
 
 /** MATLAB array classes of numeric arrays. */
 export type MatClass = 'double' | 'single' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
@@ -131,8 +132,8 @@ export function parseMatMatrixHeader(view: DataView, offset: number, end: number
  * Inflates a `miCOMPRESSED` element's data, never past what its inner tag announces (`8 + bytes`, plus 8
  * bytes of padding): a decompression bomb or a lying tag fails with a typed error instead of filling memory.
  */
-export function inflateMatElement(compressed: Uint8Array, le: boolean, file: string | undefined, offset: number): Uint8Array {
-  const head = inflatePrefix('zlib', compressed, 8, file, offset);
+export function inflateMatElement(compressed: Uint8Array, le: boolean, file: string | undefined, offset: number, engine: InflateEngine): Uint8Array {
+  const head = inflatePrefix(engine, 'zlib', compressed, 8, file, offset);
   if (head.length < 8) throw formatError('MAT-file compressed element is truncated', { file, offset, expected: 'an 8-byte data element tag inside', actual: `${head.length} bytes` });
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const first = view.getUint32(0, le);
@@ -141,7 +142,7 @@ export function inflateMatElement(compressed: Uint8Array, le: boolean, file: str
   if (announced > most) {
     throw formatError('MAT-file compressed element is too small for the size its tag announces (truncated or corrupt)', { file, offset, expected: `${announced} inflated bytes`, actual: `${compressed.length} compressed bytes, which inflate to at most ${most}` });
   }
-  return inflateBytes(compressed, file, offset, announced + 8);
+  return inflateAll(engine, 'zlib', compressed, file, offset, announced + 8);
 }
 
 /** Typed array constructor of a class. */
@@ -191,16 +192,8 @@ export function decodeMatNumeric(view: DataView, tag: MatTag, className: MatClas
   return out;
 }
 
-/**
- * Parses the numeric variables of a MAT v5 file (compressed or not) from its bytes.
- *
- * @example
- * ```ts
- * const [X, y] = fromMat(readFileSync('test_32x32.mat')); // X.dims [32, 32, 3, 26032], y.dims [26032, 1]
- * ```
- * @throws OpnpError `'DATASET_FORMAT'` naming the byte offset of a bad header, tag, size or compressed block.
- */
-export function fromMat(bytes: Uint8Array, options: MatParseOptions = {}): MatVariable[] {
+/** {@link fromMat} with a given decompressor (the Node entry passes node:zlib). */
+export function parseMat(bytes: Uint8Array, options: MatParseOptions, engine: InflateEngine): MatVariable[] {
   const file = options.file;
   const le = parseMatHeader(bytes, file);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -214,7 +207,7 @@ export function fromMat(bytes: Uint8Array, options: MatParseOptions = {}): MatVa
     let innerCtx: MatContext;
     let matrix: MatTag;
     if (tag.type === MI_COMPRESSED) {
-      const inflated = inflateMatElement(bytes.subarray(tag.dataOffset, tag.dataOffset + tag.bytes), le, file, tag.dataOffset);
+      const inflated = inflateMatElement(bytes.subarray(tag.dataOffset, tag.dataOffset + tag.bytes), le, file, tag.dataOffset, engine);
       inner = new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength);
       innerCtx = { file, base: -1, what: `MAT-file compressed element at byte ${offset} (offsets are into its inflated data)` };
       matrix = readMatTag(inner, 0, inflated.length, le, innerCtx);
@@ -232,4 +225,18 @@ export function fromMat(bytes: Uint8Array, options: MatParseOptions = {}): MatVa
     offset = tag.next;
   }
   return out;
+}
+
+/**
+ * Parses the numeric variables of a MAT v5 file (compressed or not) from its bytes. Compressed elements are
+ * inflated with fflate (pure JavaScript; `@opnp/datasets/node` has the same function on node:zlib).
+ *
+ * @example
+ * ```ts
+ * const [X, y] = fromMat(new Uint8Array(await (await fetch('test_32x32.mat')).arrayBuffer())); // X.dims [32, 32, 3, 26032], y.dims [26032, 1]
+ * ```
+ * @throws OpnpError `'DATASET_FORMAT'` naming the byte offset of a bad header, tag, size or compressed block.
+ */
+export function fromMat(bytes: Uint8Array, options: MatParseOptions = {}): MatVariable[] {
+  return parseMat(bytes, options, fflateEngine);
 }

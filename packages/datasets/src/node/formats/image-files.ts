@@ -5,13 +5,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { loadSharp } from '../sharp-loader.js';
-import type { Dataset, DatasetFormat } from '../types.js';
-import { createDataset } from '../dataset.js';
-import type { RawSample } from '../dataset.js';
-import { fileSystemError, formatError, notFoundError } from '../errors.js';
-
-/** Default image extensions (lower case). */
-export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze(['.jpg', '.jpeg', '.png', '.webp']);
+import { IMAGE_EXTENSIONS, compareNames } from '../../formats/image-names.js';
+import type { Dataset, DatasetFormat } from '../../types.js';
+import { createNodeDataset } from '../sharp-images.js';
+import type { RawSample } from '../../dataset.js';
+import { formatError, notFoundError } from '../../errors.js';
+import { fileSystemError } from '../fs-errors.js';
 
 /** Options shared by image-file datasets. */
 export interface ImageFilesOptions {
@@ -23,11 +22,6 @@ export interface ImageFilesOptions {
 
 /** Options of {@link openImageFolder}. */
 export type ImageFolderOptions = ImageFilesOptions;
-
-/** Code-unit string order (Python's `sorted` for BMP names). */
-export function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Entries of a folder split into sorted sub-folders and sorted image files (symlinks followed). */
 export async function listFolder(dir: string, extensions: readonly string[]): Promise<{ dirs: string[]; images: string[] }> {
@@ -102,7 +96,7 @@ export async function imageFilesDataset(parts: ImageFilesParts): Promise<Dataset
     }
   }
   const labelled = labels.some((v) => v >= 0);
-  return createDataset({
+  return createNodeDataset({
     format: parts.format,
     source: parts.source,
     count: files.length,

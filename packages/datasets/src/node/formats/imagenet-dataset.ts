@@ -4,10 +4,13 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import type { Dataset } from '../types.js';
-import { IMAGE_EXTENSIONS, compareNames, imageFilesDataset, listFolder, openImageFolder } from './image-files.js';
+import type { Dataset } from '../../types.js';
+import { IMAGE_EXTENSIONS, compareNames } from '../../formats/image-names.js';
+import { WNID, parseValSolution } from '../../formats/imagenet-val-solution.js';
+import { imageFilesDataset, listFolder, openImageFolder } from './image-files.js';
 import type { ImageFilesOptions } from './image-files.js';
-import { argumentError, fileSystemError, formatError, notFoundError } from '../errors.js';
+import { argumentError, formatError, notFoundError } from '../../errors.js';
+import { fileSystemError } from '../fs-errors.js';
 
 /** Options of {@link openImageNet}. */
 export interface ImageNetOptions extends ImageFilesOptions {
@@ -16,8 +19,6 @@ export interface ImageNetOptions extends ImageFilesOptions {
   /** The `LOC_val_solution.csv` of a flat val folder (default: searched in the folder and up to 4 parents). */
   labels?: string;
 }
-
-const WNID = /^n\d{8}$/;
 
 async function isDir(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);
@@ -45,26 +46,6 @@ async function findUpwards(dir: string, name: string): Promise<string | undefine
     current = parent;
   }
   return undefined;
-}
-
-/**
- * Parses `LOC_val_solution.csv` (`ImageId,PredictionString` with the WordNet id as the first token of the
- * prediction string) into image id -> wnid.
- *
- * @throws OpnpError `'DATASET_FORMAT'` naming the line of a malformed row.
- */
-export function parseValSolution(text: string, file?: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const lines = text.split(/\r?\n/);
-  for (const [i, line] of lines.entries()) {
-    if (line.trim() === '' || (i === 0 && line.startsWith('ImageId'))) continue;
-    const comma = line.indexOf(',');
-    const id = comma < 0 ? '' : line.slice(0, comma).trim();
-    const wnid = comma < 0 ? undefined : line.slice(comma + 1).trim().split(/\s+/)[0];
-    if (!id || !wnid || !WNID.test(wnid)) throw formatError('Malformed LOC_val_solution.csv row', { file, offset: i + 1, expected: 'ImageId,<wnid> x y x y ...', actual: line.slice(0, 80) });
-    out.set(id, wnid);
-  }
-  return out;
 }
 
 /**

@@ -5,13 +5,14 @@ import { open, readFile, rename, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Matrix } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
-import type { NpyArray } from './npy.js';
-import { encodeNpy, encodeNpyHeader, floatBytes, parseNpyHeader, readNpy } from './npy.js';
-import { argumentError, fileSystemError, formatError, writeError } from '../errors.js';
+import type { NpyArray } from '../../formats/npy.js';
+import { encodeNpy, encodeNpyHeader, floatBytes, parseNpyHeader, readNpy } from '../../formats/npy.js';
+import { argumentError, formatError } from '../../errors.js';
+import { fileSystemError, writeError } from '../fs-errors.js';
 import { fileSize, openFile, readAt, readRecords } from '../io.js';
-import type { Dataset } from '../types.js';
-import { createDataset } from '../dataset.js';
-import type { RawSample } from '../dataset.js';
+import type { Dataset } from '../../types.js';
+import { createNodeDataset } from '../sharp-images.js';
+import type { RawSample } from '../../dataset.js';
 
 /** Reads a whole `.npy` file. */
 export async function loadNpy(path: string): Promise<NpyArray> {
@@ -195,6 +196,6 @@ export async function openNpyDataset(path: string): Promise<NpyDataset> {
     }
   }
   const verify = async () => [`file length: ${size} bytes = header + ${count} x ${recordBytes}-byte rows of shape (${shape.join(', ')})`];
-  const dataset = createDataset({ format: 'npy', source: path, count, shape: stored, eightBit: false, read, verify });
+  const dataset = createNodeDataset({ format: 'npy', source: path, count, shape: stored, eightBit: false, read, verify });
   return Object.freeze({ ...dataset, arrayShape: Object.freeze([...shape]) });
 }

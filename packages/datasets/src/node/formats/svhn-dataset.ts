@@ -4,14 +4,15 @@
  * compressed) so the images are never all in memory.
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { Dataset } from '../types.js';
-import type { MatContext, MatMatrixHeader } from './mat.js';
-import { MI_COMPRESSED, MI_MATRIX, decodeMatNumeric, inflateMatElement, parseMatHeader, parseMatMatrixHeader, readMatTag } from './mat.js';
-import { createDataset } from '../dataset.js';
-import type { RawSample } from '../dataset.js';
+import type { Dataset } from '../../types.js';
+import type { MatContext, MatMatrixHeader } from '../../formats/mat.js';
+import { MI_COMPRESSED, MI_MATRIX, decodeMatNumeric, inflateMatElement, parseMatHeader, parseMatMatrixHeader, readMatTag } from '../../formats/mat.js';
+import { createNodeDataset } from '../sharp-images.js';
+import type { RawSample } from '../../dataset.js';
 import { MAX_SAMPLE_BYTES, checkSampleBytes, fileSize, inflateReader, openFile, readAt, readRecords, readStreamRecords, verifyStreamLength } from '../io.js';
-import { inflatePrefix, maxInflatedBytes } from '../inflate.js';
-import { formatError, notFoundError } from '../errors.js';
+import { inflatePrefix, maxInflatedBytes } from '../../inflate.js';
+import { zlibEngine } from '../inflate-zlib.js';
+import { formatError, notFoundError } from '../../errors.js';
 
 /** Options of {@link openSvhn}. */
 export interface SvhnOptions {
@@ -67,7 +68,7 @@ async function scanMat(handle: FileHandle, file: string, size: number): Promise<
     const element = { ...tag, dataOffset: tag.dataOffset + offset, next: tag.next + offset };
     if (element.type === MI_COMPRESSED) {
       const prefix = await readAt(handle, file, element.dataOffset, Math.min(element.bytes, PREFIX_BYTES));
-      const inflated = inflatePrefix('zlib', prefix, 4096, file, element.dataOffset);
+      const inflated = inflatePrefix(zlibEngine, 'zlib', prefix, 4096, file, element.dataOffset);
       const view = new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength);
       const innerCtx: MatContext = { file, base: -1, what: `MAT-file compressed element at byte ${offset} (offsets are into its inflated data)` };
       if (inflated.length >= 8) {
@@ -97,7 +98,7 @@ async function readVariable(handle: FileHandle, file: string, info: VariableInfo
   let view: DataView;
   let tag = real;
   if (info.compressed) {
-    const inflated = inflateMatElement(await readAt(handle, file, info.compressed.start, info.compressed.end - info.compressed.start), le, file, info.compressed.start);
+    const inflated = inflateMatElement(await readAt(handle, file, info.compressed.start, info.compressed.end - info.compressed.start), le, file, info.compressed.start, zlibEngine);
     if (inflated.length < real.dataOffset + real.bytes) throw formatError('Compressed MAT element is truncated', { file, offset: info.elementOffset });
     view = new DataView(inflated.buffer, inflated.byteOffset, inflated.byteLength);
   } else {
@@ -208,7 +209,7 @@ export async function openSvhn(path: string, options: SvhnOptions = {}): Promise
     const reader = inflateReader(path, x.compressed.start, x.compressed.end);
     for await (const [k, bytes] of readStreamRecords(reader, x.dataOffset, recordBytes, indices, signal)) yield toSample(indices[k]!, bytes);
   }
-  return createDataset({
+  return createNodeDataset({
     format: 'svhn',
     source: path,
     count,

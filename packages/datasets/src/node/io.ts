@@ -8,7 +8,8 @@ import { createReadStream } from 'node:fs';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { isOpnpError } from '@opnp/core';
-import { fileSystemError, formatError } from './errors.js';
+import { formatError } from '../errors.js';
+import { fileSystemError } from './fs-errors.js';
 
 /** Largest positional read issued at once. */
 const CHUNK_BYTES = 4 << 20;

@@ -3,13 +3,14 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Dataset } from '../types.js';
-import type { CifarLabelKind, CifarVariant } from './cifar.js';
-import { CIFAR_IMAGE_BYTES, cifarClasses, cifarRecordBytes, cifarRecordLabel, resolveCifarVariant } from './cifar.js';
-import { createDataset } from '../dataset.js';
-import type { RawSample } from '../dataset.js';
+import type { Dataset } from '../../types.js';
+import type { CifarLabelKind, CifarVariant } from '../../formats/cifar.js';
+import { CIFAR_IMAGE_BYTES, cifarClasses, cifarRecordBytes, cifarRecordLabel, resolveCifarVariant } from '../../formats/cifar.js';
+import { createNodeDataset } from '../sharp-images.js';
+import type { RawSample } from '../../dataset.js';
 import { fileSize, readRecords } from '../io.js';
-import { argumentError, fileSystemError, notFoundError } from '../errors.js';
+import { argumentError, notFoundError } from '../../errors.js';
+import { fileSystemError } from '../fs-errors.js';
 
 /** Options of {@link openCifar}. */
 export interface CifarOptions {
@@ -115,7 +116,7 @@ export async function openCifar(path: string, options: CifarOptions = {}): Promi
     for await (const [index, bytes, offset, file] of records(all)) labels[index] = cifarRecordLabel(bytes, v, kind, file, offset);
     return labels;
   }
-  return createDataset({
+  return createNodeDataset({
     format: v,
     source: path,
     count,

@@ -4,14 +4,16 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Dataset } from '../types.js';
-import type { IdxArray, IdxHeader } from './idx.js';
-import { checkGzipCanHold, decodeIdxValues, describeIdx, fromIdx, idxLabels, parseIdxHeader } from './idx.js';
-import { createDataset } from '../dataset.js';
-import type { RawSample } from '../dataset.js';
+import type { Dataset } from '../../types.js';
+import type { IdxArray, IdxHeader } from '../../formats/idx.js';
+import { checkGzipCanHold, decodeIdxValues, describeIdx, idxImageLayout, idxLabels, parseIdxHeader } from '../../formats/idx.js';
+import { fromIdx } from '../parsers.js';
+import { createNodeDataset } from '../sharp-images.js';
+import type { RawSample } from '../../dataset.js';
 import { checkSampleBytes, fileSize, gunzipReader, openFile, readAt, readRecords, readStreamRecords, verifyStreamLength, type StreamReader } from '../io.js';
-import { isGzip } from '../inflate.js';
-import { argumentError, fileSystemError, formatError, notFoundError } from '../errors.js';
+import { isGzip } from '../../inflate.js';
+import { argumentError, formatError, notFoundError } from '../../errors.js';
+import { fileSystemError } from '../fs-errors.js';
 
 /** Options of {@link openIdx}. */
 export interface IdxOptions {
@@ -25,7 +27,7 @@ export interface IdxOptions {
   split?: string;
 }
 
-/** Reads and parses a whole IDX file (raw or `.gz`). Prefer {@link openIdx} for large image files. */
+/** Reads and parses a whole IDX file (raw or `.gz`, through node:zlib). Prefer {@link openIdx} for large image files. */
 export async function loadIdx(path: string): Promise<IdxArray> {
   let bytes: Buffer;
   try {
@@ -174,13 +176,7 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
   }
   if (isDirectory) images = await imagesFileIn(path, options.split ?? 'test');
   const { header, gzip, size } = await readIdxHeader(images);
-  const dims = header.dims;
-  if (dims.length < 2 || dims.length > 4) {
-    throw formatError('IDX images file must have 2 to 4 dimensions ([N, D], [N, H, W] or [N, H, W, C])', { file: images, offset: 3, actual: dims, hint: dims.length === 1 ? 'This looks like a labels file' : undefined });
-  }
-  const count = dims[0]!;
-  const shape: [number, number, number] = dims.length === 2 ? [1, 1, dims[1]!] : dims.length === 3 ? [1, dims[1]!, dims[2]!] : [dims[3]!, dims[1]!, dims[2]!];
-  const layout = dims.length === 4 ? 'HWC' : 'CHW';
+  const { count, shape, layout } = idxImageLayout(header.dims, images);
   const recordValues = shape[0] * shape[1] * shape[2];
   const recordBytes = recordValues * header.elementBytes;
   checkSampleBytes(recordBytes, `IDX ${describeIdx(header)}`, images, 4);
@@ -211,7 +207,7 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
       yield toSample(indices[k]!, bytes);
     }
   }
-  return createDataset({
+  return createNodeDataset({
     format: 'idx',
     source: images,
     count,
