@@ -4,7 +4,7 @@
  */
 import { argmaxRows } from '@opnp/metrics';
 import { loadOnnxWebDetector, type OnnxWebDetector } from '@opnp/backend-onnx-web';
-import { batchShape, decodeImage, imageGeometry, normalise, type Normalisation } from './pixels.js';
+import { decodeImage, drawInput, imageBatch, type Normalisation } from './images.js';
 import { byId, inSection, showNumber } from './ui.js';
 
 /** The detector section's controller. */
@@ -47,7 +47,6 @@ export class DetectMode {
       await this.detector?.dispose();
       this.detector = undefined;
       const detector = await loadOnnxWebDetector(typeof source === 'string' ? source : new Uint8Array(await source.arrayBuffer()));
-      imageGeometry(detector.input); // says now when the page cannot feed this model
       this.detector = detector;
       this.onRuntime(detector.runtime.executionProviders);
       const { threshold, outputs } = detector.description;
@@ -70,13 +69,10 @@ export class DetectMode {
   private async score(file: Blob): Promise<void> {
     const detector = this.detector;
     if (!detector) throw new Error('Load a detector first (a .onnx written by opnp export)');
-    const geometry = imageGeometry(detector.input);
-    const { pixels, canvas } = await decodeImage(file, geometry, byId('invert', HTMLInputElement).checked);
-    const preview = byId('preview', HTMLCanvasElement).getContext('2d')!;
-    preview.imageSmoothingEnabled = false;
-    preview.drawImage(canvas, 0, 0, preview.canvas.width, preview.canvas.height);
-    const data = normalise(pixels, 1, geometry, this.normalisation());
-    const { oodScore, isOod, logits } = await detector.score({ data, shape: batchShape(1, geometry) });
+    const norm = this.normalisation();
+    const batch = await imageBatch(await decodeImage(file, byId('invert', HTMLInputElement).checked), detector.input, norm);
+    drawInput(byId('preview', HTMLCanvasElement), batch, detector.input, norm);
+    const { oodScore, isOod, logits } = await detector.score(batch);
     const cls = this.field('class');
     if (logits) {
       cls.textContent = String(argmaxRows(logits)[0]);

@@ -3,11 +3,11 @@
  * {@link fitOpnp}, and shows the masks, the metrics, some samples, the detector (download, or use it in mode 1) and
  * every number as JSON.
  */
-import { OpnpError, type InputBatch, type PruningPercentages } from '@opnp/core';
+import type { PruningPercentages } from '@opnp/core';
+import { fromIdx, idxDataset, type Dataset } from '@opnp/datasets';
 import { createOnnxWebGemmKernel, loadOnnxWebFeatureExtractor, type OnnxWebFeatureExtractor, type OnnxWebGemmKernel } from '@opnp/backend-onnx-web';
 import { fitDetector, fitOpnp, type FitResult } from './fit.js';
-import { fetchIdxImages, imageRange, type GrayImages } from './idx.js';
-import { batchShape, imageGeometry, normalise, type Normalisation } from './pixels.js';
+import { preprocessedBatch, type Normalisation } from './images.js';
 import { byId, inSection, numberField, showNumber, tableRow } from './ui.js';
 
 /** The demo files (copied into `data/` by build.mjs). */
@@ -23,7 +23,7 @@ export class FitMode {
   private readonly section = byId('fit', HTMLElement);
   private classifier: Blob | string;
   private kernel: OnnxWebGemmKernel | undefined;
-  private readonly files = new Map<string, Promise<GrayImages>>();
+  private readonly files = new Map<string, Promise<Dataset>>();
   private detectorUrl: string | undefined;
 
   constructor(
@@ -88,10 +88,14 @@ export class FitMode {
     return loadOnnxWebFeatureExtractor(source, { onWarning: (message) => (byId('classifier-info', HTMLSpanElement).textContent = message) });
   }
 
-  private images(url: string): Promise<GrayImages> {
+  /** A demo IDX file (gzipped) as a dataset, fetched once. */
+  private images(url: string): Promise<Dataset> {
     let pending = this.files.get(url);
     if (!pending) {
-      pending = fetchIdxImages(url);
+      pending = fetch(url).then(async (response) => {
+        if (!response.ok) throw new Error(`Cannot fetch ${url}: HTTP ${response.status}`);
+        return idxDataset(fromIdx(new Uint8Array(await response.arrayBuffer()), { file: url }), { source: url });
+      });
       pending.catch(() => this.files.delete(url));
       this.files.set(url, pending);
     }
@@ -100,21 +104,15 @@ export class FitMode {
 
   /** The four image sets, preprocessed for the classifier: train, ID validation / test (MNIST test), OOD (Fashion). */
   private async inputs(extractor: OnnxWebFeatureExtractor, settings: { trainCount: number; testCount: number }) {
-    const geometry = imageGeometry(extractor.input);
-    if (geometry.channels !== 1 || geometry.height !== 28 || geometry.width !== 28) {
-      throw new OpnpError('SHAPE_MISMATCH', 'The demo images are 28 x 28 gray (MNIST); this classifier takes other images', {
-        expected: '[N, 1, 28, 28], [N, 28, 28, 1] or [N, 784]',
-        actual: extractor.input.shape,
-      });
-    }
     const [train, test, ood] = await Promise.all([this.images(DATA.train), this.images(DATA.test), this.images(DATA.ood)]);
     const n = settings.testCount;
-    const batch = (images: GrayImages): InputBatch => ({ data: normalise(images.pixels, images.count, geometry, this.normalisation()), shape: batchShape(images.count, geometry) });
+    const range = (start: number, count: number) => Uint32Array.from({ length: count }, (_, i) => start + i);
+    const batch = (dataset: Dataset, start: number, count: number) => preprocessedBatch(dataset, range(start, count), extractor.input, this.normalisation());
     return {
-      train: batch(imageRange(train, 0, settings.trainCount)),
-      idVal: batch(imageRange(test, 0, n)),
-      idTest: batch(imageRange(test, n, n)),
-      oodTest: batch(imageRange(ood, 0, n)),
+      train: await batch(train, 0, settings.trainCount),
+      idVal: await batch(test, 0, n),
+      idTest: await batch(test, n, n),
+      oodTest: await batch(ood, 0, n),
     };
   }
 

@@ -15,8 +15,8 @@ for (const [key, value] of params) {
 }
 
 const normalisation = () => ({
-  mean: [numberField(byId('mean', HTMLInputElement), 'mean')],
-  std: [numberField(byId('std', HTMLInputElement), 'std', (v) => Number.isFinite(v) && v > 0)],
+  mean: numberField(byId('mean', HTMLInputElement), 'mean'),
+  std: numberField(byId('std', HTMLInputElement), 'std', (v) => Number.isFinite(v) && v > 0),
 });
 
 const runtime = byId('runtime', HTMLSpanElement);
