@@ -9,7 +9,8 @@
 //    (ONNXRUNTIME_NODE_INSTALL=skip; third-party packages come from the registry or npm's cache) and checks
 //    that TensorFlow.js is not installed, that there is one copy of @opnp/core, that `npx opnp demo --quick
 //    --quiet` prints the table, and that a model.json gets the "install @opnp/backend-tfjs" hint;
-// 4. every export of every library package through a plain-Node ESM import and a CommonJS require, and
+// 4. every export of every library package (`.`, `./node`, ...) through a plain-Node ESM import and a CommonJS
+//    require, the `./node` entries of datasets and backend-tfjs re-exporting their browser-safe `.` entry, and
 //    @opnp/backend-onnx-web running the demo model on onnxruntime-web's wasm;
 // 5. adds the @opnp/backend-tfjs tarball (the opt-in) and checks the CLI's lazy import finds it.
 // Prints PASS/FAIL per check and a summary; exits 1 when a check fails.
@@ -55,6 +56,8 @@ const packages = readdirSync(join(root, 'packages'))
   .filter(({ pkg }) => !pkg.private);
 const libraries = packages.filter(({ pkg }) => !pkg.bin);
 const optIn = new Set(['@opnp/backend-tfjs']);
+/** Packages whose `./node` entry is the whole package for Node (the browser-safe `.` plus file access). */
+const NODE_SUPERSETS = new Set(['@opnp/datasets', '@opnp/backend-tfjs']);
 /** Entries that need an optional peer the smoke project does not install. */
 const NEEDS_OPTIONAL_PEER = new Set(['@opnp/core/testing']); // vitest
 const tgz = new Map();
@@ -168,9 +171,18 @@ if (packed) {
   }
 }
 
-/** ESM import and CJS require of every export of each package, from the project folder. */
+/**
+ * ESM import and CJS require of every export of each package (`.`, `./node`, ...), from the project folder; the
+ * `./node` entry of datasets and backend-tfjs must re-export every name of the browser-safe `.` (one import for Node).
+ */
 function entryChecks(list) {
   for (const { pkg } of list) {
+    if (NODE_SUPERSETS.has(pkg.name)) {
+      check(`${pkg.name}/node re-exports every export of ${pkg.name}`, () => {
+        const code = `const [b, n] = await Promise.all([import('${pkg.name}'), import('${pkg.name}/node')]); const missing = Object.keys(b).filter((k) => !(k in n)); if (missing.length) throw new Error('missing: ' + missing.join(', ')); console.log(Object.keys(b).length + ' + ' + (Object.keys(n).length - Object.keys(b).length));`;
+        return `${run('node', ['--input-type=module', '-e', code]).stdout.trim()} Node-only exports`;
+      });
+    }
     const specifiers = Object.keys(pkg.exports).filter((k) => !k.endsWith('.json')).map((k) => (k === '.' ? pkg.name : `${pkg.name}/${k.slice(2)}`))
       .filter((s) => !NEEDS_OPTIONAL_PEER.has(s));
     check(`ESM import of ${specifiers.join(', ')}`, () => {

@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type * as Ort from 'onnxruntime-node';
 import { gemm, portableGemmKernel, type GemmKernel, type Matrix } from '@opnp/core';
-import { createTfjsGemmKernel, loadTfjsFeatureExtractor } from '../src/index.js';
+import { createTfjsGemmKernel, loadTfjsFeatureExtractor } from '../src/node/index.js';
 
 const layersPath = fileURLToPath(new URL('../test/fixtures/mnist-cnn-layers/model.json', import.meta.url));
 const onnxPath = fileURLToPath(new URL('../../backend-onnx/test/fixtures/mnist-cnn.onnx', import.meta.url));

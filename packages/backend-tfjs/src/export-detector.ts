@@ -15,11 +15,11 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions } from '@opnp/core/backend';
 import { OpnpError, assertMatrix, type DetectorExportOptions, type DetectorExportResult, type Matrix } from '@opnp/core';
-import { fileSystemIO, saveTargets } from './fs-io.js';
 import { attr, GraphDefBuilder, inputNodeName, type GraphDefJson } from './graph-def.js';
 import { detectGraphHead, detectLayersHead, type TfjsHeadOptions } from './head-detection.js';
 import { layersToGraph } from './layers-to-graph.js';
-import { loadTfjsModel, type LoadedTfjsModel, type TfjsModelSource } from './model.js';
+import { loadTfjsModelWith, type LoadedTfjsModel, type TfjsModelSource } from './model.js';
+import { urlModelIO, type TfjsModelIO } from './model-io.js';
 import type { TfjsFeatureExtractor } from './extractor.js';
 import { initTfjsBackend } from './runtime.js';
 
@@ -27,7 +27,7 @@ import { initTfjsBackend } from './runtime.js';
 export interface ExportTfjsDetectorOptions {
   /** The loaded classifier (its model and detected head are used). Either this or `model`. */
   extractor?: TfjsFeatureExtractor;
-  /** The classifier: a `model.json` path, an IOHandler or artifacts (loaded, then released). */
+  /** The classifier: a `model.json` URL (a path in `@opnp/backend-tfjs/node`), an IOHandler or artifacts (loaded, then released). */
   model?: TfjsModelSource;
   /** Head detection options when `model` is given. */
   head?: TfjsHeadOptions;
@@ -41,7 +41,11 @@ export interface ExportTfjsDetectorOptions {
   temperature?: number;
   /** When given, an `is_ood` output (bool `[N]`) is added: `ood_score < threshold`. */
   threshold?: number;
-  /** Output folder (or `model.json` path): writes `model.json` + `weights.bin`, each atomically. */
+  /**
+   * Where to write the detector: a tf.io URL (`downloads://detector`, `indexeddb://detector`, ...); with
+   * `@opnp/backend-tfjs/node`, also an output folder (or `model.json` path): `model.json` + `weights.bin`, each
+   * written atomically. Without it, only the artifacts are returned.
+   */
   outPath?: string;
 }
 
@@ -55,7 +59,7 @@ export interface ExportedTfjsDetector {
   readonly inputName: string;
   /** Shape of the input placeholder (`null` marks a dynamic dimension). */
   readonly inputShape: readonly (number | null)[];
-  /** The files written (`model.json` first), when `outPath` was given. */
+  /** The files written (`model.json` first; the URL for a tf.io URL), when `outPath` was given. */
   readonly files?: readonly string[];
 }
 
@@ -122,12 +126,18 @@ function graphOf(loaded: LoadedTfjsModel, headOptions: TfjsHeadOptions | undefin
  * @example
  * ```ts
  * const pruned = pruneHead(extractor.head, masks);
- * await exportTfjsDetector({ extractor, prunedWeight: pruned.weight, reactClip: c, outPath: 'detector/' });
- * const detector = await tf.loadGraphModel(fileSystemIO('detector/model.json'));
+ * const { artifacts } = await exportTfjsDetector({ extractor, prunedWeight: pruned.weight, reactClip: c, outPath: 'indexeddb://detector' });
+ * const detector = await tf.loadGraphModel(tf.io.fromMemory(artifacts)); // or tf.loadGraphModel('indexeddb://detector')
  * const [logits, oodScore] = detector.execute(x) as tf.Tensor[];
  * ```
+ * (`exportTfjsDetector` of `@opnp/backend-tfjs/node` also writes folders: `outPath: 'detector/'`.)
  */
-export async function exportTfjsDetector(options: ExportTfjsDetectorOptions): Promise<ExportedTfjsDetector> {
+export function exportTfjsDetector(options: ExportTfjsDetectorOptions): Promise<ExportedTfjsDetector> {
+  return exportTfjsDetectorWith(options, urlModelIO);
+}
+
+/** {@link exportTfjsDetector} with a given reader and writer of string sources and targets (the Node entry passes the file system's). */
+export async function exportTfjsDetectorWith(options: ExportTfjsDetectorOptions, modelIO: TfjsModelIO): Promise<ExportedTfjsDetector> {
   if (!options.extractor === !options.model) throw invalid('Pass exactly one of extractor and model', 'extractor | model', Object.keys(options));
   const running = options.extractor?.tfBackend;
   if (!running || tf.getBackend() !== running.tfName) await initTfjsBackend(running ? { prefer: running.name } : {});
@@ -136,7 +146,7 @@ export async function exportTfjsDetector(options: ExportTfjsDetectorOptions): Pr
   if (options.reactClip !== undefined && (typeof options.reactClip !== 'number' || Number.isNaN(options.reactClip))) throw invalid('reactClip must be a number (not NaN)', 'a number', options.reactClip);
   if (options.threshold !== undefined && (typeof options.threshold !== 'number' || Number.isNaN(options.threshold))) throw invalid('threshold must be a number (not NaN)', 'a number', options.threshold);
   assertMatrix(options.prunedWeight, 'prunedWeight');
-  const loaded = options.extractor ? options.extractor.loaded : await loadTfjsModel(options.model!);
+  const loaded = options.extractor ? options.extractor.loaded : await loadTfjsModelWith(options.model!, modelIO);
   try {
     const { b, det, featureRef, logitsRef, input } = graphOf(loaded, options.head, options.extractor);
     const C = det.head.weight.rows;
@@ -162,9 +172,8 @@ export async function exportTfjsDetector(options: ExportTfjsDetectorOptions): Pr
       opnp: { outputs, oodScore: 'T * logsumexp((W\' min(h, clip) + b) / T)', temperature: T, reactClip: options.reactClip ?? null, threshold: options.threshold ?? null, featureTensor: featureRef },
     };
     await checkRuns(artifacts, input.shape);
-    if (options.outPath !== undefined) await fileSystemIO(options.outPath).save(artifacts);
-    const targets = options.outPath !== undefined ? saveTargets(options.outPath) : undefined;
-    return { artifacts, outputs, inputName: input.name, inputShape: input.shape, ...(targets ? { files: [targets.modelJson, targets.weights] } : {}) };
+    const files = options.outPath !== undefined ? await modelIO.save(options.outPath, artifacts) : undefined;
+    return { artifacts, outputs, inputName: input.name, inputShape: input.shape, ...(files ? { files } : {}) };
   } finally {
     if (!options.extractor) loaded.model.dispose();
   }
@@ -172,12 +181,12 @@ export async function exportTfjsDetector(options: ExportTfjsDetectorOptions): Pr
 
 /**
  * The `exportDetector` capability of the TensorFlow.js extractor: writes a graph model (`model.json` +
- * `weights.bin`) into the folder `options.outputPath` (or at that `model.json` path) with outputs `logits`,
- * `ood_score` and, with a threshold, `is_ood`.
+ * `weights.bin`) into the folder `options.outputPath` (or at that `model.json` path; a tf.io URL for an extractor
+ * of the browser-safe entry) with outputs `logits`, `ood_score` and, with a threshold, `is_ood`.
  */
 export async function exportDetectorOf(extractor: TfjsFeatureExtractor, options: DetectorExportOptions): Promise<DetectorExportResult> {
   const resolved = resolveDetectorExportOptions(extractor.head, options);
-  const exported = await exportTfjsDetector({
+  const exported = await exportTfjsDetectorWith({
     extractor,
     prunedWeight: resolved.prunedWeight,
     bias: resolved.bias,
@@ -185,7 +194,7 @@ export async function exportDetectorOf(extractor: TfjsFeatureExtractor, options:
     ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
     ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
     outPath: resolved.outputPath,
-  });
+  }, extractor.modelIO);
   const files = exported.files ?? [];
   return {
     format: 'tfjs-graph-model',

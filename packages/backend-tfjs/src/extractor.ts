@@ -22,7 +22,8 @@ import {
 } from '@opnp/core';
 import { exportDetectorOf } from './export-detector.js';
 import { detectGraphHead, detectLayersHead, type TfjsHead } from './head-detection.js';
-import { loadTfjsModel, type LoadedTfjsModel, type TfjsModelSource } from './model.js';
+import { loadTfjsModelWith, type LoadedTfjsModel, type TfjsModelSource } from './model.js';
+import { urlModelIO, type TfjsModelIO } from './model-io.js';
 import { initTfjsBackend, type TfjsBackendInfo, type TfjsBackendName } from './runtime.js';
 
 /** Options of {@link loadTfjsFeatureExtractor}. */
@@ -33,7 +34,7 @@ export interface TfjsLoadOptions extends LoadOptions {
    * `threads` option is not supported (TensorFlow.js sets its own threads) and is reported through `onWarning`.
    */
   backend?: TfjsBackendName;
-  /** Folder of the wasm binaries (default: the installed `@tensorflow/tfjs-backend-wasm/dist/`). */
+  /** Folder (or URL prefix) of the wasm binaries; default: TensorFlow.js's own lookup (see `initTfjsBackend`). */
   wasmPath?: string;
   /** Largest batch one `extract` call accepts. Default: unlimited (a static batch dimension is run in chunks). */
   maxBatchSize?: number;
@@ -81,6 +82,8 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
   readonly detection: TfjsHead;
   /** The loaded model (kept for export). */
   readonly loaded: LoadedTfjsModel;
+  /** How `exportDetector` writes its `outputPath`: URLs, or files for an extractor of `@opnp/backend-tfjs/node`. @internal */
+  readonly modelIO: TfjsModelIO;
   private disposed = false;
   private readonly queue = new SerialQueue();
   private check: TfjsHeadCheck | undefined;
@@ -92,8 +95,9 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
   private readonly headTensors: { kernel: tf.Tensor2D; bias: tf.Tensor1D } | undefined;
 
   /** @internal use {@link loadTfjsFeatureExtractor} */
-  constructor(loaded: LoadedTfjsModel, detection: TfjsHead, input: InputSpec, tfBackend: TfjsBackendInfo, options: TfjsLoadOptions) {
+  constructor(loaded: LoadedTfjsModel, detection: TfjsHead, input: InputSpec, tfBackend: TfjsBackendInfo, options: TfjsLoadOptions, modelIO: TfjsModelIO = urlModelIO) {
     this.loaded = loaded;
+    this.modelIO = modelIO;
     this.detection = detection;
     this.head = detection.head;
     this.input = input;
@@ -166,8 +170,10 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
 
   /**
    * Writes a deployable TensorFlow.js graph-model detector (`model.json` + `weights.bin`) into the folder
-   * `options.outputPath` (or at that `model.json` path), each file atomically: outputs `logits`, `ood_score` and,
-   * with a threshold, `is_ood`. Runs once before anything is written.
+   * `options.outputPath` (or at that `model.json` path), each file atomically (extractors of
+   * `@opnp/backend-tfjs/node`; in the browser-safe entry `outputPath` is a tf.io URL such as
+   * `indexeddb://detector`): outputs `logits`, `ood_score` and, with a threshold, `is_ood`. Runs once before
+   * anything is written.
    *
    * @throws OpnpError `SHAPE_MISMATCH` / `INVALID_ARGUMENT` for bad options, `MODEL_FORMAT` for a layer that cannot
    * be translated, `IO_ERROR` when writing fails, `DISPOSED` after dispose
@@ -274,17 +280,23 @@ function inputNameOf(ref: string): string {
  * Loads a TensorFlow.js classifier (LayersModel or GraphModel) as a {@link FeatureExtractor}: initialises the
  * backend (see `initTfjsBackend`), loads the model, detects the head.
  *
- * @param source a `model.json` path (or its folder), a `tf.io.IOHandler`, or `ModelArtifacts`
+ * @param source a `model.json` URL (`https://...`, relative to the page, `indexeddb://...`), a `tf.io.IOHandler`, or
+ * `ModelArtifacts`; `@opnp/backend-tfjs/node` has the same function for `model.json` paths
  * @throws OpnpError `IO_ERROR`, `MODEL_FORMAT`, `MODEL_HEAD_NOT_FOUND`, `MODEL_HEAD_AMBIGUOUS`, `BACKEND_UNAVAILABLE`
  *
  * @example
  * ```ts
- * const extractor = await loadTfjsFeatureExtractor('mnist/model.json', { backend: 'wasm' });
+ * const extractor = await loadTfjsFeatureExtractor('models/mnist/model.json', { backend: 'wasm' }); // fetched
  * const { features, logits } = await extractor.extract({ data, shape: [32, 28, 28, 1] }); // NHWC
  * console.log(extractor.tfBackend); // { name: 'wasm', simd: true, threads: false, ... }
  * ```
  */
-export async function loadTfjsFeatureExtractor(source: TfjsModelSource, options: TfjsLoadOptions = {}): Promise<TfjsFeatureExtractor> {
+export function loadTfjsFeatureExtractor(source: TfjsModelSource, options: TfjsLoadOptions = {}): Promise<TfjsFeatureExtractor> {
+  return loadTfjsFeatureExtractorWith(source, options, urlModelIO);
+}
+
+/** {@link loadTfjsFeatureExtractor} with a given reader and writer of string sources and targets (the Node entry passes the file system's). */
+export async function loadTfjsFeatureExtractorWith(source: TfjsModelSource, options: TfjsLoadOptions, modelIO: TfjsModelIO): Promise<TfjsFeatureExtractor> {
   if (options.maxBatchSize !== undefined && (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1)) {
     throw new OpnpError('INVALID_ARGUMENT', 'maxBatchSize must be a positive integer', { actual: options.maxBatchSize });
   }
@@ -292,7 +304,7 @@ export async function loadTfjsFeatureExtractor(source: TfjsModelSource, options:
     options.onWarning?.(`The tfjs backend cannot set the number of threads (threads: ${options.threads} ignored); TensorFlow.js chooses its own.`);
   }
   const tfBackend = await startBackend(options);
-  const loaded = await loadTfjsModel(source);
+  const loaded = await loadTfjsModelWith(source, modelIO);
   try {
     const headOptions = { featureTensor: options.featureTensor, headNode: options.headNode };
     const detection = loaded.kind === 'layers-model' ? detectLayersHead(loaded.model, headOptions) : detectGraphHead(loaded.model, loaded.graph, headOptions);
@@ -304,7 +316,7 @@ export async function loadTfjsFeatureExtractor(source: TfjsModelSource, options:
           : `The model returns probabilities: graph output "${detection.graphOutput}" is Softmax of "${detection.logitsNode}"; using the Softmax input as the logits.`,
       );
     }
-    return new TfjsFeatureExtractor(loaded, detection, input, tfBackend, options);
+    return new TfjsFeatureExtractor(loaded, detection, input, tfBackend, options, modelIO);
   } catch (error) {
     loaded.model.dispose();
     throw error;

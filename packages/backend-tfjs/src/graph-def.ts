@@ -36,14 +36,26 @@ export interface GraphDefJson {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Base64 of a UTF-8 string (GraphDef `s` attributes). */
+/** Base64 of a UTF-8 string (GraphDef `s` attributes), with the web platform's `btoa` (no `Buffer`). */
 export function encodeAttrString(value: string): string {
-  return Buffer.from(encoder.encode(value)).toString('base64');
+  let binary = '';
+  for (const byte of encoder.encode(value)) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }
 
-/** Decodes a GraphDef `s` attribute. */
+/**
+ * Decodes a GraphDef `s` attribute: standard or URL-safe base64, padded or not (protobuf's JSON mapping accepts
+ * all four); `undefined` for a missing or malformed value.
+ */
 export function decodeAttrString(value: string | undefined): string | undefined {
-  return value === undefined ? undefined : decoder.decode(Buffer.from(value, 'base64'));
+  if (value === undefined) return undefined;
+  let binary: string;
+  try {
+    binary = atob(value.replace(/-/g, '+').replace(/_/g, '/'));
+  } catch {
+    return undefined;
+  }
+  return decoder.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }
 
 /** Node name of an input reference (`"a:1"` -> `"a"`, `"^a"` -> `"a"`). */

@@ -1,15 +1,18 @@
 /**
  * @packageDocumentation
- * `@opnp/backend-tfjs`: the TensorFlow.js backend of @opnp. Loads LayersModels and GraphModels (`model.json` +
- * weight shards) from a path or an IOHandler, finds the classifier head, extracts penultimate features and logits
- * in one forward pass, computes ODIN scores with input gradients, and exports a graph-model OOD detector
- * (`logits`, `ood_score`).
+ * `@opnp/backend-tfjs`: the TensorFlow.js backend of @opnp. Loads LayersModels and GraphModels from a URL, a
+ * `tf.io.IOHandler` or in-memory `ModelArtifacts`, finds the classifier head, extracts penultimate features and
+ * logits in one forward pass, computes ODIN scores with input gradients, multiplies matrices for `@opnp/core`
+ * (the `'tfjs'` GEMM kernel), and builds a graph-model OOD detector (`logits`, `ood_score`).
  *
- * Runs on `@tensorflow/tfjs-node` when installed (optional peer dependency), else on
- * `@tensorflow/tfjs-backend-wasm`, else on `cpu`. Import `@opnp/backend-tfjs/register` to register the `tfjs`
- * backend with `@opnp/core`; everything exported here is side-effect free.
+ * This entry runs in browsers and workers as well as Node: it imports nothing from Node (a string source is a
+ * URL, fetched or routed by `tf.io`). `@opnp/backend-tfjs/node` re-exports it with `model.json` paths instead of
+ * URLs, the file-system `IOHandler` and the `tfjs` backend object; `@opnp/backend-tfjs/register` (Node)
+ * registers that backend and the GEMM kernel with `@opnp/core`.
+ *
+ * Runs on `@tensorflow/tfjs-node` when installed (optional peer dependency, Node), else on
+ * `@tensorflow/tfjs-backend-wasm`, else on `cpu`. Everything exported here is side-effect free.
  */
-export { tfjsBackend } from './backend.js';
 export {
   loadTfjsFeatureExtractor,
   TfjsFeatureExtractor,
@@ -17,7 +20,7 @@ export {
   type TfjsHeadCheck,
 } from './extractor.js';
 export { createTfjsGemmKernel, registerTfjsGemmKernel, TFJS_GEMM_KERNEL_PRIORITY, type TfjsGemmKernel } from './gemm-kernel.js';
-export { initTfjsBackend, defaultWasmPath, type TfjsBackendName, type TfjsBackendOptions, type TfjsBackendInfo } from './runtime.js';
+export { initTfjsBackend, type TfjsBackendName, type TfjsBackendOptions, type TfjsBackendInfo } from './runtime.js';
 export {
   detectLayersHead,
   detectGraphHead,
@@ -27,15 +30,7 @@ export {
   type GraphHeadPattern,
   type TfjsHeadOptions,
 } from './head-detection.js';
-export { loadTfjsModel, type TfjsModelSource, type LoadedTfjsModel, type LoadedLayersModel, type LoadedGraphModel } from './model.js';
-export {
-  fileSystemIO,
-  looksLikeTfjsModel,
-  modelKind,
-  readModelJson,
-  resolveModelJsonPath,
-  type TfjsModelKind,
-} from './fs-io.js';
+export { loadTfjsModel, modelKind, type TfjsModelSource, type TfjsModelKind, type LoadedTfjsModel, type LoadedLayersModel, type LoadedGraphModel } from './model.js';
 export { GraphDefBuilder, attr, encodeAttrString, decodeAttrString, type GraphDefJson, type GraphNode, type GraphAttr } from './graph-def.js';
 export { layersToGraph } from './layers-to-graph.js';
 export { odinScores, type OdinOptions, type OdinResult } from './odin.js';

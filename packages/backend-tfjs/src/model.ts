@@ -1,15 +1,38 @@
 /**
- * Loading TensorFlow.js models (LayersModel and GraphModel) from a path, an `IOHandler` or in-memory artifacts.
+ * Loading TensorFlow.js models (LayersModel and GraphModel) from a URL (a path in `@opnp/backend-tfjs/node`),
+ * an `IOHandler` or in-memory artifacts.
  */
 import { io } from '@tensorflow/tfjs-core';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { OpnpError } from '@opnp/core';
-import { fileSystemIO, modelKind, resolveModelJsonPath, type TfjsModelKind } from './fs-io.js';
 import type { GraphDefJson } from './graph-def.js';
+import { urlModelIO, type TfjsModelIO } from './model-io.js';
 
-/** Where a TensorFlow.js model comes from: a `model.json` path (or its folder), an `IOHandler`, or artifacts. */
+/**
+ * Where a TensorFlow.js model comes from: a `model.json` URL (`@opnp/backend-tfjs`) or path (`@opnp/backend-tfjs/node`),
+ * an `IOHandler`, or `ModelArtifacts`.
+ */
 export type TfjsModelSource = string | io.IOHandler | io.ModelArtifacts;
+
+/** The kind of a TensorFlow.js model file. */
+export type TfjsModelKind = 'layers-model' | 'graph-model';
+
+/**
+ * The kind of a parsed `model.json`: from `format` (`'layers-model'`, `'graph-model'`), else from the shape of
+ * `modelTopology` (a Keras config has `class_name` / `config`, a GraphDef has `node`). `undefined` if neither.
+ */
+export function modelKind(json: unknown): TfjsModelKind | undefined {
+  if (json === null || typeof json !== 'object') return undefined;
+  const { format, modelTopology } = json as { format?: unknown; modelTopology?: unknown };
+  if (format === 'layers-model' || format === 'graph-model') return format;
+  if (modelTopology === null || typeof modelTopology !== 'object') return undefined;
+  const topology = modelTopology as Record<string, unknown>;
+  const keras = (topology.model_config ?? topology) as Record<string, unknown>;
+  if (typeof keras.class_name === 'string' && keras.config !== undefined) return 'layers-model';
+  if (Array.isArray(topology.node)) return 'graph-model';
+  return undefined;
+}
 
 /** A loaded LayersModel with the artifacts it was built from. */
 export interface LoadedLayersModel {
@@ -36,27 +59,47 @@ function isHandler(source: unknown): source is io.IOHandler {
   return source !== null && typeof source === 'object' && typeof (source as io.IOHandler).load === 'function';
 }
 
+/** The artifacts of a source and the model file's name (string sources only). */
+async function artifactsOf(source: TfjsModelSource, modelIO: TfjsModelIO): Promise<{ artifacts: io.ModelArtifacts; file: string | undefined }> {
+  if (typeof source === 'string') {
+    const { handler, file } = modelIO.loadHandler(source);
+    return { artifacts: await loadWith(handler, file), file };
+  }
+  if (isHandler(source)) return { artifacts: await loadWith(source, undefined), file: undefined };
+  if (source !== null && typeof source === 'object' && 'modelTopology' in source) return { artifacts: source, file: undefined };
+  throw new OpnpError('INVALID_ARGUMENT', 'A TensorFlow.js model source is a model.json URL or path, an IOHandler or ModelArtifacts', { actual: typeof source });
+}
+
+async function loadWith(handler: io.IOHandler, file: string | undefined): Promise<io.ModelArtifacts> {
+  try {
+    if (!handler.load) throw new Error('the IOHandler has no load()');
+    return await handler.load();
+  } catch (cause) {
+    if (cause instanceof OpnpError) throw cause;
+    throw new OpnpError('IO_ERROR', file === undefined ? 'The IOHandler failed to load the model' : 'Cannot load the TensorFlow.js model', {
+      file,
+      actual: cause instanceof Error ? cause.message : String(cause),
+      hint: file === undefined ? undefined : 'Check the URL; in Node, load model.json paths through @opnp/backend-tfjs/node (here a string is fetched as a URL)',
+      cause,
+    });
+  }
+}
+
 /**
  * Loads a TensorFlow.js model. The kind comes from `format` (`'layers-model'` / `'graph-model'`) or, when that
- * is missing, from the shape of `modelTopology`. Call {@link initTfjsBackend} first to choose the backend.
+ * is missing, from the shape of `modelTopology`. Call {@link initTfjsBackend} first to choose the backend. A string
+ * is a URL (`https://...`, `indexeddb://...`, or relative to the page); `@opnp/backend-tfjs/node` has the same
+ * function for `model.json` paths.
  *
  * @throws OpnpError `IO_ERROR`, `MODEL_FORMAT`
  */
-export async function loadTfjsModel(source: TfjsModelSource): Promise<LoadedTfjsModel> {
-  const file = typeof source === 'string' ? resolveModelJsonPath(source) : undefined;
-  let artifacts: io.ModelArtifacts;
-  if (typeof source === 'string') artifacts = await fileSystemIO(source).load();
-  else if (isHandler(source)) {
-    try {
-      if (!source.load) throw new Error("the IOHandler has no load()");
-      artifacts = await source.load();
-    } catch (cause) {
-      throw new OpnpError('IO_ERROR', 'The IOHandler failed to load the model', { actual: cause instanceof Error ? cause.message : String(cause), cause });
-    }
-  } else if (source !== null && typeof source === 'object' && 'modelTopology' in source) artifacts = source;
-  else {
-    throw new OpnpError('INVALID_ARGUMENT', 'A TensorFlow.js model source is a model.json path, an IOHandler or ModelArtifacts', { actual: typeof source });
-  }
+export function loadTfjsModel(source: TfjsModelSource): Promise<LoadedTfjsModel> {
+  return loadTfjsModelWith(source, urlModelIO);
+}
+
+/** {@link loadTfjsModel} with a given reader of string sources (the Node entry passes the file system's). */
+export async function loadTfjsModelWith(source: TfjsModelSource, modelIO: TfjsModelIO): Promise<LoadedTfjsModel> {
+  const { artifacts, file } = await artifactsOf(source, modelIO);
   const kind: TfjsModelKind | undefined = modelKind({ format: artifacts.format, modelTopology: artifacts.modelTopology });
   if (kind === undefined) {
     throw new OpnpError('MODEL_FORMAT', 'Cannot tell whether this is a layers model or a graph model', {

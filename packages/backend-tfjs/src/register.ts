@@ -1,10 +1,11 @@
 /**
- * Side-effect entry point: `import '@opnp/backend-tfjs/register'` registers the `tfjs` backend with
- * `@opnp/core`'s backend registry and the `'tfjs'` GEMM kernel with its kernel registry (TensorFlow.js itself is
- * initialised lazily, on the first load or kernel resolution).
+ * Side-effect entry point (Node): `import '@opnp/backend-tfjs/register'` registers the `tfjs` backend (which loads
+ * `model.json` paths) with `@opnp/core`'s backend registry and the `'tfjs'` GEMM kernel with its kernel registry
+ * (TensorFlow.js itself is initialised lazily, on the first load or kernel resolution). In a browser, call
+ * `registerTfjsGemmKernel()` of `@opnp/backend-tfjs` and pass extractors explicitly.
  */
 import { registerBackend } from '@opnp/core';
-import { tfjsBackend } from './backend.js';
+import { tfjsBackend } from './node/backend.js';
 import { registerTfjsGemmKernel } from './gemm-kernel.js';
 
 /** Priority of the `tfjs` backend in `loadFeatureExtractor` (below `onnx`'s 10; they load different files). */

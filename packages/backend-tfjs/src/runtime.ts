@@ -4,10 +4,9 @@
  * that host), otherwise `@tensorflow/tfjs-backend-wasm` (SIMD / threads where the runtime has them),
  * otherwise the pure-JavaScript `cpu` backend.
  *
- * TensorFlow.js has one global engine, so the choice is process-wide.
+ * TensorFlow.js has one global engine, so the choice is process-wide. Browser-safe: `'node'` is simply
+ * skipped where `@tensorflow/tfjs-node` cannot load.
  */
-import { createRequire } from 'node:module';
-import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -23,7 +22,12 @@ export interface TfjsBackendOptions {
    * variable `OPNP_TFJS_BACKEND` if set, else the first that starts of `node`, `wasm`, `cpu`.
    */
   prefer?: TfjsBackendName;
-  /** Folder (or URL prefix) of the `tfjs-backend-wasm*.wasm` files. Default: the installed package's `dist/`. */
+  /**
+   * Folder (or URL prefix, ending in `/`) of the `tfjs-backend-wasm*.wasm` files. Default: TensorFlow.js's own
+   * lookup, which in Node is the installed package's `dist/` and in a browser the folder of the page's script
+   * (serve the files there, or pass e.g. the package's folder on a CDN). `defaultWasmPath()` of
+   * `@opnp/backend-tfjs/node` is the installed package's folder, for Node bundles.
+   */
   wasmPath?: string;
 }
 
@@ -46,10 +50,10 @@ const ORDER: readonly TfjsBackendName[] = ['node', 'wasm', 'cpu'];
 
 let current: { key: string; promise: Promise<TfjsBackendInfo> } | undefined;
 
-/** The `dist/` folder of the installed `@tensorflow/tfjs-backend-wasm` (with a trailing separator). */
-export function defaultWasmPath(): string {
-  const require = createRequire(import.meta.url);
-  return dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + sep;
+/** `OPNP_TFJS_BACKEND` where there is a process environment (Node, Deno, Bun); undefined in a browser. */
+function environmentBackend(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.OPNP_TFJS_BACKEND;
 }
 
 function checkName(name: string | undefined, what: string): TfjsBackendName | undefined {
@@ -67,16 +71,16 @@ async function startNode(): Promise<void> {
   if (!(await tf.setBackend(TF_NAMES.node))) throw new Error('tf.setBackend("tensorflow") returned false');
 }
 
-async function startWasm(wasmPath: string): Promise<{ simd: boolean; threads: boolean }> {
+async function startWasm(wasmPath: string | undefined): Promise<{ simd: boolean; threads: boolean }> {
   await import('@tensorflow/tfjs-backend-wasm');
-  setWasmPaths(wasmPath);
+  if (wasmPath !== undefined) setWasmPaths(wasmPath);
   if (!(await tf.setBackend(TF_NAMES.wasm))) throw new Error('tf.setBackend("wasm") returned false');
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const threads = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
   return { simd, threads };
 }
 
-async function start(name: TfjsBackendName, wasmPath: string): Promise<Omit<TfjsBackendInfo, 'skipped'>> {
+async function start(name: TfjsBackendName, wasmPath: string | undefined): Promise<Omit<TfjsBackendInfo, 'skipped'>> {
   if (name === 'node') {
     await startNode();
     return { name, tfName: TF_NAMES.node };
@@ -86,7 +90,7 @@ async function start(name: TfjsBackendName, wasmPath: string): Promise<Omit<Tfjs
   return { name, tfName: TF_NAMES.cpu };
 }
 
-async function choose(prefer: TfjsBackendName | undefined, wasmPath: string): Promise<TfjsBackendInfo> {
+async function choose(prefer: TfjsBackendName | undefined, wasmPath: string | undefined): Promise<TfjsBackendInfo> {
   const skipped: string[] = [];
   for (const name of prefer ? [prefer] : ORDER) {
     try {
@@ -125,9 +129,9 @@ async function choose(prefer: TfjsBackendName | undefined, wasmPath: string): Pr
  * ```
  */
 export function initTfjsBackend(options: TfjsBackendOptions = {}): Promise<TfjsBackendInfo> {
-  const prefer = checkName(options.prefer, 'options.prefer') ?? checkName(process.env.OPNP_TFJS_BACKEND, 'OPNP_TFJS_BACKEND');
-  const wasmPath = options.wasmPath ?? defaultWasmPath();
-  const key = `${prefer ?? 'auto'}|${wasmPath}`;
+  const prefer = checkName(options.prefer, 'options.prefer') ?? checkName(environmentBackend(), 'OPNP_TFJS_BACKEND');
+  const wasmPath = options.wasmPath;
+  const key = `${prefer ?? 'auto'}|${wasmPath ?? ''}`;
   if (current && current.key === key) {
     const cached = current.promise;
     // Another library may have switched the global backend since: re-select if so.
@@ -136,7 +140,7 @@ export function initTfjsBackend(options: TfjsBackendOptions = {}): Promise<TfjsB
   return reselect(key, prefer, wasmPath);
 }
 
-function reselect(key: string, prefer: TfjsBackendName | undefined, wasmPath: string): Promise<TfjsBackendInfo> {
+function reselect(key: string, prefer: TfjsBackendName | undefined, wasmPath: string | undefined): Promise<TfjsBackendInfo> {
   const promise = choose(prefer, wasmPath);
   current = { key, promise };
   promise.catch(() => {

@@ -10,7 +10,7 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energy, linearHead, loadFeatureExtractor, logits as headLogits, matrix, type FeatureExtractor } from '@opnp/core';
 import { settledCode } from '@opnp/core/testing';
-import { exportTfjsDetector, fileSystemIO, loadTfjsFeatureExtractor } from '../src/index.js';
+import { exportTfjsDetector, fileSystemIO, loadTfjsFeatureExtractor } from '../src/node/index.js';
 import { firstMismatch, fixture, tempDir } from './helpers.js';
 import '../src/register.js';
 

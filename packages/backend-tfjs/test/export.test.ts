@@ -8,7 +8,7 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energy, isOpnpError, linearHead, logits as headLogits, matrix, react, type Matrix } from '@opnp/core';
-import { exportTfjsDetector, fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor } from '../src/index.js';
+import { exportTfjsDetector, fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor } from '../src/node/index.js';
 import { bruteEnergy, bruteLogits, firstMismatch, fixture, seeded, tempDir } from './helpers.js';
 
 const ref = JSON.parse(readFileSync(fixture('mnist-cnn.reference.json'), 'utf8')) as { input: number[]; inputShape: number[] };

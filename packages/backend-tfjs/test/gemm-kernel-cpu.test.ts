@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveGemmKernel } from '@opnp/core';
-import { createTfjsGemmKernel, initTfjsBackend } from '../src/index.js';
+import { createTfjsGemmKernel, initTfjsBackend } from '../src/node/index.js';
 import '../src/register.js';
 
 // The TensorFlow.js backend is process-wide: this file switches it to cpu, apart from the wasm tests.

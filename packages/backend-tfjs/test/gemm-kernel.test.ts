@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gemm, listGemmKernels, mulberry32, portableGemmKernel, resolveGemmKernel, SensitivityAccumulator } from '@opnp/core';
 import { describeGemmKernelConformance, expectClose, randomMatrix as seededMatrix } from '@opnp/core/testing';
-import { createTfjsGemmKernel } from '../src/index.js';
+import { createTfjsGemmKernel } from '../src/node/index.js';
 import '../src/register.js';
 
 const random = mulberry32(17);

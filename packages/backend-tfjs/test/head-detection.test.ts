@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOpnpError } from '@opnp/core';
-import { GraphDefBuilder, attr, fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, type TfjsLoadOptions } from '../src/index.js';
+import { GraphDefBuilder, attr, fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, type TfjsLoadOptions } from '../src/node/index.js';
 import { bruteLogits, firstMismatch, seeded, tempDir } from './helpers.js';
 
 const D = 6;

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOpnpError } from '@opnp/core';
-import { fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, loadTfjsModel, looksLikeTfjsModel, modelKind } from '../src/index.js';
+import { fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, loadTfjsModel, looksLikeTfjsModel, modelKind } from '../src/node/index.js';
 import { firstMismatch, fixture, seeded, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;

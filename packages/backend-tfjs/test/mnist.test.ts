@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { describeFeatureExtractorConformance, type DetectorRunner } from '../../core/src/testing/feature-extractor-conformance.js';
 import { SensitivityAccumulator, linearHead, listBackends, loadFeatureExtractor, matrix, type Matrix } from '@opnp/core';
-import { fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, tfjsBackend, type TfjsFeatureExtractor } from '../src/index.js';
+import { fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, tfjsBackend, type TfjsFeatureExtractor } from '../src/node/index.js';
 import { firstMismatch, fixture, seeded } from './helpers.js';
 
 interface Reference {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOpnpError } from '@opnp/core';
-import { initTfjsBackend, loadTfjsFeatureExtractor, odinScores } from '../src/index.js';
+import { initTfjsBackend, loadTfjsFeatureExtractor, odinScores } from '../src/node/index.js';
 import { firstMismatch, fixture, seeded } from './helpers.js';
 
 const IN = 4;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { isOpnpError } from '@opnp/core';
-import { initTfjsBackend } from '../src/index.js';
+import { initTfjsBackend } from '../src/node/index.js';
 
 describe('initTfjsBackend', () => {
   it('forces cpu and wasm and reports the choice', async () => {

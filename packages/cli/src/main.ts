@@ -3,7 +3,7 @@
  * returns the exit code (0 ok, 1 user error, 2 usage error, 130 interrupted) instead of exiting.
  *
  * Dispatch rules: an unknown command is a usage error (exit 2, one line on stderr) even when `--help` follows it
- * (`opnp ablate --help`), and so is `opnp help <unknown>`. `opnp --help`, `opnp help` and `opnp <command> --help`
+ * (`opnp frobnicate --help`), and so is `opnp help <unknown>`. `opnp --help`, `opnp help` and `opnp <command> --help`
  * print help on stdout and exit 0. `opnp` with no command (or a command group such as `opnp data` without its
  * subcommand) did nothing: it prints the help on stderr and exits 2, so scripts notice.
  */
@@ -20,6 +20,7 @@ import { registerSensitivity } from './commands/sensitivity.js';
 import { registerReport } from './commands/report.js';
 import { registerExport } from './commands/export.js';
 import { registerCluster } from './commands/cluster.js';
+import { registerAblate } from './commands/ablate.js';
 import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
@@ -45,6 +46,7 @@ Examples:
   opnp demo
   opnp eval --model model.onnx --train <dataset> --test <dataset> --ood fashion=<dataset> --json out.json
   opnp eval ... --save results/ && opnp report results/ --out report/
+  opnp ablate pruning --model model.onnx --train <dataset> --test <dataset> --ood fashion=<dataset>
   opnp export --model model.onnx --train <dataset> --opnp p_min=10,p_max=1,n_min=10,n_max=1 --out detector.onnx
   opnp data info ./t10k-images-idx3-ubyte --json
 
@@ -53,6 +55,7 @@ Exit codes: 0 ok, 1 error, 2 usage error (unknown command or option, no command 
   const context = { io };
   registerDemo(program, context);
   registerEval(program, context);
+  registerAblate(program, context);
   registerSensitivity(program, context);
   registerExtract(program, context);
   registerData(program, context);
@@ -75,7 +78,7 @@ const HELP_FLAGS: readonly string[] = ['-h', '--help'];
  * The first operand of `args` (user arguments, after `node opnp`) that names no subcommand where one is expected,
  * with the command it was looked up in; `undefined` when there is none or when commander should decide.
  *
- * Commander handles `--help` before it reports an unknown command, so `opnp ablate --help` would print the main
+ * Commander handles `--help` before it reports an unknown command, so `opnp frobnicate --help` would print the main
  * help and exit 0; this runs first. It descends only through commands that have subcommands and take no
  * positional arguments, skipping help flags and the command's own options (with their values), and gives up (leaving
  * the error to commander) at `--`, at an option the command does not define, or at a command without subcommands.

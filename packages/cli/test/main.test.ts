@@ -7,10 +7,10 @@ import { cli } from './helpers.js';
 
 describe('opnp dispatch', () => {
   it('an unknown command exits 2 with one line on stderr, also with --help or as `help <command>`', async () => {
-    for (const args of [['ablate'], ['ablate', '--help'], ['ablate', '-h'], ['--help', 'ablate'], ['help', 'ablate']]) {
+    for (const args of [['frobnicate'], ['frobnicate', '--help'], ['frobnicate', '-h'], ['--help', 'frobnicate'], ['help', 'frobnicate']]) {
       const run = await cli(args);
       expect(run.code, args.join(' ')).toBe(2);
-      expect(run.stderr, args.join(' ')).toBe("opnp: unknown command 'ablate' (see opnp --help)\n");
+      expect(run.stderr, args.join(' ')).toBe("opnp: unknown command 'frobnicate' (see opnp --help)\n");
       expect(run.stdout, args.join(' ')).toBe('');
     }
   });

@@ -107,6 +107,7 @@ export { DEFAULT_PRUNING_GRID, gridPoints, gridScores, type PruningGrid, type Gr
 export {
   gridSearch,
   selectGridPoint,
+  evaluateGridPoint,
   type GridEvaluator,
   type GridPointResult,
   type GridSearchResult,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRUNING_GRID, gridPoints, gridScores } from '../src/opnp/grid.js';
-import { gridSearch, selectGridPoint, type GridPointResult } from '../src/opnp/search.js';
+import { evaluateGridPoint, gridSearch, selectGridPoint, type GridPointResult } from '../src/opnp/search.js';
 import { OpnpError } from '../src/errors.js';
 import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
 import type { BandedGridShape } from '../src/kernel-accelerators.js';
@@ -234,5 +234,14 @@ describe('gridSearch selection rule', () => {
     expect(p.fpr95).toBeCloseTo(expectedFpr, 4);
     expect(p.perOod.map((r) => r.name)).toEqual(['a', 'b']);
     expect(best).toBe(selectGridPoint(results));
+  });
+  it('evaluateGridPoint averages each OOD set with equal weight and refuses no sets', () => {
+    const id = new Float32Array([1, 2, 3]);
+    const sets = [['x', new Float32Array([0, 1])], ['y', new Float32Array([5])]] as const;
+    const seen: string[] = [];
+    const r = evaluateGridPoint(4, { pMin: 10, pMax: 0, nMin: 0, nMax: 1 }, id, sets, (i, o) => (seen.push(`${i.length}:${o.length}`), { fpr95: o[0]!, auroc: o.length / 10 }));
+    expect(seen).toEqual(['3:2', '3:1']);
+    expect(r).toEqual({ index: 4, percentages: { pMin: 10, pMax: 0, nMin: 0, nMax: 1 }, fpr95: (0 + 5) / 2, auroc: (0.2 + 0.1) / 2, perOod: [{ name: 'x', fpr95: 0, auroc: 0.2 }, { name: 'y', fpr95: 5, auroc: 0.1 }] });
+    expect(() => evaluateGridPoint(0, r.percentages, id, [], () => ({ fpr95: 0, auroc: 0 }))).toThrow(OpnpError);
   });
 });

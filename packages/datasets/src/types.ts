@@ -5,7 +5,7 @@
 import type { PreprocessOptions } from './preprocess.js';
 import type { SubsetOptions } from './subset.js';
 
-/** Names of the supported formats (also the spec-string prefixes of {@link openDataset}). */
+/** Names of the supported formats (also the spec-string prefixes of `openDataset`, `@opnp/datasets/node`). */
 export type DatasetFormat = 'idx' | 'cifar10' | 'cifar100' | 'svhn' | 'folder' | 'imagenet' | 'imglist' | 'npy';
 
 /**

@@ -10,17 +10,16 @@
  */
 import { OpnpError } from '@opnp/core';
 import type { EvalArtifacts, EvalReport, EvaluationConfig } from './evaluation-types.js';
-import type { SkippedSample } from './features-meta.js';
-import { InterruptedError, isAbort } from './interrupted.js';
 import { methodNeeds } from './methods/registry.js';
-import { assertBatchSize, loadModel, type LoadedModel } from './model.js';
+import type { LoadedModel } from './model.js';
+import { withLoadedModel } from './with-model.js';
 import { resolveConfig, type ResolvedConfig } from './stages/config.js';
-import { fit, type FitResult } from './stages/fit.js';
+import { fitRun } from './stages/fit.js';
+import { skipLog } from './stages/skips.js';
 import { openSources, type EvaluationSources } from './stages/sources.js';
 import { allIndices, selectPoint, type PointSelection } from './stages/select-point.js';
 import { score } from './stages/score.js';
 import { collectArtifacts, summarize } from './stages/summarize.js';
-import { fitSubset, trainingFingerprint, trainingIndices } from './training-pass.js';
 
 /** What {@link evaluate} returns. */
 export interface EvaluationResult {
@@ -47,46 +46,8 @@ export async function evaluate(config: EvaluationConfig): Promise<EvaluationResu
   for (const name of Object.keys(config.methodOptions ?? {})) {
     if (!resolved.methods.includes(name)) info(`options for ${name} are not used: ${name} is not among the methods`);
   }
-  const model = typeof config.model === 'string' ? await loadModel(config.model, { onWarning: (m) => info(`model: ${m}`) }) : config.model;
-  try {
-    assertBatchSize(model, resolved.batchSize);
-    return await evaluateLoaded(model, resolved, info);
-  } catch (error) {
-    if (error instanceof InterruptedError || !isAbort(error, config.signal)) throw error;
-    throw new InterruptedError('interrupted; no results were written');
-  } finally {
-    if (typeof config.model === 'string') await model.extractor.dispose();
-  }
-}
-
-/** Collects every skipped sample per set and tells the caller about each. */
-function skipLog(config: ResolvedConfig) {
-  const sets: Record<string, SkippedSample[]> = {};
-  const add = (set: string, skip: SkippedSample) => {
-    (sets[set] ??= []).push(skip);
-    config.onSkip?.(set, skip);
-  };
-  return { sets, add };
-}
-
-async function runFit(model: LoadedModel, sources: EvaluationSources, config: ResolvedConfig, needs: { opnp: boolean; fit: boolean }, onSkip: (skip: SkippedSample) => void): Promise<FitResult> {
-  const indices = trainingIndices(sources.train.count, config.trainFraction, config.seed);
-  const fitIndices = needs.fit ? fitSubset(indices, config.fitSamples, config.seed) : new Uint32Array(0);
-  const fingerprint = await trainingFingerprint({ model, source: sources.train, indices, ...(config.trainFraction !== undefined ? { fraction: config.trainFraction } : {}), seed: config.seed });
-  const checkpoint = typeof config.checkpoint === 'string' ? { path: config.checkpoint } : config.checkpoint;
-  return fit(model, sources.train, {
-    sensitivity: needs.opnp,
-    indices,
-    fitIndices,
-    fingerprint,
-    batchSize: config.batchSize,
-    ...(checkpoint ? { checkpoint } : {}),
-    ...(config.sensitivityState !== undefined ? { sensitivityState: config.sensitivityState } : {}),
-    ...(config.signal ? { signal: config.signal } : {}),
-    ...(config.onProgress ? { onProgress: config.onProgress } : {}),
-    ...(config.onInfo ? { onInfo: config.onInfo } : {}),
-    onSkip,
-  });
+  const options = { batchSize: resolved.batchSize, ...(config.signal ? { signal: config.signal } : {}), onInfo: info };
+  return withLoadedModel(config.model, options, (model) => evaluateLoaded(model, resolved, info));
 }
 
 /** Drops methods that need training labels when there are none and the user did not ask for them explicitly. */
@@ -108,8 +69,8 @@ async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: 
   const methods = await usableMethods(config, sources, info);
   const collect = config.collectArtifacts === true;
   const needs = methodNeeds(config.registry, methods);
-  const skips = skipLog(config);
-  const fitted = await runFit(model, sources, config, { opnp: needs.opnp || collect, fit: needs.fit }, (s) => skips.add('train', s));
+  const skips = skipLog(config.onSkip);
+  const fitted = await fitRun(model, sources, config, { opnp: needs.opnp || collect, fit: needs.fit }, (s) => skips.add('train', s));
   const common = { batchSize: config.batchSize, ...(config.signal ? { signal: config.signal } : {}) };
   let selection: PointSelection | undefined;
   if (fitted.opnp) {

@@ -11,12 +11,37 @@ export { evaluate, type EvaluationResult } from './evaluate.js';
 export type { EvaluationConfig, EvalReport, EvalArtifacts, MethodResult, NamedSpec, SetScores, CalibrationInputs } from './evaluation-types.js';
 export { resolveConfig, assertUniqueNames, type ResolvedConfig } from './stages/config.js';
 export { openSources, type EvaluationSources } from './stages/sources.js';
-export { fit, type FitOptions, type FitResult, type SensitivityResult } from './stages/fit.js';
-export { selectPoint, allIndices, type PointSelection, type SelectPointOptions } from './stages/select-point.js';
+export { fit, fitRun, type FitOptions, type FitNeeds, type FitResult, type SensitivityResult } from './stages/fit.js';
+export { skipLog, type SkipLog } from './stages/skips.js';
+export { selectPoint, collectValidation, allIndices, type PointSelection, type SelectPointOptions, type ValidationSplit, type ValidationOptions } from './stages/select-point.js';
 export { score, artifactKey, type ScoreOptions, type ScoreResult } from './stages/score.js';
 export { summarize, methodMetrics, collectArtifacts, type SummaryInputs } from './stages/summarize.js';
 
 export * from './methods/index.js';
+
+// The paper's ablations (Tables 3, 4, 8, 9 and Figure 3)
+export { runAblation, checkAblation } from './ablations/run.js';
+export { ABLATIONS, ablationDefinition } from './ablations/registry.js';
+export type { AblationDefinition } from './ablations/definition.js';
+export { DEFAULT_ACCURACY_SETTINGS } from './ablations/accuracy.js';
+export { DEFAULT_FRACTIONS, fractionLabel } from './ablations/fraction.js';
+export { DEFAULT_STATISTICS, statisticLabel } from './ablations/statistic.js';
+export { DEFAULT_SWEEP_LEVELS, sweepPoints } from './ablations/sweep.js';
+export { pointLabel, PERCENTAGE_KEYS } from './ablations/point-label.js';
+export {
+  ABLATION_KINDS,
+  type AblationKind,
+  type AblationConfig,
+  type AblationRunConfig,
+  type AblationOptions,
+  type AblationResult,
+  type AblationRow,
+  type AblationMetric,
+  type AblationVariant,
+  type AblationCounts,
+  type AccuracySetting,
+  type SweepLevels,
+} from './ablations/types.js';
 
 export { loadModel, maxBatchSize, assertBatchSize, BATCH_MEMORY_BUDGET, type LoadedModel } from './model.js';
 export { openFeatureSource, assertFiniteBatch, type FeatureSource, type FeatureBatch, type FeatureBatchOptions, type FeatureSourceOptions } from './feature-source.js';
@@ -26,6 +51,7 @@ export { parseNoiseSpec, noiseDataset, noisePixels, type NoiseOptions } from './
 export { loadLabelsFile } from './labels-file.js';
 export { collectFeatures, scoreSet, type ScoredSet, type ScoreSetOptions } from './collect.js';
 export { searchOpnpPoint, type SearchOptions } from './search.js';
+export { withLoadedModel, type WithModelOptions } from './with-model.js';
 export { fpr95Threshold, minCountForRate } from '@opnp/metrics';
 
 export { runTrainingPass, trainingIndices, trainingFingerprint, shardOf, fitSubset, type TrainingPassOptions, type TrainingPassResult, type TrainingRun, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';

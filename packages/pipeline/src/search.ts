@@ -2,14 +2,16 @@
  * Choosing the OPNP point by grid search on validation data only (docs/numerics.md "Grid search"): an ID
  * validation split held out of the ID test set and one or more OOD validation sets.
  */
-import { DEFAULT_PRUNING_GRID, gridSearch, type GemmKernel, type GridSearchResult, type LinearHead, type Matrix, type ParameterSensitivity, type PruningGrid } from '@opnp/core';
+import { DEFAULT_PRUNING_GRID, gridSearch, type GemmKernel, type GridSearchResult, type LinearHead, type Matrix, type PruningGrid, type SensitivityLike } from '@opnp/core';
 import { oodMetrics } from '@opnp/metrics';
 
 /** Options of {@link searchOpnpPoint}. */
 export interface SearchOptions {
   readonly head: LinearHead;
-  readonly sensitivity: ParameterSensitivity;
-  readonly neuronSensitivity: Float64Array;
+  /** Parameter sensitivity `s [C x D]` (or any per-weight importance thresholded by the same band rule). */
+  readonly sensitivity: SensitivityLike;
+  /** Neuron sensitivity `s_j [D]` (or any per-neuron importance). */
+  readonly neuronSensitivity: ArrayLike<number>;
   readonly kernel: GemmKernel;
   readonly grid?: PruningGrid;
 }

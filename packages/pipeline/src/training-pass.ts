@@ -47,6 +47,11 @@ export interface TrainingPassOptions {
   /** Told when a checkpoint is resumed or reused. */
   readonly onInfo?: (message: string) => void;
   readonly onSkip?: (skip: SkippedSample) => void;
+  /**
+   * Sees every batch the pass accumulates (after the accumulator), e.g. to accumulate other statistics in the
+   * same pass. Not combinable with `checkpoint`: the samples a resumed checkpoint covers are never visited.
+   */
+  readonly onBatch?: (batch: FeatureBatch) => void | Promise<void>;
 }
 
 /** What the training pass produced. */
@@ -177,6 +182,7 @@ class FitRows {
  */
 export async function runTrainingPass(options: TrainingPassOptions): Promise<TrainingPassResult> {
   const { source, indices, batchSize, signal, checkpoint } = options;
+  if (checkpoint && options.onBatch) throw new OpnpError('INVALID_ARGUMENT', 'A training pass with onBatch cannot be checkpointed (a resumed pass would not show it the samples the checkpoint covers)');
   const { accumulator, visited: resumed } = await startingAccumulator(options);
   let visited = resumed;
   const save = async () => {
@@ -205,6 +211,7 @@ export async function runTrainingPass(options: TrainingPassOptions): Promise<Tra
     if (remaining.length > 0) {
       for await (const batch of source.batches({ ...common, subset: remaining, onProgress: stage.onProgress, onSkip: (s) => { skipped++; options.onSkip?.(s); } })) {
         await accumulator.add(batch.features, batch.logits);
+        await options.onBatch?.(batch);
         fitRows.keep(batch);
         visited = positionAfter(indices, batch.indices[batch.indices.length - 1]!);
         if (checkpoint && performance.now() - lastSave > everyMs) {

@@ -17,6 +17,7 @@ export const MODEL = demoAsset('mnist-cnn.onnx');
 export const TRAIN = `idx:${demoAsset('mnist-train-6k-images-idx3-ubyte.gz')}`;
 export const TEST = `idx:${demoAsset('mnist-test-2500-images-idx3-ubyte.gz')}`;
 export const FASHION_VAL = `idx:${demoAsset('fashion-val-images-idx3-ubyte.gz')}`;
+export const FASHION_TEST = `idx:${demoAsset('fashion-test-images-idx3-ubyte.gz')}`;
 export const NORMALISE = { mean: [0.1307], std: [0.3081] };
 
 let model: Promise<LoadedModel> | undefined;

@@ -91,7 +91,7 @@ export async function bundleForBrowser(specifier: string): Promise<BrowserBundle
 
 /** The web-platform globals a browser page has (and a bare `vm` context lacks); nothing Node-only. */
 function webGlobals(): Record<string, unknown> {
-  return { performance, TextEncoder, TextDecoder, console, queueMicrotask, setTimeout, clearTimeout, AbortController, AbortSignal };
+  return { performance, TextEncoder, TextDecoder, console, queueMicrotask, setTimeout, clearTimeout, AbortController, AbortSignal, atob, btoa };
 }
 
 /**
@@ -101,6 +101,7 @@ function webGlobals(): Record<string, unknown> {
 export async function runInBareContext(code: string): Promise<{ exports: Record<string, unknown>; context: vm.Context }> {
   const { code: iife } = await transform(code, { format: 'iife', globalName: '__bundle' });
   const context = vm.createContext(webGlobals());
+  vm.runInContext('globalThis.self = globalThis;', context); // a worker's global name for itself
   vm.runInContext(iife, context, { filename: 'browser-bundle.js' });
   return { exports: context.__bundle as Record<string, unknown>, context };
 }

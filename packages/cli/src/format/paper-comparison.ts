@@ -155,7 +155,8 @@ export function paperComparisonWide(comparison: ColumnTable): ColumnTable {
     .reify();
 }
 
-const fixed = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '' : v.toFixed(2));
+/** A number with two decimals, or empty when missing. */
+export const fixed = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '' : v.toFixed(2));
 /** A difference with its sign (`+1.23`, `-0.40`, `0.00`), or empty. */
 export function signed(v: number | null | undefined): string {
   if (v == null || !Number.isFinite(v)) return '';

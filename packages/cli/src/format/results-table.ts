@@ -20,7 +20,7 @@ export type Metric = (typeof METRICS)[number];
 export const AVERAGE = 'Average';
 
 /** Percent with two decimals, as printed (a fraction in, a string out). */
-const percent = (v: number) => (v * 100).toFixed(2);
+export const percent = (v: number) => (v * 100).toFixed(2);
 
 /** The OOD sets of the report in order, then `Average`. */
 export function resultGroups(report: EvalReport): string[] {

@@ -47,6 +47,35 @@ export function selectGridPoint(results: readonly GridPointResult[]): GridPointR
 }
 
 /**
+ * One point's validation result: FPR95 and AUROC of the ID validation scores `[n]` against each named OOD
+ * validation set's scores, and their means over the sets (equal weight). Used by {@link gridSearch}; any
+ * other search over pruned heads (e.g. the random pruners of Table 4) evaluates its points with it too, so that
+ * {@link selectGridPoint} compares like with like.
+ *
+ * @throws OpnpError `EMPTY_INPUT` without OOD sets
+ */
+export function evaluateGridPoint(
+  index: number,
+  percentages: PruningPercentages,
+  idScores: Float32Array,
+  oodScores: readonly (readonly [string, Float32Array])[],
+  evaluate: GridEvaluator,
+): GridPointResult {
+  if (oodScores.length === 0) throw new OpnpError('EMPTY_INPUT', 'A grid point needs at least one OOD validation set');
+  const perOod = oodScores.map(([name, scores]) => {
+    const { fpr95, auroc } = evaluate(idScores, scores);
+    return { name, fpr95, auroc };
+  });
+  let fprSum = 0;
+  let aurocSum = 0;
+  for (const r of perOod) {
+    fprSum += r.fpr95;
+    aurocSum += r.auroc;
+  }
+  return { index, percentages, fpr95: fprSum / perOod.length, auroc: aurocSum / perOod.length, perOod };
+}
+
+/**
  * Grid search of `(pMin, pMax, nMin, nMax)` using only validation data: scores every grid point on the
  * ID validation features and each OOD validation set in one pass ({@link gridScores}), evaluates them
  * with `evaluate`, and selects with {@link selectGridPoint}.
@@ -70,18 +99,8 @@ export async function gridSearch(
   for (const set of sets) offsets.push(offsets[offsets.length - 1]! + set.rows);
   const results = points.map((percentages, index): GridPointResult => {
     const all = scores[index]!;
-    const idScores = all.subarray(0, offsets[1]);
-    const perOod = names.map((name, o) => {
-      const { fpr95, auroc } = options.evaluate(idScores, all.subarray(offsets[o + 1], offsets[o + 2]));
-      return { name, fpr95, auroc };
-    });
-    let fprSum = 0;
-    let aurocSum = 0;
-    for (const r of perOod) {
-      fprSum += r.fpr95;
-      aurocSum += r.auroc;
-    }
-    return { index, percentages, fpr95: fprSum / perOod.length, auroc: aurocSum / perOod.length, perOod };
+    const oodScores = names.map((name, o) => [name, all.subarray(offsets[o + 1], offsets[o + 2])] as const);
+    return evaluateGridPoint(index, percentages, all.subarray(0, offsets[1]), oodScores, options.evaluate);
   });
   return { best: selectGridPoint(results), results };
 }

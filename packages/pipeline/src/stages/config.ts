@@ -35,17 +35,17 @@ function positiveInteger(value: number, what: string): number {
 
 /**
  * Applies the defaults and checks what can be checked without data: names, fractions, methods and
- * their options.
+ * their options. `requireOod: false` accepts a run without OOD test sets (an ablation that measures ID accuracy).
  *
  * @throws OpnpError `INVALID_ARGUMENT`
  */
-export function resolveConfig(config: EvaluationConfig): ResolvedConfig {
+export function resolveConfig(config: EvaluationConfig, options: { readonly requireOod?: boolean } = {}): ResolvedConfig {
   const registry = config.registry ?? createEmptyRegistry(BUILTIN_METHODS);
   const methods = [...new Set(config.methods ?? DEFAULT_METHODS)];
   if (methods.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'No methods to evaluate');
   for (const name of methods) registry.get(name);
   for (const [name, overrides] of Object.entries(config.methodOptions ?? {})) resolveMethodOptions(name, registry.get(name), overrides);
-  if (config.ood.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'At least one OOD test set is needed');
+  if (config.ood.length === 0 && options.requireOod !== false) throw new OpnpError('INVALID_ARGUMENT', 'At least one OOD test set is needed');
   assertUniqueNames(config.ood, 'OOD');
   assertUniqueNames(config.valOod ?? [], 'OOD validation');
   const valFraction = config.valFraction ?? 0.2;

@@ -3,15 +3,17 @@
  * an OPNP method runs) and the bounded fit subset of training features (when a method fits on them).
  * A saved sensitivity state can replace the accumulation; it must belong to this run.
  */
-import { neuronSensitivity, SensitivityAccumulator, type Matrix, type ParameterSensitivity } from '@opnp/core';
+import { neuronSensitivity, OpnpError, SensitivityAccumulator, type Matrix, type ParameterSensitivity } from '@opnp/core';
 import type { SkippedSample } from '../features-meta.js';
-import type { FeatureSource } from '../feature-source.js';
+import type { FeatureBatch, FeatureSource } from '../feature-source.js';
 import { assertSameRun, type RunFingerprint } from '../fingerprint.js';
 import type { LoadedModel } from '../model.js';
 import type { ProgressListener } from '../progress.js';
 import { collectFeatures } from '../collect.js';
 import { readStateFile } from '../state-file.js';
-import { runTrainingPass, type CheckpointOptions } from '../training-pass.js';
+import { fitSubset, runTrainingPass, trainingFingerprint, trainingIndices, type CheckpointOptions } from '../training-pass.js';
+import type { ResolvedConfig } from './config.js';
+import type { EvaluationSources } from './sources.js';
 
 /** The OPNP sensitivities of a run. */
 export interface SensitivityResult {
@@ -53,6 +55,8 @@ export interface FitOptions {
   readonly onProgress?: ProgressListener;
   readonly onInfo?: (message: string) => void;
   readonly onSkip?: (skip: SkippedSample) => void;
+  /** Sees every training batch of the pass (as `runTrainingPass`'s `onBatch`); not with `checkpoint` or `sensitivityState`. */
+  readonly onBatch?: (batch: FeatureBatch) => void | Promise<void>;
 }
 
 const withNeurons = (sensitivity: ParameterSensitivity): SensitivityResult => ({ sensitivity, neuronSensitivity: neuronSensitivity(sensitivity) });
@@ -82,6 +86,7 @@ export async function fit(model: LoadedModel, train: FeatureSource, options: Fit
     options.onSkip?.(skip);
   };
   const batch = { batchSize: options.batchSize, onSkip, ...(options.signal ? { signal: options.signal } : {}) };
+  if (options.onBatch && options.sensitivityState !== undefined) throw new OpnpError('INVALID_ARGUMENT', 'A saved sensitivity state replaces the training pass, so no batch can be observed (onBatch)');
   if (options.sensitivity && options.sensitivityState !== undefined) {
     const sensitivity = await savedSensitivity(model, options.sensitivityState, options);
     const fitSet = options.fitIndices.length > 0 ? await collectFeatures(train, { ...batch, subset: options.fitIndices, dim: D }) : undefined;
@@ -99,6 +104,7 @@ export async function fit(model: LoadedModel, train: FeatureSource, options: Fit
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onInfo ? { onInfo: options.onInfo } : {}),
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     onSkip,
   });
   return {
@@ -108,4 +114,35 @@ export async function fit(model: LoadedModel, train: FeatureSource, options: Fit
     trainCount: options.sensitivity ? pass.accumulator.count : 0,
     skipped,
   };
+}
+
+/** What {@link fitRun} computes: the sensitivity, the fit subset, or both. */
+export interface FitNeeds {
+  readonly opnp: boolean;
+  readonly fit: boolean;
+}
+
+/**
+ * {@link fit} for a resolved run: its training indices (`trainFraction`, `seed`), fit subset (`fitSamples`),
+ * fingerprint, checkpoint or saved state, progress and signal.
+ */
+export async function fitRun(model: LoadedModel, sources: EvaluationSources, config: ResolvedConfig, needs: FitNeeds, onSkip: (skip: SkippedSample) => void, onBatch?: FitOptions['onBatch']): Promise<FitResult> {
+  const indices = trainingIndices(sources.train.count, config.trainFraction, config.seed);
+  const fitIndices = needs.fit ? fitSubset(indices, config.fitSamples, config.seed) : new Uint32Array(0);
+  const fingerprint = await trainingFingerprint({ model, source: sources.train, indices, ...(config.trainFraction !== undefined ? { fraction: config.trainFraction } : {}), seed: config.seed });
+  const checkpoint = typeof config.checkpoint === 'string' ? { path: config.checkpoint } : config.checkpoint;
+  return fit(model, sources.train, {
+    sensitivity: needs.opnp,
+    indices,
+    fitIndices,
+    fingerprint,
+    batchSize: config.batchSize,
+    ...(checkpoint ? { checkpoint } : {}),
+    ...(config.sensitivityState !== undefined ? { sensitivityState: config.sensitivityState } : {}),
+    ...(config.signal ? { signal: config.signal } : {}),
+    ...(config.onProgress ? { onProgress: config.onProgress } : {}),
+    ...(config.onInfo ? { onInfo: config.onInfo } : {}),
+    ...(onBatch ? { onBatch } : {}),
+    onSkip,
+  });
 }

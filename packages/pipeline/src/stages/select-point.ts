@@ -43,23 +43,38 @@ export function allIndices(n: number): Uint32Array {
   return Uint32Array.from({ length: n }, (_, i) => i);
 }
 
+/** Validation features of the grid search and the ID test indices left for the test metrics. */
+export interface ValidationSplit {
+  /** `[n_val x D]` ID validation features. */
+  readonly id: Matrix;
+  /** `[m x D]` features of each OOD validation set, by name. */
+  readonly ood: Readonly<Record<string, Matrix>>;
+  /** Samples per OOD validation set. */
+  readonly sizes: Readonly<Record<string, number>>;
+  /** Ascending ID test indices left for the test metrics. */
+  readonly evalIndices: Uint32Array;
+}
+
+/** Options of {@link collectValidation}: {@link SelectPointOptions} without the fixed point. */
+export type ValidationOptions = Omit<SelectPointOptions, 'percentages' | 'onInfo'>;
+
 /**
- * Fixes or searches the OPNP point (see the module comment).
+ * Reads the validation data into memory: the seeded `valFraction` split of the ID test set (or the separate
+ * `idValidation` set, leaving the whole test set for the test metrics) and every OOD validation set.
  *
  * @throws OpnpError `INVALID_ARGUMENT` when the validation split leaves no test samples
  */
-export async function selectPoint(model: LoadedModel, test: FeatureSource, valOod: readonly (readonly [string, FeatureSource])[], opnp: SensitivityResult, options: SelectPointOptions): Promise<PointSelection> {
-  if (options.percentages) return { percentages: options.percentages, searched: false, evalIndices: allIndices(test.count) };
+export async function collectValidation(model: LoadedModel, test: FeatureSource, valOod: readonly (readonly [string, FeatureSource])[], options: ValidationOptions): Promise<ValidationSplit> {
   const D = model.extractor.head.weight.cols;
   const batch = (set: string) => ({ batchSize: options.batchSize, dim: D, ...(options.signal ? { signal: options.signal } : {}), onSkip: (s: SkippedSample) => options.onSkip?.(set, s) });
   let evalIndices = allIndices(test.count);
-  let idVal: Matrix;
-  if (options.idValidation) idVal = (await collectFeatures(options.idValidation, batch('val:id'))).features;
+  let id: Matrix;
+  if (options.idValidation) id = (await collectFeatures(options.idValidation, batch('val:id'))).features;
   else {
     const split = splitIndices(test.count, { fraction: options.valFraction, seed: options.seed });
     if (split.train.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'The validation fraction leaves no ID test samples to evaluate', { actual: options.valFraction });
     evalIndices = split.train;
-    idVal = (await collectFeatures(test, { ...batch('test'), subset: split.validation })).features;
+    id = (await collectFeatures(test, { ...batch('test'), subset: split.validation })).features;
   }
   const ood: Record<string, Matrix> = {};
   const sizes: Record<string, number> = {};
@@ -67,11 +82,22 @@ export async function selectPoint(model: LoadedModel, test: FeatureSource, valOo
     ood[name] = (await collectFeatures(source, batch(`val:${name}`))).features;
     sizes[name] = ood[name].rows;
   }
-  const { best, results } = await searchOpnpPoint(idVal, ood, { head: model.extractor.head, ...opnp, kernel: model.kernel });
+  return { id, ood, sizes, evalIndices };
+}
+
+/**
+ * Fixes or searches the OPNP point (see the module comment).
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` when the validation split leaves no test samples
+ */
+export async function selectPoint(model: LoadedModel, test: FeatureSource, valOod: readonly (readonly [string, FeatureSource])[], opnp: SensitivityResult, options: SelectPointOptions): Promise<PointSelection> {
+  if (options.percentages) return { percentages: options.percentages, searched: false, evalIndices: allIndices(test.count) };
+  const validation = await collectValidation(model, test, valOod, options);
+  const { best, results } = await searchOpnpPoint(validation.id, validation.ood, { head: model.extractor.head, ...opnp, kernel: model.kernel });
   const p = best.percentages;
   options.onInfo?.(
-    `grid search (${results.length} points, ${idVal.rows} ID validation samples): chose p_min=${p.pMin} p_max=${p.pMax} n_min=${p.nMin} n_max=${p.nMax} ` +
+    `grid search (${results.length} points, ${validation.id.rows} ID validation samples): chose p_min=${p.pMin} p_max=${p.pMax} n_min=${p.nMin} n_max=${p.nMax} ` +
       `(validation FPR95 ${(best.fpr95 * 100).toFixed(2)}%, AUROC ${(best.auroc * 100).toFixed(2)}%)`,
   );
-  return { percentages: p, searched: true, grid: results, validation: { fpr95: best.fpr95, auroc: best.auroc, idSamples: idVal.rows, ood: sizes }, evalIndices };
+  return { percentages: p, searched: true, grid: results, validation: { fpr95: best.fpr95, auroc: best.auroc, idSamples: validation.id.rows, ood: { ...validation.sizes } }, evalIndices: validation.evalIndices };
 }

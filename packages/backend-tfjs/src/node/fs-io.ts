@@ -1,17 +1,17 @@
 /**
  * A file-system `IOHandler` for Node (no `@tensorflow/tfjs-node` needed): reads `model.json` and its weight
  * shards (paths relative to `model.json`), and saves `model.json` + one `weights.bin` atomically
- * (temp file + rename).
+ * (temp file + rename). {@link fileModelIO} makes string sources and output paths of the Node entry files.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { io } from '@tensorflow/tfjs-core';
 import { OpnpError } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
-
-/** The kind of a TensorFlow.js model file. */
-export type TfjsModelKind = 'layers-model' | 'graph-model';
+import { modelKind } from '../model.js';
+import { urlModelIO, type TfjsModelIO } from '../model-io.js';
 
 /** Resolves a model path: a directory means its `model.json`. */
 export function resolveModelJsonPath(path: string): string {
@@ -21,22 +21,6 @@ export function resolveModelJsonPath(path: string): string {
     // not there: reported by the reader
   }
   return path;
-}
-
-/**
- * The kind of a parsed `model.json`: from `format` (`'layers-model'`, `'graph-model'`), else from the shape of
- * `modelTopology` (a Keras config has `class_name` / `config`, a GraphDef has `node`). `undefined` if neither.
- */
-export function modelKind(json: unknown): TfjsModelKind | undefined {
-  if (json === null || typeof json !== 'object') return undefined;
-  const { format, modelTopology } = json as { format?: unknown; modelTopology?: unknown };
-  if (format === 'layers-model' || format === 'graph-model') return format;
-  if (modelTopology === null || typeof modelTopology !== 'object') return undefined;
-  const topology = modelTopology as Record<string, unknown>;
-  const keras = (topology.model_config ?? topology) as Record<string, unknown>;
-  if (typeof keras.class_name === 'string' && keras.config !== undefined) return 'layers-model';
-  if (Array.isArray(topology.node)) return 'graph-model';
-  return undefined;
 }
 
 /**
@@ -175,3 +159,32 @@ export function fileSystemIO(path: string): Required<Pick<io.IOHandler, "load" |
     },
   };
 }
+
+/** True for a URL with a scheme other than `file:` (`https://`, `indexeddb://`, ...); `C:\\...` is a path. */
+function isUrl(source: string): boolean {
+  return /^[a-z][a-z0-9+.-]+:\/\//i.test(source) && !/^file:/i.test(source);
+}
+
+/** A path, or a `file://` URL as a path. */
+function filePath(source: string): string {
+  return /^file:\/\//i.test(source) ? fileURLToPath(source) : source;
+}
+
+/**
+ * String sources and output paths of `@opnp/backend-tfjs/node`: `model.json` paths (or their folders, or
+ * `file://` URLs) through {@link fileSystemIO}; other URLs (`https://...`) through TensorFlow.js's routers.
+ */
+export const fileModelIO: TfjsModelIO = {
+  loadHandler(source) {
+    if (isUrl(source)) return urlModelIO.loadHandler(source);
+    const path = filePath(source);
+    return { handler: fileSystemIO(path), file: resolveModelJsonPath(path) };
+  },
+  async save(target, artifacts) {
+    if (isUrl(target)) return urlModelIO.save(target, artifacts);
+    const path = filePath(target);
+    await fileSystemIO(path).save(artifacts);
+    const { modelJson, weights } = saveTargets(path);
+    return [modelJson, weights];
+  },
+};

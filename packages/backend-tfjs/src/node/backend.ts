@@ -1,10 +1,11 @@
 /**
- * The `tfjs` {@link Backend}: recognises TensorFlow.js `model.json` files (or folders holding one) and loads
- * them as feature extractors.
+ * The `tfjs` {@link Backend} (Node): recognises TensorFlow.js `model.json` files (or folders holding one) and
+ * loads them as feature extractors.
  */
 import { OpnpError, type Backend, type ModelSource } from '@opnp/core';
-import { loadTfjsFeatureExtractor, type TfjsFeatureExtractor, type TfjsLoadOptions } from './extractor.js';
+import type { TfjsFeatureExtractor, TfjsLoadOptions } from '../extractor.js';
 import { looksLikeTfjsModel } from './fs-io.js';
+import { loadTfjsFeatureExtractor } from './loaders.js';
 
 /** The TensorFlow.js backend object registered as `'tfjs'` by `@opnp/backend-tfjs/register`. */
 export const tfjsBackend: Backend & { load(source: ModelSource, options?: TfjsLoadOptions): Promise<TfjsFeatureExtractor> } = {

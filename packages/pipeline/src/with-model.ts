@@ -1,0 +1,34 @@
+/**
+ * Running a piece of work with a model: loaded from a file (and released afterwards) or given loaded by the
+ * caller (left open), the batch size checked against it, and an abort turned into {@link InterruptedError}.
+ */
+import { InterruptedError, isAbort } from './interrupted.js';
+import { assertBatchSize, loadModel, type LoadedModel } from './model.js';
+
+/** Options of {@link withLoadedModel}. */
+export interface WithModelOptions {
+  readonly batchSize: number;
+  readonly signal?: AbortSignal;
+  /** Told about model notes (`model: ...`). */
+  readonly onInfo?: (message: string) => void;
+}
+
+/**
+ * Runs `work` with `model` (a file is loaded through the registered backends and disposed of at the end).
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` when `batchSize` does not fit the model
+ * @throws InterruptedError when `signal` aborts the work
+ */
+export async function withLoadedModel<T>(model: string | LoadedModel, options: WithModelOptions, work: (model: LoadedModel) => Promise<T>): Promise<T> {
+  const info = options.onInfo ?? (() => undefined);
+  const loaded = typeof model === 'string' ? await loadModel(model, { onWarning: (m) => info(`model: ${m}`) }) : model;
+  try {
+    assertBatchSize(loaded, options.batchSize);
+    return await work(loaded);
+  } catch (error) {
+    if (error instanceof InterruptedError || !isAbort(error, options.signal)) throw error;
+    throw new InterruptedError('interrupted; no results were written');
+  } finally {
+    if (typeof model === 'string') await loaded.extractor.dispose();
+  }
+}
