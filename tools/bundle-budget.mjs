@@ -10,7 +10,7 @@
  * is a package specifier (`@opnp/core`, everything it exports) or a file relative to the repository root (an app's
  * entry point); `file` is an asset shipped as it is (onnxruntime-web's wasm binary). `external` packages are left
  * out (the app bundles them anyway; e.g. onnxruntime-web for the web backend, whose own size is the example
- * page's). Budgets are about 15-20% above the measured sizes: raise one
+ * page's, or TensorFlow.js for backend-tfjs). Budgets are about 15-20% above the measured sizes: raise one
  * deliberately, with the reason in the commit, when a change needs it.
  */
 import { readFileSync } from 'node:fs';
