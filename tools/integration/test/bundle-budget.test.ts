@@ -15,9 +15,11 @@ import { REPO_ROOT } from '../src/browser-bundle.js';
 const dir = mkdtempSync(join(tmpdir(), 'opnp-bundle-budget-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+let configs = 0;
+
 /** Runs the script with `budgets`; returns its exit code and output. */
 async function budget(budgets: object[], json = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const config = join(dir, `budgets-${budgets.length}-${Math.random().toString(36).slice(2)}.json`);
+  const config = join(dir, `budgets-${++configs}.json`);
   writeFileSync(config, JSON.stringify({ budgets }));
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'tools/bundle-budget.mjs'), '--config', config, ...(json ? ['--json'] : [])], { cwd: REPO_ROOT });
