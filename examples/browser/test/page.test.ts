@@ -13,7 +13,7 @@
  * accumulation `2 u (N + 2) s_cj`; an energy `logsumexp(W h + b)` by at most `max_c sum_j |W_cj| dh_n` plus its
  * float32 rounding. A wrong preprocessing, image decoding or tensor layout is orders of magnitude outside these bounds.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,9 +116,22 @@ async function nodeDetector(bytes: Uint8Array | string, input: Float32Array): Pr
   }
 }
 
-/** Picks `image` in mode 1 and waits until the page scored it (`data-scored` counts the images scored). */
-async function scoreInPage(image: { name: string }, count: number): Promise<void> {
-  await page.setInputFiles('#image-file', join(root, `${image.name}.png`));
+/**
+ * Picks `image` in mode 1 (or drops it on the drop zone) and waits until the page scored it (`data-scored` counts
+ * the images scored).
+ */
+async function scoreInPage(image: { name: string }, count: number, how: 'pick' | 'drop' = 'pick'): Promise<void> {
+  const file = join(root, `${image.name}.png`);
+  if (how === 'pick') await page.setInputFiles('#image-file', file);
+  else {
+    const bytes = Array.from(readFileSync(file));
+    const dataTransfer = await page.evaluateHandle(([data, name]) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(data as number[])], name as string, { type: 'image/png' }));
+      return transfer;
+    }, [bytes, `${image.name}.png`] as const);
+    await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer });
+  }
   await page.waitForSelector(`#detect[data-scored="${count}"]`, { timeout: 60_000 });
   expect(await settled('detect')).toBe('done');
 }
@@ -166,7 +179,7 @@ async function nodeExtract(extractor: OnnxFeatureExtractor, file: string, start:
 }
 
 describe.skipIf(!existsSync(CHROMIUM))(`the example page in headless Chromium (${CHROMIUM}; skipped when it is not installed, CI installs it)`, () => {
-  it('mode 1: a detector from opnp export (?model=) scores picked images as onnxruntime-node does', async () => {
+  it('mode 1: a detector from opnp export (?model=) scores picked and dropped images as onnxruntime-node does', async () => {
     await page.goto(`${server.url}index.html?model=detector.onnx`);
     expect(await settled('detect')).toBe('done');
     expect(await page.textContent('#runtime')).toMatch(/execution providers wasm/);
@@ -175,7 +188,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`the example page in headless Chromium ($
     expect(Number(await field('threshold'))).toBe(threshold);
     const verdicts: boolean[] = [];
     for (const [i, image] of images.entries()) {
-      await scoreInPage(image, i + 1);
+      await scoreInPage(image, i + 1, i === 1 ? 'drop' : 'pick');
       verdicts.push(await expectDetection(join(site, 'detector.onnx'), image, threshold));
     }
     expect(verdicts, 'the MNIST digit is in-distribution (also at twice the size), the Fashion-MNIST image is not').toEqual([false, true, false]);
