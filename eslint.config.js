@@ -15,12 +15,12 @@ export default tseslint.config(
   {
     // Browser-safe entries: Node-only code lives under src/node/ (tools/integration/test/browser-entries.test.ts
     // bundles them for the browser and also catches what third-party packages import).
-    files: ['packages/{core,metrics,datasets,backend-tfjs}/src/**/*.ts'],
+    files: ['packages/{core,metrics,datasets,backend-tfjs,onnx-common,backend-onnx-web}/src/**/*.ts', 'examples/browser/src/**/*.ts'],
     ignores: ['**/src/node/**', 'packages/core/src/testing/**', 'packages/backend-tfjs/src/register.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { group: ['node:*', '@opnp/*/node', 'sharp'], message: 'This module is part of a browser-safe entry: move Node-only code under src/node/.' },
+          { group: ['node:*', '@opnp/*/node', 'sharp', 'onnxruntime-node', '@opnp/backend-onnx'], message: 'This module is part of a browser-safe entry: move Node-only code under src/node/.' },
         ],
       }],
     },

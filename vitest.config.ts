@@ -7,7 +7,7 @@ export default defineConfig({
     // vitest's default (one worker less than the cores) leaves a 2-core machine running one file at a time;
     // most files wait on child processes or native threads, so every core gets a worker.
     maxWorkers: Math.max(2, availableParallelism()),
-    projects: ['packages/*', 'tools/integration'],
+    projects: ['packages/*', 'examples/*', 'tools/integration'],
     // Projects are config files, which do not inherit these: each spreads `sharedTestOptions` itself
     // (see vitest.shared.ts; tools/check-vitest-config.mjs verifies the resolved values).
     ...sharedTestOptions,

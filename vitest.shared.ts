@@ -1,5 +1,5 @@
 /**
- * Shared vitest settings of every project (packages/*, tools/integration).
+ * Shared vitest settings of every project (packages/*, examples/*, tools/integration).
  *
  * - `sourceConditions`: resolve workspace packages to their TypeScript sources through the `@opnp/source` export
  *   condition, so tests run without a build.

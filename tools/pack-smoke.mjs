@@ -10,7 +10,8 @@
 //    that TensorFlow.js is not installed, that there is one copy of @opnp/core, that `npx opnp demo --quick
 //    --quiet` prints the table, and that a model.json gets the "install @opnp/backend-tfjs" hint;
 // 4. every export of every library package (`.`, `./node`, ...) through a plain-Node ESM import and a CommonJS
-//    require, and the `./node` entries of datasets and backend-tfjs re-exporting their browser-safe `.` entry;
+//    require, the `./node` entries of datasets and backend-tfjs re-exporting their browser-safe `.` entry, and
+//    @opnp/backend-onnx-web running the demo model on onnxruntime-web's wasm;
 // 5. adds the @opnp/backend-tfjs tarball (the opt-in) and checks the CLI's lazy import finds it.
 // Prints PASS/FAIL per check and a summary; exits 1 when a check fails.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -135,6 +136,19 @@ if (packed) {
       return `exit ${r.status}`;
     });
     entryChecks(libraries.filter(({ pkg }) => !optIn.has(pkg.name)));
+    check('@opnp/backend-onnx-web runs the demo model on onnxruntime-web (its wasm, found in the installed package)', () => {
+      const code = `import { readFileSync } from 'node:fs';
+        import { loadOnnxWebFeatureExtractor } from '@opnp/backend-onnx-web';
+        const model = new Uint8Array(readFileSync('node_modules/@opnp/cli/assets/demo/mnist-cnn.onnx'));
+        const extractor = await loadOnnxWebFeatureExtractor(model);
+        const { features, logits } = await extractor.extract({ data: new Float32Array(2 * 784), shape: [2, 1, 28, 28] });
+        await extractor.dispose();
+        console.log(JSON.stringify({ providers: extractor.runtime.executionProviders, features: [features.rows, features.cols], logits: [logits.rows, logits.cols] }));`;
+      const r = run('node', ['--input-type=module', '-e', code]);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop());
+      if (out.providers[0] !== 'wasm' || out.features.join() !== '2,128' || out.logits.join() !== '2,10') throw new Error(r.stdout);
+      return `${out.providers.join(', ')}: features ${out.features.join(' x ')}, logits ${out.logits.join(' x ')}`;
+    });
     check('ESM import of @opnp/cli', () => {
       run('node', ['--input-type=module', '-e', "const m = await import('@opnp/cli'); if (typeof m.runCli !== 'function') throw new Error('no runCli');"]);
     });

@@ -3,7 +3,7 @@
  */
 import type { Backend, ModelSource } from '@opnp/core';
 import { loadOnnxFeatureExtractor, type OnnxFeatureExtractor, type OnnxLoadOptions } from './extractor.js';
-import { looksLikeOnnx } from './onnx-model.js';
+import { looksLikeOnnx } from '@opnp/onnx-common';
 
 /** The ONNX backend object registered as `'onnx'` by `@opnp/backend-onnx/register`. */
 export const onnxBackend: Backend & { load(source: ModelSource, options?: OnnxLoadOptions): Promise<OnnxFeatureExtractor> } = {

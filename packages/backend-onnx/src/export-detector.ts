@@ -1,225 +1,22 @@
 /**
- * Export of a deployable OOD detector: the original ONNX model plus two outputs computed inside the
- * graph from the feature tensor, so it runs in plain onnxruntime (Node, Python, web) with no @opnp code.
- *
- * - `ood_score` float32 `[N]`: `T * logsumexp((W' min(h, clip) + b) / T)`, the energy of the OPNP-pruned head
- *   (optionally after ReAct clipping); higher = more in-distribution.
- * - `is_ood` bool `[N]` (only with a threshold): `ood_score < threshold`.
- *
- * The original outputs are unchanged (with `logitsOutput`, the logits tensor is added as an output when the model
- * only outputs probabilities).
+ * Export of a deployable OOD detector to a `.onnx` file: `@opnp/onnx-common`'s detector graph (the original model
+ * plus `ood_score` and, with a threshold, `is_ood`), checked in onnxruntime-node and written atomically.
  */
 import { writeFileAtomic } from '@opnp/core/node';
-import { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions } from '@opnp/core/backend';
-import {
-  OpnpError,
-  assertMatrix,
-  type DetectorExportOptions,
-  type DetectorExportResult,
-  type DetectorOutputs,
-  type InputSpec,
-  type Matrix,
-  type ModelSource,
-} from '@opnp/core';
-import { detectHead, type DetectedHead, type HeadDetectionOptions } from './head-detection.js';
-import {
-  DataType,
-  float32Tensor,
-  int64Tensor,
-  loadOnnxModel,
-  onnx,
-  serializeOnnxModel,
-  valueInfoShape,
-  type NodeProto,
-  type OnnxModel,
-  type TensorProto,
-  type ValueInfoProto,
-} from './onnx-model.js';
+import { resolveDetectorExportOptions } from '@opnp/core/backend';
+import type { DetectorExportOptions, DetectorExportResult, InputSpec, ModelSource } from '@opnp/core';
+import { buildOnnxDetector, type DetectedHead, type DetectorGraphOptions, type OnnxDetector, type OnnxModel } from '@opnp/onnx-common';
+import { loadOnnxModel } from './onnx-model.js';
 import { createSession } from './session-options.js';
 
+export type { OnnxDetector } from '@opnp/onnx-common';
+
 /** Options of {@link exportOodDetector}. */
-export interface ExportOodDetectorOptions {
+export interface ExportOodDetectorOptions extends DetectorGraphOptions {
   /** The original model: a path, bytes, or a parsed model (e.g. `extractor.model`). */
   model: ModelSource | OnnxModel;
-  /** The detected head (e.g. `extractor.detection`) or options to detect it. Default: automatic detection. */
-  head?: DetectedHead | HeadDetectionOptions;
-  /** The pruned weight `W' [C x D]` (same shape as the detected head's weight). */
-  prunedWeight: Matrix;
-  /** Bias `b [C]`. Default: the detected head's bias. */
-  bias?: Float32Array | ArrayLike<number>;
-  /** ReAct clipping threshold `c` applied to the features before the pruned head (`min(h, c)`). Default: none. */
-  reactClip?: number;
-  /** Energy temperature `T > 0`. Default 1. */
-  temperature?: number;
-  /** When given, an `is_ood` output is added: `ood_score < threshold`. */
-  threshold?: number;
   /** Where to write the model (atomically: temp file + rename; nothing is written on failure). */
   outputPath?: string;
-  /** Name of the score output. Default `'ood_score'`. */
-  scoreOutput?: string;
-  /** Name of the decision output. Default `'is_ood'`. */
-  decisionOutput?: string;
-  /**
-   * Also output the logits tensor of the detected head when it is not a graph output already (a model ending in
-   * Softmax outputs probabilities). Default `false`.
-   */
-  logitsOutput?: boolean;
-}
-
-/** What {@link exportOnnxDetector} built. */
-export interface OnnxDetector {
-  /** The serialised detector. */
-  readonly bytes: Uint8Array;
-  /** Name of its (single) input. */
-  readonly inputName: string;
-  /** Its output names: the logits tensor, `ood_score`, `is_ood` (with a threshold), and all outputs in order. */
-  readonly outputs: DetectorOutputs;
-}
-
-function isDetected(head: ExportOodDetectorOptions['head']): head is DetectedHead {
-  return head !== undefined && 'head' in head && 'logitsTensor' in head;
-}
-
-function tensorNames(model: OnnxModel): Set<string> {
-  const graph = model.proto.graph!;
-  const names = new Set<string>();
-  for (const t of graph.initializer ?? []) if (t.name) names.add(t.name);
-  for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) if (v.name) names.add(v.name);
-  for (const n of graph.node ?? []) for (const o of [...(n.output ?? []), ...(n.input ?? [])]) if (o) names.add(o);
-  return names;
-}
-
-function invalid(summary: string, expected: unknown, actual: unknown): OpnpError {
-  return new OpnpError('INVALID_ARGUMENT', summary, { expected, actual });
-}
-
-/** Builds the extra nodes. `axes` follows the opset: attribute before the version where it became an input. */
-class GraphBuilder {
-  readonly nodes: NodeProto[] = [];
-  readonly initializers: TensorProto[] = [];
-  private counter = 0;
-  constructor(private readonly taken: Set<string>, private readonly opset: number) {}
-
-  name(hint: string): string {
-    let name: string;
-    do name = `opnp_ood/${hint}_${this.counter++}`;
-    while (this.taken.has(name));
-    this.taken.add(name);
-    return name;
-  }
-
-  constant(hint: string, tensor: (name: string) => TensorProto): string {
-    const name = this.name(hint);
-    this.initializers.push(tensor(name));
-    return name;
-  }
-
-  op(opType: string, inputs: string[], attributes: Record<string, number | number[]> = {}, output?: string): string {
-    const out = output ?? this.name(opType);
-    const attribute = Object.entries(attributes).map(([name, value]) =>
-      Array.isArray(value)
-        ? onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: value })
-        : Number.isInteger(value) && name !== 'alpha' && name !== 'beta'
-          ? onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value })
-          : onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value }),
-    );
-    this.nodes.push(onnx.NodeProto.create({ opType, input: inputs, output: [out], name: this.name(`${opType}_node`), attribute }));
-    return out;
-  }
-
-  /** A reduction over axis 1 with keepdims=1 (axes as attribute before `inputSince`, as input from it). */
-  reduce(opType: 'ReduceMax' | 'ReduceSum', input: string, inputSince: number): string {
-    if (this.opset >= inputSince) {
-      const axes = this.constant('axes', (n) => int64Tensor(n, [1], [1]));
-      return this.op(opType, [input, axes], { keepdims: 1 });
-    }
-    return this.op(opType, [input], { axes: [1], keepdims: 1 });
-  }
-}
-
-/** Checked options: bias, temperature and output names. */
-interface CheckedExport {
-  readonly bias: Float32Array;
-  readonly T: number;
-  readonly scoreName: string;
-  readonly decisionName: string;
-}
-
-/** Validates the options against the model and its detected head. */
-function checkExport(model: OnnxModel, detected: DetectedHead, options: ExportOodDetectorOptions): CheckedExport {
-  const C = detected.head.weight.rows;
-  const D = detected.head.weight.cols;
-  assertMatrix(options.prunedWeight, 'prunedWeight');
-  if (options.prunedWeight.rows !== C || options.prunedWeight.cols !== D) {
-    throw new OpnpError('SHAPE_MISMATCH', "prunedWeight must have the detected head's shape C x D", {
-      expected: `${C} x ${D}`,
-      actual: `${options.prunedWeight.rows} x ${options.prunedWeight.cols}`,
-    });
-  }
-  const bias = options.bias === undefined ? detected.head.bias : Float32Array.from(options.bias);
-  if (bias.length !== C) throw new OpnpError('SHAPE_MISMATCH', 'bias length must equal the number of classes C', { expected: C, actual: bias.length });
-  const T = options.temperature ?? 1;
-  if (typeof T !== 'number' || !(T > 0) || !Number.isFinite(T)) throw invalid('temperature must be a finite number > 0', '> 0', T);
-  if (options.reactClip !== undefined && (typeof options.reactClip !== 'number' || Number.isNaN(options.reactClip))) {
-    throw invalid('reactClip must be a number (not NaN)', 'a number', options.reactClip);
-  }
-  if (options.threshold !== undefined && (typeof options.threshold !== 'number' || Number.isNaN(options.threshold))) {
-    throw invalid('threshold must be a number (not NaN)', 'a number', options.threshold);
-  }
-  if (model.opset < 8) {
-    throw new OpnpError('MODEL_FORMAT', 'Export needs a model with opset >= 8 (broadcasting Min/Less)', { file: model.file, expected: '>= 8', actual: model.opset });
-  }
-  const scoreName = options.scoreOutput ?? DETECTOR_OUTPUT_NAMES.oodScore;
-  const decisionName = options.decisionOutput ?? DETECTOR_OUTPUT_NAMES.isOod;
-  const taken = tensorNames(model);
-  for (const name of [scoreName, ...(options.threshold !== undefined ? [decisionName] : [])]) {
-    if (taken.has(name)) throw invalid(`The model already has a tensor named "${name}"`, 'an unused output name (scoreOutput / decisionOutput)', name);
-  }
-  if (scoreName === decisionName) throw invalid('scoreOutput and decisionOutput must differ', 'two names', scoreName);
-  return { bias, T, scoreName, decisionName };
-}
-
-/** Appends `ood_score` (and `is_ood`) to `b`; returns the new outputs' value infos. */
-function appendScore(b: GraphBuilder, model: OnnxModel, detected: DetectedHead, options: ExportOodDetectorOptions, checked: CheckedExport): ValueInfoProto[] {
-  const C = detected.head.weight.rows;
-  const D = detected.head.weight.cols;
-  const { T, scoreName, decisionName } = checked;
-  let h = detected.featureTensor;
-  if (detected.featuresTransposed) h = b.op('Transpose', [h], { perm: [1, 0] });
-  h = b.op('Flatten', [h], { axis: 1 });
-  if (options.reactClip !== undefined) {
-    const clip = b.constant('react_clip', (n) => float32Tensor(n, [], Float32Array.of(options.reactClip!)));
-    h = b.op('Min', [h, clip]);
-  }
-  const W = b.constant('pruned_weight', (n) => float32Tensor(n, [C, D], options.prunedWeight.data));
-  const bc = b.constant('bias', (n) => float32Tensor(n, [C], checked.bias));
-  let z = b.op('Gemm', [h, W, bc], { alpha: 1, beta: 1, transB: 1 });
-  const Tc = T === 1 ? undefined : b.constant('temperature', (n) => float32Tensor(n, [], Float32Array.of(T)));
-  if (Tc) z = b.op('Div', [z, Tc]);
-  // Stable logsumexp over classes: m + log(sum exp(z - m)).
-  const m = b.reduce('ReduceMax', z, 18);
-  const s = b.reduce('ReduceSum', b.op('Exp', [b.op('Sub', [z, m])]), 13);
-  let lse = b.op('Add', [b.op('Log', [s]), m]);
-  if (Tc) lse = b.op('Mul', [lse, Tc]);
-  const flat = b.constant('shape', (n) => int64Tensor(n, [1], [-1]));
-  b.op('Reshape', [lse, flat], {}, scoreName);
-  const batchDim = valueInfoShape(model.proto.graph!.input?.find((i) => i.name === modelInputName(model))).dims?.[0];
-  const dim = batchDim ? { dimValue: batchDim } : { dimParam: 'N' };
-  const outputs = [onnx.ValueInfoProto.create({ name: scoreName, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [dim] } } } })];
-  if (options.threshold !== undefined) {
-    const tau = b.constant('threshold', (n) => float32Tensor(n, [], Float32Array.of(options.threshold!)));
-    b.op('Less', [scoreName, tau], {}, decisionName);
-    outputs.push(onnx.ValueInfoProto.create({ name: decisionName, type: { tensorType: { elemType: DataType.BOOL, shape: { dim: [dim] } } } }));
-  }
-  return outputs;
-}
-
-/** The logits tensor as an extra output, unless the graph outputs it already. */
-function logitsOutputs(model: OnnxModel, detected: DetectedHead, wanted: boolean | undefined): ValueInfoProto[] {
-  const graph = model.proto.graph!;
-  if (!wanted || (graph.output ?? []).some((o) => o.name === detected.logitsTensor)) return [];
-  const known = (graph.valueInfo ?? []).find((v) => v.name === detected.logitsTensor);
-  return [known ? onnx.ValueInfoProto.create(known) : onnx.ValueInfoProto.create({ name: detected.logitsTensor, type: { tensorType: { elemType: DataType.FLOAT } } })];
 }
 
 /**
@@ -233,35 +30,12 @@ function logitsOutputs(model: OnnxModel, detected: DetectedHead, wanted: boolean
  */
 export async function exportOnnxDetector(options: ExportOodDetectorOptions): Promise<OnnxDetector> {
   const model = await loadOnnxModel(options.model);
-  const detected = isDetected(options.head) ? options.head : detectHead(model, options.head ?? {});
-  const checked = checkExport(model, detected, options);
-  const b = new GraphBuilder(tensorNames(model), model.opset);
-  const added = [...logitsOutputs(model, detected, options.logitsOutput), ...appendScore(b, model, detected, options, checked)];
-  const graph = model.proto.graph!;
-  const output = [...(graph.output ?? []), ...added];
-  const proto = onnx.ModelProto.create({
-    ...model.proto,
-    graph: onnx.GraphProto.create({
-      ...graph,
-      node: [...(graph.node ?? []), ...b.nodes],
-      initializer: [...(graph.initializer ?? []), ...b.initializers],
-      output,
-    }),
-  });
-  const bytes = serializeOnnxModel(proto);
-
+  const detector = buildOnnxDetector(model, options);
   // Check the result loads and runs in plain onnxruntime before writing anything.
-  const session = await createSession(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'basic' }, options.outputPath);
+  const session = await createSession(detector.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'basic' }, options.outputPath);
   await session.release();
-
-  if (options.outputPath !== undefined) await writeFileAtomic(options.outputPath, bytes, 'the exported model');
-  const outputs: DetectorOutputs = {
-    logits: detected.logitsTensor,
-    oodScore: checked.scoreName,
-    ...(options.threshold !== undefined ? { isOod: checked.decisionName } : {}),
-    all: output.map((o) => o.name!),
-  };
-  return { bytes, inputName: modelInputName(model) ?? '', outputs };
+  if (options.outputPath !== undefined) await writeFileAtomic(options.outputPath, detector.bytes, 'the exported model');
+  return detector;
 }
 
 /**
@@ -318,10 +92,4 @@ export async function exportDetectorOf(source: OnnxDetectorSource, options: Dete
     ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
     ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
   };
-}
-
-function modelInputName(model: OnnxModel): string | undefined {
-  const graph = model.proto.graph!;
-  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
-  return graph.input?.find((i) => !initializers.has(i.name))?.name ?? undefined;
 }

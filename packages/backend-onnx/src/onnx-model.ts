@@ -1,35 +1,11 @@
 /**
- * Reading and writing ONNX models with the real ONNX protobuf schema (`onnx-proto`): parse bytes into a
- * `ModelProto`, resolve external-data tensors, read tensor values, and serialise back.
+ * Reading ONNX models from files: the model bytes and its external-data files next to it (a location may not leave
+ * the model's folder). Parsing itself is `@opnp/onnx-common`'s.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import onnxProto from 'onnx-proto';
-import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { OpnpError, type ModelSource } from '@opnp/core';
-
-/** The generated protobuf namespace (`onnx.ModelProto`, `onnx.TensorProto`, ...). */
-export const onnx = onnxProto.onnx;
-
-export type ModelProto = OnnxNamespace.ModelProto;
-export type GraphProto = OnnxNamespace.IGraphProto;
-export type NodeProto = OnnxNamespace.INodeProto;
-export type TensorProto = OnnxNamespace.ITensorProto;
-export type ValueInfoProto = OnnxNamespace.IValueInfoProto;
-export type AttributeProto = OnnxNamespace.IAttributeProto;
-
-/** ONNX `TensorProto.DataType` codes used here. */
-export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
-
-/** A parsed ONNX model plus where it came from. */
-export interface OnnxModel {
-  /** The decoded model (external data already loaded into `rawData`). */
-  readonly proto: ModelProto;
-  /** Version of the default (`ai.onnx`) operator set the model imports. */
-  readonly opset: number;
-  /** The file it was read from, if any (used in error messages). */
-  readonly file?: string;
-}
+import { formatError, isOnnxModel, parseOnnxModel as parseOnnxBytes, type ExternalDataReader, type OnnxModel } from '@opnp/onnx-common';
 
 /** Options of {@link parseOnnxModel}. */
 export interface ParseOnnxOptions {
@@ -42,31 +18,32 @@ export interface ParseOnnxOptions {
   baseDir?: string;
 }
 
-/** Converts a protobuf int64 (`number` or `Long`) to a JS number. */
-export function toNumber(value: number | { toNumber(): number } | null | undefined): number {
-  if (value === null || value === undefined) return 0;
-  return typeof value === 'number' ? value : value.toNumber();
+/** Reads external-data files from `baseDir`, refusing locations outside it. */
+function folderReader(baseDir: string, file: string | undefined): ExternalDataReader {
+  return async (location, tensorName) => {
+    const path = normalize(join(baseDir, location));
+    if (isAbsolute(location) || !(path + sep).startsWith(normalize(baseDir) + sep) && path !== normalize(baseDir)) {
+      throw formatError(`External data location of tensor "${tensorName}" leaves the model's folder`, file, { actual: location });
+    }
+    try {
+      return await readFile(path);
+    } catch (cause) {
+      throw formatError(`Cannot read the external data of tensor "${tensorName}"`, file, {
+        expected: `a file "${location}" next to the model`,
+        actual: (cause as NodeJS.ErrnoException).code ?? String(cause),
+        cause,
+      });
+    }
+  };
 }
 
-/**
- * Cheap check whether bytes look like a serialised ONNX `ModelProto`: exporters write `ir_version`
- * (field 1, varint) first, so the first byte is `0x08`. Used by `canLoad`; parsing does the real check.
- */
-export function looksLikeOnnx(bytes: Uint8Array): boolean {
-  return bytes.length > 2 && bytes[0] === 0x08;
-}
-
-function formatError(summary: string, file: string | undefined, details: { expected?: unknown; actual?: unknown; hint?: string; cause?: unknown; offset?: number }): OpnpError {
-  return new OpnpError('MODEL_FORMAT', summary, { file, ...details });
-}
-
-/** Version of operator set `domain` (default domain `''` = `ai.onnx`) imported by the model, or 0 if none. */
-export function opsetVersion(proto: ModelProto, domain = ''): number {
-  for (const entry of proto.opsetImport ?? []) {
-    const d = entry.domain ?? '';
-    if (d === domain || (domain === '' && d === 'ai.onnx')) return toNumber(entry.version);
-  }
-  return 0;
+/** The reader of a model loaded from bytes: external data cannot be found. */
+function bytesReader(file: string | undefined): ExternalDataReader {
+  return (location, tensorName) => {
+    throw formatError(`Tensor "${tensorName}" is stored in an external file "${location}"`, file, {
+      hint: 'Load the model from its path (not from bytes) so the external data next to it can be found, or pass baseDir',
+    });
+  };
 }
 
 /**
@@ -75,41 +52,15 @@ export function opsetVersion(proto: ModelProto, domain = ''): number {
  *
  * @throws OpnpError `MODEL_FORMAT` for bytes that are not ONNX, truncated files, or missing external data
  */
-export async function parseOnnxModel(bytes: Uint8Array, options: ParseOnnxOptions = {}): Promise<OnnxModel> {
-  const { file } = options;
-  if (bytes.length === 0) throw formatError('The model is empty (0 bytes)', file, { expected: 'a serialised ONNX ModelProto' });
-  let proto: ModelProto;
-  try {
-    proto = onnx.ModelProto.decode(bytes);
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const truncated = /index out of range/.test(message);
-    throw formatError(truncated ? 'The ONNX file is truncated or corrupt' : 'The file is not an ONNX model', file, {
-      expected: 'a serialised ONNX ModelProto (protobuf)',
-      actual: `${bytes.length} bytes that do not decode (${message})`,
-      hint: truncated ? 'Copy or export the model again; the file ends in the middle of a record' : 'Pass a .onnx file exported by torch.onnx.export, tf2onnx or similar',
-      cause,
-    });
-  }
-  const graph = proto.graph;
-  if (toNumber(proto.irVersion) <= 0 || !graph || !graph.node || graph.node.length === 0) {
-    throw formatError('The file is not an ONNX model', file, {
-      expected: 'a ModelProto with ir_version and a graph of nodes',
-      actual: `ir_version ${toNumber(proto.irVersion)}, ${graph?.node?.length ?? 0} graph nodes`,
-      hint: 'Pass a .onnx file exported by torch.onnx.export, tf2onnx or similar',
-    });
-  }
-  const opset = opsetVersion(proto);
-  if (opset <= 0) {
-    throw formatError('The ONNX model imports no default (ai.onnx) operator set', file, { expected: 'an opset_import entry for domain ""', actual: proto.opsetImport?.map((o) => `${o.domain}:${toNumber(o.version)}`) ?? [] });
-  }
-  await loadExternalData(graph, options);
-  return file === undefined ? { proto, opset } : { proto, opset, file };
+export function parseOnnxModel(bytes: Uint8Array, options: ParseOnnxOptions = {}): Promise<OnnxModel> {
+  const { file, baseDir } = options;
+  const externalData = baseDir === undefined ? bytesReader(file) : folderReader(baseDir, file);
+  return parseOnnxBytes(bytes, { ...(file !== undefined ? { file } : {}), externalData });
 }
 
 /** Reads a model from a path (external data resolved next to it) or from bytes. */
 export async function loadOnnxModel(source: ModelSource | OnnxModel, options: Omit<ParseOnnxOptions, 'file'> = {}): Promise<OnnxModel> {
-  if (typeof source === 'object' && !(source instanceof Uint8Array)) return source;
+  if (isOnnxModel(source)) return source;
   if (typeof source === 'string') {
     let bytes: Uint8Array;
     try {
@@ -123,173 +74,4 @@ export async function loadOnnxModel(source: ModelSource | OnnxModel, options: Om
     throw new OpnpError('INVALID_ARGUMENT', 'A model source must be a file path or bytes', { expected: 'string | Uint8Array', actual: typeof source });
   }
   return parseOnnxModel(source, options);
-}
-
-function allTensors(graph: GraphProto): TensorProto[] {
-  const out: TensorProto[] = [...(graph.initializer ?? [])];
-  for (const node of graph.node ?? []) {
-    for (const attr of node.attribute ?? []) {
-      if (attr.t) out.push(attr.t);
-      if (attr.g) out.push(...allTensors(attr.g));
-      for (const g of attr.graphs ?? []) out.push(...allTensors(g));
-    }
-  }
-  return out;
-}
-
-/** Loads tensors stored in external files (ONNX `data_location = EXTERNAL`) into `rawData`, in place. */
-async function loadExternalData(graph: GraphProto, options: ParseOnnxOptions): Promise<void> {
-  const cache = new Map<string, Uint8Array>();
-  for (const tensor of allTensors(graph)) {
-    if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
-    const entries = new Map((tensor.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-    const location = entries.get('location');
-    if (!location) {
-      throw formatError(`Tensor "${tensor.name}" is marked external but has no location`, options.file, { expected: 'external_data with a "location" key' });
-    }
-    if (options.baseDir === undefined) {
-      throw formatError(`Tensor "${tensor.name}" is stored in an external file "${location}"`, options.file, {
-        hint: 'Load the model from its path (not from bytes) so the external data next to it can be found, or pass baseDir',
-      });
-    }
-    const path = normalize(join(options.baseDir, location));
-    if (isAbsolute(location) || !(path + sep).startsWith(normalize(options.baseDir) + sep) && path !== normalize(options.baseDir)) {
-      throw formatError(`External data location of tensor "${tensor.name}" leaves the model's folder`, options.file, { actual: location });
-    }
-    let data = cache.get(path);
-    if (!data) {
-      try {
-        data = await readFile(path);
-      } catch (cause) {
-        throw formatError(`Cannot read the external data of tensor "${tensor.name}"`, options.file, {
-          expected: `a file "${location}" next to the model`,
-          actual: (cause as NodeJS.ErrnoException).code ?? String(cause),
-          cause,
-        });
-      }
-      cache.set(path, data);
-    }
-    const offset = Number(entries.get('offset') ?? '0');
-    const length = entries.has('length') ? Number(entries.get('length')) : data.length - offset;
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > data.length) {
-      throw formatError(`External data of tensor "${tensor.name}" is out of range`, options.file, {
-        expected: `offset + length <= ${data.length} (size of ${location})`,
-        actual: `offset ${offset}, length ${length}`,
-        hint: 'The external data file is truncated or belongs to another model',
-      });
-    }
-    tensor.rawData = data.subarray(offset, offset + length);
-    tensor.externalData = [];
-    tensor.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
-  }
-}
-
-/** Serialises a model to bytes (external data is inlined). */
-export function serializeOnnxModel(model: OnnxModel | ModelProto): Uint8Array {
-  const proto = 'proto' in model ? model.proto : model;
-  return onnx.ModelProto.encode(proto).finish();
-}
-
-/** Dimensions of a tensor as numbers. */
-export function tensorDims(tensor: TensorProto): number[] {
-  return (tensor.dims ?? []).map((d) => toNumber(d));
-}
-
-function float16ToFloat32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-/**
- * The values of a numeric tensor as float32 (row-major, C order), from `rawData` (little-endian) or the
- * typed fields. Supports FLOAT, DOUBLE, FLOAT16 and integer types.
- *
- * @throws OpnpError `MODEL_FORMAT` for other types, negative or non-integer dims, or when the data length
- * does not match the dims
- */
-export function tensorToFloat32(tensor: TensorProto, file?: string): Float32Array {
-  const dims = tensorDims(tensor);
-  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    throw formatError(`Tensor "${tensor.name}" has invalid dims [${dims.join(', ')}]`, file, { expected: 'non-negative integer dimensions' });
-  }
-  const count = dims.reduce((a, b) => a * b, 1);
-  const type = tensor.dataType ?? 0;
-  const raw = tensor.rawData && tensor.rawData.length > 0 ? tensor.rawData : undefined;
-  let out: Float32Array;
-  if (raw) {
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const size = { [DataType.FLOAT]: 4, [DataType.DOUBLE]: 8, [DataType.FLOAT16]: 2, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.INT8]: 1, [DataType.UINT8]: 1 }[type];
-    if (size === undefined) throw formatError(`Tensor "${tensor.name}" has an unsupported data type ${type}`, file, { expected: 'float32, float64, float16 or integer' });
-    if (raw.byteLength !== count * size) {
-      throw formatError(`Tensor "${tensor.name}" has ${raw.byteLength} bytes of data`, file, { expected: `${count * size} bytes for dims [${tensorDims(tensor).join(', ')}]`, actual: raw.byteLength });
-    }
-    out = new Float32Array(count);
-    for (let i = 0; i < count; i++) {
-      switch (type) {
-        case DataType.FLOAT: out[i] = view.getFloat32(i * 4, true); break;
-        case DataType.DOUBLE: out[i] = view.getFloat64(i * 8, true); break;
-        case DataType.FLOAT16: out[i] = float16ToFloat32(view.getUint16(i * 2, true)); break;
-        case DataType.INT32: out[i] = view.getInt32(i * 4, true); break;
-        case DataType.INT64: out[i] = Number(view.getBigInt64(i * 8, true)); break;
-        case DataType.INT8: out[i] = view.getInt8(i); break;
-        default: out[i] = view.getUint8(i);
-      }
-    }
-    return out;
-  }
-  let values: ArrayLike<number>;
-  if (type === DataType.FLOAT) values = tensor.floatData ?? [];
-  else if (type === DataType.DOUBLE) values = tensor.doubleData ?? [];
-  else if (type === DataType.INT64) values = (tensor.int64Data ?? []).map((v) => toNumber(v));
-  else if (type === DataType.FLOAT16) values = (tensor.int32Data ?? []).map((v) => float16ToFloat32(v));
-  else if (type === DataType.INT32 || type === DataType.INT8 || type === DataType.UINT8) values = tensor.int32Data ?? [];
-  else throw formatError(`Tensor "${tensor.name}" has an unsupported data type ${type}`, file, { expected: 'float32, float64, float16 or integer' });
-  if (values.length !== count) {
-    throw formatError(`Tensor "${tensor.name}" holds ${values.length} values`, file, { expected: `${count} values for dims [${tensorDims(tensor).join(', ')}]`, actual: values.length });
-  }
-  return Float32Array.from(values);
-}
-
-/** A float32 `TensorProto` (little-endian raw data). */
-export function float32Tensor(name: string, dims: readonly number[], values: Float32Array): TensorProto {
-  const raw = new Uint8Array(values.length * 4);
-  const view = new DataView(raw.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
-  return onnx.TensorProto.create({ name, dims: [...dims], dataType: DataType.FLOAT, rawData: raw });
-}
-
-/** An int64 `TensorProto`. */
-export function int64Tensor(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return onnx.TensorProto.create({ name, dims: [...dims], dataType: DataType.INT64, rawData: raw });
-}
-
-/** Reads an attribute of a node as a number (int or float), or `fallback` when absent. */
-export function attrNumber(node: NodeProto, name: string, fallback: number): number {
-  const attr = node.attribute?.find((a) => a.name === name);
-  if (!attr) return fallback;
-  if (attr.type === onnx.AttributeProto.AttributeType.FLOAT) return attr.f ?? fallback;
-  if (attr.type === onnx.AttributeProto.AttributeType.INT) return toNumber(attr.i);
-  // Untyped (old exporters): prefer whichever field is set.
-  if (attr.f !== undefined && attr.f !== null && attr.f !== 0) return attr.f;
-  return attr.i !== undefined && attr.i !== null ? toNumber(attr.i) : fallback;
-}
-
-/** Reads an INTS attribute, or `undefined` when absent. */
-export function attrInts(node: NodeProto, name: string): number[] | undefined {
-  const attr = node.attribute?.find((a) => a.name === name);
-  return attr ? (attr.ints ?? []).map((v) => toNumber(v)) : undefined;
-}
-
-/** The tensor type (elem type and dims, `null` for symbolic/unknown) of a value info. */
-export function valueInfoShape(info: ValueInfoProto | undefined): { elemType: number; dims: (number | null)[] | undefined } {
-  const tensorType = info?.type?.tensorType;
-  const dims = tensorType?.shape ? (tensorType.shape.dim ?? []).map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : null)) : undefined;
-  return { elemType: tensorType?.elemType ?? 0, dims };
 }

@@ -6,7 +6,8 @@
  * inputs unmodified, and throws `OpnpError` (`EMPTY_INPUT`, `NON_FINITE`, `SHAPE_MISMATCH`,
  * `INVALID_ARGUMENT`) on bad input.
  */
-export { fpr95, FPR95_CONVENTIONS, type Fpr95Convention, type Fpr95Options } from './fpr95.js';
+export { fpr95, minCountForRate, FPR95_CONVENTIONS, type Fpr95Convention, type Fpr95Options } from './fpr95.js';
+export { fpr95Threshold } from './threshold.js';
 export { auroc } from './auroc.js';
 export { auprIn, auprOut } from './aupr.js';
 export { oodMetrics, type OodMetrics } from './ood-metrics.js';

@@ -52,7 +52,7 @@ export { loadLabelsFile } from './labels-file.js';
 export { collectFeatures, scoreSet, type ScoredSet, type ScoreSetOptions } from './collect.js';
 export { searchOpnpPoint, type SearchOptions } from './search.js';
 export { withLoadedModel, type WithModelOptions } from './with-model.js';
-export { fpr95Threshold, minCountForRate } from './threshold.js';
+export { fpr95Threshold, minCountForRate } from '@opnp/metrics';
 
 export { runTrainingPass, trainingIndices, trainingFingerprint, shardOf, fitSubset, type TrainingPassOptions, type TrainingPassResult, type TrainingRun, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';
 export { runSensitivity, mergeStates, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates } from './sensitivity-run.js';

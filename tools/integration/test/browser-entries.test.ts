@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { fromIdx, idxLabels, openIdx, type Dataset, type IdxArray } from '@opnp/datasets/node';
 import { REPO_ROOT, bundleForBrowser, runInBareContext } from '../src/browser-bundle.js';
 
-const ENTRIES = ['@opnp/core', '@opnp/metrics', '@opnp/datasets', '@opnp/backend-tfjs'];
+const ENTRIES = ['@opnp/core', '@opnp/metrics', '@opnp/datasets', '@opnp/backend-tfjs', '@opnp/onnx-common', '@opnp/backend-onnx-web'];
 
 describe.each(ENTRIES)('%s bundled for the browser', (entry) => {
   it('imports no Node built-in', async () => {

@@ -1,7 +1,7 @@
 /**
  * Test models built with the ONNX protobuf schema (no python), and brute-force references.
  */
-import { onnx } from '../../src/onnx-model.js';
+import { onnx } from '@opnp/onnx-common';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 
 type Attr = number | number[];

@@ -1,18 +1,9 @@
 /**
- * The deployment threshold of an exported detector (docs/numerics.md#fpr95, default convention).
+ * The deployment threshold of a detector (docs/numerics.md#fpr95, default convention): the score above which 95% of
+ * the ID validation samples lie.
  */
 import { OpnpError } from '@opnp/core';
-
-/**
- * Smallest `k` in `[1, n]` with `k / n >= rate` (float64 division, as sklearn's `tps / tps[-1] >= 0.95`;
- * the same rule as @opnp/metrics' FPR95).
- */
-export function minCountForRate(n: number, rate: number): number {
-  let k = Math.min(n, Math.max(1, Math.ceil(rate * n)));
-  while (k > 1 && (k - 1) / n >= rate) k--;
-  while (k < n && k / n < rate) k++;
-  return k;
-}
+import { minCountForRate } from './fpr95.js';
 
 /**
  * The FPR95 threshold of ID validation scores `[N]`: the largest `tau` with `#{score >= tau} / N >= recall`
@@ -20,6 +11,11 @@ export function minCountForRate(n: number, rate: number): number {
  * flagged OOD when `score < tau`.
  *
  * @throws OpnpError `EMPTY_INPUT` for no scores, `NON_FINITE` when a score is NaN
+ *
+ * @example
+ * ```ts
+ * const tau = fpr95Threshold(idValidationScores); // is_ood = score < tau keeps 95% of ID samples
+ * ```
  */
 export function fpr95Threshold(idScores: ArrayLike<number>, recall = 0.95): number {
   const n = idScores.length;

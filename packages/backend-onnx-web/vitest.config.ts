@@ -1,0 +1,7 @@
+import { defineProject } from 'vitest/config';
+import { sharedTestOptions, sourceConditions } from '../../vitest.shared.js';
+
+export default defineProject({
+  ...sourceConditions,
+  test: { ...sharedTestOptions, name: 'backend-onnx-web', include: ['test/**/*.test.ts'] },
+});

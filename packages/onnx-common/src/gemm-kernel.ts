@@ -1,0 +1,215 @@
+/**
+ * A {@link GemmKernel} on onnxruntime: one-node ONNX `Gemm` graphs (with `transA`/`transB` attributes) run by
+ * onnxruntime's SGEMM (MLAS multi-threaded in onnxruntime-node, SIMD wasm in onnxruntime-web). Its
+ * `accelerators` implement both optional operations of {@link KernelAccelerators} as ONNX graphs: the fused
+ * sensitivity product and the banded grid scoring step. Generic over the runtime ({@link OrtRuntime}).
+ */
+import {
+  OpnpError,
+  type BandedGridLogSumExp,
+  type BandedGridShape,
+  type GemmKernel,
+  type GemmOptions,
+  type KernelAccelerators,
+  type Matrix,
+  type SoftmaxTransposedProductOptions,
+} from '@opnp/core';
+import { buildBandedGridModel, buildGemmModel, buildSoftmaxProductModel } from './kernel-models.js';
+import { messageOf, runSession, type OrtRuntime, type OrtSession, type OrtSessionOptions, type OrtTensor } from './runtime.js';
+
+/** Options of {@link createOrtGemmKernel}. */
+export interface OrtGemmKernelOptions<Name extends string> {
+  /** The kernel's registry name (`'onnxruntime'`, `'onnxruntime-web'`). */
+  name: Name;
+  /** Options of every kernel session (threads, execution providers). */
+  sessionOptions: OrtSessionOptions;
+}
+
+/**
+ * A {@link GemmKernel} with every accelerator operation of {@link KernelAccelerators}, whose
+ * {@link GemmKernel.dispose} releases its onnxruntime sessions.
+ */
+export interface OrtGemmKernel<Name extends string = string> extends GemmKernel {
+  readonly name: Name;
+  readonly accelerators: Readonly<KernelAccelerators>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Elements of the largest intermediate (`X` or `Y`) of one banded grid run: 4 MB keeps the chain of elementwise
+ * ops and the final MatMul in cache.
+ */
+const BANDED_GRID_ELEMENTS = 1 << 20;
+
+/** The kernel's onnxruntime sessions: one lazily created session per model, released together by `dispose`. */
+class KernelSessions {
+  private readonly sessions = new Map<string, Promise<OrtSession>>();
+  private disposed = false;
+
+  constructor(readonly ort: OrtRuntime, private readonly options: OrtSessionOptions) {}
+
+  /** Throws `DISPOSED` once {@link KernelSessions.dispose} was called. */
+  assertUsable(): void {
+    if (this.disposed) throw new OpnpError('DISPOSED', 'The onnxruntime GEMM kernel was disposed');
+  }
+
+  /** One lazily created session per model (GEMM trans pair, fused sensitivity variant, banded grid structure). */
+  get(key: string, build: () => Uint8Array): Promise<OrtSession> {
+    let pending = this.sessions.get(key);
+    if (pending === undefined) {
+      pending = this.ort.InferenceSession.create(build(), this.options).catch((cause: unknown) => {
+        this.sessions.delete(key);
+        throw new OpnpError('BACKEND_FAILURE', 'onnxruntime could not create a kernel session', { actual: messageOf(cause), cause });
+      });
+      this.sessions.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Releases every session; later calls fail with `DISPOSED`. Disposing twice is fine. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const pending = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const p of pending) {
+      try {
+        await (await p).release();
+      } catch {
+        // A session that failed to initialise has nothing to release.
+      }
+    }
+  }
+}
+
+/** Runs a kernel session, wrapping onnxruntime's errors as `BACKEND_FAILURE` (`what` names the operation). */
+function run(session: OrtSession, feeds: Record<string, OrtTensor>, what: string, expected?: string) {
+  return runSession(session, feeds, what, expected === undefined ? {} : { expected });
+}
+
+/** A float32 tensor of `data` with `dims` on the kernel's runtime. */
+function tensor(sessions: KernelSessions, data: Float32Array, dims: readonly number[]): OrtTensor {
+  return new sessions.ort.Tensor('float32', data, [...dims]);
+}
+
+/** {@link GemmKernel.gemm} on onnxruntime's `Gemm`. */
+async function onnxGemm(sessions: KernelSessions, a: Matrix, b: Matrix, { transA, transB }: Required<GemmOptions>): Promise<Matrix> {
+  sessions.assertUsable();
+  const m = transA ? a.cols : a.rows;
+  const k = transA ? a.rows : a.cols;
+  const n = transB ? b.rows : b.cols;
+  // onnxruntime rejects or mishandles empty dimensions; the product is all zeros (or empty) then.
+  if (m === 0 || n === 0 || k === 0) return { rows: m, cols: n, data: new Float32Array(m * n) };
+  const s = await sessions.get(`gemm:${transA ? 't' : 'n'}${transB ? 't' : 'n'}`, () => buildGemmModel(transA, transB));
+  const feeds = {
+    A: tensor(sessions, a.data, [a.rows, a.cols]),
+    B: tensor(sessions, b.data, [b.rows, b.cols]),
+  };
+  const results = await run(s, feeds, 'GEMM', `op(a) ${m} x ${k} times op(b) ${k} x ${n}`);
+  const data = (results.Y as OrtTensor).data as Float32Array;
+  if (data.length !== m * n) {
+    throw new OpnpError('BACKEND_FAILURE', 'onnxruntime returned a GEMM output of the wrong size', {
+      expected: m * n,
+      actual: data.length,
+    });
+  }
+  return { rows: m, cols: n, data };
+}
+
+/** The `softmaxTransposedProduct` accelerator on the fused sensitivity model. */
+async function onnxSoftmaxTransposedProduct(
+  sessions: KernelSessions,
+  logits: Matrix,
+  features: Matrix,
+  { temperature, absolute }: SoftmaxTransposedProductOptions,
+): Promise<Matrix> {
+  sessions.assertUsable();
+  const n = logits.rows;
+  const c = logits.cols;
+  const d = features.cols;
+  if (features.rows !== n) {
+    throw new OpnpError('SHAPE_MISMATCH', 'logits and features must have the same number of rows', { expected: n, actual: features.rows });
+  }
+  if (n === 0 || c === 0 || d === 0) return { rows: c, cols: d, data: new Float32Array(c * d) };
+  const s = await sessions.get(`sensitivity:${absolute}`, () => buildSoftmaxProductModel(absolute));
+  const results = await run(
+    s,
+    {
+      L: tensor(sessions, logits.data, [n, c]),
+      H: tensor(sessions, features.data, [n, d]),
+      T: tensor(sessions, Float32Array.of(temperature), [1]),
+    },
+    'sensitivity product',
+  );
+  const data = (results.Y as OrtTensor).data as Float32Array;
+  return { rows: c, cols: d, data };
+}
+
+/** Throws `SHAPE_MISMATCH` unless `parts`, `shape` and `bias` fit {@link BandedGridShape}. */
+function assertBandedInputs(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): void {
+  const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
+  const S = wL + wH;
+  const sizes = [R, C, wL, wH, nL, nH];
+  if (!sizes.every((v) => Number.isInteger(v) && v >= 0) || wL < 1 || nL < 1 || C < 1 || parts.length !== nL + nH || parts.some((p) => p.length !== R * S * C) || bias.length !== C) {
+    throw new OpnpError('SHAPE_MISMATCH', 'bandedGridLogSumExp: parts, shape and bias do not fit', {
+      expected: `${nL} + ${nH} parts of ${R} x ${S} x ${C} floats and a bias of ${C} (weightLow, neuronLow, classes >= 1)`,
+      actual: `${parts.length} parts of lengths ${[...new Set(parts.map((p) => p.length))].join(', ')}, bias ${bias.length}`,
+    });
+  }
+}
+
+/** The `bandedGridLogSumExp` accelerator on the banded grid scoring model, in chunks of rows. */
+async function onnxBandedGridLogSumExp(sessions: KernelSessions, parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp> {
+  sessions.assertUsable();
+  assertBandedInputs(parts, shape, bias);
+  const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
+  const S = wL + wH;
+  const combinations = wL * (wH + 1) * nL * (nH + 1);
+  const logSum = new Float32Array(R * combinations);
+  const shifts = new Float32Array(R * 4);
+  if (R === 0) return { logSum, shifts };
+  const s = await sessions.get(`banded:${C}:${wL}:${wH}:${nL}:${nH}`, () => buildBandedGridModel(shape));
+  const perRow = Math.max(wL * (wH + 1) * nL, wL * (wH + 1) * (nH + 1)) * C;
+  const chunk = Math.max(1, Math.floor(BANDED_GRID_ELEMENTS / perRow));
+  const tiledBias = new Float32Array(S * C);
+  for (let a = 0; a < wL; a++) tiledBias.set(bias, a * C);
+  const biasTensor = tensor(sessions, tiledBias, [S * C]);
+  for (let r0 = 0; r0 < R; r0 += chunk) {
+    const rows = Math.min(chunk, R - r0);
+    const feeds: Record<string, OrtTensor> = { bias: biasTensor };
+    parts.forEach((p, k) => (feeds[`P${k}`] = tensor(sessions, p.subarray(r0 * S * C, (r0 + rows) * S * C), [rows, S * C])));
+    const results = await run(s, feeds, 'banded grid scoring');
+    logSum.set((results.Y as OrtTensor).data as Float32Array, r0 * combinations);
+    shifts.set((results.shifts as OrtTensor).data as Float32Array, r0 * 4);
+  }
+  return { logSum, shifts };
+}
+
+/**
+ * Creates a GEMM kernel on `ort` with both accelerator operations (`softmaxTransposedProduct`,
+ * `bandedGridLogSumExp`). Sessions (one per `(transA, transB)` pair, fused sensitivity variant and banded grid
+ * structure) are created lazily on first use with `options.sessionOptions`, with one shared init promise each;
+ * inputs are passed zero-copy where the runtime allows.
+ *
+ * @example
+ * ```ts
+ * import * as ort from 'onnxruntime-web';
+ * const kernel = createOrtGemmKernel(ort, { name: 'onnxruntime-web', sessionOptions: { executionProviders: ['wasm'] } });
+ * const acc = new SensitivityAccumulator(head, { kernel });
+ * // ...
+ * await kernel.dispose();
+ * ```
+ */
+export function createOrtGemmKernel<Name extends string>(ort: OrtRuntime, options: OrtGemmKernelOptions<Name>): OrtGemmKernel<Name> {
+  const sessions = new KernelSessions(ort, options.sessionOptions);
+  return {
+    name: options.name,
+    gemm: (a, b, gemmOptions) => onnxGemm(sessions, a, b, gemmOptions),
+    accelerators: Object.freeze({
+      softmaxTransposedProduct: (logits: Matrix, features: Matrix, productOptions: SoftmaxTransposedProductOptions) =>
+        onnxSoftmaxTransposedProduct(sessions, logits, features, productOptions),
+      bandedGridLogSumExp: (parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array) => onnxBandedGridLogSumExp(sessions, parts, shape, bias),
+    }),
+    dispose: () => sessions.dispose(),
+  };
+}
