@@ -1,0 +1,72 @@
+/**
+ * The float64 matrix products of the symmetric eigensolver, and the two ways of running it.
+ *
+ * The solver's stages (tridiagonalize.ts, divide-and-conquer.ts, back-transform.ts) are generators that `yield`
+ * each large product `op(a) * op(b)` as a {@link ProductRequest} and continue with its result. {@link runSync}
+ * answers the requests in JavaScript ({@link product64}); {@link runAsync} hands them to a kernel's
+ * `float64Product` accelerator (onnxruntime's multi-threaded DGEMM in `@opnp/backend-onnx`). Both run the same
+ * algorithm; results differ only by the summation order inside the products.
+ */
+import type { GemmOptions } from '../../gemm.js';
+import type { Matrix64 } from '../../kernel-accelerators.js';
+import { gemm64ABt } from '../gemm64.js';
+
+/** One product `op(a) * op(b)` the solver needs (inputs are views that must not be modified). */
+export interface ProductRequest {
+  readonly a: Matrix64;
+  readonly b: Matrix64;
+  readonly options: Required<GemmOptions>;
+}
+
+/** A solver stage: yields product requests, receives their results, returns `T`. */
+export type Computation<T> = Generator<ProductRequest, T, Matrix64>;
+
+/** A float64 product implementation (a kernel's `float64Product`, bound). */
+export type Product64 = (a: Matrix64, b: Matrix64, options: Required<GemmOptions>) => Promise<Matrix64>;
+
+/** `op(a) * op(b)` as a request (for `yield`). */
+export function request(a: Matrix64, b: Matrix64, transA = false, transB = false): ProductRequest {
+  return { a, b, options: { transA, transB } };
+}
+
+/** A `rows x cols` view of `data` from `offset`. */
+export function view(data: Float64Array, rows: number, cols: number, offset = 0): Matrix64 {
+  return { rows, cols, data: data.subarray(offset, offset + rows * cols) };
+}
+
+function transposed(m: Matrix64): Float64Array {
+  const { rows, cols, data } = m;
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = data[o + c]!;
+  }
+  return out;
+}
+
+/** `op(a) * op(b)` in JavaScript (float64, register-blocked; `gemm64ABt` on transposed copies where needed). */
+export function product64(a: Matrix64, b: Matrix64, { transA, transB }: Required<GemmOptions>): Matrix64 {
+  const m = transA ? a.cols : a.rows;
+  const k = transA ? a.rows : a.cols;
+  const n = transB ? b.rows : b.cols;
+  const left = transA ? transposed(a) : a.data;
+  // gemm64ABt wants B as n x k; a single column (n = 1) is already that.
+  const right = transB || n === 1 ? b.data : transposed(b);
+  const out = new Float64Array(m * n);
+  gemm64ABt(left, right, out, m, n, k);
+  return { rows: m, cols: n, data: out };
+}
+
+/** Runs a computation, answering every product in JavaScript. */
+export function runSync<T>(computation: Computation<T>): T {
+  let step = computation.next();
+  while (!step.done) step = computation.next(product64(step.value.a, step.value.b, step.value.options));
+  return step.value;
+}
+
+/** Runs a computation, answering every product with `product` (a kernel's float64 product). */
+export async function runAsync<T>(computation: Computation<T>, product: Product64): Promise<T> {
+  let step = computation.next();
+  while (!step.done) step = computation.next(await product(step.value.a, step.value.b, step.value.options));
+  return step.value;
+}
