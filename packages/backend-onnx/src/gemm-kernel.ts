@@ -2,8 +2,8 @@
  * A {@link GemmKernel} backed by onnxruntime: a one-node ONNX graph (`Gemm` with `transA`/`transB`
  * attributes) run by onnxruntime-node's multi-threaded MLAS SGEMM. Typically tens of times faster
  * than core's portable kernel, and what makes sensitivity accumulation and dense head evaluation fast.
- * Its `accelerators` implement both optional operations of {@link KernelAccelerators} as ONNX graphs: the fused
- * sensitivity product and the banded grid scoring step.
+ * Its `accelerators` implement every optional operation of {@link KernelAccelerators} as ONNX graphs: the fused
+ * sensitivity product, the banded grid scoring step and the float64 product (MLAS DGEMM, for the eigensolver).
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -17,6 +17,7 @@ import {
   type GemmOptions,
   type KernelAccelerators,
   type Matrix,
+  type Matrix64,
   type SoftmaxTransposedProductOptions,
 } from '@opnp/core';
 
@@ -26,6 +27,8 @@ const { onnx } = onnxProto;
 const FLOAT = 1;
 /** ONNX `TensorProto.DataType.INT64`. */
 const INT64 = 7;
+/** ONNX `TensorProto.DataType.DOUBLE`. */
+const DOUBLE = 11;
 
 /** Options of {@link createOnnxGemmKernel}. */
 export interface OnnxGemmKernelOptions {
@@ -43,12 +46,12 @@ export interface OnnxGemmKernel extends GemmKernel {
   dispose(): Promise<void>;
 }
 
-function floatInput(name: string, rows: string, cols: string): InstanceType<typeof onnx.ValueInfoProto> {
+function floatInput(name: string, rows: string, cols: string, elemType = FLOAT): InstanceType<typeof onnx.ValueInfoProto> {
   return onnx.ValueInfoProto.create({
     name,
     type: {
       tensorType: {
-        elemType: FLOAT,
+        elemType,
         shape: { dim: [{ dimParam: rows }, { dimParam: cols }] },
       },
     },
@@ -57,9 +60,10 @@ function floatInput(name: string, rows: string, cols: string): InstanceType<type
 
 /**
  * Serialises the model `Y = op(A) * op(B)` (one ONNX `Gemm` node, opset 13, `alpha = 1`, no `C` input)
- * with symbolic 2-D float inputs.
+ * with symbolic 2-D float inputs (double with `float64`, for the `float64Product` accelerator).
  */
-export function buildGemmModel(transA: boolean, transB: boolean): Uint8Array {
+export function buildGemmModel(transA: boolean, transB: boolean, float64 = false): Uint8Array {
+  const elemType = float64 ? DOUBLE : FLOAT;
   const INT = onnx.AttributeProto.AttributeType.INT;
   const node = onnx.NodeProto.create({
     opType: 'Gemm',
@@ -72,10 +76,10 @@ export function buildGemmModel(transA: boolean, transB: boolean): Uint8Array {
     ],
   });
   const graph = onnx.GraphProto.create({
-    name: `opnp_gemm_${transA ? 't' : 'n'}${transB ? 't' : 'n'}`,
+    name: `opnp_gemm${float64 ? '64' : ''}_${transA ? 't' : 'n'}${transB ? 't' : 'n'}`,
     node: [node],
-    input: [floatInput('A', 'a_rows', 'a_cols'), floatInput('B', 'b_rows', 'b_cols')],
-    output: [floatInput('Y', 'm', 'n')],
+    input: [floatInput('A', 'a_rows', 'a_cols', elemType), floatInput('B', 'b_rows', 'b_cols', elemType)],
+    output: [floatInput('Y', 'm', 'n', elemType)],
   });
   const model = onnx.ModelProto.create({
     irVersion: 7,
@@ -319,6 +323,26 @@ async function onnxGemm(sessions: KernelSessions, a: Matrix, b: Matrix, { transA
   return { rows: m, cols: n, data };
 }
 
+/** The `float64Product` accelerator: onnxruntime's `Gemm` in double precision (MLAS DGEMM). */
+async function onnxFloat64Product(sessions: KernelSessions, a: Matrix64, b: Matrix64, { transA, transB }: Required<GemmOptions>): Promise<Matrix64> {
+  sessions.assertUsable();
+  const m = transA ? a.cols : a.rows;
+  const k = transA ? a.rows : a.cols;
+  const n = transB ? b.rows : b.cols;
+  if (m === 0 || n === 0 || k === 0) return { rows: m, cols: n, data: new Float64Array(m * n) };
+  const s = await sessions.get(`gemm64:${transA ? 't' : 'n'}${transB ? 't' : 'n'}`, () => buildGemmModel(transA, transB, true));
+  const feeds = {
+    A: new ort.Tensor('float64', a.data, [a.rows, a.cols]),
+    B: new ort.Tensor('float64', b.data, [b.rows, b.cols]),
+  };
+  const results = await run(s, feeds, 'float64 product', `op(a) ${m} x ${k} times op(b) ${k} x ${n}`);
+  const data = (results.Y as ort.Tensor).data as Float64Array;
+  if (data.length !== m * n) {
+    throw new OpnpError('BACKEND_FAILURE', 'onnxruntime returned a float64 product of the wrong size', { expected: m * n, actual: data.length });
+  }
+  return { rows: m, cols: n, data };
+}
+
 /** The `softmaxTransposedProduct` accelerator on the fused sensitivity model. */
 async function onnxSoftmaxTransposedProduct(
   sessions: KernelSessions,
@@ -389,8 +413,8 @@ async function onnxBandedGridLogSumExp(sessions: KernelSessions, parts: readonly
 }
 
 /**
- * Creates the `'onnxruntime'` GEMM kernel, with both accelerator operations (`softmaxTransposedProduct`,
- * `bandedGridLogSumExp`). Sessions (one per `(transA, transB)` pair, fused sensitivity variant and banded grid
+ * Creates the `'onnxruntime'` GEMM kernel, with every accelerator operation (`softmaxTransposedProduct`,
+ * `bandedGridLogSumExp`, `float64Product`). Sessions (one per `(transA, transB)` pair, fused sensitivity variant and banded grid
  * structure) are created lazily on first use, with one shared init promise each; inputs are passed zero-copy.
  *
  * @example
@@ -414,6 +438,7 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
       softmaxTransposedProduct: (logits: Matrix, features: Matrix, productOptions: SoftmaxTransposedProductOptions) =>
         onnxSoftmaxTransposedProduct(sessions, logits, features, productOptions),
       bandedGridLogSumExp: (parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array) => onnxBandedGridLogSumExp(sessions, parts, shape, bias),
+      float64Product: (a: Matrix64, b: Matrix64, productOptions: Required<GemmOptions>) => onnxFloat64Product(sessions, a, b, productOptions),
     }),
     dispose: () => sessions.dispose(),
   };

@@ -64,9 +64,26 @@ export function runSync<T>(computation: Computation<T>): T {
   return step.value;
 }
 
-/** Runs a computation, answering every product with `product` (a kernel's float64 product). */
+/**
+ * Products of fewer flops than this are answered in JavaScript by {@link runAsync} too: a kernel call costs tens of
+ * microseconds before any arithmetic (a product of `2^18` flops takes about as long in JavaScript).
+ */
+export const KERNEL_MIN_FLOPS = 2 ** 18;
+
+/** Flops of a request: `2 M N K`. */
+function flops({ a, b, options }: ProductRequest): number {
+  return 2 * a.rows * a.cols * (options.transB ? b.rows : b.cols);
+}
+
+/**
+ * Runs a computation, answering every product of at least {@link KERNEL_MIN_FLOPS} with `product` (a kernel's
+ * float64 product) and the smaller ones in JavaScript.
+ */
 export async function runAsync<T>(computation: Computation<T>, product: Product64): Promise<T> {
   let step = computation.next();
-  while (!step.done) step = computation.next(await product(step.value.a, step.value.b, step.value.options));
+  while (!step.done) {
+    const { a, b, options } = step.value;
+    step = computation.next(flops(step.value) < KERNEL_MIN_FLOPS ? product64(a, b, options) : await product(a, b, options));
+  }
   return step.value;
 }

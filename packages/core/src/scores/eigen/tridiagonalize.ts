@@ -152,7 +152,21 @@ function* updateTrailing(ws: Workspace, m: number, nb: number): Computation<void
       for (let c = 0; c <= r; c++) B[to + c] = B[from + c]! - P[p + c]!;
     }
   }
-  for (let r = 0; r < next; r++) for (let c = 0; c < r; c++) B[c * next + r] = B[r * next + c]!;
+  mirrorLower(B, next);
+}
+
+/** Copies the strict lower triangle of the `m x m` row-major `B` onto the upper one, in cache-sized tiles. */
+function mirrorLower(B: Float64Array, m: number): void {
+  const TILE = 32;
+  for (let r0 = 0; r0 < m; r0 += TILE) {
+    const r1 = Math.min(m, r0 + TILE);
+    for (let c0 = 0; c0 <= r0; c0 += TILE) {
+      for (let c = c0; c < Math.min(c0 + TILE, r1); c++) {
+        const o = c * m;
+        for (let r = Math.max(r0, c + 1); r < r1; r++) B[o + r] = B[r * m + c]!;
+      }
+    }
+  }
 }
 
 /**
