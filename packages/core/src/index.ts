@@ -80,7 +80,7 @@ export {
 export { fitKnn, knnScore, knnScoreAsync, knnBlockRows, KNN_BLOCK_BUDGET_BYTES, type KnnModel, type KnnOptions, type KnnScoreOptions, type KnnScoreAsyncOptions } from './scores/knn.js';
 export { composeScore, applyFeatureTransform, type ScoreSpec, type FeatureTransform } from './scores/compose.js';
 export { gen, type GenOptions } from './scores/gen.js';
-export { fitVim, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions } from './scores/vim.js';
+export { fitVim, fitVimAsync, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions, type VimAsyncOptions } from './scores/vim.js';
 export { entropy, type EntropyOptions } from './scores/entropy.js';
 export { fitKlMatching, klMatchingScore, type KlMatchingModel } from './scores/klm.js';
 export { fitShe, sheScore, type SheModel } from './scores/she.js';

@@ -135,9 +135,9 @@ function* merge(top: TridiagonalEigen, bottom: TridiagonalEigen, rho: number): C
   const r2 = 2 * Math.abs(rho);
   const { kept, deflated } = deflate(D, z, r2, cols);
   const k = kept.length;
-  let lambda = new Float64Array(0);
-  let upper = new Float64Array(0);
-  let lower = new Float64Array(0);
+  let lambda: Float64Array = new Float64Array(0);
+  let upper: Float64Array = new Float64Array(0);
+  let lower: Float64Array = new Float64Array(0);
   if (k > 0) {
     const dk = Float64Array.from(kept, (i) => D[i]!);
     const zk = Float64Array.from(kept, (i) => z[i]!);
