@@ -17,6 +17,7 @@ import { kernelAccelerator } from '../kernel-accelerators.js';
 import { applyReflectors } from './eigen/back-transform.js';
 import { tridiagonalEigen } from './eigen/divide-and-conquer.js';
 import { runAsync, runSync, type Computation } from './eigen/products.js';
+import { mirrorLower, transposeInto } from './eigen/tiles.js';
 import { tridiagonalize } from './eigen/tridiagonalize.js';
 import { assertIntegerInRange, assertNoNaN } from './validate.js';
 
@@ -61,7 +62,7 @@ function prepare(A: ArrayLike<number>, n: number, options: SymmetricEigenOptions
   assertIntegerInRange(from, 0, n, 'symmetricEigen vectors.from');
   assertIntegerInRange(to, from, n, 'symmetricEigen vectors.to');
   const W = Float64Array.from(A);
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) W[j * n + i] = W[i * n + j]!;
+  mirrorLower(W, n);
   return { W, from, to };
 }
 
@@ -74,18 +75,18 @@ function* eigenComputation(W: Float64Array, n: number, from: number, to: number)
   if (scale !== 1) for (let i = 0; i < W.length; i++) W[i] = W[i]! * scale;
   const tri = yield* tridiagonalize(W, n);
   const { values: ascending, Q } = yield* tridiagonalEigen(tri.d, tri.e);
-  // Descending index i is ascending index n - 1 - i: the wanted vectors are ascending columns [n - to, n - from).
+  // Descending index i is ascending index n - 1 - i: column q of X is ascending column n - 1 - from - q.
   const k = to - from;
   const X = new Float64Array(n * k);
-  for (let r = 0; r < n; r++) X.set(Q.subarray(r * n + n - to, r * n + n - from), r * k);
+  for (let r = 0; r < n; r++) {
+    const o = r * n + n - 1 - from;
+    for (let q = 0; q < k; q++) X[r * k + q] = Q[o - q]!;
+  }
   yield* applyReflectors(tri, X, k);
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = ascending[n - 1 - i]! / scale;
   const vectors = new Float64Array(k * n);
-  for (let i = 0; i < k; i++) {
-    const q = k - 1 - i;
-    for (let r = 0; r < n; r++) vectors[i * n + r] = X[r * k + q]!;
-  }
+  transposeInto(X, n, k, vectors);
   return { n, values, vectors, vectorsFrom: from };
 }
 

@@ -2,13 +2,13 @@
  * Back-transformation of eigenvectors of the tridiagonal `T` to eigenvectors of `A = Q T Q^T`: `X <- Q X` with
  * `Q = H_0 ... H_{n-2}` applied as blocks of {@link REFLECTOR_BLOCK} reflectors in compact WY form
  * (`H_j0 ... H_j1-1 = I - V T V^T`, LAPACK `dlarft` + `dlarfb` as in `dormtr`), last block first. Each block costs
- * two large products (`V^T X` and `V (T V^T X)`), yielded as {@link ProductRequest}s.
+ * four products (`V^T V` for `T`, `W = V^T X`, `T W` and `V (T W)`), yielded as {@link ProductRequest}s.
  */
 import type { Tridiagonal } from './tridiagonalize.js';
 import { request, view, type Computation } from './products.js';
 
 /** Reflectors per block (the inner dimension of the block products). */
-export const REFLECTOR_BLOCK = 64;
+export const REFLECTOR_BLOCK = 128;
 
 /** The upper triangular `T` (`b x b`) of `I - V T V^T` from the Gram matrix `G = V^T V` of the block (`dlarft`). */
 function blockTriangle(tau: Float64Array, j0: number, b: number, G: Float64Array): Float64Array {
@@ -45,18 +45,8 @@ export function* applyReflectors(tri: Tridiagonal, X: Float64Array, k: number): 
     const T = blockTriangle(tau, j0, b, G);
     const rows = view(X, m, k, (j0 + 1) * k);
     const W = (yield request(vt, rows)).data;
-    // W <- T W (T upper triangular: row r is a combination of rows r.. of W, so go top-down).
-    const row = new Float64Array(k);
-    for (let r = 0; r < b; r++) {
-      row.fill(0);
-      for (let c = r; c < b; c++) {
-        const t = T[r * b + c]!;
-        const o = c * k;
-        for (let q = 0; q < k; q++) row[q] = row[q]! + t * W[o + q]!;
-      }
-      W.set(row, r * k);
-    }
-    const P = (yield request(vt, view(W, b, k), true, false)).data;
+    const TW = yield request(view(T, b, b), view(W, b, k));
+    const P = (yield request(vt, TW, true, false)).data;
     const Xs = rows.data;
     for (let i = 0; i < m * k; i++) Xs[i] = Xs[i]! - P[i]!;
   }

@@ -98,21 +98,25 @@ function deflate(D: Float64Array, z: Float64Array, rho: number, cols: MergeColum
   return { kept, deflated };
 }
 
-/** `rows` of the kept columns whose type is in `types`, times the matching rows of `U` (`k x k`): yields one product. */
-function* keptProduct(cols: MergeColumns, kept: number[], U: Float64Array, rows: [number, number], types: readonly number[]): Computation<Float64Array> {
+/**
+ * `rows` of the kept columns whose type is in `types`, times the matching components of the secular vectors (`Ut`,
+ * `k x k`, one vector per row): yields one product, `m x k`.
+ */
+function* keptProduct(cols: MergeColumns, kept: number[], Ut: Float64Array, rows: [number, number], types: readonly number[]): Computation<Float64Array> {
   const { s, Q, type } = cols;
   const k = kept.length;
   const m = rows[1] - rows[0];
   const picked = kept.map((_, p) => p).filter((p) => types.includes(type[kept[p]!]!));
-  if (picked.length === 0 || m === 0) return new Float64Array(m * k);
-  const A = new Float64Array(m * picked.length);
-  const B = new Float64Array(picked.length * k);
-  picked.forEach((p, q) => {
-    const col = kept[p]!;
-    for (let r = 0; r < m; r++) A[r * picked.length + q] = Q[(rows[0] + r) * s + col]!;
-    B.set(U.subarray(p * k, (p + 1) * k), q * k);
-  });
-  return (yield request(view(A, m, picked.length), view(B, picked.length, k))).data;
+  const np = picked.length;
+  if (np === 0 || m === 0) return new Float64Array(m * k);
+  const A = new Float64Array(m * np);
+  for (let r = 0; r < m; r++) {
+    const o = (rows[0] + r) * s;
+    for (let q = 0; q < np; q++) A[r * np + q] = Q[o + kept[picked[q]!]!]!;
+  }
+  const Bt = new Float64Array(k * np);
+  for (let j = 0; j < k; j++) for (let q = 0; q < np; q++) Bt[j * np + q] = Ut[j * k + picked[q]!]!;
+  return (yield request(view(A, m, np), view(Bt, k, np), false, true)).data;
 }
 
 /** Merges two solved halves coupled by `rho` (the torn-off subdiagonal entry). */
@@ -142,10 +146,10 @@ function* merge(top: TridiagonalEigen, bottom: TridiagonalEigen, rho: number): C
     const dk = Float64Array.from(kept, (i) => D[i]!);
     const zk = Float64Array.from(kept, (i) => z[i]!);
     const roots = secularRoots(dk, zk, r2, k);
-    const U = secularVectors(dk, zk, roots, k);
+    const Ut = secularVectors(dk, zk, roots, k);
     lambda = roots.lambda;
-    upper = yield* keptProduct(cols, kept, U, [0, n1], [1, 2]);
-    lower = yield* keptProduct(cols, kept, U, [n1, s], [2, 3]);
+    upper = yield* keptProduct(cols, kept, Ut, [0, n1], [1, 2]);
+    lower = yield* keptProduct(cols, kept, Ut, [n1, s], [2, 3]);
   }
   // Sources of the merged columns in ascending order: root p (>= 0) or deflated column -1 - i.
   const sources = [...Array.from({ length: k }, (_, p) => p), ...deflated.map((i) => -1 - i)];

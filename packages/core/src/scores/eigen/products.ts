@@ -10,6 +10,7 @@
 import type { GemmOptions } from '../../gemm.js';
 import type { Matrix64 } from '../../kernel-accelerators.js';
 import { gemm64ABt } from '../gemm64.js';
+import { transposeInto } from './tiles.js';
 
 /** One product `op(a) * op(b)` the solver needs (inputs are views that must not be modified). */
 export interface ProductRequest {
@@ -35,12 +36,8 @@ export function view(data: Float64Array, rows: number, cols: number, offset = 0)
 }
 
 function transposed(m: Matrix64): Float64Array {
-  const { rows, cols, data } = m;
-  const out = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = data[o + c]!;
-  }
+  const out = new Float64Array(m.rows * m.cols);
+  transposeInto(m.data, m.rows, m.cols, out);
   return out;
 }
 

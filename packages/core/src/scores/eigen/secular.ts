@@ -22,19 +22,18 @@ export interface SecularRoots {
 }
 
 /** One root, `i`, written into `lambda[i]` and row `i` of `delta`. */
-function solveRoot(d: Float64Array, z2: Float64Array, rho: number, k: number, i: number, out: SecularRoots): void {
+function solveRoot(d: Float64Array, rz2: Float64Array, k: number, i: number, out: SecularRoots): void {
   const last = i === k - 1;
   let origin = i;
   let lo = 0;
   let hi: number;
   if (last) {
-    let norm2 = 0;
-    for (let j = 0; j < k; j++) norm2 += z2[j]!;
-    hi = rho * norm2;
+    hi = 0;
+    for (let j = 0; j < k; j++) hi += rz2[j]!;
   } else {
     const mid = (d[i + 1]! - d[i]!) / 2;
     let f = 1;
-    for (let j = 0; j < k; j++) f += (rho * z2[j]!) / (d[j]! - d[i]! - mid);
+    for (let j = 0; j < k; j++) f += rz2[j]! / (d[j]! - d[i]! - mid);
     if (f >= 0) hi = mid;
     else {
       origin = i + 1;
@@ -49,18 +48,25 @@ function solveRoot(d: Float64Array, z2: Float64Array, rho: number, k: number, i:
   const right = last ? k - 1 : i + 1;
   let tau = (lo + hi) / 2;
   for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
-    let w = 1;
+    // Terms of poles left of the root are negative, right of it positive: |sum| = phi - psi.
+    let psi = 0;
     let dPsi = 0;
-    let dPhi = 0;
-    let absSum = 0;
-    for (let j = 0; j < k; j++) {
-      const diff = delta[j]! - tau;
-      const term = (rho * z2[j]!) / diff;
-      w += term;
-      absSum += Math.abs(term);
-      if (j <= left) dPsi += term / diff;
-      else dPhi += term / diff;
+    for (let j = 0; j <= left; j++) {
+      const inv = 1 / (delta[j]! - tau);
+      const term = rz2[j]! * inv;
+      psi += term;
+      dPsi += term * inv;
     }
+    let phi = 0;
+    let dPhi = 0;
+    for (let j = left + 1; j < k; j++) {
+      const inv = 1 / (delta[j]! - tau);
+      const term = rz2[j]! * inv;
+      phi += term;
+      dPhi += term * inv;
+    }
+    const w = 1 + psi + phi;
+    const absSum = phi - psi;
     if (w > 0) hi = Math.min(hi, tau);
     else lo = Math.max(lo, tau);
     if (Math.abs(w) <= EPS * (8 * (1 + absSum) + Math.abs(tau) * (dPsi + dPhi)) || hi - lo <= 2 * EPS * Math.max(Math.abs(lo), Math.abs(hi))) break;
@@ -81,42 +87,45 @@ function solveRoot(d: Float64Array, z2: Float64Array, rho: number, k: number, i:
 
 /** All roots of the secular equation of `D + rho z z^T`. */
 export function secularRoots(d: Float64Array, z: Float64Array, rho: number, k: number): SecularRoots {
-  const z2 = new Float64Array(k);
-  for (let j = 0; j < k; j++) z2[j] = z[j]! * z[j]!;
+  const rz2 = new Float64Array(k);
+  for (let j = 0; j < k; j++) rz2[j] = rho * z[j]! * z[j]!;
   const out: SecularRoots = { lambda: new Float64Array(k), delta: new Float64Array(k * k) };
   if (k === 1) {
-    out.delta[0] = -rho * z2[0]!;
-    out.lambda[0] = d[0]! + rho * z2[0]!;
+    out.delta[0] = -rz2[0]!;
+    out.lambda[0] = d[0]! + rz2[0]!;
     return out;
   }
-  for (let i = 0; i < k; i++) solveRoot(d, z2, rho, k, i, out);
+  for (let i = 0; i < k; i++) solveRoot(d, rz2, k, i, out);
   return out;
 }
 
 /**
- * The orthonormal eigenvectors of `D + rho z z^T` as the columns of a `k x k` row-major matrix (column `i` belongs
- * to `lambda_i`), by the Gu-Eisenstat formula (`z` gives only the signs).
+ * The orthonormal eigenvectors of `D + rho z z^T` as the rows of a `k x k` row-major matrix (row `j` belongs to
+ * `lambda_j`), by the Gu-Eisenstat formula (`z` gives only the signs).
  */
 export function secularVectors(d: Float64Array, z: Float64Array, roots: SecularRoots, k: number): Float64Array {
   const { delta } = roots;
-  const zhat = new Float64Array(k);
-  for (let i = 0; i < k; i++) {
-    let w = delta[i * k + i]!;
-    for (let j = 0; j < k; j++) if (j !== i) w *= delta[j * k + i]! / (d[i]! - d[j]!);
-    zhat[i] = Math.sign(z[i]!) * Math.sqrt(Math.max(0, -w));
-  }
-  const U = new Float64Array(k * k);
-  const column = new Float64Array(k);
+  // w_i = (d_i - lambda_i) prod_{j != i} (d_i - lambda_j) / (d_i - d_j), accumulated root by root (rows of delta).
+  const w = new Float64Array(k);
+  for (let i = 0; i < k; i++) w[i] = delta[i * k + i]!;
   for (let j = 0; j < k; j++) {
-    let norm2 = 0;
     const o = j * k;
+    const dj = d[j]!;
+    for (let i = 0; i < k; i++) if (i !== j) w[i] = w[i]! * (delta[o + i]! / (d[i]! - dj));
+  }
+  const zhat = new Float64Array(k);
+  for (let i = 0; i < k; i++) zhat[i] = Math.sign(z[i]!) * Math.sqrt(Math.max(0, -w[i]!));
+  const U = new Float64Array(k * k);
+  for (let j = 0; j < k; j++) {
+    const o = j * k;
+    let norm2 = 0;
     for (let i = 0; i < k; i++) {
       const v = zhat[i]! / delta[o + i]!;
-      column[i] = v;
+      U[o + i] = v;
       norm2 += v * v;
     }
     const inv = 1 / Math.sqrt(norm2);
-    for (let i = 0; i < k; i++) U[i * k + j] = column[i]! * inv;
+    for (let i = 0; i < k; i++) U[o + i] = U[o + i]! * inv;
   }
   return U;
 }

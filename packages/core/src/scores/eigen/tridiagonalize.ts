@@ -7,6 +7,7 @@
  * reads contiguous rows.
  */
 import { request, view, type Computation } from './products.js';
+import { mirrorLower } from './tiles.js';
 
 /** Columns per panel (the rank of each trailing update is twice this). */
 export const PANEL = 32;
@@ -153,20 +154,6 @@ function* updateTrailing(ws: Workspace, m: number, nb: number): Computation<void
     }
   }
   mirrorLower(B, next);
-}
-
-/** Copies the strict lower triangle of the `m x m` row-major `B` onto the upper one, in cache-sized tiles. */
-function mirrorLower(B: Float64Array, m: number): void {
-  const TILE = 32;
-  for (let r0 = 0; r0 < m; r0 += TILE) {
-    const r1 = Math.min(m, r0 + TILE);
-    for (let c0 = 0; c0 <= r0; c0 += TILE) {
-      for (let c = c0; c < Math.min(c0 + TILE, r1); c++) {
-        const o = c * m;
-        for (let r = Math.max(r0, c + 1); r < r1; r++) B[o + r] = B[r * m + c]!;
-      }
-    }
-  }
 }
 
 /**
