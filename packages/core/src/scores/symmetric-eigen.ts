@@ -56,12 +56,13 @@ function prepare(A: ArrayLike<number>, n: number, options: SymmetricEigenOptions
   if (!Number.isInteger(n) || n < 0 || A.length !== n * n) {
     throw new OpnpError('SHAPE_MISMATCH', 'symmetricEigen needs an n x n row-major matrix', { expected: n * n, actual: A.length });
   }
-  assertNoNaN(A, 'symmetric matrix', false);
   const from = options.vectors?.from ?? 0;
   const to = options.vectors?.to ?? n;
   assertIntegerInRange(from, 0, n, 'symmetricEigen vectors.from');
   assertIntegerInRange(to, from, n, 'symmetricEigen vectors.to');
-  const W = Float64Array.from(A);
+  const W = new Float64Array(n * n);
+  W.set(A);
+  assertNoNaN(W, 'symmetric matrix', false);
   mirrorLower(W, n);
   return { W, from, to };
 }
@@ -70,7 +71,7 @@ function prepare(A: ArrayLike<number>, n: number, options: SymmetricEigenOptions
 function* eigenComputation(W: Float64Array, n: number, from: number, to: number): Computation<SymmetricEigen> {
   // Scale by a power of two (exact) to a largest entry in (1/2, 1]: no overflow or underflow in the reflectors.
   let largest = 0;
-  for (const v of W) largest = Math.max(largest, Math.abs(v));
+  for (let i = 0; i < W.length; i++) largest = Math.max(largest, Math.abs(W[i]!));
   const scale = largest > 0 ? 2 ** -Math.ceil(Math.log2(largest)) : 1;
   if (scale !== 1) for (let i = 0; i < W.length; i++) W[i] = W[i]! * scale;
   const tri = yield* tridiagonalize(W, n);

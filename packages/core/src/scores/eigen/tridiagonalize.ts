@@ -7,7 +7,7 @@
  * reads contiguous rows.
  */
 import { request, view, type Computation } from './products.js';
-import { mirrorLower } from './tiles.js';
+import { mirrorLower, transposeInto } from './tiles.js';
 
 /** Columns per panel (the rank of each trailing update is twice this). */
 export const PANEL = 32;
@@ -51,9 +51,10 @@ interface Workspace {
   readonly out: Tridiagonal;
   /** The compact trailing matrix (`m x m` in its first `m^2` entries). */
   readonly B: Float64Array;
-  /** Panel vectors `[V | W]`, `m x 2 PANEL` (columns `t` and `PANEL + t`). */
+  /** Panel vectors by column (`2 PANEL x m`): column `t` of `V` at row `t`, of `W` at row `PANEL + t`. */
+  readonly VWc: Float64Array;
+  /** `[V | W]` and `[W | V]` row-major (`m x 2 PANEL`), for the trailing update. */
   readonly VW: Float64Array;
-  /** `[W | V]`, the same rows with the halves swapped. */
   readonly WV: Float64Array;
   /** Column buffer and padded reflector, length `n`. */
   readonly column: Float64Array;
@@ -62,14 +63,14 @@ interface Workspace {
 
 /** Row `c` of the trailing matrix from column `c` on, with the panel's earlier updates applied, into `column`. */
 function updatedRow(ws: Workspace, m: number, c: number): void {
-  const { B, VW, column } = ws;
-  const S = 2 * PANEL;
-  const vc = c * S;
-  for (let r = c; r < m; r++) {
-    let s = B[c * m + r]!;
-    const vr = r * S;
-    for (let t = 0; t < c; t++) s -= VW[vr + t]! * VW[vc + PANEL + t]! + VW[vr + PANEL + t]! * VW[vc + t]!;
-    column[r - c] = s;
+  const { B, VWc, column } = ws;
+  for (let r = c; r < m; r++) column[r - c] = B[c * m + r]!;
+  for (let t = 0; t < c; t++) {
+    const vo = t * m + c;
+    const wo = (PANEL + t) * m + c;
+    const wc = VWc[wo]!;
+    const vc = VWc[vo]!;
+    for (let i = 0; i < m - c; i++) column[i] = column[i]! - VWc[vo + i]! * wc - VWc[wo + i]! * vc;
   }
 }
 
@@ -78,36 +79,35 @@ function updatedRow(ws: Workspace, m: number, c: number): void {
  * `c + 1 ..`); stored as column `c` of `W`.
  */
 function panelW(ws: Workspace, m: number, c: number, tau: number, y: Float64Array): void {
-  const { VW, padded } = ws;
-  const S = 2 * PANEL;
-  const p = new Float64Array(2 * c); // p[t] = W_t . v, p[c + t] = V_t . v
-  for (let r = c + 1; r < m; r++) {
-    const v = padded[r]!;
-    const o = r * S;
-    for (let t = 0; t < c; t++) {
-      p[t] = p[t]! + VW[o + PANEL + t]! * v;
-      p[c + t] = p[c + t]! + VW[o + t]! * v;
+  const { VWc, padded } = ws;
+  const len = m - c - 1;
+  for (let t = 0; t < c; t++) {
+    const vo = t * m + c + 1;
+    const wo = (PANEL + t) * m + c + 1;
+    let pw = 0;
+    let pv = 0;
+    for (let i = 0; i < len; i++) {
+      const v = padded[c + 1 + i]!;
+      pw += VWc[wo + i]! * v;
+      pv += VWc[vo + i]! * v;
     }
+    for (let i = 0; i < len; i++) y[i] = y[i]! - VWc[vo + i]! * pw - VWc[wo + i]! * pv;
   }
   let dot = 0;
-  for (let r = c + 1; r < m; r++) {
-    const o = r * S;
-    let s = y[r - c - 1]!;
-    for (let t = 0; t < c; t++) s -= VW[o + t]! * p[t]! + VW[o + PANEL + t]! * p[c + t]!;
-    s *= tau;
-    y[r - c - 1] = s;
-    dot += s * padded[r]!;
+  for (let i = 0; i < len; i++) {
+    y[i] = y[i]! * tau;
+    dot += y[i]! * padded[c + 1 + i]!;
   }
   const shift = -0.5 * tau * dot;
-  for (let r = c + 1; r < m; r++) VW[r * S + PANEL + c] = y[r - c - 1]! + shift * padded[r]!;
+  const wo = (PANEL + c) * m + c + 1;
+  for (let i = 0; i < len; i++) VWc[wo + i] = y[i]! + shift * padded[c + 1 + i]!;
 }
 
 /** Reduces the `nb` columns of one panel of the `m x m` trailing matrix (global column `j0` first). */
 function* reducePanel(ws: Workspace, m: number, nb: number, j0: number): Computation<void> {
-  const { out, B, VW, column, padded } = ws;
+  const { out, B, VWc, column, padded } = ws;
   const { n, d, e, reflectors, tau } = out;
-  const S = 2 * PANEL;
-  VW.fill(0, 0, m * S);
+  VWc.fill(0, 0, 2 * PANEL * m);
   for (let c = 0; c < nb; c++) {
     const j = j0 + c;
     updatedRow(ws, m, c);
@@ -118,12 +118,9 @@ function* reducePanel(ws: Workspace, m: number, nb: number, j0: number): Computa
     if (h.tau === 0) column.fill(0, 2, m - c);
     column[1] = 1;
     padded.fill(0, 0, c + 1);
-    for (let r = c + 1; r < m; r++) {
-      const v = column[r - c]!;
-      padded[r] = v;
-      VW[r * S + c] = v;
-      reflectors[j * n + j0 + r] = v;
-    }
+    for (let r = c + 1; r < m; r++) padded[r] = column[r - c]!;
+    VWc.set(padded.subarray(c + 1, m), c * m + c + 1);
+    reflectors.set(padded.subarray(c + 1, m), j * n + j0 + c + 1);
     if (h.tau === 0) continue;
     const y = yield request(view(B, m - c - 1, m, (c + 1) * m), view(padded, m, 1));
     panelW(ws, m, c, h.tau, y.data);
@@ -132,9 +129,10 @@ function* reducePanel(ws: Workspace, m: number, nb: number, j0: number): Computa
 
 /** `B22 -= V W^T + W V^T` on the trailing `(m - nb) x (m - nb)` block, compacted to the front of `B`. */
 function* updateTrailing(ws: Workspace, m: number, nb: number): Computation<void> {
-  const { B, VW, WV } = ws;
+  const { B, VWc, VW, WV } = ws;
   const S = 2 * PANEL;
   const next = m - nb;
+  transposeInto(VWc, S, m, VW);
   for (let r = 0; r < m; r++) {
     const o = r * S;
     WV.set(VW.subarray(o + PANEL, o + S), o);
@@ -170,6 +168,7 @@ export function* tridiagonalize(A: Float64Array, n: number): Computation<Tridiag
   const ws: Workspace = {
     out,
     B: A,
+    VWc: new Float64Array(n * 2 * PANEL),
     VW: new Float64Array(n * 2 * PANEL),
     WV: new Float64Array(n * 2 * PANEL),
     column: new Float64Array(n),
