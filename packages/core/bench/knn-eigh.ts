@@ -11,7 +11,8 @@
  * numpy parts are skipped with a message when python3-numpy is missing. Ratios are JavaScript seconds over numpy
  * seconds (lower is better).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { GemmKernel } from '../src/gemm.js';
 import type { Matrix } from '../src/matrix.js';
 import { mulberry32 } from '../src/random.js';
@@ -26,11 +27,17 @@ function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-/** Runs a Python script that prints one JSON line; undefined (with a logged reason) when numpy is unavailable. */
-function runNumpy<T>(script: string, timeoutMs: number): T | undefined {
+/** The environment of the numpy child: without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE. */
+function numpyEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
+/** Runs a Python script that prints one JSON line; undefined (with a logged reason) when numpy is unavailable. */
+function runNumpy<T>(script: string, timeoutMs: number): T | undefined {
+  const env = numpyEnv();
   const run = spawnSync(PYTHON, ['-c', script], { env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 20 });
   if (run.status !== 0) {
     log(`numpy part skipped (${(run.stderr || run.error?.message || `${PYTHON} failed`).trim().split('\n').pop()}); install python3-numpy for the comparison`);
@@ -83,18 +90,52 @@ function numpyKnnSeconds(nFit: number, nQuery: number, D: number, k: number, rep
   return runNumpy<{ seconds: number }>(script, 600_000)?.seconds;
 }
 
-/** numpy.linalg.eigh seconds (best of `reps`) on a seeded random symmetric matrix. */
-function numpyEighSeconds(D: number, reps: number): number | undefined {
-  const script = [
-    'import json, time, numpy as np',
-    `d, reps = ${D}, ${reps}`,
-    'a = np.random.default_rng(0).standard_normal((d, d)); a = (a + a.T) / 2',
-    'best = float("inf")',
-    'for _ in range(reps):',
-    '    t = time.perf_counter(); np.linalg.eigh(a); best = min(best, time.perf_counter() - t)',
-    'print(json.dumps({"seconds": best}))',
-  ].join('\n');
-  return runNumpy<{ seconds: number }>(script, 600_000)?.seconds;
+/**
+ * A python3 child that times one `numpy.linalg.eigh` of a seeded random symmetric `D x D` matrix per request, so
+ * that numpy and JavaScript runs alternate (the machine's load changes within seconds).
+ */
+class NumpyEigh {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+
+  private constructor(D: number) {
+    const script = [
+      'import sys, time, numpy as np',
+      `a = np.random.default_rng(0).standard_normal((${D}, ${D})); a = (a + a.T) / 2`,
+      'print("ready", flush=True)',
+      'for _ in sys.stdin:',
+      '    t = time.perf_counter(); np.linalg.eigh(a); print(time.perf_counter() - t, flush=True)',
+    ].join('\n');
+    this.child = spawn(PYTHON, ['-c', script], { env: numpyEnv() });
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  /** Starts the child; undefined (with a logged reason) when numpy is unavailable. */
+  static async start(D: number): Promise<NumpyEigh | undefined> {
+    const numpy = new NumpyEigh(D);
+    const stderr: string[] = [];
+    numpy.child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+    numpy.child.on('error', (error) => stderr.push(error.message));
+    const first = await numpy.lines.next().catch(() => ({ done: true, value: undefined }));
+    if (first.done === true || first.value !== 'ready') {
+      log(`numpy part skipped (${stderr.join('').trim().split('\n').pop() ?? `${PYTHON} failed`}); install python3-numpy for the comparison`);
+      numpy.close();
+      return undefined;
+    }
+    return numpy;
+  }
+
+  /** Seconds of one eigh. */
+  async time(): Promise<number> {
+    this.child.stdin.write('\n');
+    const line = await this.lines.next();
+    return Number(line.value);
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    this.child.kill();
+  }
 }
 
 /** KNN at one dimension: JavaScript (fastest kernel) vs numpy, same shapes. */
@@ -126,42 +167,42 @@ async function benchKnnAt(kernel: GemmKernel, D: number, options: { quick: boole
   return result;
 }
 
-/** Seconds of the faster of `reps` runs of `run`. */
-async function bestSeconds(reps: number, run: () => unknown): Promise<number> {
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    await run();
-    best = Math.min(best, (performance.now() - t0) / 1000);
-  }
-  return best;
+/** Seconds of one run of `run`. */
+async function seconds(run: () => unknown): Promise<number> {
+  const t0 = performance.now();
+  await run();
+  return (performance.now() - t0) / 1000;
 }
 
 /**
- * The eigensolver vs numpy.linalg.eigh (all eigenpairs) at one order: `symmetricEigenAsync` with the kernel (its
- * `float64Product` when it has one), the same for ViM's need (all eigenvalues, the `D - defaultVimDim(D)` residual
- * vectors), and plain-JavaScript `symmetricEigen` (only up to D = 1024, to keep the run short).
+ * The eigensolver vs numpy.linalg.eigh (all eigenpairs) at one order, best of `reps` alternating runs:
+ * `symmetricEigenAsync` with the kernel (its `float64Product` when it has one), the same for ViM's need (all
+ * eigenvalues, the `D - defaultVimDim(D)` residual vectors), numpy; plain-JavaScript `symmetricEigen` once, only up
+ * to D = 1024 (to keep the run short).
  */
 async function benchEighAt(kernel: GemmKernel, D: number): Promise<Record<string, unknown>> {
   const random = mulberry32(D);
   const A = new Float64Array(D * D);
   for (let i = 0; i < D; i++) for (let j = 0; j <= i; j++) A[i * D + j] = A[j * D + i] = random() * 2 - 1;
-  const reps = D <= 1024 ? 3 : 1;
+  const reps = D <= 1024 ? 5 : 2;
   const dim = defaultVimDim(D);
-  const full = await bestSeconds(reps, () => symmetricEigenAsync(A, D, { kernel }));
-  const vim = await bestSeconds(reps, () => symmetricEigenAsync(A, D, { kernel, vectors: { from: dim, to: D } }));
-  log(`eigh D=${D}: ${kernel.name} all vectors ${full.toFixed(3)} s, ViM's ${D - dim} vectors ${vim.toFixed(3)} s`);
-  const result: Record<string, unknown> = { dim: D, kernel: kernel.name, seconds: round(full), vimVectors: D - dim, vimSeconds: round(vim) };
+  const numpy = await NumpyEigh.start(D);
+  let [full, vim, np] = [Infinity, Infinity, Infinity];
+  for (let r = 0; r < reps; r++) {
+    full = Math.min(full, await seconds(() => symmetricEigenAsync(A, D, { kernel })));
+    vim = Math.min(vim, await seconds(() => symmetricEigenAsync(A, D, { kernel, vectors: { from: dim, to: D } })));
+    if (numpy) np = Math.min(np, await numpy.time());
+  }
+  numpy?.close();
+  log(`eigh D=${D}: ${kernel.name} all vectors ${full.toFixed(3)} s, ViM's ${D - dim} vectors ${vim.toFixed(3)} s (best of ${reps})`);
+  const result: Record<string, unknown> = { dim: D, kernel: kernel.name, reps, seconds: round(full), vimVectors: D - dim, vimSeconds: round(vim) };
   if (D <= 1024) {
-    const js = await bestSeconds(1, () => symmetricEigen(A, D));
+    const js = await seconds(() => symmetricEigen(A, D));
     log(`eigh D=${D}: plain JavaScript ${js.toFixed(3)} s`);
     result.javascriptSeconds = round(js);
   }
-  const np = numpyEighSeconds(D, 3);
-  if (np !== undefined) {
-    result.numpySeconds = round(np);
-    result.overNumpy = round(full / np, 2);
-    result.vimOverNumpy = round(vim / np, 2);
+  if (numpy) {
+    Object.assign(result, { numpySeconds: round(np), overNumpy: round(full / np, 2), vimOverNumpy: round(vim / np, 2) });
     if (typeof result.javascriptSeconds === 'number') result.javascriptOverNumpy = round(result.javascriptSeconds / np, 2);
     log(`eigh D=${D}: numpy ${np.toFixed(3)} s -> ${(full / np).toFixed(2)}x numpy (ViM's vectors ${(vim / np).toFixed(2)}x)`);
   }
