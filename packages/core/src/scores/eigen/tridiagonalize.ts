@@ -64,21 +64,28 @@ interface Workspace {
 /** Row `c` of the trailing matrix from column `c` on, with the panel's earlier updates applied, into `column`. */
 function updatedRow(ws: Workspace, m: number, c: number): void {
   const { B, VWc, column } = ws;
-  for (let r = c; r < m; r++) column[r - c] = B[c * m + r]!;
-  for (let t = 0; t < c; t++) {
-    const vo = t * m + c;
-    const wo = (PANEL + t) * m + c;
-    const wc = VWc[wo]!;
-    const vc = VWc[vo]!;
-    for (let i = 0; i < m - c; i++) column[i] = column[i]! - VWc[vo + i]! * wc - VWc[wo + i]! * vc;
+  const len = m - c;
+  for (let i = 0; i < len; i++) column[i] = B[c * m + c + i]!;
+  // column -= V_t W[c, t] + W_t V[c, t], two panel columns per pass.
+  let t = 0;
+  for (; t + 1 < c; t += 2) {
+    const v0 = t * m + c;
+    const v1 = v0 + m;
+    const w0 = (PANEL + t) * m + c;
+    const w1 = w0 + m;
+    const [a0, a1, b0, b1] = [VWc[w0]!, VWc[w1]!, VWc[v0]!, VWc[v1]!];
+    for (let i = 0; i < len; i++) column[i] = column[i]! - VWc[v0 + i]! * a0 - VWc[w0 + i]! * b0 - VWc[v1 + i]! * a1 - VWc[w1 + i]! * b1;
+  }
+  if (t < c) {
+    const v0 = t * m + c;
+    const w0 = (PANEL + t) * m + c;
+    const [a0, b0] = [VWc[w0]!, VWc[v0]!];
+    for (let i = 0; i < len; i++) column[i] = column[i]! - VWc[v0 + i]! * a0 - VWc[w0 + i]! * b0;
   }
 }
 
-/**
- * `w = tau (B v - V (W^T v) - W (V^T v))`, then `w -= (tau / 2) (w . v) v`, from the product `y = B v` (rows
- * `c + 1 ..`); stored as column `c` of `W`.
- */
-function panelW(ws: Workspace, m: number, c: number, tau: number, y: Float64Array): void {
+/** `p[t] = W_t . v`, `p[c + t] = V_t . v` over rows `c + 1 ..` (the reflector `v` in `padded`). */
+function panelDots(ws: Workspace, m: number, c: number, p: Float64Array): void {
   const { VWc, padded } = ws;
   const len = m - c - 1;
   for (let t = 0; t < c; t++) {
@@ -91,7 +98,34 @@ function panelW(ws: Workspace, m: number, c: number, tau: number, y: Float64Arra
       pw += VWc[wo + i]! * v;
       pv += VWc[vo + i]! * v;
     }
-    for (let i = 0; i < len; i++) y[i] = y[i]! - VWc[vo + i]! * pw - VWc[wo + i]! * pv;
+    p[t] = pw;
+    p[c + t] = pv;
+  }
+}
+
+/**
+ * `w = tau (B v - V (W^T v) - W (V^T v))`, then `w -= (tau / 2) (w . v) v`, from the product `y = B v` (rows
+ * `c + 1 ..`); stored as column `c` of `W`.
+ */
+function panelW(ws: Workspace, m: number, c: number, tau: number, y: Float64Array): void {
+  const { VWc, padded } = ws;
+  const len = m - c - 1;
+  const p = new Float64Array(2 * c);
+  panelDots(ws, m, c, p);
+  let t = 0;
+  for (; t + 1 < c; t += 2) {
+    const v0 = t * m + c + 1;
+    const v1 = v0 + m;
+    const w0 = (PANEL + t) * m + c + 1;
+    const w1 = w0 + m;
+    const [a0, a1, b0, b1] = [p[t]!, p[t + 1]!, p[c + t]!, p[c + t + 1]!];
+    for (let i = 0; i < len; i++) y[i] = y[i]! - VWc[v0 + i]! * a0 - VWc[w0 + i]! * b0 - VWc[v1 + i]! * a1 - VWc[w1 + i]! * b1;
+  }
+  if (t < c) {
+    const v0 = t * m + c + 1;
+    const w0 = (PANEL + t) * m + c + 1;
+    const [a0, b0] = [p[t]!, p[c + t]!];
+    for (let i = 0; i < len; i++) y[i] = y[i]! - VWc[v0 + i]! * a0 - VWc[w0 + i]! * b0;
   }
   let dot = 0;
   for (let i = 0; i < len; i++) {
