@@ -75,12 +75,13 @@ function* eigenComputation(W: Float64Array, n: number, from: number, to: number)
   const scale = largest > 0 ? 2 ** -Math.ceil(Math.log2(largest)) : 1;
   if (scale !== 1) for (let i = 0; i < W.length; i++) W[i] = W[i]! * scale;
   const tri = yield* tridiagonalize(W, n);
-  const { values: ascending, Q } = yield* tridiagonalEigen(tri.d, tri.e);
-  // Descending index i is ascending index n - 1 - i: column q of X is ascending column n - 1 - from - q.
+  // Descending index i is ascending index n - 1 - i: the wanted vectors are ascending [n - to, n - from), and
+  // column q of X is ascending column n - 1 - from - q (column to - from - 1 - q of Q).
+  const { values: ascending, Q } = yield* tridiagonalEigen(tri.d, tri.e, n - to, n - from);
   const k = to - from;
   const X = new Float64Array(n * k);
   for (let r = 0; r < n; r++) {
-    const o = r * n + n - 1 - from;
+    const o = r * k + k - 1;
     for (let q = 0; q < k; q++) X[r * k + q] = Q[o - q]!;
   }
   yield* applyReflectors(tri, X, k);

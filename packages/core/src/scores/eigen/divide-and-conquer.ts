@@ -15,7 +15,7 @@ import { tql2 } from './tridiagonal-ql.js';
 export const LEAF_SIZE = 32;
 const EPS = 2 ** -52;
 
-/** Eigenvalues (ascending) and eigenvectors (columns of the `n x n` row-major `Q`). */
+/** Eigenvalues (ascending) and eigenvectors (columns of the row-major `Q`: `n x n`, or the wanted range of them). */
 export interface TridiagonalEigen {
   readonly values: Float64Array;
   readonly Q: Float64Array;
@@ -99,28 +99,45 @@ function deflate(D: Float64Array, z: Float64Array, rho: number, cols: MergeColum
 }
 
 /**
- * `rows` of the kept columns whose type is in `types`, times the matching components of the secular vectors (`Ut`,
- * `k x k`, one vector per row): yields one product, `m x k`.
+ * `rows` of the kept columns whose type is in `types`, times the matching components of the secular vectors of
+ * `roots` (`Ut`: `k x k`, one vector per row): yields one product, `m x roots.length`.
  */
-function* keptProduct(cols: MergeColumns, kept: number[], Ut: Float64Array, rows: [number, number], types: readonly number[]): Computation<Float64Array> {
+function* keptProduct(cols: MergeColumns, kept: number[], Ut: Float64Array, roots: number[], rows: [number, number], types: readonly number[]): Computation<Float64Array> {
   const { s, Q, type } = cols;
   const k = kept.length;
   const m = rows[1] - rows[0];
+  const nr = roots.length;
   const picked = kept.map((_, p) => p).filter((p) => types.includes(type[kept[p]!]!));
   const np = picked.length;
-  if (np === 0 || m === 0) return new Float64Array(m * k);
+  if (np === 0 || m === 0 || nr === 0) return new Float64Array(m * nr);
   const A = new Float64Array(m * np);
   for (let r = 0; r < m; r++) {
     const o = (rows[0] + r) * s;
     for (let q = 0; q < np; q++) A[r * np + q] = Q[o + kept[picked[q]!]!]!;
   }
-  const Bt = new Float64Array(k * np);
-  for (let j = 0; j < k; j++) for (let q = 0; q < np; q++) Bt[j * np + q] = Ut[j * k + picked[q]!]!;
-  return (yield request(view(A, m, np), view(Bt, k, np), false, true)).data;
+  const Bt = new Float64Array(nr * np);
+  for (let j = 0; j < nr; j++) {
+    const o = roots[j]! * k;
+    for (let q = 0; q < np; q++) Bt[j * np + q] = Ut[o + picked[q]!]!;
+  }
+  return (yield request(view(A, m, np), view(Bt, nr, np), false, true)).data;
 }
 
-/** Merges two solved halves coupled by `rho` (the torn-off subdiagonal entry). */
-function* merge(top: TridiagonalEigen, bottom: TridiagonalEigen, rho: number): Computation<TridiagonalEigen> {
+/** The merged block before its vectors are multiplied out: the deflated columns and the secular solution. */
+interface MergedSpectrum {
+  readonly cols: MergeColumns;
+  /** `D` after deflation (the eigenvalue of each deflated column). */
+  readonly D: Float64Array;
+  readonly kept: number[];
+  /** The secular roots (one per kept index) and their vectors, rows of `Ut`. */
+  readonly lambda: Float64Array;
+  readonly Ut: Float64Array;
+  /** Every eigenvalue's source in ascending order: root `p` (`>= 0`) or deflated column `-1 - i`. */
+  readonly sources: number[];
+}
+
+/** Deflates and solves the secular equation of two solved halves coupled by `rho` (the torn-off subdiagonal entry). */
+function mergeSpectrum(top: TridiagonalEigen, bottom: TridiagonalEigen, rho: number): MergedSpectrum {
   const n1 = top.values.length;
   const n2 = bottom.values.length;
   const s = n1 + n2;
@@ -134,58 +151,83 @@ function* merge(top: TridiagonalEigen, bottom: TridiagonalEigen, rho: number): C
   const Q = new Float64Array(s * s);
   for (let r = 0; r < n1; r++) Q.set(top.Q.subarray(r * n1, (r + 1) * n1), r * s);
   for (let r = 0; r < n2; r++) Q.set(bottom.Q.subarray(r * n2, (r + 1) * n2), (n1 + r) * s + n1);
-  const type = new Uint8Array(s).fill(1, 0, n1).fill(3, n1);
-  const cols: MergeColumns = { s, n1, Q, type };
+  const cols: MergeColumns = { s, n1, Q, type: new Uint8Array(s).fill(1, 0, n1).fill(3, n1) };
   const r2 = 2 * Math.abs(rho);
   const { kept, deflated } = deflate(D, z, r2, cols);
   const k = kept.length;
-  let lambda: Float64Array = new Float64Array(0);
-  let upper: Float64Array = new Float64Array(0);
-  let lower: Float64Array = new Float64Array(0);
-  if (k > 0) {
-    const dk = Float64Array.from(kept, (i) => D[i]!);
-    const zk = Float64Array.from(kept, (i) => z[i]!);
-    const roots = secularRoots(dk, zk, r2, k);
-    const Ut = secularVectors(dk, zk, roots, k);
-    lambda = roots.lambda;
-    upper = yield* keptProduct(cols, kept, Ut, [0, n1], [1, 2]);
-    lower = yield* keptProduct(cols, kept, Ut, [n1, s], [2, 3]);
-  }
-  // Sources of the merged columns in ascending order: root p (>= 0) or deflated column -1 - i.
+  const dk = Float64Array.from(kept, (i) => D[i]!);
+  const zk = Float64Array.from(kept, (i) => z[i]!);
+  const roots = secularRoots(dk, zk, r2, k);
+  const Ut = secularVectors(dk, zk, roots, k);
+  const lambda = roots.lambda;
   const sources = [...Array.from({ length: k }, (_, p) => p), ...deflated.map((i) => -1 - i)];
   const valueOf = (src: number) => (src >= 0 ? lambda[src]! : D[-1 - src]!);
   sources.sort((a, b) => valueOf(a) - valueOf(b) || a - b);
-  const values = Float64Array.from(sources, valueOf);
-  const out = new Float64Array(s * s);
+  return { cols, D, kept, lambda, Ut, sources };
+}
+
+/**
+ * Merges two solved halves coupled by `rho`: all eigenvalues, and the eigenvectors of ascending indices
+ * `[lo, hi)` (columns of `Q`, `s x (hi - lo)`).
+ */
+function* merge(top: TridiagonalEigen, bottom: TridiagonalEigen, rho: number, lo: number, hi: number): Computation<TridiagonalEigen> {
+  const { cols, D, kept, lambda, Ut, sources } = mergeSpectrum(top, bottom, rho);
+  const { s, n1, Q } = cols;
+  const values = Float64Array.from(sources, (src) => (src >= 0 ? lambda[src]! : D[-1 - src]!));
+  const wanted = sources.slice(lo, hi);
+  const roots = wanted.filter((src) => src >= 0);
+  const upper = yield* keptProduct(cols, kept, Ut, roots, [0, n1], [1, 2]);
+  const lower = yield* keptProduct(cols, kept, Ut, roots, [n1, s], [2, 3]);
+  // Where each wanted column comes from: position in `roots` (>= 0) or deflated column -1 - i.
+  const slot = new Map(roots.map((src, j) => [src, j]));
+  const from = Int32Array.from(wanted, (src) => (src >= 0 ? slot.get(src)! : src));
+  const w = hi - lo;
+  const nr = roots.length;
+  const out = new Float64Array(s * w);
   for (let r = 0; r < s; r++) {
-    const o = r * s;
+    const o = r * w;
     const part = r < n1 ? upper : lower;
-    const po = (r < n1 ? r : r - n1) * k;
-    for (let p = 0; p < s; p++) {
-      const src = sources[p]!;
-      out[o + p] = src >= 0 ? part[po + src]! : Q[o - 1 - src]!;
+    const po = (r < n1 ? r : r - n1) * nr;
+    for (let p = 0; p < w; p++) {
+      const src = from[p]!;
+      out[o + p] = src >= 0 ? part[po + src]! : Q[r * s - 1 - src]!;
     }
   }
   return { values, Q: out };
 }
 
-/** Solves the block `[from, to)` of the tridiagonal `(d, e)` (`d` is modified by the tears). */
-function* solveBlock(d: Float64Array, e: Float64Array, from: number, to: number): Computation<TridiagonalEigen> {
-  if (to - from <= LEAF_SIZE) return leaf(d, e, from, to);
+/**
+ * Solves the block `[from, to)` of the tridiagonal `(d, e)` (`d` is modified by the tears): all eigenvalues, the
+ * eigenvectors of ascending indices `[lo, hi)` within the block (all of them below the top level).
+ */
+function* solveBlock(d: Float64Array, e: Float64Array, from: number, to: number, lo = 0, hi = to - from): Computation<TridiagonalEigen> {
+  if (to - from <= LEAF_SIZE) {
+    const all = leaf(d, e, from, to);
+    return lo === 0 && hi === to - from ? all : { values: all.values, Q: columns(all.Q, to - from, lo, hi) };
+  }
   const mid = from + ((to - from) >> 1);
   const rho = e[mid - 1]!;
   d[mid - 1] = d[mid - 1]! - Math.abs(rho);
   d[mid] = d[mid]! - Math.abs(rho);
   const top = yield* solveBlock(d, e, from, mid);
   const bottom = yield* solveBlock(d, e, mid, to);
-  return yield* merge(top, bottom, rho);
+  return yield* merge(top, bottom, rho, lo, hi);
+}
+
+/** Columns `[lo, hi)` of the `s x s` row-major `Q`. */
+function columns(Q: Float64Array, s: number, lo: number, hi: number): Float64Array {
+  const w = hi - lo;
+  const out = new Float64Array(s * w);
+  for (let r = 0; r < s; r++) out.set(Q.subarray(r * s + lo, r * s + hi), r * w);
+  return out;
 }
 
 /**
- * All eigenpairs of the symmetric tridiagonal matrix with diagonal `d` (length `n`) and subdiagonal `e`
- * (`e[j] = T[j + 1, j]`). The matrix is scaled by a power of two to a largest entry in `(1/2, 1]` first (exact).
+ * The eigenvalues (ascending) of the symmetric tridiagonal matrix with diagonal `d` (length `n`) and subdiagonal
+ * `e` (`e[j] = T[j + 1, j]`), and the eigenvectors of ascending indices `[lo, hi)` as the columns of `Q`
+ * (`n x (hi - lo)`; default all). The matrix is scaled by a power of two to a largest entry in `(1/2, 1]` first (exact).
  */
-export function* tridiagonalEigen(d: Float64Array, e: Float64Array): Computation<TridiagonalEigen> {
+export function* tridiagonalEigen(d: Float64Array, e: Float64Array, lo = 0, hi = d.length): Computation<TridiagonalEigen> {
   const n = d.length;
   let largest = 0;
   for (const v of d) largest = Math.max(largest, Math.abs(v));
@@ -193,7 +235,7 @@ export function* tridiagonalEigen(d: Float64Array, e: Float64Array): Computation
   const scale = largest > 0 ? 2 ** -Math.ceil(Math.log2(largest)) : 1;
   const ds = Float64Array.from(d, (v) => v * scale);
   const es = Float64Array.from(e, (v) => v * scale);
-  const result = n === 0 ? { values: new Float64Array(0), Q: new Float64Array(0) } : yield* solveBlock(ds, es, 0, n);
+  const result = n === 0 ? { values: new Float64Array(0), Q: new Float64Array(0) } : yield* solveBlock(ds, es, 0, n, lo, hi);
   for (let i = 0; i < n; i++) result.values[i] = result.values[i]! / scale;
   return result;
 }
