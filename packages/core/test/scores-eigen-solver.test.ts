@@ -112,6 +112,24 @@ describe('symmetricEigen (divide and conquer), brute-force properties', () => {
     expectAccurate(graded, n, 'graded spectrum');
   });
 
+  it('stays orthogonal on clusters (eigenvalue gaps of 1e-10 and 1e-14) and glued Wilkinson matrices', () => {
+    const n = 120;
+    const Q = randomOrthogonal(n, 7);
+    for (const gap of [1e-10, 1e-14]) {
+      const lambda = Array.from({ length: n }, (_, i) => 1 + (i % 40) * gap);
+      const { values } = expectAccurate(withSpectrum(lambda, Q, n), n, `gaps of ${gap}`);
+      const sorted = [...lambda].sort((a, b) => b - a);
+      for (let i = 0; i < n; i++) expect(Math.abs(values[i]! - sorted[i]!)).toBeLessThan(1e-13 * n);
+    }
+    // Copies of W21+ glued by 1e-10: eigenvalues agreeing to about the glue.
+    const glued = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      glued[i * n + i] = Math.abs((i % 21) - 10);
+      if (i + 1 < n) glued[i * n + i + 1] = glued[(i + 1) * n + i] = (i + 1) % 21 === 0 ? 1e-10 : 1;
+    }
+    expectAccurate(glued, n, 'glued Wilkinson');
+  });
+
   it('uses the lower triangle (as numpy), and is invariant to scaling by a power of two', () => {
     const n = 40;
     const A = randomSymmetric(n, 12);
