@@ -30,6 +30,7 @@ interface MergeColumns {
   readonly type: Uint8Array;
 }
 
+/** A block of at most {@link LEAF_SIZE} by implicit QL: eigenvalues ascending, vectors as columns. */
 function leaf(d: Float64Array, e: Float64Array, from: number, to: number): TridiagonalEigen {
   const s = to - from;
   const U = new Float64Array(s * s);

@@ -67,8 +67,12 @@ class RotationLog {
 }
 
 /**
- * Implicit QL on the tridiagonal `(d, e)`, accumulating rotations into the rows of `U`. The QL recurrence never
- * reads `U`, so rotations are logged and applied in column blocks ({@link RotationLog}).
+ * Implicit QL on the `n x n` tridiagonal with diagonal `d` and subdiagonal `e[1 .. n)` (`e[i] = T[i, i - 1]`,
+ * `e[0]` unused), accumulating rotations into the rows of `U` (start from the identity to get the eigenvectors of
+ * `T`). On exit `d` holds the eigenvalues (unsorted), row `i` of `U` the eigenvector of `d[i]`, and `e` is destroyed.
+ * The QL recurrence never reads `U`, so rotations are logged and applied in column blocks ({@link RotationLog}).
+ *
+ * @throws OpnpError `NON_FINITE` when an eigenvalue does not converge in 200 sweeps
  */
 export function tql2(n: number, U: Float64Array, d: Float64Array, e: Float64Array): void {
   const log = new RotationLog(U, n);
