@@ -20,7 +20,7 @@ export interface OnnxGemmKernelOptions {
 export type OnnxGemmKernel = OrtGemmKernel<'onnxruntime'>;
 
 /**
- * Creates the `'onnxruntime'` GEMM kernel, with both accelerator operations (`softmaxTransposedProduct`,
+ * Creates the `'onnxruntime'` GEMM kernel, with every accelerator operation (`softmaxTransposedProduct`, `float64Product`,
  * `bandedGridLogSumExp`). Sessions are created lazily on first use; inputs are passed zero-copy.
  *
  * @example

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { gemm, gemmSync, gridScores, mulberry32, listGemmKernels, matrix, resolveGemmKernel, SensitivityAccumulator, sliceRows } from '@opnp/core';
+import { gemm, gemmSync, gridScores, mulberry32, symmetricEigen, symmetricEigenAsync, listGemmKernels, matrix, resolveGemmKernel, SensitivityAccumulator, sliceRows } from '@opnp/core';
 import { bandedShift, describeGemmKernelConformance, expectClose, randomMatrix, refBandedGridLogSumExp, refGemm, refSoftmaxTransposedProduct } from '@opnp/core/testing';
 import { buildGemmModel, createOnnxGemmKernel, registerOnnxGemmKernel } from '../src/gemm-kernel.js';
 
@@ -232,5 +232,34 @@ describe('grid search scoring through onnxruntime (bandedGridLogSumExp)', () => 
     const fast = await gridScores(H, { head: big, sensitivity, neuronSensitivity, kernel, grid });
     const slow = await gridScores(H, { head: big, sensitivity, neuronSensitivity, grid });
     fast.scores.forEach((s, p) => expectClose(s, slow.scores[p]!, { atol: 1e-5, rtol: 1e-5 }));
+  });
+});
+
+describe('symmetric eigensolver through onnxruntime (float64Product)', () => {
+  it('gives the JavaScript path\'s eigenvalues and subspaces, with A v = lambda v and orthonormal vectors', async () => {
+    const n = 260;
+    const random = prng(5);
+    const A = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) A[i * n + j] = A[j * n + i] = random() * 2 - 1;
+    const got = await symmetricEigenAsync(A, n, { kernel });
+    const want = symmetricEigen(A, n);
+    const scale = Math.abs(want.values[0]!);
+    for (let i = 0; i < n; i++) expect(Math.abs(got.values[i]! - want.values[i]!)).toBeLessThan(1e-12 * scale);
+    let residual = 0;
+    let orthogonality = 0;
+    for (let k = 0; k < n; k += 7) {
+      for (let a = 0; a < n; a++) {
+        let s = 0;
+        for (let b = 0; b < n; b++) s += A[a * n + b]! * got.vectors[k * n + b]!;
+        residual = Math.max(residual, Math.abs(s - got.values[k]! * got.vectors[k * n + a]!) / scale);
+      }
+      for (let l = 0; l < n; l++) {
+        let dot = 0;
+        for (let a = 0; a < n; a++) dot += got.vectors[k * n + a]! * got.vectors[l * n + a]!;
+        orthogonality = Math.max(orthogonality, Math.abs(dot - (k === l ? 1 : 0)));
+      }
+    }
+    expect(residual).toBeLessThan(1e-13 * n);
+    expect(orthogonality).toBeLessThan(1e-13 * n);
   });
 });

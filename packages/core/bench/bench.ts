@@ -6,6 +6,7 @@
  *   npm run bench -w @opnp/core                 (full size)
  *   npm run bench -w @opnp/core -- --quick      (small smoke run)
  *   npm run bench -w @opnp/core -- --knn-eigh   (only the KNN and eigh comparisons)
+ *   npm run bench -w @opnp/core -- --eigh       (only the eigh comparison)
  *
  * Progress goes to stderr; the LAST line of stdout is one JSON object with the results.
  */
@@ -19,7 +20,7 @@ import { gridScores } from '../src/opnp/grid.js';
 import { neuronSensitivity } from '../src/opnp/neuron-sensitivity.js';
 import { SensitivityAccumulator } from '../src/opnp/sensitivity.js';
 import { generateBenchData, type BenchData, type BenchDataOptions } from './data.js';
-import { benchKnnEigh } from './knn-eigh.js';
+import { benchEigh, benchKnnEigh } from './knn-eigh.js';
 
 /** Everything a benchmark step may use (the grid-search step reuses the data, kernel and dense scores). */
 export interface BenchContext {
@@ -233,6 +234,13 @@ async function benchGrid(context: BenchContext): Promise<Record<string, unknown>
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--eigh')) {
+    const kernel = await loadFastestKernel();
+    const report = { kernel: kernel.name, eigh: await benchEigh(kernel, { quick }) };
+    await kernel.dispose?.();
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
   if (process.argv.includes('--knn-eigh')) {
     const kernel = await loadFastestKernel();
     const report = { kernel: kernel.name, ...(await benchKnnEigh(kernel, { quick })) };

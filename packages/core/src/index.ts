@@ -23,6 +23,7 @@ export {
   KERNEL_ACCELERATOR_NAMES,
   type KernelAccelerators,
   type KernelAcceleratorName,
+  type Matrix64,
   type SoftmaxTransposedProductOptions,
   type BandedGridShape,
   type BandedGridLogSumExp,
@@ -66,11 +67,20 @@ export { msp, maxLogit, energy, gradNorm, scoreLogits, LOGIT_SCORES, type LogitS
 export { reactThreshold, react, ash, scale, ashKeepCount, type AshVariant, type AshOptions, type ScaleOptions } from './scores/transforms.js';
 export { diceHead, featureMean, type DiceHead, type DiceOptions } from './scores/dice.js';
 export { fitMahalanobis, mahalanobisScore, mahalanobisPrecision, type MahalanobisModel, type MahalanobisOptions } from './scores/mahalanobis.js';
-export { symmetricEigen, symmetricPseudoInverse, effectiveRank, PINV_RELATIVE_TOLERANCE, type SymmetricEigen } from './scores/symmetric-eigen.js';
+export {
+  symmetricEigen,
+  symmetricEigenAsync,
+  symmetricPseudoInverse,
+  effectiveRank,
+  PINV_RELATIVE_TOLERANCE,
+  type SymmetricEigen,
+  type SymmetricEigenOptions,
+  type SymmetricEigenAsyncOptions,
+} from './scores/symmetric-eigen.js';
 export { fitKnn, knnScore, knnScoreAsync, knnBlockRows, KNN_BLOCK_BUDGET_BYTES, type KnnModel, type KnnOptions, type KnnScoreOptions, type KnnScoreAsyncOptions } from './scores/knn.js';
 export { composeScore, applyFeatureTransform, type ScoreSpec, type FeatureTransform } from './scores/compose.js';
 export { gen, type GenOptions } from './scores/gen.js';
-export { fitVim, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions } from './scores/vim.js';
+export { fitVim, fitVimAsync, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions, type VimAsyncOptions } from './scores/vim.js';
 export { entropy, type EntropyOptions } from './scores/entropy.js';
 export { fitKlMatching, klMatchingScore, type KlMatchingModel } from './scores/klm.js';
 export { fitShe, sheScore, type SheModel } from './scores/she.js';

@@ -20,8 +20,15 @@
  * const product = kernelAccelerator(kernel, 'softmaxTransposedProduct'); // undefined: use the JavaScript path
  * ```
  */
-import type { GemmKernel } from './gemm.js';
+import type { GemmKernel, GemmOptions } from './gemm.js';
 import type { Matrix } from './matrix.js';
+
+/** A row-major float64 matrix `rows x cols` (as {@link Matrix}, in double precision). */
+export interface Matrix64 {
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float64Array;
+}
 
 /** Options of {@link KernelAccelerators.softmaxTransposedProduct}. */
 export interface SoftmaxTransposedProductOptions {
@@ -55,13 +62,20 @@ export interface KernelAccelerators {
    * Without it, `gridScores` computes the same quantity in JavaScript (float64).
    */
   bandedGridLogSumExp(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp>;
+  /**
+   * The float64 matrix product `op(a) * op(b)` (`[M x N]`, shapes as {@link GemmKernel.gemm}), every product and sum
+   * in double precision. Used by the symmetric eigensolver (`symmetricEigenAsync`: tridiagonalization, divide and
+   * conquer, back-transformation), where it does nearly all the work; without it the solver multiplies in
+   * JavaScript. Inputs may be views into larger buffers; empty dimensions give an empty (or all-zero) result.
+   */
+  float64Product(a: Matrix64, b: Matrix64, options: Required<GemmOptions>): Promise<Matrix64>;
 }
 
-/** Name of an accelerator operation: `'softmaxTransposedProduct' | 'bandedGridLogSumExp'`. */
+/** Name of an accelerator operation: `'softmaxTransposedProduct' | 'bandedGridLogSumExp' | 'float64Product'`. */
 export type KernelAcceleratorName = keyof KernelAccelerators;
 
 /** The names of all accelerator operations, in a stable order (for conformance suites and diagnostics). */
-export const KERNEL_ACCELERATOR_NAMES: readonly KernelAcceleratorName[] = Object.freeze(['softmaxTransposedProduct', 'bandedGridLogSumExp'] as const);
+export const KERNEL_ACCELERATOR_NAMES: readonly KernelAcceleratorName[] = Object.freeze(['softmaxTransposedProduct', 'bandedGridLogSumExp', 'float64Product'] as const);
 
 /**
  * The kernel's implementation of the accelerator operation `name`, bound to its `accelerators` object, or

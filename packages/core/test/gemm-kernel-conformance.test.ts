@@ -7,6 +7,7 @@ import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
 import { KERNEL_ACCELERATOR_NAMES, kernelAccelerator, type KernelAccelerators } from '../src/kernel-accelerators.js';
 import type { Matrix } from '../src/matrix.js';
 import { bandedGridLogSumExpJs } from '../src/opnp/grid/banded-lse-js.js';
+import { product64 } from '../src/scores/eigen/products.js';
 import { describeGemmKernelConformance } from '../src/testing/index.js';
 
 /** `softmax(L / T)^T op(H)`: float64 softmax rounded to float32, then the portable GEMM (as SensitivityAccumulator's JavaScript path). */
@@ -27,6 +28,7 @@ async function softmaxTransposedProductJs(logits: Matrix, features: Matrix, opti
 const jsAccelerators: KernelAccelerators = {
   softmaxTransposedProduct: softmaxTransposedProductJs,
   bandedGridLogSumExp: async (parts, shape, bias) => bandedGridLogSumExpJs(parts, shape, bias),
+  float64Product: async (a, b, options) => product64(a, b, options),
 };
 
 describeGemmKernelConformance('portable-js', () => portableGemmKernel);
@@ -48,6 +50,6 @@ describe('kernelAccelerator', () => {
     await op([], { rows: 0, classes: 1, weightLow: 1, weightHigh: 0, neuronLow: 1, neuronHigh: 0 }, new Float32Array(1));
     expect(seen).toEqual([42]);
     expect(kernelAccelerator(portableGemmKernel, 'bandedGridLogSumExp')).toBeUndefined();
-    expect(KERNEL_ACCELERATOR_NAMES).toEqual(['softmaxTransposedProduct', 'bandedGridLogSumExp']);
+    expect(KERNEL_ACCELERATOR_NAMES).toEqual(['softmaxTransposedProduct', 'bandedGridLogSumExp', 'float64Product']);
   });
 });

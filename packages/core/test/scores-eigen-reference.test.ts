@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { symmetricEigen } from '../src/scores/symmetric-eigen.js';
+import { randomOrthogonal, residuals, withSpectrum } from './eigen-helpers.js';
 import { rng } from './helpers.js';
 
 interface EighCase {
@@ -21,53 +22,6 @@ function fromUpper(upper: readonly number[], n: number): Float64Array {
   const A = new Float64Array(n * n);
   let o = 0;
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) A[i * n + j] = A[j * n + i] = upper[o++]!;
-  return A;
-}
-
-/** Largest residual `|A v - lambda v|` and largest `|V V^T - I|` entry, relative to `max |lambda|`. */
-function residuals(A: Float64Array, n: number, values: Float64Array, vectors: Float64Array): { residual: number; orthogonality: number } {
-  const scale = Math.max(1e-300, ...Array.from(values, Math.abs));
-  let residual = 0;
-  let orthogonality = 0;
-  for (let k = 0; k < n; k++) {
-    for (let a = 0; a < n; a++) {
-      let s = 0;
-      for (let b = 0; b < n; b++) s += A[a * n + b]! * vectors[k * n + b]!;
-      residual = Math.max(residual, Math.abs(s - values[k]! * vectors[k * n + a]!) / scale);
-    }
-    for (let l = k; l < n; l++) {
-      let dot = 0;
-      for (let a = 0; a < n; a++) dot += vectors[k * n + a]! * vectors[l * n + a]!;
-      orthogonality = Math.max(orthogonality, Math.abs(dot - (k === l ? 1 : 0)));
-    }
-  }
-  return { residual, orthogonality };
-}
-
-/** A random orthogonal `n x n` matrix (rows), by Gram-Schmidt of random rows (twice, for full float64 orthogonality). */
-function randomOrthogonal(n: number, seed: number): Float64Array {
-  const r = rng(seed);
-  const Q = Float64Array.from({ length: n * n }, () => r() * 2 - 1);
-  for (let i = 0; i < n; i++) {
-    for (let pass = 0; pass < 2; pass++) {
-      for (let j = 0; j < i; j++) {
-        let dot = 0;
-        for (let a = 0; a < n; a++) dot += Q[i * n + a]! * Q[j * n + a]!;
-        for (let a = 0; a < n; a++) Q[i * n + a] = Q[i * n + a]! - dot * Q[j * n + a]!;
-      }
-    }
-    let norm = 0;
-    for (let a = 0; a < n; a++) norm += Q[i * n + a]! ** 2;
-    for (let a = 0; a < n; a++) Q[i * n + a] = Q[i * n + a]! / Math.sqrt(norm);
-  }
-  return Q;
-}
-
-/** `Q^T diag(lambda) Q` for orthogonal rows `Q`. */
-function withSpectrum(lambda: readonly number[], Q: Float64Array, n: number): Float64Array {
-  const A = new Float64Array(n * n);
-  for (let k = 0; k < n; k++) for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) A[a * n + b] = A[a * n + b]! + lambda[k]! * Q[k * n + a]! * Q[k * n + b]!;
-  for (let a = 0; a < n; a++) for (let b = 0; b < a; b++) A[a * n + b] = A[b * n + a]!;
   return A;
 }
 
@@ -150,7 +104,7 @@ describe('symmetricEigen, brute-force properties', () => {
     expect(residual).toBeLessThan(1e-13 * n);
     expect(orthogonality).toBeLessThan(1e-13 * n);
   });
-  it('is deterministic and accurate on a dense n = 200 matrix (blocked rotation application)', () => {
+  it('is deterministic and accurate on a dense n = 200 matrix (blocked reduction and back-transformation)', () => {
     const n = 200;
     const r = rng(33);
     const A = new Float64Array(n * n);

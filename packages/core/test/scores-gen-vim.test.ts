@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { linearHead, matrix, OpnpError, type LinearHead, type Matrix } from '@opnp/core';
 import { gen } from '../src/scores/gen.js';
-import { defaultVimDim, fitVim, vimOrigin, vimScore } from '../src/scores/vim.js';
+import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
+import { product64 } from '../src/scores/eigen/products.js';
+import { defaultVimDim, fitVim, fitVimAsync, vimOrigin, vimScore } from '../src/scores/vim.js';
 import { randomMatrix, rng, rowsOf } from './helpers.js';
 
 /** A seeded `rows x cols` matrix uniform in `[-scale, scale)`. */
@@ -138,6 +140,23 @@ describe('ViM', () => {
     }
     expect(train.data).toEqual(copy);
     expect(fitVim(train, head).dim).toBe(4);
+  });
+
+  it('fitVimAsync gives fitVim\'s model, with the eigendecompositions through the kernel\'s float64Product', async () => {
+    const D = 96;
+    const head = linearHead(uniformMatrix(70, D, 11), uniformMatrix(1, 70, 12).data);
+    const train = uniformMatrix(300, D, 13, 2);
+    let calls = 0;
+    const kernel: GemmKernel = {
+      ...portableGemmKernel,
+      accelerators: { float64Product: async (a, b, options) => (calls++, product64(a, b, options)) },
+    };
+    const want = fitVim(train, head, { dim: 40 });
+    const got = await fitVimAsync(train, head, { dim: 40, kernel });
+    expect(calls).toBeGreaterThan(0);
+    expect([got.dim, got.alpha, ...got.origin, ...got.residualBasis]).toEqual([want.dim, want.alpha, ...want.origin, ...want.residualBasis]);
+    expect((await fitVimAsync(train, head, { dim: 40 })).alpha).toBe(want.alpha);
+    await expect(fitVimAsync(train, head, { dim: D })).rejects.toThrow(OpnpError);
   });
 
   it('defaults, validation, NaN and empty input', () => {

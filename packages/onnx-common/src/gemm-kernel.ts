@@ -1,8 +1,9 @@
 /**
  * A {@link GemmKernel} on onnxruntime: one-node ONNX `Gemm` graphs (with `transA`/`transB` attributes) run by
  * onnxruntime's SGEMM (MLAS multi-threaded in onnxruntime-node, SIMD wasm in onnxruntime-web). Its
- * `accelerators` implement both optional operations of {@link KernelAccelerators} as ONNX graphs: the fused
- * sensitivity product and the banded grid scoring step. Generic over the runtime ({@link OrtRuntime}).
+ * `accelerators` implement every optional operation of {@link KernelAccelerators} as ONNX graphs: the fused
+ * sensitivity product, the banded grid scoring step and the float64 product (onnxruntime's double `Gemm`, for the
+ * eigensolver). Generic over the runtime ({@link OrtRuntime}).
  */
 import {
   OpnpError,
@@ -12,6 +13,7 @@ import {
   type GemmOptions,
   type KernelAccelerators,
   type Matrix,
+  type Matrix64,
   type SoftmaxTransposedProductOptions,
 } from '@opnp/core';
 import { buildBandedGridModel, buildGemmModel, buildSoftmaxProductModel } from './kernel-models.js';
@@ -92,28 +94,33 @@ function tensor(sessions: KernelSessions, data: Float32Array, dims: readonly num
   return new sessions.ort.Tensor('float32', data, [...dims]);
 }
 
-/** {@link GemmKernel.gemm} on onnxruntime's `Gemm`. */
-async function onnxGemm(sessions: KernelSessions, a: Matrix, b: Matrix, { transA, transB }: Required<GemmOptions>): Promise<Matrix> {
+/** `op(a) * op(b)` on onnxruntime's `Gemm`, in float32 ({@link GemmKernel.gemm}) or float64 (the `float64Product` accelerator). */
+async function onnxProduct<M extends Matrix | Matrix64>(sessions: KernelSessions, a: M, b: M, { transA, transB }: Required<GemmOptions>): Promise<M> {
   sessions.assertUsable();
+  const float64 = a.data instanceof Float64Array;
   const m = transA ? a.cols : a.rows;
   const k = transA ? a.rows : a.cols;
   const n = transB ? b.rows : b.cols;
+  const zeros = () => ({ rows: m, cols: n, data: float64 ? new Float64Array(m * n) : new Float32Array(m * n) }) as M;
   // onnxruntime rejects or mishandles empty dimensions; the product is all zeros (or empty) then.
-  if (m === 0 || n === 0 || k === 0) return { rows: m, cols: n, data: new Float32Array(m * n) };
-  const s = await sessions.get(`gemm:${transA ? 't' : 'n'}${transB ? 't' : 'n'}`, () => buildGemmModel(transA, transB));
+  if (m === 0 || n === 0 || k === 0) return zeros();
+  const ops = `${transA ? 't' : 'n'}${transB ? 't' : 'n'}`;
+  const s = await sessions.get(`gemm${float64 ? '64' : ''}:${ops}`, () => buildGemmModel(transA, transB, float64));
+  const type = float64 ? 'float64' : 'float32';
   const feeds = {
-    A: tensor(sessions, a.data, [a.rows, a.cols]),
-    B: tensor(sessions, b.data, [b.rows, b.cols]),
+    A: new sessions.ort.Tensor(type, a.data, [a.rows, a.cols]),
+    B: new sessions.ort.Tensor(type, b.data, [b.rows, b.cols]),
   };
-  const results = await run(s, feeds, 'GEMM', `op(a) ${m} x ${k} times op(b) ${k} x ${n}`);
-  const data = (results.Y as OrtTensor).data as Float32Array;
+  const what = float64 ? 'float64 product' : 'GEMM';
+  const results = await run(s, feeds, what, `op(a) ${m} x ${k} times op(b) ${k} x ${n}`);
+  const data = (results.Y as OrtTensor).data as M['data'];
   if (data.length !== m * n) {
-    throw new OpnpError('BACKEND_FAILURE', 'onnxruntime returned a GEMM output of the wrong size', {
+    throw new OpnpError('BACKEND_FAILURE', `onnxruntime returned a ${what} output of the wrong size`, {
       expected: m * n,
       actual: data.length,
     });
   }
-  return { rows: m, cols: n, data };
+  return { rows: m, cols: n, data } as M;
 }
 
 /** The `softmaxTransposedProduct` accelerator on the fused sensitivity model. */
@@ -204,11 +211,12 @@ export function createOrtGemmKernel<Name extends string>(ort: OrtRuntime, option
   const sessions = new KernelSessions(ort, options.sessionOptions);
   return {
     name: options.name,
-    gemm: (a, b, gemmOptions) => onnxGemm(sessions, a, b, gemmOptions),
+    gemm: (a, b, gemmOptions) => onnxProduct(sessions, a, b, gemmOptions),
     accelerators: Object.freeze({
       softmaxTransposedProduct: (logits: Matrix, features: Matrix, productOptions: SoftmaxTransposedProductOptions) =>
         onnxSoftmaxTransposedProduct(sessions, logits, features, productOptions),
       bandedGridLogSumExp: (parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array) => onnxBandedGridLogSumExp(sessions, parts, shape, bias),
+      float64Product: (a: Matrix64, b: Matrix64, productOptions: Required<GemmOptions>) => onnxProduct(sessions, a, b, productOptions),
     }),
     dispose: () => sessions.dispose(),
   };

@@ -1,5 +1,5 @@
 /**
- * The ONNX graphs of the onnxruntime GEMM kernel (`gemm-kernel.ts`): one `Gemm` node, the fused sensitivity product
+ * The ONNX graphs of the onnxruntime GEMM kernel (`gemm-kernel.ts`): one `Gemm` node (float or double), the fused sensitivity product
  * and the banded grid scoring step of core's `KernelAccelerators`, each serialised for `InferenceSession.create`.
  */
 import onnxProto from 'onnx-proto';
@@ -11,16 +11,18 @@ const { onnx } = onnxProto;
 const FLOAT = 1;
 /** ONNX `TensorProto.DataType.INT64`. */
 const INT64 = 7;
+/** ONNX `TensorProto.DataType.DOUBLE`. */
+const DOUBLE = 11;
 
 /** The producer name written into the kernel's models. */
 const PRODUCER = '@opnp/onnx-common';
 
-function floatInput(name: string, rows: string, cols: string): InstanceType<typeof onnx.ValueInfoProto> {
+function floatInput(name: string, rows: string, cols: string, elemType = FLOAT): InstanceType<typeof onnx.ValueInfoProto> {
   return onnx.ValueInfoProto.create({
     name,
     type: {
       tensorType: {
-        elemType: FLOAT,
+        elemType,
         shape: { dim: [{ dimParam: rows }, { dimParam: cols }] },
       },
     },
@@ -29,9 +31,10 @@ function floatInput(name: string, rows: string, cols: string): InstanceType<type
 
 /**
  * Serialises the model `Y = op(A) * op(B)` (one ONNX `Gemm` node, opset 13, `alpha = 1`, no `C` input)
- * with symbolic 2-D float inputs.
+ * with symbolic 2-D float inputs (double with `float64`, for the `float64Product` accelerator).
  */
-export function buildGemmModel(transA: boolean, transB: boolean): Uint8Array {
+export function buildGemmModel(transA: boolean, transB: boolean, float64 = false): Uint8Array {
+  const elemType = float64 ? DOUBLE : FLOAT;
   const INT = onnx.AttributeProto.AttributeType.INT;
   const node = onnx.NodeProto.create({
     opType: 'Gemm',
@@ -44,10 +47,10 @@ export function buildGemmModel(transA: boolean, transB: boolean): Uint8Array {
     ],
   });
   const graph = onnx.GraphProto.create({
-    name: `opnp_gemm_${transA ? 't' : 'n'}${transB ? 't' : 'n'}`,
+    name: `opnp_gemm${float64 ? '64' : ''}_${transA ? 't' : 'n'}${transB ? 't' : 'n'}`,
     node: [node],
-    input: [floatInput('A', 'a_rows', 'a_cols'), floatInput('B', 'b_rows', 'b_cols')],
-    output: [floatInput('Y', 'm', 'n')],
+    input: [floatInput('A', 'a_rows', 'a_cols', elemType), floatInput('B', 'b_rows', 'b_cols', elemType)],
+    output: [floatInput('Y', 'm', 'n', elemType)],
   });
   const model = onnx.ModelProto.create({
     irVersion: 7,

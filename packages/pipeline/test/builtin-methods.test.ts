@@ -28,6 +28,9 @@ import {
   residualScore,
   rmdsScore,
   sheScore,
+  fitVim,
+  vimScore,
+  type Matrix64,
 } from '@opnp/core';
 import { randomMatrix } from '@opnp/core/testing';
 import { BUILTIN_METHODS, createMethodRegistry, createScorers, methodNeeds, type MethodContext } from '../src/index.js';
@@ -104,5 +107,45 @@ describe('knn through the run kernel', () => {
     const model = fitKnn(train, { k: 7 });
     expect(Array.from(a)).toEqual(Array.from(knnScore(model, test)));
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-6);
+  });
+});
+
+/** `op(a) op(b)` by its definition (float64 sums in index order). */
+async function float64ProductJs(a: Matrix64, b: Matrix64, { transA, transB }: { transA: boolean; transB: boolean }): Promise<Matrix64> {
+  const [m, k, n] = [transA ? a.cols : a.rows, transA ? a.rows : a.cols, transB ? b.rows : b.cols];
+  const data = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let q = 0; q < k; q++) s += (transA ? a.data[q * a.cols + i]! : a.data[i * a.cols + q]!) * (transB ? b.data[j * b.cols + q]! : b.data[q * b.cols + j]!);
+      data[i * n + j] = s;
+    }
+  }
+  return { rows: m, cols: n, data };
+}
+
+describe('vim and residual through the run kernel', () => {
+  it('fit ViM once, with the eigendecompositions on the kernel\'s float64Product, scoring as fitVim', async () => {
+    const train = randomMatrix(400, 90, mulberry32(21), (u) => u * 3 - 1);
+    const test = randomMatrix(30, 90, mulberry32(22));
+    const head = linearHead(randomMatrix(70, 90, mulberry32(23)), randomMatrix(1, 70, mulberry32(24)).data);
+    let calls = 0;
+    const counting = {
+      ...portableGemmKernel,
+      name: 'counting',
+      accelerators: { float64Product: async (a: Matrix64, b: Matrix64, options: { transA: boolean; transB: boolean }) => (calls++, await float64ProductJs(a, b, options)) },
+    };
+    const c = { head, fitFeatures: train, fitLabels: new Int32Array(400).fill(-1), kernel: counting };
+    const scorers = createScorers(createMethodRegistry(), ['vim', 'residual'], c, { vim: { dim: 40 }, residual: { dim: 40 } });
+    const f = logits(head, test);
+    const model = fitVim(train, head, { dim: 40 });
+    expect(Array.from(await scorers.get('vim')!(test, f))).toEqual(Array.from(vimScore(model, test)));
+    const callsOfOneFit = calls;
+    expect(callsOfOneFit).toBeGreaterThan(0);
+    expect(Array.from(await scorers.get('residual')!(test, f))).toEqual(Array.from(residualScore(model, test)));
+    expect(calls, 'residual reuses the ViM fit').toBe(callsOfOneFit);
+    // A fit error (dim = D) is reported when scoring.
+    const bad = createScorers(createMethodRegistry(), ['vim'], c, { vim: { dim: 90 } }).get('vim')!;
+    await expect(Promise.resolve().then(() => bad(test, f))).rejects.toThrow(/dim/);
   });
 });

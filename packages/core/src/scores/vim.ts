@@ -3,11 +3,12 @@
  * subspace of the training features (centred at `u = -pinv(W) b`), scaled to logit size, against energy.
  */
 import { OpnpError } from '../errors.js';
+import type { GemmKernel } from '../gemm.js';
 import { assertFeaturesMatchHead, assertHead, logits, type LinearHead } from '../head.js';
 import type { Matrix } from '../matrix.js';
 import { gemm64ABt } from './gemm64.js';
 import { energy } from './logit-scores.js';
-import { effectiveRank, symmetricEigen } from './symmetric-eigen.js';
+import { effectiveRank, symmetricEigen, symmetricEigenAsync, type SymmetricEigen } from './symmetric-eigen.js';
 import { assertIntegerInRange, assertNoNaN, hasNaN } from './validate.js';
 
 /** A fitted ViM model. */
@@ -41,15 +42,10 @@ export function defaultVimDim(D: number): number {
   return Math.floor(D / 2);
 }
 
-/**
- * `u = -pinv(W) b` through the smaller Gram matrix: `pinv(W) = W^T (W W^T)^+` (C <= D) or
- * `(W^T W)^+ W^T` (C > D). Gram eigenvalues below `max(C, D) * eps` times the largest are treated as zero
- * (the resolution of a Gram-matrix eigendecomposition; a trained head has full rank and is unaffected).
- */
-export function vimOrigin(head: LinearHead): Float64Array {
+/** The smaller Gram matrix of the head's weights: `W W^T` (`C <= D`) or `W^T W`, float64, `small x small`. */
+function weightGram(head: LinearHead): { gram: Float64Array; small: number } {
   assertHead(head);
   const { rows: C, cols: D, data: W } = head.weight;
-  const b = head.bias;
   const small = Math.min(C, D);
   const gram = new Float64Array(small * small);
   const w64 = Float64Array.from(W);
@@ -59,7 +55,14 @@ export function vimOrigin(head: LinearHead): Float64Array {
     for (let c = 0; c < C; c++) for (let j = 0; j < D; j++) wt[j * C + c] = W[c * D + j]!;
     gemm64ABt(wt, wt, gram, D, D, C);
   }
-  const eigen = symmetricEigen(gram, small);
+  return { gram, small };
+}
+
+/** `u = -pinv(W) b` from the eigendecomposition of {@link weightGram}. */
+function originFromGram(head: LinearHead, eigen: SymmetricEigen): Float64Array {
+  const { rows: C, cols: D, data: W } = head.weight;
+  const b = head.bias;
+  const small = eigen.n;
   const r = effectiveRank(eigen, Math.max(C, D) * 2 ** -52);
   const V = eigen.vectors;
   // rhs: b (C <= D) or W^T b (C > D).
@@ -81,6 +84,16 @@ export function vimOrigin(head: LinearHead): Float64Array {
     for (let j = 0; j < D; j++) u[j] = -z[j]!;
   }
   return u;
+}
+
+/**
+ * `u = -pinv(W) b` through the smaller Gram matrix: `pinv(W) = W^T (W W^T)^+` (C <= D) or
+ * `(W^T W)^+ W^T` (C > D). Gram eigenvalues below `max(C, D) * eps` times the largest are treated as zero
+ * (the resolution of a Gram-matrix eigendecomposition; a trained head has full rank and is unaffected).
+ */
+export function vimOrigin(head: LinearHead): Float64Array {
+  const { gram, small } = weightGram(head);
+  return originFromGram(head, symmetricEigen(gram, small));
 }
 
 const BLOCK_ROWS = 256;
@@ -105,23 +118,9 @@ export function residualNorms(features: Matrix, origin: Float64Array, basis: Flo
   return out;
 }
 
-/**
- * Fits ViM on training features: origin `u = -pinv(W) b`, the uncentred covariance `(1/N) (H - u)^T (H - u)`
- * (sklearn `EmpiricalCovariance(assume_centered=True)`, as the reference), its eigenvectors beyond the top
- * `dim` as residual space, and `alpha`. O(D^3) for the eigendecomposition plus O(N D^2).
- *
- * @param trainFeatures `[N, D]`
- * @throws OpnpError `EMPTY_INPUT`, `SHAPE_MISMATCH`, `INVALID_ARGUMENT` (dim), `NON_FINITE`
- */
-export function fitVim(trainFeatures: Matrix, head: LinearHead, options: VimOptions = {}): VimModel {
-  assertHead(head);
-  assertFeaturesMatchHead(head, trainFeatures, 'trainFeatures');
+/** The uncentred covariance `(1/N) (H - u)^T (H - u)` of the training features about `origin`, `D x D` float64. */
+function vimCovariance(trainFeatures: Matrix, origin: Float64Array): Float64Array {
   const { rows: N, cols: D, data } = trainFeatures;
-  if (N === 0) throw new OpnpError('EMPTY_INPUT', 'fitVim needs at least one training sample');
-  assertNoNaN(data, 'trainFeatures', false);
-  const dim = options.dim ?? defaultVimDim(D);
-  assertIntegerInRange(dim, 0, D - 1, 'ViM principal dimension dim');
-  const origin = vimOrigin(head);
   const cov = new Float64Array(D * D);
   const xt = new Float64Array(D * BLOCK_ROWS);
   for (let start = 0; start < N; start += BLOCK_ROWS) {
@@ -131,10 +130,25 @@ export function fitVim(trainFeatures: Matrix, head: LinearHead, options: VimOpti
     gemm64ABt(block, block, cov, D, D, rows);
   }
   for (let i = 0; i < D * D; i++) cov[i] = cov[i]! / N;
-  const eigen = symmetricEigen(cov, D);
-  const residualBasis = eigen.vectors.slice(dim * D);
-  const k = D - dim;
-  const norms = residualNorms(trainFeatures, origin, residualBasis, k);
+  return cov;
+}
+
+/** Checks the inputs of {@link fitVim}; returns the principal dimension. */
+function assertVimInputs(trainFeatures: Matrix, head: LinearHead, options: VimOptions): number {
+  assertHead(head);
+  assertFeaturesMatchHead(head, trainFeatures, 'trainFeatures');
+  const { rows: N, cols: D, data } = trainFeatures;
+  if (N === 0) throw new OpnpError('EMPTY_INPUT', 'fitVim needs at least one training sample');
+  assertNoNaN(data, 'trainFeatures', false);
+  const dim = options.dim ?? defaultVimDim(D);
+  assertIntegerInRange(dim, 0, D - 1, 'ViM principal dimension dim');
+  return dim;
+}
+
+/** `alpha` and the model, from the residual basis (the eigenvectors beyond the top `dim`). */
+function finishVim(trainFeatures: Matrix, head: LinearHead, origin: Float64Array, dim: number, residualBasis: Float64Array): VimModel {
+  const { rows: N, cols: D } = trainFeatures;
+  const norms = residualNorms(trainFeatures, origin, residualBasis, D - dim);
   const f = logits(head, trainFeatures);
   let maxLogitSum = 0;
   let residualSum = 0;
@@ -149,6 +163,47 @@ export function fitVim(trainFeatures: Matrix, head: LinearHead, options: VimOpti
   }
   const alpha = maxLogitSum / N / (residualSum / N);
   return { head, origin, dim, residualBasis, alpha };
+}
+
+/**
+ * Fits ViM on training features: origin `u = -pinv(W) b`, the uncentred covariance `(1/N) (H - u)^T (H - u)`
+ * (sklearn `EmpiricalCovariance(assume_centered=True)`, as the reference), its eigenvectors beyond the top
+ * `dim` as residual space (only those are computed), and `alpha`. O(D^3) for the eigendecomposition plus O(N D^2).
+ * {@link fitVimAsync} does the same with a kernel's float64 products.
+ *
+ * @param trainFeatures `[N, D]`
+ * @throws OpnpError `EMPTY_INPUT`, `SHAPE_MISMATCH`, `INVALID_ARGUMENT` (dim), `NON_FINITE`
+ */
+export function fitVim(trainFeatures: Matrix, head: LinearHead, options: VimOptions = {}): VimModel {
+  const dim = assertVimInputs(trainFeatures, head, options);
+  const D = trainFeatures.cols;
+  const origin = vimOrigin(head);
+  const cov = vimCovariance(trainFeatures, origin);
+  const eigen = symmetricEigen(cov, D, { vectors: { from: dim, to: D } });
+  return finishVim(trainFeatures, head, origin, dim, eigen.vectors);
+}
+
+/** Options of {@link fitVimAsync}. */
+export interface VimAsyncOptions extends VimOptions {
+  /** Kernel whose `float64Product` accelerator does the eigendecompositions' products (`symmetricEigenAsync`). */
+  kernel?: GemmKernel;
+}
+
+/**
+ * {@link fitVim} with both eigendecompositions (the weight Gram matrix and the covariance) through
+ * `symmetricEigenAsync` and `options.kernel`: the same model up to the summation order inside the products.
+ *
+ * @throws OpnpError as {@link fitVim}, and the kernel's errors
+ */
+export async function fitVimAsync(trainFeatures: Matrix, head: LinearHead, options: VimAsyncOptions = {}): Promise<VimModel> {
+  const dim = assertVimInputs(trainFeatures, head, options);
+  const D = trainFeatures.cols;
+  const kernel = options.kernel === undefined ? {} : { kernel: options.kernel };
+  const { gram, small } = weightGram(head);
+  const origin = originFromGram(head, await symmetricEigenAsync(gram, small, kernel));
+  const cov = vimCovariance(trainFeatures, origin);
+  const eigen = await symmetricEigenAsync(cov, D, { ...kernel, vectors: { from: dim, to: D } });
+  return finishVim(trainFeatures, head, origin, dim, eigen.vectors);
 }
 
 /**

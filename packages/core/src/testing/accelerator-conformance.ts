@@ -8,12 +8,14 @@ import type { Matrix } from '../matrix.js';
 import { mulberry32 } from '../random.js';
 import { bandedShift, refBandedGridLogSumExp, refSoftmaxTransposedProduct } from './accelerator-reference.js';
 import type { KernelSuite } from './gemm-kernel-conformance.js';
+import { describeFloat64Product } from './float64-product-conformance.js';
 import { randomMatrix } from './reference.js';
 
-/** Registers the `softmaxTransposedProduct` and `bandedGridLogSumExp` tests. */
+/** Registers the `softmaxTransposedProduct`, `bandedGridLogSumExp` and `float64Product` tests. */
 export function describeAcceleratorConformance(suite: KernelSuite): void {
   describeSoftmaxTransposedProduct(suite);
   describeBandedGridLogSumExp(suite);
+  describeFloat64Product(suite);
 }
 
 /**

@@ -16,10 +16,9 @@ import {
   fitMahalanobis,
   fitNci,
   fitNnGuide,
-  fitResidual,
   fitRmds,
   fitShe,
-  fitVim,
+  fitVimAsync,
   gen,
   gradNorm,
   klMatchingScore,
@@ -45,6 +44,7 @@ import {
   type LogitScore,
   type Matrix,
   type PruningMode,
+  type VimModel,
 } from '@opnp/core';
 import type { MethodContext, MethodDefinition, OpnpState, SharedFits } from './registry.js';
 
@@ -130,13 +130,26 @@ const diceReact: MethodDefinition<{ percentile: number; reactPercentile: number 
   },
 };
 
+/**
+ * The ViM fit for principal dimension `dim` (0 = the default for D), shared by `vim` and `residual`. It runs through
+ * the run's kernel (its float64 products do the eigendecompositions) when the first batch is scored; a fit error is
+ * reported there.
+ */
+function vimModelOf(c: MethodContext, shared: SharedFits, dim: number): Promise<VimModel> {
+  return shared.get(`vim:${dim}`, () => {
+    const model = fitVimAsync(c.fitFeatures, c.head, { ...(dim > 0 ? { dim } : {}), ...(c.kernel ? { kernel: c.kernel } : {}) });
+    model.catch(() => undefined); // awaited (and reported) by the scorers
+    return model;
+  });
+}
+
 const vim: MethodDefinition<{ dim: number }> = {
   description: 'ViM: energy minus the scaled residual norm outside the principal subspace of training features (dim 0 = the official default for D)',
   needs: { fit: true },
   defaults: { dim: 0 },
-  create: (c, o) => {
-    const model = fitVim(c.fitFeatures, c.head, o.dim > 0 ? { dim: o.dim } : {});
-    return (h) => vimScore(model, h);
+  create: (c, o, shared) => {
+    const model = vimModelOf(c, shared, o.dim);
+    return async (h) => vimScore(await model, h);
   },
 };
 
@@ -251,9 +264,9 @@ const residual: MethodDefinition<{ dim: number }> = {
   description: 'Residual: negative norm of the feature residual outside the principal subspace (ViM without energy; dim 0 = the official default for D)',
   needs: { fit: true },
   defaults: { dim: 0 },
-  create: (c, o) => {
-    const model = fitResidual(c.fitFeatures, c.head, o.dim > 0 ? { dim: o.dim } : {});
-    return (h) => residualScore(model, h);
+  create: (c, o, shared) => {
+    const model = vimModelOf(c, shared, o.dim);
+    return async (h) => residualScore(await model, h);
   },
 };
 
