@@ -4,10 +4,10 @@
  */
 import type { Command } from 'commander';
 import type { PruningPercentages } from '@opnp/core';
-import { DEFAULT_METHODS, assertUniqueNames, assertWritableFile, evaluate, type EvaluationConfig, type NamedSpec } from '@opnp/pipeline';
+import { DEFAULT_METHODS, assertUniqueNames, assertWritableFile, evaluate, temperatureMethods, type EvaluationConfig, type NamedSpec } from '@opnp/pipeline';
 import { UsageError } from '../errors.js';
-import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
-import { parseMethods } from '../methods.js';
+import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
+import { CLI_METHODS, parseMethods } from '../methods.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
@@ -34,6 +34,8 @@ interface EvalFlags extends RuntimeFlags {
   batchSize: number;
   fitSamples: number;
   knnK?: number;
+  temperature?: number;
+  searchBaselines?: boolean;
   checkpoint?: string;
   checkpointEvery: number;
   restart?: boolean;
@@ -49,6 +51,9 @@ export function parseValOod(values: readonly string[]): NamedSpec[] {
   return values.map((value, i) => (/^[A-Za-z0-9_.-]+=/.test(value) ? parseNamedSpec('--val-ood', value) : { name: `val${i + 1}`, spec: value }));
 }
 
+/** The methods `--temperature` applies to (those with a `temperature` option), for the help text. */
+const TEMPERATURE_METHODS = temperatureMethods(CLI_METHODS, CLI_METHODS.names()).join(', ');
+
 const EXAMPLE = `
 Example:
   opnp eval --model mnist-cnn.onnx \\
@@ -60,7 +65,9 @@ Example:
   features:<features.npy>[#logits=<logits.npy>]   cached features from \`opnp extract\`
   noise:<count>[#seed=<s>]                        seeded uniform noise of the model input size
 
-Method hyper-parameters: --method-option react.percentile=85 --method-option knn.k=10 (see the JSON's methodOptions).`;
+Method hyper-parameters: --method-option react.percentile=85 --method-option knn.k=10 (see the JSON's methodOptions).
+--search-baselines chooses them on the validation data of the OPNP grid search instead (OpenOOD v1.5's grids and
+rule: highest validation AUROC); options set with --method-option, --knn-k or --temperature are not searched.`;
 
 /** Registers `opnp eval`. */
 export function registerEval(program: Command, context: CommandContext): void {
@@ -83,6 +90,8 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--seed <n>', 'seed of the training subset and the validation split', (v) => parseInteger('--seed', v, { allowZero: true }), 0)
     .option('--fit-samples <n>', 'training rows kept in memory for ReAct, DICE, Mahalanobis and KNN', (v) => parseInteger('--fit-samples', v), 20000)
     .option('--knn-k <n>', 'neighbour rank of KNN (same as --method-option knn.k=<n>)', (v) => parseInteger('--knn-k', v))
+    .option('--temperature <T>', `softmax / energy temperature of ${TEMPERATURE_METHODS} (finite, > 0; default 1, odin 1000)`, (v) => parsePositiveNumber('--temperature', v))
+    .option('--search-baselines', 'choose the baselines\' hyper-parameters (ReAct, DICE, ASH, SCALE, KNN, ViM, GEN, NCI, fDBD, ODIN) on the validation data of the OPNP grid search')
     .option('--checkpoint <file>', 'checkpoint the sensitivity sums here; a rerun of the same run resumes from it')
     .option('--restart', 'discard an existing --checkpoint instead of resuming it')
     .option('--checkpoint-every <seconds>', 'also write the checkpoint this often (0: after every batch)', parseCheckpointEvery, 30)
@@ -119,6 +128,8 @@ export function registerEval(program: Command, context: CommandContext): void {
         methods: flags.methods ?? [...DEFAULT_METHODS],
         methodsExplicit: flags.methods !== undefined,
         methodOptions,
+        ...(flags.temperature !== undefined ? { temperature: flags.temperature } : {}),
+        ...(flags.searchBaselines === true ? { searchBaselines: true } : {}),
         ...(flags.opnp ? { percentages: flags.opnp } : {}),
         valFraction: flags.valFraction,
         valOod,

@@ -259,7 +259,7 @@ const fdbd: MethodDefinition<{ distanceAsNormalizer: boolean }> = {
   description: 'fDBD: summed distance to the decision boundaries of the predicted class over the distance to the training mean',
   needs: { fit: true },
   defaults: { distanceAsNormalizer: true },
-  search: { grid: { distanceAsNormalizer: [true, false] }, source: openood('fdbd', 'distance_as_normalizer_list'), labels: { distanceAsNormalizer: 'distance normalizer' } },
+  search: { grid: { distanceAsNormalizer: [true, false] }, source: openood('fdbd', 'distance_as_normalizer_list'), labels: { distanceAsNormalizer: 'distance' } },
   create: (c, o) => {
     const model = fitFdbd(c.fitFeatures, c.head);
     return (h, f) => fdbdScore(model, h, f, { distanceAsNormalizer: o.distanceAsNormalizer });
