@@ -79,6 +79,21 @@ export { fitRmds, rmdsScore, type RmdsModel } from './scores/rmds.js';
 export { fitNnGuide, nnGuideScore, type NnGuideModel, type NnGuideOptions } from './scores/nnguide.js';
 export { fitNci, nciScore, type NciModel, type NciOptions } from './scores/nci.js';
 export { fitResidual, residualScore, type ResidualModel } from './scores/residual.js';
+export {
+  odin,
+  odinModelOf,
+  odinOutputWeights,
+  finiteDifferenceInputGradient,
+  assertFiniteDifferenceSize,
+  resolveOdinGradient,
+  ODIN_FD_STEP,
+  ODIN_FD_MAX_INPUTS,
+  type OdinModel,
+  type OdinOptions,
+  type OdinResult,
+  type OdinGradient,
+  type FiniteDifferenceOptions,
+} from './scores/odin.js';
 export { createLinearFeatureExtractor, type LinearFeatureExtractorOptions, type LinearActivation } from './extractors/linear-extractor.js';
 
 // OPNP (docs/numerics.md#opnp)

@@ -75,7 +75,7 @@ export async function scoreSet(source: FeatureSource, scorers: ReadonlyMap<strin
     options.onSkip?.(skip);
   };
   for await (const batch of source.batches({ ...options, onProgress: stage.onProgress, onSkip })) {
-    for (const [name, scorer] of scorers) scores.get(name)!.set(await scorer(batch.features, batch.logits), at);
+    for (const [name, scorer] of scorers) scores.get(name)!.set(await scorer(batch.features, batch.logits, batch.inputs), at);
     labels.set(batch.labels, at);
     const predicted = argmaxRows(batch.logits);
     for (let r = 0; r < batch.labels.length; r++) {

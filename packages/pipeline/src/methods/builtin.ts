@@ -35,6 +35,11 @@ import {
   mulberry32,
   nciScore,
   nnGuideScore,
+  odin,
+  odinModelOf,
+  assertFiniteDifferenceSize,
+  resolveOdinGradient,
+  type OdinGradient,
   pruneHead,
   pruningMasks,
   reactThreshold,
@@ -43,6 +48,7 @@ import {
   sampleIndices,
   sheScore,
   vimScore,
+  ODIN_FD_MAX_INPUTS,
   type AshVariant,
   type LinearHead,
   type LogitScore,
@@ -323,9 +329,48 @@ const residual: MethodDefinition<{ dim: number }> = {
   },
 };
 
+type OdinOptions = { temperature: number; epsilon: number; gradient: string; maxFiniteDifferenceInputs: number };
+
+/** Values per sample of the model input, or undefined when a dimension is dynamic. */
+function inputValues(shape: readonly (number | null)[]): number | undefined {
+  const dims = shape.slice(1);
+  return dims.every((d): d is number => d !== null) ? dims.reduce((a, b) => a * b, 1) : undefined;
+}
+
+/**
+ * ODIN (docs/numerics.md#odin): exact input gradients where the backend has them (TensorFlow.js), else finite
+ * differences (`D_in + 1` forward passes per image, refused above `maxFiniteDifferenceInputs` values per image).
+ */
+const odinMethod: MethodDefinition<OdinOptions> = {
+  description: 'ODIN: MSP at temperature T after an input step of epsilon that raises it (exact input gradients where the backend has them, else finite differences)',
+  needs: { inputs: true },
+  defaults: { temperature: 1000, epsilon: 0.0014, gradient: 'auto', maxFiniteDifferenceInputs: ODIN_FD_MAX_INPUTS },
+  search: { grid: { temperature: [1, 10, 100, 1000], epsilon: [0.0014, 0.0028] }, source: openood('odin', 'temperature, noise'), labels: { temperature: 'T', epsilon: 'eps' } },
+  check: ({ extractor }, o) => {
+    checkTemperature(o.temperature);
+    if (!(Number.isFinite(o.epsilon) && o.epsilon >= 0)) throw new OpnpError('INVALID_ARGUMENT', 'odin.epsilon must be a finite number >= 0', { actual: o.epsilon });
+    if (!['auto', 'exact', 'finite-difference'].includes(o.gradient)) throw new OpnpError('INVALID_ARGUMENT', 'odin.gradient must be auto, exact or finite-difference', { actual: o.gradient });
+    if (resolveOdinGradient(odinModelOf(extractor), o.gradient as OdinGradient) === 'exact') return `exact input gradients from the ${extractor.backend} backend`;
+    const values = inputValues(extractor.input.shape);
+    if (values !== undefined) assertFiniteDifferenceSize(values, o.maxFiniteDifferenceInputs);
+    return `input gradients by finite differences (the ${extractor.backend} backend has none): ${values === undefined ? 'D_in + 2' : values + 2} forward passes per image`;
+  },
+  create: (c, o) => {
+    if (!c.extractor) throw new OpnpError('INVALID_ARGUMENT', 'odin runs the model again: the method context needs its extractor');
+    const model = odinModelOf(c.extractor);
+    const layout = c.extractor.input.layout;
+    const options = { temperature: o.temperature, epsilon: o.epsilon, gradient: o.gradient as OdinGradient, layout, ...(c.inputStd ? { inputStd: c.inputStd } : {}), finiteDifference: { maxInputs: o.maxFiniteDifferenceInputs } };
+    return async (_h, f, inputs) => {
+      if (!inputs) throw new OpnpError('INVALID_ARGUMENT', 'odin needs the model inputs of every batch', { hint: 'Score images run through the model, not cached features' });
+      return (await odin(model, inputs, { ...options, baseLogits: f })).scores;
+    };
+  },
+};
+
 /** Every built-in method, in the order of the paper's tables. */
 export const BUILTIN_METHODS: Readonly<Record<string, MethodDefinition>> = Object.freeze({
   msp: atTemperature('maximum softmax probability max_c softmax(f / T)_c', (_h, f, temperature) => msp(f, { temperature })),
+  odin: odinMethod,
   maxlogit: { description: 'maximum logit', defaults: {}, create: () => (_h, f) => maxLogit(f) },
   energy: atTemperature('energy score T logsumexp(f / T)', (_h, f, temperature) => energy(f, { temperature })),
   gradnorm: atTemperature('GradNorm (closed form for the last layer)', (h, f, temperature) => gradNorm(h, f, { temperature })),
