@@ -8,7 +8,7 @@
  *
  * Options the user fixed (`methodOptions`, `temperature`) are not searched.
  */
-import type { Matrix } from '@opnp/core';
+import { OpnpError, type Matrix } from '@opnp/core';
 import { oodMetrics } from '@opnp/metrics';
 import { scoreSet } from '../collect.js';
 import type { FeatureSource } from '../feature-source.js';
@@ -153,8 +153,12 @@ async function searchMethod(method: string, definition: MethodDefinition, points
 /**
  * Searches the hyper-parameters of every method in `options.methods` that declares a search space (see the module
  * comment). Methods without one keep their options.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` without an OOD validation set; metric errors (`NON_FINITE`) when a grid
+ * point scores NaN
  */
 export async function searchBaselines(validation: ValidationData, options: BaselineSearchOptions): Promise<BaselineSearchResult> {
+  if (validation.ood.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'The baseline search needs at least one OOD validation set', { hint: 'Pass an OOD validation set (--val-ood), or let evaluate() use its noise set' });
   const methods: Record<string, SearchedMethod> = {};
   const notSearched: Record<string, string> = {};
   for (const method of options.methods) {
