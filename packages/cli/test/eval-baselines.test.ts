@@ -76,7 +76,7 @@ describe('opnp eval --temperature', () => {
     const run = await cli([...base, '--methods', 'react,maxlogit', '--temperature', '2']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/none of the methods \(react, maxlogit\) takes one/);
-    expect(run.stderr).toMatch(/msp, energy, gradnorm/);
+    expect(run.stderr).toMatch(/It applies to msp, odin, energy, gradnorm, entropy/);
   });
 });
 

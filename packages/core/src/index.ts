@@ -63,6 +63,7 @@ export {
 
 // Scores and baselines (docs/numerics.md#scores)
 export { msp, maxLogit, energy, gradNorm, scoreLogits, LOGIT_SCORES, type LogitScore, type TemperatureOptions } from './scores/logit-scores.js';
+export { assertTemperature } from './scores/validate.js';
 export { reactThreshold, react, ash, scale, ashKeepCount, type AshVariant, type AshOptions, type ScaleOptions } from './scores/transforms.js';
 export { diceHead, featureMean, type DiceHead, type DiceOptions } from './scores/dice.js';
 export { fitMahalanobis, mahalanobisScore, mahalanobisPrecision, type MahalanobisModel, type MahalanobisOptions } from './scores/mahalanobis.js';
@@ -86,6 +87,8 @@ export {
   finiteDifferenceInputGradient,
   assertFiniteDifferenceSize,
   resolveOdinGradient,
+  assertOdinOptions,
+  ODIN_GRADIENTS,
   ODIN_FD_STEP,
   ODIN_FD_MAX_INPUTS,
   type OdinModel,

@@ -198,10 +198,18 @@ function stepDivisor(shape: readonly number[], layout: InputLayout, std: readonl
   return (i) => std[Math.floor(i / stride) % std.length]!;
 }
 
-function checkOptions(T: number, eps: number, gradient: OdinGradient): void {
-  assertTemperature(T);
-  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) throw new OpnpError('INVALID_ARGUMENT', 'ODIN epsilon must be a finite number >= 0', { actual: eps });
-  if (!['auto', 'exact', 'finite-difference'].includes(gradient)) throw new OpnpError('INVALID_ARGUMENT', 'Unknown ODIN gradient mode', { expected: "'auto' | 'exact' | 'finite-difference'", actual: gradient });
+/** The gradient modes of {@link odin}. */
+export const ODIN_GRADIENTS: readonly OdinGradient[] = ['auto', 'exact', 'finite-difference'];
+
+/**
+ * Checks ODIN's options: a finite temperature `> 0`, a finite `epsilon >= 0` and a known gradient mode.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT`
+ */
+export function assertOdinOptions(temperature: number, epsilon: number, gradient: string): asserts gradient is OdinGradient {
+  assertTemperature(temperature);
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) throw new OpnpError('INVALID_ARGUMENT', 'ODIN epsilon must be a finite number >= 0', { actual: epsilon });
+  if (!(ODIN_GRADIENTS as readonly string[]).includes(gradient)) throw new OpnpError('INVALID_ARGUMENT', 'Unknown ODIN gradient mode', { expected: ODIN_GRADIENTS.join(' | '), actual: gradient });
 }
 
 /** Which gradient `mode` resolves to for `model`. @throws OpnpError `BACKEND_UNAVAILABLE` for `'exact'` without one */
@@ -221,7 +229,7 @@ export function resolveOdinGradient(model: Pick<OdinModel, 'inputGradient'>, mod
 export async function odin(model: OdinModel, batch: InputBatch, options: OdinOptions = {}): Promise<OdinResult> {
   const T = options.temperature ?? 1000;
   const eps = options.epsilon ?? 0.0014;
-  checkOptions(T, eps, options.gradient ?? 'auto');
+  assertOdinOptions(T, eps, options.gradient ?? 'auto');
   const gradient = resolveOdinGradient(model, options.gradient);
   const divisor = stepDivisor(batch.shape, options.layout ?? 'flat', options.inputStd);
   const N = batch.shape[0]!;

@@ -35,11 +35,6 @@ import {
   mulberry32,
   nciScore,
   nnGuideScore,
-  odin,
-  odinModelOf,
-  assertFiniteDifferenceSize,
-  resolveOdinGradient,
-  type OdinGradient,
   pruneHead,
   pruningMasks,
   reactThreshold,
@@ -48,17 +43,17 @@ import {
   sampleIndices,
   sheScore,
   vimScore,
-  ODIN_FD_MAX_INPUTS,
   type AshVariant,
   type LinearHead,
   type LogitScore,
   type Matrix,
   type PruningMode,
 } from '@opnp/core';
+import { odinMethod } from './odin.js';
+import { openood } from './openood.js';
 import type { MethodContext, MethodDefinition, MethodSearchSpace, OpnpState, SharedFits } from './registry.js';
+import { atTemperature } from './temperature.js';
 
-/** Where a grid comes from: an OpenOOD v1.5 postprocessor config. */
-const openood = (config: string, list: string): string => `OpenOOD v1.5 configs/postprocessors/${config}.yml (${list})`;
 
 /** OpenOOD's ASH and SCALE percentile sweep (`percentile_list` of ash.yml and scale.yml). */
 const SHAPING_PERCENTILES = [65, 70, 75, 80, 85, 90, 95];
@@ -86,20 +81,6 @@ const prunedOf = (c: MethodContext, shared: SharedFits, mode: PruningMode, metho
   const state = opnpOf(c, method);
   return shared.get(`pruned:${mode}`, () => pruneHead(c.head, pruningMasks(state.sensitivity, state.neuronSensitivity, state.percentages, mode)));
 };
-
-/**
- * A score of the original logits at temperature `T` (default 1): the methods `--temperature` sets
- * (docs/numerics.md#temperature).
- */
-function atTemperature(description: string, score: (h: Matrix, f: Matrix, temperature: number) => Float32Array): MethodDefinition<{ temperature: number }> {
-  return { description, defaults: { temperature: 1 }, check: (_m, o) => checkTemperature(o.temperature), create: (_c, o) => (h, f) => score(h, f, o.temperature) };
-}
-
-/** Refuses a temperature that is not a finite number > 0 (before any data is read). */
-function checkTemperature(temperature: number): undefined {
-  if (!(Number.isFinite(temperature) && temperature > 0)) throw new OpnpError('INVALID_ARGUMENT', 'A temperature must be a finite number > 0', { actual: temperature });
-  return undefined;
-}
 
 /** A logit score (energy by default) of the head pruned by `mode`. */
 function pruned(mode: PruningMode, description: string, score: LogitScore = 'energy', method: string = mode): MethodDefinition<Record<string, never>> {
@@ -326,44 +307,6 @@ const residual: MethodDefinition<{ dim: number }> = {
   create: (c, o) => {
     const model = fitResidual(c.fitFeatures, c.head, o.dim > 0 ? { dim: o.dim } : {});
     return (h) => residualScore(model, h);
-  },
-};
-
-type OdinOptions = { temperature: number; epsilon: number; gradient: string; maxFiniteDifferenceInputs: number };
-
-/** Values per sample of the model input, or undefined when a dimension is dynamic. */
-function inputValues(shape: readonly (number | null)[]): number | undefined {
-  const dims = shape.slice(1);
-  return dims.every((d): d is number => d !== null) ? dims.reduce((a, b) => a * b, 1) : undefined;
-}
-
-/**
- * ODIN (docs/numerics.md#odin): exact input gradients where the backend has them (TensorFlow.js), else finite
- * differences (`D_in + 1` forward passes per image, refused above `maxFiniteDifferenceInputs` values per image).
- */
-const odinMethod: MethodDefinition<OdinOptions> = {
-  description: 'ODIN: MSP at temperature T after an input step of epsilon that raises it (exact input gradients where the backend has them, else finite differences)',
-  needs: { inputs: true },
-  defaults: { temperature: 1000, epsilon: 0.0014, gradient: 'auto', maxFiniteDifferenceInputs: ODIN_FD_MAX_INPUTS },
-  search: { grid: { temperature: [1, 10, 100, 1000], epsilon: [0.0014, 0.0028] }, source: openood('odin', 'temperature, noise'), labels: { temperature: 'T', epsilon: 'eps' } },
-  check: ({ extractor }, o) => {
-    checkTemperature(o.temperature);
-    if (!(Number.isFinite(o.epsilon) && o.epsilon >= 0)) throw new OpnpError('INVALID_ARGUMENT', 'odin.epsilon must be a finite number >= 0', { actual: o.epsilon });
-    if (!['auto', 'exact', 'finite-difference'].includes(o.gradient)) throw new OpnpError('INVALID_ARGUMENT', 'odin.gradient must be auto, exact or finite-difference', { actual: o.gradient });
-    if (resolveOdinGradient(odinModelOf(extractor), o.gradient as OdinGradient) === 'exact') return `exact input gradients from the ${extractor.backend} backend`;
-    const values = inputValues(extractor.input.shape);
-    if (values !== undefined) assertFiniteDifferenceSize(values, o.maxFiniteDifferenceInputs);
-    return `input gradients by finite differences (the ${extractor.backend} backend has none): ${values === undefined ? 'D_in + 2' : values + 2} forward passes per image`;
-  },
-  create: (c, o) => {
-    if (!c.extractor) throw new OpnpError('INVALID_ARGUMENT', 'odin runs the model again: the method context needs its extractor');
-    const model = odinModelOf(c.extractor);
-    const layout = c.extractor.input.layout;
-    const options = { temperature: o.temperature, epsilon: o.epsilon, gradient: o.gradient as OdinGradient, layout, ...(c.inputStd ? { inputStd: c.inputStd } : {}), finiteDifference: { maxInputs: o.maxFiniteDifferenceInputs } };
-    return async (_h, f, inputs) => {
-      if (!inputs) throw new OpnpError('INVALID_ARGUMENT', 'odin needs the model inputs of every batch', { hint: 'Score images run through the model, not cached features' });
-      return (await odin(model, inputs, { ...options, baseLogits: f })).scores;
-    };
   },
 };
 

@@ -1,7 +1,7 @@
 /**
  * An {@link EvaluationConfig} with every default filled in, and the checks that need no data.
  */
-import { OpnpError } from '@opnp/core';
+import { OpnpError, assertTemperature } from '@opnp/core';
 import type { EvaluationConfig, NamedSpec } from '../evaluation-types.js';
 import { BUILTIN_METHODS, DEFAULT_METHODS } from '../methods/builtin.js';
 import { createEmptyRegistry, methodNeeds, resolveMethodOptions, type MethodOptionOverrides, type MethodRegistry } from '../methods/registry.js';
@@ -59,7 +59,7 @@ export function temperatureMethods(registry: MethodRegistry, methods: readonly s
  */
 export function withTemperature(registry: MethodRegistry, methods: readonly string[], overrides: MethodOptionOverrides, temperature: number | undefined): MethodOptionOverrides {
   if (temperature === undefined) return overrides;
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) throw new OpnpError('INVALID_ARGUMENT', 'The temperature must be a finite number > 0', { actual: temperature });
+  assertTemperature(temperature);
   const takers = temperatureMethods(registry, methods);
   if (takers.length === 0) {
     const known = temperatureMethods(registry, registry.names());
