@@ -108,3 +108,18 @@ describe('opnp eval --search-baselines', () => {
     expect(plain.report.counts.idTest).toBe(2500);
   }, 120_000);
 });
+
+describe('opnp eval --methods odin', () => {
+  it('runs ODIN on the ONNX model by finite differences, says so on stderr, and records its options', async () => {
+    const out = join(tempDir(), 'report.json');
+    const run = await cli([
+      'eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.01', '--test', 'noise:16#seed=3', '--ood', 'other=noise:12#seed=4',
+      ...NORMALISE, '--methods', 'msp,odin', '--temperature', '100', '--method-option', 'odin.epsilon=0.002', '--json', out,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('opnp: odin: input gradients by finite differences (the onnx backend has none): 786 forward passes per image');
+    const report = JSON.parse(readFileSync(out, 'utf8')) as EvalReport;
+    expect(report.methodOptions.odin).toEqual({ temperature: 100, epsilon: 0.002, gradient: 'auto', maxFiniteDifferenceInputs: 1024 });
+    expect(report.results.map((r) => r.method)).toEqual(['msp', 'odin']);
+  }, 120_000);
+});
