@@ -21,6 +21,7 @@ import {
   type RuntimeInfo,
 } from '@opnp/core';
 import { exportDetectorOf } from './export-detector.js';
+import { tfjsInputGradient } from './input-gradient.js';
 import { detectGraphHead, detectLayersHead, type TfjsHead } from './head-detection.js';
 import { loadTfjsModelWith, type LoadedTfjsModel, type TfjsModelSource } from './model.js';
 import { urlModelIO, type TfjsModelIO } from './model-io.js';
@@ -184,6 +185,19 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
       this.assertAlive();
       return exportDetectorOf(this, options);
     });
+  }
+
+  /**
+   * The exact gradient with respect to the input of `sum_n sum_c outputWeights[n, c] * logits[n, c]` (`tf.grad`
+   * through {@link forward}), in the layout of `batch.data` (docs/numerics.md#odin).
+   *
+   * @throws OpnpError `SHAPE_MISMATCH` for a batch or weights that do not fit, `BACKEND_FAILURE` for an op without
+   * a gradient, `DISPOSED` after dispose
+   */
+  async inputGradient(batch: InputBatch, outputWeights: Matrix): Promise<Float32Array> {
+    this.assertAlive();
+    assertBatchMatchesInput(batch, this.input, this.maxBatchSize);
+    return this.queue.run(() => tfjsInputGradient((x) => this.forward(x)[1], batch, outputWeights));
   }
 
   /** Releases the model's tensors. Idempotent; later `extract` calls reject with `DISPOSED`. */

@@ -23,6 +23,13 @@ export function parseFraction(flag: string, text: string, options: { allowZero?:
   return v;
 }
 
+/** A finite number > 0 (`--temperature`). */
+export function parsePositiveNumber(flag: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw flagError(flag, `expected a finite number > 0, got "${text}"`);
+  return v;
+}
+
 /** A positive integer (or a non-negative one with `allowZero`). */
 export function parseInteger(flag: string, text: string, options: { allowZero?: boolean } = {}): number {
   const v = Number(text);

@@ -107,7 +107,7 @@ export interface DetectorExportResult {
  * after dispose with an `OpnpError` of code `'DISPOSED'`.
  *
  * Optional capabilities (check for them, as with onnxruntime-common's optional handler methods):
- * {@link FeatureExtractor.runtime} and {@link FeatureExtractor.exportDetector}.
+ * {@link FeatureExtractor.runtime}, {@link FeatureExtractor.exportDetector} and {@link FeatureExtractor.inputGradient}.
  */
 export interface FeatureExtractor {
   readonly specificationVersion: 'v1';
@@ -131,6 +131,16 @@ export interface FeatureExtractor {
    * `DISPOSED` after dispose
    */
   exportDetector?(options: DetectorExportOptions): Promise<DetectorExportResult>;
+  /**
+   * Optional: the exact gradient with respect to the input of `sum_n sum_c outputWeights[n, c] * logits[n, c]`
+   * (a vector-Jacobian product of the logits; `outputWeights [N x C]`), in the layout of `batch.data`. Backends
+   * with automatic differentiation have it (TensorFlow.js); ODIN uses it (docs/numerics.md#odin) and falls back
+   * to finite differences without it.
+   *
+   * @throws OpnpError `SHAPE_MISMATCH` for a batch or weights that do not fit, `BACKEND_FAILURE` when the model
+   * cannot be differentiated, `DISPOSED` after dispose
+   */
+  inputGradient?(batch: InputBatch, outputWeights: Matrix): Promise<Float32Array>;
   /** Releases the model. Idempotent. */
   dispose(): Promise<void>;
 }

@@ -64,6 +64,7 @@ export {
 
 // Scores and baselines (docs/numerics.md#scores)
 export { msp, maxLogit, energy, gradNorm, scoreLogits, LOGIT_SCORES, type LogitScore, type TemperatureOptions } from './scores/logit-scores.js';
+export { assertTemperature } from './scores/validate.js';
 export { reactThreshold, react, ash, scale, ashKeepCount, type AshVariant, type AshOptions, type ScaleOptions } from './scores/transforms.js';
 export { diceHead, featureMean, type DiceHead, type DiceOptions } from './scores/dice.js';
 export { fitMahalanobis, mahalanobisScore, mahalanobisPrecision, type MahalanobisModel, type MahalanobisOptions } from './scores/mahalanobis.js';
@@ -89,6 +90,23 @@ export { fitRmds, rmdsScore, type RmdsModel } from './scores/rmds.js';
 export { fitNnGuide, nnGuideScore, type NnGuideModel, type NnGuideOptions } from './scores/nnguide.js';
 export { fitNci, nciScore, type NciModel, type NciOptions } from './scores/nci.js';
 export { fitResidual, residualScore, type ResidualModel } from './scores/residual.js';
+export {
+  odin,
+  odinModelOf,
+  odinOutputWeights,
+  finiteDifferenceInputGradient,
+  assertFiniteDifferenceSize,
+  resolveOdinGradient,
+  assertOdinOptions,
+  ODIN_GRADIENTS,
+  ODIN_FD_STEP,
+  ODIN_FD_MAX_INPUTS,
+  type OdinModel,
+  type OdinOptions,
+  type OdinResult,
+  type OdinGradient,
+  type FiniteDifferenceOptions,
+} from './scores/odin.js';
 export { createLinearFeatureExtractor, type LinearFeatureExtractorOptions, type LinearActivation } from './extractors/linear-extractor.js';
 
 // OPNP (docs/numerics.md#opnp)

@@ -1,5 +1,5 @@
 /**
- * The conformance suite on core's own linear extractor: plain, and with the optional capabilities (a toy
+ * The conformance suite on core's own linear extractor: plain, and with the optional capabilities (an exact ReLU `inputGradient`, a toy
  * `exportDetector` writing JSON, run back by a float64 JavaScript evaluator), so the capability checks are
  * exercised without any backend.
  */
@@ -8,7 +8,7 @@ import { OpnpError, linearHead, type DetectorExportOptions, type DetectorExportR
 import { resolveDetectorExportOptions } from '@opnp/core/backend';
 import { describeFeatureExtractorConformance, type DetectorRunner } from '@opnp/core/testing';
 import { createLinearFeatureExtractor } from '../src/extractors/linear-extractor.js';
-import { randomMatrix, rng } from './helpers.js';
+import { linearReluInputGradient, randomMatrix, rng } from './helpers.js';
 
 const I = 6;
 const D = 5;
@@ -31,7 +31,7 @@ interface JsonDetector {
   threshold: number | null;
 }
 
-/** The linear extractor plus `runtime` and an `exportDetector` that writes the pruned head as JSON. */
+/** The linear extractor plus `runtime`, an exact `inputGradient` and an `exportDetector` that writes the pruned head as JSON. */
 function withCapabilities(): FeatureExtractor {
   const base = createLinearFeatureExtractor({ projection, head, input });
   let disposed = false;
@@ -39,6 +39,7 @@ function withCapabilities(): FeatureExtractor {
     ...base,
     extract: (batch) => base.extract(batch),
     runtime: { executionProviders: ['js'], threads: 1 },
+    inputGradient: async (batch, w) => linearReluInputGradient(projection, head.weight, batch.data, w),
     async exportDetector(options: DetectorExportOptions): Promise<DetectorExportResult> {
       if (disposed) throw new OpnpError('DISPOSED', 'disposed');
       const r = resolveDetectorExportOptions(head, options);
@@ -92,7 +93,7 @@ describeFeatureExtractorConformance('conformance: linear extractor (no optional 
   makeBatch,
 });
 
-describeFeatureExtractorConformance('conformance: linear extractor with runtime and a JSON exportDetector', {
+describeFeatureExtractorConformance('conformance: linear extractor with runtime, inputGradient and a JSON exportDetector', {
   create: async () => withCapabilities(),
   makeBatch,
   detector,

@@ -59,3 +59,24 @@ export function inverse(A: ArrayLike<number>, n: number): Float64Array {
   }
   return Float64Array.from(M.flatMap((row) => row.slice(n)));
 }
+
+/**
+ * The exact input gradient of `sum(w * logits)` for the linear ReLU extractor `f = W relu(P x) + b` (brute force,
+ * float64): `P^T (1[P x > 0] * (W^T w))` per sample, with `relu'(0) = 0`.
+ */
+export function linearReluInputGradient(projection: Matrix, weight: Matrix, x: ArrayLike<number>, w: Matrix): Float32Array {
+  const { rows: D, cols: I } = projection;
+  const C = weight.rows;
+  const out = new Float32Array(w.rows * I);
+  for (let n = 0; n < w.rows; n++) {
+    for (let j = 0; j < D; j++) {
+      let pre = 0;
+      for (let i = 0; i < I; i++) pre += projection.data[j * I + i]! * x[n * I + i]!;
+      if (!(Math.fround(pre) > 0)) continue;
+      let back = 0;
+      for (let c = 0; c < C; c++) back += weight.data[c * D + j]! * w.data[n * C + c]!;
+      for (let i = 0; i < I; i++) out[n * I + i] = out[n * I + i]! + projection.data[j * I + i]! * back;
+    }
+  }
+  return out;
+}

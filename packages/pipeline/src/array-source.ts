@@ -56,8 +56,9 @@ async function* arrayBatches(options: ArraySourceOptions, labels: Int32Array, ro
     const indices = subset.slice(start, start + o.batchSize);
     const data = new Float32Array(indices.length * rowSize);
     indices.forEach((index, r) => data.set(options.inputs.data.subarray(index * rowSize, (index + 1) * rowSize), r * rowSize));
-    const out = await options.model.extractor.extract({ data, shape: [indices.length, ...options.inputs.shape.slice(1)] });
-    const batch = { features: out.features, logits: out.logits, labels: Int32Array.from(indices, (i) => labels[i]!), indices };
+    const inputs = { data, shape: [indices.length, ...options.inputs.shape.slice(1)] };
+    const out = await options.model.extractor.extract(inputs);
+    const batch = { features: out.features, logits: out.logits, labels: Int32Array.from(indices, (i) => labels[i]!), indices, inputs };
     assertFiniteBatch(options.name, batch);
     const done = start + indices.length;
     o.onProgress?.({ count: done, total: subset.length, rate: (done * 1000) / Math.max(1, performance.now() - started) });

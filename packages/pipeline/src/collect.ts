@@ -4,29 +4,34 @@
 import type { Matrix } from '@opnp/core';
 import { argmaxRows } from '@opnp/metrics';
 import type { SkippedSample } from './features-meta.js';
-import type { FeatureBatchOptions, FeatureSource } from './feature-source.js';
+import type { FeatureBatch, FeatureBatchOptions, FeatureSource } from './feature-source.js';
 import type { Scorer } from './methods/registry.js';
 import { stageReporter, type ProgressListener } from './progress.js';
 
-/** All features `[n x D]` (and labels) of `source` over `subset`: for validation sets, which stay small. */
-export async function collectFeatures(source: FeatureSource, options: FeatureBatchOptions & { dim: number }): Promise<{ features: Matrix; labels: Int32Array }> {
-  const parts: Float32Array[] = [];
-  const labels: Int32Array[] = [];
+/**
+ * All features `[n x D]`, logits `[n x C]` and labels of `source` over `subset`: for validation sets, which stay
+ * small. `classes` gives the logits' `C` when no sample is read (default 0).
+ */
+export async function collectFeatures(source: FeatureSource, options: FeatureBatchOptions & { dim: number; classes?: number }): Promise<{ features: Matrix; logits: Matrix; labels: Int32Array }> {
+  // Only the arrays kept, not the batches (which may hold the model inputs).
+  const parts: Pick<FeatureBatch, 'features' | 'logits' | 'labels'>[] = [];
   let rows = 0;
   for await (const batch of source.batches(options)) {
-    parts.push(batch.features.data);
-    labels.push(batch.labels);
+    parts.push({ features: batch.features, logits: batch.logits, labels: batch.labels });
     rows += batch.features.rows;
   }
-  const data = new Float32Array(rows * options.dim);
-  const out = new Int32Array(rows);
+  const C = parts[0]?.logits.cols ?? options.classes ?? 0;
+  const features = new Float32Array(rows * options.dim);
+  const logits = new Float32Array(rows * C);
+  const labels = new Int32Array(rows);
   let at = 0;
-  for (const [k, part] of parts.entries()) {
-    data.set(part, at * options.dim);
-    out.set(labels[k]!, at);
-    at += labels[k]!.length;
+  for (const part of parts) {
+    features.set(part.features.data, at * options.dim);
+    logits.set(part.logits.data, at * C);
+    labels.set(part.labels, at);
+    at += part.labels.length;
   }
-  return { features: { rows, cols: options.dim, data }, labels: out };
+  return { features: { rows, cols: options.dim, data: features }, logits: { rows, cols: C, data: logits }, labels };
 }
 
 /** Per-method scores `[n]` of a set, plus the classification hits when labels are known. */
@@ -70,7 +75,7 @@ export async function scoreSet(source: FeatureSource, scorers: ReadonlyMap<strin
     options.onSkip?.(skip);
   };
   for await (const batch of source.batches({ ...options, onProgress: stage.onProgress, onSkip })) {
-    for (const [name, scorer] of scorers) scores.get(name)!.set(await scorer(batch.features, batch.logits), at);
+    for (const [name, scorer] of scorers) scores.get(name)!.set(await scorer(batch.features, batch.logits, batch.inputs), at);
     labels.set(batch.labels, at);
     const predicted = argmaxRows(batch.logits);
     for (let r = 0; r < batch.labels.length; r++) {

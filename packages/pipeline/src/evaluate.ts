@@ -4,16 +4,22 @@
  *
  * 1. open every set and settle the preprocessing (fails fast on missing data);
  * 2. fit: the training pass (sensitivity + fit subset; checkpointable, or a saved state of this run);
- * 3. select the OPNP point: fixed, or grid search on validation data only;
+ * 3. validation ({@link collectValidation}), when something is searched: the OPNP point (fixed, or grid search
+ *    on validation data only, {@link selectPoint}) and, with `searchBaselines`, the baselines' hyper-parameters
+ *    ({@link searchBaselines}), on the same validation data;
  * 4. score the ID test samples and every OOD set with every method;
  * 5. summarize: metrics per (method, OOD set) and their averages.
  */
 import { OpnpError } from '@opnp/core';
 import type { EvalArtifacts, EvalReport, EvaluationConfig } from './evaluation-types.js';
-import { methodNeeds } from './methods/registry.js';
+import type { SkippedSample } from './features-meta.js';
+import { methodNeeds, type MethodContext, type MethodOptionOverrides } from './methods/registry.js';
 import type { LoadedModel } from './model.js';
 import { withLoadedModel } from './with-model.js';
-import { resolveConfig, type ResolvedConfig } from './stages/config.js';
+import { resolveConfig, validationNeeds, type ResolvedConfig } from './stages/config.js';
+import { checkMethods } from './stages/check-methods.js';
+import { searchBaselines, type BaselineSearchResult } from './stages/search-baselines.js';
+import { collectValidation, type ValidationData } from './stages/validation.js';
 import { fitRun } from './stages/fit.js';
 import { skipLog } from './stages/skips.js';
 import { openSources, type EvaluationSources } from './stages/sources.js';
@@ -63,20 +69,50 @@ async function usableMethods(config: ResolvedConfig, sources: EvaluationSources,
   return config.methods.filter((m) => !needing.includes(m));
 }
 
+/** The validation data, when the OPNP point or the baselines are searched. */
+async function runValidation(model: LoadedModel, sources: EvaluationSources, config: ResolvedConfig, methods: readonly string[], onSkip: (set: string, skip: SkippedSample) => void): Promise<ValidationData | undefined> {
+  const needs = validationNeeds(config, methods);
+  if (!needs.opnp && !needs.baselines) return undefined;
+  return collectValidation(model, sources.test, sources.valOod, {
+    valFraction: config.valFraction,
+    seed: config.seed,
+    batchSize: config.batchSize,
+    ...(config.signal ? { signal: config.signal } : {}),
+    onSkip,
+  });
+}
+
+/** The user's method options with the values the baseline search chose (the user's own are never searched). */
+function withSearched(options: MethodOptionOverrides, search: BaselineSearchResult | undefined): MethodOptionOverrides {
+  if (!search) return options;
+  const out: Record<string, Readonly<Record<string, number | string | boolean>>> = { ...options };
+  for (const [method, searched] of Object.entries(search.methods)) out[method] = { ...options[method], ...searched.chosen };
+  return out;
+}
+
+/** The per-channel normalisation std of the sets run through the model, for ODIN's step. */
+function inputStdOf(sources: EvaluationSources): readonly number[] | undefined {
+  const std = sources.test.preprocess?.std;
+  return std === undefined ? undefined : typeof std === 'number' ? [std] : [...std];
+}
+
 async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: (m: string) => void): Promise<EvaluationResult> {
   const head = model.extractor.head;
   const sources = await openSources(model, config, info);
   const methods = await usableMethods(config, sources, info);
+  checkMethods(model, config, methods, sources, info);
   const collect = config.collectArtifacts === true;
   const needs = methodNeeds(config.registry, methods);
   const skips = skipLog(config.onSkip);
   const fitted = await fitRun(model, sources, config, { opnp: needs.opnp || collect, fit: needs.fit }, (s) => skips.add('train', s));
   const common = { batchSize: config.batchSize, ...(config.signal ? { signal: config.signal } : {}) };
+  const validation = await runValidation(model, sources, config, methods, skips.add);
   let selection: PointSelection | undefined;
   if (fitted.opnp) {
     selection = await selectPoint(model, sources.test, sources.valOod, fitted.opnp, {
       ...common,
       ...(config.percentages ? { percentages: config.percentages } : {}),
+      ...(validation ? { validation } : {}),
       valFraction: config.valFraction,
       seed: config.seed,
       onInfo: info,
@@ -84,15 +120,20 @@ async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: 
     });
   }
   const opnpState = fitted.opnp && selection ? { ...fitted.opnp, percentages: selection.percentages } : undefined;
+  const inputStd = inputStdOf(sources);
+  const context: MethodContext = { head, kernel: model.kernel, extractor: model.extractor, ...(inputStd ? { inputStd } : {}), fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) };
+  const progress = config.onProgress ? { onProgress: config.onProgress } : {};
+  const baselineSearch = validation && config.searchBaselines ? await searchBaselines(validation, { ...common, ...progress, registry: config.registry, methods, methodOptions: config.methodOptions, context, onInfo: info }) : undefined;
+  const methodOptions = withSearched(config.methodOptions, baselineSearch);
   const scores = await score(sources.test, sources.ood, {
     ...common,
+    ...progress,
     registry: config.registry,
     methods,
-    ...(config.methodOptions ? { methodOptions: config.methodOptions } : {}),
-    context: { head, kernel: model.kernel, fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) },
-    evalIndices: selection?.evalIndices ?? allIndices(sources.test.count),
+    methodOptions,
+    context,
+    evalIndices: validation?.evalIndices ?? allIndices(sources.test.count),
     ...(collect && opnpState ? { artifacts: opnpState } : {}),
-    ...(config.onProgress ? { onProgress: config.onProgress } : {}),
     onSkip: skips.add,
   });
   const report = summarize({
@@ -100,7 +141,9 @@ async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: 
     featureDim: head.weight.cols,
     methods,
     registry: config.registry,
-    ...(config.methodOptions ? { methodOptions: config.methodOptions } : {}),
+    methodOptions,
+    ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
+    ...(baselineSearch ? { baselineSearch } : {}),
     fit: fitted,
     ...(selection ? { selection } : {}),
     scores,

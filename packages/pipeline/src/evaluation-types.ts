@@ -5,6 +5,7 @@ import type { GridPointResult, ParameterSensitivity, PruningPercentages } from '
 import type { PreprocessOptions } from '@opnp/datasets';
 import type { SkippedSample } from './features-meta.js';
 import type { MethodOptionOverrides, MethodRegistry } from './methods/registry.js';
+import type { BaselineSearchResult } from './stages/search-baselines.js';
 import type { LoadedModel } from './model.js';
 import type { ProgressListener } from './progress.js';
 import type { CheckpointOptions } from './training-pass.js';
@@ -34,8 +35,20 @@ export interface EvaluationConfig {
   readonly methodsExplicit?: boolean;
   /** The methods known to the run (default: the built-ins). */
   readonly registry?: MethodRegistry;
-  /** Hyper-parameters per method, e.g. `{ react: { percentile: 85 } }`. */
+  /** Hyper-parameters per method, e.g. `{ react: { percentile: 85 } }`. Options set here are never searched. */
   readonly methodOptions?: MethodOptionOverrides;
+  /**
+   * The temperature `T` (finite, > 0) of every method with a `temperature` option (msp, energy, gradnorm,
+   * entropy, odin; docs/numerics.md#temperature), unless `methodOptions` sets that method's own. Default: each
+   * method's default (1; ODIN 1000).
+   */
+  readonly temperature?: number;
+  /**
+   * Choose the hyper-parameters of every method with a search space (ReAct, DICE, ASH, SCALE, KNN, ViM, GEN,
+   * NCI, fDBD, ODIN) on the validation data of the OPNP grid search, by OpenOOD v1.5's rule
+   * (docs/numerics.md#baseline-search). Default false: the methods' defaults.
+   */
+  readonly searchBaselines?: boolean;
   /** A fixed OPNP point; without it the point is chosen by grid search on validation data. */
   readonly percentages?: PruningPercentages;
   /** Share of the ID test set held out for the grid search (default 0.2). */
@@ -90,8 +103,12 @@ export interface EvalReport {
   /** Samples used per set; `skipped` counts unreadable samples left out, per set (train, test, OOD and validation names). */
   readonly counts: { train: number; fit: number; idTest: number; ood: Record<string, number>; skipped: Record<string, number> };
   readonly methods: string[];
-  /** Hyper-parameters each method ran with. */
+  /** Hyper-parameters each method ran with (searched values included). */
   readonly methodOptions: Record<string, Record<string, number | string | boolean>>;
+  /** The temperature given for the run (`config.temperature`); absent when none was given. */
+  readonly temperature?: number;
+  /** What the baseline search chose, per method (with `searchBaselines` only). */
+  readonly baselineSearch?: BaselineSearchResult;
   readonly results: MethodResult[];
   /** Per method: metrics averaged over the OOD sets. */
   readonly averages: Omit<MethodResult, 'ood'>[];

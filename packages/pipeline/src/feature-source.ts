@@ -5,7 +5,7 @@
  * Every batch is checked for NaN and infinities (naming the set and the sample), and every skipped
  * unreadable image is reported.
  */
-import { OpnpError, type Matrix } from '@opnp/core';
+import { OpnpError, type InputBatch, type Matrix } from '@opnp/core';
 import type { PreprocessOptions } from '@opnp/datasets';
 import type { JsonValue } from './fingerprint.js';
 import type { SkippedSample } from './features-meta.js';
@@ -23,6 +23,8 @@ export interface FeatureBatch {
   readonly labels: Int32Array;
   /** `[n]` dataset indices (ascending); skipped samples are absent. */
   readonly indices: Uint32Array;
+  /** The model inputs the batch was computed from (sources run through the model; absent for cached features). */
+  readonly inputs?: InputBatch;
 }
 
 /** Options of {@link FeatureSource.batches}. */

@@ -2,18 +2,31 @@
  * @packageDocumentation
  * `@opnp/pipeline`: the OPNP evaluation workflow as a library, between the backends, datasets and
  * metrics and the `opnp` command. {@link evaluate} runs an evaluation as explicit stages
- * ({@link openSources} -> {@link fit} -> {@link selectPoint} -> {@link score} -> {@link summarize}), each
+ * ({@link openSources} -> {@link fit} -> {@link collectValidation} -> {@link selectPoint} / {@link searchBaselines}
+ * -> {@link score} -> {@link summarize}), each
  * usable alone; {@link extractFeatures} and {@link runSensitivity} / {@link mergeStates} are the cached
  * and sharded building blocks. Every resumable or reusable artefact carries a {@link RunFingerprint} and
  * is refused by any other run.
  */
 export { evaluate, type EvaluationResult } from './evaluate.js';
 export type { EvaluationConfig, EvalReport, EvalArtifacts, MethodResult, NamedSpec, SetScores, CalibrationInputs } from './evaluation-types.js';
-export { resolveConfig, assertUniqueNames, type ResolvedConfig } from './stages/config.js';
+export { resolveConfig, assertUniqueNames, validationNeeds, temperatureMethods, withTemperature, type ResolvedConfig } from './stages/config.js';
 export { openSources, type EvaluationSources } from './stages/sources.js';
 export { fit, fitRun, type FitOptions, type FitNeeds, type FitResult, type SensitivityResult } from './stages/fit.js';
 export { skipLog, type SkipLog } from './stages/skips.js';
-export { selectPoint, collectValidation, allIndices, type PointSelection, type SelectPointOptions, type ValidationSplit, type ValidationOptions } from './stages/select-point.js';
+export { collectValidation, type ValidationData, type ValidationSet, type ValidationOptions } from './stages/validation.js';
+export { selectPoint, allIndices, type PointSelection, type SelectPointOptions } from './stages/select-point.js';
+export {
+  searchBaselines,
+  baselineGridPoints,
+  searchedLabel,
+  BASELINE_SEARCH_RULE,
+  type BaselineSearchOptions,
+  type BaselineSearchResult,
+  type BaselineGridPoint,
+  type SearchedMethod,
+} from './stages/search-baselines.js';
+export { checkMethods } from './stages/check-methods.js';
 export { score, artifactKey, type ScoreOptions, type ScoreResult } from './stages/score.js';
 export { summarize, methodMetrics, collectArtifacts, type SummaryInputs } from './stages/summarize.js';
 

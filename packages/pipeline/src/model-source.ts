@@ -88,8 +88,9 @@ async function* modelBatches(spec: string, dataset: Dataset, extractor: FeatureE
     const n = b.indices.length;
     if (n === 0) continue;
     const shape = extractor.input.layout === 'flat' ? [n, b.data.length / n] : b.shape;
-    const out = await extractor.extract({ data: b.data, shape });
-    const batch = { features: out.features, logits: out.logits, labels: labels ? Int32Array.from(b.indices, (i) => labels[i]!) : b.labels, indices: b.indices };
+    const inputs = { data: b.data, shape };
+    const out = await extractor.extract(inputs);
+    const batch = { features: out.features, logits: out.logits, labels: labels ? Int32Array.from(b.indices, (i) => labels[i]!) : b.labels, indices: b.indices, inputs };
     assertFiniteBatch(spec, batch);
     yield batch;
   }

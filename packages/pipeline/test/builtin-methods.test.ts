@@ -72,8 +72,8 @@ describe('built-in head-contract methods', () => {
     expect(bank.bankSize).toBe(300);
     const all = await createScorers(createMethodRegistry(), ['nnguide'], c, { nnguide: { bankFraction: 1 } }).get('nnguide')!(test, f);
     expect(Array.from(all)).toEqual(Array.from(nnGuideScore(bank, test, f)));
-    expect(methodNeeds(createMethodRegistry(), ['she'])).toEqual({ opnp: false, fit: true, labels: true });
-    expect(methodNeeds(createMethodRegistry(), ['rmds', 'entropy'])).toEqual({ opnp: false, fit: true, labels: true });
+    expect(methodNeeds(createMethodRegistry(), ['she'])).toEqual({ opnp: false, fit: true, labels: true, inputs: false });
+    expect(methodNeeds(createMethodRegistry(), ['rmds', 'entropy'])).toEqual({ opnp: false, fit: true, labels: true, inputs: false });
   });
 
   it('composition names reuse the pruned heads', async () => {

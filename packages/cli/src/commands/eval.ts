@@ -4,11 +4,11 @@
  */
 import type { Command } from 'commander';
 import type { PruningPercentages } from '@opnp/core';
-import { DEFAULT_METHODS, assertWritableFile, evaluate, type EvaluationConfig } from '@opnp/pipeline';
+import { DEFAULT_METHODS, assertWritableFile, evaluate, temperatureMethods, type EvaluationConfig } from '@opnp/pipeline';
 import { UsageError } from '../errors.js';
-import { collect, parseInteger, parseMethodOptions, parseOpnpPercentages } from '../options.js';
+import { collect, parseInteger, parseMethodOptions, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
-import { parseMethods } from '../methods.js';
+import { CLI_METHODS, parseMethods } from '../methods.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
@@ -20,6 +20,8 @@ interface EvalFlags extends RuntimeFlags, DataFlags {
   methodOption: string[];
   opnp?: PruningPercentages;
   knnK?: number;
+  temperature?: number;
+  searchBaselines?: boolean;
   checkpoint?: string;
   checkpointEvery: number;
   restart?: boolean;
@@ -29,6 +31,9 @@ interface EvalFlags extends RuntimeFlags, DataFlags {
   format: TableFormat;
   quiet?: boolean;
 }
+
+/** The methods `--temperature` applies to (those with a `temperature` option), for the help text. */
+const TEMPERATURE_METHODS = temperatureMethods(CLI_METHODS, CLI_METHODS.names()).join(', ');
 
 const EXAMPLE = `
 Example:
@@ -41,7 +46,9 @@ Example:
   features:<features.npy>[#logits=<logits.npy>]   cached features from \`opnp extract\`
   noise:<count>[#seed=<s>]                        seeded uniform noise of the model input size
 
-Method hyper-parameters: --method-option react.percentile=85 --method-option knn.k=10 (see the JSON's methodOptions).`;
+Method hyper-parameters: --method-option react.percentile=85 --method-option knn.k=10 (see the JSON's methodOptions).
+--search-baselines chooses them on the validation data of the OPNP grid search instead (OpenOOD v1.5's grids and
+rule: highest validation AUROC); options set with --method-option, --knn-k or --temperature are not searched.`;
 
 /** Registers `opnp eval`. */
 export function registerEval(program: Command, context: CommandContext): void {
@@ -52,6 +59,8 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--opnp <p_min=%,p_max=%,n_min=%,n_max=%>', 'fixed OPNP percentages (skips the grid search)', parseOpnpPercentages);
   addValidationOptions(command)
     .option('--knn-k <n>', 'neighbour rank of KNN (same as --method-option knn.k=<n>)', (v) => parseInteger('--knn-k', v))
+    .option('--temperature <T>', `softmax / energy temperature of ${TEMPERATURE_METHODS} (finite, > 0; default 1, odin 1000)`, (v) => parsePositiveNumber('--temperature', v))
+    .option('--search-baselines', 'choose the baselines\' hyper-parameters (ReAct, DICE, ASH, SCALE, KNN, ViM, GEN, NCI, fDBD, ODIN) on the validation data of the OPNP grid search')
     .option('--checkpoint <file>', 'checkpoint the sensitivity sums here; a rerun of the same run resumes from it')
     .option('--restart', 'discard an existing --checkpoint instead of resuming it')
     .option('--checkpoint-every <seconds>', 'also write the checkpoint this often (0: after every batch)', parseCheckpointEvery, 30)
@@ -79,6 +88,8 @@ export function registerEval(program: Command, context: CommandContext): void {
         methods: flags.methods ?? [...DEFAULT_METHODS],
         methodsExplicit: flags.methods !== undefined,
         methodOptions,
+        ...(flags.temperature !== undefined ? { temperature: flags.temperature } : {}),
+        ...(flags.searchBaselines === true ? { searchBaselines: true } : {}),
         ...(flags.opnp ? { percentages: flags.opnp } : {}),
         ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
         ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),

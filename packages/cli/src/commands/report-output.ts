@@ -44,6 +44,8 @@ export async function writeReport(io: CliIo, report: EvalReport, options: { json
       const p = report.opnp;
       lines.push(`OPNP point${report.selection.searched ? ' (grid search on validation data)' : ''}: p_min=${p.p_min}% p_max=${p.p_max}% n_min=${p.n_min}% n_max=${p.n_max}%`);
     }
+    if (report.baselineSearch) lines.push(`Baseline hyper-parameters searched on the same validation data (highest AUROC): ${Object.values(report.baselineSearch.methods).map((m) => m.label).join(', ') || 'none'}`);
+    if (report.temperature !== undefined) lines.push(`Temperature: T=${report.temperature}`);
     for (const line of lines) writeLine(io.stdout, line);
     if (lines.length > 0) writeLine(io.stdout);
   }

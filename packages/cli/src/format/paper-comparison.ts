@@ -18,6 +18,7 @@ export type RecipeName = (typeof RECIPES)[number];
  */
 const IMAGENET_METHODS: Readonly<Record<string, string>> = {
   msp: 'MSP',
+  odin: 'ODIN',
   mahalanobis: 'Mahalanobis',
   energy: 'Energy',
   react: 'ReAct',

@@ -22,6 +22,14 @@ export const AVERAGE = 'Average';
 /** Percent with two decimals, as printed (a fraction in, a string out). */
 export const percent = (v: number) => (v * 100).toFixed(2);
 
+/**
+ * How a method is named in tables: its name, or with the values the baseline search chose (`react (p=90)`,
+ * `--search-baselines`).
+ */
+export function resultLabel(report: EvalReport, method: string): string {
+  return report.baselineSearch?.methods[method]?.label ?? method;
+}
+
 /** The OOD sets of the report in order, then `Average`. */
 export function resultGroups(report: EvalReport): string[] {
   return [...new Set(report.results.map((r) => r.ood)), AVERAGE];
@@ -43,7 +51,10 @@ export function tidyResults(report: EvalReport): ColumnTable {
   return perSet.concat(averages);
 }
 
-/** The table as an arquero table: `Method`, then `<ood> FPR95` and `<ood> AUROC` (percent strings; empty when missing). */
+/**
+ * The table as an arquero table: `Method` (the {@link resultLabel}), then `<ood> FPR95` and `<ood> AUROC`
+ * (percent strings; empty when missing).
+ */
 export function resultsTable(report: EvalReport): ColumnTable {
   const columns = resultGroups(report).flatMap((g) => [`${g} FPR95`, `${g} AUROC`]);
   const cells = tidyResults(report)
@@ -57,11 +68,12 @@ export function resultsTable(report: EvalReport): ColumnTable {
     .rename({ method: 'Method' });
   const empty = (names: readonly string[]) => Object.fromEntries(names.map((c) => [c, () => '']));
   const absent = columns.filter((c) => !cells.columnNames().includes(c));
-  return table({ Method: report.methods })
+  return table({ Method: report.methods, Label: report.methods.map((m) => resultLabel(report, m)) })
     .join_left(cells, 'Method')
     .derive(empty(absent))
     .impute(empty(columns))
-    .select('Method', ...columns)
+    .select('Label', ...columns)
+    .rename({ Label: 'Method' })
     .reify();
 }
 

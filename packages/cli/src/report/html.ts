@@ -5,6 +5,7 @@
  */
 import type { EvalReport } from '@opnp/pipeline';
 import { comparisonNotes, methodLabel, paperComparison, paperComparisonWide, paperSource, signed, type RecipeName } from '../format/paper-comparison.js';
+import { resultLabel } from '../format/results-table.js';
 
 /** Escapes text for HTML content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -47,7 +48,7 @@ export function resultsTableHtml(report: EvalReport): string {
       const text = percent(v);
       return v === best[k] ? `<td ${attrs} class="best"><b>${text}</b></td>` : `<td ${attrs}>${text}</td>`;
     });
-    return `<tr><th scope="row">${escapeHtml(m)}</th>${cells.join('')}</tr>`;
+    return `<tr><th scope="row">${escapeHtml(resultLabel(report, m))}</th>${cells.join('')}</tr>`;
   });
   return `<table class="results">\n<thead>\n${head1}\n${head2}\n</thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
 }

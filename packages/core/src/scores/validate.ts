@@ -1,5 +1,6 @@
 /**
- * Internal argument checks shared by the score modules (not part of the public API).
+ * Argument checks shared by the score modules; `assertTemperature` is public (the pipeline checks temperatures
+ * with it before any data is read).
  */
 import { OpnpError } from '../errors.js';
 import type { Matrix } from '../matrix.js';

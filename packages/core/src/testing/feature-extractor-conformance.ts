@@ -36,7 +36,8 @@ export type ConformanceTestName =
   | 'dispose'
   | 'wrong-shape'
   | 'runtime'
-  | 'export-detector';
+  | 'export-detector'
+  | 'input-gradient';
 
 /** The values of a detector's outputs by name (float outputs as numbers, bool outputs as booleans or 0/1). */
 export type DetectorOutputValues = Readonly<Record<string, ArrayLike<number | boolean>>>;
@@ -303,7 +304,45 @@ function describeRobustness({ test, x, options }: Suite): void {
   });
 }
 
-/** The optional capabilities: `runtime`, `export-detector`. */
+/** `sum(w * logits)` of a batch in float64 (the function whose input gradient `inputGradient` returns). */
+async function weightedLogitSum(extractor: FeatureExtractor, batch: InputBatch, w: Matrix): Promise<number> {
+  const { logits } = await extractor.extract(batch);
+  let s = 0;
+  for (let i = 0; i < w.data.length; i++) s += w.data[i]! * logits.data[i]!;
+  return s;
+}
+
+/**
+ * `inputGradient` against the model's own logits: the right length, inputs unmodified, zero for zero weights,
+ * linear in the weights, and its directional derivative along a seeded direction `v` equal to the central
+ * difference `(S(x + t v) - S(x - t v)) / 2t` of `S = sum(w * logits)` within 5% (kinks of ReLU networks crossed
+ * by the `t = 1e-3` step and float32 logits keep it from being exact).
+ */
+async function checkInputGradient(extractor: FeatureExtractor, batch: InputBatch): Promise<void> {
+  const { logits } = await extractor.extract(batch);
+  const seeded = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(1000 * (i + 1) * seed) * 0.5);
+  const w: Matrix = { rows: logits.rows, cols: logits.cols, data: seeded(logits.data.length, 1.3) };
+  const w2: Matrix = { rows: logits.rows, cols: logits.cols, data: seeded(logits.data.length, 2.7) };
+  const copy = Float32Array.from(batch.data);
+  const g = await extractor.inputGradient!(batch, w);
+  expect(g instanceof Float32Array && g.length === batch.data.length, 'a Float32Array in the layout of the input').toBe(true);
+  expect(Array.from(batch.data), 'inputs unmodified').toEqual(Array.from(copy));
+  const zero = await extractor.inputGradient!(batch, { ...w, data: new Float32Array(w.data.length) });
+  expect(zero.every((v) => v === 0), 'zero weights give a zero gradient').toBe(true);
+  const g2 = await extractor.inputGradient!(batch, w2);
+  const sum = await extractor.inputGradient!(batch, { ...w, data: w.data.map((v, i) => 2 * v + w2.data[i]!) });
+  const scale = Math.max(...g.map(Math.abs), ...g2.map(Math.abs));
+  sum.forEach((v, i) => expect(Math.abs(v - (2 * g[i]! + g2[i]!)), `linear in the weights at ${i}`).toBeLessThanOrEqual(1e-4 * 3 * scale + 1e-7));
+  const v = seeded(batch.data.length, 4.1);
+  const t = 1e-3;
+  const plus = await weightedLogitSum(extractor, { data: batch.data.map((x, i) => x + t * v[i]!), shape: batch.shape }, w);
+  const minus = await weightedLogitSum(extractor, { data: batch.data.map((x, i) => x - t * v[i]!), shape: batch.shape }, w);
+  const numeric = (plus - minus) / (2 * t);
+  const analytic = g.reduce((a, gi, i) => a + gi * v[i]!, 0);
+  expect(Math.abs(numeric - analytic), `directional derivative ${analytic} vs central difference ${numeric}`).toBeLessThanOrEqual(0.05 * Math.abs(numeric) + 1e-3);
+}
+
+/** The optional capabilities: `runtime`, `export-detector`, `input-gradient`. */
 function describeCapabilities({ test, x, options }: Suite): void {
   test('runtime', 'reports its execution providers and threads (optional runtime)', async () => {
     const extractor = x();
@@ -325,6 +364,12 @@ function describeCapabilities({ test, x, options }: Suite): void {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('input-gradient', 'returns the input gradient of a weighted sum of the logits (optional inputGradient)', async () => {
+    const extractor = x();
+    if (extractor.inputGradient === undefined) return;
+    await checkInputGradient(extractor, options.makeBatch(3));
+  });
 }
 
 /**
@@ -336,7 +381,8 @@ function describeCapabilities({ test, x, options }: Suite): void {
  * a batch of the wrong shape rejects `SHAPE_MISMATCH`. Optional capabilities, when present: `runtime` names at
  * least one execution provider (and a positive thread count, if any); `exportDetector` writes the files it reports,
  * whose `ood_score` (run back by {@link ConformanceOptions.detector}) equals core's energy of a pruned head with
- * ReAct clipping and temperature, whose `is_ood` is `ood_score < threshold` and whose logits equal `extract`'s.
+ * ReAct clipping and temperature, whose `is_ood` is `ood_score < threshold` and whose logits equal `extract`'s;
+ * `inputGradient` is linear in its weights and matches a central difference of the logits along a direction.
  */
 export function describeFeatureExtractorConformance(name: string, options: ConformanceOptions): void {
   const skipped = new Set(options.skip?.tests ?? []);

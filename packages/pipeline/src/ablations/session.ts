@@ -3,12 +3,12 @@
  * fit subset, and whatever else an ablation accumulates from the same batches), and the validation data of the
  * searches (the seeded split of the ID test set and the OOD validation sets, as `opnp eval` uses them).
  */
-import { OpnpError, type LinearHead } from '@opnp/core';
+import { OpnpError, type LinearHead, type Matrix } from '@opnp/core';
 import type { FeatureBatch } from '../feature-source.js';
 import type { LoadedModel } from '../model.js';
 import type { ResolvedConfig } from '../stages/config.js';
 import { fitRun, type FitResult, type SensitivityResult } from '../stages/fit.js';
-import { allIndices, collectValidation, type ValidationSplit } from '../stages/select-point.js';
+import { allIndices, collectValidation, type ValidationData } from '../stages/validation.js';
 import { skipLog, type SkipLog } from '../stages/skips.js';
 import { openSources, type EvaluationSources } from '../stages/sources.js';
 
@@ -20,6 +20,28 @@ export interface SessionNeeds {
   readonly fit: boolean;
   /** Labelled ID test samples (checked before the training pass). */
   readonly labels: boolean;
+}
+
+/** The validation features as the searches take them: by set, with the test indices left for the test metrics. */
+export interface ValidationSplit {
+  /** `[n_val x D]` ID validation features. */
+  readonly id: Matrix;
+  /** `[m x D]` features of each OOD validation set, by name. */
+  readonly ood: Readonly<Record<string, Matrix>>;
+  /** Samples per OOD validation set. */
+  readonly sizes: Readonly<Record<string, number>>;
+  /** Ascending ID test indices left for the test metrics. */
+  readonly evalIndices: Uint32Array;
+}
+
+/** {@link ValidationData} (features and logits per set, with their sources) as a {@link ValidationSplit}. */
+function validationSplit(data: ValidationData): ValidationSplit {
+  return {
+    id: data.id.features,
+    ood: Object.fromEntries(data.ood.map((set) => [set.name, set.features])),
+    sizes: Object.fromEntries(data.ood.map((set) => [set.name, set.features.rows])),
+    evalIndices: data.evalIndices,
+  };
 }
 
 /** Sees every training batch of the pass; made once the sets are open (it may need their sizes). */
@@ -58,13 +80,13 @@ export async function openSession(model: LoadedModel, config: ResolvedConfig, ne
   const fitted = await fitRun(model, sources, config, { opnp: true, fit: needs.fit }, (s) => skips.add('train', s), observe?.(sources, config, model));
   if (!fitted.opnp) throw new Error('internal: the training pass returned no sensitivity');
   const validation = needs.validation
-    ? await collectValidation(model, sources.test, sources.valOod, {
+    ? validationSplit(await collectValidation(model, sources.test, sources.valOod, {
         valFraction: config.valFraction,
         seed: config.seed,
         batchSize: config.batchSize,
         ...(config.signal ? { signal: config.signal } : {}),
         onSkip: skips.add,
-      })
+      }))
     : undefined;
   return {
     model,

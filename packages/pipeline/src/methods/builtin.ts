@@ -1,6 +1,9 @@
 /**
  * The built-in methods, in the order of the paper's tables: each one a registry entry over a score of
- * `@opnp/core`, with its hyper-parameters and the defaults of its paper (see docs/numerics.md "Scores").
+ * `@opnp/core`, with its hyper-parameters and the defaults of its paper (see docs/numerics.md "Scores"), and,
+ * for the methods OpenOOD v1.5 tunes, the grid of the baseline search (docs/numerics.md#baseline-search). The
+ * grids are OpenOOD's `postprocessor_sweep` lists (configs/postprocessors/<name>.yml, github.com/Jingkang50/OpenOOD
+ * at 3c35632); grids that depend on the data drop the values it cannot take.
  */
 import {
   OpnpError,
@@ -46,7 +49,24 @@ import {
   type PruningMode,
   type VimModel,
 } from '@opnp/core';
-import type { MethodContext, MethodDefinition, OpnpState, SharedFits } from './registry.js';
+import { odinMethod } from './odin.js';
+import { openood } from './openood.js';
+import type { MethodContext, MethodDefinition, MethodSearchSpace, OpnpState, SharedFits } from './registry.js';
+import { atTemperature } from './temperature.js';
+
+
+/** OpenOOD's ASH and SCALE percentile sweep (`percentile_list` of ash.yml and scale.yml). */
+const SHAPING_PERCENTILES = [65, 70, 75, 80, 85, 90, 95];
+/** OpenOOD's ReAct percentile sweep (`percentile_list` of react.yml). */
+const REACT_PERCENTILES = [85, 90, 95, 99];
+/**
+ * DICE sparsity levels. OpenOOD v1.5 does not search DICE (dice.yml: `APS_mode: False`, `p_list: [90]`, since
+ * commit 6d5197f), so this grid is ours: every 20 points from 10 to 90, which holds the paper's default 90 and
+ * the official ImageNet script's 70 (deeplearning-wisc/dice demo-imagenet.sh).
+ */
+const DICE_PERCENTILES = [10, 30, 50, 70, 90];
+
+const reactSearch: MethodSearchSpace = { grid: { percentile: REACT_PERCENTILES }, source: openood('react', 'percentile_list'), labels: { percentile: 'p' } };
 
 const clipOf = (c: MethodContext, shared: SharedFits, percentile: number) => shared.get(`react-clip:${percentile}`, () => reactThreshold(c.fitFeatures, percentile));
 const diceOf = (c: MethodContext, shared: SharedFits, percentile: number): LinearHead =>
@@ -95,6 +115,7 @@ function ashMethod(variant: AshVariant): MethodDefinition<{ percentile: number }
   return {
     description: `ASH-${variant.toUpperCase()}: activation shaping, then energy`,
     defaults: { percentile: 90 },
+    search: { grid: { percentile: SHAPING_PERCENTILES }, source: openood('ash', 'percentile_list'), labels: { percentile: 'p' } },
     create: (c, o) => (h) => composeScore(h, { head: c.head, transform: { kind: 'ash', variant, percentile: o.percentile } }),
   };
 }
@@ -103,6 +124,7 @@ const react: MethodDefinition<{ percentile: number }> = {
   description: 'ReAct: energy after clipping features at a training percentile',
   needs: { fit: true },
   defaults: { percentile: 90 },
+  search: reactSearch,
   create: (c, o, shared) => {
     const clip = clipOf(c, shared, o.percentile);
     return (h) => composeScore(h, { head: c.head, transform: { kind: 'react', clip } });
@@ -113,6 +135,7 @@ const dice: MethodDefinition<{ percentile: number }> = {
   description: 'DICE: energy of the contribution-sparsified head',
   needs: { fit: true },
   defaults: { percentile: 90 },
+  search: { grid: { percentile: DICE_PERCENTILES }, source: 'ours (OpenOOD v1.5 does not search DICE): 10, 30, 50, 70, 90', labels: { percentile: 'p' } },
   create: (c, o, shared) => {
     const head = diceOf(c, shared, o.percentile);
     return (h) => composeScore(h, { head });
@@ -123,6 +146,11 @@ const diceReact: MethodDefinition<{ percentile: number; reactPercentile: number 
   description: 'DICE head after ReAct clipping',
   needs: { fit: true },
   defaults: { percentile: 90, reactPercentile: 90 },
+  search: {
+    grid: { percentile: DICE_PERCENTILES, reactPercentile: REACT_PERCENTILES },
+    source: `DICE as dice; ReAct as ${openood('react', 'percentile_list')}`,
+    labels: { percentile: 'p', reactPercentile: 'react p' },
+  },
   create: (c, o, shared) => {
     const head = diceOf(c, shared, o.percentile);
     const clip = clipOf(c, shared, o.reactPercentile);
@@ -143,10 +171,33 @@ function vimModelOf(c: MethodContext, shared: SharedFits, dim: number): Promise<
   });
 }
 
+const scale: MethodDefinition<{ percentile: number }> = {
+  description: 'SCALE',
+  defaults: { percentile: 85 },
+  search: { grid: { percentile: SHAPING_PERCENTILES }, source: openood('scale', 'percentile_list'), labels: { percentile: 'p' } },
+  create: (c, o) => (h) => composeScore(h, { head: c.head, transform: { kind: 'scale', percentile: o.percentile } }),
+};
+
+/** GEN's `M` above `C` all mean every class: the values below `C` and the first at or above it. */
+function genMs(C: number): number[] {
+  const all = [10, 50, 100, 200, 500, 1000];
+  const first = all.findIndex((m) => m >= C);
+  return first < 0 ? all : all.slice(0, first + 1);
+}
+
+const genMethod: MethodDefinition<{ gamma: number; M: number }> = {
+  description: 'GEN: negated generalised entropy of the top-M softmax probabilities',
+  defaults: { gamma: 0.1, M: 100 },
+  search: { grid: (c) => ({ gamma: [0.01, 0.1, 0.5, 1, 2, 5, 10], M: genMs(c.head.weight.rows) }), source: openood('gen', 'gamma_list, M_list'), labels: { gamma: 'gamma', M: 'M' } },
+  create: (_c, o) => (_h, f) => gen(f, { gamma: o.gamma, M: o.M }),
+};
+
 const vim: MethodDefinition<{ dim: number }> = {
   description: 'ViM: energy minus the scaled residual norm outside the principal subspace of training features (dim 0 = the official default for D)',
   needs: { fit: true },
   defaults: { dim: 0 },
+  // ViM's dim must stay below D: values the features cannot take are dropped.
+  search: { grid: (c) => ({ dim: [256, 1000].filter((d) => d < c.head.weight.cols) }), source: openood('vim', 'dim_list'), labels: { dim: 'dim' } },
   create: (c, o, shared) => {
     const model = vimModelOf(c, shared, o.dim);
     return async (h) => vimScore(await model, h);
@@ -167,8 +218,12 @@ const knn: MethodDefinition<{ k: number }> = {
   description: 'KNN: distance to the k-th nearest normalised training feature',
   needs: { fit: true },
   defaults: { k: 50 },
-  create: (c, o) => {
-    const model = fitKnn(c.fitFeatures, { k: Math.min(o.k, c.fitFeatures.rows) });
+  // k above the fit rows would all score like k = rows: only the values the fit subset can take are tried.
+  search: { grid: (c) => ({ k: [50, 100, 200, 500, 1000].filter((k) => k <= c.fitFeatures.rows) }), source: openood('knn', 'K_list'), labels: { k: 'k' } },
+  create: (c, o, shared) => {
+    // The normalised bank is shared by every k (the grid of the baseline search fits it once).
+    const bank = shared.get('knn-bank', () => fitKnn(c.fitFeatures, { k: 1 }));
+    const model = { ...bank, k: Math.min(o.k, c.fitFeatures.rows) };
     // Query blocks through the run's GEMM kernel (onnxruntime: about numpy's speed); scores do not depend on it.
     const kernel = c.kernel;
     return kernel ? (h) => knnScoreAsync(model, h, { kernel }) : (h) => knnScore(model, h);
@@ -178,11 +233,7 @@ const knn: MethodDefinition<{ k: number }> = {
 /** Logits of the fit subset under the original head (shared by the methods fitted on them). */
 const fitLogitsOf = (c: MethodContext, shared: SharedFits): Matrix => shared.get('fit-logits', () => logits(c.head, c.fitFeatures));
 
-const entropyMethod: MethodDefinition<Record<string, never>> = {
-  description: 'Entropy: negative entropy of the softmax',
-  defaults: {},
-  create: () => (_h, f) => entropy(f),
-};
+const entropyMethod = atTemperature('Entropy: negative entropy of softmax(f / T)', (_h, f, temperature) => entropy(f, { temperature }));
 
 const klm: MethodDefinition<Record<string, never>> = {
   description: 'KL matching: KL divergence to the nearest class-mean softmax template (templates by predicted class on the fit subset)',
@@ -208,6 +259,7 @@ const fdbd: MethodDefinition<{ distanceAsNormalizer: boolean }> = {
   description: 'fDBD: summed distance to the decision boundaries of the predicted class over the distance to the training mean',
   needs: { fit: true },
   defaults: { distanceAsNormalizer: true },
+  search: { grid: { distanceAsNormalizer: [true, false] }, source: openood('fdbd', 'distance_as_normalizer_list'), labels: { distanceAsNormalizer: 'distance' } },
   create: (c, o) => {
     const model = fitFdbd(c.fitFeatures, c.head);
     return (h, f) => fdbdScore(model, h, f, { distanceAsNormalizer: o.distanceAsNormalizer });
@@ -254,6 +306,7 @@ const nci: MethodDefinition<{ alpha: number }> = {
   description: 'NCI: proximity to the predicted class weight direction plus alpha times the L1 norm',
   needs: { fit: true },
   defaults: { alpha: 1e-4 },
+  search: { grid: { alpha: [1e-4, 1e-3, 1e-2, 0.1] }, source: openood('nci', 'alpha_list'), labels: { alpha: 'alpha' } },
   create: (c, o) => {
     const model = fitNci(c.fitFeatures, c.head);
     return (h, f) => nciScore(model, h, f, { alpha: o.alpha });
@@ -272,18 +325,19 @@ const residual: MethodDefinition<{ dim: number }> = {
 
 /** Every built-in method, in the order of the paper's tables. */
 export const BUILTIN_METHODS: Readonly<Record<string, MethodDefinition>> = Object.freeze({
-  msp: { description: 'maximum softmax probability', defaults: {}, create: () => (_h, f) => msp(f) },
+  msp: atTemperature('maximum softmax probability max_c softmax(f / T)_c', (_h, f, temperature) => msp(f, { temperature })),
+  odin: odinMethod,
   maxlogit: { description: 'maximum logit', defaults: {}, create: () => (_h, f) => maxLogit(f) },
-  energy: { description: 'energy score T logsumexp(f / T)', defaults: {}, create: () => (_h, f) => energy(f) },
-  gradnorm: { description: 'GradNorm (closed form for the last layer)', defaults: {}, create: () => (h, f) => gradNorm(h, f) },
+  energy: atTemperature('energy score T logsumexp(f / T)', (_h, f, temperature) => energy(f, { temperature })),
+  gradnorm: atTemperature('GradNorm (closed form for the last layer)', (h, f, temperature) => gradNorm(h, f, { temperature })),
   react,
   dice,
   'dice+react': diceReact,
   'ash-p': ashMethod('p'),
   'ash-b': ashMethod('b'),
   'ash-s': ashMethod('s'),
-  scale: { description: 'SCALE', defaults: { percentile: 85 }, create: (c, o) => (h) => composeScore(h, { head: c.head, transform: { kind: 'scale', percentile: o.percentile as number } }) },
-  gen: { description: 'GEN: negated generalised entropy of the top-M softmax probabilities', defaults: { gamma: 0.1, M: 100 }, create: (_c, o) => (_h, f) => gen(f, { gamma: o.gamma as number, M: o.M as number }) },
+  scale,
+  gen: genMethod,
   vim,
   mahalanobis,
   knn,

@@ -9,17 +9,21 @@ export { BUILTIN_METHODS, DEFAULT_METHODS } from './builtin.js';
 export {
   createEmptyRegistry,
   createScorers,
+  createSharedFits,
   methodNeeds,
   resolveMethodOptions,
   type MethodContext,
   type MethodDefinition,
+  type MethodModelInfo,
   type MethodNeeds,
+  type MethodSearchSpace,
   type MethodOptionOverrides,
   type MethodOptions,
   type MethodOptionValue,
   type MethodRegistry,
   type OpnpState,
   type Scorer,
+  type SearchGrid,
   type SharedFits,
 } from './registry.js';
 

@@ -5,10 +5,13 @@
  * (higher = more in-distribution). Registries are plain objects: a user adds a method to their own
  * registry without touching this package.
  */
-import { OpnpError, type GemmKernel, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
+import { OpnpError, type FeatureExtractor, type GemmKernel, type InputBatch, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
 
-/** Scores `[n]` of a batch of features `[n x D]` and logits `[n x C]` (sync, or async for kernel-backed methods). */
-export type Scorer = (features: Matrix, logits: Matrix) => Float32Array | Promise<Float32Array>;
+/**
+ * Scores `[n]` of a batch of features `[n x D]` and logits `[n x C]` (sync, or async for kernel-backed methods).
+ * `inputs` are the batch's model inputs, given to the scorers of methods with `needs.inputs`.
+ */
+export type Scorer = (features: Matrix, logits: Matrix, inputs?: InputBatch) => Float32Array | Promise<Float32Array>;
 
 /** Values a method's hyper-parameters may take. */
 export type MethodOptionValue = number | string | boolean;
@@ -37,6 +40,10 @@ export interface MethodContext {
   readonly opnp?: OpnpState;
   /** The fastest registered GEMM kernel, for methods that multiply large matrices (KNN). */
   readonly kernel?: GemmKernel;
+  /** The model, for methods that run it again on perturbed inputs (`needs.inputs`: ODIN). */
+  readonly extractor?: FeatureExtractor;
+  /** Per-channel std of the input normalisation (`(x / 255 - mean) / std`), when known. */
+  readonly inputStd?: readonly number[];
 }
 
 /** Fitted values several methods share (a ReAct clip, a DICE head), keyed by what they depend on. */
@@ -52,6 +59,29 @@ export interface MethodNeeds {
   readonly fit?: boolean;
   /** Training labels. */
   readonly labels?: boolean;
+  /** The model inputs of every scored batch (images run through the model; cached features cannot be scored). */
+  readonly inputs?: boolean;
+}
+
+/** Values to try per option, in order. */
+export type SearchGrid = Readonly<Record<string, readonly MethodOptionValue[]>>;
+
+/**
+ * A method's hyper-parameter grid for the baseline search (docs/numerics.md#baseline-search), declared in the
+ * method's registry entry.
+ */
+export interface MethodSearchSpace {
+  /** The grid, or a function of the context for grids bounded by the data (KNN's `k` at most the fit rows). */
+  readonly grid: SearchGrid | ((context: MethodContext) => SearchGrid);
+  /** Where the grid comes from, e.g. `OpenOOD v1.5 configs/postprocessors/react.yml (percentile_list)`. */
+  readonly source: string;
+  /** Short option names for labels (`{ percentile: 'p' }` labels the row `react (p=90)`); default the option name. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** What a method may check about the model before any data is read. */
+export interface MethodModelInfo {
+  readonly extractor: FeatureExtractor;
 }
 
 /** One method. `O` are its hyper-parameters; `defaults` gives every one of them. */
@@ -59,6 +89,14 @@ export interface MethodDefinition<O extends MethodOptions = MethodOptions> {
   readonly description: string;
   readonly needs?: MethodNeeds;
   readonly defaults: O;
+  /** The grid the baseline search tries (none: the method is never searched). */
+  readonly search?: MethodSearchSpace;
+  /**
+   * Called before any data is read: throws when the method cannot run on this model with these options (a
+   * missing capability, an input too large), so a run fails in a second instead of after the training pass.
+   * May return a note for the user (how the method will run).
+   */
+  check?(model: MethodModelInfo, options: O): string | undefined;
   /** Builds the scorer (fitting on `context` as needed). */
   create(context: MethodContext, options: O, shared: SharedFits): Scorer;
 }
@@ -112,21 +150,27 @@ export function resolveMethodOptions(name: string, definition: MethodDefinition,
   return { ...definition.defaults, ...overrides };
 }
 
-/** Whether any of `methods` needs the OPNP point / training features / training labels. */
+/** Whether any of `methods` needs the OPNP point / training features / training labels / model inputs. */
 export function methodNeeds(registry: MethodRegistry, methods: readonly string[]): Required<MethodNeeds> {
   const needs = methods.map((m) => registry.get(m).needs ?? {});
-  return { opnp: needs.some((n) => n.opnp === true), fit: needs.some((n) => n.fit === true), labels: needs.some((n) => n.labels === true) };
+  const any = (key: keyof MethodNeeds) => needs.some((n) => n[key] === true);
+  return { opnp: any('opnp'), fit: any('fit'), labels: any('labels'), inputs: any('inputs') };
 }
 
-/** Builds the scorers of `methods` (sharing fitted values between them). */
-export function createScorers(registry: MethodRegistry, methods: readonly string[], context: MethodContext, overrides: MethodOptionOverrides = {}): Map<string, Scorer> {
+/** A fresh {@link SharedFits}: each fitted value is made once, on first use. */
+export function createSharedFits(): SharedFits {
   const cache = new Map<string, unknown>();
-  const shared: SharedFits = {
+  return {
     get<T>(key: string, make: () => T): T {
       if (!cache.has(key)) cache.set(key, make());
       return cache.get(key) as T;
     },
   };
+}
+
+/** Builds the scorers of `methods` (sharing fitted values between them). */
+export function createScorers(registry: MethodRegistry, methods: readonly string[], context: MethodContext, overrides: MethodOptionOverrides = {}): Map<string, Scorer> {
+  const shared = createSharedFits();
   const out = new Map<string, Scorer>();
   for (const name of methods) {
     const definition = registry.get(name);

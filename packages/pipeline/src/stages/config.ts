@@ -1,14 +1,17 @@
 /**
  * An {@link EvaluationConfig} with every default filled in, and the checks that need no data.
  */
-import { OpnpError } from '@opnp/core';
+import { OpnpError, assertTemperature } from '@opnp/core';
 import type { EvaluationConfig, NamedSpec } from '../evaluation-types.js';
 import { BUILTIN_METHODS, DEFAULT_METHODS } from '../methods/builtin.js';
-import { createEmptyRegistry, resolveMethodOptions, type MethodRegistry } from '../methods/registry.js';
+import { createEmptyRegistry, methodNeeds, resolveMethodOptions, type MethodOptionOverrides, type MethodRegistry } from '../methods/registry.js';
 
 /** {@link EvaluationConfig} with defaults applied. */
-export type ResolvedConfig = Omit<EvaluationConfig, 'methods' | 'registry' | 'valFraction' | 'valOod' | 'valNoise' | 'seed' | 'batchSize' | 'fitSamples' | 'methodsExplicit'> & {
+export type ResolvedConfig = Omit<EvaluationConfig, 'methods' | 'registry' | 'valFraction' | 'valOod' | 'valNoise' | 'seed' | 'batchSize' | 'fitSamples' | 'methodsExplicit' | 'methodOptions' | 'searchBaselines'> & {
   readonly methods: readonly string[];
+  /** The user's options with `temperature` applied to every method that takes one and sets none. */
+  readonly methodOptions: MethodOptionOverrides;
+  readonly searchBaselines: boolean;
   readonly methodsExplicit: boolean;
   readonly registry: MethodRegistry;
   readonly valFraction: number;
@@ -34,6 +37,40 @@ function positiveInteger(value: number, what: string): number {
 }
 
 /**
+ * What needs validation data: the OPNP grid search (an OPNP method or the figure inputs, and no fixed point)
+ * and the baseline search (`searchBaselines` and a method with a search space).
+ */
+export function validationNeeds(config: ResolvedConfig, methods: readonly string[] = config.methods): { opnp: boolean; baselines: boolean } {
+  return {
+    opnp: config.percentages === undefined && (methodNeeds(config.registry, methods).opnp || config.collectArtifacts === true),
+    baselines: config.searchBaselines && methods.some((m) => config.registry.get(m).search !== undefined),
+  };
+}
+
+/** The methods among `methods` with a `temperature` option. */
+export function temperatureMethods(registry: MethodRegistry, methods: readonly string[]): string[] {
+  return methods.filter((m) => typeof registry.get(m).defaults.temperature === 'number');
+}
+
+/**
+ * `overrides` with `temperature` set for every method of `methods` that takes one and has none set.
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` for a temperature that is not finite and > 0, or when no method takes one
+ */
+export function withTemperature(registry: MethodRegistry, methods: readonly string[], overrides: MethodOptionOverrides, temperature: number | undefined): MethodOptionOverrides {
+  if (temperature === undefined) return overrides;
+  assertTemperature(temperature);
+  const takers = temperatureMethods(registry, methods);
+  if (takers.length === 0) {
+    const known = temperatureMethods(registry, registry.names());
+    throw new OpnpError('INVALID_ARGUMENT', `A temperature was given, but none of the methods (${methods.join(', ')}) takes one`, { hint: `It applies to ${known.join(', ')}` });
+  }
+  const out: Record<string, Readonly<Record<string, number | string | boolean>>> = { ...overrides };
+  for (const m of takers) if (overrides[m]?.temperature === undefined) out[m] = { ...overrides[m], temperature };
+  return out;
+}
+
+/**
  * Applies the defaults and checks what can be checked without data: names, fractions, methods and
  * their options. `requireOod: false` accepts a run without OOD test sets (an ablation that measures ID accuracy).
  *
@@ -44,7 +81,8 @@ export function resolveConfig(config: EvaluationConfig, options: { readonly requ
   const methods = [...new Set(config.methods ?? DEFAULT_METHODS)];
   if (methods.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'No methods to evaluate');
   for (const name of methods) registry.get(name);
-  for (const [name, overrides] of Object.entries(config.methodOptions ?? {})) resolveMethodOptions(name, registry.get(name), overrides);
+  const methodOptions = withTemperature(registry, methods, config.methodOptions ?? {}, config.temperature);
+  for (const [name, overrides] of Object.entries(methodOptions)) resolveMethodOptions(name, registry.get(name), overrides);
   if (config.ood.length === 0 && options.requireOod !== false) throw new OpnpError('INVALID_ARGUMENT', 'At least one OOD test set is needed');
   assertUniqueNames(config.ood, 'OOD');
   assertUniqueNames(config.valOod ?? [], 'OOD validation');
@@ -55,6 +93,8 @@ export function resolveConfig(config: EvaluationConfig, options: { readonly requ
     ...config,
     methods,
     methodsExplicit: config.methodsExplicit ?? config.methods !== undefined,
+    methodOptions,
+    searchBaselines: config.searchBaselines === true,
     registry,
     valFraction,
     valOod: config.valOod ?? [],

@@ -11,8 +11,7 @@ import { openFeatureSource, type FeatureSource } from '../feature-source.js';
 import { canonicalJson, type JsonValue } from '../fingerprint.js';
 import type { LoadedModel } from '../model.js';
 import type { NamedSpec } from '../evaluation-types.js';
-import type { ResolvedConfig } from './config.js';
-import { methodNeeds } from '../methods/registry.js';
+import { validationNeeds, type ResolvedConfig } from './config.js';
 
 /** Every set of an evaluation, opened. */
 export interface EvaluationSources {
@@ -61,8 +60,10 @@ function settlePreprocess(model: LoadedModel, flags: PreprocessOptions | undefin
 /** Opens every set (see the module comment). */
 export async function openSources(model: LoadedModel, config: ResolvedConfig, info: (message: string) => void): Promise<EvaluationSources> {
   const valSpecs: NamedSpec[] = config.valOod.length > 0 ? [...config.valOod] : [];
-  // The grid search runs only when the OPNP point is needed (an OPNP method, or the figure inputs) and not fixed.
-  const needsSearch = config.percentages === undefined && (methodNeeds(config.registry, config.methods).opnp || config.collectArtifacts === true);
+  // Validation sets are opened only when something is searched: the OPNP point (an OPNP method, or the figure
+  // inputs, and no fixed point) or the baselines (searchBaselines).
+  const needs = validationNeeds(config);
+  const needsSearch = needs.opnp || needs.baselines;
   if (needsSearch && valSpecs.length === 0) valSpecs.push({ name: 'noise', spec: `noise:${config.valNoise}#seed=${config.seed + 1001}` });
   const all: { key: string; spec: string; labels?: string }[] = [
     { key: 'train', spec: config.train, ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
@@ -79,7 +80,7 @@ export async function openSources(model: LoadedModel, config: ResolvedConfig, in
   const preprocess = settlePreprocess(model, config.preprocess, cached, modelRun.map((e) => e.spec));
   if (isEmpty(config.preprocess) && cached.some((s) => s.preprocess !== undefined) && modelRun.length > 0) info(`using the preprocessing recorded with the cached features for ${modelRun.map((e) => e.spec).join(', ')}`);
   for (const entry of modelRun) await open(entry, preprocess);
-  if (needsSearch && config.valOod.length === 0) info(`no OOD validation set given: using ${config.valNoise} seeded uniform-noise images for the grid search`);
+  if (needsSearch && config.valOod.length === 0) info(`no OOD validation set given: using ${config.valNoise} seeded uniform-noise images for the ${needs.opnp ? 'grid search' : 'baseline search'}`);
   const get = (key: string) => opened.get(key)!;
   return {
     train: get('train'),

@@ -11,6 +11,7 @@ import { resolveMethodOptions, type MethodOptionOverrides, type MethodRegistry }
 import type { FitResult } from './fit.js';
 import type { PointSelection } from './select-point.js';
 import { artifactKey, type ScoreResult } from './score.js';
+import type { BaselineSearchResult } from './search-baselines.js';
 
 /** Inputs of {@link summarize}. */
 export interface SummaryInputs {
@@ -19,6 +20,10 @@ export interface SummaryInputs {
   readonly methods: readonly string[];
   readonly registry: MethodRegistry;
   readonly methodOptions?: MethodOptionOverrides;
+  /** The run's temperature, when one was given. */
+  readonly temperature?: number;
+  /** What the baseline search chose. */
+  readonly baselineSearch?: BaselineSearchResult;
   readonly fit: FitResult;
   /** Present when an OPNP method ran or artifacts were collected. */
   readonly selection?: PointSelection;
@@ -75,6 +80,8 @@ export function summarize(inputs: SummaryInputs): EvalReport {
     },
     methods: [...inputs.methods],
     methodOptions: Object.fromEntries(inputs.methods.map((m) => [m, { ...resolveMethodOptions(m, inputs.registry.get(m), inputs.methodOptions?.[m]) }])),
+    ...(inputs.temperature !== undefined ? { temperature: inputs.temperature } : {}),
+    ...(inputs.baselineSearch ? { baselineSearch: inputs.baselineSearch } : {}),
     results,
     averages,
   };
