@@ -67,7 +67,7 @@ export function checkDetectorPreprocessing(value: unknown, where = 'preprocessin
   for (const field of ['mean', 'std'] as const) {
     const v = out[field];
     if (channels !== undefined && Array.isArray(v) && v.length !== 1 && v.length !== channels) {
-      throw new OpnpError('INVALID_ARGUMENT', `${where}.${field} must have 1 value or one per channel`, { expected: `1 or ${channels} values`, actual: v });
+      throw new OpnpError('INVALID_ARGUMENT', `${where}.${field} must have 1 value or one per channel`, { expected: channels === 1 ? `1 value (channels is 1)` : `1 or ${channels} values (channels is ${channels})`, actual: v });
     }
   }
   return out as DetectorPreprocessing;
