@@ -1,10 +1,11 @@
 /**
  * Mode 1: an exported detector (a picked, dropped or `?model=` file) scores a picked or dropped image; the page shows
- * the predicted class, `ood_score` and the verdict at the detector's threshold.
+ * the predicted class, `ood_score` and the verdict at the detector's threshold. Images are preprocessed as the
+ * detector records (`opnp.preprocess`, written by `opnp export`), else with the mean / std fields.
  */
 import { argmaxRows } from '@opnp/metrics';
 import { loadOnnxWebDetector, type OnnxWebDetector } from '@opnp/backend-onnx-web';
-import { decodeImage, drawInput, imageBatch, type Normalisation } from './images.js';
+import { decodeImage, drawInput, imageBatch, recordedNormalisation, type Normalisation } from './images.js';
 import { byId, inSection, showNumber } from './ui.js';
 
 /** The detector section's controller. */
@@ -53,6 +54,12 @@ export class DetectMode {
       byId('detector-info', HTMLSpanElement).textContent =
         `${name}: input ${detector.input.name} [${detector.input.shape.map((d) => d ?? 'N').join(', ')}], outputs ${outputs.all.join(', ')}` +
         (threshold === undefined ? ' (no threshold: exported without --threshold-from)' : `, threshold ${threshold}`);
+      const recorded = detector.description.preprocessing;
+      const shown = byId('detector-preprocessing', HTMLSpanElement);
+      shown.dataset.source = recorded ? 'detector' : 'fields';
+      shown.textContent = recorded
+        ? `preprocessing recorded in the detector (used instead of the mean / std fields): ${JSON.stringify(recorded)}`
+        : 'no preprocessing recorded in the detector: using the mean / std fields';
       const dd = this.field('threshold');
       if (threshold === undefined) dd.textContent = 'none in the detector';
       else showNumber(dd, threshold);
@@ -69,7 +76,8 @@ export class DetectMode {
   private async score(file: Blob): Promise<void> {
     const detector = this.detector;
     if (!detector) throw new Error('Load a detector first (a .onnx written by opnp export)');
-    const norm = this.normalisation();
+    const recorded = detector.description.preprocessing;
+    const norm = recorded ? recordedNormalisation(recorded) : this.normalisation();
     const batch = await imageBatch(await decodeImage(file, byId('invert', HTMLInputElement).checked), detector.input, norm);
     drawInput(byId('preview', HTMLCanvasElement), batch, detector.input, norm);
     const { oodScore, isOod, logits } = await detector.score(batch);

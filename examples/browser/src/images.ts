@@ -3,13 +3,23 @@
  * Pillow's bilinear kernel, centre crop to the model input, grey / RGB conversion, `x / 255`, `(x - mean) / std`,
  * the model's layout): a picked image decoded by the browser, or the demo's IDX files.
  */
-import { OpnpError, type InputBatch, type InputSpec } from '@opnp/core';
+import { OpnpError, type DetectorPreprocessing, type InputBatch, type InputSpec } from '@opnp/core';
 import { idxDataset, preprocessOptionsFor, type Dataset, type IdxArray, type PreprocessOptions } from '@opnp/datasets';
 
-/** `x / 255`, then `(x - mean) / std` (one value for every channel). */
-export interface Normalisation {
-  readonly mean: number;
-  readonly std: number;
+/**
+ * How images are preprocessed: `x * scale` (default `1 / 255`), then `(x - mean) / std` (one value for every
+ * channel, or one per channel); resize, crop, kernel and channels follow the model input unless given (a detector's
+ * recorded preprocessing gives them).
+ */
+export type Normalisation = Readonly<PreprocessOptions> & {
+  readonly mean: number | readonly number[];
+  readonly std: number | readonly number[];
+};
+
+/** The preprocessing recorded in a detector (`opnp.preprocess`) as the page's {@link Normalisation}. */
+export function recordedNormalisation(recorded: DetectorPreprocessing): Normalisation {
+  // The kernel name is checked by @opnp/datasets when the batch is made.
+  return { ...(recorded as PreprocessOptions), mean: recorded.mean ?? 0, std: recorded.std ?? 1 };
 }
 
 /** Longest side a picked image is decoded at (larger photos are scaled down by the browser first). */
@@ -49,13 +59,13 @@ export async function decodeImage(file: Blob, invert: boolean): Promise<IdxArray
 
 /** The preprocessing of `input` (a flat `[N, D]` input with `D` a square takes a grey `sqrt(D) x sqrt(D)` image). */
 function preprocessFor(input: InputSpec, norm: Normalisation): PreprocessOptions {
-  const extra = { mean: norm.mean, std: norm.std };
+  const extra: PreprocessOptions = { ...norm };
   if (input.layout !== 'flat') return preprocessOptionsFor(input, extra);
   const side = Math.sqrt(input.shape[1] ?? NaN);
   if (!Number.isInteger(side)) {
     throw new OpnpError('SHAPE_MISMATCH', 'The model takes flat vectors that are not square images', { expected: '[N, D] with D = side x side', actual: input.shape });
   }
-  return { ...extra, layout: 'NCHW', channels: 1, resize: [side, side] };
+  return { layout: 'NCHW', channels: 1, resize: [side, side], ...extra };
 }
 
 /** Samples `indices` (ascending) of `dataset`, preprocessed for `input`, as one batch. */
@@ -72,17 +82,19 @@ export function imageBatch(image: IdxArray, input: InputSpec, norm: Normalisatio
   return preprocessedBatch(idxDataset(image, { source: 'the picked image' }), Uint32Array.of(0), input, norm);
 }
 
-/** Draws sample 0 of a preprocessed batch back as pixels (`(x std + mean) 255`): the image as the model sees it. */
+/** Draws sample 0 of a preprocessed batch back as pixels (`(x std + mean) / scale`): the image as the model sees it. */
 export function drawInput(canvas: HTMLCanvasElement, batch: InputBatch, input: InputSpec, norm: Normalisation): void {
   const dims = batch.shape.slice(1);
   const [C, H, W] = input.layout === 'NHWC' ? [dims[2]!, dims[0]!, dims[1]!] : input.layout === 'flat' ? [1, Math.sqrt(dims[0]!), Math.sqrt(dims[0]!)] : [dims[0]!, dims[1]!, dims[2]!];
   const image = new ImageData(W, H);
+  const at = (v: number | readonly number[], k: number) => (typeof v === 'number' ? v : (v[k] ?? v[0]!));
+  const scale = norm.scale ?? 1 / 255;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       for (let c = 0; c < 3; c++) {
         const k = Math.min(c, C - 1);
         const v = batch.data[input.layout === 'NHWC' ? (y * W + x) * C + k : (k * H + y) * W + x]!;
-        image.data[(y * W + x) * 4 + c] = Math.round((v * norm.std + norm.mean) * 255);
+        image.data[(y * W + x) * 4 + c] = Math.round((v * at(norm.std, k) + at(norm.mean, k)) / scale);
       }
       image.data[(y * W + x) * 4 + 3] = 255;
     }

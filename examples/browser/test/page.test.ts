@@ -192,6 +192,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`the example page in headless Chromium ($
       verdicts.push(await expectDetection(join(site, 'detector.onnx'), image, threshold));
     }
     expect(verdicts, 'the MNIST digit is in-distribution (also at twice the size), the Fashion-MNIST image is not').toEqual([false, true, false]);
+    expect(await page.getAttribute('#detector-preprocessing', 'data-source')).toBe('detector');
     expect(unexpectedProblems()).toEqual([]);
   });
 
@@ -275,6 +276,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`the example page in headless Chromium ($
     await page.waitForSelector(`#detect[data-scored="${scored}"]`);
     expect(await settled('detect')).toBe('done');
     expect(await page.textContent('#detector-info')).toMatch(/^the detector built in 2/);
+    expect(await page.getAttribute('#detector-preprocessing', 'data-source'), 'no preprocessing recorded: the fields').toBe('fields');
     expect(Number(await field('threshold'))).toBe(Math.fround(result.threshold));
     expect(await expectDetection(bytes, images[2]!, Math.fround(result.threshold))).toBe(false);
     await scoreInPage(images[1]!, scored + 1);
@@ -283,6 +285,25 @@ describe.skipIf(!existsSync(CHROMIUM))(`the example page in headless Chromium ($
     await page.screenshot({ path: join(ARTIFACTS, 'example-browser.png'), fullPage: true });
     expect(existsSync(join(ARTIFACTS, 'example-browser.png'))).toBe(true);
     expect(problems.filter((p) => p === NO_ADAPTER).length, 'the page asks for a WebGPU adapter once').toBeLessThanOrEqual(1);
+    expect(unexpectedProblems()).toEqual([]);
+  });
+
+  it("mode 1: a detector exported with another --mean / --std is run with the detector's values, not the fields'", async () => {
+    const custom = { mean: 0.25, std: 0.5 };
+    await opnp(['export', '--model', `${DEMO}mnist-cnn.onnx`, '--train', `idx:${DEMO}mnist-train-6k-images-idx3-ubyte.gz`, '--train-fraction', '0.05', '--mean', String(custom.mean), '--std', String(custom.std),
+      '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=5', '--threshold-from', `idx:${DEMO}mnist-test-2500-images-idx3-ubyte.gz`, '--out', join(site, 'detector-custom.onnx'), '--quiet', '--threads', '1']);
+    await page.goto(`${server.url}index.html?model=detector-custom.onnx`);
+    expect(await settled('detect')).toBe('done');
+    expect(await page.inputValue('#mean'), 'the fields keep the demo values').toBe(String(0.1307));
+    expect(await page.getAttribute('#detector-preprocessing', 'data-source')).toBe('detector');
+    expect(await page.textContent('#detector-preprocessing')).toContain('"mean":[0.25],"std":[0.5]');
+    const file = join(site, 'detector-custom.onnx');
+    const { threshold } = describeOnnxDetector(await loadOnnxModel(file));
+    const pixels = (await loadIdx(`${DEMO}mnist-test-2500-images-idx3-ubyte.gz`)).data.subarray(0, 784);
+    // (v / 255 - mean) / std with the detector's values, from the definition.
+    const input = Float32Array.from(pixels, (v) => (v / 255 - custom.mean) / custom.std);
+    await scoreInPage(images[0]!, 1);
+    await expectDetection(file, { name: 'mnist-test-0 (custom mean / std)', input }, threshold!);
     expect(unexpectedProblems()).toEqual([]);
   });
 });

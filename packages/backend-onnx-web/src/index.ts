@@ -26,6 +26,7 @@ export { createOnnxWebGemmKernel, registerOnnxWebGemmKernel, type OnnxWebGemmKer
 export {
   detectHead,
   describeOnnxDetector,
+  onnxDetectorPreprocessing,
   modelInputSpec,
   type DetectedHead,
   type DetectorDescription,

@@ -67,7 +67,8 @@ export interface OnnxDetectorSource {
 
 /**
  * The `exportDetector` capability of the ONNX extractor: writes `options.outputPath` (a `.onnx` file) with the
- * model's outputs, its logits, `ood_score` and (with a threshold) `is_ood`.
+ * model's outputs, its logits, `ood_score` and (with a threshold) `is_ood`; `options.preprocessing` goes into the
+ * model's `metadata_props` (`opnp.preprocess`, read back by `describeOnnxDetector`).
  */
 export async function exportDetectorOf(source: OnnxDetectorSource, options: DetectorExportOptions): Promise<DetectorExportResult> {
   const resolved = resolveDetectorExportOptions(source.detection.head, options);
@@ -79,6 +80,7 @@ export async function exportDetectorOf(source: OnnxDetectorSource, options: Dete
     temperature: resolved.temperature,
     ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
     ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
+    ...(resolved.preprocessing !== undefined ? { preprocessing: resolved.preprocessing } : {}),
     outputPath: resolved.outputPath,
     logitsOutput: true,
   });
@@ -91,5 +93,6 @@ export async function exportDetectorOf(source: OnnxDetectorSource, options: Dete
     temperature: resolved.temperature,
     ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
     ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
+    ...(resolved.preprocessing !== undefined ? { preprocessing: resolved.preprocessing } : {}),
   };
 }

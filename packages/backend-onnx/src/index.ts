@@ -11,7 +11,7 @@
  */
 export { onnxBackend } from './backend.js';
 export { loadOnnxFeatureExtractor, OnnxFeatureExtractor, modelInputSpec, withExtraOutputs, type OnnxLoadOptions } from './extractor.js';
-export { detectHead, headCandidates, describeOnnxDetector, type DetectedHead, type HeadDetectionOptions, type HeadPattern, type DetectorDescription } from '@opnp/onnx-common';
+export { detectHead, headCandidates, describeOnnxDetector, onnxDetectorPreprocessing, type DetectedHead, type HeadDetectionOptions, type HeadPattern, type DetectorDescription } from '@opnp/onnx-common';
 export { exportOodDetector, exportOnnxDetector, type ExportOodDetectorOptions, type OnnxDetector } from './export-detector.js';
 export { loadOnnxModel, parseOnnxModel, type ParseOnnxOptions } from './onnx-model.js';
 export {

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { describeFeatureExtractorConformance, type DetectorRunner } from '@opnp/core/testing';
 import { loadFeatureExtractor, listBackends } from '@opnp/core';
-import { loadOnnxFeatureExtractor } from '../src/index.js';
+import { describeOnnxDetector, loadOnnxFeatureExtractor, loadOnnxModel } from '../src/index.js';
 import { firstMismatch, seeded } from './helpers/models.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -96,6 +96,7 @@ const detector: DetectorRunner = {
       await session.release();
     }
   },
+  readPreprocessing: async (result) => describeOnnxDetector(await loadOnnxModel(result.path)).preprocessing,
 };
 
 describeFeatureExtractorConformance('conformance: onnx small-cnn (Flatten -> Gemm, ReLU features)', {

@@ -8,13 +8,15 @@
  * - `is_ood` bool `[N]` (only with a threshold): `ood_score < threshold`.
  *
  * A GraphModel source keeps its GraphDef and gains the new nodes; a LayersModel source is translated to GraphDef
- * up to its feature tensor (see `layersToGraph`), followed by its own head (MatMul + BiasAdd).
+ * up to its feature tensor (see `layersToGraph`), followed by its own head (MatMul + BiasAdd). The input
+ * preprocessing, when given, is recorded in `model.json`'s `userDefinedMetadata` under `opnp.preprocess` (read it
+ * back with {@link readTfjsDetectorPreprocessing}).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions } from '@opnp/core/backend';
-import { OpnpError, assertMatrix, type DetectorExportOptions, type DetectorExportResult, type Matrix } from '@opnp/core';
+import { DETECTOR_OUTPUT_NAMES, DETECTOR_PREPROCESSING_KEY, checkDetectorPreprocessing, decodeDetectorPreprocessing, resolveDetectorExportOptions } from '@opnp/core/backend';
+import { OpnpError, assertMatrix, type DetectorExportOptions, type DetectorExportResult, type DetectorPreprocessing, type Matrix } from '@opnp/core';
 import { attr, GraphDefBuilder, inputNodeName, type GraphDefJson } from './graph-def.js';
 import { detectGraphHead, detectLayersHead, type TfjsHeadOptions } from './head-detection.js';
 import { layersToGraph } from './layers-to-graph.js';
@@ -41,6 +43,8 @@ export interface ExportTfjsDetectorOptions {
   temperature?: number;
   /** When given, an `is_ood` output (bool `[N]`) is added: `ood_score < threshold`. */
   threshold?: number;
+  /** The input preprocessing to record in `userDefinedMetadata['opnp.preprocess']`. Default: none recorded. */
+  preprocessing?: DetectorPreprocessing;
   /**
    * Where to write the detector: a tf.io URL (`downloads://detector`, `indexeddb://detector`, ...); with
    * `@opnp/backend-tfjs/node`, also an output folder (or `model.json` path): `model.json` + `weights.bin`, each
@@ -146,6 +150,7 @@ export async function exportTfjsDetectorWith(options: ExportTfjsDetectorOptions,
   if (options.reactClip !== undefined && (typeof options.reactClip !== 'number' || Number.isNaN(options.reactClip))) throw invalid('reactClip must be a number (not NaN)', 'a number', options.reactClip);
   if (options.threshold !== undefined && (typeof options.threshold !== 'number' || Number.isNaN(options.threshold))) throw invalid('threshold must be a number (not NaN)', 'a number', options.threshold);
   assertMatrix(options.prunedWeight, 'prunedWeight');
+  const preprocessing = options.preprocessing === undefined ? undefined : checkDetectorPreprocessing(options.preprocessing);
   const loaded = options.extractor ? options.extractor.loaded : await loadTfjsModelWith(options.model!, modelIO);
   try {
     const { b, det, featureRef, logitsRef, input } = graphOf(loaded, options.head, options.extractor);
@@ -170,6 +175,7 @@ export async function exportTfjsDetectorWith(options: ExportTfjsDetectorOptions,
     const artifacts = b.artifacts([{ name: input.name, shape: input.shape }], outputs, { [DETECTOR_OUTPUT_NAMES.isOod]: 'DT_BOOL' });
     artifacts.userDefinedMetadata = {
       opnp: { outputs, oodScore: 'T * logsumexp((W\' min(h, clip) + b) / T)', temperature: T, reactClip: options.reactClip ?? null, threshold: options.threshold ?? null, featureTensor: featureRef },
+      ...(preprocessing !== undefined ? { [DETECTOR_PREPROCESSING_KEY]: preprocessing } : {}),
     };
     await checkRuns(artifacts, input.shape);
     const files = options.outPath !== undefined ? await modelIO.save(options.outPath, artifacts) : undefined;
@@ -193,6 +199,7 @@ export async function exportDetectorOf(extractor: TfjsFeatureExtractor, options:
     temperature: resolved.temperature,
     ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
     ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
+    ...(resolved.preprocessing !== undefined ? { preprocessing: resolved.preprocessing } : {}),
     outPath: resolved.outputPath,
   }, extractor.modelIO);
   const files = exported.files ?? [];
@@ -210,7 +217,22 @@ export async function exportDetectorOf(extractor: TfjsFeatureExtractor, options:
     temperature: resolved.temperature,
     ...(resolved.reactClip !== undefined ? { reactClip: resolved.reactClip } : {}),
     ...(resolved.threshold !== undefined ? { threshold: resolved.threshold } : {}),
+    ...(resolved.preprocessing !== undefined ? { preprocessing: resolved.preprocessing } : {}),
   };
+}
+
+/**
+ * The input preprocessing recorded in a detector's `userDefinedMetadata` (key `opnp.preprocess`), if any: pass the
+ * parsed `model.json`, the artifacts, or `{ userDefinedMetadata: graphModel.metadata }`.
+ *
+ * @param file the detector, for messages
+ * @throws OpnpError `MODEL_FORMAT` when the recorded value is not a valid preprocessing
+ */
+export function readTfjsDetectorPreprocessing(model: { readonly userDefinedMetadata?: unknown }, file?: string): DetectorPreprocessing | undefined {
+  const metadata = model.userDefinedMetadata;
+  if (metadata === null || typeof metadata !== 'object') return undefined;
+  const stored = (metadata as Record<string, unknown>)[DETECTOR_PREPROCESSING_KEY];
+  return stored === undefined ? undefined : decodeDetectorPreprocessing(stored, file);
 }
 
 async function checkRuns(artifacts: tf.io.ModelArtifacts, shape: readonly (number | null)[]): Promise<void> {

@@ -34,4 +34,4 @@ export { loadTfjsModel, modelKind, type TfjsModelSource, type TfjsModelKind, typ
 export { GraphDefBuilder, attr, encodeAttrString, decodeAttrString, type GraphDefJson, type GraphNode, type GraphAttr } from './graph-def.js';
 export { layersToGraph } from './layers-to-graph.js';
 export { odinScores, type OdinOptions, type OdinResult } from './odin.js';
-export { exportTfjsDetector, type ExportTfjsDetectorOptions, type ExportedTfjsDetector } from './export-detector.js';
+export { exportTfjsDetector, readTfjsDetectorPreprocessing, type ExportTfjsDetectorOptions, type ExportedTfjsDetector } from './export-detector.js';

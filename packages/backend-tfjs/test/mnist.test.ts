@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { describeFeatureExtractorConformance, type DetectorRunner } from '../../core/src/testing/feature-extractor-conformance.js';
 import { SensitivityAccumulator, linearHead, listBackends, loadFeatureExtractor, matrix, type Matrix } from '@opnp/core';
-import { fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, tfjsBackend, type TfjsFeatureExtractor } from '../src/node/index.js';
+import { fileSystemIO, initTfjsBackend, loadTfjsFeatureExtractor, readTfjsDetectorPreprocessing, tfjsBackend, type TfjsFeatureExtractor } from '../src/node/index.js';
 import { firstMismatch, fixture, seeded } from './helpers.js';
 
 interface Reference {
@@ -162,6 +162,7 @@ const detector: DetectorRunner = {
       model.dispose();
     }
   },
+  readPreprocessing: async (result) => readTfjsDetectorPreprocessing(JSON.parse(readFileSync(result.path, 'utf8')) as tf.io.ModelJSON, result.path),
 };
 describeFeatureExtractorConformance('conformance: tfjs mnist-cnn LayersModel (wasm)', {
   create: () => loadTfjsFeatureExtractor(fixture('mnist-cnn-layers'), { backend: 'wasm' }),

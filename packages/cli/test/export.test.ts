@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SensitivityAccumulator, energy, logits, neuronSensitivity, pruneHead, pruningMasks, type Matrix } from '@opnp/core';
 import { loadNpy } from '@opnp/datasets/node';
+import { describeOnnxDetector, loadOnnxModel } from '@opnp/backend-onnx';
 import { cli, FASHION, MODEL, NORMALISE, referenceBatches, referenceExtractor, resolveGemmKernel, stack, tempDir, TEST, TRAIN } from './helpers.js';
 
 const P = 'p_min=10,p_max=1,n_min=10,n_max=5';
@@ -98,6 +99,12 @@ describe('opnp export', () => {
     expect(Math.abs(kept - Math.ceil(0.95 * val.length))).toBeLessThanOrEqual(1);
   });
 
+  it("records the preprocessing it used: the flags' values, and the demo model's 1 x 28 x 28 NCHW input for the rest", async () => {
+    const recorded = { layout: 'NCHW', channels: 1, resize: 28, centerCrop: [28, 28], mean: [0.1307], std: [0.3081] };
+    expect(describeOnnxDetector(await loadOnnxModel(detector)).preprocessing).toEqual(recorded);
+    expect(stdout).toContain(`preprocessing (recorded as opnp.preprocess): ${JSON.stringify(recorded)}`);
+  });
+
   it('prints how to run it from onnxruntime in Node, Python and the browser', () => {
     expect(stdout).toContain(`wrote ${detector}`);
     expect(stdout).toContain("import * as ort from 'onnxruntime-node'");
@@ -110,9 +117,11 @@ describe('opnp export', () => {
     const sensFile = join(dir, 'sens.npy');
     expect((await cli(['sensitivity', '--model', MODEL, '--train', TRAIN, ...NORMALISE, '--out', sensFile, '--batch-size', '500', '--quiet'])).code).toBe(0);
     const out = join(dir, 'react.onnx');
-    const r = await cli(['export', '--model', MODEL, '--sensitivity', sensFile, '--opnp', P, '--react', '--react-clip', '1.5', '--out', out, '--quiet']);
+    const preprocessFlags = ['--mean', '0.5', '--std', '0.25', '--resize', '30', '--crop', '28', '--resize-kernel', 'pil-bicubic'];
+    const r = await cli(['export', '--model', MODEL, '--sensitivity', sensFile, '--opnp', P, '--react', '--react-clip', '1.5', ...preprocessFlags, '--out', out, '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    expect(describeOnnxDetector(await loadOnnxModel(out)).preprocessing).toEqual({ layout: 'NCHW', channels: 1, resize: 30, centerCrop: 28, kernel: 'pil-bicubic', mean: [0.5], std: [0.25] });
     const exported = await run(out, images);
     expect(exported.names).not.toContain('is_ood');
     const ex = await referenceExtractor();
@@ -145,6 +154,9 @@ describe('opnp export', () => {
     expect(shape.stderr).toMatch(/\[C, D\]/);
     const reactNoClip = await cli(['export', '--model', MODEL, '--sensitivity', wrongShape, '--opnp', P, '--react', '--out', out]);
     expect(reactNoClip.code).toBe(2);
+    const threeMeans = await cli(['export', '--model', MODEL, '--sensitivity', wrongShape, '--opnp', P, '--mean', '0.1,0.2,0.3', '--out', out, '--quiet']);
+    expect(threeMeans.code).toBe(1);
+    expect(threeMeans.stderr).toMatch(/preprocessing flags.*mean.*expected 1 value \(channels is 1\)/s);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('bad.onnx'))).toEqual([]);
     expect(readFileSync(detector).length).toBeGreaterThan(1000);

@@ -46,6 +46,33 @@ export interface RuntimeInfo {
   readonly threads?: number;
 }
 
+/**
+ * How raw images must be preprocessed before they enter an exported detector, recorded inside it (ONNX:
+ * `metadata_props`; TensorFlow.js: `model.json`'s `userDefinedMetadata`, both under the key `opnp.preprocess`).
+ * Plain JSON data with the fields of `@opnp/datasets`' `PreprocessOptions` (a value of that type can be passed
+ * as is, and a recorded one read back into it). Order per image: resize -> centre crop -> channel conversion ->
+ * `x * scale` -> `(x - mean[c]) / std[c]` -> `layout`. Every field is optional; absent ones take `@opnp/datasets`'
+ * defaults (`scale` 1/255 for 8-bit images, `mean` 0, `std` 1, kernel `'pil-bilinear'`, layout `'NCHW'`).
+ */
+export interface DetectorPreprocessing {
+  /** Memory layout of the input batch. */
+  readonly layout?: 'NCHW' | 'NHWC';
+  /** Channels the images are converted to (1 grey, 3 RGB). */
+  readonly channels?: number;
+  /** Shorter side resized to this (keeping the aspect ratio), or `[height, width]` exactly. */
+  readonly resize?: number | readonly [number, number];
+  /** Centre crop: a side or `[height, width]`. */
+  readonly centerCrop?: number | readonly [number, number];
+  /** Resampling kernel name (`'pil-bilinear'`, `'pil-bicubic'`, ... as `@opnp/datasets` names them). */
+  readonly kernel?: string;
+  /** Factor applied to stored values before the normalisation. */
+  readonly scale?: number;
+  /** Per-channel mean (or one value for all channels) subtracted after scaling. */
+  readonly mean?: number | readonly number[];
+  /** Per-channel standard deviation (or one value for all channels, non-zero) divided after the mean. */
+  readonly std?: number | readonly number[];
+}
+
 /** Options of {@link FeatureExtractor.exportDetector}: the OPNP-pruned head the detector scores with. */
 export interface DetectorExportOptions {
   /** The pruned weight `W' [C x D]` (the shape of {@link FeatureExtractor.head}'s weight). */
@@ -58,6 +85,8 @@ export interface DetectorExportOptions {
   readonly temperature?: number;
   /** When given, the detector also outputs `is_ood = ood_score < threshold`. */
   readonly threshold?: number;
+  /** The input preprocessing to record in the detector (see {@link DetectorPreprocessing}). Default: none recorded. */
+  readonly preprocessing?: DetectorPreprocessing;
   /**
    * Where to write, atomically (nothing is left behind on failure). What the path names is the backend's format:
    * a `.onnx` file for `onnx`, a folder (or its `model.json`) for `tfjs`.
@@ -97,6 +126,8 @@ export interface DetectorExportResult {
   readonly reactClip?: number;
   /** The `is_ood` threshold, when one was given. */
   readonly threshold?: number;
+  /** The preprocessing recorded in the detector, when one was given. */
+  readonly preprocessing?: DetectorPreprocessing;
 }
 
 /**

@@ -60,6 +60,7 @@ export {
   type DetectorExportResult,
   type DetectorOutputs,
   type DetectorFormat,
+  type DetectorPreprocessing,
 } from './feature-extractor.js';
 
 // Scores and baselines (docs/numerics.md#scores)

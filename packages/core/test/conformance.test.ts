@@ -4,7 +4,7 @@
  * exercised without any backend.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { OpnpError, linearHead, type DetectorExportOptions, type DetectorExportResult, type FeatureExtractor } from '@opnp/core';
+import { OpnpError, linearHead, type DetectorExportOptions, type DetectorExportResult, type DetectorPreprocessing, type FeatureExtractor } from '@opnp/core';
 import { resolveDetectorExportOptions } from '@opnp/core/backend';
 import { describeFeatureExtractorConformance, type DetectorRunner } from '@opnp/core/testing';
 import { createLinearFeatureExtractor } from '../src/extractors/linear-extractor.js';
@@ -29,6 +29,7 @@ interface JsonDetector {
   clip: number | null;
   T: number;
   threshold: number | null;
+  preprocessing?: DetectorPreprocessing;
 }
 
 /** The linear extractor plus `runtime`, an exact `inputGradient` and an `exportDetector` that writes the pruned head as JSON. */
@@ -43,7 +44,7 @@ function withCapabilities(): FeatureExtractor {
     async exportDetector(options: DetectorExportOptions): Promise<DetectorExportResult> {
       if (disposed) throw new OpnpError('DISPOSED', 'disposed');
       const r = resolveDetectorExportOptions(head, options);
-      const json: JsonDetector = { projection: Array.from(projection.data), weight: Array.from(r.prunedWeight.data), bias: Array.from(r.bias), clip: r.reactClip ?? null, T: r.temperature, threshold: r.threshold ?? null };
+      const json: JsonDetector = { projection: Array.from(projection.data), weight: Array.from(r.prunedWeight.data), bias: Array.from(r.bias), clip: r.reactClip ?? null, T: r.temperature, threshold: r.threshold ?? null, ...(r.preprocessing ? { preprocessing: r.preprocessing } : {}) };
       writeFileSync(r.outputPath, JSON.stringify(json));
       const outputs = { logits: 'logits', oodScore: 'ood_score', ...(r.threshold !== undefined ? { isOod: 'is_ood' } : {}) };
       return {
@@ -55,6 +56,7 @@ function withCapabilities(): FeatureExtractor {
         temperature: r.temperature,
         ...(r.reactClip !== undefined ? { reactClip: r.reactClip } : {}),
         ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
+        ...(r.preprocessing !== undefined ? { preprocessing: r.preprocessing } : {}),
       };
     },
     async dispose() {
@@ -86,6 +88,7 @@ const detector: DetectorRunner = {
     return { logits, ood_score: score, ...(j.threshold !== null ? { is_ood: isOod } : {}) };
   },
   outputPath: (dir) => `${dir}/detector.json`,
+  readPreprocessing: async (result) => (JSON.parse(readFileSync(result.path, 'utf8')) as JsonDetector).preprocessing,
 };
 
 describeFeatureExtractorConformance('conformance: linear extractor (no optional capabilities)', {

@@ -7,10 +7,11 @@
  * - `is_ood` bool `[N]` (only with a threshold): `ood_score < threshold`.
  *
  * The original outputs are unchanged (with `logitsOutput`, the logits tensor is added as an output when the model
- * only outputs probabilities). {@link describeOnnxDetector} reads these back from a detector.
+ * only outputs probabilities). With `preprocessing`, the input preprocessing is recorded as JSON in the model's
+ * `metadata_props` under `opnp.preprocess`. {@link describeOnnxDetector} reads these back from a detector.
  */
-import { DETECTOR_OUTPUT_NAMES } from '@opnp/core/backend';
-import { OpnpError, assertMatrix, type DetectorOutputs, type Matrix } from '@opnp/core';
+import { DETECTOR_OUTPUT_NAMES, DETECTOR_PREPROCESSING_KEY, decodeDetectorPreprocessing, encodeDetectorPreprocessing } from '@opnp/core/backend';
+import { OpnpError, assertMatrix, type DetectorOutputs, type DetectorPreprocessing, type Matrix } from '@opnp/core';
 import { detectHead, GraphIndex, type DetectedHead, type HeadDetectionOptions } from './head-detection.js';
 import { modelInputName } from './model-graph.js';
 import {
@@ -49,6 +50,11 @@ export interface DetectorGraphOptions {
    * Softmax outputs probabilities). Default `false`.
    */
   logitsOutput?: boolean;
+  /**
+   * The input preprocessing to record in `metadata_props` (key `opnp.preprocess`, JSON text; an entry of that key
+   * in the source model is replaced). Default: none recorded (and a source model's entry is dropped).
+   */
+  preprocessing?: DetectorPreprocessing;
 }
 
 /** What {@link buildOnnxDetector} built. */
@@ -221,8 +227,13 @@ export function buildOnnxDetector(model: OnnxModel, options: DetectorGraphOption
   const added = [...logitsOutputs(model, detected, options.logitsOutput), ...appendScore(b, model, detected, options, checked)];
   const graph = model.proto.graph!;
   const output = [...(graph.output ?? []), ...added];
+  const metadataProps = [
+    ...(model.proto.metadataProps ?? []).filter((entry) => entry.key !== DETECTOR_PREPROCESSING_KEY),
+    ...(options.preprocessing !== undefined ? [onnx.StringStringEntryProto.create({ key: DETECTOR_PREPROCESSING_KEY, value: encodeDetectorPreprocessing(options.preprocessing) })] : []),
+  ];
   const proto = onnx.ModelProto.create({
     ...model.proto,
+    metadataProps,
     graph: onnx.GraphProto.create({
       ...graph,
       node: [...(graph.node ?? []), ...b.nodes],
@@ -245,6 +256,14 @@ export interface DetectorDescription {
   readonly outputs: { readonly oodScore: string; readonly isOod?: string; readonly logits?: string; readonly all: readonly string[] };
   /** The `is_ood` threshold (`is_ood = ood_score < threshold`), as the float32 stored in the graph. */
   readonly threshold?: number;
+  /** The input preprocessing recorded in `metadata_props` (`opnp.preprocess`), when the detector has one. */
+  readonly preprocessing?: DetectorPreprocessing;
+}
+
+/** The preprocessing recorded under `opnp.preprocess` in `metadata_props`, if any. @throws OpnpError `MODEL_FORMAT` when it is invalid */
+export function onnxDetectorPreprocessing(model: OnnxModel): DetectorPreprocessing | undefined {
+  const entry = (model.proto.metadataProps ?? []).find((e) => e.key === DETECTOR_PREPROCESSING_KEY);
+  return entry ? decodeDetectorPreprocessing(entry.value ?? '', model.file) : undefined;
 }
 
 /** The `Less(score, threshold)` node producing a graph output, with a constant threshold. */
@@ -260,10 +279,11 @@ function findDecision(index: GraphIndex, outputs: readonly string[]): { score: s
 }
 
 /**
- * Reads an exported detector (from {@link buildOnnxDetector}, `opnp export`): its score and decision outputs and
- * the threshold inside the graph.
+ * Reads an exported detector (from {@link buildOnnxDetector}, `opnp export`): its score and decision outputs, the
+ * threshold inside the graph and the recorded input preprocessing.
  *
- * @throws OpnpError `MODEL_FORMAT` when the model has no `ood_score` output (or a `Less(score, constant)` decision)
+ * @throws OpnpError `MODEL_FORMAT` when the model has no `ood_score` output (or a `Less(score, constant)` decision),
+ * or its recorded preprocessing is invalid
  */
 export function describeOnnxDetector(model: OnnxModel): DetectorDescription {
   const index = new GraphIndex(model.proto.graph!, model.file);
@@ -285,8 +305,10 @@ export function describeOnnxDetector(model: OnnxModel): DetectorDescription {
   } catch {
     logits = undefined; // a detector whose classifier outputs are not recognisable still scores
   }
+  const preprocessing = onnxDetectorPreprocessing(model);
   return {
     outputs: { oodScore, ...(decision ? { isOod: decision.decision } : {}), ...(logits !== undefined ? { logits } : {}), all },
     ...(decision ? { threshold: decision.threshold } : {}),
+    ...(preprocessing !== undefined ? { preprocessing } : {}),
   };
 }

@@ -36,7 +36,7 @@ export {
 export { detectHead, headCandidates, GraphIndex, type DetectedHead, type HeadDetectionOptions, type HeadPattern } from './head-detection.js';
 export { modelInputName, modelInputSpec, withExtraOutputs } from './model-graph.js';
 export { prepareOnnxModel, OrtFeatureExtractor, type OrtExtractorOptions, type OrtExtractorRuntime, type PreparedOnnxModel } from './extractor.js';
-export { buildOnnxDetector, describeOnnxDetector, type DetectorGraphOptions, type DetectorDescription, type OnnxDetector } from './detector-graph.js';
+export { buildOnnxDetector, describeOnnxDetector, onnxDetectorPreprocessing, type DetectorGraphOptions, type DetectorDescription, type OnnxDetector } from './detector-graph.js';
 export { buildGemmModel, buildSoftmaxProductModel, buildBandedGridModel, type BandedGridStructure } from './kernel-models.js';
 export { createOrtGemmKernel, type OrtGemmKernel, type OrtGemmKernelOptions } from './gemm-kernel.js';
 export { runSession, messageOf, type OrtRuntime, type OrtSession, type OrtSessionOptions, type OrtOutputs, type OrtTensor } from './runtime.js';

@@ -23,7 +23,7 @@ export { modelKind, type TfjsModelSource, type TfjsModelKind, type LoadedTfjsMod
 export { GraphDefBuilder, attr, encodeAttrString, decodeAttrString, type GraphDefJson, type GraphNode, type GraphAttr } from '../graph-def.js';
 export { layersToGraph } from '../layers-to-graph.js';
 export { odinScores, type OdinOptions, type OdinResult } from '../odin.js';
-export { type ExportTfjsDetectorOptions, type ExportedTfjsDetector } from '../export-detector.js';
+export { readTfjsDetectorPreprocessing, type ExportTfjsDetectorOptions, type ExportedTfjsDetector } from '../export-detector.js';
 // --- Node only ---
 // the loaders with model.json paths and output folders
 export { loadTfjsModel, loadTfjsFeatureExtractor, exportTfjsDetector } from './loaders.js';

@@ -1,11 +1,14 @@
 /**
  * `opnp export`: a deployable ONNX OOD detector. The model keeps its input and outputs and gains
  * `ood_score` (float32 [N], the energy of the OPNP-pruned head, optionally after ReAct clipping) and, with
- * `--threshold-from`, `is_ood` (bool [N], `ood_score < tau` at the FPR95 threshold of the given ID data).
+ * `--threshold-from`, `is_ood` (bool [N], `ood_score < tau` at the FPR95 threshold of the given ID data). The
+ * detector records the input preprocessing the run used (`opnp.preprocess`: --mean/--std/--resize/--crop/
+ * --resize-kernel resolved against the model's input, as for --train).
  */
 import type { Command } from 'commander';
 import { OpnpError, composeScore, keptWeightCount, neuronSensitivity, pruneHead, pruningMasks, reactThreshold, type DetectorExportResult, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
-import { loadNpy } from '@opnp/datasets/node';
+import { checkDetectorPreprocessing } from '@opnp/core/backend';
+import { loadNpy, preprocessOptionsFor } from '@opnp/datasets/node';
 import {
   assertBatchSize,
   assertParentFolder,
@@ -182,6 +185,8 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
       throw new OpnpError('BACKEND_UNAVAILABLE', `The ${extractor.backend} backend cannot export detectors`, { file: model.path, hint: 'Use an ONNX model, or a TensorFlow.js model with @opnp/backend-tfjs' });
     }
     assertBatchSize(model, flags.batchSize);
+    // Recorded in the detector; checked before the training pass (e.g. 3 --mean values for a grey model).
+    const preprocessing = checkDetectorPreprocessing(preprocessOptionsFor(extractor.input, preprocessFlags(flags)), 'the preprocessing flags (--mean, --std, --resize, --crop)');
     const { head } = extractor;
     const { sensitivity, fitFeatures } = await sensitivityAndFit(model, flags, io, info);
     const reactClip = flags.react ? (flags.reactClip ?? reactThreshold(fitFeatures!, flags.reactPercentile)) : undefined;
@@ -195,7 +200,7 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
       const value = fpr95Threshold(scores);
       threshold = { value, kept: scores.filter((s) => s >= value).length, total: scores.length };
     }
-    const result = await extractor.exportDetector({ prunedWeight: pruned.weight, bias: pruned.bias, outputPath: flags.out, ...(reactClip !== undefined ? { reactClip } : {}), ...(threshold ? { threshold: threshold.value } : {}) });
+    const result = await extractor.exportDetector({ prunedWeight: pruned.weight, bias: pruned.bias, preprocessing, outputPath: flags.out, ...(reactClip !== undefined ? { reactClip } : {}), ...(threshold ? { threshold: threshold.value } : {}) });
     printExport(io, flags, result, { kept: keptWeightCount(masks), total: head.weight.rows * head.weight.cols, neurons: masks.neuronKept, dim: head.weight.cols }, threshold);
   }, flags);
 }
@@ -207,6 +212,7 @@ function printExport(io: CliIo, flags: ExportFlags, result: DetectorExportResult
   writeLine(out, `  OPNP: p_min=${p.pMin}% p_max=${p.pMax}% n_min=${p.nMin}% n_max=${p.nMax}% (${kept.kept} of ${kept.total} weights, ${kept.neurons} of ${kept.dim} neurons kept)`);
   if (result.reactClip !== undefined) writeLine(out, `  ReAct clip: ${result.reactClip}`);
   writeLine(out, `  outputs: ${result.outputs.logits} (unchanged), ${result.outputs.oodScore} float32 [N] (energy of the pruned head; higher = more in-distribution)${result.outputs.isOod ? `, ${result.outputs.isOod} bool [N]` : ''}`);
+  if (result.preprocessing) writeLine(out, `  preprocessing (recorded as opnp.preprocess): ${JSON.stringify(result.preprocessing)}`);
   if (threshold) writeLine(out, `  threshold: ${threshold.value} (is_ood = ood_score < threshold; keeps ${threshold.kept} of ${threshold.total} ID validation samples, ${((threshold.kept / threshold.total) * 100).toFixed(2)}%)`);
   writeLine(out);
   if (result.format === 'onnx') out.write(usageSnippets(result.path, result.input.name, result.input.shape, result.outputs.logits, threshold !== undefined));

@@ -3,9 +3,10 @@
  * with the same errors and uses the same output names.
  */
 import { OpnpError } from '../errors.js';
-import type { DetectorExportOptions } from '../feature-extractor.js';
+import type { DetectorExportOptions, DetectorPreprocessing } from '../feature-extractor.js';
 import type { LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
+import { checkDetectorPreprocessing } from './detector-preprocessing.js';
 
 /** Output names every exported detector uses. */
 export const DETECTOR_OUTPUT_NAMES = { oodScore: 'ood_score', isOod: 'is_ood' } as const;
@@ -18,6 +19,8 @@ export interface ResolvedDetectorExport {
   readonly temperature: number;
   readonly reactClip?: number;
   readonly threshold?: number;
+  /** The checked preprocessing to record (a plain copy, fields in a fixed order). */
+  readonly preprocessing?: DetectorPreprocessing;
   readonly outputPath: string;
 }
 
@@ -33,8 +36,8 @@ function optionalNumber(value: unknown, name: string): number | undefined {
 
 /**
  * Checks export options against the model's head `W [C x D]`: `prunedWeight` is `C x D`, `bias` has `C`
- * entries, `temperature` is finite and `> 0`, `reactClip` and `threshold` are numbers, `outputPath` is a
- * non-empty string.
+ * entries, `temperature` is finite and `> 0`, `reactClip` and `threshold` are numbers, `preprocessing` passes
+ * `checkDetectorPreprocessing`, `outputPath` is a non-empty string.
  *
  * @throws OpnpError `SHAPE_MISMATCH` for a weight or bias of the wrong shape, `INVALID_ARGUMENT` otherwise
  */
@@ -57,6 +60,7 @@ export function resolveDetectorExportOptions(head: LinearHead, options: Detector
   }
   const reactClip = optionalNumber(options.reactClip, 'reactClip');
   const threshold = optionalNumber(options.threshold, 'threshold');
+  const preprocessing = options.preprocessing === undefined ? undefined : checkDetectorPreprocessing(options.preprocessing);
   if (typeof options.outputPath !== 'string' || options.outputPath.trim() === '') {
     throw invalid('exportDetector needs an outputPath', 'a file or folder path', options.outputPath);
   }
@@ -66,6 +70,7 @@ export function resolveDetectorExportOptions(head: LinearHead, options: Detector
     temperature,
     ...(reactClip !== undefined ? { reactClip } : {}),
     ...(threshold !== undefined ? { threshold } : {}),
+    ...(preprocessing !== undefined ? { preprocessing } : {}),
     outputPath: options.outputPath,
   };
 }

@@ -2,7 +2,7 @@
  * @packageDocumentation
  * `@opnp/core/backend`: building blocks for backend authors (not needed to use a backend). Batch checks and
  * fixed-batch splitting, the head check, the task queue that keeps a session single-file, and the shared
- * checks of detector export options.
+ * checks of detector export options (and of the preprocessing recorded in a detector).
  *
  * @example
  * ```ts
@@ -18,3 +18,4 @@ export {
 } from './batches.js';
 export { SerialQueue } from '../internal/serial-queue.js';
 export { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions, type ResolvedDetectorExport } from './detector-export.js';
+export { DETECTOR_PREPROCESSING_KEY, checkDetectorPreprocessing, encodeDetectorPreprocessing, decodeDetectorPreprocessing } from './detector-preprocessing.js';

@@ -14,12 +14,12 @@
  * });
  * ```
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOpnpError } from '../errors.js';
-import type { DetectorExportOptions, DetectorExportResult, ExtractResult, FeatureExtractor, InputBatch } from '../feature-extractor.js';
+import type { DetectorExportOptions, DetectorExportResult, DetectorPreprocessing, ExtractResult, FeatureExtractor, InputBatch } from '../feature-extractor.js';
 import { linearHead, logits as headLogits } from '../head.js';
 import type { Matrix } from '../matrix.js';
 import { energy } from '../scores/logit-scores.js';
@@ -46,6 +46,11 @@ export type DetectorOutputValues = Readonly<Record<string, ArrayLike<number | bo
 export interface DetectorRunner {
   /** Loads the detector at `result.path` and runs it on `batch`, returning every output in `result.outputs.all`. */
   run: (result: DetectorExportResult, batch: InputBatch) => Promise<DetectorOutputValues>;
+  /**
+   * Reads the preprocessing recorded in the detector at `result.path` back from the file (`undefined` when none).
+   * When given, the suite checks the round trip; without it only the returned `result.preprocessing` is checked.
+   */
+  readPreprocessing?: (result: DetectorExportResult) => Promise<DetectorPreprocessing | undefined>;
   /** The output path to export to, inside a fresh temporary folder. Default `join(dir, 'detector')`. */
   outputPath?: (dir: string) => string;
   /** Tolerance of `ood_score` vs core's energy and of the detector's logits: `|d| <= atol + rtol |e|`. Defaults `1e-4`, `1e-4`. */
@@ -155,6 +160,30 @@ function expectDescribesExport(result: DetectorExportResult, extractor: FeatureE
   expect(result.outputs.isOod).toBe('is_ood');
   expect(result.outputs.all).toEqual(expect.arrayContaining([result.outputs.logits, 'ood_score', 'is_ood']));
   expect([result.temperature, result.reactClip, result.threshold]).toEqual([options.temperature, options.reactClip, options.threshold]);
+  expect(result.preprocessing, 'the recorded preprocessing').toEqual(options.preprocessing);
+}
+
+/** A preprocessing with every field set (per-channel lists of the model's channel count where it has one). */
+function samplePreprocessing(extractor: FeatureExtractor): DetectorPreprocessing {
+  const { layout, shape } = extractor.input;
+  const c = layout === 'NCHW' ? shape[1] : layout === 'NHWC' ? shape[3] : null;
+  const channels = typeof c === 'number' ? c : 3;
+  const perChannel = (base: number) => Array.from({ length: channels }, (_, i) => base + 0.125 * i);
+  return { layout: layout === 'NHWC' ? 'NHWC' : 'NCHW', channels, resize: 36, centerCrop: [32, 30], kernel: 'pil-bicubic', scale: 1 / 255, mean: perChannel(0.25), std: perChannel(0.5) };
+}
+
+/** The preprocessing round trip (given, read back from the file), its absence when not given, and refusals. */
+async function checkRecordedPreprocessing(extractor: FeatureExtractor, runner: DetectorRunner, result: DetectorExportResult, options: DetectorExportOptions, dir: string): Promise<void> {
+  if (runner.readPreprocessing) expect(await runner.readPreprocessing(result), 'the preprocessing read back from the detector').toEqual(options.preprocessing);
+  const plainPath = (runner.outputPath ?? ((d) => join(d, 'detector')))(join(dir, 'plain'));
+  mkdirSync(join(dir, 'plain'));
+  const plain = await extractor.exportDetector!({ prunedWeight: options.prunedWeight, outputPath: plainPath });
+  expect(plain.preprocessing, 'no preprocessing given: none recorded').toBeUndefined();
+  if (runner.readPreprocessing) expect(await runner.readPreprocessing(plain), 'no preprocessing given: none in the file').toBeUndefined();
+  const bad: unknown[] = [{ std: [0.5, 0] }, { mean: Number.NaN }, { crop: 32 }, { resize: [32] }, { layout: 'CHW' }, 'resize=32'];
+  for (const preprocessing of bad) {
+    await expectOpnpError(extractor.exportDetector!({ ...options, preprocessing: preprocessing as DetectorPreprocessing }), 'INVALID_ARGUMENT');
+  }
 }
 
 /** `ood_score`, `is_ood` and the logits of an exported detector vs core's energy of the pruned head. */
@@ -165,9 +194,11 @@ async function checkDetectorExport(extractor: FeatureExtractor, runner: Detector
   const temperature = 1.5;
   const expected = energy(headLogits(linearHead(pruned.prunedWeight, pruned.bias), react(features, reactClip)), { temperature });
   const threshold = midThreshold(expected);
-  const options: DetectorExportOptions = { ...pruned, reactClip, temperature, threshold, outputPath: (runner.outputPath ?? ((d) => join(d, 'detector')))(dir) };
+  const preprocessing = samplePreprocessing(extractor);
+  const options: DetectorExportOptions = { ...pruned, reactClip, temperature, threshold, preprocessing, outputPath: (runner.outputPath ?? ((d) => join(d, 'detector')))(dir) };
   const result = await extractor.exportDetector!(options);
   expectDescribesExport(result, extractor, options);
+  await checkRecordedPreprocessing(extractor, runner, result, options, dir);
   const outputs = await runner.run(result, batch);
   const atol = runner.tolerance?.atol ?? 1e-4;
   const rtol = runner.tolerance?.rtol ?? 1e-4;
@@ -382,6 +413,8 @@ function describeCapabilities({ test, x, options }: Suite): void {
  * least one execution provider (and a positive thread count, if any); `exportDetector` writes the files it reports,
  * whose `ood_score` (run back by {@link ConformanceOptions.detector}) equals core's energy of a pruned head with
  * ReAct clipping and temperature, whose `is_ood` is `ood_score < threshold` and whose logits equal `extract`'s;
+ * the `preprocessing` given is reported back (and read back from the file by {@link DetectorRunner.readPreprocessing}),
+ * none is recorded without it, and invalid ones are refused with `INVALID_ARGUMENT`;
  * `inputGradient` is linear in its weights and matches a central difference of the logits along a direction.
  */
 export function describeFeatureExtractorConformance(name: string, options: ConformanceOptions): void {
