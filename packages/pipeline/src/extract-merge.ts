@@ -32,8 +32,8 @@ export interface MergedFeatures {
   readonly files: ExtractOutputs;
 }
 
-/** One shard: its sidecar and where its files are now. */
-interface ShardFiles {
+/** One shard of a sharded extraction: its sidecar and where its files are now. */
+export interface ShardFiles {
   readonly meta: FeatureShardMeta;
   readonly path: string;
   readonly files: { features: string; logits?: string; labels?: string; indices?: string };
@@ -100,6 +100,19 @@ function checkShards(shards: readonly ShardFiles[]): ShardFiles[] {
   }
   if (next !== first.meta.samples) throw new OpnpError('STATE_MISMATCH', `The shards cover ${next} of ${first.meta.samples} samples`, { file: ordered.at(-1)!.path });
   return ordered;
+}
+
+/**
+ * Reads the sidecars of the shards' features files and checks that they are every finished shard of one
+ * run exactly once, tiling the dataset (what {@link mergeFeatureShards} and sharded `features:` inputs
+ * accept); returns them in shard order with the located companion files.
+ *
+ * @throws OpnpError `STATE_MISMATCH` for missing, duplicate, unfinished or foreign shards; `IO_ERROR` for missing files
+ */
+export async function readFeatureShards(paths: readonly string[]): Promise<ShardFiles[]> {
+  const read: ShardFiles[] = [];
+  for (const path of paths) read.push(await readShard(path));
+  return checkShards(read);
 }
 
 /** Which outputs the unsharded run writes (its fingerprint says), against those asked for. */
@@ -181,9 +194,7 @@ async function checkTarget(out: string, first: ShardFiles, restart: boolean): Pr
  */
 export async function mergeFeatureShards(paths: readonly string[], outputs: ExtractOutputs, options: MergeFeatureShardsOptions = {}): Promise<MergedFeatures> {
   if (paths.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'No shards to merge');
-  const read: ShardFiles[] = [];
-  for (const path of paths) read.push(await readShard(path));
-  const shards = checkShards(read);
+  const shards = await readFeatureShards(paths);
   const first = shards[0]!.meta;
   for (const s of shards) checkOutputs(s, outputs);
   await checkTarget(outputs.features, shards[0]!, options.restart === true);

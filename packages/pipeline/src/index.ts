@@ -29,12 +29,12 @@ export { searchOpnpPoint, type SearchOptions } from './search.js';
 export { fpr95Threshold, minCountForRate } from './threshold.js';
 
 export { runTrainingPass, trainingIndices, trainingFingerprint, shardOf, fitSubset, type TrainingPassOptions, type TrainingPassResult, type TrainingRun, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';
-export { runSensitivity, mergeStates, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates } from './sensitivity-run.js';
+export { runSensitivity, mergeStates, readSavedState, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates, type SavedState } from './sensitivity-run.js';
 export { readStateFile, writeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
 export { shardFromEnvironment } from './scheduler-shard.js';
 export { extractFeatures, extractionFingerprint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
-export { shardFileName, unshardedFileName, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
-export { mergeFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures } from './extract-merge.js';
+export { shardFileName, unshardedFileName, shardSiblings, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
+export { mergeFeatureShards, readFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures, type ShardFiles } from './extract-merge.js';
 export { readFeaturesMeta, featuresMetaPath, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 
 export {
@@ -44,6 +44,7 @@ export {
   isRunFingerprint,
   canonicalJson,
   hashFile,
+  hashNpyRows,
   modelIdentity,
   datasetFilesIdentity,
   indicesDigest,

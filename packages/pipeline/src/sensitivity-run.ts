@@ -7,6 +7,7 @@ import { OpnpError, SensitivityAccumulator, type SensitivityState } from '@opnp/
 import type { PreprocessOptions } from '@opnp/datasets';
 import { openFeatureSource } from './feature-source.js';
 import type { SkippedSample } from './features-meta.js';
+import { shardSiblings } from './extract-shards.js';
 import { fingerprintDifferences, type RunFingerprint } from './fingerprint.js';
 import type { LoadedModel } from './model.js';
 import type { ProgressListener } from './progress.js';
@@ -147,4 +148,26 @@ export async function mergeStates(paths: readonly string[], options: MergeOption
   const complete = shards.length === count;
   const provenance: StateProvenance = { fingerprint: read[0]!.meta.fingerprint!, ...(complete ? {} : { shards: { merged: shards, count } }) };
   return { state: merged.toState(), provenance, shards, shardCount: count };
+}
+
+/** A saved state as {@link readSavedState} returns it. */
+export interface SavedState {
+  readonly state: SensitivityState;
+  readonly meta: StateProvenance;
+  /** Shard states merged in memory (absent when `path` itself was read). */
+  readonly shardFiles?: readonly string[];
+}
+
+/**
+ * Reads a saved sensitivity state; while `path` is absent and the states of its shards lie next to it
+ * (`state.shard-001-of-004.npy` ..., as `opnp sensitivity --shard i/n --state-out state.npy` writes them),
+ * merges those in memory with the checks of {@link mergeStates} (every finished shard of one run, once).
+ *
+ * @throws OpnpError `IO_ERROR`, `DATASET_FORMAT` (see {@link readStateFile}), `STATE_MISMATCH` (see {@link mergeStates})
+ */
+export async function readSavedState(path: string): Promise<SavedState> {
+  const shardFiles = await shardSiblings(path);
+  if (!shardFiles) return readStateFile(path);
+  const merged = await mergeStates(shardFiles);
+  return { state: merged.state, meta: merged.provenance, shardFiles };
 }
