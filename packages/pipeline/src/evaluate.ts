@@ -18,8 +18,11 @@ import { resolveConfig, type ResolvedConfig } from './stages/config.js';
 import { fit, type FitResult } from './stages/fit.js';
 import { openSources, type EvaluationSources } from './stages/sources.js';
 import { allIndices, selectPoint, type PointSelection } from './stages/select-point.js';
-import { score } from './stages/score.js';
-import { collectArtifacts, summarize } from './stages/summarize.js';
+import { score, type ScoreOptions, type ScoreResult } from './stages/score.js';
+import { collectArtifacts, summarize, type SummaryInputs } from './stages/summarize.js';
+import type { RunFingerprint } from './fingerprint.js';
+import type { OpnpState } from './methods/registry.js';
+import type { ShardInfo } from './state-file.js';
 import { fitSubset, trainingFingerprint, trainingIndices } from './training-pass.js';
 
 /** What {@link evaluate} returns. */
@@ -42,6 +45,14 @@ export interface EvaluationResult {
  * ```
  */
 export async function evaluate(config: EvaluationConfig): Promise<EvaluationResult> {
+  return withEvaluationModel(config, evaluateLoaded);
+}
+
+/**
+ * Resolves the configuration, loads the model (unless given loaded), runs `body` and releases the model;
+ * an abort becomes an {@link InterruptedError}.
+ */
+export async function withEvaluationModel<T>(config: EvaluationConfig, body: (model: LoadedModel, resolved: ResolvedConfig, info: (m: string) => void) => Promise<T>): Promise<T> {
   const resolved = resolveConfig(config);
   const info = config.onInfo ?? (() => undefined);
   for (const name of Object.keys(config.methodOptions ?? {})) {
@@ -50,7 +61,7 @@ export async function evaluate(config: EvaluationConfig): Promise<EvaluationResu
   const model = typeof config.model === 'string' ? await loadModel(config.model, { onWarning: (m) => info(`model: ${m}`) }) : config.model;
   try {
     assertBatchSize(model, resolved.batchSize);
-    return await evaluateLoaded(model, resolved, info);
+    return await body(model, resolved, info);
   } catch (error) {
     if (error instanceof InterruptedError || !isAbort(error, config.signal)) throw error;
     throw new InterruptedError('interrupted; no results were written');
@@ -59,8 +70,14 @@ export async function evaluate(config: EvaluationConfig): Promise<EvaluationResu
   }
 }
 
+/** Every skipped sample per set key (`train`, `test`, `ood:<name>`, `val:<name>`), and how to add one. */
+export interface SkipLog {
+  readonly sets: Record<string, SkippedSample[]>;
+  readonly add: (set: string, skip: SkippedSample) => void;
+}
+
 /** Collects every skipped sample per set and tells the caller about each. */
-function skipLog(config: ResolvedConfig) {
+function skipLog(config: ResolvedConfig): SkipLog {
   const sets: Record<string, SkippedSample[]> = {};
   const add = (set: string, skip: SkippedSample) => {
     (sets[set] ??= []).push(skip);
@@ -69,12 +86,12 @@ function skipLog(config: ResolvedConfig) {
   return { sets, add };
 }
 
-async function runFit(model: LoadedModel, sources: EvaluationSources, config: ResolvedConfig, needs: { opnp: boolean; fit: boolean }, onSkip: (skip: SkippedSample) => void): Promise<FitResult> {
+async function runFit(model: LoadedModel, sources: EvaluationSources, config: ResolvedConfig, needs: { opnp: boolean; fit: boolean }, onSkip: (skip: SkippedSample) => void): Promise<FitResult & { fingerprint: RunFingerprint }> {
   const indices = trainingIndices(sources.train.count, config.trainFraction, config.seed);
   const fitIndices = needs.fit ? fitSubset(indices, config.fitSamples, config.seed) : new Uint32Array(0);
   const fingerprint = await trainingFingerprint({ model, source: sources.train, indices, ...(config.trainFraction !== undefined ? { fraction: config.trainFraction } : {}), seed: config.seed });
   const checkpoint = typeof config.checkpoint === 'string' ? { path: config.checkpoint } : config.checkpoint;
-  return fit(model, sources.train, {
+  const fitted = await fit(model, sources.train, {
     sensitivity: needs.opnp,
     indices,
     fitIndices,
@@ -87,6 +104,7 @@ async function runFit(model: LoadedModel, sources: EvaluationSources, config: Re
     ...(config.onInfo ? { onInfo: config.onInfo } : {}),
     onSkip,
   });
+  return { ...fitted, fingerprint };
 }
 
 /** Drops methods that need training labels when there are none and the user did not ask for them explicitly. */
@@ -102,19 +120,29 @@ async function usableMethods(config: ResolvedConfig, sources: EvaluationSources,
   return config.methods.filter((m) => !needing.includes(m));
 }
 
-async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: (m: string) => void): Promise<EvaluationResult> {
-  const head = model.extractor.head;
+/** An evaluation up to its scoring: the sets opened, the methods fitted and the OPNP point fixed. */
+export interface PreparedEvaluation {
+  readonly sources: EvaluationSources;
+  readonly methods: readonly string[];
+  readonly fitted: FitResult & { readonly fingerprint: RunFingerprint };
+  readonly selection?: PointSelection;
+  /** The fitted OPNP state at the chosen point, when one was determined. */
+  readonly opnpState?: OpnpState;
+  readonly skips: SkipLog;
+}
+
+/** Opens the sets, runs the training pass and fixes or searches the OPNP point (stages 1-3). */
+export async function prepareEvaluation(model: LoadedModel, config: ResolvedConfig, info: (m: string) => void): Promise<PreparedEvaluation> {
   const sources = await openSources(model, config, info);
   const methods = await usableMethods(config, sources, info);
-  const collect = config.collectArtifacts === true;
   const needs = methodNeeds(config.registry, methods);
   const skips = skipLog(config);
-  const fitted = await runFit(model, sources, config, { opnp: needs.opnp || collect, fit: needs.fit }, (s) => skips.add('train', s));
-  const common = { batchSize: config.batchSize, ...(config.signal ? { signal: config.signal } : {}) };
+  const fitted = await runFit(model, sources, config, { opnp: needs.opnp || config.collectArtifacts === true, fit: needs.fit }, (s) => skips.add('train', s));
   let selection: PointSelection | undefined;
   if (fitted.opnp) {
     selection = await selectPoint(model, sources.test, sources.valOod, fitted.opnp, {
-      ...common,
+      batchSize: config.batchSize,
+      ...(config.signal ? { signal: config.signal } : {}),
       ...(config.percentages ? { percentages: config.percentages } : {}),
       valFraction: config.valFraction,
       seed: config.seed,
@@ -123,29 +151,50 @@ async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: 
     });
   }
   const opnpState = fitted.opnp && selection ? { ...fitted.opnp, percentages: selection.percentages } : undefined;
-  const scores = await score(sources.test, sources.ood, {
-    ...common,
+  return { sources, methods, fitted, ...(selection ? { selection } : {}), ...(opnpState ? { opnpState } : {}), skips };
+}
+
+/** The options of the scoring stage of a prepared evaluation (all of each set, or one shard of each with `shard`). */
+export function scoreOptionsOf(model: LoadedModel, config: ResolvedConfig, prepared: PreparedEvaluation, artifacts: boolean, shard?: ShardInfo): ScoreOptions {
+  const { fitted, opnpState } = prepared;
+  return {
+    batchSize: config.batchSize,
+    ...(config.signal ? { signal: config.signal } : {}),
     registry: config.registry,
-    methods,
+    methods: prepared.methods,
     ...(config.methodOptions ? { methodOptions: config.methodOptions } : {}),
-    context: { head, kernel: model.kernel, fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) },
-    evalIndices: selection?.evalIndices ?? allIndices(sources.test.count),
-    ...(collect && opnpState ? { artifacts: opnpState } : {}),
+    context: { head: model.extractor.head, kernel: model.kernel, fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) },
+    evalIndices: prepared.selection?.evalIndices ?? allIndices(prepared.sources.test.count),
+    ...(artifacts && opnpState ? { artifacts: opnpState } : {}),
+    ...(shard ? { shard } : {}),
     ...(config.onProgress ? { onProgress: config.onProgress } : {}),
-    onSkip: skips.add,
-  });
-  const report = summarize({
+    onSkip: prepared.skips.add,
+  };
+}
+
+/** The summary inputs of a prepared and scored evaluation. */
+export function summaryInputsOf(model: LoadedModel, config: ResolvedConfig, prepared: PreparedEvaluation, scores: ScoreResult): SummaryInputs {
+  const head = model.extractor.head;
+  return {
     classes: head.weight.rows,
     featureDim: head.weight.cols,
-    methods,
+    methods: prepared.methods,
     registry: config.registry,
     ...(config.methodOptions ? { methodOptions: config.methodOptions } : {}),
-    fit: fitted,
-    ...(selection ? { selection } : {}),
+    fit: prepared.fitted,
+    ...(prepared.selection ? { selection: prepared.selection } : {}),
     scores,
-    opnpEvaluated: fitted.opnp !== undefined,
-    skipped: skips.sets,
-  });
+    opnpEvaluated: prepared.fitted.opnp !== undefined,
+    skipped: prepared.skips.sets,
+  };
+}
+
+async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: (m: string) => void): Promise<EvaluationResult> {
+  const prepared = await prepareEvaluation(model, config, info);
+  const collect = config.collectArtifacts === true;
+  const scores = await score(prepared.sources.test, prepared.sources.ood, scoreOptionsOf(model, config, prepared, collect));
+  const report = summarize(summaryInputsOf(model, config, prepared, scores));
+  const { fitted, selection } = prepared;
   if (!collect || !fitted.opnp || !selection) return { report };
-  return { report, artifacts: collectArtifacts({ ...fitted, opnp: fitted.opnp }, selection, scores, skips.sets) };
+  return { report, artifacts: collectArtifacts({ opnp: fitted.opnp }, selection, scores, prepared.skips.sets) };
 }

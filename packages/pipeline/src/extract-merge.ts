@@ -11,7 +11,8 @@ import { loadNpy, openNpyRowWriter, parseNpyHeader, writeNpy } from '@opnp/datas
 import type { ExtractOutputs } from './extract.js';
 import { buildFeaturesMeta, readAnyFeaturesMeta, type FeatureShardMeta } from './extract-shards.js';
 import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
-import { assertSameRun, fingerprintDifferences } from './fingerprint.js';
+import { assertSameRun } from './fingerprint.js';
+import { checkShardSet } from './shard-set.js';
 
 /** Options of {@link mergeFeatureShards}. */
 export interface MergeFeatureShardsOptions {
@@ -76,23 +77,8 @@ async function readShard(path: string): Promise<ShardFiles> {
 /** Checks that the shards are all the finished shards of one run, each once, tiling the dataset; returns them in order. */
 function checkShards(shards: readonly ShardFiles[]): ShardFiles[] {
   const first = shards[0]!;
-  const count = first.meta.shard.count;
-  const seen = new Map<number, ShardFiles>();
-  for (const s of shards) {
-    if (s.meta.fingerprint.digest !== first.meta.fingerprint.digest) {
-      const fields = fingerprintDifferences(first.meta.fingerprint, s.meta.fingerprint);
-      throw new OpnpError('STATE_MISMATCH', `${s.path} belongs to another run than ${first.path}: ${fields.join(', ') || 'the fingerprint'} differ${fields.length === 1 ? 's' : ''}`, { file: s.path });
-    }
-    if (s.meta.shard.count !== count) throw new OpnpError('STATE_MISMATCH', `${s.path} is shard ${s.meta.shard.index}/${s.meta.shard.count}, ${first.path} is of ${count}`, { file: s.path });
-    const twin = seen.get(s.meta.shard.index);
-    if (twin) throw new OpnpError('STATE_MISMATCH', `${s.path} and ${twin.path} are the same shard ${s.meta.shard.index}/${count}: merging both would repeat its rows`, { file: s.path });
-    seen.set(s.meta.shard.index, s);
-  }
-  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length > 0) {
-    throw new OpnpError('STATE_MISMATCH', `Shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${count} ${missing.length > 1 ? 'are' : 'is'} missing`, { hint: 'Pass the features file of every shard (e.g. feats.shard-*-of-*.npy)' });
-  }
-  const ordered = [...seen.keys()].sort((a, b) => a - b).map((i) => seen.get(i)!);
+  const entries = shards.map((s) => ({ path: s.path, fingerprint: s.meta.fingerprint, shard: s.meta.shard, files: s }));
+  const ordered = checkShardSet(entries, { missingHint: 'Pass the features file of every shard (e.g. feats.shard-*-of-*.npy)' }).map((e) => e.files);
   let next = 0;
   for (const s of ordered) {
     if (s.meta.shard.start !== next || s.meta.samples !== first.meta.samples) throw new OpnpError('STATE_MISMATCH', `${s.path} covers samples ${s.meta.shard.start}-${s.meta.shard.end - 1}, expected from ${next}: the shards do not tile the dataset`, { file: s.path });

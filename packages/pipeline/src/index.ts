@@ -7,14 +7,16 @@
  * and sharded building blocks. Every resumable or reusable artefact carries a {@link RunFingerprint} and
  * is refused by any other run.
  */
-export { evaluate, type EvaluationResult } from './evaluate.js';
+export { evaluate, prepareEvaluation, scoreOptionsOf, summaryInputsOf, withEvaluationModel, type EvaluationResult, type PreparedEvaluation } from './evaluate.js';
+export { evaluateShard, mergeEvalShards, evalShardFiles, EVAL_SHARD_FORMAT, type EvalShardMeta, type EvalShardSet, type EvalShardResult } from './eval-shard.js';
+export { checkShardSet, type ShardEntry, type ShardSetOptions } from './shard-set.js';
 export type { EvaluationConfig, EvalReport, EvalArtifacts, MethodResult, NamedSpec, SetScores, CalibrationInputs } from './evaluation-types.js';
 export { resolveConfig, assertUniqueNames, type ResolvedConfig } from './stages/config.js';
 export { openSources, type EvaluationSources } from './stages/sources.js';
 export { fit, type FitOptions, type FitResult, type SensitivityResult } from './stages/fit.js';
 export { selectPoint, allIndices, type PointSelection, type SelectPointOptions } from './stages/select-point.js';
 export { score, artifactKey, type ScoreOptions, type ScoreResult } from './stages/score.js';
-export { summarize, methodMetrics, collectArtifacts, type SummaryInputs } from './stages/summarize.js';
+export { summarize, methodMetrics, collectArtifacts, resolvedOptions, type SummaryInputs, type FitCounts, type ChosenPoint } from './stages/summarize.js';
 
 export * from './methods/index.js';
 
