@@ -4,22 +4,22 @@
  */
 import type { Command } from 'commander';
 import type { PruningPercentages } from '@opnp/core';
-import { DEFAULT_METHODS, assertUniqueNames, assertWritableFile, evaluate, type EvaluationConfig, type NamedSpec } from '@opnp/pipeline';
+import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, type EvaluationConfig, type LoadedModel, type NamedSpec, type ShardInfo } from '@opnp/pipeline';
 import { UsageError } from '../errors.js';
 import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { parseMethods } from '../methods.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, resolveShard, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
 
 interface EvalFlags extends RuntimeFlags {
-  model: string;
-  train: string;
+  model?: string;
+  train?: string;
   trainLabels?: string;
   trainFraction?: number;
-  test: string;
+  test?: string;
   testLabels?: string;
   ood: string[];
   mean?: number[];
@@ -42,6 +42,9 @@ interface EvalFlags extends RuntimeFlags {
   save?: string;
   format: TableFormat;
   quiet?: boolean;
+  shard?: string;
+  shardCount?: number;
+  scoresOut?: string;
 }
 
 /** `--val-ood <dataset>` or `--val-ood <name>=<dataset>`. */
@@ -60,18 +63,27 @@ Example:
   features:<features.npy>[#logits=<logits.npy>]   cached features from \`opnp extract\`
   noise:<count>[#seed=<s>]                        seeded uniform noise of the model input size
 
-Method hyper-parameters: --method-option react.percentile=85 --method-option knn.k=10 (see the JSON's methodOptions).`;
+Method hyper-parameters: --method-option react.percentile=85 --method-option knn.k=10 (see the JSON's methodOptions).
 
-/** Registers `opnp eval`. */
+Cached inputs may be sharded: features:feats.npy, --train-labels labels.npy and --sensitivity-state state.npy
+read the shards (feats.shard-001-of-004.npy ...) while the merged file is absent.
+
+Sharded (e.g. an array job; see docs/cluster.md): every shard fits the same way and scores its part of each set,
+  opnp eval ... --shard 2/4 --scores-out scores.npy        # scores.shard-002-of-004.npy (+ .json)
+  opnp eval merge scores.shard-*-of-004.npy --json report.json --save results/
+gives the report of the unsharded evaluation.`;
+
+/** Registers `opnp eval` and `opnp eval merge`. */
 export function registerEval(program: Command, context: CommandContext): void {
   const command = program
     .command('eval')
     .description('evaluate OOD detection methods (OPNP and baselines) and print a paper-style table')
-    .requiredOption('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
-    .requiredOption('--train <dataset>', 'training set (sensitivity, ReAct, DICE, Mahalanobis, KNN)')
+    .enablePositionalOptions()
+    .option('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
+    .option('--train <dataset>', 'training set (sensitivity, ReAct, DICE, Mahalanobis, KNN)')
     .option('--train-labels <file>', 'labels file for the training set (IDX or .npy)')
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
-    .requiredOption('--test <dataset>', 'in-distribution test set')
+    .option('--test <dataset>', 'in-distribution test set')
     .option('--test-labels <file>', 'labels file for the test set (IDX or .npy)')
     .option('--ood <name=dataset>', 'an OOD test set (repeatable)', collect, [])
     .option('--methods <list>', `comma-separated methods (default ${DEFAULT_METHODS.join(',')})`, parseMethods)
@@ -86,57 +98,130 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--checkpoint <file>', 'checkpoint the sensitivity sums here; a rerun of the same run resumes from it')
     .option('--restart', 'discard an existing --checkpoint instead of resuming it')
     .option('--checkpoint-every <seconds>', 'also write the checkpoint this often (0: after every batch)', parseCheckpointEvery, 30)
-    .option('--sensitivity-state <file>', 'use a saved sensitivity state of this run (opnp sensitivity --state-out / merge) instead of the training pass')
+    .option('--sensitivity-state <file>', 'use a saved sensitivity state of this run (opnp sensitivity --state-out / merge; while the file is absent, the states of its shards) instead of the training pass')
     .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
     .option('--save <dir>', 'write a results folder (report, sensitivities, grid, score arrays, calibration) for opnp report')
-    .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat);
+    .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat)
+    .option('--scores-out <scores.npy>', 'with --shard: where the shard writes its per-sample scores (scores.shard-00i-of-00n.npy + .json)');
+  addShardOptions(command, 'score only part i of n (1-based, contiguous) of the test and OOD sets into per-shard score files (--scores-out); opnp eval merge computes the report');
   addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText('after', EXAMPLE);
-  command.action(async (flags: EvalFlags) => {
-    const { io } = context;
-    const quiet = flags.quiet === true || flags.json === '-';
-    const ood = flags.ood.map((v) => parseNamedSpec('--ood', v));
-    if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
-    assertUniqueNames(ood, '--ood');
-    const valOod = parseValOod(flags.valOod);
-    assertUniqueNames(valOod, '--val-ood');
-    const methodOptions = parseMethodOptions(flags.methodOption, flags.knnK);
-    if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');
-    if (flags.checkpoint !== undefined) await assertWritableFile(flags.checkpoint, 'the checkpoint (--checkpoint)');
-    if (flags.save !== undefined) await assertResultsTarget(flags.save);
-    const info = infoWriter(io, quiet);
-    await withModel(flags.model, info, async (model) => {
-      const config: EvaluationConfig = {
-        model,
-        train: flags.train,
-        ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
-        ...(flags.trainFraction !== undefined ? { trainFraction: flags.trainFraction } : {}),
-        test: flags.test,
-        ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
-        ood,
-        preprocess: preprocessFlags(flags),
-        methods: flags.methods ?? [...DEFAULT_METHODS],
-        methodsExplicit: flags.methods !== undefined,
-        methodOptions,
-        ...(flags.opnp ? { percentages: flags.opnp } : {}),
-        valFraction: flags.valFraction,
-        valOod,
-        valNoise: flags.valNoise,
-        seed: flags.seed,
-        batchSize: flags.batchSize,
-        fitSamples: flags.fitSamples,
-        ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
-        ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
-        collectArtifacts: flags.save !== undefined,
-        ...(io.signal ? { signal: io.signal } : {}),
-        onInfo: info,
-        onProgress: progressListener(io, quiet),
-        onSkip: (set, skip) => skipWarner(io, set)(skip),
-      };
-      const { report, artifacts } = await evaluate(config);
+  command.action((flags: EvalFlags) => runEval(context, flags));
+  registerEvalMerge(command, context);
+}
+
+function required<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`required option '${flag}' not specified`);
+  return value;
+}
+
+/** The evaluation configuration of the flags, for the loaded model. */
+function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandContext['io'], quiet: boolean, info: (m: string) => void): EvaluationConfig {
+  return {
+    model,
+    train: required(flags.train, '--train <dataset>'),
+    ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
+    ...(flags.trainFraction !== undefined ? { trainFraction: flags.trainFraction } : {}),
+    test: required(flags.test, '--test <dataset>'),
+    ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
+    ood: flags.ood.map((v) => parseNamedSpec('--ood', v)),
+    preprocess: preprocessFlags(flags),
+    methods: flags.methods ?? [...DEFAULT_METHODS],
+    methodsExplicit: flags.methods !== undefined,
+    methodOptions: parseMethodOptions(flags.methodOption, flags.knnK),
+    ...(flags.opnp ? { percentages: flags.opnp } : {}),
+    valFraction: flags.valFraction,
+    valOod: parseValOod(flags.valOod),
+    valNoise: flags.valNoise,
+    seed: flags.seed,
+    batchSize: flags.batchSize,
+    fitSamples: flags.fitSamples,
+    ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
+    ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
+    collectArtifacts: flags.save !== undefined,
+    ...(io.signal ? { signal: io.signal } : {}),
+    onInfo: info,
+    onProgress: progressListener(io, quiet),
+    onSkip: (set, skip) => skipWarner(io, set)(skip),
+  };
+}
+
+/** Checks the flags that need no data and every output path, before any work. */
+async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): Promise<void> {
+  required(flags.model, '--model <file>');
+  required(flags.train, '--train <dataset>');
+  required(flags.test, '--test <dataset>');
+  const ood = flags.ood.map((v) => parseNamedSpec('--ood', v));
+  if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
+  assertUniqueNames(ood, '--ood');
+  assertUniqueNames(parseValOod(flags.valOod), '--val-ood');
+  parseMethodOptions(flags.methodOption, flags.knnK);
+  if (shard) {
+    if (flags.json !== undefined || flags.save !== undefined) throw new UsageError('a shard writes only its scores: pass --json and --save to opnp eval merge, which computes the report from every shard');
+    const out = required(flags.scoresOut, '--scores-out <scores.npy>');
+    const files = evalShardFiles(out, shard);
+    await assertOutputTargets([{ path: files.scores, what: 'the shard\'s scores (--scores-out)' }, { path: files.sidecar, what: 'the shard\'s sidecar' }, { path: files.sensitivity, what: 'the shard\'s sensitivity' }]);
+  } else if (flags.scoresOut !== undefined) throw new UsageError('--scores-out is the output of a shard: pass --shard i/n too (a whole evaluation writes --json and --save)');
+  if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');
+  if (flags.checkpoint !== undefined) await assertWritableFile(flags.checkpoint, 'the checkpoint (--checkpoint)');
+  if (flags.save !== undefined) await assertResultsTarget(flags.save);
+}
+
+async function runEval(context: CommandContext, flags: EvalFlags): Promise<void> {
+  const { io } = context;
+  const quiet = flags.quiet === true || flags.json === '-';
+  const shard = resolveShard(io, { ...flags, quiet });
+  // Every shard of an array job would write the same checkpoint: each gets its own.
+  if (shard && flags.checkpoint !== undefined) flags.checkpoint = shardFileName(flags.checkpoint, shard);
+  await checkEvalFlags(flags, shard);
+  const info = infoWriter(io, quiet);
+  await withModel(flags.model!, info, async (model) => {
+    const config = evaluationConfig(flags, model, io, quiet, info);
+    if (shard) {
+      const result = await evaluateShard({ ...config, shard, out: flags.scoresOut! });
+      const rows = Object.entries(result.rows).map(([key, n]) => `${n} ${key.replace(/^ood:/, '')}`).join(', ');
+      info(`scored shard ${shard.index}/${shard.count} (${rows} samples) into ${result.files.scores}; when every shard is done: opnp eval merge ${shardPattern(flags.scoresOut!, shard.count)} --json <report.json>`);
+      return;
+    }
+    const { report, artifacts } = await evaluate(config);
+    await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
+    if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
+  }, flags);
+}
+
+/** `scores.shard-*-of-004.npy`: the shell pattern of every shard's file. */
+function shardPattern(out: string, count: number): string {
+  const first = shardFileName(out, { index: 1, count });
+  return first.replace(/\.shard-0*1-of-/, '.shard-*-of-');
+}
+
+interface EvalMergeFlags {
+  json?: string;
+  save?: string;
+  format: TableFormat;
+  quiet?: boolean;
+}
+
+function registerEvalMerge(parent: Command, context: CommandContext): void {
+  parent
+    .command('merge')
+    .description('compute the report of a sharded evaluation from the scores of every shard (the report of the unsharded evaluation)')
+    .argument('<shards...>', 'the scores files of every shard (scores.shard-*-of-004.npy), in any order')
+    .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
+    .option('--save <dir>', 'write the results folder for opnp report (when the shards determined an OPNP point)')
+    .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat)
+    .option('-q, --quiet', 'no info lines on stderr')
+    .addHelpText('after', '\nExample:\n  opnp eval merge scores.shard-*-of-004.npy --json report.json --save results/\n\nRefuses missing, duplicate, unfinished or foreign shards, and shards that fitted the run differently.')
+    .action(async (shards: string[], flags: EvalMergeFlags) => {
+      const { io } = context;
+      if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');
+      if (flags.save !== undefined) await assertResultsTarget(flags.save);
+      const info = infoWriter(io, flags.quiet === true || flags.json === '-');
+      const { report, artifacts, shards: count } = await mergeEvalShards(shards);
+      if (flags.save !== undefined && !artifacts) throw new UsageError('--save: the shards hold no figure inputs (no OPNP method ran, so no OPNP point was determined)');
+      info(`merged the scores of ${count} shards`);
       await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
       if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
-    }, flags);
-  });
+    });
 }
