@@ -9,6 +9,8 @@
  */
 export { evaluate, prepareEvaluation, scoreOptionsOf, summaryInputsOf, withEvaluationModel, type EvaluationResult, type PreparedEvaluation } from './evaluate.js';
 export { evaluateShard, mergeEvalShards, evalShardFiles, EVAL_SHARD_FORMAT, type EvalShardMeta, type EvalShardSet, type EvalShardResult } from './eval-shard.js';
+export { summarizeRuns, meanStd, type MultiRunReport, type MethodStats, type MeanStd } from './multi-run.js';
+export { BENCHMARKS, benchmark, type Benchmark, type BenchmarkName } from './benchmarks.js';
 export { checkShardSet, type ShardEntry, type ShardSetOptions } from './shard-set.js';
 export type { EvaluationConfig, EvalReport, EvalArtifacts, MethodResult, NamedSpec, SetScores, CalibrationInputs } from './evaluation-types.js';
 export { resolveConfig, assertUniqueNames, type ResolvedConfig } from './stages/config.js';

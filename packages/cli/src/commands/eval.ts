@@ -4,8 +4,12 @@
  */
 import type { Command } from 'commander';
 import type { PruningPercentages } from '@opnp/core';
+import { writeFileAtomic } from '@opnp/core/node';
+import { BENCHMARKS, benchmark, summarizeRuns, type EvalReport } from '@opnp/pipeline';
+import { writeLine } from '../io.js';
+import { renderMultiRun } from '../format/multi-run-table.js';
 import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, type EvaluationConfig, type LoadedModel, type NamedSpec, type ShardInfo } from '@opnp/pipeline';
-import { UsageError } from '../errors.js';
+import { flagError, UsageError } from '../errors.js';
 import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { parseMethods } from '../methods.js';
 import { withModel, type RuntimeFlags } from '../model.js';
@@ -15,7 +19,10 @@ import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
 
 interface EvalFlags extends RuntimeFlags {
-  model?: string;
+  model: string[];
+  seeds?: number[];
+  benchmark?: string;
+  dataRoot?: string;
   train?: string;
   trainLabels?: string;
   trainFraction?: number;
@@ -79,7 +86,10 @@ export function registerEval(program: Command, context: CommandContext): void {
     .command('eval')
     .description('evaluate OOD detection methods (OPNP and baselines) and print a paper-style table')
     .enablePositionalOptions()
-    .option('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
+    .option('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs); repeatable: one run per model, reported as mean ± std', collect, [])
+    .option('--seeds <list>', 'comma-separated seeds: one run per seed (and model), reported as mean ± std', parseSeeds)
+    .option('--benchmark <name>', `the paper's protocol under --data-root: ${Object.keys(BENCHMARKS).join(', ')} (fills --train, --test, the OOD sets, --mean and --std where not given)`)
+    .option('--data-root <dir>', 'the data root of --benchmark (layout: tools/repro/README.md)')
     .option('--train <dataset>', 'training set (sensitivity, ReAct, DICE, Mahalanobis, KNN)')
     .option('--train-labels <file>', 'labels file for the training set (IDX or .npy)')
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
@@ -149,7 +159,12 @@ function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandConte
 
 /** Checks the flags that need no data and every output path, before any work. */
 async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): Promise<void> {
-  required(flags.model, '--model <file>');
+  if (flags.model.length === 0) throw new UsageError("required option '--model <file>' not specified");
+  const runs = flags.model.length * (flags.seeds?.length ?? 1);
+  if (runs > 1) {
+    const single = [['--shard', flags.shard], ['--save', flags.save], ['--checkpoint', flags.checkpoint], ['--sensitivity-state', flags.sensitivityState]].find(([, v]) => v !== undefined);
+    if (single) throw new UsageError(`${single[0]} belongs to one run: it cannot be combined with several --model or --seeds (run them one by one)`);
+  }
   required(flags.train, '--train <dataset>');
   required(flags.test, '--test <dataset>');
   const ood = flags.ood.map((v) => parseNamedSpec('--ood', v));
@@ -168,15 +183,43 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
   if (flags.save !== undefined) await assertResultsTarget(flags.save);
 }
 
-async function runEval(context: CommandContext, flags: EvalFlags): Promise<void> {
+/** `--seeds 0,1,2`. */
+function parseSeeds(text: string): number[] {
+  const seeds = text.split(',').map((part) => parseInteger('--seeds', part.trim(), { allowZero: true }));
+  if (new Set(seeds).size !== seeds.length) throw flagError('--seeds', `expected distinct seeds, got "${text}"`);
+  return seeds;
+}
+
+/** The flags with `--benchmark`'s sets and normalisation filled in where not given. */
+function withBenchmark(flags: EvalFlags): EvalFlags {
+  if (flags.benchmark === undefined) {
+    if (flags.dataRoot !== undefined) throw new UsageError('--data-root is the root of --benchmark: pass --benchmark too');
+    return flags;
+  }
+  const protocol = benchmark(flags.benchmark);
+  const root = required(flags.dataRoot, '--data-root <dir>');
+  return {
+    ...flags,
+    train: flags.train ?? protocol.train(root),
+    test: flags.test ?? protocol.test(root),
+    ood: [...protocol.ood(root).map((o) => `${o.name}=${o.spec}`), ...flags.ood],
+    mean: flags.mean ?? [...protocol.mean],
+    std: flags.std ?? [...protocol.std],
+  };
+}
+
+async function runEval(context: CommandContext, given: EvalFlags): Promise<void> {
   const { io } = context;
+  const flags = withBenchmark(given);
   const quiet = flags.quiet === true || flags.json === '-';
   const shard = resolveShard(io, { ...flags, quiet });
   // Every shard of an array job would write the same checkpoint: each gets its own.
   if (shard && flags.checkpoint !== undefined) flags.checkpoint = shardFileName(flags.checkpoint, shard);
   await checkEvalFlags(flags, shard);
   const info = infoWriter(io, quiet);
-  await withModel(flags.model!, info, async (model) => {
+  if (flags.model.length * (flags.seeds?.length ?? 1) > 1) return runSeveral(context, flags, quiet, info);
+  if (flags.seeds) flags.seed = flags.seeds[0]!;
+  await withModel(flags.model[0]!, info, async (model) => {
     const config = evaluationConfig(flags, model, io, quiet, info);
     if (shard) {
       const result = await evaluateShard({ ...config, shard, out: flags.scoresOut! });
@@ -188,6 +231,30 @@ async function runEval(context: CommandContext, flags: EvalFlags): Promise<void>
     await writeReport(io, report, { ...(flags.json !== undefined ? { json: flags.json } : {}), format: flags.format });
     if (flags.save !== undefined) await saveResults(flags.save, report, artifacts, info);
   }, flags);
+}
+
+/** Runs the evaluation once per model and seed and prints the mean ± std of every metric over the runs. */
+async function runSeveral(context: CommandContext, flags: EvalFlags, quiet: boolean, info: (m: string) => void): Promise<void> {
+  const { io } = context;
+  const seeds = flags.seeds ?? [flags.seed];
+  const runs: { label: string; report: EvalReport }[] = [];
+  for (const path of flags.model) {
+    for (const seed of seeds) {
+      const label = [flags.model.length > 1 ? path : '', flags.seeds ? `seed ${seed}` : ''].filter((p) => p !== '').join(', ');
+      info(`run ${runs.length + 1} of ${flags.model.length * seeds.length}: ${label}`);
+      await withModel(path, info, async (model) => {
+        runs.push({ label, report: (await evaluate(evaluationConfig({ ...flags, seed }, model, io, quiet, info))).report });
+      }, flags);
+    }
+  }
+  const summary = summarizeRuns(runs);
+  if (flags.json === '-') {
+    io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return;
+  }
+  if (flags.json !== undefined) await writeFileAtomic(flags.json, `${JSON.stringify(summary, null, 2)}\n`, `the JSON report ${flags.json}`);
+  if (flags.format === 'table') writeLine(io.stdout, `mean ± std (population, as OpenOOD) over ${runs.length} runs: ${runs.map((r) => r.label).join('; ')}${summary.idAccuracy ? `; ID accuracy ${(summary.idAccuracy.mean * 100).toFixed(2)} ± ${(summary.idAccuracy.std * 100).toFixed(2)}%` : ''}\n`);
+  io.stdout.write(renderMultiRun(summary, flags.format));
 }
 
 /** `scores.shard-*-of-004.npy`: the shell pattern of every shard's file. */
