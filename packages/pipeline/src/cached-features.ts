@@ -6,8 +6,9 @@
  * The identity of cached features is the hash of their rows (not of the file headers), so a set read
  * from its shards is the same set as the merged file.
  */
-import { open as openFile, stat } from 'node:fs/promises';
+import { open as openFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { isFile } from './paths.js';
 import { OpnpError, logitsWith, type LinearHead, type Matrix } from '@opnp/core';
 import { openNpyDataset, parseNpyHeader, type Dataset } from '@opnp/datasets';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
@@ -129,10 +130,6 @@ async function shardFiles(paths: readonly string[], cached: { features: string; 
     return labels;
   };
   return { features, logits, preprocess: first.preprocess, extraction: first.fingerprint.digest, featureFiles, logitFiles, shardLabels };
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
 }
 
 /**

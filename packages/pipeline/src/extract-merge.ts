@@ -4,8 +4,9 @@
  * bit, with the same complete `<out>.json` sidecar. It refuses missing, duplicate, unfinished or foreign
  * shards (another fingerprint) before writing anything.
  */
-import { open, rm, stat } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { isFile } from './paths.js';
 import { OpnpError } from '@opnp/core';
 import { loadNpy, openNpyRowWriter, parseNpyHeader, writeNpy } from '@opnp/datasets';
 import type { ExtractOutputs } from './extract.js';
@@ -38,10 +39,6 @@ export interface ShardFiles {
   readonly meta: FeatureShardMeta;
   readonly path: string;
   readonly files: { features: string; logits?: string; labels?: string; indices?: string };
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
 }
 
 /** A companion file as the sidecar names it, or (moved shards) the same name next to the features file. */

@@ -8,9 +8,10 @@
  * spec naming the unsharded file reads all its shards instead while that file is absent
  * ({@link shardSiblings}), and {@link mergeFeatureShards} joins them into it.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { OpnpError } from '@opnp/core';
+import { isFile } from './paths.js';
 import type { ExtractOutputs } from './extract.js';
 import { readSidecar, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 import type { ShardInfo } from './state-file.js';
@@ -134,7 +135,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
  * @throws OpnpError `STATE_MISMATCH` when shards of several counts lie there (the leftovers of another run)
  */
 export async function shardSiblings(path: string): Promise<string[] | undefined> {
-  if (await stat(path).then(() => true, () => false)) return undefined;
+  if (await isFile(path)) return undefined;
   const name = basename(path);
   const stem = name.endsWith('.npy') ? name.slice(0, -4) : name;
   const pattern = new RegExp(`^${escapeRegExp(stem)}\\.shard-(\\d+)-of-(\\d+)${name.endsWith('.npy') ? '\\.npy' : ''}$`);

@@ -409,13 +409,14 @@ Example:
 
 Paths in the command are relative to the shared volume (--pvc, mounted at --mount, the working folder).`;
 
-/** Registers `opnp cluster slurm` and `opnp cluster k8s`. */
-/** Without --merge the shards' outputs are all a run writes: say how to merge them (the merged --out is not written). */
+/** Without --merge the shards' outputs are all a run writes: say how they are used (the merged outputs are not written). */
 function noteWithoutMerge(plan: ShardedPlan, flags: { merge?: boolean }, context: CommandContext): void {
   if (flags.merge === true) return;
-  writeLine(context.io.stderr, `opnp: note: without --merge the jobs write only the ${plan.shards} shard outputs (${plan.shardFiles[0]} ...); merge them afterwards with: opnp ${plan.merge.join(' ')}`);
+  const use = plan.command === 'eval' ? 'compute the report afterwards with' : 'eval reads them in place of the merged file (features:, --sensitivity-state), or merge them afterwards with';
+  writeLine(context.io.stderr, `opnp: note: without --merge the jobs write only the ${plan.shards} shard outputs (${plan.shardFiles[0]} ...); ${use}: opnp ${plan.merge.join(' ')}`);
 }
 
+/** Registers `opnp cluster slurm` and `opnp cluster k8s`. */
 export function registerCluster(program: Command, context: CommandContext): void {
   const cluster = program.command('cluster').description('run a sharded opnp sensitivity / extract / eval as a Slurm job array or a Kubernetes Indexed Job, then merge');
   addCommonFlags(cluster.command('slurm').description('print (or --submit) the sbatch script of a job array of --shard auto tasks (+ the merge job)'))

@@ -13,7 +13,7 @@ import { flagError, UsageError } from '../errors.js';
 import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { parseMethods } from '../methods.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, resolveShard, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, requiredFlag, parseCheckpointEvery, preprocessFlags, progressListener, resolveShard, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
@@ -121,19 +121,14 @@ export function registerEval(program: Command, context: CommandContext): void {
   registerEvalMerge(command, context);
 }
 
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UsageError(`required option '${flag}' not specified`);
-  return value;
-}
-
 /** The evaluation configuration of the flags, for the loaded model. */
 function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandContext['io'], quiet: boolean, info: (m: string) => void): EvaluationConfig {
   return {
     model,
-    train: required(flags.train, '--train <dataset>'),
+    train: requiredFlag(flags.train, '--train <dataset>'),
     ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
     ...(flags.trainFraction !== undefined ? { trainFraction: flags.trainFraction } : {}),
-    test: required(flags.test, '--test <dataset>'),
+    test: requiredFlag(flags.test, '--test <dataset>'),
     ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
     ood: flags.ood.map((v) => parseNamedSpec('--ood', v)),
     preprocess: preprocessFlags(flags),
@@ -165,8 +160,8 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
     const single = [['--shard', flags.shard], ['--save', flags.save], ['--checkpoint', flags.checkpoint], ['--sensitivity-state', flags.sensitivityState]].find(([, v]) => v !== undefined);
     if (single) throw new UsageError(`${single[0]} belongs to one run: it cannot be combined with several --model or --seeds (run them one by one)`);
   }
-  required(flags.train, '--train <dataset>');
-  required(flags.test, '--test <dataset>');
+  requiredFlag(flags.train, '--train <dataset>');
+  requiredFlag(flags.test, '--test <dataset>');
   const ood = flags.ood.map((v) => parseNamedSpec('--ood', v));
   if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
   assertUniqueNames(ood, '--ood');
@@ -174,7 +169,7 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
   parseMethodOptions(flags.methodOption, flags.knnK);
   if (shard) {
     if (flags.json !== undefined || flags.save !== undefined) throw new UsageError('a shard writes only its scores: pass --json and --save to opnp eval merge, which computes the report from every shard');
-    const out = required(flags.scoresOut, '--scores-out <scores.npy>');
+    const out = requiredFlag(flags.scoresOut, '--scores-out <scores.npy>');
     const files = evalShardFiles(out, shard);
     await assertOutputTargets([{ path: files.scores, what: 'the shard\'s scores (--scores-out)' }, { path: files.sidecar, what: 'the shard\'s sidecar' }, { path: files.sensitivity, what: 'the shard\'s sensitivity' }]);
   } else if (flags.scoresOut !== undefined) throw new UsageError('--scores-out is the output of a shard: pass --shard i/n too (a whole evaluation writes --json and --save)');
@@ -197,7 +192,7 @@ function withBenchmark(flags: EvalFlags): EvalFlags {
     return flags;
   }
   const protocol = benchmark(flags.benchmark);
-  const root = required(flags.dataRoot, '--data-root <dir>');
+  const root = requiredFlag(flags.dataRoot, '--data-root <dir>');
   return {
     ...flags,
     train: flags.train ?? protocol.train(root),

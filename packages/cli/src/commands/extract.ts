@@ -8,8 +8,7 @@ import type { Command } from 'commander';
 import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, type ExtractOutputs } from '@opnp/pipeline';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
-import { UsageError } from '../errors.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -77,11 +76,6 @@ export function registerExtract(program: Command, context: CommandContext): void
   registerExtractMerge(command, context);
 }
 
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UsageError(`required option '${flag}' not specified`);
-  return value;
-}
-
 async function checkTargets(outputs: ExtractOutputs, flags: { logits: string; labels: string; indices: string }): Promise<void> {
   await assertOutputTargets([
     { path: outputs.features, what: 'the features (--out)' },
@@ -93,9 +87,9 @@ async function checkTargets(outputs: ExtractOutputs, flags: { logits: string; la
 
 async function runExtract(context: CommandContext, flags: ExtractFlags): Promise<void> {
   const { io } = context;
-  const model = required(flags.model, '--model <file>');
-  const data = required(flags.data, '--data <dataset>');
-  const out = required(flags.out, '--out <features.npy>');
+  const model = requiredFlag(flags.model, '--model <file>');
+  const data = requiredFlag(flags.data, '--data <dataset>');
+  const out = requiredFlag(flags.out, '--out <features.npy>');
   const quiet = flags.quiet === true;
   const info = infoWriter(io, quiet);
   const shard = resolveShard(io, flags);

@@ -6,7 +6,7 @@ import { writeLine, type CliIo } from '../io.js';
 import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
 import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline';
-import { flagError } from '../errors.js';
+import { flagError, UsageError } from '../errors.js';
 import { collect, parseInteger, parseNumberList, parseShard } from '../options.js';
 
 /** What every command action gets. */
@@ -89,4 +89,10 @@ export function addShardOptions(command: Command, what: string): Command {
   return command
     .option('--shard <i/n|auto>', `${what}; "auto": from the array job (Slurm, Kubernetes Indexed Job, AWS Batch)`)
     .option('--shard-count <n>', 'with --shard auto on a Kubernetes Indexed Job: the completion count (or set OPNP_SHARD_COUNT)', (v) => parseInteger('--shard-count', v));
+}
+
+/** The value of a required flag, checked by hand (commands with subcommands cannot declare required options). */
+export function requiredFlag<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`required option '${flag}' not specified`);
+  return value;
 }
