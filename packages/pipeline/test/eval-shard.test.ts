@@ -7,6 +7,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { loadIdx } from '@opnp/datasets';
 import { oodMetrics } from '@opnp/metrics';
 import {
   evalShardFiles,
@@ -24,7 +26,7 @@ import {
   type EvaluationConfig,
   type ExtractOutputs,
 } from '../src/index.js';
-import { demoModel, FASHION_VAL, NORMALISE, TEST, TRAIN, tempDir } from './helpers.js';
+import { demoAsset, demoModel, FASHION_VAL, NORMALISE, TEST, TRAIN, tempDir } from './helpers.js';
 
 const base = async (): Promise<EvaluationConfig> => ({
   model: await demoModel(),
@@ -86,6 +88,25 @@ describe('evaluateShard + mergeEvalShards', () => {
     await expect(mergeEvalShards([a!, b!, c!])).rejects.toThrow(/has no sidecar .* unfinished/);
     rmSync(dir, { recursive: true, force: true });
     rmSync(other, { recursive: true, force: true });
+  });
+
+  it('unreadable samples are counted and listed as in the unsharded evaluation', async () => {
+    const dir = tempDir();
+    const images = await loadIdx(demoAsset('fashion-val-images-idx3-ubyte.gz'));
+    for (let i = 0; i < 12; i++) {
+      const pixels = Buffer.from((images.data as Uint8Array).subarray(i * 784, (i + 1) * 784));
+      await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(dir, `img${String(i).padStart(2, '0')}.png`));
+    }
+    writeFileSync(join(dir, 'img05b.png'), 'not a png');
+    writeFileSync(join(dir, 'img09b.png'), 'not a png either');
+    const config = { ...(await base()), collectArtifacts: false, methods: ['energy', 'opnp'], ood: [{ name: 'folder', spec: `folder:${dir}#nolabels` }] };
+    const whole = await evaluate(config);
+    expect(whole.report.counts.skipped).toEqual({ 'ood:folder': 2 });
+    const out = tempDir();
+    const merged = await mergeEvalShards(await runShards(config, out, 3));
+    expect(JSON.stringify(merged.report)).toBe(JSON.stringify(whole.report));
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
   });
 
   it('a shard beyond the samples of a small set scores none of it and still merges', async () => {
