@@ -80,6 +80,8 @@ describe('opnp cluster slurm', () => {
     const reportRun = await cli(['cluster', 'slurm', 'report', 'results', '--shards', '2']);
     expect(reportRun.code).toBe(2);
     expect(reportRun.stderr).toMatch(/cannot shard "report": give an opnp sensitivity, extract or eval command/);
+    const runs = await cli(['cluster', 'slurm', ...EVAL, '--model', 'b.onnx', '--shards', '2']);
+    expect(runs.stderr).toMatch(/a sharded eval is one run: give one --model and no --seeds/);
     const restart = await cli(['cluster', 'slurm', ...EXTRACT, '--restart', '--shards', '2']);
     expect(restart.stderr).toMatch(/--restart in an array job/);
     expect((await cli(['cluster', 'slurm', ...EXTRACT])).stderr).toMatch(/--shards/);

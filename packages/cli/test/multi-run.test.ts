@@ -69,6 +69,8 @@ describe('opnp eval over several runs', () => {
     expect(table.stdout).toMatch(/^\| opnp \| \d+\.\d\d ± 0\.00 \|/m);
     const refused = await cli(['eval', '--model', MODEL, '--model', copy, ...RUN, '--save', join(dir, 'r')]);
     expect(refused.stderr).toMatch(/--save belongs to one run/);
+    const cached = await cli(['eval', '--model', MODEL, '--model', copy, ...RUN, '--ood', 'f2=features:f.npy']);
+    expect(cached.stderr).toMatch(/f2=features:f\.npy holds the features of one model: with several --model give the datasets themselves/);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -104,6 +104,9 @@ function extractPlan(args: readonly string[], shards: number): Omit<ShardedPlan,
 }
 
 function evalPlan(args: readonly string[], shards: number): Omit<ShardedPlan, 'command' | 'shards' | 'width'> {
+  if (args.filter((a) => a === '--model' || a.startsWith('--model=')).length > 1 || findFlag(args, '--seeds')) {
+    throw new UsageError('a sharded eval is one run: give one --model and no --seeds (submit one sharded eval per checkpoint or seed)');
+  }
   const json = flagValue(args, '--json');
   const save = flagValue(args, '--save');
   const format = flagValue(args, '--format');

@@ -159,6 +159,8 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
   if (runs > 1) {
     const single = [['--shard', flags.shard], ['--save', flags.save], ['--checkpoint', flags.checkpoint], ['--sensitivity-state', flags.sensitivityState]].find(([, v]) => v !== undefined);
     if (single) throw new UsageError(`${single[0]} belongs to one run: it cannot be combined with several --model or --seeds (run them one by one)`);
+    const cached = [flags.train, flags.test, ...flags.ood, ...flags.valOod].find((spec) => spec?.replace(/^[^=]*=(?=features:)/, '').startsWith('features:'));
+    if (flags.model.length > 1 && cached !== undefined) throw new UsageError(`${cached} holds the features of one model: with several --model give the datasets themselves`);
   }
   requiredFlag(flags.train, '--train <dataset>');
   requiredFlag(flags.test, '--test <dataset>');
