@@ -190,12 +190,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       if (error.code === 'commander.executeSubCommandAsync') return EXIT.ok;
       // Our option parsers throw OpnpErrors; commander wraps nothing, so these are real usage errors.
-      const misspelled = error.code === 'commander.missingMandatoryOptionValue' ? misspelledOption(program, argv.slice(2)) : undefined;
+      const misspelled = error.code === 'commander.missingMandatoryOptionValue' || error.code === 'commander.unknownOption' ? misspelledOption(program, argv.slice(2)) : undefined;
       writeLine(io.stderr, `opnp: ${misspelled ?? commanderMessage(error)} (see opnp --help)`);
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof UsageError) {
-      writeLine(io.stderr, `opnp: ${error.message} (see opnp --help)`);
+      // Commands with subcommands check their required options themselves: a misspelling hides there too.
+      const misspelled = /^required option /.test(error.message) ? misspelledOption(program, argv.slice(2)) : undefined;
+      writeLine(io.stderr, `opnp: ${misspelled ?? error.message} (see opnp --help)`);
       return EXIT.usage;
     }
     if (error instanceof InterruptedError) {

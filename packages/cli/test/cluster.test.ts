@@ -1,15 +1,18 @@
 /**
  * `opnp cluster slurm|k8s`: the generated sbatch scripts (array of --shard auto tasks with per-task logs and
  * per-shard state files, the dependent merge job), `--submit` through a stand-in sbatch, and the Kubernetes
- * Indexed Job manifests, parsed as YAML and validated against a trimmed batch/v1 Job schema.
+ * Indexed Job manifests, parsed as YAML and validated with ajv against the batch/v1 Job schema derived from
+ * the Kubernetes OpenAPI spec (tools/k8s/make-job-schema.mjs).
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { cli, tempDir } from './helpers.js';
 
 const SENSITIVITY = ['sensitivity', '--model', 'm.onnx', '--train', 'idx:./train images', '--mean', '0.1307', '--std', '0.3081', '--out', 'sens.npy', '--neuron-out', 'neuron.npy', '--state-out', 'state.npy'];
+const EVAL = ['eval', '--model', 'm.onnx', '--train', 'features:train.npy', '--test', 'features:val.npy', '--ood', 'inat=features:inat.npy', '--sensitivity-state', 'state.npy', '--json', 'report.json', '--save', 'results', '--format', 'markdown'];
 const EXTRACT = ['extract', '--model', 'm.onnx', '--data', 'idx:./val', '--out', 'feats.npy', '--logits-out', 'logits.npy', '--indices-out', 'idx.npy'];
 
 /** The `#SBATCH` directives of a script, as a map. */
@@ -62,51 +65,49 @@ describe('opnp cluster slurm', () => {
     expect(readFileSync(join(dir, 'call-1.sh'), 'utf8')).toContain('opnp sensitivity merge state.shard-001-of-002.npy state.shard-002-of-002.npy --out sens.npy --neuron-out neuron.npy --state-out state.npy');
   });
 
+  it('eval: the tasks score their shard into per-shard files, the merge job computes the report and writes --json / --save', async () => {
+    const run = await cli(['cluster', 'slurm', ...EVAL, '--shards', '4', '--cpus', '2', '--merge']);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain('opnp eval --model m.onnx --train features:train.npy --test features:val.npy --ood inat=features:inat.npy --sensitivity-state state.npy --shard auto --scores-out report.scores.npy --threads 2');
+    expect(lines).toContain('opnp eval merge report.scores.shard-001-of-004.npy report.scores.shard-002-of-004.npy report.scores.shard-003-of-004.npy report.scores.shard-004-of-004.npy --json report.json --save results --format markdown');
+    const named = await cli(['cluster', 'slurm', ...EVAL.filter((a) => a !== '--json' && a !== 'report.json'), '--scores-out', 'out/s.npy', '--shards', '2']);
+    expect(named.stdout).toContain('--shard auto --scores-out out/s.npy'); // eval names its shard's files itself
+    expect(named.stderr).toContain('opnp eval merge out/s.shard-001-of-002.npy out/s.shard-002-of-002.npy --save results --format markdown');
+  });
+
   it('refuses commands it cannot shard and --restart', async () => {
-    const evalRun = await cli(['cluster', 'slurm', 'eval', '--model', 'm.onnx', '--shards', '2']);
-    expect(evalRun.code).toBe(2);
-    expect(evalRun.stderr).toMatch(/cannot shard "eval"/);
+    const reportRun = await cli(['cluster', 'slurm', 'report', 'results', '--shards', '2']);
+    expect(reportRun.code).toBe(2);
+    expect(reportRun.stderr).toMatch(/cannot shard "report": give an opnp sensitivity, extract or eval command/);
+    const runs = await cli(['cluster', 'slurm', ...EVAL, '--model', 'b.onnx', '--shards', '2']);
+    expect(runs.stderr).toMatch(/a sharded eval is one run: give one --model and no --seeds/);
     const restart = await cli(['cluster', 'slurm', ...EXTRACT, '--restart', '--shards', '2']);
     expect(restart.stderr).toMatch(/--restart in an array job/);
     expect((await cli(['cluster', 'slurm', ...EXTRACT])).stderr).toMatch(/--shards/);
   });
 });
 
-type Schema = { type?: string | string[]; enum?: unknown[]; pattern?: string; minimum?: number; minItems?: number; required?: string[]; properties?: Record<string, Schema>; additionalProperties?: boolean | Schema; items?: Schema; $ref?: string; definitions?: Record<string, Schema> };
+/**
+ * The batch/v1 Job schema, derived from the Kubernetes OpenAPI spec by tools/k8s/make-job-schema.mjs (its
+ * `$comment` names the source file and commit), compiled by ajv.
+ */
+const SCHEMA = JSON.parse(readFileSync(new URL('./fixtures/k8s-job-batch-v1.schema.json', import.meta.url), 'utf8')) as { $comment: string };
+const validateJob = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(SCHEMA);
 
-/** A small JSON-schema validator (the keywords the trimmed schema uses); returns the errors as `path: message`. */
-function validate(value: unknown, schema: Schema, root: Schema, path = '$'): string[] {
-  if (schema.$ref) return validate(value, root.definitions![schema.$ref.replace('#/definitions/', '')]!, root, path);
-  const errors: string[] = [];
-  const typeOf = (v: unknown) => (Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : v === null ? 'null' : typeof v);
-  const types = schema.type === undefined ? undefined : [schema.type].flat();
-  if (types && !types.includes(typeOf(value)) && !(types.includes('number') && typeof value === 'number')) return [`${path}: expected ${types.join('|')}, got ${typeOf(value)}`];
-  if (schema.enum && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
-  if (schema.pattern && typeof value === 'string' && !new RegExp(schema.pattern).test(value)) errors.push(`${path}: "${value}" does not match ${schema.pattern}`);
-  if (schema.minimum !== undefined && typeof value === 'number' && value < schema.minimum) errors.push(`${path}: ${value} < ${schema.minimum}`);
-  if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
-    if (schema.items) value.forEach((v, i) => errors.push(...validate(v, schema.items!, root, `${path}[${i}]`)));
-  } else if (value !== null && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    for (const key of schema.required ?? []) if (!(key in record)) errors.push(`${path}: missing ${key}`);
-    for (const [key, v] of Object.entries(record)) {
-      const sub = schema.properties?.[key];
-      if (sub) errors.push(...validate(v, sub, root, `${path}.${key}`));
-      else if (schema.additionalProperties === false) errors.push(`${path}: unknown field ${key}`);
-      else if (typeof schema.additionalProperties === 'object') errors.push(...validate(v, schema.additionalProperties, root, `${path}.${key}`));
-    }
-  }
-  return errors;
+/** The schema's errors for `value`, as `path: message`. */
+function validate(value: unknown): string[] {
+  if (validateJob(value)) return [];
+  return (validateJob.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` ${String(e.params.additionalProperty)}` : ''}`);
 }
 
-const SCHEMA = JSON.parse(readFileSync(new URL('./fixtures/k8s-job-batch-v1.schema.json', import.meta.url), 'utf8')) as Schema;
-
 describe('opnp cluster k8s', () => {
-  it('the validator catches what the schema forbids', () => {
-    const bad = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'Bad_Name' }, spec: { completionMode: 'indexed', completions: -1, template: { spec: { containers: [], restartPolicy: 'Sometimes', volumes: [{ name: 'w', persistentVolumeClaim: {} }] } }, paralelism: 2 } };
-    const errors = validate(bad, SCHEMA, SCHEMA).join('\n');
-    for (const e of ['metadata.name', 'completionMode', 'completions: -1', 'unknown field paralelism', 'containers: fewer than 1', 'restartPolicy', 'missing claimName']) expect(errors).toContain(e);
+  it('the schema is the official one and catches what a Job may not hold', () => {
+    expect(SCHEMA.$comment).toMatch(/from kubernetes-client\/python@[0-9a-f]{40}:kubernetes\/swagger\.json\.unprocessed .*release-1\.\d+.*sha256 [0-9a-f]{64}/);
+    const bad = { apiVersion: 'batch/v2', kind: 'Job', metadata: { name: 'x' }, spec: { completions: '4', template: { spec: { containers: [{ image: 'i' }], volumes: [{ name: 'w', persistentVolumeClaim: {} }] } }, paralelism: 2 } };
+    const errors = validate(bad).join('\n');
+    for (const e of ['/apiVersion: must be equal to one of the allowed values', '/spec/completions: must be integer', '/spec: must NOT have additional properties paralelism', "/spec/template/spec/containers/0: must have required property 'name'", "/spec/template/spec/volumes/0/persistentVolumeClaim: must have required property 'claimName'"]) expect(errors).toContain(e);
+    expect(validate({ apiVersion: 'batch/v1', kind: 'Job', spec: { template: { spec: {} } } }).join('\n')).toContain("/spec/template/spec: must have required property 'containers'");
   });
 
   it('prints an Indexed Job of --shard auto tasks on a shared volume and the merge Job, valid batch/v1 Jobs', async () => {
@@ -117,7 +118,7 @@ describe('opnp cluster k8s', () => {
       return d.toJS() as { metadata: { name: string }; spec: Record<string, unknown> & { template: { spec: { containers: { command: string[]; env?: { name: string; value: string }[]; resources: unknown; volumeMounts: unknown[] }[]; initContainers?: { command: string[] }[]; volumes: unknown[] } } } };
     });
     expect(docs).toHaveLength(2);
-    for (const doc of docs) expect(validate(doc, SCHEMA, SCHEMA)).toEqual([]);
+    for (const doc of docs) expect(validate(doc)).toEqual([]);
     const [shards, merge] = docs as [(typeof docs)[0], (typeof docs)[0]];
     expect(shards.metadata.name).toBe('opnp-sensitivity');
     expect(shards.spec).toMatchObject({ completionMode: 'Indexed', completions: 4, parallelism: 4 });
@@ -134,11 +135,21 @@ describe('opnp cluster k8s', () => {
     expect(merge.spec.template.spec.containers[0]!.command[2]).toBe('opnp sensitivity merge state.shard-001-of-004.npy state.shard-002-of-004.npy state.shard-003-of-004.npy state.shard-004-of-004.npy --out sens.npy --neuron-out neuron.npy --state-out state.npy');
   });
 
+  it('eval: an Indexed Job of scoring shards and the merge Job that waits for every shard\'s scores and sidecar, valid Jobs', async () => {
+    const run = await cli(['cluster', 'k8s', ...EVAL, '--shards', '3', '--merge']);
+    const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as { spec: { template: { spec: { containers: { command: string[] }[]; initContainers?: { command: string[] }[] } } } });
+    expect(docs).toHaveLength(2);
+    for (const doc of docs) expect(validate(doc)).toEqual([]);
+    expect(docs[0]!.spec.template.spec.containers[0]!.command[2]).toContain('--shard auto --scores-out report.scores.npy');
+    expect(docs[1]!.spec.template.spec.initContainers![0]!.command[2]).toContain('[ -f report.scores.shard-003-of-003.npy ] && [ -f report.scores.shard-003-of-003.npy.json ]');
+    expect(docs[1]!.spec.template.spec.containers[0]!.command[2]).toMatch(/^opnp eval merge .* --json report\.json --save results --format markdown$/);
+  });
+
   it('without --merge: one Job; extract tasks name their own shard files', async () => {
     const run = await cli(['cluster', 'k8s', ...EXTRACT, '--shards', '2']);
     const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as Record<string, unknown>);
     expect(docs).toHaveLength(1);
-    expect(validate(docs[0], SCHEMA, SCHEMA)).toEqual([]);
+    expect(validate(docs[0])).toEqual([]);
     expect(run.stdout).toContain('--shard auto"');
   });
 });

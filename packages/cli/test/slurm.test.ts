@@ -2,20 +2,22 @@
  * On a real Slurm: `opnp cluster slurm` job arrays of `opnp sensitivity --shard auto` (through the printed
  * `--merge` script, run with bash) and of `opnp extract --shard auto` (through `--submit`), each with its
  * dependent merge job; the merged sensitivity equals an unsharded run to 1e-6 relative and the merged
- * features are the unsharded run's bytes.
+ * features are the unsharded run's bytes. Then a 3-task array of `opnp eval --shard auto` reading those
+ * shard files directly (feature shards, sensitivity shard states) and its `opnp eval merge` job: the report
+ * equals an eval of the merged files.
  *
  * Needs a Slurm cluster: an existing one (`sinfo` answers), or, as root with the packages installed
  * (`slurmctld`, `slurmd`, `munge`; see .ci/run), the one-node cluster of tools/slurm/start-local-slurm.sh,
  * which this test starts and stops again. Otherwise it is skipped with the reason.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNpy } from '@opnp/datasets/node';
 import { OPNP_BIN } from './built-cli.js';
-import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TRAIN } from './helpers.js';
+import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const START = join(ROOT, 'tools/slurm/start-local-slurm.sh');
@@ -70,7 +72,7 @@ function logs(dir: string): string {
 const ids = (stdout: string) => ({ array: /^array (\d+)$/m.exec(stdout)?.[1] ?? '', merge: /^merge (\d+)$/m.exec(stdout)?.[1] ?? '' });
 
 describe.skipIf(!slurm.ready)('on a real Slurm cluster', () => {
-  it('4-task arrays of sensitivity and extract --shard auto plus their merge jobs equal unsharded runs', { timeout: 600_000 }, async () => {
+  it('4-task arrays of sensitivity and extract --shard auto plus their merge jobs equal unsharded runs; an eval array over the shards equals an eval of the merged files', { timeout: 600_000 }, async () => {
     const dir = tempDir();
     const logDir = join(dir, 'logs');
     mkdirSync(logDir);
@@ -105,6 +107,23 @@ describe.skipIf(!slurm.ready)('on a real Slurm cluster', () => {
     for (const name of ['f.npy', 'l.npy', 'i.npy']) expect(readFileSync(join(dir, name)), name).toEqual(readFileSync(join(ref, name)));
     const sidecar = (d: string) => readFileSync(join(d, 'f.npy.json'), 'utf8').split(d).join('<dir>');
     expect(sidecar(dir)).toBe(sidecar(ref));
+
+    // The recipe's last step: an eval array that reads the shards directly (the merged files are moved away)
+    // and its merge job, against an eval of the merged files in this process.
+    for (const name of ['state.npy', 'state.npy.json', 'f.npy', 'f.npy.json', 'l.npy']) renameSync(join(dir, name), join(dir, name.replace('.npy', '.merged.npy')));
+    const evaluation = (state: string, features: string, logits: string) => [
+      'eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.1', '--test', TEST, ...NORMALISE, '--ood', `fashion=features:${features}#logits=${logits}`,
+      '--methods', 'msp,energy,opnp', '--val-noise', '100', '--sensitivity-state', state, '--batch-size', '100',
+    ];
+    const evalSubmitted = await cli(['cluster', 'slurm', ...evaluation(join(dir, 'state.npy'), join(dir, 'f.npy'), join(dir, 'l.npy')), '--json', join(dir, 'report.json'), ...cluster, '--shards', '3', '--submit']);
+    expect(evalSubmitted.code, evalSubmitted.stderr).toBe(0);
+    const evalJobs = ids(evalSubmitted.stdout);
+    const reference = await cli([...evaluation(join(dir, 'state.merged.npy'), join(dir, 'f.merged.npy'), join(dir, 'l.merged.npy')), '--json', '-', '-q']);
+    expect(reference.code, reference.stderr).toBe(0);
+    const evalStates = await waitForJobs([evalJobs.array, evalJobs.merge], 300_000);
+    for (const [id, state] of Object.entries(evalStates)) expect(state.split(',').every((st) => st === 'COMPLETED'), `job ${id}: ${state}\n${logs(logDir)}`).toBe(true);
+    expect(readFileSync(join(dir, 'report.json'), 'utf8')).toBe(reference.stdout);
+    expect(readdirSync(logDir).filter((f) => /^opnp-eval-\d+_\d\.log$/.test(f))).toHaveLength(3);
   });
 });
 

@@ -110,6 +110,40 @@ describe('.npy messages and shape', () => {
     }
   });
 
+  it('openNpyDataset over several files: one dataset of their rows in order, batches across the boundaries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opnp-npy-parts-'));
+    try {
+      const rowsOf = [2, 0, 4, 1];
+      const all = Float32Array.from({ length: 7 * 3 }, (_, i) => i * 0.5 - 3);
+      const paths: string[] = [];
+      let at = 0;
+      for (const [k, rows] of rowsOf.entries()) {
+        const path = join(dir, `part${k}.npy`);
+        await writeNpy(path, { rows, cols: 3, data: all.slice(at * 3, (at + rows) * 3) });
+        paths.push(path);
+        at += rows;
+      }
+      const whole = join(dir, 'whole.npy');
+      await writeNpy(whole, { rows: 7, cols: 3, data: all });
+      const parts = await openNpyDataset(paths);
+      expect(parts.count).toBe(7);
+      expect(parts.arrayShape).toEqual([7, 3]);
+      const subset = Uint32Array.from([0, 1, 3, 5, 6]);
+      const got = await collect(parts, { batchSize: 2, subset });
+      const want = await collect(await openNpyDataset(whole), { batchSize: 2, subset });
+      expect(got.indices).toEqual([0, 1, 3, 5, 6]);
+      expect(got.shapes.map((s) => s[0])).toEqual([2, 2, 1]);
+      expect(got.data).toEqual(want.data);
+      // Row 5 is the first row of the fourth part: values 5 * 3 * 0.5 - 3 = 4.5, 5, 5.5.
+      expect(Array.from(got.data.subarray(9, 12))).toEqual([4.5, 5, 5.5]);
+      await writeNpy(join(dir, 'other.npy'), { rows: 2, cols: 4, data: new Float32Array(8) });
+      const mixed = await expectOpnpError(() => openNpyDataset([paths[0]!, join(dir, 'other.npy')]), 'DATASET_FORMAT');
+      expect(mixed.message).toMatch(/parts differ.*shape \(3\).*shape \(4\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('openNpyDataset says the stored array shape', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opnp-npy-shape-'));
     try {

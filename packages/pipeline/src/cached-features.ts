@@ -1,15 +1,22 @@
 /**
  * Cached features as a {@link FeatureSource}: `features:<features.npy>[#logits=<logits.npy>]`. Without
  * cached logits they are computed from the head. The sidecar written by {@link extractFeatures}
- * (`<features.npy>.json`) supplies the preprocessing and the run fingerprint when present.
+ * (`<features.npy>.json`) supplies the preprocessing and the run fingerprint when present. While
+ * `<features.npy>` is absent, the shards of a sharded extraction of it are read in its place.
+ * The identity of cached features is the hash of their rows (not of the file headers), so a set read
+ * from its shards is the same set as the merged file.
  */
 import { open as openFile } from 'node:fs/promises';
-import { OpnpError, logitsWith, type Matrix } from '@opnp/core';
+import { basename } from 'node:path';
+import { isFile } from './paths.js';
+import { OpnpError, logitsWith, type LinearHead, type Matrix } from '@opnp/core';
 import { openNpyDataset, parseNpyHeader, type Dataset } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import { featuresMetaPath, readFeaturesMeta, type FeaturesMeta } from './features-meta.js';
-import { hashFile, type JsonValue } from './fingerprint.js';
+import { readFeatureShards, type ShardFiles } from './extract-merge.js';
+import { shardFileName, shardSiblings } from './extract-shards.js';
+import { hashNpyRows, type JsonValue } from './fingerprint.js';
 import { checkLabelCount, loadLabelsFile } from './labels-file.js';
 
 /** Parses `features:<features.npy>[#logits=<logits.npy>]`; undefined for other specs. */
@@ -66,27 +73,93 @@ async function checkedMeta(path: string, rows: number): Promise<FeaturesMeta | u
   return meta;
 }
 
-/** Opens cached features (see the module comment). */
+/** What a cached feature set is read from: whole files, or the shards of a sharded extraction. */
+interface CachedFiles {
+  readonly features: Dataset;
+  readonly logits: Dataset | undefined;
+  readonly preprocess: FeaturesMeta['preprocess'] | undefined;
+  /** The extraction run's fingerprint digest (the unsharded run's for shards), or null without a sidecar. */
+  readonly extraction: string | null;
+  readonly featureFiles: readonly string[];
+  readonly logitFiles: readonly string[] | undefined;
+  /** The labels the labels file stands for, when it is absent and the shards wrote it. */
+  readonly shardLabels?: (labelsFile: string) => Promise<Int32Array | undefined>;
+}
+
+async function wholeFiles(cached: { features: string; logits?: string }, head: LinearHead): Promise<CachedFiles> {
+  const features = await openMatrixFile(cached.features, 'Cached features', head.weight.cols, 'D');
+  const logits = cached.logits === undefined ? undefined : await openMatrixFile(cached.logits, 'Cached logits', head.weight.rows, 'C', features.count);
+  const meta = await checkedMeta(cached.features, features.count);
+  return { features, logits, preprocess: meta?.preprocess, extraction: meta ? meta.fingerprint.digest : null, featureFiles: [cached.features], logitFiles: cached.logits === undefined ? undefined : [cached.logits] };
+}
+
+/** The shards' copies of an unsharded companion file (`#logits=`, a labels file), refusing a name the shards did not write. */
+function shardCompanions(shards: readonly ShardFiles[], key: 'logits' | 'labels', unsharded: string, what: string): string[] {
+  return shards.map((s) => {
+    const recorded = s.files[key];
+    const expected = basename(shardFileName(unsharded, s.meta.shard));
+    if (recorded === undefined || basename(recorded) !== expected) {
+      throw new OpnpError('STATE_MISMATCH', `${what} ${unsharded} is not a file the shards wrote: shard ${s.meta.shard.index}/${s.meta.shard.count} (${s.path}) has ${recorded === undefined ? `no ${key}` : `${key} ${recorded}`}`, {
+        file: s.path,
+        hint: `Name the unsharded ${key} file given to opnp extract --shard (its shards are read), or extract the shards with it`,
+      });
+    }
+    return recorded;
+  });
+}
+
+async function shardFiles(paths: readonly string[], cached: { features: string; logits?: string }, head: LinearHead): Promise<CachedFiles> {
+  const shards = await readFeatureShards(paths);
+  const first = shards[0]!.meta;
+  if (first.dim !== head.weight.cols || first.classes !== head.weight.rows) {
+    throw new OpnpError('SHAPE_MISMATCH', `The shards of ${cached.features} hold ${first.dim} features and ${first.classes} logits per sample; the model head has ${head.weight.cols} and ${head.weight.rows}`, { file: shards[0]!.path });
+  }
+  const rows = shards.reduce((n, s) => n + s.meta.rows, 0);
+  const featureFiles = shards.map((s) => s.files.features);
+  const features = await openNpyDataset(featureFiles);
+  const logitFiles = cached.logits === undefined ? undefined : shardCompanions(shards, 'logits', cached.logits, 'The cached logits');
+  const logits = logitFiles ? await openNpyDataset(logitFiles) : undefined;
+  for (const set of [features, logits]) {
+    if (set && set.count !== rows) throw new OpnpError('STATE_MISMATCH', `The shard files ${set.source} hold ${set.count} rows, their sidecars record ${rows}`, { file: shards[0]!.path, hint: 'Extract the shards again' });
+  }
+  const shardLabels = async (labelsFile: string) => {
+    const parts = [];
+    for (const path of shardCompanions(shards, 'labels', labelsFile, 'The labels file')) parts.push(await loadLabelsFile(path));
+    const labels = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, part) => (labels.set(part, at), at + part.length), 0);
+    return labels;
+  };
+  return { features, logits, preprocess: first.preprocess, extraction: first.fingerprint.digest, featureFiles, logitFiles, shardLabels };
+}
+
+/**
+ * Opens cached features (see the module comment). A features file that is absent while its shards
+ * (`feats.shard-001-of-004.npy` ...) lie next to it is read from the shards, checked like `opnp extract
+ * merge` checks them (every finished shard of one run, once); `#logits=` and a labels file then name the
+ * unsharded files too, and their shards are read.
+ */
 export async function openCachedFeatures(spec: string, cached: { features: string; logits?: string }, options: FeatureSourceOptions): Promise<FeatureSource> {
   const { model } = options;
   const head = model.extractor.head;
-  const features = await openMatrixFile(cached.features, 'Cached features', head.weight.cols, 'D');
-  const logitsSet = cached.logits === undefined ? undefined : await openMatrixFile(cached.logits, 'Cached logits', head.weight.rows, 'C', features.count);
-  const meta = await checkedMeta(cached.features, features.count);
-  const override = options.labelsFile !== undefined ? checkLabelCount(await loadLabelsFile(options.labelsFile), features.count, options.labelsFile) : undefined;
-  const labels = override ?? new Int32Array(features.count).fill(-1);
+  const shards = await shardSiblings(cached.features);
+  const files = shards ? await shardFiles(shards, cached, head) : await wholeFiles(cached, head);
+  const count = files.features.count;
+  const labelsFile = options.labelsFile;
+  const fromShards = labelsFile !== undefined && files.shardLabels && !(await isFile(labelsFile)) ? await files.shardLabels(labelsFile) : undefined;
+  const override = labelsFile !== undefined ? checkLabelCount(fromShards ?? (await loadLabelsFile(labelsFile)), count, labelsFile) : undefined;
+  const labels = override ?? new Int32Array(count).fill(-1);
   return {
     spec,
     kind: 'features',
-    count: features.count,
-    preprocess: meta?.preprocess,
+    count,
+    preprocess: files.preprocess,
     readLabels: async () => labels.slice(),
     identity: async (): Promise<JsonValue> => ({
-      features: await hashFile(cached.features),
-      logits: cached.logits === undefined ? null : await hashFile(cached.logits),
-      extraction: meta ? meta.fingerprint.digest : null,
+      features: await hashNpyRows(files.featureFiles),
+      logits: files.logitFiles === undefined ? null : await hashNpyRows(files.logitFiles),
+      extraction: files.extraction,
     }),
-    batches: (o) => cachedBatches(spec, features, logitsSet, labels, options, o),
+    batches: (o) => cachedBatches(spec, files.features, files.logits, labels, options, o),
   };
 }
 

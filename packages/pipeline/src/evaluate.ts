@@ -24,8 +24,13 @@ import { fitRun } from './stages/fit.js';
 import { skipLog } from './stages/skips.js';
 import { openSources, type EvaluationSources } from './stages/sources.js';
 import { allIndices, selectPoint, type PointSelection } from './stages/select-point.js';
-import { score } from './stages/score.js';
-import { collectArtifacts, summarize } from './stages/summarize.js';
+import { score, type ScoreOptions, type ScoreResult } from './stages/score.js';
+import { collectArtifacts, summarize, type SummaryInputs } from './stages/summarize.js';
+import type { RunFingerprint } from './fingerprint.js';
+import type { OpnpState } from './methods/registry.js';
+import type { ShardInfo } from './state-file.js';
+import type { FitResult } from './stages/fit.js';
+import type { SkipLog } from './stages/skips.js';
 
 /** What {@link evaluate} returns. */
 export interface EvaluationResult {
@@ -47,13 +52,21 @@ export interface EvaluationResult {
  * ```
  */
 export async function evaluate(config: EvaluationConfig): Promise<EvaluationResult> {
+  return withEvaluationModel(config, evaluateLoaded);
+}
+
+/**
+ * Resolves `config`, loads its model (when given as a file) and runs `body` with both; the model is released
+ * afterwards and an abort becomes {@link InterruptedError}. Shared by {@link evaluate} and the sharded evaluation.
+ */
+export async function withEvaluationModel<T>(config: EvaluationConfig, body: (model: LoadedModel, resolved: ResolvedConfig, info: (m: string) => void) => Promise<T>): Promise<T> {
   const resolved = resolveConfig(config);
   const info = config.onInfo ?? (() => undefined);
   for (const name of Object.keys(config.methodOptions ?? {})) {
     if (!resolved.methods.includes(name)) info(`options for ${name} are not used: ${name} is not among the methods`);
   }
   const options = { batchSize: resolved.batchSize, ...(config.signal ? { signal: config.signal } : {}), onInfo: info };
-  return withLoadedModel(config.model, options, (model) => evaluateLoaded(model, resolved, info));
+  return withLoadedModel(config.model, options, (model) => body(model, resolved, info));
 }
 
 /** Drops methods that need training labels when there are none and the user did not ask for them explicitly. */
@@ -96,15 +109,33 @@ function inputStdOf(sources: EvaluationSources): readonly number[] | undefined {
   return std === undefined ? undefined : typeof std === 'number' ? [std] : [...std];
 }
 
-async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: (m: string) => void): Promise<EvaluationResult> {
-  const head = model.extractor.head;
+/** An evaluation up to its scoring: the sets opened, the methods fitted, the OPNP point and the baselines' values chosen. */
+export interface PreparedEvaluation {
+  readonly sources: EvaluationSources;
+  readonly methods: readonly string[];
+  readonly fitted: FitResult & { readonly fingerprint: RunFingerprint };
+  readonly selection?: PointSelection;
+  /** The fitted OPNP state at the chosen point, when one was determined. */
+  readonly opnpState?: OpnpState;
+  /** What the methods are fitted and scored with. */
+  readonly context: MethodContext;
+  /** What the baseline search chose (with `searchBaselines`). */
+  readonly baselineSearch?: BaselineSearchResult;
+  /** The user's method options with the searched values. */
+  readonly methodOptions: MethodOptionOverrides;
+  /** Ascending ID test indices of the test metrics. */
+  readonly evalIndices: Uint32Array;
+  readonly skips: SkipLog;
+}
+
+/** Opens the sets, runs the training pass, reads the validation data and fixes or searches the OPNP point and the baselines (stages 1-3). */
+export async function prepareEvaluation(model: LoadedModel, config: ResolvedConfig, info: (m: string) => void): Promise<PreparedEvaluation> {
   const sources = await openSources(model, config, info);
   const methods = await usableMethods(config, sources, info);
   checkMethods(model, config, methods, sources, info);
-  const collect = config.collectArtifacts === true;
   const needs = methodNeeds(config.registry, methods);
   const skips = skipLog(config.onSkip);
-  const fitted = await fitRun(model, sources, config, { opnp: needs.opnp || collect, fit: needs.fit }, (s) => skips.add('train', s));
+  const fitted = await fitRun(model, sources, config, { opnp: needs.opnp || config.collectArtifacts === true, fit: needs.fit }, (s) => skips.add('train', s));
   const common = { batchSize: config.batchSize, ...(config.signal ? { signal: config.signal } : {}) };
   const validation = await runValidation(model, sources, config, methods, skips.add);
   let selection: PointSelection | undefined;
@@ -121,35 +152,57 @@ async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: 
   }
   const opnpState = fitted.opnp && selection ? { ...fitted.opnp, percentages: selection.percentages } : undefined;
   const inputStd = inputStdOf(sources);
-  const context: MethodContext = { head, kernel: model.kernel, extractor: model.extractor, ...(inputStd ? { inputStd } : {}), fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) };
+  const context: MethodContext = { head: model.extractor.head, kernel: model.kernel, extractor: model.extractor, ...(inputStd ? { inputStd } : {}), fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) };
   const progress = config.onProgress ? { onProgress: config.onProgress } : {};
   const baselineSearch = validation && config.searchBaselines ? await searchBaselines(validation, { ...common, ...progress, registry: config.registry, methods, methodOptions: config.methodOptions, context, onInfo: info }) : undefined;
   const methodOptions = withSearched(config.methodOptions, baselineSearch);
-  const scores = await score(sources.test, sources.ood, {
-    ...common,
-    ...progress,
+  const evalIndices = validation?.evalIndices ?? selection?.evalIndices ?? allIndices(sources.test.count);
+  return { sources, methods, fitted, ...(selection ? { selection } : {}), ...(opnpState ? { opnpState } : {}), context, ...(baselineSearch ? { baselineSearch } : {}), methodOptions, evalIndices, skips };
+}
+
+/** The options of the scoring stage of a prepared evaluation (all of each set, or one shard of each with `shard`). */
+export function scoreOptionsOf(_model: LoadedModel, config: ResolvedConfig, prepared: PreparedEvaluation, artifacts: boolean, shard?: ShardInfo): ScoreOptions {
+  const { opnpState } = prepared;
+  return {
+    batchSize: config.batchSize,
+    ...(config.signal ? { signal: config.signal } : {}),
     registry: config.registry,
-    methods,
-    methodOptions,
-    context,
-    evalIndices: validation?.evalIndices ?? allIndices(sources.test.count),
-    ...(collect && opnpState ? { artifacts: opnpState } : {}),
-    onSkip: skips.add,
-  });
-  const report = summarize({
+    methods: prepared.methods,
+    methodOptions: prepared.methodOptions,
+    context: prepared.context,
+    evalIndices: prepared.evalIndices,
+    ...(artifacts && opnpState ? { artifacts: opnpState } : {}),
+    ...(shard ? { shard } : {}),
+    ...(config.onProgress ? { onProgress: config.onProgress } : {}),
+    onSkip: prepared.skips.add,
+  };
+}
+
+/** The summary inputs of a prepared and scored evaluation. */
+export function summaryInputsOf(model: LoadedModel, config: ResolvedConfig, prepared: PreparedEvaluation, scores: ScoreResult): SummaryInputs {
+  const head = model.extractor.head;
+  return {
     classes: head.weight.rows,
     featureDim: head.weight.cols,
-    methods,
+    methods: prepared.methods,
     registry: config.registry,
-    methodOptions,
+    methodOptions: prepared.methodOptions,
     ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
-    ...(baselineSearch ? { baselineSearch } : {}),
-    fit: fitted,
-    ...(selection ? { selection } : {}),
+    ...(prepared.baselineSearch ? { baselineSearch: prepared.baselineSearch } : {}),
+    fit: prepared.fitted,
+    ...(prepared.selection ? { selection: prepared.selection } : {}),
     scores,
-    opnpEvaluated: fitted.opnp !== undefined,
-    skipped: skips.sets,
-  });
+    opnpEvaluated: prepared.fitted.opnp !== undefined,
+    skipped: prepared.skips.sets,
+  };
+}
+
+async function evaluateLoaded(model: LoadedModel, config: ResolvedConfig, info: (m: string) => void): Promise<EvaluationResult> {
+  const prepared = await prepareEvaluation(model, config, info);
+  const collect = config.collectArtifacts === true;
+  const scores = await score(prepared.sources.test, prepared.sources.ood, scoreOptionsOf(model, config, prepared, collect));
+  const report = summarize(summaryInputsOf(model, config, prepared, scores));
+  const { fitted, selection } = prepared;
   if (!collect || !fitted.opnp || !selection) return { report };
-  return { report, artifacts: collectArtifacts({ ...fitted, opnp: fitted.opnp }, selection, scores, skips.sets) };
+  return { report, artifacts: collectArtifacts({ opnp: fitted.opnp }, selection, scores, prepared.skips.sets) };
 }

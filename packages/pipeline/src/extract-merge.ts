@@ -4,14 +4,16 @@
  * bit, with the same complete `<out>.json` sidecar. It refuses missing, duplicate, unfinished or foreign
  * shards (another fingerprint) before writing anything.
  */
-import { open, rm, stat } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { isFile } from './paths.js';
 import { OpnpError } from '@opnp/core';
 import { loadNpy, openNpyRowWriter, parseNpyHeader, writeNpy } from '@opnp/datasets/node';
 import type { ExtractOutputs } from './extract.js';
 import { buildFeaturesMeta, readAnyFeaturesMeta, type FeatureShardMeta } from './extract-shards.js';
 import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
-import { assertSameRun, fingerprintDifferences } from './fingerprint.js';
+import { assertSameRun } from './fingerprint.js';
+import { checkShardSet } from './shard-set.js';
 
 /** Options of {@link mergeFeatureShards}. */
 export interface MergeFeatureShardsOptions {
@@ -32,15 +34,11 @@ export interface MergedFeatures {
   readonly files: ExtractOutputs;
 }
 
-/** One shard: its sidecar and where its files are now. */
-interface ShardFiles {
+/** One shard of a sharded extraction: its sidecar and where its files are now. */
+export interface ShardFiles {
   readonly meta: FeatureShardMeta;
   readonly path: string;
   readonly files: { features: string; logits?: string; labels?: string; indices?: string };
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
 }
 
 /** A companion file as the sidecar names it, or (moved shards) the same name next to the features file. */
@@ -76,23 +74,8 @@ async function readShard(path: string): Promise<ShardFiles> {
 /** Checks that the shards are all the finished shards of one run, each once, tiling the dataset; returns them in order. */
 function checkShards(shards: readonly ShardFiles[]): ShardFiles[] {
   const first = shards[0]!;
-  const count = first.meta.shard.count;
-  const seen = new Map<number, ShardFiles>();
-  for (const s of shards) {
-    if (s.meta.fingerprint.digest !== first.meta.fingerprint.digest) {
-      const fields = fingerprintDifferences(first.meta.fingerprint, s.meta.fingerprint);
-      throw new OpnpError('STATE_MISMATCH', `${s.path} belongs to another run than ${first.path}: ${fields.join(', ') || 'the fingerprint'} differ${fields.length === 1 ? 's' : ''}`, { file: s.path });
-    }
-    if (s.meta.shard.count !== count) throw new OpnpError('STATE_MISMATCH', `${s.path} is shard ${s.meta.shard.index}/${s.meta.shard.count}, ${first.path} is of ${count}`, { file: s.path });
-    const twin = seen.get(s.meta.shard.index);
-    if (twin) throw new OpnpError('STATE_MISMATCH', `${s.path} and ${twin.path} are the same shard ${s.meta.shard.index}/${count}: merging both would repeat its rows`, { file: s.path });
-    seen.set(s.meta.shard.index, s);
-  }
-  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length > 0) {
-    throw new OpnpError('STATE_MISMATCH', `Shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${count} ${missing.length > 1 ? 'are' : 'is'} missing`, { hint: 'Pass the features file of every shard (e.g. feats.shard-*-of-*.npy)' });
-  }
-  const ordered = [...seen.keys()].sort((a, b) => a - b).map((i) => seen.get(i)!);
+  const entries = shards.map((s) => ({ path: s.path, fingerprint: s.meta.fingerprint, shard: s.meta.shard, files: s }));
+  const ordered = checkShardSet(entries, { missingHint: 'Pass the features file of every shard (e.g. feats.shard-*-of-*.npy)' }).map((e) => e.files);
   let next = 0;
   for (const s of ordered) {
     if (s.meta.shard.start !== next || s.meta.samples !== first.meta.samples) throw new OpnpError('STATE_MISMATCH', `${s.path} covers samples ${s.meta.shard.start}-${s.meta.shard.end - 1}, expected from ${next}: the shards do not tile the dataset`, { file: s.path });
@@ -100,6 +83,19 @@ function checkShards(shards: readonly ShardFiles[]): ShardFiles[] {
   }
   if (next !== first.meta.samples) throw new OpnpError('STATE_MISMATCH', `The shards cover ${next} of ${first.meta.samples} samples`, { file: ordered.at(-1)!.path });
   return ordered;
+}
+
+/**
+ * Reads the sidecars of the shards' features files and checks that they are every finished shard of one
+ * run exactly once, tiling the dataset (what {@link mergeFeatureShards} and sharded `features:` inputs
+ * accept); returns them in shard order with the located companion files.
+ *
+ * @throws OpnpError `STATE_MISMATCH` for missing, duplicate, unfinished or foreign shards; `IO_ERROR` for missing files
+ */
+export async function readFeatureShards(paths: readonly string[]): Promise<ShardFiles[]> {
+  const read: ShardFiles[] = [];
+  for (const path of paths) read.push(await readShard(path));
+  return checkShards(read);
 }
 
 /** Which outputs the unsharded run writes (its fingerprint says), against those asked for. */
@@ -181,9 +177,7 @@ async function checkTarget(out: string, first: ShardFiles, restart: boolean): Pr
  */
 export async function mergeFeatureShards(paths: readonly string[], outputs: ExtractOutputs, options: MergeFeatureShardsOptions = {}): Promise<MergedFeatures> {
   if (paths.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'No shards to merge');
-  const read: ShardFiles[] = [];
-  for (const path of paths) read.push(await readShard(path));
-  const shards = checkShards(read);
+  const shards = await readFeatureShards(paths);
   const first = shards[0]!.meta;
   for (const s of shards) checkOutputs(s, outputs);
   await checkTarget(outputs.features, shards[0]!, options.restart === true);

@@ -4,11 +4,14 @@
  * outputs (`feats.npy` -> `feats.shard-002-of-004.npy`, the same for logits, labels and indices; the
  * shard's indices are always written). A shard's sidecar has the format `opnp-features-shard`: it records
  * the fingerprint of the unsharded run and, apart from it, the shard and its range of dataset indices.
- * Being another format, a shard file is refused where whole cached features are expected (`features:`
- * specs): merge the shards first ({@link mergeFeatureShards}).
+ * Being another format, a shard file is refused where one whole feature set is expected; a `features:`
+ * spec naming the unsharded file reads all its shards instead while that file is absent
+ * ({@link shardSiblings}), and {@link mergeFeatureShards} joins them into it.
  */
-import { basename } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { OpnpError } from '@opnp/core';
+import { isFile } from './paths.js';
 import type { ExtractOutputs } from './extract.js';
 import { readSidecar, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 import type { ShardInfo } from './state-file.js';
@@ -119,4 +122,29 @@ function isShard(value: unknown): value is FeatureShard {
 /** `2/4` or "the whole dataset". */
 export function describeShard(shard: ShardInfo | undefined): string {
   return shard ? `shard ${shard.index}/${shard.count}` : 'the whole dataset';
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The shard files that stand for `path` while it is absent: `feats.npy` -> `feats.shard-001-of-004.npy` ...
+ * `feats.shard-004-of-004.npy` when files of that name and one shard count lie next to it (every one of the
+ * count's names, present or not, so that a missing shard is named by whoever reads them). Undefined when
+ * `path` exists or no shard of it does.
+ *
+ * @throws OpnpError `STATE_MISMATCH` when shards of several counts lie there (the leftovers of another run)
+ */
+export async function shardSiblings(path: string): Promise<string[] | undefined> {
+  if (await isFile(path)) return undefined;
+  const name = basename(path);
+  const stem = name.endsWith('.npy') ? name.slice(0, -4) : name;
+  const pattern = new RegExp(`^${escapeRegExp(stem)}\\.shard-(\\d+)-of-(\\d+)${name.endsWith('.npy') ? '\\.npy' : ''}$`);
+  const entries = await readdir(dirname(path)).catch(() => [] as string[]);
+  const counts = [...new Set(entries.flatMap((e) => { const m = pattern.exec(e); return m ? [Number(m[2])] : []; }))].sort((a, b) => a - b);
+  if (counts.length === 0) return undefined;
+  if (counts.length > 1) {
+    throw new OpnpError('STATE_MISMATCH', `${path} is absent and sets of ${counts.join(' and ')} shards of it lie next to it: they cannot all belong to one run`, { file: path, hint: 'Delete the shards of the other run (or merge the ones you mean into this file)' });
+  }
+  const count = counts[0]!;
+  return Array.from({ length: count }, (_, i) => shardFileName(path, { index: i + 1, count }));
 }

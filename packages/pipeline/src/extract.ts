@@ -8,7 +8,8 @@
  * part of the dataset is extracted, into per-shard files (see `extract-shards.ts`), and
  * {@link mergeFeatureShards} joins the shards into the files an unsharded run writes, bit for bit.
  */
-import { open, rm, stat } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
+import { isFile } from './paths.js';
 import { OpnpError } from '@opnp/core';
 import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets/node';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
@@ -76,10 +77,6 @@ export interface ExtractResult {
 }
 
 const RESTART = 'Pass --restart to discard it and extract again';
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
-}
 
 /** The fingerprint of an extraction: model bytes, data files and preprocessing, and which outputs it writes. */
 export async function extractionFingerprint(model: LoadedModel, source: FeatureSource, outputs: ExtractOutputs): Promise<RunFingerprint> {

@@ -87,7 +87,7 @@ export async function readSidecar(path: string, formats: readonly string[]): Pro
 export async function readFeaturesMeta(path: string): Promise<FeaturesMeta | undefined> {
   const meta = await readSidecar(path, ['opnp-features', 'opnp-features-shard']);
   if (meta?.format === 'opnp-features-shard') {
-    throw new OpnpError('INVALID_ARGUMENT', 'This is one shard of a sharded extraction, not a whole feature set', { file: path, hint: 'Merge the shards first: opnp extract merge <shard files...> --out <features.npy>' });
+    throw new OpnpError('INVALID_ARGUMENT', 'This is one shard of a sharded extraction, not a whole feature set', { file: path, hint: 'Name the unsharded file (without .shard-i-of-n): while it is absent, all its shards are read; or merge them first with opnp extract merge <shard files...> --out <features.npy>' });
   }
   return meta as FeaturesMeta | undefined;
 }

@@ -7,10 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OpnpError } from '@opnp/core';
-import { parseDatasetSpec } from '@opnp/datasets';
+import { parseDatasetSpec, parseNpyHeader } from '@opnp/datasets';
 import { PIPELINE_VERSION } from './version.js';
 
 /** A JSON value (what fingerprint fields hold). */
@@ -88,23 +88,56 @@ export function assertSameRun(stored: unknown, current: RunFingerprint, context:
 
 const fileHashes = new Map<string, Promise<string>>();
 
-/** SHA-256 of a file's bytes, streamed (memoised per path, size and modification time). */
-export async function hashFile(path: string): Promise<string> {
-  const info = await stat(path);
-  const key = `${await realpath(path)}\u0000${info.size}\u0000${info.mtimeMs}`;
+/** SHA-256 of the bytes of the files from their `start` offsets, one after the other, streamed (memoised per paths, sizes and modification times). */
+async function hashSegments(segments: readonly { readonly path: string; readonly start: number }[]): Promise<string> {
+  const keys = [];
+  for (const { path, start } of segments) {
+    const info = await stat(path);
+    keys.push(`${await realpath(path)}\u0000${start}\u0000${info.size}\u0000${info.mtimeMs}`);
+  }
+  const key = keys.join('\u0001');
   let hash = fileHashes.get(key);
   if (!hash) {
-    hash = new Promise<string>((done, fail) => {
+    hash = (async () => {
       const h = createHash('sha256');
-      createReadStream(path)
-        .on('data', (chunk) => h.update(chunk))
-        .on('error', fail)
-        .on('end', () => done(h.digest('hex')));
-    });
+      for (const { path, start } of segments) {
+        await new Promise<void>((done, fail) => {
+          createReadStream(path, { start })
+            .on('data', (chunk) => h.update(chunk))
+            .on('error', fail)
+            .on('end', () => done());
+        });
+      }
+      return h.digest('hex');
+    })();
     fileHashes.set(key, hash);
     hash.catch(() => fileHashes.delete(key));
   }
   return hash;
+}
+
+/** SHA-256 of a file's bytes, streamed (memoised per path, size and modification time). */
+export async function hashFile(path: string): Promise<string> {
+  return hashSegments([{ path, start: 0 }]);
+}
+
+/**
+ * SHA-256 of the data of `.npy` files without their headers, one file after the other: the rows of a
+ * matrix split over shard files hash like those of the one merged file.
+ */
+export async function hashNpyRows(paths: readonly string[]): Promise<string> {
+  const segments = [];
+  for (const path of paths) {
+    const handle = await open(path, 'r');
+    try {
+      const head = new Uint8Array(1 << 16);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      segments.push({ path, start: parseNpyHeader(head.subarray(0, bytesRead), path).dataOffset });
+    } finally {
+      await handle.close();
+    }
+  }
+  return hashSegments(segments);
 }
 
 /** The model's identity: the SHA-256 of its bytes and their count. */

@@ -8,7 +8,11 @@
  * and sharded building blocks. Every resumable or reusable artefact carries a {@link RunFingerprint} and
  * is refused by any other run.
  */
-export { evaluate, type EvaluationResult } from './evaluate.js';
+export { evaluate, prepareEvaluation, scoreOptionsOf, summaryInputsOf, withEvaluationModel, type EvaluationResult, type PreparedEvaluation } from './evaluate.js';
+export { evaluateShard, mergeEvalShards, evalShardFiles, EVAL_SHARD_FORMAT, type EvalShardMeta, type EvalShardSet, type EvalShardResult } from './eval-shard.js';
+export { summarizeRuns, meanStd, type MultiRunReport, type MethodStats, type MeanStd } from './multi-run.js';
+export { BENCHMARKS, benchmark, type Benchmark, type BenchmarkName } from './benchmarks.js';
+export { checkShardSet, type ShardEntry, type ShardSetOptions } from './shard-set.js';
 export type { EvaluationConfig, EvalReport, EvalArtifacts, MethodResult, NamedSpec, SetScores, CalibrationInputs } from './evaluation-types.js';
 export { resolveConfig, assertUniqueNames, validationNeeds, temperatureMethods, withTemperature, type ResolvedConfig } from './stages/config.js';
 export { openSources, type EvaluationSources } from './stages/sources.js';
@@ -28,7 +32,7 @@ export {
 } from './stages/search-baselines.js';
 export { checkMethods } from './stages/check-methods.js';
 export { score, artifactKey, type ScoreOptions, type ScoreResult } from './stages/score.js';
-export { summarize, methodMetrics, collectArtifacts, type SummaryInputs } from './stages/summarize.js';
+export { summarize, methodMetrics, collectArtifacts, resolvedOptions, type SummaryInputs, type FitCounts, type ChosenPoint } from './stages/summarize.js';
 
 export * from './methods/index.js';
 
@@ -68,12 +72,12 @@ export { withLoadedModel, type WithModelOptions } from './with-model.js';
 export { fpr95Threshold, minCountForRate } from '@opnp/metrics';
 
 export { runTrainingPass, trainingIndices, trainingFingerprint, shardOf, fitSubset, type TrainingPassOptions, type TrainingPassResult, type TrainingRun, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';
-export { runSensitivity, mergeStates, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates } from './sensitivity-run.js';
+export { runSensitivity, mergeStates, readSavedState, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates, type SavedState } from './sensitivity-run.js';
 export { readStateFile, writeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
 export { shardFromEnvironment } from './scheduler-shard.js';
 export { extractFeatures, extractionFingerprint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
-export { shardFileName, unshardedFileName, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
-export { mergeFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures } from './extract-merge.js';
+export { shardFileName, unshardedFileName, shardSiblings, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
+export { mergeFeatureShards, readFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures, type ShardFiles } from './extract-merge.js';
 export { readFeaturesMeta, featuresMetaPath, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 
 export {
@@ -83,6 +87,7 @@ export {
   isRunFingerprint,
   canonicalJson,
   hashFile,
+  hashNpyRows,
   modelIdentity,
   datasetFilesIdentity,
   indicesDigest,

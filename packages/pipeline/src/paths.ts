@@ -71,3 +71,8 @@ export async function assertParentFolder(path: string, what: string): Promise<vo
     throw new OpnpError('IO_ERROR', `Cannot write ${what} to ${path}: folder ${folder} is not writable`, { file: path });
   }
 }
+
+/** Whether `path` is an existing regular file. */
+export async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}

@@ -7,7 +7,9 @@ import { OpnpError, SensitivityAccumulator, type SensitivityState } from '@opnp/
 import type { PreprocessOptions } from '@opnp/datasets';
 import { openFeatureSource } from './feature-source.js';
 import type { SkippedSample } from './features-meta.js';
-import { fingerprintDifferences, type RunFingerprint } from './fingerprint.js';
+import { shardSiblings } from './extract-shards.js';
+import type { RunFingerprint } from './fingerprint.js';
+import { checkShardSet } from './shard-set.js';
 import type { LoadedModel } from './model.js';
 import type { ProgressListener } from './progress.js';
 import { readStateFile, type ShardInfo, type StateMeta, type StateProvenance } from './state-file.js';
@@ -95,31 +97,19 @@ function describeShard(meta: StateMeta): string {
   return meta.shard ? `shard ${meta.shard.index}/${meta.shard.count}` : 'a whole run';
 }
 
-/** Checks that the states are complete shards of one run, each once; returns the shard count. */
+/** Checks that the states are complete shards of one run, each once; returns the shards merged and the shard count. */
 function checkShardStates(paths: readonly string[], metas: readonly StateMeta[], options: MergeOptions): { shards: number[]; count: number } {
   const first = metas[0]!;
   if (!first.fingerprint) throw new OpnpError('STATE_MISMATCH', `${paths[0]} has no run fingerprint, so the states cannot be shown to belong to one run`, { file: paths[0], hint: 'Write the states with opnp sensitivity --state-out' });
-  const seen = new Map<number, string>();
-  const count = first.shard?.count ?? 1;
-  for (const [k, meta] of metas.entries()) {
+  const entries = metas.map((meta, k) => {
     const path = paths[k]!;
-    if (meta.fingerprint?.digest !== first.fingerprint.digest) {
-      const differing = meta.fingerprint ? fingerprintDifferences(first.fingerprint, meta.fingerprint).join(', ') : 'the run fingerprint';
-      throw new OpnpError('STATE_MISMATCH', `${path} belongs to another run than ${paths[0]}: ${differing} differ`, { file: path });
-    }
-    if (!meta.shard) throw new OpnpError('STATE_MISMATCH', `${path} is ${describeShard(meta)}, not a shard: there is nothing to merge it with`, { file: path, hint: 'Merge the states written with --shard i/n' });
-    if (meta.shard.count !== count) throw new OpnpError('STATE_MISMATCH', `${path} is shard ${meta.shard.index}/${meta.shard.count}, the others are of ${count}`, { file: path });
-    const twin = seen.get(meta.shard.index);
-    if (twin !== undefined) throw new OpnpError('STATE_MISMATCH', `${path} and ${twin} are the same shard ${meta.shard.index}/${count}: merging both would count it twice`, { file: path });
+    if (!meta.fingerprint) throw new OpnpError('STATE_MISMATCH', `${path} belongs to another run than ${paths[0]}: the run fingerprint differ`, { file: path });
+    if (meta.fingerprint.digest === first.fingerprint!.digest && !meta.shard) throw new OpnpError('STATE_MISMATCH', `${path} is ${describeShard(meta)}, not a shard: there is nothing to merge it with`, { file: path, hint: 'Merge the states written with --shard i/n' });
     if (meta.planned !== undefined && (meta.visited ?? meta.count) < meta.planned) throw new OpnpError('STATE_MISMATCH', `${path} is unfinished (${meta.visited ?? meta.count} of ${meta.planned} samples)`, { file: path, hint: 'Rerun that shard to finish it' });
-    seen.set(meta.shard.index, path);
-  }
-  const shards = [...seen.keys()].sort((a, b) => a - b);
-  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length > 0 && options.allowPartial !== true) {
-    throw new OpnpError('STATE_MISMATCH', `Shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${count} ${missing.length > 1 ? 'are' : 'is'} missing`, { hint: 'Pass every shard state, or --allow-partial to merge what is there' });
-  }
-  return { shards, count };
+    return { path, fingerprint: meta.fingerprint, shard: meta.shard ?? { index: 1, count: 1 } };
+  });
+  const ordered = checkShardSet(entries, { missingHint: 'Pass every shard state, or --allow-partial to merge what is there', ...(options.allowPartial !== undefined ? { allowPartial: options.allowPartial } : {}) });
+  return { shards: ordered.map((e) => e.shard.index), count: first.shard?.count ?? 1 };
 }
 
 /**
@@ -147,4 +137,26 @@ export async function mergeStates(paths: readonly string[], options: MergeOption
   const complete = shards.length === count;
   const provenance: StateProvenance = { fingerprint: read[0]!.meta.fingerprint!, ...(complete ? {} : { shards: { merged: shards, count } }) };
   return { state: merged.toState(), provenance, shards, shardCount: count };
+}
+
+/** A saved state as {@link readSavedState} returns it. */
+export interface SavedState {
+  readonly state: SensitivityState;
+  readonly meta: StateProvenance;
+  /** Shard states merged in memory (absent when `path` itself was read). */
+  readonly shardFiles?: readonly string[];
+}
+
+/**
+ * Reads a saved sensitivity state; while `path` is absent and the states of its shards lie next to it
+ * (`state.shard-001-of-004.npy` ..., as `opnp sensitivity --shard i/n --state-out state.npy` writes them),
+ * merges those in memory with the checks of {@link mergeStates} (every finished shard of one run, once).
+ *
+ * @throws OpnpError `IO_ERROR`, `DATASET_FORMAT` (see {@link readStateFile}), `STATE_MISMATCH` (see {@link mergeStates})
+ */
+export async function readSavedState(path: string): Promise<SavedState> {
+  const shardFiles = await shardSiblings(path);
+  if (!shardFiles) return readStateFile(path);
+  const merged = await mergeStates(shardFiles);
+  return { state: merged.state, meta: merged.provenance, shardFiles };
 }

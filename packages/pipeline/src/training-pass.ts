@@ -4,7 +4,7 @@
  * checkpoints the accumulator so an interrupted run resumes. A checkpoint carries the run fingerprint
  * and the shard; a run resumes only its own checkpoint and refuses any other.
  */
-import { stat } from 'node:fs/promises';
+import { isFile } from './paths.js';
 import { OpnpError, SensitivityAccumulator, type Matrix, type SensitivityOptions } from '@opnp/core';
 import { subsetIndices } from '@opnp/datasets';
 import { assertSameRun, indicesDigest, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
@@ -123,15 +123,11 @@ function positionAfter(indices: Uint32Array, last: number): number {
   return lo;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
-}
-
 /** The accumulator to start from and how many indices it covers: fresh, or the checkpoint of this very run (refusing any other). */
 async function startingAccumulator(options: TrainingPassOptions): Promise<{ accumulator: SensitivityAccumulator; visited: number }> {
   const { model, checkpoint, indices } = options;
   const fresh = new SensitivityAccumulator(model.extractor.head, { kernel: model.kernel, ...options.sensitivity });
-  if (!checkpoint || checkpoint.restart === true || !(await exists(checkpoint.path))) return { accumulator: fresh, visited: 0 };
+  if (!checkpoint || checkpoint.restart === true || !(await isFile(checkpoint.path))) return { accumulator: fresh, visited: 0 };
   if (!options.fingerprint) throw new OpnpError('INVALID_ARGUMENT', 'A checkpointed training pass needs the run fingerprint');
   const { state, meta } = await readStateFile(checkpoint.path);
   const restart = `Pass --restart to discard it and start over, or use another --checkpoint path`;

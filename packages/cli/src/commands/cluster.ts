@@ -1,10 +1,11 @@
 /**
  * `opnp cluster slurm|k8s <opnp command...> --shards N`: the batch-system side of sharded runs. It turns an
- * `opnp sensitivity` or `opnp extract` command into an array job of `--shard auto` tasks (a Slurm job
- * array script, or a Kubernetes Indexed Job manifest) and, with `--merge`, the job that merges the
- * shards' outputs once every task has succeeded. Each task writes files of its own (per-shard state,
- * checkpoint and features files, named `<name>.shard-002-of-004.npy`), so a requeued or retried task
- * resumes its own checkpoint or partial output. `--submit` (Slurm) runs `sbatch --parsable` and prints
+ * `opnp sensitivity`, `opnp extract` or `opnp eval` command into an array job of `--shard auto` tasks (a
+ * Slurm job array script, or a Kubernetes Indexed Job manifest) and, with `--merge`, the job that merges
+ * the shards' outputs once every task has succeeded (`opnp eval merge` computes the report from the
+ * shards' scores). Each task writes files of its own (per-shard state, checkpoint, features and score
+ * files, named `<name>.shard-002-of-004.npy`), so a requeued or retried task resumes its own checkpoint
+ * or partial output. `--submit` (Slurm) runs `sbatch --parsable` and prints
  * the job ids.
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +22,7 @@ const SHARD = '\u0000SHARD\u0000';
 
 /** The tasks' command and the merge command of a sharded run, as argument lists (words may hold {@link SHARD}). */
 export interface ShardedPlan {
-  /** `sensitivity` or `extract`. */
+  /** `sensitivity`, `extract` or `eval`. */
   readonly command: string;
   readonly shards: number;
   /** Digits of the padded shard number. */
@@ -102,17 +103,35 @@ function extractPlan(args: readonly string[], shards: number): Omit<ShardedPlan,
   return { task, merge, shardFiles };
 }
 
+function evalPlan(args: readonly string[], shards: number): Omit<ShardedPlan, 'command' | 'shards' | 'width'> {
+  if (args.filter((a) => a === '--model' || a.startsWith('--model=')).length > 1 || findFlag(args, '--seeds')) {
+    throw new UsageError('a sharded eval is one run: give one --model and no --seeds (submit one sharded eval per checkpoint or seed)');
+  }
+  const json = flagValue(args, '--json');
+  const save = flagValue(args, '--save');
+  const format = flagValue(args, '--format');
+  // The shards write per-sample scores; the merge computes the report and writes --json / --save.
+  const scores = flagValue(args, '--scores-out') ?? (json !== undefined && json !== '-' ? `${json.replace(/\.json$/, '')}.scores.npy` : 'eval-scores.npy');
+  const task = [...without(args, ['--json', '--save', '--format', '--scores-out', '--shard', '--shard-count']), '--shard', 'auto', '--scores-out', scores];
+  const shardFiles = Array.from({ length: shards }, (_, i) => shardFileName(scores, { index: i + 1, count: shards }));
+  const merge = ['eval', 'merge', ...shardFiles, ...(json !== undefined ? ['--json', json] : []), ...(save !== undefined ? ['--save', save] : []), ...(format !== undefined ? ['--format', format] : [])];
+  return { task, merge, shardFiles };
+}
+
+const PLANS: Record<string, (args: readonly string[], shards: number) => Omit<ShardedPlan, 'command' | 'shards' | 'width'>> = { sensitivity: sensitivityPlan, extract: extractPlan, eval: evalPlan };
+
 /**
  * The task and merge commands of `opnp <args>` split into `shards` array tasks.
  *
  * @throws UsageError for commands that cannot be sharded, or without outputs
  */
 export function planShardedRun(args: readonly string[], shards: number): ShardedPlan {
-  const [command, ...rest] = args;
-  if (command !== 'sensitivity' && command !== 'extract') throw new UsageError(`cannot shard "${command ?? ''}": give an opnp sensitivity or opnp extract command (e.g. opnp cluster slurm extract --model m.onnx --data d --out f.npy --shards 4)`);
+  const [command = '', ...rest] = args;
+  const planOf = Object.hasOwn(PLANS, command) ? PLANS[command]! : undefined;
+  if (!planOf) throw new UsageError(`cannot shard "${command}": give an opnp sensitivity, extract or eval command (e.g. opnp cluster slurm extract --model m.onnx --data d --out f.npy --shards 4)`);
   if (rest[0] === 'merge') throw new UsageError(`opnp ${command} merge is the merge step itself: give the ${command} command and --merge`);
   refuseRestart(rest);
-  const plan = command === 'sensitivity' ? sensitivityPlan(rest, shards) : extractPlan(rest, shards);
+  const plan = planOf(rest, shards);
   return { command, shards, width: Math.max(3, String(shards).length), ...plan, task: [command, ...plan.task] };
 }
 
@@ -358,7 +377,7 @@ export function k8sYaml(manifests: readonly Json[], header: string): string {
 
 function addCommonFlags(command: Command): Command {
   return command
-    .argument('<command...>', 'the opnp command to shard: sensitivity ... or extract ... (with its flags)')
+    .argument('<command...>', 'the opnp command to shard: sensitivity ..., extract ... or eval ... (with its flags)')
     .requiredOption('--shards <n>', 'number of shards (array tasks)', (v) => parseInteger('--shards', v))
     .option('--cpus <n>', 'CPUs per task (also passed as --threads)', (v) => parseInteger('--cpus', v))
     .option('--mem <size>', 'memory per task, e.g. 8G', (v) => parseMemory(v))
@@ -379,6 +398,8 @@ Examples:
     --shards 16 --time 02:00:00 --cpus 8 --mem 16G --merge > submit.sh && bash submit.sh
   opnp cluster slurm extract --model m.onnx --data ./imagenet#train --out feats.npy --logits-out logits.npy \\
     --shards 16 --gpus 1 --merge --submit
+  opnp cluster slurm eval --model m.onnx --train features:feats.npy#logits=logits.npy --test features:val.npy \\
+    --ood inat=features:inat.npy --sensitivity-state state.npy --json report.json --shards 8 --merge --submit
 
 Without --merge it prints the array job's sbatch script; with --merge a bash script that submits it and the
 merge job (--dependency=afterok). Flags that are not opnp cluster's own go to the opnp command. See
@@ -391,15 +412,16 @@ Example:
 
 Paths in the command are relative to the shared volume (--pvc, mounted at --mount, the working folder).`;
 
-/** Registers `opnp cluster slurm` and `opnp cluster k8s`. */
-/** Without --merge the shards' outputs are all a run writes: say how to merge them (the merged --out is not written). */
+/** Without --merge the shards' outputs are all a run writes: say how they are used (the merged outputs are not written). */
 function noteWithoutMerge(plan: ShardedPlan, flags: { merge?: boolean }, context: CommandContext): void {
   if (flags.merge === true) return;
-  writeLine(context.io.stderr, `opnp: note: without --merge the jobs write only the ${plan.shards} shard outputs (${plan.shardFiles[0]} ...); merge them afterwards with: opnp ${plan.merge.join(' ')}`);
+  const use = plan.command === 'eval' ? 'compute the report afterwards with' : 'eval reads them in place of the merged file (features:, --sensitivity-state), or merge them afterwards with';
+  writeLine(context.io.stderr, `opnp: note: without --merge the jobs write only the ${plan.shards} shard outputs (${plan.shardFiles[0]} ...); ${use}: opnp ${plan.merge.join(' ')}`);
 }
 
+/** Registers `opnp cluster slurm` and `opnp cluster k8s`. */
 export function registerCluster(program: Command, context: CommandContext): void {
-  const cluster = program.command('cluster').description('run a sharded opnp sensitivity / extract as a Slurm job array or a Kubernetes Indexed Job, then merge');
+  const cluster = program.command('cluster').description('run a sharded opnp sensitivity / extract / eval as a Slurm job array or a Kubernetes Indexed Job, then merge');
   addCommonFlags(cluster.command('slurm').description('print (or --submit) the sbatch script of a job array of --shard auto tasks (+ the merge job)'))
     .option('--time <HH:MM:SS>', 'time limit per task')
     .option('--partition <name>', 'Slurm partition')

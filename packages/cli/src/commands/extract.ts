@@ -5,12 +5,10 @@
  * into per-shard files, and `opnp extract merge` joins the shards into the unsharded run's files.
  */
 import type { Command } from 'commander';
-import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardFromEnvironment, shardOutputs, unshardedFileName, type ExtractOutputs, type ShardInfo } from '@opnp/pipeline';
+import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, type ExtractOutputs } from '@opnp/pipeline';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
-import { UsageError } from '../errors.js';
-import { parseInteger, parseShard } from '../options.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -69,19 +67,13 @@ export function registerExtract(program: Command, context: CommandContext): void
     .option('--logits-out <logits.npy>', 'logits output')
     .option('--labels-out <labels.npy>', 'labels output (float64 [N], -1 = unknown)')
     .option('--indices-out <indices.npy>', 'dataset index of every row (float64 [N])')
-    .option('--restart', 'discard partial or finished output of another run and start over')
-    .option('--shard <i/n|auto>', 'extract only part i of n (1-based, contiguous) of the dataset into per-shard files (feats.shard-00i-of-00n.npy ...); "auto": from the array job (Slurm, Kubernetes Indexed Job, AWS Batch); join them with opnp extract merge')
-    .option('--shard-count <n>', 'with --shard auto on a Kubernetes Indexed Job: the completion count (or set OPNP_SHARD_COUNT)', (v) => parseInteger('--shard-count', v));
+    .option('--restart', 'discard partial or finished output of another run and start over');
+  addShardOptions(command, 'extract only part i of n (1-based, contiguous) of the dataset into per-shard files (feats.shard-00i-of-00n.npy ...; join them with opnp extract merge, or name feats.npy in features: and its shards are read)');
   addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText('after', HELP);
   command.action((flags: ExtractFlags) => runExtract(context, flags));
   registerExtractMerge(command, context);
-}
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UsageError(`required option '${flag}' not specified`);
-  return value;
 }
 
 async function checkTargets(outputs: ExtractOutputs, flags: { logits: string; labels: string; indices: string }): Promise<void> {
@@ -93,22 +85,14 @@ async function checkTargets(outputs: ExtractOutputs, flags: { logits: string; la
   ]);
 }
 
-function shardOf(context: CommandContext, flags: ExtractFlags): ShardInfo | undefined {
-  if (flags.shard === undefined) return undefined;
-  if (flags.shard !== 'auto') return parseShard(flags.shard);
-  const shard = shardFromEnvironment(context.io.env, flags.shardCount);
-  infoWriter(context.io, flags.quiet === true)(`shard ${shard.index}/${shard.count} (from the array job's environment)`);
-  return shard;
-}
-
 async function runExtract(context: CommandContext, flags: ExtractFlags): Promise<void> {
   const { io } = context;
-  const model = required(flags.model, '--model <file>');
-  const data = required(flags.data, '--data <dataset>');
-  const out = required(flags.out, '--out <features.npy>');
+  const model = requiredFlag(flags.model, '--model <file>');
+  const data = requiredFlag(flags.data, '--data <dataset>');
+  const out = requiredFlag(flags.out, '--out <features.npy>');
   const quiet = flags.quiet === true;
   const info = infoWriter(io, quiet);
-  const shard = shardOf(context, flags);
+  const shard = resolveShard(io, flags);
   const outputs = outputsOf({ ...flags, out });
   await checkTargets(shard ? shardOutputs(outputs, shard) : outputs, { logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' });
   await withModel(model, info, async (loaded) => {

@@ -6,12 +6,12 @@
 import type { Command } from 'commander';
 import { OpnpError, SensitivityAccumulator, neuronSensitivity, type NeuronStatistic, type ParameterSensitivity, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
 import { writeNpy } from '@opnp/datasets/node';
-import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, shardFromEnvironment, writeStateFile } from '@opnp/pipeline';
+import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, writeStateFile } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { parseFraction, parseInteger, parseShard } from '../options.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { parseFraction, parseInteger } from '../options.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, resolveShard, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
@@ -91,8 +91,6 @@ export function registerSensitivity(program: Command, context: CommandContext): 
     .option('--train-labels <file>', 'labels file for the training set (IDX or .npy)')
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
     .option('--seed <n>', 'seed of the training subset', (v) => parseInteger('--seed', v, { allowZero: true }), 0)
-    .option('--shard <i/n|auto>', 'process only part i of n (1-based) of the training samples; "auto": from the array job (Slurm, Kubernetes Indexed Job, AWS Batch); write --state-out and merge later')
-    .option('--shard-count <n>', 'with --shard auto on a Kubernetes Indexed Job: the completion count (or set OPNP_SHARD_COUNT)', (v) => parseInteger('--shard-count', v))
     .option('--out <sens.npy>', 'write the C x D sensitivity (float64 .npy)')
     .option('--neuron-out <n.npy>', 'write the D neuron sensitivity (float64 .npy)')
     .option('--neuron-statistic <name>', `statistic over classes: ${STATISTICS.join(', ')}`, parseChoice('--neuron-statistic', STATISTICS), 'mean' as NeuronStatistic)
@@ -102,6 +100,7 @@ export function registerSensitivity(program: Command, context: CommandContext): 
     .option('--checkpoint-every <seconds>', 'also write the checkpoint this often (0: after every batch)', parseCheckpointEvery, 30)
     .option('--temperature <T>', 'softmax temperature of the energy score', temperature, 1)
     .option('--aggregation <name>', `per-sample aggregation: ${AGGREGATIONS.join(', ')}`, parseChoice('--aggregation', AGGREGATIONS), 'sum-of-abs' as SensitivityAggregation);
+  addShardOptions(command, 'process only part i of n (1-based) of the training samples; write --state-out, then merge (or name the merged state in eval --sensitivity-state: its shards are read)');
   addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText('after', EXAMPLES);
@@ -113,9 +112,8 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
   const { io } = context;
   if (flags.model === undefined) throw new UsageError("required option '--model <file>' not specified");
   if (flags.train === undefined) throw new UsageError("required option '--train <dataset>' not specified");
-  const shard = flags.shard === undefined ? undefined : flags.shard === 'auto' ? shardFromEnvironment(io.env, flags.shardCount) : parseShard(flags.shard);
-  if (shard && flags.stateOut === undefined) throw new UsageError('--shard needs --state-out: a shard\'s --out alone covers part of the training set and could never be merged');
-  if (shard && flags.shard === 'auto') infoWriter(io, flags.quiet === true)(`shard ${shard.index}/${shard.count} (from the array job's environment)`);
+  if (flags.shard !== undefined && flags.stateOut === undefined) throw new UsageError('--shard needs --state-out: a shard\'s --out alone covers part of the training set and could never be merged');
+  const shard = resolveShard(io, flags);
   await checkOutputs(flags);
   const quiet = flags.quiet === true;
   const info = infoWriter(io, quiet);

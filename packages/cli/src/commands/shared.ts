@@ -5,9 +5,9 @@ import type { Command } from 'commander';
 import { writeLine, type CliIo } from '../io.js';
 import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
-import type { ProgressListener, SkippedSample } from '@opnp/pipeline';
-import { flagError } from '../errors.js';
-import { collect, parseInteger, parseNumberList } from '../options.js';
+import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline';
+import { flagError, UsageError } from '../errors.js';
+import { collect, parseInteger, parseNumberList, parseShard } from '../options.js';
 
 /** What every command action gets. */
 export interface CommandContext {
@@ -73,4 +73,26 @@ export function addRunOptions(command: Command): Command {
     .option('--threads <n>', 'threads of the model runtime (default: the backend\'s choice)', (v) => parseInteger('--threads', v))
     .option('--execution-provider <name>', 'model runtime device as onnxruntime names it: cpu, cuda, ... (repeatable, in order of preference)', collect, undefined)
     .option('-q, --quiet', 'no progress bars or info lines on stderr');
+}
+
+/** `--shard i/n`, or `--shard auto` from the array job's environment (said on stderr unless quiet); undefined without `--shard`. */
+export function resolveShard(io: CliIo, flags: { shard?: string; shardCount?: number; quiet?: boolean }): ShardInfo | undefined {
+  if (flags.shard === undefined) return undefined;
+  if (flags.shard !== 'auto') return parseShard(flags.shard);
+  const shard = shardFromEnvironment(io.env, flags.shardCount);
+  infoWriter(io, flags.quiet === true)(`shard ${shard.index}/${shard.count} (from the array job's environment)`);
+  return shard;
+}
+
+/** Adds `--shard <i/n|auto>` (described by `what`) and `--shard-count <n>`. */
+export function addShardOptions(command: Command, what: string): Command {
+  return command
+    .option('--shard <i/n|auto>', `${what}; "auto": from the array job (Slurm, Kubernetes Indexed Job, AWS Batch)`)
+    .option('--shard-count <n>', 'with --shard auto on a Kubernetes Indexed Job: the completion count (or set OPNP_SHARD_COUNT)', (v) => parseInteger('--shard-count', v));
+}
+
+/** The value of a required flag, checked by hand (commands with subcommands cannot declare required options). */
+export function requiredFlag<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`required option '${flag}' not specified`);
+  return value;
 }

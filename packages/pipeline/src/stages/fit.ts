@@ -10,7 +10,7 @@ import { assertSameRun, type RunFingerprint } from '../fingerprint.js';
 import type { LoadedModel } from '../model.js';
 import type { ProgressListener } from '../progress.js';
 import { collectFeatures } from '../collect.js';
-import { readStateFile } from '../state-file.js';
+import { readSavedState } from '../sensitivity-run.js';
 import { fitSubset, runTrainingPass, trainingFingerprint, trainingIndices, type CheckpointOptions } from '../training-pass.js';
 import type { ResolvedConfig } from './config.js';
 import type { EvaluationSources } from './sources.js';
@@ -63,9 +63,10 @@ const withNeurons = (sensitivity: ParameterSensitivity): SensitivityResult => ({
 
 /** Reads a saved state of this run (refusing states of other runs) and says what it covers. */
 async function savedSensitivity(model: LoadedModel, path: string, options: FitOptions): Promise<ParameterSensitivity> {
-  const { state, meta } = await readStateFile(path);
-  assertSameRun(meta.fingerprint, options.fingerprint, { file: path, what: 'The sensitivity state', restart: 'Compute it for this run (same model, data, preprocessing, --train-fraction and --seed), or drop --sensitivity-state' });
-  if (meta.shard) options.onInfo?.(`the sensitivity state ${path} covers only shard ${meta.shard.index}/${meta.shard.count} (${state.count} samples)`);
+  const { state, meta, shardFiles } = await readSavedState(path);
+  assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', restart: 'Compute it for this run (same model, data, preprocessing, --train-fraction and --seed), or drop --sensitivity-state' });
+  if (shardFiles) options.onInfo?.(`sensitivity: ${state.count} samples from the ${shardFiles.length} shard states of ${path} (merged in memory)`);
+  else if (meta.shard) options.onInfo?.(`the sensitivity state ${path} covers only shard ${meta.shard.index}/${meta.shard.count} (${state.count} samples)`);
   else if (meta.shards) options.onInfo?.(`the sensitivity state ${path} adds up only shards ${meta.shards.merged.join(', ')} of ${meta.shards.count} (${state.count} samples)`);
   else options.onInfo?.(`sensitivity: ${state.count} samples from ${path}`);
   return SensitivityAccumulator.fromState(model.extractor.head, state, { kernel: model.kernel }).result();
@@ -126,12 +127,12 @@ export interface FitNeeds {
  * {@link fit} for a resolved run: its training indices (`trainFraction`, `seed`), fit subset (`fitSamples`),
  * fingerprint, checkpoint or saved state, progress and signal.
  */
-export async function fitRun(model: LoadedModel, sources: EvaluationSources, config: ResolvedConfig, needs: FitNeeds, onSkip: (skip: SkippedSample) => void, onBatch?: FitOptions['onBatch']): Promise<FitResult> {
+export async function fitRun(model: LoadedModel, sources: EvaluationSources, config: ResolvedConfig, needs: FitNeeds, onSkip: (skip: SkippedSample) => void, onBatch?: FitOptions['onBatch']): Promise<FitResult & { fingerprint: RunFingerprint }> {
   const indices = trainingIndices(sources.train.count, config.trainFraction, config.seed);
   const fitIndices = needs.fit ? fitSubset(indices, config.fitSamples, config.seed) : new Uint32Array(0);
   const fingerprint = await trainingFingerprint({ model, source: sources.train, indices, ...(config.trainFraction !== undefined ? { fraction: config.trainFraction } : {}), seed: config.seed });
   const checkpoint = typeof config.checkpoint === 'string' ? { path: config.checkpoint } : config.checkpoint;
-  return fit(model, sources.train, {
+  const fitted = await fit(model, sources.train, {
     sensitivity: needs.opnp,
     indices,
     fitIndices,
@@ -145,4 +146,5 @@ export async function fitRun(model: LoadedModel, sources: EvaluationSources, con
     ...(onBatch ? { onBatch } : {}),
     onSkip,
   });
+  return { ...fitted, fingerprint };
 }

@@ -10,6 +10,9 @@ import type { FeatureSource } from '../feature-source.js';
 import type { MethodContext, MethodOptionOverrides, MethodRegistry, OpnpState, Scorer } from '../methods/registry.js';
 import { createScorers } from '../methods/registry.js';
 import type { ProgressListener } from '../progress.js';
+import type { ShardInfo } from '../state-file.js';
+import { shardOf } from '../training-pass.js';
+import { allIndices } from './select-point.js';
 
 /** Scores of the ID test samples and of every OOD set. */
 export interface ScoreResult {
@@ -27,6 +30,8 @@ export interface ScoreOptions {
   readonly context: MethodContext;
   /** ID test indices to score. */
   readonly evalIndices: Uint32Array;
+  /** Score only this part of each set: shard `index` of `count` contiguous parts ({@link shardOf}) of the ID test indices and of each OOD set. */
+  readonly shard?: ShardInfo;
   /** Also score the figure inputs (energy, OPNP energy, confidences) under {@link artifactKey} names. */
   readonly artifacts?: OpnpState;
   readonly batchSize: number;
@@ -56,15 +61,18 @@ function artifactScorers(head: LinearHead, state: OpnpState): Map<string, Scorer
   ]);
 }
 
-/** Scores the ID test samples and every OOD set with every method. */
+/** Scores the ID test samples and every OOD set with every method (or one shard of each set, with `shard`). */
 export async function score(test: FeatureSource, ood: readonly (readonly [string, FeatureSource])[], options: ScoreOptions): Promise<ScoreResult> {
   const scorers = createScorers(options.registry, options.methods, options.context, options.methodOptions);
   const all = options.artifacts ? new Map([...scorers, ...artifactScorers(options.context.head, options.artifacts)]) : scorers;
   const common = { batchSize: options.batchSize, ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
-  const id = await scoreSet(test, all, { ...common, subset: options.evalIndices, count: options.evalIndices.length, stage: 'test', onSkip: (s) => options.onSkip?.('test', s) });
+  const part = (indices: Uint32Array) => (options.shard ? shardOf(indices, options.shard.index, options.shard.count) : indices);
+  const testIndices = part(options.evalIndices);
+  const id = await scoreSet(test, all, { ...common, subset: testIndices, count: testIndices.length, stage: 'test', onSkip: (s) => options.onSkip?.('test', s) });
   const out: (readonly [string, ScoredSet])[] = [];
   for (const [name, source] of ood) {
-    out.push([name, await scoreSet(source, all, { ...common, count: source.count, stage: name, onSkip: (s) => options.onSkip?.(`ood:${name}`, s) })]);
+    const subset = options.shard ? part(allIndices(source.count)) : undefined;
+    out.push([name, await scoreSet(source, all, { ...common, ...(subset ? { subset } : {}), count: subset?.length ?? source.count, stage: name, onSkip: (s) => options.onSkip?.(`ood:${name}`, s) })]);
   }
   return { id, ood: out };
 }

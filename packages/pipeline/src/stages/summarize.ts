@@ -8,25 +8,38 @@ import type { ScoredSet } from '../collect.js';
 import type { CalibrationInputs, EvalArtifacts, EvalReport, MethodResult, SetScores } from '../evaluation-types.js';
 import type { SkippedSample } from '../features-meta.js';
 import { resolveMethodOptions, type MethodOptionOverrides, type MethodRegistry } from '../methods/registry.js';
-import type { FitResult } from './fit.js';
+import type { SensitivityResult } from './fit.js';
 import type { PointSelection } from './select-point.js';
 import { artifactKey, type ScoreResult } from './score.js';
 import type { BaselineSearchResult } from './search-baselines.js';
+
+/** The training samples the sensitivity covers and the rows of the fit subset. */
+export interface FitCounts {
+  readonly trainCount: number;
+  readonly fitFeatures: { readonly rows: number };
+}
+
+/** The chosen OPNP point and how it was chosen (a {@link PointSelection} without the test indices). */
+export type ChosenPoint = Omit<PointSelection, 'evalIndices'>;
 
 /** Inputs of {@link summarize}. */
 export interface SummaryInputs {
   readonly classes: number;
   readonly featureDim: number;
   readonly methods: readonly string[];
-  readonly registry: MethodRegistry;
+  /** The methods' definitions (for their hyper-parameters); not needed with `resolvedMethodOptions`. */
+  readonly registry?: MethodRegistry;
   readonly methodOptions?: MethodOptionOverrides;
   /** The run's temperature, when one was given. */
   readonly temperature?: number;
   /** What the baseline search chose. */
   readonly baselineSearch?: BaselineSearchResult;
-  readonly fit: FitResult;
+  /** Every method's hyper-parameters as it ran with them (instead of `registry` and `methodOptions`). */
+  readonly resolvedMethodOptions?: Readonly<Record<string, Record<string, number | string | boolean>>>;
+  /** What the report counts of the training pass (a `FitResult` has it). */
+  readonly fit: FitCounts;
   /** Present when an OPNP method ran or artifacts were collected. */
-  readonly selection?: PointSelection;
+  readonly selection?: ChosenPoint;
   readonly scores: ScoreResult;
   /** Whether the OPNP point was determined for this run (an OPNP method, or the figure inputs): the report's `opnp` field. */
   readonly opnpEvaluated: boolean;
@@ -60,6 +73,14 @@ export function methodMetrics(methods: readonly string[], scores: ScoreResult): 
   return { results, averages };
 }
 
+/** Every method's hyper-parameters as it ran with them. */
+export function resolvedOptions(inputs: Pick<SummaryInputs, 'methods' | 'registry' | 'methodOptions' | 'resolvedMethodOptions'>): Record<string, Record<string, number | string | boolean>> {
+  if (inputs.resolvedMethodOptions) return Object.fromEntries(inputs.methods.map((m) => [m, { ...inputs.resolvedMethodOptions![m] }]));
+  const registry = inputs.registry;
+  if (!registry) throw new OpnpError('INVALID_ARGUMENT', 'summarize needs the method registry or the resolved method options');
+  return Object.fromEntries(inputs.methods.map((m) => [m, { ...resolveMethodOptions(m, registry.get(m), inputs.methodOptions?.[m]) }]));
+}
+
 /** The report (see {@link EvalReport}). */
 export function summarize(inputs: SummaryInputs): EvalReport {
   const { scores, selection } = inputs;
@@ -79,7 +100,7 @@ export function summarize(inputs: SummaryInputs): EvalReport {
       skipped: Object.fromEntries(Object.entries(inputs.skipped).filter(([, list]) => list.length > 0).map(([key, list]) => [key, list.length])),
     },
     methods: [...inputs.methods],
-    methodOptions: Object.fromEntries(inputs.methods.map((m) => [m, { ...resolveMethodOptions(m, inputs.registry.get(m), inputs.methodOptions?.[m]) }])),
+    methodOptions: resolvedOptions(inputs),
     ...(inputs.temperature !== undefined ? { temperature: inputs.temperature } : {}),
     ...(inputs.baselineSearch ? { baselineSearch: inputs.baselineSearch } : {}),
     results,
@@ -97,7 +118,7 @@ function calibrationOf(set: ScoredSet, which: 'original' | 'pruned'): Calibratio
 }
 
 /** The figure inputs of a run whose scores include the artifact scorers. */
-export function collectArtifacts(fit: FitResult & { opnp: NonNullable<FitResult['opnp']> }, selection: PointSelection, scores: ScoreResult, skipped: SummaryInputs['skipped']): EvalArtifacts {
+export function collectArtifacts(fit: { readonly opnp: SensitivityResult }, selection: ChosenPoint, scores: ScoreResult, skipped: SummaryInputs['skipped']): EvalArtifacts {
   const setScores = (key: 'energy' | 'opnp'): SetScores => ({
     id: scoresOf(scores.id, artifactKey(key), 'the ID test set'),
     ood: Object.fromEntries(scores.ood.map(([name, set]) => [name, scoresOf(set, artifactKey(key), name)])),

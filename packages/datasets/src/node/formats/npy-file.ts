@@ -6,7 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Matrix } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
 import type { NpyArray } from '../../formats/npy.js';
-import { encodeNpy, encodeNpyHeader, floatBytes, parseNpyHeader, readNpy } from '../../formats/npy.js';
+import { encodeNpy, encodeNpyHeader, floatBytes, parseNpyHeader, readNpy, type NpyHeader } from '../../formats/npy.js';
 import { argumentError, formatError } from '../../errors.js';
 import { fileSystemError, writeError } from '../fs-errors.js';
 import { fileSize, openFile, readAt, readRecords } from '../io.js';
@@ -161,15 +161,16 @@ export interface NpyDataset extends Dataset {
   readonly arrayShape: readonly number[];
 }
 
-/**
- * Opens a `.npy` array as a {@link Dataset} streamed by offset (unlabelled): `[N, D]` gives stored shape
- * `[1, 1, D]`, `[N, H, W]` gives `[1, H, W]`, `[N, C, H, W]` gives `[C, H, W]`; `arrayShape` is the array's
- * own shape. Values are used as they are (scale 1): typically precomputed features or already-normalised inputs.
- *
- * @throws OpnpError `'DATASET_NOT_FOUND'` ("File not found: <path>"), `'DATASET_FORMAT'` (bad header, rank
- * other than 2 to 4, a length that disagrees with the shape).
- */
-export async function openNpyDataset(path: string): Promise<NpyDataset> {
+/** One `.npy` part of a dataset: where its rows start in the file and how they decode. */
+interface NpyPart {
+  readonly path: string;
+  readonly header: NpyHeader;
+  readonly shape: readonly number[];
+  readonly count: number;
+  readonly recordBytes: number;
+}
+
+async function openNpyPart(path: string): Promise<NpyPart> {
   const size = await fileSize(path);
   const handle = await openFile(path);
   let head: Uint8Array;
@@ -182,20 +183,70 @@ export async function openNpyDataset(path: string): Promise<NpyDataset> {
   const { shape } = header;
   if (shape.length < 2 || shape.length > 4) throw formatError('A .npy dataset needs shape [N, D], [N, H, W] or [N, C, H, W]', { file: path, actual: shape });
   const count = shape[0]!;
-  const stored: [number, number, number] = shape.length === 2 ? [1, 1, shape[1]!] : shape.length === 3 ? [1, shape[1]!, shape[2]!] : [shape[1]!, shape[2]!, shape[3]!];
-  const values = stored[0] * stored[1] * stored[2];
-  const recordBytes = values * header.itemBytes;
+  const recordBytes = shape.slice(1).reduce((a, b) => a * b, 1) * header.itemBytes;
   const expected = header.dataOffset + count * recordBytes;
   if (size !== expected) throw formatError(size < expected ? '.npy file is truncated' : '.npy file has trailing bytes', { file: path, offset: Math.min(size, expected), expected: `${expected} bytes`, actual: `${size} bytes` });
+  return { path, header, shape, count, recordBytes };
+}
+
+/** Throws unless every part stores rows of the first part's dtype, byte order and row shape. */
+function checkPartsAlike(parts: readonly NpyPart[]): void {
+  const first = parts[0]!;
+  for (const part of parts.slice(1)) {
+    const same = part.header.dtype === first.header.dtype && part.header.littleEndian === first.header.littleEndian && part.shape.slice(1).join(',') === first.shape.slice(1).join(',');
+    if (!same) throw formatError(`The .npy parts differ: ${first.path} holds ${first.header.dtype} rows of shape (${first.shape.slice(1).join(', ')}), this one ${part.header.dtype} rows of shape (${part.shape.slice(1).join(', ')})`, { file: part.path });
+  }
+}
+
+/** Reads the records at ascending (global) `indices` from the parts, in order. */
+async function* readParts(parts: readonly NpyPart[], indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<[number, Uint8Array]> {
+  let k = 0;
+  let offset = 0;
+  for (const part of parts) {
+    const end = offset + part.count;
+    let stop = k;
+    while (stop < indices.length && indices[stop]! < end) stop++;
+    if (stop > k) {
+      const local = Uint32Array.from(indices.subarray(k, stop), (i) => i - offset);
+      for await (const [j, bytes] of readRecords(part.path, part.header.dataOffset, part.recordBytes, local, signal)) yield [k + j, bytes];
+    }
+    k = stop;
+    offset = end;
+  }
+}
+
+/**
+ * Opens a `.npy` array as a {@link Dataset} streamed by offset (unlabelled): `[N, D]` gives stored shape
+ * `[1, 1, D]`, `[N, H, W]` gives `[1, H, W]`, `[N, C, H, W]` gives `[C, H, W]`; `arrayShape` is the array's
+ * own shape. Values are used as they are (scale 1): typically precomputed features or already-normalised inputs.
+ *
+ * Several files are one dataset whose rows are theirs one after the other (e.g. the shards of a sharded
+ * extraction): they must share dtype, byte order and row shape; `arrayShape[0]` is the total row count and
+ * batches run across the file boundaries exactly as over one concatenated file.
+ *
+ * @throws OpnpError `'DATASET_NOT_FOUND'` ("File not found: <path>"), `'DATASET_FORMAT'` (bad header, rank
+ * other than 2 to 4, a length that disagrees with the shape, parts that differ).
+ */
+export async function openNpyDataset(path: string | readonly string[]): Promise<NpyDataset> {
+  const paths = typeof path === 'string' ? [path] : path;
+  if (paths.length === 0) throw argumentError('openNpyDataset needs at least one file');
+  const parts: NpyPart[] = [];
+  for (const p of paths) parts.push(await openNpyPart(p));
+  checkPartsAlike(parts);
+  const { shape, header } = parts[0]!;
+  const count = parts.reduce((n, p) => n + p.count, 0);
+  const stored: [number, number, number] = shape.length === 2 ? [1, 1, shape[1]!] : shape.length === 3 ? [1, shape[1]!, shape[2]!] : [shape[1]!, shape[2]!, shape[3]!];
+  const values = stored[0] * stored[1] * stored[2];
   async function* read(indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RawSample> {
-    for await (const [k, bytes] of readRecords(path, header.dataOffset, recordBytes, indices, signal)) {
+    for await (const [k, bytes] of readParts(parts, indices, signal)) {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const data = header.dtype === 'float32' ? new Float32Array(values) : new Float64Array(values);
       for (let i = 0; i < values; i++) data[i] = header.dtype === 'float32' ? view.getFloat32(4 * i, header.littleEndian) : view.getFloat64(8 * i, header.littleEndian);
       yield { index: indices[k]!, label: -1, pixels: { data, channels: stored[0], height: stored[1], width: stored[2], layout: 'CHW' } };
     }
   }
-  const verify = async () => [`file length: ${size} bytes = header + ${count} x ${recordBytes}-byte rows of shape (${shape.join(', ')})`];
-  const dataset = createNodeDataset({ format: 'npy', source: path, count, shape: stored, eightBit: false, read, verify });
-  return Object.freeze({ ...dataset, arrayShape: Object.freeze([...shape]) });
+  const verify = async () => parts.map((p) => `${parts.length > 1 ? `${p.path}: ` : ''}file length: ${p.header.dataOffset + p.count * p.recordBytes} bytes = header + ${p.count} x ${p.recordBytes}-byte rows of shape (${p.shape.join(', ')})`);
+  const source = paths.length === 1 ? paths[0]! : `${paths[0]!} (+ ${paths.length - 1} more parts)`;
+  const dataset = createNodeDataset({ format: 'npy', source, count, shape: stored, eightBit: false, read, verify });
+  return Object.freeze({ ...dataset, arrayShape: Object.freeze([count, ...shape.slice(1)]) });
 }
