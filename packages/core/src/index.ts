@@ -84,6 +84,7 @@ export { composeScore, applyFeatureTransform, type ScoreSpec, type FeatureTransf
 export { gen, type GenOptions } from './scores/gen.js';
 export { fitVim, fitVimAsync, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions, type VimAsyncOptions } from './scores/vim.js';
 export { entropy, type EntropyOptions } from './scores/entropy.js';
+export { weightedEnergy, assertClassWeights } from './scores/webo.js';
 export { fitKlMatching, klMatchingScore, type KlMatchingModel } from './scores/klm.js';
 export { fitShe, sheScore, type SheModel } from './scores/she.js';
 export { fitFdbd, fdbdScore, type FdbdModel, type FdbdOptions } from './scores/fdbd.js';

@@ -31,3 +31,23 @@ export function rowSoftmax(f: ArrayLike<number>, offset: number, C: number, T: n
   const inv = 1 / sum;
   for (let c = 0; c < C; c++) out[outOffset + c] = out[outOffset + c]! * inv;
 }
+
+/**
+ * Stable `log(sum_c w_c exp(f_c))` of `f[offset .. offset+C)` given `logWeights[c] = log w_c` (`-Infinity` for a
+ * zero weight, whose class then contributes nothing, even at `f_c = +Infinity`). Max-shifted on `f_c + log w_c`,
+ * float64 accumulation. Every term zero gives `-Infinity`; a `+Infinity` logit of positive weight gives `+Infinity`.
+ */
+export function rowWeightedLogSumExp(f: ArrayLike<number>, offset: number, C: number, logWeights: Float64Array): number {
+  let max = -Infinity;
+  for (let c = 0; c < C; c++) {
+    if (logWeights[c] === -Infinity) continue;
+    const v = f[offset + c]! + logWeights[c]!;
+    if (v > max) max = v;
+  }
+  if (max === -Infinity || max === Infinity) return max;
+  let sum = 0;
+  for (let c = 0; c < C; c++) {
+    if (logWeights[c] !== -Infinity) sum += Math.exp(f[offset + c]! + logWeights[c]! - max);
+  }
+  return max + Math.log(sum);
+}

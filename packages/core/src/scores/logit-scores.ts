@@ -9,7 +9,7 @@
 import { OpnpError } from '../errors.js';
 import { rowEnergy, rowSoftmax } from '../internal/logsumexp.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
-import { assertSameRows, assertTemperature, hasNaN } from './validate.js';
+import { assertLogits, assertSameRows, assertTemperature, hasNaN } from './validate.js';
 
 /** The logit scores a composed score can end with (docs/numerics.md#score-composition: energy by default, msp, maxlogit). */
 export type LogitScore = 'energy' | 'msp' | 'maxlogit';
@@ -21,13 +21,6 @@ export const LOGIT_SCORES: readonly LogitScore[] = ['energy', 'msp', 'maxlogit']
 export interface TemperatureOptions {
   /** Softmax / energy temperature `T > 0`. Default 1. */
   temperature?: number;
-}
-
-function assertLogits(logits: Matrix, name = 'logits'): void {
-  assertMatrix(logits, name);
-  if (logits.cols === 0 && logits.rows > 0) {
-    throw new OpnpError('SHAPE_MISMATCH', `${name} need at least one class column`, { expected: 'N x C with C >= 1', actual: `${logits.rows} x 0` });
-  }
 }
 
 /** Row maximum with NaN propagation. */

@@ -3,7 +3,7 @@
  * with it before any data is read).
  */
 import { OpnpError } from '../errors.js';
-import type { Matrix } from '../matrix.js';
+import { assertMatrix, type Matrix } from '../matrix.js';
 
 /** Throws `INVALID_ARGUMENT` unless `T` is a finite number > 0. */
 export function assertTemperature(T: number): void {
@@ -52,4 +52,12 @@ export function hasNaN(data: ArrayLike<number>, offset: number, length: number):
 export function hasNonFinite(data: ArrayLike<number>, offset: number, length: number): boolean {
   for (let i = offset; i < offset + length; i++) if (!Number.isFinite(data[i]!)) return true;
   return false;
+}
+
+/** Throws `SHAPE_MISMATCH` unless `logits` is a well-formed matrix with at least one class column (when it has rows). */
+export function assertLogits(logits: Matrix, name = 'logits'): void {
+  assertMatrix(logits, name);
+  if (logits.cols === 0 && logits.rows > 0) {
+    throw new OpnpError('SHAPE_MISMATCH', `${name} need at least one class column`, { expected: 'N x C with C >= 1', actual: `${logits.rows} x 0` });
+  }
 }
