@@ -53,6 +53,7 @@ import { odinMethod } from './odin.js';
 import { openood } from './openood.js';
 import type { MethodContext, MethodDefinition, MethodSearchSpace, OpnpState, SharedFits } from './registry.js';
 import { atTemperature } from './temperature.js';
+import { weboMethod } from './webo.js';
 
 
 /** OpenOOD's ASH and SCALE percentile sweep (`percentile_list` of ash.yml and scale.yml). */
@@ -329,6 +330,7 @@ export const BUILTIN_METHODS: Readonly<Record<string, MethodDefinition>> = Objec
   odin: odinMethod,
   maxlogit: { description: 'maximum logit', defaults: {}, create: () => (_h, f) => maxLogit(f) },
   energy: atTemperature('energy score T logsumexp(f / T)', (_h, f, temperature) => energy(f, { temperature })),
+  webo: weboMethod,
   gradnorm: atTemperature('GradNorm (closed form for the last layer)', (h, f, temperature) => gradNorm(h, f, { temperature })),
   react,
   dice,
