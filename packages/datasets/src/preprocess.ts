@@ -242,6 +242,10 @@ export function writeSample(plan: PreprocessPlan, image: PixelImage, out: Float3
   const sw = image.width;
   const sc = image.channels;
   const [top, left] = plan.crop ? centerCropOffset(sh, sw, plan.crop) : [0, 0];
+  if (image.layout === 'HWC' && sc === C && top >= 0 && left >= 0 && top + H <= sh && left + W <= sw) {
+    writeHwcCrop(plan, image, top, left, out, n);
+    return;
+  }
   const src = image.data;
   // strides of the source
   let cs: number, ys: number, xs: number;
@@ -273,6 +277,31 @@ export function writeSample(plan: PreprocessPlan, image: PixelImage, out: Float3
         }
         const o = nhwc ? base + (y * W + x) * C + c : base + (c * H + y) * W + x;
         out[o] = v * a[c]! + b[c]!;
+      }
+    }
+  }
+}
+
+/**
+ * {@link writeSample} for the common case, HWC pixels with the model's channel count and a crop inside the
+ * image (decoded image files): the same `v * a[c] + b[c]` per value, without the per-value branches.
+ */
+function writeHwcCrop(plan: PreprocessPlan, image: PixelImage, top: number, left: number, out: Float32Array, n: number): void {
+  const { channels: C, height: H, width: W, scale, mean, std } = plan;
+  const src = image.data;
+  const rowStride = image.width * C;
+  const base = n * C * H * W;
+  for (let c = 0; c < C; c++) {
+    const a = scale / std[c]!;
+    const b = -mean[c]! / std[c]!;
+    for (let y = 0; y < H; y++) {
+      let p = (y + top) * rowStride + left * C + c;
+      if (plan.layout === 'NCHW') {
+        const o = base + (c * H + y) * W;
+        for (let x = 0; x < W; x++, p += C) out[o + x] = src[p]! * a + b;
+      } else {
+        let o = base + y * W * C + c;
+        for (let x = 0; x < W; x++, p += C, o += C) out[o] = src[p]! * a + b;
       }
     }
   }

@@ -59,7 +59,7 @@ export async function decodeImageFile(file: string, plan: PreprocessPlan): Promi
 }
 
 /** Loads a stored sample in Node: image files decoded with sharp, pixels resized with any kernel. */
-function loadSampleWithSharp(sample: RawSample, plan: PreprocessPlan): Promise<PixelImage> {
+export function loadSampleWithSharp(sample: RawSample, plan: PreprocessPlan): Promise<PixelImage> {
   return 'file' in sample ? decodeImageFile(sample.file, plan) : resizePixelsWithSharp(sample.pixels, plan);
 }
 
