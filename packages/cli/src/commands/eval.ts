@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages } from '../options.js';
 import { parseMethods } from '../methods.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
@@ -125,6 +125,7 @@ export function registerEval(program: Command, context: CommandContext): void {
         valNoise: flags.valNoise,
         seed: flags.seed,
         batchSize: flags.batchSize,
+        ...imageWorkersOption(flags),
         fitSamples: flags.fitSamples,
         ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
         ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),

@@ -10,7 +10,7 @@ import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { UsageError } from '../errors.js';
 import { parseInteger, parseShard } from '../options.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -121,6 +121,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       preprocess: preprocessFlags(flags),
       outputs,
       batchSize: flags.batchSize,
+      ...imageWorkersOption(flags),
       restart: flags.restart === true,
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: progressListener(io, quiet),
