@@ -20,8 +20,8 @@ export type RawSample =
 /** Yields the samples of ascending `indices`, in that order. */
 export type SampleReader = (indices: Uint32Array, signal?: AbortSignal) => AsyncIterable<RawSample>;
 
-/** Turns a stored sample into pixels of the size `plan` resizes to. */
-export type SampleLoader = (sample: RawSample, plan: PreprocessPlan) => Promise<PixelImage>;
+/** Turns a stored sample into pixels of the size `plan` resizes to (at once for pixels in memory, later for files). */
+export type SampleLoader = (sample: RawSample, plan: PreprocessPlan) => PixelImage | Promise<PixelImage>;
 
 /** What loading one sample of a chunk gave: the size of its image before the crop, or its error. */
 export type SampleOutcome = { readonly ok: true; readonly height: number; readonly width: number } | { readonly ok: false; readonly error: unknown };
@@ -95,7 +95,7 @@ function abortReason(signal: AbortSignal): unknown {
 }
 
 /** The sample loader that runs everywhere: decoded pixels, resized with Pillow's kernels. */
-export async function loadPixelSample(sample: RawSample, plan: PreprocessPlan): Promise<PixelImage> {
+export function loadPixelSample(sample: RawSample, plan: PreprocessPlan): PixelImage {
   if ('file' in sample) throw argumentError('Image files are decoded in Node only', { file: sample.file, hint: 'Open image datasets with @opnp/datasets/node' });
   return resizePixels(sample.pixels, plan);
 }
@@ -105,12 +105,28 @@ function fitsBatch(plan: PreprocessPlan, image: { readonly height: number; reado
   return plan.crop !== undefined || (image.height === plan.height && image.width === plan.width);
 }
 
+/** The outcome of `load()`: at once when it returns (or throws) at once, else when its promise settles. */
+function settle(load: () => PixelImage | Promise<PixelImage>): PromiseSettledResult<PixelImage> | Promise<PromiseSettledResult<PixelImage>> {
+  try {
+    const result = load();
+    if (!(result instanceof Promise)) return { status: 'fulfilled', value: result };
+    return result.then(
+      (value) => ({ status: 'fulfilled', value }),
+      (reason: unknown) => ({ status: 'rejected', reason }),
+    );
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
+}
+
 /**
  * Loads every sample of `chunk` at once, then writes those that loaded and fit the batch, in chunk order: the
  * per-chunk work of a pass, on this thread or in an image worker.
  */
 export async function prepareChunk(chunk: readonly RawSample[], plan: PreprocessPlan, load: SampleLoader): Promise<PreparedChunk> {
-  const loaded = await Promise.allSettled(chunk.map((s) => load(s, plan)));
+  const started = chunk.map((s) => settle(() => load(s, plan)));
+  // pixels in memory load at once: no promise per sample unless one is pending (image files)
+  const loaded = started.some((r) => r instanceof Promise) ? await Promise.all(started) : (started as PromiseSettledResult<PixelImage>[]);
   const outcomes: SampleOutcome[] = loaded.map((r) => (r.status === 'fulfilled' ? { ok: true, height: r.value.height, width: r.value.width } : { ok: false, error: r.reason as unknown }));
   const images = loaded.flatMap((r) => (r.status === 'fulfilled' && fitsBatch(plan, r.value) ? [r.value] : []));
   const data = new Float32Array(images.length * plan.channels * plan.height * plan.width);
