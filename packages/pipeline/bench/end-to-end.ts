@@ -2,7 +2,8 @@
  * End-to-end benchmark (issue #16, target 7): `opnp eval` (energy, ReAct, OPNP at a fixed point) of a small
  * ResNet (bench/fixtures/mnist-resnet.onnx) over MNIST training and test images and two OOD sets, against a
  * PyTorch CPU script doing the same work on the model's PyTorch twin (bench/pytorch_eval.py: forward passes in
- * batches of 256 on 2 threads, closed-form sensitivity, scores, scikit-learn metrics).
+ * batches of 256 on 2 threads, closed-form sensitivity, scores, scikit-learn metrics), with
+ * OMP_WAIT_POLICY=PASSIVE (its threads do not spin, as opnp's do not).
  *
  *   npx nx run-many -t build --projects=@opnp/cli      (the benchmark runs the built CLI)
  *   npm run bench:e2e -w @opnp/pipeline                 (scale 0.2: 12k / 2k / 4.2k images, 3 rounds)
@@ -30,16 +31,22 @@ const PYTORCH_SCRIPT = fileURLToPath(new URL('./pytorch_eval.py', import.meta.ur
 const OPNP_POINT = { p_min: 10, p_max: 1, n_min: 10, n_max: 1 };
 const say = (message: string) => log('bench:e2e', message);
 
+/**
+ * PyTorch's OpenMP threads wait passively, as onnxruntime's threads do in opnp (`allowSpinning: false`): with
+ * spinning threads, PyTorch on 2 threads ran 10-15 times slower than on 1 on this shared machine.
+ */
+const PYTORCH_ENV = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
+
 /** Runs a command and returns its wall and CPU seconds (CPU through python's getrusage when available) and stdout. */
-function timed(command: string[], python: boolean): { wall: number; cpu?: number; stdout: string } {
+function timed(command: string[], python: boolean, env: NodeJS.ProcessEnv = process.env): { wall: number; cpu?: number; stdout: string } {
   const start = performance.now();
   if (!python) {
-    const run = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const run = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', maxBuffer: 1 << 26, env });
     if (run.status !== 0) throw new Error(`${command.join(' ')} failed:\n${run.stderr}`);
     return { wall: (performance.now() - start) / 1000, stdout: run.stdout };
   }
   const wrapper = 'import json,resource,subprocess,sys,time\nt=time.perf_counter()\nr=subprocess.run(sys.argv[1:],capture_output=True,text=True)\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nsys.stderr.write(r.stderr)\nprint(json.dumps({"code":r.returncode,"wall":time.perf_counter()-t,"cpu":u.ru_utime+u.ru_stime,"stdout":r.stdout}))';
-  const run = spawnSync(PYTHON, ['-c', wrapper, ...command], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(PYTHON, ['-c', wrapper, ...command], { encoding: 'utf8', maxBuffer: 1 << 26, env });
   const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { code: number; wall: number; cpu: number; stdout: string };
   if (out.code !== 0) throw new Error(`${command.join(' ')} failed:\n${run.stderr}`);
   return { wall: out.wall, cpu: out.cpu, stdout: out.stdout };
@@ -97,7 +104,7 @@ async function main(): Promise<void> {
       const opnp = timed(opnpCommand(data, json), python);
       const row: (typeof rows)[number] = { opnp: { wall: opnp.wall, ...(opnp.cpu !== undefined ? { cpu: opnp.cpu } : {}) } };
       if (torch) {
-        const t = timed(pytorchCommand(data), true);
+        const t = timed(pytorchCommand(data), true, PYTORCH_ENV);
         const report = JSON.parse(t.stdout.trim().split('\n').at(-1)!) as { seconds: number; results: Auroc[] };
         row.torch = { wall: t.wall, ...(t.cpu !== undefined ? { cpu: t.cpu } : {}), script: report.seconds };
         differences = aurocDifferences((JSON.parse(readFileSync(json, 'utf8')) as { results: Auroc[] }).results, report.results);
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
       fashionSource: data.fashionSource,
       model: 'bench/fixtures/mnist-resnet.onnx (stem 16/2, stages 16/32/64, D = 64)',
       command: 'opnp eval --methods energy,react,opnp --opnp p_min=10,p_max=1,n_min=10,n_max=1 --batch-size 256 --threads 2',
+      pytorch: 'bench/pytorch_eval.py --threads 2 --batch-size 256, OMP_WAIT_POLICY=PASSIVE',
       rounds: ROUNDS,
       opnpSeconds: range(pick((r) => r.opnp.wall)),
       ...(python ? { opnpCpuSeconds: range(pick((r) => r.opnp.cpu)) } : {}),

@@ -8,12 +8,15 @@
  *   npm run bench:extract -w @opnp/pipeline -- --scale 1    (the 60,000 of the issue)
  *
  * Per round, interleaved:
- *   bare        the unmodified model (logits only) in one session, `session.run` over the preprocessed batches;
+ *   bare        the unmodified model (logits only) in one session with opnp's session options (2 intra-op
+ *               threads, graph optimisation 'all', no spinning), `session.run` over the preprocessed batches;
  *               session creation and preprocessing outside the clock
  *   in-process  `extractFeatures` of @opnp/pipeline (model loaded outside the clock): reading and
  *               preprocessing the IDX file, features + logits, the .npy outputs and their sidecar
  *   cli         `opnp extract` as a whole process (start-up and model loading included)
- * The overheads `time / bare time - 1` are taken per round; the JSON reports their median and range.
+ * The overheads `time / bare time - 1` are taken per round, for wall time and for CPU time (user + system of
+ * the process; the CLI's through /usr/bin/python3's getrusage when available), which a loaded machine
+ * distorts less; the JSON reports their median and range.
  * Progress on stderr; the LAST stdout line is JSON.
  */
 import { spawnSync } from 'node:child_process';
@@ -31,6 +34,12 @@ const ROUNDS = numberArg('--rounds', 3);
 const BATCH = 256;
 const THREADS = 2;
 const CLI = fileURLToPath(new URL('../../cli/bin/opnp.js', import.meta.url));
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+
+interface Times {
+  readonly wall: number;
+  readonly cpu?: number;
+}
 const say = (message: string) => log('bench:extract', message);
 
 /** The training images preprocessed as opnp does, `(x / 255 - 0.1307) / 0.3081`, in batches. */
@@ -47,23 +56,39 @@ function preprocessedBatches(file: string): Float32Array[] {
   return out;
 }
 
-async function bareSeconds(session: ort.InferenceSession, batches: Float32Array[]): Promise<number> {
+/** Wall and CPU seconds of `work` in this process. */
+async function clocked(work: () => Promise<unknown>): Promise<Times> {
   const start = performance.now();
-  for (const batch of batches) await session.run({ input: new ort.Tensor('float32', batch, [batch.length / 784, 1, 28, 28]) });
-  return (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage();
+  await work();
+  const used = process.cpuUsage(cpu);
+  return { wall: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6 };
 }
 
-async function inProcessSeconds(model: Awaited<ReturnType<typeof loadModel>>, data: string, dir: string): Promise<number> {
-  const start = performance.now();
-  await extractFeatures({ model, data: `idx:${data}`, preprocess: { mean: [0.1307], std: [0.3081] }, outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l.npy') }, batchSize: BATCH, restart: true });
-  return (performance.now() - start) / 1000;
+function bare(session: ort.InferenceSession, batches: Float32Array[]): Promise<Times> {
+  return clocked(async () => {
+    for (const batch of batches) await session.run({ input: new ort.Tensor('float32', batch, [batch.length / 784, 1, 28, 28]) });
+  });
 }
 
-function cliSeconds(data: string, dir: string): number {
+function inProcess(model: Awaited<ReturnType<typeof loadModel>>, data: string, dir: string): Promise<Times> {
+  return clocked(() => extractFeatures({ model, data: `idx:${data}`, preprocess: { mean: [0.1307], std: [0.3081] }, outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l.npy') }, batchSize: BATCH, restart: true }));
+}
+
+/** `opnp extract` as a process: wall time, and CPU time when python can measure its child. */
+function cli(data: string, dir: string): Times {
+  const command = [process.execPath, CLI, 'extract', '--model', BENCH_MODEL, '--data', `idx:${data}`, '--mean', '0.1307', '--std', '0.3081', '--out', join(dir, 'cli-f.npy'), '--logits-out', join(dir, 'cli-l.npy'), '--batch-size', String(BATCH), '--threads', String(THREADS), '--restart', '--quiet'];
+  if (existsSync(PYTHON)) {
+    const wrapper = 'import json,resource,subprocess,sys,time\nt=time.perf_counter()\nr=subprocess.run(sys.argv[1:])\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint(json.dumps({"code":r.returncode,"wall":time.perf_counter()-t,"cpu":u.ru_utime+u.ru_stime}))';
+    const run = spawnSync(PYTHON, ['-c', wrapper, ...command], { encoding: 'utf8' });
+    const out = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { code?: number; wall: number; cpu: number };
+    if (out.code !== 0) throw new Error(`opnp extract failed:\n${run.stderr}`);
+    return { wall: out.wall, cpu: out.cpu };
+  }
   const start = performance.now();
-  const run = spawnSync(process.execPath, [CLI, 'extract', '--model', BENCH_MODEL, '--data', `idx:${data}`, '--mean', '0.1307', '--std', '0.3081', '--out', join(dir, 'cli-f.npy'), '--logits-out', join(dir, 'cli-l.npy'), '--batch-size', String(BATCH), '--threads', String(THREADS), '--restart', '--quiet'], { encoding: 'utf8' });
+  const run = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`opnp extract failed:\n${run.stderr}`);
-  return (performance.now() - start) / 1000;
+  return { wall: (performance.now() - start) / 1000 };
 }
 
 async function main(): Promise<void> {
@@ -72,26 +97,34 @@ async function main(): Promise<void> {
   const images = data.counts.train;
   say(`${images} MNIST training images (scale ${SCALE}), batch ${BATCH}, ${THREADS} threads, ${ROUNDS} rounds`);
   const batches = preprocessedBatches(data.train);
-  const session = await ort.InferenceSession.create(readFileSync(BENCH_MODEL), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(readFileSync(BENCH_MODEL), {
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionProviders: ['cpu'],
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
   const model = await loadModel(BENCH_MODEL, { threads: THREADS });
   const dir = mkdtempSync(join(tmpdir(), 'opnp-bench-extract-'));
-  const times = { bare: [] as number[], inProcess: [] as number[], cli: [] as number[] };
+  const times = { bare: [] as Times[], inProcess: [] as Times[], cli: [] as Times[] };
   try {
-    await bareSeconds(session, batches.slice(0, 4)); // warm-up
+    await bare(session, batches.slice(0, 4)); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      times.bare.push(await bareSeconds(session, batches));
-      times.inProcess.push(await inProcessSeconds(model, data.train, dir));
-      times.cli.push(cliSeconds(data.train, dir));
+      times.bare.push(await bare(session, batches));
+      times.inProcess.push(await inProcess(model, data.train, dir));
+      times.cli.push(cli(data.train, dir));
       const [b, p, c] = [times.bare.at(-1)!, times.inProcess.at(-1)!, times.cli.at(-1)!];
-      say(`round ${round + 1}: bare ${(images / b).toFixed(0)}/s, in-process ${(images / p).toFixed(0)}/s (+${((p / b - 1) * 100).toFixed(1)}%), opnp extract ${(images / c).toFixed(0)}/s (+${((c / b - 1) * 100).toFixed(1)}%)`);
+      const pct = (t: Times) => `+${((t.wall / b.wall - 1) * 100).toFixed(1)}%${t.cpu !== undefined && b.cpu !== undefined ? `, CPU +${((t.cpu / b.cpu - 1) * 100).toFixed(1)}%` : ''}`;
+      say(`round ${round + 1}: bare ${(images / b.wall).toFixed(0)}/s, in-process ${(images / p.wall).toFixed(0)}/s (${pct(p)}), opnp extract ${(images / c.wall).toFixed(0)}/s (${pct(c)})`);
     }
   } finally {
     await model.extractor.dispose();
     await session.release();
     rmSync(dir, { recursive: true, force: true });
   }
-  const rate = (t: number[]) => range(t.map((s) => images / s), 0);
-  const overhead = (t: number[]) => range(t.map((s, i) => s / times.bare[i]! - 1), 3);
+  const rate = (t: Times[]) => range(t.map((s) => images / s.wall), 0);
+  const overhead = (t: Times[]) => range(t.map((s, i) => s.wall / times.bare[i]!.wall - 1), 3);
+  const cpuOverhead = (t: Times[]) => (t.every((s) => s.cpu !== undefined) ? { [t === times.cli ? 'opnpExtractCli' : 'extractFeaturesInProcess']: range(t.map((s, i) => s.cpu! / times.bare[i]!.cpu! - 1), 3) } : {});
   console.log(
     JSON.stringify({
       images,
@@ -102,6 +135,8 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       imagesPerSec: { bareSessionRun: rate(times.bare), extractFeaturesInProcess: rate(times.inProcess), opnpExtractCli: rate(times.cli) },
       overheadOverBare: { extractFeaturesInProcess: overhead(times.inProcess), opnpExtractCli: overhead(times.cli) },
+      cpuOverheadOverBare: { ...cpuOverhead(times.inProcess), ...cpuOverhead(times.cli) },
+      bareCpuSeconds: range(times.bare.map((t) => t.cpu!)),
     }),
   );
 }
