@@ -11,7 +11,8 @@
  * Every round runs every configuration once, interleaved, so load from other processes hits them alike; each
  * figure is the median of the rounds with its range, and the ratios are taken per round (same moment) before
  * their median. Worker start-up is outside the clock (one warm-up pass per configuration), as the Python pool's
- * is. The Python baseline needs Debian's python3-pil and python3-numpy; without them it is skipped with a
+ * is. CPU time per image (user + system of every thread; of every process for the Python pool) is reported
+ * too: a loaded machine distorts it far less than wall time. The Python baseline needs Debian's python3-pil and python3-numpy; without them it is skipped with a
  * message. Progress on stderr; the LAST line of stdout is one JSON object.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -63,10 +64,11 @@ async function imageFolder(): Promise<string> {
 
 const preprocess = (kernel: ResizeKernel): PreprocessOptions => ({ resize: 256, centerCrop: 224, kernel, mean: IMAGENET_MEAN, std: IMAGENET_STD });
 
-/** Seconds of one pass over the folder. */
-async function pass(dir: string, kernel: ResizeKernel, workers: number): Promise<{ seconds: number; first: Float32Array }> {
+/** Seconds and CPU seconds (every thread of the process) of one pass over the folder. */
+async function pass(dir: string, kernel: ResizeKernel, workers: number): Promise<{ seconds: number; cpu: number; first: Float32Array }> {
   const dataset = await openImageFolder(dir);
   const start = performance.now();
+  const cpu = process.cpuUsage();
   let count = 0;
   let first: Float32Array | undefined;
   for await (const batch of dataset.batches({ batchSize: BATCH, preprocess: preprocess(kernel), workers })) {
@@ -74,7 +76,8 @@ async function pass(dir: string, kernel: ResizeKernel, workers: number): Promise
     count += batch.indices.length;
   }
   if (count !== IMAGES) throw new Error(`read ${count} of ${IMAGES} images`);
-  return { seconds: (performance.now() - start) / 1000, first: first! };
+  const used = process.cpuUsage(cpu);
+  return { seconds: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6, first: first! };
 }
 
 function pythonAvailable(): boolean {
@@ -83,9 +86,9 @@ function pythonAvailable(): boolean {
 
 const SCRIPT = fileURLToPath(new URL('./pillow_baseline.py', import.meta.url));
 
-function pillow(dir: string, firstOut?: string): { single: number; pool: number } {
+function pillow(dir: string, firstOut?: string): { single: number; pool: number; singleCpu: number; poolCpu: number } {
   const out = execFileSync(PYTHON, [SCRIPT, dir, '--batch-size', String(BATCH), '--workers', '2', ...(firstOut ? ['--first', firstOut] : [])], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as { single: number; pool: number };
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { single: number; pool: number; singleCpu: number; poolCpu: number };
 }
 
 interface Range {
@@ -115,16 +118,19 @@ async function main(): Promise<void> {
   let firstOurs: Float32Array | undefined;
   for (const c of configs) firstOurs = (await pass(dir, c.kernel, c.workers)).first ?? firstOurs; // warm-up: workers started
   const rates = new Map<string, number[]>(configs.map((c) => [c.name, []]));
+  const cpuMs = new Map<string, number[]>(configs.map((c) => [c.name, []]));
   const pillowRates = { single: [] as number[], pool: [] as number[] };
+  const pillowCpuMs = { single: [] as number[], pool: [] as number[] };
   const ratios = { bestOursOverBestPillow: [] as number[], defaultOverBestPillow: [] as number[], defaultOverWorkers0: [] as number[] };
   let firstPillow: Float32Array | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     const perRound = new Map<string, number>();
     for (const c of configs) {
-      const { seconds, first } = await pass(dir, c.kernel, c.workers);
+      const { seconds, cpu, first } = await pass(dir, c.kernel, c.workers);
       if (c.kernel === 'pil-bilinear') firstOurs = first;
       perRound.set(c.name, IMAGES / seconds);
       rates.get(c.name)!.push(IMAGES / seconds);
+      cpuMs.get(c.name)!.push((cpu * 1000) / IMAGES);
     }
     const pilDefault = perRound.get(`pil-bilinear workers=${cores}`)!;
     const pilBest = Math.max(...configs.filter((c) => c.kernel === 'pil-bilinear').map((c) => perRound.get(c.name)!));
@@ -140,6 +146,8 @@ async function main(): Promise<void> {
       const pool = IMAGES / p.pool;
       pillowRates.single.push(single);
       pillowRates.pool.push(pool);
+      pillowCpuMs.single.push((p.singleCpu * 1000) / IMAGES);
+      pillowCpuMs.pool.push((p.poolCpu * 1000) / IMAGES);
       ratios.bestOursOverBestPillow.push(pilBest / Math.max(single, pool));
       ratios.defaultOverBestPillow.push(pilDefault / Math.max(single, pool));
     }
@@ -147,6 +155,7 @@ async function main(): Promise<void> {
   }
   await closeImageWorkers();
   const imagesPerSec = Object.fromEntries([...rates].map(([k, v]) => [k, range(v, 0)]));
+  const cpuMsPerImage = Object.fromEntries([...cpuMs].map(([k, v]) => [k, range(v, 2)]));
   const maxAbsDiffToPillow = firstOurs && firstPillow ? firstOurs.reduce((m, v, i) => Math.max(m, Math.abs(v - firstPillow![i]!)), 0) : undefined;
   console.log(
     JSON.stringify({
@@ -157,7 +166,10 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       cores,
       imagesPerSec,
-      pillow: python ? { single: range(pillowRates.single, 0), pool2: range(pillowRates.pool, 0) } : 'skipped: python3 with PIL and numpy not found',
+      cpuMsPerImage,
+      pillow: python
+        ? { imagesPerSec: { single: range(pillowRates.single, 0), pool2: range(pillowRates.pool, 0) }, cpuMsPerImage: { single: range(pillowCpuMs.single, 2), pool2: range(pillowCpuMs.pool, 2) } }
+        : 'skipped: python3 with PIL and numpy not found',
       ratios: {
         [`pil-bilinear workers=${cores} over workers=0`]: range(ratios.defaultOverWorkers0, 2),
         ...(python ? { [`pil-bilinear workers=${cores} over the faster Pillow baseline`]: range(ratios.defaultOverBestPillow, 2), 'best pil-bilinear over the faster Pillow baseline': range(ratios.bestOursOverBestPillow, 2) } : {}),

@@ -10,13 +10,16 @@ std, CHW float32, stacked into batches of `--batch-size`. Timed in this process 
           a PyTorch DataLoader(num_workers=N) does; the pool is started before the clock
 
 Usage: python3 pillow_baseline.py <folder> [--batch-size 64] [--workers 2] [--first out.npy]
-Prints one JSON line: {"single": seconds, "pool": seconds, "images": n}. Needs python3-pil and python3-numpy.
+Prints one JSON line: {"single": seconds, "pool": seconds, "singleCpu": seconds, "poolCpu": seconds, "images": n}
+(CPU = user + system; the pool's includes its worker processes, counted when they exit). Needs python3-pil
+and python3-numpy.
 With --first, writes the first image's preprocessed [3, 224, 224] float32 array (checked against opnp's).
 """
 import argparse
 import json
 import multiprocessing
 import os
+import resource
 import time
 
 import numpy as np
@@ -74,6 +77,11 @@ def run(files, batch_size, mapper):
     return time.perf_counter() - start
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('folder')
@@ -84,11 +92,17 @@ def main():
     files = sorted(os.path.join(args.folder, f) for f in os.listdir(args.folder) if f.lower().endswith('.jpg'))
     if args.first:
         np.save(args.first, first_exact(files[0]))
+    cpu = time.process_time()
     single = run(files, args.batch_size, map)
-    with multiprocessing.Pool(args.workers) as pool:
-        pool.map(abs, range(args.workers))  # workers up before the clock
-        parallel = run(files, args.batch_size, lambda f, xs: pool.imap(f, xs, chunksize=4))
-    print(json.dumps({'single': single, 'pool': parallel, 'images': len(files)}))
+    single_cpu = time.process_time() - cpu
+    pool = multiprocessing.Pool(args.workers)
+    pool.map(abs, range(args.workers))  # workers up before the clock
+    cpu = time.process_time() + children_cpu()
+    parallel = run(files, args.batch_size, lambda f, xs: pool.imap(f, xs, chunksize=4))
+    pool.close()
+    pool.join()
+    pool_cpu = time.process_time() + children_cpu() - cpu
+    print(json.dumps({'single': single, 'pool': parallel, 'singleCpu': single_cpu, 'poolCpu': pool_cpu, 'images': len(files)}))
 
 
 if __name__ == '__main__':
