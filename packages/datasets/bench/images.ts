@@ -17,7 +17,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -105,16 +105,17 @@ function range(values: number[], digits = 1): Range {
 
 async function main(): Promise<void> {
   const dir = await imageFolder();
-  const cores = defaultImageWorkers();
-  const workerCounts = [...new Set([0, 1, 2, 3, 4, cores])].sort((a, b) => a - b);
+  const cores = availableParallelism();
+  const defaults = defaultImageWorkers();
+  const workerCounts = [...new Set([0, 1, 2, 3, 4, defaults])].sort((a, b) => a - b);
   const configs: { name: string; kernel: ResizeKernel; workers: number }[] = [
     ...workerCounts.map((workers) => ({ name: `pil-bilinear workers=${workers}`, kernel: 'pil-bilinear' as const, workers })),
     { name: 'linear (sharp) workers=0', kernel: 'linear', workers: 0 },
-    { name: `linear (sharp) workers=${cores}`, kernel: 'linear', workers: cores },
+    { name: `linear (sharp) workers=${defaults}`, kernel: 'linear', workers: defaults },
   ];
   const python = pythonAvailable();
   if (!python) log(`${PYTHON} with PIL and numpy not found (apt-get install python3-pil python3-numpy): the Pillow baseline is skipped`);
-  log(`${IMAGES} JPEGs 500 x 375 in ${dir}; ${ROUNDS} rounds; default workers here: ${cores}`);
+  log(`${IMAGES} JPEGs 500 x 375 in ${dir}; ${ROUNDS} rounds; cores ${cores}, default workers ${defaults}`);
   let firstOurs: Float32Array | undefined;
   for (const c of configs) firstOurs = (await pass(dir, c.kernel, c.workers)).first ?? firstOurs; // warm-up: workers started
   const rates = new Map<string, number[]>(configs.map((c) => [c.name, []]));
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
       rates.get(c.name)!.push(IMAGES / seconds);
       cpuMs.get(c.name)!.push((cpu * 1000) / IMAGES);
     }
-    const pilDefault = perRound.get(`pil-bilinear workers=${cores}`)!;
+    const pilDefault = perRound.get(`pil-bilinear workers=${defaults}`)!;
     const pilBest = Math.max(...configs.filter((c) => c.kernel === 'pil-bilinear').map((c) => perRound.get(c.name)!));
     ratios.defaultOverWorkers0.push(pilDefault / perRound.get('pil-bilinear workers=0')!);
     if (python) {
@@ -165,14 +166,15 @@ async function main(): Promise<void> {
       batchSize: BATCH,
       rounds: ROUNDS,
       cores,
+      defaultWorkers: defaults,
       imagesPerSec,
       cpuMsPerImage,
       pillow: python
         ? { imagesPerSec: { single: range(pillowRates.single, 0), pool2: range(pillowRates.pool, 0) }, cpuMsPerImage: { single: range(pillowCpuMs.single, 2), pool2: range(pillowCpuMs.pool, 2) } }
         : 'skipped: python3 with PIL and numpy not found',
       ratios: {
-        [`pil-bilinear workers=${cores} over workers=0`]: range(ratios.defaultOverWorkers0, 2),
-        ...(python ? { [`pil-bilinear workers=${cores} over the faster Pillow baseline`]: range(ratios.defaultOverBestPillow, 2), 'best pil-bilinear over the faster Pillow baseline': range(ratios.bestOursOverBestPillow, 2) } : {}),
+        [`pil-bilinear workers=${defaults} (default) over workers=0`]: range(ratios.defaultOverWorkers0, 2),
+        ...(python ? { [`pil-bilinear workers=${defaults} (default) over the faster Pillow baseline`]: range(ratios.defaultOverBestPillow, 2), 'best pil-bilinear over the faster Pillow baseline': range(ratios.bestOursOverBestPillow, 2) } : {}),
       },
       ...(maxAbsDiffToPillow !== undefined ? { firstImageMaxAbsDiffToPillow: maxAbsDiffToPillow } : {}),
     }),
