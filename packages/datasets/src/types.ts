@@ -59,8 +59,8 @@ export interface BatchOptions {
   prefetch?: number;
   /**
    * Worker threads that decode, resize and normalise image files (image folders, lists, ImageNet; Node only):
-   * 0 does it on this thread (sharp decodes on libuv's threads, the Pillow resize runs here). Default: one less
-   * than the cores (`os.availableParallelism() - 1`), at most 8. The batches are the same bit for bit, in the same
+   * 0 does it on this thread (sharp decodes on libuv's threads, the Pillow resize runs here). Default: the
+   * number of cores (`os.availableParallelism()`), at most 8. The batches are the same bit for bit, in the same
    * order, with the same skips and errors, whatever the count. Other formats and the browser entry ignore it.
    */
   workers?: number;

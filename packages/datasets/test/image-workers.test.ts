@@ -100,8 +100,8 @@ const PLANS: Record<string, PreprocessOptions> = {
 };
 
 describe('image workers', () => {
-  it('default to one less than the cores, at most 8', () => {
-    expect([1, 2, 3, 9, 64].map((cores) => defaultImageWorkers(cores))).toEqual([0, 1, 2, 8, 8]);
+  it('default to the number of cores, at most 8', () => {
+    expect([1, 2, 3, 8, 9, 64].map((cores) => defaultImageWorkers(cores))).toEqual([1, 2, 3, 8, 8, 8]);
   });
 
   for (const [name, preprocess] of Object.entries(PLANS)) {

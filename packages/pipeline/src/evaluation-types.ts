@@ -50,7 +50,7 @@ export interface EvaluationConfig {
   readonly batchSize?: number;
   /**
    * Worker threads decoding and preprocessing image files (image folders, lists, ImageNet): `0` on the main
-   * thread; default: one less than the cores, at most 8 (`BatchOptions.workers` of @opnp/datasets). The features
+   * thread; default: the number of cores, at most 8 (`BatchOptions.workers` of @opnp/datasets). The features
    * are the same bit for bit whatever the count.
    */
   readonly imageWorkers?: number;
