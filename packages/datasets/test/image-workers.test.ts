@@ -63,11 +63,12 @@ interface Pass {
 }
 
 /**
- * libvips reports a JPEG cut short as "premature end of JPEG image" or, when concurrent decodes race for its
- * error buffer, "Unknown error" (on the main thread as in workers): that one reason is compared up to the race.
+ * libvips words a JPEG cut short from its process-wide error buffer, which concurrent decodes share: "premature
+ * end of JPEG image", that repeated, or "Unknown error" (on the main thread as in workers). Its text is compared
+ * up to that race; sharp's own reasons (the corrupt file's) exactly.
  */
 function withoutRace(text: string): string {
-  return text.replace(/\((Unknown error|VipsJpeg: premature end of JPEG image)\)/, '(<truncated JPEG>)');
+  return text.replace(/\((Unknown error|VipsJpeg: [^)]*)\)/, '(<libvips>)');
 }
 
 function skipWithoutRace(skip: SkipEvent): SkipEvent {
