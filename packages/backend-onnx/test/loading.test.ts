@@ -182,6 +182,8 @@ describe('model sources', () => {
     expect(opts.executionProviders).toEqual(['cpu']);
     expect(opts.graphOptimizationLevel).toBe('all');
     expect(toOrtSessionOptions({ intraOpNumThreads: 2, graphOptimizationLevel: 'basic' })).toMatchObject({ intraOpNumThreads: 2, graphOptimizationLevel: 'basic' });
+    expect(toOrtSessionOptions().extra).toEqual({ session: { intra_op: { allow_spinning: '0' } } });
+    expect(toOrtSessionOptions({ allowSpinning: true }).extra).toEqual({ session: { intra_op: { allow_spinning: '1' } } });
     expect(() => toOrtSessionOptions({ intraOpNumThreads: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => toOrtSessionOptions({ graphOptimizationLevel: 'max' as never })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => toOrtSessionOptions({ executionProviders: ['rocm' as never] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));

@@ -46,10 +46,11 @@ export async function loadModel(path: string, onWarning?: (message: string) => v
   }
 }
 
-/** `--threads` and `--execution-provider` (onnxruntime's names: cpu, cuda, ...). */
+/** `--threads`, `--execution-provider` (onnxruntime's names: cpu, cuda, ...) and `--image-workers`. */
 export interface RuntimeFlags {
   readonly threads?: number;
   readonly executionProvider?: readonly string[];
+  readonly imageWorkers?: number;
 }
 
 function runtimeOptions(flags: RuntimeFlags): { threads?: number; executionProviders?: readonly string[] } {

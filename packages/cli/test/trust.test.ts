@@ -116,6 +116,36 @@ describe('3. unreadable images', () => {
     expect(Array.from((await loadNpy(out('clean.npy'))).data)).toEqual(Array.from((await loadNpy(out('f.npy'))).data));
   });
 
+  it('give the same rows and the same messages with any number of image workers (the built workers)', async () => {
+    const dir = tempDir();
+    const images = await folderWithCorruptImage(join(dir, 'images'), 11, 6);
+    const extract = async (workers: string, data = `folder:${images}`) => {
+      const out = join(dir, `workers-${workers}`);
+      mkdirSync(out, { recursive: true });
+      const run = await cli(['extract', '--model', MODEL, '--data', data, ...NORMALISE, '--out', join(out, 'f.npy'), '--logits-out', join(out, 'l.npy'), '--batch-size', '4', '--image-workers', workers, '--restart']);
+      // libvips words a decoding error from its process-wide error buffer, which concurrent decodes add to
+      const stderr = run.stderr.replaceAll(out, '<out>').replace(/Cannot decode image \([^)]*\)/g, 'Cannot decode image (<libvips>)');
+      return { ...run, stderr, out };
+    };
+    const main = await extract('0');
+    expect(main.code).toBe(0);
+    expect(main.stderr).toMatch(/skipped unreadable sample #6 .*img_06\.jpg/);
+    for (const workers of ['1', '3']) {
+      const run = await extract(workers);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe(main.stderr);
+      for (const file of ['f.npy', 'l.npy']) expect(readFileSync(join(run.out, file)).equals(readFileSync(join(main.out, file))), file).toBe(true);
+      const sidecar = (out: string) => readFileSync(join(out, 'f.npy.json'), 'utf8').replaceAll(out, '<out>').replace(/Cannot decode image \([^)]*\)/g, 'Cannot decode image (<libvips>)');
+      expect(sidecar(run.out)).toBe(sidecar(main.out));
+    }
+    const strictMain = await extract('0', `folder:${images}#strict`);
+    const strictWorkers = await extract('2', `folder:${images}#strict`);
+    expect(strictMain.code).toBe(1);
+    expect(strictMain.stderr).toContain('img_06.jpg');
+    expect(strictWorkers.code).toBe(1);
+    expect(strictWorkers.stderr).toBe(strictMain.stderr);
+  });
+
   it('are counted per set in the eval report, and strict fails on the first one', async () => {
     const dir = tempDir();
     const images = await folderWithCorruptImage(join(dir, 'ood'), 5, 1);

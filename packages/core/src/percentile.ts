@@ -48,7 +48,8 @@ export function sortedCopy(values: ArrayLike<number>, name = 'values'): Float64A
  * ```
  */
 export function percentile(values: ArrayLike<number>, q: number): number {
-  return percentileOfSorted(sortedCopy(values), q);
+  assertPercentage(q, 'percentile q');
+  return percentiles(values, [q])[0]!; // the two order statistics by selection, not a full sort
 }
 
 /**

@@ -20,8 +20,30 @@ export type RawSample =
 /** Yields the samples of ascending `indices`, in that order. */
 export type SampleReader = (indices: Uint32Array, signal?: AbortSignal) => AsyncIterable<RawSample>;
 
-/** Turns a stored sample into pixels of the size `plan` resizes to. */
-export type SampleLoader = (sample: RawSample, plan: PreprocessPlan) => Promise<PixelImage>;
+/** Turns a stored sample into pixels of the size `plan` resizes to (at once for pixels in memory, later for files). */
+export type SampleLoader = (sample: RawSample, plan: PreprocessPlan) => PixelImage | Promise<PixelImage>;
+
+/** What loading one sample of a chunk gave: the size of its image before the crop, or its error. */
+export type SampleOutcome = { readonly ok: true; readonly height: number; readonly width: number } | { readonly ok: false; readonly error: unknown };
+
+/**
+ * A chunk of samples loaded and written: one outcome per sample, in chunk order, and `data`, the samples that
+ * loaded and fit the batch written in that order as {@link writeSample} writes them (`[rows x C*H*W]`).
+ */
+export interface PreparedChunk {
+  readonly outcomes: readonly SampleOutcome[];
+  readonly data: Float32Array;
+}
+
+/**
+ * Prepares whole chunks elsewhere (Node's image workers) with {@link prepareChunk}: the batch is then assembled
+ * from the outcomes exactly as for a chunk prepared on this thread.
+ */
+export interface ChunkPreparer {
+  /** Chunks prepared at once (the pass keeps at least this many batches in flight). */
+  readonly size: number;
+  prepare(chunk: readonly RawSample[], plan: PreprocessPlan): Promise<PreparedChunk>;
+}
 
 /** What a format provides to {@link createDataset}. */
 export interface DatasetParts {
@@ -42,6 +64,11 @@ export interface DatasetParts {
   readonly read: SampleReader;
   /** Default {@link loadPixelSample}: decoded pixels, Pillow's resize kernels. */
   readonly loadSample?: SampleLoader;
+  /**
+   * Where a pass prepares its chunks instead of this thread (Node's image workers), or undefined for this
+   * thread. Called once per pass with its options (`workers`).
+   */
+  readonly preparer?: (options: BatchOptions) => ChunkPreparer | undefined;
   /** See {@link Dataset.verify}. */
   readonly verify?: () => Promise<readonly string[]>;
 }
@@ -68,47 +95,82 @@ function abortReason(signal: AbortSignal): unknown {
 }
 
 /** The sample loader that runs everywhere: decoded pixels, resized with Pillow's kernels. */
-export async function loadPixelSample(sample: RawSample, plan: PreprocessPlan): Promise<PixelImage> {
+export function loadPixelSample(sample: RawSample, plan: PreprocessPlan): PixelImage {
   if ('file' in sample) throw argumentError('Image files are decoded in Node only', { file: sample.file, hint: 'Open image datasets with @opnp/datasets/node' });
   return resizePixels(sample.pixels, plan);
 }
 
-async function assemble(chunk: readonly RawSample[], plan: PreprocessPlan, parts: DatasetParts): Promise<Assembled> {
-  const load = parts.loadSample ?? loadPixelSample;
-  const loaded = await Promise.allSettled(chunk.map((s) => load(s, plan)));
-  const good: { sample: RawSample; image: PixelImage }[] = [];
+/** An image fits the batch when a crop makes it the batch's size, or it already is. */
+function fitsBatch(plan: PreprocessPlan, image: { readonly height: number; readonly width: number }): boolean {
+  return plan.crop !== undefined || (image.height === plan.height && image.width === plan.width);
+}
+
+/** The outcome of `load()`: at once when it returns (or throws) at once, else when its promise settles. */
+function settle(load: () => PixelImage | Promise<PixelImage>): PromiseSettledResult<PixelImage> | Promise<PromiseSettledResult<PixelImage>> {
+  try {
+    const result = load();
+    if (!(result instanceof Promise)) return { status: 'fulfilled', value: result };
+    return result.then(
+      (value) => ({ status: 'fulfilled', value }),
+      (reason: unknown) => ({ status: 'rejected', reason }),
+    );
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
+}
+
+/**
+ * Loads every sample of `chunk` at once, then writes those that loaded and fit the batch, in chunk order: the
+ * per-chunk work of a pass, on this thread or in an image worker.
+ */
+export async function prepareChunk(chunk: readonly RawSample[], plan: PreprocessPlan, load: SampleLoader): Promise<PreparedChunk> {
+  const started = chunk.map((s) => settle(() => load(s, plan)));
+  // pixels in memory load at once: no promise per sample unless one is pending (image files)
+  const loaded = started.some((r) => r instanceof Promise) ? await Promise.all(started) : (started as PromiseSettledResult<PixelImage>[]);
+  const outcomes: SampleOutcome[] = loaded.map((r) => (r.status === 'fulfilled' ? { ok: true, height: r.value.height, width: r.value.width } : { ok: false, error: r.reason as unknown }));
+  const images = loaded.flatMap((r) => (r.status === 'fulfilled' && fitsBatch(plan, r.value) ? [r.value] : []));
+  const data = new Float32Array(images.length * plan.channels * plan.height * plan.width);
+  for (const [n, image] of images.entries()) writeSample(plan, image, data, n);
+  return { outcomes, data };
+}
+
+/**
+ * The batch of a prepared chunk: the first sample that failed with an error that is not skipped (or any, when
+ * strict) ends the pass, the others are skipped; then the first image that does not fit the batch ends it.
+ */
+function batchOf(chunk: readonly RawSample[], prepared: PreparedChunk, plan: PreprocessPlan, parts: DatasetParts): Assembled {
+  const good: { sample: RawSample; height: number; width: number }[] = [];
   const skips: SkipEvent[] = [];
-  for (const [k, result] of loaded.entries()) {
+  for (const [k, outcome] of prepared.outcomes.entries()) {
     const sample = chunk[k]!;
-    if (result.status === 'fulfilled') {
-      good.push({ sample, image: result.value });
+    if (outcome.ok) {
+      good.push({ sample, height: outcome.height, width: outcome.width });
       continue;
     }
-    const error = result.reason as unknown;
+    const error = outcome.error;
     if (parts.strict || !skippable(sample, error) || !('file' in sample)) throw error;
     skips.push({ index: sample.index, file: sample.file, reason: skipReason(error) });
   }
   const { channels: C, height: H, width: W } = plan;
-  const size = C * H * W;
-  const data = new Float32Array(good.length * size);
-  const labels = new Int32Array(good.length);
-  const indices = new Uint32Array(good.length);
-  for (const [n, { sample, image }] of good.entries()) {
-    if (!plan.crop && (image.height !== H || image.width !== W)) {
-      throw formatError('An image has a different size than the batch', {
-        file: 'file' in sample ? sample.file : parts.source,
-        offset: sample.index,
-        expected: [H, W],
-        actual: [image.height, image.width],
-        hint: 'Set preprocess.centerCrop (or resize: [height, width]) so every image ends up the same size',
-      });
-    }
-    writeSample(plan, image, data, n);
-    labels[n] = sample.label;
-    indices[n] = sample.index;
+  for (const { sample, height, width } of good) {
+    if (fitsBatch(plan, { height, width })) continue;
+    throw formatError('An image has a different size than the batch', {
+      file: 'file' in sample ? sample.file : parts.source,
+      offset: sample.index,
+      expected: [H, W],
+      actual: [height, width],
+      hint: 'Set preprocess.centerCrop (or resize: [height, width]) so every image ends up the same size',
+    });
   }
+  const labels = Int32Array.from(good, (g) => g.sample.label);
+  const indices = Uint32Array.from(good, (g) => g.sample.index);
   const shape = plan.layout === 'NCHW' ? [good.length, C, H, W] : [good.length, H, W, C];
-  return { batch: { data, shape, labels, indices }, skips };
+  return { batch: { data: prepared.data, shape, labels, indices }, skips };
+}
+
+async function assemble(chunk: readonly RawSample[], plan: PreprocessPlan, parts: DatasetParts, preparer: ChunkPreparer | undefined): Promise<Assembled> {
+  const prepared = preparer ? await preparer.prepare(chunk, plan) : await prepareChunk(chunk, plan, parts.loadSample ?? loadPixelSample);
+  return batchOf(chunk, prepared, plan, parts);
 }
 
 /** A batch being assembled (boxed: an async generator would await a bare promise before yielding it). */
@@ -117,16 +179,16 @@ interface Pending {
 }
 
 /** Chunks the reader's samples into batches and starts assembling each one as soon as it is read. */
-async function* assembling(parts: DatasetParts, indices: Uint32Array, batchSize: number, plan: PreprocessPlan, options: BatchOptions): AsyncGenerator<Pending> {
+async function* assembling(parts: DatasetParts, indices: Uint32Array, batchSize: number, plan: PreprocessPlan, options: BatchOptions, preparer: ChunkPreparer | undefined): AsyncGenerator<Pending> {
   let chunk: RawSample[] = [];
   for await (const sample of parts.read(indices, options.signal)) {
     chunk.push(sample);
     if (chunk.length === batchSize) {
-      yield { assembled: assemble(chunk, plan, parts) };
+      yield { assembled: assemble(chunk, plan, parts, preparer) };
       chunk = [];
     }
   }
-  if (chunk.length > 0) yield { assembled: assemble(chunk, plan, parts) };
+  if (chunk.length > 0) yield { assembled: assemble(chunk, plan, parts, preparer) };
 }
 
 /**
@@ -200,14 +262,17 @@ export function createDataset(parts: DatasetParts): Dataset {
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw argumentError('batchSize must be a positive integer', { actual: batchSize });
     const prefetch = options.prefetch ?? 2;
     if (!Number.isInteger(prefetch) || prefetch < 0) throw argumentError('prefetch must be a non-negative integer', { actual: prefetch });
+    if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 0)) throw argumentError('workers must be a non-negative integer', { actual: options.workers });
     const plan = resolvePreprocess(options.preprocess, parts.shape, parts.sizesVary ?? false, parts.eightBit);
     const indices = resolveIndices(parts.count, options.subset);
     const total = indices.length;
     const start = performance.now();
     let count = 0;
     let skipped = 0;
-    const source = assembling(parts, indices, batchSize, plan, options);
-    for await (const assembled of prefetched(source, Math.max(1, prefetch), options.signal)) {
+    const preparer = parts.preparer?.(options);
+    const source = assembling(parts, indices, batchSize, plan, options, preparer);
+    // every image worker gets a batch: at least one batch in flight per worker
+    for await (const assembled of prefetched(source, Math.max(1, prefetch, preparer?.size ?? 0), options.signal)) {
       count += assembled.batch.indices.length;
       skipped += assembled.skips.length;
       for (const skip of assembled.skips) {

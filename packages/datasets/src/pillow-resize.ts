@@ -110,39 +110,93 @@ export function pillowResize(src: Uint8Array, height: number, width: number, cha
   return verticalPass(image, needHorizontal ? outWidth : width, channels, vertical, needHorizontal ? rowOffset : 0, outHeight);
 }
 
+/**
+ * The horizontal pass over `rows` source rows from `rowOffset`: per output pixel and channel, the fixed-point
+ * sum of its taps (Pillow's `ImagingResampleHorizontal_8bpc`). RGB, the common case, keeps the three sums of a
+ * pixel together; the integer sums are exact in any order, so every path gives Pillow's bytes.
+ */
 function horizontalPass(src: Uint8Array, width: number, channels: number, rowOffset: number, rows: number, outWidth: number, filter: PillowFilter): Uint8Array {
-  const { first, count, weights, size } = coefficients(width, outWidth, filter);
+  const coeffs = coefficients(width, outWidth, filter);
   const out = new Uint8Array(rows * outWidth * channels);
   for (let y = 0; y < rows; y++) {
     const srcRow = (y + rowOffset) * width * channels;
     const outRow = y * outWidth * channels;
-    for (let xx = 0; xx < outWidth; xx++) {
-      const xmin = first[xx]!;
-      const n = count[xx]!;
-      const k = xx * size;
-      for (let c = 0; c < channels; c++) {
-        let sum = HALF;
-        for (let x = 0; x < n; x++) sum += src[srcRow + (x + xmin) * channels + c]! * weights[k + x]!;
-        out[outRow + xx * channels + c] = clip8(sum);
-      }
-    }
+    if (channels === 3) horizontalRowRgb(src, srcRow, out, outRow, coeffs, outWidth);
+    else horizontalRow(src, srcRow, out, outRow, coeffs, outWidth, channels);
   }
   return out;
 }
 
+function horizontalRowRgb(src: Uint8Array, srcRow: number, out: Uint8Array, outRow: number, coeffs: Coefficients, outWidth: number): void {
+  const { first, count, weights, size } = coeffs;
+  for (let xx = 0; xx < outWidth; xx++) {
+    const n = count[xx]!;
+    const k = xx * size;
+    let p = srcRow + first[xx]! * 3;
+    let s0 = HALF;
+    let s1 = HALF;
+    let s2 = HALF;
+    for (let x = 0; x < n; x++, p += 3) {
+      const w = weights[k + x]!;
+      s0 += src[p]! * w;
+      s1 += src[p + 1]! * w;
+      s2 += src[p + 2]! * w;
+    }
+    const o = outRow + xx * 3;
+    out[o] = clip8(s0);
+    out[o + 1] = clip8(s1);
+    out[o + 2] = clip8(s2);
+  }
+}
+
+function horizontalRow(src: Uint8Array, srcRow: number, out: Uint8Array, outRow: number, coeffs: Coefficients, outWidth: number, channels: number): void {
+  const { first, count, weights, size } = coeffs;
+  for (let xx = 0; xx < outWidth; xx++) {
+    const xmin = first[xx]!;
+    const n = count[xx]!;
+    const k = xx * size;
+    for (let c = 0; c < channels; c++) {
+      let sum = HALF;
+      for (let x = 0; x < n; x++) sum += src[srcRow + (x + xmin) * channels + c]! * weights[k + x]!;
+      out[outRow + xx * channels + c] = clip8(sum);
+    }
+  }
+}
+
+/**
+ * The vertical pass (Pillow's `ImagingResampleVertical_8bpc`): each output row is the fixed-point sum of its
+ * taps' rows. Taps go four at a time (missing ones with weight 0 on a row already read) through whole rows, so
+ * the usual 2-4 taps of a shrink by up to 2 take one sequential sweep. The sums are integers below 2^31 (Pillow
+ * keeps them in a C int too), exact in any order: Pillow's bytes.
+ */
 function verticalPass(src: Uint8Array, width: number, channels: number, coeffs: Coefficients, rowOffset: number, outHeight: number): Uint8Array {
   const { first, count, weights, size } = coeffs;
   const stride = width * channels;
   const out = new Uint8Array(outHeight * stride);
+  const sums = new Int32Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
     const ymin = first[yy]! - rowOffset;
     const n = count[yy]!;
-    const k = yy * size;
     const outRow = yy * stride;
-    for (let i = 0; i < stride; i++) {
-      let sum = HALF;
-      for (let y = 0; y < n; y++) sum += src[(y + ymin) * stride + i]! * weights[k + y]!;
-      out[outRow + i] = clip8(sum);
+    for (let t = 0; t < n; t += 4) {
+      const k = yy * size + t;
+      const r0 = (ymin + t) * stride;
+      // taps past `n`: weight 0 on row r0
+      const w0 = weights[k]!;
+      const w1 = t + 1 < n ? weights[k + 1]! : 0;
+      const w2 = t + 2 < n ? weights[k + 2]! : 0;
+      const w3 = t + 3 < n ? weights[k + 3]! : 0;
+      const r1 = t + 1 < n ? r0 + stride : r0;
+      const r2 = t + 2 < n ? r0 + 2 * stride : r0;
+      const r3 = t + 3 < n ? r0 + 3 * stride : r0;
+      const last = t + 4 >= n;
+      if (t === 0 && last) {
+        for (let i = 0; i < stride; i++) out[outRow + i] = clip8(HALF + src[r0 + i]! * w0 + src[r1 + i]! * w1 + src[r2 + i]! * w2 + src[r3 + i]! * w3);
+        continue;
+      }
+      if (t === 0) for (let i = 0; i < stride; i++) sums[i] = HALF + src[r0 + i]! * w0 + src[r1 + i]! * w1 + src[r2 + i]! * w2 + src[r3 + i]! * w3;
+      else for (let i = 0; i < stride; i++) sums[i] = sums[i]! + src[r0 + i]! * w0 + src[r1 + i]! * w1 + src[r2 + i]! * w2 + src[r3 + i]! * w3;
+      if (last) for (let i = 0; i < stride; i++) out[outRow + i] = clip8(sums[i]!);
     }
   }
   return out;

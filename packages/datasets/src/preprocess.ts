@@ -237,27 +237,70 @@ export function preprocessOptionsFor(input: InputSpec, extra: PreprocessOptions 
  * channel conversion, scale, normalisation and layout. `image` must already have the resized size.
  */
 export function writeSample(plan: PreprocessPlan, image: PixelImage, out: Float32Array, n: number): void {
-  const { channels: C, height: H, width: W, scale, mean, std } = plan;
+  const { channels: C, height: H, width: W } = plan;
   const sh = image.height;
   const sw = image.width;
-  const sc = image.channels;
   const [top, left] = plan.crop ? centerCropOffset(sh, sw, plan.crop) : [0, 0];
-  const src = image.data;
-  // strides of the source
-  let cs: number, ys: number, xs: number;
-  if (image.layout === 'HWC') [cs, ys, xs] = [1, sw * sc, sc];
-  else if (image.layout === 'CHW') [cs, ys, xs] = [sh * sw, sw, 1];
-  else [cs, ys, xs] = [sh * sw, 1, sh];
-  const base = n * C * H * W;
-  const nhwc = plan.layout === 'NHWC';
-  const grey = C === 1 && sc === 3;
-  const replicate = C === 3 && sc === 1;
+  const strides = sourceStrides(image);
+  if (image.channels === C && top >= 0 && left >= 0 && top + H <= sh && left + W <= sw) writeCropInside(plan, image.data, strides, top, left, out, n);
+  else writeConverted(plan, image, strides, top, left, out, n);
+}
+
+/** `[channel, row, column]` strides of the stored pixels. */
+function sourceStrides(image: PixelImage): [number, number, number] {
+  const { channels: sc, height: sh, width: sw } = image;
+  if (image.layout === 'HWC') return [1, sw * sc, sc];
+  if (image.layout === 'CHW') return [sh * sw, sw, 1];
+  return [sh * sw, 1, sh];
+}
+
+/** `a[c] = scale / std[c]`, `b[c] = -mean[c] / std[c]`: every value is written as `v * a[c] + b[c]`. */
+function affine(plan: PreprocessPlan): { a: Float64Array; b: Float64Array } {
+  const { channels: C, scale, mean, std } = plan;
   const a = new Float64Array(C);
   const b = new Float64Array(C);
   for (let c = 0; c < C; c++) {
     a[c] = scale / std[c]!;
     b[c] = -mean[c]! / std[c]!;
   }
+  return { a, b };
+}
+
+/**
+ * {@link writeSample} when the image has the model's channel count and the crop lies inside it (decoded image
+ * files, IDX, CIFAR, ...): the same `v * a[c] + b[c]` per value, row by row without per-value branches.
+ */
+function writeCropInside(plan: PreprocessPlan, src: ArrayLike<number>, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
+  const { channels: C, height: H, width: W } = plan;
+  const [cs, ys, xs] = strides;
+  const { a, b } = affine(plan);
+  const base = n * C * H * W;
+  const nchw = plan.layout === 'NCHW';
+  for (let c = 0; c < C; c++) {
+    const ac = a[c]!;
+    const bc = b[c]!;
+    for (let y = 0; y < H; y++) {
+      let p = c * cs + (y + top) * ys + left * xs;
+      let o = nchw ? base + (c * H + y) * W : base + y * W * C + c;
+      const step = nchw ? 1 : C;
+      for (let x = 0; x < W; x++, p += xs, o += step) out[o] = src[p]! * ac + bc;
+    }
+  }
+}
+
+/** {@link writeSample} with channel conversion or zero padding around the image. */
+function writeConverted(plan: PreprocessPlan, image: PixelImage, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
+  const { channels: C, height: H, width: W } = plan;
+  const sh = image.height;
+  const sw = image.width;
+  const sc = image.channels;
+  const src = image.data;
+  const [cs, ys, xs] = strides;
+  const base = n * C * H * W;
+  const nhwc = plan.layout === 'NHWC';
+  const grey = C === 1 && sc === 3;
+  const replicate = C === 3 && sc === 1;
+  const { a, b } = affine(plan);
   for (let y = 0; y < H; y++) {
     const sy = y + top;
     const rowInside = sy >= 0 && sy < sh;

@@ -57,6 +57,13 @@ export interface BatchOptions {
   subset?: SubsetOptions | Uint32Array;
   /** Batches decoded ahead of the consumer (default 2; 0 decodes on demand). */
   prefetch?: number;
+  /**
+   * Worker threads that decode, resize and normalise image files (image folders, lists, ImageNet; Node only):
+   * 0 does it on this thread (sharp decodes on libuv's threads, the Pillow resize runs here). Default: the
+   * number of cores (`os.availableParallelism()`), at most 8. The batches are the same bit for bit, in the same
+   * order, with the same skips and errors, whatever the count. Other formats and the browser entry ignore it.
+   */
+  workers?: number;
   /** Called after every batch. */
   onProgress?: (event: ProgressEvent) => void;
   /** Called for recoverable problems (a skipped unreadable image), as a message. */

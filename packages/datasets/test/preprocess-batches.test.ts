@@ -13,6 +13,7 @@ import {
   subsetIndices,
 } from '../src/node/index.js';
 import type { DatasetBatch, ProgressEvent } from '../src/node/index.js';
+import { resolvePreprocess, writeSample, type PixelImage } from '../src/preprocess.js';
 import { collect, expectClose, expectOpnpError, fixture, pix } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -49,6 +50,36 @@ describe('preprocessing', () => {
           expect(data[(c * 30 + y) * 30 + x]).toBeCloseTo((v - 0.5) / 0.25, 5);
         }
       }
+    }
+  });
+
+  it('writes every value as float32(v * (scale / std) + (-mean / std)), the same from HWC and CHW pixels', () => {
+    const [h, w] = [9, 11];
+    const hwc = Uint8Array.from({ length: h * w * 3 }, (_, i) => (i * 97 + 13) % 256);
+    const chw = new Uint8Array(hwc.length);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) chw[(c * h + y) * w + x] = hwc[(y * w + x) * 3 + c]!;
+    const mean = [0.485, 0.456, 0.406];
+    const std = [0.229, 0.224, 0.225];
+    for (const layout of ['NCHW', 'NHWC'] as const) {
+      const plan = resolvePreprocess({ centerCrop: [6, 7], mean, std, layout }, [3, h, w], true, true);
+      const fromHwc = new Float32Array(2 * 3 * 6 * 7);
+      const fromChw = new Float32Array(2 * 3 * 6 * 7);
+      const image = (data: Uint8Array, order: PixelImage['layout']): PixelImage => ({ data, channels: 3, height: h, width: w, layout: order });
+      writeSample(plan, image(hwc, 'HWC'), fromHwc, 1); // sample 1 of a batch of 2
+      writeSample(plan, image(chw, 'CHW'), fromChw, 1);
+      const expected = new Float32Array(2 * 3 * 6 * 7);
+      const [top, left] = [2, 2]; // round(1.5) = 2, round(2) = 2
+      for (let c = 0; c < 3; c++) {
+        for (let y = 0; y < 6; y++) {
+          for (let x = 0; x < 7; x++) {
+            const v = hwc[((y + top) * w + x + left) * 3 + c]!;
+            const at = layout === 'NCHW' ? 126 + (c * 6 + y) * 7 + x : 126 + (y * 7 + x) * 3 + c;
+            expected[at] = v * ((1 / 255) / std[c]!) + -mean[c]! / std[c]!;
+          }
+        }
+      }
+      expect(fromHwc).toEqual(expected);
+      expect(fromChw).toEqual(expected);
     }
   });
 

@@ -61,6 +61,13 @@ export interface EvaluationConfig {
   readonly seed?: number;
   /** Samples per model batch (default 256). */
   readonly batchSize?: number;
+  /**
+   * Worker threads decoding and preprocessing image files (image folders, lists, ImageNet): `0` on the main
+   * thread; default: the number of cores, at most 8 (`BatchOptions.workers` of @opnp/datasets). The features
+   * are the same bit for bit whatever the count.
+   */
+  readonly imageWorkers?: number;
+
   /** Largest number of training rows kept in memory for the methods that fit on training features (default 20000). */
   readonly fitSamples?: number;
   /** Checkpoint of the sensitivity sums (a path, or options). */

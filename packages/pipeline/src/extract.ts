@@ -17,6 +17,7 @@ import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './featu
 import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
 import { assertSameRun, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
 import { InterruptedError, isAbort } from './interrupted.js';
+import { WriteBehind } from './write-behind.js';
 import type { LoadedModel } from './model.js';
 import { stageReporter, type ProgressListener } from './progress.js';
 import type { ShardInfo } from './state-file.js';
@@ -49,6 +50,12 @@ export interface ExtractOptions {
    */
   readonly shard?: ShardInfo;
   readonly batchSize: number;
+  /**
+   * Worker threads decoding and preprocessing image files (image folders, lists, ImageNet): `0` on the main
+   * thread; default: the number of cores, at most 8 (`BatchOptions.workers` of @opnp/datasets). The features
+   * are the same bit for bit whatever the count.
+   */
+  readonly imageWorkers?: number;
   /** Discard partial or finished outputs of another run instead of refusing. */
   readonly restart?: boolean;
   readonly signal?: AbortSignal;
@@ -169,7 +176,7 @@ class RowOutputs {
   }
 }
 
-/** Progress of the rows: what the sidecar records, committed after every batch. */
+/** Progress of the rows written: what the sidecar records when it is committed. */
 interface Ledger {
   rows: number;
   nextIndex: number;
@@ -196,7 +203,12 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const { model } = options;
   const head = model.extractor.head;
   const dims = { D: head.weight.cols, C: head.weight.rows };
-  const source = await openFeatureSource(options.data, { model, ...(options.preprocess ? { preprocess: options.preprocess } : {}), ...(options.labelsFile !== undefined ? { labelsFile: options.labelsFile } : {}) });
+  const source = await openFeatureSource(options.data, {
+    model,
+    ...(options.preprocess ? { preprocess: options.preprocess } : {}),
+    ...(options.labelsFile !== undefined ? { labelsFile: options.labelsFile } : {}),
+    ...(options.imageWorkers !== undefined ? { imageWorkers: options.imageWorkers } : {}),
+  });
   // The fingerprint is the unsharded run's (its outputs); a shard writes its own files and records the shard apart.
   const fingerprint = await extractionFingerprint(model, source, options.outputs);
   const shard = options.shard ? featureShard(source.count, options.shard) : undefined;
@@ -232,6 +244,18 @@ interface Range {
   readonly end: number;
 }
 
+/** How often the sidecar records the rows written (and at the end, and when interrupted). */
+const COMMIT_EVERY_MS = 1000;
+
+/** Batches waiting to be written while the next ones go through the model. */
+const WRITE_DEPTH = 2;
+
+/**
+ * Runs the remaining samples through the model. Each batch's rows are written behind the loop (the next batch
+ * goes through the model meanwhile) and the ledger follows the rows written; the sidecar records it every
+ * {@link COMMIT_EVERY_MS}, at the end and when interrupted (rows written after the last record are written
+ * over on resume).
+ */
 async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledger, options: ExtractOptions, range: Range, commit: () => Promise<void>): Promise<void> {
   const remaining = Uint32Array.from({ length: range.end - ledger.nextIndex }, (_, i) => ledger.nextIndex + i);
   const total = range.end - range.start;
@@ -240,18 +264,31 @@ async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledg
     ledger.pending.push(skip);
     options.onSkip?.(skip);
   };
+  const writes = new WriteBehind(WRITE_DEPTH);
+  let committed = performance.now();
+  const write = async (batch: FeatureBatch) => {
+    await rows.append(batch);
+    ledger.rows += batch.indices.length;
+    ledger.nextIndex = batch.indices[batch.indices.length - 1]! + 1;
+    commitSkips(ledger, ledger.nextIndex);
+    if (performance.now() - committed < COMMIT_EVERY_MS) return;
+    await commit();
+    committed = performance.now();
+  };
   try {
     if (remaining.length > 0) {
       for await (const batch of source.batches({ subset: remaining, batchSize: options.batchSize, onProgress: stage.onProgress, onSkip, ...(options.signal ? { signal: options.signal } : {}) })) {
-        await rows.append(batch);
-        ledger.rows += batch.indices.length;
-        ledger.nextIndex = batch.indices[batch.indices.length - 1]! + 1;
-        commitSkips(ledger, ledger.nextIndex);
-        await commit();
+        await writes.add(() => write(batch));
       }
     }
+    await writes.drain();
   } catch (error) {
-    if (!isAbort(error, options.signal)) throw error;
+    if (!isAbort(error, options.signal)) {
+      await writes.drain().catch(() => undefined); // the files are closed next: no write may still run
+      throw error;
+    }
+    await writes.drain();
+    await commit();
     throw new InterruptedError(`interrupted after ${ledger.nextIndex - range.start} of ${total} samples; partial output kept in ${options.outputs.features}.partial, rerun the same command to resume`);
   }
   ledger.nextIndex = range.end;

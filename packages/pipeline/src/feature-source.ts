@@ -67,6 +67,12 @@ export interface FeatureSourceOptions {
   readonly preprocess?: PreprocessOptions;
   /** A labels file (IDX labels or `.npy`) that overrides the dataset's own labels. */
   readonly labelsFile?: string;
+  /**
+   * Worker threads decoding and preprocessing image files (image folders, lists, ImageNet): `0` on the main
+   * thread; default: the number of cores, at most 8 (`BatchOptions.workers` of @opnp/datasets). The features
+   * are the same bit for bit whatever the count.
+   */
+  readonly imageWorkers?: number;
 }
 
 /**

@@ -3,7 +3,7 @@
  * (`noise:<count>`). Shapes are checked against the model input before any image is read.
  */
 import { OpnpError, type FeatureExtractor } from '@opnp/core';
-import { openDataset, preprocessOptionsFor, type Dataset, type PreprocessOptions } from '@opnp/datasets/node';
+import { openDataset, preprocessOptionsFor, type BatchOptions, type Dataset } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
@@ -72,14 +72,14 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
     preprocess,
     readLabels: async () => (override ? override.slice() : dataset.readLabels()),
     identity: async (): Promise<JsonValue> => ({ files: await datasetFilesIdentity(spec), count: dataset.count, preprocess: JSON.parse(JSON.stringify(preprocess)) as JsonValue }),
-    batches: (o) => modelBatches(spec, dataset, extractor, preprocess, override, o),
+    batches: (o) => modelBatches(spec, dataset, extractor, { preprocess, ...(options.imageWorkers !== undefined ? { workers: options.imageWorkers } : {}) }, override, o),
   };
 }
 
-async function* modelBatches(spec: string, dataset: Dataset, extractor: FeatureExtractor, preprocess: PreprocessOptions, labels: Int32Array | undefined, o: FeatureBatchOptions): AsyncGenerator<FeatureBatch> {
+async function* modelBatches(spec: string, dataset: Dataset, extractor: FeatureExtractor, pass: Pick<BatchOptions, 'preprocess' | 'workers'>, labels: Int32Array | undefined, o: FeatureBatchOptions): AsyncGenerator<FeatureBatch> {
   for await (const b of dataset.batches({
     batchSize: o.batchSize,
-    preprocess,
+    ...pass,
     ...(o.subset ? { subset: o.subset } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

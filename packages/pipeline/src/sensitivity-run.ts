@@ -28,6 +28,12 @@ export interface SensitivityRunOptions {
   readonly sensitivity?: SensitivitySettings;
   readonly checkpoint?: CheckpointOptions;
   readonly batchSize: number;
+  /**
+   * Worker threads decoding and preprocessing image files (image folders, lists, ImageNet): `0` on the main
+   * thread; default: the number of cores, at most 8 (`BatchOptions.workers` of @opnp/datasets). The features
+   * are the same bit for bit whatever the count.
+   */
+  readonly imageWorkers?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
   readonly onInfo?: (message: string) => void;
@@ -54,7 +60,12 @@ export interface SensitivityRun {
  */
 export async function runSensitivity(options: SensitivityRunOptions): Promise<SensitivityRun> {
   const { model } = options;
-  const source = await openFeatureSource(options.train, { model, ...(options.preprocess ? { preprocess: options.preprocess } : {}), ...(options.trainLabels !== undefined ? { labelsFile: options.trainLabels } : {}) });
+  const source = await openFeatureSource(options.train, {
+    model,
+    ...(options.preprocess ? { preprocess: options.preprocess } : {}),
+    ...(options.trainLabels !== undefined ? { labelsFile: options.trainLabels } : {}),
+    ...(options.imageWorkers !== undefined ? { imageWorkers: options.imageWorkers } : {}),
+  });
   const seed = options.seed ?? 0;
   const all = trainingIndices(source.count, options.trainFraction, seed);
   const fingerprint = await trainingFingerprint({ model, source, indices: all, ...(options.trainFraction !== undefined ? { fraction: options.trainFraction } : {}), seed, ...(options.sensitivity ? { sensitivity: options.sensitivity } : {}) });

@@ -14,7 +14,7 @@ import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpe
 import { CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, requiredFlag, parseCheckpointEvery, preprocessFlags, progressListener, resolveShard, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, preprocessFlags, progressListener, resolveShard, skipWarner, type CommandContext } from './shared.js';
 import { parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
@@ -144,6 +144,7 @@ function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandConte
     valNoise: flags.valNoise,
     seed: flags.seed,
     batchSize: flags.batchSize,
+    ...imageWorkersOption(flags),
     fitSamples: flags.fitSamples,
     ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
     ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),

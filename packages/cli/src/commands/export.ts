@@ -25,7 +25,7 @@ import { UsageError, flagError } from '../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExportFlags extends RuntimeFlags {
   model: string;
@@ -155,7 +155,7 @@ async function sensitivityAndFit(model: LoadedModel, flags: ExportFlags, io: Cli
   const wantClip = flags.react === true && flags.reactClip === undefined;
   const saved = flags.sensitivity !== undefined ? await readSensitivityNpy(flags.sensitivity, C, D) : undefined;
   if (saved && !wantClip) return { sensitivity: saved };
-  const train = await openFeatureSource(flags.train!, { model, preprocess: preprocessFlags(flags) });
+  const train = await openFeatureSource(flags.train!, { model, preprocess: preprocessFlags(flags), ...imageWorkersOption(flags) });
   const indices = trainingIndices(train.count, flags.trainFraction, flags.seed);
   const fitted = await fit(model, train, {
     sensitivity: saved === undefined,
@@ -194,7 +194,7 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
     const pruned = pruneHead(head, masks);
     let threshold: { value: number; kept: number; total: number } | undefined;
     if (flags.thresholdFrom !== undefined) {
-      const val = await openFeatureSource(flags.thresholdFrom, { model, preprocess: preprocessFlags(flags) });
+      const val = await openFeatureSource(flags.thresholdFrom, { model, preprocess: preprocessFlags(flags), ...imageWorkersOption(flags) });
       const features = (await collectFeatures(val, { batchSize: flags.batchSize, dim: head.weight.cols, ...(io.signal ? { signal: io.signal } : {}), onSkip: skipWarner(io, flags.thresholdFrom) })).features;
       const scores = composeScore(features, { head: pruned, ...(reactClip !== undefined ? { transform: { kind: 'react' as const, clip: reactClip } } : {}) });
       const value = fpr95Threshold(scores);

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, type ExtractOutputs } from '@opnp/pipeline';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -105,6 +105,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       preprocess: preprocessFlags(flags),
       outputs,
       batchSize: flags.batchSize,
+      ...imageWorkersOption(flags),
       restart: flags.restart === true,
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: progressListener(io, quiet),

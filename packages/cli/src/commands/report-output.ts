@@ -4,7 +4,7 @@
  */
 import { writeFileAtomic } from '@opnp/core/node';
 import { writeLine, type CliIo } from '../io.js';
-import { renderResults, TABLE_FORMATS, type TableFormat } from '../format/results-table.js';
+import { TABLE_FORMATS, type TableFormat } from '../format/names.js';
 import type { EvalArtifacts, EvalReport } from '@opnp/pipeline';
 import { flagError } from '../errors.js';
 import { writeResultsDir } from '@opnp/pipeline';
@@ -49,5 +49,6 @@ export async function writeReport(io: CliIo, report: EvalReport, options: { json
     for (const line of lines) writeLine(io.stdout, line);
     if (lines.length > 0) writeLine(io.stdout);
   }
+  const { renderResults } = await import('../format/results-table.js'); // arquero: loaded when a table is printed
   io.stdout.write(renderResults(report, options.format));
 }

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { assertParentFolder } from '@opnp/pipeline';
 import { flagError } from '../errors.js';
-import { isRecipe, RECIPES, type RecipeName } from '../format/paper-comparison.js';
+import { isRecipe, RECIPES, type RecipeName } from '../format/names.js';
 import { writeLine } from '../io.js';
 import { infoWriter, type CommandContext } from './shared.js';
 

@@ -11,7 +11,7 @@ import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { parseFraction, parseInteger } from '../options.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, infoWriter, resolveShard, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
@@ -130,6 +130,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
       sensitivity: { temperature: flags.temperature, aggregation: flags.aggregation },
       ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
       batchSize: flags.batchSize,
+      ...imageWorkersOption(flags),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: progressListener(io, quiet),
       onInfo: info,

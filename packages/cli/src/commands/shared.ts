@@ -55,6 +55,12 @@ function parseResizeKernel(text: string): ResizeKernel {
   return text as ResizeKernel;
 }
 
+/** The image worker count: `--image-workers`, else `--threads`, else the library's default (the cores, at most 8). */
+export function imageWorkersOption(flags: { readonly imageWorkers?: number; readonly threads?: number }): { imageWorkers?: number } {
+  const workers = flags.imageWorkers ?? flags.threads;
+  return workers !== undefined ? { imageWorkers: workers } : {};
+}
+
 /** The preprocessing flags that were given. */
 export function preprocessFlags(options: { mean?: number[]; std?: number[]; resize?: number; crop?: number; resizeKernel?: ResizeKernel }): PreprocessOptions {
   return {
@@ -66,11 +72,12 @@ export function preprocessFlags(options: { mean?: number[]; std?: number[]; resi
   };
 }
 
-/** Adds `--batch-size`, `--threads`, `--execution-provider` and `--quiet`. */
+/** Adds `--batch-size`, `--threads`, `--image-workers`, `--execution-provider` and `--quiet`. */
 export function addRunOptions(command: Command): Command {
   return command
     .option('--batch-size <n>', 'samples per model batch', (v) => parseInteger('--batch-size', v), 256)
     .option('--threads <n>', 'threads of the model runtime (default: the backend\'s choice)', (v) => parseInteger('--threads', v))
+    .option('--image-workers <n>', 'worker threads decoding and preprocessing image files, 0 = none (default: --threads, else the number of cores, at most 8)', (v) => parseInteger('--image-workers', v, { allowZero: true }))
     .option('--execution-provider <name>', 'model runtime device as onnxruntime names it: cpu, cuda, ... (repeatable, in order of preference)', collect, undefined)
     .option('-q, --quiet', 'no progress bars or info lines on stderr');
 }

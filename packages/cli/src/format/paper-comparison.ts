@@ -8,9 +8,9 @@ import type { EvalReport } from '@opnp/pipeline';
 import { AVERAGE, tidyResults } from './results-table.js';
 import { PAPER_OOD_NAMES, paperTables, type PaperResultsTable, type PaperTables } from './paper-tables.js';
 
-/** The recipes: `tools/repro/<recipe>.ts`, and `opnp report --recipe <recipe>`. */
-export const RECIPES = ['cifar10', 'cifar100', 'imagenet-resnet50', 'imagenet-vit-b16'] as const;
-export type RecipeName = (typeof RECIPES)[number];
+import type { RecipeName } from './names.js';
+
+export { RECIPES, isRecipe, type RecipeName } from './names.js';
 
 /**
  * ImageNet tables (1, 2): our method -> the paper's row. Table 2 prints an `OPP+ReAct` row and no
@@ -53,11 +53,6 @@ const RECIPE_TABLES: Readonly<Record<RecipeName, Recipe>> = {
   'imagenet-resnet50': { name: 'imagenet-resnet50', table: 'table1', methods: IMAGENET_METHODS },
   'imagenet-vit-b16': { name: 'imagenet-vit-b16', table: 'table2', methods: IMAGENET_METHODS },
 };
-
-/** Whether `name` is a recipe. */
-export function isRecipe(name: string): name is RecipeName {
-  return (RECIPES as readonly string[]).includes(name);
-}
 
 /** The recipe `name` (its paper table and name mapping). */
 export function recipe(name: RecipeName): Recipe {

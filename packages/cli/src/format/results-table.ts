@@ -8,9 +8,9 @@
 import { escape, from, table, type ColumnTable } from 'arquero';
 import type { EvalReport } from '@opnp/pipeline';
 
-/** Output formats of `--format`. */
-export const TABLE_FORMATS = ['table', 'markdown', 'csv', 'json'] as const;
-export type TableFormat = (typeof TABLE_FORMATS)[number];
+import type { TableFormat } from './names.js';
+
+export { TABLE_FORMATS, type TableFormat } from './names.js';
 
 /** The metrics of a report row, in the JSON order. */
 export const METRICS = ['fpr95', 'auroc', 'auprIn', 'auprOut'] as const;

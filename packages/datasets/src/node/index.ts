@@ -49,6 +49,7 @@ export { openCifar, type CifarOptions } from './formats/cifar-dataset.js';
 export { openSvhn, type SvhnOptions } from './formats/svhn-dataset.js';
 // image files
 export { openImageFolder, type ImageFolderOptions, type ImageFilesOptions } from './formats/image-files.js';
+export { closeImageWorkers, defaultImageWorkers } from './image-pool.js';
 export { openImageNet, type ImageNetOptions } from './formats/imagenet-dataset.js';
 export { openImageList, type ImageListOptions } from './formats/imglist-dataset.js';
 // npy

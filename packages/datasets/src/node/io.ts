@@ -77,8 +77,8 @@ export async function readHead(file: string, length: number): Promise<Uint8Array
 
 /**
  * Yields `[k, record]` for the records at ascending `indices` of a file of fixed-size records starting at
- * `dataOffset`, grouping neighbouring records into reads of at most 4 MiB. Record views are only valid until
- * the next iteration step.
+ * `dataOffset`, grouping neighbouring records into reads of at most 4 MiB. Records are views of a fresh buffer
+ * per read, never written again: they stay valid (and keep their read's buffer alive) as long as they are held.
  */
 export async function* readRecords(file: string, dataOffset: number, recordBytes: number, indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<[number, Uint8Array]> {
   if (indices.length === 0) return;
@@ -107,7 +107,8 @@ export async function* readRecords(file: string, dataOffset: number, recordBytes
 /**
  * Yields `[k, record]` for the records at ascending `indices` of a (decompressed) stream of fixed-size records
  * starting at `dataOffset`, skipping the records in between. After the last record, `onEnd(next)` may check
- * what follows (`next` = index after the last record read). The reader is closed in every case.
+ * what follows (`next` = index after the last record read). The reader is closed in every case. Records are
+ * views of the stream's chunks (or copies when they span two), never written again.
  */
 export async function* readStreamRecords(
   reader: StreamReader,

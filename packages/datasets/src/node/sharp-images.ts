@@ -29,8 +29,12 @@ async function resizedPixels(pipeline: Sharp, plan: PreprocessPlan, height: numb
  * Resizes stored pixels as `plan.resize` says (no-op when the size is unchanged): Pillow's filters in
  * JavaScript, sharp's kernels with sharp. Resizing needs 8-bit unsigned values (`Uint8Array` data).
  */
-export async function resizePixelsWithSharp(image: PixelImage, plan: PreprocessPlan): Promise<PixelImage> {
+export function resizePixelsWithSharp(image: PixelImage, plan: PreprocessPlan): PixelImage | Promise<PixelImage> {
   if (!needsResize(image, plan) || pillowFilter(plan)) return resizePixels(image, plan);
+  return resizeWithSharp(image, plan);
+}
+
+async function resizeWithSharp(image: PixelImage, plan: PreprocessPlan): Promise<PixelImage> {
   const { channels: C, height: H, width: W } = image;
   const sharp = await loadSharp();
   return resizedPixels(sharp(hwcPixels(image), { raw: { width: W, height: H, channels: C as 1 | 2 | 3 | 4 } }), plan, H, W);
@@ -59,7 +63,7 @@ export async function decodeImageFile(file: string, plan: PreprocessPlan): Promi
 }
 
 /** Loads a stored sample in Node: image files decoded with sharp, pixels resized with any kernel. */
-function loadSampleWithSharp(sample: RawSample, plan: PreprocessPlan): Promise<PixelImage> {
+export function loadSampleWithSharp(sample: RawSample, plan: PreprocessPlan): PixelImage | Promise<PixelImage> {
   return 'file' in sample ? decodeImageFile(sample.file, plan) : resizePixelsWithSharp(sample.pixels, plan);
 }
 

@@ -191,7 +191,8 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
   const toSample = (index: number, bytes: Uint8Array): RawSample => ({
     index,
     label: labels ? labels[index]! : -1,
-    pixels: { data: decodeIdxValues(bytes, header.dtype, recordValues), channels: shape[0], height: shape[1], width: shape[2], layout },
+    // 8-bit images: a view of the read (records are never overwritten); other dtypes are decoded
+    pixels: { data: header.dtype === 'uint8' ? new Uint8Array(bytes.buffer, bytes.byteOffset, recordValues) : decodeIdxValues(bytes, header.dtype, recordValues), channels: shape[0], height: shape[1], width: shape[2], layout },
   });
   async function* read(indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RawSample> {
     if (!gzip) {

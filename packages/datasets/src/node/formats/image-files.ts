@@ -8,6 +8,7 @@ import { loadSharp } from '../sharp-loader.js';
 import { IMAGE_EXTENSIONS, compareNames } from '../../formats/image-names.js';
 import type { Dataset, DatasetFormat } from '../../types.js';
 import { createNodeDataset } from '../sharp-images.js';
+import { imageWorkers } from '../image-pool.js';
 import type { RawSample } from '../../dataset.js';
 import { formatError, notFoundError } from '../../errors.js';
 import { fileSystemError } from '../fs-errors.js';
@@ -84,6 +85,7 @@ export interface ImageFilesParts {
 /**
  * A {@link Dataset} over image files with known labels (-1 = unlabelled). Stored shape is that of the first
  * readable image and `sizesVary` is true: preprocessing must give a size (`centerCrop` or `resize: [h, w]`).
+ * Passes decode and preprocess on the image workers (`BatchOptions.workers`).
  */
 export async function imageFilesDataset(parts: ImageFilesParts): Promise<Dataset> {
   const { files, labels } = parts;
@@ -109,6 +111,7 @@ export async function imageFilesDataset(parts: ImageFilesParts): Promise<Dataset
     ...(parts.classNames !== undefined ? { classNames: parts.classNames } : {}),
     readLabels: async () => labels.slice(),
     read,
+    preparer: imageWorkers,
   });
 }
 
