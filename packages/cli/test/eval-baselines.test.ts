@@ -77,6 +77,10 @@ describe('opnp eval --temperature', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/none of the methods \(react, maxlogit\) takes one/);
     expect(run.stderr).toMatch(/It applies to msp, odin, energy, gradnorm, entropy/);
+    // Before the model loads: a missing model file is not what is reported.
+    const early = await cli([...base.map((a) => (a === MODEL ? '/nonexistent/model.onnx' : a)), '--methods', 'knn', '--temperature', '2']);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/none of the methods \(knn\) takes one/);
   });
 });
 

@@ -29,6 +29,7 @@ import type { ResolvedConfig } from './stages/config.js';
 import { score, type ScoreResult } from './stages/score.js';
 import { collectArtifacts, resolvedOptions, summarize, type ChosenPoint } from './stages/summarize.js';
 import type { ShardInfo } from './state-file.js';
+import { isFile } from './paths.js';
 
 /** Sidecar `format` of an eval shard. */
 export const EVAL_SHARD_FORMAT = 'opnp-eval-shard';
@@ -229,6 +230,7 @@ interface ReadShard {
 }
 
 async function readEvalShard(path: string): Promise<ReadShard> {
+  if (!(await isFile(path))) throw new OpnpError('IO_ERROR', `Eval shard scores not found: ${path}`, { file: path, hint: 'Pass the files opnp eval --shard wrote (--scores-out with the shard tag, e.g. scores.shard-001-of-004.npy)' });
   let text: string;
   try {
     text = await readFile(`${path}.json`, 'utf8');

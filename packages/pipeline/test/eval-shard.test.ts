@@ -86,6 +86,7 @@ describe('evaluateShard + mergeEvalShards', () => {
     await expect(mergeEvalShards([a!, b!, c!])).rejects.toThrow(/not the file its sidecar describes/);
     rmSync(`${c!}.json`);
     await expect(mergeEvalShards([a!, b!, c!])).rejects.toThrow(/has no sidecar .* unfinished/);
+    await expect(mergeEvalShards([a!, b!, join(dir, 'missing.shard-003-of-003.npy')])).rejects.toThrow(/Eval shard scores not found: .*missing\.shard-003-of-003\.npy/);
     rmSync(dir, { recursive: true, force: true });
     rmSync(other, { recursive: true, force: true });
   });

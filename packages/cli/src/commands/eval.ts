@@ -8,7 +8,7 @@ import { writeFileAtomic } from '@opnp/core/node';
 import { BENCHMARKS, benchmark, summarizeRuns, type EvalReport } from '@opnp/pipeline';
 import { writeLine } from '../io.js';
 import { renderMultiRun } from '../format/multi-run-table.js';
-import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, type EvaluationConfig, type LoadedModel, type ShardInfo } from '@opnp/pipeline';
+import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type ShardInfo } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
 import { CLI_METHODS, parseMethods } from '../methods.js';
@@ -172,7 +172,8 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
   if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
   assertUniqueNames(ood, '--ood');
   assertUniqueNames(parseValOod(flags.valOod), '--val-ood');
-  parseMethodOptions(flags.methodOption, flags.knnK);
+  // A temperature no method takes is refused here, before the model loads.
+  withTemperature(CLI_METHODS, flags.methods ?? [...DEFAULT_METHODS], parseMethodOptions(flags.methodOption, flags.knnK), flags.temperature);
   if (shard) {
     if (flags.json !== undefined || flags.save !== undefined) throw new UsageError('a shard writes only its scores: pass --json and --save to opnp eval merge, which computes the report from every shard');
     const out = requiredFlag(flags.scoresOut, '--scores-out <scores.npy>');
