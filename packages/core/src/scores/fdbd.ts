@@ -13,7 +13,7 @@
 import { OpnpError } from '../errors.js';
 import { assertHead, type LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
-import { assertSameRows, assertNoNaN, hasNaN } from './validate.js';
+import { assertFeaturesAndLogits, assertNoNaN, hasNaN } from './validate.js';
 import { argmaxRow } from './rows.js';
 
 /** A fitted fDBD model. */
@@ -76,13 +76,8 @@ export function fitFdbd(trainFeatures: Matrix, head: LinearHead): FdbdModel {
  * @returns scores `[N]`
  */
 export function fdbdScore(model: FdbdModel, features: Matrix, logits: Matrix, options: FdbdOptions = {}): Float32Array {
-  assertMatrix(features, 'features');
-  assertMatrix(logits, 'logits');
   const { dim: D, numClasses: C, boundaryNorms, trainMean } = model;
-  if (features.cols !== D || logits.cols !== C) {
-    throw new OpnpError('SHAPE_MISMATCH', 'features and logits must match the fitted D and C', { expected: `N x ${D} and N x ${C}`, actual: `${features.rows} x ${features.cols} and ${logits.rows} x ${logits.cols}` });
-  }
-  assertSameRows(features, logits, 'features', 'logits');
+  assertFeaturesAndLogits(features, logits, D, C, 'the fitted D and C');
   const centred = options.distanceAsNormalizer ?? true;
   const h = features.data;
   const f = logits.data;

@@ -12,7 +12,7 @@
 import { OpnpError } from '../errors.js';
 import { assertHead, type LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
-import { assertNoNaN, assertSameRows, hasNaN } from './validate.js';
+import { assertFeaturesAndLogits, assertNoNaN, hasNaN } from './validate.js';
 import { argmaxRow } from './rows.js';
 
 /** A fitted NCI model. */
@@ -59,15 +59,10 @@ export function fitNci(trainFeatures: Matrix, head: LinearHead): NciModel {
  * @throws OpnpError `INVALID_ARGUMENT` (alpha), `SHAPE_MISMATCH`
  */
 export function nciScore(model: NciModel, features: Matrix, logits: Matrix, options: NciOptions = {}): Float32Array {
-  assertMatrix(features, 'features');
-  assertMatrix(logits, 'logits');
+  const { rows: C, cols: D, data: W } = model.head.weight;
+  assertFeaturesAndLogits(features, logits, D, C, 'the head');
   const alpha = options.alpha ?? 1e-4;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha < 0) throw new OpnpError('INVALID_ARGUMENT', 'NCI alpha must be a finite number >= 0', { actual: alpha });
-  const { rows: C, cols: D, data: W } = model.head.weight;
-  if (features.cols !== D || logits.cols !== C) {
-    throw new OpnpError('SHAPE_MISMATCH', 'features and logits must match the head', { expected: `N x ${D} and N x ${C}`, actual: `${features.rows} x ${features.cols} and ${logits.rows} x ${logits.cols}` });
-  }
-  assertSameRows(features, logits, 'features', 'logits');
   const h = features.data;
   const f = logits.data;
   const mu = model.trainMean;

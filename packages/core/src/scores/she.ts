@@ -12,8 +12,8 @@
  */
 import { OpnpError } from '../errors.js';
 import { assertFeaturesMatchHead, assertHead, logits as headLogits, type LinearHead } from '../head.js';
-import { assertMatrix, type Matrix } from '../matrix.js';
-import { assertSameRows, assertNoNaN, hasNaN } from './validate.js';
+import type { Matrix } from '../matrix.js';
+import { assertFeaturesAndLogits, assertNoNaN, hasNaN } from './validate.js';
 import { argmaxRow } from './rows.js';
 
 /** Stored SHE patterns. */
@@ -83,13 +83,8 @@ export function fitShe(trainFeatures: Matrix, labels: ArrayLike<number>, head: L
  * @returns scores `[N]`
  */
 export function sheScore(model: SheModel, features: Matrix, logits: Matrix): Float32Array {
-  assertMatrix(features, 'features');
-  assertMatrix(logits, 'logits');
   const { dim: D, numClasses: C, patterns } = model;
-  if (features.cols !== D || logits.cols !== C) {
-    throw new OpnpError('SHAPE_MISMATCH', 'features and logits must match the fitted D and C', { expected: `N x ${D} and N x ${C}`, actual: `${features.rows} x ${features.cols} and ${logits.rows} x ${logits.cols}` });
-  }
-  assertSameRows(features, logits, 'features', 'logits');
+  assertFeaturesAndLogits(features, logits, D, C, 'the fitted D and C');
   const out = new Float32Array(features.rows);
   const h = features.data;
   for (let n = 0; n < features.rows; n++) {

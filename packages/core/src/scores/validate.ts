@@ -29,6 +29,21 @@ export function assertSameRows(a: Matrix, b: Matrix, nameA: string, nameB: strin
   }
 }
 
+/**
+ * Checks `features` `[N x D]` and `logits` `[N x C]` of the same `N` samples, `D` and `C` being those of
+ * `against` (the fitted model or the head).
+ *
+ * @throws OpnpError `SHAPE_MISMATCH`
+ */
+export function assertFeaturesAndLogits(features: Matrix, logits: Matrix, D: number, C: number, against: string): void {
+  assertMatrix(features, 'features');
+  assertMatrix(logits, 'logits');
+  if (features.cols !== D || logits.cols !== C) {
+    throw new OpnpError('SHAPE_MISMATCH', `features and logits must match ${against}`, { expected: `N x ${D} and N x ${C}`, actual: `${features.rows} x ${features.cols} and ${logits.rows} x ${logits.cols}` });
+  }
+  assertSameRows(features, logits, 'features', 'logits');
+}
+
 /** Throws `NON_FINITE` if any entry of `data` is NaN (or, with `allowInfinity = false`, infinite). */
 export function assertNoNaN(data: ArrayLike<number>, name: string, allowInfinity = true): void {
   for (let i = 0; i < data.length; i++) {
