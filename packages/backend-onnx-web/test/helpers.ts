@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { InputBatch } from '@opnp/core';
+import { seeded } from '../../backend-onnx/test/helpers/models.js';
 
 /** A test model of `@opnp/backend-onnx` (its `test/fixtures`), as bytes and as a path. */
 export function fixture(name: string): { path: string; bytes: Uint8Array } {
@@ -11,18 +12,8 @@ export function fixture(name: string): { path: string; bytes: Uint8Array } {
   return { path, bytes: readFileSync(path) };
 }
 
-/** Deterministic pseudo-random floats in [-1, 1) (xorshift32). */
-export function seeded(n: number, seed = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+/** Deterministic pseudo-random floats in [-1, 1): the ONNX backend's test helper. */
+export { seeded };
 
 /** `n` seeded `channels x size x size` images; sample `i` does not depend on `n`. */
 export const imageBatch = (channels: number, size: number) => (n: number): InputBatch => {
