@@ -64,9 +64,11 @@ describe('symmetricEigen (divide and conquer), brute-force properties', () => {
     expect(residuals(new Float64Array(n * n), n, eigen.values, eigen.vectors).orthogonality).toBeLessThan(1e-14);
   });
 
-  it('returns a diagonal matrix beyond the leaf size exactly, with unit vectors', () => {
-    const n = 90;
-    const diag = Array.from({ length: n }, (_, i) => ((i * 37) % 11) - 5 + (i % 3) * 0.25);
+  it.each([
+    ['a small diagonal matrix', [0.5, -1, 4, 4, 0, 2.25, 1e-12]],
+    ['a diagonal matrix beyond the leaf size', Array.from({ length: 90 }, (_, i) => ((i * 37) % 11) - 5 + (i % 3) * 0.25)],
+  ])('returns %s exactly, with unit vectors', (_name, diag) => {
+    const n = diag.length;
     const A = new Float64Array(n * n);
     diag.forEach((v, i) => (A[i * n + i] = v));
     const { values, vectors } = symmetricEigen(A, n);
