@@ -28,6 +28,7 @@ import { checkShardSet } from './shard-set.js';
 import type { ResolvedConfig } from './stages/config.js';
 import { score, type ScoreResult } from './stages/score.js';
 import { collectArtifacts, resolvedOptions, summarize, type ChosenPoint } from './stages/summarize.js';
+import { methodInputsIdentity } from './methods/registry.js';
 import type { ShardInfo } from './state-file.js';
 import { isFile } from './paths.js';
 
@@ -121,6 +122,7 @@ async function evaluationFingerprint(config: ResolvedConfig, prepared: PreparedE
     valOod: await named(sources.valOod),
     methods: [...prepared.methods],
     methodOptions: resolvedOptions({ methods: prepared.methods, registry: config.registry, ...(config.methodOptions ? { methodOptions: config.methodOptions } : {}) }),
+    methodInputs: methodInputsIdentity(config.registry, prepared.methods, config.methodOptions),
     percentages: config.percentages ? { ...config.percentages } : null,
     valFraction: config.valFraction,
     seed: config.seed,

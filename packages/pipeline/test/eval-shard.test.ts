@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { loadIdx } from '@opnp/datasets/node';
+import { loadIdx, writeNpy } from '@opnp/datasets/node';
 import { oodMetrics } from '@opnp/metrics';
 import {
   evalShardFiles,
@@ -108,6 +108,23 @@ describe('evaluateShard + mergeEvalShards', () => {
     expect(JSON.stringify(merged.report)).toBe(JSON.stringify(whole.report));
     rmSync(dir, { recursive: true, force: true });
     rmSync(out, { recursive: true, force: true });
+  });
+
+  it('refuses shards whose method read another file (webo weights changed between shards)', async () => {
+    const dir = tempDir();
+    const weights = join(dir, 'weights.npy');
+    const weightsOf = (seed: number) => new Float32Array(10).map((_, c) => 0.5 + ((c * 7 + seed) % 5) / 4);
+    await writeNpy(weights, { dtype: 'float32', shape: [10], data: weightsOf(1) });
+    const config = { ...(await base()), collectArtifacts: false, methods: ['energy', 'webo'], methodOptions: { webo: { weights } } };
+    const [a, b] = await runShards(config, dir, 3, [1, 2]);
+    await writeNpy(weights, { dtype: 'float32', shape: [10], data: weightsOf(2) });
+    const [c] = await runShards(config, dir, 3, [3]);
+    await expect(mergeEvalShards([a!, b!, c!])).rejects.toThrow(/belongs to another run than .*: .*methodInputs/);
+    // The same file again: the shards merge.
+    await writeNpy(weights, { dtype: 'float32', shape: [10], data: weightsOf(1) });
+    const [again] = await runShards(config, dir, 3, [3]);
+    expect((await mergeEvalShards([a!, b!, again!])).shards).toBe(3);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a shard beyond the samples of a small set scores none of it and still merges', async () => {

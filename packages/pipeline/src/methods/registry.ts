@@ -5,6 +5,7 @@
  * (higher = more in-distribution). Registries are plain objects: a user adds a method to their own
  * registry without touching this package.
  */
+import type { JsonValue } from '../fingerprint.js';
 import { OpnpError, type FeatureExtractor, type GemmKernel, type InputBatch, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
 
 /**
@@ -97,6 +98,12 @@ export interface MethodDefinition<O extends MethodOptions = MethodOptions> {
    * May return a note for the user (how the method will run).
    */
   check?(model: MethodModelInfo, options: O): string | undefined;
+  /**
+   * What the method reads besides its options, as JSON (e.g. the SHA-256 of a weights file its options name), or
+   * `null`. It goes into the fingerprint of a sharded evaluation, so shards whose method read another file than
+   * the other shards are refused at the merge instead of mixing their scores. Called after {@link check}.
+   */
+  identity?(options: O): JsonValue;
   /** Builds the scorer (fitting on `context` as needed). */
   create(context: MethodContext, options: O, shared: SharedFits): Scorer;
 }
@@ -166,6 +173,16 @@ export function createSharedFits(): SharedFits {
       return cache.get(key) as T;
     },
   };
+}
+
+/** {@link MethodDefinition.identity} of each of `methods` that has one, by method name. */
+export function methodInputsIdentity(registry: MethodRegistry, methods: readonly string[], overrides: MethodOptionOverrides = {}): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  for (const name of methods) {
+    const definition = registry.get(name);
+    if (definition.identity) out[name] = definition.identity(resolveMethodOptions(name, definition, overrides[name]));
+  }
+  return out;
 }
 
 /** Builds the scorers of `methods` (sharing fitted values between them). */
