@@ -28,6 +28,7 @@ import { checkShardSet } from './shard-set.js';
 import type { ResolvedConfig } from './stages/config.js';
 import { score, type ScoreResult } from './stages/score.js';
 import { collectArtifacts, resolvedOptions, summarize, type ChosenPoint } from './stages/summarize.js';
+import type { BaselineSearchResult } from './stages/search-baselines.js';
 import { methodInputsIdentity } from './methods/registry.js';
 import type { ShardInfo } from './state-file.js';
 import { isFile } from './paths.js';
@@ -76,6 +77,8 @@ export interface EvalShardMeta {
     readonly selection: ChosenPoint | null;
     /** Samples skipped before the scoring, per set key (training set, validation split, validation sets): the same in every shard. */
     readonly skipped: Readonly<Record<string, readonly SkippedSample[]>>;
+    /** The baseline search's choices, when the evaluation searched (the same in every shard). */
+    readonly baselineSearch?: BaselineSearchResult;
   };
   /** The parameter sensitivity file and its sample count, when an OPNP point was determined. */
   readonly sensitivity: { readonly file: string; readonly count: number } | null;
@@ -142,7 +145,8 @@ function selectionJson(selection: PreparedEvaluation['selection']): ChosenPoint 
 function agreementOf(prepared: PreparedEvaluation): string {
   const { fitted } = prepared;
   const h = createHash('sha256');
-  h.update(canonicalJson({ selection: selectionJson(prepared.selection) as unknown as JsonValue, trainCount: fitted.trainCount, fitRows: fitted.fitFeatures.rows }));
+  const baselineSearch = (prepared.baselineSearch ? JSON.parse(JSON.stringify(prepared.baselineSearch)) : null) as JsonValue;
+  h.update(canonicalJson({ selection: selectionJson(prepared.selection) as unknown as JsonValue, trainCount: fitted.trainCount, fitRows: fitted.fitFeatures.rows, baselineSearch }));
   h.update(bytesOf(fitted.fitFeatures.data)).update(bytesOf(fitted.fitLabels));
   if (fitted.opnp) h.update(bytesOf(fitted.opnp.sensitivity.values));
   return h.digest('hex');
@@ -216,6 +220,7 @@ export async function evaluateShard(config: EvaluationConfig & { readonly shard:
         fitRows: prepared.fitted.fitFeatures.rows,
         selection: selectionJson(prepared.selection),
         skipped: skippedBefore,
+        ...(prepared.baselineSearch ? { baselineSearch: prepared.baselineSearch } : {}),
       },
       sensitivity: opnp ? { file: files.sensitivity, count: opnp.sensitivity.count } : null,
     };
@@ -348,6 +353,7 @@ export async function mergeEvalShards(paths: readonly string[]): Promise<Evaluat
     scores,
     opnpEvaluated: run.opnpEvaluated,
     skipped,
+    ...(run.baselineSearch ? { baselineSearch: run.baselineSearch } : {}),
   });
   const sensitivity = await sensitivityOf(meta, shards[0]!.path);
   if (!sensitivity || !selection) return { report, shards: shards.length };

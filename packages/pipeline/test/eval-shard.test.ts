@@ -127,6 +127,16 @@ describe('evaluateShard + mergeEvalShards', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('with the baseline search, the merged report holds the search and its choices as the unsharded one', async () => {
+    const config = { ...(await base()), collectArtifacts: false, methods: ['energy', 'react'], searchBaselines: true };
+    const whole = await evaluate(config);
+    expect(whole.report.baselineSearch?.methods.react).toBeDefined();
+    const dir = tempDir();
+    const merged = await mergeEvalShards(await runShards(config, dir, 2));
+    expect(JSON.stringify(merged.report)).toBe(JSON.stringify(whole.report));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a shard beyond the samples of a small set scores none of it and still merges', async () => {
     const config = { ...(await base()), collectArtifacts: false, methods: ['energy'], ood: [{ name: 'few', spec: 'noise:2#seed=3' }] };
     const whole = await evaluate(config);
