@@ -85,6 +85,19 @@ export interface PixelImage {
    * `'CWH'` (MATLAB column-major planes, SVHN): `data[(c * W + x) * H + y]`.
    */
   readonly layout: 'HWC' | 'CHW' | 'CWH';
+  /**
+   * Set when `data` holds only this rectangle of the `height x width` image (`'HWC'`, `window.width` pixels a
+   * row): what a resize computes when the plan's centre crop keeps only that part. It always covers the crop.
+   */
+  readonly window?: ImageWindow;
+}
+
+/** A rectangle of an image: rows `top .. top + height - 1`, columns `left .. left + width - 1`. */
+export interface ImageWindow {
+  readonly top: number;
+  readonly left: number;
+  readonly height: number;
+  readonly width: number;
 }
 
 function positiveInt(name: string, value: number): number {
@@ -238,17 +251,29 @@ export function preprocessOptionsFor(input: InputSpec, extra: PreprocessOptions 
  */
 export function writeSample(plan: PreprocessPlan, image: PixelImage, out: Float32Array, n: number): void {
   const { channels: C, height: H, width: W } = plan;
-  const sh = image.height;
-  const sw = image.width;
-  const [top, left] = plan.crop ? centerCropOffset(sh, sw, plan.crop) : [0, 0];
-  const strides = sourceStrides(image);
-  if (image.channels === C && top >= 0 && left >= 0 && top + H <= sh && left + W <= sw) writeCropInside(plan, image.data, strides, top, left, out, n);
-  else writeConverted(plan, image, strides, top, left, out, n);
+  const [cropTop, cropLeft] = plan.crop ? centerCropOffset(image.height, image.width, plan.crop) : [0, 0];
+  const stored = storedArea(image);
+  // offsets into the stored pixels
+  const top = cropTop - stored.top;
+  const left = cropLeft - stored.left;
+  const inside = top >= 0 && left >= 0 && top + H <= stored.height && left + W <= stored.width;
+  if (image.window && !inside) throw new Error(`The stored window of the image does not cover the ${H} x ${W} crop at (${cropTop}, ${cropLeft})`);
+  const strides = sourceStrides(image, stored);
+  if (image.channels === C && inside) {
+    if (image.data instanceof Uint8Array) writeCropInsideBytes(plan, image.data, strides, top, left, out, n);
+    else writeCropInside(plan, image.data, strides, top, left, out, n);
+  } else writeConverted(plan, image, stored, strides, top, left, out, n);
+}
+
+/** The part of the image `data` holds: its window, or all of it. */
+function storedArea(image: PixelImage): ImageWindow {
+  return image.window ?? { top: 0, left: 0, height: image.height, width: image.width };
 }
 
 /** `[channel, row, column]` strides of the stored pixels. */
-function sourceStrides(image: PixelImage): [number, number, number] {
-  const { channels: sc, height: sh, width: sw } = image;
+function sourceStrides(image: PixelImage, stored: ImageWindow): [number, number, number] {
+  const { channels: sc } = image;
+  const { height: sh, width: sw } = stored;
   if (image.layout === 'HWC') return [1, sw * sc, sc];
   if (image.layout === 'CHW') return [sh * sw, sw, 1];
   return [sh * sw, 1, sh];
@@ -288,11 +313,33 @@ function writeCropInside(plan: PreprocessPlan, src: ArrayLike<number>, strides: 
   }
 }
 
-/** {@link writeSample} with channel conversion or zero padding around the image. */
-function writeConverted(plan: PreprocessPlan, image: PixelImage, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
+/**
+ * {@link writeCropInside} for 8-bit pixels: each channel's 256 possible values written once into a float32 table
+ * as `v * a[c] + b[c]` (the same double, rounded to float32 the same way), then looked up.
+ */
+function writeCropInsideBytes(plan: PreprocessPlan, src: Uint8Array, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
   const { channels: C, height: H, width: W } = plan;
-  const sh = image.height;
-  const sw = image.width;
+  const [cs, ys, xs] = strides;
+  const { a, b } = affine(plan);
+  const table = new Float32Array(256 * C);
+  for (let c = 0; c < C; c++) for (let v = 0; v < 256; v++) table[c * 256 + v] = v * a[c]! + b[c]!;
+  const base = n * C * H * W;
+  const step = plan.layout === 'NCHW' ? 1 : C;
+  for (let c = 0; c < C; c++) {
+    const t = c * 256;
+    for (let y = 0; y < H; y++) {
+      let p = c * cs + (y + top) * ys + left * xs;
+      let o = step === 1 ? base + (c * H + y) * W : base + y * W * C + c;
+      for (let x = 0; x < W; x++, p += xs, o += step) out[o] = table[t + src[p]!]!;
+    }
+  }
+}
+
+/** {@link writeSample} with channel conversion or zero padding around the image. */
+function writeConverted(plan: PreprocessPlan, image: PixelImage, stored: ImageWindow, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
+  const { channels: C, height: H, width: W } = plan;
+  const sh = stored.height;
+  const sw = stored.width;
   const sc = image.channels;
   const src = image.data;
   const [cs, ys, xs] = strides;

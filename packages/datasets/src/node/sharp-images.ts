@@ -42,6 +42,9 @@ async function resizeWithSharp(image: PixelImage, plan: PreprocessPlan): Promise
 
 /**
  * Decodes an image file (JPEG, PNG, WebP...) into 8-bit HWC pixels (alpha dropped), resized as `plan` says.
+ * Pillow's kernels (the default) decode in one pass and resize the pixels; sharp's kernels read the header
+ * first, for the size they resize to. (sharp's output colour space is sRGB unless told otherwise: CMYK becomes
+ * RGB; grey, 16-bit and palette images come out as sharp makes them.)
  *
  * @throws OpnpError `'DATASET_FORMAT'` naming the file when it cannot be decoded, `'DATASET_NOT_FOUND'` when it is missing.
  */
@@ -49,11 +52,10 @@ export async function decodeImageFile(file: string, plan: PreprocessPlan): Promi
   try {
     const sharp = await loadSharp();
     const image = sharp(file, { failOn: 'error', sequentialRead: true });
+    if (pillowFilter(plan)) return resizePixels(await toPixels(image.removeAlpha()), plan);
     const meta = await image.metadata();
     if (meta.width === undefined || meta.height === undefined) throw new Error('no image size');
-    let pipeline = image.removeAlpha();
-    if ((meta.channels ?? 3) >= 3 || meta.space === 'cmyk') pipeline = pipeline.toColourspace('srgb');
-    return await resizedPixels(pipeline, plan, meta.height, meta.width);
+    return await resizedPixels(image.removeAlpha(), plan, meta.height, meta.width);
   } catch (error) {
     const message = (error as Error).message;
     if (/^Input file is missing/.test(message)) throw notFoundError(`Image file not found: ${file}`, { file, cause: error });
