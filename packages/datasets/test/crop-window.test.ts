@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { centerCropOffset, resolvePreprocess, resizedSize, writeSample, type PreprocessOptions } from '../src/preprocess.js';
 import { resizePixels } from '../src/resize.js';
 import { pillowResize, pillowResizeWindow, type PillowFilter, type ResizeWindow } from '../src/pillow-resize.js';
+import { jsResizeWindow } from '../src/pillow-resize-js.js';
+import { simdAvailable, simdResizeWindow } from '../src/pillow-simd.js';
+import { sleb, uleb } from '../src/wasm-encoding.js';
 import { pillowReference } from './pillow-reference.js';
 
 function seeded(seed: number): (n: number) => number {
@@ -34,26 +37,51 @@ function expectSameBytes(got: ArrayLike<number>, want: ArrayLike<number>, what: 
   for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) throw new Error(`${what}: first difference at ${i}: got ${got[i]}, want ${want[i]}`);
 }
 
+type Resize = (src: Uint8Array, h: number, w: number, c: number, oh: number, ow: number, win: ResizeWindow, filter: PillowFilter) => Uint8Array;
+
+/** Both engines, each called directly (`pillowResizeWindow` takes the SIMD one where it runs, as here). */
+const ENGINES: Record<string, Resize> = {
+  'WebAssembly SIMD': (...args) => simdResizeWindow(...args) ?? expect.fail('the SIMD kernels do not run'),
+  JavaScript: jsResizeWindow,
+};
+
 describe('pillowResizeWindow equals the whole resize with the window cut out', () => {
-  for (const filter of ['bilinear', 'bicubic'] as const) {
-    it(`random sizes, windows and images, 1-4 channels, shrinking up to 9x and enlarging (${filter})`, () => {
-      const random = seeded(filter === 'bilinear' ? 7 : 11);
-      for (let trial = 0; trial < 80; trial++) {
-        const c = 1 + (trial % 4);
-        const h = 1 + random(70);
-        const w = 1 + random(70);
-        // every fourth trial keeps one axis (one pass only), one in eight keeps both
-        const oh = trial % 8 === 3 || trial % 4 === 1 ? h : 1 + random(trial % 3 === 0 ? 12 : 100);
-        const ow = trial % 8 === 3 || trial % 4 === 2 ? w : 1 + random(trial % 3 === 1 ? 12 : 100);
-        const top = random(oh);
-        const left = random(ow);
-        const win = { top, left, height: 1 + random(oh - top), width: 1 + random(ow - left) };
-        const src = image(h, w, c, trial % 3, random);
-        const what = `${h}x${w}x${c} -> ${oh}x${ow}, window ${win.height}x${win.width} at (${top}, ${left})`;
-        expectSameBytes(pillowResizeWindow(src, h, w, c, oh, ow, win, filter), cut(pillowReference(src, h, w, c, oh, ow, filter), ow, c, win), what);
-      }
-    });
+  it('runs the WebAssembly SIMD kernels on Node', () => expect(simdAvailable()).toBe(true));
+
+  for (const [engine, resize] of Object.entries(ENGINES)) {
+    for (const filter of ['bilinear', 'bicubic'] as const) {
+      it(`${engine}: random sizes, windows and images, 1-4 channels, shrinking up to 9x and enlarging (${filter})`, () => {
+        const random = seeded(filter === 'bilinear' ? 7 : 11);
+        for (let trial = 0; trial < 120; trial++) {
+          const c = 1 + (trial % 4);
+          const h = 1 + random(70);
+          const w = 1 + random(70);
+          // one pass only: every fourth trial keeps the height, another fourth the width
+          const oh = trial % 4 === 1 ? h : 1 + random(trial % 3 === 0 ? 12 : 100);
+          const ow = trial % 4 === 3 ? w : 1 + random(trial % 3 === 1 ? 12 : 100);
+          if (oh === h && ow === w) continue;
+          const top = random(oh);
+          const left = random(ow);
+          const win = { top, left, height: 1 + random(oh - top), width: 1 + random(ow - left) };
+          const src = image(h, w, c, trial % 3, random);
+          const what = `${h}x${w}x${c} -> ${oh}x${ow}, window ${win.height}x${win.width} at (${top}, ${left})`;
+          expectSameBytes(resize(src, h, w, c, oh, ow, win, filter), cut(pillowReference(src, h, w, c, oh, ow, filter), ow, c, win), what);
+        }
+      });
+    }
   }
+
+  it('ImageNet-size images: 500 x 375 (and 375 x 500) to a shorter side of 256, the 224 x 224 centre, both engines', () => {
+    const random = seeded(5);
+    for (const [h, w, oh, ow, top, left] of [
+      [375, 500, 256, 341, 16, 58],
+      [500, 375, 341, 256, 58, 16],
+    ] as const) {
+      const src = image(h, w, 3, 0, random);
+      const want = cut(pillowReference(src, h, w, 3, oh, ow, 'bilinear'), ow, 3, { top, left, height: 224, width: 224 });
+      for (const [engine, resize] of Object.entries(ENGINES)) expectSameBytes(resize(src, h, w, 3, oh, ow, { top, left, height: 224, width: 224 }, 'bilinear'), want, `${engine} ${h}x${w}`);
+    }
+  });
 
   it('the whole window is pillowResize; the corners and single pixels are exact', () => {
     const random = seeded(3);
@@ -68,6 +96,13 @@ describe('pillowResizeWindow equals the whole resize with the window cut out', (
     ]) {
       expectSameBytes(pillowResizeWindow(src, 37, 53, 3, 19, 26, win), cut(full, 26, 3, win), JSON.stringify(win));
     }
+  });
+
+  it('the module is encoded with LEB128 numbers', () => {
+    // the examples of the format's definition, and the edges of a byte
+    expect(uleb(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(sleb(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+    expect([uleb(0), uleb(127), uleb(128), sleb(63), sleb(64), sleb(-64), sleb(-65)]).toEqual([[0], [0x7f], [0x80, 0x01], [0x3f], [0xc0, 0x00], [0x40], [0xbf, 0x7f]]);
   });
 
   it('rejects a window outside the output', () => {
