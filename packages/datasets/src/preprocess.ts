@@ -315,7 +315,8 @@ function writeCropInside(plan: PreprocessPlan, src: ArrayLike<number>, strides: 
 
 /**
  * {@link writeCropInside} for 8-bit pixels: each channel's 256 possible values written once into a float32 table
- * as `v * a[c] + b[c]` (the same double, rounded to float32 the same way), then looked up.
+ * as `v * a[c] + b[c]` (the same double, rounded to float32 the same way), then copied as bits (32-bit integer
+ * views, no float conversions), one pass over each row of pixels writing every channel.
  */
 function writeCropInsideBytes(plan: PreprocessPlan, src: Uint8Array, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
   const { channels: C, height: H, width: W } = plan;
@@ -323,15 +324,24 @@ function writeCropInsideBytes(plan: PreprocessPlan, src: Uint8Array, strides: [n
   const { a, b } = affine(plan);
   const table = new Float32Array(256 * C);
   for (let c = 0; c < C; c++) for (let v = 0; v < 256; v++) table[c * 256 + v] = v * a[c]! + b[c]!;
+  const bits = new Uint32Array(table.buffer);
+  const outBits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   const base = n * C * H * W;
-  const step = plan.layout === 'NCHW' ? 1 : C;
-  for (let c = 0; c < C; c++) {
-    const t = c * 256;
-    for (let y = 0; y < H; y++) {
-      let p = c * cs + (y + top) * ys + left * xs;
-      let o = step === 1 ? base + (c * H + y) * W : base + y * W * C + c;
-      for (let x = 0; x < W; x++, p += xs, o += step) out[o] = table[t + src[p]!]!;
+  // output steps: to the next pixel of a row, and to the next channel
+  const [xStep, cStep] = plan.layout === 'NCHW' ? [1, H * W] : [C, 1];
+  const rowStep = plan.layout === 'NCHW' ? W : W * C;
+  for (let y = 0; y < H; y++) {
+    let p = (y + top) * ys + left * xs;
+    let o = base + y * rowStep;
+    if (C === 3 && cs === 1) {
+      for (let x = 0; x < W; x++, p += xs, o += xStep) {
+        outBits[o] = bits[src[p]!]!;
+        outBits[o + cStep] = bits[256 + src[p + 1]!]!;
+        outBits[o + 2 * cStep] = bits[512 + src[p + 2]!]!;
+      }
+      continue;
     }
+    for (let x = 0; x < W; x++, p += xs, o += xStep) for (let c = 0; c < C; c++) outBits[o + c * cStep] = bits[c * 256 + src[p + c * cs]!]!;
   }
 }
 
