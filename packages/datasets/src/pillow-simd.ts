@@ -131,6 +131,15 @@ export function simdAvailable(): boolean {
   return loadKernels() !== null;
 }
 
+function grow(k: Kernels, pages: number): boolean {
+  try {
+    k.memory.grow(pages);
+    return true;
+  } catch {
+    return false; // RangeError: past the engine's limit or out of memory
+  }
+}
+
 /** Bump allocation of 16-byte aligned blocks with 16 bytes of room after each. */
 class Layout {
   size = 0;
@@ -175,7 +184,8 @@ export function simdResizeWindow(src: Uint8Array, height: number, width: number,
     tmp: h && v ? layout.take((rowEnd - rowStart) * rowLength) : 0,
   };
   const missing = layout.size - k.memory.buffer.byteLength;
-  if (missing > 0) k.memory.grow(Math.ceil(missing / 65536));
+  // the memory grows to the largest image seen by this thread; where it cannot, JavaScript resizes
+  if (missing > 0 && !grow(k, Math.ceil(missing / 65536))) return undefined;
   const memory = k.memory.buffer;
   new Uint8Array(memory).set(src.subarray(rowStart * stride, rowEnd * stride), at.src);
   const i32 = new Int32Array(memory);

@@ -1,6 +1,6 @@
 /**
  * Decoding (and resizing with sharp's kernels) with sharp (libvips), on libuv's threadpool; the default
- * `'pil-bilinear'` resize runs in JavaScript on the decoded pixels (`resize.ts`). Node only.
+ * `'pil-bilinear'` resize runs on the decoded pixels (`resize.ts`, WebAssembly SIMD). Node only.
  */
 import { loadSharp } from './sharp-loader.js';
 import type { Sharp } from 'sharp';
