@@ -16,7 +16,7 @@ async function toPixels(pipeline: Sharp): Promise<PixelImage> {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width, layout: 'HWC' };
 }
 
-/** Decoded pixels of `pipeline`, resized as `plan` says (by sharp, or by the Pillow port after decoding). */
+/** Decoded pixels of `pipeline`, resized as `plan` says (by sharp, or by Pillow's resampling after decoding). */
 async function resizedPixels(pipeline: Sharp, plan: PreprocessPlan, height: number, width: number): Promise<PixelImage> {
   const [h, w] = resizedSize(height, width, plan.resize);
   if (h === height && w === width) return toPixels(pipeline);
