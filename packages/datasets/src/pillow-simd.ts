@@ -23,7 +23,6 @@ import type { ResizeWindow } from './pillow-resize.js';
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object) => { exports: Record<string, unknown> };
-  Memory: unknown;
 } | undefined;
 
 interface Kernels {
@@ -44,6 +43,7 @@ const accumulate = (acc: number, lanes: Code[], w: number): Code[] => [get(acc),
 /** The i32x4 of `acc >> 22`. */
 const shifted = (acc: number): Code[] => [get(acc), i32Const(PRECISION_BITS), op.i32x4ShrS];
 
+/** `horizontal` (see above): per pixel, its bytes zero-extended to 32-bit lanes times each tap's weight. */
 function horizontalKernel(): WasmFunction {
   const [src, srcStride, rows, starts, weights, taps, cols, out, channels] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [y, j, t, p, k, s, o, row, acc, w] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
@@ -72,6 +72,7 @@ function horizontalKernel(): WasmFunction {
   return { name: 'horizontal', params: 9, locals: [{ count: 8, type: I32 }, { count: 2, type: V128 }], body };
 }
 
+/** `vertical` (see above): 16 bytes of every tap row zero-extended to four i32x4 sums, narrowed back to 16 bytes. */
 function verticalKernel(): WasmFunction {
   const [src, srcStride, rowLength, rowStarts, weights, taps, rows, out] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [r, i, t, p, kk, base, o, k] = [8, 9, 10, 11, 12, 13, 14, 15];
@@ -150,11 +151,27 @@ class Layout {
   }
 }
 
-/** Per-output-pixel byte offsets and weights of `taps` for outputs `from .. from + count - 1`. */
-function tapTables(taps: UniformTaps, from: number, count: number, bytesPerStep: number, offset: number): { starts: Int32Array; weights: Int32Array } {
+/** One pass's tables: per output pixel (or row), the byte offset of its first tap and its weights. */
+interface PassTables {
+  readonly starts: Int32Array;
+  readonly weights: Int32Array;
+  readonly taps: number;
+}
+
+/**
+ * The tables of outputs `from .. from + count - 1` of `taps`: first taps `bytesPerStep` apart (a pixel, or a
+ * row), from byte `offset`.
+ */
+function passTables(taps: UniformTaps, from: number, count: number, bytesPerStep: number, offset: number): PassTables {
   const starts = new Int32Array(count);
   for (let j = 0; j < count; j++) starts[j] = taps.start[from + j]! * bytesPerStep + offset;
-  return { starts, weights: taps.weights.subarray(from * taps.taps, (from + count) * taps.taps) };
+  return { starts, weights: taps.weights.subarray(from * taps.taps, (from + count) * taps.taps), taps: taps.taps };
+}
+
+/** Copies `tables` into the memory (at `at.starts`, `at.weights`). */
+function copyTables(i32: Int32Array, tables: PassTables, at: { starts: number; weights: number }): void {
+  i32.set(tables.starts, at.starts / 4);
+  i32.set(tables.weights, at.weights / 4);
 }
 
 /**
@@ -166,41 +183,32 @@ export function simdResizeWindow(src: Uint8Array, height: number, width: number,
   if (!k || channels > 4) return undefined;
   const stride = width * channels;
   const rowLength = window.width * channels;
-  const horizontal = outWidth !== width ? uniformTaps(coefficients(width, outWidth, filter), width) : undefined;
-  const vertical = outHeight !== height ? uniformTaps(coefficients(height, outHeight, filter), height) : undefined;
+  const horizontalTaps = outWidth !== width ? uniformTaps(coefficients(width, outWidth, filter), width) : undefined;
+  const verticalTaps = outHeight !== height ? uniformTaps(coefficients(height, outHeight, filter), height) : undefined;
   // the source rows read: those of the window's vertical taps, or the window's own
-  const rowStart = vertical ? vertical.start[window.top]! : window.top;
-  const rowEnd = vertical ? vertical.start[window.top + window.height - 1]! + vertical.taps : window.top + window.height;
+  const rowStart = verticalTaps ? verticalTaps.start[window.top]! : window.top;
+  const rowEnd = verticalTaps ? verticalTaps.start[window.top + window.height - 1]! + verticalTaps.taps : window.top + window.height;
+  const rows = rowEnd - rowStart;
+  const h = horizontalTaps && passTables(horizontalTaps, window.left, window.width, channels, 0);
+  // the vertical pass reads the horizontal pass's rows (rowLength bytes each), or the window's columns of the source rows
+  const verticalStride = h ? rowLength : stride;
+  const v = verticalTaps && passTables(verticalTaps, window.top, window.height, verticalStride, (h ? 0 : window.left * channels) - rowStart * verticalStride);
   const layout = new Layout();
-  const at = { src: layout.take((rowEnd - rowStart) * stride), out: layout.take(window.height * rowLength) };
-  const h = horizontal ? tapTables(horizontal, window.left, window.width, channels, 0) : undefined;
-  // the vertical pass reads the horizontal pass's rows (rowLength bytes each), or the source's window columns
-  const v = vertical ? tapTables(vertical, window.top, window.height, horizontal ? rowLength : stride, (horizontal ? 0 : window.left * channels) - rowStart * (horizontal ? rowLength : stride)) : undefined;
-  const tables = {
-    hStarts: h ? layout.take(4 * h.starts.length) : 0,
-    hWeights: h ? layout.take(4 * h.weights.length) : 0,
-    vStarts: v ? layout.take(4 * v.starts.length) : 0,
-    vWeights: v ? layout.take(4 * v.weights.length) : 0,
-    tmp: h && v ? layout.take((rowEnd - rowStart) * rowLength) : 0,
+  const at = {
+    src: layout.take(rows * stride),
+    out: layout.take(window.height * rowLength),
+    h: h && { starts: layout.take(4 * h.starts.length), weights: layout.take(4 * h.weights.length) },
+    v: v && { starts: layout.take(4 * v.starts.length), weights: layout.take(4 * v.weights.length) },
+    between: h && v ? layout.take(rows * rowLength) : 0,
   };
   const missing = layout.size - k.memory.buffer.byteLength;
   // the memory grows to the largest image seen by this thread; where it cannot, JavaScript resizes
   if (missing > 0 && !grow(k, Math.ceil(missing / 65536))) return undefined;
   const memory = k.memory.buffer;
   new Uint8Array(memory).set(src.subarray(rowStart * stride, rowEnd * stride), at.src);
-  const i32 = new Int32Array(memory);
-  if (h) {
-    i32.set(h.starts, tables.hStarts / 4);
-    i32.set(h.weights, tables.hWeights / 4);
-  }
-  if (v) {
-    i32.set(v.starts, tables.vStarts / 4);
-    i32.set(v.weights, tables.vWeights / 4);
-  }
-  if (h) {
-    const rows = v ? rowEnd - rowStart : window.height;
-    k.horizontal(at.src, stride, rows, tables.hStarts, tables.hWeights, horizontal!.taps, window.width, v ? tables.tmp : at.out, channels);
-  }
-  if (v) k.vertical(h ? tables.tmp : at.src, h ? rowLength : stride, rowLength, tables.vStarts, tables.vWeights, vertical!.taps, window.height, at.out);
+  if (h) copyTables(new Int32Array(memory), h, at.h!);
+  if (v) copyTables(new Int32Array(memory), v, at.v!);
+  if (h) k.horizontal(at.src, stride, v ? rows : window.height, at.h!.starts, at.h!.weights, h.taps, window.width, v ? at.between : at.out, channels);
+  if (v) k.vertical(h ? at.between : at.src, verticalStride, rowLength, at.v!.starts, at.v!.weights, v.taps, window.height, at.out);
   return new Uint8Array(memory, at.out, window.height * rowLength).slice();
 }
