@@ -1,7 +1,7 @@
 /**
  * Resizing stored pixels with Pillow's filters (`'pil-bilinear'`, `'pil-bicubic'`, bit for bit; WebAssembly
- * SIMD or JavaScript, no dependencies): the resize that runs everywhere. sharp's kernels (`'linear'`, `'lanczos3'`, ...) and image-file
- * decoding are in `node/sharp-images.ts`.
+ * SIMD or JavaScript, no dependencies): the resize that runs everywhere. sharp's kernels (`'linear'`,
+ * `'lanczos3'`, ...) and image-file decoding are in `node/sharp-images.ts`.
  */
 import type { ImageWindow, PixelImage, PreprocessPlan } from './preprocess.js';
 import { centerCropOffset, resizedSize } from './preprocess.js';

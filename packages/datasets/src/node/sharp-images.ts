@@ -43,8 +43,8 @@ async function resizeWithSharp(image: PixelImage, plan: PreprocessPlan): Promise
 /**
  * Decodes an image file (JPEG, PNG, WebP...) into 8-bit HWC pixels (alpha dropped), resized as `plan` says.
  * Pillow's kernels (the default) decode in one pass and resize the pixels; sharp's kernels read the header
- * first, for the size they resize to. (sharp's output colour space is sRGB unless told otherwise: CMYK becomes
- * RGB; grey, 16-bit and palette images come out as sharp makes them.)
+ * first, for the size they resize to. Every file comes out as 8-bit RGB, sharp's default output colour space
+ * (sRGB): grey replicated, CMYK converted, 16-bit reduced, palettes expanded, EXIF orientation not applied.
  *
  * @throws OpnpError `'DATASET_FORMAT'` naming the file when it cannot be decoded, `'DATASET_NOT_FOUND'` when it is missing.
  */
