@@ -12,7 +12,8 @@
  * figure is the median of the rounds with its range, and the ratios are taken per round (same moment) before
  * their median. Worker start-up is outside the clock (one warm-up pass per configuration), as the Python pool's
  * is. CPU time per image (user + system of every thread; of every process for the Python pool) is reported
- * too: a loaded machine distorts it far less than wall time. The Python baseline needs Debian's python3-pil and python3-numpy; without them it is skipped with a
+ * too: a loaded machine distorts it far less than wall time. After the rounds, the CPU time of each step
+ * (decode, resize, normalise) is measured on one thread, and Pillow's in its first run. The Python baseline needs Debian's python3-pil and python3-numpy; without them it is skipped with a
  * message. Progress on stderr; the LAST line of stdout is one JSON object.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -22,6 +23,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { IMAGENET_MEAN, IMAGENET_STD, closeImageWorkers, defaultImageWorkers, loadNpy, openImageFolder, type PreprocessOptions, type ResizeKernel } from '../src/node/index.js';
+import { decodeImageFile } from '../src/node/sharp-images.js';
+import { resolvePreprocess, writeSample } from '../src/preprocess.js';
+import { cropWindow, resizePixels } from '../src/resize.js';
+import { jsResizeWindow } from '../src/pillow-resize-js.js';
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(name);
@@ -80,16 +85,65 @@ async function pass(dir: string, kernel: ResizeKernel, workers: number): Promise
   return { seconds: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6, first: first! };
 }
 
+/** CPU ms of the process so far (every thread). */
+function cpuNow(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+}
+
+/**
+ * CPU ms per image of each step of the default pipeline on this thread, image after image as a pass runs them
+ * (each image's pixels still in cache for its next step), over (up to) 100 images: sharp's one-pass decode, the
+ * Pillow-exact resize of the crop's window (the WebAssembly SIMD kernels), the crop + normalisation into a batch,
+ * and apart, the JavaScript passes that resize where SIMD is missing.
+ */
+async function stepBreakdown(dir: string): Promise<Record<string, number>> {
+  const files = readdirSync(dir).sort().slice(0, 100).map((f) => join(dir, f));
+  const plan = resolvePreprocess(preprocess('pil-bilinear'), [3, 375, 500], true, true);
+  const decodeOnly = resolvePreprocess({}, [3, 375, 500], false, true);
+  const window = cropWindow(256, 341, plan)!;
+  const out = new Float32Array(BATCH * 3 * 224 * 224);
+  const total = { decode: 0, resize: 0, normalise: 0, resizeJs: 0 };
+  for (const [i, file] of files.entries()) {
+    let start = cpuNow();
+    const image = await decodeImageFile(file, decodeOnly);
+    total.decode += cpuNow() - start;
+    start = cpuNow();
+    const resized = resizePixels(image, plan);
+    total.resize += cpuNow() - start;
+    start = cpuNow();
+    writeSample(plan, resized, out, i % BATCH);
+    total.normalise += cpuNow() - start;
+    start = cpuNow();
+    jsResizeWindow(image.data as Uint8Array, image.height, image.width, 3, 256, 341, window, 'bilinear');
+    total.resizeJs += cpuNow() - start;
+  }
+  const perImage = (ms: number) => Number((ms / files.length).toFixed(2));
+  return { decode: perImage(total.decode), resize: perImage(total.resize), normalise: perImage(total.normalise), 'resize (JavaScript passes, where SIMD is missing)': perImage(total.resizeJs) };
+}
+
 function pythonAvailable(): boolean {
   return spawnSync(PYTHON, ['-c', 'import PIL, numpy'], { stdio: 'ignore' }).status === 0;
 }
 
 const SCRIPT = fileURLToPath(new URL('./pillow_baseline.py', import.meta.url));
 
-function pillow(dir: string, firstOut?: string): { single: number; pool: number; singleCpu: number; poolCpu: number } {
-  const out = execFileSync(PYTHON, [SCRIPT, dir, '--batch-size', String(BATCH), '--workers', '2', ...(firstOut ? ['--first', firstOut] : [])], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as { single: number; pool: number; singleCpu: number; poolCpu: number };
+interface PillowRun {
+  single: number;
+  pool: number;
+  singleCpu: number;
+  poolCpu: number;
+  steps?: Record<string, number>;
 }
+
+/** One run of the Python baseline; the first writes its first image and times its steps. */
+function pillow(dir: string, firstOut?: string): PillowRun {
+  const extra = firstOut ? ['--first', firstOut, '--steps'] : [];
+  const out = execFileSync(PYTHON, [SCRIPT, dir, '--batch-size', String(BATCH), '--workers', '2', ...extra], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as PillowRun;
+}
+
+const msPerImage = (steps: Record<string, number>) => Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Number((v * 1000).toFixed(2))]));
 
 interface Range {
   median: number;
@@ -124,6 +178,7 @@ async function main(): Promise<void> {
   const pillowCpuMs = { single: [] as number[], pool: [] as number[] };
   const ratios = { bestOursOverBestPillow: [] as number[], defaultOverBestPillow: [] as number[], defaultOverWorkers0: [] as number[] };
   let firstPillow: Float32Array | undefined;
+  let pillowSteps: Record<string, number> | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     const perRound = new Map<string, number>();
     for (const c of configs) {
@@ -140,6 +195,7 @@ async function main(): Promise<void> {
       const firstFile = round === 0 ? join(tmpdir(), `opnp-bench-pillow-first-${process.pid}.npy`) : undefined;
       const p = pillow(dir, firstFile);
       if (firstFile) {
+        pillowSteps = p.steps && msPerImage(p.steps);
         firstPillow = loadNpyData(await loadNpy(firstFile));
         rmSync(firstFile, { force: true });
       }
@@ -155,6 +211,8 @@ async function main(): Promise<void> {
     log(`round ${round + 1}: ${[...perRound].map(([k, v]) => `${k} ${v.toFixed(0)}/s`).join(', ')}${python ? `; Pillow ${pillowRates.single.at(-1)!.toFixed(0)}/s, Pool(2) ${pillowRates.pool.at(-1)!.toFixed(0)}/s` : ''}`);
   }
   await closeImageWorkers();
+  const steps = await stepBreakdown(dir);
+  log(`CPU ms per image, one thread: ${JSON.stringify(steps)}${pillowSteps ? `; Pillow ${JSON.stringify(pillowSteps)}` : ''}`);
   const imagesPerSec = Object.fromEntries([...rates].map(([k, v]) => [k, range(v, 0)]));
   const cpuMsPerImage = Object.fromEntries([...cpuMs].map(([k, v]) => [k, range(v, 2)]));
   const maxAbsDiffToPillow = firstOurs && firstPillow ? firstOurs.reduce((m, v, i) => Math.max(m, Math.abs(v - firstPillow![i]!)), 0) : undefined;
@@ -169,8 +227,13 @@ async function main(): Promise<void> {
       defaultWorkers: defaults,
       imagesPerSec,
       cpuMsPerImage,
+      cpuMsPerImageByStep: steps,
       pillow: python
-        ? { imagesPerSec: { single: range(pillowRates.single, 0), pool2: range(pillowRates.pool, 0) }, cpuMsPerImage: { single: range(pillowCpuMs.single, 2), pool2: range(pillowCpuMs.pool, 2) } }
+        ? {
+            imagesPerSec: { single: range(pillowRates.single, 0), pool2: range(pillowRates.pool, 0) },
+            cpuMsPerImage: { single: range(pillowCpuMs.single, 2), pool2: range(pillowCpuMs.pool, 2) },
+            ...(pillowSteps ? { cpuMsPerImageByStep: pillowSteps } : {}),
+          }
         : 'skipped: python3 with PIL and numpy not found',
       ratios: {
         [`pil-bilinear workers=${defaults} (default) over workers=0`]: range(ratios.defaultOverWorkers0, 2),

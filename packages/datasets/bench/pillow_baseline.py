@@ -9,11 +9,13 @@ std, CHW float32, stacked into batches of `--batch-size`. Timed in this process 
   pool    `multiprocessing.Pool(--workers)` with imap over the files (order kept), the arrays pickled back, as
           a PyTorch DataLoader(num_workers=N) does; the pool is started before the clock
 
-Usage: python3 pillow_baseline.py <folder> [--batch-size 64] [--workers 2] [--first out.npy]
+Usage: python3 pillow_baseline.py <folder> [--batch-size 64] [--workers 2] [--first out.npy] [--steps]
 Prints one JSON line: {"single": seconds, "pool": seconds, "singleCpu": seconds, "poolCpu": seconds, "images": n}
 (CPU = user + system; the pool's includes its worker processes, counted when they exit). Needs python3-pil
 and python3-numpy.
 With --first, writes the first image's preprocessed [3, 224, 224] float32 array (checked against opnp's).
+With --steps, adds "steps": CPU seconds per image of each step in one process, one step over all images at a
+time: decode, resize (the whole image, as Pillow does), crop + normalise.
 """
 import argparse
 import json
@@ -57,6 +59,30 @@ def first_exact(path):
     return (x * ((1 / 255) / std) + (-mean / std)).astype(np.float32)
 
 
+def steps(files):
+    """CPU seconds per image of decode, resize and crop + normalise, each timed over all files."""
+    cpu = time.process_time()
+    images = [Image.open(path).convert('RGB') for path in files]
+    decode = time.process_time() - cpu
+    cpu = time.process_time()
+    resized = []
+    for image in images:
+        w, h = image.size
+        size = (256, int(256 * h / w)) if w <= h else (int(256 * w / h), 256)
+        resized.append(image.resize(size, Image.BILINEAR))
+    resize = time.process_time() - cpu
+    cpu = time.process_time()
+    for image in resized:
+        w, h = image.size
+        top = int(round((h - 224) / 2.0))
+        left = int(round((w - 224) / 2.0))
+        x = np.asarray(image.crop((left, top, left + 224, top + 224))).astype(np.float32).transpose(2, 0, 1) / 255.0
+        (x - MEAN) / STD
+    normalise = time.process_time() - cpu
+    n = len(files)
+    return {'decode': decode / n, 'resize': resize / n, 'normalise': normalise / n}
+
+
 def batches(arrays, batch_size):
     batch = []
     for x in arrays:
@@ -88,6 +114,7 @@ def main():
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--first')
+    parser.add_argument('--steps', action='store_true')
     args = parser.parse_args()
     files = sorted(os.path.join(args.folder, f) for f in os.listdir(args.folder) if f.lower().endswith('.jpg'))
     if args.first:
@@ -102,7 +129,10 @@ def main():
     pool.close()
     pool.join()
     pool_cpu = time.process_time() + children_cpu() - cpu
-    print(json.dumps({'single': single, 'pool': parallel, 'singleCpu': single_cpu, 'poolCpu': pool_cpu, 'images': len(files)}))
+    result = {'single': single, 'pool': parallel, 'singleCpu': single_cpu, 'poolCpu': pool_cpu, 'images': len(files)}
+    if args.steps:
+        result['steps'] = steps(files)
+    print(json.dumps(result))
 
 
 if __name__ == '__main__':

@@ -120,17 +120,31 @@ function settle(load: () => PixelImage | Promise<PixelImage>): PromiseSettledRes
 }
 
 /**
- * Loads every sample of `chunk` at once, then writes those that loaded and fit the batch, in chunk order: the
- * per-chunk work of a pass, on this thread or in an image worker.
+ * Loads every sample of `chunk` at once and writes each image into the batch as soon as it loads (while its pixels
+ * are still in cache), in its own row; the rows of samples that failed or do not fit are then removed, so the
+ * batch holds the samples that loaded and fit, in chunk order: the per-chunk work of a pass, on this thread or in
+ * an image worker.
  */
 export async function prepareChunk(chunk: readonly RawSample[], plan: PreprocessPlan, load: SampleLoader): Promise<PreparedChunk> {
-  const started = chunk.map((s) => settle(() => load(s, plan)));
+  const sampleSize = plan.channels * plan.height * plan.width;
+  const rows = new Float32Array(chunk.length * sampleSize);
+  const write = (image: PixelImage, row: number): PixelImage => {
+    if (fitsBatch(plan, image)) writeSample(plan, image, rows, row);
+    return image;
+  };
+  const started = chunk.map((s, row) =>
+    settle(() => {
+      const image = load(s, plan);
+      return image instanceof Promise ? image.then((loaded) => write(loaded, row)) : write(image, row);
+    }),
+  );
   // pixels in memory load at once: no promise per sample unless one is pending (image files)
   const loaded = started.some((r) => r instanceof Promise) ? await Promise.all(started) : (started as PromiseSettledResult<PixelImage>[]);
   const outcomes: SampleOutcome[] = loaded.map((r) => (r.status === 'fulfilled' ? { ok: true, height: r.value.height, width: r.value.width } : { ok: false, error: r.reason as unknown }));
-  const images = loaded.flatMap((r) => (r.status === 'fulfilled' && fitsBatch(plan, r.value) ? [r.value] : []));
-  const data = new Float32Array(images.length * plan.channels * plan.height * plan.width);
-  for (const [n, image] of images.entries()) writeSample(plan, image, data, n);
+  const kept = loaded.flatMap((r, row) => (r.status === 'fulfilled' && fitsBatch(plan, r.value) ? [row] : []));
+  if (kept.length === chunk.length) return { outcomes, data: rows };
+  const data = new Float32Array(kept.length * sampleSize);
+  for (const [n, row] of kept.entries()) data.set(rows.subarray(row * sampleSize, (row + 1) * sampleSize), n * sampleSize);
   return { outcomes, data };
 }
 

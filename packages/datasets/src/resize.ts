@@ -1,12 +1,12 @@
 /**
- * Resizing stored pixels in JavaScript with Pillow's filters (`'pil-bilinear'`, `'pil-bicubic'`, bit for
- * bit): the resize that runs everywhere. sharp's kernels (`'linear'`, `'lanczos3'`, ...) and image-file
- * decoding are in `node/sharp-images.ts`.
+ * Resizing stored pixels with Pillow's filters (`'pil-bilinear'`, `'pil-bicubic'`, bit for bit; WebAssembly
+ * SIMD or JavaScript, no dependencies): the resize that runs everywhere. sharp's kernels (`'linear'`,
+ * `'lanczos3'`, ...) and image-file decoding are in `node/sharp-images.ts`.
  */
-import type { PixelImage, PreprocessPlan } from './preprocess.js';
-import { resizedSize } from './preprocess.js';
+import type { ImageWindow, PixelImage, PreprocessPlan } from './preprocess.js';
+import { centerCropOffset, resizedSize } from './preprocess.js';
 import { argumentError } from './errors.js';
-import { pillowResize, type PillowFilter } from './pillow-resize.js';
+import { pillowResizeWindow, type PillowFilter } from './pillow-resize.js';
 
 /** The Pillow filter of a `'pil-*'` kernel, or undefined for sharp's kernels. */
 export function pillowFilter(plan: PreprocessPlan): PillowFilter | undefined {
@@ -44,7 +44,21 @@ export function hwcPixels(image: PixelImage): Uint8Array {
 }
 
 /**
- * Resizes stored pixels as `plan.resize` says with Pillow's filter (no-op when the size is unchanged).
+ * The part of a `height x width` resized image that `plan`'s centre crop keeps, when the crop lies inside it
+ * (else undefined: the crop pads, or there is none, and the whole image is needed).
+ */
+export function cropWindow(height: number, width: number, plan: PreprocessPlan): ImageWindow | undefined {
+  if (!plan.crop) return undefined;
+  const [top, left] = centerCropOffset(height, width, plan.crop);
+  const [h, w] = plan.crop;
+  if (top < 0 || left < 0 || top + h > height || left + w > width || (h === height && w === width)) return undefined;
+  return { top, left, height: h, width: w };
+}
+
+/**
+ * Resizes stored pixels as `plan.resize` says with Pillow's filter (no-op when the size is unchanged). When the
+ * plan's centre crop lies inside the resized image, only that part is computed (the result's `window`), with
+ * the same bytes as resizing all of it: every output value of Pillow's resampling is its own sum.
  *
  * @throws OpnpError `'INVALID_ARGUMENT'` for values that are not 8-bit unsigned, or a sharp kernel (those
  * need `@opnp/datasets/node`).
@@ -61,5 +75,7 @@ export function resizePixels(image: PixelImage, plan: PreprocessPlan): PixelImag
   }
   const [h, w] = resizedSize(image.height, image.width, plan.resize);
   const { channels: C, height: H, width: W } = image;
-  return { data: pillowResize(hwcPixels(image), H, W, C, h, w, filter), channels: C, height: h, width: w, layout: 'HWC' };
+  const window = cropWindow(h, w, plan);
+  const data = pillowResizeWindow(hwcPixels(image), H, W, C, h, w, window ?? { top: 0, left: 0, height: h, width: w }, filter);
+  return { data, channels: C, height: h, width: w, layout: 'HWC', ...(window ? { window } : {}) };
 }

@@ -20,9 +20,8 @@ import { fromReply, type WorkerReply, type WorkerTask } from './worker-messages.
 const MAX_DEFAULT_WORKERS = 8;
 
 /**
- * The default worker count of {@link BatchOptions.workers}: the cores, at most 8. On 2 idle cores, 2 workers
- * prepared ImageNet-size inputs 1.44 times as fast as the main thread and 1 worker no faster (see the package
- * README).
+ * The default worker count of {@link BatchOptions.workers}: the cores, at most 8. On 2 busy cores, 2 workers
+ * prepared ImageNet-size inputs 1.17-1.41 times as fast as the main thread (see the package README).
  */
 export function defaultImageWorkers(cores = availableParallelism()): number {
   return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, cores));

@@ -1,6 +1,6 @@
 /**
  * Entry of the image worker threads of `image-pool.ts`: prepares a chunk of image files (decoded with sharp,
- * resized with Pillow's kernels in JavaScript or sharp's, written as a batch) with the main thread's own code,
+ * resized with Pillow's kernels (WebAssembly SIMD) or sharp's, written as a batch) with the main thread's own code,
  * `prepareChunk` + `loadSampleWithSharp`, and posts the batch back (transferred, not copied). Node only.
  */
 import { parentPort } from 'node:worker_threads';

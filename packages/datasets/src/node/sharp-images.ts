@@ -1,6 +1,6 @@
 /**
  * Decoding (and resizing with sharp's kernels) with sharp (libvips), on libuv's threadpool; the default
- * `'pil-bilinear'` resize runs in JavaScript on the decoded pixels (`resize.ts`). Node only.
+ * `'pil-bilinear'` resize runs on the decoded pixels (`resize.ts`, WebAssembly SIMD). Node only.
  */
 import { loadSharp } from './sharp-loader.js';
 import type { Sharp } from 'sharp';
@@ -16,7 +16,7 @@ async function toPixels(pipeline: Sharp): Promise<PixelImage> {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels, height: info.height, width: info.width, layout: 'HWC' };
 }
 
-/** Decoded pixels of `pipeline`, resized as `plan` says (by sharp, or by the Pillow port after decoding). */
+/** Decoded pixels of `pipeline`, resized as `plan` says (by sharp, or by Pillow's resampling after decoding). */
 async function resizedPixels(pipeline: Sharp, plan: PreprocessPlan, height: number, width: number): Promise<PixelImage> {
   const [h, w] = resizedSize(height, width, plan.resize);
   if (h === height && w === width) return toPixels(pipeline);
@@ -42,6 +42,9 @@ async function resizeWithSharp(image: PixelImage, plan: PreprocessPlan): Promise
 
 /**
  * Decodes an image file (JPEG, PNG, WebP...) into 8-bit HWC pixels (alpha dropped), resized as `plan` says.
+ * Pillow's kernels (the default) decode in one pass and resize the pixels; sharp's kernels read the header
+ * first, for the size they resize to. Every file comes out as 8-bit RGB, sharp's default output colour space
+ * (sRGB): grey replicated, CMYK converted, 16-bit reduced, palettes expanded, EXIF orientation not applied.
  *
  * @throws OpnpError `'DATASET_FORMAT'` naming the file when it cannot be decoded, `'DATASET_NOT_FOUND'` when it is missing.
  */
@@ -49,11 +52,10 @@ export async function decodeImageFile(file: string, plan: PreprocessPlan): Promi
   try {
     const sharp = await loadSharp();
     const image = sharp(file, { failOn: 'error', sequentialRead: true });
+    if (pillowFilter(plan)) return resizePixels(await toPixels(image.removeAlpha()), plan);
     const meta = await image.metadata();
     if (meta.width === undefined || meta.height === undefined) throw new Error('no image size');
-    let pipeline = image.removeAlpha();
-    if ((meta.channels ?? 3) >= 3 || meta.space === 'cmyk') pipeline = pipeline.toColourspace('srgb');
-    return await resizedPixels(pipeline, plan, meta.height, meta.width);
+    return await resizedPixels(image.removeAlpha(), plan, meta.height, meta.width);
   } catch (error) {
     const message = (error as Error).message;
     if (/^Input file is missing/.test(message)) throw notFoundError(`Image file not found: ${file}`, { file, cause: error });
