@@ -36,6 +36,7 @@ interface Shape {
 
 const SHAPES: readonly Shape[] = [
   { name: 'cifar', dim: 512, fitRows: 50_000, queryRows: 60_000 },
+  // 1% of 1,281,167 rounded down (the pipeline rounds to 12,812).
   { name: 'imagenet', dim: 2048, fitRows: 12_811, queryRows: 85_640 },
 ];
 
