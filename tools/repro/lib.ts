@@ -7,15 +7,17 @@
 import { parseArgs } from 'node:util';
 import { isOpnpError, type PruningPercentages } from '@opnp/core';
 import '@opnp/backend-onnx/register';
-import { evaluate, loadModel, writeResultsDir, PIPELINE_VERSION, type EvalReport, type EvaluationConfig } from '@opnp/pipeline';
+import { evaluate, loadModel, writeResultsDir, PIPELINE_VERSION, type EvalReport, type EvaluationConfig, type KnnFitSamples } from '@opnp/pipeline';
 // The paper's tables and the comparison live with `opnp report`, which shows the same columns.
 import { plainTable } from '../../packages/cli/src/format/results-table.js';
 import { comparisonText, type RecipeName } from '../../packages/cli/src/format/paper-comparison.js';
+import { createProgressListener } from '../../packages/cli/src/progress.js';
 
 /** Where the script writes (process streams, or test buffers). */
 export interface ReproIo {
   readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  /** Progress draws bars when it is a terminal, else a line every 5 s. */
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
 }
 /** One reproduction setting. */
 export interface Setting {
@@ -30,6 +32,8 @@ export interface Setting {
   readonly resize?: { readonly shorterSide: number; readonly kernel: 'pil-bilinear' | 'pil-bicubic' };
   /** The recipe: names the paper table printed beside ours (and `opnp report --recipe`). */
   readonly recipe: RecipeName;
+  /** KNN's training rows (the KNN paper's: the whole CIFAR training set, 1% of ImageNet's). */
+  readonly knnFitSamples?: KnnFitSamples;
 }
 
 /** Methods of the paper's tables that the pipeline has. */
@@ -125,6 +129,7 @@ export function settingConfig(setting: Setting, args: ReproArgs): Omit<Evaluatio
     ...(args.valNoise !== undefined ? { valNoise: args.valNoise } : {}),
     ...(args.knnK !== undefined ? { methodOptions: { knn: { k: args.knnK } } } : {}),
     ...(args.fitSamples !== undefined ? { fitSamples: args.fitSamples } : {}),
+    ...(setting.knnFitSamples !== undefined ? { knnFitSamples: setting.knnFitSamples } : {}),
     collectArtifacts: args.save !== undefined,
   };
 }
@@ -153,7 +158,8 @@ export async function runSetting(setting: Setting, args: readonly string[], io: 
     io.stdout.write(`${setting.title}\n\n`);
     const model = await loadModel(parsed.model);
     try {
-      const { report, artifacts } = await evaluate({ ...settingConfig(setting, parsed), model, onInfo: info });
+      const onProgress = createProgressListener(io.stderr, !parsed.quiet, { prefix: 'repro' });
+      const { report, artifacts } = await evaluate({ ...settingConfig(setting, parsed), model, onInfo: info, onProgress });
       io.stdout.write(resultsTable(report));
       io.stdout.write(`\n${comparisonTable(report, setting.recipe)}`);
       if (parsed.save !== undefined && artifacts) {

@@ -17,6 +17,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Aborted on Ctrl-C: long passes checkpoint and stop. */
   readonly signal?: AbortSignal;
+  /** Milliseconds clock of the progress display (default `performance.now`; tests inject one). */
+  readonly now?: () => number;
 }
 
 /** Writes one line to a sink. */

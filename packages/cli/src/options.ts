@@ -39,6 +39,20 @@ export function parseInteger(flag: string, text: string, options: { allowZero?: 
   return v;
 }
 
+/** `--knn-fit-samples`: a row count (`50000`), `all`, or a percentage of the training samples (`1%`). */
+export function parseKnnFitSamples(text: string): number | { fraction: number } {
+  const flag = '--knn-fit-samples';
+  if (text.trim() === 'all') return { fraction: 1 };
+  const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
+  if (percent) {
+    const p = Number(percent[1]);
+    if (!(p > 0 && p <= 100)) throw flagError(flag, `expected a percentage in (0, 100], got "${text}"`);
+    return { fraction: p / 100 };
+  }
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) === 0) throw flagError(flag, `expected a positive row count, "all" or a percentage such as "1%", got "${text}"`);
+  return Number(text);
+}
+
 const OPNP_KEYS: Record<string, keyof PruningPercentages> = { p_min: 'pMin', p_max: 'pMax', n_min: 'nMin', n_max: 'nMax' };
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Several runs of one evaluation (`--model a --model b`, `--seeds`) reported as mean ± std, checked against
  * the single runs and a population standard deviation computed here; and `--benchmark imagenet --data-root`,
- * which fills the paper's sets from a data root laid out as documented (made here from the demo's digits).
+ * which fills the paper's sets from a data root laid out as documented (made here from the demo's digits) and KNN's
+ * training subset (1%, as the KNN paper), which `--knn-fit-samples` overrides.
  */
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -108,6 +109,22 @@ describe('opnp eval --benchmark', () => {
     expect(filled).toEqual(byHand);
     expect((await cli(['eval', '--model', MODEL, '--benchmark', 'imagenet'])).stderr).toMatch(/required option '--data-root <dir>' not specified/);
     expect((await cli(['eval', '--model', MODEL, '--benchmark', 'svhn', '--data-root', root])).stderr).toMatch(/Unknown benchmark "svhn".*cifar10, cifar100, imagenet/);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('imagenet: KNN searches 1% of the training set, as the KNN paper; --knn-fit-samples overrides it', async () => {
+    const root = tempDir();
+    const wnid = (label: number) => `n0000000${label}`;
+    await writeJpegs(demoAssetPath('mnist-test-2500-images-idx3-ubyte.gz'), demoAssetPath('mnist-test-2500-labels-idx1-ubyte.gz'), 0, 300, (l) => join(root, 'imagenet/train', wnid(l)), 'JPEG');
+    await writeJpegs(demoAssetPath('mnist-test-2500-images-idx3-ubyte.gz'), demoAssetPath('mnist-test-2500-labels-idx1-ubyte.gz'), 300, 40, (l) => join(root, 'imagenet/val', wnid(l)), 'JPEG');
+    for (const folder of ['iNaturalist', 'SUN', 'Places', 'dtd/images/banded']) await writeJpegs(demoAssetPath('fashion-val-images-idx3-ubyte.gz'), undefined, 0, 10, () => join(root, folder), 'jpg');
+    const run = ['eval', '--model', MODEL, '--benchmark', 'imagenet', '--data-root', root, ...NORMALISE, '--methods', 'energy,knn', '--knn-k', '2', '--batch-size', '64', '-q'];
+    type Counts = { counts: { fit: number; knnFit: number } };
+    expect((await json<Counts>(run)).counts).toMatchObject({ fit: 0, knnFit: 3 });
+    expect((await json<Counts>([...run, '--knn-fit-samples', 'all'])).counts).toMatchObject({ knnFit: 300 });
+    expect((await json<Counts>([...run, '--knn-fit-samples', '20'])).counts).toMatchObject({ knnFit: 20 });
+    expect((await json<Counts>([...run, '--knn-fit-samples', '10%'])).counts).toMatchObject({ knnFit: 30 });
+    for (const bad of ['0', '-5', '0%', '101%', 'half']) expect((await cli([...run, '--knn-fit-samples', bad])).stderr, bad).toMatch(/--knn-fit-samples: expected/);
     rmSync(root, { recursive: true, force: true });
   });
 });

@@ -13,7 +13,7 @@ import '@opnp/backend-onnx/register';
 import type { Matrix } from '@opnp/core';
 import {
   createEmptyRegistry,
-  createScorers,
+  fitScorers,
   DEFAULT_METHODS,
   fit,
   fitSubset,
@@ -62,7 +62,7 @@ async function perMethod(registry: MethodRegistry, methods: readonly string[], c
   const scoring: Record<string, number> = {};
   for (const method of methods) {
     let start = performance.now();
-    const scorer = createScorers(registry, [method], context).get(method)!;
+    const scorer = (await fitScorers(registry, [method], context)).get(method)!;
     fit[method] = seconds(start);
     start = performance.now();
     for (const batch of batches) await scorer(batch.features, batch.logits);

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { OpnpError } from '@opnp/core';
-import type { NamedSpec } from './evaluation-types.js';
+import type { KnnFitSamples, NamedSpec } from './evaluation-types.js';
 
 /** One benchmark protocol. */
 export interface Benchmark {
@@ -23,6 +23,8 @@ export interface Benchmark {
   /** Normalisation of the paper's models (after x / 255). */
   readonly mean: readonly number[];
   readonly std: readonly number[];
+  /** KNN's training rows in the KNN paper (Sun et al., ICML 2022): the whole CIFAR training set, 1% of ImageNet's. */
+  readonly knnFitSamples: KnnFitSamples;
 }
 
 const folder = (root: string, path: string) => `folder:${join(root, path)}#nolabels`;
@@ -52,6 +54,7 @@ export const BENCHMARKS: Readonly<Record<'cifar10' | 'cifar100' | 'imagenet', Be
     ood: CIFAR_OOD,
     mean: [0.4914, 0.4822, 0.4465],
     std: [0.247, 0.2435, 0.2616],
+    knnFitSamples: { fraction: 1 },
   },
   cifar100: {
     title: 'CIFAR-100 (ID) vs SVHN, LSUN-C, LSUN-R, iSUN, Places365, Textures',
@@ -60,6 +63,7 @@ export const BENCHMARKS: Readonly<Record<'cifar10' | 'cifar100' | 'imagenet', Be
     ood: CIFAR_OOD,
     mean: [0.5071, 0.4865, 0.4409],
     std: [0.2673, 0.2564, 0.2762],
+    knnFitSamples: { fraction: 1 },
   },
   imagenet: {
     title: 'ImageNet-1K (ID) vs iNaturalist, SUN, Places, Textures',
@@ -68,6 +72,7 @@ export const BENCHMARKS: Readonly<Record<'cifar10' | 'cifar100' | 'imagenet', Be
     ood: IMAGENET_OOD,
     mean: [0.485, 0.456, 0.406],
     std: [0.229, 0.224, 0.225],
+    knnFitSamples: { fraction: 0.01 },
   },
 });
 

@@ -21,6 +21,7 @@ import { encodeNpy, loadNpy, readNpy } from '@opnp/datasets/node';
 import type { ScoredSet } from './collect.js';
 import { prepareEvaluation, scoreOptionsOf, summaryInputsOf, withEvaluationModel, type EvaluationResult, type PreparedEvaluation } from './evaluate.js';
 import type { EvaluationConfig } from './evaluation-types.js';
+import { methodNeeds } from './methods/registry.js';
 import { shardFileName } from './extract-shards.js';
 import type { SkippedSample } from './features-meta.js';
 import { canonicalJson, isRunFingerprint, makeFingerprint, type JsonValue, type RunFingerprint } from './fingerprint.js';
@@ -74,6 +75,8 @@ export interface EvalShardMeta {
     readonly opnpEvaluated: boolean;
     readonly trainCount: number;
     readonly fitRows: number;
+    /** Rows of KNN's training subset, when a method used it. */
+    readonly knnFitRows?: number;
     readonly selection: ChosenPoint | null;
     /** Samples skipped before the scoring, per set key (training set, validation split, validation sets): the same in every shard. */
     readonly skipped: Readonly<Record<string, readonly SkippedSample[]>>;
@@ -130,6 +133,7 @@ async function evaluationFingerprint(config: ResolvedConfig, prepared: PreparedE
     valFraction: config.valFraction,
     seed: config.seed,
     fitSamples: config.fitSamples,
+    ...(methodNeeds(config.registry, prepared.methods).knnFit ? { knnFitSamples: config.knnFitSamples as JsonValue } : {}),
     trainFraction: config.trainFraction ?? 1,
     figureInputs: config.collectArtifacts === true,
   });
@@ -145,9 +149,11 @@ function selectionJson(selection: PreparedEvaluation['selection']): ChosenPoint 
 function agreementOf(prepared: PreparedEvaluation): string {
   const { fitted } = prepared;
   const h = createHash('sha256');
+  const knn = fitted.knnFitFeatures;
   const baselineSearch = (prepared.baselineSearch ? JSON.parse(JSON.stringify(prepared.baselineSearch)) : null) as JsonValue;
-  h.update(canonicalJson({ selection: selectionJson(prepared.selection) as unknown as JsonValue, trainCount: fitted.trainCount, fitRows: fitted.fitFeatures.rows, baselineSearch }));
+  h.update(canonicalJson({ selection: selectionJson(prepared.selection) as unknown as JsonValue, trainCount: fitted.trainCount, fitRows: fitted.fitFeatures.rows, ...(knn ? { knnFitRows: knn.rows } : {}), baselineSearch }));
   h.update(bytesOf(fitted.fitFeatures.data)).update(bytesOf(fitted.fitLabels));
+  if (knn) h.update(bytesOf(knn.data));
   if (fitted.opnp) h.update(bytesOf(fitted.opnp.sensitivity.values));
   return h.digest('hex');
 }
@@ -218,6 +224,7 @@ export async function evaluateShard(config: EvaluationConfig & { readonly shard:
         opnpEvaluated: summary.opnpEvaluated,
         trainCount: prepared.fitted.trainCount,
         fitRows: prepared.fitted.fitFeatures.rows,
+        ...(prepared.fitted.knnFitFeatures ? { knnFitRows: prepared.fitted.knnFitFeatures.rows } : {}),
         selection: selectionJson(prepared.selection),
         skipped: skippedBefore,
         ...(prepared.baselineSearch ? { baselineSearch: prepared.baselineSearch } : {}),
@@ -348,7 +355,7 @@ export async function mergeEvalShards(paths: readonly string[]): Promise<Evaluat
     featureDim: run.featureDim,
     methods: run.methods,
     resolvedMethodOptions: run.methodOptions,
-    fit: { trainCount: run.trainCount, fitFeatures: { rows: run.fitRows } },
+    fit: { trainCount: run.trainCount, fitFeatures: { rows: run.fitRows }, ...(run.knnFitRows !== undefined ? { knnFitFeatures: { rows: run.knnFitRows } } : {}) },
     ...(selection ? { selection } : {}),
     scores,
     opnpEvaluated: run.opnpEvaluated,

@@ -91,6 +91,7 @@ async function runValidation(model: LoadedModel, sources: EvaluationSources, con
     seed: config.seed,
     batchSize: config.batchSize,
     ...(config.signal ? { signal: config.signal } : {}),
+    ...(config.onProgress ? { onProgress: config.onProgress } : {}),
     onSkip,
   });
 }
@@ -135,13 +136,15 @@ export async function prepareEvaluation(model: LoadedModel, config: ResolvedConf
   checkMethods(model, config, methods, sources, info);
   const needs = methodNeeds(config.registry, methods);
   const skips = skipLog(config.onSkip);
-  const fitted = await fitRun(model, sources, config, { opnp: needs.opnp || config.collectArtifacts === true, fit: needs.fit }, (s) => skips.add('train', s));
+  const fitted = await fitRun(model, sources, config, { opnp: needs.opnp || config.collectArtifacts === true, fit: needs.fit, knnFit: needs.knnFit === true }, (s) => skips.add('train', s));
   const common = { batchSize: config.batchSize, ...(config.signal ? { signal: config.signal } : {}) };
+  const progress = config.onProgress ? { onProgress: config.onProgress } : {};
   const validation = await runValidation(model, sources, config, methods, skips.add);
   let selection: PointSelection | undefined;
   if (fitted.opnp) {
     selection = await selectPoint(model, sources.test, sources.valOod, fitted.opnp, {
       ...common,
+      ...progress,
       ...(config.percentages ? { percentages: config.percentages } : {}),
       ...(validation ? { validation } : {}),
       valFraction: config.valFraction,
@@ -152,8 +155,7 @@ export async function prepareEvaluation(model: LoadedModel, config: ResolvedConf
   }
   const opnpState = fitted.opnp && selection ? { ...fitted.opnp, percentages: selection.percentages } : undefined;
   const inputStd = inputStdOf(sources);
-  const context: MethodContext = { head: model.extractor.head, kernel: model.kernel, extractor: model.extractor, ...(inputStd ? { inputStd } : {}), fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(opnpState ? { opnp: opnpState } : {}) };
-  const progress = config.onProgress ? { onProgress: config.onProgress } : {};
+  const context: MethodContext = { head: model.extractor.head, kernel: model.kernel, extractor: model.extractor, ...(inputStd ? { inputStd } : {}), fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(fitted.knnFitFeatures ? { knnFitFeatures: fitted.knnFitFeatures } : {}), ...(opnpState ? { opnp: opnpState } : {}) };
   const baselineSearch = validation && config.searchBaselines ? await searchBaselines(validation, { ...common, ...progress, registry: config.registry, methods, methodOptions: config.methodOptions, context, onInfo: info }) : undefined;
   const methodOptions = withSearched(config.methodOptions, baselineSearch);
   const evalIndices = validation?.evalIndices ?? selection?.evalIndices ?? allIndices(sources.test.count);

@@ -10,6 +10,9 @@ import type { LoadedModel } from './model.js';
 import type { ProgressListener } from './progress.js';
 import type { CheckpointOptions } from './training-pass.js';
 
+/** How many training rows KNN fits on: a count (at most all), or `{ fraction }` of the run's training samples. */
+export type KnnFitSamples = number | { readonly fraction: number };
+
 /** A named dataset argument (`--ood name=spec`). */
 export interface NamedSpec {
   readonly name: string;
@@ -68,8 +71,17 @@ export interface EvaluationConfig {
    */
   readonly imageWorkers?: number;
 
-  /** Largest number of training rows kept in memory for the methods that fit on training features (default 20000). */
+  /**
+   * Largest number of training rows kept in memory for the methods that fit on training features (ReAct, DICE,
+   * Mahalanobis, ...; default 20000): a seeded subset of the run's training samples when it has more.
+   */
   readonly fitSamples?: number;
+  /**
+   * Training rows KNN searches (its own seeded subset, nested with the `fitSamples` one): a count, or a fraction of
+   * the run's training samples. Default every training sample up to 50,000 (the KNN paper fits the whole CIFAR
+   * training set; it uses 1% of ImageNet's, `{ fraction: 0.01 }`, which `BENCHMARKS.imagenet.knnFitSamples` gives).
+   */
+  readonly knnFitSamples?: KnnFitSamples;
   /** Checkpoint of the sensitivity sums (a path, or options). */
   readonly checkpoint?: string | CheckpointOptions;
   /** A finished sensitivity state (`opnp sensitivity --state-out` / `merge`) used instead of the training pass; it must belong to this run. */
@@ -107,8 +119,11 @@ export interface EvalReport {
     /** Mean validation FPR95 / AUROC of the chosen point (search only). */
     readonly validation?: { fpr95: number; auroc: number; idSamples: number; ood: Record<string, number> };
   };
-  /** Samples used per set; `skipped` counts unreadable samples left out, per set (train, test, OOD and validation names). */
-  readonly counts: { train: number; fit: number; idTest: number; ood: Record<string, number>; skipped: Record<string, number> };
+  /**
+   * Samples used per set: `fit` rows of the fit subset, `knnFit` rows KNN searched (present when a method used its own
+   * subset); `skipped` counts unreadable samples left out, per set (train, test, OOD and validation names).
+   */
+  readonly counts: { train: number; fit: number; knnFit?: number; idTest: number; ood: Record<string, number>; skipped: Record<string, number> };
   readonly methods: string[];
   /** Hyper-parameters each method ran with (searched values included). */
   readonly methodOptions: Record<string, Record<string, number | string | boolean>>;

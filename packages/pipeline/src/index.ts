@@ -13,10 +13,11 @@ export { evaluateShard, mergeEvalShards, evalShardFiles, EVAL_SHARD_FORMAT, type
 export { summarizeRuns, meanStd, type MultiRunReport, type MethodStats, type MeanStd } from './multi-run.js';
 export { BENCHMARKS, benchmark, type Benchmark, type BenchmarkName } from './benchmarks.js';
 export { checkShardSet, type ShardEntry, type ShardSetOptions } from './shard-set.js';
-export type { EvaluationConfig, EvalReport, EvalArtifacts, MethodResult, NamedSpec, SetScores, CalibrationInputs } from './evaluation-types.js';
+export type { EvaluationConfig, KnnFitSamples, EvalReport, EvalArtifacts, MethodResult, NamedSpec, SetScores, CalibrationInputs } from './evaluation-types.js';
 export { resolveConfig, assertUniqueNames, validationNeeds, temperatureMethods, withTemperature, type ResolvedConfig } from './stages/config.js';
 export { openSources, type EvaluationSources } from './stages/sources.js';
 export { fit, fitRun, type FitOptions, type FitNeeds, type FitResult, type SensitivityResult } from './stages/fit.js';
+export { DEFAULT_KNN_FIT_SAMPLES, knnFitCount } from './stages/fit-subsets.js';
 export { skipLog, type SkipLog } from './stages/skips.js';
 export { collectValidation, type ValidationData, type ValidationSet, type ValidationOptions } from './stages/validation.js';
 export { selectPoint, allIndices, type PointSelection, type SelectPointOptions } from './stages/select-point.js';
@@ -96,7 +97,7 @@ export {
 } from './fingerprint.js';
 export { assertWritableFile, assertOutputTargets, assertParentFolder, type OutputTarget } from './paths.js';
 export { InterruptedError, isAbort } from './interrupted.js';
-export { stageReporter, type StageProgress, type ProgressListener } from './progress.js';
+export { stageReporter, phaseReporter, type StageProgress, type ProgressListener, type PhaseReporter, type PhaseReporterOptions } from './progress.js';
 export { PIPELINE_VERSION } from './version.js';
 export {
   writeResultsDir,

@@ -61,6 +61,8 @@ export interface TrainingPassResult {
   readonly fitFeatures: Matrix;
   /** `[fit rows]` labels of the fit subset (-1 = unknown). */
   readonly fitLabels: Int32Array;
+  /** `[fit rows]` dataset indices of the kept rows (the fit subset minus unreadable samples). */
+  readonly fitRowIndices: Uint32Array;
   /** Samples taken from a checkpoint instead of the model. */
   readonly resumed: number;
   /** Samples that could not be read in this run. */
@@ -146,26 +148,39 @@ async function startingAccumulator(options: TrainingPassOptions): Promise<{ accu
   return { accumulator: SensitivityAccumulator.fromState(model.extractor.head, state, { kernel: model.kernel }), visited };
 }
 
-/** Collects the fit-subset rows of the batches it sees. */
-class FitRows {
+/** Collects the fit-subset rows of the batches it sees (in the order seen: ascending index), into one preallocated buffer. */
+export class FitRows {
   private readonly wanted: Set<number>;
-  private readonly rows: Float32Array[] = [];
-  private readonly labels: number[] = [];
+  private readonly data: Float32Array;
+  private readonly labels: Int32Array;
+  private readonly indices: Uint32Array;
+  private count = 0;
   constructor(fit: Uint32Array, private readonly dim: number) {
     this.wanted = new Set(fit);
+    this.data = new Float32Array(fit.length * dim);
+    this.labels = new Int32Array(fit.length);
+    this.indices = new Uint32Array(fit.length);
   }
   keep(batch: FeatureBatch): void {
     if (this.wanted.size === 0) return;
+    const D = this.dim;
     for (let r = 0; r < batch.indices.length; r++) {
       if (!this.wanted.has(batch.indices[r]!)) continue;
-      this.rows.push(batch.features.data.slice(r * this.dim, (r + 1) * this.dim));
-      this.labels.push(batch.labels[r]!);
+      this.data.set(batch.features.data.subarray(r * D, (r + 1) * D), this.count * D);
+      this.labels[this.count] = batch.labels[r]!;
+      this.indices[this.count] = batch.indices[r]!;
+      this.count++;
     }
   }
-  result(): { fitFeatures: Matrix; fitLabels: Int32Array } {
-    const data = new Float32Array(this.rows.length * this.dim);
-    this.rows.forEach((row, i) => data.set(row, i * this.dim));
-    return { fitFeatures: { rows: this.rows.length, cols: this.dim, data }, fitLabels: Int32Array.from(this.labels) };
+  /** The rows kept (copied to their size only when unreadable samples left some out). */
+  result(): { fitFeatures: Matrix; fitLabels: Int32Array; fitRowIndices: Uint32Array } {
+    const n = this.count;
+    const whole = n === this.labels.length;
+    return {
+      fitFeatures: { rows: n, cols: this.dim, data: whole ? this.data : this.data.slice(0, n * this.dim) },
+      fitLabels: whole ? this.labels : this.labels.slice(0, n),
+      fitRowIndices: whole ? this.indices : this.indices.slice(0, n),
+    };
   }
 }
 
@@ -196,7 +211,11 @@ export async function runTrainingPass(options: TrainingPassOptions): Promise<Tra
   // Fit rows the checkpoint already accumulated: extract them again (a bounded extra pass).
   if (resumed > 0 && fit.length > 0) {
     const before = fit.filter((i) => resumed === indices.length || i < indices[resumed]!);
-    if (before.length > 0) for await (const batch of source.batches({ ...common, subset: before })) fitRows.keep(batch);
+    if (before.length > 0) {
+      const again = stageReporter(options.onProgress, 'fit subset', before.length);
+      for await (const batch of source.batches({ ...common, subset: before, onProgress: again.onProgress })) fitRows.keep(batch);
+      again.done(before.length);
+    }
   }
   const stage = stageReporter(options.onProgress, options.shard ? `shard ${options.shard.index}/${options.shard.count}` : 'train', indices.length, resumed);
   const everyMs = checkpoint?.everyMs ?? 30_000;

@@ -54,7 +54,7 @@ export function addValidationOptions(command: Command): Command {
     .option('--val-ood <[name=]dataset>', 'an OOD validation set for the grid search (repeatable; default: seeded noise)', collect, [])
     .option('--val-noise <n>', 'size of the default noise validation set', (v) => parseInteger('--val-noise', v), 1000)
     .option('--seed <n>', 'seed of the training subset and the validation split', (v) => parseInteger('--seed', v, { allowZero: true }), 0)
-    .option('--fit-samples <n>', 'training rows kept in memory for ReAct, DICE, Mahalanobis and KNN', (v) => parseInteger('--fit-samples', v), 20000);
+    .option('--fit-samples <n>', 'training rows kept in memory for ReAct, DICE, Mahalanobis and the other fitted methods (KNN: --knn-fit-samples)', (v) => parseInteger('--fit-samples', v), 20000);
 }
 
 /** The configuration fields the flags give (the OOD test sets and the validation sets parsed and checked for duplicate names). */

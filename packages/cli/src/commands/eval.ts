@@ -10,7 +10,7 @@ import { writeLine } from '../io.js';
 import { renderMultiRun } from '../format/multi-run-table.js';
 import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type ShardInfo } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
-import { collect, parseFraction, parseInteger, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
+import { collect, parseFraction, parseInteger, parseKnnFitSamples, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
 import { CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
@@ -41,6 +41,7 @@ interface EvalFlags extends RuntimeFlags {
   seed: number;
   batchSize: number;
   fitSamples: number;
+  knnFitSamples?: number | { fraction: number };
   knnK?: number;
   temperature?: number;
   searchBaselines?: boolean;
@@ -104,6 +105,7 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--opnp <p_min=%,p_max=%,n_min=%,n_max=%>', 'fixed OPNP percentages (skips the grid search)', parseOpnpPercentages);
   addValidationOptions(command)
     .option('--knn-k <n>', 'neighbour rank of KNN (same as --method-option knn.k=<n>)', (v) => parseInteger('--knn-k', v))
+    .option('--knn-fit-samples <n|all|p%>', 'training rows KNN searches, a seeded subset (default: all up to 50000, the whole CIFAR training set as in the KNN paper; with --benchmark imagenet 1%, as the paper)', parseKnnFitSamples)
     .option('--temperature <T>', `softmax / energy temperature of ${TEMPERATURE_METHODS} (finite, > 0; default 1, odin 1000)`, (v) => parsePositiveNumber('--temperature', v))
     .option('--search-baselines', 'choose the baselines\' hyper-parameters (ReAct, DICE, ASH, SCALE, KNN, ViM, GEN, NCI, fDBD, ODIN) on the validation data of the OPNP grid search')
     .option('--checkpoint <file>', 'checkpoint the sensitivity sums here; a rerun of the same run resumes from it')
@@ -146,6 +148,7 @@ function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandConte
     batchSize: flags.batchSize,
     ...imageWorkersOption(flags),
     fitSamples: flags.fitSamples,
+    ...(flags.knnFitSamples !== undefined ? { knnFitSamples: flags.knnFitSamples } : {}),
     ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
     ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
     collectArtifacts: flags.save !== undefined,
@@ -207,6 +210,7 @@ function withBenchmark(flags: EvalFlags): EvalFlags {
     ood: [...protocol.ood(root).map((o) => `${o.name}=${o.spec}`), ...flags.ood],
     mean: flags.mean ?? [...protocol.mean],
     std: flags.std ?? [...protocol.std],
+    knnFitSamples: flags.knnFitSamples ?? protocol.knnFitSamples,
   };
 }
 

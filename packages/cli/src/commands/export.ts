@@ -17,6 +17,7 @@ import {
   fitSubset,
   fpr95Threshold,
   openFeatureSource,
+  stageReporter,
   trainingFingerprint,
   trainingIndices,
   type LoadedModel,
@@ -195,7 +196,9 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
     let threshold: { value: number; kept: number; total: number } | undefined;
     if (flags.thresholdFrom !== undefined) {
       const val = await openFeatureSource(flags.thresholdFrom, { model, preprocess: preprocessFlags(flags), ...imageWorkersOption(flags) });
-      const features = (await collectFeatures(val, { batchSize: flags.batchSize, dim: head.weight.cols, ...(io.signal ? { signal: io.signal } : {}), onSkip: skipWarner(io, flags.thresholdFrom) })).features;
+      const stage = stageReporter(progressListener(io, flags.quiet === true), 'threshold set', val.count);
+      const features = (await collectFeatures(val, { batchSize: flags.batchSize, dim: head.weight.cols, ...(io.signal ? { signal: io.signal } : {}), onSkip: skipWarner(io, flags.thresholdFrom), onProgress: stage.onProgress })).features;
+      stage.done(val.count);
       const scores = composeScore(features, { head: pruned, ...(reactClip !== undefined ? { transform: { kind: 'react' as const, clip: reactClip } } : {}) });
       const value = fpr95Threshold(scores);
       threshold = { value, kept: scores.filter((s) => s >= value).length, total: scores.length };

@@ -84,7 +84,7 @@ export const fractionAblation: AblationDefinition = {
     for (const fraction of fractions) {
       const sensitivity = fraction === 1 ? session.fitted.opnp.sensitivity : subsets.find((s) => s.fraction === fraction)!.accumulator.result();
       const neurons = fraction === 1 ? session.fitted.opnp.neuronSensitivity : neuronSensitivity(sensitivity);
-      const chosen = await searchBands(session, { weights: sensitivity, neurons }, weightGrid(DEFAULT_PRUNING_GRID));
+      const chosen = await searchBands(session, { weights: sensitivity, neurons }, weightGrid(DEFAULT_PRUNING_GRID), fractionLabel(fraction));
       const pruned = pruneHead(head, pruningMasks(sensitivity, neurons, chosen.percentages, 'opp'));
       variants.push({
         variant: { name: fractionLabel(fraction), description: `OPP, sensitivity over ${sensitivity.count} training samples`, percentages: chosen.percentages, searched: true, validation: chosen.validation, details: { fraction, samples: sensitivity.count } },

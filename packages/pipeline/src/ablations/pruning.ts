@@ -68,7 +68,7 @@ export const pruningAblation: AblationDefinition = {
     const variants = [];
     for (const pruner of pruners(session)) {
       const axes = pruner.axes === 'weights' ? weightGrid(grid) : neuronGrid(grid);
-      const chosen: ChosenPoint = pruner.importance ? await searchBands(session, pruner.importance, axes) : searchHeads(session, axes, pruner.headAt);
+      const chosen: ChosenPoint = pruner.importance ? await searchBands(session, pruner.importance, axes, pruner.name) : searchHeads(session, axes, pruner.headAt, pruner.name);
       const head = pruner.headAt(chosen.percentages);
       const details = pruner.name.startsWith('R') ? { seed: session.config.seed } : undefined;
       variants.push({

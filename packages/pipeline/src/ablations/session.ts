@@ -85,6 +85,7 @@ export async function openSession(model: LoadedModel, config: ResolvedConfig, ne
         seed: config.seed,
         batchSize: config.batchSize,
         ...(config.signal ? { signal: config.signal } : {}),
+        ...(config.onProgress ? { onProgress: config.onProgress } : {}),
         onSkip: skips.add,
       }))
     : undefined;

@@ -41,7 +41,7 @@ export const statisticAblation: AblationDefinition = {
     const variants: MeasuredVariant[] = [];
     for (const statistic of options.statistics ?? DEFAULT_STATISTICS) {
       const neurons = neuronSensitivity(sensitivity, statistic);
-      const chosen = await searchBands(session, { weights: sensitivity, neurons }, neuronGrid(DEFAULT_PRUNING_GRID));
+      const chosen = await searchBands(session, { weights: sensitivity, neurons }, neuronGrid(DEFAULT_PRUNING_GRID), statisticLabel(statistic));
       const pruned = pruneHead(session.head, pruningMasks(sensitivity, neurons, chosen.percentages, 'onp'));
       variants.push({
         variant: { name: statisticLabel(statistic), description: `ONP, s_j = ${statistic} over the classes of s_cj`, percentages: chosen.percentages, searched: true, validation: chosen.validation, details: { statistic } },

@@ -161,8 +161,8 @@ const diceReact: MethodDefinition<{ percentile: number; reactPercentile: number 
 
 /**
  * The ViM fit for principal dimension `dim` (0 = the default for D), shared by `vim` and `residual`. It runs through
- * the run's kernel (its float64 products do the eigendecompositions) when the first batch is scored; a fit error is
- * reported there.
+ * the run's kernel (its float64 products do the eigendecompositions); the scorers' `create` awaits it, so it is
+ * timed and reported with the other fits, and a fit error is reported there.
  */
 function vimModelOf(c: MethodContext, shared: SharedFits, dim: number): Promise<VimModel> {
   return shared.get(`vim:${dim}`, () => {
@@ -199,9 +199,9 @@ const vim: MethodDefinition<{ dim: number }> = {
   defaults: { dim: 0 },
   // ViM's dim must stay below D: values the features cannot take are dropped.
   search: { grid: (c) => ({ dim: [256, 1000].filter((d) => d < c.head.weight.cols) }), source: openood('vim', 'dim_list'), labels: { dim: 'dim' } },
-  create: (c, o, shared) => {
-    const model = vimModelOf(c, shared, o.dim);
-    return async (h) => vimScore(await model, h);
+  create: async (c, o, shared) => {
+    const model = await vimModelOf(c, shared, o.dim);
+    return (h) => vimScore(model, h);
   },
 };
 
@@ -215,16 +215,20 @@ const mahalanobis: MethodDefinition<{ relativeTolerance: number }> = {
   },
 };
 
+/** The training rows KNN searches: its own subset (`knnFitSamples`), else the fit subset. */
+const knnFeaturesOf = (c: MethodContext): Matrix => c.knnFitFeatures ?? c.fitFeatures;
+
 const knn: MethodDefinition<{ k: number }> = {
-  description: 'KNN: distance to the k-th nearest normalised training feature',
-  needs: { fit: true },
+  description: 'KNN: distance to the k-th nearest normalised training feature (its own training subset, knnFitSamples)',
+  needs: { knnFit: true },
   defaults: { k: 50 },
-  // k above the fit rows would all score like k = rows: only the values the fit subset can take are tried.
-  search: { grid: (c) => ({ k: [50, 100, 200, 500, 1000].filter((k) => k <= c.fitFeatures.rows) }), source: openood('knn', 'K_list'), labels: { k: 'k' } },
+  // k above the fit rows would all score like k = rows: only the values the KNN subset can take are tried.
+  search: { grid: (c) => ({ k: [50, 100, 200, 500, 1000].filter((k) => k <= knnFeaturesOf(c).rows) }), source: openood('knn', 'K_list'), labels: { k: 'k' } },
   create: (c, o, shared) => {
     // The normalised bank is shared by every k (the grid of the baseline search fits it once).
-    const bank = shared.get('knn-bank', () => fitKnn(c.fitFeatures, { k: 1 }));
-    const model = { ...bank, k: Math.min(o.k, c.fitFeatures.rows) };
+    const train = knnFeaturesOf(c);
+    const bank = shared.get('knn-bank', () => fitKnn(train, { k: 1 }));
+    const model = { ...bank, k: Math.min(o.k, train.rows) };
     // Query blocks through the run's GEMM kernel (onnxruntime: about numpy's speed); scores do not depend on it.
     const kernel = c.kernel;
     return kernel ? (h) => knnScoreAsync(model, h, { kernel }) : (h) => knnScore(model, h);
@@ -318,9 +322,9 @@ const residual: MethodDefinition<{ dim: number }> = {
   description: 'Residual: negative norm of the feature residual outside the principal subspace (ViM without energy; dim 0 = the official default for D)',
   needs: { fit: true },
   defaults: { dim: 0 },
-  create: (c, o, shared) => {
-    const model = vimModelOf(c, shared, o.dim);
-    return async (h) => residualScore(await model, h);
+  create: async (c, o, shared) => {
+    const model = await vimModelOf(c, shared, o.dim);
+    return (h) => residualScore(model, h);
   },
 };
 

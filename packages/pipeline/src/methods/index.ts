@@ -6,6 +6,7 @@ import { BUILTIN_METHODS } from './builtin.js';
 import { createEmptyRegistry, type MethodRegistry } from './registry.js';
 
 export { BUILTIN_METHODS, DEFAULT_METHODS } from './builtin.js';
+export { fitScorers, fitScorerList, type FitProgressOptions, type ScorerToFit } from './fit-scorers.js';
 export {
   createEmptyRegistry,
   createScorers,
@@ -20,6 +21,7 @@ export {
   type MethodOptionOverrides,
   type MethodOptions,
   type MethodOptionValue,
+  type MethodProgress,
   type MethodRegistry,
   type OpnpState,
   type Scorer,

@@ -37,6 +37,11 @@ export interface MethodContext {
   readonly fitFeatures: Matrix;
   /** `[n_fit]` labels of the fit subset (-1 = unknown). */
   readonly fitLabels: Int32Array;
+  /**
+   * Training features of KNN's own subset `[n_knn x D]` (`knnFitSamples` rows), present when a method declares
+   * `needs.knnFit`; methods fall back to `fitFeatures` without it.
+   */
+  readonly knnFitFeatures?: Matrix;
   /** Present when a method with `needs.opnp` is evaluated. */
   readonly opnp?: OpnpState;
   /** The fastest registered GEMM kernel, for methods that multiply large matrices (KNN). */
@@ -45,7 +50,16 @@ export interface MethodContext {
   readonly extractor?: FeatureExtractor;
   /** Per-channel std of the input normalisation (`(x / 255 - mean) / std`), when known. */
   readonly inputStd?: readonly number[];
+  /**
+   * Reports the sub-steps of a long fit from a method's `create` (`done` of `total`, in `unit`s, default `'steps'`;
+   * `done >= total` ends them). {@link fitScorers} gives each method its own, shown as the stage `fit <method>`;
+   * absent when nothing listens (call it as `context.reportProgress?.(done, total)`).
+   */
+  readonly reportProgress?: MethodProgress;
 }
+
+/** See {@link MethodContext.reportProgress}. */
+export type MethodProgress = (done: number, total: number, unit?: string) => void;
 
 /** Fitted values several methods share (a ReAct clip, a DICE head), keyed by what they depend on. */
 export interface SharedFits {
@@ -58,6 +72,8 @@ export interface MethodNeeds {
   readonly opnp?: boolean;
   /** Training features (the fit subset). */
   readonly fit?: boolean;
+  /** Training features of KNN's subset (`knnFitSamples` rows, `context.knnFitFeatures`). */
+  readonly knnFit?: boolean;
   /** Training labels. */
   readonly labels?: boolean;
   /** The model inputs of every scored batch (images run through the model; cached features cannot be scored). */
@@ -104,8 +120,11 @@ export interface MethodDefinition<O extends MethodOptions = MethodOptions> {
    * the other shards are refused at the merge instead of mixing their scores. Called after {@link check}.
    */
   identity?(options: O): JsonValue;
-  /** Builds the scorer (fitting on `context` as needed). */
-  create(context: MethodContext, options: O, shared: SharedFits): Scorer;
+  /**
+   * Builds the scorer (fitting on `context` as needed). May return a promise (a fit through the run's kernel): the
+   * pipeline awaits it before scoring, so the fit is timed and reported as part of the `fit methods` stage.
+   */
+  create(context: MethodContext, options: O, shared: SharedFits): Scorer | Promise<Scorer>;
 }
 
 /** Per-method overrides of hyper-parameters: `{ react: { percentile: 85 }, knn: { k: 10 } }`. */
@@ -157,11 +176,14 @@ export function resolveMethodOptions(name: string, definition: MethodDefinition,
   return { ...definition.defaults, ...overrides };
 }
 
-/** Whether any of `methods` needs the OPNP point / training features / training labels / model inputs. */
-export function methodNeeds(registry: MethodRegistry, methods: readonly string[]): Required<MethodNeeds> {
+/**
+ * Whether any of `methods` needs the OPNP point / training features / training labels / model inputs; `knnFit: true`
+ * is added when one needs KNN's training subset.
+ */
+export function methodNeeds(registry: MethodRegistry, methods: readonly string[]): Required<Omit<MethodNeeds, 'knnFit'>> & Pick<MethodNeeds, 'knnFit'> {
   const needs = methods.map((m) => registry.get(m).needs ?? {});
   const any = (key: keyof MethodNeeds) => needs.some((n) => n[key] === true);
-  return { opnp: any('opnp'), fit: any('fit'), labels: any('labels'), inputs: any('inputs') };
+  return { opnp: any('opnp'), fit: any('fit'), labels: any('labels'), inputs: any('inputs'), ...(any('knnFit') ? { knnFit: true } : {}) };
 }
 
 /** A fresh {@link SharedFits}: each fitted value is made once, on first use. */
@@ -185,13 +207,24 @@ export function methodInputsIdentity(registry: MethodRegistry, methods: readonly
   return out;
 }
 
-/** Builds the scorers of `methods` (sharing fitted values between them). */
+/** A scorer that waits for an asynchronous fit (whose error is reported when a batch is scored). */
+function deferredScorer(fitted: Promise<Scorer>): Scorer {
+  fitted.catch(() => undefined); // awaited (and reported) by the scorer
+  return async (features, logits, inputs) => (await fitted)(features, logits, inputs);
+}
+
+/**
+ * Builds the scorers of `methods` (sharing fitted values between them) without waiting: an asynchronous fit (ViM,
+ * residual) finishes when the first batch is scored, and its error is reported there. `fitScorers` awaits the fits
+ * and reports progress.
+ */
 export function createScorers(registry: MethodRegistry, methods: readonly string[], context: MethodContext, overrides: MethodOptionOverrides = {}): Map<string, Scorer> {
   const shared = createSharedFits();
   const out = new Map<string, Scorer>();
   for (const name of methods) {
     const definition = registry.get(name);
-    out.set(name, definition.create(context, resolveMethodOptions(name, definition, overrides[name]), shared));
+    const scorer = definition.create(context, resolveMethodOptions(name, definition, overrides[name]), shared);
+    out.set(name, scorer instanceof Promise ? deferredScorer(scorer) : scorer);
   }
   return out;
 }

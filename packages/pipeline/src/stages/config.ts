@@ -2,12 +2,13 @@
  * An {@link EvaluationConfig} with every default filled in, and the checks that need no data.
  */
 import { OpnpError, assertTemperature } from '@opnp/core';
-import type { EvaluationConfig, NamedSpec } from '../evaluation-types.js';
+import type { EvaluationConfig, KnnFitSamples, NamedSpec } from '../evaluation-types.js';
 import { BUILTIN_METHODS, DEFAULT_METHODS } from '../methods/builtin.js';
 import { createEmptyRegistry, methodNeeds, resolveMethodOptions, type MethodOptionOverrides, type MethodRegistry } from '../methods/registry.js';
+import { resolveKnnFitSamples } from './fit-subsets.js';
 
 /** {@link EvaluationConfig} with defaults applied. */
-export type ResolvedConfig = Omit<EvaluationConfig, 'methods' | 'registry' | 'valFraction' | 'valOod' | 'valNoise' | 'seed' | 'batchSize' | 'fitSamples' | 'methodsExplicit' | 'methodOptions' | 'searchBaselines'> & {
+export type ResolvedConfig = Omit<EvaluationConfig, 'methods' | 'registry' | 'valFraction' | 'valOod' | 'valNoise' | 'seed' | 'batchSize' | 'fitSamples' | 'knnFitSamples' | 'methodsExplicit' | 'methodOptions' | 'searchBaselines'> & {
   readonly methods: readonly string[];
   /** The user's options with `temperature` applied to every method that takes one and sets none. */
   readonly methodOptions: MethodOptionOverrides;
@@ -20,6 +21,7 @@ export type ResolvedConfig = Omit<EvaluationConfig, 'methods' | 'registry' | 'va
   readonly seed: number;
   readonly batchSize: number;
   readonly fitSamples: number;
+  readonly knnFitSamples: KnnFitSamples;
 };
 
 /** Throws when two sets share a name (one column would hide the other while the average counts both). */
@@ -102,5 +104,6 @@ export function resolveConfig(config: EvaluationConfig, options: { readonly requ
     seed: config.seed ?? 0,
     batchSize: positiveInteger(config.batchSize ?? 256, 'batchSize'),
     fitSamples: positiveInteger(config.fitSamples ?? 20000, 'fitSamples'),
+    knnFitSamples: resolveKnnFitSamples(config.knnFitSamples),
   };
 }

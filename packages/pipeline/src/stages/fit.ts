@@ -5,13 +5,13 @@
  */
 import { neuronSensitivity, OpnpError, SensitivityAccumulator, type Matrix, type ParameterSensitivity } from '@opnp/core';
 import type { SkippedSample } from '../features-meta.js';
-import type { FeatureBatch, FeatureSource } from '../feature-source.js';
+import type { FeatureBatch, FeatureBatchOptions, FeatureSource } from '../feature-source.js';
 import { assertSameRun, type RunFingerprint } from '../fingerprint.js';
 import type { LoadedModel } from '../model.js';
-import type { ProgressListener } from '../progress.js';
-import { collectFeatures } from '../collect.js';
+import { stageReporter, type ProgressListener } from '../progress.js';
 import { readSavedState } from '../sensitivity-run.js';
-import { fitSubset, runTrainingPass, trainingFingerprint, trainingIndices, type CheckpointOptions } from '../training-pass.js';
+import { FitRows, runTrainingPass, trainingFingerprint, trainingIndices, type CheckpointOptions } from '../training-pass.js';
+import { fitSubsets, pickRows, type FitSubsets } from './fit-subsets.js';
 import type { ResolvedConfig } from './config.js';
 import type { EvaluationSources } from './sources.js';
 
@@ -31,6 +31,10 @@ export interface FitResult {
   readonly fitFeatures: Matrix;
   /** `[n_fit]` their labels (-1 = unknown). */
   readonly fitLabels: Int32Array;
+  /** `[n_fit]` their dataset indices (ascending; unreadable samples absent). */
+  readonly fitRowIndices: Uint32Array;
+  /** `[n_knn x D]` training features of KNN's subset ({@link fitRun} with `needs.knnFit`). */
+  readonly knnFitFeatures?: Matrix;
   /** Training samples the sensitivity covers (0 without it). */
   readonly trainCount: number;
   /** Unreadable training samples left out. */
@@ -72,6 +76,15 @@ async function savedSensitivity(model: LoadedModel, path: string, options: FitOp
   return SensitivityAccumulator.fromState(model.extractor.head, state, { kernel: model.kernel }).result();
 }
 
+/** The fit subset's rows read on their own (a saved state replaced the training pass), as stage `fit subset`. */
+async function collectFitSubset(train: FeatureSource, options: FitOptions, batch: Omit<FeatureBatchOptions, 'subset' | 'onProgress'>, dim: number) {
+  const stage = stageReporter(options.onProgress, 'fit subset', options.fitIndices.length);
+  const rows = new FitRows(options.fitIndices, dim);
+  for await (const b of train.batches({ ...batch, subset: options.fitIndices, onProgress: stage.onProgress })) rows.keep(b);
+  stage.done(options.fitIndices.length);
+  return rows.result();
+}
+
 /**
  * Runs the training pass (see the module comment).
  *
@@ -80,7 +93,7 @@ async function savedSensitivity(model: LoadedModel, path: string, options: FitOp
  */
 export async function fit(model: LoadedModel, train: FeatureSource, options: FitOptions): Promise<FitResult> {
   const D = model.extractor.head.weight.cols;
-  const empty = { fitFeatures: { rows: 0, cols: D, data: new Float32Array(0) }, fitLabels: new Int32Array(0), trainCount: 0, skipped: [] };
+  const empty = { fitFeatures: { rows: 0, cols: D, data: new Float32Array(0) }, fitLabels: new Int32Array(0), fitRowIndices: new Uint32Array(0), trainCount: 0, skipped: [] };
   const skipped: SkippedSample[] = [];
   const onSkip = (skip: SkippedSample) => {
     skipped.push(skip);
@@ -90,8 +103,8 @@ export async function fit(model: LoadedModel, train: FeatureSource, options: Fit
   if (options.onBatch && options.sensitivityState !== undefined) throw new OpnpError('INVALID_ARGUMENT', 'A saved sensitivity state replaces the training pass, so no batch can be observed (onBatch)');
   if (options.sensitivity && options.sensitivityState !== undefined) {
     const sensitivity = await savedSensitivity(model, options.sensitivityState, options);
-    const fitSet = options.fitIndices.length > 0 ? await collectFeatures(train, { ...batch, subset: options.fitIndices, dim: D }) : undefined;
-    return { ...empty, opnp: withNeurons(sensitivity), trainCount: sensitivity.count, ...(fitSet ? { fitFeatures: fitSet.features, fitLabels: fitSet.labels } : {}), skipped };
+    const fitSet = options.fitIndices.length > 0 ? await collectFitSubset(train, options, batch, D) : {};
+    return { ...empty, opnp: withNeurons(sensitivity), trainCount: sensitivity.count, ...fitSet, skipped };
   }
   if (!options.sensitivity && options.fitIndices.length === 0) return empty;
   const pass = await runTrainingPass({
@@ -112,24 +125,40 @@ export async function fit(model: LoadedModel, train: FeatureSource, options: Fit
     ...(options.sensitivity ? { opnp: withNeurons(pass.accumulator.result()) } : {}),
     fitFeatures: pass.fitFeatures,
     fitLabels: pass.fitLabels,
+    fitRowIndices: pass.fitRowIndices,
     trainCount: options.sensitivity ? pass.accumulator.count : 0,
     skipped,
   };
 }
 
-/** What {@link fitRun} computes: the sensitivity, the fit subset, or both. */
+/** What {@link fitRun} computes: the sensitivity, the fit subset, KNN's subset. */
 export interface FitNeeds {
   readonly opnp: boolean;
   readonly fit: boolean;
+  readonly knnFit?: boolean;
+}
+
+/** `fitted` (rows of `subsets.kept`) with the fit subset and KNN's subset picked out (stages/fit-subsets.ts). */
+function splitSubsets(fitted: FitResult, subsets: FitSubsets): FitResult {
+  const kept = { features: fitted.fitFeatures, labels: fitted.fitLabels, indices: fitted.fitRowIndices };
+  const fit = pickRows(kept, subsets.fit, subsets.kept);
+  return {
+    ...fitted,
+    fitFeatures: fit.features,
+    fitLabels: fit.labels,
+    fitRowIndices: fit.indices,
+    ...(subsets.knn.length > 0 ? { knnFitFeatures: pickRows(kept, subsets.knn, subsets.kept).features } : {}),
+  };
 }
 
 /**
- * {@link fit} for a resolved run: its training indices (`trainFraction`, `seed`), fit subset (`fitSamples`),
- * fingerprint, checkpoint or saved state, progress and signal.
+ * {@link fit} for a resolved run: its training indices (`trainFraction`, `seed`), fit subset (`fitSamples`) and KNN's
+ * subset (`knnFitSamples`, with `needs.knnFit`), fingerprint, checkpoint or saved state, progress and signal.
  */
 export async function fitRun(model: LoadedModel, sources: EvaluationSources, config: ResolvedConfig, needs: FitNeeds, onSkip: (skip: SkippedSample) => void, onBatch?: FitOptions['onBatch']): Promise<FitResult & { fingerprint: RunFingerprint }> {
   const indices = trainingIndices(sources.train.count, config.trainFraction, config.seed);
-  const fitIndices = needs.fit ? fitSubset(indices, config.fitSamples, config.seed) : new Uint32Array(0);
+  const subsets = fitSubsets(indices, config, { fit: needs.fit, knnFit: needs.knnFit === true });
+  const fitIndices = subsets.kept;
   const fingerprint = await trainingFingerprint({ model, source: sources.train, indices, ...(config.trainFraction !== undefined ? { fraction: config.trainFraction } : {}), seed: config.seed });
   const checkpoint = typeof config.checkpoint === 'string' ? { path: config.checkpoint } : config.checkpoint;
   const fitted = await fit(model, sources.train, {
@@ -146,5 +175,5 @@ export async function fitRun(model: LoadedModel, sources: EvaluationSources, con
     ...(onBatch ? { onBatch } : {}),
     onSkip,
   });
-  return { ...fitted, fingerprint };
+  return { ...splitSubsets(fitted, subsets), fingerprint };
 }

@@ -8,7 +8,7 @@ import { scoreSet, type ScoredSet } from '../collect.js';
 import type { SkippedSample } from '../features-meta.js';
 import type { FeatureSource } from '../feature-source.js';
 import type { MethodContext, MethodOptionOverrides, MethodRegistry, OpnpState, Scorer } from '../methods/registry.js';
-import { createScorers } from '../methods/registry.js';
+import { fitScorers } from '../methods/fit-scorers.js';
 import type { ProgressListener } from '../progress.js';
 import type { ShardInfo } from '../state-file.js';
 import { shardOf } from '../training-pass.js';
@@ -61,18 +61,21 @@ function artifactScorers(head: LinearHead, state: OpnpState): Map<string, Scorer
   ]);
 }
 
-/** Scores the ID test samples and every OOD set with every method (or one shard of each set, with `shard`). */
+/**
+ * Fits every method (stage `fit methods`), then scores the ID test samples and every OOD set with every method (or
+ * one shard of each set, with `shard`): one pass per set, stages `score test` and `score <name>`.
+ */
 export async function score(test: FeatureSource, ood: readonly (readonly [string, FeatureSource])[], options: ScoreOptions): Promise<ScoreResult> {
-  const scorers = createScorers(options.registry, options.methods, options.context, options.methodOptions);
+  const scorers = await fitScorers(options.registry, options.methods, options.context, options.methodOptions, options.onProgress ? { onProgress: options.onProgress } : {});
   const all = options.artifacts ? new Map([...scorers, ...artifactScorers(options.context.head, options.artifacts)]) : scorers;
   const common = { batchSize: options.batchSize, ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
   const part = (indices: Uint32Array) => (options.shard ? shardOf(indices, options.shard.index, options.shard.count) : indices);
   const testIndices = part(options.evalIndices);
-  const id = await scoreSet(test, all, { ...common, subset: testIndices, count: testIndices.length, stage: 'test', onSkip: (s) => options.onSkip?.('test', s) });
+  const id = await scoreSet(test, all, { ...common, subset: testIndices, count: testIndices.length, stage: 'score test', onSkip: (s) => options.onSkip?.('test', s) });
   const out: (readonly [string, ScoredSet])[] = [];
   for (const [name, source] of ood) {
     const subset = options.shard ? part(allIndices(source.count)) : undefined;
-    out.push([name, await scoreSet(source, all, { ...common, ...(subset ? { subset } : {}), count: subset?.length ?? source.count, stage: name, onSkip: (s) => options.onSkip?.(`ood:${name}`, s) })]);
+    out.push([name, await scoreSet(source, all, { ...common, ...(subset ? { subset } : {}), count: subset?.length ?? source.count, stage: `score ${name}`, onSkip: (s) => options.onSkip?.(`ood:${name}`, s) })]);
   }
   return { id, ood: out };
 }

@@ -12,15 +12,14 @@ import { OpnpError, type Matrix } from '@opnp/core';
 import { oodMetrics } from '@opnp/metrics';
 import { scoreSet } from '../collect.js';
 import type { FeatureSource } from '../feature-source.js';
+import { fitScorerList } from '../methods/fit-scorers.js';
 import {
-  createSharedFits,
   resolveMethodOptions,
   type MethodContext,
   type MethodDefinition,
   type MethodOptionOverrides,
   type MethodOptionValue,
   type MethodRegistry,
-  type Scorer,
   type SearchGrid,
 } from '../methods/registry.js';
 import type { ProgressListener } from '../progress.js';
@@ -88,10 +87,15 @@ export function baselineGridPoints(grid: SearchGrid): Record<string, MethodOptio
   return points;
 }
 
+/** `p=90`: values under the search space's short names. */
+function valuesLabel(definition: MethodDefinition, values: Readonly<Record<string, MethodOptionValue>>): string {
+  const names = definition.search?.labels ?? {};
+  return Object.entries(values).map(([option, value]) => `${names[option] ?? option}=${String(value)}`).join(', ');
+}
+
 /** `react (p=90)`: the method and its chosen values under the search space's short names. */
 export function searchedLabel(method: string, definition: MethodDefinition, chosen: Readonly<Record<string, MethodOptionValue>>): string {
-  const names = definition.search?.labels ?? {};
-  return `${method} (${Object.entries(chosen).map(([option, value]) => `${names[option] ?? option}=${String(value)}`).join(', ')})`;
+  return `${method} (${valuesLabel(definition, chosen)})`;
 }
 
 /** A validation set as a feature source: from memory, or streamed through the model again for methods that need its inputs. */
@@ -107,11 +111,13 @@ function sourceOf(set: ValidationSet, inputs: boolean): { source: FeatureSource;
     readLabels: async () => new Int32Array(features.rows).fill(-1),
     identity: () => set.source.identity(),
     async *batches(o) {
+      const started = performance.now();
       for (let start = 0; start < features.rows; start += o.batchSize) {
         o.signal?.throwIfAborted();
         const end = Math.min(features.rows, start + o.batchSize);
         yield { features: rows(features, start, end), logits: rows(logits, start, end), labels: new Int32Array(end - start).fill(-1), indices: Uint32Array.from({ length: end - start }, (_, i) => start + i) };
-        o.onProgress?.({ count: end, total: features.rows, rate: 0 });
+        // After the consumer scored the batch: the rate is that of the scoring.
+        o.onProgress?.({ count: end, total: features.rows, rate: (end * 1000) / Math.max(1, performance.now() - started) });
       }
     },
   };
@@ -128,8 +134,13 @@ function searchableGrid(definition: MethodDefinition, context: MethodContext, fi
 /** Scores every point on every validation set and picks the best (see the module comment). */
 async function searchMethod(method: string, definition: MethodDefinition, points: readonly Record<string, MethodOptionValue>[], validation: ValidationData, options: BaselineSearchOptions): Promise<SearchedMethod> {
   const fixed = options.methodOptions?.[method] ?? {};
-  const shared = createSharedFits();
-  const scorers = new Map<string, Scorer>(points.map((point, i) => [String(i), definition.create(options.context, resolveMethodOptions(method, definition, { ...fixed, ...point }), shared)]));
+  const toFit = points.map((point, i) => ({ key: String(i), label: valuesLabel(definition, point), definition, options: resolveMethodOptions(method, definition, { ...fixed, ...point }) }));
+  const scorers = await fitScorerList(toFit, options.context, {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    stage: `search ${method}: fit`,
+    unit: 'configurations',
+    subStage: (label) => `search ${method}: fit ${label}`,
+  });
   const inputs = definition.needs?.inputs === true;
   const common = { batchSize: options.batchSize, ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
   const scoreValidation = async (set: ValidationSet) => {

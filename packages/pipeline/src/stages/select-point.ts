@@ -7,6 +7,7 @@ import type { GridPointResult, PruningPercentages } from '@opnp/core';
 import type { SkippedSample } from '../features-meta.js';
 import type { FeatureSource } from '../feature-source.js';
 import type { LoadedModel } from '../model.js';
+import type { ProgressListener } from '../progress.js';
 import { searchOpnpPoint } from '../search.js';
 import type { SensitivityResult } from './fit.js';
 import { allIndices, collectValidation, type ValidationData } from './validation.js';
@@ -38,6 +39,8 @@ export interface SelectPointOptions {
   readonly seed: number;
   readonly batchSize: number;
   readonly signal?: AbortSignal;
+  /** Progress of the validation reads (`validation <set>`) and of the search (`grid search`). */
+  readonly onProgress?: ProgressListener;
   readonly onInfo?: (message: string) => void;
   readonly onSkip?: (set: string, skip: SkippedSample) => void;
 }
@@ -59,11 +62,12 @@ export async function selectPoint(model: LoadedModel, test: FeatureSource, valOo
       ...(options.idValidation ? { idValidation: options.idValidation } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onSkip ? { onSkip: options.onSkip } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     }));
   const idVal = validation.id.features;
   const ood = Object.fromEntries(validation.ood.map((set) => [set.name, set.features]));
   const sizes = Object.fromEntries(validation.ood.map((set) => [set.name, set.features.rows]));
-  const { best, results } = await searchOpnpPoint(idVal, ood, { head: model.extractor.head, ...opnp, kernel: model.kernel });
+  const { best, results } = await searchOpnpPoint(idVal, ood, { head: model.extractor.head, ...opnp, kernel: model.kernel, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const p = best.percentages;
   options.onInfo?.(
     `grid search (${results.length} points, ${idVal.rows} ID validation samples): chose p_min=${p.pMin} p_max=${p.pMax} n_min=${p.nMin} n_max=${p.nMax} ` +

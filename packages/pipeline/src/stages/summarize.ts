@@ -13,10 +13,11 @@ import type { PointSelection } from './select-point.js';
 import { artifactKey, type ScoreResult } from './score.js';
 import type { BaselineSearchResult } from './search-baselines.js';
 
-/** The training samples the sensitivity covers and the rows of the fit subset. */
+/** The training samples the sensitivity covers and the rows of the fit subset (and of KNN's subset, when used). */
 export interface FitCounts {
   readonly trainCount: number;
   readonly fitFeatures: { readonly rows: number };
+  readonly knnFitFeatures?: { readonly rows: number };
 }
 
 /** The chosen OPNP point and how it was chosen (a {@link PointSelection} without the test indices). */
@@ -95,6 +96,7 @@ export function summarize(inputs: SummaryInputs): EvalReport {
     counts: {
       train: inputs.fit.trainCount,
       fit: inputs.fit.fitFeatures.rows,
+      ...(inputs.fit.knnFitFeatures ? { knnFit: inputs.fit.knnFitFeatures.rows } : {}),
       idTest: scores.id.count,
       ood: Object.fromEntries(scores.ood.map(([name, set]) => [name, set.count])),
       skipped: Object.fromEntries(Object.entries(inputs.skipped).filter(([, list]) => list.length > 0).map(([key, list]) => [key, list.length])),

@@ -11,6 +11,7 @@ import { collectFeatures } from '../collect.js';
 import type { SkippedSample } from '../features-meta.js';
 import type { FeatureSource } from '../feature-source.js';
 import type { LoadedModel } from '../model.js';
+import { stageReporter, type ProgressListener } from '../progress.js';
 
 /** One validation set in memory, with where it came from. */
 export interface ValidationSet {
@@ -42,6 +43,8 @@ export interface ValidationOptions {
   readonly seed: number;
   readonly batchSize: number;
   readonly signal?: AbortSignal;
+  /** Progress of each set's read: stages `validation ID` and `validation <name>`. */
+  readonly onProgress?: ProgressListener;
   readonly onSkip?: (set: string, skip: SkippedSample) => void;
 }
 
@@ -60,7 +63,10 @@ export async function collectValidation(model: LoadedModel, test: FeatureSource,
   const { cols: D, rows: C } = model.extractor.head.weight;
   const read = async (name: string, set: string, source: FeatureSource, subset?: Uint32Array): Promise<ValidationSet> => {
     const skips = (s: SkippedSample) => options.onSkip?.(set, s);
-    const out = await collectFeatures(source, { batchSize: options.batchSize, dim: D, classes: C, ...(subset ? { subset } : {}), ...(options.signal ? { signal: options.signal } : {}), onSkip: skips });
+    const planned = subset?.length ?? source.count;
+    const stage = stageReporter(options.onProgress, `validation ${name === 'id' ? 'ID' : name}`, planned);
+    const out = await collectFeatures(source, { batchSize: options.batchSize, dim: D, classes: C, ...(subset ? { subset } : {}), ...(options.signal ? { signal: options.signal } : {}), onSkip: skips, onProgress: stage.onProgress });
+    stage.done(planned);
     return { name, source, ...(subset ? { subset } : {}), features: out.features, logits: out.logits };
   };
   let evalIndices = allIndices(test.count);

@@ -52,6 +52,7 @@ export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): 
       outputs.push((await gemm(kernel, { rows: R, cols: part.columns.length, data: inputs[k]! }, part.stacked, { transB: true })).data);
     }
     await scoreBandedBlock(outputs, { rows: R, classes: C, weightLow, weightHigh, neuronLow, neuronHigh }, bias, scorer, map, T, scores, start);
+    plan.onProgress?.(start + R, features.rows);
   }
 }
 

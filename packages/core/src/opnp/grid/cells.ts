@@ -103,6 +103,7 @@ export async function forEachCellBlock(plan: GridPlan, layout: CellLayout, block
       sparseOut.push(sparseProduct(cellPlan, x, R, C));
     }
     await visit({ start, rows: R, denseOut, sparseOut });
+    plan.onProgress?.(start + R, N);
   }
 }
 

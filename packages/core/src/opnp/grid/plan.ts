@@ -46,6 +46,11 @@ export interface GridScoreOptions {
    * dense).
    */
   sparseBelowDensity?: number;
+  /**
+   * Called after every block of rows with the rows scored so far at every grid point and the rows of `features`
+   * (`done` rises to `total`; never called for empty features). For progress displays: it does not change the scores.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Scores of every grid point on the same feature rows. */
@@ -79,6 +84,8 @@ export interface GridPlan {
   readonly neuronLevels: readonly [number, number];
   /** Energy on non-empty inputs whose weight and neuron lattices are both banded. */
   readonly banded: boolean;
+  /** `GridScoreOptions.onProgress`, called by the paths after each block. */
+  readonly onProgress: ((done: number, total: number) => void) | undefined;
 }
 
 /**
@@ -136,6 +143,7 @@ export function planGrid(features: Matrix, options: GridScoreOptions): GridPlan 
     weightLevels,
     neuronLevels,
     banded,
+    onProgress: options.onProgress,
   };
 }
 
