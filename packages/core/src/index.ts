@@ -25,6 +25,7 @@ export {
   type KernelAcceleratorName,
   type Matrix64,
   type SoftmaxTransposedProductOptions,
+  type SoftmaxTransposedProduct,
   type BandedGridShape,
   type BandedGridLogSumExp,
   BANDED_GRID_MIN_LOG_SUM,

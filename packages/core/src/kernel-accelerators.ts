@@ -39,6 +39,19 @@ export interface SoftmaxTransposedProductOptions {
 }
 
 /**
+ * Result of {@link KernelAccelerators.softmaxTransposedProduct}: the `[C x D]` float32 product, and optionally
+ * whether the kernel has already verified that every entry is finite.
+ */
+export interface SoftmaxTransposedProduct extends Matrix {
+  /**
+   * `true` when the kernel has checked that every entry of `data` is finite (for example because a float32 sum of all
+   * entries, computed with the product, is finite): the caller then skips its own scan of the `C x D` entries.
+   * Absent or `false`: unknown, the caller checks. Never `true` for a product with a NaN or infinite entry.
+   */
+  readonly knownFinite?: boolean;
+}
+
+/**
  * The accelerator operations a kernel may implement, by name. Every operation is optional (a kernel declares
  * `accelerators?: Partial<KernelAccelerators>`); callers look them up with {@link kernelAccelerator}. Operations
  * are called as methods of the kernel's `accelerators` object, receive validated inputs, must not modify them,
@@ -50,9 +63,10 @@ export interface KernelAccelerators {
    * `features [N x D]`, `op` the elementwise `|.|` when `absolute`, in float32 (all zeros when `N = 0`). Used by
    * `SensitivityAccumulator`, which adds the result into its float64 sums; without it the accumulator computes the
    * softmax in JavaScript and multiplies with `gemm`. A NaN or `+Infinity` in either input must make the result
-   * non-finite (the accumulator checks only the product and then scans the inputs to name the row).
+   * non-finite (the accumulator checks only the product, unless the kernel vouches for it with
+   * {@link SoftmaxTransposedProduct.knownFinite}, and then scans the inputs to name the row).
    */
-  softmaxTransposedProduct(logits: Matrix, features: Matrix, options: SoftmaxTransposedProductOptions): Promise<Matrix>;
+  softmaxTransposedProduct(logits: Matrix, features: Matrix, options: SoftmaxTransposedProductOptions): Promise<SoftmaxTransposedProduct>;
   /**
    * The scoring step of the OPNP grid search on banded energy grids ({@link BandedGridShape} defines the inputs
    * and the result). Returns, for every row and every `(a, b, an, bn)` level combination, the log-sum-exp over

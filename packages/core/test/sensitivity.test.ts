@@ -345,3 +345,62 @@ describe('neuronSensitivity', () => {
     );
   });
 });
+
+describe('SensitivityAccumulator: float64 sums of the batch products', () => {
+  // A kernel whose fused product returns prescribed C x D products (values exact in float32 whose float64 sums depend on
+  // the order of the additions), so the expected sums follow from the definition: each batch's product added on its own,
+  // in order.
+  const C = 1024, D = 2048; // 8 MiB per product: 8 products fill the accumulator's 64 MiB of pending products
+  const values = [1, -1, 0.5, 3, 2 ** 24 + 2, 2 ** 53, -(2 ** 53), 2 ** 60, -0, 1e-30];
+  function product(seed: number): Float32Array {
+    const random = mulberry32(seed);
+    const pattern = Float32Array.from({ length: 4096 }, () => values[Math.floor(random() * values.length)]!);
+    const out = new Float32Array(C * D);
+    for (let i = 0; i < out.length; i += pattern.length) out.set(pattern, i);
+    return out;
+  }
+  function stubKernel(products: Float32Array[], knownFinite?: boolean): GemmKernel {
+    let call = 0;
+    return {
+      name: 'prescribed-products',
+      gemm: (a, b, o) => portableGemmKernel.gemm(a, b, o),
+      accelerators: {
+        softmaxTransposedProduct: async () => ({ rows: C, cols: D, data: products[call++]!, ...(knownFinite === undefined ? {} : { knownFinite }) }),
+      },
+    };
+  }
+  const head = linearHead(matrix(C, D), new Float32Array(C));
+  /** The first index where `a` and `b` differ in any bit (`-1`: bit for bit equal); a cheap check for 2M entries. */
+  function firstBitDifference(a: Float64Array, b: Float64Array): number {
+    const x = new Uint32Array(a.buffer, a.byteOffset, a.length * 2), y = new Uint32Array(b.buffer, b.byteOffset, b.length * 2);
+    if (x.length !== y.length) return 0;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i >> 1;
+    return -1;
+  }
+
+  it('adds each batch product on its own, in order, bit for bit (before and after the pending products are flushed)', async () => {
+    const products = Array.from({ length: 10 }, (_, k) => product(k + 1));
+    const acc = new SensitivityAccumulator(head, { kernel: stubKernel(products, true) });
+    const expected = new Float64Array(C * D);
+    for (const [k, part] of products.entries()) {
+      await acc.add(matrix(1, D), matrix(1, C));
+      for (let i = 0; i < expected.length; i++) expected[i] = expected[i]! + part[i]!;
+      if (k === 2 || k === 7 || k === 8) expect(firstBitDifference(acc.toState().sum, expected), `after ${k + 1} batches`).toBe(-1);
+    }
+    const inv = 1 / products.length;
+    expect(firstBitDifference(acc.result().values, expected.map((v) => v * inv))).toBe(-1);
+  });
+
+  it('checks the product itself unless the kernel vouches for it (knownFinite), and adds nothing on failure', async () => {
+    for (const knownFinite of [undefined, false]) {
+      const bad = product(1);
+      bad[12345] = Number.NaN;
+      const acc = new SensitivityAccumulator(head, { kernel: stubKernel([product(2), bad], knownFinite) });
+      await acc.add(matrix(1, D), matrix(1, C));
+      const before = acc.toState();
+      await expect(acc.add(matrix(1, D), matrix(1, C)), `knownFinite ${knownFinite}`).rejects.toMatchObject({ code: 'NON_FINITE' });
+      expect(firstBitDifference(acc.toState().sum, before.sum)).toBe(-1);
+      expect(acc.count).toBe(1);
+    }
+  });
+});

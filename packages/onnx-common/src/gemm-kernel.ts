@@ -14,6 +14,7 @@ import {
   type KernelAccelerators,
   type Matrix,
   type Matrix64,
+  type SoftmaxTransposedProduct,
   type SoftmaxTransposedProductOptions,
 } from '@opnp/core';
 import { buildBandedGridModel, buildGemmModel, buildSoftmaxProductModel } from './kernel-models.js';
@@ -123,13 +124,16 @@ async function onnxProduct<M extends Matrix | Matrix64>(sessions: KernelSessions
   return { rows: m, cols: n, data } as M;
 }
 
-/** The `softmaxTransposedProduct` accelerator on the fused sensitivity model. */
+/**
+ * The `softmaxTransposedProduct` accelerator on the fused sensitivity model; `knownFinite` comes from the model's
+ * float32 sum of all entries (finite only if every entry is).
+ */
 async function onnxSoftmaxTransposedProduct(
   sessions: KernelSessions,
   logits: Matrix,
   features: Matrix,
   { temperature, absolute }: SoftmaxTransposedProductOptions,
-): Promise<Matrix> {
+): Promise<SoftmaxTransposedProduct> {
   sessions.assertUsable();
   const n = logits.rows;
   const c = logits.cols;
@@ -149,7 +153,8 @@ async function onnxSoftmaxTransposedProduct(
     'sensitivity product',
   );
   const data = (results.Y as OrtTensor).data as Float32Array;
-  return { rows: c, cols: d, data };
+  const total = ((results.S as OrtTensor).data as Float32Array)[0]!;
+  return { rows: c, cols: d, data, knownFinite: Number.isFinite(total) };
 }
 
 /** Throws `SHAPE_MISMATCH` unless `parts`, `shape` and `bias` fit {@link BandedGridShape}. */

@@ -63,7 +63,8 @@ export function buildGemmModel(transA: boolean, transB: boolean, float64 = false
 
 /**
  * Serialises the fused sensitivity model `Y = softmax(L / T)^T op(H)` (opset 13: `Div`, `Softmax` over
- * the class axis, optional `Abs`, `Gemm` with `transA = 1`); `T` is a `[1]` float input.
+ * the class axis, optional `Abs`, `Gemm` with `transA = 1`); `T` is a `[1]` float input. A second output `S` is the
+ * float32 sum of every entry of `Y` (`ReduceSum`, a scalar): when it is finite, so is every entry.
  */
 export function buildSoftmaxProductModel(absolute: boolean): Uint8Array {
   const INT = onnx.AttributeProto.AttributeType.INT;
@@ -81,12 +82,14 @@ export function buildSoftmaxProductModel(absolute: boolean): Uint8Array {
       attribute: [{ name: 'transA', type: INT, i: 1 }],
     }),
   );
+  nodes.push(onnx.NodeProto.create({ opType: 'ReduceSum', name: 'sum', input: ['Y'], output: ['S'], attribute: [{ name: 'keepdims', type: INT, i: 0 }] }));
   const scalar = onnx.ValueInfoProto.create({ name: 'T', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 1 }] } } } });
+  const total = onnx.ValueInfoProto.create({ name: 'S', type: { tensorType: { elemType: FLOAT, shape: { dim: [] } } } });
   const graph = onnx.GraphProto.create({
     name: `opnp_sensitivity_${absolute ? 'abs' : 'signed'}`,
     node: nodes,
     input: [floatInput('L', 'n', 'c'), floatInput('H', 'n', 'd'), scalar],
-    output: [floatInput('Y', 'c', 'd')],
+    output: [floatInput('Y', 'c', 'd'), total],
   });
   const model = onnx.ModelProto.create({ irVersion: 7, producerName: PRODUCER, opsetImport: [{ domain: '', version: 13 }], graph });
   return onnx.ModelProto.encode(model).finish();

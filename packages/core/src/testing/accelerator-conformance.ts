@@ -26,6 +26,7 @@ async function checkSoftmaxProduct(product: KernelAccelerators['softmaxTranspose
   const [lCopy, hCopy] = [L.data.slice(), H.data.slice()];
   const got = await product(L, H, { temperature: T, absolute });
   expect(`${got.rows} x ${got.cols}`, `${what}: shape`).toBe(`${L.cols} x ${H.cols}`);
+  if (got.knownFinite === true) expect(got.data.every((v) => Number.isFinite(v)), `${what}: knownFinite with a non-finite entry`).toBe(true);
   const { value, magnitude } = refSoftmaxTransposedProduct(L, H, T, absolute);
   const hMax = H.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   for (let i = 0; i < value.length; i++) {
@@ -54,7 +55,8 @@ function describeSoftmaxTransposedProduct({ test, accelerator, u }: KernelSuite)
       const got = await product(randomMatrix(n, c, random), randomMatrix(n, d, random), { temperature: 1, absolute: true });
       expect([got.rows, got.cols, ...got.data], `empty ${n} x ${c} x ${d}`).toEqual([c, d, ...new Array<number>(c * d).fill(0)]);
     }
-    // A NaN or +Infinity in either input makes the product non-finite (SensitivityAccumulator relies on it).
+    // A NaN or +Infinity in either input makes the product non-finite (SensitivityAccumulator relies on it), and a
+    // kernel that reports knownFinite must not report it then.
     for (const [input, value] of [['features', NaN], ['features', Infinity], ['logits', NaN], ['logits', Infinity]] as const) {
       for (const absolute of [true, false]) {
         const L = randomMatrix(6, 4, random);
@@ -62,8 +64,12 @@ function describeSoftmaxTransposedProduct({ test, accelerator, u }: KernelSuite)
         (input === 'logits' ? L : H).data[input === 'logits' ? 2 * 4 + 1 : 3 * 5 + 2] = value;
         const got = await product(L, H, { temperature: 1, absolute });
         expect(got.data.some((v) => !Number.isFinite(v)), `${value} in the ${input} (absolute=${absolute})`).toBe(true);
+        expect(got.knownFinite, `${value} in the ${input} (absolute=${absolute}): knownFinite`).not.toBe(true);
       }
     }
+    // Finite entries whose float32 sum overflows: still finite entries (a kernel may then report knownFinite false).
+    const huge = await product(randomMatrix(1, 2, random), { rows: 1, cols: 4, data: new Float32Array(4).fill(3e38) }, { temperature: 1, absolute: true });
+    expect(huge.data.every((v) => Number.isFinite(v)), 'entries of 3e38').toBe(true);
   });
 }
 

@@ -81,20 +81,23 @@ function neuronParts(
     columnsOf[h === neuronHigh ? l : neuronLow + h]!.push(j);
   }
   const S = weightLow + weightHigh;
+  const { low, high } = weightRanks;
   return columnsOf.map((columns) => {
     if (columns.length === 0) return { columns: Int32Array.of(0), stacked: { rows: S * C, cols: 1, data: new Float32Array(S * C) } };
     const J = columns.length;
     const data = new Float32Array(S * C * J);
-    for (let jj = 0; jj < J; jj++) {
-      const j = columns[jj]!;
-      for (let c = 0; c < C; c++) {
-        const i = c * D + j;
-        const l = weightRanks.low[i]!, h = weightRanks.high[i]!;
+    const stride = C * J; // from one stack entry to the next
+    // Class by class, so consecutive columns write consecutive addresses of each stack entry.
+    for (let c = 0; c < C; c++) {
+      for (let jj = 0; jj < J; jj++) {
+        const i = c * D + columns[jj]!;
+        const l = low[i]!, h = high[i]!;
         if (l < 0 || h < 0) continue;
         const w = W[i]! / T;
         // Low side or centre: entries 0..l; high side: entries weightLow + 0..h.
-        const [first, last] = h === weightHigh ? [0, l] : [weightLow, weightLow + h];
-        for (let s = first; s <= last; s++) data[(s * C + c) * J + jj] = w;
+        const first = h === weightHigh ? 0 : weightLow;
+        const last = h === weightHigh ? l : weightLow + h;
+        for (let s = first, at = (first * C + c) * J + jj; s <= last; s++, at += stride) data[at] = w;
       }
     }
     return { columns: Int32Array.from(columns), stacked: { rows: S * C, cols: J, data } };

@@ -48,24 +48,33 @@ export async function scoreBandedBlock(
 ): Promise<void> {
   const { logSum, shifts } = await scorer(parts, shape, bias);
   const { combos, pointCombo, pointShifts } = map;
+  const points = pointCombo.length;
+  const combo = Int32Array.from(pointCombo);
+  // Which of the four group shifts each point adds (in this order, as the definition).
+  const use = pointShifts.map((u) => Uint8Array.from(u, (b) => (b ? 1 : 0)));
+  const [use0, use1, use2, use3] = [0, 1, 2, 3].map((k) => Uint8Array.from(use, (u) => u[k]!));
   for (let r = 0; r < shape.rows; r++) {
+    const base = r * combos;
     let accurate = true;
     for (let g = 0; g < combos && accurate; g++) {
-      const v = logSum[r * combos + g]!;
+      const v = logSum[base + g]!;
       accurate = v >= BANDED_GRID_MIN_LOG_SUM && v < Infinity;
     }
+    const at = start + r;
     if (!accurate) {
       const exact = exactRow(parts, r, shape, bias);
-      pointCombo.forEach((g, p) => (scores[p]![start + r] = T * exact[g]!));
+      for (let p = 0; p < points; p++) scores[p]![at] = T * exact[combo[p]!]!;
       continue;
     }
-    const s = shifts.subarray(r * 4, r * 4 + 4);
-    pointCombo.forEach((g, p) => {
-      const use = pointShifts[p]!;
-      let value = logSum[r * combos + g]!;
-      for (let k = 0; k < 4; k++) if (use[k]) value += s[k]!;
-      scores[p]![start + r] = T * value;
-    });
+    const s0 = shifts[r * 4]!, s1 = shifts[r * 4 + 1]!, s2 = shifts[r * 4 + 2]!, s3 = shifts[r * 4 + 3]!;
+    for (let p = 0; p < points; p++) {
+      let value = logSum[base + combo[p]!]!;
+      if (use0![p]) value += s0;
+      if (use1![p]) value += s1;
+      if (use2![p]) value += s2;
+      if (use3![p]) value += s3;
+      scores[p]![at] = T * value;
+    }
   }
 }
 

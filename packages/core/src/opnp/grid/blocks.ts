@@ -14,16 +14,21 @@ export function defaultBlockRows(partialsPerRow: number): number {
  */
 export function gatherColumns(data: Float32Array, D: number, start: number, R: number, columnLists: readonly Int32Array[], clip: number): Float32Array[] {
   const outs = columnLists.map((columns) => new Float32Array(R * columns.length));
+  const lists = columnLists.length;
   for (let r = 0; r < R; r++) {
     const src = (start + r) * D;
-    for (let k = 0; k < columnLists.length; k++) {
+    for (let k = 0; k < lists; k++) {
       const columns = columnLists[k]!;
       const out = outs[k]!;
       const J = columns.length;
       const o = r * J;
-      for (let jj = 0; jj < J; jj++) {
-        const v = data[src + columns[jj]!]!;
-        out[o + jj] = v > clip ? clip : v;
+      if (clip === Infinity) {
+        for (let jj = 0; jj < J; jj++) out[o + jj] = data[src + columns[jj]!]!;
+      } else {
+        for (let jj = 0; jj < J; jj++) {
+          const v = data[src + columns[jj]!]!;
+          out[o + jj] = v > clip ? clip : v;
+        }
       }
     }
   }
