@@ -1,12 +1,19 @@
 /**
- * Loading the model for a command: the ONNX backend is always registered, the TensorFlow.js backend
- * when its optional package is installed.
+ * Loading the model for a command: the ONNX backend is registered when the first model is loaded (not at
+ * start-up: onnxruntime and the ONNX parser would slow `opnp --version`, `--help` and the commands without a
+ * model), the TensorFlow.js backend when its optional package is installed and the model needs it.
  */
 import { OpnpError } from '@opnp/core';
 import { loadModel as loadWithRegisteredBackends, type LoadedModel } from '@opnp/pipeline';
-import '@opnp/backend-onnx/register';
 
+let onnxRegistered: Promise<unknown> | undefined;
 let tfjsTried: Promise<boolean> | undefined;
+
+/** Registers the ONNX backend (onnxruntime-node), once. */
+function registerOnnxBackend(): Promise<unknown> {
+  onnxRegistered ??= import('@opnp/backend-onnx/register');
+  return onnxRegistered;
+}
 
 /** Registers the optional TensorFlow.js backend if its package is installed; resolves whether it is. */
 export function registerOptionalBackends(): Promise<boolean> {
@@ -32,6 +39,7 @@ export function registerOptionalBackends(): Promise<boolean> {
  */
 export async function loadModel(path: string, onWarning?: (message: string) => void, runtime: RuntimeFlags = {}): Promise<LoadedModel> {
   const options = { ...(onWarning ? { onWarning } : {}), ...runtimeOptions(runtime) };
+  await registerOnnxBackend();
   if (path.endsWith('.json')) await registerOptionalBackends();
   try {
     return await loadWithRegisteredBackends(path, options);

@@ -17,8 +17,11 @@ export type RawSample =
   | { readonly index: number; readonly label: number; readonly pixels: PixelImage }
   | { readonly index: number; readonly label: number; readonly file: string };
 
-/** Yields the samples of ascending `indices`, in that order. */
-export type SampleReader = (indices: Uint32Array, signal?: AbortSignal) => AsyncIterable<RawSample>;
+/**
+ * Yields the samples of ascending `indices`, in that order: one at a time, or several at once (an array: the
+ * samples of one read), which saves the pass a step per sample.
+ */
+export type SampleReader = (indices: Uint32Array, signal?: AbortSignal) => AsyncIterable<RawSample | readonly RawSample[]>;
 
 /** Turns a stored sample into pixels of the size `plan` resizes to (at once for pixels in memory, later for files). */
 export type SampleLoader = (sample: RawSample, plan: PreprocessPlan) => PixelImage | Promise<PixelImage>;
@@ -153,12 +156,15 @@ export async function prepareChunk(chunk: readonly RawSample[], plan: Preprocess
  * strict) ends the pass, the others are skipped; then the first image that does not fit the batch ends it.
  */
 function batchOf(chunk: readonly RawSample[], prepared: PreparedChunk, plan: PreprocessPlan, parts: DatasetParts): Assembled {
-  const good: { sample: RawSample; height: number; width: number }[] = [];
+  const good: RawSample[] = [];
   const skips: SkipEvent[] = [];
-  for (const [k, outcome] of prepared.outcomes.entries()) {
+  let misfit: { sample: RawSample; height: number; width: number } | undefined;
+  for (let k = 0; k < chunk.length; k++) {
     const sample = chunk[k]!;
+    const outcome = prepared.outcomes[k]!;
     if (outcome.ok) {
-      good.push({ sample, height: outcome.height, width: outcome.width });
+      good.push(sample);
+      if (!misfit && !fitsBatch(plan, outcome)) misfit = { sample, height: outcome.height, width: outcome.width };
       continue;
     }
     const error = outcome.error;
@@ -166,8 +172,8 @@ function batchOf(chunk: readonly RawSample[], prepared: PreparedChunk, plan: Pre
     skips.push({ index: sample.index, file: sample.file, reason: skipReason(error) });
   }
   const { channels: C, height: H, width: W } = plan;
-  for (const { sample, height, width } of good) {
-    if (fitsBatch(plan, { height, width })) continue;
+  if (misfit) {
+    const { sample, height, width } = misfit;
     throw formatError('An image has a different size than the batch', {
       file: 'file' in sample ? sample.file : parts.source,
       offset: sample.index,
@@ -176,8 +182,12 @@ function batchOf(chunk: readonly RawSample[], prepared: PreparedChunk, plan: Pre
       hint: 'Set preprocess.centerCrop (or resize: [height, width]) so every image ends up the same size',
     });
   }
-  const labels = Int32Array.from(good, (g) => g.sample.label);
-  const indices = Uint32Array.from(good, (g) => g.sample.index);
+  const labels = new Int32Array(good.length);
+  const indices = new Uint32Array(good.length);
+  for (let n = 0; n < good.length; n++) {
+    labels[n] = good[n]!.label;
+    indices[n] = good[n]!.index;
+  }
   const shape = plan.layout === 'NCHW' ? [good.length, C, H, W] : [good.length, H, W, C];
   return { batch: { data: prepared.data, shape, labels, indices }, skips };
 }
@@ -195,11 +205,13 @@ interface Pending {
 /** Chunks the reader's samples into batches and starts assembling each one as soon as it is read. */
 async function* assembling(parts: DatasetParts, indices: Uint32Array, batchSize: number, plan: PreprocessPlan, options: BatchOptions, preparer: ChunkPreparer | undefined): AsyncGenerator<Pending> {
   let chunk: RawSample[] = [];
-  for await (const sample of parts.read(indices, options.signal)) {
-    chunk.push(sample);
-    if (chunk.length === batchSize) {
-      yield { assembled: assemble(chunk, plan, parts, preparer) };
-      chunk = [];
+  for await (const read of parts.read(indices, options.signal)) {
+    for (const sample of Array.isArray(read) ? (read as readonly RawSample[]) : [read as RawSample]) {
+      chunk.push(sample);
+      if (chunk.length === batchSize) {
+        yield { assembled: assemble(chunk, plan, parts, preparer) };
+        chunk = [];
+      }
     }
   }
   if (chunk.length > 0) yield { assembled: assemble(chunk, plan, parts, preparer) };

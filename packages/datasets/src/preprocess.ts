@@ -7,6 +7,7 @@
  */
 import type { InputSpec } from '@opnp/core';
 import { argumentError } from './errors.js';
+import { writeAffine, type AffinePass } from './affine-wasm.js';
 
 /** Memory layout of a preprocessed batch. */
 export type BatchLayout = 'NCHW' | 'NHWC';
@@ -261,6 +262,7 @@ export function writeSample(plan: PreprocessPlan, image: PixelImage, out: Float3
   if (image.window && !inside) throw new Error(`The stored window of the image does not cover the ${H} x ${W} crop at (${cropTop}, ${cropLeft})`);
   const strides = sourceStrides(image, stored);
   if (image.channels === C && inside) {
+    if ((image.data instanceof Uint8Array || image.data instanceof Uint8ClampedArray) && writeCropInsideWasm(plan, image.data, strides, top, left, out, n)) return;
     if (image.data instanceof Uint8Array) writeCropInsideBytes(plan, image.data, strides, top, left, out, n);
     else writeCropInside(plan, image.data, strides, top, left, out, n);
   } else writeConverted(plan, image, stored, strides, top, left, out, n);
@@ -292,6 +294,19 @@ function affine(plan: PreprocessPlan): { a: Float64Array; b: Float64Array } {
   return { a, b };
 }
 
+/** The affine coefficients of each plan, computed once per plan (plans are never modified). */
+const planCoefficients = new WeakMap<PreprocessPlan, { a: Float64Array; b: Float64Array; finite: boolean }>();
+
+function coefficientsOf(plan: PreprocessPlan): { a: Float64Array; b: Float64Array; finite: boolean } {
+  let entry = planCoefficients.get(plan);
+  if (!entry) {
+    const { a, b } = affine(plan);
+    entry = { a, b, finite: a.every(Number.isFinite) && b.every(Number.isFinite) };
+    planCoefficients.set(plan, entry);
+  }
+  return entry;
+}
+
 /**
  * {@link writeSample} when the image has the model's channel count and the crop lies inside it (decoded image
  * files, IDX, CIFAR, ...): the same `v * a[c] + b[c]` per value, row by row without per-value branches.
@@ -299,7 +314,7 @@ function affine(plan: PreprocessPlan): { a: Float64Array; b: Float64Array } {
 function writeCropInside(plan: PreprocessPlan, src: ArrayLike<number>, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
   const { channels: C, height: H, width: W } = plan;
   const [cs, ys, xs] = strides;
-  const { a, b } = affine(plan);
+  const { a, b } = coefficientsOf(plan);
   const base = n * C * H * W;
   const nchw = plan.layout === 'NCHW';
   for (let c = 0; c < C; c++) {
@@ -315,6 +330,23 @@ function writeCropInside(plan: PreprocessPlan, src: ArrayLike<number>, strides: 
 }
 
 /**
+ * {@link writeCropInside} for 8-bit pixels in the WebAssembly kernel (`affine-wasm.ts`: the same operations, the
+ * same bits), one pass per channel; false where it does not run or the coefficients are not finite.
+ */
+function writeCropInsideWasm(plan: PreprocessPlan, src: Uint8Array | Uint8ClampedArray, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): boolean {
+  const { channels: C, height: H, width: W } = plan;
+  const { a, b, finite } = coefficientsOf(plan);
+  if (!finite) return false;
+  const [cs, ys, xs] = strides;
+  const nchw = plan.layout === 'NCHW';
+  const passes: AffinePass[] = [];
+  for (let c = 0; c < C; c++) {
+    passes.push({ srcStart: c * cs + top * ys + left * xs, srcRowStride: ys, srcStep: xs, outStart: nchw ? c * H * W : c, outRowStride: nchw ? W : W * C, outStep: nchw ? 1 : C, rows: H, cols: W, a: a[c]!, b: b[c]! });
+  }
+  return writeAffine(src, passes, C * H * W, out, n * C * H * W);
+}
+
+/**
  * {@link writeCropInside} for 8-bit pixels: each channel's 256 possible values written once into a float32 table
  * as `v * a[c] + b[c]` (the same double, rounded to float32 the same way), then copied as bits (32-bit integer
  * views, no float conversions), one pass over each row of pixels writing every channel.
@@ -322,7 +354,7 @@ function writeCropInside(plan: PreprocessPlan, src: ArrayLike<number>, strides: 
 function writeCropInsideBytes(plan: PreprocessPlan, src: Uint8Array, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
   const { channels: C, height: H, width: W } = plan;
   const [cs, ys, xs] = strides;
-  const { a, b } = affine(plan);
+  const { a, b } = coefficientsOf(plan);
   const table = new Float32Array(256 * C);
   for (let c = 0; c < C; c++) for (let v = 0; v < 256; v++) table[c * 256 + v] = v * a[c]! + b[c]!;
   const bits = new Uint32Array(table.buffer);
@@ -358,7 +390,7 @@ function writeConverted(plan: PreprocessPlan, image: PixelImage, stored: ImageWi
   const nhwc = plan.layout === 'NHWC';
   const grey = C === 1 && sc === 3;
   const replicate = C === 3 && sc === 1;
-  const { a, b } = affine(plan);
+  const { a, b } = coefficientsOf(plan);
   for (let y = 0; y < H; y++) {
     const sy = y + top;
     const rowInside = sy >= 0 && sy < sh;

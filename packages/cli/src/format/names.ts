@@ -11,6 +11,9 @@ export type TableFormat = (typeof TABLE_FORMATS)[number];
 export const RECIPES = ['cifar10', 'cifar100', 'imagenet-resnet50', 'imagenet-vit-b16'] as const;
 export type RecipeName = (typeof RECIPES)[number];
 
+/** The recipe whose paper tables hold the ablations (Tables 3, 4, 8, 9: ImageNet-1K with ResNet-50). */
+export const ABLATION_RECIPE: RecipeName = 'imagenet-resnet50';
+
 /** Whether `name` is a recipe. */
 export function isRecipe(name: string): name is RecipeName {
   return (RECIPES as readonly string[]).includes(name);

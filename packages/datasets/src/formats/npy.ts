@@ -156,8 +156,27 @@ export function encodeNpyHeader(dtype: NpyDtype, shape: readonly number[], lengt
   return out;
 }
 
-/** Little-endian bytes of float values (a copy). */
+/** Typed arrays are stored little-endian on this host (on every platform Node and the browsers run on, in practice). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Little-endian bytes of float values (a copy): on a little-endian host the stored bytes themselves (one copy
+ * of the memory, a NaN keeps its payload bits), else each value written little-endian.
+ */
 export function floatBytes(data: Float32Array | Float64Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  return littleEndianCopy(data);
+}
+
+/**
+ * Little-endian bytes of float values: on a little-endian host a view of `data`'s own memory (no copy; it
+ * changes with `data`), else a copy as {@link floatBytes} makes.
+ */
+export function floatBytesView(data: Float32Array | Float64Array): Uint8Array {
+  return LITTLE_ENDIAN_HOST ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : littleEndianCopy(data);
+}
+
+function littleEndianCopy(data: Float32Array | Float64Array): Uint8Array {
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
   if (data instanceof Float32Array) for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i]!, true);

@@ -76,11 +76,21 @@ export async function readHead(file: string, length: number): Promise<Uint8Array
 }
 
 /**
- * Yields `[k, record]` for the records at ascending `indices` of a file of fixed-size records starting at
- * `dataOffset`, grouping neighbouring records into reads of at most 4 MiB. Records are views of a fresh buffer
- * per read, never written again: they stay valid (and keep their read's buffer alive) as long as they are held.
+ * One read of {@link readRecordBlocks}: the records `indices[start..end)` lie in `bytes`, record `j` at byte
+ * `(indices[j] - indices[start]) * recordBytes`.
  */
-export async function* readRecords(file: string, dataOffset: number, recordBytes: number, indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<[number, Uint8Array]> {
+export interface RecordBlock {
+  readonly start: number;
+  readonly end: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Yields the records at ascending `indices` of a file of fixed-size records starting at `dataOffset` in
+ * blocks, one per read: neighbouring records are grouped into reads of at most 4 MiB. Every block is a fresh
+ * buffer, never written again.
+ */
+export async function* readRecordBlocks(file: string, dataOffset: number, recordBytes: number, indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RecordBlock> {
   if (indices.length === 0) return;
   const handle = await openFile(file);
   try {
@@ -92,15 +102,27 @@ export async function* readRecords(file: string, dataOffset: number, recordBytes
       let end = k + 1;
       while (end < indices.length && indices[end]! - first < perChunk) end++;
       const span = indices[end - 1]! - first + 1;
-      const bytes = await readAt(handle, file, dataOffset + first * recordBytes, span * recordBytes);
-      for (let j = k; j < end; j++) {
-        const at = (indices[j]! - first) * recordBytes;
-        yield [j, bytes.subarray(at, at + recordBytes)];
-      }
+      yield { start: k, end, bytes: await readAt(handle, file, dataOffset + first * recordBytes, span * recordBytes) };
       k = end;
     }
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Yields `[k, record]` for the records at ascending `indices` of a file of fixed-size records starting at
+ * `dataOffset`, grouping neighbouring records into reads of at most 4 MiB ({@link readRecordBlocks}). Records
+ * are views of a fresh buffer per read, never written again: they stay valid (and keep their read's buffer
+ * alive) as long as they are held.
+ */
+export async function* readRecords(file: string, dataOffset: number, recordBytes: number, indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<[number, Uint8Array]> {
+  for await (const { start, end, bytes } of readRecordBlocks(file, dataOffset, recordBytes, indices, signal)) {
+    const first = indices[start]!;
+    for (let j = start; j < end; j++) {
+      const at = (indices[j]! - first) * recordBytes;
+      yield [j, bytes.subarray(at, at + recordBytes)];
+    }
   }
 }
 

@@ -10,7 +10,7 @@ import { checkGzipCanHold, decodeIdxValues, describeIdx, idxImageLayout, idxLabe
 import { fromIdx } from '../parsers.js';
 import { createNodeDataset } from '../sharp-images.js';
 import type { RawSample } from '../../dataset.js';
-import { checkSampleBytes, fileSize, gunzipReader, openFile, readAt, readRecords, readStreamRecords, verifyStreamLength, type StreamReader } from '../io.js';
+import { checkSampleBytes, fileSize, gunzipReader, openFile, readAt, readRecordBlocks, readStreamRecords, verifyStreamLength, type StreamReader } from '../io.js';
 import { isGzip } from '../../inflate.js';
 import { argumentError, formatError, notFoundError } from '../../errors.js';
 import { fileSystemError } from '../fs-errors.js';
@@ -194,9 +194,18 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
     // 8-bit images: a view of the read (records are never overwritten); other dtypes are decoded
     pixels: { data: header.dtype === 'uint8' ? new Uint8Array(bytes.buffer, bytes.byteOffset, recordValues) : decodeIdxValues(bytes, header.dtype, recordValues), channels: shape[0], height: shape[1], width: shape[2], layout },
   });
-  async function* read(indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RawSample> {
+  async function* read(indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RawSample | RawSample[]> {
     if (!gzip) {
-      for await (const [k, bytes] of readRecords(images, header.headerBytes, recordBytes, indices, signal)) yield toSample(indices[k]!, bytes);
+      // a raw file: the samples of each read at once (one step of the pass per read, not per sample)
+      for await (const { start, end, bytes } of readRecordBlocks(images, header.headerBytes, recordBytes, indices, signal)) {
+        const first = indices[start]!;
+        const samples: RawSample[] = [];
+        for (let j = start; j < end; j++) {
+          const at = (indices[j]! - first) * recordBytes;
+          samples.push(toSample(indices[j]!, bytes.subarray(at, at + recordBytes)));
+        }
+        yield samples;
+      }
       return;
     }
     const checkEnd = async (reader: StreamReader, next: number): Promise<void> => {

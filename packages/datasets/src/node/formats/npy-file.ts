@@ -6,7 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Matrix } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
 import type { NpyArray } from '../../formats/npy.js';
-import { encodeNpy, encodeNpyHeader, floatBytes, parseNpyHeader, readNpy, type NpyHeader } from '../../formats/npy.js';
+import { encodeNpy, encodeNpyHeader, floatBytesView, parseNpyHeader, readNpy, type NpyHeader } from '../../formats/npy.js';
 import { argumentError, formatError } from '../../errors.js';
 import { fileSystemError, writeError } from '../fs-errors.js';
 import { fileSize, openFile, readAt, readRecords } from '../io.js';
@@ -57,7 +57,7 @@ export interface NpyRowWriter {
   readonly rows: number;
   /** Rows that were already there when the writer was opened. */
   readonly resumedRows: number;
-  /** Appends rows: a matrix with `cols` columns, or `k * cols` values. */
+  /** Appends rows: a matrix with `cols` columns, or `k * cols` values (read until the promise resolves: keep them unchanged until then). */
   append(rows: Matrix | Float32Array): Promise<void>;
   /** Writes the final header, flushes, and renames the partial file to `path`. */
   finalize(): Promise<void>;
@@ -132,7 +132,7 @@ export async function openNpyRowWriter(path: string, options: NpyRowWriterOption
       const data = values instanceof Float32Array ? values : values.data;
       if (!(values instanceof Float32Array) && values.cols !== cols) throw argumentError('Appended rows have another column count', { expected: cols, actual: values.cols });
       if (data.length % cols !== 0) throw argumentError('Appended values are not a whole number of rows', { expected: `a multiple of ${cols}`, actual: data.length });
-      const bytes = floatBytes(data);
+      const bytes = floatBytesView(data); // written before append resolves: no copy needed
       await handle.write(bytes, 0, bytes.length, headerLength + rows * rowBytes);
       rows += data.length / cols;
       await writeHeader();
