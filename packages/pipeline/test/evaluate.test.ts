@@ -21,18 +21,9 @@ import {
   trainingIndices,
   type EvaluationConfig,
 } from '../src/index.js';
-import { demoModel, FASHION_VAL, NORMALISE, TEST, TRAIN } from './helpers.js';
+import { demoEvaluation, demoModel, FASHION_VAL, NORMALISE, TEST, TRAIN } from './helpers.js';
 
-const base = async (): Promise<EvaluationConfig> => ({
-  model: await demoModel(),
-  train: TRAIN,
-  trainFraction: 0.1,
-  test: TEST,
-  ood: [{ name: 'fashion', spec: FASHION_VAL }],
-  preprocess: NORMALISE,
-  valNoise: 200,
-  batchSize: 250,
-});
+const base = (): Promise<EvaluationConfig> => demoEvaluation(250);
 
 /** The row maxima of features `[n x D]`: a toy score for a user-defined method. */
 function rowMax(h: Matrix): Float32Array {

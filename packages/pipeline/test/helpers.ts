@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@opnp/backend-onnx/register';
-import { loadModel, type LoadedModel } from '../src/index.js';
+import { loadModel, type EvaluationConfig, type LoadedModel } from '../src/index.js';
 
 /** A file of the CLI's demo assets. */
 export function demoAsset(name: string): string {
@@ -30,4 +30,12 @@ export function demoModel(): Promise<LoadedModel> {
 /** A fresh temporary folder. */
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'opnp-pipeline-'));
+}
+
+/**
+ * The demo evaluation most tests start from: the demo model, a tenth of its training set, its test set, Fashion-MNIST
+ * as the OOD set, a noise validation set of `valNoise` samples, batches of `batchSize`.
+ */
+export async function demoEvaluation(batchSize: number, valNoise = 200): Promise<EvaluationConfig> {
+  return { model: await demoModel(), train: TRAIN, trainFraction: 0.1, test: TEST, ood: [{ name: 'fashion', spec: FASHION_VAL }], preprocess: NORMALISE, valNoise, batchSize };
 }

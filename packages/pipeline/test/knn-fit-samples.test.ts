@@ -21,18 +21,9 @@ import {
   type EvaluationConfig,
   type FitNeeds,
 } from '../src/index.js';
-import { demoModel, FASHION_VAL, NORMALISE, TEST, TRAIN } from './helpers.js';
+import { demoEvaluation, demoModel, TEST, TRAIN } from './helpers.js';
 
-const base = async (): Promise<EvaluationConfig> => ({
-  model: await demoModel(),
-  train: TRAIN,
-  trainFraction: 0.1,
-  test: TEST,
-  ood: [{ name: 'fashion', spec: FASHION_VAL }],
-  preprocess: NORMALISE,
-  valNoise: 200,
-  batchSize: 128,
-});
+const base = (): Promise<EvaluationConfig> => demoEvaluation(128);
 
 /** The training pass of `config` with `needs`, and the run's training indices. */
 async function fitted(config: EvaluationConfig, needs: FitNeeds) {

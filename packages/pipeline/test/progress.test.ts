@@ -24,7 +24,7 @@ import {
   type EvaluationConfig,
   type StageProgress,
 } from '../src/index.js';
-import { demoModel, FASHION_VAL, NORMALISE, TEST, TRAIN, tempDir } from './helpers.js';
+import { demoEvaluation, demoModel, NORMALISE, TRAIN, tempDir } from './helpers.js';
 
 /** A listener recording every event. */
 function recorder() {
@@ -77,16 +77,7 @@ function registryWithSlowFit() {
   return registry;
 }
 
-const base = async (): Promise<EvaluationConfig> => ({
-  model: await demoModel(),
-  train: TRAIN,
-  trainFraction: 0.1,
-  test: TEST,
-  ood: [{ name: 'fashion', spec: FASHION_VAL }],
-  preprocess: NORMALISE,
-  valNoise: 200,
-  batchSize: 100,
-});
+const base = (): Promise<EvaluationConfig> => demoEvaluation(100);
 
 describe('evaluate progress', () => {
   it('reports every phase: training pass, validation, grid search, baseline search, fits with sub-steps, scoring', async () => {

@@ -21,7 +21,7 @@ import {
   type MethodContext,
   type ValidationData,
 } from '../src/index.js';
-import { demoModel, FASHION_VAL, NORMALISE, TEST, TRAIN } from './helpers.js';
+import { demoEvaluation, demoModel, FASHION_VAL, NORMALISE, TEST, TRAIN } from './helpers.js';
 
 /** AUROC by definition: the share of (ID, OOD) pairs with the ID score higher, ties counting one half. */
 function bruteAuroc(id: ArrayLike<number>, ood: ArrayLike<number>): number {
@@ -110,16 +110,7 @@ describe('searchBaselines', () => {
 });
 
 describe('evaluate with searchBaselines', () => {
-  const base = async (): Promise<EvaluationConfig> => ({
-    model: await demoModel(),
-    train: TRAIN,
-    trainFraction: 0.1,
-    test: TEST,
-    ood: [{ name: 'fashion', spec: FASHION_VAL }],
-    preprocess: NORMALISE,
-    valNoise: 300,
-    batchSize: 250,
-  });
+  const base = (): Promise<EvaluationConfig> => demoEvaluation(250, 300);
 
   it('searches ReAct on the validation split and noise set of the OPNP grid search and scores the test set with the choice', async () => {
     const { report } = await evaluate({ ...(await base()), methods: ['react', 'opnp'], searchBaselines: true });
