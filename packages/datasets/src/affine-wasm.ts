@@ -17,7 +17,8 @@
  * `f32[out + y*outRow + x*outStep] = f32(f64(u8[src + y*srcRow + x*srcStep]) * a + b)`, with `a` and `b` the two
  * float64 at byte `coefficients`.
  */
-import { F64, I32, op, wasmModule, type Code, type WasmFunction } from './wasm-encoding.js';
+import { F64, I32, op, type Code, type WasmFunction } from './wasm-encoding.js';
+import { ensureMemory, lazyWasmInstance, type WasmInstance } from './wasm-instance.js';
 
 /** One pass of the kernel: `rows x cols` values, offsets and strides in bytes of the source, in values of the output. */
 export interface AffinePass {
@@ -31,17 +32,6 @@ export interface AffinePass {
   readonly cols: number;
   readonly a: number;
   readonly b: number;
-}
-
-/** The part of the WebAssembly API used here (the package's types do not include the DOM's or Node's). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
-} | undefined;
-
-interface Kernel {
-  affine: (...args: number[]) => void;
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
 }
 
 const { get, set, i32Const } = op;
@@ -69,20 +59,8 @@ function affineKernel(): WasmFunction {
   return { name: 'affine', params: 9, locals: [{ count: 4, type: I32 }, { count: 2, type: F64 }], body };
 }
 
-/** The kernel of this thread: undefined before the first use, null where WebAssembly is missing. */
-let kernel: Kernel | null | undefined;
-
-function loadKernel(): Kernel | null {
-  if (kernel !== undefined) return kernel;
-  try {
-    if (typeof WebAssembly === 'undefined') return (kernel = null);
-    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(wasmModule([affineKernel()], 1)));
-    kernel = { affine: exports['affine'] as Kernel['affine'], memory: exports['memory'] as Kernel['memory'] };
-  } catch {
-    kernel = null; // WebAssembly disabled
-  }
-  return kernel;
-}
+/** The kernel of this thread (instantiated at first use), null where WebAssembly is missing. */
+const loadKernel = lazyWasmInstance(() => [affineKernel()]);
 
 /** True when the WebAssembly kernel runs here. */
 export function affineKernelAvailable(): boolean {
@@ -92,7 +70,7 @@ export function affineKernelAvailable(): boolean {
 /** Views of the memory, made again after it grows (growing detaches the old buffer). */
 let views: { buffer: ArrayBuffer; bytes: Uint8Array; floats: Float32Array; doubles: Float64Array } | undefined;
 
-function viewsOf(k: Kernel): NonNullable<typeof views> {
+function viewsOf(k: WasmInstance): NonNullable<typeof views> {
   const buffer = k.memory.buffer;
   if (views?.buffer !== buffer) views = { buffer, bytes: new Uint8Array(buffer), floats: new Float32Array(buffer), doubles: new Float64Array(buffer) };
   return views;
@@ -109,20 +87,13 @@ export function writeAffine(src: Uint8Array | Uint8ClampedArray, passes: readonl
   const coefficients = 0; // 16 bytes: a, b of the running pass
   const srcAt = 16;
   const outAt = srcAt + Math.ceil(src.length / 8) * 8;
-  const missing = outAt + 4 * outLength - k.memory.buffer.byteLength;
-  if (missing > 0) {
-    try {
-      k.memory.grow(Math.ceil(missing / 65536));
-    } catch {
-      return false; // RangeError: past the engine's limit or out of memory
-    }
-  }
+  if (!ensureMemory(k.memory, outAt + 4 * outLength)) return false;
   const { bytes, floats, doubles } = viewsOf(k);
   bytes.set(src, srcAt);
   for (const p of passes) {
     doubles[0] = p.a;
     doubles[1] = p.b;
-    k.affine(srcAt + p.srcStart, p.srcRowStride, p.srcStep, outAt + 4 * p.outStart, 4 * p.outRowStride, 4 * p.outStep, p.rows, p.cols, coefficients);
+    k.functions.affine!(srcAt + p.srcStart, p.srcRowStride, p.srcStep, outAt + 4 * p.outStart, 4 * p.outRowStride, 4 * p.outStep, p.rows, p.cols, coefficients);
   }
   out.set(floats.subarray(outAt / 4, outAt / 4 + outLength), outOffset);
   return true;

@@ -15,21 +15,10 @@
  *   `taps` source rows `srcStride` apart from byte `rowStarts[r]` (i32), weights `weights[r * taps + t]`, 16 bytes
  *   at a time over `rowLength` bytes; out is `rows x rowLength`, packed.
  */
-import { I32, V128, op, wasmModule, type Code, type WasmFunction } from './wasm-encoding.js';
+import { I32, V128, op, type Code, type WasmFunction } from './wasm-encoding.js';
+import { ensureMemory, lazyWasmInstance } from './wasm-instance.js';
 import { PRECISION_BITS, coefficients, uniformTaps, type PillowFilter, type UniformTaps } from './pillow-coefficients.js';
 import type { ResizeWindow } from './pillow-resize.js';
-
-/** The part of the WebAssembly API used here (the package's types do not include the DOM's or Node's). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
-} | undefined;
-
-interface Kernels {
-  horizontal: (...args: number[]) => void;
-  vertical: (...args: number[]) => void;
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
-}
 
 const HALF = 1 << (PRECISION_BITS - 1);
 const { get, set, tee, i32Const } = op;
@@ -111,34 +100,12 @@ function verticalKernel(): WasmFunction {
   return { name: 'vertical', params: 8, locals: [{ count: 8, type: I32 }, { count: 8, type: V128 }], body };
 }
 
-/** The kernels of this thread: undefined before the first use, null where WebAssembly SIMD is missing. */
-let kernels: Kernels | null | undefined;
-
-function loadKernels(): Kernels | null {
-  if (kernels !== undefined) return kernels;
-  try {
-    if (typeof WebAssembly === 'undefined') return (kernels = null);
-    const module = new WebAssembly.Module(wasmModule([horizontalKernel(), verticalKernel()], 1));
-    const { exports } = new WebAssembly.Instance(module);
-    kernels = { horizontal: exports['horizontal'] as Kernels['horizontal'], vertical: exports['vertical'] as Kernels['vertical'], memory: exports['memory'] as Kernels['memory'] };
-  } catch {
-    kernels = null; // no SIMD (old engines), or WebAssembly disabled
-  }
-  return kernels;
-}
+/** The kernels of this thread (instantiated at first use), null where WebAssembly SIMD is missing. */
+const loadKernels = lazyWasmInstance(() => [horizontalKernel(), verticalKernel()]);
 
 /** True when the WebAssembly SIMD kernels run here. */
 export function simdAvailable(): boolean {
   return loadKernels() !== null;
-}
-
-function grow(k: Kernels, pages: number): boolean {
-  try {
-    k.memory.grow(pages);
-    return true;
-  } catch {
-    return false; // RangeError: past the engine's limit or out of memory
-  }
 }
 
 /** Bump allocation of 16-byte aligned blocks with 16 bytes of room after each. */
@@ -201,14 +168,13 @@ export function simdResizeWindow(src: Uint8Array, height: number, width: number,
     v: v && { starts: layout.take(4 * v.starts.length), weights: layout.take(4 * v.weights.length) },
     between: h && v ? layout.take(rows * rowLength) : 0,
   };
-  const missing = layout.size - k.memory.buffer.byteLength;
   // the memory grows to the largest image seen by this thread; where it cannot, JavaScript resizes
-  if (missing > 0 && !grow(k, Math.ceil(missing / 65536))) return undefined;
+  if (!ensureMemory(k.memory, layout.size)) return undefined;
   const memory = k.memory.buffer;
   new Uint8Array(memory).set(src.subarray(rowStart * stride, rowEnd * stride), at.src);
   if (h) copyTables(new Int32Array(memory), h, at.h!);
   if (v) copyTables(new Int32Array(memory), v, at.v!);
-  if (h) k.horizontal(at.src, stride, v ? rows : window.height, at.h!.starts, at.h!.weights, h.taps, window.width, v ? at.between : at.out, channels);
-  if (v) k.vertical(h ? at.between : at.src, verticalStride, rowLength, at.v!.starts, at.v!.weights, v.taps, window.height, at.out);
+  if (h) k.functions.horizontal!(at.src, stride, v ? rows : window.height, at.h!.starts, at.h!.weights, h.taps, window.width, v ? at.between : at.out, channels);
+  if (v) k.functions.vertical!(h ? at.between : at.src, verticalStride, rowLength, at.v!.starts, at.v!.weights, v.taps, window.height, at.out);
   return new Uint8Array(memory, at.out, window.height * rowLength).slice();
 }
