@@ -45,6 +45,9 @@ export async function loadModel(path: string, onWarning?: (message: string) => v
     return await loadWithRegisteredBackends(path, options);
   } catch (error) {
     if (!(error instanceof OpnpError) || error.code !== 'BACKEND_UNAVAILABLE') throw error;
+    // An .onnx file is the ONNX backend's: its failure (e.g. an execution provider that cannot start) is final,
+    // and trying again after loading TensorFlow.js would only repeat it.
+    if (path.toLowerCase().endsWith('.onnx')) throw error;
     const tfjs = await registerOptionalBackends();
     if (tfjs && !path.endsWith('.json')) return loadWithRegisteredBackends(path, options);
     if (!tfjs && path.endsWith('.json')) {

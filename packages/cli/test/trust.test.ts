@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeNpy, loadNpy } from '@opnp/datasets/node';
 import type { EvalReport } from '@opnp/pipeline';
 import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
@@ -384,8 +385,13 @@ describe('--threads and --execution-provider', () => {
     const cpu = await cli([...args, '--threads', '1', '--execution-provider', 'cpu']);
     expect(cpu.code).toBe(0);
     expect(cpu.stderr).toContain('runtime: cpu, 1 thread');
+    const create = vi.spyOn(ort.InferenceSession, 'create');
     const cuda = await cli([...args, '--execution-provider', 'cuda', '--restart']);
     expect(cuda.code).toBe(1);
     expect(cuda.stderr).toMatch(/could not start the execution provider\(s\) cuda/);
+    // One attempt (onnxruntime logs each failed provider library on stderr), not a second after loading other backends.
+    const cudaAttempts = create.mock.calls.filter(([, options]) => JSON.stringify(options ?? {}).includes('cuda'));
+    create.mockRestore();
+    expect(cudaAttempts).toHaveLength(1);
   });
 });
