@@ -3,8 +3,8 @@
  * subspace of the training features (centred at `u = -pinv(W) b`), scaled to logit size, against energy.
  */
 import { OpnpError } from '../errors.js';
-import type { GemmKernel } from '../gemm.js';
-import { assertFeaturesMatchHead, assertHead, logits, type LinearHead } from '../head.js';
+import { portableGemmKernel, type GemmKernel } from '../gemm.js';
+import { assertFeaturesMatchHead, assertHead, logits, logitsWith, type LinearHead } from '../head.js';
 import type { Matrix } from '../matrix.js';
 import { gemm64ABt } from './gemm64.js';
 import { energy } from './logit-scores.js';
@@ -145,11 +145,13 @@ function assertVimInputs(trainFeatures: Matrix, head: LinearHead, options: VimOp
   return dim;
 }
 
-/** `alpha` and the model, from the residual basis (the eigenvectors beyond the top `dim`). */
-function finishVim(trainFeatures: Matrix, head: LinearHead, origin: Float64Array, dim: number, residualBasis: Float64Array): VimModel {
+/**
+ * `alpha` and the model, from the residual basis (the eigenvectors beyond the top `dim`) and the training logits
+ * `f [N x C]` of `head`.
+ */
+function finishVim(trainFeatures: Matrix, f: Matrix, head: LinearHead, origin: Float64Array, dim: number, residualBasis: Float64Array): VimModel {
   const { rows: N, cols: D } = trainFeatures;
   const norms = residualNorms(trainFeatures, origin, residualBasis, D - dim);
-  const f = logits(head, trainFeatures);
   let maxLogitSum = 0;
   let residualSum = 0;
   for (let n = 0; n < N; n++) {
@@ -180,18 +182,22 @@ export function fitVim(trainFeatures: Matrix, head: LinearHead, options: VimOpti
   const origin = vimOrigin(head);
   const cov = vimCovariance(trainFeatures, origin);
   const eigen = symmetricEigen(cov, D, { vectors: { from: dim, to: D } });
-  return finishVim(trainFeatures, head, origin, dim, eigen.vectors);
+  return finishVim(trainFeatures, logits(head, trainFeatures), head, origin, dim, eigen.vectors);
 }
 
 /** Options of {@link fitVimAsync}. */
 export interface VimAsyncOptions extends VimOptions {
-  /** Kernel whose `float64Product` accelerator does the eigendecompositions' products (`symmetricEigenAsync`). */
-  kernel?: GemmKernel;
+  /**
+   * Kernel of the training logits (`alpha`), whose `float64Product` accelerator also does the eigendecompositions'
+   * products (`symmetricEigenAsync`). Default the portable kernel.
+   */
+  kernel?: GemmKernel | undefined;
 }
 
 /**
  * {@link fitVim} with both eigendecompositions (the weight Gram matrix and the covariance) through
- * `symmetricEigenAsync` and `options.kernel`: the same model up to the summation order inside the products.
+ * `symmetricEigenAsync` and `options.kernel`, and the training logits of `alpha` through the kernel's GEMM: the same
+ * model up to the summation order inside the products (and the float32 rounding of the logits).
  *
  * @throws OpnpError as {@link fitVim}, and the kernel's errors
  */
@@ -203,25 +209,50 @@ export async function fitVimAsync(trainFeatures: Matrix, head: LinearHead, optio
   const origin = originFromGram(head, await symmetricEigenAsync(gram, small, kernel));
   const cov = vimCovariance(trainFeatures, origin);
   const eigen = await symmetricEigenAsync(cov, D, { ...kernel, vectors: { from: dim, to: D } });
-  return finishVim(trainFeatures, head, origin, dim, eigen.vectors);
+  const f = await logitsWith(options.kernel ?? portableGemmKernel, head, trainFeatures);
+  return finishVim(trainFeatures, f, head, origin, dim, eigen.vectors);
+}
+
+/** `energy(f) - alpha * residual norm` per row, NaN for rows of `features` with NaN. */
+function vimFromEnergy(model: VimModel, features: Matrix, f: Matrix): Float32Array {
+  const { cols: D } = features;
+  const norms = residualNorms(features, model.origin, model.residualBasis, D - model.dim);
+  const e = energy(f);
+  const out = new Float32Array(features.rows);
+  for (let n = 0; n < features.rows; n++) {
+    out[n] = hasNaN(features.data, n * D, D) ? NaN : e[n]! - model.alpha * norms[n]!;
+  }
+  return out;
 }
 
 /**
  * ViM score `energy(f) - alpha * ||(h - u) NS||` (higher = more in-distribution; the reference's
- * `-vlogit + energy`). Rows with NaN score NaN.
+ * `-vlogit + energy`), the logits `f` through the portable kernel ({@link vimScoreAsync} takes a faster one). Rows
+ * with NaN score NaN.
  *
  * @param features `[N, D]`
  * @returns scores `[N]`
  */
 export function vimScore(model: VimModel, features: Matrix): Float32Array {
   assertFeaturesMatchHead(model.head, features);
-  const { cols: D } = features;
-  const k = D - model.dim;
-  const norms = residualNorms(features, model.origin, model.residualBasis, k);
-  const e = energy(logits(model.head, features));
-  const out = new Float32Array(features.rows);
-  for (let n = 0; n < features.rows; n++) {
-    out[n] = hasNaN(features.data, n * D, D) ? NaN : e[n]! - model.alpha * norms[n]!;
-  }
-  return out;
+  return vimFromEnergy(model, features, logits(model.head, features));
+}
+
+/** Options of {@link vimScoreAsync}. */
+export interface VimScoreAsyncOptions {
+  /** Kernel of the logits `H W^T + b` of the energy term. Default (also when `undefined`) the portable kernel. */
+  kernel?: GemmKernel | undefined;
+}
+
+/**
+ * {@link vimScore} with the logits of the energy term through `options.kernel` (e.g. `await resolveGemmKernel()`):
+ * the same scores up to the float32 rounding of the logits; the residual norms are float64 as in {@link vimScore}.
+ *
+ * @param features `[N, D]`
+ * @returns scores `[N]`
+ * @throws OpnpError as {@link vimScore}, and the kernel's errors
+ */
+export async function vimScoreAsync(model: VimModel, features: Matrix, options: VimScoreAsyncOptions = {}): Promise<Float32Array> {
+  assertFeaturesMatchHead(model.head, features);
+  return vimFromEnergy(model, features, await logitsWith(options.kernel ?? portableGemmKernel, model.head, features));
 }
