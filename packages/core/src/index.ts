@@ -92,7 +92,7 @@ export { fitFdbd, fdbdScore, type FdbdModel, type FdbdOptions } from './scores/f
 export { fitRmds, rmdsScore, type RmdsModel } from './scores/rmds.js';
 export { fitNnGuide, nnGuideScore, type NnGuideModel, type NnGuideOptions } from './scores/nnguide.js';
 export { fitNci, nciScore, type NciModel, type NciOptions } from './scores/nci.js';
-export { fitResidual, residualScore, type ResidualModel } from './scores/residual.js';
+export { fitResidual, residualScore, residualScoreAsync, type ResidualModel, type ResidualScoreAsyncOptions } from './scores/residual.js';
 export {
   odin,
   odinModelOf,

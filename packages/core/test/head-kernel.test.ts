@@ -20,13 +20,18 @@ import {
   portableGemmKernel,
   pruneHead,
   pruningMasks,
+  fitResidual,
+  residualScore,
+  residualScoreAsync,
   computeSensitivity,
   neuronSensitivity,
   reactThreshold,
   vimScore,
   vimScoreAsync,
+  type GemmKernel,
   type LinearHead,
   type Matrix,
+  type Matrix64,
   type ScoreSpec,
 } from '@opnp/core';
 import { FLOAT32_UNIT_ROUNDOFF, counting, headLogitBound, portableRoundings, randomMatrix, roundedFloat64GemmKernel, rowMaxima, settledCode } from '@opnp/core/testing';
@@ -166,6 +171,58 @@ describe('ViM through a kernel', () => {
     expect(Math.abs(model.alpha - portable.alpha)).toBeLessThanOrEqual(maxBound / meanNorm + 1e-12 * portable.alpha);
     // With the portable kernel, the model of fitVim.
     expect((await fitVimAsync(train, head, { dim, kernel: portableGemmKernel })).alpha).toBe(portable.alpha);
+  });
+});
+
+/**
+ * `roundedFloat64GemmKernel` with a `float64Product` accelerator summing each dot product from its last term to its
+ * first (another summation order than JavaScript's), counting its calls.
+ */
+function withReversedFloat64Product(): { kernel: GemmKernel; calls: () => number } {
+  let calls = 0;
+  const float64Product = async (a: Matrix64, b: Matrix64, o: { transA: boolean; transB: boolean }): Promise<Matrix64> => {
+    calls++;
+    const [m, k, n] = [o.transA ? a.cols : a.rows, o.transA ? a.rows : a.cols, o.transB ? b.rows : b.cols];
+    const data = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let q = k - 1; q >= 0; q--) s += (o.transA ? a.data[q * a.cols + i]! : a.data[i * a.cols + q]!) * (o.transB ? b.data[j * b.cols + q]! : b.data[q * b.cols + j]!);
+        data[i * n + j] = s;
+      }
+    }
+    return { rows: m, cols: n, data };
+  };
+  return { kernel: { ...roundedFloat64GemmKernel, accelerators: { float64Product } }, calls: () => calls };
+}
+
+describe('ViM and Residual projections on the kernel', () => {
+  const dim = 500;
+
+  it("residualScoreAsync projects on the kernel's float64Product: residualScore's scores up to the summation order", async () => {
+    const model = fitResidual(train, head, { dim });
+    const want = residualScore(model, test);
+    expect(Array.from(await residualScoreAsync(model, test))).toEqual(Array.from(want));
+    expect(Array.from(await residualScoreAsync(model, test, { kernel: portableGemmKernel }))).toEqual(Array.from(want));
+    const run = withReversedFloat64Product();
+    const got = await residualScoreAsync(model, test, { kernel: run.kernel });
+    expect(run.calls()).toBeGreaterThan(0);
+    // float64 sums of D products of size <= |h - u| |v| in another order (1e-12 of the norm), then one float32 rounding.
+    expectWithinRounding(got, want, Float64Array.from(want, (v) => 1e-12 * (Math.abs(v) + 1)), 'residual');
+  });
+
+  it('vimScoreAsync and fitVimAsync project the residual on the kernel too', async () => {
+    const run = withReversedFloat64Product();
+    const model = await fitVimAsync(train, head, { dim, kernel: run.kernel });
+    const afterFit = run.calls();
+    expect(afterFit).toBeGreaterThan(0);
+    const got = await vimScoreAsync(model, test, { kernel: run.kernel });
+    expect(run.calls()).toBeGreaterThan(afterFit);
+    const want = vimScore(model, test);
+    // The energy's logit bound (the test kernel's GEMM), 1e-12 of alpha times each residual norm, roundings.
+    const norms = residualNorms(test, model.origin, model.residualBasis, D - dim);
+    const bound = rowMaxima(headLogitBound(test, head, ROUNDINGS), C).map((v, n) => v + 1e-12 * model.alpha * norms[n]! + FLOAT32_UNIT_ROUNDOFF * 2 * (Math.abs(want[n]!) + 1));
+    expectWithinRounding(got, want, bound, 'vim');
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The built-in methods compute their head products (composed scores, ViM's energy, the fit logits of KL matching,
- * SHE and NNGuide) with the run's kernel (`context.kernel`), never with core's portable kernel, and their scores
+ * SHE and NNGuide; and ViM's and Residual's float64 projections) with the run's kernel (`context.kernel`), never with core's portable kernel, and their scores
  * depend on the kernel only through the float32 rounding of the logits (docs/numerics.md#score-composition).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -19,6 +19,7 @@ import {
   nnGuideScore,
   portableGemmKernel,
   resolveGemmKernel,
+  residualScoreAsync,
   sheScore,
   vimScoreAsync,
   mulberry32 as mulberry,
@@ -104,14 +105,15 @@ describe('built-in methods through the run kernel', () => {
     }
   });
 
-  it('vim and the fit-logit methods score as their core functions with the logits of the run kernel', async () => {
+  it('vim, residual and the fit-logit methods score as their core functions with the logits of the run kernel', async () => {
     const kernel = await resolveGemmKernel();
     const context = await contextWith(kernel);
-    const got = await scoresOf(['vim', ...FIT_LOGITS], context, { vim: { dim: 500 }, nnguide: { bankFraction: 1 } });
+    const got = await scoresOf(['vim', 'residual', ...FIT_LOGITS], context, { vim: { dim: 500 }, residual: { dim: 500 }, nnguide: { bankFraction: 1 } });
     const fitLogits = await logitsWith(kernel, head, fitFeatures);
     const vim = await fitVimAsync(fitFeatures, head, { dim: 500, kernel });
     const want: Record<string, Float32Array> = {
       vim: await vimScoreAsync(vim, test, { kernel }),
+      residual: await residualScoreAsync(vim, test, { kernel }),
       klm: klMatchingScore(fitKlMatching(fitLogits), testLogits),
       she: sheScore(fitShe(fitFeatures, context.fitLabels, head, { trainLogits: fitLogits }), test, testLogits),
       nnguide: nnGuideScore(fitNnGuide(fitFeatures, fitLogits, { k: 10 }), test, testLogits),

@@ -37,7 +37,7 @@ import {
   pruneHead,
   pruningMasks,
   reactThreshold,
-  residualScore,
+  residualScoreAsync,
   rmdsScore,
   sampleIndices,
   sheScore,
@@ -173,7 +173,7 @@ const diceReact: MethodDefinition<{ percentile: number; reactPercentile: number 
  */
 function vimModelOf(c: MethodContext, shared: SharedFits, dim: number): Promise<VimModel> {
   return shared.get(`vim:${dim}`, () => {
-    const model = fitVimAsync(c.fitFeatures, c.head, { ...(dim > 0 ? { dim } : {}), ...(c.kernel ? { kernel: c.kernel } : {}) });
+    const model = methodKernel(c).then((kernel) => fitVimAsync(c.fitFeatures, c.head, { ...(dim > 0 ? { dim } : {}), kernel }));
     model.catch(() => undefined); // awaited (and reported) by the scorers
     return model;
   });
@@ -338,7 +338,8 @@ const residual: MethodDefinition<{ dim: number }> = {
   defaults: { dim: 0 },
   create: async (c, o, shared) => {
     const model = await vimModelOf(c, shared, o.dim);
-    return (h) => residualScore(model, h);
+    const kernel = await methodKernel(c);
+    return (h) => residualScoreAsync(model, h, { kernel });
   },
 };
 
