@@ -70,7 +70,7 @@ const DICE_PERCENTILES = [10, 30, 50, 70, 90];
 
 /**
  * The scorer of a composed score (transform, head, logit score) with the head product through the run's kernel
- * (`context.kernel`; the portable kernel without one).
+ * ({@link methodKernel}).
  */
 const composed = (c: MethodContext, spec: ScoreSpec): Scorer => async (h) => composeScoreAsync(h, spec, { kernel: await methodKernel(c) });
 
@@ -168,7 +168,8 @@ const diceReact: MethodDefinition<{ percentile: number; reactPercentile: number 
 
 /**
  * The ViM fit for principal dimension `dim` (0 = the default for D), shared by `vim` and `residual`. It runs through
- * the run's kernel (its float64 products do the eigendecompositions); the scorers' `create` awaits it, so it is
+ * the run's kernel (its float64 products do the eigendecompositions and alpha's residual norms, its GEMM alpha's
+ * logits); the scorers' `create` awaits it, so it is
  * timed and reported with the other fits, and a fit error is reported there.
  */
 function vimModelOf(c: MethodContext, shared: SharedFits, dim: number): Promise<VimModel> {
