@@ -6,7 +6,7 @@
  * so no validation split; docs/numerics.md#id-accuracy-of-the-pruned-head-table-3).
  */
 import { argmaxRows } from '@opnp/metrics';
-import { OpnpError, logitsWith, pruneHead, pruningMasks, type PruningPercentages } from '@opnp/core';
+import { OpnpError, logits, pruneHead, pruningMasks, type PruningPercentages } from '@opnp/core';
 import { assertList, assertPoint } from './checks.js';
 import type { AblationDefinition } from './definition.js';
 import type { MeasuredVariant } from './measure.js';
@@ -49,7 +49,7 @@ export const accuracyAblation: AblationDefinition = {
       const head = s.percentages === null ? session.head : pruneHead(session.head, pruningMasks(sensitivity, neuronSensitivity, s.percentages, 'opnp'));
       return {
         variant: { name: s.name, description: s.percentages === null ? 'the original head' : `the head pruned at ${pointLabel(s.percentages)}`, percentages: s.percentages, searched: false },
-        scorer: async (h) => Float32Array.from(argmaxRows(await logitsWith(session.model.kernel, head, h))),
+        scorer: (h) => Float32Array.from(argmaxRows(logits(head, h))),
       };
     });
     return { session, variants };

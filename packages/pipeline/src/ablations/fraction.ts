@@ -4,12 +4,12 @@
  * fraction's OPP point is searched on the validation data like OPP's; `none` is the unpruned head (energy)
  * (docs/numerics.md#sensitivity-sample-fraction-table-8).
  */
-import { DEFAULT_PRUNING_GRID, OpnpError, SensitivityAccumulator, neuronSensitivity, pruneHead, pruningMasks, type Matrix } from '@opnp/core';
+import { DEFAULT_PRUNING_GRID, OpnpError, SensitivityAccumulator, composeScore, neuronSensitivity, pruneHead, pruningMasks, type Matrix } from '@opnp/core';
 import { subsetIndices } from '@opnp/datasets';
 import { trainingIndices } from '../training-pass.js';
 import { assertList } from './checks.js';
 import type { AblationDefinition } from './definition.js';
-import { headEnergyScorer, type MeasuredVariant } from './measure.js';
+import type { MeasuredVariant } from './measure.js';
 import { searchBands, weightGrid } from './point-search.js';
 import type { BatchObserver } from './session.js';
 
@@ -80,7 +80,7 @@ export const fractionAblation: AblationDefinition = {
     const subsets: SubsetSensitivity[] = [];
     const session = await open(NEEDS, subsetObserver(fractions, subsets));
     const { head } = session;
-    const variants: MeasuredVariant[] = [{ variant: { name: 'none', description: 'no pruning (energy)', percentages: null, searched: false }, scorer: headEnergyScorer(session, head) }];
+    const variants: MeasuredVariant[] = [{ variant: { name: 'none', description: 'no pruning (energy)', percentages: null, searched: false }, scorer: (h) => composeScore(h, { head }) }];
     for (const fraction of fractions) {
       const sensitivity = fraction === 1 ? session.fitted.opnp.sensitivity : subsets.find((s) => s.fraction === fraction)!.accumulator.result();
       const neurons = fraction === 1 ? session.fitted.opnp.neuronSensitivity : neuronSensitivity(sensitivity);
@@ -88,7 +88,7 @@ export const fractionAblation: AblationDefinition = {
       const pruned = pruneHead(head, pruningMasks(sensitivity, neurons, chosen.percentages, 'opp'));
       variants.push({
         variant: { name: fractionLabel(fraction), description: `OPP, sensitivity over ${sensitivity.count} training samples`, percentages: chosen.percentages, searched: true, validation: chosen.validation, details: { fraction, samples: sensitivity.count } },
-        scorer: headEnergyScorer(session, pruned),
+        scorer: (h) => composeScore(h, { head: pruned }),
       });
     }
     return { session, variants };

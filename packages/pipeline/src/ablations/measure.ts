@@ -4,7 +4,6 @@
  * `oodMetrics` per (variant, OOD set) and their averages (`methodMetrics`), or the top-1 accuracy of a pruned head
  * on the labelled ID test samples.
  */
-import { composeScoreAsync, type LinearHead } from '@opnp/core';
 import { accuracy } from '@opnp/metrics';
 import type { ScoredSet } from '../collect.js';
 import { createEmptyRegistry, type MethodDefinition, type Scorer } from '../methods/registry.js';
@@ -17,12 +16,6 @@ import type { AblationRow, AblationVariant } from './types.js';
 export interface MeasuredVariant {
   readonly variant: AblationVariant;
   readonly scorer: Scorer;
-}
-
-/** The scorer of a variant's head: energy of its logits, the head product through the run's kernel. */
-export function headEnergyScorer(session: Pick<AblationSession, 'model'>, head: LinearHead): Scorer {
-  const { kernel } = session.model;
-  return (h) => composeScoreAsync(h, { head }, { kernel });
 }
 
 /** What was measured: the tidy rows, and the samples they cover. */

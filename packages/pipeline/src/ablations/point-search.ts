@@ -4,7 +4,7 @@
  * AUROC, then the earliest grid point. Pruners that threshold an importance by the band rule (sensitivity,
  * `|W|`, feature norms) go through the OPNP grid search itself; other pruners (random) are scored point by point.
  */
-import { composeScoreAsync, evaluateGridPoint, gridPoints, selectGridPoint, type LinearHead, type Matrix, type PruningGrid, type PruningPercentages, type SensitivityLike } from '@opnp/core';
+import { composeScore, evaluateGridPoint, gridPoints, selectGridPoint, type LinearHead, type PruningGrid, type PruningPercentages, type SensitivityLike } from '@opnp/core';
 import { oodMetrics } from '@opnp/metrics';
 import { phaseReporter } from '../progress.js';
 import { searchOpnpPoint } from '../search.js';
@@ -49,22 +49,18 @@ export async function searchBands(session: AblationSession, importance: { readon
 
 /**
  * The point of `grid` whose head (`headAt(point)`, scored with energy) does best on the validation data, point by
- * point, each head product through the run's kernel (reported as stage `search <label>` in `points`).
+ * point (reported as stage `search <label>` in `points`).
  */
-export async function searchHeads(session: AblationSession, grid: PruningGrid, headAt: (percentages: PruningPercentages) => LinearHead, label: string): Promise<ChosenPoint> {
+export function searchHeads(session: AblationSession, grid: PruningGrid, headAt: (percentages: PruningPercentages) => LinearHead, label: string): ChosenPoint {
   const validation = validationOf(session);
   const points = gridPoints(grid);
   const phase = phaseReporter(session.config.onProgress, stageOf(label), points.length, { unit: 'points' });
-  const { kernel } = session.model;
-  const results = [];
-  for (const [index, percentages] of points.entries()) {
+  const results = points.map((percentages, index) => {
     phase.step(index);
     const head = headAt(percentages);
-    const energyOf = (features: Matrix) => composeScoreAsync(features, { head }, { kernel });
-    const ood: (readonly [string, Float32Array])[] = [];
-    for (const [name, features] of Object.entries(validation.ood)) ood.push([name, await energyOf(features)]);
-    results.push(evaluateGridPoint(index, percentages, await energyOf(validation.id), ood, (a, b) => oodMetrics(a, b)));
-  }
+    const ood = Object.entries(validation.ood).map(([name, features]) => [name, composeScore(features, { head })] as const);
+    return evaluateGridPoint(index, percentages, composeScore(validation.id, { head }), ood, (a, b) => oodMetrics(a, b));
+  });
   phase.done(points.length);
   const best = selectGridPoint(results);
   return { percentages: best.percentages, validation: { fpr95: best.fpr95, auroc: best.auroc } };

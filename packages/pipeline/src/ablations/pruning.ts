@@ -6,6 +6,7 @@
  */
 import {
   DEFAULT_PRUNING_GRID,
+  composeScore,
   lowNormNeuronMask,
   magnitudeWeightMask,
   meanFeatureNorm,
@@ -19,7 +20,6 @@ import {
 } from '@opnp/core';
 import { assertGridOption } from './checks.js';
 import type { AblationDefinition } from './definition.js';
-import { headEnergyScorer } from './measure.js';
 import { neuronGrid, searchBands, searchHeads, weightGrid, type ChosenPoint } from './point-search.js';
 import type { AblationSession } from './session.js';
 
@@ -68,12 +68,12 @@ export const pruningAblation: AblationDefinition = {
     const variants = [];
     for (const pruner of pruners(session)) {
       const axes = pruner.axes === 'weights' ? weightGrid(grid) : neuronGrid(grid);
-      const chosen: ChosenPoint = pruner.importance ? await searchBands(session, pruner.importance, axes, pruner.name) : await searchHeads(session, axes, pruner.headAt, pruner.name);
+      const chosen: ChosenPoint = pruner.importance ? await searchBands(session, pruner.importance, axes, pruner.name) : searchHeads(session, axes, pruner.headAt, pruner.name);
       const head = pruner.headAt(chosen.percentages);
       const details = pruner.name.startsWith('R') ? { seed: session.config.seed } : undefined;
       variants.push({
         variant: { name: pruner.name, description: pruner.description, percentages: chosen.percentages, searched: true, validation: chosen.validation, ...(details ? { details } : {}) },
-        scorer: headEnergyScorer(session, head),
+        scorer: (h: Parameters<typeof composeScore>[0]) => composeScore(h, { head }),
       });
     }
     return { session, variants };

@@ -3,10 +3,10 @@
  * `s_j` (docs/numerics.md#neuron-sensitivity): mean (the default, Eq. 8), max, min, median, norm (`l2`) and
  * variance. Each statistic's ONP point is searched on the validation data (docs/numerics.md#neuron-statistic-table-9).
  */
-import { DEFAULT_PRUNING_GRID, OpnpError, neuronSensitivity, pruneHead, pruningMasks, type NeuronStatistic } from '@opnp/core';
+import { DEFAULT_PRUNING_GRID, OpnpError, composeScore, neuronSensitivity, pruneHead, pruningMasks, type NeuronStatistic } from '@opnp/core';
 import { assertList } from './checks.js';
 import type { AblationDefinition } from './definition.js';
-import { headEnergyScorer, type MeasuredVariant } from './measure.js';
+import type { MeasuredVariant } from './measure.js';
 import { neuronGrid, searchBands } from './point-search.js';
 
 /** The paper's statistics in its order (`l2` is its `norm`). */
@@ -45,7 +45,7 @@ export const statisticAblation: AblationDefinition = {
       const pruned = pruneHead(session.head, pruningMasks(sensitivity, neurons, chosen.percentages, 'onp'));
       variants.push({
         variant: { name: statisticLabel(statistic), description: `ONP, s_j = ${statistic} over the classes of s_cj`, percentages: chosen.percentages, searched: true, validation: chosen.validation, details: { statistic } },
-        scorer: headEnergyScorer(session, pruned),
+        scorer: (h) => composeScore(h, { head: pruned }),
       });
     }
     return { session, variants };

@@ -4,10 +4,10 @@
  * (no search), scored with energy on the whole ID test set and every OOD test set. The first row is the base point
  * (docs/numerics.md#pruning-percentage-sweeps-figure-3).
  */
-import { OpnpError, pruneHead, pruningMasks, type PruningPercentages } from '@opnp/core';
+import { OpnpError, composeScore, pruneHead, pruningMasks, type PruningPercentages } from '@opnp/core';
 import { assertList, assertPoint } from './checks.js';
 import type { AblationDefinition } from './definition.js';
-import { headEnergyScorer, type MeasuredVariant } from './measure.js';
+import type { MeasuredVariant } from './measure.js';
 import { PERCENTAGE_KEYS, pointLabel } from './point-label.js';
 import type { SweepLevels } from './types.js';
 
@@ -59,7 +59,7 @@ export const sweepAblation: AblationDefinition = {
       const name = key === 'base' ? pointLabel(percentages) : `${key}=${level}%`;
       return {
         variant: { name, description: `energy of the head pruned at ${pointLabel(percentages)}`, percentages, searched: false, details: key === 'base' ? { key } : { key, level } },
-        scorer: headEnergyScorer(session, head),
+        scorer: (h) => composeScore(h, { head }),
       };
     });
     return { session, variants };
