@@ -81,18 +81,18 @@ export {
   type SymmetricEigenAsyncOptions,
 } from './scores/symmetric-eigen.js';
 export { fitKnn, knnScore, knnScoreAsync, knnBlockRows, KNN_BLOCK_BUDGET_BYTES, type KnnModel, type KnnOptions, type KnnScoreOptions, type KnnScoreAsyncOptions } from './scores/knn.js';
-export { composeScore, applyFeatureTransform, type ScoreSpec, type FeatureTransform } from './scores/compose.js';
+export { composeScore, composeScoreAsync, applyFeatureTransform, type ComposeScoreAsyncOptions, type ScoreSpec, type FeatureTransform } from './scores/compose.js';
 export { gen, type GenOptions } from './scores/gen.js';
-export { fitVim, fitVimAsync, vimScore, vimOrigin, defaultVimDim, type VimModel, type VimOptions, type VimAsyncOptions } from './scores/vim.js';
+export { fitVim, fitVimAsync, vimScore, vimScoreAsync, vimOrigin, defaultVimDim, type VimModel, type VimOptions, type VimAsyncOptions, type VimScoreAsyncOptions } from './scores/vim.js';
 export { entropy, type EntropyOptions } from './scores/entropy.js';
 export { weightedEnergy, assertClassWeights } from './scores/webo.js';
 export { fitKlMatching, klMatchingScore, type KlMatchingModel } from './scores/klm.js';
-export { fitShe, sheScore, type SheModel } from './scores/she.js';
+export { fitShe, sheScore, type SheFitOptions, type SheModel } from './scores/she.js';
 export { fitFdbd, fdbdScore, type FdbdModel, type FdbdOptions } from './scores/fdbd.js';
 export { fitRmds, rmdsScore, type RmdsModel } from './scores/rmds.js';
 export { fitNnGuide, nnGuideScore, type NnGuideModel, type NnGuideOptions } from './scores/nnguide.js';
 export { fitNci, nciScore, type NciModel, type NciOptions } from './scores/nci.js';
-export { fitResidual, residualScore, type ResidualModel } from './scores/residual.js';
+export { fitResidual, residualScore, residualScoreAsync, type ResidualModel, type ResidualScoreAsyncOptions } from './scores/residual.js';
 export {
   odin,
   odinModelOf,

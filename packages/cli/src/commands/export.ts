@@ -6,7 +6,7 @@
  * --resize-kernel resolved against the model's input, as for --train).
  */
 import type { Command } from 'commander';
-import { OpnpError, composeScore, keptWeightCount, neuronSensitivity, pruneHead, pruningMasks, reactThreshold, type DetectorExportResult, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
+import { OpnpError, composeScoreAsync, keptWeightCount, neuronSensitivity, pruneHead, pruningMasks, reactThreshold, type DetectorExportResult, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
 import { checkDetectorPreprocessing } from '@opnp/core/backend';
 import { loadNpy, preprocessOptionsFor } from '@opnp/datasets/node';
 import {
@@ -199,7 +199,8 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
       const stage = stageReporter(progressListener(io, flags.quiet === true), 'threshold set', val.count);
       const features = (await collectFeatures(val, { batchSize: flags.batchSize, dim: head.weight.cols, ...(io.signal ? { signal: io.signal } : {}), onSkip: skipWarner(io, flags.thresholdFrom), onProgress: stage.onProgress })).features;
       stage.done(val.count);
-      const scores = composeScore(features, { head: pruned, ...(reactClip !== undefined ? { transform: { kind: 'react' as const, clip: reactClip } } : {}) });
+      // The detector's score (the pruned head's energy), the head product through the run's kernel.
+      const scores = await composeScoreAsync(features, { head: pruned, ...(reactClip !== undefined ? { transform: { kind: 'react' as const, clip: reactClip } } : {}) }, { kernel: model.kernel });
       const value = fpr95Threshold(scores);
       threshold = { value, kept: scores.filter((s) => s >= value).length, total: scores.length };
     }

@@ -12,9 +12,14 @@
  * | `ash-p` / `ash-b` / `ash-s` | `{ head, transform: { kind: 'ash', variant: 'p' / 'b' / 's', percentile: 90 } }` |
  * | `scale` | `{ head, transform: { kind: 'scale', percentile: 85 } }` |
  * | `opp` / `onp` / `opnp` (+ `react`) | `{ head: prunedHead, transform?: react }` |
+ *
+ * {@link composeScore} computes the head product with the portable kernel (synchronous); {@link composeScoreAsync}
+ * with any {@link GemmKernel} (an evaluation passes its run's kernel, onnxruntime's MatMul). They differ only by the
+ * float32 rounding of the products (docs/numerics.md#score-composition).
  */
 import { OpnpError } from '../errors.js';
-import { assertFeaturesMatchHead, logits, type LinearHead } from '../head.js';
+import { portableGemmKernel, type GemmKernel } from '../gemm.js';
+import { assertFeaturesMatchHead, logits, logitsWith, type LinearHead } from '../head.js';
 import type { Matrix } from '../matrix.js';
 import { scoreLogits, type LogitScore } from './logit-scores.js';
 import { ash, react, scale, type AshVariant } from './transforms.js';
@@ -51,8 +56,20 @@ export function applyFeatureTransform(features: Matrix, transform: FeatureTransf
   }
 }
 
+/** The features the head of `spec` multiplies: `transform(features)`, or `features` themselves. */
+function transformedFor(features: Matrix, spec: ScoreSpec): Matrix {
+  assertFeaturesMatchHead(spec.head, features);
+  return spec.transform === undefined ? features : applyFeatureTransform(features, spec.transform);
+}
+
+/** The logit score of `spec` on logits `f` of its head. */
+function scoreOfSpec(f: Matrix, spec: ScoreSpec): Float32Array {
+  return scoreLogits(f, spec.score ?? 'energy', spec.temperature === undefined ? {} : { temperature: spec.temperature });
+}
+
 /**
- * Computes a composed score: `score(head(transform(features)))`.
+ * Computes a composed score: `score(head(transform(features)))`, the head product through the portable kernel
+ * (synchronous; {@link composeScoreAsync} takes a faster kernel).
  *
  * @param features `[N, D]` (not modified)
  * @returns scores `[N]`, higher = more in-distribution
@@ -63,8 +80,32 @@ export function applyFeatureTransform(features: Matrix, transform: FeatureTransf
  * ```
  */
 export function composeScore(features: Matrix, spec: ScoreSpec): Float32Array {
-  assertFeaturesMatchHead(spec.head, features);
-  const transformed = spec.transform === undefined ? features : applyFeatureTransform(features, spec.transform);
-  const f = logits(spec.head, transformed);
-  return scoreLogits(f, spec.score ?? 'energy', spec.temperature === undefined ? {} : { temperature: spec.temperature });
+  return scoreOfSpec(logits(spec.head, transformedFor(features, spec)), spec);
+}
+
+/** Options of {@link composeScoreAsync}. */
+export interface ComposeScoreAsyncOptions {
+  /**
+   * Kernel of the head product `transform(H) W^T` (`N x D` times `D x C`), e.g. `await resolveGemmKernel()`.
+   * Default (also when `undefined`) the portable kernel, which gives {@link composeScore}'s scores bit for bit.
+   */
+  kernel?: GemmKernel | undefined;
+}
+
+/**
+ * {@link composeScore} with the head product through `options.kernel`: the same scores up to the float32 rounding
+ * of the logits (each logit differs by at most what the two kernels' float32 accumulations allow).
+ *
+ * @param features `[N, D]` (not modified)
+ * @returns scores `[N]`, higher = more in-distribution
+ * @throws OpnpError as {@link composeScore}, and the kernel's errors
+ * @example
+ * ```ts
+ * const kernel = await resolveGemmKernel(); // onnxruntime's MatMul once @opnp/backend-onnx is registered
+ * const s = await composeScoreAsync(testFeatures, { head: prunedHead }, { kernel }); // OPNP energy
+ * ```
+ */
+export async function composeScoreAsync(features: Matrix, spec: ScoreSpec, options: ComposeScoreAsyncOptions = {}): Promise<Float32Array> {
+  const transformed = transformedFor(features, spec);
+  return scoreOfSpec(await logitsWith(options.kernel ?? portableGemmKernel, spec.head, transformed), spec);
 }

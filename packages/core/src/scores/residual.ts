@@ -10,10 +10,11 @@
  * `768 <= D < 2048`, 1000 from 2048 as ViM's `benchmark.py`, `floor(D / 2)` below, where 512 would leave no
  * residual space).
  */
+import type { GemmKernel } from '../gemm.js';
 import type { LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { OpnpError } from '../errors.js';
-import { fitVim, residualNorms, type VimOptions } from './vim.js';
+import { fitVim, residualNorms, residualNormsWith, type VimOptions } from './vim.js';
 import { hasNaN } from './validate.js';
 
 /** A fitted residual model. */
@@ -38,6 +39,22 @@ export function fitResidual(trainFeatures: Matrix, head: LinearHead, options: Vi
   return { origin: vim.origin, dim: vim.dim, residualBasis: vim.residualBasis };
 }
 
+/** The fitted `D`, after checking `features` against it. */
+function checkedDim(model: ResidualModel, features: Matrix): number {
+  assertMatrix(features, 'features');
+  const D = model.origin.length;
+  if (features.cols !== D) throw new OpnpError('SHAPE_MISMATCH', 'features width must equal the fitted dimension D', { expected: `N x ${D}`, actual: `${features.rows} x ${features.cols}` });
+  return D;
+}
+
+/** `-norms`, NaN for rows of `features` with NaN. */
+function negatedNorms(features: Matrix, norms: Float64Array): Float32Array {
+  const D = features.cols;
+  const out = new Float32Array(features.rows);
+  for (let n = 0; n < features.rows; n++) out[n] = hasNaN(features.data, n * D, D) ? NaN : -norms[n]!;
+  return out;
+}
+
 /**
  * Residual score `-||(h - u) NS^T||`, float64 (higher = more in-distribution). Rows with NaN score NaN.
  *
@@ -45,12 +62,27 @@ export function fitResidual(trainFeatures: Matrix, head: LinearHead, options: Vi
  * @returns scores `[N]`
  */
 export function residualScore(model: ResidualModel, features: Matrix): Float32Array {
-  assertMatrix(features, 'features');
-  const { origin, residualBasis } = model;
-  const D = origin.length;
-  if (features.cols !== D) throw new OpnpError('SHAPE_MISMATCH', 'features width must equal the fitted dimension D', { expected: `N x ${D}`, actual: `${features.rows} x ${features.cols}` });
-  const norms = residualNorms(features, origin, residualBasis, D - model.dim);
-  const out = new Float32Array(features.rows);
-  for (let n = 0; n < features.rows; n++) out[n] = hasNaN(features.data, n * D, D) ? NaN : -norms[n]!;
-  return out;
+  const D = checkedDim(model, features);
+  return negatedNorms(features, residualNorms(features, model.origin, model.residualBasis, D - model.dim));
+}
+
+/** Options of {@link residualScoreAsync}. */
+export interface ResidualScoreAsyncOptions {
+  /** Kernel whose `float64Product` accelerator projects the features (JavaScript without one, or without a kernel). */
+  kernel?: GemmKernel | undefined;
+}
+
+/**
+ * {@link residualScore} with the float64 projections on `options.kernel`'s `float64Product` accelerator (onnxruntime's
+ * DGEMM): the same scores up to the summation order inside the float64 products.
+ *
+ * @param features `[N, D]`
+ * @returns scores `[N]`
+ * @throws OpnpError as {@link residualScore}, and the kernel's errors
+ */
+export async function residualScoreAsync(model: ResidualModel, features: Matrix, options: ResidualScoreAsyncOptions = {}): Promise<Float32Array> {
+  const D = checkedDim(model, features);
+  const { kernel } = options;
+  const norms = kernel === undefined ? residualNorms(features, model.origin, model.residualBasis, D - model.dim) : await residualNormsWith(kernel, features, model.origin, model.residualBasis, D - model.dim);
+  return negatedNorms(features, norms);
 }

@@ -33,18 +33,27 @@ function predictedClass(f: ArrayLike<number>, offset: number, C: number): number
   return hasNaN(f, offset, C) ? -1 : argmaxRow(f, offset, C);
 }
 
+/** Options of {@link fitShe}. */
+export interface SheFitOptions {
+  /**
+   * The logits `[N, C]` of the training features under `head` when already computed (e.g. once through the run's
+   * kernel with `logitsWith`, shared with other fits); default computed here with the portable kernel.
+   */
+  trainLogits?: Matrix | undefined;
+}
+
 /**
  * Stores the class patterns: the float64 mean of the training features whose label equals the head's prediction
- * (argmax of `W h + b`, ties to the lowest index). Labels `-1` (unknown) are ignored. A class with no correctly
+ * (argmax of `W h + b`, from `options.trainLogits` when given, ties to the lowest index). Labels `-1` (unknown) are ignored. A class with no correctly
  * classified sample gets a NaN pattern (the reference's mean of an empty tensor), so samples predicted as that class
  * score NaN.
  *
  * @param trainFeatures `[N, D]`
  * @param labels length `N`, integers in `[-1, C)`
- * @throws OpnpError `EMPTY_INPUT` (no correctly classified sample at all), `SHAPE_MISMATCH`,
- *   `INVALID_ARGUMENT` (labels), `NON_FINITE` (NaN or infinity in the features)
+ * @throws OpnpError `EMPTY_INPUT` (no correctly classified sample at all), `SHAPE_MISMATCH` (also `trainLogits`
+ *   not `N x C`), `INVALID_ARGUMENT` (labels), `NON_FINITE` (NaN or infinity in the features)
  */
-export function fitShe(trainFeatures: Matrix, labels: ArrayLike<number>, head: LinearHead): SheModel {
+export function fitShe(trainFeatures: Matrix, labels: ArrayLike<number>, head: LinearHead, options: SheFitOptions = {}): SheModel {
   assertHead(head);
   assertFeaturesMatchHead(head, trainFeatures, 'trainFeatures');
   const { rows: N, cols: D, data } = trainFeatures;
@@ -55,7 +64,8 @@ export function fitShe(trainFeatures: Matrix, labels: ArrayLike<number>, head: L
     if (!Number.isInteger(y) || y < -1 || y >= C) throw new OpnpError('INVALID_ARGUMENT', 'Label out of range', { expected: `an integer in [-1, ${C})`, actual: y, offset: n });
   }
   assertNoNaN(data, 'trainFeatures', false);
-  const f = headLogits(head, trainFeatures);
+  if (options.trainLogits !== undefined) assertFeaturesAndLogits(trainFeatures, options.trainLogits, D, C, 'the head');
+  const f = options.trainLogits ?? headLogits(head, trainFeatures);
   const patterns = new Float64Array(C * D);
   const counts = new Int32Array(C);
   for (let n = 0; n < N; n++) {

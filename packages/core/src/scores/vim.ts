@@ -3,9 +3,10 @@
  * subspace of the training features (centred at `u = -pinv(W) b`), scaled to logit size, against energy.
  */
 import { OpnpError } from '../errors.js';
-import type { GemmKernel } from '../gemm.js';
-import { assertFeaturesMatchHead, assertHead, logits, type LinearHead } from '../head.js';
+import { portableGemmKernel, type GemmKernel } from '../gemm.js';
+import { assertFeaturesMatchHead, assertHead, logits, logitsWith, type LinearHead } from '../head.js';
 import type { Matrix } from '../matrix.js';
+import { kernelAccelerator } from '../kernel-accelerators.js';
 import { gemm64ABt } from './gemm64.js';
 import { energy } from './logit-scores.js';
 import { effectiveRank, symmetricEigen, symmetricEigenAsync, type SymmetricEigen } from './symmetric-eigen.js';
@@ -118,6 +119,41 @@ export function residualNorms(features: Matrix, origin: Float64Array, basis: Flo
   return out;
 }
 
+/** Rows per block of {@link residualNormsWith} (a `rows x D` float64 block and its `rows x k` projection). */
+const KERNEL_BLOCK_ROWS = 1024;
+
+/**
+ * Projections of fewer flops than this stay in JavaScript in {@link residualNormsWith}: measured on a loaded 2-core
+ * machine, onnxruntime's DGEMM and JavaScript both take 0.5-0.9 ms at `2^18` flops (a kernel call costs about
+ * 0.5 ms there), the kernel 3 times less from `2^19` and 6-8 times less from `2^25`.
+ */
+const RESIDUAL_KERNEL_MIN_FLOPS = 2 ** 19;
+
+/**
+ * {@link residualNorms} with the projections `(H - u) NS^T` on `kernel`'s `float64Product` accelerator (onnxruntime's
+ * DGEMM) when it has one and a block is at least {@link RESIDUAL_KERNEL_MIN_FLOPS}; the same norms up to the
+ * summation order inside the float64 products.
+ */
+export async function residualNormsWith(kernel: GemmKernel, features: Matrix, origin: Float64Array, basis: Float64Array, k: number): Promise<Float64Array> {
+  const product = kernelAccelerator(kernel, 'float64Product');
+  const { rows: N, cols: D, data } = features;
+  if (product === undefined || 2 * Math.min(N, KERNEL_BLOCK_ROWS) * k * D < RESIDUAL_KERNEL_MIN_FLOPS) return residualNorms(features, origin, basis, k);
+  const out = new Float64Array(N);
+  const residual = { rows: k, cols: D, data: basis.subarray(0, k * D) };
+  for (let start = 0; start < N; start += KERNEL_BLOCK_ROWS) {
+    const rows = Math.min(KERNEL_BLOCK_ROWS, N - start);
+    const block = new Float64Array(rows * D);
+    for (let q = 0; q < rows; q++) for (let j = 0; j < D; j++) block[q * D + j] = data[(start + q) * D + j]! - origin[j]!;
+    const proj = (await product({ rows, cols: D, data: block }, residual, { transA: false, transB: true })).data;
+    for (let q = 0; q < rows; q++) {
+      let s = 0;
+      for (let i = 0; i < k; i++) s += proj[q * k + i]! * proj[q * k + i]!;
+      out[start + q] = Math.sqrt(s);
+    }
+  }
+  return out;
+}
+
 /** The uncentred covariance `(1/N) (H - u)^T (H - u)` of the training features about `origin`, `D x D` float64. */
 function vimCovariance(trainFeatures: Matrix, origin: Float64Array): Float64Array {
   const { rows: N, cols: D, data } = trainFeatures;
@@ -145,11 +181,12 @@ function assertVimInputs(trainFeatures: Matrix, head: LinearHead, options: VimOp
   return dim;
 }
 
-/** `alpha` and the model, from the residual basis (the eigenvectors beyond the top `dim`). */
-function finishVim(trainFeatures: Matrix, head: LinearHead, origin: Float64Array, dim: number, residualBasis: Float64Array): VimModel {
+/**
+ * `alpha` and the model, from the residual basis (the eigenvectors beyond the top `dim`), the training logits
+ * `f [N x C]` of `head` and the training features' residual norms.
+ */
+function finishVim(trainFeatures: Matrix, f: Matrix, norms: Float64Array, head: LinearHead, origin: Float64Array, dim: number, residualBasis: Float64Array): VimModel {
   const { rows: N, cols: D } = trainFeatures;
-  const norms = residualNorms(trainFeatures, origin, residualBasis, D - dim);
-  const f = logits(head, trainFeatures);
   let maxLogitSum = 0;
   let residualSum = 0;
   for (let n = 0; n < N; n++) {
@@ -180,18 +217,24 @@ export function fitVim(trainFeatures: Matrix, head: LinearHead, options: VimOpti
   const origin = vimOrigin(head);
   const cov = vimCovariance(trainFeatures, origin);
   const eigen = symmetricEigen(cov, D, { vectors: { from: dim, to: D } });
-  return finishVim(trainFeatures, head, origin, dim, eigen.vectors);
+  const norms = residualNorms(trainFeatures, origin, eigen.vectors, D - dim);
+  return finishVim(trainFeatures, logits(head, trainFeatures), norms, head, origin, dim, eigen.vectors);
 }
 
 /** Options of {@link fitVimAsync}. */
 export interface VimAsyncOptions extends VimOptions {
-  /** Kernel whose `float64Product` accelerator does the eigendecompositions' products (`symmetricEigenAsync`). */
-  kernel?: GemmKernel;
+  /**
+   * Kernel of the training logits (`alpha`), whose `float64Product` accelerator also does the eigendecompositions'
+   * products (`symmetricEigenAsync`). Default the portable kernel.
+   */
+  kernel?: GemmKernel | undefined;
 }
 
 /**
  * {@link fitVim} with both eigendecompositions (the weight Gram matrix and the covariance) through
- * `symmetricEigenAsync` and `options.kernel`: the same model up to the summation order inside the products.
+ * `symmetricEigenAsync` and `options.kernel`, and `alpha`'s training logits (the kernel's GEMM) and residual norms
+ * (its `float64Product`) through it too: the same model up to the summation order inside the products (and the
+ * float32 rounding of the logits).
  *
  * @throws OpnpError as {@link fitVim}, and the kernel's errors
  */
@@ -203,25 +246,58 @@ export async function fitVimAsync(trainFeatures: Matrix, head: LinearHead, optio
   const origin = originFromGram(head, await symmetricEigenAsync(gram, small, kernel));
   const cov = vimCovariance(trainFeatures, origin);
   const eigen = await symmetricEigenAsync(cov, D, { ...kernel, vectors: { from: dim, to: D } });
-  return finishVim(trainFeatures, head, origin, dim, eigen.vectors);
+  const run = options.kernel ?? portableGemmKernel;
+  const f = await logitsWith(run, head, trainFeatures);
+  const norms = await residualNormsWith(run, trainFeatures, origin, eigen.vectors, D - dim);
+  return finishVim(trainFeatures, f, norms, head, origin, dim, eigen.vectors);
+}
+
+/** `energy(f) - alpha * norms` per row, NaN for rows of `features` with NaN. */
+function vimFromEnergy(model: VimModel, features: Matrix, f: Matrix, norms: Float64Array): Float32Array {
+  const { cols: D } = features;
+  const e = energy(f);
+  const out = new Float32Array(features.rows);
+  for (let n = 0; n < features.rows; n++) {
+    out[n] = hasNaN(features.data, n * D, D) ? NaN : e[n]! - model.alpha * norms[n]!;
+  }
+  return out;
 }
 
 /**
  * ViM score `energy(f) - alpha * ||(h - u) NS||` (higher = more in-distribution; the reference's
- * `-vlogit + energy`). Rows with NaN score NaN.
+ * `-vlogit + energy`), the logits `f` through the portable kernel ({@link vimScoreAsync} takes a faster one). Rows
+ * with NaN score NaN.
  *
  * @param features `[N, D]`
  * @returns scores `[N]`
  */
 export function vimScore(model: VimModel, features: Matrix): Float32Array {
   assertFeaturesMatchHead(model.head, features);
-  const { cols: D } = features;
-  const k = D - model.dim;
-  const norms = residualNorms(features, model.origin, model.residualBasis, k);
-  const e = energy(logits(model.head, features));
-  const out = new Float32Array(features.rows);
-  for (let n = 0; n < features.rows; n++) {
-    out[n] = hasNaN(features.data, n * D, D) ? NaN : e[n]! - model.alpha * norms[n]!;
-  }
-  return out;
+  const norms = residualNorms(features, model.origin, model.residualBasis, features.cols - model.dim);
+  return vimFromEnergy(model, features, logits(model.head, features), norms);
+}
+
+/** Options of {@link vimScoreAsync}. */
+export interface VimScoreAsyncOptions {
+  /**
+   * Kernel of the logits `H W^T + b` of the energy term, whose `float64Product` accelerator (if any) also projects the
+   * features on the residual space. Default (also when `undefined`) the portable kernel.
+   */
+  kernel?: GemmKernel | undefined;
+}
+
+/**
+ * {@link vimScore} with the logits of the energy term through `options.kernel` (e.g. `await resolveGemmKernel()`),
+ * and the float64 residual projections through its `float64Product` accelerator when it has one: the same scores up
+ * to the float32 rounding of the logits (and the summation order inside the float64 products).
+ *
+ * @param features `[N, D]`
+ * @returns scores `[N]`
+ * @throws OpnpError as {@link vimScore}, and the kernel's errors
+ */
+export async function vimScoreAsync(model: VimModel, features: Matrix, options: VimScoreAsyncOptions = {}): Promise<Float32Array> {
+  assertFeaturesMatchHead(model.head, features);
+  const kernel = options.kernel ?? portableGemmKernel;
+  const f = await logitsWith(kernel, model.head, features);
+  return vimFromEnergy(model, features, f, await residualNormsWith(kernel, features, model.origin, model.residualBasis, features.cols - model.dim));
 }

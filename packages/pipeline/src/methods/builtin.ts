@@ -7,7 +7,7 @@
  */
 import {
   OpnpError,
-  composeScore,
+  composeScoreAsync,
   diceHead,
   energy,
   entropy,
@@ -27,7 +27,7 @@ import {
   klMatchingScore,
   knnScore,
   knnScoreAsync,
-  logits,
+  logitsWith,
   mahalanobisScore,
   maxLogit,
   msp,
@@ -37,21 +37,22 @@ import {
   pruneHead,
   pruningMasks,
   reactThreshold,
-  residualScore,
+  residualScoreAsync,
   rmdsScore,
   sampleIndices,
   sheScore,
-  vimScore,
+  vimScoreAsync,
   type AshVariant,
   type LinearHead,
   type LogitScore,
   type Matrix,
   type PruningMode,
+  type ScoreSpec,
   type VimModel,
 } from '@opnp/core';
 import { odinMethod } from './odin.js';
 import { openood } from './openood.js';
-import type { MethodContext, MethodDefinition, MethodSearchSpace, OpnpState, SharedFits } from './registry.js';
+import { methodKernel, type MethodContext, type MethodDefinition, type MethodSearchSpace, type OpnpState, type Scorer, type SharedFits } from './registry.js';
 import { atTemperature } from './temperature.js';
 import { weboMethod } from './webo.js';
 
@@ -66,6 +67,12 @@ const REACT_PERCENTILES = [85, 90, 95, 99];
  * the official ImageNet script's 70 (deeplearning-wisc/dice demo-imagenet.sh).
  */
 const DICE_PERCENTILES = [10, 30, 50, 70, 90];
+
+/**
+ * The scorer of a composed score (transform, head, logit score) with the head product through the run's kernel
+ * ({@link methodKernel}).
+ */
+const composed = (c: MethodContext, spec: ScoreSpec): Scorer => async (h) => composeScoreAsync(h, spec, { kernel: await methodKernel(c) });
 
 const reactSearch: MethodSearchSpace = { grid: { percentile: REACT_PERCENTILES }, source: openood('react', 'percentile_list'), labels: { percentile: 'p' } };
 
@@ -91,7 +98,7 @@ function pruned(mode: PruningMode, description: string, score: LogitScore = 'ene
     defaults: {},
     create: (c, _o, shared) => {
       const head = prunedOf(c, shared, mode, method);
-      return (h) => composeScore(h, { head, score });
+      return composed(c, { head, score });
     },
   };
 }
@@ -105,7 +112,7 @@ function prunedReact(mode: PruningMode, description: string, method: string): Me
     create: (c, o, shared) => {
       const head = prunedOf(c, shared, mode, method);
       const clip = clipOf(c, shared, o.reactPercentile);
-      return (h) => composeScore(h, { head, transform: { kind: 'react', clip } });
+      return composed(c, { head, transform: { kind: 'react', clip } });
     },
   };
 }
@@ -117,7 +124,7 @@ function ashMethod(variant: AshVariant): MethodDefinition<{ percentile: number }
     description: `ASH-${variant.toUpperCase()}: activation shaping, then energy`,
     defaults: { percentile: 90 },
     search: { grid: { percentile: SHAPING_PERCENTILES }, source: openood('ash', 'percentile_list'), labels: { percentile: 'p' } },
-    create: (c, o) => (h) => composeScore(h, { head: c.head, transform: { kind: 'ash', variant, percentile: o.percentile } }),
+    create: (c, o) => composed(c, { head: c.head, transform: { kind: 'ash', variant, percentile: o.percentile } }),
   };
 }
 
@@ -128,7 +135,7 @@ const react: MethodDefinition<{ percentile: number }> = {
   search: reactSearch,
   create: (c, o, shared) => {
     const clip = clipOf(c, shared, o.percentile);
-    return (h) => composeScore(h, { head: c.head, transform: { kind: 'react', clip } });
+    return composed(c, { head: c.head, transform: { kind: 'react', clip } });
   },
 };
 
@@ -139,7 +146,7 @@ const dice: MethodDefinition<{ percentile: number }> = {
   search: { grid: { percentile: DICE_PERCENTILES }, source: 'ours (OpenOOD v1.5 does not search DICE): 10, 30, 50, 70, 90', labels: { percentile: 'p' } },
   create: (c, o, shared) => {
     const head = diceOf(c, shared, o.percentile);
-    return (h) => composeScore(h, { head });
+    return composed(c, { head });
   },
 };
 
@@ -155,18 +162,19 @@ const diceReact: MethodDefinition<{ percentile: number; reactPercentile: number 
   create: (c, o, shared) => {
     const head = diceOf(c, shared, o.percentile);
     const clip = clipOf(c, shared, o.reactPercentile);
-    return (h) => composeScore(h, { head, transform: { kind: 'react', clip } });
+    return composed(c, { head, transform: { kind: 'react', clip } });
   },
 };
 
 /**
  * The ViM fit for principal dimension `dim` (0 = the default for D), shared by `vim` and `residual`. It runs through
- * the run's kernel (its float64 products do the eigendecompositions); the scorers' `create` awaits it, so it is
+ * the run's kernel (its float64 products do the eigendecompositions and alpha's residual norms, its GEMM alpha's
+ * logits); the scorers' `create` awaits it, so it is
  * timed and reported with the other fits, and a fit error is reported there.
  */
 function vimModelOf(c: MethodContext, shared: SharedFits, dim: number): Promise<VimModel> {
   return shared.get(`vim:${dim}`, () => {
-    const model = fitVimAsync(c.fitFeatures, c.head, { ...(dim > 0 ? { dim } : {}), ...(c.kernel ? { kernel: c.kernel } : {}) });
+    const model = methodKernel(c).then((kernel) => fitVimAsync(c.fitFeatures, c.head, { ...(dim > 0 ? { dim } : {}), kernel }));
     model.catch(() => undefined); // awaited (and reported) by the scorers
     return model;
   });
@@ -176,7 +184,7 @@ const scale: MethodDefinition<{ percentile: number }> = {
   description: 'SCALE',
   defaults: { percentile: 85 },
   search: { grid: { percentile: SHAPING_PERCENTILES }, source: openood('scale', 'percentile_list'), labels: { percentile: 'p' } },
-  create: (c, o) => (h) => composeScore(h, { head: c.head, transform: { kind: 'scale', percentile: o.percentile } }),
+  create: (c, o) => composed(c, { head: c.head, transform: { kind: 'scale', percentile: o.percentile } }),
 };
 
 /** GEN's `M` above `C` all mean every class: the values below `C` and the first at or above it. */
@@ -201,7 +209,8 @@ const vim: MethodDefinition<{ dim: number }> = {
   search: { grid: (c) => ({ dim: [256, 1000].filter((d) => d < c.head.weight.cols) }), source: openood('vim', 'dim_list'), labels: { dim: 'dim' } },
   create: async (c, o, shared) => {
     const model = await vimModelOf(c, shared, o.dim);
-    return (h) => vimScore(model, h);
+    const kernel = await methodKernel(c);
+    return (h) => vimScoreAsync(model, h, { kernel });
   },
 };
 
@@ -235,8 +244,14 @@ const knn: MethodDefinition<{ k: number }> = {
   },
 };
 
-/** Logits of the fit subset under the original head (shared by the methods fitted on them). */
-const fitLogitsOf = (c: MethodContext, shared: SharedFits): Matrix => shared.get('fit-logits', () => logits(c.head, c.fitFeatures));
+/** Logits of the fit subset under the original head, through the run's kernel (shared by the methods fitted on them). */
+function fitLogitsOf(c: MethodContext, shared: SharedFits): Promise<Matrix> {
+  return shared.get('fit-logits', () => {
+    const f = methodKernel(c).then((kernel) => logitsWith(kernel, c.head, c.fitFeatures));
+    f.catch(() => undefined); // awaited (and reported) by the methods' fits
+    return f;
+  });
+}
 
 const entropyMethod = atTemperature('Entropy: negative entropy of softmax(f / T)', (_h, f, temperature) => entropy(f, { temperature }));
 
@@ -244,8 +259,8 @@ const klm: MethodDefinition<Record<string, never>> = {
   description: 'KL matching: KL divergence to the nearest class-mean softmax template (templates by predicted class on the fit subset)',
   needs: { fit: true },
   defaults: {},
-  create: (c, _o, shared) => {
-    const model = fitKlMatching(fitLogitsOf(c, shared));
+  create: async (c, _o, shared) => {
+    const model = fitKlMatching(await fitLogitsOf(c, shared));
     return (_h, f) => klMatchingScore(model, f);
   },
 };
@@ -254,8 +269,8 @@ const she: MethodDefinition<Record<string, never>> = {
   description: 'SHE: inner product with the mean feature of correctly classified training samples of the predicted class',
   needs: { fit: true, labels: true },
   defaults: {},
-  create: (c) => {
-    const model = fitShe(c.fitFeatures, c.fitLabels, c.head);
+  create: async (c, _o, shared) => {
+    const model = fitShe(c.fitFeatures, c.fitLabels, c.head, { trainLogits: await fitLogitsOf(c, shared) });
     return (h, f) => sheScore(model, h, f);
   },
 };
@@ -282,8 +297,8 @@ const rmds: MethodDefinition<{ relativeTolerance: number }> = {
 };
 
 /** The NNGuide bank: `max(k, round(fraction * n))` rows of the fit subset (at most all), seeded, in index order. */
-function nnGuideBank(c: MethodContext, shared: SharedFits, o: { k: number; bankFraction: number; seed: number }): { features: Matrix; logits: Matrix } {
-  const all = fitLogitsOf(c, shared);
+async function nnGuideBank(c: MethodContext, shared: SharedFits, o: { k: number; bankFraction: number; seed: number }): Promise<{ features: Matrix; logits: Matrix }> {
+  const all = await fitLogitsOf(c, shared);
   const n = c.fitFeatures.rows;
   if (!(o.bankFraction > 0 && o.bankFraction <= 1)) throw new OpnpError('INVALID_ARGUMENT', 'nnguide.bankFraction must be in (0, 1]', { actual: o.bankFraction });
   const size = Math.min(n, Math.max(o.k, Math.round(o.bankFraction * n)));
@@ -300,8 +315,8 @@ const nnguide: MethodDefinition<{ k: number; bankFraction: number; seed: number 
   description: 'NNGuide: energy times the mean top-k similarity to a bank of energy-scaled normalised training features',
   needs: { fit: true },
   defaults: { k: 10, bankFraction: 0.01, seed: 0 },
-  create: (c, o, shared) => {
-    const bank = nnGuideBank(c, shared, o);
+  create: async (c, o, shared) => {
+    const bank = await nnGuideBank(c, shared, o);
     const model = fitNnGuide(bank.features, bank.logits, { k: Math.min(o.k, bank.features.rows) });
     return (h, f) => nnGuideScore(model, h, f);
   },
@@ -324,7 +339,8 @@ const residual: MethodDefinition<{ dim: number }> = {
   defaults: { dim: 0 },
   create: async (c, o, shared) => {
     const model = await vimModelOf(c, shared, o.dim);
-    return (h) => residualScore(model, h);
+    const kernel = await methodKernel(c);
+    return (h) => residualScoreAsync(model, h, { kernel });
   },
 };
 

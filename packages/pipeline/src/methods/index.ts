@@ -11,6 +11,7 @@ export {
   createEmptyRegistry,
   createScorers,
   createSharedFits,
+  methodKernel,
   methodNeeds,
   resolveMethodOptions,
   type MethodContext,

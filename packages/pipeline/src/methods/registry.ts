@@ -6,7 +6,7 @@
  * registry without touching this package.
  */
 import type { JsonValue } from '../fingerprint.js';
-import { OpnpError, type FeatureExtractor, type GemmKernel, type InputBatch, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
+import { OpnpError, resolveGemmKernel, type FeatureExtractor, type GemmKernel, type InputBatch, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
 
 /**
  * Scores `[n]` of a batch of features `[n x D]` and logits `[n x C]` (sync, or async for kernel-backed methods).
@@ -44,7 +44,12 @@ export interface MethodContext {
   readonly knnFitFeatures?: Matrix;
   /** Present when a method with `needs.opnp` is evaluated. */
   readonly opnp?: OpnpState;
-  /** The fastest registered GEMM kernel, for methods that multiply large matrices (KNN). */
+  /**
+   * The run's GEMM kernel (an evaluation passes its model's, onnxruntime's MatMul with `@opnp/backend-onnx`), for
+   * every large product of a method: head products (composed scores, ViM's energy, fit logits), KNN's queries, ViM's
+   * eigendecompositions. Methods read it through {@link methodKernel}, which falls back to the fastest registered
+   * kernel, and pass it to core's kernel-taking functions (`composeScoreAsync`, `vimScoreAsync`, `logitsWith`, ...).
+   */
   readonly kernel?: GemmKernel;
   /** The model, for methods that run it again on perturbed inputs (`needs.inputs`: ODIN). */
   readonly extractor?: FeatureExtractor;
@@ -56,6 +61,15 @@ export interface MethodContext {
    * absent when nothing listens (call it as `context.reportProgress?.(done, total)`).
    */
   readonly reportProgress?: MethodProgress;
+}
+
+/**
+ * The kernel of a method's matrix products: `context.kernel`, else the fastest registered kernel
+ * (`resolveGemmKernel()`, the portable one when nothing else is registered), so a context built without a kernel
+ * computes what an evaluation of the same model computes.
+ */
+export function methodKernel(context: Pick<MethodContext, 'kernel'>): Promise<GemmKernel> {
+  return context.kernel ? Promise.resolve(context.kernel) : resolveGemmKernel();
 }
 
 /** See {@link MethodContext.reportProgress}. */

@@ -2,12 +2,12 @@
  * Stage 3: scoring. The ID test samples left after the validation split and every OOD set are streamed
  * through every method's scorer; only the scores are kept.
  */
-import { composeScore, energy, logits as headLogits, msp, pruneHead, pruningMasks, type LinearHead, type Matrix } from '@opnp/core';
+import { energy, logitsWith, msp, pruneHead, pruningMasks, type GemmKernel, type LinearHead, type Matrix } from '@opnp/core';
 import { argmaxRows } from '@opnp/metrics';
 import { scoreSet, type ScoredSet } from '../collect.js';
 import type { SkippedSample } from '../features-meta.js';
 import type { FeatureSource } from '../feature-source.js';
-import type { MethodContext, MethodOptionOverrides, MethodRegistry, OpnpState, Scorer } from '../methods/registry.js';
+import { methodKernel, type MethodContext, type MethodOptionOverrides, type MethodRegistry, type OpnpState, type Scorer } from '../methods/registry.js';
 import { fitScorers } from '../methods/fit-scorers.js';
 import type { ProgressListener } from '../progress.js';
 import type { ShardInfo } from '../state-file.js';
@@ -47,17 +47,30 @@ export function artifactKey(name: 'energy' | 'opnp' | 'conf:original' | 'pred:or
   return `${ARTIFACT}${name}`;
 }
 
-/** Scorers of the figure inputs. */
-function artifactScorers(head: LinearHead, state: OpnpState): Map<string, Scorer> {
+/**
+ * Logits of a batch under `head` through `kernel`, computed once per batch for the scorers that share them (the batch
+ * is the same `features` object for every scorer of a pass, see `scoreSet`).
+ */
+function batchLogits(kernel: GemmKernel, head: LinearHead): (features: Matrix) => Promise<Matrix> {
+  let last: { features: Matrix; logits: Promise<Matrix> } | undefined;
+  return (features) => {
+    if (last?.features !== features) last = { features, logits: logitsWith(kernel, head, features) };
+    return last.logits;
+  };
+}
+
+/** Scorers of the figure inputs; the pruned head's logits go through `kernel`, once per batch. */
+function artifactScorers(head: LinearHead, state: OpnpState, kernel: GemmKernel): Map<string, Scorer> {
   const pruned = pruneHead(head, pruningMasks(state.sensitivity, state.neuronSensitivity, state.percentages, 'opnp'));
+  const prunedLogits = batchLogits(kernel, pruned);
   const predicted = (f: Matrix) => Float32Array.from(argmaxRows(f));
   return new Map<string, Scorer>([
     [artifactKey('energy'), (_h, f) => energy(f)],
-    [artifactKey('opnp'), (h) => composeScore(h, { head: pruned })],
+    [artifactKey('opnp'), async (h) => energy(await prunedLogits(h))],
     [artifactKey('conf:original'), (_h, f) => msp(f)],
     [artifactKey('pred:original'), (_h, f) => predicted(f)],
-    [artifactKey('conf:pruned'), (h) => msp(headLogits(pruned, h))],
-    [artifactKey('pred:pruned'), (h) => predicted(headLogits(pruned, h))],
+    [artifactKey('conf:pruned'), async (h) => msp(await prunedLogits(h))],
+    [artifactKey('pred:pruned'), async (h) => predicted(await prunedLogits(h))],
   ]);
 }
 
@@ -67,7 +80,7 @@ function artifactScorers(head: LinearHead, state: OpnpState): Map<string, Scorer
  */
 export async function score(test: FeatureSource, ood: readonly (readonly [string, FeatureSource])[], options: ScoreOptions): Promise<ScoreResult> {
   const scorers = await fitScorers(options.registry, options.methods, options.context, options.methodOptions, options.onProgress ? { onProgress: options.onProgress } : {});
-  const all = options.artifacts ? new Map([...scorers, ...artifactScorers(options.context.head, options.artifacts)]) : scorers;
+  const all = options.artifacts ? new Map([...scorers, ...artifactScorers(options.context.head, options.artifacts, await methodKernel(options.context))]) : scorers;
   const common = { batchSize: options.batchSize, ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
   const part = (indices: Uint32Array) => (options.shard ? shardOf(indices, options.shard.index, options.shard.count) : indices);
   const testIndices = part(options.evalIndices);
