@@ -3,7 +3,7 @@
  * `ModelProto`, resolve external-data tensors (through a reader the runtime supplies), read tensor values, and
  * serialise back. No file system: `@opnp/backend-onnx` reads files, `@opnp/backend-onnx-web` fetches URLs.
  */
-import onnxProto from 'onnx-proto';
+import onnxProto from '#onnx-proto';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { OpnpError } from '@opnp/core';
 
