@@ -4,7 +4,7 @@
  * model), the TensorFlow.js backend when its optional package is installed and the model needs it.
  */
 import { OpnpError } from '@opnp/core';
-import { loadModel as loadWithRegisteredBackends, type LoadedModel } from '@opnp/pipeline';
+import { loadModel as loadWithRegisteredBackends, type LoadedModel } from '@opnp/pipeline/extract';
 
 let onnxRegistered: Promise<unknown> | undefined;
 let tfjsTried: Promise<boolean> | undefined;
