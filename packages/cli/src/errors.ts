@@ -2,7 +2,7 @@
  * CLI errors: user mistakes (bad flags, missing files) end the run with one line and exit code 1;
  * command-line syntax errors (unknown option, missing argument) with exit code 2.
  */
-import { OpnpError, type OpnpErrorDetails } from '@opnp/core';
+import { OpnpError, type OpnpErrorDetails } from '@opnp/core/base';
 
 /** Exit codes of the `opnp` command. */
 export const EXIT = Object.freeze({

@@ -8,7 +8,7 @@
  * subcommand) did nothing: it prints the help on stderr and exits 2, so scripts notice.
  */
 import { CommanderError, type Command } from 'commander';
-import { isOpnpError } from '@opnp/core';
+import { isOpnpError } from '@opnp/core/base';
 import { isAbort } from '@opnp/pipeline/extract';
 import { EXIT, InterruptedError, UsageError } from './errors.js';
 import { writeLine, type CliIo } from './io.js';

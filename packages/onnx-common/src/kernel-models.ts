@@ -3,7 +3,7 @@
  * and the banded grid scoring step of core's `KernelAccelerators`, each serialised for `InferenceSession.create`.
  */
 import onnxProto from '#onnx-proto';
-import type { BandedGridShape } from '@opnp/core';
+import type { BandedGridShape } from '@opnp/core/base';
 
 const { onnx } = onnxProto;
 

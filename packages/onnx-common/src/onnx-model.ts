@@ -5,7 +5,7 @@
  */
 import onnxProto from '#onnx-proto';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 
 /** The generated protobuf namespace (`onnx.ModelProto`, `onnx.TensorProto`, ...). */
 export const onnx = onnxProto.onnx;
