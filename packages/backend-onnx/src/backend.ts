@@ -1,7 +1,7 @@
 /**
  * The `onnx` {@link Backend}: recognises `.onnx` files and ONNX bytes and loads them as feature extractors.
  */
-import type { Backend, ModelSource } from '@opnp/core';
+import type { Backend, ModelSource } from '@opnp/core/base';
 import { loadOnnxFeatureExtractor, type OnnxFeatureExtractor, type OnnxLoadOptions } from './extractor.js';
 import { looksLikeOnnx } from '@opnp/onnx-common';
 

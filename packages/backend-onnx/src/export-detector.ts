@@ -4,7 +4,7 @@
  */
 import { writeFileAtomic } from '@opnp/core/node';
 import { resolveDetectorExportOptions } from '@opnp/core/backend';
-import type { DetectorExportOptions, DetectorExportResult, InputSpec, ModelSource } from '@opnp/core';
+import type { DetectorExportOptions, DetectorExportResult, InputSpec, ModelSource } from '@opnp/core/base';
 import { buildOnnxDetector, type DetectedHead, type DetectorGraphOptions, type OnnxDetector, type OnnxModel } from '@opnp/onnx-common';
 import { loadOnnxModel } from './onnx-model.js';
 import { createSession } from './session-options.js';

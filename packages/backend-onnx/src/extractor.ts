@@ -2,7 +2,7 @@
  * The ONNX {@link FeatureExtractor} on onnxruntime-node: `@opnp/onnx-common`'s extractor with models read from
  * files and the `exportDetector` capability (a `.onnx` file written atomically).
  */
-import type { DetectorExportOptions, DetectorExportResult, LoadOptions, ModelSource } from '@opnp/core';
+import type { DetectorExportOptions, DetectorExportResult, LoadOptions, ModelSource } from '@opnp/core/base';
 import { OrtFeatureExtractor, prepareOnnxModel, type OnnxModel, type OrtExtractorOptions } from '@opnp/onnx-common';
 import * as ort from 'onnxruntime-node';
 import { exportDetectorOf } from './export-detector.js';

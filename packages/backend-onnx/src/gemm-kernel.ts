@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { OpnpError, registerGemmKernel, type GemmKernel } from '@opnp/core';
+import { OpnpError, registerGemmKernel, type GemmKernel } from '@opnp/core/base';
 import { createOrtGemmKernel, type OrtGemmKernel } from '@opnp/onnx-common';
 
 export { buildGemmModel, buildSoftmaxProductModel, buildBandedGridModel } from '@opnp/onnx-common';

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import { OpnpError, type ModelSource } from '@opnp/core';
+import { OpnpError, type ModelSource } from '@opnp/core/base';
 import { formatError, isOnnxModel, parseOnnxModel as parseOnnxBytes, type ExternalDataReader, type OnnxModel } from '@opnp/onnx-common';
 
 /** Options of {@link parseOnnxModel}. */

@@ -2,7 +2,7 @@
  * Side-effect entry point: `import '@opnp/backend-onnx/register'` registers the `onnx` backend with
  * `@opnp/core`'s backend registry and the onnxruntime GEMM kernel with its kernel registry.
  */
-import { registerBackend } from '@opnp/core';
+import { registerBackend } from '@opnp/core/base';
 import { onnxBackend } from './backend.js';
 import { registerOnnxGemmKernel } from './gemm-kernel.js';
 

@@ -3,7 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { OpnpError, type LoadOptions, type RuntimeInfo } from '@opnp/core';
+import { OpnpError, type LoadOptions, type RuntimeInfo } from '@opnp/core/base';
 
 /** Graph optimisation level of onnxruntime. */
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';

@@ -2,7 +2,7 @@
  * CLI errors: user mistakes (bad flags, missing files) end the run with one line and exit code 1;
  * command-line syntax errors (unknown option, missing argument) with exit code 2.
  */
-import { OpnpError, type OpnpErrorDetails } from '@opnp/core';
+import { OpnpError, type OpnpErrorDetails } from '@opnp/core/base';
 
 /** Exit codes of the `opnp` command. */
 export const EXIT = Object.freeze({
@@ -21,7 +21,7 @@ export function flagError(flag: string, message: string, details: OpnpErrorDetai
 }
 
 /** Thrown when a run stops because its signal was aborted (Ctrl-C); the pipeline's own class. */
-export { InterruptedError } from '@opnp/pipeline';
+export { InterruptedError } from '@opnp/pipeline/extract';
 
 /** A command-line usage error (missing or malformed flag): exit code 2. */
 export class UsageError extends Error {

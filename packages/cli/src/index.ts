@@ -4,7 +4,8 @@
  * writes what the command writes (results folders, reports). The evaluation workflow itself is the
  * library `@opnp/pipeline`.
  */
-export { runCli, createProgram, VERSION } from './main.js';
+export { runCli, VERSION } from './main.js';
+export { createProgram } from './program.js';
 export { EXIT } from './errors.js';
 export type { CliIo, TextSink } from './io.js';
 export { writeResultsDir, readResults, RESULTS_FORMAT, RESULTS_VERSION, type ResultsManifest, type LoadedResults } from '@opnp/pipeline';

@@ -3,8 +3,8 @@
  * start-up: onnxruntime and the ONNX parser would slow `opnp --version`, `--help` and the commands without a
  * model), the TensorFlow.js backend when its optional package is installed and the model needs it.
  */
-import { OpnpError } from '@opnp/core';
-import { loadModel as loadWithRegisteredBackends, type LoadedModel } from '@opnp/pipeline';
+import { OpnpError } from '@opnp/core/base';
+import { loadModel as loadWithRegisteredBackends, type LoadedModel } from '@opnp/pipeline/extract';
 
 let onnxRegistered: Promise<unknown> | undefined;
 let tfjsTried: Promise<boolean> | undefined;

@@ -3,6 +3,7 @@
  * errors (exit 2) even when help is requested, help requests exit 0, and `opnp` alone prints help as a usage error.
  */
 import { describe, expect, it } from 'vitest';
+import { runsExtractAlone } from '../src/main.js';
 import { cli } from './helpers.js';
 
 describe('opnp dispatch', () => {
@@ -61,5 +62,36 @@ describe('misspelled options', () => {
     expect(run.stderr).toBe("opnp: unknown option '--modle' (did you mean --model?) (see opnp --help)\n");
     const missing = await cli(['eval', '--train', 'a', '--test', 'b']);
     expect(missing.stderr).toMatch(/required option '--model <file>' not specified/);
+  });
+});
+
+describe('opnp extract runs with the extract command alone', () => {
+  it('runsExtractAlone: `extract ...` without a help request', () => {
+    expect(runsExtractAlone(['extract', '--model', 'm.onnx', '--data', 'd', '--out', 'f.npy'])).toBe(true);
+    expect(runsExtractAlone(['extract', 'merge', 'a.npy', '--out', 'f.npy'])).toBe(true);
+    for (const args of [['extract', '--help'], ['extract', '-h'], ['extract', 'merge', '--help'], ['extract', 'help', 'merge'], ['help', 'extract'], ['eval', '--model', 'm.onnx'], ['--version'], []]) {
+      expect(runsExtractAlone(args), args.join(' ')).toBe(false);
+    }
+  });
+
+  it('looks misspelled options up among every command\'s options, as the whole program does', async () => {
+    // --shards is `opnp cluster`'s: known to the whole program, so it is reported as commander reports it, without
+    // the "did you mean --shard?" a lookup among extract's options alone would add.
+    const run = await cli(['extract', '--model', 'm.onnx', '--data', 'd', '--out', 'f.npy', '--shards', '4']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("opnp: unknown option '--shards' (see opnp --help)\n");
+    const misspelled = await cli(['extract', '--modle', 'm.onnx', '--data', 'd', '--out', 'f.npy']);
+    expect(misspelled.code).toBe(2);
+    expect(misspelled.stderr).toBe("opnp: unknown option '--modle' (did you mean --model?) (see opnp --help)\n");
+    const missing = await cli(['extract', '--data', 'd', '--out', 'f.npy', '--mdl', 'm.onnx']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^opnp: unknown option '--mdl' \(did you mean --model\?\) \(see opnp --help\)\n$/);
+  });
+
+  it('prints the same help for `opnp extract --help` as `opnp help extract`', async () => {
+    const [flag, word] = [await cli(['extract', '--help']), await cli(['help', 'extract'])];
+    expect(flag.code).toBe(0);
+    expect(flag.stdout).toMatch(/^Usage: opnp extract \[options\]/);
+    expect(flag.stdout).toBe(word.stdout);
   });
 });

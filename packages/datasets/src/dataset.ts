@@ -9,8 +9,8 @@ import { resolvePreprocess, writeSample } from './preprocess.js';
 import { resizePixels } from './resize.js';
 import { resolveIndices } from './subset.js';
 import { argumentError, formatError } from './errors.js';
-import { isOpnpError } from '@opnp/core';
-import type { OpnpError } from '@opnp/core';
+import { isOpnpError } from '@opnp/core/base';
+import type { OpnpError } from '@opnp/core/base';
 
 /** One stored sample: decoded pixels (array formats) or an image file to decode. */
 export type RawSample =

@@ -3,8 +3,8 @@
  * names the file and the byte offset (binary formats) or entry index (lists, folders) of a problem.
  * (The file-system errors of the Node loaders are in `node/fs-errors.ts`.)
  */
-import { OpnpError } from '@opnp/core';
-import type { OpnpErrorDetails } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
+import type { OpnpErrorDetails } from '@opnp/core/base';
 
 /** A `'DATASET_FORMAT'` error: the bytes are not what the format says they must be. */
 export function formatError(summary: string, details: OpnpErrorDetails = {}): OpnpError {

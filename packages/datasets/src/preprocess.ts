@@ -5,7 +5,7 @@
  * Order of operations, per sample: resize (optional) -> centre crop (optional) -> channel conversion ->
  * `x * scale` -> `(x - mean[c]) / std[c]` -> write in the requested layout.
  */
-import type { InputSpec } from '@opnp/core';
+import type { InputSpec } from '@opnp/core/base';
 import { argumentError } from './errors.js';
 import { writeAffine, type AffinePass } from './affine-wasm.js';
 

@@ -1,7 +1,7 @@
 /**
  * Seeded, deterministic subsets and held-out splits of dataset indices.
  */
-import { mulberry32, partialShuffle } from '@opnp/core';
+import { mulberry32, partialShuffle } from '@opnp/core/base';
 import { argumentError } from './errors.js';
 
 /** A seeded subset: either a `fraction` in (0, 1] or a `count` of samples; `seed` defaults to 0. */

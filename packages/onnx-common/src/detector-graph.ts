@@ -11,7 +11,7 @@
  * `metadata_props` under `opnp.preprocess`. {@link describeOnnxDetector} reads these back from a detector.
  */
 import { DETECTOR_OUTPUT_NAMES, DETECTOR_PREPROCESSING_KEY, decodeDetectorPreprocessing, encodeDetectorPreprocessing } from '@opnp/core/backend';
-import { OpnpError, assertMatrix, type DetectorOutputs, type DetectorPreprocessing, type Matrix } from '@opnp/core';
+import { OpnpError, assertMatrix, type DetectorOutputs, type DetectorPreprocessing, type Matrix } from '@opnp/core/base';
 import { detectHead, GraphIndex, type DetectedHead, type HeadDetectionOptions } from './head-detection.js';
 import { modelInputName } from './model-graph.js';
 import {

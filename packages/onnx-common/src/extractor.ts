@@ -15,7 +15,7 @@ import {
   type LoadOptions,
   type Matrix,
   type RuntimeInfo,
-} from '@opnp/core';
+} from '@opnp/core/base';
 import { detectHead, type DetectedHead } from './head-detection.js';
 import { modelInputSpec, withExtraOutputs } from './model-graph.js';
 import { serializeOnnxModel, type OnnxModel } from './onnx-model.js';

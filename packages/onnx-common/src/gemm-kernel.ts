@@ -16,7 +16,7 @@ import {
   type Matrix64,
   type SoftmaxTransposedProduct,
   type SoftmaxTransposedProductOptions,
-} from '@opnp/core';
+} from '@opnp/core/base';
 import { buildBandedGridModel, buildGemmModel, buildSoftmaxProductModel } from './kernel-models.js';
 import { messageOf, runSession, type OrtRuntime, type OrtSession, type OrtSessionOptions, type OrtTensor } from './runtime.js';
 

@@ -7,7 +7,7 @@
  * in either operand order; `MatMul(h, B)` without bias. A trailing `Softmax` and/or `Identity` on the graph
  * output is looked through (the model then returns probabilities and the Softmax input is the logits).
  */
-import { OpnpError, linearHead, matrix, type LinearHead } from '@opnp/core';
+import { OpnpError, linearHead, matrix, type LinearHead } from '@opnp/core/base';
 import { attrNumber, tensorDims, tensorToFloat32, type GraphProto, type NodeProto, type OnnxModel, type TensorProto } from './onnx-model.js';
 
 /** Options of {@link detectHead}. */

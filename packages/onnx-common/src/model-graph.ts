@@ -2,7 +2,7 @@
  * Reading a model's input and adding graph outputs: what the feature extractor needs to run a model with its
  * feature tensor as an extra output.
  */
-import { OpnpError, type InputSpec } from '@opnp/core';
+import { OpnpError, type InputSpec } from '@opnp/core/base';
 import { DataType, onnx, valueInfoShape, type OnnxModel, type ValueInfoProto } from './onnx-model.js';
 
 /** The name of the single non-initializer graph input, if there is one. */

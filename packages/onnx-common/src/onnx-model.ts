@@ -3,9 +3,9 @@
  * `ModelProto`, resolve external-data tensors (through a reader the runtime supplies), read tensor values, and
  * serialise back. No file system: `@opnp/backend-onnx` reads files, `@opnp/backend-onnx-web` fetches URLs.
  */
-import onnxProto from 'onnx-proto';
+import onnxProto from '#onnx-proto';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 
 /** The generated protobuf namespace (`onnx.ModelProto`, `onnx.TensorProto`, ...). */
 export const onnx = onnxProto.onnx;

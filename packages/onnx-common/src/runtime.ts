@@ -4,7 +4,7 @@
  * code never imports a runtime and bundles without one.
  */
 import type { InferenceSession, Tensor, TensorConstructor } from 'onnxruntime-common';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 
 /** An onnxruntime session (onnxruntime-common's `InferenceSession`). */
 export type OrtSession = InferenceSession;

@@ -1,7 +1,9 @@
 /**
  * Extraction overhead (issue #16, target 4): images/s and CPU time of `extractFeatures` and `opnp extract`
  * against a bare onnxruntime `session.run` loop over the same images, with the same batch size (256), threads
- * (2) and session options.
+ * (2) and session options. `opnp extract` is a process, so its own baseline is one too: bare-extract.mjs, the
+ * script a user would write (plain `node`, onnxruntime-node, read, normalise, `session.run`, logits to `.npy`),
+ * which pays Node's start, loading onnxruntime and the model like `opnp extract` does.
  *
  *   npx nx run-many -t build --projects=@opnp/cli          (the CLI run is the built one)
  *   npm run bench:extract -w @opnp/pipeline                 (scale 0.25: 15,000 MNIST training images, 3 rounds)
@@ -23,11 +25,17 @@
  *                  preprocessed batches: what the model side adds
  *   in-process     `extractFeatures` of @opnp/pipeline (model loaded outside the clock): reading and
  *                  preprocessing the IDX file, features + logits, the .npy outputs and their sidecar
+ *   bare process   bench/bare-extract.mjs as a process: start-up, `import 'onnxruntime-node'`, the session from the
+ *                  model file (same options), reading the raw IDX file, normalising each batch (same expression),
+ *                  `session.run`, the logits kept in one matrix and written as `.npy` (checked byte-identical to
+ *                  opnp's logits file): the apples-to-apples baseline of `opnp extract`
  *   cli            `opnp extract` as a whole process (start-up and model loading included)
  *   --version      `opnp --version` as a process: the CLI's start-up alone
  * Overheads `time / baseline - 1` are taken per round, for wall time and for CPU time (user + system of the
  * process; child processes through /usr/bin/python3's getrusage when available), which a loaded machine
- * distorts less; the JSON reports their median and range. Progress on stderr; the LAST stdout line is JSON.
+ * distorts less; the JSON reports their median and range (`overBareProcess` is target 4 for `opnp extract`). The
+ * in-process variants run in this process, whose session was created outside the clock; the two processes run
+ * one after the other in alternating order from round to round. Progress on stderr; the LAST stdout line is JSON.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -45,6 +53,7 @@ const MODEL = process.argv.includes('--model') ? process.argv[process.argv.index
 const BATCH = 256;
 const THREADS = 2;
 const CLI = fileURLToPath(new URL('../../cli/bin/opnp.js', import.meta.url));
+const BARE_PROCESS = fileURLToPath(new URL('./bare-extract.mjs', import.meta.url));
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 
 /** What one benchmark runs: a model and a raw IDX file of 8-bit images stored `[N, H, W]` or `[N, H, W, C]`. */
@@ -69,6 +78,9 @@ function workload(): Workload {
   const model = fileURLToPath(new URL('../../backend-onnx/test/fixtures/resnet-style.onnx', import.meta.url));
   return { model, modelName: 'packages/backend-onnx/test/fixtures/resnet-style.onnx', data: images.file, images: images.count, shape: [3, 32, 32], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 }
+
+/** What the benchmark times. */
+type Variant = 'bare' | 'barePrep' | 'extractor' | 'inProcess' | 'bareProcess' | 'cli' | 'version';
 
 interface Times {
   readonly wall: number;
@@ -148,6 +160,16 @@ function cli(w: Workload, dir: string): Times {
   return processTimes([process.execPath, CLI, 'extract', '--model', w.model, '--data', `idx:${w.data}`, ...flags], 'opnp extract');
 }
 
+function bareProcess(w: Workload, dir: string): Times {
+  const flags = ['--mean', w.mean.join(','), '--std', w.std.join(','), '--batch-size', String(BATCH), '--threads', String(THREADS)];
+  return processTimes([process.execPath, BARE_PROCESS, w.model, w.data, join(dir, 'bare-l.npy'), ...flags], 'bare-extract.mjs');
+}
+
+/** Whether the bare process wrote the same logits file as `opnp extract`, byte for byte. */
+function sameLogits(dir: string): boolean {
+  return Buffer.compare(readFileSync(join(dir, 'bare-l.npy')), readFileSync(join(dir, 'cli-l.npy'))) === 0;
+}
+
 /** Median and range of `t / base - 1` per round, for wall and (when measured) CPU time. */
 function overheads(t: readonly Times[], base: readonly Times[]): { wall: ReturnType<typeof range>; cpu?: ReturnType<typeof range> } {
   const wall = range(t.map((s, i) => s.wall / base[i]!.wall - 1), 3);
@@ -165,27 +187,33 @@ async function main(): Promise<void> {
   const session = await ort.InferenceSession.create(readFileSync(w.model), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'], extra: { session: { intra_op: { allow_spinning: '0' } } } });
   const model = await loadModel(w.model, { threads: THREADS });
   const dir = mkdtempSync(join(tmpdir(), 'opnp-bench-extract-'));
-  const times: Record<'bare' | 'barePrep' | 'extractor' | 'inProcess' | 'cli' | 'version', Times[]> = { bare: [], barePrep: [], extractor: [], inProcess: [], cli: [], version: [] };
+  const times: Record<Variant, Times[]> = { bare: [], barePrep: [], extractor: [], inProcess: [], bareProcess: [], cli: [], version: [] };
+  let identicalLogits = true;
   try {
     const variants = inProcessVariants(w, session, model, batches, dir);
     await session.run({ [session.inputNames[0]!]: tensor(w, batches[0]!) }); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       for (const name of ['bare', 'barePrep', 'extractor', 'inProcess'] as const) times[name].push(await variants[name]());
+      // The two processes alternate which goes first, so a load that changes over a round hits both alike.
+      if (round % 2 === 0) times.bareProcess.push(bareProcess(w, dir));
       times.cli.push(cli(w, dir));
+      if (round % 2 === 1) times.bareProcess.push(bareProcess(w, dir));
+      identicalLogits &&= sameLogits(dir);
       times.version.push(processTimes([process.execPath, CLI, '--version'], 'opnp --version'));
       const b = times.bare.at(-1)!;
+      const overProcess = (t: Times, base: Times) => `${((t.wall / base.wall - 1) * 100).toFixed(1)}%, CPU ${((t.cpu! / base.cpu! - 1) * 100).toFixed(1)}%`;
       const pct = (t: Times) => `${((t.wall / b.wall - 1) * 100).toFixed(1)}%, CPU ${((t.cpu! / b.cpu! - 1) * 100).toFixed(1)}%`;
-      say(`round ${round + 1}: bare ${(w.images / b.wall).toFixed(0)}/s (CPU ${((b.cpu! / w.images) * 1e6).toFixed(1)} µs/image); over it: bare+prep ${pct(times.barePrep.at(-1)!)}, extractor ${pct(times.extractor.at(-1)!)}, in-process ${pct(times.inProcess.at(-1)!)}, opnp extract ${pct(times.cli.at(-1)!)}`);
+      say(`round ${round + 1}: bare ${(w.images / b.wall).toFixed(0)}/s (CPU ${((b.cpu! / w.images) * 1e6).toFixed(1)} µs/image); over it: bare+prep ${pct(times.barePrep.at(-1)!)}, extractor ${pct(times.extractor.at(-1)!)}, in-process ${pct(times.inProcess.at(-1)!)}, opnp extract ${pct(times.cli.at(-1)!)}; opnp extract over the bare process ${overProcess(times.cli.at(-1)!, times.bareProcess.at(-1)!)}`);
     }
   } finally {
     await model.extractor.dispose();
     await session.release();
     rmSync(dir, { recursive: true, force: true });
   }
-  report(w, times);
+  report(w, times, identicalLogits);
 }
 
-function report(w: Workload, times: Record<'bare' | 'barePrep' | 'extractor' | 'inProcess' | 'cli' | 'version', Times[]>): void {
+function report(w: Workload, times: Record<Variant, Times[]>, identicalLogits: boolean): void {
   const rate = (t: Times[]) => range(t.map((s) => w.images / s.wall), 0);
   const usPerImage = (t: Times[]) => range(t.map((s) => ((s.cpu ?? NaN) / w.images) * 1e6), 1);
   console.log(
@@ -196,9 +224,11 @@ function report(w: Workload, times: Record<'bare' | 'barePrep' | 'extractor' | '
       batchSize: BATCH,
       threads: THREADS,
       rounds: ROUNDS,
-      imagesPerSec: { bare: rate(times.bare), barePrep: rate(times.barePrep), extractor: rate(times.extractor), extractFeaturesInProcess: rate(times.inProcess), opnpExtractCli: rate(times.cli) },
-      cpuMicrosecondsPerImage: { bare: usPerImage(times.bare), barePrep: usPerImage(times.barePrep), extractor: usPerImage(times.extractor), extractFeaturesInProcess: usPerImage(times.inProcess), opnpExtractCli: usPerImage(times.cli) },
+      imagesPerSec: { bare: rate(times.bare), barePrep: rate(times.barePrep), extractor: rate(times.extractor), extractFeaturesInProcess: rate(times.inProcess), bareProcess: rate(times.bareProcess), opnpExtractCli: rate(times.cli) },
+      cpuMicrosecondsPerImage: { bare: usPerImage(times.bare), barePrep: usPerImage(times.barePrep), extractor: usPerImage(times.extractor), extractFeaturesInProcess: usPerImage(times.inProcess), bareProcess: usPerImage(times.bareProcess), opnpExtractCli: usPerImage(times.cli) },
       overBare: { barePrep: overheads(times.barePrep, times.bare), extractor: overheads(times.extractor, times.bare), extractFeaturesInProcess: overheads(times.inProcess, times.bare), opnpExtractCli: overheads(times.cli, times.bare) },
+      overBareProcess: { opnpExtractCli: overheads(times.cli, times.bareProcess) },
+      bareProcessLogitsIdenticalToOpnp: identicalLogits,
       overBarePrep: { extractFeaturesInProcess: overheads(times.inProcess, times.barePrep), opnpExtractCli: overheads(times.cli, times.barePrep) },
       cliVersionSeconds: { wall: range(times.version.map((t) => t.wall)), ...(times.version.every((t) => t.cpu !== undefined) ? { cpu: range(times.version.map((t) => t.cpu!)) } : {}) },
     }),

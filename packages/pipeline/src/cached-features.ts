@@ -9,7 +9,7 @@
 import { open as openFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isFile } from './paths.js';
-import { OpnpError, logitsWith, type LinearHead, type Matrix } from '@opnp/core';
+import { OpnpError, logitsWith, type LinearHead, type Matrix } from '@opnp/core/base';
 import { openNpyDataset, parseNpyHeader, type Dataset } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';

@@ -7,7 +7,7 @@
 import { open, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isFile } from './paths.js';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 import { loadNpy, openNpyRowWriter, parseNpyHeader, writeNpy } from '@opnp/datasets/node';
 import type { ExtractOutputs } from './extract.js';
 import { buildFeaturesMeta, readAnyFeaturesMeta, type FeatureShardMeta } from './extract-shards.js';

@@ -10,12 +10,12 @@
  */
 import { readdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 import { isFile } from './paths.js';
 import type { ExtractOutputs } from './extract.js';
 import { readSidecar, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 import type { ShardInfo } from './state-file.js';
-import { shardOf } from './training-pass.js';
+import { shardOf } from './shards.js';
 
 /** A shard and the dataset indices `[start, end)` it covers. */
 export interface FeatureShard extends ShardInfo {

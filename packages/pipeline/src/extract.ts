@@ -10,7 +10,7 @@
  */
 import { open, rm } from 'node:fs/promises';
 import { isFile } from './paths.js';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets/node';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
 import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';

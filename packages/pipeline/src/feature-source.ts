@@ -5,7 +5,7 @@
  * Every batch is checked for NaN and infinities (naming the set and the sample), and every skipped
  * unreadable image is reported.
  */
-import { OpnpError, type InputBatch, type Matrix } from '@opnp/core';
+import { OpnpError, type InputBatch, type Matrix } from '@opnp/core/base';
 import type { PreprocessOptions } from '@opnp/datasets';
 import type { JsonValue } from './fingerprint.js';
 import type { SkippedSample } from './features-meta.js';

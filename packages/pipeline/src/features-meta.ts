@@ -5,7 +5,7 @@
  * says how far the rows got, so an interrupted run resumes exactly where it stopped.
  */
 import { readFile } from 'node:fs/promises';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 import { writeFileAtomic } from '@opnp/core/node';
 import type { PreprocessOptions } from '@opnp/datasets';
 import { isRunFingerprint, type RunFingerprint } from './fingerprint.js';

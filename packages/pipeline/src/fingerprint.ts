@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 import { parseDatasetSpec, parseNpyHeader } from '@opnp/datasets';
 import { PIPELINE_VERSION } from './version.js';
 

@@ -2,7 +2,7 @@
  * Labels files that override a dataset's own labels (`--train-labels`, `--test-labels`, `--labels`).
  */
 import { extname } from 'node:path';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 import { loadIdx, loadNpy } from '@opnp/datasets/node';
 
 /** Reads a labels file: IDX (raw or gzip) or a 1-D `.npy` array; non-integer values become -1 (unknown). */

@@ -2,7 +2,7 @@
  * A dataset run through the model as a {@link FeatureSource}: `@opnp/datasets` specs and seeded noise
  * (`noise:<count>`). Shapes are checked against the model input before any image is read.
  */
-import { OpnpError, type FeatureExtractor } from '@opnp/core';
+import { OpnpError, type FeatureExtractor } from '@opnp/core/base';
 import { openDataset, preprocessOptionsFor, type BatchOptions, type Dataset } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { JsonValue } from './fingerprint.js';
-import { OpnpError, loadFeatureExtractor, resolveGemmKernel, type FeatureExtractor, type GemmKernel, type LoadOptions } from '@opnp/core';
+import { OpnpError, loadFeatureExtractor, resolveGemmKernel, type FeatureExtractor, type GemmKernel, type LoadOptions } from '@opnp/core/base';
 
 /** A loaded model and the fastest registered GEMM kernel. */
 export interface LoadedModel {

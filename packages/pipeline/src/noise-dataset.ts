@@ -2,7 +2,7 @@
  * A seeded uniform-noise image set (`noise:<count>` in any dataset argument): 8-bit pixels drawn
  * independently per sample, so every subset and batch size sees the same images.
  */
-import { mulberry32, OpnpError } from '@opnp/core';
+import { mulberry32, OpnpError } from '@opnp/core/base';
 import { resolvePreprocess, type BatchOptions, type Dataset, type DatasetBatch } from '@opnp/datasets';
 
 /** Options of {@link noiseDataset}. */

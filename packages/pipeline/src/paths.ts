@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 
 /** An output file a command will write, and what it is (for the message: "--json", "the features"). */
 export interface OutputTarget {

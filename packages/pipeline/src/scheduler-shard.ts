@@ -8,7 +8,7 @@
  * - AWS Batch array jobs: `AWS_BATCH_JOB_ARRAY_INDEX` (0-based) with `AWS_BATCH_JOB_ARRAY_SIZE`
  *   (or `OPNP_SHARD_COUNT`).
  */
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 import type { ShardInfo } from './state-file.js';
 
 type Environment = Readonly<Record<string, string | undefined>>;

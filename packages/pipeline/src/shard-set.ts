@@ -2,7 +2,7 @@
  * The check every merge of a sharded run makes (features, sensitivity states, eval scores): the inputs
  * are shards of one run (one fingerprint, one shard count), each shard once, and all of them.
  */
-import { OpnpError } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
 import { fingerprintDifferences, type RunFingerprint } from './fingerprint.js';
 import type { ShardInfo } from './state-file.js';
 

@@ -17,7 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { OpnpError, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
+import { OpnpError } from '@opnp/core/base';
+import type { SensitivityAggregation, SensitivityState } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
 import { encodeNpy, readNpy } from '@opnp/datasets';
 import { isRunFingerprint, type RunFingerprint } from './fingerprint.js';

@@ -14,6 +14,7 @@ import { InterruptedError, isAbort } from './interrupted.js';
 import type { LoadedModel } from './model.js';
 import { stageReporter, type ProgressListener } from './progress.js';
 import { readStateFile, writeStateFile, type ShardInfo } from './state-file.js';
+export { shardOf } from './shards.js';
 
 /** Temperature and per-sample aggregation of the sensitivity. */
 export type SensitivitySettings = Pick<SensitivityOptions, 'temperature' | 'aggregation'>;
@@ -73,12 +74,6 @@ export interface TrainingPassResult {
 export function trainingIndices(count: number, fraction: number | undefined, seed: number): Uint32Array {
   if (fraction === undefined || fraction === 1) return Uint32Array.from({ length: count }, (_, i) => i);
   return subsetIndices(count, { fraction, seed });
-}
-
-/** Part `index` (1-based) of `count` contiguous, balanced shards of `indices` (sizes differ by at most one). */
-export function shardOf(indices: Uint32Array, index: number, count: number): Uint32Array {
-  const n = indices.length;
-  return indices.subarray(Math.floor(((index - 1) * n) / count), Math.floor((index * n) / count));
 }
 
 /** At most `max` of `indices` (a seeded subset, ascending), or all of them. */

@@ -5,7 +5,7 @@
  * into per-shard files, and `opnp extract merge` joins the shards into the unsharded run's files.
  */
 import type { Command } from 'commander';
-import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, type ExtractOutputs } from '@opnp/pipeline';
+import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, type ExtractOutputs } from '@opnp/pipeline/extract';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';

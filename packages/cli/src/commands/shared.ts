@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { writeLine, type CliIo } from '../io.js';
 import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
-import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline';
+import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
 import { flagError, UsageError } from '../errors.js';
 import { collect, parseInteger, parseNumberList, parseShard } from '../options.js';
 

@@ -2,8 +2,8 @@
  * NumPy `.npy` arrays (pure encode / decode, no file access): float32 and float64, C order, header
  * versions 1, 2 and 3, either byte order on read; little-endian float32 / float64 on write.
  */
-import type { Matrix } from '@opnp/core';
-import { OpnpError } from '@opnp/core';
+import type { Matrix } from '@opnp/core/base';
+import { OpnpError } from '@opnp/core/base';
 import { argumentError, formatError } from '../errors.js';
 
 /** Element types of {@link NpyArray}. */

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { OpnpError, isOpnpError } from '@opnp/core';
+import { OpnpError, isOpnpError } from '@opnp/core/base';
 import { notFoundError } from '../errors.js';
 
 /**

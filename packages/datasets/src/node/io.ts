@@ -7,7 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { isOpnpError } from '@opnp/core';
+import { isOpnpError } from '@opnp/core/base';
 import { formatError } from '../errors.js';
 import { fileSystemError } from './fs-errors.js';
 

@@ -4,7 +4,7 @@
  * rebuilt here with the same code, message and fields, so a skipped or fatal image reads exactly as it does
  * without workers.
  */
-import { OpnpError, isOpnpError, type OpnpErrorCode } from '@opnp/core';
+import { OpnpError, isOpnpError, type OpnpErrorCode } from '@opnp/core/base';
 import type { PreparedChunk, RawSample, SampleOutcome } from '../dataset.js';
 import type { PreprocessPlan } from '../preprocess.js';
 

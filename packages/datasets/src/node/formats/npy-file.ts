@@ -3,7 +3,7 @@
  */
 import { open, readFile, rename, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import type { Matrix } from '@opnp/core';
+import type { Matrix } from '@opnp/core/base';
 import { writeFileAtomic } from '@opnp/core/node';
 import type { NpyArray } from '../../formats/npy.js';
 import { encodeNpy, encodeNpyHeader, floatBytesView, parseNpyHeader, readNpy, type NpyHeader } from '../../formats/npy.js';
