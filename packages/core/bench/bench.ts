@@ -9,6 +9,7 @@
  *   npm run bench -w @opnp/core -- --quick      (small smoke run, 1 round)
  *   npm run bench -w @opnp/core -- --knn-eigh   (only the KNN and eigh comparisons)
  *   npm run bench -w @opnp/core -- --eigh       (only the eigh comparison)
+ *   npm run bench -w @opnp/core -- --grid       (only the dense evaluation and the grid search, with --rounds)
  *
  * Progress goes to stderr; the LAST line of stdout is one JSON object with the results.
  */
@@ -71,7 +72,7 @@ async function timeSensitivity(kernel: GemmKernel, head: LinearHead, features: M
 }
 
 /** Runs all benchmark steps; returns the context with the filled report. */
-export async function runBench(options: { quick?: boolean; skipKnnEigh?: boolean; rounds?: number } = {}): Promise<BenchContext> {
+export async function runBench(options: { quick?: boolean; skipKnnEigh?: boolean; gridOnly?: boolean; rounds?: number } = {}): Promise<BenchContext> {
   const sizes: BenchDataOptions = options.quick
     ? { trainSamples: 2_000, idSamples: 1_000, oodSamples: 1_000 }
     : { trainSamples: 20_000, idSamples: 10_000, oodSamples: 10_000 };
@@ -94,6 +95,11 @@ export async function runBench(options: { quick?: boolean; skipKnnEigh?: boolean
   const context: BenchContext = { data, trainLogits, kernel, report: { kernel: kernel.name, classes: C, dim: D, loadAverage: loadavg().map((x) => round(x, 2)) } };
   const { report } = context;
 
+  if (options.gridOnly) {
+    Object.assign(report, await benchDenseAndGrid(kernel, data, trainLogits, rounds));
+    report.loadAverageAfter = loadavg().map((x) => round(x, 2));
+    return context;
+  }
   // Baseline in the same run: the portable kernel on a smaller N (same code path).
   const pSamples = Math.min(portableSamples, data.train.rows);
   const pTime = await timeSensitivity(portableGemmKernel, data.head, sliceRows(data.train, 0, pSamples), sliceRows(trainLogits, 0, pSamples), batches[0]);
@@ -128,7 +134,8 @@ async function main(): Promise<void> {
   const roundsAt = process.argv.indexOf('--rounds');
   const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : undefined;
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) throw new Error('--rounds needs a positive integer');
-  const context = await runBench({ quick, ...(rounds === undefined ? {} : { rounds }) });
+  const gridOnly = process.argv.includes('--grid');
+  const context = await runBench({ quick, gridOnly, ...(rounds === undefined ? {} : { rounds }) });
   await context.kernel.dispose?.();
   process.stdout.write(`${JSON.stringify(context.report)}\n`);
 }

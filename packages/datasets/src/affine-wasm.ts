@@ -8,7 +8,7 @@
  * numbers followed by the rounding of a `Float32Array` store (WebAssembly never fuses the multiply-add). Only NaN
  * payloads are left to the engine, so callers use it with finite `a` and `b` only (no NaN can arise then).
  *
- * The module is assembled at first use from the instructions below (`wasm-encoding.ts`), once per thread; where
+ * The module is assembled at first use from the instructions below (`@opnp/core/backend`'s WebAssembly encoder), once per thread; where
  * WebAssembly is missing or refused (a strict Content-Security-Policy), or the memory cannot grow, `write`
  * returns false and callers keep their JavaScript loop.
  *
@@ -17,8 +17,7 @@
  * `f32[out + y*outRow + x*outStep] = f32(f64(u8[src + y*srcRow + x*srcStep]) * a + b)`, with `a` and `b` the two
  * float64 at byte `coefficients`.
  */
-import { F64, I32, op, type Code, type WasmFunction } from './wasm-encoding.js';
-import { ensureMemory, lazyWasmInstance, type WasmInstance } from './wasm-instance.js';
+import { ensureMemory, F64, I32, lazyWasmInstance, op, type Code, type WasmFunction, type WasmInstance } from '@opnp/core/backend';
 
 /** One pass of the kernel: `rows x cols` values, offsets and strides in bytes of the source, in values of the output. */
 export interface AffinePass {

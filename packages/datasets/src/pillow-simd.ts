@@ -2,7 +2,7 @@
  * Pillow's two resampling passes (`pillow-resize.ts`) as WebAssembly SIMD kernels, four 32-bit sums at a time:
  * the same integer arithmetic as Pillow's C (`weight * byte` products summed from `1 << 21`, shifted right by 22,
  * clamped to 0..255 by two saturating narrowings), so the same bytes. The module is assembled at first use from
- * the instructions below (`wasm-encoding.ts`), once per thread; where WebAssembly or its SIMD is missing,
+ * the instructions below (`@opnp/core/backend`'s WebAssembly encoder), once per thread; where WebAssembly or its SIMD is missing,
  * {@link simdResizeWindow} returns undefined and the JavaScript passes run instead.
  *
  * Kernels (all arguments are byte offsets or counts in the module's memory; every pointer has 16 bytes of room
@@ -15,8 +15,7 @@
  *   `taps` source rows `srcStride` apart from byte `rowStarts[r]` (i32), weights `weights[r * taps + t]`, 16 bytes
  *   at a time over `rowLength` bytes; out is `rows x rowLength`, packed.
  */
-import { I32, V128, op, type Code, type WasmFunction } from './wasm-encoding.js';
-import { ensureMemory, lazyWasmInstance } from './wasm-instance.js';
+import { ensureMemory, I32, lazyWasmInstance, op, V128, type Code, type WasmFunction } from '@opnp/core/backend';
 import { PRECISION_BITS, coefficients, uniformTaps, type PillowFilter, type UniformTaps } from './pillow-coefficients.js';
 import type { ResizeWindow } from './pillow-resize.js';
 

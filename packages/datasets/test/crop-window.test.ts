@@ -9,7 +9,7 @@ import { resizePixels } from '../src/resize.js';
 import { pillowResize, pillowResizeWindow, type PillowFilter, type ResizeWindow } from '../src/pillow-resize.js';
 import { jsResizeWindow } from '../src/pillow-resize-js.js';
 import { simdAvailable, simdResizeWindow } from '../src/pillow-simd.js';
-import { sleb, uleb } from '../src/wasm-encoding.js';
+import { sleb, uleb } from '@opnp/core/backend';
 import { pillowReference } from './pillow-reference.js';
 
 function seeded(seed: number): (n: number) => number {

@@ -2,7 +2,8 @@
  * @packageDocumentation
  * `@opnp/core/backend`: building blocks for backend authors (not needed to use a backend). Batch checks and
  * fixed-batch splitting, the head check, the task queue that keeps a session single-file, and the shared
- * checks of detector export options (and of the preprocessing recorded in a detector).
+ * checks of detector export options (and of the preprocessing recorded in a detector); and the small WebAssembly
+ * encoder and loader with which core and `@opnp/datasets` assemble their SIMD kernels at run time (no binaries).
  *
  * @example
  * ```ts
@@ -19,3 +20,5 @@ export {
 export { SerialQueue } from '../internal/serial-queue.js';
 export { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions, type ResolvedDetectorExport } from './detector-export.js';
 export { DETECTOR_PREPROCESSING_KEY, checkDetectorPreprocessing, encodeDetectorPreprocessing, decodeDetectorPreprocessing } from './detector-preprocessing.js';
+export { F64, I32, op, sleb, uleb, V128, wasmModule, type Code, type WasmFunction } from '../internal/wasm-encoding.js';
+export { ensureMemory, lazyWasmInstance, type WasmInstance, type WasmMemory } from '../internal/wasm-instance.js';

@@ -14,7 +14,7 @@
  *   the default). The partial logits fall into four groups that each depend on two of the four levels, so
  *   exponentials are taken once per group entry instead of once per grid point, by the kernel's
  *   `bandedGridLogSumExp` accelerator or in JavaScript (`grid/banded-lse-js.ts`); the parts come from suffix-stacked
- *   dense GEMMs.
+ *   dense GEMMs for the low-side weight levels and sparse products for the few high-side weights (`grid/high-bands.ts`).
  * - `grid/banded-cell-path.ts`: the same scoring when sparse products are wanted (the portable kernel) and the kernel
  *   has no accelerator; the parts are assembled from the cell partials (`grid/cells.ts`).
  * - `grid/cell-sweeps.ts`: other scores and overlapping grids, per row by a product of per-cell exponentials while the

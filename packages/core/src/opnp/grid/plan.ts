@@ -42,8 +42,9 @@ export interface GridScoreOptions {
    * Weight cells whose density on a neuron cell's columns is below this fraction are multiplied as sparse
    * lists (skipping zero activations) instead of by the GEMM kernel. Default 0.3 with the portable kernel; 0 (all
    * dense) with a faster registered kernel, where even 0.5%-dense cells multiply faster as dense GEMMs.
-   * Ignored for banded energy grids when the kernel has the `bandedGridLogSumExp` accelerator (its products are all
-   * dense).
+   * Ignored for banded energy grids when the kernel has the `bandedGridLogSumExp` accelerator (or when this is 0): their
+   * low-side weight levels are dense GEMMs and their high-side weights always sparse products (`high-bands.ts`, in
+   * WebAssembly SIMD).
    */
   sparseBelowDensity?: number;
   /**

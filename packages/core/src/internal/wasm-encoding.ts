@@ -1,7 +1,7 @@
 /**
  * Just enough of the WebAssembly binary format to write a small module by hand: LEB128 numbers, the
- * instructions the Pillow SIMD kernels (`pillow-simd.ts`) and the normalisation kernel (`affine-wasm.ts`) use,
- * and the module's sections (types, functions, one memory, exports, code). No toolchain and no dependency: the
+ * instructions the grid search's sparse product (`opnp/grid/high-bands-wasm.ts`) and `@opnp/datasets`' Pillow SIMD
+ * kernels (`pillow-simd.ts`) and normalisation kernel (`affine-wasm.ts`) use, and the module's sections (types, functions, one memory, exports, code). No toolchain and no dependency: the
  * module is assembled from these bytes at run time.
  * Opcodes are the WebAssembly 2.0 core and fixed-width SIMD ones (spec section 5.4).
  */
@@ -37,12 +37,14 @@ export function sleb(value: number): number[] {
 /** A SIMD instruction: the `0xfd` prefix, its opcode, then its immediates. */
 const simd = (opcode: number, ...immediates: number[]): Code => [0xfd, ...uleb(opcode), ...immediates];
 
-/** `memarg` of a load or store: alignment (log2 of bytes) and offset 0. */
-const memarg = (alignLog2: number) => [alignLog2, 0];
+/** `memarg` of a load or store: alignment (log2 of bytes) and a constant byte offset (0 unless given). */
+const memarg = (alignLog2: number, offset = 0) => [alignLog2, ...uleb(offset)];
 
 /** The instructions used, by their text-format names. */
 export const op = {
   loop: [0x03, 0x40] as Code,
+  block: [0x02, 0x40] as Code,
+  br: (label: number): Code => [0x0c, label],
   end: [0x0b] as Code,
   brIf: (label: number): Code => [0x0d, label],
   get: (local: number): Code => [0x20, local],
@@ -61,10 +63,24 @@ export const op = {
   i32Sub: [0x6b] as Code,
   i32Mul: [0x6c] as Code,
   i32LtS: [0x48] as Code,
+  i32LtU: [0x49] as Code,
+  i32GeU: [0x4f] as Code,
+  i32Shl: [0x74] as Code,
+  f32Load: [0x2a, ...memarg(2)] as Code,
+  /** `f32.store` at the address on the stack plus `offset` bytes. */
+  f32StoreAt: (offset: number): Code => [0x38, ...memarg(2, offset)],
   v128Load: simd(0x00, ...memarg(0)),
   /** 8 bytes, each zero-extended to a 16-bit lane. */
   v128Load8x8U: simd(0x02, ...memarg(0)),
   v128Store: simd(0x0b, ...memarg(0)),
+  /** `v128.load` at the address on the stack plus `offset` bytes. */
+  v128LoadAt: (offset: number): Code => simd(0x00, ...memarg(0, offset)),
+  /** A v128 of zeros. */
+  v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)),
+  f32x4Splat: simd(0x13),
+  f32x4ExtractLane: (lane: number): Code => simd(0x1f, lane),
+  f32x4Add: simd(0xe4),
+  f32x4Mul: simd(0xe6),
   i32x4Splat: simd(0x11),
   /** The 4 bytes of lane 0 of an i8x16 stored. */
   v128Store32Lane0: simd(0x5a, ...memarg(0), 0),
