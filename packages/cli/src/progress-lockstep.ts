@@ -29,6 +29,13 @@ export interface AckSource {
   readByte(): number;
 }
 
+/** Milliseconds between tries when stdin is non-blocking and has no byte yet. */
+const RETRY_MS = 1;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** fd 0 of this process as an {@link AckSource}. */
 export const stdinAckSource: AckSource = {
   isPipe() {
@@ -40,9 +47,16 @@ export const stdinAckSource: AckSource = {
     }
   },
   readByte() {
-    // Waits for the byte even when stdin is non-blocking (as Node makes a piped stdin once process.stdin is
-    // used): no EAGAIN here (test/progress-lockstep.test.ts checks it).
-    return readSync(0, Buffer.alloc(1), 0, 1, null);
+    const byte = Buffer.alloc(1);
+    for (;;) {
+      try {
+        return readSync(0, byte, 0, 1, null);
+      } catch (error) {
+        // A non-blocking stdin (Node makes a piped stdin so once process.stdin is used) with no byte yet.
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        sleepSync(RETRY_MS);
+      }
+    }
   },
 };
 
