@@ -6,6 +6,7 @@
  * SIGTERM). A second signal exits at once.
  */
 import { runCli } from './main.js';
+import { PROGRESS_LOCKSTEP_ENV, progressLockstep } from './progress-lockstep.js';
 
 /** Runs the CLI on `process` (argv, streams, environment, SIGINT and SIGTERM). */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -21,8 +22,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The test-only progress handshake (progress-lockstep.ts), taken out of the environment so that
+  // processes the CLI starts never inherit it.
+  const progressAck = progressLockstep(process.env);
+  delete process.env[PROGRESS_LOCKSTEP_ENV];
   try {
-    const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+    const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal, ...(progressAck ? { progressAck } : {}) });
     // Stopped by SIGTERM: 143 (128 + 15), as shells and schedulers expect; Ctrl-C gives 130.
     return code === 130 && terminated ? 143 : code;
   } finally {

@@ -19,6 +19,12 @@ export interface CliIo {
   readonly signal?: AbortSignal;
   /** Milliseconds clock of the progress display (default `performance.now`; tests inject one). */
   readonly now?: () => number;
+  /**
+   * @internal Test-only: called after each plain progress line; blocks until the driving test acknowledges
+   * it. The `opnp` executable sets it from `OPNP_PROGRESS_LOCKSTEP=1` with stdin a pipe (see
+   * progress-lockstep.ts); in-process runs never read stdin unless a caller passes this.
+   */
+  readonly progressAck?: () => void;
 }
 
 /** Writes one line to a sink. */

@@ -50,6 +50,12 @@ export interface ProgressDisplay {
   readonly now?: () => number;
   /** What plain lines start with (default `opnp`: `opnp: train [...]`). */
   readonly prefix?: string;
+  /**
+   * Called right after each plain line is written (never for terminal bars). Internal, test-only: the CLI
+   * passes the lockstep handshake of progress-lockstep.ts here, which blocks until the driving test
+   * acknowledges the line.
+   */
+  readonly afterLine?: () => void;
 }
 
 const lineOf = (event: StageProgress) =>
@@ -74,7 +80,7 @@ function barListener(sink: TextSink, now: () => number, every: number): Progress
 }
 
 /** Plain lines: one every `every` ms, for stages that have run at least that long, and a last one for each of those. */
-function lineListener(sink: TextSink, now: () => number, every: number, prefix: string): ProgressListener {
+function lineListener(sink: TextSink, now: () => number, every: number, prefix: string, afterLine: () => void): ProgressListener {
   let last = -Infinity;
   const started = new Map<string, number>();
   const printed = new Set<string>();
@@ -82,7 +88,9 @@ function lineListener(sink: TextSink, now: () => number, every: number, prefix: 
     const t = now();
     if (event.done) {
       started.delete(event.stage);
-      if (printed.delete(event.stage)) sink.write(`${prefix}: ${event.stage}: done, ${event.count}/${event.total}${event.unit !== undefined && event.unit !== 'samples' ? ` ${event.unit}` : ''}\n`);
+      if (!printed.delete(event.stage)) return;
+      sink.write(`${prefix}: ${event.stage}: done, ${event.count}/${event.total}${event.unit !== undefined && event.unit !== 'samples' ? ` ${event.unit}` : ''}\n`);
+      afterLine();
       return;
     }
     const start = started.get(event.stage) ?? t;
@@ -91,6 +99,7 @@ function lineListener(sink: TextSink, now: () => number, every: number, prefix: 
     last = t;
     printed.add(event.stage);
     sink.write(`${prefix}: ${lineOf(event)}\n`);
+    afterLine();
   };
 }
 
@@ -98,5 +107,5 @@ function lineListener(sink: TextSink, now: () => number, every: number, prefix: 
 export function createProgressListener(sink: TextSink, enabled: boolean, display: ProgressDisplay = {}): ProgressListener {
   if (!enabled) return () => undefined;
   const now = display.now ?? (() => performance.now());
-  return sink.isTTY === true ? barListener(sink, now, 100) : lineListener(sink, now, display.plainEveryMs ?? 5000, display.prefix ?? 'opnp');
+  return sink.isTTY === true ? barListener(sink, now, 100) : lineListener(sink, now, display.plainEveryMs ?? 5000, display.prefix ?? 'opnp', display.afterLine ?? (() => undefined));
 }

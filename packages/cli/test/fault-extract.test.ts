@@ -8,8 +8,7 @@ describe('fault injection: killed 20 times, resumed, equal to an uninterrupted r
   it('opnp extract', async () => {
     const dir = tempDir();
     const outputs = (prefix: string) => ['--out', join(dir, `${prefix}f.npy`), '--logits-out', join(dir, `${prefix}l.npy`), '--labels-out', join(dir, `${prefix}y.npy`), '--indices-out', join(dir, `${prefix}i.npy`)];
-    // Small batches: 20% of the work (at least 25 batches) is left after the last kill point, so under load the signal still
-    // arrives before the child is done.
+    // Small batches: many progress lines, so the kill points (lines of the lockstep, see fault-helpers.ts) fall all over the work.
     const args = ['extract', '--model', MODEL, '--data', TEST, ...NORMALISE, '--batch-size', '20'];
     expect((await cli([...args, ...outputs('ref-'), '-q'])).code).toBe(0);
     const run = await killRepeatedly([...args, ...outputs('')], 'extract', 2500, 11);

@@ -26,7 +26,7 @@ export interface CliRun {
 }
 
 /** Runs `opnp <args>` in-process. */
-export async function cli(args: string[], options: { signal?: AbortSignal; stderrTTY?: boolean; onStderr?: (text: string) => void; env?: Record<string, string>; now?: () => number } = {}): Promise<CliRun> {
+export async function cli(args: string[], options: { signal?: AbortSignal; stderrTTY?: boolean; onStderr?: (text: string) => void; env?: Record<string, string>; now?: () => number; progressAck?: () => void } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(['node', 'opnp', ...args], {
@@ -41,6 +41,7 @@ export async function cli(args: string[], options: { signal?: AbortSignal; stder
     env: options.env ?? {},
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.progressAck ? { progressAck: options.progressAck } : {}),
   });
   return { code, stdout, stderr };
 }

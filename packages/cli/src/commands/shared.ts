@@ -25,7 +25,11 @@ export function infoWriter(io: CliIo, quiet: boolean): (message: string) => void
  */
 export function progressListener(io: CliIo, quiet: boolean): ProgressListener {
   const every = Number(io.env.OPNP_PROGRESS_EVERY);
-  return createProgressListener(io.stderr, !quiet, { ...(io.env.OPNP_PROGRESS_EVERY !== undefined && every >= 0 ? { plainEveryMs: every * 1000 } : {}), ...(io.now ? { now: io.now } : {}) });
+  return createProgressListener(io.stderr, !quiet, {
+    ...(io.env.OPNP_PROGRESS_EVERY !== undefined && every >= 0 ? { plainEveryMs: every * 1000 } : {}),
+    ...(io.now ? { now: io.now } : {}),
+    ...(io.progressAck ? { afterLine: io.progressAck } : {}),
+  });
 }
 
 /** `--checkpoint-every <seconds>`: how often a checkpoint is written besides at the end and on Ctrl-C. */
