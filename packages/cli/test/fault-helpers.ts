@@ -14,8 +14,11 @@ import { mulberry32 } from '@opnp/core';
 import { OPNP_BIN } from './built-cli.js';
 
 export const KILLS = 20;
-/** A hang guard only: 21 child processes per command take about 30 s on an idle 2-core machine. */
-export const TIMEOUT = 300_000;
+/**
+ * A hang guard only: 21 child processes per command take about 30 s on an idle 2-core machine, and up to about
+ * 240 s at load 20 (measured for `opnp eval`); the lockstep handshake keeps a slow machine from changing the outcome.
+ */
+export const TIMEOUT = 600_000;
 
 /** One plain progress line of the child: `opnp: train [###---] 300/3000 ...` or `opnp: train: done, 3000/3000`. */
 export interface ProgressMark {
