@@ -31,7 +31,8 @@ Examples:
   opnp export --model model.onnx --train <dataset> --opnp p_min=10,p_max=1,n_min=10,n_max=1 --out detector.onnx
   opnp data info ./t10k-images-idx3-ubyte --json
 
-Exit codes: 0 ok, 1 error, 2 usage error (unknown command or option, no command given), 130 interrupted (Ctrl-C).`,
+Exit codes: 0 ok, 1 error, 2 usage error (unknown command or option, no command given), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM,
+141 standard output closed by its reader.`,
     );
   return program;
 }

@@ -3,13 +3,16 @@
  * The `opnp` executable: runs {@link main} on the process and exits with its code. The first Ctrl-C
  * (SIGINT) or SIGTERM (a preempted Slurm task, an evicted pod) asks the running command to stop after the
  * current batch: checkpoints are written, it says what it saved, if anything, and exits with 130 (143 after
- * SIGTERM). A second signal exits at once.
+ * SIGTERM). A second signal exits at once. A closed standard output (`opnp --help | head -1`) ends it quietly with
+ * 141.
  */
+import { exitOnBrokenPipe } from './broken-pipe.js';
 import { runCli } from './main.js';
 import { PROGRESS_LOCKSTEP_ENV, progressLockstep } from './progress-lockstep.js';
 
 /** Runs the CLI on `process` (argv, streams, environment, SIGINT and SIGTERM). */
 export async function main(argv: readonly string[]): Promise<number> {
+  exitOnBrokenPipe(process.stdout, (code) => process.exit(code));
   const controller = new AbortController();
   let interrupts = 0;
   let terminated = false;
