@@ -283,10 +283,29 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     await writeSideOutputs(source, outputs, ledger, range);
     await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true));
     await rm(featuresMetaPath(outputs.features, true), { force: true });
+  } catch (error) {
+    await rows.close();
+    await afterFailure(error, outputs, start.kind === 'fresh' && ledger.rows === 0, options.onInfo);
+    throw error;
   } finally {
     await rows.close();
   }
   return { ...base, rows: ledger.rows, skipped: ledger.skipped, resumedRows: start.kind === 'resume' ? start.meta.rows : 0, alreadyComplete: false };
+}
+
+/**
+ * After an extraction failed: a fresh run that wrote no row leaves nothing behind (its empty `.partial` files would
+ * only make the corrected command refuse them as another run's); otherwise the partial output stays resumable and
+ * `onInfo` says where (an interruption says so in its own message).
+ */
+async function afterFailure(error: unknown, outputs: ExtractOutputs, nothingWritten: boolean, onInfo: ((message: string) => void) | undefined): Promise<void> {
+  if (error instanceof InterruptedError) return;
+  if (nothingWritten) {
+    for (const path of [outputs.features, outputs.logits]) if (path !== undefined) await rm(`${path}.partial`, { force: true });
+    await rm(featuresMetaPath(outputs.features, true), { force: true });
+    return;
+  }
+  onInfo?.(`partial output kept in ${outputs.features}.partial: the same command resumes it, --restart discards it`);
 }
 
 /** Dataset indices `[start, end)` an extraction covers (all, or a shard's). */

@@ -2,7 +2,7 @@
  * extractFeatures: the same rows in every output; resumable after an interruption, after a failure and after a
  * crash between writing rows and recording them; refusing other runs.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadNpy } from '@opnp/datasets/node';
@@ -70,6 +70,30 @@ describe('extractFeatures', () => {
     const resumed = await extractFeatures(await options(dir));
     expect(resumed.resumedRows).toBe(sidecar.rows);
     for (const name of ['f.npy', 'l.npy', 'i.npy']) expect(readFileSync(join(dir, name))).toEqual(readFileSync(join(clean, name)));
+  });
+
+  it('a fresh run that fails before writing a row leaves no file, so the corrected command runs', async () => {
+    const dir = tempDir();
+    // Two means for a one-channel model: found at the first batch, after the outputs were opened.
+    await expect(extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.1, 0.2], std: [0.3] } })).rejects.toThrow(/mean/);
+    expect(readdirSync(dir)).toEqual([]);
+    const model = await demoModel();
+    const failing = { ...model, extractor: Object.assign(Object.create(model.extractor) as typeof model.extractor, { extract: () => Promise.reject(new Error('device lost')) }) };
+    await expect(extractFeatures({ ...(await options(dir)), model: failing })).rejects.toThrow('device lost');
+    expect(readdirSync(dir)).toEqual([]);
+    const result = await extractFeatures(await options(dir));
+    expect(result).toMatchObject({ rows: 500, resumedRows: 0 });
+  });
+
+  it('a run that fails after writing rows says where its partial output is kept', async () => {
+    const dir = tempDir();
+    const model = await demoModel();
+    let calls = 0;
+    const failing = { ...model, extractor: Object.assign(Object.create(model.extractor) as typeof model.extractor, { extract: (batch: Parameters<typeof model.extractor.extract>[0]) => (++calls === 3 ? Promise.reject(new Error('device lost')) : model.extractor.extract(batch)) }) };
+    const info: string[] = [];
+    await expect(extractFeatures({ ...(await options(dir)), model: failing, onInfo: (m) => info.push(m) })).rejects.toThrow('device lost');
+    expect(info).toContain(`partial output kept in ${join(dir, 'f.npy')}.partial: the same command resumes it, --restart discards it`);
+    expect(readdirSync(dir).sort()).toEqual(['f.npy.partial', 'f.npy.partial.json', 'l.npy.partial']);
   });
 
   it('refuses another run and says which fields differ; restart overwrites', async () => {
