@@ -4,8 +4,9 @@
  * In a banded grid, stack entry `weightLow + b` of a neuron part holds only the high-side weights with upper rank
  * `>= b`: the few most sensitive weights (on the default grid the top 2%, 1% and 0.5%). A dense GEMM against those
  * mostly-zero entries would cost as much as against full weight matrices, so they are multiplied here over their
- * nonzeros only: the weights of each class are stored by band, highest band first, and one float64 running dot
- * product per class and row walks the bands in that order, writing its value after each band. Entry `b` is then
+ * nonzeros only: the weights of each class are stored by band, highest band first, and one running dot product per
+ * class and row (float32 in WebAssembly, as a GEMM accumulates; float64 in the JavaScript fallback) walks the bands
+ * in that order, writing its value after each band. Entry `b` is then
  * exactly the sum over bands `b .. weightHigh-1` (the suffix sums of the disjoint bands), rounded to float32 once.
  * The product runs in WebAssembly SIMD sixteen rows at a time where it can (`high-bands-wasm.ts`), in JavaScript otherwise.
  */
