@@ -118,7 +118,7 @@ export async function createSession(bytes: Uint8Array, options: OnnxSessionOptio
     if (gpu && /provider|cuda|tensorrt|webgpu|library|\.so/i.test(message)) {
       throw new OpnpError('BACKEND_UNAVAILABLE', `onnxruntime could not start the execution provider(s) ${options.executionProviders!.join(', ')}: ${message}`, {
         file,
-        hint: "Install onnxruntime-node's GPU binaries and drivers, or use executionProviders: ['cpu']",
+        hint: "Install onnxruntime-node's GPU binaries and drivers, or run on the CPU (executionProviders: ['cpu']; in the opnp CLI, leave out --execution-provider or pass --execution-provider cpu)",
         cause,
       });
     }

@@ -82,7 +82,7 @@ export function addRunOptions(command: Command): Command {
     .option('--batch-size <n>', 'samples per model batch', (v) => parseInteger('--batch-size', v), 256)
     .option('--threads <n>', 'threads of the model runtime (default: the backend\'s choice)', (v) => parseInteger('--threads', v))
     .option('--image-workers <n>', 'worker threads decoding and preprocessing image files, 0 = none (default: --threads, else the number of cores, at most 8)', (v) => parseInteger('--image-workers', v, { allowZero: true }))
-    .option('--execution-provider <name>', 'model runtime device as onnxruntime names it: cpu, cuda, ... (repeatable, in order of preference)', collect, undefined)
+    .option('--execution-provider <name>', 'model runtime device as onnxruntime names it: cpu, cuda, ... (repeatable, in order of preference: each model node runs on the first listed provider that supports it; every listed provider must be installed)', collect, undefined)
     .option('-q, --quiet', 'no progress bars or info lines on stderr');
 }
 
