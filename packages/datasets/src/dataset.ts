@@ -7,6 +7,7 @@ import type { BatchOptions, Dataset, DatasetBatch, DatasetFormat, ProgressEvent,
 import type { PixelImage, PreprocessPlan } from './preprocess.js';
 import { resolvePreprocess, writeSample } from './preprocess.js';
 import { resizePixels } from './resize.js';
+import { writeRecordChunk } from './record-block.js';
 import { resolveIndices } from './subset.js';
 import { argumentError, formatError } from './errors.js';
 import { isOpnpError } from '@opnp/core/base';
@@ -131,6 +132,11 @@ function settle(load: () => PixelImage | Promise<PixelImage>): PromiseSettledRes
 export async function prepareChunk(chunk: readonly RawSample[], plan: PreprocessPlan, load: SampleLoader): Promise<PreparedChunk> {
   const sampleSize = plan.channels * plan.height * plan.width;
   const rows = new Float32Array(chunk.length * sampleSize);
+  // plain 8-bit records load as they are stored (every loader returns pixels needing no resize unchanged)
+  if (writeRecordChunk(chunk, plan, rows)) {
+    const loaded: SampleOutcome = { ok: true, height: plan.height, width: plan.width };
+    return { outcomes: new Array<SampleOutcome>(chunk.length).fill(loaded), data: rows };
+  }
   const write = (image: PixelImage, row: number): PixelImage => {
     if (fitsBatch(plan, image)) writeSample(plan, image, rows, row);
     return image;

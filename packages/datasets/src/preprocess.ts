@@ -297,7 +297,11 @@ function affine(plan: PreprocessPlan): { a: Float64Array; b: Float64Array } {
 /** The affine coefficients of each plan, computed once per plan (plans are never modified). */
 const planCoefficients = new WeakMap<PreprocessPlan, { a: Float64Array; b: Float64Array; finite: boolean }>();
 
-function coefficientsOf(plan: PreprocessPlan): { a: Float64Array; b: Float64Array; finite: boolean } {
+/**
+ * The coefficients every value is written with, `v * a[c] + b[c]` (see `affine`), computed once per plan;
+ * `finite` is false when any is not finite (the WebAssembly kernel is not used then).
+ */
+export function affineCoefficients(plan: PreprocessPlan): { a: Float64Array; b: Float64Array; finite: boolean } {
   let entry = planCoefficients.get(plan);
   if (!entry) {
     const { a, b } = affine(plan);
@@ -314,7 +318,7 @@ function coefficientsOf(plan: PreprocessPlan): { a: Float64Array; b: Float64Arra
 function writeCropInside(plan: PreprocessPlan, src: ArrayLike<number>, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
   const { channels: C, height: H, width: W } = plan;
   const [cs, ys, xs] = strides;
-  const { a, b } = coefficientsOf(plan);
+  const { a, b } = affineCoefficients(plan);
   const base = n * C * H * W;
   const nchw = plan.layout === 'NCHW';
   for (let c = 0; c < C; c++) {
@@ -335,7 +339,7 @@ function writeCropInside(plan: PreprocessPlan, src: ArrayLike<number>, strides: 
  */
 function writeCropInsideWasm(plan: PreprocessPlan, src: Uint8Array | Uint8ClampedArray, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): boolean {
   const { channels: C, height: H, width: W } = plan;
-  const { a, b, finite } = coefficientsOf(plan);
+  const { a, b, finite } = affineCoefficients(plan);
   if (!finite) return false;
   const [cs, ys, xs] = strides;
   const nchw = plan.layout === 'NCHW';
@@ -354,7 +358,7 @@ function writeCropInsideWasm(plan: PreprocessPlan, src: Uint8Array | Uint8Clampe
 function writeCropInsideBytes(plan: PreprocessPlan, src: Uint8Array, strides: [number, number, number], top: number, left: number, out: Float32Array, n: number): void {
   const { channels: C, height: H, width: W } = plan;
   const [cs, ys, xs] = strides;
-  const { a, b } = coefficientsOf(plan);
+  const { a, b } = affineCoefficients(plan);
   const table = new Float32Array(256 * C);
   for (let c = 0; c < C; c++) for (let v = 0; v < 256; v++) table[c * 256 + v] = v * a[c]! + b[c]!;
   const bits = new Uint32Array(table.buffer);
@@ -390,7 +394,7 @@ function writeConverted(plan: PreprocessPlan, image: PixelImage, stored: ImageWi
   const nhwc = plan.layout === 'NHWC';
   const grey = C === 1 && sc === 3;
   const replicate = C === 3 && sc === 1;
-  const { a, b } = coefficientsOf(plan);
+  const { a, b } = affineCoefficients(plan);
   for (let y = 0; y < H; y++) {
     const sy = y + top;
     const rowInside = sy >= 0 && sy < sh;

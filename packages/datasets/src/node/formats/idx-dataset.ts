@@ -188,11 +188,12 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
     for (const v of labels) if (v > max) max = v;
     classes = max + 1;
   }
-  const toSample = (index: number, bytes: Uint8Array): RawSample => ({
+  /** The record at byte `at` of a read. */
+  const toSample = (index: number, bytes: Uint8Array, at: number): RawSample => ({
     index,
     label: labels ? labels[index]! : -1,
-    // 8-bit images: a view of the read (records are never overwritten); other dtypes are decoded
-    pixels: { data: header.dtype === 'uint8' ? new Uint8Array(bytes.buffer, bytes.byteOffset, recordValues) : decodeIdxValues(bytes, header.dtype, recordValues), channels: shape[0], height: shape[1], width: shape[2], layout },
+    // 8-bit images: one view of the read (records are never overwritten); other dtypes are decoded
+    pixels: { data: header.dtype === 'uint8' ? new Uint8Array(bytes.buffer, bytes.byteOffset + at, recordValues) : decodeIdxValues(bytes.subarray(at, at + recordBytes), header.dtype, recordValues), channels: shape[0], height: shape[1], width: shape[2], layout },
   });
   async function* read(indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RawSample | RawSample[]> {
     if (!gzip) {
@@ -201,8 +202,7 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
         const first = indices[start]!;
         const samples: RawSample[] = [];
         for (let j = start; j < end; j++) {
-          const at = (indices[j]! - first) * recordBytes;
-          samples.push(toSample(indices[j]!, bytes.subarray(at, at + recordBytes)));
+          samples.push(toSample(indices[j]!, bytes, (indices[j]! - first) * recordBytes));
         }
         yield samples;
       }
@@ -214,7 +214,7 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
       }
     };
     for await (const [k, bytes] of readStreamRecords(gunzipReader(images), header.headerBytes, recordBytes, indices, signal, checkEnd)) {
-      yield toSample(indices[k]!, bytes);
+      yield toSample(indices[k]!, bytes, 0);
     }
   }
   return createNodeDataset({
