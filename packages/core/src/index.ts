@@ -4,65 +4,8 @@
  * baselines as pure math on row-major float32 matrices, plus the backend-agnostic contracts
  * ({@link FeatureExtractor}, {@link GemmKernel}) that model backends implement.
  */
-export { OpnpError, isOpnpError, type OpnpErrorCode, type OpnpErrorDetails } from './errors.js';
-export { matrix, assertMatrix, row, sliceRows, concatRows, transpose, type Matrix } from './matrix.js';
-export {
-  gemm,
-  gemmSync,
-  gemmShape,
-  portableGemmKernel,
-  registerGemmKernel,
-  resolveGemmKernel,
-  listGemmKernels,
-  type GemmKernel,
-  type SyncGemmKernel,
-  type GemmOptions,
-} from './gemm.js';
-export {
-  kernelAccelerator,
-  KERNEL_ACCELERATOR_NAMES,
-  type KernelAccelerators,
-  type KernelAcceleratorName,
-  type Matrix64,
-  type SoftmaxTransposedProductOptions,
-  type SoftmaxTransposedProduct,
-  type BandedGridShape,
-  type BandedGridLogSumExp,
-  BANDED_GRID_MIN_LOG_SUM,
-} from './kernel-accelerators.js';
-export {
-  linearHead,
-  assertHead,
-  assertFeaturesMatchHead,
-  numClasses,
-  featureDim,
-  logits,
-  logitsWith,
-  type LinearHead,
-} from './head.js';
-export { roundHalfEven } from './round.js';
-export { mulberry32, partialShuffle, sampleIndices } from './random.js';
-export { percentile, percentiles, percentileOfSorted, sortedCopy, assertPercentage } from './percentile.js';
-export {
-  registerBackend,
-  resolveBackend,
-  listBackends,
-  loadFeatureExtractor,
-  type Backend,
-  type FeatureExtractor,
-  type ExtractResult,
-  type InputBatch,
-  type InputSpec,
-  type InputLayout,
-  type LoadOptions,
-  type ModelSource,
-  type RuntimeInfo,
-  type DetectorExportOptions,
-  type DetectorExportResult,
-  type DetectorOutputs,
-  type DetectorFormat,
-  type DetectorPreprocessing,
-} from './feature-extractor.js';
+// Errors, matrices, GEMM kernels, the head, randomness, percentiles and backends: the `@opnp/core/base` entry.
+export * from './base.js';
 
 // Scores and baselines (docs/numerics.md#scores)
 export { msp, maxLogit, energy, gradNorm, scoreLogits, LOGIT_SCORES, type LogitScore, type TemperatureOptions } from './scores/logit-scores.js';
