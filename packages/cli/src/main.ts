@@ -10,7 +10,7 @@
 import { CommanderError, type Command } from 'commander';
 import { isOpnpError } from '@opnp/core/base';
 import { isAbort } from '@opnp/pipeline/extract';
-import { EXIT, InterruptedError, UsageError } from './errors.js';
+import { EXIT, isInterrupted, UsageError } from './errors.js';
 import { writeLine, type CliIo } from './io.js';
 
 export { VERSION } from './version.js';
@@ -177,7 +177,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       writeLine(io.stderr, `opnp: ${misspelled ?? error.message} (see opnp --help)`);
       return EXIT.usage;
     }
-    if (error instanceof InterruptedError) {
+    if (isInterrupted(error)) {
       writeLine(io.stderr, `opnp: ${error.message}`);
       return EXIT.interrupted;
     }
