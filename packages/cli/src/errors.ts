@@ -21,16 +21,7 @@ export function flagError(flag: string, message: string, details: OpnpErrorDetai
 }
 
 /** Thrown when a run stops because its signal was aborted (Ctrl-C); the pipeline's own class. */
-export { InterruptedError } from '@opnp/pipeline/extract';
-
-/**
- * Whether `error` is an `InterruptedError` (the message says what was saved), compared by name: a process can hold
- * more than one instance of the pipeline's module (seen with the built CLI in the repository), and `instanceof`
- * against the other instance's class would report a saved checkpoint as "nothing was saved".
- */
-export function isInterrupted(error: unknown): error is Error {
-  return error instanceof Error && error.name === 'InterruptedError';
-}
+export { InterruptedError, isInterrupted } from '@opnp/pipeline/extract';
 
 /** A command-line usage error (missing or malformed flag): exit code 2. */
 export class UsageError extends Error {

@@ -13,5 +13,5 @@ export { shardFromEnvironment } from './scheduler-shard.js';
 export type { ShardInfo } from './state-file.js';
 export type { SkippedSample } from './features-meta.js';
 export { assertWritableFile, assertOutputTargets, assertParentFolder, type OutputTarget } from './paths.js';
-export { InterruptedError, isAbort } from './interrupted.js';
+export { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 export { stageReporter, phaseReporter, type StageProgress, type ProgressListener, type PhaseReporter, type PhaseReporterOptions } from './progress.js';

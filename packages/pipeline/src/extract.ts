@@ -16,7 +16,7 @@ import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feat
 import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
 import { assertSameRun, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
-import { InterruptedError, isAbort } from './interrupted.js';
+import { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 import { WriteBehind } from './write-behind.js';
 import type { LoadedModel } from './model.js';
 import { stageReporter, type ProgressListener } from './progress.js';
@@ -299,7 +299,7 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
  * `onInfo` says where (an interruption says so in its own message).
  */
 async function afterFailure(error: unknown, outputs: ExtractOutputs, nothingWritten: boolean, onInfo: ((message: string) => void) | undefined): Promise<void> {
-  if (error instanceof InterruptedError) return;
+  if (isInterrupted(error)) return;
   if (nothingWritten) {
     for (const path of [outputs.features, outputs.logits]) if (path !== undefined) await rm(`${path}.partial`, { force: true });
     await rm(featuresMetaPath(outputs.features, true), { force: true });

@@ -96,7 +96,7 @@ export {
   type JsonValue,
 } from './fingerprint.js';
 export { assertWritableFile, assertOutputTargets, assertParentFolder, type OutputTarget } from './paths.js';
-export { InterruptedError, isAbort } from './interrupted.js';
+export { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 export { stageReporter, phaseReporter, type StageProgress, type ProgressListener, type PhaseReporter, type PhaseReporterOptions } from './progress.js';
 export { PIPELINE_VERSION } from './version.js';
 export {

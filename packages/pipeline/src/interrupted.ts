@@ -15,3 +15,12 @@ export class InterruptedError extends Error {
 export function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
 }
+
+/**
+ * Whether `error` is an {@link InterruptedError}, compared by name rather than by class: a process can hold more than
+ * one instance of this module (two installed copies of `@opnp/pipeline`, or one reached by two paths), and
+ * `instanceof` against the other instance's class would miss it (a saved checkpoint reported as "nothing was saved").
+ */
+export function isInterrupted(error: unknown): error is InterruptedError {
+  return error instanceof Error && error.name === 'InterruptedError';
+}

@@ -2,7 +2,7 @@
  * Running a piece of work with a model: loaded from a file (and released afterwards) or given loaded by the
  * caller (left open), the batch size checked against it, and an abort turned into {@link InterruptedError}.
  */
-import { InterruptedError, isAbort } from './interrupted.js';
+import { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 import { assertBatchSize, loadModel, type LoadedModel } from './model.js';
 
 /** Options of {@link withLoadedModel}. */
@@ -26,7 +26,7 @@ export async function withLoadedModel<T>(model: string | LoadedModel, options: W
     assertBatchSize(loaded, options.batchSize);
     return await work(loaded);
   } catch (error) {
-    if (error instanceof InterruptedError || !isAbort(error, options.signal)) throw error;
+    if (isInterrupted(error) || !isAbort(error, options.signal)) throw error;
     throw new InterruptedError('interrupted; no results were written');
   } finally {
     if (typeof model === 'string') await loaded.extractor.dispose();
