@@ -35,7 +35,7 @@ import {
   type ScoreSpec,
 } from '@opnp/core';
 import { FLOAT32_UNIT_ROUNDOFF, counting, headLogitBound, portableRoundings, randomMatrix, roundedFloat64GemmKernel, rowMaxima, settledCode } from '@opnp/core/testing';
-import { residualNorms } from '../src/scores/vim.js';
+import { residualNorms, residualNormsWith } from '../src/scores/vim.js';
 import { rng } from './helpers.js';
 
 const D = 600; // three slices of 256 products in the portable kernel
@@ -253,5 +253,38 @@ describe('fitShe with given training logits', () => {
   it('refuses logits that are not N x C', () => {
     expect(() => fitShe(train, labels, head, { trainLogits: { rows: train.rows, cols: C - 1, data: new Float32Array(train.rows * (C - 1)) } })).toThrow(/logits/);
     expect(() => fitShe(train, labels, head, { trainLogits: { rows: 3, cols: C, data: new Float32Array(3 * C) } })).toThrow();
+  });
+});
+
+describe('residualNormsWith on a float64Product accelerator', () => {
+  it('equals the brute-force residual norms over several row blocks (the block buffer is reused)', async () => {
+    const random = rng(17);
+    const [N, D, k] = [2500, 64, 24]; // three blocks of at most 1024 rows, each above the kernel's flop threshold
+    const features = { rows: N, cols: D, data: Float32Array.from({ length: N * D }, () => random() * 4 - 2) };
+    const origin = Float64Array.from({ length: D }, () => random() - 0.5);
+    const basis = Float64Array.from({ length: D * D }, () => random() - 0.5);
+    // float64 product of (H - u) [rows x D] and basis[:k]^T, written out
+    const float64Product = async (a: { rows: number; cols: number; data: Float64Array }, b: { rows: number; cols: number; data: Float64Array }) => {
+      const out = new Float64Array(a.rows * b.rows);
+      for (let q = 0; q < a.rows; q++) for (let i = 0; i < b.rows; i++) {
+        let s = 0;
+        for (let j = 0; j < a.cols; j++) s += a.data[q * a.cols + j]! * b.data[i * b.cols + j]!;
+        out[q * b.rows + i] = s;
+      }
+      return { rows: a.rows, cols: b.rows, data: out };
+    };
+    let calls = 0;
+    const kernel = { ...portableGemmKernel, name: 'float64-test', accelerators: { float64Product: (a: never, b: never) => (calls++, float64Product(a, b)) } };
+    const norms = await residualNormsWith(kernel, features, origin, basis, k);
+    expect(calls).toBe(3);
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let i = 0; i < k; i++) {
+        let p = 0;
+        for (let j = 0; j < D; j++) p += (features.data[n * D + j]! - origin[j]!) * basis[i * D + j]!;
+        s += p * p;
+      }
+      expect(Math.abs(norms[n]! - Math.sqrt(s))).toBeLessThanOrEqual(1e-12 * Math.sqrt(s));
+    }
   });
 });

@@ -140,9 +140,11 @@ export async function residualNormsWith(kernel: GemmKernel, features: Matrix, or
   if (product === undefined || 2 * Math.min(N, KERNEL_BLOCK_ROWS) * k * D < RESIDUAL_KERNEL_MIN_FLOPS) return residualNorms(features, origin, basis, k);
   const out = new Float64Array(N);
   const residual = { rows: k, cols: D, data: basis.subarray(0, k * D) };
+  // One centred block buffer for every block (every entry is written before the product reads it).
+  const buffer = new Float64Array(Math.min(N, KERNEL_BLOCK_ROWS) * D);
   for (let start = 0; start < N; start += KERNEL_BLOCK_ROWS) {
     const rows = Math.min(KERNEL_BLOCK_ROWS, N - start);
-    const block = new Float64Array(rows * D);
+    const block = buffer.subarray(0, rows * D);
     for (let q = 0; q < rows; q++) for (let j = 0; j < D; j++) block[q * D + j] = data[(start + q) * D + j]! - origin[j]!;
     const proj = (await product({ rows, cols: D, data: block }, residual, { transA: false, transB: true })).data;
     for (let q = 0; q < rows; q++) {
