@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { model as functionalModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue, type HeadCheck, type HeadCheckTolerance } from '@opnp/core/backend';
+import { AUTO_HEAD_CHECK_ROWS, assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue, type HeadCheck, type HeadCheckTolerance } from '@opnp/core/backend';
 import {
   OpnpError,
   type DetectorExportOptions,
@@ -165,7 +165,7 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
     assertBatchMatchesInput(batch, this.input, this.maxBatchSize);
     const n = batch.shape[0]!;
     const result = await this.queue.run(() => this.runAll(batch));
-    if (this.check === undefined && n > 0) this.recordCheck(result);
+    if (this.check === undefined && n > 0) this.recordCheck(result, AUTO_HEAD_CHECK_ROWS);
     return result;
   }
 
@@ -210,8 +210,8 @@ export class TfjsFeatureExtractor implements FeatureExtractor {
     this.loaded.model.dispose();
   }
 
-  private recordCheck(result: ExtractResult): void {
-    this.check = compareHead(this.head, result, this.options.headCheckTolerance);
+  private recordCheck(result: ExtractResult, maxRows = Infinity): void {
+    this.check = compareHead(this.head, result, this.options.headCheckTolerance, maxRows);
     if (!this.check.withinTolerance) {
       this.options.onWarning?.(
         `Head check: W h + b differs from the model's logits by up to ${this.check.maxAbsDiff.toExponential(3)}; the detected head or feature tensor may be wrong (pass featureTensor / headNode).`,

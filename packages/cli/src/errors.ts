@@ -21,7 +21,7 @@ export function flagError(flag: string, message: string, details: OpnpErrorDetai
 }
 
 /** Thrown when a run stops because its signal was aborted (Ctrl-C); the pipeline's own class. */
-export { InterruptedError, isInterrupted } from '@opnp/pipeline/extract';
+export { InterruptedError, isInterrupted } from '@opnp/pipeline/interrupted';
 
 /** A command-line usage error (missing or malformed flag): exit code 2. */
 export class UsageError extends Error {

@@ -9,11 +9,13 @@
  */
 import { CommanderError, type Command } from 'commander';
 import { isOpnpError } from '@opnp/core/base';
-import { isAbort } from '@opnp/pipeline/extract';
+import { isAbort } from '@opnp/pipeline/interrupted';
 import { EXIT, isInterrupted, UsageError } from './errors.js';
 import { writeLine, type CliIo } from './io.js';
 
-export { VERSION } from './version.js';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 /** The command path of `command` as typed, e.g. `opnp data`. */
 function commandPath(command: Command): string {
@@ -124,6 +126,11 @@ export function runsExtractAlone(args: readonly string[]): boolean {
   return args[0] === 'extract' && !args.some((arg) => HELP_FLAGS.includes(arg) || arg === 'help');
 }
 
+/** Whether `args` are `--version` (or `-V`) alone: answered without building the program. */
+export function asksVersionAlone(args: readonly string[]): boolean {
+  return args.length === 1 && (args[0] === '--version' || args[0] === '-V');
+}
+
 /** The program with the extract command alone. */
 async function extractProgram(io: CliIo): Promise<Command> {
   const [{ baseProgram }, { registerExtract }] = await Promise.all([import('./base-program.js'), import('./commands/extract.js')]);
@@ -148,6 +155,10 @@ async function wholeProgram(io: CliIo): Promise<Command> {
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const args = argv.slice(2);
+  if (asksVersionAlone(args)) {
+    writeLine(io.stdout, VERSION); // what commander prints, without loading every command first
+    return EXIT.ok;
+  }
   const extractAlone = runsExtractAlone(args);
   const program = extractAlone ? await extractProgram(io) : await wholeProgram(io);
   // Misspelled options are looked up among the options of every command, as the whole program knows them.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { linearHead, matrix, type ExtractResult } from '@opnp/core';
-import { assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue } from '@opnp/core/backend';
+import { AUTO_HEAD_CHECK_ROWS, assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue } from '@opnp/core/backend';
 
 describe('extractInFixedBatches', () => {
   // A "model" with a fixed batch of 4: features = the inputs (D = 2), logits = row sums (C = 1).
@@ -70,6 +70,46 @@ describe('compareHead', () => {
     expect(off.withinTolerance).toBe(false);
     expect(compareHead(head, { features, logits: matrix(2, 2, [1.5, 3, 3.5, 7.5]) }, { atol: 0.6 }).withinTolerance).toBe(true);
     expect(Number.isNaN(compareHead(head, { features, logits: matrix(2, 2, [NaN, 3, 3.5, 7]) }).maxAbsDiff)).toBe(true);
+  });
+
+  it('matches the written-out definition in float64 on the first maxRows rows only', () => {
+    // C = 3, D = 5, N = 7 with values whose float32 products are inexact; logits off by a known amount per row.
+    const [C, D, N] = [3, 5, 7];
+    const w = Array.from({ length: C * D }, (_, i) => Math.fround(Math.sin(i + 1) * 3.3));
+    const b = [0.1, -0.7, 2.25].map(Math.fround); // the head stores float32
+    const h = Array.from({ length: N * D }, (_, i) => Math.fround(Math.cos(i * 1.7) * 5.1));
+    const definition = (n: number, c: number) => {
+      let sum = b[c]!;
+      for (let d = 0; d < D; d++) sum += w[c * D + d]! * h[n * D + d]!;
+      return sum;
+    };
+    const offset = (n: number) => (n + 1) * 1e-3; // row n is off by (n + 1) / 1000
+    const logits = Float32Array.from({ length: N * C }, (_, i) => definition(Math.floor(i / C), i % C) + offset(Math.floor(i / C)));
+    const expectedMax = (rows: number) => {
+      let max = 0;
+      for (let n = 0; n < rows; n++) for (let c = 0; c < C; c++) max = Math.max(max, Math.abs(definition(n, c) - logits[n * C + c]!));
+      return max;
+    };
+    const result = { features: matrix(N, D, h), logits: matrix(N, C, logits) };
+    const h3 = linearHead(matrix(C, D, w), b);
+    for (const rows of [1, 3, N]) {
+      const check = compareHead(h3, result, {}, rows);
+      expect(check.samples).toBe(rows);
+      expect(check.maxAbsDiff).toBe(expectedMax(rows));
+    }
+    expect(compareHead(h3, result).samples).toBe(N);
+    expect(compareHead(h3, result, {}, 100).maxAbsDiff).toBe(expectedMax(N));
+  });
+
+  it('ignores rows past maxRows (a NaN there included), reports 0 rows as a pass and refuses mismatched shapes', () => {
+    const rows = AUTO_HEAD_CHECK_ROWS + 1;
+    const big = { features: matrix(rows, 2, Array.from({ length: rows * 2 }, (_, i) => i)), logits: matrix(rows, 2, new Float32Array(rows * 2)) };
+    for (let n = 0; n < rows; n++) big.logits.data.set([big.features.data[2 * n]! + 0.5, 2 * big.features.data[2 * n + 1]! - 1], 2 * n);
+    big.logits.data[2 * AUTO_HEAD_CHECK_ROWS] = NaN;
+    expect(compareHead(head, big, {}, AUTO_HEAD_CHECK_ROWS)).toEqual({ maxAbsDiff: 0, maxRelDiff: 0, withinTolerance: true, samples: AUTO_HEAD_CHECK_ROWS });
+    expect(Number.isNaN(compareHead(head, big).maxAbsDiff)).toBe(true);
+    expect(compareHead(head, { features: matrix(0, 2, []), logits: matrix(0, 2, []) })).toEqual({ maxAbsDiff: 0, maxRelDiff: 0, withinTolerance: true, samples: 0 });
+    expect(() => compareHead(head, { features: matrix(2, 3, new Float32Array(6)), logits: matrix(2, 2, new Float32Array(4)) })).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
   });
 });
 

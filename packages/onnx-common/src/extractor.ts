@@ -4,7 +4,7 @@
  * returns features and logits together. `@opnp/backend-onnx` (onnxruntime-node) and `@opnp/backend-onnx-web`
  * (onnxruntime-web) extend it with their loading and session options.
  */
-import { assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue, type HeadCheck, type HeadCheckTolerance } from '@opnp/core/backend';
+import { AUTO_HEAD_CHECK_ROWS, assertBatchMatchesInput, compareHead, extractInFixedBatches, SerialQueue, type HeadCheck, type HeadCheckTolerance } from '@opnp/core/backend';
 import {
   OpnpError,
   type ExtractResult,
@@ -135,7 +135,7 @@ export class OrtFeatureExtractor implements FeatureExtractor {
     assertBatchMatchesInput(batch, this.input, this.maxBatchSize);
     const n = batch.shape[0]!;
     const result = await this.queue.run(() => this.runAll(batch));
-    if (this.check === undefined && n > 0) this.recordCheck(compareHead(this.head, result, this.options.headCheckTolerance));
+    if (this.check === undefined && n > 0) this.recordCheck(compareHead(this.head, result, this.options.headCheckTolerance, AUTO_HEAD_CHECK_ROWS));
     return result;
   }
 

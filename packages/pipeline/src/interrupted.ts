@@ -1,6 +1,8 @@
 /**
- * Cancellation: every long stage takes an `AbortSignal`; when it fires the stage stops at the next batch
- * and throws {@link InterruptedError} saying what was saved (or that nothing was).
+ * @packageDocumentation
+ * `@opnp/pipeline/interrupted`: cancellation. Every long stage takes an `AbortSignal`; when it fires the stage stops at
+ * the next batch and throws {@link InterruptedError} saying what was saved (or that nothing was). This entry imports
+ * nothing, so a program can recognise an interruption without loading the pipeline.
  */
 
 /** Thrown when a stage stops because its `signal` was aborted. */

@@ -4,7 +4,7 @@
  */
 import { OpnpError } from '../errors.js';
 import type { ExtractResult, InputBatch, InputSpec } from '../feature-extractor.js';
-import { logits as headLogits, type LinearHead } from '../head.js';
+import type { LinearHead } from '../head.js';
 
 /**
  * Checks a batch against a model input: `{ data: Float32Array, shape }`, the same rank, every static
@@ -60,22 +60,38 @@ export interface HeadCheck {
 }
 
 /**
- * Checks that the detected head reproduces the model: compares `W h + b` of `result.features` with
- * `result.logits` (`[N x C]`).
+ * Rows the extractors' automatic head check (on their first batch) compares: enough to tell a wrong head or
+ * feature tensor (it differs on every row), few enough to cost nothing at start-up.
  */
-export function compareHead(head: LinearHead, result: ExtractResult, tolerance: HeadCheckTolerance = {}): HeadCheck {
-  const ref = headLogits(head, result.features).data;
-  const f = result.logits.data;
+export const AUTO_HEAD_CHECK_ROWS = 16;
+
+/**
+ * Checks that the detected head reproduces the model: compares `W h + b` of `result.features`, summed in float64,
+ * with `result.logits` (`[N x C]`), over the first `maxRows` rows (default: all).
+ */
+export function compareHead(head: LinearHead, result: ExtractResult, tolerance: HeadCheckTolerance = {}, maxRows = Infinity): HeadCheck {
+  const { weight, bias } = head;
+  const [C, D] = [weight.rows, weight.cols];
+  if (result.features.cols !== D || result.logits.cols !== C || result.features.rows !== result.logits.rows) {
+    throw new OpnpError('SHAPE_MISMATCH', 'The features and logits do not match the head', { expected: `features N x ${D}, logits N x ${C}`, actual: `features ${result.features.rows} x ${result.features.cols}, logits ${result.logits.rows} x ${result.logits.cols}` });
+  }
+  const rows = Math.min(result.logits.rows, maxRows);
+  const [h, f, w] = [result.features.data, result.logits.data, weight.data];
   let maxAbs = 0;
   let scale = 0;
-  for (let i = 0; i < f.length; i++) {
-    const d = Math.abs(ref[i]! - f[i]!);
-    if (Number.isNaN(d)) {
-      maxAbs = NaN; // a NaN anywhere fails the check
-      break;
+  check: for (let n = 0; n < rows; n++) {
+    for (let c = 0; c < C; c++) {
+      let sum = bias[c]!;
+      for (let d = 0; d < D; d++) sum += w[c * D + d]! * h[n * D + d]!;
+      const logit = f[n * C + c]!;
+      const diff = Math.abs(sum - logit);
+      if (Number.isNaN(diff)) {
+        maxAbs = NaN; // a NaN anywhere fails the check
+        break check;
+      }
+      if (diff > maxAbs) maxAbs = diff;
+      if (Math.abs(logit) > scale) scale = Math.abs(logit);
     }
-    if (d > maxAbs) maxAbs = d;
-    if (Math.abs(f[i]!) > scale) scale = Math.abs(f[i]!);
   }
   const atol = tolerance.atol ?? 1e-4;
   const rtol = tolerance.rtol ?? 1e-3;
@@ -83,7 +99,7 @@ export function compareHead(head: LinearHead, result: ExtractResult, tolerance: 
     maxAbsDiff: maxAbs,
     maxRelDiff: scale > 0 ? maxAbs / scale : maxAbs,
     withinTolerance: maxAbs <= atol + rtol * scale,
-    samples: result.logits.rows,
+    samples: rows,
   };
 }
 

@@ -11,6 +11,7 @@
  * ```
  */
 export {
+  AUTO_HEAD_CHECK_ROWS,
   assertBatchMatchesInput,
   compareHead,
   extractInFixedBatches,
