@@ -7,10 +7,10 @@
  */
 import { OpnpError, type InputBatch, type Matrix } from '@opnp/core/base';
 import type { PreprocessOptions } from '@opnp/datasets';
-import type { JsonValue } from './fingerprint.js';
 import type { SkippedSample } from './features-meta.js';
 import type { LoadedModel } from './model.js';
 import { openCachedFeatures, parseFeaturesSpec } from './cached-features.js';
+import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
 import { openModelSource } from './model-source.js';
 
 /** One batch of features, logits and labels of the same samples. */
@@ -86,6 +86,23 @@ export async function openFeatureSource(spec: string, options: FeatureSourceOpti
   const cached = parseFeaturesSpec(spec);
   if (cached) return openCachedFeatures(spec, cached, options);
   return openModelSource(spec, options);
+}
+
+/**
+ * Starts hashing the files of dataset spec `spec` for its run fingerprint in the background (large files on a worker
+ * thread; the hashes are memoised), so that a fingerprint computed later, once the model has loaded, does not wait for
+ * them. Errors are left to that later computation. Cached features (`features:`) and `noise:` are not hashed here.
+ *
+ * @example
+ * ```ts
+ * warmDatasetIdentity('idx:train-images-idx3-ubyte'); // hashed while the model loads
+ * const model = await loadModel('model.onnx');
+ * await extractFeatures({ model, data: 'idx:train-images-idx3-ubyte', outputs: { features: 'f.npy' }, batchSize: 256 });
+ * ```
+ */
+export function warmDatasetIdentity(spec: string): void {
+  if (parseFeaturesSpec(spec) !== undefined || spec.startsWith('noise:')) return;
+  datasetFilesIdentity(spec).catch(() => undefined);
 }
 
 /**

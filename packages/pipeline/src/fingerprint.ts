@@ -6,11 +6,11 @@
  * canonical JSON; comparing fields lets the error name what differs.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OpnpError } from '@opnp/core/base';
 import { parseDatasetSpec, parseNpyHeader } from '@opnp/datasets';
+import { sha256OfSegments, type FileSegment } from './file-hash.js';
 import { PIPELINE_VERSION } from './version.js';
 
 /** A JSON value (what fingerprint fields hold). */
@@ -88,38 +88,26 @@ export function assertSameRun(stored: unknown, current: RunFingerprint, context:
 
 const fileHashes = new Map<string, Promise<string>>();
 
-/** Bytes per read when hashing a file (1 MiB: half the CPU time of the stream's default 64 KiB for a 47 MB file). */
-const HASH_CHUNK_BYTES = 1 << 20;
-
-/** SHA-256 of the bytes of the files from their `start` offsets, one after the other, streamed (memoised per paths, sizes and modification times). */
-async function hashSegments(segments: readonly { readonly path: string; readonly start: number }[]): Promise<string> {
+/** SHA-256 of the bytes of the files from their `start` offsets, one after the other (memoised per paths, sizes and modification times). */
+async function hashSegments(segments: readonly FileSegment[]): Promise<string> {
   const keys = [];
+  let bytes = 0;
   for (const { path, start } of segments) {
     const info = await stat(path);
     keys.push(`${await realpath(path)}\u0000${start}\u0000${info.size}\u0000${info.mtimeMs}`);
+    bytes += Math.max(0, info.size - start);
   }
   const key = keys.join('\u0001');
   let hash = fileHashes.get(key);
   if (!hash) {
-    hash = (async () => {
-      const h = createHash('sha256');
-      for (const { path, start } of segments) {
-        await new Promise<void>((done, fail) => {
-          createReadStream(path, { start, highWaterMark: HASH_CHUNK_BYTES })
-            .on('data', (chunk) => h.update(chunk))
-            .on('error', fail)
-            .on('end', () => done());
-        });
-      }
-      return h.digest('hex');
-    })();
+    hash = sha256OfSegments(segments, bytes);
     fileHashes.set(key, hash);
     hash.catch(() => fileHashes.delete(key));
   }
   return hash;
 }
 
-/** SHA-256 of a file's bytes, streamed (memoised per path, size and modification time). */
+/** SHA-256 of a file's bytes (memoised per path, size and modification time; large files are hashed on a worker thread). */
 export async function hashFile(path: string): Promise<string> {
   return hashSegments([{ path, start: 0 }]);
 }

@@ -62,7 +62,7 @@ export {
 } from './ablations/types.js';
 
 export { loadModel, maxBatchSize, assertBatchSize, BATCH_MEMORY_BUDGET, type LoadedModel } from './model.js';
-export { openFeatureSource, assertFiniteBatch, type FeatureSource, type FeatureBatch, type FeatureBatchOptions, type FeatureSourceOptions } from './feature-source.js';
+export { openFeatureSource, assertFiniteBatch, warmDatasetIdentity, type FeatureSource, type FeatureBatch, type FeatureBatchOptions, type FeatureSourceOptions } from './feature-source.js';
 export { parseFeaturesSpec } from './cached-features.js';
 export { arrayFeatureSource, type ArraySourceOptions } from './array-source.js';
 export { parseNoiseSpec, noiseDataset, noisePixels, type NoiseOptions } from './noise-dataset.js';

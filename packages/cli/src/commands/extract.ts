@@ -5,7 +5,7 @@
  * into per-shard files, and `opnp extract merge` joins the shards into the unsharded run's files.
  */
 import type { Command } from 'commander';
-import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, type ExtractOutputs } from '@opnp/pipeline/extract';
+import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, warmDatasetIdentity, type ExtractOutputs } from '@opnp/pipeline/extract';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
@@ -95,6 +95,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
   const shard = resolveShard(io, flags);
   const outputs = outputsOf({ ...flags, out });
   await checkTargets(shard ? shardOutputs(outputs, shard) : outputs, { logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' });
+  warmDatasetIdentity(data); // the data files are hashed (for the run's fingerprint) while the model loads
   await withModel(model, info, async (loaded) => {
     assertBatchSize(loaded, flags.batchSize);
     const result = await extractFeatures({
