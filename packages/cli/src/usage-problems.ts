@@ -12,7 +12,7 @@ function withSuggestion(message: string, suggestion: string | undefined): string
   return suggestion ? `${message}; ${suggestion}` : message;
 }
 
-/** The visible commands under `command` (itself included), depth first. */
+/** The commands under `command` (itself included), depth first. */
 function everyCommandUnder(command: Command): Command[] {
   return [command, ...command.commands.flatMap(everyCommandUnder)];
 }
@@ -34,7 +34,7 @@ function longOptionNames(command: Command): string[] {
  * when no other command defines it: another command's option is named as such (the wrong command is the likelier
  * mistake), else the nearest options of the command are suggested.
  */
-export function unknownOptionMessage(command: Command, flag: string, program: Command): string {
+function unknownOptionMessage(command: Command, flag: string, program: Command): string {
   const message = `unknown option '${flag}'${command.parent ? ` for ${commandPath(command)}` : ''}`;
   const others = commandsTaking(program, flag).filter((path) => path !== commandPath(command));
   if (others.length > 0) return `${message}; ${orList(others, 'and')} take${others.length === 1 ? 's' : ''} it`;

@@ -12,7 +12,7 @@ import { flagError, UsageError } from '../errors.js';
 import type { AblationPaper } from '../format/ablation-paper.js';
 import { ABLATION_RECIPE } from '../format/names.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { choiceError, parseNumberList, parseOpnpPercentages } from '../options.js';
+import { parseNumberList, parseOpnpPercentages } from '../options.js';
 import { didYouMean } from '../suggest.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
 import { parseRecipe } from './report.js';
@@ -37,7 +37,10 @@ function parseStatistics(text: string): NeuronStatistic[] {
   const names = text.split(',').map((s) => s.trim().toLowerCase());
   return names.map((name) => {
     const statistic = name === 'norm' ? 'l2' : name;
-    if (!(DEFAULT_STATISTICS as readonly string[]).includes(statistic)) throw choiceError('--statistics', name, PAPER_STATISTICS);
+    if (!(DEFAULT_STATISTICS as readonly string[]).includes(statistic)) {
+      const suggestion = didYouMean(name, PAPER_STATISTICS);
+      throw flagError('--statistics', `expected a comma-separated list of ${PAPER_STATISTICS.join(', ')}, got "${name}"${suggestion ? `; ${suggestion}` : ''}`);
+    }
     return statistic as NeuronStatistic;
   });
 }
