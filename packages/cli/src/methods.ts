@@ -20,3 +20,17 @@ export function parseMethods(text: string): string[] {
     throw error;
   }
 }
+
+/**
+ * Refuses `--method-option` overrides (as {@link parseMethodOptions} of options.ts returns them) of an unknown method
+ * or option, naming the nearest ones, before any model is loaded.
+ */
+export function checkMethodOptions(overrides: Readonly<Record<string, Readonly<Record<string, unknown>>>>): void {
+  for (const [method, options] of Object.entries(overrides)) {
+    if (!CLI_METHODS.has(method)) throw flagError('--method-option', unknownNamesMessage('method', [method], CLI_METHODS.names()));
+    const known = Object.keys(CLI_METHODS.get(method).defaults);
+    const unknown = Object.keys(options).filter((key) => !known.includes(key));
+    if (unknown.length === 0) continue;
+    throw flagError('--method-option', known.length === 0 ? `${method} has no options` : `${method}: ${unknownNamesMessage('option', unknown, known)}`);
+  }
+}

@@ -144,7 +144,7 @@ export function collect(value: string, previous: string[] = []): string[] {
 /**
  * `--method-option react.percentile=85` (repeatable) as per-method overrides; numbers and `true`/`false`
  * are parsed, anything else stays a string. `--knn-k <n>` is `knn.k=<n>`. Unknown methods and options are
- * refused when the evaluation starts (with the known ones listed).
+ * refused before the model loads, with the nearest ones (`checkMethodOptions` of methods.ts).
  */
 export function parseMethodOptions(values: readonly string[], knnK?: number): Record<string, Record<string, number | string | boolean>> {
   const out: Record<string, Record<string, number | string | boolean>> = {};

@@ -95,6 +95,10 @@ describe('opnp cluster slurm', () => {
     const misspelled = await cli(['cluster', 'k8s', ...EXTRACT, '--thread', '4', '--shards', '2']);
     expect(misspelled.code).toBe(2);
     expect(misspelled.stderr).toBe("opnp: in the command to shard: unknown option '--thread' for opnp extract; did you mean --threads? (see opnp cluster k8s --help)\n");
+    // The merge job of a sharded eval writes --json and --format: --json - refuses --format there too.
+    const stdout = await cli(['cluster', 'slurm', ...EVAL.filter((a) => a !== 'report.json' && a !== '--json'), '--json', '-', '--shards', '2']);
+    expect(stdout.code).toBe(2);
+    expect(stdout.stderr).toMatch(/^opnp: --format markdown cannot go with --json -/);
   });
 
   it('--cpus adds --threads only when the command has none, also as --threads=<n>', async () => {

@@ -168,6 +168,20 @@ describe('did you mean', () => {
     expect((await cli(['data', 'info', 'frobnicate:./x'])).stderr).toMatch(/^opnp: Unknown dataset format prefix "frobnicate:"; expected one of idx:/);
   });
 
+  it('suggests the nearest method and option of --method-option, before any model is loaded', async () => {
+    const base = ['eval', '--model', '/nonexistent/m.onnx', '--train', 't', '--test', 't', '--ood', 'o=x', '--method-option'];
+    const cases: [string, string][] = [
+      ['reactt.percentile=85', 'opnp: --method-option: unknown method "reactt"; did you mean react?\n'],
+      ['react.percentil=85', 'opnp: --method-option: react: unknown option "percentil"; did you mean percentile?\n'],
+      ['msp.frobnicate=1', 'opnp: --method-option: msp: unknown option "frobnicate"; known: temperature\n'],
+    ];
+    for (const [value, stderr] of cases) {
+      const run = await cli([...base, value]);
+      expect(run.code, value).toBe(1);
+      expect(run.stderr, value).toBe(stderr);
+    }
+  });
+
   it('suggests the nearest ablation', async () => {
     const run = await cli(['ablate', 'prunin', '--model', 'm.onnx', '--train', 'a', '--test', 'b']);
     expect(run.code).toBe(2);

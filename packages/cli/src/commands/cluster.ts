@@ -112,6 +112,7 @@ function evalPlan(args: readonly string[], shards: number): Omit<ShardedPlan, 'c
   const json = flagValue(args, '--json');
   const save = flagValue(args, '--save');
   const format = flagValue(args, '--format');
+  if (json === '-' && format !== undefined) throw new UsageError(`--format ${format} cannot go with --json -, which prints the JSON report alone: drop --format, or give --json a file`);
   // The shards write per-sample scores; the merge computes the report and writes --json / --save.
   const scores = flagValue(args, '--scores-out') ?? (json !== undefined && json !== '-' ? `${json.replace(/\.json$/, '')}.scores.npy` : 'eval-scores.npy');
   const task = [...without(args, ['--json', '--save', '--format', '--scores-out', '--shard', '--shard-count']), '--shard', 'auto', '--scores-out', scores];

@@ -11,7 +11,7 @@ import { renderMultiRun } from '../format/multi-run-table.js';
 import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type ShardInfo } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, parseKnnFitSamples, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
-import { CLI_METHODS, parseMethods } from '../methods.js';
+import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, preprocessFlags, progressListener, resolveShard, skipWarner, type CommandContext } from './shared.js';
@@ -178,8 +178,10 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
   if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
   assertUniqueNames(ood, '--ood');
   assertUniqueNames(parseValOod(flags.valOod), '--val-ood');
-  // A temperature no method takes is refused here, before the model loads.
-  withTemperature(CLI_METHODS, flags.methods ?? [...DEFAULT_METHODS], parseMethodOptions(flags.methodOption, flags.knnK), flags.temperature);
+  // Unknown method options and a temperature no method takes are refused here, before the model loads.
+  const methodOptions = parseMethodOptions(flags.methodOption, flags.knnK);
+  checkMethodOptions(methodOptions);
+  withTemperature(CLI_METHODS, flags.methods ?? [...DEFAULT_METHODS], methodOptions, flags.temperature);
   if (shard) {
     if (flags.json !== undefined || flags.save !== undefined) throw new UsageError('a shard writes only its scores: pass --json and --save to opnp eval merge, which computes the report from every shard');
     const out = requiredFlag(flags.scoresOut, '--scores-out <scores.npy>');
