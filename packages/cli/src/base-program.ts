@@ -13,7 +13,8 @@ export function baseProgram(io: CliIo): Command {
     .description('OOD detection with OPNP (Optimal Parameter and Neuron Pruning) and post-hoc baselines')
     .version(VERSION, '-V, --version')
     .enablePositionalOptions()
-    .showSuggestionAfterError(true)
+    // runCli reports unknown commands and options itself, with its own "did you mean" (suggest.ts) for every name.
+    .showSuggestionAfterError(false)
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -31,7 +32,7 @@ Examples:
   opnp export --model model.onnx --train <dataset> --opnp p_min=10,p_max=1,n_min=10,n_max=1 --out detector.onnx
   opnp data info ./t10k-images-idx3-ubyte --json
 
-Exit codes: 0 ok, 1 error, 2 usage error (unknown command or option, no command given), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM,
+Exit codes: 0 ok, 1 error, 2 usage error (unknown command, option or argument, missing or conflicting options, no command given), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM,
 141 standard output closed by its reader.`,
     );
   return program;

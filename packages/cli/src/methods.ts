@@ -4,16 +4,33 @@
 import { createMethodRegistry, parseMethodList } from '@opnp/pipeline';
 import { isOpnpError } from '@opnp/core';
 import { flagError } from './errors.js';
+import { unknownNamesMessage } from './suggest.js';
 
 /** The methods the command line knows. */
 export const CLI_METHODS = createMethodRegistry();
 
-/** Parses `--methods a,b,c` (case-insensitive, duplicates dropped); throws on unknown names. */
+/** Parses `--methods a,b,c` (case-insensitive, duplicates dropped); throws on unknown names, with the nearest known ones. */
 export function parseMethods(text: string): string[] {
+  const unknown = text.split(',').map((s) => s.trim().toLowerCase()).filter((name) => name !== '' && !CLI_METHODS.has(name));
+  if (unknown.length > 0) throw flagError('--methods', unknownNamesMessage('method', [...new Set(unknown)], CLI_METHODS.names()));
   try {
     return parseMethodList(CLI_METHODS, text);
   } catch (error) {
     if (isOpnpError(error)) throw flagError('--methods', error.message.replace(/^Expected/, 'expected'));
     throw error;
+  }
+}
+
+/**
+ * Refuses `--method-option` overrides (as {@link parseMethodOptions} of options.ts returns them) of an unknown method
+ * or option, naming the nearest ones, before any model is loaded.
+ */
+export function checkMethodOptions(overrides: Readonly<Record<string, Readonly<Record<string, unknown>>>>): void {
+  for (const [method, options] of Object.entries(overrides)) {
+    if (!CLI_METHODS.has(method)) throw flagError('--method-option', unknownNamesMessage('method', [method], CLI_METHODS.names()));
+    const known = Object.keys(CLI_METHODS.get(method).defaults);
+    const unknown = Object.keys(options).filter((key) => !known.includes(key));
+    if (unknown.length === 0) continue;
+    throw flagError('--method-option', known.length === 0 ? `${method} has no options` : `${method}: ${unknownNamesMessage('option', unknown, known)}`);
   }
 }

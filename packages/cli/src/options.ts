@@ -1,8 +1,42 @@
 /**
  * Parsers of flag values. Every parser throws an `INVALID_ARGUMENT` {@link OpnpError} naming the flag.
  */
+import { OpnpError } from '@opnp/core/base';
 import type { PruningPercentages } from '@opnp/core';
+import { DATASET_FORMATS } from '@opnp/datasets';
 import { flagError } from './errors.js';
+import { didYouMean } from './suggest.js';
+
+/** `--flag: expected one of a, b, got "x"`, with the nearest choices: `; did you mean a?`. */
+export function choiceError(flag: string, value: string, choices: readonly string[]): OpnpError {
+  const suggestion = didYouMean(value, choices);
+  return flagError(flag, `expected one of ${choices.join(', ')}, got "${value}"${suggestion ? `; ${suggestion}` : ''}`);
+}
+
+/** The parser of a flag whose value is one of `choices` (`--format`, `--benchmark`, ...). */
+export function parseChoice<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw choiceError(flag, value, choices);
+    return value as T;
+  };
+}
+
+/** The spec prefixes of a dataset: the formats of @opnp/datasets and the pipeline's `features:` and `noise:`. */
+const DATASET_PREFIXES: readonly string[] = [...DATASET_FORMATS, 'features', 'noise'];
+
+/**
+ * A dataset spec (of `flag`: `--train`, `--data`, ...; or an argument when `undefined`) whose `prefix:` is a near
+ * miss of a format (`idz:./mnist`) is refused at once with the nearest ones; anything else is left to the dataset's
+ * own parsing (which also explains other prefixes, e.g. a file name holding `:`).
+ */
+export function checkDatasetSpec(flag: string | undefined, spec: string): string {
+  const prefix = /^\s*([a-z][a-z0-9_-]+):/i.exec(spec)?.[1]?.toLowerCase();
+  if (prefix === undefined || DATASET_PREFIXES.includes(prefix)) return spec;
+  const suggestion = didYouMean(prefix, DATASET_PREFIXES, (name) => `${name}:`);
+  const message = `unknown dataset format prefix "${prefix}:" in "${spec}"; ${suggestion}`;
+  if (suggestion) throw flag === undefined ? new OpnpError('INVALID_ARGUMENT', message) : flagError(flag, message);
+  return spec;
+}
 
 /** `--mean 0.5` or `--mean 0.485,0.456,0.406`: one value or one per channel. */
 export function parseNumberList(flag: string, text: string): number[] {
@@ -90,7 +124,7 @@ export function parseNamedSpec(flag: string, text: string): { name: string; spec
   const name = eq > 0 ? text.slice(0, eq).trim() : '';
   const spec = eq > 0 ? text.slice(eq + 1).trim() : '';
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || spec === '') throw flagError(flag, `expected <name>=<dataset>, e.g. ${flag} fashion=idx:./fashion/t10k-images-idx3-ubyte, got "${text}"`);
-  return { name, spec };
+  return { name, spec: checkDatasetSpec(flag, spec) };
 }
 
 /** `--shard i/n` (1-based): which of `n` contiguous parts of the training set this process handles. */
@@ -110,7 +144,7 @@ export function collect(value: string, previous: string[] = []): string[] {
 /**
  * `--method-option react.percentile=85` (repeatable) as per-method overrides; numbers and `true`/`false`
  * are parsed, anything else stays a string. `--knn-k <n>` is `knn.k=<n>`. Unknown methods and options are
- * refused when the evaluation starts (with the known ones listed).
+ * refused before the model loads, with the nearest ones (`checkMethodOptions` of methods.ts).
  */
 export function parseMethodOptions(values: readonly string[], knnK?: number): Record<string, Record<string, number | string | boolean>> {
   const out: Record<string, Record<string, number | string | boolean>> = {};

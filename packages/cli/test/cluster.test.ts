@@ -86,6 +86,27 @@ describe('opnp cluster slurm', () => {
     expect(restart.stderr).toMatch(/--restart in an array job/);
     expect((await cli(['cluster', 'slurm', ...EXTRACT])).stderr).toMatch(/--shards/);
   });
+
+  it('refuses the usage errors of the command to shard, which every task would meet on the cluster', async () => {
+    const twice = await cli(['cluster', 'slurm', ...EXTRACT, '--out', 'other.npy', '--shards', '2']);
+    expect(twice.code).toBe(2);
+    expect(twice.stdout).toBe('');
+    expect(twice.stderr).toBe("opnp: in the command to shard: --out is given twice ('feats.npy', then 'other.npy'): give it once (see opnp cluster slurm --help)\n");
+    const misspelled = await cli(['cluster', 'k8s', ...EXTRACT, '--thread', '4', '--shards', '2']);
+    expect(misspelled.code).toBe(2);
+    expect(misspelled.stderr).toBe("opnp: in the command to shard: unknown option '--thread' for opnp extract; did you mean --threads? (see opnp cluster k8s --help)\n");
+    // The merge job of a sharded eval writes --json and --format: --json - refuses --format there too.
+    const stdout = await cli(['cluster', 'slurm', ...EVAL.filter((a) => a !== 'report.json' && a !== '--json'), '--json', '-', '--shards', '2']);
+    expect(stdout.code).toBe(2);
+    expect(stdout.stderr).toMatch(/^opnp: --format markdown cannot go with --json -/);
+  });
+
+  it('--cpus adds --threads only when the command has none, also as --threads=<n>', async () => {
+    const task = async (threads: string[]) => (await cli(['cluster', 'slurm', ...EXTRACT, ...threads, '--shards', '2', '--cpus', '8'])).stdout.split('\n').find((l) => l.startsWith('opnp extract'))!;
+    expect(await task([])).toMatch(/ --threads 8$/);
+    expect(await task(['--threads', '2'])).toMatch(/ --threads 2 --shard auto$/);
+    expect(await task(['--threads=2'])).toMatch(/ --threads=2 --shard auto$/);
+  });
 });
 
 /**

@@ -108,7 +108,7 @@ describe('opnp eval --benchmark', () => {
     ]);
     expect(filled).toEqual(byHand);
     expect((await cli(['eval', '--model', MODEL, '--benchmark', 'imagenet'])).stderr).toMatch(/required option '--data-root <dir>' not specified/);
-    expect((await cli(['eval', '--model', MODEL, '--benchmark', 'svhn', '--data-root', root])).stderr).toMatch(/Unknown benchmark "svhn".*cifar10, cifar100, imagenet/);
+    expect((await cli(['eval', '--model', MODEL, '--benchmark', 'svhn', '--data-root', root])).stderr).toMatch(/--benchmark: expected one of cifar10, cifar100, imagenet, got "svhn"/);
     rmSync(root, { recursive: true, force: true });
   });
 

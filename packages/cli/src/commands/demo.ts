@@ -9,7 +9,7 @@ import { parseMethods } from '../methods.js';
 import { parseOpnpPercentages } from '../options.js';
 import { withModel } from '../model.js';
 import { infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
-import { parseFormat, saveResults, writeReport } from './report-output.js';
+import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
 import { writeLine } from '../io.js';
@@ -74,14 +74,15 @@ export function registerDemo(program: Command, context: CommandContext): void {
     .description('run the full OPNP pipeline on embedded MNIST data (no network, no arguments)')
     .option('--methods <list>', `comma-separated methods (default ${DEFAULT_METHODS.join(',')})`, parseMethods)
     .option('--opnp <p_min=%,p_max=%,n_min=%,n_max=%>', 'fixed OPNP percentages instead of the grid search', parseOpnpPercentages)
-    .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
+    .option('--json <file>', JSON_OPTION_HELP)
     .option('--save <dir>', 'write a results folder for opnp report (figures)')
-    .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat)
+    .option('--format <format>', FORMAT_OPTION_HELP, parseFormat, 'table' as TableFormat)
     .option('-q, --quiet', 'no progress bars or info lines on stderr')
     .addOption(new Option('--quick', 'smaller data (for tests)').hideHelp())
     .addHelpText('after', HELP)
-    .action(async (flags: DemoFlags) => {
+    .action(async (flags: DemoFlags, command: Command) => {
       const { io } = context;
+      assertStdoutFormat(command, flags);
       const quiet = flags.quiet === true || flags.json === '-';
       const info = infoWriter(io, quiet);
       if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');

@@ -10,12 +10,12 @@ import { writeLine } from '../io.js';
 import { renderMultiRun } from '../format/multi-run-table.js';
 import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type ShardInfo } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
-import { collect, parseFraction, parseInteger, parseKnnFitSamples, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
-import { CLI_METHODS, parseMethods } from '../methods.js';
+import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, parseKnnFitSamples, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
+import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, preprocessFlags, progressListener, resolveShard, skipWarner, type CommandContext } from './shared.js';
-import { parseFormat, saveResults, writeReport } from './report-output.js';
+import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
 
@@ -92,12 +92,12 @@ export function registerEval(program: Command, context: CommandContext): void {
     .enablePositionalOptions()
     .option('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs); repeatable: one run per model, reported as mean ± std', collect, [])
     .option('--seeds <list>', 'comma-separated seeds: one run per seed (and model), reported as mean ± std', parseSeeds)
-    .option('--benchmark <name>', `the paper's protocol under --data-root: ${Object.keys(BENCHMARKS).join(', ')} (fills --train, --test, the OOD sets, --mean and --std where not given)`)
+    .option('--benchmark <name>', `the paper's protocol under --data-root: ${Object.keys(BENCHMARKS).join(', ')} (fills --train, --test, the OOD sets, --mean and --std where not given)`, parseChoice('--benchmark', Object.keys(BENCHMARKS)))
     .option('--data-root <dir>', 'the data root of --benchmark (layout: tools/repro/README.md)')
-    .option('--train <dataset>', 'training set (sensitivity, ReAct, DICE, Mahalanobis, KNN)')
+    .option('--train <dataset>', 'training set (sensitivity, ReAct, DICE, Mahalanobis, KNN)', (v) => checkDatasetSpec('--train', v))
     .option('--train-labels <file>', 'labels file for the training set (IDX or .npy)')
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
-    .option('--test <dataset>', 'in-distribution test set')
+    .option('--test <dataset>', 'in-distribution test set', (v) => checkDatasetSpec('--test', v))
     .option('--test-labels <file>', 'labels file for the test set (IDX or .npy)')
     .option('--ood <name=dataset>', 'an OOD test set (repeatable)', collect, [])
     .option('--methods <list>', `comma-separated methods (default ${DEFAULT_METHODS.join(',')})`, parseMethods)
@@ -112,15 +112,18 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--restart', 'discard an existing --checkpoint instead of resuming it')
     .option('--checkpoint-every <seconds>', 'also write the checkpoint this often (0: after every batch)', parseCheckpointEvery, 30)
     .option('--sensitivity-state <file>', 'use a saved sensitivity state of this run (opnp sensitivity --state-out / merge; while the file is absent, the states of its shards) instead of the training pass')
-    .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
+    .option('--json <file>', JSON_OPTION_HELP)
     .option('--save <dir>', 'write a results folder (report, sensitivities, grid, score arrays, calibration) for opnp report')
-    .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat)
+    .option('--format <format>', FORMAT_OPTION_HELP, parseFormat, 'table' as TableFormat)
     .option('--scores-out <scores.npy>', 'with --shard: where the shard writes its per-sample scores (scores.shard-00i-of-00n.npy + .json)');
   addShardOptions(command, 'score only part i of n (1-based, contiguous) of the test and OOD sets into per-shard score files (--scores-out); opnp eval merge computes the report');
   addPreprocessOptions(command);
   addRunOptions(command);
   command.addHelpText('after', EXAMPLE);
-  command.action((flags: EvalFlags) => runEval(context, flags));
+  command.action((flags: EvalFlags) => {
+    assertStdoutFormat(command, flags);
+    return runEval(context, flags);
+  });
   registerEvalMerge(command, context);
 }
 
@@ -175,8 +178,10 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
   if (ood.length === 0) throw new UsageError("required option '--ood <name=dataset>' not specified");
   assertUniqueNames(ood, '--ood');
   assertUniqueNames(parseValOod(flags.valOod), '--val-ood');
-  // A temperature no method takes is refused here, before the model loads.
-  withTemperature(CLI_METHODS, flags.methods ?? [...DEFAULT_METHODS], parseMethodOptions(flags.methodOption, flags.knnK), flags.temperature);
+  // Unknown method options and a temperature no method takes are refused here, before the model loads.
+  const methodOptions = parseMethodOptions(flags.methodOption, flags.knnK);
+  checkMethodOptions(methodOptions);
+  withTemperature(CLI_METHODS, flags.methods ?? [...DEFAULT_METHODS], methodOptions, flags.temperature);
   if (shard) {
     if (flags.json !== undefined || flags.save !== undefined) throw new UsageError('a shard writes only its scores: pass --json and --save to opnp eval merge, which computes the report from every shard');
     const out = requiredFlag(flags.scoresOut, '--scores-out <scores.npy>');
@@ -281,13 +286,14 @@ function registerEvalMerge(parent: Command, context: CommandContext): void {
     .command('merge')
     .description('compute the report of a sharded evaluation from the scores of every shard (the report of the unsharded evaluation)')
     .argument('<shards...>', 'the scores files of every shard (scores.shard-*-of-004.npy), in any order')
-    .option('--json <file>', 'write the JSON report to <file> ("-": JSON on stdout only)')
+    .option('--json <file>', JSON_OPTION_HELP)
     .option('--save <dir>', 'write the results folder for opnp report (when the shards determined an OPNP point)')
-    .option('--format <format>', 'printed table: table, markdown, csv or json', parseFormat, 'table' as TableFormat)
+    .option('--format <format>', FORMAT_OPTION_HELP, parseFormat, 'table' as TableFormat)
     .option('-q, --quiet', 'no info lines on stderr')
     .addHelpText('after', '\nExample:\n  opnp eval merge scores.shard-*-of-004.npy --json report.json --save results/\n\nRefuses missing, duplicate, unfinished or foreign shards, and shards that fitted the run differently.')
-    .action(async (shards: string[], flags: EvalMergeFlags) => {
+    .action(async (shards: string[], flags: EvalMergeFlags, command: Command) => {
       const { io } = context;
+      assertStdoutFormat(command, flags);
       if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');
       if (flags.save !== undefined) await assertResultsTarget(flags.save);
       const info = infoWriter(io, flags.quiet === true || flags.json === '-');

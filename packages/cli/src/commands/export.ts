@@ -25,7 +25,7 @@ import {
 import { UsageError, flagError } from '../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
+import { checkDatasetSpec, parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
 import { addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExportFlags extends RuntimeFlags {
@@ -127,7 +127,7 @@ export function registerExport(program: Command, context: CommandContext): void 
     .command('export')
     .description('write a deployable OOD detector: the model plus ood_score (OPNP energy) and optionally is_ood')
     .requiredOption('--model <file>', 'the classifier (model.onnx, or model.json with @opnp/backend-tfjs)')
-    .option('--train <dataset>', 'training set for the sensitivity (and the ReAct clip); not needed with --sensitivity and --react-clip')
+    .option('--train <dataset>', 'training set for the sensitivity (and the ReAct clip); not needed with --sensitivity and --react-clip', (v) => checkDatasetSpec('--train', v))
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
     .option('--seed <n>', 'seed of the training subset', (v) => parseInteger('--seed', v, { allowZero: true }), 0)
     .requiredOption('--opnp <p_min=%,p_max=%,n_min=%,n_max=%>', 'the OPNP percentages (e.g. from opnp eval)', parseOpnpPercentages)
@@ -136,7 +136,7 @@ export function registerExport(program: Command, context: CommandContext): void 
     .option('--react-clip <c>', 'the ReAct clip value (default: the --react-percentile of the training features)', parseReactClip)
     .option('--react-percentile <q>', 'percentile of the training features for the ReAct clip', parseReactPercentile, 90)
     .option('--fit-samples <n>', 'training rows used for the ReAct percentile', (v) => parseInteger('--fit-samples', v), 20000)
-    .option('--threshold-from <dataset>', 'ID validation set: add is_ood at the threshold keeping 95% of it')
+    .option('--threshold-from <dataset>', 'ID validation set: add is_ood at the threshold keeping 95% of it', (v) => checkDatasetSpec('--threshold-from', v))
     .requiredOption('--out <detector>', 'where to write the detector (atomically)');
   addPreprocessOptions(command);
   addRunOptions(command);

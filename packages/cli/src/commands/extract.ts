@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, warmDatasetIdentity, type ExtractOutputs } from '@opnp/pipeline/extract';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
+import { checkDatasetSpec } from '../options.js';
 import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
@@ -61,7 +62,7 @@ export function registerExtract(program: Command, context: CommandContext): void
     .description('write the features (N x D) and logits (N x C) of a dataset as float32 .npy (resumable, shardable)')
     .enablePositionalOptions()
     .option('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
-    .option('--data <dataset>', 'the dataset (a dataset spec of @opnp/datasets)')
+    .option('--data <dataset>', 'the dataset (a dataset spec of @opnp/datasets)', (v) => checkDatasetSpec('--data', v))
     .option('--labels <file>', 'labels file overriding the dataset\'s labels (IDX or .npy)')
     .option('--out <features.npy>', 'features output')
     .option('--logits-out <logits.npy>', 'logits output')

@@ -6,7 +6,9 @@ import { writeFileAtomic } from '@opnp/core/node';
 import { writeLine, type CliIo } from '../io.js';
 import { TABLE_FORMATS, type TableFormat } from '../format/names.js';
 import type { EvalArtifacts, EvalReport } from '@opnp/pipeline';
-import { flagError } from '../errors.js';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { parseChoice } from '../options.js';
 import { writeResultsDir } from '@opnp/pipeline';
 import { VERSION } from '../version.js';
 
@@ -17,11 +19,23 @@ export async function saveResults(dir: string, report: EvalReport, artifacts: Ev
   info(`results saved to ${dir} (draw them with: opnp report ${dir} --out <folder>)`);
 }
 
-/** Validates `--format`. */
-export function parseFormat(value: string): TableFormat {
-  if (!(TABLE_FORMATS as readonly string[]).includes(value)) throw flagError('--format', `expected one of ${TABLE_FORMATS.join(', ')}, got "${value}"`);
-  return value as TableFormat;
+/** The help of `--json <file>` of the commands writing an eval report. */
+export const JSON_OPTION_HELP = 'write the JSON report to <file> ("-": the JSON alone on stdout, so no --format)';
+
+/** The help of `--format <format>` of the commands writing an eval report. */
+export const FORMAT_OPTION_HELP = 'printed table: table, markdown, csv or json (not with --json -)';
+
+/**
+ * Refuses `--json -` with a `--format` given on the command line: standard output then holds the JSON report alone,
+ * so the table format would be ignored (`command` tells a given format from the default).
+ */
+export function assertStdoutFormat(command: Command, flags: { json?: string }): void {
+  if (flags.json !== '-' || command.getOptionValueSource('format') !== 'cli') return;
+  throw new UsageError(`--format ${String(command.getOptionValue('format'))} cannot go with --json -, which prints the JSON report alone: drop --format, or give --json a file`);
 }
+
+/** Validates `--format`. */
+export const parseFormat: (value: string) => TableFormat = parseChoice('--format', TABLE_FORMATS);
 
 /** The report as JSON text. */
 export function reportJson(report: EvalReport): string {

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { assertParentFolder } from '@opnp/pipeline';
-import { flagError } from '../errors.js';
+import { choiceError } from '../options.js';
 import { isRecipe, RECIPES, type RecipeName } from '../format/names.js';
 import { writeLine } from '../io.js';
 import { infoWriter, type CommandContext } from './shared.js';
@@ -20,7 +20,7 @@ interface ReportFlags {
 /** Validates `--recipe`. */
 export function parseRecipe(value: string | undefined): RecipeName | undefined {
   if (value === undefined) return undefined;
-  if (!isRecipe(value)) throw flagError('--recipe', `expected one of ${RECIPES.join(', ')}, got "${value}"`);
+  if (!isRecipe(value)) throw choiceError('--recipe', value, RECIPES);
   return value;
 }
 

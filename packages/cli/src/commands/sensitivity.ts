@@ -10,18 +10,11 @@ import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, writ
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { parseFraction, parseInteger } from '../options.js';
+import { checkDatasetSpec, parseChoice, parseFraction, parseInteger } from '../options.js';
 import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
-
-function parseChoice<T extends string>(flag: string, choices: readonly T[]) {
-  return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) throw flagError(flag, `expected one of ${choices.join(', ')}, got "${value}"`);
-    return value as T;
-  };
-}
 
 interface OutputFlags {
   out?: string;
@@ -87,7 +80,7 @@ export function registerSensitivity(program: Command, context: CommandContext): 
     .description('compute the OPNP parameter (C x D) and neuron (D) sensitivity over a training set')
     .enablePositionalOptions()
     .option('--model <file>', 'classifier: model.onnx (or model.json with @opnp/backend-tfjs)')
-    .option('--train <dataset>', 'training set (a dataset spec, or features:<features.npy>[#logits=<logits.npy>])')
+    .option('--train <dataset>', 'training set (a dataset spec, or features:<features.npy>[#logits=<logits.npy>])', (v) => checkDatasetSpec('--train', v))
     .option('--train-labels <file>', 'labels file for the training set (IDX or .npy)')
     .option('--train-fraction <0-1>', 'use a seeded subset of the training set', (v) => parseFraction('--train-fraction', v))
     .option('--seed <n>', 'seed of the training subset', (v) => parseInteger('--seed', v, { allowZero: true }), 0)

@@ -7,7 +7,7 @@ import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
 import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
 import { flagError, UsageError } from '../errors.js';
-import { collect, parseInteger, parseNumberList, parseShard } from '../options.js';
+import { collect, parseChoice, parseInteger, parseNumberList, parseShard } from '../options.js';
 
 /** What every command action gets. */
 export interface CommandContext {
@@ -51,12 +51,7 @@ export function addPreprocessOptions(command: Command): Command {
     .option('--std <s[,s,s]>', 'per-channel standard deviation divided after the mean (one value or one per channel)', (v) => parseNumberList('--std', v))
     .option('--resize <n>', 'resize the shorter image side to n before the centre crop (default: input side / 0.875 for inputs >= 128, e.g. 256 for 224)', (v) => parseInteger('--resize', v))
     .option('--crop <n>', 'centre-crop size (default: the model input size)', (v) => parseInteger('--crop', v))
-    .option('--resize-kernel <kernel>', `resampling kernel: ${RESIZE_KERNELS.join(', ')} (default pil-bilinear = torchvision Resize on PIL images; timm ViTs use pil-bicubic)`, (v) => parseResizeKernel(v));
-}
-
-function parseResizeKernel(text: string): ResizeKernel {
-  if (!(RESIZE_KERNELS as readonly string[]).includes(text)) throw flagError('--resize-kernel', `expected one of ${RESIZE_KERNELS.join(', ')}, got "${text}"`);
-  return text as ResizeKernel;
+    .option('--resize-kernel <kernel>', `resampling kernel: ${RESIZE_KERNELS.join(', ')} (default pil-bilinear = torchvision Resize on PIL images; timm ViTs use pil-bicubic)`, parseChoice<ResizeKernel>('--resize-kernel', RESIZE_KERNELS));
 }
 
 /** The image worker count: `--image-workers`, else `--threads`, else the library's default (the cores, at most 8). */
@@ -86,8 +81,15 @@ export function addRunOptions(command: Command): Command {
     .option('-q, --quiet', 'no progress bars or info lines on stderr');
 }
 
-/** `--shard i/n`, or `--shard auto` from the array job's environment (said on stderr unless quiet); undefined without `--shard`. */
+/**
+ * `--shard i/n`, or `--shard auto` from the array job's environment (said on stderr unless quiet); undefined without
+ * `--shard`. `--shard-count` is the count `--shard auto` reads where the environment lacks one, so anywhere else
+ * (no `--shard`, or `--shard i/n`, which gives its own count) it would be ignored: a usage error.
+ */
 export function resolveShard(io: CliIo, flags: { shard?: string; shardCount?: number; quiet?: boolean }): ShardInfo | undefined {
+  if (flags.shardCount !== undefined && flags.shard !== 'auto') {
+    throw new UsageError(`--shard-count is the shard count of --shard auto (a Kubernetes Indexed Job's completions)${flags.shard === undefined ? ': pass --shard auto too' : `; --shard ${flags.shard} gives its own count: drop --shard-count`}`);
+  }
   if (flags.shard === undefined) return undefined;
   if (flags.shard !== 'auto') return parseShard(flags.shard);
   const shard = shardFromEnvironment(io.env, flags.shardCount);
@@ -99,7 +101,7 @@ export function resolveShard(io: CliIo, flags: { shard?: string; shardCount?: nu
 export function addShardOptions(command: Command, what: string): Command {
   return command
     .option('--shard <i/n|auto>', `${what}; "auto": from the array job (Slurm, Kubernetes Indexed Job, AWS Batch)`)
-    .option('--shard-count <n>', 'with --shard auto on a Kubernetes Indexed Job: the completion count (or set OPNP_SHARD_COUNT)', (v) => parseInteger('--shard-count', v));
+    .option('--shard-count <n>', 'with --shard auto on a Kubernetes Indexed Job: the completion count (or set OPNP_SHARD_COUNT); refused without --shard auto', (v) => parseInteger('--shard-count', v));
 }
 
 /** The value of a required flag, checked by hand (commands with subcommands cannot declare required options). */
