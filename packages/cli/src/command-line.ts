@@ -5,7 +5,7 @@
  * would otherwise come first.
  */
 import type { Command, Option } from 'commander';
-import { collect } from './options.js';
+import { collect } from './collect.js';
 
 /** The help flags every command has. */
 export const HELP_FLAGS: readonly string[] = ['-h', '--help'];

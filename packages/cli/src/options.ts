@@ -136,10 +136,7 @@ export function parseShard(text: string): { index: number; count: number } {
   return { index, count };
 }
 
-/** Commander collector for repeatable flags. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+export { collect } from './collect.js';
 
 /**
  * `--method-option react.percentile=85` (repeatable) as per-method overrides; numbers and `true`/`false`
