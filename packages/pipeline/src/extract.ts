@@ -194,10 +194,10 @@ class RowOutputs {
   async flush(): Promise<void> {
     for (const o of this.outputs) {
       if (o.pending.length === 0) continue;
-      const rows = o.pending.length === 1 ? o.pending[0]! : concatenate(o.pending, o.pendingBytes / 4);
+      const rows = o.pending;
       o.pending = [];
       o.pendingBytes = 0;
-      await o.writer.append(rows);
+      await o.writer.append(rows); // one writev, no copy
     }
   }
 
@@ -210,16 +210,6 @@ class RowOutputs {
   async close(): Promise<void> {
     for (const o of this.outputs) await o.writer.close();
   }
-}
-
-function concatenate(parts: readonly Float32Array[], length: number): Float32Array {
-  const out = new Float32Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Progress of the rows written: what the sidecar records when it is committed. */
