@@ -141,3 +141,19 @@ export function bandedGridLogSumExpWasm(parts: readonly Float32Array[], shape: B
   }
   return { logSum, shifts };
 }
+
+/**
+ * `exp(values[i] - shift)` through the kernel's vector exponential (internal: for tests of its accuracy), or null
+ * where WebAssembly SIMD cannot run.
+ */
+export function shiftedExpWasm(values: Float32Array, shift: number): Float32Array | null {
+  const wasm = instance();
+  if (wasm === null) return null;
+  const n = Math.ceil(values.length / 4) * 4;
+  if (!ensureMemory(wasm.memory, 16 + 8 * n)) return null;
+  const heap = new Float32Array(wasm.memory.buffer);
+  heap[0] = shift;
+  heap.set(values, 4);
+  wasm.functions.expShifted!(16, 16 + 4 * n, 4 * n, 0);
+  return heap.slice(4 + n, 4 + n + values.length);
+}
