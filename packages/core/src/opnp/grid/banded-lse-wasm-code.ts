@@ -99,28 +99,16 @@ function expShiftedFunction(): WasmFunction {
   return { name: 'expShifted', params: 4, locals: [{ count: 1, type: I32 }, { count: 19, type: V128 }], body };
 }
 
-// Parameters of `comboSums` (i32), then its i32 locals and its v128 accumulators.
-const EL = 0, EU = 1, XS = 2, YS = 3, OUT = 4, WL = 5, WH = 6, NL = 7, NH = 8, PB = 9, VB = 10;
-const A = 11, B = 12, AN = 13, BN = 14, PX = 15, QX = 16, DX = 17, ONES = 18, I = 19;
-const ACC = [20, 21, 22, 23] as const;
+// Parameters of `comboSums` (i32), then its i32 locals and its v128 locals.
+const EL = 0, EU = 1, YS = 2, OUT = 3, WL = 4, WH = 5, NL = 6, NH = 7, PB = 8, VB = 9;
+const A = 10, B = 11, AN = 12, BN = 13, PX = 14, QX = 15, DX = 16, ONES = 17, I = 18, BQ = 19, Y0 = 20, AT = 21;
+const ACC = [22, 23, 24, 25] as const;
+const XV = 26;
 
 /** `DX[i] = PX[i] * QX[i]` over one class vector (`VB` bytes). */
 const multiplyVector = (): Code[] => vectorLoop(I, VB, [...at(DX, I), ...at(PX, I), op.v128Load, ...at(QX, I), op.v128Load, op.f32x4Mul, op.v128Store]);
 
-/** Stores at `OUT` (then `OUT += 16`) the four lanes of `sum_i PX[i] QX[i]` over one class vector, 64 bytes per step. */
-function dotVector(): Code[] {
-  const step = ACC.flatMap((acc, k) => [op.get(acc), ...at(PX, I), op.v128LoadAt(16 * k), ...at(QX, I), op.v128LoadAt(16 * k), op.f32x4Mul, op.f32x4Add, op.set(acc)]);
-  return [
-    ...ACC.flatMap((acc) => [op.v128Zero, op.set(acc)]),
-    ...vectorLoop(I, VB, step, 64),
-    op.get(OUT),
-    op.get(ACC[0]), op.get(ACC[1]), op.f32x4Add, op.get(ACC[2]), op.get(ACC[3]), op.f32x4Add, op.f32x4Add,
-    op.v128Store,
-    ...increment(OUT, 16),
-  ];
-}
-
-/** `local = base + index * stride (+ extra * VB)`. */
+/** `local = base + index * stride (+ extra)`. */
 const address = (local: number, base: number, index: number, stride: number, extra: Code[] = []): Code[] => [
   op.get(base), op.get(index), op.get(stride), op.i32Mul, op.i32Add, ...extra, op.set(local),
 ];
@@ -138,38 +126,58 @@ const highFactor = (E: number, index: number): Code[] => [
 ];
 
 /** A counted loop `local = 0 .. limit - 1` (at least once) around `body`; `inclusive` runs to `limit`. */
-const countedLoop = (local: number, limit: number, body: Code[], inclusive = false): Code[] => [
+const countedLoop = (local: number, limit: number, body: Code[], inclusive = false, step = 1): Code[] => [
   op.i32Const(0), op.set(local),
   op.loop,
   ...body,
-  ...increment(local, 1),
+  ...increment(local, step),
   op.get(local), op.get(limit), inclusive ? op.i32LeU : op.i32LtU, op.brIf(0),
   op.end,
 ];
 
 /**
- * `comboSums(el, eu, xs, ys, out, wL, wH, nL, nH, partBytes, vectorBytes)`: for every `(a, b)`, `xs[an] =
- * el[an][a] * el[an][wL + b]` and `ys[bn] = eu[bn][a] * eu[bn][wL + b]` (the high factor is the ones vector at
- * `ys[nH]` when `b = wH`), then for `bn = 0 .. nH`, `an = 0 .. nL - 1` the four lanes of `sum_c xs[an] ys[bn]` are
- * stored at `out` in `BandedGridLogSumExp.logSum` order (16 bytes per combination). `el[i][s]` is at
- * `el + i * partBytes + s * vectorBytes`.
+ * For one `an` and the four `y` vectors `BQ .. BQ + 3` (at `Y0`, `VB` bytes apart): `x = PX * QX` class vector by
+ * class vector, `acc_k += x * y_k`, then the four lanes of each `acc_k` stored at combination `(BQ + k, an)` of `OUT`.
+ */
+function dotBlock(): Code[] {
+  const yAt = (k: number): Code[] => [op.get(Y0), ...(k === 0 ? [] : [op.get(VB), op.i32Const(k), op.i32Mul, op.i32Add]), op.get(I), op.i32Add];
+  const step: Code[] = [
+    ...at(PX, I), op.v128Load, ...at(QX, I), op.v128Load, op.f32x4Mul, op.set(XV),
+    ...ACC.flatMap((acc, k) => [op.get(acc), op.get(XV), ...yAt(k), op.v128Load, op.f32x4Mul, op.f32x4Add, op.set(acc)]),
+  ];
+  // combination (BQ + k, an) of this (a, b) is at OUT + ((BQ + k) * NL + AN) * 16
+  const store = ACC.flatMap((acc, k) => [
+    op.get(OUT), op.get(BQ), op.i32Const(k), op.i32Add, op.get(NL), op.i32Mul, op.get(AN), op.i32Add, op.i32Const(4), op.i32Shl, op.i32Add,
+    op.get(acc), op.v128Store,
+  ]);
+  return [...ACC.flatMap((acc) => [op.v128Zero, op.set(acc)]), ...vectorLoop(I, VB, step), ...store];
+}
+
+/**
+ * `comboSums(el, eu, ys, out, wL, wH, nL, nH, partBytes, vectorBytes)`: for every `(a, b)`, `ys[bn] = eu[bn][a] *
+ * eu[bn][wL + b]` (`bn < nH`; `ys[nH]` is a vector of ones, the slots after it up to a multiple of four zeros), then
+ * for `bn = 0 .. nH`, `an = 0 .. nL - 1` the four lanes of `sum_c x_an y_bn`, `x_an = el[an][a] * el[an][wL + b]`
+ * (ones for `b = wH`), are stored at `out` in `BandedGridLogSumExp.logSum` order, 16 bytes per combination (the
+ * `bn` past `nH` of a block of four land past the combinations of this `(a, b)`: the memory after `out` must have
+ * room for them). `el[i][s]` is at `el + i * partBytes + s * vectorBytes`.
  */
 function comboSumsFunction(): WasmFunction {
-  const xs = countedLoop(AN, NL, [
-    ...address(PX, EL, AN, PB, entry([op.get(A)])), ...highFactor(EL, AN), ...address(DX, XS, AN, VB), ...multiplyVector(),
-  ]);
   const ys = [
     op.block,
     op.get(NH), op.i32Const(0), op.i32LeU, op.brIf(0),
     ...countedLoop(BN, NH, [...address(PX, EU, BN, PB, entry([op.get(A)])), ...highFactor(EU, BN), ...address(DX, YS, BN, VB), ...multiplyVector()]),
     op.end,
   ];
-  const sums = countedLoop(BN, NH, countedLoop(AN, NL, [...address(PX, XS, AN, VB), ...address(QX, YS, BN, VB), ...dotVector()]), true);
+  const blocks = countedLoop(BQ, NH, [
+    ...address(Y0, YS, BQ, VB),
+    ...countedLoop(AN, NL, [...address(PX, EL, AN, PB, entry([op.get(A)])), ...highFactor(EL, AN), ...dotBlock()]),
+  ], true, 4);
+  const next = [op.get(OUT), op.get(NH), op.i32Const(1), op.i32Add, op.get(NL), op.i32Mul, op.i32Const(4), op.i32Shl, op.i32Add, op.set(OUT)];
   const body: Code[] = [
     ...address(ONES, YS, NH, VB),
-    ...countedLoop(A, WL, countedLoop(B, WH, [...xs, ...ys, ...sums], true)),
+    ...countedLoop(A, WL, countedLoop(B, WH, [...ys, ...blocks, ...next], true)),
   ];
-  return { name: 'comboSums', params: 11, locals: [{ count: 9, type: I32 }, { count: 4, type: V128 }], body };
+  return { name: 'comboSums', params: 10, locals: [{ count: 12, type: I32 }, { count: 5, type: V128 }], body };
 }
 
 /** The module's functions: `addInto`, `maxOf`, `expShifted`, `comboSums`. */

@@ -22,8 +22,7 @@ interface BandedLayout {
   readonly values: number;
   readonly exps: number;
   readonly bias: number;
-  /** `nL` products `x_an`, `nH` products `y_bn` and a vector of ones. */
-  readonly xs: number;
+  /** `nH` products `y_bn`, a vector of ones, zero vectors up to a multiple of four. */
   readonly ys: number;
   /** Four float32 lanes of each combination's sum over classes; the scratch of `maxOf` and `expShifted`. */
   readonly out: number;
@@ -39,11 +38,12 @@ function layoutOf(shape: BandedGridShape): BandedLayout {
   const values = 0;
   const exps = values + (nL + nH) * partBytes;
   const bias = exps + (nL + nH) * partBytes;
-  const xs = bias + partBytes;
-  const ys = xs + nL * vectorBytes;
-  const out = ys + (nH + 1) * vectorBytes;
-  const scratch = out + 16 * wL * (wH + 1) * nL * (nH + 1);
-  return { Cp, vectorBytes, partBytes, values, exps, bias, xs, ys, out, scratch, end: scratch + 32 };
+  const ys = bias + partBytes;
+  const ySlots = Math.ceil((nH + 1) / 4) * 4;
+  const out = ys + ySlots * vectorBytes;
+  // The last block of four y vectors writes up to three combinations per an past the end.
+  const scratch = out + 16 * (wL * (wH + 1) * nL * (nH + 1) + (ySlots - nH - 1) * nL);
+  return { Cp, vectorBytes, partBytes, values, exps, bias, ys, out, scratch, end: scratch + 32 };
 }
 
 /** Fills the padding of every class vector of the value stacks with `-Infinity`, the tiled bias and the ones vector. */
@@ -52,9 +52,9 @@ function prepareMemory(heap: Float32Array, layout: BandedLayout, shape: BandedGr
   const { Cp } = layout;
   const vectors = (nL + nH) * (wL + wH);
   for (let v = 0; v < vectors; v++) heap.fill(-Infinity, layout.values / 4 + v * Cp + C, layout.values / 4 + (v + 1) * Cp);
-  heap.fill(0, layout.bias / 4, layout.xs / 4);
+  heap.fill(0, layout.bias / 4, layout.out / 4);
   for (let a = 0; a < wL; a++) heap.set(bias, layout.bias / 4 + a * Cp);
-  heap.fill(1, layout.ys / 4 + nH * Cp, layout.out / 4);
+  heap.fill(1, layout.ys / 4 + nH * Cp, layout.ys / 4 + (nH + 1) * Cp);
 }
 
 /** The lane-wise maximum of `bytes` at `from` over `count` stacks `partBytes` apart, as one number (NaN if any is). */
@@ -107,7 +107,7 @@ function scoreRow(wasm: WasmInstance, heap: Float32Array, layout: BandedLayout, 
   if (nH > 0) groupExp(wasm, heap, layout, slot(nL), nH, low, shift[1]!);
   if (wH > 0) groupExp(wasm, heap, layout, slot(0) + low, nL, high, shift[2]!);
   if (wH > 0 && nH > 0) groupExp(wasm, heap, layout, slot(nL) + low, nH, high, shift[3]!);
-  f.comboSums!(layout.exps, layout.exps + nL * partBytes, layout.xs, layout.ys, layout.out, wL, wH, nL, nH, partBytes, vectorBytes);
+  f.comboSums!(layout.exps, layout.exps + nL * partBytes, layout.ys, layout.out, wL, wH, nL, nH, partBytes, vectorBytes);
 }
 
 /**
