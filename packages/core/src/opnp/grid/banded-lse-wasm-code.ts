@@ -101,9 +101,9 @@ function expShiftedFunction(): WasmFunction {
 
 // Parameters of `comboSums` (i32), then its i32 locals and its v128 locals.
 const EL = 0, EU = 1, YS = 2, OUT = 3, WL = 4, WH = 5, NL = 6, NH = 7, PB = 8, VB = 9;
-const A = 10, B = 11, AN = 12, BN = 13, PX = 14, QX = 15, DX = 16, ONES = 17, I = 18, BQ = 19, Y0 = 20, AT = 21;
-const ACC = [22, 23, 24, 25] as const;
-const XV = 26;
+const A = 10, B = 11, AN = 12, BN = 13, PX = 14, QX = 15, DX = 16, ONES = 17, I = 18, BQ = 19, Y0 = 20;
+const ACC = [21, 22, 23, 24] as const;
+const XV = 25;
 
 /** `DX[i] = PX[i] * QX[i]` over one class vector (`VB` bytes). */
 const multiplyVector = (): Code[] => vectorLoop(I, VB, [...at(DX, I), ...at(PX, I), op.v128Load, ...at(QX, I), op.v128Load, op.f32x4Mul, op.v128Store]);
@@ -177,7 +177,7 @@ function comboSumsFunction(): WasmFunction {
     ...address(ONES, YS, NH, VB),
     ...countedLoop(A, WL, countedLoop(B, WH, [...ys, ...blocks, ...next], true)),
   ];
-  return { name: 'comboSums', params: 10, locals: [{ count: 12, type: I32 }, { count: 5, type: V128 }], body };
+  return { name: 'comboSums', params: 10, locals: [{ count: 11, type: I32 }, { count: 5, type: V128 }], body };
 }
 
 /** The module's functions: `addInto`, `maxOf`, `expShifted`, `comboSums`. */
