@@ -54,6 +54,11 @@ export const op = {
   i32Load: [0x28, ...memarg(2)] as Code,
   i32Load8U: [0x2d, ...memarg(0)] as Code,
   f64Load: [0x2b, ...memarg(3)] as Code,
+  /** Picks the first of two `i32`s when the third (an `i32`) is nonzero, else the second. */
+  select: [0x1b] as Code,
+  /** An `f32` constant (little-endian IEEE bytes). */
+  f32Const: (value: number): Code => [0x43, ...new Uint8Array(Float32Array.of(value).buffer)],
+  i32LeU: [0x4d] as Code,
   f32Store: [0x38, ...memarg(2)] as Code,
   f64ConvertI32U: [0xb8] as Code,
   f64Mul: [0xa2] as Code,
@@ -80,7 +85,16 @@ export const op = {
   f32x4Splat: simd(0x13),
   f32x4ExtractLane: (lane: number): Code => simd(0x1f, lane),
   f32x4Add: simd(0xe4),
+  f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
+  /** Lane-wise pseudo-maximum `a < b ? b : a` (one instruction; a NaN in `b` is skipped, one in `a` kept). */
+  f32x4PMax: simd(0xeb),
+  /** Lane-wise `a < b` as all-ones or all-zeros lanes (false where either is NaN). */
+  f32x4Lt: simd(0x43),
+  /** `a & ~b`. */
+  v128AndNot: simd(0x4f),
+  /** Shifts each `i32` lane left by an `i32` count. */
+  i32x4Shl: simd(0xab),
   i32x4Splat: simd(0x11),
   /** The 4 bytes of lane 0 of an i8x16 stored. */
   v128Store32Lane0: simd(0x5a, ...memarg(0), 0),
