@@ -11,7 +11,7 @@
 import { open, rm } from 'node:fs/promises';
 import { isFile } from './paths.js';
 import { OpnpError } from '@opnp/core/base';
-import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets/node';
+import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
 import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
@@ -41,6 +41,8 @@ export interface ExtractOptions {
   readonly data: string;
   readonly labelsFile?: string;
   readonly preprocess?: PreprocessOptions;
+  /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
+  readonly preprocessNames?: PreprocessOptionNames;
   /** The outputs of the whole run; with `shard`, the files written are derived from them (`feats.shard-002-of-004.npy`). */
   readonly outputs: ExtractOutputs;
   /**
@@ -253,6 +255,7 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const source = await openFeatureSource(options.data, {
     model,
     ...(options.preprocess ? { preprocess: options.preprocess } : {}),
+    ...(options.preprocessNames ? { preprocessNames: options.preprocessNames } : {}),
     ...(options.labelsFile !== undefined ? { labelsFile: options.labelsFile } : {}),
     ...(options.imageWorkers !== undefined ? { imageWorkers: options.imageWorkers } : {}),
   });

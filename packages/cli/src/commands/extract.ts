@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, type ExtractOutputs } from '@opnp/pipeline/extract';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, preprocessArguments, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -102,7 +102,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       data,
       ...(shard ? { shard } : {}),
       ...(flags.labels !== undefined ? { labelsFile: flags.labels } : {}),
-      preprocess: preprocessFlags(flags),
+      ...preprocessArguments(flags),
       outputs,
       batchSize: flags.batchSize,
       ...imageWorkersOption(flags),
