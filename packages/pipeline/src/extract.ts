@@ -87,6 +87,13 @@ export interface ExtractResult {
 
 const RESTART = 'Pass --restart to discard it and extract again';
 
+/** How to proceed from partial output of another run: its files, to delete for a fresh start. */
+function partialOutputHint(meta: AnyFeaturesMeta): string {
+  const rowFiles = [meta.files.features, meta.files.logits].filter((f): f is string => f !== undefined).map((f) => `${f}.partial`);
+  const files = [...rowFiles, featuresMetaPath(meta.files.features, true)];
+  return `To resume it, rerun with the inputs it was started with; to start over with these, delete ${files.join(', ')} or pass --restart`;
+}
+
 /** The fingerprint of an extraction: model bytes, data files and preprocessing, and which outputs it writes. */
 export async function extractionFingerprint(model: LoadedModel, source: FeatureSource, outputs: ExtractOutputs): Promise<RunFingerprint> {
   return makeFingerprint({
@@ -111,7 +118,7 @@ async function startOf(options: ExtractOptions, out: string, fingerprint: RunFin
   if (options.restart === true) return { kind: 'fresh' };
   const partialMeta = await readAnyFeaturesMeta(featuresMetaPath(out, true));
   if (partialMeta) {
-    assertSameRun(partialMeta.fingerprint, fingerprint, { file: `${out}.partial`, what: 'The partial output', restart: RESTART });
+    assertSameRun(partialMeta.fingerprint, fingerprint, { file: `${out}.partial`, what: 'The partial output', restart: partialOutputHint(partialMeta) });
     assertSameShard(partialMeta, shard, `${out}.partial`, RESTART);
     return { kind: 'resume', meta: partialMeta };
   }
