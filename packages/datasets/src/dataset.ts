@@ -295,7 +295,7 @@ export function createDataset(parts: DatasetParts): Dataset {
     const prefetch = options.prefetch ?? 2;
     if (!Number.isInteger(prefetch) || prefetch < 0) throw argumentError('prefetch must be a non-negative integer', { actual: prefetch });
     if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 0)) throw argumentError('workers must be a non-negative integer', { actual: options.workers });
-    const plan = resolvePreprocess(options.preprocess, parts.shape, parts.sizesVary ?? false, parts.eightBit);
+    const plan = resolvePreprocess(options.preprocess, parts.shape, parts.sizesVary ?? false, parts.eightBit, options.preprocessNames);
     const indices = resolveIndices(parts.count, options.subset);
     const total = indices.length;
     const start = performance.now();

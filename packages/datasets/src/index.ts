@@ -19,6 +19,7 @@ export {
   resizedSize,
   centerCropOffset,
   type PreprocessOptions,
+  type PreprocessOptionNames,
   type PreprocessPlan,
   type BatchLayout,
   type ResizeKernel,

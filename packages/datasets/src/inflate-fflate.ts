@@ -5,7 +5,7 @@
  */
 import { Gunzip, Unzlib } from 'fflate';
 import { adler32, crc32 } from './checksums.js';
-import type { DeflateKind, InflateEngine } from './inflate.js';
+import { InflateEndedEarly, type DeflateKind, type InflateEngine } from './inflate.js';
 
 /**
  * Input bytes pushed per step. Deflate inflates at most ~1032:1, so one step adds at most
@@ -54,7 +54,7 @@ class Collector {
  */
 function checkTrailer(kind: DeflateKind, bytes: Uint8Array, out: Uint8Array, members: number): void {
   const tail = kind === 'zlib' ? 4 : 8;
-  if (bytes.length < tail) throw new Error('unexpected end of file');
+  if (bytes.length < tail) throw new InflateEndedEarly('unexpected end of file');
   const view = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - tail, tail);
   if (kind === 'zlib') {
     if (view.getUint32(0, false) !== adler32(out)) throw new Error('incorrect data check');
@@ -63,6 +63,19 @@ function checkTrailer(kind: DeflateKind, bytes: Uint8Array, out: Uint8Array, mem
   if (members > 1) return;
   if (view.getUint32(0, true) !== crc32(out)) throw new Error('incorrect data check');
   if (view.getUint32(4, true) !== out.length % 2 ** 32) throw new Error('incorrect length check');
+}
+
+/** fflate's error code for input that ends before the stream does. */
+const FFLATE_UNEXPECTED_EOF = 0;
+
+/** Pushes input to fflate, turning its "unexpected EOF" into {@link InflateEndedEarly}. */
+function pushChecked(decoder: Gunzip | Unzlib, chunk: Uint8Array, final: boolean): void {
+  try {
+    decoder.push(chunk, final);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === FFLATE_UNEXPECTED_EOF) throw new InflateEndedEarly((error as Error).message, { cause: error });
+    throw error;
+  }
 }
 
 /** Called with the bytes each whole-stream inflation produced; see {@link observeFflateOutput}. */
@@ -86,7 +99,7 @@ export const fflateEngine: InflateEngine = {
     let at = 0;
     do {
       const end = Math.min(bytes.length, at + step);
-      c.decoder.push(bytes.subarray(at, end), end === bytes.length);
+      pushChecked(c.decoder, bytes.subarray(at, end), end === bytes.length);
       if (maxBytes !== undefined && c.total > maxBytes) {
         outputObserver?.(c.total);
         return null;

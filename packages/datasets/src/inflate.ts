@@ -8,16 +8,66 @@
  * are possible for the compressed length ({@link maxInflatedBytes}), then inflate with a cap so a
  * decompression bomb fails instead of filling memory.
  */
+import type { OpnpError } from '@opnp/core/base';
 import { formatError } from './errors.js';
 
 /** The two deflate containers the formats use: gzip (`.gz` IDX files) and zlib (`miCOMPRESSED` MAT elements). */
 export type DeflateKind = 'gzip' | 'zlib';
 
+/**
+ * Thrown by an {@link InflateEngine} when its input ends before the compressed stream does (a cut file), as
+ * opposed to damaged data.
+ */
+export class InflateEndedEarly extends Error {
+  override readonly name = 'InflateEndedEarly';
+}
+
+/** The length decompressed data must have, as a header announced it, e.g. `{ bytes: 7840016, describe: '(header and data of dims [10000, 28, 28] of uint8)' }`. */
+export interface ExpectedLength {
+  readonly bytes: number;
+  /** What the length is made of, in words, for messages. */
+  readonly describe: string;
+}
+
+/** What the message of a compressed stream that ends early says. */
+export interface EndedEarly {
+  /** The data in messages, e.g. `gzip data`. */
+  readonly what: string;
+  readonly file: string | undefined;
+  /** File offset at which the compressed bytes stop. */
+  readonly stoppedAt: number;
+  /** The file's size, when known. */
+  readonly fileBytes: number | undefined;
+  /** The decompressed length a header announced, when known. */
+  readonly expected: ExpectedLength | undefined;
+  /** The decompressed bytes the cut stream holds, when known. */
+  readonly available: number | undefined;
+  readonly cause: unknown;
+}
+
+/**
+ * The `DATASET_FORMAT` error of a compressed stream that ends early: where in the file its compressed bytes stop,
+ * the file's size, and the decompressed bytes expected (when a header said) against those the cut stream holds.
+ */
+export function endedEarlyError(e: EndedEarly): OpnpError {
+  const got = e.available === undefined ? 'an unknown number of decompressed bytes' : `${e.available} decompressed bytes`;
+  const missing = e.expected !== undefined && e.available !== undefined ? ` (${e.expected.bytes - e.available} missing)` : '';
+  const ofFile = e.fileBytes === undefined ? 'of the file' : `of the file, whose size is ${e.fileBytes} bytes,`;
+  return formatError(`The ${e.what} ends early: the compressed stream stops at byte ${e.stoppedAt} ${ofFile} before its end${e.expected === undefined ? `, after ${got}` : ''}`, {
+    file: e.file,
+    offset: e.stoppedAt,
+    ...(e.expected !== undefined ? { expected: `${e.expected.bytes} decompressed bytes ${e.expected.describe}`, actual: `${got}${missing}` } : {}),
+    hint: 'The file is cut short (an interrupted download or copy?): fetch or copy it again',
+    cause: e.cause,
+  });
+}
+
 /** A decompressor. Errors it throws (corrupt or truncated data) become typed errors in {@link inflateAll}. */
 export interface InflateEngine {
   /**
    * Inflates all of `bytes` and checks the container's checksum; `null` as soon as the output exceeds
-   * `maxBytes` (the engine stops early: never holds much more than `maxBytes`).
+   * `maxBytes` (the engine stops early: never holds much more than `maxBytes`). Throws {@link InflateEndedEarly}
+   * when `bytes` end before the stream does.
    */
   inflate(kind: DeflateKind, bytes: Uint8Array, maxBytes: number | undefined): Uint8Array | null;
   /** The bytes a possibly cut prefix of a stream inflates to (no error for the missing end). */
@@ -41,17 +91,43 @@ function kindName(kind: DeflateKind): string {
   return kind === 'gzip' ? 'gzip' : 'zlib-compressed';
 }
 
+/** Where the data {@link inflateAll} inflates lies, and what it may and should inflate to. */
+export interface InflateWhere {
+  /** The file, for messages. */
+  readonly file: string | undefined;
+  /** File offset of the compressed bytes. */
+  readonly offset: number;
+  /** The file's size, for messages, when known. */
+  readonly fileBytes?: number;
+  /** Output beyond this many bytes is refused (a decompression bomb, a lying header). */
+  readonly maxBytes?: number;
+  /** The decompressed length a header announced, for the message of data that ends early. */
+  readonly expected?: ExpectedLength;
+}
+
 /**
  * Inflates all of `bytes`; with `maxBytes`, output beyond it is refused with a typed error (the data is
  * longer than its header announced, e.g. a decompression bomb).
  *
- * @throws OpnpError `'DATASET_FORMAT'` when the data is corrupt, truncated, or longer than `maxBytes`.
+ * @throws OpnpError `'DATASET_FORMAT'` when the data is corrupt, ends early (saying at which byte of the file, and
+ * how many decompressed bytes it holds against the `expected` ones), or is longer than `maxBytes`.
  */
-export function inflateAll(engine: InflateEngine, kind: DeflateKind, bytes: Uint8Array, file: string | undefined, offset: number, maxBytes: number | undefined): Uint8Array {
+export function inflateAll(engine: InflateEngine, kind: DeflateKind, bytes: Uint8Array, where: InflateWhere): Uint8Array {
+  const { file, offset, maxBytes } = where;
   let out: Uint8Array | null;
   try {
     out = engine.inflate(kind, bytes, maxBytes === undefined ? undefined : Math.max(1, maxBytes));
   } catch (error) {
+    if (error instanceof InflateEndedEarly) {
+      const available = (() => {
+        try {
+          return engine.inflatePrefix(kind, bytes).length;
+        } catch {
+          return undefined;
+        }
+      })();
+      throw endedEarlyError({ what: `${kindName(kind)} data`, file, stoppedAt: offset + bytes.length, fileBytes: where.fileBytes, expected: where.expected, available, cause: error });
+    }
     throw formatError(`Corrupt ${kindName(kind)} data (${(error as Error).message})`, { file, offset, cause: error });
   }
   if (out === null) throw formatError(`${kindName(kind)} data inflates to more bytes than its header announces`, { file, offset, expected: `at most ${maxBytes} bytes` });

@@ -102,15 +102,29 @@ export interface ImageWindow {
   readonly width: number;
 }
 
-function positiveInt(name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) throw argumentError(`preprocess.${name} must be a positive integer`, { actual: value });
+/**
+ * What messages call each preprocessing option (default `preprocess.<option>`). An application that exposes the
+ * options under its own names passes those (the CLI: `{ mean: '--mean', std: '--std', centerCrop: '--crop', ... }`),
+ * so a bad value is reported under the name the user gave it.
+ */
+export type PreprocessOptionNames = { readonly [K in keyof PreprocessOptions]?: string };
+
+/** The name of `option` in messages. */
+type OptionLabel = (option: keyof PreprocessOptions) => string;
+
+function optionLabels(names: PreprocessOptionNames): OptionLabel {
+  return (option) => names[option] ?? `preprocess.${option}`;
+}
+
+function positiveInt(label: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw argumentError(`${label} must be a positive integer`, { actual: value });
   return value;
 }
 
-function pair(name: string, value: number | readonly [number, number]): readonly [number, number] {
-  if (typeof value === 'number') return [positiveInt(name, value), value];
-  if (!Array.isArray(value) || value.length !== 2) throw argumentError(`preprocess.${name} must be a number or [height, width]`, { actual: value });
-  return [positiveInt(name, value[0]), positiveInt(name, value[1])];
+function pair(label: string, value: number | readonly [number, number]): readonly [number, number] {
+  if (typeof value === 'number') return [positiveInt(label, value), value];
+  if (!Array.isArray(value) || value.length !== 2) throw argumentError(`${label} must be a number or [height, width]`, { actual: value });
+  return [positiveInt(label, value[0]), positiveInt(label, value[1])];
 }
 
 /** Where the output channel count came from, for messages. */
@@ -125,22 +139,22 @@ function channelWords(n: number): string {
   return `${n} channel${n === 1 ? '' : 's'}`;
 }
 
-function perChannel(name: string, value: number | readonly number[] | undefined, channels: number, fallback: number, source: ChannelSource): Float64Array {
-  const out = new Float64Array(channels).fill(fallback);
+function perChannel(field: 'mean' | 'std', value: number | readonly number[] | undefined, channels: number, source: ChannelSource, label: OptionLabel): Float64Array {
+  const out = new Float64Array(channels).fill(field === 'std' ? 1 : 0);
   if (value === undefined) return out;
   const values = typeof value === 'number' ? [value] : value;
   if (values.length !== 1 && values.length !== channels) {
-    const why = source.explicit ? `preprocess.channels is ${channels}` : `the images have ${channelWords(source.stored)}`;
+    const why = source.explicit ? `${label('channels')} is ${channels}` : `the images have ${channelWords(source.stored)}`;
     const canConvert = !source.explicit && (values.length === 1 || values.length === 3) && (channels === 1 || channels === 3);
-    throw argumentError(`preprocess.${name} has ${values.length} values, but ${why}: give 1 value${channels === 1 ? '' : ` or ${channels} (one per channel)`}`, {
+    throw argumentError(`${label(field)} has ${values.length} values, but ${why}: give 1 value${channels === 1 ? '' : ` or ${channels} (one per channel)`}`, {
       expected: channels === 1 ? '1 value' : `1 or ${channels} values`,
       actual: `${values.length} values [${values.join(', ')}]`,
-      ...(canConvert ? { hint: `Or set preprocess.channels to ${values.length} to convert the ${channelWords(source.stored)} of the stored images` } : {}),
+      ...(canConvert ? { hint: `Or set ${label('channels')} to ${values.length} to convert the ${channelWords(source.stored)} of the stored images` } : {}),
     });
   }
   for (let c = 0; c < channels; c++) {
     const v = values.length === 1 ? values[0]! : values[c]!;
-    if (!Number.isFinite(v) || (name === 'std' && v === 0)) throw argumentError(`preprocess.${name} values must be finite${name === 'std' ? ' and non-zero' : ''}`, { actual: values });
+    if (!Number.isFinite(v) || (field === 'std' && v === 0)) throw argumentError(`${label(field)} values must be finite${field === 'std' ? ' and non-zero' : ''}`, { actual: values });
     out[c] = v;
   }
   return out;
@@ -175,6 +189,7 @@ export function centerCropOffset(height: number, width: number, crop: readonly [
  *
  * @param sizesVary stored images differ in size (then the output size must come from `centerCrop` or `resize: [h, w]`).
  * @param eightBit stored values are 8-bit unsigned (default `scale = 1/255`).
+ * @param names what messages call the options (default `preprocess.<option>`).
  * @throws OpnpError `'INVALID_ARGUMENT'` for bad options or an output size that would vary per image.
  */
 export function resolvePreprocess(
@@ -182,16 +197,18 @@ export function resolvePreprocess(
   stored: readonly [number, number, number],
   sizesVary: boolean,
   eightBit: boolean,
+  names: PreprocessOptionNames = {},
 ): PreprocessPlan {
   const o = options ?? {};
+  const label = optionLabels(names);
   const layout = o.layout ?? 'NCHW';
-  if (layout !== 'NCHW' && layout !== 'NHWC') throw argumentError('preprocess.layout must be "NCHW" or "NHWC"', { actual: layout });
-  const channels = o.channels === undefined ? stored[0] : positiveInt('channels', o.channels);
+  if (layout !== 'NCHW' && layout !== 'NHWC') throw argumentError(`${label('layout')} must be "NCHW" or "NHWC"`, { actual: layout });
+  const channels = o.channels === undefined ? stored[0] : positiveInt(label('channels'), o.channels);
   if (channels !== stored[0] && !((channels === 1 || channels === 3) && (stored[0] === 1 || stored[0] === 3))) {
     throw argumentError('Channel conversion is only defined between 1 (grey) and 3 (RGB) channels', { expected: stored[0], actual: channels });
   }
-  const resize = o.resize === undefined ? undefined : typeof o.resize === 'number' ? positiveInt('resize', o.resize) : pair('resize', o.resize);
-  const crop = o.centerCrop === undefined ? undefined : pair('centerCrop', o.centerCrop);
+  const resize = o.resize === undefined ? undefined : typeof o.resize === 'number' ? positiveInt(label('resize'), o.resize) : pair(label('resize'), o.resize);
+  const crop = o.centerCrop === undefined ? undefined : pair(label('centerCrop'), o.centerCrop);
   let height: number;
   let width: number;
   if (crop) [height, width] = crop;
@@ -202,10 +219,10 @@ export function resolvePreprocess(
     });
   } else [height, width] = resizedSize(stored[1], stored[2], resize);
   const scale = o.scale ?? (eightBit ? 1 / 255 : 1);
-  if (!Number.isFinite(scale)) throw argumentError('preprocess.scale must be finite', { actual: scale });
+  if (!Number.isFinite(scale)) throw argumentError(`${label('scale')} must be finite`, { actual: scale });
   const kernel = o.kernel ?? 'pil-bilinear';
   const source: ChannelSource = { stored: stored[0], explicit: o.channels !== undefined };
-  if (!RESIZE_KERNELS.includes(kernel)) throw argumentError('Unknown preprocess.kernel', { expected: RESIZE_KERNELS.join(' | '), actual: kernel });
+  if (!RESIZE_KERNELS.includes(kernel)) throw argumentError(`Unknown ${label('kernel')}`, { expected: RESIZE_KERNELS.join(' | '), actual: kernel });
   return {
     layout,
     channels,
@@ -215,8 +232,8 @@ export function resolvePreprocess(
     crop,
     kernel,
     scale,
-    mean: perChannel('mean', o.mean, channels, 0, source),
-    std: perChannel('std', o.std, channels, 1, source),
+    mean: perChannel('mean', o.mean, channels, source, label),
+    std: perChannel('std', o.std, channels, source, label),
   };
 }
 

@@ -2,7 +2,7 @@
  * The common dataset contract: every loader returns a {@link Dataset} that streams preprocessed
  * {@link DatasetBatch}es in a deterministic order.
  */
-import type { PreprocessOptions } from './preprocess.js';
+import type { PreprocessOptionNames, PreprocessOptions } from './preprocess.js';
 import type { SubsetOptions } from './subset.js';
 
 /** Names of the supported formats (also the spec-string prefixes of `openDataset`, `@opnp/datasets/node`). */
@@ -53,6 +53,8 @@ export interface BatchOptions {
   batchSize?: number;
   /** How to turn stored pixels into model input (default: `x / 255`, stored size and channels, NCHW). */
   preprocess?: PreprocessOptions;
+  /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names. */
+  preprocessNames?: PreprocessOptionNames;
   /** Visit a seeded subset only (a fraction or a count), or explicit ascending indices. */
   subset?: SubsetOptions | Uint32Array;
   /** Batches decoded ahead of the consumer (default 2; 0 decodes on demand). */

@@ -202,3 +202,20 @@ describe('subsets, splits, batching', () => {
     expect(batches).toBe(2);
   });
 });
+
+describe('messages name the preprocessing options as the caller does', () => {
+  const messageOf = async (fn: () => unknown) => (await expectOpnpError(fn, 'INVALID_ARGUMENT')).message;
+  const flags = { mean: '--mean', std: '--std', centerCrop: '--crop', channels: "the model input's channel count" };
+
+  it('preprocess.<option> by default, the given names otherwise (also through a dataset pass)', async () => {
+    expect(await messageOf(() => resolvePreprocess({ channels: 1, mean: [0.1, 0.2] }, [1, 4, 4], false, true))).toMatch(/^preprocess\.mean has 2 values, but preprocess\.channels is 1: give 1 value/);
+    const named = await messageOf(() => resolvePreprocess({ channels: 1, mean: [0.1, 0.2] }, [1, 4, 4], false, true, flags));
+    expect(named).toMatch(/^--mean has 2 values, but the model input's channel count is 1: give 1 value/);
+    expect(named).not.toContain('preprocess.');
+    expect(await messageOf(() => resolvePreprocess({ std: 0 }, [1, 4, 4], false, true, flags))).toMatch(/^--std values must be finite and non-zero/);
+    expect(await messageOf(() => resolvePreprocess({ mean: Number.NaN }, [1, 4, 4], false, true, flags))).toMatch(/^--mean values must be finite/);
+    expect(await messageOf(() => resolvePreprocess({ centerCrop: 0 }, [1, 4, 4], false, true, flags))).toMatch(/^--crop must be a positive integer/);
+    const ds = await openDataset(fixture('cifar10', 'test_batch.bin'));
+    expect(await messageOf(() => collect(ds, { preprocess: { std: [1, 2] }, preprocessNames: flags }))).toMatch(/^--std has 2 values, but the images have 3 channels: give 1 value or 3/);
+  });
+});

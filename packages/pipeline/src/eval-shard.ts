@@ -127,7 +127,7 @@ async function evaluationFingerprint(config: ResolvedConfig, prepared: PreparedE
     ood: await named(sources.ood),
     valOod: await named(sources.valOod),
     methods: [...prepared.methods],
-    methodOptions: resolvedOptions({ methods: prepared.methods, registry: config.registry, ...(config.methodOptions ? { methodOptions: config.methodOptions } : {}) }),
+    methodOptions: resolvedOptions({ methods: prepared.methods, registry: config.registry, ...(config.methodOptions ? { methodOptions: config.methodOptions } : {}), featureDim: prepared.context.head.weight.cols, classes: prepared.context.head.weight.rows }),
     methodInputs: methodInputsIdentity(config.registry, prepared.methods, config.methodOptions),
     percentages: config.percentages ? { ...config.percentages } : null,
     valFraction: config.valFraction,

@@ -2,7 +2,7 @@
  * The types of an evaluation: its configuration, the JSON report, and the figure inputs ("artifacts").
  */
 import type { GridPointResult, ParameterSensitivity, PruningPercentages } from '@opnp/core';
-import type { PreprocessOptions } from '@opnp/datasets';
+import type { PreprocessOptionNames, PreprocessOptions } from '@opnp/datasets';
 import type { SkippedSample } from './features-meta.js';
 import type { MethodOptionOverrides, MethodRegistry } from './methods/registry.js';
 import type { BaselineSearchResult } from './stages/search-baselines.js';
@@ -32,6 +32,8 @@ export interface EvaluationConfig {
   readonly ood: readonly NamedSpec[];
   /** Image preprocessing (normalisation, resize, crop, kernel); what is not given follows the model input. */
   readonly preprocess?: PreprocessOptions;
+  /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
+  readonly preprocessNames?: PreprocessOptionNames;
   /** Default {@link DEFAULT_METHODS}. */
   readonly methods?: readonly string[];
   /** When false (methods not chosen by the user), methods whose inputs are missing (labels) are dropped with a note. Default: true when `methods` is given. */

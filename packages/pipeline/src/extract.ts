@@ -11,7 +11,7 @@
 import { open, rm } from 'node:fs/promises';
 import { isFile } from './paths.js';
 import { OpnpError } from '@opnp/core/base';
-import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptions } from '@opnp/datasets/node';
+import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
 import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
@@ -41,6 +41,8 @@ export interface ExtractOptions {
   readonly data: string;
   readonly labelsFile?: string;
   readonly preprocess?: PreprocessOptions;
+  /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
+  readonly preprocessNames?: PreprocessOptionNames;
   /** The outputs of the whole run; with `shard`, the files written are derived from them (`feats.shard-002-of-004.npy`). */
   readonly outputs: ExtractOutputs;
   /**
@@ -85,6 +87,13 @@ export interface ExtractResult {
 
 const RESTART = 'Pass --restart to discard it and extract again';
 
+/** How to proceed from partial output of another run: its files, to delete for a fresh start. */
+function partialOutputHint(meta: AnyFeaturesMeta): string {
+  const rowFiles = [meta.files.features, meta.files.logits].filter((f): f is string => f !== undefined).map((f) => `${f}.partial`);
+  const files = [...rowFiles, featuresMetaPath(meta.files.features, true)];
+  return `To resume it, rerun with the inputs it was started with; to start over with these, delete ${files.join(', ')} or pass --restart`;
+}
+
 /** The fingerprint of an extraction: model bytes, data files and preprocessing, and which outputs it writes. */
 export async function extractionFingerprint(model: LoadedModel, source: FeatureSource, outputs: ExtractOutputs): Promise<RunFingerprint> {
   return makeFingerprint({
@@ -109,7 +118,7 @@ async function startOf(options: ExtractOptions, out: string, fingerprint: RunFin
   if (options.restart === true) return { kind: 'fresh' };
   const partialMeta = await readAnyFeaturesMeta(featuresMetaPath(out, true));
   if (partialMeta) {
-    assertSameRun(partialMeta.fingerprint, fingerprint, { file: `${out}.partial`, what: 'The partial output', restart: RESTART });
+    assertSameRun(partialMeta.fingerprint, fingerprint, { file: `${out}.partial`, what: 'The partial output', restart: partialOutputHint(partialMeta) });
     assertSameShard(partialMeta, shard, `${out}.partial`, RESTART);
     return { kind: 'resume', meta: partialMeta };
   }
@@ -243,6 +252,7 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const source = await openFeatureSource(options.data, {
     model,
     ...(options.preprocess ? { preprocess: options.preprocess } : {}),
+    ...(options.preprocessNames ? { preprocessNames: options.preprocessNames } : {}),
     ...(options.labelsFile !== undefined ? { labelsFile: options.labelsFile } : {}),
     ...(options.imageWorkers !== undefined ? { imageWorkers: options.imageWorkers } : {}),
   });

@@ -6,7 +6,7 @@
  * unreadable image is reported.
  */
 import { OpnpError, type InputBatch, type Matrix } from '@opnp/core/base';
-import type { PreprocessOptions } from '@opnp/datasets';
+import type { PreprocessOptionNames, PreprocessOptions } from '@opnp/datasets';
 import type { SkippedSample } from './features-meta.js';
 import type { LoadedModel } from './model.js';
 import { openCachedFeatures, parseFeaturesSpec } from './cached-features.js';
@@ -65,6 +65,8 @@ export interface FeatureSourceOptions {
   readonly model: LoadedModel;
   /** Normalisation after `x / 255`, resize, crop and kernel; what is not given follows the model input. */
   readonly preprocess?: PreprocessOptions;
+  /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
+  readonly preprocessNames?: PreprocessOptionNames;
   /** A labels file (IDX labels or `.npy`) that overrides the dataset's own labels. */
   readonly labelsFile?: string;
   /**

@@ -43,13 +43,32 @@ export function makeFingerprint(fields: Readonly<Record<string, JsonValue>>): Ru
   return { digest: sha256(canonicalJson(all)), fields: all };
 }
 
-/** Dotted paths (down to `depth` levels of objects) at which two JSON values differ. */
-function differingPaths(a: JsonValue | undefined, b: JsonValue | undefined, path: string, depth: number): string[] {
+/** One difference between two fingerprints: where, and the value on each side (`undefined`: absent). */
+export interface FingerprintChange {
+  /** Dotted path, e.g. `data.preprocess.mean`. */
+  readonly path: string;
+  /** The value in the stored fingerprint (of the artefact). */
+  readonly stored: JsonValue | undefined;
+  /** The value in the current run's fingerprint. */
+  readonly current: JsonValue | undefined;
+}
+
+/** Where (down to `depth` levels of objects) two JSON values differ, with both values there. */
+function differingValues(a: JsonValue | undefined, b: JsonValue | undefined, path: string, depth: number): FingerprintChange[] {
   if (a !== undefined && b !== undefined && canonicalJson(a) === canonicalJson(b)) return [];
   const isObject = (v: JsonValue | undefined): v is { readonly [key: string]: JsonValue } => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (depth === 0 || !isObject(a) || !isObject(b)) return [path];
+  if (depth === 0 || !isObject(a) || !isObject(b)) return [{ path, stored: a, current: b }];
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.flatMap((key) => differingPaths(a[key], b[key], `${path}.${key}`, depth - 1));
+  return keys.flatMap((key) => differingValues(a[key], b[key], `${path}.${key}`, depth - 1));
+}
+
+/**
+ * Where two fingerprints differ, refined `depth` levels of objects below the fields (`data.files.content.sha256`),
+ * with the value each side holds there, sorted by path; missing fields count.
+ */
+export function fingerprintChanges(stored: RunFingerprint, current: RunFingerprint, depth = 3): FingerprintChange[] {
+  const keys = [...new Set([...Object.keys(stored.fields), ...Object.keys(current.fields)])].sort();
+  return keys.flatMap((key) => differingValues(stored.fields[key], current.fields[key], key, depth));
 }
 
 /**
@@ -57,8 +76,29 @@ function differingPaths(a: JsonValue | undefined, b: JsonValue | undefined, path
  * `sensitivity.temperature`); missing fields count.
  */
 export function fingerprintDifferences(stored: RunFingerprint, current: RunFingerprint): string[] {
-  const keys = [...new Set([...Object.keys(stored.fields), ...Object.keys(current.fields)])].sort();
-  return keys.flatMap((key) => differingPaths(stored.fields[key], current.fields[key], key, 1));
+  return fingerprintChanges(stored, current, 1).map((c) => c.path);
+}
+
+/** Longest value text shown in a message; longer ones keep their start and end around an ellipsis. */
+const SHOWN_VALUE_CHARS = 60;
+
+/** A fingerprint value for messages: compact JSON, shortened in the middle (paths differ at their ends), or "absent". */
+export function showFingerprintValue(value: JsonValue | undefined): string {
+  if (value === undefined) return 'absent';
+  const text = canonicalJson(value);
+  if (text.length <= SHOWN_VALUE_CHARS) return text;
+  const tail = Math.floor(((SHOWN_VALUE_CHARS - 1) * 2) / 3);
+  return `${text.slice(0, SHOWN_VALUE_CHARS - 1 - tail)}…${text.slice(-tail)}`;
+}
+
+/** Most changes a message lists (the others are counted). */
+const SHOWN_CHANGES = 6;
+
+/** The changes for a message: `data.count was 2500, now 500; ...` (stored value first). */
+export function describeFingerprintChanges(changes: readonly FingerprintChange[]): string {
+  const shown = changes.slice(0, SHOWN_CHANGES).map((c) => `${c.path} was ${showFingerprintValue(c.stored)}, now ${showFingerprintValue(c.current)}`);
+  const more = changes.length - shown.length;
+  return `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
 }
 
 /** Whether `value` looks like a {@link RunFingerprint} read from JSON. */
@@ -71,8 +111,9 @@ export function isRunFingerprint(value: unknown): value is RunFingerprint {
  * Throws unless `stored` is the fingerprint of the current run.
  *
  * @param what what the artefact is ("the checkpoint", "the partial features")
- * @param restart how to start over (e.g. "pass --restart, or delete x and x.json")
- * @throws OpnpError `STATE_MISMATCH` naming the artefact, the differing fields and how to start over
+ * @param restart how to proceed (e.g. "rerun with the same inputs to resume it, or delete x and x.json to start over")
+ * @throws OpnpError `STATE_MISMATCH` naming the artefact, the differing fields with the artefact's and this run's
+ * values ({@link describeFingerprintChanges}) and how to proceed
  */
 export function assertSameRun(stored: unknown, current: RunFingerprint, context: { file: string; what: string; restart: string }): void {
   if (!isRunFingerprint(stored)) {
@@ -80,7 +121,9 @@ export function assertSameRun(stored: unknown, current: RunFingerprint, context:
   }
   if (stored.digest === current.digest) return;
   const fields = fingerprintDifferences(stored, current);
-  throw new OpnpError('STATE_MISMATCH', `${context.what} belongs to another run: ${fields.join(', ') || 'the fingerprint'} differ${fields.length === 1 ? 's' : ''}`, {
+  const changes = fingerprintChanges(stored, current);
+  const values = changes.length > 0 ? ` (${describeFingerprintChanges(changes)})` : '';
+  throw new OpnpError('STATE_MISMATCH', `${context.what} belongs to another run: ${fields.join(', ') || 'the fingerprint'} differ${fields.length === 1 ? 's' : ''}${values}`, {
     file: context.file,
     hint: context.restart,
   });

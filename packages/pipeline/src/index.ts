@@ -84,6 +84,9 @@ export { readFeaturesMeta, featuresMetaPath, type FeaturesMeta, type SkippedSamp
 export {
   makeFingerprint,
   fingerprintDifferences,
+  fingerprintChanges,
+  describeFingerprintChanges,
+  showFingerprintValue,
   assertSameRun,
   isRunFingerprint,
   canonicalJson,
@@ -93,6 +96,7 @@ export {
   datasetFilesIdentity,
   indicesDigest,
   type RunFingerprint,
+  type FingerprintChange,
   type JsonValue,
 } from './fingerprint.js';
 export { assertWritableFile, assertOutputTargets, assertParentFolder, type OutputTarget } from './paths.js';

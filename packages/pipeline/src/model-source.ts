@@ -3,7 +3,7 @@
  * (`noise:<count>`). Shapes are checked against the model input before any image is read.
  */
 import { OpnpError, type FeatureExtractor } from '@opnp/core/base';
-import { openDataset, preprocessOptionsFor, type BatchOptions, type Dataset } from '@opnp/datasets/node';
+import { openDataset, preprocessOptionsFor, type BatchOptions, type Dataset, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
@@ -57,6 +57,15 @@ function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: Fe
   }
 }
 
+/**
+ * What messages call the preprocessing options: the caller's names; a channel count the caller did not set but
+ * {@link preprocessOptionsFor} took from the model input is called the model input's.
+ */
+function preprocessNames(options: FeatureSourceOptions, resolved: PreprocessOptions): PreprocessOptionNames {
+  const fromModel = options.preprocess?.channels === undefined && resolved.channels !== undefined;
+  return { ...(fromModel ? { channels: "the model input's channel count" } : {}), ...options.preprocessNames };
+}
+
 /** Opens a dataset spec (or `noise:`) to be run through the model. */
 export async function openModelSource(spec: string, options: FeatureSourceOptions): Promise<FeatureSource> {
   const extractor = options.model.extractor;
@@ -65,6 +74,7 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
   checkImageSize(dataset, extractor, options.preprocess);
   const override = options.labelsFile !== undefined ? checkLabelCount(await loadLabelsFile(options.labelsFile), dataset.count, options.labelsFile) : undefined;
   const preprocess = preprocessOptionsFor(extractor.input, { ...options.preprocess });
+  const pass = { preprocess, preprocessNames: preprocessNames(options, preprocess), ...(options.imageWorkers !== undefined ? { workers: options.imageWorkers } : {}) };
   return {
     spec,
     kind: 'model',
@@ -72,11 +82,11 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
     preprocess,
     readLabels: async () => (override ? override.slice() : dataset.readLabels()),
     identity: async (): Promise<JsonValue> => ({ files: await datasetFilesIdentity(spec), count: dataset.count, preprocess: JSON.parse(JSON.stringify(preprocess)) as JsonValue }),
-    batches: (o) => modelBatches(spec, dataset, extractor, { preprocess, ...(options.imageWorkers !== undefined ? { workers: options.imageWorkers } : {}) }, override, o),
+    batches: (o) => modelBatches(spec, dataset, extractor, pass, override, o),
   };
 }
 
-async function* modelBatches(spec: string, dataset: Dataset, extractor: FeatureExtractor, pass: Pick<BatchOptions, 'preprocess' | 'workers'>, labels: Int32Array | undefined, o: FeatureBatchOptions): AsyncGenerator<FeatureBatch> {
+async function* modelBatches(spec: string, dataset: Dataset, extractor: FeatureExtractor, pass: Pick<BatchOptions, 'preprocess' | 'preprocessNames' | 'workers'>, labels: Int32Array | undefined, o: FeatureBatchOptions): AsyncGenerator<FeatureBatch> {
   for await (const b of dataset.batches({
     batchSize: o.batchSize,
     ...pass,

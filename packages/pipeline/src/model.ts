@@ -3,7 +3,8 @@
  * registered (`import '@opnp/backend-onnx/register'`, `'@opnp/backend-tfjs/register'`) decide who can
  * open the file. The pipeline itself depends on no backend.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { JsonValue } from './fingerprint.js';
 import { OpnpError, loadFeatureExtractor, resolveGemmKernel, type FeatureExtractor, type GemmKernel, type LoadOptions } from '@opnp/core/base';
 
@@ -20,13 +21,36 @@ export interface LoadedModel {
 /**
  * Loads `path` with the best registered backend.
  *
- * @throws OpnpError `IO_ERROR` for a missing file, `BACKEND_UNAVAILABLE` when no registered backend can load it
+ * @throws OpnpError `IO_ERROR` for a missing file or a folder, `BACKEND_UNAVAILABLE` when no registered backend can load it
  */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  const isFile = await stat(path).then((s) => s.isFile(), () => false);
-  if (!isFile) throw new OpnpError('IO_ERROR', `Model file not found: ${path}`, { file: path, hint: 'Pass the path of a model.onnx or a TensorFlow.js model.json' });
+  const entry = await stat(path).catch(() => undefined);
+  if (entry?.isDirectory()) throw await folderAsModelError(path);
+  if (!entry?.isFile()) throw new OpnpError('IO_ERROR', `Model file not found: ${path}`, { file: path, hint: `Pass the path of ${MODEL_FILES}` });
   const extractor = await loadFeatureExtractor(path, options);
   return { path, extractor, kernel: await resolveGemmKernel() };
+}
+
+/** The model files the first-party backends open (`@opnp/backend-onnx`, `@opnp/backend-tfjs`). */
+const MODEL_FILES = 'an ONNX model file (.onnx) or a TensorFlow.js model.json';
+
+/** The model files directly in `folder` (`*.onnx`, `model.json`), sorted; none when it cannot be listed. */
+async function modelFilesIn(folder: string): Promise<string[]> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  return names.filter((n) => n.toLowerCase().endsWith('.onnx') || n === 'model.json').sort();
+}
+
+/** The `IO_ERROR` for a model path that is a folder: what file is expected, and the model files the folder holds. */
+async function folderAsModelError(path: string): Promise<OpnpError> {
+  const found = await modelFilesIn(path);
+  const shown = found.slice(0, 3).map((n) => join(path, n));
+  const more = found.length > shown.length ? ` (and ${found.length - shown.length} more)` : '';
+  return new OpnpError('IO_ERROR', 'The model path is a directory, not a model file', {
+    file: path,
+    expected: MODEL_FILES,
+    actual: 'a directory',
+    hint: found.length === 0 ? `Pass the path of the model file itself (the directory holds no .onnx file or model.json)` : `Pass the path of the model file itself, e.g. ${shown.join(', ')}${more}`,
+  });
 }
 
 /** Memory one model batch may take for its inputs and outputs (float32), by default. */

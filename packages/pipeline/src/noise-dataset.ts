@@ -54,7 +54,7 @@ export function noiseDataset(options: NoiseOptions): Dataset {
   const [C, H, W] = shape;
   const size = C * H * W;
   async function* batches(batchOptions: BatchOptions = {}): AsyncGenerator<DatasetBatch> {
-    const plan = resolvePreprocess(batchOptions.preprocess, shape, false, true);
+    const plan = resolvePreprocess(batchOptions.preprocess, shape, false, true, batchOptions.preprocessNames);
     if (plan.channels !== C || plan.height !== H || plan.width !== W) {
       throw new OpnpError('SHAPE_MISMATCH', 'The noise set must have the model input size', {
         expected: [plan.channels, plan.height, plan.width],

@@ -4,7 +4,7 @@
  * {@link mergeStates}, which adds shard states of one run and refuses anything else.
  */
 import { OpnpError, SensitivityAccumulator, type SensitivityState } from '@opnp/core';
-import type { PreprocessOptions } from '@opnp/datasets';
+import type { PreprocessOptionNames, PreprocessOptions } from '@opnp/datasets';
 import { openFeatureSource } from './feature-source.js';
 import type { SkippedSample } from './features-meta.js';
 import { shardSiblings } from './extract-shards.js';
@@ -21,6 +21,8 @@ export interface SensitivityRunOptions {
   readonly train: string;
   readonly trainLabels?: string;
   readonly preprocess?: PreprocessOptions;
+  /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
+  readonly preprocessNames?: PreprocessOptionNames;
   readonly trainFraction?: number;
   readonly seed?: number;
   /** Only this part of the training indices (1-based). */
@@ -63,6 +65,7 @@ export async function runSensitivity(options: SensitivityRunOptions): Promise<Se
   const source = await openFeatureSource(options.train, {
     model,
     ...(options.preprocess ? { preprocess: options.preprocess } : {}),
+    ...(options.preprocessNames ? { preprocessNames: options.preprocessNames } : {}),
     ...(options.trainLabels !== undefined ? { labelsFile: options.trainLabels } : {}),
     ...(options.imageWorkers !== undefined ? { imageWorkers: options.imageWorkers } : {}),
   });

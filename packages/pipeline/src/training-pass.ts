@@ -13,7 +13,7 @@ import type { FeatureBatch, FeatureSource } from './feature-source.js';
 import { InterruptedError, isAbort } from './interrupted.js';
 import type { LoadedModel } from './model.js';
 import { stageReporter, type ProgressListener } from './progress.js';
-import { readStateFile, writeStateFile, type ShardInfo } from './state-file.js';
+import { readStateFile, sidecarPath, writeStateFile, type ShardInfo } from './state-file.js';
 export { shardOf } from './shards.js';
 
 /** Temperature and per-sample aggregation of the sensitivity. */
@@ -128,7 +128,11 @@ async function startingAccumulator(options: TrainingPassOptions): Promise<{ accu
   if (!options.fingerprint) throw new OpnpError('INVALID_ARGUMENT', 'A checkpointed training pass needs the run fingerprint');
   const { state, meta } = await readStateFile(checkpoint.path);
   const restart = `Pass --restart to discard it and start over, or use another --checkpoint path`;
-  assertSameRun(meta.fingerprint, options.fingerprint, { file: checkpoint.path, what: 'The checkpoint', restart });
+  assertSameRun(meta.fingerprint, options.fingerprint, {
+    file: checkpoint.path,
+    what: 'The checkpoint',
+    restart: `To resume it, rerun with the inputs it was started with; to start over with these, delete ${checkpoint.path} and ${sidecarPath(checkpoint.path)}, pass --restart or use another --checkpoint path`,
+  });
   const shard = (s: ShardInfo | undefined) => (s ? `${s.index}/${s.count}` : 'the whole run');
   if (shard(meta.shard) !== shard(options.shard)) {
     throw new OpnpError('STATE_MISMATCH', `The checkpoint ${checkpoint.path} covers shard ${shard(meta.shard)}, this run ${shard(options.shard)}`, { file: checkpoint.path, hint: restart });

@@ -33,7 +33,7 @@ import {
   type Matrix64,
 } from '@opnp/core';
 import { randomMatrix } from '@opnp/core/testing';
-import { BUILTIN_METHODS, createMethodRegistry, createScorers, methodNeeds, type MethodContext } from '../src/index.js';
+import { BUILTIN_METHODS, createMethodRegistry, createScorers, methodNeeds, methodOptionsFor, resolvedOptions, type MethodContext } from '../src/index.js';
 
 async function context(): Promise<MethodContext> {
   const head = linearHead(randomMatrix(4, 8, mulberry32(1)), randomMatrix(1, 4, mulberry32(2)).data);
@@ -147,5 +147,34 @@ describe('vim and residual through the run kernel', () => {
     // A fit error (dim = D) is reported when scoring.
     const bad = createScorers(createMethodRegistry(), ['vim'], c, { vim: { dim: 90 } }).get('vim')!;
     await expect(Promise.resolve().then(() => bad(test, f))).rejects.toThrow(/dim/);
+  });
+});
+
+describe('vim and residual dim: absent means the default for D, 0 means 0', () => {
+  // The official default for D < 768 (docs/numerics.md#vim), written here: floor(D / 2).
+  const D = 90;
+  const officialDefault = Math.floor(D / 2);
+  const train = randomMatrix(300, D, mulberry32(31), (u) => u * 3 - 1);
+  const test = randomMatrix(20, D, mulberry32(32));
+  const head = linearHead(randomMatrix(12, D, mulberry32(33)), randomMatrix(1, 12, mulberry32(34)).data);
+  const c = { head, fitFeatures: train, fitLabels: new Int32Array(300).fill(-1), kernel: portableGemmKernel };
+
+  it('scores with the default dim when none is given, and with dim 0 when 0 is given', async () => {
+    const f = logits(head, test);
+    const scoresOf = async (overrides: Record<string, Record<string, number>>) => Array.from(await createScorers(createMethodRegistry(), ['vim'], c, overrides).get('vim')!(test, f));
+    expect(await scoresOf({})).toEqual(Array.from(vimScore(fitVim(train, head, { dim: officialDefault }), test)));
+    const zero = await scoresOf({ vim: { dim: 0 } });
+    expect(zero).toEqual(Array.from(vimScore(fitVim(train, head, { dim: 0 }), test)));
+    expect(zero).not.toEqual(await scoresOf({}));
+  });
+
+  it('the options a run reports are the dims the methods ran with', () => {
+    const registry = createMethodRegistry();
+    const dims = { features: D, classes: 12 };
+    expect(methodOptionsFor('vim', registry.get('vim'), undefined, dims)).toEqual({ dim: officialDefault });
+    expect(methodOptionsFor('residual', registry.get('residual'), { dim: 0 }, dims)).toEqual({ dim: 0 });
+    // The report of a run on a 128-d model: 64, not a sentinel.
+    expect(resolvedOptions({ methods: ['vim', 'residual', 'energy'], registry, featureDim: 128, classes: 10 })).toEqual({ vim: { dim: 64 }, residual: { dim: 64 }, energy: { temperature: 1 } });
+    expect(() => methodOptionsFor('vim', registry.get('vim'), { dim: 'big' }, dims)).toThrow(/vim\.dim must be a number/);
   });
 });

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { OpnpError } from '@opnp/core';
-import { assertSameRun, canonicalJson, fingerprintDifferences, hashFile, makeFingerprint, PIPELINE_VERSION } from '../src/index.js';
+import { assertSameRun, canonicalJson, fingerprintChanges, fingerprintDifferences, hashFile, makeFingerprint, PIPELINE_VERSION } from '../src/index.js';
 import { createHash } from 'node:crypto';
 import { tempDir } from './helpers.js';
 
@@ -39,9 +39,42 @@ describe('run fingerprints', () => {
       return undefined;
     })();
     expect(error?.code).toBe('STATE_MISMATCH');
-    expect(error?.message).toMatch(/^The checkpoint belongs to another run: train differs \(file: c\.npy\)\. Pass --restart$/);
+    expect(error?.message).toBe('The checkpoint belongs to another run: train differs (train was "u", now "t") (file: c.npy). Pass --restart');
     expect(() => assertSameRun(undefined, run, context)).toThrow(/has no run fingerprint/);
     expect(() => assertSameRun('abc', run, context)).toThrow(/has no run fingerprint/);
+  });
+
+  it('say what differs with the old and the new value, refined into the fields\' parts, long values shortened', () => {
+    const path = (name: string) => `/data/some/long/folder/of/datasets/${name}-images-idx3-ubyte.gz`;
+    const stored = makeFingerprint({ model: 'm', data: { count: 2500, files: { path: path('mnist'), content: { bytes: 10, sha256: 'a'.repeat(64) } }, preprocess: { mean: [0.1307], std: [0.3081] } } });
+    const current = makeFingerprint({ model: 'm', data: { count: 500, files: { path: path('fashion'), content: { bytes: 10, sha256: 'b'.repeat(64) } }, preprocess: {} } });
+    expect(fingerprintChanges(stored, current)).toEqual([
+      { path: 'data.count', stored: 2500, current: 500 },
+      { path: 'data.files.content.sha256', stored: 'a'.repeat(64), current: 'b'.repeat(64) },
+      { path: 'data.files.path', stored: path('mnist'), current: path('fashion') },
+      { path: 'data.preprocess.mean', stored: [0.1307], current: undefined },
+      { path: 'data.preprocess.std', stored: [0.3081], current: undefined },
+    ]);
+    const message = (() => {
+      try {
+        assertSameRun(stored, current, { file: 'f.npy.partial', what: 'The partial output', restart: 'Delete f.npy.partial' });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toContain('The partial output belongs to another run: data.count, data.files, data.preprocess differ (');
+    expect(message).toContain('data.count was 2500, now 500; ');
+    expect(message).toContain('data.preprocess.mean was [0.1307], now absent; data.preprocess.std was [0.3081], now absent)');
+    // A 66-character value keeps its start and end (where file names differ) around an ellipsis, within 60 characters.
+    const shown = /data\.files\.path was (\S+), now (\S+);/.exec(message)!;
+    for (const [value, name] of [[shown[1]!, 'mnist'], [shown[2]!, 'fashion']] as const) {
+      expect(value.length).toBe(60);
+      expect(value).toContain('…');
+      expect(value.startsWith('"/data/some/long')).toBe(true);
+      expect(value.endsWith(`/${name}-images-idx3-ubyte.gz"`)).toBe(true);
+    }
+    expect(message).toMatch(/\. Delete f\.npy\.partial$/);
   });
 
   it('hashFile streams the SHA-256 of the bytes and sees a changed file', async () => {

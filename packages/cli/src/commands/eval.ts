@@ -14,7 +14,7 @@ import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, pa
 import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, preprocessFlags, progressListener, resolveShard, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
@@ -137,7 +137,7 @@ function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandConte
     test: requiredFlag(flags.test, '--test <dataset>'),
     ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
     ood: flags.ood.map((v) => parseNamedSpec('--ood', v)),
-    preprocess: preprocessFlags(flags),
+    ...preprocessArguments(flags),
     methods: flags.methods ?? [...DEFAULT_METHODS],
     methodsExplicit: flags.methods !== undefined,
     methodOptions: parseMethodOptions(flags.methodOption, flags.knnK),

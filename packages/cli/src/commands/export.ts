@@ -26,7 +26,7 @@ import { UsageError, flagError } from '../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { checkDatasetSpec, parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
-import { addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext, PREPROCESS_FLAG_NAMES, preprocessArguments } from './shared.js';
 
 interface ExportFlags extends RuntimeFlags {
   model: string;
@@ -156,7 +156,7 @@ async function sensitivityAndFit(model: LoadedModel, flags: ExportFlags, io: Cli
   const wantClip = flags.react === true && flags.reactClip === undefined;
   const saved = flags.sensitivity !== undefined ? await readSensitivityNpy(flags.sensitivity, C, D) : undefined;
   if (saved && !wantClip) return { sensitivity: saved };
-  const train = await openFeatureSource(flags.train!, { model, preprocess: preprocessFlags(flags), ...imageWorkersOption(flags) });
+  const train = await openFeatureSource(flags.train!, { model, ...preprocessArguments(flags), ...imageWorkersOption(flags) });
   const indices = trainingIndices(train.count, flags.trainFraction, flags.seed);
   const fitted = await fit(model, train, {
     sensitivity: saved === undefined,
@@ -187,7 +187,10 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
     }
     assertBatchSize(model, flags.batchSize);
     // Recorded in the detector; checked before the training pass (e.g. 3 --mean values for a grey model).
-    const preprocessing = checkDetectorPreprocessing(preprocessOptionsFor(extractor.input, preprocessFlags(flags)), 'the preprocessing flags (--mean, --std, --resize, --crop)');
+    const preprocessing = checkDetectorPreprocessing(preprocessOptionsFor(extractor.input, preprocessFlags(flags)), 'the preprocessing flags', {
+      ...PREPROCESS_FLAG_NAMES,
+      channels: "the model input's channel count",
+    });
     const { head } = extractor;
     const { sensitivity, fitFeatures } = await sensitivityAndFit(model, flags, io, info);
     const reactClip = flags.react ? (flags.reactClip ?? reactThreshold(fitFeatures!, flags.reactPercentile)) : undefined;
@@ -195,7 +198,7 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
     const pruned = pruneHead(head, masks);
     let threshold: { value: number; kept: number; total: number } | undefined;
     if (flags.thresholdFrom !== undefined) {
-      const val = await openFeatureSource(flags.thresholdFrom, { model, preprocess: preprocessFlags(flags), ...imageWorkersOption(flags) });
+      const val = await openFeatureSource(flags.thresholdFrom, { model, ...preprocessArguments(flags), ...imageWorkersOption(flags) });
       const stage = stageReporter(progressListener(io, flags.quiet === true), 'threshold set', val.count);
       const features = (await collectFeatures(val, { batchSize: flags.batchSize, dim: head.weight.cols, ...(io.signal ? { signal: io.signal } : {}), onSkip: skipWarner(io, flags.thresholdFrom), onProgress: stage.onProgress })).features;
       stage.done(val.count);

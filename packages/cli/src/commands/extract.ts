@@ -9,7 +9,7 @@ import { assertOutputTargets, assertBatchSize, extractFeatures, mergeFeatureShar
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { checkDatasetSpec } from '../options.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -104,7 +104,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       data,
       ...(shard ? { shard } : {}),
       ...(flags.labels !== undefined ? { labelsFile: flags.labels } : {}),
-      preprocess: preprocessFlags(flags),
+      ...preprocessArguments(flags),
       outputs,
       batchSize: flags.batchSize,
       ...imageWorkersOption(flags),

@@ -11,7 +11,7 @@ import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { checkDatasetSpec, parseChoice, parseFraction, parseInteger } from '../options.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, preprocessFlags, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 
 const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
@@ -116,7 +116,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
       model,
       train: flags.train,
       ...(flags.trainLabels !== undefined ? { trainLabels: flags.trainLabels } : {}),
-      preprocess: preprocessFlags(flags),
+      ...preprocessArguments(flags),
       ...(flags.trainFraction !== undefined ? { trainFraction: flags.trainFraction } : {}),
       seed: flags.seed,
       ...(shard ? { shard } : {}),

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { writeLine, type CliIo } from '../io.js';
 import { createProgressListener } from '../progress.js';
-import { RESIZE_KERNELS, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
+import { RESIZE_KERNELS, type PreprocessOptionNames, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
 import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
 import { flagError, UsageError } from '../errors.js';
 import { collect, parseChoice, parseInteger, parseNumberList, parseShard } from '../options.js';
@@ -69,6 +69,14 @@ export function preprocessFlags(options: { mean?: number[]; std?: number[]; resi
     ...(options.crop !== undefined ? { centerCrop: options.crop } : {}),
     ...(options.resizeKernel !== undefined ? { kernel: options.resizeKernel } : {}),
   };
+}
+
+/** What the library's messages call the preprocessing options in the CLI: the flags that set them. */
+export const PREPROCESS_FLAG_NAMES: PreprocessOptionNames = Object.freeze({ mean: '--mean', std: '--std', resize: '--resize', centerCrop: '--crop', kernel: '--resize-kernel' });
+
+/** The preprocessing flags that were given, for the pipeline, with the names its messages are to call them by (`--mean`, not `preprocess.mean`). */
+export function preprocessArguments(options: Parameters<typeof preprocessFlags>[0]): { preprocess: PreprocessOptions; preprocessNames: PreprocessOptionNames } {
+  return { preprocess: preprocessFlags(options), preprocessNames: PREPROCESS_FLAG_NAMES };
 }
 
 /** Adds `--batch-size`, `--threads`, `--image-workers`, `--execution-provider` and `--quiet`. */

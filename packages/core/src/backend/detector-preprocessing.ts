@@ -47,9 +47,11 @@ const CHECKS: Record<Field, { expected: string; check: (v: unknown) => unknown }
  * whose length is neither 1 nor `channels` are refused.
  *
  * @param where names the value in messages (e.g. `'preprocessing'`, or a metadata key)
+ * @param names what messages call each field (default `<where>.<field>`), e.g. the command-line flags that set them
  * @throws OpnpError `INVALID_ARGUMENT`
  */
-export function checkDetectorPreprocessing(value: unknown, where = 'preprocessing'): DetectorPreprocessing {
+export function checkDetectorPreprocessing(value: unknown, where = 'preprocessing', names: { readonly [F in Field]?: string } = {}): DetectorPreprocessing {
+  const label = (field: Field): string => names[field] ?? `${where}.${field}`;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new OpnpError('INVALID_ARGUMENT', `${where} must be an object`, { expected: `an object with some of ${FIELDS.join(', ')}`, actual: value });
   }
@@ -60,14 +62,14 @@ export function checkDetectorPreprocessing(value: unknown, where = 'preprocessin
   for (const field of FIELDS) {
     if (record[field] === undefined) continue;
     const checked = CHECKS[field].check(record[field]);
-    if (checked === undefined) throw new OpnpError('INVALID_ARGUMENT', `${where}.${field} is invalid`, { expected: CHECKS[field].expected, actual: record[field] });
+    if (checked === undefined) throw new OpnpError('INVALID_ARGUMENT', `${label(field)} is invalid`, { expected: CHECKS[field].expected, actual: record[field] });
     out[field] = checked;
   }
   const channels = out.channels as number | undefined;
   for (const field of ['mean', 'std'] as const) {
     const v = out[field];
     if (channels !== undefined && Array.isArray(v) && v.length !== 1 && v.length !== channels) {
-      throw new OpnpError('INVALID_ARGUMENT', `${where}.${field} must have 1 value or one per channel`, { expected: channels === 1 ? `1 value (channels is 1)` : `1 or ${channels} values (channels is ${channels})`, actual: v });
+      throw new OpnpError('INVALID_ARGUMENT', `${label(field)} must have 1 value or one per channel`, { expected: `${channels === 1 ? '1 value' : `1 or ${channels} values`} (${label('channels')} is ${channels})`, actual: v });
     }
   }
   return out as DetectorPreprocessing;

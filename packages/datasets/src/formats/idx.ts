@@ -156,7 +156,8 @@ export function checkGzipCanHold(header: IdxHeader, gzipBytes: number, file: str
 function gunzipIdx(bytes: Uint8Array, file: string | undefined, engine: InflateEngine): Uint8Array {
   const header = parseIdxHeader(inflatePrefix(engine, 'gzip', bytes, 4 + 4 * MAX_DIMS, file), file);
   checkGzipCanHold(header, bytes.length, file);
-  return inflateAll(engine, 'gzip', bytes, file, 0, header.headerBytes + header.dataBytes + 1);
+  const expected = header.headerBytes + header.dataBytes;
+  return inflateAll(engine, 'gzip', bytes, { file, offset: 0, fileBytes: bytes.length, maxBytes: expected + 1, expected: { bytes: expected, describe: `(header and data of ${describeIdx(header)})` } });
 }
 
 /** {@link fromIdx} with a given decompressor (the Node entry passes node:zlib). */

@@ -142,7 +142,7 @@ export function inflateMatElement(compressed: Uint8Array, le: boolean, file: str
   if (announced > most) {
     throw formatError('MAT-file compressed element is too small for the size its tag announces (truncated or corrupt)', { file, offset, expected: `${announced} inflated bytes`, actual: `${compressed.length} compressed bytes, which inflate to at most ${most}` });
   }
-  return inflateAll(engine, 'zlib', compressed, file, offset, announced + 8);
+  return inflateAll(engine, 'zlib', compressed, { file, offset, maxBytes: announced + 8, expected: { bytes: announced, describe: '(the size its inner tag announces)' } });
 }
 
 /** Typed array constructor of a class. */

@@ -18,6 +18,7 @@ export {
   resizedSize,
   centerCropOffset,
   type PreprocessOptions,
+  type PreprocessOptionNames,
   type PreprocessPlan,
   type BatchLayout,
   type ResizeKernel,

@@ -4,7 +4,7 @@
  * (`maxOutputLength`); the bytes are the same as the browser-safe engine's.
  */
 import { constants, gunzipSync, inflateSync } from 'node:zlib';
-import type { InflateEngine } from '../inflate.js';
+import { InflateEndedEarly, type InflateEngine } from '../inflate.js';
 
 function bytesOf(out: Buffer): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
@@ -17,7 +17,9 @@ export const zlibEngine: InflateEngine = {
     try {
       return bytesOf(kind === 'gzip' ? gunzipSync(bytes, options) : inflateSync(bytes, options));
     } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' && maxBytes !== undefined) return null;
+      const code = (error as { code?: string }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE' && maxBytes !== undefined) return null;
+      if (code === 'Z_BUF_ERROR') throw new InflateEndedEarly((error as Error).message, { cause: error });
       throw error;
     }
   },

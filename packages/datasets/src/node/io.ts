@@ -4,11 +4,10 @@
  */
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { isOpnpError } from '@opnp/core/base';
+import { isOpnpError, type OpnpError } from '@opnp/core/base';
 import { formatError } from '../errors.js';
+import type { ExpectedLength } from '../inflate.js';
 import { fileSystemError } from './fs-errors.js';
 
 /** Largest positional read issued at once. */
@@ -169,9 +168,20 @@ export function observeStreamReaders(observer: ((reader: StreamReader) => void) 
   readerObserver = observer;
 }
 
+/** What a {@link StreamReader} knows beyond its bytes, for messages. */
+export interface StreamReaderOptions {
+  /** The length the data must have (from a header), when known. */
+  readonly expected?: ExpectedLength;
+  /**
+   * The error to report for a failure of the stream (a decompressor's), or undefined for the default
+   * `Corrupt <what>`: e.g. where in the file a compressed stream that ends early stops.
+   */
+  readonly streamError?: (error: unknown) => Promise<OpnpError | undefined>;
+}
+
 /**
  * Sequential reader of a byte stream: `read(n)` returns exactly `n` bytes or throws a `'DATASET_FORMAT'`
- * error naming the (decompressed) offset where the data ended.
+ * error saying where the data ended and, when a header announced it, how long it should be.
  *
  * Buffering is linear: pulled chunks are kept in a list consumed by offset, every byte is copied at most
  * once, and at most `n` bytes plus one chunk are held while reading `n` bytes (`skip` holds one chunk).
@@ -187,6 +197,8 @@ export class StreamReader {
   position = 0;
   /** Bytes pulled from the stream so far (decompressed bytes for gzip / zlib streams). */
   pulled = 0;
+  /** Set once the data turned out to end early (the error thrown says where and how much is missing). */
+  endedEarly = false;
   /** Most bytes held at once. */
   maxBuffered = 0;
   /** Bytes copied into assembled reads (at most the bytes read: no quadratic re-copying). */
@@ -197,6 +209,7 @@ export class StreamReader {
     private readonly file: string,
     private readonly what: string,
     private readonly upstream: Readable[] = [],
+    private readonly options: StreamReaderOptions = {},
   ) {
     this.iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     readerObserver?.(this);
@@ -207,6 +220,11 @@ export class StreamReader {
     try {
       next = await this.iterator.next();
     } catch (error) {
+      const described = await this.options.streamError?.(error);
+      if (described) {
+        this.endedEarly = true;
+        throw described;
+      }
       throw formatError(`Corrupt ${this.what} (${(error as Error).message})`, { file: this.file, offset: this.position + this.buffered, cause: error });
     }
     if (next.done) return false;
@@ -219,8 +237,12 @@ export class StreamReader {
     return true;
   }
 
+  /** The stream ended cleanly while `more` bytes past the buffered ones were wanted: all of it was pulled. */
   private truncated(more: number): never {
-    throw formatError(`${this.what} ends early (truncated)`, { file: this.file, offset: this.position + this.buffered, expected: `${more} more bytes` });
+    const { expected } = this.options;
+    const wanted = expected ? `${expected.bytes} bytes ${expected.describe}` : `at least ${this.pulled + more} bytes`;
+    this.endedEarly = true;
+    throw formatError(`${this.what} ends early (truncated) after ${this.pulled} bytes`, { file: this.file, expected: wanted, actual: `${this.pulled} bytes in all` });
   }
 
   /** Drops `n` buffered bytes (`n <= buffered`). */
@@ -318,6 +340,7 @@ export async function verifyStreamLength(reader: StreamReader, file: string, exp
     try {
       return await step();
     } catch (error) {
+      if (reader.endedEarly) throw error; // the reader's error already says where and how much is missing
       const got = reader.position + reader.available;
       const reason = isOpnpError(error) && error.cause instanceof Error ? error.cause.message : (error as Error).message;
       throw formatError(`${what} is truncated or corrupt (${reason})`, { file, offset: got, expected: wanted, actual: `${got} bytes before the data ended`, cause: error });
@@ -331,20 +354,4 @@ export async function verifyStreamLength(reader: StreamReader, file: string, exp
     throw formatError(`${what} has trailing bytes after the announced data`, { file, offset: expected, expected: wanted, actual: `more than ${expected} bytes` });
   }
   return expected;
-}
-
-/** A sequential reader of a gzip file's decompressed bytes. */
-export function gunzipReader(file: string): StreamReader {
-  const raw = createReadStream(file);
-  const stream = raw.pipe(createGunzip());
-  raw.on('error', (error) => stream.destroy(error));
-  return new StreamReader(stream, file, 'gzip data', [raw]);
-}
-
-/** A sequential reader of the zlib-inflated bytes in `[start, end)` of a file. */
-export function inflateReader(file: string, start: number, end: number): StreamReader {
-  const raw = createReadStream(file, { start, end: end - 1 });
-  const stream = raw.pipe(createInflate());
-  raw.on('error', (error) => stream.destroy(error));
-  return new StreamReader(stream, file, 'compressed MAT element', [raw]);
 }

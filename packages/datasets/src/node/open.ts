@@ -19,7 +19,8 @@ import { openImageFolder } from './formats/image-files.js';
 import { openImageNet } from './formats/imagenet-dataset.js';
 import { openImageList } from './formats/imglist-dataset.js';
 import { openNpyDataset } from './formats/npy-file.js';
-import { fileSize, gunzipReader, readHead } from './io.js';
+import { fileSize, readHead } from './io.js';
+import { gunzipReader } from './compressed-stream.js';
 import { fileSystemError } from './fs-errors.js';
 
 const IDX_NAME = /(images|labels).*idx[1-4]|idx[1-4]-ubyte/i;

@@ -42,6 +42,7 @@ import {
   sampleIndices,
   sheScore,
   vimScoreAsync,
+  defaultVimDim,
   type AshVariant,
   type LinearHead,
   type LogitScore,
@@ -52,7 +53,7 @@ import {
 } from '@opnp/core';
 import { odinMethod } from './odin.js';
 import { openood } from './openood.js';
-import { methodKernel, type MethodContext, type MethodDefinition, type MethodSearchSpace, type OpnpState, type Scorer, type SharedFits } from './registry.js';
+import { methodKernel, type HeadDims, type MethodContext, type MethodDefinition, type MethodSearchSpace, type OpnpState, type Scorer, type SharedFits } from './registry.js';
 import { atTemperature } from './temperature.js';
 import { weboMethod } from './webo.js';
 
@@ -167,14 +168,15 @@ const diceReact: MethodDefinition<{ percentile: number; reactPercentile: number 
 };
 
 /**
- * The ViM fit for principal dimension `dim` (0 = the default for D), shared by `vim` and `residual`. It runs through
+ * The ViM fit for principal dimension `dim` (absent: `defaultVimDim(D)`), shared by `vim` and `residual`. It runs through
  * the run's kernel (its float64 products do the eigendecompositions and alpha's residual norms, its GEMM alpha's
  * logits); the scorers' `create` awaits it, so it is
  * timed and reported with the other fits, and a fit error is reported there.
  */
-function vimModelOf(c: MethodContext, shared: SharedFits, dim: number): Promise<VimModel> {
+function vimModelOf(c: MethodContext, shared: SharedFits, given: number | undefined): Promise<VimModel> {
+  const dim = given ?? defaultVimDim(c.head.weight.cols);
   return shared.get(`vim:${dim}`, () => {
-    const model = methodKernel(c).then((kernel) => fitVimAsync(c.fitFeatures, c.head, { ...(dim > 0 ? { dim } : {}), kernel }));
+    const model = methodKernel(c).then((kernel) => fitVimAsync(c.fitFeatures, c.head, { dim, kernel }));
     model.catch(() => undefined); // awaited (and reported) by the scorers
     return model;
   });
@@ -201,10 +203,17 @@ const genMethod: MethodDefinition<{ gamma: number; M: number }> = {
   create: (_c, o) => (_h, f) => gen(f, { gamma: o.gamma, M: o.M }),
 };
 
-const vim: MethodDefinition<{ dim: number }> = {
-  description: 'ViM: energy minus the scaled residual norm outside the principal subspace of training features (dim 0 = the official default for D)',
+/** ViM's and Residual's `dim`: absent by default, then the official default for D (`defaultVimDim`). */
+const VIM_DIM = {
+  optional: { dim: 'number' },
+  resolve: (o: { dim?: number }, head: HeadDims) => ({ ...o, dim: o.dim ?? defaultVimDim(head.features) }),
+} as const;
+
+const vim: MethodDefinition<{ dim?: number }> = {
+  description: 'ViM: energy minus the scaled residual norm outside the principal subspace of training features (dim: the principal dimension, default the official one for D)',
   needs: { fit: true },
-  defaults: { dim: 0 },
+  defaults: {},
+  ...VIM_DIM,
   // ViM's dim must stay below D: values the features cannot take are dropped.
   search: { grid: (c) => ({ dim: [256, 1000].filter((d) => d < c.head.weight.cols) }), source: openood('vim', 'dim_list'), labels: { dim: 'dim' } },
   create: async (c, o, shared) => {
@@ -333,10 +342,11 @@ const nci: MethodDefinition<{ alpha: number }> = {
   },
 };
 
-const residual: MethodDefinition<{ dim: number }> = {
-  description: 'Residual: negative norm of the feature residual outside the principal subspace (ViM without energy; dim 0 = the official default for D)',
+const residual: MethodDefinition<{ dim?: number }> = {
+  description: 'Residual: negative norm of the feature residual outside the principal subspace (ViM without energy; dim as ViM\'s)',
   needs: { fit: true },
-  defaults: { dim: 0 },
+  defaults: {},
+  ...VIM_DIM,
   create: async (c, o, shared) => {
     const model = await vimModelOf(c, shared, o.dim);
     const kernel = await methodKernel(c);

@@ -115,11 +115,35 @@ export interface MethodModelInfo {
   readonly extractor: FeatureExtractor;
 }
 
-/** One method. `O` are its hyper-parameters; `defaults` gives every one of them. */
+/** The dimensions of a model's linear head, which some defaults depend on. */
+export interface HeadDims {
+  /** Feature dimension `D`. */
+  readonly features: number;
+  /** Classes `C`. */
+  readonly classes: number;
+}
+
+/** The type of a hyper-parameter's values. */
+export type MethodOptionType = 'number' | 'string' | 'boolean';
+
+/**
+ * One method. `O` are its hyper-parameters; `defaults` gives every one of them except the {@link optional} ones,
+ * whose value the method chooses from the data when they are absent.
+ */
 export interface MethodDefinition<O extends MethodOptions = MethodOptions> {
   readonly description: string;
   readonly needs?: MethodNeeds;
   readonly defaults: O;
+  /**
+   * Hyper-parameters without a fixed default, by name with their type: absent unless given, and then chosen by the
+   * method from the data (ViM's `dim` from `D`). {@link resolve} says which value it chooses.
+   */
+  readonly optional?: Readonly<Record<string, MethodOptionType>>;
+  /**
+   * The options as the method runs with them on a head of `head`'s dimensions: with the values it chooses for
+   * absent {@link optional} options. Reports and fingerprints record these instead of absences.
+   */
+  resolve?(options: O, head: HeadDims): O;
   /** The grid the baseline search tries (none: the method is never searched). */
   readonly search?: MethodSearchSpace;
   /**
@@ -177,17 +201,29 @@ export function createEmptyRegistry(initial: Readonly<Record<string, MethodDefin
 }
 
 /**
- * A method's options: its defaults with `overrides` applied.
+ * A method's options: its defaults with `overrides` applied (absent {@link MethodDefinition.optional} options stay absent).
  *
- * @throws OpnpError `INVALID_ARGUMENT` for an unknown option or a value of another type than the default
+ * @throws OpnpError `INVALID_ARGUMENT` for an unknown option or a value of another type than the option's
  */
 export function resolveMethodOptions(name: string, definition: MethodDefinition, overrides: Readonly<Record<string, MethodOptionValue>> = {}): MethodOptions {
   for (const [key, value] of Object.entries(overrides)) {
     const base = definition.defaults[key];
-    if (base === undefined) throw new OpnpError('INVALID_ARGUMENT', `Method "${name}" has no option "${key}"`, { expected: Object.keys(definition.defaults).join(', ') || 'no options' });
-    if (typeof value !== typeof base) throw new OpnpError('INVALID_ARGUMENT', `Option ${name}.${key} must be a ${typeof base}`, { actual: value });
+    const type = base !== undefined ? typeof base : definition.optional?.[key];
+    if (type === undefined) throw new OpnpError('INVALID_ARGUMENT', `Method "${name}" has no option "${key}"`, { expected: [...Object.keys(definition.defaults), ...Object.keys(definition.optional ?? {})].join(', ') || 'no options' });
+    if (typeof value !== type) throw new OpnpError('INVALID_ARGUMENT', `Option ${name}.${key} must be a ${type}`, { actual: value });
   }
   return { ...definition.defaults, ...overrides };
+}
+
+/**
+ * A method's options as it runs with them on a head of `head`'s dimensions: {@link resolveMethodOptions}, then the
+ * values the method chooses for absent optional options ({@link MethodDefinition.resolve}).
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` as {@link resolveMethodOptions}
+ */
+export function methodOptionsFor(name: string, definition: MethodDefinition, overrides: Readonly<Record<string, MethodOptionValue>> | undefined, head: HeadDims): MethodOptions {
+  const options = resolveMethodOptions(name, definition, overrides);
+  return definition.resolve ? definition.resolve(options, head) : options;
 }
 
 /**

@@ -72,9 +72,9 @@ export async function openSources(model: LoadedModel, config: ResolvedConfig, in
     ...valSpecs.map((o) => ({ key: `val:${o.name}`, spec: o.spec })),
   ];
   const opened = new Map<string, FeatureSource>();
-  const workers = config.imageWorkers !== undefined ? { imageWorkers: config.imageWorkers } : {};
+  const passOptions = { ...(config.imageWorkers !== undefined ? { imageWorkers: config.imageWorkers } : {}), ...(config.preprocessNames ? { preprocessNames: config.preprocessNames } : {}) };
   const open = async (entry: (typeof all)[number], preprocess: PreprocessOptions | undefined) =>
-    opened.set(entry.key, await openFeatureSource(entry.spec, { model, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}), ...workers }));
+    opened.set(entry.key, await openFeatureSource(entry.spec, { model, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}), ...passOptions }));
   for (const entry of all.filter((e) => parseFeaturesSpec(e.spec))) await open(entry, undefined);
   const modelRun = all.filter((e) => !parseFeaturesSpec(e.spec));
   const cached = [...opened.values()];

@@ -7,7 +7,7 @@ import { oodMetrics } from '@opnp/metrics';
 import type { ScoredSet } from '../collect.js';
 import type { CalibrationInputs, EvalArtifacts, EvalReport, MethodResult, SetScores } from '../evaluation-types.js';
 import type { SkippedSample } from '../features-meta.js';
-import { resolveMethodOptions, type MethodOptionOverrides, type MethodRegistry } from '../methods/registry.js';
+import { methodOptionsFor, type MethodOptionOverrides, type MethodRegistry } from '../methods/registry.js';
 import type { SensitivityResult } from './fit.js';
 import type { PointSelection } from './select-point.js';
 import { artifactKey, type ScoreResult } from './score.js';
@@ -74,12 +74,13 @@ export function methodMetrics(methods: readonly string[], scores: ScoreResult): 
   return { results, averages };
 }
 
-/** Every method's hyper-parameters as it ran with them. */
-export function resolvedOptions(inputs: Pick<SummaryInputs, 'methods' | 'registry' | 'methodOptions' | 'resolvedMethodOptions'>): Record<string, Record<string, number | string | boolean>> {
+/** Every method's hyper-parameters as it ran with them (the values methods chose for absent options included). */
+export function resolvedOptions(inputs: Pick<SummaryInputs, 'methods' | 'registry' | 'methodOptions' | 'resolvedMethodOptions' | 'featureDim' | 'classes'>): Record<string, Record<string, number | string | boolean>> {
   if (inputs.resolvedMethodOptions) return Object.fromEntries(inputs.methods.map((m) => [m, { ...inputs.resolvedMethodOptions![m] }]));
   const registry = inputs.registry;
   if (!registry) throw new OpnpError('INVALID_ARGUMENT', 'summarize needs the method registry or the resolved method options');
-  return Object.fromEntries(inputs.methods.map((m) => [m, { ...resolveMethodOptions(m, registry.get(m), inputs.methodOptions?.[m]) }]));
+  const head = { features: inputs.featureDim, classes: inputs.classes };
+  return Object.fromEntries(inputs.methods.map((m) => [m, { ...methodOptionsFor(m, registry.get(m), inputs.methodOptions?.[m], head) }]));
 }
 
 /** The report (see {@link EvalReport}). */

@@ -10,7 +10,9 @@ import { checkGzipCanHold, decodeIdxValues, describeIdx, idxImageLayout, idxLabe
 import { fromIdx } from '../parsers.js';
 import { createNodeDataset } from '../sharp-images.js';
 import type { RawSample } from '../../dataset.js';
-import { checkSampleBytes, fileSize, gunzipReader, openFile, readAt, readRecordBlocks, readStreamRecords, verifyStreamLength, type StreamReader } from '../io.js';
+import { gunzipReader } from '../compressed-stream.js';
+import { checkSampleBytes, fileSize, openFile, readAt, readRecordBlocks, readStreamRecords, verifyStreamLength, type StreamReader } from '../io.js';
+import type { ExpectedLength } from '../../inflate.js';
 import { isGzip } from '../../inflate.js';
 import { argumentError, formatError, notFoundError } from '../../errors.js';
 import { fileSystemError } from '../fs-errors.js';
@@ -137,13 +139,18 @@ async function readLabelsFile(labelsFile: string, images: string, count: number)
   return labels;
 }
 
+/** The decompressed length of a `.gz` IDX file, as its header announces it. */
+function idxLength(header: IdxHeader): ExpectedLength {
+  return { bytes: header.headerBytes + header.dataBytes, describe: `(header and data of ${describeIdx(header)})` };
+}
+
 /** {@link Dataset.verify} of an IDX images file: raw lengths were checked at open, `.gz` data is streamed and counted. */
 function idxVerifier(images: string, header: IdxHeader, gzip: boolean, size: number, labelsFile: string | undefined): () => Promise<readonly string[]> {
   return async () => {
     const expected = header.headerBytes + header.dataBytes;
     const out: string[] = [];
     if (gzip) {
-      const reader = gunzipReader(images);
+      const reader = gunzipReader(images, idxLength(header));
       try {
         await verifyStreamLength(reader, images, expected, `(decompressed) for ${describeIdx(header)}`, 'IDX file');
       } finally {
@@ -213,7 +220,7 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
         throw formatError('IDX file has trailing bytes after the announced data', { file: images, offset: reader.position });
       }
     };
-    for await (const [k, bytes] of readStreamRecords(gunzipReader(images), header.headerBytes, recordBytes, indices, signal, checkEnd)) {
+    for await (const [k, bytes] of readStreamRecords(gunzipReader(images, idxLength(header)), header.headerBytes, recordBytes, indices, signal, checkEnd)) {
       yield toSample(indices[k]!, bytes, 0);
     }
   }

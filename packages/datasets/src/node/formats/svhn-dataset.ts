@@ -9,7 +9,8 @@ import type { MatContext, MatMatrixHeader } from '../../formats/mat.js';
 import { MI_COMPRESSED, MI_MATRIX, decodeMatNumeric, inflateMatElement, parseMatHeader, parseMatMatrixHeader, readMatTag } from '../../formats/mat.js';
 import { createNodeDataset } from '../sharp-images.js';
 import type { RawSample } from '../../dataset.js';
-import { MAX_SAMPLE_BYTES, checkSampleBytes, fileSize, inflateReader, openFile, readAt, readRecords, readStreamRecords, verifyStreamLength } from '../io.js';
+import { inflateReader } from '../compressed-stream.js';
+import { MAX_SAMPLE_BYTES, checkSampleBytes, fileSize, openFile, readAt, readRecords, readStreamRecords, verifyStreamLength } from '../io.js';
 import { inflatePrefix, maxInflatedBytes } from '../../inflate.js';
 import { zlibEngine } from '../inflate-zlib.js';
 import { formatError, notFoundError } from '../../errors.js';
@@ -154,7 +155,7 @@ function svhnVerifier(path: string, x: VariableInfo): () => Promise<readonly str
   return async () => {
     const dims = `[${x.header.dims.join(', ')}]`;
     if (!x.compressed) return [`element sizes: checked against the file length (images ${dims}, uncompressed)`];
-    const reader = inflateReader(path, x.compressed.start, x.compressed.end);
+    const reader = inflateReader(path, x.compressed.start, x.compressed.end, { bytes: x.compressed.inflated, describe: `(inflated) for the images element [${x.header.dims.join(', ')}]` });
     try {
       await verifyStreamLength(reader, path, x.compressed.inflated, `(inflated) for the images element ${dims}`, 'Compressed MAT element');
     } finally {
@@ -206,7 +207,7 @@ export async function openSvhn(path: string, options: SvhnOptions = {}): Promise
       return;
     }
     if (indices.length === 0) return;
-    const reader = inflateReader(path, x.compressed.start, x.compressed.end);
+    const reader = inflateReader(path, x.compressed.start, x.compressed.end, { bytes: x.compressed.inflated, describe: `(inflated) for the images element [${x.header.dims.join(', ')}]` });
     for await (const [k, bytes] of readStreamRecords(reader, x.dataOffset, recordBytes, indices, signal)) yield toSample(indices[k]!, bytes);
   }
   return createNodeDataset({

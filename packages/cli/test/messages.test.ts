@@ -1,0 +1,72 @@
+/**
+ * Error messages a new user meets: a model folder, preprocessing flags named as flags, a resumed run refused with
+ * what differs, a truncated `.gz` dataset.
+ */
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { demoAssetPath } from '../src/commands/demo.js';
+import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
+
+/** Exactly one `opnp: ` line on stderr. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]!.startsWith('opnp: ')).toBe(true);
+  return lines[0]!;
+}
+
+describe('--model naming a folder', () => {
+  it('says the path is a directory and which file is expected, not "not found"', async () => {
+    const dir = tempDir();
+    copyFileSync(MODEL, join(dir, 'mnist-cnn.onnx'));
+    const run = await cli(['extract', '--model', dir, '--data', TEST, '--out', join(dir, 'f.npy')]);
+    expect(run.code).toBe(1);
+    const line = oneLine(run.stderr);
+    expect(line).toContain('The model path is a directory, not a model file');
+    expect(line).toContain('expected an ONNX model file (.onnx) or a TensorFlow.js model.json');
+    expect(line).toContain(join(dir, 'mnist-cnn.onnx'));
+    expect(line).not.toMatch(/not found/);
+  });
+});
+
+describe('--mean and --std errors name the flags', () => {
+  it('extract, eval and export: a wrong count for the model\'s channels, or a zero std', async () => {
+    const dir = tempDir();
+    const extract = ['extract', '--model', MODEL, '--data', TEST, '--out', join(dir, 'f.npy'), '-q'];
+    const count = await cli([...extract, '--mean', '0.1,0.2']);
+    expect(count.code).toBe(1);
+    expect(oneLine(count.stderr)).toMatch(/^opnp: --mean has 2 values, but the model input's channel count is 1: give 1 value/);
+    const zero = await cli([...extract, '--std', '0']);
+    expect(oneLine(zero.stderr)).toMatch(/^opnp: --std values must be finite and non-zero/);
+    const evaluation = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.05', '--test', TEST, '--ood', `f=${FASHION_VAL}`, '--methods', 'energy', '--std', '1,2', '-q']);
+    expect(oneLine(evaluation.stderr)).toMatch(/^opnp: --std has 2 values, but the model input's channel count is 1/);
+    const detector = await cli(['export', '--model', MODEL, '--train', TRAIN, '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1', '--mean', '1,2,3', '--out', join(dir, 'd.onnx'), '-q']);
+    expect(oneLine(detector.stderr)).toMatch(/^opnp: --mean must have 1 value or one per channel; expected 1 value \(the model input's channel count is 1\)/);
+    for (const run of [count, zero, evaluation, detector]) expect(run.stderr).not.toContain('preprocess');
+  });
+});
+
+describe('a truncated .gz dataset and the partial output it leaves', () => {
+  it('says where the compressed stream stops; a rerun with other inputs is refused with the values that differ and how to proceed', async () => {
+    const dir = tempDir();
+    const gz = readFileSync(demoAssetPath('mnist-test-2500-images-idx3-ubyte.gz'));
+    const cut = Math.floor(gz.length * 0.6);
+    const data = join(dir, 'cut-images-idx3-ubyte.gz');
+    writeFileSync(data, gz.subarray(0, cut));
+    const out = join(dir, 'f.npy');
+    const base = ['extract', '--model', MODEL, '--data', `idx:${data}#nolabels`, '--out', out, '--batch-size', '100', '-q'];
+    const first = await cli([...base, ...NORMALISE]);
+    expect(first.code).toBe(1);
+    const line = oneLine(first.stderr);
+    expect(line).toContain(`The gzip data ends early: the compressed stream stops at byte ${cut} of the file, whose size is ${cut} bytes, before its end (file: ${data}, offset ${cut}); expected ${16 + 2500 * 784} decompressed bytes`);
+    expect(line).not.toMatch(/more bytes/);
+    expect(existsSync(`${out}.partial`)).toBe(true);
+
+    const other = await cli(base);
+    expect(other.code).toBe(1);
+    const refused = oneLine(other.stderr);
+    expect(refused).toContain('The partial output belongs to another run: data.preprocess differs (data.preprocess.mean was [0.1307], now absent; data.preprocess.std was [0.3081], now absent)');
+    expect(refused).toContain(`rerun with the inputs it was started with; to start over with these, delete ${out}.partial, ${out}.partial.json or pass --restart`);
+  });
+});
