@@ -156,58 +156,74 @@ async function truncateToRows(path: string, rows: number, cols: number): Promise
 /** Bytes of rows an output holds in memory before they are appended to its file (besides every commit). */
 const ROW_BUFFER_BYTES = 4 << 20;
 
-/** One matrix output: its row writer and the rows waiting to be appended to it. */
+/** One matrix output: its row writer and the rows waiting to be appended to it, copied into one reused buffer. */
 interface RowOutput {
   readonly writer: NpyRowWriter;
   readonly key: 'features' | 'logits';
-  pending: Float32Array[];
-  pendingBytes: number;
+  /** Whole rows, at most {@link ROW_BUFFER_BYTES}; allocated at the first batch. */
+  staging: Float32Array | undefined;
+  /** Values of `staging` waiting to be written. */
+  used: number;
 }
 
 /**
- * Row writers of the matrix outputs (features, logits), appending the same rows to each. Rows are gathered in
- * memory and appended in one write per output ({@link flush}: when {@link ROW_BUFFER_BYTES} are waiting, before
- * every sidecar commit and at the end), so a batch costs no file writes of its own.
+ * Row writers of the matrix outputs (features, logits), appending the same rows to each. Each output copies the
+ * batches' rows into one buffer of {@link ROW_BUFFER_BYTES}, reused for the whole run, and appends it in one write
+ * ({@link flush}: when it is full, before every sidecar commit and at the end), so a batch costs no file writes of
+ * its own, and the model's output arrays are garbage as soon as their batch is taken (held for a second until the
+ * next commit, they outlived the young generation and cost the process a full collection every few dozen MB).
+ * Not for concurrent use: its caller appends, flushes and finalizes one after another. Internal (exported for tests).
+ *
+ * @internal
  */
-class RowOutputs {
-  private constructor(private readonly outputs: RowOutput[]) {}
+export class RowOutputs {
+  private constructor(
+    private readonly outputs: RowOutput[],
+    private readonly bufferBytes: number,
+  ) {}
 
-  static async open(outputs: ExtractOutputs, dims: { D: number; C: number }, resume: boolean, committed: number): Promise<RowOutputs> {
+  /** @param bufferBytes bytes each output's buffer holds at most (whole rows, at least one; tests use small ones). */
+  static async open(outputs: ExtractOutputs, dims: { D: number; C: number }, resume: boolean, committed: number, bufferBytes = ROW_BUFFER_BYTES): Promise<RowOutputs> {
     const list: RowOutput[] = [];
     try {
       for (const [key, path, cols] of [['features', outputs.features, dims.D], ['logits', outputs.logits, dims.C]] as const) {
         if (path === undefined) continue;
         if (resume) await truncateToRows(path, committed, cols);
-        list.push({ writer: await openNpyRowWriter(path, { cols, resume }), key, pending: [], pendingBytes: 0 });
+        list.push({ writer: await openNpyRowWriter(path, { cols, resume }), key, staging: undefined, used: 0 });
       }
     } catch (error) {
       for (const o of list) await o.writer.close();
       throw error;
     }
-    return new RowOutputs(list);
+    return new RowOutputs(list, bufferBytes);
   }
 
-  /** Takes the batch's rows (appended to the files by a later {@link flush}). */
+  /** Takes the batch's rows (appended to the files by a later {@link flush}; a batch larger than the buffer at once). */
   async append(batch: FeatureBatch): Promise<void> {
-    let full = false;
     for (const o of this.outputs) {
       const data = (o.key === 'features' ? batch.features : batch.logits).data;
-      o.pending.push(data);
-      o.pendingBytes += data.byteLength;
-      full ||= o.pendingBytes >= ROW_BUFFER_BYTES;
+      o.staging ??= new Float32Array(Math.max(1, Math.floor(this.bufferBytes / 4 / o.writer.cols)) * o.writer.cols);
+      if (o.used + data.length > o.staging.length) await RowOutputs.flushOne(o);
+      if (data.length > o.staging.length) {
+        await o.writer.append(data);
+        continue;
+      }
+      o.staging.set(data, o.used);
+      o.used += data.length;
     }
-    if (full) await this.flush();
+  }
+
+  /** Appends the rows waiting in `o`'s buffer to its file (the write is complete before the buffer is reused). */
+  private static async flushOne(o: RowOutput): Promise<void> {
+    if (o.used === 0 || o.staging === undefined) return;
+    const rows = o.staging.subarray(0, o.used);
+    o.used = 0;
+    await o.writer.append(rows);
   }
 
   /** Appends every row taken so far to the files. */
   async flush(): Promise<void> {
-    for (const o of this.outputs) {
-      if (o.pending.length === 0) continue;
-      const rows = o.pending;
-      o.pending = [];
-      o.pendingBytes = 0;
-      await o.writer.append(rows); // one writev, no copy
-    }
+    for (const o of this.outputs) await RowOutputs.flushOne(o);
   }
 
   async finalize(): Promise<void> {

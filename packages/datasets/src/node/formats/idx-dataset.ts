@@ -163,6 +163,9 @@ function idxVerifier(images: string, header: IdxHeader, gzip: boolean, size: num
   };
 }
 
+/** Samples of a raw IDX read handed to the pass at a time. */
+const SAMPLES_PER_STEP = 256;
+
 /**
  * Opens an IDX images file (or an MNIST-style folder) as a {@link Dataset}.
  *
@@ -204,14 +207,18 @@ export async function openIdx(path: string, options: IdxOptions = {}): Promise<D
   });
   async function* read(indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RawSample | RawSample[]> {
     if (!gzip) {
-      // a raw file: the samples of each read at once (one step of the pass per read, not per sample)
+      // a raw file: the samples of each read a few hundred at a time (one step of the pass per group, not per
+      // sample), each group made when the pass asks for it, so its sample objects die young (made for a whole 4 MiB
+      // read at once, thousands of them outlived the young generation: a full collection every few reads)
       for await (const { start, end, bytes } of readRecordBlocks(images, header.headerBytes, recordBytes, indices, signal)) {
         const first = indices[start]!;
-        const samples: RawSample[] = [];
-        for (let j = start; j < end; j++) {
-          samples.push(toSample(indices[j]!, bytes, (indices[j]! - first) * recordBytes));
+        for (let from = start; from < end; from += SAMPLES_PER_STEP) {
+          const samples: RawSample[] = [];
+          for (let j = from; j < Math.min(end, from + SAMPLES_PER_STEP); j++) {
+            samples.push(toSample(indices[j]!, bytes, (indices[j]! - first) * recordBytes));
+          }
+          yield samples;
         }
-        yield samples;
       }
       return;
     }
