@@ -7,12 +7,12 @@
  */
 export { loadModel, maxBatchSize, assertBatchSize, BATCH_MEMORY_BUDGET, type LoadedModel } from './model.js';
 export { extractFeatures, extractionFingerprint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
-export { warmDatasetIdentity } from './feature-source.js';
+export { warmDatasetIdentity, datasetInputFiles } from './feature-source.js';
 export { shardFileName, unshardedFileName, shardSiblings, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
 export { mergeFeatureShards, readFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures, type ShardFiles } from './extract-merge.js';
 export { shardFromEnvironment } from './scheduler-shard.js';
 export type { ShardInfo } from './state-file.js';
 export type { SkippedSample } from './features-meta.js';
-export { assertWritableFile, assertOutputTargets, assertParentFolder, type OutputTarget } from './paths.js';
+export { assertWritableFile, assertOutputTargets, assertNotAnInput, assertParentFolder, type OutputTarget, type InputFile } from './paths.js';
 export { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 export { stageReporter, phaseReporter, type StageProgress, type ProgressListener, type PhaseReporter, type PhaseReporterOptions } from './progress.js';

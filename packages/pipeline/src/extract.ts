@@ -288,10 +288,12 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const metaBase = { fingerprint, data: options.data, preprocess: source.preprocess ?? {}, dim: dims.D, classes: dims.C, samples: source.count };
   const meta = (complete: boolean) => buildFeaturesMeta(metaBase, { rows: ledger.rows, nextIndex: ledger.nextIndex, complete, skipped: ledger.skipped }, outputs, shard);
   const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows);
+  let committedRows = ledger.rows;
   try {
     const commit = async () => {
       await rows.flush(); // the sidecar never records rows the files do not hold
       await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
+      committedRows = ledger.rows;
     };
     await commit();
     await extractRows(source, rows, ledger, { ...options, outputs }, range, commit);
@@ -301,7 +303,8 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     await rm(featuresMetaPath(outputs.features, true), { force: true });
   } catch (error) {
     await rows.close();
-    await afterFailure(error, outputs, start.kind === 'fresh' && ledger.rows === 0, options.onInfo);
+    // a fresh run whose sidecar recorded no row leaves nothing (its empty files would only be refused as another run's)
+    await afterFailure(error, outputs, committedRows, start.kind === 'fresh', options.onInfo);
     throw error;
   } finally {
     await rows.close();
@@ -310,18 +313,19 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
 }
 
 /**
- * After an extraction failed: a fresh run that wrote no row leaves nothing behind (its empty `.partial` files would
+ * After an extraction failed (the rows of the batches that went through are recorded first): a fresh run whose
+ * sidecar recorded no row leaves nothing behind (its empty `.partial` files would
  * only make the corrected command refuse them as another run's); otherwise the partial output stays resumable and
  * `onInfo` says where (an interruption says so in its own message).
  */
-async function afterFailure(error: unknown, outputs: ExtractOutputs, nothingWritten: boolean, onInfo: ((message: string) => void) | undefined): Promise<void> {
+async function afterFailure(error: unknown, outputs: ExtractOutputs, committedRows: number, fresh: boolean, onInfo: ((message: string) => void) | undefined): Promise<void> {
   if (isInterrupted(error)) return;
-  if (nothingWritten) {
+  if (fresh && committedRows === 0) {
     for (const path of [outputs.features, outputs.logits]) if (path !== undefined) await rm(`${path}.partial`, { force: true });
     await rm(featuresMetaPath(outputs.features, true), { force: true });
     return;
   }
-  onInfo?.(`partial output kept in ${outputs.features}.partial: the same command resumes it, --restart discards it`);
+  onInfo?.(`partial output kept in ${outputs.features}.partial (${committedRows} rows): the same command resumes it once the cause is fixed; after changing the model, data or flags, --restart discards it`);
 }
 
 /** Dataset indices `[start, end)` an extraction covers (all, or a shard's). */
@@ -371,6 +375,7 @@ async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledg
   } catch (error) {
     if (!isAbort(error, options.signal)) {
       await writes.drain().catch(() => undefined); // the files are closed next: no write may still run
+      await commit().catch(() => undefined); // the rows of the batches that went through are kept for a resume
       throw error;
     }
     await writes.drain();

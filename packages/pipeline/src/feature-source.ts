@@ -11,6 +11,8 @@ import type { SkippedSample } from './features-meta.js';
 import type { LoadedModel } from './model.js';
 import { openCachedFeatures, parseFeaturesSpec } from './cached-features.js';
 import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
+import type { InputFile } from './paths.js';
+import { parseDatasetSpec } from '@opnp/datasets';
 import { openModelSource } from './model-source.js';
 
 /** One batch of features, logits and labels of the same samples. */
@@ -105,6 +107,30 @@ export async function openFeatureSource(spec: string, options: FeatureSourceOpti
 export function warmDatasetIdentity(spec: string): void {
   if (parseFeaturesSpec(spec) !== undefined || spec.startsWith('noise:')) return;
   datasetFilesIdentity(spec).catch(() => undefined);
+}
+
+/**
+ * The files a dataset argument reads (`what` names them after `flag`), for {@link assertOutputTargets}: a dataset
+ * file or folder and its labels file, or cached features and logits; none for `noise:` or a spec that does not parse
+ * (opening it reports that).
+ */
+export function datasetInputFiles(spec: string, flag: string): InputFile[] {
+  const cached = (() => {
+    try {
+      return parseFeaturesSpec(spec);
+    } catch {
+      return undefined;
+    }
+  })();
+  if (cached) return [{ path: cached.features, what: `the features of ${flag}` }, ...(cached.logits !== undefined ? [{ path: cached.logits, what: `the logits of ${flag}` }] : [])];
+  if (spec.startsWith('features:') || spec.startsWith('noise:')) return [];
+  try {
+    const parsed = parseDatasetSpec(spec);
+    const labels = typeof parsed.options.labels === 'string' ? [{ path: parsed.options.labels, what: `the labels of ${flag}` }] : [];
+    return [{ path: parsed.path, what: `the dataset (${flag})` }, ...labels];
+  } catch {
+    return [];
+  }
 }
 
 /**

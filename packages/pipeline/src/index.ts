@@ -62,7 +62,7 @@ export {
 } from './ablations/types.js';
 
 export { loadModel, maxBatchSize, assertBatchSize, BATCH_MEMORY_BUDGET, type LoadedModel } from './model.js';
-export { openFeatureSource, assertFiniteBatch, warmDatasetIdentity, type FeatureSource, type FeatureBatch, type FeatureBatchOptions, type FeatureSourceOptions } from './feature-source.js';
+export { openFeatureSource, assertFiniteBatch, warmDatasetIdentity, datasetInputFiles, type FeatureSource, type FeatureBatch, type FeatureBatchOptions, type FeatureSourceOptions } from './feature-source.js';
 export { parseFeaturesSpec } from './cached-features.js';
 export { arrayFeatureSource, type ArraySourceOptions } from './array-source.js';
 export { parseNoiseSpec, noiseDataset, noisePixels, type NoiseOptions } from './noise-dataset.js';
@@ -99,7 +99,7 @@ export {
   type FingerprintChange,
   type JsonValue,
 } from './fingerprint.js';
-export { assertWritableFile, assertOutputTargets, assertParentFolder, type OutputTarget } from './paths.js';
+export { assertWritableFile, assertOutputTargets, assertNotAnInput, assertParentFolder, type OutputTarget, type InputFile } from './paths.js';
 export { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 export { stageReporter, phaseReporter, type StageProgress, type ProgressListener, type PhaseReporter, type PhaseReporterOptions } from './progress.js';
 export { PIPELINE_VERSION } from './version.js';

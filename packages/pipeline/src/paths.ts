@@ -3,7 +3,7 @@
  * after an hour of extraction: the parent folder exists and is writable, and the path is not a folder.
  */
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, realpath, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { OpnpError } from '@opnp/core/base';
 
@@ -11,6 +11,19 @@ import { OpnpError } from '@opnp/core/base';
 export interface OutputTarget {
   readonly path: string;
   readonly what: string;
+  /** Files written next to it (sidecars, partial files), which no other output and no input may be either. */
+  readonly companions?: readonly string[];
+}
+
+/** A file a run reads (a model, a dataset file, a labels file), which no output may overwrite. */
+export interface InputFile {
+  readonly path: string;
+  readonly what: string;
+}
+
+/** The path a file is known by: its real path when it exists (symbolic links and `..` resolved), else its absolute path. */
+async function identityOf(path: string): Promise<string> {
+  return realpath(path).catch(() => resolve(path));
 }
 
 async function statOrUndefined(path: string) {
@@ -39,19 +52,39 @@ export async function assertWritableFile(path: string, what: string): Promise<vo
 }
 
 /**
- * Checks every target (see {@link assertWritableFile}) and that no two name the same file.
+ * Checks every target (see {@link assertWritableFile}), that no two outputs (or their companion files) are the same
+ * file, and that none of them is one of the run's `inputs`: a typo such as `--out model.onnx` is refused before
+ * anything is read, and `--restart` can never overwrite the model or the data.
  *
- * @throws OpnpError `IO_ERROR` for an unwritable path, `INVALID_ARGUMENT` for two outputs on one file
+ * @throws OpnpError `IO_ERROR` for an unwritable path, `INVALID_ARGUMENT` for two outputs on one file or an output on an input
  */
-export async function assertOutputTargets(targets: readonly (OutputTarget | undefined)[]): Promise<void> {
+export async function assertOutputTargets(targets: readonly (OutputTarget | undefined)[], inputs: readonly (InputFile | undefined)[] = []): Promise<void> {
+  const readers = new Map<string, InputFile>();
+  for (const input of inputs) if (input) readers.set(await identityOf(input.path), input);
   const seen = new Map<string, string>();
   for (const target of targets) {
     if (!target) continue;
-    const key = resolve(target.path);
-    const other = seen.get(key);
-    if (other !== undefined) throw new OpnpError('INVALID_ARGUMENT', `${other} and ${target.what} are the same file: ${target.path}`, { file: target.path, hint: 'Give each output its own file' });
-    seen.set(key, target.what);
+    for (const [path, what] of [[target.path, target.what], ...(target.companions ?? []).map((c) => [c, `the file written beside ${target.what}`])] as const) {
+      const key = await identityOf(path);
+      const input = readers.get(key);
+      if (input) throw new OpnpError('INVALID_ARGUMENT', `${what} would overwrite ${input.what}: ${path}`, { file: path, hint: 'Choose another output file name' });
+      const other = seen.get(key);
+      if (other !== undefined) throw new OpnpError('INVALID_ARGUMENT', `${other} and ${what} are the same file: ${path}`, { file: path, hint: 'Give each output its own file' });
+      seen.set(key, what);
+    }
     await assertWritableFile(target.path, target.what);
+  }
+}
+
+/**
+ * Throws unless `target` (a file or folder output) is none of the run's `inputs` (compared by real path).
+ *
+ * @throws OpnpError `INVALID_ARGUMENT` naming the output and the input it would overwrite
+ */
+export async function assertNotAnInput(target: OutputTarget, inputs: readonly (InputFile | undefined)[]): Promise<void> {
+  const key = await identityOf(target.path);
+  for (const input of inputs) {
+    if (input && (await identityOf(input.path)) === key) throw new OpnpError('INVALID_ARGUMENT', `${target.what} would overwrite ${input.what}: ${target.path}`, { file: target.path, hint: 'Choose another output file name' });
   }
 }
 

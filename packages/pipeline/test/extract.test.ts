@@ -92,8 +92,15 @@ describe('extractFeatures', () => {
     const failing = { ...model, extractor: Object.assign(Object.create(model.extractor) as typeof model.extractor, { extract: (batch: Parameters<typeof model.extractor.extract>[0]) => (++calls === 3 ? Promise.reject(new Error('device lost')) : model.extractor.extract(batch)) }) };
     const info: string[] = [];
     await expect(extractFeatures({ ...(await options(dir)), model: failing, onInfo: (m) => info.push(m) })).rejects.toThrow('device lost');
-    expect(info).toContain(`partial output kept in ${join(dir, 'f.npy')}.partial: the same command resumes it, --restart discards it`);
+    // The two batches that went through are recorded (even within the sidecar's one-second commit interval) and resumed.
+    expect(info).toContain(`partial output kept in ${join(dir, 'f.npy')}.partial (120 rows): the same command resumes it once the cause is fixed; after changing the model, data or flags, --restart discards it`);
     expect(readdirSync(dir).sort()).toEqual(['f.npy.partial', 'f.npy.partial.json', 'l.npy.partial']);
+    expect(JSON.parse(readFileSync(join(dir, 'f.npy.partial.json'), 'utf8'))).toMatchObject({ rows: 120, nextIndex: 120, complete: false });
+    const resumed = await extractFeatures(await options(dir));
+    expect(resumed.resumedRows).toBe(120);
+    const clean = tempDir();
+    await extractFeatures(await options(clean));
+    for (const name of ['f.npy', 'l.npy', 'i.npy']) expect(readFileSync(join(dir, name))).toEqual(readFileSync(join(clean, name)));
   });
 
   it('refuses another run and says which fields differ; restart overwrites', async () => {

@@ -11,7 +11,9 @@ import { checkDetectorPreprocessing } from '@opnp/core/backend';
 import { loadNpy, preprocessOptionsFor } from '@opnp/datasets/node';
 import {
   assertBatchSize,
+  assertNotAnInput,
   assertParentFolder,
+  datasetInputFiles,
   collectFeatures,
   fit,
   fitSubset,
@@ -180,6 +182,7 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
   const info = infoWriter(io, flags.quiet === true);
   checkFlags(flags);
   await assertParentFolder(flags.out, 'the detector (--out)');
+  await assertNotAnInput({ path: flags.out, what: 'the detector (--out)' }, [{ path: flags.model, what: 'the model (--model)' }, ...(flags.train !== undefined ? datasetInputFiles(flags.train, '--train') : [])]);
   await withModel(flags.model, info, async (model) => {
     const extractor = model.extractor;
     if (!extractor.exportDetector) {
