@@ -1,0 +1,45 @@
+/**
+ * SIGINT and SIGTERM for the `opnp` executable: the first asks the running command to stop after the current batch
+ * (its `signal` aborts), a second exits at once with 130, and a signal that arrives after the command returned is
+ * ignored (its outputs and exit code stand; without a listener Node would end the process with 130, and a finished
+ * run would look interrupted to its caller).
+ */
+import type { EventEmitter } from 'node:events';
+
+/** What {@link handleStopSignals} needs of the process (`process` itself in the executable). */
+export interface SignalTarget extends Pick<EventEmitter, 'on'> {
+  readonly stderr: { write(text: string): unknown };
+  exit(code: number): void;
+}
+
+/** The command's stop signal, and what the executable tells the handler. */
+export interface StopSignals {
+  /** Aborts at the first SIGINT or SIGTERM. */
+  readonly signal: AbortSignal;
+  /** Whether the first signal was SIGTERM (the exit code is then 143 instead of 130). */
+  readonly terminated: () => boolean;
+  /** The command has returned: later signals are ignored. */
+  finish(): void;
+}
+
+/** Listens for SIGINT and SIGTERM on `target` until the process exits (see the module comment). */
+export function handleStopSignals(target: SignalTarget): StopSignals {
+  const controller = new AbortController();
+  let interrupts = 0;
+  let terminated = false;
+  let finished = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (finished) return;
+    interrupts++;
+    terminated ||= signal === 'SIGTERM';
+    if (interrupts > 1) {
+      target.exit(130);
+      return;
+    }
+    target.stderr.write(`\nopnp: ${signal === 'SIGINT' ? 'interrupting' : `${signal}: stopping`} after the current batch (${signal === 'SIGINT' ? 'press Ctrl-C' : 'send it'} again to quit at once)\n`);
+    controller.abort(Object.assign(new Error('Interrupted'), { name: 'AbortError' }));
+  };
+  target.on('SIGINT', onSignal);
+  target.on('SIGTERM', onSignal);
+  return { signal: controller.signal, terminated: () => terminated, finish: () => void (finished = true) };
+}
