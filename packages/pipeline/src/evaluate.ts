@@ -135,6 +135,7 @@ export async function prepareEvaluation(model: LoadedModel, config: ResolvedConf
   const methods = await usableMethods(config, sources, info);
   checkMethods(model, config, methods, sources, info);
   const needs = methodNeeds(config.registry, methods);
+  if (config.percentages && !needs.opnp) info('the OPNP percentages given are not used: none of the methods prunes with them (add opnp to the methods)');
   const skips = skipLog(config.onSkip);
   const fitted = await fitRun(model, sources, config, { opnp: needs.opnp || config.collectArtifacts === true, fit: needs.fit, knnFit: needs.knnFit === true }, (s) => skips.add('train', s));
   const common = { batchSize: config.batchSize, ...(config.signal ? { signal: config.signal } : {}) };
