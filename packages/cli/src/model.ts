@@ -3,7 +3,7 @@
  * start-up: onnxruntime and the ONNX parser would slow `opnp --version`, `--help` and the commands without a
  * model), the TensorFlow.js backend when its optional package is installed and the model needs it.
  */
-import { OpnpError } from '@opnp/core/base';
+import { OpnpError, isOpnpError } from '@opnp/core/base';
 import { loadModel as loadWithRegisteredBackends, type LoadedModel } from '@opnp/pipeline/extract';
 
 let onnxRegistered: Promise<unknown> | undefined;
@@ -44,7 +44,7 @@ export async function loadModel(path: string, onWarning?: (message: string) => v
   try {
     return await loadWithRegisteredBackends(path, options);
   } catch (error) {
-    if (!(error instanceof OpnpError) || error.code !== 'BACKEND_UNAVAILABLE') throw error;
+    if (!isOpnpError(error) || error.code !== 'BACKEND_UNAVAILABLE') throw error; // by name: the optional TensorFlow.js backend brings its own @opnp/core
     // An .onnx file is the ONNX backend's: its failure (e.g. an execution provider that cannot start) is final,
     // and trying again after loading TensorFlow.js would only repeat it.
     if (path.toLowerCase().endsWith('.onnx')) throw error;

@@ -1,12 +1,14 @@
 /**
  * What a command loads before it starts its work is start-up time of every run: `opnp --version` answers without
  * building the program, and `opnp extract` loads the extract command and its libraries only (no evaluation,
- * scores, metrics or other commands). The built CLI runs with module hooks that log every module Node loads.
+ * scores, metrics or other commands). The built CLI runs with module hooks that log every file Node loads; the
+ * bundle's files (dist/bundle, scripts/bundle.mjs) are expanded into the modules they hold with the bundle's
+ * metafile.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { asksVersionAlone } from '../src/main.js';
@@ -16,18 +18,28 @@ import { MODEL } from './helpers.js';
 import { demoAssetPath } from '../src/commands/demo.js';
 
 const REGISTER = fileURLToPath(new URL('./fixtures/module-log-register.mjs', import.meta.url));
+const BUNDLE_META = fileURLToPath(new URL('../dist/bundle/meta.json', import.meta.url));
+
+/** The modules (paths from `packages/`) a file of the bundle holds, or the file itself when it is not one. */
+function modulesOf(file: string, meta: { outputs: Record<string, { inputs: Record<string, unknown> }> }): string[] {
+  const match = /^packages\/cli\/(dist\/bundle\/[^/]+\.js)$/.exec(file);
+  const output = match ? meta.outputs[match[1]!] : undefined;
+  if (!output) return [file];
+  return Object.keys(output.inputs).map((input) => posix.normalize(posix.join('packages/cli', input)));
+}
 const dir = mkdtempSync(join(tmpdir(), 'opnp-start-up-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the built CLI with `args`; its stdout, exit code and the modules it loaded (paths from `packages/` or `node_modules/`). */
-function loadedBy(args: readonly string[], name: string): { code: number | null; stdout: string; stderr: string; modules: string[] } {
+function loadedBy(args: readonly string[], name: string): { code: number | null; stdout: string; stderr: string; files: string[]; modules: string[] } {
   const log = join(dir, `${name}.log`);
   const run = spawnSync(process.execPath, ['--import', REGISTER, OPNP_BIN, ...args], { encoding: 'utf8', env: { ...process.env, OPNP_TEST_MODULE_LOG: log } });
-  const modules = readFileSync(log, 'utf8')
+  const files = readFileSync(log, 'utf8')
     .split('\n')
     .filter((line) => line !== '')
     .map((url) => url.replace(/^.*?\/(packages|node_modules)\//, '$1/'));
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr, modules };
+  const meta = JSON.parse(readFileSync(BUNDLE_META, 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr, files, modules: files.flatMap((file) => modulesOf(file, meta)) };
 }
 
 describe('start-up: what a command loads', () => {
@@ -44,6 +56,7 @@ describe('start-up: what a command loads', () => {
     expect(run.modules.filter((m) => /packages\/cli\/dist\/(commands|program)/.test(m))).toEqual([]);
     expect(run.modules.filter((m) => /packages\/(datasets|metrics|onnx-common|backend-onnx)\//.test(m))).toEqual([]);
     expect(run.modules.filter((m) => m.startsWith('packages/pipeline/')).map((m) => m.replace(/^.*\//, ''))).toEqual(['interrupted.js']);
+    expect(run.files.filter((f) => f.startsWith('packages/')).length).toBeLessThan(10); // the bundle: bin.js and a few shared chunks
   });
 
   it('opnp extract loads the extract command and its libraries only', () => {
@@ -56,5 +69,6 @@ describe('start-up: what a command loads', () => {
     const forbidden = run.modules.filter((m) => /packages\/(metrics|backend-tfjs)\/|packages\/core\/dist\/(scores|opnp\/(?!grid\/banded-lse-wasm)|index\.js)|packages\/pipeline\/dist\/(index|methods|stages|ablations)|packages\/cli\/dist\/(program|commands\/(?!extract|shared))|node_modules\/(arquero|vega|@resvg|sharp)/.test(m));
     expect(forbidden).toEqual([]);
     expect(run.modules.length).toBeLessThan(140); // 119 on the day this was written
+    expect(run.files.filter((f) => f.startsWith('packages/')).length).toBeLessThan(20); // 120 modules in a few bundle files
   });
 });

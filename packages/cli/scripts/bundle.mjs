@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/**
+ * Bundles the compiled CLI (dist/bin.js and what it imports of the @opnp packages) into dist/bundle/, split into
+ * chunks so that each command's code still loads only when that command runs. `bin/opnp.js` runs the bundle: one
+ * file per chunk instead of about 120 ES modules to resolve and link at every start (about 0.2 s of an
+ * `opnp extract`). Every other package stays external, and each must be a dependency of @opnp/cli (checked here),
+ * so that it resolves from the bundle's folder once installed. Also writes dist/bundle/meta.json (esbuild's
+ * metafile: which modules each chunk holds, read by test/start-up-modules.test.ts).
+ *
+ *   node scripts/bundle.mjs        (run by `npm run build` after tsc)
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})]);
+
+/** The package name of a bare specifier (`@scope/name/sub` -> `@scope/name`). */
+const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+
+const externals = new Set();
+const outdir = `${root}dist/bundle`;
+rmSync(outdir, { recursive: true, force: true });
+const result = await build({
+  entryPoints: { bin: `${root}dist/bin.js`, 'image-worker': fileURLToPath(new URL('../../datasets/dist/node/image-worker.js', import.meta.url)) },
+  outdir,
+  absWorkingDir: root, // metafile paths relative to packages/cli, wherever the script runs from
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'third-party-external',
+      setup(b) {
+        // @opnp packages are bundled; every other bare import stays an import of the installed package.
+        b.onResolve({ filter: /^[^./]/ }, (args) => {
+          if (args.path.startsWith('node:') || args.path.startsWith('@opnp/') || args.path.startsWith('#')) return undefined; // subpath imports (#onnx-proto) resolve inside their package
+          externals.add(packageOf(args.path));
+          return { path: args.path, external: true };
+        });
+      },
+    },
+  ],
+});
+const builtins = new Set((await import('node:module')).builtinModules);
+const missing = [...externals].filter((name) => !declared.has(name) && !builtins.has(name));
+if (missing.length > 0) {
+  console.error(`bundle: the bundle imports ${missing.join(', ')}, which @opnp/cli does not declare: add ${missing.length === 1 ? 'it' : 'them'} to its dependencies`);
+  process.exit(1);
+}
+writeFileSync(`${outdir}/meta.json`, JSON.stringify(result.metafile));
