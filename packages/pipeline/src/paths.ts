@@ -26,6 +26,17 @@ async function identityOf(path: string): Promise<string> {
   return realpath(path).catch(() => resolve(path));
 }
 
+/** The run's inputs by {@link identityOf}. */
+async function inputsByIdentity(inputs: readonly (InputFile | undefined)[]): Promise<Map<string, InputFile>> {
+  const byIdentity = new Map<string, InputFile>();
+  for (const input of inputs) if (input) byIdentity.set(await identityOf(input.path), input);
+  return byIdentity;
+}
+
+function overwriteError(what: string, input: InputFile, path: string): OpnpError {
+  return new OpnpError('INVALID_ARGUMENT', `${what} would overwrite ${input.what}: ${path}`, { file: path, hint: 'Choose another output file name' });
+}
+
 async function statOrUndefined(path: string) {
   return stat(path).catch(() => undefined);
 }
@@ -59,15 +70,14 @@ export async function assertWritableFile(path: string, what: string): Promise<vo
  * @throws OpnpError `IO_ERROR` for an unwritable path, `INVALID_ARGUMENT` for two outputs on one file or an output on an input
  */
 export async function assertOutputTargets(targets: readonly (OutputTarget | undefined)[], inputs: readonly (InputFile | undefined)[] = []): Promise<void> {
-  const readers = new Map<string, InputFile>();
-  for (const input of inputs) if (input) readers.set(await identityOf(input.path), input);
+  const readers = await inputsByIdentity(inputs);
   const seen = new Map<string, string>();
   for (const target of targets) {
     if (!target) continue;
     for (const [path, what] of [[target.path, target.what], ...(target.companions ?? []).map((c) => [c, `the file written beside ${target.what}`])] as const) {
       const key = await identityOf(path);
       const input = readers.get(key);
-      if (input) throw new OpnpError('INVALID_ARGUMENT', `${what} would overwrite ${input.what}: ${path}`, { file: path, hint: 'Choose another output file name' });
+      if (input) throw overwriteError(what, input, path);
       const other = seen.get(key);
       if (other !== undefined) throw new OpnpError('INVALID_ARGUMENT', `${other} and ${what} are the same file: ${path}`, { file: path, hint: 'Give each output its own file' });
       seen.set(key, what);
@@ -82,10 +92,8 @@ export async function assertOutputTargets(targets: readonly (OutputTarget | unde
  * @throws OpnpError `INVALID_ARGUMENT` naming the output and the input it would overwrite
  */
 export async function assertNotAnInput(target: OutputTarget, inputs: readonly (InputFile | undefined)[]): Promise<void> {
-  const key = await identityOf(target.path);
-  for (const input of inputs) {
-    if (input && (await identityOf(input.path)) === key) throw new OpnpError('INVALID_ARGUMENT', `${target.what} would overwrite ${input.what}: ${target.path}`, { file: target.path, hint: 'Choose another output file name' });
-  }
+  const input = (await inputsByIdentity(inputs)).get(await identityOf(target.path));
+  if (input) throw overwriteError(target.what, input, target.path);
 }
 
 /**
