@@ -71,16 +71,20 @@ export async function assertWritableFile(path: string, what: string): Promise<vo
  */
 export async function assertOutputTargets(targets: readonly (OutputTarget | undefined)[], inputs: readonly (InputFile | undefined)[] = []): Promise<void> {
   const readers = await inputsByIdentity(inputs);
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { what: string; companion: boolean }>();
   for (const target of targets) {
     if (!target) continue;
-    for (const [path, what] of [[target.path, target.what], ...(target.companions ?? []).map((c) => [c, `the file written beside ${target.what}`])] as const) {
+    const files = [{ path: target.path, what: target.what, companion: false }, ...(target.companions ?? []).map((path) => ({ path, what: `a file ${target.what} writes beside it`, companion: true }))];
+    for (const { path, what, companion } of files) {
       const key = await identityOf(path);
       const input = readers.get(key);
       if (input) throw overwriteError(what, input, path);
       const other = seen.get(key);
-      if (other !== undefined) throw new OpnpError('INVALID_ARGUMENT', `${other} and ${what} are the same file: ${path}`, { file: path, hint: 'Give each output its own file' });
-      seen.set(key, what);
+      if (other !== undefined) {
+        const clash = companion ? `${target.what} writes a file beside it that would overwrite ${other.what}` : other.companion ? `${what} would overwrite ${other.what}` : `${other.what} and ${what} are the same file`;
+        throw new OpnpError('INVALID_ARGUMENT', `${clash}: ${path}`, { file: path, hint: 'Give each output its own file' });
+      }
+      seen.set(key, { what, companion });
     }
     await assertWritableFile(target.path, target.what);
   }
