@@ -106,7 +106,7 @@ export async function openFeatureSource(spec: string, options: FeatureSourceOpti
  */
 export function warmDatasetIdentity(spec: string): void {
   if (parseFeaturesSpec(spec) !== undefined || spec.startsWith('noise:')) return;
-  datasetFilesIdentity(spec).catch(() => undefined);
+  datasetFilesIdentity(spec, { background: true }).catch(() => undefined); // a process that stops before its fingerprint does not wait
 }
 
 /**

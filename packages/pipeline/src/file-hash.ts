@@ -44,7 +44,8 @@ try {
 
 function hashOnWorker(segments: readonly FileSegment[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: segments.map(({ path, start }) => ({ path, start })) });
+    // execArgv: [] keeps the source CommonJS whatever the parent runs with (`--input-type=module` would make it ESM)
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: segments.map(({ path, start }) => ({ path, start })) });
     worker.once('message', (reply: { digest?: string; error?: { message: string; code?: string; path?: string } }) => {
       if (reply.digest !== undefined) resolve(reply.digest);
       else reject(Object.assign(new Error(reply.error?.message ?? 'hashing failed'), { code: reply.error?.code, path: reply.error?.path }));
@@ -52,6 +53,9 @@ function hashOnWorker(segments: readonly FileSegment[]): Promise<string> {
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the hashing worker stopped (exit code ${code})`))); // no-op after a reply
+    // After the listeners (adding a 'message' listener refs the worker's port again): a process that does not wait
+    // for the digest may exit; callers that wait keep it alive themselves (fingerprint.ts).
+    worker.unref();
   });
 }
 

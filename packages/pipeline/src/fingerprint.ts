@@ -131,8 +131,27 @@ export function assertSameRun(stored: unknown, current: RunFingerprint, context:
 
 const fileHashes = new Map<string, Promise<string>>();
 
+/** Options of {@link hashFile} and {@link datasetFilesIdentity}. */
+export interface HashOptions {
+  /**
+   * Hash without keeping the process alive for it (a warm-up, see `warmDatasetIdentity`): a process with nothing else
+   * to do exits instead of waiting for the hash. Default false: the caller waits for the digest, and so does the process.
+   */
+  readonly background?: boolean;
+}
+
+/** Resolves as `work` does; meanwhile a timer keeps the process alive (hashing workers do not, see file-hash.ts). */
+async function keepingAlive<T>(work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => undefined, 1 << 30);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** SHA-256 of the bytes of the files from their `start` offsets, one after the other (memoised per paths, sizes and modification times). */
-async function hashSegments(segments: readonly FileSegment[]): Promise<string> {
+async function hashSegments(segments: readonly FileSegment[], options: HashOptions = {}): Promise<string> {
   const keys = [];
   let bytes = 0;
   for (const { path, start } of segments) {
@@ -147,12 +166,12 @@ async function hashSegments(segments: readonly FileSegment[]): Promise<string> {
     fileHashes.set(key, hash);
     hash.catch(() => fileHashes.delete(key));
   }
-  return hash;
+  return options.background === true ? hash : keepingAlive(hash);
 }
 
 /** SHA-256 of a file's bytes (memoised per path, size and modification time; large files are hashed on a worker thread). */
-export async function hashFile(path: string): Promise<string> {
-  return hashSegments([{ path, start: 0 }]);
+export async function hashFile(path: string, options: HashOptions = {}): Promise<string> {
+  return hashSegments([{ path, start: 0 }], options);
 }
 
 /**
@@ -204,14 +223,14 @@ async function folderDigest(dir: string): Promise<{ files: number; sha256: strin
  * The identity of the files behind a dataset spec: a file's SHA-256 (and a labels file's), or a
  * folder's sorted file list with sizes. Specs that are not paths (`noise:`) are their own identity.
  */
-export async function datasetFilesIdentity(spec: string): Promise<JsonValue> {
+export async function datasetFilesIdentity(spec: string, options: HashOptions = {}): Promise<JsonValue> {
   if (spec.startsWith('noise:')) return { spec };
   const parsed = parseDatasetSpec(spec);
   const path = resolve(parsed.path);
   const info = await stat(path).catch(() => undefined);
   if (!info) return { path, missing: true };
-  const content: JsonValue = info.isDirectory() ? await folderDigest(path) : { sha256: await hashFile(path), bytes: info.size };
-  const labels = typeof parsed.options.labels === 'string' ? await hashFile(parsed.options.labels).catch(() => 'unreadable') : null;
+  const content: JsonValue = info.isDirectory() ? await folderDigest(path) : { sha256: await hashFile(path, options), bytes: info.size };
+  const labels = typeof parsed.options.labels === 'string' ? await hashFile(parsed.options.labels, options).catch(() => 'unreadable') : null;
   return { format: parsed.format ?? null, path, options: JSON.parse(JSON.stringify(parsed.options)) as JsonValue, content, labels };
 }
 

@@ -96,6 +96,7 @@ export {
   datasetFilesIdentity,
   indicesDigest,
   type RunFingerprint,
+  type HashOptions,
   type FingerprintChange,
   type JsonValue,
 } from './fingerprint.js';

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sha256OfSegments, WORKER_HASH_BYTES } from '../src/file-hash.js';
 import { datasetFilesIdentity, hashFile, warmDatasetIdentity } from '../src/index.js';
@@ -65,5 +67,30 @@ describe('warmDatasetIdentity', () => {
     expect(warmed).toMatchObject({ content: { sha256: expected([bytesOf(3000, 4)]), bytes: 3000 } });
     for (const other of ['noise:10', `features:${join(dir, 'f.npy')}`, 'idx:', `idx:${join(dir, 'missing')}`, '']) expect(() => warmDatasetIdentity(other)).not.toThrow();
     await new Promise((resolve) => setTimeout(resolve, 50)); // a rejection left unhandled would fail the run
+  });
+});
+
+describe('hashing and the life of the process', () => {
+  const src = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+  /** Runs `body` (ES module code with `pipeline` imported from the sources and `path`, a 96 MiB file) in a child process. */
+  function child(body: string, path: string): { status: number | null; stdout: string; stderr: string } {
+    const code = `import * as pipeline from ${JSON.stringify(pathToFileURL(src).href)};\nconst path = ${JSON.stringify(path)};\n${body}`;
+    return spawnSync(process.execPath, ['--conditions=@opnp/source', '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
+  }
+  const path = join(tempDir(), 'big-idx3-ubyte');
+  writeFileSync(path, bytesOf(96 << 20, 5));
+
+  it('a warm-up in the background does not keep the process alive; a fingerprint that waits does', () => {
+    // The warm-up's worker is still hashing 96 MiB when the script ends: the process exits without its digest.
+    const warm = child(`let done = false;\npipeline.hashFile(path, { background: true }).then(() => (done = true));\nprocess.on('exit', () => console.log(done ? 'hashed' : 'exited first'));`, path);
+    expect(warm.stderr).toBe('');
+    expect(warm.status).toBe(0);
+    expect(warm.stdout.trim()).toBe('exited first');
+    // Waiting for it (a fingerprint) gets the digest, and the process lives until then (not exit code 13 of an
+    // unsettled top-level await).
+    const wait = child(`pipeline.warmDatasetIdentity('idx:' + path);\nconsole.log(await pipeline.hashFile(path));`, path);
+    expect(wait.stderr).toBe('');
+    expect(wait.status).toBe(0);
+    expect(wait.stdout.trim()).toBe(expected([bytesOf(96 << 20, 5)]));
   });
 });
