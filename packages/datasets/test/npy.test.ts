@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetInfo, encodeNpy, loadNpy, npyToMatrix, openDataset, openNpyDataset, openNpyRowWriter, readNpy, writeNpy } from '../src/node/index.js';
 import { floatBytes, floatBytesView } from '../src/formats/npy.js';
-import { writeFullyAt } from '../src/node/formats/npy-file.js';
 import { collect, escapeRegExp, expectOpnpError, fixture, pix } from './helpers.js';
 
 /** The fixtures' matrix: (arange(12).reshape(3, 4) - 5.5) / 3. */
@@ -190,46 +189,3 @@ describe('.npy messages and shape', () => {
   });
 });
 
-describe('the .npy row writer with several parts per append', () => {
-  it('writes the parts one after the other, as their concatenation would be written', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'opnp-npy-parts-'));
-    try {
-      const path = join(dir, 'rows.npy');
-      const writer = await openNpyRowWriter(path, { cols: 2, resume: false });
-      await writer.append([Float32Array.from([1, 2]), new Float32Array(0), Float32Array.from([3, 4, 5, 6])]);
-      await writer.append(Float32Array.from([7, 8]));
-      await writer.append([]);
-      await expect(writer.append([Float32Array.from([9, 10]), Float32Array.from([11])])).rejects.toThrow(/whole number of rows/);
-      expect(writer.rows).toBe(4);
-      await writer.finalize();
-      const read = readNpy(readFileSync(path));
-      expect(read.shape).toEqual([4, 2]);
-      expect(Array.from(read.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('writeFullyAt continues after short writes until every byte is written in order', async () => {
-    // A file handle that writes at most 5 bytes per writev call into a byte array.
-    const file = new Uint8Array(64);
-    let calls = 0;
-    const handle = {
-      writev: async (buffers: Uint8Array[], position: number) => {
-        calls++;
-        let written = 0;
-        for (const b of buffers) {
-          const n = Math.min(b.length, 5 - written);
-          file.set(b.subarray(0, n), position + written);
-          written += n;
-          if (written === 5) break;
-        }
-        return { bytesWritten: written, buffers };
-      },
-    };
-    const parts = [Uint8Array.from([1, 2, 3]), Uint8Array.from([]), Uint8Array.from([4, 5, 6, 7, 8, 9, 10]), Uint8Array.from([11, 12])];
-    await writeFullyAt(handle as never, parts, 3);
-    expect(Array.from(file.subarray(0, 16))).toEqual([0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0]);
-    expect(calls).toBe(3); // 12 bytes, 5 at a time
-  });
-});

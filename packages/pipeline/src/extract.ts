@@ -314,9 +314,9 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
 
 /**
  * After an extraction failed (the rows of the batches that went through are recorded first): a fresh run whose
- * sidecar recorded no row leaves nothing behind (its empty `.partial` files would
- * only make the corrected command refuse them as another run's); otherwise the partial output stays resumable and
- * `onInfo` says where (an interruption says so in its own message).
+ * sidecar recorded no row leaves nothing behind (its empty `.partial` files would only make the corrected command
+ * refuse them as another run's); otherwise the partial output stays resumable and `onInfo` says where (an
+ * interruption says so in its own message).
  */
 async function afterFailure(error: unknown, outputs: ExtractOutputs, committedRows: number, fresh: boolean, onInfo: ((message: string) => void) | undefined): Promise<void> {
   if (isInterrupted(error)) return;

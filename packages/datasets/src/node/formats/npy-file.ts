@@ -57,32 +57,12 @@ export interface NpyRowWriter {
   readonly rows: number;
   /** Rows that were already there when the writer was opened. */
   readonly resumedRows: number;
-  /**
-   * Appends rows: a matrix with `cols` columns, `k * cols` values, or several such value arrays written one after the
-   * other in one system call (read until the promise resolves: keep them unchanged until then).
-   */
-  append(rows: Matrix | Float32Array | readonly Float32Array[]): Promise<void>;
+  /** Appends rows: a matrix with `cols` columns, or `k * cols` values (read until the promise resolves: keep them unchanged until then). */
+  append(rows: Matrix | Float32Array): Promise<void>;
   /** Writes the final header, flushes, and renames the partial file to `path`. */
   finalize(): Promise<void>;
   /** Closes without finalizing (the partial file stays, valid, for resuming). Idempotent. */
   close(): Promise<void>;
-}
-
-/** Writes `buffers` one after the other at `position`: one `writev`, continued where a short write stopped. @internal */
-export async function writeFullyAt(handle: FileHandle, buffers: readonly Uint8Array[], position: number): Promise<void> {
-  let pending = buffers.filter((b) => b.length > 0);
-  let at = position;
-  while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending, at);
-    if (bytesWritten === 0) throw new Error('write made no progress');
-    at += bytesWritten;
-    let skip = bytesWritten;
-    while (pending.length > 0 && skip >= pending[0]!.length) {
-      skip -= pending[0]!.length;
-      pending = pending.slice(1);
-    }
-    if (skip > 0) pending = [pending[0]!.subarray(skip), ...pending.slice(1)];
-  }
 }
 
 /** Header length reserved by the row writer (room for 20-digit dimensions). */
@@ -147,18 +127,14 @@ export async function openNpyRowWriter(path: string, options: NpyRowWriterOption
       return rows;
     },
     resumedRows,
-    async append(values: Matrix | Float32Array | readonly Float32Array[]) {
+    async append(values: Matrix | Float32Array) {
       if (closed) throw argumentError('The .npy row writer is closed');
-      if (!Array.isArray(values) && !(values instanceof Float32Array) && (values as Matrix).cols !== cols) throw argumentError('Appended rows have another column count', { expected: cols, actual: (values as Matrix).cols });
-      const parts: readonly Float32Array[] = Array.isArray(values) ? values : [values instanceof Float32Array ? values : (values as Matrix).data];
-      let length = 0;
-      for (const data of parts) {
-        if (data.length % cols !== 0) throw argumentError('Appended values are not a whole number of rows', { expected: `a multiple of ${cols}`, actual: data.length });
-        length += data.length;
-      }
-      // written before append resolves: no copy needed
-      await writeFullyAt(handle, parts.map(floatBytesView), headerLength + rows * rowBytes);
-      rows += length / cols;
+      const data = values instanceof Float32Array ? values : values.data;
+      if (!(values instanceof Float32Array) && values.cols !== cols) throw argumentError('Appended rows have another column count', { expected: cols, actual: values.cols });
+      if (data.length % cols !== 0) throw argumentError('Appended values are not a whole number of rows', { expected: `a multiple of ${cols}`, actual: data.length });
+      const bytes = floatBytesView(data); // written before append resolves: no copy needed
+      await handle.write(bytes, 0, bytes.length, headerLength + rows * rowBytes);
+      rows += data.length / cols;
       await writeHeader();
     },
     async finalize() {
