@@ -169,7 +169,7 @@ describe('4, 5, 11, 12: checks before the work', () => {
   it('refuses duplicate --ood names', async () => {
     const run = await cli([...evalArgs, '--ood', `a=${FASHION}`, '--ood', `a=${FASHION_VAL}`]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/Two --ood sets are named "a"/);
+    expect(run.stderr).toMatch(/opnp: two --ood sets are named "a"/);
   });
 
   it.each([
@@ -188,7 +188,7 @@ describe('4, 5, 11, 12: checks before the work', () => {
     const extract = ['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE];
     const missing = await cli([...extract, '--out', '/nonexistent-folder/f.npy']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/Cannot write the features \(--out\) to \/nonexistent-folder\/f\.npy: folder \/nonexistent-folder does not exist/);
+    expect(missing.stderr).toMatch(/opnp: cannot write the features \(--out\) to \/nonexistent-folder\/f\.npy: folder \/nonexistent-folder does not exist/);
     expect(missing.stderr).not.toMatch(/not found/);
     const folder = await cli([...extract, '--out', join(dir, 'f.npy'), '--logits-out', dir]);
     expect(folder.stderr).toMatch(/it is a folder/);
@@ -210,9 +210,9 @@ describe('4, 5, 11, 12: checks before the work', () => {
   it('says what is wrong: malformed noise, missing or mis-shaped features, NaN sensitivities', async () => {
     const dir = tempDir();
     const noise = await cli([...evalArgs, '--ood', 'n=noise:abc']);
-    expect(noise.stderr).toMatch(/Malformed noise spec "noise:abc"/);
+    expect(noise.stderr).toMatch(/opnp: malformed noise spec "noise:abc"/);
     const missing = await cli([...evalArgs, '--ood', `f=features:${join(dir, 'none.npy')}`]);
-    expect(missing.stderr).toMatch(/Cached features file not found: .*none\.npy/);
+    expect(missing.stderr).toMatch(/opnp: cached features file not found: .*none\.npy/);
     writeFileSync(join(dir, 'wide.npy'), encodeNpy({ dtype: 'float32', shape: [100, 300], data: new Float32Array(30000) }));
     const wide = await cli([...evalArgs, '--ood', `f=features:${join(dir, 'wide.npy')}`]);
     expect(wide.stderr).toMatch(/expected \[N, 128\], got \[100, 300\]/);
@@ -239,7 +239,7 @@ describe('8. sensitivity merge', () => {
     expect((await merge(a, a, b)).stderr).toMatch(/are the same shard 1\/3: merging both would count it twice/);
     const partial = await merge(a, b);
     expect(partial.code).toBe(1);
-    expect(partial.stderr).toMatch(/Shard 3 of 3 is missing/);
+    expect(partial.stderr).toMatch(/opnp: shard 3 of 3 is missing/);
     const allowed = await merge(a, b, '--allow-partial');
     expect(allowed.code).toBe(0);
     expect(allowed.stderr).toMatch(/covers only shards 1, 2 of 3/);
@@ -286,7 +286,7 @@ describe('8. sensitivity merge', () => {
     expect((JSON.parse(readFileSync(join(dir, 'st.npy.json'), 'utf8')) as { count: number }).count).toBe(0);
     const both = await cli([...base, '--state-out', join(dir, 'st2.npy'), '--out', join(dir, 's.npy')]);
     expect(both.code).toBe(1);
-    expect(both.stderr).toMatch(/Shard 1\/5000 holds no readable samples/);
+    expect(both.stderr).toMatch(/opnp: shard 1\/5000 holds no readable samples/);
   });
 });
 
