@@ -95,3 +95,28 @@ describe('a truncated .gz dataset and the partial output it leaves', () => {
     expect(refused).toContain(`rerun with the inputs it was started with; to start over with these, delete ${out}.partial, ${out}.partial.json or pass --restart`);
   });
 });
+
+describe('cached features extracted with other preprocessing', () => {
+  it('are refused with each differing field: the value recorded at extraction and the one given now', async () => {
+    const dir = tempDir();
+    const normalised = join(dir, 'normalised.npy');
+    const plain = join(dir, 'plain.npy');
+    expect((await cli(['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE, '--out', normalised, '-q'])).code).toBe(0);
+    expect((await cli(['extract', '--model', MODEL, '--data', FASHION_VAL, '--out', plain, '-q'])).code).toBe(0);
+    const evaluation = ['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.05', '--methods', 'energy', '-q'];
+
+    const flags = await cli([...evaluation, '--test', `features:${normalised}`, '--ood', `f=${FASHION_VAL}`, '--mean', '0.5', '--std', '0.3081', '--resize', '32']);
+    expect(flags.code).toBe(1);
+    expect(oneLine(flags.stderr)).toBe(
+      `opnp: the preprocessing flags differ from the preprocessing the cached features features:${normalised} were extracted with: --mean was [0.1307], now [0.5]; --resize was 28, now 32. ` +
+        'Drop the preprocessing flags (the recorded preprocessing is used) or extract the features again',
+    );
+
+    const two = await cli([...evaluation, '--test', `features:${normalised}`, '--ood', `f=features:${plain}`]);
+    expect(two.code).toBe(1);
+    expect(oneLine(two.stderr)).toBe(
+      `opnp: the cached features features:${normalised} and features:${plain} were extracted with different preprocessing (mean [0.1307] and absent; std [0.3081] and absent). ` +
+        'Extract every set with the same --mean/--std/--resize/--crop',
+    );
+  });
+});
