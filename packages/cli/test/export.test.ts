@@ -134,6 +134,19 @@ describe('opnp export', () => {
     for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i]! - expected[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i]!)));
   });
 
+  it('refuses an already exported detector as --model at once, in command-line terms, before any training pass', async () => {
+    const out = join(dir, 'again.onnx');
+    const again = await cli(['export', '--model', detector, '--train', TRAIN, ...NORMALISE, '--opnp', P, '--out', out]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toBe(
+      `opnp: --model: ${detector} is already an OOD detector written by opnp export (it has an ood_score output), not a classifier to export. ` +
+        'Pass the classifier it was exported from as --model; the detector itself is ready to run (onnxruntime or TensorFlow.js, as opnp export printed)\n',
+    );
+    expect(again.stderr).not.toMatch(/sensitivity|scoreOutput|decisionOutput/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('fails cleanly and writes nothing on bad input', async () => {
     const out = join(dir, 'bad.onnx');
     const noOpnp = await cli(['export', '--model', MODEL, '--train', TRAIN, '--out', out]);
