@@ -125,7 +125,7 @@ describe('3. unreadable images', () => {
       mkdirSync(out, { recursive: true });
       const run = await cli(['extract', '--model', MODEL, '--data', data, ...NORMALISE, '--out', join(out, 'f.npy'), '--logits-out', join(out, 'l.npy'), '--batch-size', '4', '--image-workers', workers, '--restart']);
       // libvips words a decoding error from its process-wide error buffer, which concurrent decodes add to
-      const stderr = run.stderr.replaceAll(out, '<out>').replace(/Cannot decode image \([^)]*\)/g, 'Cannot decode image (<libvips>)');
+      const stderr = run.stderr.replaceAll(out, '<out>').replace(/([Cc])annot decode image \([^)]*\)/g, '$1annot decode image (<libvips>)');
       return { ...run, stderr, out };
     };
     const main = await extract('0');
@@ -136,7 +136,7 @@ describe('3. unreadable images', () => {
       expect(run.code).toBe(0);
       expect(run.stderr).toBe(main.stderr);
       for (const file of ['f.npy', 'l.npy']) expect(readFileSync(join(run.out, file)).equals(readFileSync(join(main.out, file))), file).toBe(true);
-      const sidecar = (out: string) => readFileSync(join(out, 'f.npy.json'), 'utf8').replaceAll(out, '<out>').replace(/Cannot decode image \([^)]*\)/g, 'Cannot decode image (<libvips>)');
+      const sidecar = (out: string) => readFileSync(join(out, 'f.npy.json'), 'utf8').replaceAll(out, '<out>').replace(/([Cc])annot decode image \([^)]*\)/g, '$1annot decode image (<libvips>)');
       expect(sidecar(run.out)).toBe(sidecar(main.out));
     }
     const strictMain = await extract('0', `folder:${images}#strict`);
@@ -173,9 +173,9 @@ describe('4, 5, 11, 12: checks before the work', () => {
   });
 
   it.each([
-    [['--json', '/nonexistent-folder/r.json'], /Cannot write the JSON report \(--json\) to .*folder \/nonexistent-folder does not exist/],
-    [['--save', '/nonexistent-folder/results'], /Cannot write the results folder .*folder \/nonexistent-folder does not exist/],
-    [['--checkpoint', '/nonexistent-folder/c.npy'], /Cannot write the checkpoint \(--checkpoint\) .*does not exist/],
+    [['--json', '/nonexistent-folder/r.json'], /opnp: cannot write the JSON report \(--json\) to .*folder \/nonexistent-folder does not exist/],
+    [['--save', '/nonexistent-folder/results'], /opnp: cannot write the results folder .*folder \/nonexistent-folder does not exist/],
+    [['--checkpoint', '/nonexistent-folder/c.npy'], /opnp: cannot write the checkpoint \(--checkpoint\) .*does not exist/],
   ])('checks %j before any work', async (flags, message) => {
     const run = await cli([...evalArgs, '--ood', `f=${FASHION_VAL}`, ...flags]);
     expect(run.code).toBe(1);
