@@ -16,6 +16,7 @@ import { EXIT, isInterrupted, UsageError } from './errors.js';
 import { writeLine, type CliIo } from './io.js';
 import { commandPath, HELP_FLAGS, scanArgs } from './command-line.js';
 import { usageProblem } from './usage-problems.js';
+import { lowerFirstWord } from './message-case.js';
 
 import { VERSION } from './version.js';
 
@@ -56,7 +57,8 @@ async function wholeProgram(io: CliIo): Promise<Command> {
 
 /**
  * Runs the CLI on `argv` (`process.argv` shape: node, script, ...args) and returns the exit code.
- * Errors are reported as one line `opnp: <message>` on `io.stderr`.
+ * Errors are reported as one line `opnp: <message>` on `io.stderr`, the message's first word lower-case unless it is
+ * a name (see message-case.ts).
  *
  * @example
  * ```ts
@@ -78,7 +80,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const seeHelp = `(see ${commandPath(scan.command)} --help)`;
   const problem = await usageProblem(scan, everyCommand);
   if (problem) {
-    writeLine(io.stderr, `opnp: ${problem} ${seeHelp}`);
+    writeLine(io.stderr, `opnp: ${lowerFirstWord(problem)} ${seeHelp}`);
     return EXIT.usage;
   }
   try {
@@ -91,15 +93,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       if (error.code === 'commander.executeSubCommandAsync') return EXIT.ok;
       // Our option parsers throw OpnpErrors; commander wraps nothing, so these are real usage errors.
-      writeLine(io.stderr, `opnp: ${commanderMessage(error)} ${seeHelp}`);
+      writeLine(io.stderr, `opnp: ${lowerFirstWord(commanderMessage(error))} ${seeHelp}`);
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof UsageError) {
-      writeLine(io.stderr, `opnp: ${error.message} ${seeHelp}`);
+      writeLine(io.stderr, `opnp: ${lowerFirstWord(error.message)} ${seeHelp}`);
       return EXIT.usage;
     }
     if (isInterrupted(error)) {
-      writeLine(io.stderr, `opnp: ${error.message}`);
+      writeLine(io.stderr, `opnp: ${lowerFirstWord(error.message)}`);
       return EXIT.interrupted;
     }
     if (isAbort(error, io.signal)) {
@@ -107,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.interrupted;
     }
     const message = isOpnpError(error) || error instanceof Error ? error.message : String(error);
-    writeLine(io.stderr, `opnp: ${message.split('\n')[0]}`);
+    writeLine(io.stderr, `opnp: ${lowerFirstWord(message.split('\n')[0]!)}`);
     if (io.env.OPNP_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return EXIT.error;
   }

@@ -4,6 +4,8 @@
 import { createMethodRegistry, parseMethodList } from '@opnp/pipeline';
 import { isOpnpError } from '@opnp/core';
 import { flagError } from './errors.js';
+import { splitList } from './options.js';
+import { lowerFirstWord } from './message-case.js';
 import { unknownNamesMessage } from './suggest.js';
 
 /** The methods the command line knows. */
@@ -11,12 +13,12 @@ export const CLI_METHODS = createMethodRegistry();
 
 /** Parses `--methods a,b,c` (case-insensitive, duplicates dropped); throws on unknown names, with the nearest known ones. */
 export function parseMethods(text: string): string[] {
-  const unknown = text.split(',').map((s) => s.trim().toLowerCase()).filter((name) => name !== '' && !CLI_METHODS.has(name));
+  const unknown = splitList('--methods', text).map((s) => s.toLowerCase()).filter((name) => !CLI_METHODS.has(name));
   if (unknown.length > 0) throw flagError('--methods', unknownNamesMessage('method', [...new Set(unknown)], CLI_METHODS.names()));
   try {
     return parseMethodList(CLI_METHODS, text);
   } catch (error) {
-    if (isOpnpError(error)) throw flagError('--methods', error.message.replace(/^Expected/, 'expected'));
+    if (isOpnpError(error)) throw flagError('--methods', lowerFirstWord(error.message));
     throw error;
   }
 }

@@ -38,14 +38,35 @@ export function checkDatasetSpec(flag: string | undefined, spec: string): string
   return spec;
 }
 
+/**
+ * The items of a comma-separated value of `flag` (`--methods`, `--opnp`, `--mean`, ...), trimmed. An empty item
+ * (`energy,,msp`, a leading or trailing comma) is refused with its position, so no list silently drops a value.
+ */
+export function splitList(flag: string, text: string): string[] {
+  if (text.trim() === '') throw flagError(flag, `expected a comma-separated list, got an empty value`);
+  const items = text.split(',').map((s) => s.trim());
+  const empty = items.indexOf('');
+  if (empty >= 0) throw flagError(flag, `item ${empty + 1} is empty in "${text}"`);
+  return items;
+}
+
 /** `--mean 0.5` or `--mean 0.485,0.456,0.406`: one value or one per channel. */
 export function parseNumberList(flag: string, text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim());
-  const values = parts.map(Number);
-  if (parts.some((p) => p === '') || values.some((v) => !Number.isFinite(v))) {
+  const values = splitList(flag, text).map(Number);
+  if (values.some((v) => !Number.isFinite(v))) {
     throw flagError(flag, `expected a number or comma-separated numbers, got "${text}"`);
   }
   return values;
+}
+
+/** `--resize 256` (the shorter side) or `--resize 224,288` (height,width exactly). */
+export function parseResize(text: string): number | [number, number] {
+  const items = splitList('--resize', text);
+  const sizes = items.map(Number);
+  if (items.length > 2 || !items.every((s) => /^\d+$/.test(s)) || !sizes.every((v) => Number.isSafeInteger(v) && v > 0)) {
+    throw flagError('--resize', `expected a positive integer n (the shorter side) or height,width (e.g. 224,288), got "${text}"`);
+  }
+  return sizes.length === 1 ? sizes[0]! : [sizes[0]!, sizes[1]!];
 }
 
 /** A fraction in `(0, 1]` (or `[0, 1)` with `allowZero`). */
@@ -97,7 +118,7 @@ const OPNP_KEYS: Record<string, keyof PruningPercentages> = { p_min: 'pMin', p_m
 export function parseOpnpPercentages(text: string): PruningPercentages {
   const flag = '--opnp';
   const out: Partial<Record<keyof PruningPercentages, number>> = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of splitList(flag, text)) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq).trim().toLowerCase().replace('-', '_');
     const name = OPNP_KEYS[key];

@@ -49,7 +49,7 @@ describe('opnp data info verifies the data length', () => {
     const cutRun = await cli(['data', 'info', cut, '--json']);
     expect(cutRun.code).toBe(1);
     expect(cutRun.stdout).toBe('');
-    expect(cutRun.stderr).toContain(`The gzip data ends early: the compressed stream stops at byte ${gz.length - 10} of the file`);
+    expect(cutRun.stderr).toContain(`opnp: the gzip data ends early: the compressed stream stops at byte ${gz.length - 10} of the file`);
     expect(cutRun.stderr).toContain('expected 76 decompressed bytes (header and data of dims [3, 4, 5] of uint8)');
     const raw = write('raw-images-idx3-ubyte', idx([3, 4, 5], 50));
     const rawRun = await cli(['data', 'info', raw]);
@@ -69,11 +69,11 @@ describe('opnp data info verifies the data length', () => {
   it('an unknown format prefix and a missing file get their own messages', async () => {
     const prefix = await cli(['data', 'info', 'noise:abc']);
     expect(prefix.code).toBe(1);
-    expect(prefix.stderr).toMatch(/^opnp: Unknown dataset format prefix "noise:"/);
+    expect(prefix.stderr).toMatch(/^opnp: unknown dataset format prefix "noise:"/);
     expect(prefix.stderr).toContain('npy:');
     const missing = join(dir, 'missing.npy');
     const run = await cli(['data', 'info', missing]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(new RegExp(`^opnp: File not found: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(run.stderr).toMatch(new RegExp(`^opnp: file not found: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   });
 });

@@ -65,6 +65,6 @@ describe('sharded caches, sharded eval and opnp eval merge', () => {
     expect((await cli([...base, '--shard', '3/2', '--scores-out', 's.npy'])).stderr).toMatch(/--shard/);
     const missing = await cli(['eval', 'merge', join(tempDir(), 'scores.shard-001-of-002.npy')]);
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(/Eval shard scores not found: .*scores/);
+    expect(missing.stderr).toMatch(/opnp: eval shard scores not found: .*scores/);
   });
 });

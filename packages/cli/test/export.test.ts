@@ -134,6 +134,19 @@ describe('opnp export', () => {
     for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i]! - expected[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[i]!)));
   });
 
+  it('refuses an already exported detector as --model at once, in command-line terms, before any training pass', async () => {
+    const out = join(dir, 'again.onnx');
+    const again = await cli(['export', '--model', detector, '--train', TRAIN, ...NORMALISE, '--opnp', P, '--out', out]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toBe(
+      `opnp: --model: ${detector} is already an OOD detector written by opnp export (it has an ood_score output), not a classifier to export. ` +
+        'Pass the classifier it was exported from as --model; the detector itself is ready to run (onnxruntime or TensorFlow.js, as opnp export printed)\n',
+    );
+    expect(again.stderr).not.toMatch(/sensitivity|scoreOutput|decisionOutput/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('fails cleanly and writes nothing on bad input', async () => {
     const out = join(dir, 'bad.onnx');
     const noOpnp = await cli(['export', '--model', MODEL, '--train', TRAIN, '--out', out]);
@@ -156,7 +169,7 @@ describe('opnp export', () => {
     expect(reactNoClip.code).toBe(2);
     const threeMeans = await cli(['export', '--model', MODEL, '--sensitivity', wrongShape, '--opnp', P, '--mean', '0.1,0.2,0.3', '--out', out, '--quiet']);
     expect(threeMeans.code).toBe(1);
-    expect(threeMeans.stderr).toMatch(/--mean must have 1 value or one per channel; expected 1 value \(the model input's channel count is 1\)/);
+    expect(threeMeans.stderr).toBe("opnp: --mean has 3 values, but the model input's channel count is 1; expected 1 value, got [0.1, 0.2, 0.3]\n");
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('bad.onnx'))).toEqual([]);
     expect(readFileSync(detector).length).toBeGreaterThan(1000);

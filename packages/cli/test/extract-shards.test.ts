@@ -49,7 +49,7 @@ describe('opnp extract --shard / opnp extract merge', () => {
     const [a, b, c] = shardFiles(dir, 3) as [string, string, string];
     const missing = await cli(['extract', 'merge', a, c, ...out]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^opnp: Shard 2 of 3 is missing/);
+    expect(missing.stderr).toMatch(/^opnp: shard 2 of 3 is missing/);
     expect((await cli(['extract', 'merge', a, b, b, c, ...out])).stderr).toMatch(/are the same shard 2\/3/);
     const other = tempDir();
     expect((await cli([...base.map((x) => (x === '0.1307' ? '0.2' : x)), '--out', join(other, 'f.npy'), '--shard', '2/3'])).code).toBe(0);
@@ -58,6 +58,6 @@ describe('opnp extract --shard / opnp extract merge', () => {
     const controller = new AbortController();
     const cut = await cli([...base.filter((x) => x !== '-q'), '--out', join(unfinished, 'f.npy'), '--shard', '2/3'], { signal: controller.signal, stderrTTY: true, onStderr: (t) => t.includes('/833') && controller.abort() });
     expect(cut.code).toBe(130);
-    expect((await cli(['extract', 'merge', a, join(unfinished, 'f.shard-002-of-003.npy'), c, ...out])).stderr).toMatch(/Shard 2\/3 .* is unfinished: \d+ of 833 samples/);
+    expect((await cli(['extract', 'merge', a, join(unfinished, 'f.shard-002-of-003.npy'), c, ...out])).stderr).toMatch(/opnp: shard 2\/3 .* is unfinished: \d+ of 833 samples/);
   });
 });

@@ -165,7 +165,7 @@ describe('did you mean', () => {
       else expect(run.stderr, args.join(' ')).toBe(stderr);
     }
     // A prefix near no format is left to the dataset's own message.
-    expect((await cli(['data', 'info', 'frobnicate:./x'])).stderr).toMatch(/^opnp: Unknown dataset format prefix "frobnicate:"; expected one of idx:/);
+    expect((await cli(['data', 'info', 'frobnicate:./x'])).stderr).toMatch(/^opnp: unknown dataset format prefix "frobnicate:"; expected one of idx:/);
   });
 
   it('suggests the nearest method and option of --method-option, before any model is loaded', async () => {
@@ -261,7 +261,7 @@ describe('combinations that were silently accepted are refused', () => {
     for (const args of passing) {
       const run = await cli(args);
       expect(run.code, args.join(' ')).toBe(1);
-      expect(run.stderr, args.join(' ')).toMatch(/^opnp: Model file not found: \/nonexistent\/m\.onnx/m);
+      expect(run.stderr, args.join(' ')).toMatch(/^opnp: model file not found: \/nonexistent\/m\.onnx/m);
     }
   });
 

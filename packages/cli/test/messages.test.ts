@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoAssetPath } from '../src/commands/demo.js';
+import { lowerFirstWord } from '../src/message-case.js';
 import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
 
 /** Exactly one `opnp: ` line on stderr. */
@@ -16,6 +17,29 @@ function oneLine(stderr: string): string {
   return lines[0]!;
 }
 
+describe('the first word after opnp:', () => {
+  it('is lower-case unless it is a name (a flag, an acronym, a word with inner capitals, a proper name)', async () => {
+    const cases: [string, string][] = [
+      ['The model path is a directory', 'the model path is a directory'],
+      ['A labels .npy must be 1-D', 'a labels .npy must be 1-D'],
+      ['Shard 2 of 3 is missing', 'shard 2 of 3 is missing'],
+      ['Cannot write x.npy: folder y does not exist. Create the folder first', 'cannot write x.npy: folder y does not exist. Create the folder first'],
+      ['already lower-case', 'already lower-case'],
+      ['IDX file is truncated', 'IDX file is truncated'],
+      ['ReAct clip threshold must be a number', 'ReAct clip threshold must be a number'],
+      ['TensorFlow.js models need @opnp/backend-tfjs', 'TensorFlow.js models need @opnp/backend-tfjs'],
+      ['Dense layer "d" is used more than once', 'Dense layer "d" is used more than once'],
+      ['--mean has 2 values', '--mean has 2 values'],
+      ['"x" is not a dataset', '"x" is not a dataset'],
+      ['', ''],
+    ];
+    for (const [message, shown] of cases) expect(lowerFirstWord(message), message).toBe(shown);
+    // Through the command: a library message (capitalised sentence) after the prefix.
+    const missing = await cli(['extract', '--model', '/nonexistent/m.onnx', '--data', TEST, '--out', join(tempDir(), 'f.npy')]);
+    expect(oneLine(missing.stderr)).toMatch(/^opnp: model file not found: \/nonexistent\/m\.onnx/);
+  });
+});
+
 describe('--model naming a folder', () => {
   it('says the path is a directory and which file is expected, not "not found"', async () => {
     const dir = tempDir();
@@ -23,7 +47,7 @@ describe('--model naming a folder', () => {
     const run = await cli(['extract', '--model', dir, '--data', TEST, '--out', join(dir, 'f.npy')]);
     expect(run.code).toBe(1);
     const line = oneLine(run.stderr);
-    expect(line).toContain('The model path is a directory, not a model file');
+    expect(line).toContain('opnp: the model path is a directory, not a model file');
     expect(line).toContain('expected an ONNX model file (.onnx) or a TensorFlow.js model.json');
     expect(line).toContain(join(dir, 'mnist-cnn.onnx'));
     expect(line).not.toMatch(/not found/);
@@ -36,13 +60,14 @@ describe('--mean and --std errors name the flags', () => {
     const extract = ['extract', '--model', MODEL, '--data', TEST, '--out', join(dir, 'f.npy'), '-q'];
     const count = await cli([...extract, '--mean', '0.1,0.2']);
     expect(count.code).toBe(1);
-    expect(oneLine(count.stderr)).toMatch(/^opnp: --mean has 2 values, but the model input's channel count is 1: give 1 value/);
+    // Each fact once (not "give 1 value; expected 1 value, got 2 values [...]").
+    expect(oneLine(count.stderr)).toBe("opnp: --mean has 2 values, but the model input's channel count is 1; expected 1 value, got [0.1, 0.2]");
     const zero = await cli([...extract, '--std', '0']);
     expect(oneLine(zero.stderr)).toMatch(/^opnp: --std values must be finite and non-zero/);
     const evaluation = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.05', '--test', TEST, '--ood', `f=${FASHION_VAL}`, '--methods', 'energy', '--std', '1,2', '-q']);
     expect(oneLine(evaluation.stderr)).toMatch(/^opnp: --std has 2 values, but the model input's channel count is 1/);
     const detector = await cli(['export', '--model', MODEL, '--train', TRAIN, '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1', '--mean', '1,2,3', '--out', join(dir, 'd.onnx'), '-q']);
-    expect(oneLine(detector.stderr)).toMatch(/^opnp: --mean must have 1 value or one per channel; expected 1 value \(the model input's channel count is 1\)/);
+    expect(oneLine(detector.stderr)).toBe("opnp: --mean has 3 values, but the model input's channel count is 1; expected 1 value, got [1, 2, 3]");
     for (const run of [count, zero, evaluation, detector]) expect(run.stderr).not.toContain('preprocess');
   });
 });
@@ -59,14 +84,39 @@ describe('a truncated .gz dataset and the partial output it leaves', () => {
     const first = await cli([...base, ...NORMALISE]);
     expect(first.code).toBe(1);
     const line = oneLine(first.stderr);
-    expect(line).toContain(`The gzip data ends early: the compressed stream stops at byte ${cut} of the file, whose size is ${cut} bytes, before its end (file: ${data}, offset ${cut}); expected ${16 + 2500 * 784} decompressed bytes`);
+    expect(line).toContain(`opnp: the gzip data ends early: the compressed stream stops at byte ${cut} of the file, whose size is ${cut} bytes, before its end (file: ${data}, offset ${cut}); expected ${16 + 2500 * 784} decompressed bytes`);
     expect(line).not.toMatch(/more bytes/);
     expect(existsSync(`${out}.partial`)).toBe(true);
 
     const other = await cli(base);
     expect(other.code).toBe(1);
     const refused = oneLine(other.stderr);
-    expect(refused).toContain('The partial output belongs to another run: data.preprocess differs (data.preprocess.mean was [0.1307], now absent; data.preprocess.std was [0.3081], now absent)');
+    expect(refused).toContain('opnp: the partial output belongs to another run: data.preprocess differs (data.preprocess.mean was [0.1307], now absent; data.preprocess.std was [0.3081], now absent)');
     expect(refused).toContain(`rerun with the inputs it was started with; to start over with these, delete ${out}.partial, ${out}.partial.json or pass --restart`);
+  });
+});
+
+describe('cached features extracted with other preprocessing', () => {
+  it('are refused with each differing field: the value recorded at extraction and the one given now', async () => {
+    const dir = tempDir();
+    const normalised = join(dir, 'normalised.npy');
+    const plain = join(dir, 'plain.npy');
+    expect((await cli(['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE, '--out', normalised, '-q'])).code).toBe(0);
+    expect((await cli(['extract', '--model', MODEL, '--data', FASHION_VAL, '--out', plain, '-q'])).code).toBe(0);
+    const evaluation = ['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.05', '--methods', 'energy', '-q'];
+
+    const flags = await cli([...evaluation, '--test', `features:${normalised}`, '--ood', `f=${FASHION_VAL}`, '--mean', '0.5', '--std', '0.3081', '--resize', '32']);
+    expect(flags.code).toBe(1);
+    expect(oneLine(flags.stderr)).toBe(
+      `opnp: the preprocessing flags differ from the preprocessing the cached features features:${normalised} were extracted with: --mean was [0.1307], now [0.5]; --resize was 28, now 32. ` +
+        'Drop the preprocessing flags (the recorded preprocessing is used) or extract the features again',
+    );
+
+    const two = await cli([...evaluation, '--test', `features:${normalised}`, '--ood', `f=features:${plain}`]);
+    expect(two.code).toBe(1);
+    expect(oneLine(two.stderr)).toBe(
+      `opnp: the cached features features:${normalised} and features:${plain} were extracted with different preprocessing (mean [0.1307] and absent; std [0.3081] and absent). ` +
+        'Extract every set with the same --mean/--std/--resize/--crop',
+    );
   });
 });

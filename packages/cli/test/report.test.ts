@@ -163,7 +163,7 @@ describe('opnp report', () => {
 
     const c = await cli(['report', join(root, 'missing'), '--out', join(root, 'x')]);
     expect(c.code).toBe(1);
-    expect(c.stderr).toMatch(/Not found/);
+    expect(c.stderr).toMatch(/^opnp: not found/);
   });
 
   it.skipIf(!existsSync(CHROMIUM))('loads in headless Chromium with every figure visible and the table matching the JSON', async () => {

@@ -125,7 +125,7 @@ describe('3. unreadable images', () => {
       mkdirSync(out, { recursive: true });
       const run = await cli(['extract', '--model', MODEL, '--data', data, ...NORMALISE, '--out', join(out, 'f.npy'), '--logits-out', join(out, 'l.npy'), '--batch-size', '4', '--image-workers', workers, '--restart']);
       // libvips words a decoding error from its process-wide error buffer, which concurrent decodes add to
-      const stderr = run.stderr.replaceAll(out, '<out>').replace(/Cannot decode image \([^)]*\)/g, 'Cannot decode image (<libvips>)');
+      const stderr = run.stderr.replaceAll(out, '<out>').replace(/([Cc])annot decode image \([^)]*\)/g, '$1annot decode image (<libvips>)');
       return { ...run, stderr, out };
     };
     const main = await extract('0');
@@ -136,7 +136,7 @@ describe('3. unreadable images', () => {
       expect(run.code).toBe(0);
       expect(run.stderr).toBe(main.stderr);
       for (const file of ['f.npy', 'l.npy']) expect(readFileSync(join(run.out, file)).equals(readFileSync(join(main.out, file))), file).toBe(true);
-      const sidecar = (out: string) => readFileSync(join(out, 'f.npy.json'), 'utf8').replaceAll(out, '<out>').replace(/Cannot decode image \([^)]*\)/g, 'Cannot decode image (<libvips>)');
+      const sidecar = (out: string) => readFileSync(join(out, 'f.npy.json'), 'utf8').replaceAll(out, '<out>').replace(/([Cc])annot decode image \([^)]*\)/g, '$1annot decode image (<libvips>)');
       expect(sidecar(run.out)).toBe(sidecar(main.out));
     }
     const strictMain = await extract('0', `folder:${images}#strict`);
@@ -169,13 +169,13 @@ describe('4, 5, 11, 12: checks before the work', () => {
   it('refuses duplicate --ood names', async () => {
     const run = await cli([...evalArgs, '--ood', `a=${FASHION}`, '--ood', `a=${FASHION_VAL}`]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/Two --ood sets are named "a"/);
+    expect(run.stderr).toMatch(/opnp: two --ood sets are named "a"/);
   });
 
   it.each([
-    [['--json', '/nonexistent-folder/r.json'], /Cannot write the JSON report \(--json\) to .*folder \/nonexistent-folder does not exist/],
-    [['--save', '/nonexistent-folder/results'], /Cannot write the results folder .*folder \/nonexistent-folder does not exist/],
-    [['--checkpoint', '/nonexistent-folder/c.npy'], /Cannot write the checkpoint \(--checkpoint\) .*does not exist/],
+    [['--json', '/nonexistent-folder/r.json'], /opnp: cannot write the JSON report \(--json\) to .*folder \/nonexistent-folder does not exist/],
+    [['--save', '/nonexistent-folder/results'], /opnp: cannot write the results folder .*folder \/nonexistent-folder does not exist/],
+    [['--checkpoint', '/nonexistent-folder/c.npy'], /opnp: cannot write the checkpoint \(--checkpoint\) .*does not exist/],
   ])('checks %j before any work', async (flags, message) => {
     const run = await cli([...evalArgs, '--ood', `f=${FASHION_VAL}`, ...flags]);
     expect(run.code).toBe(1);
@@ -188,7 +188,7 @@ describe('4, 5, 11, 12: checks before the work', () => {
     const extract = ['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE];
     const missing = await cli([...extract, '--out', '/nonexistent-folder/f.npy']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/Cannot write the features \(--out\) to \/nonexistent-folder\/f\.npy: folder \/nonexistent-folder does not exist/);
+    expect(missing.stderr).toMatch(/opnp: cannot write the features \(--out\) to \/nonexistent-folder\/f\.npy: folder \/nonexistent-folder does not exist/);
     expect(missing.stderr).not.toMatch(/not found/);
     const folder = await cli([...extract, '--out', join(dir, 'f.npy'), '--logits-out', dir]);
     expect(folder.stderr).toMatch(/it is a folder/);
@@ -210,9 +210,9 @@ describe('4, 5, 11, 12: checks before the work', () => {
   it('says what is wrong: malformed noise, missing or mis-shaped features, NaN sensitivities', async () => {
     const dir = tempDir();
     const noise = await cli([...evalArgs, '--ood', 'n=noise:abc']);
-    expect(noise.stderr).toMatch(/Malformed noise spec "noise:abc"/);
+    expect(noise.stderr).toMatch(/opnp: malformed noise spec "noise:abc"/);
     const missing = await cli([...evalArgs, '--ood', `f=features:${join(dir, 'none.npy')}`]);
-    expect(missing.stderr).toMatch(/Cached features file not found: .*none\.npy/);
+    expect(missing.stderr).toMatch(/opnp: cached features file not found: .*none\.npy/);
     writeFileSync(join(dir, 'wide.npy'), encodeNpy({ dtype: 'float32', shape: [100, 300], data: new Float32Array(30000) }));
     const wide = await cli([...evalArgs, '--ood', `f=features:${join(dir, 'wide.npy')}`]);
     expect(wide.stderr).toMatch(/expected \[N, 128\], got \[100, 300\]/);
@@ -239,7 +239,7 @@ describe('8. sensitivity merge', () => {
     expect((await merge(a, a, b)).stderr).toMatch(/are the same shard 1\/3: merging both would count it twice/);
     const partial = await merge(a, b);
     expect(partial.code).toBe(1);
-    expect(partial.stderr).toMatch(/Shard 3 of 3 is missing/);
+    expect(partial.stderr).toMatch(/opnp: shard 3 of 3 is missing/);
     const allowed = await merge(a, b, '--allow-partial');
     expect(allowed.code).toBe(0);
     expect(allowed.stderr).toMatch(/covers only shards 1, 2 of 3/);
@@ -286,7 +286,7 @@ describe('8. sensitivity merge', () => {
     expect((JSON.parse(readFileSync(join(dir, 'st.npy.json'), 'utf8')) as { count: number }).count).toBe(0);
     const both = await cli([...base, '--state-out', join(dir, 'st2.npy'), '--out', join(dir, 's.npy')]);
     expect(both.code).toBe(1);
-    expect(both.stderr).toMatch(/Shard 1\/5000 holds no readable samples/);
+    expect(both.stderr).toMatch(/opnp: shard 1\/5000 holds no readable samples/);
   });
 });
 

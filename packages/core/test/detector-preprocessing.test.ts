@@ -27,6 +27,15 @@ describe('detector preprocessing', () => {
     expect(() => checkDetectorPreprocessing({ std: [1, 0] })).toThrow(/preprocessing\.std is invalid/);
   });
 
+  it('says a per-channel list of the wrong length once: the count, the channels, what is expected, the values', () => {
+    expect(() => checkDetectorPreprocessing({ channels: 3, mean: [0.1, 0.2] })).toThrow(
+      /^preprocessing\.mean has 2 values, but preprocessing\.channels is 3; expected 1 value or 3 \(one per channel\), got \[0\.1, 0\.2\]$/,
+    );
+    expect(() => checkDetectorPreprocessing({ channels: 1, std: [1, 2] }, 'the flags', { std: '--std', channels: "the model input's channel count" })).toThrow(
+      /^--std has 2 values, but the model input's channel count is 1; expected 1 value, got \[1, 2\]$/,
+    );
+  });
+
   it('reads broken metadata as MODEL_FORMAT naming the file', () => {
     expect(codeOf(() => decodeDetectorPreprocessing('{not json', 'd.onnx'))).toBe('MODEL_FORMAT');
     expect(codeOf(() => decodeDetectorPreprocessing('{"std":0}', 'd.onnx'))).toBe('MODEL_FORMAT');

@@ -146,9 +146,9 @@ function perChannel(field: 'mean' | 'std', value: number | readonly number[] | u
   if (values.length !== 1 && values.length !== channels) {
     const why = source.explicit ? `${label('channels')} is ${channels}` : `the images have ${channelWords(source.stored)}`;
     const canConvert = !source.explicit && (values.length === 1 || values.length === 3) && (channels === 1 || channels === 3);
-    throw argumentError(`${label(field)} has ${values.length} values, but ${why}: give 1 value${channels === 1 ? '' : ` or ${channels} (one per channel)`}`, {
-      expected: channels === 1 ? '1 value' : `1 or ${channels} values`,
-      actual: `${values.length} values [${values.join(', ')}]`,
+    throw argumentError(`${label(field)} has ${values.length} values, but ${why}`, {
+      expected: channels === 1 ? '1 value' : `1 value or ${channels} (one per channel)`,
+      actual: [...values],
       ...(canConvert ? { hint: `Or set ${label('channels')} to ${values.length} to convert the ${channelWords(source.stored)} of the stored images` } : {}),
     });
   }

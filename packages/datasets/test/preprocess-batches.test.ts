@@ -122,11 +122,16 @@ describe('preprocessing', () => {
   it('says how many channels the images have and how many mean / std values were given', async () => {
     const ds = await openDataset(MNIST_TEST);
     const grey = await expectOpnpError(() => collect(ds, { preprocess: { mean: IMAGENET_MEAN } }), 'INVALID_ARGUMENT');
-    expect(grey.message).toMatch(/^preprocess\.mean has 3 values, but the images have 1 channel: give 1 value;/);
+    expect(grey.message).toMatch(/^preprocess\.mean has 3 values, but the images have 1 channel; expected 1 value, got \[0\.485, 0\.456, 0\.406\]\./);
     expect(grey.message).toMatch(/set preprocess\.channels to 3/);
     expect(grey.message).not.toMatch(/1 or 1/);
     const rgb = await expectOpnpError(() => collect(ds, { preprocess: { channels: 3, std: [1, 2] } }), 'INVALID_ARGUMENT');
-    expect(rgb.message).toMatch(/^preprocess\.std has 2 values, but preprocess\.channels is 3: give 1 value or 3 \(one per channel\)/);
+    expect(rgb.message).toBe('preprocess.std has 2 values, but preprocess.channels is 3; expected 1 value or 3 (one per channel), got [1, 2]');
+    // Each fact once: the count given, the channel count, what is expected, the values.
+    for (const message of [grey.message, rgb.message]) {
+      expect(message.match(/ values?\b/g)?.length, message).toBe(2);
+      expect(message).not.toMatch(/give|expected 1 value.*expected/);
+    }
   });
 });
 
@@ -208,14 +213,14 @@ describe('messages name the preprocessing options as the caller does', () => {
   const flags = { mean: '--mean', std: '--std', centerCrop: '--crop', channels: "the model input's channel count" };
 
   it('preprocess.<option> by default, the given names otherwise (also through a dataset pass)', async () => {
-    expect(await messageOf(() => resolvePreprocess({ channels: 1, mean: [0.1, 0.2] }, [1, 4, 4], false, true))).toMatch(/^preprocess\.mean has 2 values, but preprocess\.channels is 1: give 1 value/);
+    expect(await messageOf(() => resolvePreprocess({ channels: 1, mean: [0.1, 0.2] }, [1, 4, 4], false, true))).toBe('preprocess.mean has 2 values, but preprocess.channels is 1; expected 1 value, got [0.1, 0.2]');
     const named = await messageOf(() => resolvePreprocess({ channels: 1, mean: [0.1, 0.2] }, [1, 4, 4], false, true, flags));
-    expect(named).toMatch(/^--mean has 2 values, but the model input's channel count is 1: give 1 value/);
+    expect(named).toBe("--mean has 2 values, but the model input's channel count is 1; expected 1 value, got [0.1, 0.2]");
     expect(named).not.toContain('preprocess.');
     expect(await messageOf(() => resolvePreprocess({ std: 0 }, [1, 4, 4], false, true, flags))).toMatch(/^--std values must be finite and non-zero/);
     expect(await messageOf(() => resolvePreprocess({ mean: Number.NaN }, [1, 4, 4], false, true, flags))).toMatch(/^--mean values must be finite/);
     expect(await messageOf(() => resolvePreprocess({ centerCrop: 0 }, [1, 4, 4], false, true, flags))).toMatch(/^--crop must be a positive integer/);
     const ds = await openDataset(fixture('cifar10', 'test_batch.bin'));
-    expect(await messageOf(() => collect(ds, { preprocess: { std: [1, 2] }, preprocessNames: flags }))).toMatch(/^--std has 2 values, but the images have 3 channels: give 1 value or 3/);
+    expect(await messageOf(() => collect(ds, { preprocess: { std: [1, 2] }, preprocessNames: flags }))).toBe('--std has 2 values, but the images have 3 channels; expected 1 value or 3 (one per channel), got [1, 2]');
   });
 });

@@ -68,6 +68,34 @@ describe('a truncated .gz IDX file', () => {
     expectEndedEarly(await expectOpnpError(() => browserFromIdx(truncated, { file }), 'DATASET_FORMAT'));
   });
 
+  it('a .gz missing only its 8-byte trailer (or part of it) ends early in both entries, with the byte counts; a wrong checksum stays corrupt', async () => {
+    const small = idxImages(20);
+    const whole = gzipSync(small);
+    for (const missing of [8, 5, 1]) {
+      const kept = whole.length - missing;
+      const name = `trailer-${missing}-images-idx3-ubyte.gz`;
+      const errors = [await expectOpnpError(() => browserFromIdx(whole.subarray(0, kept), { file: name }), 'DATASET_FORMAT'), await expectOpnpError(() => nodeFromIdx(whole.subarray(0, kept), { file: name }), 'DATASET_FORMAT')];
+      for (const error of errors) {
+        expect(error.message, `${missing} bytes missing`).toMatch(new RegExp(`^The gzip data ends early: the compressed stream stops at byte ${kept} of the file, whose size is ${kept} bytes, before its end`));
+        expect(error.file).toBe(name);
+        expect(error.offset).toBe(kept);
+        expect(error.expected).toBe(`${small.length} decompressed bytes (header and data of dims [20, ${SIDE}, ${SIDE}] of uint8)`);
+        // Every data byte is there: only the trailer is missing.
+        expect(error.actual).toBe(`${small.length} decompressed bytes (0 missing)`);
+      }
+      expect(errors[0]!.message).toBe(errors[1]!.message);
+    }
+    // The whole trailer with a wrong CRC-32 (or length): corrupt data, in both entries.
+    for (const at of [whole.length - 8, whole.length - 1]) {
+      const bad = Uint8Array.from(whole);
+      bad[at] = bad[at]! ^ 0xff;
+      for (const parse of [browserFromIdx, nodeFromIdx]) {
+        const error = await expectOpnpError(() => parse(bad, { file: 'bad.gz' }), 'DATASET_FORMAT');
+        expect(error.message).toMatch(/^Corrupt gzip data \(incorrect (data|length) check\)/);
+      }
+    }
+  });
+
   it('a complete gzip of less data than the header announces says how many bytes there are in all', async () => {
     const short = raw.subarray(0, raw.length - 1000);
     const path = join(dir, 'short-images-idx3-ubyte.gz');

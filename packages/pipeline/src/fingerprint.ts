@@ -67,8 +67,16 @@ function differingValues(a: JsonValue | undefined, b: JsonValue | undefined, pat
  * with the value each side holds there, sorted by path; missing fields count.
  */
 export function fingerprintChanges(stored: RunFingerprint, current: RunFingerprint, depth = 3): FingerprintChange[] {
-  const keys = [...new Set([...Object.keys(stored.fields), ...Object.keys(current.fields)])].sort();
-  return keys.flatMap((key) => differingValues(stored.fields[key], current.fields[key], key, depth));
+  return jsonChanges(stored.fields, current.fields, depth);
+}
+
+/**
+ * Where two JSON objects differ, key by key, refined `depth` levels of objects below their keys, with the value each
+ * side holds there, sorted by path; missing keys count (e.g. two recorded preprocessings: `mean`, `resize`).
+ */
+export function jsonChanges(stored: { readonly [key: string]: JsonValue }, current: { readonly [key: string]: JsonValue }, depth = 0): FingerprintChange[] {
+  const keys = [...new Set([...Object.keys(stored), ...Object.keys(current)])].sort();
+  return keys.flatMap((key) => differingValues(stored[key], current[key], key, depth));
 }
 
 /**

@@ -72,6 +72,15 @@ describe('opnp export --model model.json (TensorFlow.js backend)', () => {
     expect(tfjs).toMatch(/^wrote .*detector\/model\.json$/m);
     expect(tfjs).toContain('tf.loadGraphModel');
     expect(readFileSync(join(dir, 'detector', 'model.json'), 'utf8')).toContain('ood_score');
+    // The detector itself as --model: refused at once (no training pass), saying what it is.
+    let refused = '';
+    const again = await runCli(
+      ['node', 'opnp', 'export', '--model', join(dir, 'detector', 'model.json'), '--train', data('mnist-train-6k-images-idx3-ubyte.gz'), '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1', '--out', join(dir, 'again')],
+      { stdout: { write: () => true }, stderr: { isTTY: false, write: (s: string) => ((refused += s), true) }, env: {} },
+    );
+    expect(again).toBe(1);
+    expect(refused).toMatch(/^opnp: --model: .*detector\/model\.json is already an OOD detector written by opnp export \(it has an ood_score output\)/);
+    expect(refused).not.toMatch(/sensitivity/);
     const onnx = await run(demoAssetPath('mnist-cnn.onnx'), join(dir, 'detector.onnx'));
     // The same network: the same sensitivity, hence the same kept weights, and thresholds close to float rounding.
     const kept = (text: string) => /\((\d+) of \d+ weights, (\d+) of \d+ neurons kept\)/.exec(text)?.slice(1);

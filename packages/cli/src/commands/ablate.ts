@@ -12,7 +12,7 @@ import { flagError, UsageError } from '../errors.js';
 import type { AblationPaper } from '../format/ablation-paper.js';
 import { ABLATION_RECIPE } from '../format/names.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { parseNumberList, parseOpnpPercentages } from '../options.js';
+import { parseNumberList, parseOpnpPercentages, splitList } from '../options.js';
 import { didYouMean } from '../suggest.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
 import { parseRecipe } from './report.js';
@@ -34,7 +34,7 @@ const PAPER_STATISTICS = ['mean', 'max', 'min', 'median', 'norm', 'variance'];
 
 /** `--statistics mean,max,norm`: the paper's names (`norm` is `l2`). */
 function parseStatistics(text: string): NeuronStatistic[] {
-  const names = text.split(',').map((s) => s.trim().toLowerCase());
+  const names = splitList('--statistics', text).map((s) => s.toLowerCase());
   return names.map((name) => {
     const statistic = name === 'norm' ? 'l2' : name;
     if (!(DEFAULT_STATISTICS as readonly string[]).includes(statistic)) {

@@ -19,7 +19,8 @@ export interface DataFlags {
   ood: string[];
   mean?: number[];
   std?: number[];
-  resize?: number;
+  /** `--resize n` (the shorter side) or `--resize h,w`. */
+  resize?: number | [number, number];
   crop?: number;
   resizeKernel?: ResizeKernel;
   valFraction: number;

@@ -10,7 +10,7 @@ import { writeLine } from '../io.js';
 import { renderMultiRun } from '../format/multi-run-table.js';
 import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type ShardInfo } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
-import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, parseKnnFitSamples, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber } from '../options.js';
+import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, parseKnnFitSamples, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber, splitList } from '../options.js';
 import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
@@ -195,7 +195,7 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
 
 /** `--seeds 0,1,2`. */
 function parseSeeds(text: string): number[] {
-  const seeds = text.split(',').map((part) => parseInteger('--seeds', part.trim(), { allowZero: true }));
+  const seeds = splitList('--seeds', text).map((part) => parseInteger('--seeds', part, { allowZero: true }));
   if (new Set(seeds).size !== seeds.length) throw flagError('--seeds', `expected distinct seeds, got "${text}"`);
   return seeds;
 }

@@ -7,7 +7,7 @@ import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptionNames, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
 import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
 import { flagError, UsageError } from '../errors.js';
-import { collect, parseChoice, parseInteger, parseNumberList, parseShard } from '../options.js';
+import { collect, parseChoice, parseInteger, parseNumberList, parseResize, parseShard } from '../options.js';
 
 /** What every command action gets. */
 export interface CommandContext {
@@ -49,7 +49,7 @@ export function addPreprocessOptions(command: Command): Command {
   return command
     .option('--mean <m[,m,m]>', 'per-channel mean subtracted after x/255 (one value or one per channel)', (v) => parseNumberList('--mean', v))
     .option('--std <s[,s,s]>', 'per-channel standard deviation divided after the mean (one value or one per channel)', (v) => parseNumberList('--std', v))
-    .option('--resize <n>', 'resize the shorter image side to n before the centre crop (default: input side / 0.875 for inputs >= 128, e.g. 256 for 224)', (v) => parseInteger('--resize', v))
+    .option('--resize <n|h,w>', 'resize the shorter image side to n (keeping the aspect ratio), or to exactly height h and width w (e.g. 224,288), before the centre crop (default: input side / 0.875 for inputs >= 128, e.g. 256 for 224)', parseResize)
     .option('--crop <n>', 'centre-crop size (default: the model input size)', (v) => parseInteger('--crop', v))
     .option('--resize-kernel <kernel>', `resampling kernel: ${RESIZE_KERNELS.join(', ')} (default pil-bilinear = torchvision Resize on PIL images; timm ViTs use pil-bicubic)`, parseChoice<ResizeKernel>('--resize-kernel', RESIZE_KERNELS));
 }
@@ -61,7 +61,7 @@ export function imageWorkersOption(flags: { readonly imageWorkers?: number; read
 }
 
 /** The preprocessing flags that were given. */
-export function preprocessFlags(options: { mean?: number[]; std?: number[]; resize?: number; crop?: number; resizeKernel?: ResizeKernel }): PreprocessOptions {
+export function preprocessFlags(options: { mean?: number[]; std?: number[]; resize?: number | [number, number]; crop?: number; resizeKernel?: ResizeKernel }): PreprocessOptions {
   return {
     ...(options.mean ? { mean: options.mean } : {}),
     ...(options.std ? { std: options.std } : {}),

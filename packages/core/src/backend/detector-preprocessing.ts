@@ -69,7 +69,7 @@ export function checkDetectorPreprocessing(value: unknown, where = 'preprocessin
   for (const field of ['mean', 'std'] as const) {
     const v = out[field];
     if (channels !== undefined && Array.isArray(v) && v.length !== 1 && v.length !== channels) {
-      throw new OpnpError('INVALID_ARGUMENT', `${label(field)} must have 1 value or one per channel`, { expected: `${channels === 1 ? '1 value' : `1 or ${channels} values`} (${label('channels')} is ${channels})`, actual: v });
+      throw new OpnpError('INVALID_ARGUMENT', `${label(field)} has ${v.length} values, but ${label('channels')} is ${channels}`, { expected: channels === 1 ? '1 value' : `1 value or ${channels} (one per channel)`, actual: v });
     }
   }
   return out as DetectorPreprocessing;

@@ -37,6 +37,7 @@ export function assertPoint(p: PruningPercentages, what: string): void {
 /** The options of `kind` are only those it takes. */
 export function assertOwnOptions(kind: string, options: object, own: readonly string[]): void {
   for (const [key, value] of Object.entries(options)) {
-    if (value !== undefined && !own.includes(key)) invalid(`The ${kind} ablation takes no option "${key}"`, key, own.length > 0 ? own.join(', ') : 'no options');
+    // The option is named in the message once (not again as "got <key>").
+    if (value !== undefined && !own.includes(key)) invalid(`The ${kind} ablation takes no option "${key}"`, undefined, own.length > 0 ? `one of ${own.join(', ')}` : 'no options');
   }
 }

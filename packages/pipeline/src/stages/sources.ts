@@ -5,10 +5,10 @@
  * use the same, and a different one given explicitly is refused.
  */
 import { OpnpError } from '@opnp/core';
-import { preprocessOptionsFor, type PreprocessOptions } from '@opnp/datasets';
+import { preprocessOptionsFor, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets';
 import { parseFeaturesSpec } from '../cached-features.js';
 import { openFeatureSource, type FeatureSource } from '../feature-source.js';
-import { canonicalJson, type JsonValue } from '../fingerprint.js';
+import { canonicalJson, describeFingerprintChanges, jsonChanges, showFingerprintValue, type JsonValue } from '../fingerprint.js';
 import type { LoadedModel } from '../model.js';
 import type { NamedSpec } from '../evaluation-types.js';
 import { validationNeeds, type ResolvedConfig } from './config.js';
@@ -29,19 +29,28 @@ function isEmpty(flags: PreprocessOptions | undefined): boolean {
   return flags === undefined || Object.values(flags).every((v) => v === undefined);
 }
 
+/** The fields in which two preprocessings differ, each named as the caller names it (`--mean`, else `mean`). */
+function preprocessChanges(stored: PreprocessOptions, current: PreprocessOptions, names: PreprocessOptionNames) {
+  const asJson = (p: PreprocessOptions) => p as unknown as { readonly [key: string]: JsonValue };
+  return jsonChanges(asJson(stored), asJson(current)).map((c) => ({ ...c, path: names[c.path as keyof PreprocessOptions] ?? c.path }));
+}
+
 /** The preprocessing for sets run through the model, reconciled with what cached features recorded. */
-function settlePreprocess(model: LoadedModel, flags: PreprocessOptions | undefined, cached: readonly FeatureSource[], modelRun: readonly string[]): PreprocessOptions | undefined {
+function settlePreprocess(model: LoadedModel, flags: PreprocessOptions | undefined, cached: readonly FeatureSource[], modelRun: readonly string[], names: PreprocessOptionNames = {}): PreprocessOptions | undefined {
   const recorded = cached.filter((s) => s.preprocess !== undefined);
   for (const source of recorded.slice(1)) {
     if (!same(source.preprocess!, recorded[0]!.preprocess!)) {
-      throw new OpnpError('STATE_MISMATCH', `The cached features ${recorded[0]!.spec} and ${source.spec} were extracted with different preprocessing`, { hint: 'Extract every set with the same --mean/--std/--resize/--crop' });
+      const values = preprocessChanges(recorded[0]!.preprocess!, source.preprocess!, {}).map((c) => `${c.path} ${showFingerprintValue(c.stored)} and ${showFingerprintValue(c.current)}`);
+      throw new OpnpError('STATE_MISMATCH', `The cached features ${recorded[0]!.spec} and ${source.spec} were extracted with different preprocessing (${values.join('; ')})`, { hint: 'Extract every set with the same --mean/--std/--resize/--crop' });
     }
   }
   const first = recorded[0]?.preprocess;
   if (!isEmpty(flags)) {
-    if (first && !same(preprocessOptionsFor(model.extractor.input, { ...flags }), first)) {
-      throw new OpnpError('STATE_MISMATCH', `The preprocessing flags differ from the preprocessing the cached features ${recorded[0]!.spec} were extracted with`, {
-        expected: JSON.stringify(first),
+    const given = preprocessOptionsFor(model.extractor.input, { ...flags });
+    if (first && !same(given, first)) {
+      // Each differing field: the value recorded at extraction ("was"), the one these flags give ("now").
+      const changes = describeFingerprintChanges(preprocessChanges(first, given, names));
+      throw new OpnpError('STATE_MISMATCH', `The preprocessing flags differ from the preprocessing the cached features ${recorded[0]!.spec} were extracted with: ${changes}`, {
         hint: 'Drop the preprocessing flags (the recorded preprocessing is used) or extract the features again',
       });
     }
@@ -78,7 +87,7 @@ export async function openSources(model: LoadedModel, config: ResolvedConfig, in
   for (const entry of all.filter((e) => parseFeaturesSpec(e.spec))) await open(entry, undefined);
   const modelRun = all.filter((e) => !parseFeaturesSpec(e.spec));
   const cached = [...opened.values()];
-  const preprocess = settlePreprocess(model, config.preprocess, cached, modelRun.map((e) => e.spec));
+  const preprocess = settlePreprocess(model, config.preprocess, cached, modelRun.map((e) => e.spec), config.preprocessNames);
   if (isEmpty(config.preprocess) && cached.some((s) => s.preprocess !== undefined) && modelRun.length > 0) info(`using the preprocessing recorded with the cached features for ${modelRun.map((e) => e.spec).join(', ')}`);
   for (const entry of modelRun) await open(entry, preprocess);
   if (needsSearch && config.valOod.length === 0) info(`no OOD validation set given: using ${config.valNoise} seeded uniform-noise images for the ${needs.opnp ? 'grid search' : 'baseline search'}`);
