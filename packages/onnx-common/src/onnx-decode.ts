@@ -2,7 +2,7 @@
  * A protobuf decoder for ONNX models: bytes to the same message objects `onnx-proto`'s `ModelProto.decode` builds
  * (field names, prototype defaults, own properties only for fields present), without loading `onnx-proto` and
  * protobufjs (about 330 kB of generated code, 30-40 ms of every command that opens a model). The schema below is
- * `onnx-proto` 8's (onnx.proto of ONNX 1.14); `onnx-proto` stays the encoder (`serializeOnnxModel`, detector export).
+ * `onnx-proto` 8's (onnx.proto of ONNX 1.10); `onnx-proto` stays the encoder (`serializeOnnxModel`, detector export).
  *
  * Where this decoder differs from protobufjs it follows the protobuf specification, as onnxruntime's C++ parser
  * does: a message field that occurs twice is merged (protobufjs keeps the last one), a field whose wire type does
