@@ -1,6 +1,6 @@
 /**
  * SIGINT and SIGTERM for the `opnp` executable: the first asks the running command to stop after the current batch
- * (its `signal` aborts), a second exits at once with 130, and a signal that arrives after the command returned is
+ * (its `signal` aborts), a second exits at once with 130 (143 when a SIGTERM came), saying so, and a signal that arrives after the command returned is
  * ignored (its outputs and exit code stand; without a listener Node would end the process with 130, and a finished
  * run would look interrupted to its caller).
  */
@@ -33,7 +33,9 @@ export function handleStopSignals(target: SignalTarget): StopSignals {
     interrupts++;
     terminated ||= signal === 'SIGTERM';
     if (interrupts > 1) {
-      target.exit(130);
+      // said, so that an exit without the command's own "interrupted after ..." line is not a mystery
+      target.stderr.write(`\nopnp: ${signal} again: quitting at once (resumable outputs keep what their last checkpoint recorded; rerun the same command to resume)\n`);
+      target.exit(terminated ? 143 : 130);
       return;
     }
     target.stderr.write(`\nopnp: ${signal === 'SIGINT' ? 'interrupting' : `${signal}: stopping`} after the current batch (${signal === 'SIGINT' ? 'press Ctrl-C' : 'send it'} again to quit at once)\n`);

@@ -22,13 +22,17 @@ describe('handleStopSignals', () => {
     expect(exits).toEqual([]);
     target.emit('SIGINT', 'SIGINT');
     expect(exits).toEqual([130]);
+    expect(written.at(-1)).toMatch(/^\nopnp: SIGINT again: quitting at once \(resumable outputs keep what their last checkpoint recorded/);
   });
 
-  it('remembers SIGTERM (exit code 143)', () => {
-    const { target } = fakeProcess();
+  it('remembers SIGTERM (exit code 143), also when a second signal quits at once', () => {
+    const { target, written, exits } = fakeProcess();
     const stop = handleStopSignals(target);
     target.emit('SIGTERM', 'SIGTERM');
     expect(stop.terminated()).toBe(true);
+    target.emit('SIGTERM', 'SIGTERM');
+    expect(exits).toEqual([143]);
+    expect(written.at(-1)).toMatch(/SIGTERM again: quitting at once/);
   });
 
   it('ignores signals after the command returned, and keeps listening so Node does not end the process with 130', () => {

@@ -17,8 +17,8 @@ import {
   type RuntimeInfo,
 } from '@opnp/core/base';
 import { detectHead, type DetectedHead } from './head-detection.js';
-import { modelInputSpec, withExtraOutputs } from './model-graph.js';
-import { serializeOnnxModel, type OnnxModel } from './onnx-model.js';
+import { modelInputSpec, sessionBytesWithOutputs } from './model-graph.js';
+import type { OnnxModel } from './onnx-model.js';
 import { runSession, type OrtRuntime, type OrtSession } from './runtime.js';
 
 /** Options every ONNX extractor understands (the runtime-specific loaders add their session options). */
@@ -68,7 +68,7 @@ export function prepareOnnxModel(model: OnnxModel, options: OrtExtractorOptions 
     );
   }
   const fetches = [detection.featureTensor, detection.logitsTensor].filter((n) => n !== input.name);
-  return { model, input, detection, sessionBytes: serializeOnnxModel(withExtraOutputs(model, fetches)) };
+  return { model, input, detection, sessionBytes: sessionBytesWithOutputs(model, fetches) };
 }
 
 function transposeInto(src: Float32Array, rows: number, cols: number): Float32Array {

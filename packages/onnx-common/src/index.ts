@@ -34,7 +34,7 @@ export {
   type AttributeProto,
 } from './onnx-model.js';
 export { detectHead, headCandidates, GraphIndex, type DetectedHead, type HeadDetectionOptions, type HeadPattern } from './head-detection.js';
-export { modelInputName, modelInputSpec, withExtraOutputs } from './model-graph.js';
+export { modelInputName, modelInputSpec, sessionBytesWithOutputs, withExtraOutputs } from './model-graph.js';
 export { prepareOnnxModel, OrtFeatureExtractor, type OrtExtractorOptions, type OrtExtractorRuntime, type PreparedOnnxModel } from './extractor.js';
 export { buildOnnxDetector, describeOnnxDetector, onnxDetectorPreprocessing, type DetectorGraphOptions, type DetectorDescription, type OnnxDetector } from './detector-graph.js';
 export { buildGemmModel, buildSoftmaxProductModel, buildBandedGridModel, type BandedGridStructure } from './kernel-models.js';

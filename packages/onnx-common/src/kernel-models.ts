@@ -2,10 +2,8 @@
  * The ONNX graphs of the onnxruntime GEMM kernel (`gemm-kernel.ts`): one `Gemm` node (float or double), the fused sensitivity product
  * and the banded grid scoring step of core's `KernelAccelerators`, each serialised for `InferenceSession.create`.
  */
-import onnxProto from '#onnx-proto';
 import type { BandedGridShape } from '@opnp/core/base';
-
-const { onnx } = onnxProto;
+import { onnx } from './onnx-model.js';
 
 /** ONNX `TensorProto.DataType.FLOAT`. */
 const FLOAT = 1;

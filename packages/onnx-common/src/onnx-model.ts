@@ -1,21 +1,40 @@
 /**
- * Reading and writing ONNX models with the real ONNX protobuf schema (`onnx-proto`): parse bytes into a
- * `ModelProto`, resolve external-data tensors (through a reader the runtime supplies), read tensor values, and
- * serialise back. No file system: `@opnp/backend-onnx` reads files, `@opnp/backend-onnx-web` fetches URLs.
+ * Reading and writing ONNX models with the real ONNX protobuf schema: parse bytes into a `ModelProto`
+ * (`onnx-decode.ts`), resolve external-data tensors (through a reader the runtime supplies), read tensor values,
+ * and serialise back (`onnx-proto`, loaded at its first use). No file system: `@opnp/backend-onnx` reads files,
+ * `@opnp/backend-onnx-web` fetches URLs.
  */
-import onnxProto from '#onnx-proto';
+import loadOnnxProto from '#onnx-proto';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import { OpnpError } from '@opnp/core/base';
+import { decodeModelProto, ProtobufDecodeError } from './onnx-decode.js';
 
-/** The generated protobuf namespace (`onnx.ModelProto`, `onnx.TensorProto`, ...). */
-export const onnx = onnxProto.onnx;
+let onnxNamespace: typeof OnnxNamespace | undefined;
 
-export type ModelProto = OnnxNamespace.ModelProto;
+/**
+ * The generated protobuf namespace of `onnx-proto` (`onnx.ModelProto`, `onnx.TensorProto`, ...), loaded at the
+ * first property read: commands that only read models never load it.
+ */
+export const onnx: typeof OnnxNamespace = new Proxy({} as typeof OnnxNamespace, {
+  get: (_target, key) => (onnxNamespace ??= loadOnnxProto().onnx)[key as keyof typeof OnnxNamespace],
+});
+
+/**
+ * A decoded ONNX model: the message objects `onnx-proto` decodes (`parseOnnxModel` builds them without loading it;
+ * int64 fields are numbers there, `Long`s from `onnx-proto`; {@link toNumber} reads either).
+ */
+export type ModelProto = OnnxNamespace.IModelProto;
 export type GraphProto = OnnxNamespace.IGraphProto;
 export type NodeProto = OnnxNamespace.INodeProto;
 export type TensorProto = OnnxNamespace.ITensorProto;
 export type ValueInfoProto = OnnxNamespace.IValueInfoProto;
 export type AttributeProto = OnnxNamespace.IAttributeProto;
+
+/** ONNX `TensorProto.DataLocation` codes. */
+const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
+
+/** ONNX `AttributeProto.AttributeType` codes read here. */
+const AttributeType = { FLOAT: 1, INT: 2 } as const;
 
 /** ONNX `TensorProto.DataType` codes used here. */
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
@@ -28,6 +47,11 @@ export interface OnnxModel {
   readonly opset: number;
   /** The file it was read from, if any (used in error messages). */
   readonly file?: string;
+  /**
+   * The bytes `proto` was decoded from, when they hold the whole model (no tensor in external files). Sessions
+   * run these bytes with outputs appended instead of an encoding of `proto`: change `proto` only in a copy.
+   */
+  readonly bytes?: Uint8Array;
 }
 
 /**
@@ -86,14 +110,14 @@ export async function parseOnnxModel(bytes: Uint8Array, options: ParseOnnxOption
   if (bytes.length === 0) throw formatError('The model is empty (0 bytes)', file, { expected: 'a serialised ONNX ModelProto' });
   let proto: ModelProto;
   try {
-    proto = onnx.ModelProto.decode(bytes);
+    proto = decodeModelProto(bytes) as ModelProto;
   } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const truncated = /index out of range/.test(message);
-    throw formatError(truncated ? 'The ONNX file is truncated or corrupt' : 'The file is not an ONNX model', file, {
+    if (!(cause instanceof ProtobufDecodeError)) throw cause;
+    throw formatError(cause.truncated ? 'The ONNX file is truncated or corrupt' : 'The file is not an ONNX model', file, {
       expected: 'a serialised ONNX ModelProto (protobuf)',
-      actual: `${bytes.length} bytes that do not decode (${message})`,
-      hint: truncated ? 'Copy or export the model again; the file ends in the middle of a record' : 'Pass a .onnx file exported by torch.onnx.export, tf2onnx or similar',
+      actual: `${bytes.length} bytes that do not decode (${cause.message})`,
+      offset: cause.offset,
+      hint: cause.truncated ? 'Copy or export the model again; the file ends in the middle of a record' : 'Pass a .onnx file exported by torch.onnx.export, tf2onnx or similar',
       cause,
     });
   }
@@ -109,8 +133,8 @@ export async function parseOnnxModel(bytes: Uint8Array, options: ParseOnnxOption
   if (opset <= 0) {
     throw formatError('The ONNX model imports no default (ai.onnx) operator set', file, { expected: 'an opset_import entry for domain ""', actual: proto.opsetImport?.map((o) => `${o.domain}:${toNumber(o.version)}`) ?? [] });
   }
-  await loadExternalData(graph, options);
-  return file === undefined ? { proto, opset } : { proto, opset, file };
+  const external = await loadExternalData(graph, options);
+  return { proto, opset, ...(file === undefined ? {} : { file }), ...(external ? {} : { bytes }) };
 }
 
 function allTensors(graph: GraphProto): TensorProto[] {
@@ -134,12 +158,17 @@ function noExternalData(file: string | undefined): ExternalDataReader {
   };
 }
 
-/** Loads tensors stored in external files (ONNX `data_location = EXTERNAL`) into `rawData`, in place. */
-async function loadExternalData(graph: GraphProto, options: ParseOnnxOptions): Promise<void> {
+/**
+ * Loads tensors stored in external files (ONNX `data_location = EXTERNAL`) into `rawData`, in place. Returns
+ * whether there were any.
+ */
+async function loadExternalData(graph: GraphProto, options: ParseOnnxOptions): Promise<boolean> {
   const read = options.externalData ?? noExternalData(options.file);
   const cache = new Map<string, Uint8Array>();
+  let loaded = false;
   for (const tensor of allTensors(graph)) {
-    if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+    if (tensor.dataLocation !== DataLocation.EXTERNAL) continue;
+    loaded = true;
     const entries = new Map((tensor.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
     const location = entries.get('location');
     if (!location) {
@@ -161,8 +190,9 @@ async function loadExternalData(graph: GraphProto, options: ParseOnnxOptions): P
     }
     tensor.rawData = data.subarray(offset, offset + length);
     tensor.externalData = [];
-    tensor.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+    tensor.dataLocation = DataLocation.DEFAULT;
   }
+  return loaded;
 }
 
 /** Serialises a model to bytes (external data is inlined). */
@@ -255,8 +285,8 @@ export function int64Tensor(name: string, dims: readonly number[], values: reado
 export function attrNumber(node: NodeProto, name: string, fallback: number): number {
   const attr = node.attribute?.find((a) => a.name === name);
   if (!attr) return fallback;
-  if (attr.type === onnx.AttributeProto.AttributeType.FLOAT) return attr.f ?? fallback;
-  if (attr.type === onnx.AttributeProto.AttributeType.INT) return toNumber(attr.i);
+  if (attr.type === AttributeType.FLOAT) return attr.f ?? fallback;
+  if (attr.type === AttributeType.INT) return toNumber(attr.i);
   // Untyped (old exporters): prefer whichever field is set.
   if (attr.f !== undefined && attr.f !== null && attr.f !== 0) return attr.f;
   return attr.i !== undefined && attr.i !== null ? toNumber(attr.i) : fallback;

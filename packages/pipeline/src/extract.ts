@@ -292,7 +292,8 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   try {
     const commit = async () => {
       await rows.flush(); // the sidecar never records rows the files do not hold
-      await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false));
+      // not flushed to disk: after a power loss an older progress record resumes as well (the rows past it are cut)
+      await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false), { flush: false });
       committedRows = ledger.rows;
     };
     await commit();

@@ -47,9 +47,12 @@ export function featuresMetaPath(features: string, partial = false): string {
   return partial ? `${features}.partial.json` : `${features}.json`;
 }
 
-/** Writes a sidecar (of a whole extraction or of a shard) atomically. */
-export async function writeFeaturesMeta(path: string, meta: { readonly format: string }): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(meta, null, 1)}\n`, 'the features sidecar');
+/**
+ * Writes a sidecar (of a whole extraction or of a shard) atomically; `flush: false` for the progress sidecar of a
+ * `.partial` output, rewritten every second (see `writeFileAtomic`: the extraction does not wait for the disk).
+ */
+export async function writeFeaturesMeta(path: string, meta: { readonly format: string }, options: { readonly flush?: boolean } = {}): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(meta, null, 1)}\n`, 'the features sidecar', options);
 }
 
 /** A parsed sidecar of one of the given formats (fields checked as far as the formats share them). */

@@ -3,8 +3,9 @@
  * crash between writing rows and recording them; refusing other runs.
  */
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadNpy } from '@opnp/datasets/node';
 import { extractFeatures, InterruptedError, type ExtractOptions } from '../src/index.js';
 import { demoModel, FASHION_VAL, NORMALISE, tempDir } from './helpers.js';
@@ -101,6 +102,21 @@ describe('extractFeatures', () => {
     const clean = tempDir();
     await extractFeatures(await options(clean));
     for (const name of ['f.npy', 'l.npy', 'i.npy']) expect(readFileSync(join(dir, name))).toEqual(readFileSync(join(clean, name)));
+  });
+
+  it('flushes to disk the finished files only, not the progress sidecar it rewrites every second', async () => {
+    const dir = tempDir();
+    const probe = await open(join(dir, 'probe'), 'w');
+    const sync = vi.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync'); // every FileHandle's
+    await probe.close();
+    try {
+      await extractFeatures(await options(dir));
+      // f.npy and l.npy (finalized from their .partial), i.npy and the final sidecar f.npy.json; the .partial.json
+      // written at the start (and every second) is not flushed
+      expect(sync.mock.calls.length).toBe(4);
+    } finally {
+      sync.mockRestore();
+    }
   });
 
   it('refuses another run and says which fields differ; restart overwrites', async () => {

@@ -3,4 +3,4 @@
  * `@opnp/core/node`: Node-only helpers shared by the `@opnp/*` packages (file output). The main
  * `@opnp/core` entry has no file-system access and runs in browsers.
  */
-export { writeFileAtomic } from './write-file-atomic.js';
+export { writeFileAtomic, type WriteFileAtomicOptions } from './write-file-atomic.js';
