@@ -21,6 +21,22 @@ const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys
 const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 
 const externals = new Set();
+
+/**
+ * Packages bundled although they are not @opnp's: small pure-JavaScript CommonJS packages every command loads
+ * (commander: four files that Node would resolve, read and wrap one by one at every start).
+ */
+const BUNDLED = new Set(['commander']);
+
+/**
+ * commander requires node:child_process at load for executable subcommands, which opnp has none of; Node loads it
+ * with net, dgram and more (about 5 ms of every start). Inside commander it becomes this module, which loads the real
+ * one at the first `spawn`.
+ */
+const LAZY_CHILD_PROCESS = `let loaded; module.exports = { spawn: (...args) => (loaded ??= require('node:child_process')).spawn(...args) };`;
+
+/** Bundled CommonJS code calls require() for Node's modules: an ES module has none of its own. */
+const REQUIRE_BANNER = `import { createRequire as __opnpCreateRequire } from 'node:module'; const require = __opnpCreateRequire(import.meta.url);`;
 const outdir = `${root}dist/bundle`;
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
@@ -33,14 +49,18 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   metafile: true,
+  banner: { js: REQUIRE_BANNER },
   logLevel: 'warning',
   plugins: [
     {
       name: 'third-party-external',
       setup(b) {
         // @opnp packages are bundled; every other bare import stays an import of the installed package.
+        b.onResolve({ filter: /^node:child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy' } : undefined));
+        b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({ contents: LAZY_CHILD_PROCESS, loader: 'js' }));
         b.onResolve({ filter: /^[^./]/ }, (args) => {
           if (args.path.startsWith('node:') || args.path.startsWith('@opnp/') || args.path.startsWith('#')) return undefined; // subpath imports (#onnx-proto) resolve inside their package
+          if (BUNDLED.has(packageOf(args.path))) return undefined;
           externals.add(packageOf(args.path));
           return { path: args.path, external: true };
         });

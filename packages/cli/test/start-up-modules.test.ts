@@ -30,16 +30,20 @@ function modulesOf(file: string, meta: { outputs: Record<string, { inputs: Recor
 const dir = mkdtempSync(join(tmpdir(), 'opnp-start-up-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the built CLI with `args`; its stdout, exit code and the modules it loaded (paths from `packages/` or `node_modules/`). */
-function loadedBy(args: readonly string[], name: string): { code: number | null; stdout: string; stderr: string; files: string[]; modules: string[] } {
+/**
+ * Runs the built CLI with `args`; its stdout, exit code, the modules it loaded (paths from `packages/` or
+ * `node_modules/`) and the public Node built-ins it loaded (`child_process`, ...).
+ */
+function loadedBy(args: readonly string[], name: string): { code: number | null; stdout: string; stderr: string; files: string[]; modules: string[]; builtins: string[] } {
   const log = join(dir, `${name}.log`);
   const run = spawnSync(process.execPath, ['--import', REGISTER, OPNP_BIN, ...args], { encoding: 'utf8', env: { ...process.env, OPNP_TEST_MODULE_LOG: log } });
-  const files = readFileSync(log, 'utf8')
+  const lines = readFileSync(log, 'utf8')
     .split('\n')
-    .filter((line) => line !== '')
-    .map((url) => url.replace(/^.*?\/(packages|node_modules)\//, '$1/'));
+    .filter((line) => line !== '');
+  const builtins = lines.filter((line) => line.startsWith('builtin:')).map((line) => line.slice('builtin:'.length));
+  const files = lines.filter((line) => !line.startsWith('builtin:')).map((url) => url.replace(/^.*?\/(packages|node_modules)\//, '$1/'));
   const meta = JSON.parse(readFileSync(BUNDLE_META, 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr, files, modules: files.flatMap((file) => modulesOf(file, meta)) };
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr, files, modules: files.flatMap((file) => modulesOf(file, meta)), builtins };
 }
 
 describe('start-up: what a command loads', () => {
@@ -70,6 +74,9 @@ describe('start-up: what a command loads', () => {
     const forbidden = run.modules.filter((m) => /packages\/(metrics|backend-tfjs)\/|packages\/core\/dist\/(scores|opnp\/(?!grid\/banded-lse-wasm)|index\.js)|packages\/pipeline\/dist\/(index|methods|stages|ablations)|packages\/cli\/dist\/(program|commands\/(?!extract|shared))|node_modules\/(arquero|vega|@resvg|sharp|onnx-proto|protobufjs|long)\//.test(m));
     expect(forbidden).toEqual([]);
     expect(run.modules.length).toBeLessThan(140); // 119 on the day this was written
+    // commander (bundled) loads node:child_process (and with it dgram) only when it spawns, which opnp never does
+    expect(run.builtins).toContain('worker_threads'); // the log sees built-ins
+    expect(run.builtins.filter((b) => ['child_process', 'dgram'].includes(b))).toEqual([]);
     expect(run.files.filter((f) => f.startsWith('packages/')).length).toBeLessThan(20); // 120 modules in a few bundle files
   });
 });
