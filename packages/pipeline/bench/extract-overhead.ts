@@ -9,6 +9,7 @@
  *   npm run bench:extract -w @opnp/pipeline                 (scale 0.25: 15,000 MNIST training images, 3 rounds)
  *   npm run bench:extract -w @opnp/pipeline -- --scale 1    (the 60,000 of the issue)
  *   npm run bench:extract -w @opnp/pipeline -- --model resnet32 [--images 5000]
+ *   OPNP=/path/to/other/checkout/packages/cli/bin/opnp.js npm run bench:extract -w @opnp/pipeline   (that CLI build)
  *
  * Models: `mnist` (default), bench/fixtures/mnist-resnet.onnx on MNIST `[N, 1, 28, 28]` (about 40 µs of CPU per
  * image on an idle core); `resnet32`, backend-onnx's resnet-style.onnx fixture (stages 32/64/128 at 32 x 32,
@@ -52,7 +53,8 @@ const ROUNDS = numberArg('--rounds', 3);
 const MODEL = process.argv.includes('--model') ? process.argv[process.argv.indexOf('--model') + 1]! : 'mnist';
 const BATCH = 256;
 const THREADS = 2;
-const CLI = fileURLToPath(new URL('../../cli/bin/opnp.js', import.meta.url));
+/** The CLI run as `opnp extract`: this checkout's build, or `OPNP=<path to bin/opnp.js>` (a build of another commit, for before/after figures). */
+const CLI = process.env.OPNP ?? fileURLToPath(new URL('../../cli/bin/opnp.js', import.meta.url));
 const BARE_PROCESS = fileURLToPath(new URL('./bare-extract.mjs', import.meta.url));
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 
@@ -178,7 +180,7 @@ function overheads(t: readonly Times[], base: readonly Times[]): { wall: ReturnT
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(fileURLToPath(new URL('../../cli/dist/index.js', import.meta.url)))) throw new Error('Build the CLI first: npx nx run-many -t build --projects=@opnp/cli');
+  if (!existsSync(CLI) || (process.env.OPNP === undefined && !existsSync(fileURLToPath(new URL('../../cli/dist/index.js', import.meta.url))))) throw new Error(`Build the CLI first (${CLI}): npx nx run-many -t build --projects=@opnp/cli`);
   const w = workload();
   say(`${w.images} images [${w.shape.join(', ')}] through ${w.modelName}, batch ${BATCH}, ${THREADS} threads, ${ROUNDS} rounds`);
   const bytes = readFileSync(w.data);
