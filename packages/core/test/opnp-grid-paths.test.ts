@@ -106,7 +106,7 @@ describe('banded scoring', () => {
     const shape = { rows: 1, classes: 2, weightLow: 1, weightHigh: 0, neuronLow: 1, neuronHigh: 0 };
     const scores = [new Float32Array(3)];
     const map = { combos: 1, pointCombo: [0], pointShifts: [[true, false, false, false] as const] };
-    await scoreBandedBlock([Float32Array.of(1, 2)], shape, Float32Array.of(0, 0), bandedGridLogSumExpJs, map, 2, scores, 2);
+    await scoreBandedBlock({ low: [Float32Array.of(1, 2)], high: [new Float32Array(0)] }, shape, Float32Array.of(0, 0), bandedGridLogSumExpJs, map, 2, scores, 2);
     expect(scores[0]![2]).toBeCloseTo(2 * Math.log(Math.exp(1) + Math.exp(2)), 5);
     expect(Array.from(scores[0]!.subarray(0, 2))).toEqual([0, 0]);
   });

@@ -34,7 +34,7 @@ interface NeuronPart {
  * Scores every grid point of a banded energy plan into `scores[p][n]`: each neuron band's low-side stack entries come
  * from one GEMM (weights stacked as suffix sums of the low weight bands), its high-side entries from sparse products
  * ({@link highBandProduct}), and all are scored by the kernel's `bandedGridLogSumExp` accelerator or, without one, by
- * {@link bandedGridLogSumExpJs}.
+ * {@link bandedGridLogSumExpJs}. The GEMM outputs are the scorer's `BandedGridParts.low` as they are (no copy).
  */
 export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): Promise<void> {
   const { features, head, kernel, temperature: T, reactClip } = plan;
@@ -44,30 +44,30 @@ export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): 
   const weightHigh = weightHighLevels - 1;
   const [neuronLow, neuronHighLevels] = plan.neuronLevels;
   const neuronHigh = neuronHighLevels - 1;
-  const S = weightLow + weightHigh;
-  // Partial logits per row: one [S x C] stack per neuron band, S = pMin levels + pMax levels - 1.
-  const blockRows = plan.blockRows ?? defaultBlockRows((neuronLow + neuronHigh) * S * C);
+  // Partial logits per row: weightLow + weightHigh class vectors per neuron band (pMin levels + pMax levels - 1).
+  const blockRows = plan.blockRows ?? defaultBlockRows((neuronLow + neuronHigh) * (weightLow + weightHigh) * C);
   const parts = neuronParts(plan, { weightLow, weightHigh, neuronLow, neuronHigh });
   const bias = Float32Array.from(head.bias, (v) => v / T);
   const map = bandedPointMap(plan.pointLevels, { weightLow, weightHigh, neuronLow, neuronHigh });
 
-  // Each part's [R x S x C] partial logits, reused by every block (every entry is written before it is read).
-  const buffers = parts.map(() => new Float32Array(Math.min(blockRows, features.rows) * S * C));
+  // Each part's high-side entries [R x weightHigh x C], reused by every block (every entry is written before it is
+  // read); its low-side entries are its GEMM's output, handed to the scorer as they are.
+  const highBuffers = parts.map(() => new Float32Array(Math.min(blockRows, features.rows) * weightHigh * C));
   for (let start = 0; start < features.rows; start += blockRows) {
     const R = Math.min(blockRows, features.rows - start);
     const inputs = gatherColumns(features.data, D, start, R, parts.map((p) => p.columns), reactClip ?? Infinity);
-    const outputs: Float32Array[] = [];
+    const low: Float32Array[] = [];
+    const high: Float32Array[] = [];
     for (const [k, part] of parts.entries()) {
       const x = inputs[k]!;
       const J = part.columns.length;
-      const low = (await gemm(kernel, { rows: R, cols: J, data: x }, part.lowStacked, { transB: true })).data;
-      const out = buffers[k]!.subarray(0, R * S * C);
-      const lowPerRow = weightLow * C;
-      for (let r = 0; r < R; r++) out.set(low.subarray(r * lowPerRow, (r + 1) * lowPerRow), r * S * C);
-      highBandProduct(part.high, x, R, J, { out, offset: lowPerRow, rowStride: S * C });
-      outputs.push(out);
+      const product = await gemm(kernel, { rows: R, cols: J, data: x }, part.lowStacked, { transB: true });
+      low.push(product.data.subarray(0, R * weightLow * C));
+      const out = highBuffers[k]!.subarray(0, R * weightHigh * C);
+      highBandProduct(part.high, x, R, J, { out, offset: 0, rowStride: weightHigh * C });
+      high.push(out);
     }
-    await scoreBandedBlock(outputs, { rows: R, classes: C, weightLow, weightHigh, neuronLow, neuronHigh }, bias, scorer, map, T, scores, start);
+    await scoreBandedBlock({ low, high }, { rows: R, classes: C, weightLow, weightHigh, neuronLow, neuronHigh }, bias, scorer, map, T, scores, start);
     plan.onProgress?.(start + R, features.rows);
   }
 }
