@@ -51,6 +51,37 @@ describe('banded dense path', () => {
       }
     });
   }
+  it("hands each GEMM's output to the scorer as the part's low entries, without copying it", async () => {
+    // 23 rows in blocks of 8: two full blocks and a remainder of 7.
+    const p = plan(12, true);
+    const products: Float32Array[] = [];
+    let blocks = 0;
+    const kernel: GemmKernel = {
+      name: 'recording',
+      gemm: async (a, b, o) => {
+        const product = await portableGemmKernel.gemm(a, b, o);
+        products.push(product.data);
+        return product;
+      },
+      accelerators: {
+        async bandedGridLogSumExp(parts, shape, bias) {
+          blocks++;
+          const count = shape.neuronLow + shape.neuronHigh;
+          expect(products, `block ${blocks}: one GEMM per neuron part`).toHaveLength(count);
+          parts.low.forEach((low, k) => {
+            expect(low.buffer, `block ${blocks}, part ${k}: the GEMM's own buffer`).toBe(products[k]!.buffer);
+            expect(low.length, `block ${blocks}, part ${k}: rows x weightLow x classes`).toBe(shape.rows * shape.weightLow * shape.classes);
+          });
+          products.length = 0;
+          return bandedGridLogSumExpJs(parts, shape, bias);
+        },
+      },
+    };
+    const scores = newScores(p.plan);
+    await scoreBandedDense({ ...p.plan, kernel }, scores);
+    expect(blocks).toBe(Math.ceil(p.plan.features.rows / 8));
+    expectDense(scores, p, 'recording kernel');
+  });
 });
 
 describe('banded cell path', () => {
