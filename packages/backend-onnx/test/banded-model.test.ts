@@ -7,11 +7,12 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '@opnp/core';
 import { bandedShift, describeGemmKernelConformance, expectClose, refBandedGridLogSumExp } from '@opnp/core/testing';
+import type * as CoreBackend from '@opnp/core/backend';
 import { createOnnxGemmKernel } from '../src/gemm-kernel.js';
 
 const wasmCalls = vi.hoisted(() => ({ count: 0 }));
 vi.mock('@opnp/core/backend', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('@opnp/core/backend')>()),
+  ...(await importOriginal<typeof CoreBackend>()),
   bandedGridLogSumExpWasm: () => {
     wasmCalls.count++;
     return null;
