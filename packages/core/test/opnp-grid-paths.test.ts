@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
 import type { LogitScore } from '../src/scores/logit-scores.js';
 import { bandedAssembly, bandedParts, scoreBandedCells } from '../src/opnp/grid/banded-cell-path.js';
-import { scoreBandedDense } from '../src/opnp/grid/banded-dense-path.js';
+import { BANDED_SCORING_ROWS, scoreBandedDense } from '../src/opnp/grid/banded-dense-path.js';
 import { bandedGridLogSumExpJs } from '../src/opnp/grid/banded-lse-js.js';
 import { exactRow, scoreBandedBlock } from '../src/opnp/grid/banded-scoring.js';
 import { cellLayout, forEachCellBlock, type CellBlock } from '../src/opnp/grid/cells.js';
@@ -81,6 +81,28 @@ describe('banded dense path', () => {
     await scoreBandedDense({ ...p.plan, kernel }, scores);
     expect(blocks).toBe(Math.ceil(p.plan.features.rows / 8));
     expectDense(scores, p, 'recording kernel');
+  });
+  it(`scores blocks ${BANDED_SCORING_ROWS} rows at a time, with remainders, like dense evaluation`, async () => {
+    const g = gridProblem(15, true, 9, 40, 2 * BANDED_SCORING_ROWS + 44);
+    const seen: number[] = [];
+    const kernel: GemmKernel = {
+      ...portableGemmKernel,
+      accelerators: {
+        async bandedGridLogSumExp(parts, shape, bias) {
+          seen.push(shape.rows);
+          return bandedGridLogSumExpJs(parts, shape, bias);
+        },
+      },
+    };
+    for (const blockRows of [2 * BANDED_SCORING_ROWS + 44, BANDED_SCORING_ROWS + 72]) {
+      const p = { plan: planGrid(g.features, { head: g.head, sensitivity: g.sensitivity, neuronSensitivity: g.neuronSensitivity, kernel, blockRows }), values: g.sensitivity.values, neuron: g.neuronSensitivity };
+      seen.length = 0;
+      const scores = newScores(p.plan);
+      await scoreBandedDense(p.plan, scores);
+      const expected = blockRows > 2 * BANDED_SCORING_ROWS ? [BANDED_SCORING_ROWS, BANDED_SCORING_ROWS, 44] : [BANDED_SCORING_ROWS, 72, BANDED_SCORING_ROWS - 28];
+      expect(seen, `blocks of ${blockRows}`).toEqual(expected);
+      expectDense(scores, p, `blocks of ${blockRows}`);
+    }
   });
 });
 

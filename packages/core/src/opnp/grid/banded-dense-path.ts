@@ -21,6 +21,12 @@ import { highBandProduct, highBandWeights, type HighBandWeights } from './high-b
 import type { GridPlan } from './plan.js';
 
 /**
+ * Rows of a block whose high-side products are computed and scored together (a multiple of the high-band kernel's
+ * sixteen-row tiles): their high-side entries stay in cache between being written and being copied by the scorer.
+ */
+export const BANDED_SCORING_ROWS = 128;
+
+/**
  * One neuron band's columns, its low-side weights stacked `[weightLow * C x |J|]` for a GEMM, and its high-side
  * weights for sparse products; all scaled by `1/T`.
  */
@@ -34,7 +40,8 @@ interface NeuronPart {
  * Scores every grid point of a banded energy plan into `scores[p][n]`: each neuron band's low-side stack entries come
  * from one GEMM (weights stacked as suffix sums of the low weight bands), its high-side entries from sparse products
  * ({@link highBandProduct}), and all are scored by the kernel's `bandedGridLogSumExp` accelerator or, without one, by
- * {@link bandedGridLogSumExpJs}. The GEMM outputs are the scorer's `BandedGridParts.low` as they are (no copy).
+ * {@link bandedGridLogSumExpJs}. The GEMM outputs are the scorer's `BandedGridParts.low` as they are (no copy); the
+ * high-side products and the scoring go {@link BANDED_SCORING_ROWS} rows of a block at a time.
  */
 export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): Promise<void> {
   const { features, head, kernel, temperature: T, reactClip } = plan;
@@ -46,28 +53,34 @@ export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): 
   const neuronHigh = neuronHighLevels - 1;
   // Partial logits per row: weightLow + weightHigh class vectors per neuron band (pMin levels + pMax levels - 1).
   const blockRows = plan.blockRows ?? defaultBlockRows((neuronLow + neuronHigh) * (weightLow + weightHigh) * C);
-  const parts = neuronParts(plan, { weightLow, weightHigh, neuronLow, neuronHigh });
+  const levels = { weightLow, weightHigh, neuronLow, neuronHigh };
+  const parts = neuronParts(plan, levels);
   const bias = Float32Array.from(head.bias, (v) => v / T);
-  const map = bandedPointMap(plan.pointLevels, { weightLow, weightHigh, neuronLow, neuronHigh });
+  const map = bandedPointMap(plan.pointLevels, levels);
 
-  // Each part's high-side entries [R x weightHigh x C], reused by every block (every entry is written before it is
-  // read); its low-side entries are its GEMM's output, handed to the scorer as they are.
-  const highBuffers = parts.map(() => new Float32Array(Math.min(blockRows, features.rows) * weightHigh * C));
+  // Each part's high-side entries [rows x weightHigh x C] of one chunk of a block, reused by every chunk (every entry
+  // is written before it is read); its low-side entries are its GEMM's output, handed to the scorer as they are.
+  const chunkRows = Math.min(BANDED_SCORING_ROWS, blockRows, features.rows);
+  const highBuffers = parts.map(() => new Float32Array(chunkRows * weightHigh * C));
   for (let start = 0; start < features.rows; start += blockRows) {
     const R = Math.min(blockRows, features.rows - start);
     const inputs = gatherColumns(features.data, D, start, R, parts.map((p) => p.columns), reactClip ?? Infinity);
     const low: Float32Array[] = [];
-    const high: Float32Array[] = [];
     for (const [k, part] of parts.entries()) {
-      const x = inputs[k]!;
-      const J = part.columns.length;
-      const product = await gemm(kernel, { rows: R, cols: J, data: x }, part.lowStacked, { transB: true });
+      const product = await gemm(kernel, { rows: R, cols: part.columns.length, data: inputs[k]! }, part.lowStacked, { transB: true });
       low.push(product.data.subarray(0, R * weightLow * C));
-      const out = highBuffers[k]!.subarray(0, R * weightHigh * C);
-      highBandProduct(part.high, x, R, J, { out, offset: 0, rowStride: weightHigh * C });
-      high.push(out);
     }
-    await scoreBandedBlock({ low, high }, { rows: R, classes: C, weightLow, weightHigh, neuronLow, neuronHigh }, bias, scorer, map, T, scores, start);
+    for (let r0 = 0; r0 < R; r0 += chunkRows) {
+      const rows = Math.min(chunkRows, R - r0);
+      const high = parts.map((part, k) => {
+        const J = part.columns.length;
+        const out = highBuffers[k]!.subarray(0, rows * weightHigh * C);
+        highBandProduct(part.high, inputs[k]!.subarray(r0 * J, (r0 + rows) * J), rows, J, { out, offset: 0, rowStride: weightHigh * C });
+        return out;
+      });
+      const lowRows = low.map((l) => l.subarray(r0 * weightLow * C, (r0 + rows) * weightLow * C));
+      await scoreBandedBlock({ low: lowRows, high }, { rows, classes: C, ...levels }, bias, scorer, map, T, scores, start + r0);
+    }
     plan.onProgress?.(start + R, features.rows);
   }
 }
