@@ -129,8 +129,8 @@ export interface BandedGridShape {
 
 /**
  * The partial logits of {@link KernelAccelerators.bandedGridLogSumExp} (see {@link BandedGridShape}), low-side and
- * high-side weight entries in separate arrays, so the grid search hands over its products where they were computed
- * (each low array is one GEMM's output) instead of interleaving them per row.
+ * high-side weight entries in separate arrays, so the grid search passes each band's GEMM output in one piece instead
+ * of interleaving it row by row with the sparse products of the high-side entries.
  */
 export interface BandedGridParts {
   /** `neuronLow + neuronHigh` arrays `[rows x weightLow x classes]` (row-major): `lo(P_k, a)` of row `r` at `low[k][(r * weightLow + a) * classes]`. */

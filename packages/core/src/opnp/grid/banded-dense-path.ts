@@ -40,8 +40,9 @@ interface NeuronPart {
  * Scores every grid point of a banded energy plan into `scores[p][n]`: each neuron band's low-side stack entries come
  * from one GEMM (weights stacked as suffix sums of the low weight bands), its high-side entries from sparse products
  * ({@link highBandProduct}), and all are scored by the kernel's `bandedGridLogSumExp` accelerator or, without one, by
- * {@link bandedGridLogSumExpJs}. The GEMM outputs are the scorer's `BandedGridParts.low` as they are (no copy); the
- * high-side products and the scoring go {@link BANDED_SCORING_ROWS} rows of a block at a time.
+ * {@link bandedGridLogSumExpJs}. Each GEMM output is copied in one piece into the scorer's `BandedGridParts.low`
+ * (no interleaving with the high-side entries); the high-side products and the scoring go {@link BANDED_SCORING_ROWS}
+ * rows of a block at a time.
  */
 export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): Promise<void> {
   const { features, head, kernel, temperature: T, reactClip } = plan;
@@ -58,9 +59,12 @@ export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): 
   const bias = Float32Array.from(head.bias, (v) => v / T);
   const map = bandedPointMap(plan.pointLevels, levels);
 
-  // Each part's high-side entries [rows x weightHigh x C] of one chunk of a block, reused by every chunk (every entry
-  // is written before it is read); its low-side entries are its GEMM's output, handed to the scorer as they are.
+  // Each part's low-side entries [R x weightLow x C] of a block and high-side entries [rows x weightHigh x C] of one
+  // chunk of it, reused by every block and chunk (every entry is written before it is read). The GEMM's output is
+  // copied in one piece rather than kept: onnxruntime allocates a new output per call, and holding a block's worth of
+  // them (instead of dropping each at once) makes the process fault in about twice the fresh pages per grid.
   const chunkRows = Math.min(BANDED_SCORING_ROWS, blockRows, features.rows);
+  const lowBuffers = parts.map(() => new Float32Array(Math.min(blockRows, features.rows) * weightLow * C));
   const highBuffers = parts.map(() => new Float32Array(chunkRows * weightHigh * C));
   for (let start = 0; start < features.rows; start += blockRows) {
     const R = Math.min(blockRows, features.rows - start);
@@ -68,7 +72,9 @@ export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): 
     const low: Float32Array[] = [];
     for (const [k, part] of parts.entries()) {
       const product = await gemm(kernel, { rows: R, cols: part.columns.length, data: inputs[k]! }, part.lowStacked, { transB: true });
-      low.push(product.data.subarray(0, R * weightLow * C));
+      const entries = lowBuffers[k]!.subarray(0, R * weightLow * C);
+      entries.set(product.data.subarray(0, R * weightLow * C));
+      low.push(entries);
     }
     for (let r0 = 0; r0 < R; r0 += chunkRows) {
       const rows = Math.min(chunkRows, R - r0);
