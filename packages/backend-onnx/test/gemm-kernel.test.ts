@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { gemm, gemmSync, gridScores, mulberry32, symmetricEigen, symmetricEigenAsync, listGemmKernels, matrix, resolveGemmKernel, SensitivityAccumulator, sliceRows } from '@opnp/core';
-import { bandedShift, describeGemmKernelConformance, expectClose, randomMatrix, refBandedGridLogSumExp, refGemm, refSoftmaxTransposedProduct } from '@opnp/core/testing';
+import { bandedShift, describeGemmKernelConformance, expectClose, randomMatrix, refBandedGridLogSumExp, refGemm, refSoftmaxTransposedProduct, splitBandedParts } from '@opnp/core/testing';
 import { buildGemmModel, createOnnxGemmKernel, registerOnnxGemmKernel } from '../src/gemm-kernel.js';
 
 /** Seeded PRNG so shapes and values are reproducible. */
@@ -171,9 +171,9 @@ describe('grid search scoring through onnxruntime (bandedGridLogSumExp)', () => 
     for (const [wL, wH, nL, nH] of [[4, 3, 3, 3], [1, 0, 1, 0], [2, 0, 3, 2], [3, 2, 1, 0], [1, 1, 2, 1]] as const) {
       const [R, K] = [13, 11];
       const S = wL + wH;
-      const parts = Array.from({ length: nL + nH }, () => Float32Array.from({ length: R * S * K }, () => random() * 6 - 3));
-      const bias = Float32Array.from({ length: K }, () => random() * 10 - 5);
       const shape = { rows: R, classes: K, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH };
+      const parts = splitBandedParts(Array.from({ length: nL + nH }, () => Float32Array.from({ length: R * S * K }, () => random() * 6 - 3)), shape);
+      const bias = Float32Array.from({ length: K }, () => random() * 10 - 5);
       const { logSum, shifts } = await kernel.accelerators.bandedGridLogSumExp(parts, shape, bias);
       const combos = wL * (wH + 1) * (nH + 1) * nL;
       expect(logSum).toHaveLength(R * combos);
@@ -192,10 +192,11 @@ describe('grid search scoring through onnxruntime (bandedGridLogSumExp)', () => 
 
   it('keeps every factor at most 1 (shifted sums at most log C) and rejects parts that do not fit', async () => {
     const shape = { rows: 2, classes: 3, weightLow: 2, weightHigh: 1, neuronLow: 1, neuronHigh: 1 };
-    const parts = [Float32Array.from({ length: 18 }, (_, i) => 40 * Math.sin(i)), Float32Array.from({ length: 18 }, (_, i) => 30 * Math.cos(i))];
+    const parts = splitBandedParts([Float32Array.from({ length: 18 }, (_, i) => 40 * Math.sin(i)), Float32Array.from({ length: 18 }, (_, i) => 30 * Math.cos(i))], shape);
     const { logSum } = await kernel.accelerators.bandedGridLogSumExp(parts, shape, new Float32Array(3));
     for (const v of logSum) expect(v).toBeLessThanOrEqual(Math.log(3) + 1e-6);
-    await expect(kernel.accelerators.bandedGridLogSumExp(parts.slice(1), shape, new Float32Array(3))).rejects.toThrow(/do not fit/);
+    await expect(kernel.accelerators.bandedGridLogSumExp({ low: parts.low.slice(1), high: parts.high.slice(1) }, shape, new Float32Array(3))).rejects.toThrow(/do not fit/);
+    await expect(kernel.accelerators.bandedGridLogSumExp({ low: parts.low, high: parts.low }, shape, new Float32Array(3))).rejects.toThrow(/do not fit/);
     await expect(kernel.accelerators.bandedGridLogSumExp(parts, shape, new Float32Array(4))).rejects.toThrow(/do not fit/);
   });
 

@@ -27,6 +27,7 @@ export {
   type SoftmaxTransposedProductOptions,
   type SoftmaxTransposedProduct,
   type BandedGridShape,
+  type BandedGridParts,
   type BandedGridLogSumExp,
   BANDED_GRID_MIN_LOG_SUM,
 } from './kernel-accelerators.js';

@@ -68,14 +68,14 @@ export interface KernelAccelerators {
    */
   softmaxTransposedProduct(logits: Matrix, features: Matrix, options: SoftmaxTransposedProductOptions): Promise<SoftmaxTransposedProduct>;
   /**
-   * The scoring step of the OPNP grid search on banded energy grids ({@link BandedGridShape} defines the inputs
+   * The scoring step of the OPNP grid search on banded energy grids ({@link BandedGridShape} and {@link BandedGridParts} define the inputs
    * and the result). Returns, for every row and every `(a, b, an, bn)` level combination, the log-sum-exp over
    * classes of that grid point's logits, split into a float32 `logSum` and per-row group `shifts` so the caller can
    * add them in float64. Kernels compute it in float32 and need not be exact when the shifted sum is tiny: the
    * caller re-scores exactly every row with a non-finite `logSum` or one below {@link BANDED_GRID_MIN_LOG_SUM}.
    * Without it, `gridScores` computes the same quantity in JavaScript (float64).
    */
-  bandedGridLogSumExp(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp>;
+  bandedGridLogSumExp(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp>;
   /**
    * The float64 matrix product `op(a) * op(b)` (`[M x N]`, shapes as {@link GemmKernel.gemm}), every product and sum
    * in double precision. Used by the symmetric eigensolver (`symmetricEigenAsync`: tridiagonalization, divide and
@@ -103,14 +103,14 @@ export function kernelAccelerator<K extends KernelAcceleratorName>(kernel: GemmK
 }
 
 /**
- * Inputs of {@link KernelAccelerators.bandedGridLogSumExp}: the OPNP grid search's partial logits.
+ * Sizes of the inputs of {@link KernelAccelerators.bandedGridLogSumExp}: the OPNP grid search's partial logits
+ * ({@link BandedGridParts} holds them).
  *
- * There are `neuronLow + neuronHigh` parts, each `[rows x (weightLow + weightHigh) x classes]` (row-major).
- * Part `k` holds the partial logits of one neuron band; its `weightLow + weightHigh` class vectors per row
- * are partial logits over nested weight bands. With `L_i = sum_{k=i}^{neuronLow-1} parts[k]` (`i < neuronLow`),
- * `U_i = sum_{k=i}^{neuronHigh-1} parts[neuronLow + k]` (`i < neuronHigh`; `U_neuronHigh = 0`), and for
- * any such sum `v`: `lo(v, a) = v[a]`, `hi(v, b) = v[weightLow + b]` (`b < weightHigh`; `0` at `b = weightHigh`),
- * the logits of level combination `(a, b, an, bn)` are
+ * There are `neuronLow + neuronHigh` neuron parts. Part `k` holds the partial logits of one neuron band: per row,
+ * `weightLow` low-side class vectors `lo(P_k, a)` (`a < weightLow`, in `parts.low[k]`) and `weightHigh` high-side
+ * ones `hi(P_k, b)` (`b < weightHigh`, in `parts.high[k]`), partial logits over nested weight bands; `hi(P_k, weightHigh) = 0`.
+ * With `L_i = sum_{k=i}^{neuronLow-1} P_k` (`i < neuronLow`), `U_i = sum_{k=i}^{neuronHigh-1} P_{neuronLow + k}`
+ * (`i < neuronHigh`; `U_neuronHigh = 0`), summed entry by entry, the logits of level combination `(a, b, an, bn)` are
  * `bias + lo(L_an, a) + hi(L_an, b) + lo(U_bn, a) + hi(U_bn, b)`,
  * for `a < weightLow`, `b <= weightHigh`, `an < neuronLow`, `bn <= neuronHigh`.
  */
@@ -125,6 +125,18 @@ export interface BandedGridShape {
   readonly neuronLow: number;
   /** High-side neuron parts (`>= 0`). */
   readonly neuronHigh: number;
+}
+
+/**
+ * The partial logits of {@link KernelAccelerators.bandedGridLogSumExp} (see {@link BandedGridShape}), low-side and
+ * high-side weight entries in separate arrays, so the grid search passes each band's GEMM output in one piece instead
+ * of interleaving it row by row with the sparse products of the high-side entries.
+ */
+export interface BandedGridParts {
+  /** `neuronLow + neuronHigh` arrays `[rows x weightLow x classes]` (row-major): `lo(P_k, a)` of row `r` at `low[k][(r * weightLow + a) * classes]`. */
+  readonly low: readonly Float32Array[];
+  /** `neuronLow + neuronHigh` arrays `[rows x weightHigh x classes]` (empty when `weightHigh = 0`): `hi(P_k, b)` of row `r` at `high[k][(r * weightHigh + b) * classes]`. */
+  readonly high: readonly Float32Array[];
 }
 
 /** Result of {@link KernelAccelerators.bandedGridLogSumExp}. */

@@ -47,7 +47,7 @@ describe('kernelAccelerator', () => {
     const kernel: GemmKernel = { name: 'partial', gemm: portableGemmKernel.gemm.bind(portableGemmKernel), accelerators };
     expect(kernelAccelerator(kernel, 'softmaxTransposedProduct')).toBeUndefined();
     const op = kernelAccelerator(kernel, 'bandedGridLogSumExp')!;
-    await op([], { rows: 0, classes: 1, weightLow: 1, weightHigh: 0, neuronLow: 1, neuronHigh: 0 }, new Float32Array(1));
+    await op({ low: [], high: [] }, { rows: 0, classes: 1, weightLow: 1, weightHigh: 0, neuronLow: 1, neuronHigh: 0 }, new Float32Array(1));
     expect(seen).toEqual([42]);
     expect(kernelAccelerator(portableGemmKernel, 'bandedGridLogSumExp')).toBeUndefined();
     expect(KERNEL_ACCELERATOR_NAMES).toEqual(['softmaxTransposedProduct', 'bandedGridLogSumExp', 'float64Product']);

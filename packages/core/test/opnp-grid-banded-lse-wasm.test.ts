@@ -6,10 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
-import { BANDED_GRID_MIN_LOG_SUM, type BandedGridLogSumExp, type BandedGridShape } from '../src/kernel-accelerators.js';
+import { BANDED_GRID_MIN_LOG_SUM, type BandedGridLogSumExp, type BandedGridParts, type BandedGridShape } from '../src/kernel-accelerators.js';
 import { gridScores } from '../src/opnp/grid.js';
 import { bandedGridLogSumExpJs } from '../src/opnp/grid/banded-lse-js.js';
 import { bandedGridLogSumExpWasm, shiftedExpWasm } from '../src/opnp/grid/banded-lse-wasm.js';
+import { splitBandedParts } from '../src/testing/accelerator-reference.js';
 import { gridProblem } from './grid-fixture.js';
 import { rng } from './helpers.js';
 
@@ -17,17 +18,16 @@ const u = 2 ** -24;
 type Levels = readonly [number, number, number, number];
 
 /** Combination `(a, b, an, bn)`'s float64 logits and the largest per-class sum of absolute terms (bias and partial logits). */
-function logitsOf(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array, r: number, [a, b, an, bn]: Levels): [number[], number] {
+function logitsOf(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array, r: number, [a, b, an, bn]: Levels): [number[], number] {
   const { classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
-  const S = wL + wH;
   const neurons = [...Array.from({ length: nL - an }, (_, i) => an + i), ...Array.from({ length: nH - bn }, (_, i) => nL + bn + i)];
   const logits: number[] = [];
   let magnitude = 0;
   for (let c = 0; c < C; c++) {
     const terms = [bias[c]!];
     for (const k of neurons) {
-      terms.push(parts[k]![(r * S + a) * C + c]!);
-      if (b < wH) terms.push(parts[k]![(r * S + wL + b) * C + c]!);
+      terms.push(parts.low[k]![(r * wL + a) * C + c]!);
+      if (b < wH) terms.push(parts.high[k]![(r * wH + b) * C + c]!);
     }
     logits.push(terms.reduce((s, t) => s + t, 0));
     magnitude = Math.max(magnitude, terms.reduce((s, t) => s + Math.abs(t), 0));
@@ -63,7 +63,7 @@ const usable = (v: number): boolean => v >= BANDED_GRID_MIN_LOG_SUM && v < Infin
  * is within `2u (terms + C + 8) (1 + magnitude)` of the definition; rows in `mustReject` have at least one combination
  * not taken (so the grid search re-scores them exactly), the others none unless `anyRow`.
  */
-function check(result: BandedGridLogSumExp, parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array, what: string, mustReject: ReadonlySet<number> = new Set(), anyRow = false): void {
+function check(result: BandedGridLogSumExp, parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array, what: string, mustReject: ReadonlySet<number> = new Set(), anyRow = false): void {
   const combos = combinations(shape);
   expect([result.logSum.length, result.shifts.length], `${what}: lengths`).toEqual([shape.rows * combos.length, shape.rows * 4]);
   const terms = 1 + 2 * (shape.neuronLow + shape.neuronHigh);
@@ -83,12 +83,13 @@ function check(result: BandedGridLogSumExp, parts: readonly Float32Array[], shap
   }
 }
 
-function randomParts(shape: BandedGridShape, random: () => number, f: (x: number) => number): Float32Array[] {
+/** Random parts, values from `f(uniform)` drawn row by row (each row's low entries, then its high ones). */
+function randomParts(shape: BandedGridShape, random: () => number, f: (x: number) => number): BandedGridParts {
   const n = shape.rows * (shape.weightLow + shape.weightHigh) * shape.classes;
-  return Array.from({ length: shape.neuronLow + shape.neuronHigh }, () => Float32Array.from({ length: n }, () => f(random())));
+  return splitBandedParts(Array.from({ length: shape.neuronLow + shape.neuronHigh }, () => Float32Array.from({ length: n }, () => f(random()))), shape);
 }
 
-function scored(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): BandedGridLogSumExp {
+function scored(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): BandedGridLogSumExp {
   const result = bandedGridLogSumExpWasm(parts, shape, bias);
   expect(result, 'WebAssembly SIMD runs under Node').not.toBeNull();
   return result!;
@@ -129,13 +130,13 @@ describe('bandedGridLogSumExpWasm', () => {
   it('leaves rows with NaN or +Infinity logits to re-scoring, and takes a -Infinity logit as a zero term', () => {
     const random = rng(42);
     const shape = { rows: 5, classes: 21, weightLow: 4, weightHigh: 3, neuronLow: 3, neuronHigh: 3 };
-    const S = 7, C = 21;
+    const wL = 4, wH = 3, C = 21;
     const parts = randomParts(shape, random, (x) => x * 2 - 1);
     const bias = Float32Array.from({ length: C }, () => random() - 0.5);
-    parts[1]![(1 * S + 2) * C + 4] = NaN; // row 1, low weight entry 2 of a low neuron part
-    parts[4]![(2 * S + 5) * C + 20] = Infinity; // row 2, high weight entry of a high neuron part, last class
-    parts[0]![(3 * S + 0) * C + 7] = -Infinity; // row 3, one class
-    parts[2]![(4 * S + 6) * C + 0] = -Infinity; // row 4, first class of a high entry
+    parts.low[1]![(1 * wL + 2) * C + 4] = NaN; // row 1, low weight entry 2 of a low neuron part
+    parts.high[4]![(2 * wH + 1) * C + 20] = Infinity; // row 2, high weight entry of a high neuron part, last class
+    parts.low[0]![(3 * wL + 0) * C + 7] = -Infinity; // row 3, one class
+    parts.high[2]![(4 * wH + 2) * C + 0] = -Infinity; // row 4, first class of a high entry
     check(scored(parts, shape, bias), parts, shape, bias, 'non-finite logits', new Set([1, 2]));
   });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
 import type { LogitScore } from '../src/scores/logit-scores.js';
 import { bandedAssembly, bandedParts, scoreBandedCells } from '../src/opnp/grid/banded-cell-path.js';
-import { scoreBandedDense } from '../src/opnp/grid/banded-dense-path.js';
+import { BANDED_SCORING_ROWS, scoreBandedDense } from '../src/opnp/grid/banded-dense-path.js';
 import { bandedGridLogSumExpJs } from '../src/opnp/grid/banded-lse-js.js';
 import { exactRow, scoreBandedBlock } from '../src/opnp/grid/banded-scoring.js';
 import { cellLayout, forEachCellBlock, type CellBlock } from '../src/opnp/grid/cells.js';
@@ -51,6 +51,60 @@ describe('banded dense path', () => {
       }
     });
   }
+  it("gives the scorer each GEMM's output as the part's low entries, in buffers reused by every block", async () => {
+    // 23 rows in blocks of 8: two full blocks and a remainder of 7.
+    const p = plan(12, true);
+    const products: Float32Array[] = [];
+    const buffers: ArrayBufferLike[][] = [];
+    const kernel: GemmKernel = {
+      name: 'recording',
+      gemm: async (a, b, o) => {
+        const product = await portableGemmKernel.gemm(a, b, o);
+        products.push(product.data);
+        return product;
+      },
+      accelerators: {
+        async bandedGridLogSumExp(parts, shape, bias) {
+          const block = buffers.length + 1;
+          expect(products, `block ${block}: one GEMM per neuron part`).toHaveLength(shape.neuronLow + shape.neuronHigh);
+          parts.low.forEach((low, k) => {
+            expect(low.length, `block ${block}, part ${k}: rows x weightLow x classes`).toBe(shape.rows * shape.weightLow * shape.classes);
+            expect(Array.from(low), `block ${block}, part ${k}: the GEMM's output`).toEqual(Array.from(products[k]!));
+          });
+          buffers.push(parts.low.map((low) => low.buffer));
+          products.length = 0;
+          return bandedGridLogSumExpJs(parts, shape, bias);
+        },
+      },
+    };
+    const scores = newScores(p.plan);
+    await scoreBandedDense({ ...p.plan, kernel }, scores);
+    expect(buffers).toHaveLength(Math.ceil(p.plan.features.rows / 8));
+    buffers.forEach((block, i) => block.forEach((buffer, k) => expect(buffer, `block ${i + 1}, part ${k}: the first block's buffer`).toBe(buffers[0]![k])));
+    expectDense(scores, p, 'recording kernel');
+  });
+  it(`scores blocks ${BANDED_SCORING_ROWS} rows at a time, with remainders, like dense evaluation`, async () => {
+    const g = gridProblem(15, true, 9, 40, 2 * BANDED_SCORING_ROWS + 44);
+    const seen: number[] = [];
+    const kernel: GemmKernel = {
+      ...portableGemmKernel,
+      accelerators: {
+        async bandedGridLogSumExp(parts, shape, bias) {
+          seen.push(shape.rows);
+          return bandedGridLogSumExpJs(parts, shape, bias);
+        },
+      },
+    };
+    for (const blockRows of [2 * BANDED_SCORING_ROWS + 44, BANDED_SCORING_ROWS + 72]) {
+      const p = { plan: planGrid(g.features, { head: g.head, sensitivity: g.sensitivity, neuronSensitivity: g.neuronSensitivity, kernel, blockRows }), values: g.sensitivity.values, neuron: g.neuronSensitivity };
+      seen.length = 0;
+      const scores = newScores(p.plan);
+      await scoreBandedDense(p.plan, scores);
+      const expected = blockRows > 2 * BANDED_SCORING_ROWS ? [BANDED_SCORING_ROWS, BANDED_SCORING_ROWS, 44] : [BANDED_SCORING_ROWS, 72, BANDED_SCORING_ROWS - 28];
+      expect(seen, `blocks of ${blockRows}`).toEqual(expected);
+      expectDense(scores, p, `blocks of ${blockRows}`);
+    }
+  });
 });
 
 describe('banded cell path', () => {
@@ -106,7 +160,7 @@ describe('banded scoring', () => {
     const shape = { rows: 1, classes: 2, weightLow: 1, weightHigh: 0, neuronLow: 1, neuronHigh: 0 };
     const scores = [new Float32Array(3)];
     const map = { combos: 1, pointCombo: [0], pointShifts: [[true, false, false, false] as const] };
-    await scoreBandedBlock([Float32Array.of(1, 2)], shape, Float32Array.of(0, 0), bandedGridLogSumExpJs, map, 2, scores, 2);
+    await scoreBandedBlock({ low: [Float32Array.of(1, 2)], high: [new Float32Array(0)] }, shape, Float32Array.of(0, 0), bandedGridLogSumExpJs, map, 2, scores, 2);
     expect(scores[0]![2]).toBeCloseTo(2 * Math.log(Math.exp(1) + Math.exp(2)), 5);
     expect(Array.from(scores[0]!.subarray(0, 2))).toEqual([0, 0]);
   });

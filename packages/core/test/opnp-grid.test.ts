@@ -126,11 +126,11 @@ function contractKernel(unreliable: Set<number>, calls: { count: number }): Gemm
       async bandedGridLogSumExp(parts, shape: BandedGridShape, bias) {
         calls.count++;
         const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
-        const S = wL + wH;
         const combos = wL * (wH + 1) * (nH + 1) * nL;
         const logSum = new Float32Array(R * combos);
         const shifts = new Float32Array(R * 4);
-        const at = (k: number, r: number, s: number, c: number) => parts[k]![(r * S + s) * C + c]!;
+        const lo = (k: number, r: number, a: number, c: number) => parts.low[k]![(r * wL + a) * C + c]!;
+        const hi = (k: number, r: number, b: number, c: number) => parts.high[k]![(r * wH + b) * C + c]!;
         for (let r = 0; r < R; r++) {
           const groupShift = [1.5, -0.25, 0.75, 2]; // any values: only their bookkeeping is under test
           shifts.set(groupShift, r * 4);
@@ -139,7 +139,7 @@ function contractKernel(unreliable: Set<number>, calls: { count: number }): Gemm
             const f: number[] = [];
             for (let c = 0; c < C; c++) {
               let v = bias[c]!;
-              const add = (k: number) => (v += at(k, r, a, c) + (b < wH ? at(k, r, wL + b, c) : 0));
+              const add = (k: number) => (v += lo(k, r, a, c) + (b < wH ? hi(k, r, b, c) : 0));
               for (let k = an; k < nL; k++) add(k);
               for (let k = bn; k < nH; k++) add(nL + k);
               f.push(v);
@@ -185,7 +185,8 @@ describe('gridScores through a kernel with the bandedGridLogSumExp accelerator',
       accelerators: {
         async bandedGridLogSumExp(parts, shape) {
           blocks.push(shape.rows);
-          expect(parts).toHaveLength(shape.neuronLow + shape.neuronHigh);
+          expect(parts.low).toHaveLength(shape.neuronLow + shape.neuronHigh);
+          expect(parts.high).toHaveLength(shape.neuronLow + shape.neuronHigh);
           return { logSum: new Float32Array(shape.rows * 192), shifts: new Float32Array(shape.rows * 4) };
         },
       },

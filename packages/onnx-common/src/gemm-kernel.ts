@@ -8,6 +8,7 @@
 import {
   OpnpError,
   type BandedGridLogSumExp,
+  type BandedGridParts,
   type BandedGridShape,
   type GemmKernel,
   type GemmOptions,
@@ -158,15 +159,16 @@ async function onnxSoftmaxTransposedProduct(
   return { rows: c, cols: d, data, knownFinite: Number.isFinite(total) };
 }
 
-/** Throws `SHAPE_MISMATCH` unless `parts`, `shape` and `bias` fit {@link BandedGridShape}. */
-function assertBandedInputs(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): void {
+/** Throws `SHAPE_MISMATCH` unless `parts`, `shape` and `bias` fit {@link BandedGridShape} and {@link BandedGridParts}. */
+function assertBandedInputs(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): void {
   const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
-  const S = wL + wH;
   const sizes = [R, C, wL, wH, nL, nH];
-  if (!sizes.every((v) => Number.isInteger(v) && v >= 0) || wL < 1 || nL < 1 || C < 1 || parts.length !== nL + nH || parts.some((p) => p.length !== R * S * C) || bias.length !== C) {
+  const fits = (arrays: readonly Float32Array[], entries: number) => arrays.length === nL + nH && arrays.every((p) => p.length === R * entries * C);
+  if (!sizes.every((v) => Number.isInteger(v) && v >= 0) || wL < 1 || nL < 1 || C < 1 || !fits(parts.low, wL) || !fits(parts.high, wH) || bias.length !== C) {
+    const lengths = (arrays: readonly Float32Array[]) => [...new Set(arrays.map((p) => p.length))].join(', ');
     throw new OpnpError('SHAPE_MISMATCH', 'bandedGridLogSumExp: parts, shape and bias do not fit', {
-      expected: `${nL} + ${nH} parts of ${R} x ${S} x ${C} floats and a bias of ${C} (weightLow, neuronLow, classes >= 1)`,
-      actual: `${parts.length} parts of lengths ${[...new Set(parts.map((p) => p.length))].join(', ')}, bias ${bias.length}`,
+      expected: `${nL} + ${nH} low parts of ${R} x ${wL} x ${C} floats, as many high parts of ${R} x ${wH} x ${C}, and a bias of ${C} (weightLow, neuronLow, classes >= 1)`,
+      actual: `${parts.low.length} low parts of lengths ${lengths(parts.low)}, ${parts.high.length} high parts of lengths ${lengths(parts.high)}, bias ${bias.length}`,
     });
   }
 }
@@ -176,14 +178,27 @@ function assertBandedInputs(parts: readonly Float32Array[], shape: BandedGridSha
  * half the CPU time of the graph below on ImageNet's 1000 classes), or, where WebAssembly SIMD cannot run, the banded
  * grid scoring model on onnxruntime.
  */
-async function bandedGridLogSumExp(sessions: KernelSessions, parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp> {
+async function bandedGridLogSumExp(sessions: KernelSessions, parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp> {
   sessions.assertUsable();
   assertBandedInputs(parts, shape, bias);
   return bandedGridLogSumExpWasm(parts, shape, bias) ?? onnxBandedGridLogSumExp(sessions, parts, shape, bias);
 }
 
+/** Rows `r0 .. r0 + rows` of part `k` as the model's input `P{k}` `[rows x S*C]`: each row's low entries, then its high ones. */
+function stackedRows(parts: BandedGridParts, k: number, shape: BandedGridShape, r0: number, rows: number): Float32Array {
+  const { classes: C, weightLow: wL, weightHigh: wH } = shape;
+  const S = wL + wH;
+  const low = parts.low[k]!, high = parts.high[k]!;
+  const out = new Float32Array(rows * S * C);
+  for (let r = 0; r < rows; r++) {
+    out.set(low.subarray((r0 + r) * wL * C, (r0 + r + 1) * wL * C), r * S * C);
+    out.set(high.subarray((r0 + r) * wH * C, (r0 + r + 1) * wH * C), (r * S + wL) * C);
+  }
+  return out;
+}
+
 /** The `bandedGridLogSumExp` accelerator on the banded grid scoring model, in chunks of rows. */
-async function onnxBandedGridLogSumExp(sessions: KernelSessions, parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp> {
+async function onnxBandedGridLogSumExp(sessions: KernelSessions, parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp> {
   const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
   const S = wL + wH;
   const combinations = wL * (wH + 1) * nL * (nH + 1);
@@ -199,7 +214,7 @@ async function onnxBandedGridLogSumExp(sessions: KernelSessions, parts: readonly
   for (let r0 = 0; r0 < R; r0 += chunk) {
     const rows = Math.min(chunk, R - r0);
     const feeds: Record<string, OrtTensor> = { bias: biasTensor };
-    parts.forEach((p, k) => (feeds[`P${k}`] = tensor(sessions, p.subarray(r0 * S * C, (r0 + rows) * S * C), [rows, S * C])));
+    for (let k = 0; k < nL + nH; k++) feeds[`P${k}`] = tensor(sessions, stackedRows(parts, k, shape, r0, rows), [rows, S * C]);
     const results = await run(s, feeds, 'banded grid scoring');
     logSum.set((results.Y as OrtTensor).data as Float32Array, r0 * combinations);
     shifts.set((results.shifts as OrtTensor).data as Float32Array, r0 * 4);
@@ -230,7 +245,7 @@ export function createOrtGemmKernel<Name extends string>(ort: OrtRuntime, option
     accelerators: Object.freeze({
       softmaxTransposedProduct: (logits: Matrix, features: Matrix, productOptions: SoftmaxTransposedProductOptions) =>
         onnxSoftmaxTransposedProduct(sessions, logits, features, productOptions),
-      bandedGridLogSumExp: (parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array) => bandedGridLogSumExp(sessions, parts, shape, bias),
+      bandedGridLogSumExp: (parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array) => bandedGridLogSumExp(sessions, parts, shape, bias),
       float64Product: (a: Matrix64, b: Matrix64, productOptions: Required<GemmOptions>) => onnxProduct(sessions, a, b, productOptions),
     }),
     dispose: () => sessions.dispose(),

@@ -98,7 +98,7 @@ export type BandedGridStructure = Omit<BandedGridShape, 'rows'>;
 
 /**
  * Serialises the banded grid scoring model (opset 13) for one {@link BandedGridStructure}. Inputs: `P0..P{m-1}`
- * (`[R x S*C]`, the parts) and `bias [S*C]` (the bias on each low weight entry, zeros on the high ones); outputs `Y [R x combinations]` (`logSum`) and `shifts [R x 4]`, as
+ * (`[R x S*C]`, the parts with each row's `BandedGridParts` low entries followed by its high ones) and `bias [S*C]` (the bias on each low weight entry, zeros on the high ones); outputs `Y [R x combinations]` (`logSum`) and `shifts [R x 4]`, as
  * the `bandedGridLogSumExp` accelerator (`KernelAccelerators`) specifies. The four groups of partial logits (low / high weights on low /
  * high neurons) are each shifted by their row maximum and exponentiated once per `(level, level, class)`; a point's
  * sum over classes is then `sum_c Y[a,b,bn,c] Xt[a,b,c,an]` with `Xt` = the product of the two groups that depend on

@@ -3,10 +3,10 @@
  * against the brute-force float64 definitions of `accelerator-reference.ts`.
  */
 import { expect } from 'vitest';
-import { BANDED_GRID_MIN_LOG_SUM, type BandedGridShape, type KernelAccelerators } from '../kernel-accelerators.js';
+import { BANDED_GRID_MIN_LOG_SUM, type BandedGridParts, type BandedGridShape, type KernelAccelerators } from '../kernel-accelerators.js';
 import type { Matrix } from '../matrix.js';
 import { mulberry32 } from '../random.js';
-import { bandedShift, refBandedGridLogSumExp, refSoftmaxTransposedProduct } from './accelerator-reference.js';
+import { bandedShift, refBandedGridLogSumExp, refSoftmaxTransposedProduct, splitBandedParts } from './accelerator-reference.js';
 import type { KernelSuite } from './gemm-kernel-conformance.js';
 import { describeFloat64Product } from './float64-product-conformance.js';
 import { randomMatrix } from './reference.js';
@@ -73,8 +73,13 @@ function describeSoftmaxTransposedProduct({ test, accelerator, u }: KernelSuite)
   });
 }
 
-/** Random parts of a banded shape, values from `f(uniform)`. */
-function bandedParts(shape: BandedGridShape, random: () => number, f: (x: number) => number): Float32Array[] {
+/** Random parts of a banded shape, values from `f(uniform)` (drawn row by row, each row's low entries then its high ones). */
+function bandedParts(shape: BandedGridShape, random: () => number, f: (x: number) => number): BandedGridParts {
+  return splitBandedParts(stackedParts(shape, random, f), shape);
+}
+
+/** Random parts stacked per row (`[rows x (weightLow + weightHigh) x classes]` each), values from `f(uniform)`. */
+function stackedParts(shape: BandedGridShape, random: () => number, f: (x: number) => number): Float32Array[] {
   const S = shape.weightLow + shape.weightHigh;
   return Array.from({ length: shape.neuronLow + shape.neuronHigh }, () => Float32Array.from({ length: shape.rows * S * shape.classes }, () => f(random())));
 }
@@ -86,14 +91,14 @@ function bandedParts(shape: BandedGridShape, random: () => number, f: (x: number
  */
 async function checkBanded(
   scorer: KernelAccelerators['bandedGridLogSumExp'],
-  parts: Float32Array[],
+  parts: BandedGridParts,
   shape: BandedGridShape,
   bias: Float32Array,
   u: number,
   requireAll: boolean,
   what: string,
 ): Promise<void> {
-  const copies = parts.map((p) => p.slice());
+  const copies = [...parts.low, ...parts.high].map((p) => p.slice());
   const { logSum, shifts } = await scorer(parts, shape, bias);
   const { rows: R, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
   const combos = wL * (wH + 1) * (nH + 1) * nL;
@@ -113,7 +118,7 @@ async function checkBanded(
       if (!(Math.abs(got - want) <= bound)) expect.fail(`${what}: row ${r}, (a, b, an, bn) = (${a}, ${b}, ${an}, ${bn}): got ${got}, expected ${want} (bound ${bound})`);
     }
   }
-  parts.forEach((p, k) => expect(Array.from(p), `${what}: part ${k} unmodified`).toEqual(Array.from(copies[k]!)));
+  [...parts.low, ...parts.high].forEach((p, k) => expect(Array.from(p), `${what}: input array ${k} unmodified`).toEqual(Array.from(copies[k]!)));
 }
 
 /** Level structures `(weightLow, weightHigh, neuronLow, neuronHigh)`: the default grid's, and degenerate ones. */
@@ -138,7 +143,8 @@ function describeBandedGridLogSumExp({ test, accelerator, u }: KernelSuite): voi
     // Ties: every class equal (each term +-1000) and one level per group, so every factor is exactly 1 and every
     // combination's logSum is log C (usable however far apart the groups are).
     const tied = { rows: 3, classes: 5, weightLow: 1, weightHigh: 1, neuronLow: 1, neuronHigh: 1 };
-    const tiedParts = bandedParts({ ...tied, classes: 1 }, random, (x) => (x < 0.5 ? -1000 : 1000)).map((p) => Float32Array.from({ length: p.length * 5 }, (_, i) => p[Math.floor(i / 5)]!));
+    const tiedStacked = stackedParts({ ...tied, classes: 1 }, random, (x) => (x < 0.5 ? -1000 : 1000)).map((p) => Float32Array.from({ length: p.length * 5 }, (_, i) => p[Math.floor(i / 5)]!));
+    const tiedParts = splitBandedParts(tiedStacked, tied);
     await checkBanded(scorer, tiedParts, tied, new Float32Array(5).fill(1000), u, true, 'ties at +-1000');
     // Random logits of +-1000: combinations far below their group maxima may be left to exact re-scoring.
     const extreme = { rows: 6, classes: 7, weightLow: 4, weightHigh: 3, neuronLow: 3, neuronHigh: 3 };

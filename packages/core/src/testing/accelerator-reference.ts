@@ -2,7 +2,7 @@
  * Brute-force float64 definitions of the kernel accelerator operations (`KernelAccelerators`), written from their
  * contracts independently of core's implementations, for `describeGemmKernelConformance` and backend tests.
  */
-import type { BandedGridShape } from '../kernel-accelerators.js';
+import type { BandedGridParts, BandedGridShape } from '../kernel-accelerators.js';
 import type { Matrix } from '../matrix.js';
 
 /** `softmax(logits / T)^T op(features)` (`[C x D]`, row-major) in float64, with `sum_n p_nc |h_nj|` as a scale. */
@@ -47,19 +47,33 @@ export interface BandedGridReference {
   readonly magnitude: Float64Array;
 }
 
+/**
+ * {@link BandedGridParts} from parts stacked per row, `[rows x (weightLow + weightHigh) x classes]` each (the low
+ * entries, then the high ones): for tests that draw one array per neuron part.
+ */
+export function splitBandedParts(stacked: readonly Float32Array[], shape: BandedGridShape): BandedGridParts {
+  const { rows: R, classes: C, weightLow: wL, weightHigh: wH } = shape;
+  const S = wL + wH;
+  const pick = (part: Float32Array, from: number, count: number): Float32Array => {
+    const out = new Float32Array(R * count * C);
+    for (let r = 0; r < R; r++) out.set(part.subarray((r * S + from) * C, (r * S + from + count) * C), r * count * C);
+    return out;
+  };
+  return { low: stacked.map((p) => pick(p, 0, wL)), high: stacked.map((p) => pick(p, wL, wH)) };
+}
+
 /** The logits of combination `(a, b, an, bn)` of row `r` and their magnitudes, straight from `BandedGridShape`. */
-function comboLogits(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array, r: number, levels: readonly [number, number, number, number]): [number[], number] {
+function comboLogits(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array, r: number, levels: readonly [number, number, number, number]): [number[], number] {
   const { classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
   const [a, b, an, bn] = levels;
-  const S = wL + wH;
   const f: number[] = [];
   let magnitude = 0;
   for (let c = 0; c < C; c++) {
     let v = bias[c]!;
     let size = Math.abs(v);
     const add = (k: number): void => {
-      const lo = parts[k]![(r * S + a) * C + c]!;
-      const hi = b < wH ? parts[k]![(r * S + wL + b) * C + c]! : 0;
+      const lo = parts.low[k]![(r * wL + a) * C + c]!;
+      const hi = b < wH ? parts.high[k]![(r * wH + b) * C + c]! : 0;
       v += lo + hi;
       size += Math.abs(lo) + Math.abs(hi);
     };
@@ -72,7 +86,7 @@ function comboLogits(parts: readonly Float32Array[], shape: BandedGridShape, bia
 }
 
 /** The `bandedGridLogSumExp` accelerator from `BandedGridShape`'s definition, unshifted, in float64. */
-export function refBandedGridLogSumExp(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): BandedGridReference {
+export function refBandedGridLogSumExp(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): BandedGridReference {
   const { rows: R, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
   const combos = wL * (wH + 1) * (nH + 1) * nL;
   const value = new Float64Array(R * combos);

@@ -31,6 +31,7 @@ export {
 export {
   refSoftmaxTransposedProduct,
   refBandedGridLogSumExp,
+  splitBandedParts,
   bandedShift,
   type SoftmaxProductReference,
   type BandedGridReference,

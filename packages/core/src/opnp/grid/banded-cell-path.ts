@@ -1,10 +1,10 @@
 /**
  * The grid search's path for banded energy grids when sparse products are wanted (the portable kernel) and the
  * kernel has no `bandedGridLogSumExp` accelerator: the cell partial logits (`cells.ts`, with sparse products) are
- * assembled into the banded parts of `BandedGridShape` and scored like the dense banded path, by
+ * assembled into the banded parts of `BandedGridShape` (`BandedGridParts`) and scored like the dense banded path, by
  * {@link bandedGridLogSumExpJs}.
  */
-import type { BandedGridShape } from '../../kernel-accelerators.js';
+import type { BandedGridParts, BandedGridShape } from '../../kernel-accelerators.js';
 import { defaultBlockRows } from './blocks.js';
 import { bandedGridLogSumExpJs } from './banded-lse-js.js';
 import { bandedPointMap, scoreBandedBlock, type BandedLevels, type BandedPointMap } from './banded-scoring.js';
@@ -61,30 +61,36 @@ export function bandedAssembly(
 }
 
 /**
- * The banded parts of a block (`[R x stacks x C]` per neuron part, scaled by `1/T`) from its cell partials, each
- * stack entry a running suffix sum: entry `a` = low-side weight cell of lower rank `a` + entry `a + 1` (the centre
- * last), entry `weightLow + b` = high-side cell of upper rank `b` + entry `weightLow + b + 1`.
+ * The banded parts of a block ({@link BandedGridParts}: per neuron part `[R x weightLow x C]` low-side and
+ * `[R x weightHigh x C]` high-side entries, scaled by `1/T`) from its cell partials, each stack entry a running suffix
+ * sum: entry `a` = low-side weight cell of lower rank `a` + entry `a + 1` (the centre last), entry `weightLow + b` =
+ * high-side cell of upper rank `b` + entry `weightLow + b + 1`.
  */
-export function bandedParts(layout: CellLayout, block: CellBlock, assembly: BandedAssembly, C: number, T: number): Float32Array[] {
+export function bandedParts(layout: CellLayout, block: CellBlock, assembly: BandedAssembly, C: number, T: number): BandedGridParts {
   const { stacks, partOfNeuronCell, chainCell, levels } = assembly;
   const R = block.rows;
-  const parts = Array.from({ length: levels.neuronLow + levels.neuronHigh }, () => new Float32Array(R * stacks * C));
+  const { weightLow: wL, weightHigh: wH } = levels;
+  const count = levels.neuronLow + levels.neuronHigh;
+  const low = Array.from({ length: count }, () => new Float32Array(R * wL * C));
+  const high = Array.from({ length: count }, () => new Float32Array(R * wH * C));
   const invT = 1 / T;
   for (let m = 0; m < layout.plans.length; m++) {
-    const out = parts[partOfNeuronCell[m]!]!;
+    const k = partOfNeuronCell[m]!;
     for (let s = stacks - 1; s >= 0; s--) {
       // The cell this entry adds (or none) and the entry it continues (none at the end of each chain).
-      const k = chainCell[s]!;
-      const next = s === levels.weightLow - 1 || s === stacks - 1 ? -1 : s + 1;
+      const cell = chainCell[s]!;
+      const last = s === wL - 1 || s === stacks - 1;
+      // Entries s and s + 1 live in the same array: the low one (s < wL) or the high one.
+      const [out, entries, entry] = s < wL ? [low[k]!, wL, s] : [high[k]!, wH, s - wL];
       for (let r = 0; r < R; r++) {
-        const partial = k >= 0 ? cellPartial(layout, block, k, m, r, C) : null;
-        const o = (r * stacks + s) * C;
-        const n = (r * stacks + next) * C;
-        if (partial && next >= 0) for (let c = 0; c < C; c++) out[o + c] = partial.source[partial.base + c]! * invT + out[n + c]!;
+        const partial = cell >= 0 ? cellPartial(layout, block, cell, m, r, C) : null;
+        const o = (r * entries + entry) * C;
+        const n = o + C;
+        if (partial && !last) for (let c = 0; c < C; c++) out[o + c] = partial.source[partial.base + c]! * invT + out[n + c]!;
         else if (partial) for (let c = 0; c < C; c++) out[o + c] = partial.source[partial.base + c]! * invT;
-        else if (next >= 0) out.copyWithin(o, n, n + C);
+        else if (!last) out.copyWithin(o, n, n + C);
       }
     }
   }
-  return parts;
+  return { low, high };
 }

@@ -21,6 +21,12 @@ import { highBandProduct, highBandWeights, type HighBandWeights } from './high-b
 import type { GridPlan } from './plan.js';
 
 /**
+ * Rows of a block whose high-side products are computed and scored together (a multiple of the high-band kernel's
+ * sixteen-row tiles): their high-side entries stay in cache between being written and being copied by the scorer.
+ */
+export const BANDED_SCORING_ROWS = 128;
+
+/**
  * One neuron band's columns, its low-side weights stacked `[weightLow * C x |J|]` for a GEMM, and its high-side
  * weights for sparse products; all scaled by `1/T`.
  */
@@ -34,7 +40,9 @@ interface NeuronPart {
  * Scores every grid point of a banded energy plan into `scores[p][n]`: each neuron band's low-side stack entries come
  * from one GEMM (weights stacked as suffix sums of the low weight bands), its high-side entries from sparse products
  * ({@link highBandProduct}), and all are scored by the kernel's `bandedGridLogSumExp` accelerator or, without one, by
- * {@link bandedGridLogSumExpJs}.
+ * {@link bandedGridLogSumExpJs}. Each GEMM output is copied in one piece into the scorer's `BandedGridParts.low`
+ * (no interleaving with the high-side entries); the high-side products and the scoring go {@link BANDED_SCORING_ROWS}
+ * rows of a block at a time.
  */
 export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): Promise<void> {
   const { features, head, kernel, temperature: T, reactClip } = plan;
@@ -44,30 +52,41 @@ export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): 
   const weightHigh = weightHighLevels - 1;
   const [neuronLow, neuronHighLevels] = plan.neuronLevels;
   const neuronHigh = neuronHighLevels - 1;
-  const S = weightLow + weightHigh;
-  // Partial logits per row: one [S x C] stack per neuron band, S = pMin levels + pMax levels - 1.
-  const blockRows = plan.blockRows ?? defaultBlockRows((neuronLow + neuronHigh) * S * C);
-  const parts = neuronParts(plan, { weightLow, weightHigh, neuronLow, neuronHigh });
+  // Partial logits per row: weightLow + weightHigh class vectors per neuron band (pMin levels + pMax levels - 1).
+  const blockRows = plan.blockRows ?? defaultBlockRows((neuronLow + neuronHigh) * (weightLow + weightHigh) * C);
+  const levels = { weightLow, weightHigh, neuronLow, neuronHigh };
+  const parts = neuronParts(plan, levels);
   const bias = Float32Array.from(head.bias, (v) => v / T);
-  const map = bandedPointMap(plan.pointLevels, { weightLow, weightHigh, neuronLow, neuronHigh });
+  const map = bandedPointMap(plan.pointLevels, levels);
 
-  // Each part's [R x S x C] partial logits, reused by every block (every entry is written before it is read).
-  const buffers = parts.map(() => new Float32Array(Math.min(blockRows, features.rows) * S * C));
+  // Each part's low-side entries [R x weightLow x C] of a block and high-side entries [rows x weightHigh x C] of one
+  // chunk of it, reused by every block and chunk (every entry is written before it is read). The GEMM's output is
+  // copied in one piece rather than kept: onnxruntime allocates a new output per call, and holding a block's worth of
+  // them (instead of dropping each at once) makes the process fault in about twice the fresh pages per grid.
+  const chunkRows = Math.min(BANDED_SCORING_ROWS, blockRows, features.rows);
+  const lowBuffers = parts.map(() => new Float32Array(Math.min(blockRows, features.rows) * weightLow * C));
+  const highBuffers = parts.map(() => new Float32Array(chunkRows * weightHigh * C));
   for (let start = 0; start < features.rows; start += blockRows) {
     const R = Math.min(blockRows, features.rows - start);
     const inputs = gatherColumns(features.data, D, start, R, parts.map((p) => p.columns), reactClip ?? Infinity);
-    const outputs: Float32Array[] = [];
+    const low: Float32Array[] = [];
     for (const [k, part] of parts.entries()) {
-      const x = inputs[k]!;
-      const J = part.columns.length;
-      const low = (await gemm(kernel, { rows: R, cols: J, data: x }, part.lowStacked, { transB: true })).data;
-      const out = buffers[k]!.subarray(0, R * S * C);
-      const lowPerRow = weightLow * C;
-      for (let r = 0; r < R; r++) out.set(low.subarray(r * lowPerRow, (r + 1) * lowPerRow), r * S * C);
-      highBandProduct(part.high, x, R, J, { out, offset: lowPerRow, rowStride: S * C });
-      outputs.push(out);
+      const product = await gemm(kernel, { rows: R, cols: part.columns.length, data: inputs[k]! }, part.lowStacked, { transB: true });
+      const entries = lowBuffers[k]!.subarray(0, R * weightLow * C);
+      entries.set(product.data.subarray(0, R * weightLow * C));
+      low.push(entries);
     }
-    await scoreBandedBlock(outputs, { rows: R, classes: C, weightLow, weightHigh, neuronLow, neuronHigh }, bias, scorer, map, T, scores, start);
+    for (let r0 = 0; r0 < R; r0 += chunkRows) {
+      const rows = Math.min(chunkRows, R - r0);
+      const high = parts.map((part, k) => {
+        const J = part.columns.length;
+        const out = highBuffers[k]!.subarray(0, rows * weightHigh * C);
+        highBandProduct(part.high, inputs[k]!.subarray(r0 * J, (r0 + rows) * J), rows, J, { out, offset: 0, rowStride: weightHigh * C });
+        return out;
+      });
+      const lowRows = low.map((l) => l.subarray(r0 * weightLow * C, (r0 + rows) * weightLow * C));
+      await scoreBandedBlock({ low: lowRows, high }, { rows, classes: C, ...levels }, bias, scorer, map, T, scores, start + r0);
+    }
     plan.onProgress?.(start + R, features.rows);
   }
 }

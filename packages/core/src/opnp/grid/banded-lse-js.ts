@@ -2,18 +2,18 @@
  * The `bandedGridLogSumExp` step of banded grid scoring in JavaScript (float64 math, float32 results), used when the
  * kernel has no such accelerator.
  */
-import type { BandedGridLogSumExp, BandedGridShape } from '../../kernel-accelerators.js';
+import type { BandedGridLogSumExp, BandedGridParts, BandedGridShape } from '../../kernel-accelerators.js';
 
 /**
- * For `i = count-1 .. 0`: `cum += parts[first + i]` (one row, `[S x C]` at `base`), then writes the low entries
- * (`a < weightLow`, plus `bias` when given) to `lo[(a * count + i) * C + c]` and the high entries to
+ * For `i = count-1 .. 0`: `cum += P_{first + i}` (row `r`: its `weightLow` low entries, then its `S - weightLow` high
+ * ones), then writes the low entries (`a < weightLow`, plus `bias` when given) to `lo[(a * count + i) * C + c]` and the high entries to
  * `hi[(b * count + i) * C + c]`. Returns the maxima of the two groups (`-Infinity` when empty).
  */
 function cumulativeGroups(
-  parts: readonly Float32Array[],
+  parts: BandedGridParts,
   first: number,
   count: number,
-  base: number,
+  r: number,
   S: number,
   C: number,
   weightLow: number,
@@ -25,8 +25,10 @@ function cumulativeGroups(
   let maxLo = -Infinity, maxHi = -Infinity;
   cum.fill(0);
   for (let i = count - 1; i >= 0; i--) {
-    const part = parts[first + i]!;
-    for (let e = 0; e < S * C; e++) cum[e] = cum[e]! + part[base + e]!;
+    const lowPart = parts.low[first + i]!, lowBase = r * weightLow * C, lowEnd = weightLow * C;
+    for (let e = 0; e < lowEnd; e++) cum[e] = cum[e]! + lowPart[lowBase + e]!;
+    const highPart = parts.high[first + i]!, highBase = r * (S - weightLow) * C - lowEnd;
+    for (let e = lowEnd; e < S * C; e++) cum[e] = cum[e]! + highPart[highBase + e]!;
     for (let s = 0; s < S; s++) {
       const low = s < weightLow;
       const out = ((low ? s : s - weightLow) * count + i) * C;
@@ -49,7 +51,7 @@ function cumulativeGroups(
  * their own: each group is shifted by its row maximum and exponentiated once per entry, and each point's sum over
  * classes is `sum_c X[an] Y[bn]` with `X`, `Y` the products of the groups that depend on `an`, `bn`.
  */
-export function bandedGridLogSumExpJs(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): BandedGridLogSumExp {
+export function bandedGridLogSumExpJs(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): BandedGridLogSumExp {
   const { rows: R, classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
   const S = wL + wH;
   const B = wH + 1, Bn = nH + 1;
@@ -65,11 +67,10 @@ export function bandedGridLogSumExpJs(parts: readonly Float32Array[], shape: Ban
   const xs = new Float64Array(nL * C);
   const ys = new Float64Array(nH * C);
   for (let r = 0; r < R; r++) {
-    const base = r * S * C;
     // Group values before exponentials: cumulative sums over the low-side neuron parts (from the centre down),
     // then over the high-side ones.
-    const [maxLL, maxHL] = cumulativeGroups(parts, 0, nL, base, S, C, wL, cum, ell, ehl, bias);
-    const [maxLH, maxHH] = cumulativeGroups(parts, nL, nH, base, S, C, wL, cum, elh, ehh, null);
+    const [maxLL, maxHL] = cumulativeGroups(parts, 0, nL, r, S, C, wL, cum, ell, ehl, bias);
+    const [maxLH, maxHH] = cumulativeGroups(parts, nL, nH, r, S, C, wL, cum, elh, ehh, null);
     const shift = [maxLL, nH > 0 ? maxLH : 0, wH > 0 ? maxHL : 0, wH > 0 && nH > 0 ? maxHH : 0];
     shifts.set(shift, r * 4);
     for (let i = 0; i < ell.length; i++) ell[i] = Math.exp(ell[i]! - shift[0]!);

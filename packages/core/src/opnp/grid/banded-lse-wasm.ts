@@ -5,7 +5,7 @@
  * exponentiated once per entry; each combination's sum over classes is then `sum_c x_an y_bn`. The numerics are
  * described in docs/numerics.md#fast-grid-evaluation.
  */
-import type { BandedGridLogSumExp, BandedGridShape } from '../../kernel-accelerators.js';
+import type { BandedGridLogSumExp, BandedGridParts, BandedGridShape } from '../../kernel-accelerators.js';
 import { ensureMemory, lazyWasmInstance, type WasmInstance } from '../../internal/wasm-instance.js';
 import { bandedLseFunctions } from './banded-lse-wasm-code.js';
 
@@ -77,19 +77,24 @@ function groupExp(wasm: WasmInstance, heap: Float32Array, layout: BandedLayout, 
   }
 }
 
+/** Copies `count` class vectors of `C` floats from `src[from ..]` to `heap[dst ..]`, `Cp` floats apart there. */
+function copyVectors(heap: Float32Array, dst: number, Cp: number, src: Float32Array, from: number, count: number, C: number): void {
+  if (Cp === C) heap.set(src.subarray(from, from + count * C), dst);
+  else for (let s = 0; s < count; s++) heap.set(src.subarray(from + s * C, from + (s + 1) * C), dst + s * Cp);
+}
+
 /**
  * One row: copies its parts into the value stacks, sums them from the centre outwards (bias on the last low part),
  * writes the four group shifts to `shifts[4r ..]` and the four lanes of each combination's shifted sum at `layout.out`.
  */
-function scoreRow(wasm: WasmInstance, heap: Float32Array, layout: BandedLayout, parts: readonly Float32Array[], shape: BandedGridShape, r: number, shifts: Float32Array): void {
+function scoreRow(wasm: WasmInstance, heap: Float32Array, layout: BandedLayout, parts: BandedGridParts, shape: BandedGridShape, r: number, shifts: Float32Array): void {
   const { classes: C, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;
-  const S = wL + wH;
   const { Cp, partBytes, vectorBytes, values } = layout;
   const f = wasm.functions;
   for (let k = 0; k < nL + nH; k++) {
-    const src = parts[k]!, base = r * S * C, dst = (values + k * partBytes) / 4;
-    if (Cp === C) heap.set(src.subarray(base, base + S * C), dst);
-    else for (let s = 0; s < S; s++) heap.set(src.subarray(base + s * C, base + (s + 1) * C), dst + s * Cp);
+    const dst = (values + k * partBytes) / 4;
+    copyVectors(heap, dst, Cp, parts.low[k]!, r * wL * C, wL, C);
+    copyVectors(heap, dst + wL * Cp, Cp, parts.high[k]!, r * wH * C, wH, C);
   }
   const slot = (k: number): number => values + k * partBytes;
   f.addInto!(slot(nL - 1), layout.bias, partBytes);
@@ -115,14 +120,15 @@ function scoreRow(wasm: WasmInstance, heap: Float32Array, layout: BandedLayout, 
  * exponentials (Cephes `expf`, about 1 ulp) and products, each combination's sum over classes in sixteen float32 partial
  * sums added in float64, its logarithm in float64 rounded once into `logSum`. Returns null, having computed nothing,
  * where WebAssembly SIMD is missing or its memory cannot hold one row's buffers; the caller then runs another
- * implementation. `shape` and the lengths of `parts` and `bias` must fit (`BandedGridShape`; not checked here).
+ * implementation. `shape` and the lengths of `parts` and `bias` must fit (`BandedGridShape`, `BandedGridParts`; not
+ * checked here).
  *
  * @example
  * ```ts
  * const result = bandedGridLogSumExpWasm(parts, shape, bias) ?? (await otherImplementation(parts, shape, bias));
  * ```
  */
-export function bandedGridLogSumExpWasm(parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array): BandedGridLogSumExp | null {
+export function bandedGridLogSumExpWasm(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): BandedGridLogSumExp | null {
   const wasm = instance();
   if (wasm === null) return null;
   const { rows: R, weightLow: wL, weightHigh: wH, neuronLow: nL, neuronHigh: nH } = shape;

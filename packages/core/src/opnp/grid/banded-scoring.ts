@@ -1,14 +1,14 @@
 /**
- * Scoring of banded energy grids from their parts (see `BandedGridShape`): a scorer (the kernel's
+ * Scoring of banded energy grids from their parts (see `BandedGridShape`, `BandedGridParts`): a scorer (the kernel's
  * `bandedGridLogSumExp` accelerator or {@link bandedGridLogSumExpJs}) gives each level combination's shifted
  * log-sum-exp, each grid point reads its combination and adds its group shifts, and rows the scorer cannot be trusted
  * on (below `BANDED_GRID_MIN_LOG_SUM`, or not finite) are re-scored exactly in float64 from the definition.
  */
-import { BANDED_GRID_MIN_LOG_SUM, type BandedGridLogSumExp, type BandedGridShape } from '../../kernel-accelerators.js';
+import { BANDED_GRID_MIN_LOG_SUM, type BandedGridLogSumExp, type BandedGridParts, type BandedGridShape } from '../../kernel-accelerators.js';
 import type { PointLevels } from './lattice.js';
 
 /** Computes {@link BandedGridLogSumExp} from parts: a kernel's `bandedGridLogSumExp` or `bandedGridLogSumExpJs`. */
-export type BandedScorer = (parts: readonly Float32Array[], shape: BandedGridShape, bias: Float32Array) => Promise<BandedGridLogSumExp> | BandedGridLogSumExp;
+export type BandedScorer = (parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array) => Promise<BandedGridLogSumExp> | BandedGridLogSumExp;
 
 /** Where each grid point reads its value in a {@link BandedGridLogSumExp} result, and which group shifts it adds. */
 export interface BandedPointMap {
@@ -37,7 +37,7 @@ export function bandedPointMap(pointLevels: readonly PointLevels[], shape: Bande
  * an exact float64 re-scoring of rows whose `logSum` is below {@link BANDED_GRID_MIN_LOG_SUM} or not finite.
  */
 export async function scoreBandedBlock(
-  parts: readonly Float32Array[],
+  parts: BandedGridParts,
   shape: BandedGridShape,
   bias: Float32Array,
   scorer: BandedScorer,
@@ -82,9 +82,8 @@ export async function scoreBandedBlock(
  * Log-sum-exp of every level combination of row `r`, straight from {@link BandedGridShape}'s definition in
  * float64 (for the rows the scorer's float32 result cannot be trusted on).
  */
-export function exactRow(parts: readonly Float32Array[], r: number, shape: BandedGridShape, bias: Float32Array): Float64Array {
+export function exactRow(parts: BandedGridParts, r: number, shape: BandedGridShape, bias: Float32Array): Float64Array {
   const { classes: C, weightLow, weightHigh, neuronLow, neuronHigh } = shape;
-  const S = weightLow + weightHigh;
   const B = weightHigh + 1, Bn = neuronHigh + 1;
   const out = new Float64Array(weightLow * B * neuronLow * Bn);
   const logits = new Float64Array(C);
@@ -95,10 +94,10 @@ export function exactRow(parts: readonly Float32Array[], r: number, shape: Bande
         for (let an = 0; an < neuronLow; an++) {
           logits.set(bias);
           const add = (k: number): void => {
-            const base = r * S * C;
-            const part = parts[k]!;
-            for (let c = 0; c < C; c++) logits[c] = logits[c]! + part[base + a * C + c]!;
-            if (b < weightHigh) for (let c = 0; c < C; c++) logits[c] = logits[c]! + part[base + (weightLow + b) * C + c]!;
+            const low = parts.low[k]!, lo = (r * weightLow + a) * C;
+            for (let c = 0; c < C; c++) logits[c] = logits[c]! + low[lo + c]!;
+            const high = parts.high[k]!, hi = (r * weightHigh + b) * C;
+            if (b < weightHigh) for (let c = 0; c < C; c++) logits[c] = logits[c]! + high[hi + c]!;
           };
           for (let k = an; k < neuronLow; k++) add(k);
           for (let k = bn; k < neuronHigh; k++) add(neuronLow + k);

@@ -120,7 +120,8 @@ export function highBandProductWasm(weights: HighBandWeights, x: Float32Array, R
   wasm.functions.highBands16!(at.x, tiles, TILE_ROWS * J * 4, at.start, at.columns, at.weights, classes, bands, at.out, bands * classes * 4);
   const perRow = bands * classes;
   const { out, offset, rowStride } = target;
-  for (let r = 0; r < R; r++) out.set(heap.subarray(at.out / 4 + r * perRow, at.out / 4 + (r + 1) * perRow), offset + r * rowStride);
+  if (rowStride === perRow) out.set(heap.subarray(at.out / 4, at.out / 4 + R * perRow), offset);
+  else for (let r = 0; r < R; r++) out.set(heap.subarray(at.out / 4 + r * perRow, at.out / 4 + (r + 1) * perRow), offset + r * rowStride);
   return true;
 }
 
