@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core/base';
 import { writeFileAtomic } from '@opnp/core/node';
 import type { PreprocessOptions } from '@opnp/datasets';
-import { isRunFingerprint, type RunFingerprint } from './fingerprint.js';
+import { hashNpyRows, isRunFingerprint, type RunFingerprint } from './fingerprint.js';
 
 /** A sample that could not be read and is absent from every output. */
 export interface SkippedSample {
@@ -40,6 +40,31 @@ export interface FeaturesMeta {
   readonly skipped: readonly SkippedSample[];
   /** Output files of the same rows (paths as given). */
   readonly files: { readonly features: string; readonly logits?: string; readonly labels?: string; readonly indices?: string };
+  /** The model file as given (its bytes are `fingerprint.fields.model`); absent in sidecars of earlier versions. */
+  readonly model?: string;
+  /**
+   * When complete: SHA-256 of the rows (the `.npy` data without its header, see `hashNpyRows`) of each companion
+   * output, so that a logits or labels file overwritten by another extraction is recognised as not this one's.
+   * Absent in sidecars of earlier versions.
+   */
+  readonly hashes?: CompanionHashes;
+}
+
+/** SHA-256 of the rows of the companion outputs an extraction wrote (see {@link FeaturesMeta.hashes}). */
+export interface CompanionHashes {
+  readonly logits?: string;
+  readonly labels?: string;
+  readonly indices?: string;
+}
+
+/** The {@link CompanionHashes} of the files written (each file's rows, or the rows of its shards one after the other). */
+export async function companionHashes(files: { readonly logits?: readonly string[] | undefined; readonly labels?: readonly string[] | undefined; readonly indices?: readonly string[] | undefined }): Promise<CompanionHashes> {
+  const hashes: { logits?: string; labels?: string; indices?: string } = {};
+  for (const key of ['logits', 'labels', 'indices'] as const) {
+    const paths = files[key];
+    if (paths !== undefined) hashes[key] = await hashNpyRows(paths);
+  }
+  return hashes;
 }
 
 /** Sidecar path of a features file (`partial`: of its unfinished `.partial`). */

@@ -86,7 +86,7 @@ async function checkTargets(outputs: ExtractOutputs, flags: { logits: string; la
   await assertOutputTargets(
     [
       { path: features, what: 'the features (--out)', companions: [`${features}.json`, `${features}.partial`, `${features}.partial.json`] },
-      outputs.logits !== undefined ? { path: outputs.logits, what: `the logits (${flags.logits})`, companions: [`${outputs.logits}.partial`] } : undefined,
+      outputs.logits !== undefined ? { path: outputs.logits, what: `the logits (${flags.logits})`, companions: [`${outputs.logits}.partial`, `${outputs.logits}.partial.owner.json`] } : undefined,
       outputs.labels !== undefined ? { path: outputs.labels, what: `the labels (${flags.labels})` } : undefined,
       outputs.indices !== undefined ? { path: outputs.indices, what: `the indices (${flags.indices})` } : undefined,
     ],
@@ -122,6 +122,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       onProgress: progressListener(io, quiet),
       onInfo: info,
       onSkip: skipWarner(io, data),
+      onCheckpoint: (c) => io.checkpoints?.post('extract', `${c.files.join(' and ')} hold ${c.rows} rows each`),
     });
     const skipped = result.skipped.length;
     const files = result.files;
