@@ -19,7 +19,7 @@ const evalWithTest = (test: string, model = MODEL) => cli(['eval', '--model', mo
 describe('opnp eval and cached features', () => {
   it('refuses features whose logits file was overwritten by another extraction (A3)', async () => {
     const dir = tempDir();
-    const [f1, f2, l] = ['f1.npy', 'f2.npy', 'l.npy'].map((n) => join(dir, n));
+    const [f1, f2, l] = [join(dir, 'f1.npy'), join(dir, 'f2.npy'), join(dir, 'l.npy')];
     expect((await extract(['--data', FASHION_VAL, '--out', f1, '--logits-out', l])).code).toBe(0);
     expect((await extract(['--data', 'noise:500', '--out', f2, '--logits-out', l])).code).toBe(0);
     const run = await evalWithTest(`features:${f1}#logits=${l}`);

@@ -167,7 +167,6 @@ async function checkShardLogits(shards: readonly ShardFiles[], logitFiles: reado
  */
 export async function openCachedFeatures(spec: string, cached: { features: string; logits?: string }, options: FeatureSourceOptions): Promise<FeatureSource> {
   const { model } = options;
-  const head = model.extractor.head;
   const shards = await shardSiblings(cached.features);
   const files = shards ? await shardFiles(shards, cached, model) : await wholeFiles(cached, model);
   const count = files.features.count;

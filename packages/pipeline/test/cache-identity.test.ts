@@ -40,7 +40,7 @@ function dropFields(path: string, keys: readonly string[]): void {
 describe('features and logits of one extraction are a pair (A3)', () => {
   it('refuses logits overwritten by another extraction, naming both files', async () => {
     const dir = tempDir();
-    const [f1, f2, l] = ['f1.npy', 'f2.npy', 'l.npy'].map((n) => join(dir, n));
+    const [f1, f2, l] = [join(dir, 'f1.npy'), join(dir, 'f2.npy'), join(dir, 'l.npy')];
     await extractFeatures(await options(dir, { outputs: { features: f1, logits: l } }));
     await expect(openCached(`features:${f1}#logits=${l}`)).resolves.toBeDefined();
     // the same number of rows: nothing but the pairing tells them apart
@@ -51,7 +51,7 @@ describe('features and logits of one extraction are a pair (A3)', () => {
 
   it('without a recorded hash (an earlier sidecar), checks the logits against the model head on the first rows', async () => {
     const dir = tempDir();
-    const [f1, f2, l] = ['f1.npy', 'f2.npy', 'l.npy'].map((n) => join(dir, n));
+    const [f1, f2, l] = [join(dir, 'f1.npy'), join(dir, 'f2.npy'), join(dir, 'l.npy')];
     await extractFeatures(await options(dir, { outputs: { features: f1, logits: l } }));
     dropFields(`${f1}.json`, ['hashes', 'model']);
     await expect(openCached(`features:${f1}#logits=${l}`)).resolves.toBeDefined();
