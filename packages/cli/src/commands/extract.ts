@@ -36,9 +36,10 @@ Example:
 
 Every output holds the same rows; unreadable images are named on stderr and left out of all of them
 (--indices-out says which dataset sample each row is). <out>.json records the model, data and
-preprocessing, so eval reuses the same preprocessing. An interrupted run leaves <out>.partial and
-<out>.partial.json; rerun the same command to continue. Another run (other model, data or flags) is
-refused: pass --restart to discard the old output.
+preprocessing, so eval reuses the same preprocessing, and refuses features of another model or logits
+that are not the ones extracted with them. An interrupted run leaves <out>.partial and <out>.partial.json
+(and <logits>.partial); rerun the same command to continue. Another run (other model, data, labels file,
+flags or output files) is refused: pass --restart to discard the old output.
 
 Sharded (e.g. an array job; see docs/cluster.md):
   opnp extract --model model.onnx --data ./imagenet#train --out feats.npy --logits-out logits.npy --shard 2/4
