@@ -72,23 +72,40 @@ describe('opnp extract after a failure on a corrupt input (B3)', () => {
   });
 });
 
+/** Runs `opnp <args>` in-process with a checkpoint board, with Ctrl-C once stderr shows `marker`. */
+async function interruptedWithBoard(args: string[], marker: string) {
+  const checkpoints = new CheckpointBoard();
+  const controller = new AbortController();
+  let stderr = '';
+  const io = {
+    stdout: { write: () => undefined },
+    stderr: { isTTY: true, write: (s: string) => ((stderr += s), s.includes(marker) && controller.abort()) },
+    env: {},
+    signal: controller.signal,
+    checkpoints,
+  };
+  const code = await runCli(['node', 'opnp', ...args], io);
+  return { code, stderr, checkpoints };
+}
+
 describe('a second Ctrl-C (B5)', () => {
   it('can say how many rows the extraction\'s partial outputs keep', async () => {
     const dir = tempDir();
-    const checkpoints = new CheckpointBoard();
-    const controller = new AbortController();
-    let stderr = '';
-    const io = {
-      stdout: { write: () => undefined },
-      stderr: { isTTY: true, write: (s: string) => ((stderr += s), s.includes('/2500') && controller.abort()) },
-      env: {},
-      signal: controller.signal,
-      checkpoints,
-    };
-    const code = await runCli(['node', 'opnp', 'extract', '--model', MODEL, '--data', TEST, ...NORMALISE, '--out', join(dir, 'f.npy'), '--logits-out', join(dir, 'l.npy'), '--batch-size', '50'], io);
+    const { code, stderr, checkpoints } = await interruptedWithBoard(['extract', '--model', MODEL, '--data', TEST, ...NORMALISE, '--out', join(dir, 'f.npy'), '--logits-out', join(dir, 'l.npy'), '--batch-size', '50'], '/2500');
     expect(code).toBe(130);
     const partial = JSON.parse(readFileSync(join(dir, 'f.npy.partial.json'), 'utf8')) as { rows: number };
     expect(checkpoints.describe()).toBe(`${join(dir, 'f.npy')}.partial and ${join(dir, 'l.npy')}.partial hold ${partial.rows} rows each`);
     expect(stderr).toContain(`partial output kept in ${join(dir, 'f.npy')}.partial and ${join(dir, 'l.npy')}.partial (${partial.rows} rows each`);
+  });
+
+  it('can say how many training samples a sensitivity checkpoint covers', async () => {
+    const dir = tempDir();
+    const checkpoint = join(dir, 'ckpt.npy');
+    const args = ['sensitivity', '--model', MODEL, '--train', TEST, '--train-fraction', '0.2', ...NORMALISE, '--checkpoint', checkpoint, '--out', join(dir, 's.npy'), '--batch-size', '20'];
+    const { code, checkpoints } = await interruptedWithBoard(args, '/500');
+    expect(code).toBe(130);
+    const meta = JSON.parse(readFileSync(`${checkpoint}.json`, 'utf8')) as { visited: number; planned: number };
+    expect(meta.visited).toBeLessThan(500);
+    expect(checkpoints.describe()).toBe(`${checkpoint} covers ${meta.visited} of 500 training samples`);
   });
 });
