@@ -25,7 +25,7 @@ describe('opnp eval and cached features', () => {
     const run = await evalWithTest(`features:${f1}#logits=${l}`);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`the cached logits ${l} are not the logits extracted with the features ${f1}`);
-    expect(run.stderr).toContain(`--out ${f1} --logits-out ${l} --restart`);
+    expect(run.stderr).toContain(`--out ${f1} --logits-out <logits.npy> --restart`);
   });
 
   it('refuses features extracted with another model (A4)', async () => {

@@ -63,7 +63,7 @@ export interface LogitsPair {
  * @throws OpnpError `STATE_MISMATCH` naming both files
  */
 export async function assertLogitsPair(pair: LogitsPair, sets: { features: Dataset; logits: Dataset }, head: LinearHead): Promise<void> {
-  const again = `Extract them again together (opnp extract ... --out ${pair.features} --logits-out ${pair.logits} --restart), or name the logits file written with these features`;
+  const again = `Name the logits file written with these features, or extract them again with a logits file no other extraction writes (opnp extract ... --out ${pair.features} --logits-out <logits.npy> --restart)`;
   if (pair.recorded !== undefined) {
     const actual = await hashNpyRows([pair.logits]);
     if (actual === pair.recorded) return;
