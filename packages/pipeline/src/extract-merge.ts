@@ -189,8 +189,7 @@ export async function mergeFeatureShards(paths: readonly string[], outputs: Extr
   if (outputs.indices !== undefined) await concatVector(outputs.indices, shards.map((s) => s.files.indices!));
   const skipped = shards.flatMap((s) => s.meta.skipped);
   const base = { fingerprint: first.fingerprint, data: first.data, ...(first.model !== undefined ? { model: first.model } : {}), preprocess: first.preprocess, dim: first.dim, classes: first.classes, samples: first.samples };
-  const one = (path: string | undefined) => (path === undefined ? undefined : [path]);
-  const hashes = await companionHashes({ logits: one(outputs.logits), labels: one(outputs.labels), indices: one(outputs.indices) });
+  const hashes = await companionHashes(outputs);
   await writeFeaturesMeta(featuresMetaPath(outputs.features), buildFeaturesMeta(base, { rows, nextIndex: first.samples, complete: true, skipped, hashes }, outputs));
   await rm(featuresMetaPath(outputs.features, true), { force: true });
   return { rows, samples: first.samples, dim: first.dim, classes: first.classes, shards: shards.length, skipped, files: outputs };

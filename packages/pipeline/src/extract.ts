@@ -3,9 +3,10 @@
  * `[N x C]`, labels `[N]`, dataset indices `[N]`) of a dataset as `.npy`, for exactly the same rows in
  * every file, in dataset order. It is resumable: rows go to `<out>.partial` and the sidecar
  * `<out>.partial.json` records the run fingerprint, the rows written, where to continue and every
- * skipped sample; a rerun of the same run continues, any other run is refused. When complete, the
- * files are renamed into place and the sidecar becomes `<out>.json`. With `shard`, only that contiguous
- * part of the dataset is extracted, into per-shard files (see `extract-shards.ts`), and
+ * skipped sample; a rerun of the same run continues, any other run is refused (`extract-start.ts`), and
+ * `<logits>.partial` names its owner (`partial-owner.ts`). When complete, the files are renamed into place and
+ * the sidecar becomes `<out>.json`, which also records the hashes of the companion files' rows. With `shard`,
+ * only that contiguous part of the dataset is extracted, into per-shard files (see `extract-shards.ts`), and
  * {@link mergeFeatureShards} joins the shards into the files an unsharded run writes, bit for bit.
  */
 import { open, rm } from 'node:fs/promises';
@@ -276,8 +277,7 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     await extractRows(source, rows, ledger, { ...options, outputs }, range, commit);
     await rows.finalize();
     await writeSideOutputs(source, outputs, ledger, range);
-    const one = (path: string | undefined) => (path === undefined ? undefined : [path]);
-    const hashes = await companionHashes({ logits: one(outputs.logits), labels: one(outputs.labels), indices: one(outputs.indices) });
+    const hashes = await companionHashes(outputs);
     await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true, hashes));
     await rm(featuresMetaPath(outputs.features, true), { force: true });
     if (outputs.logits !== undefined) await removePartialOwner(outputs.logits);

@@ -2,7 +2,9 @@
  * The provenance sidecar of cached features (`opnp extract`, {@link extractFeatures}): `<features.npy>.json`
  * records the run fingerprint (model bytes, dataset files, preprocessing), the shapes, the companion
  * files and every skipped sample. While an extraction runs it is `<features.npy>.partial.json` and also
- * says how far the rows got, so an interrupted run resumes exactly where it stopped.
+ * says how far the rows got, so an interrupted run resumes exactly where it stopped. A complete sidecar also
+ * records the model path and the SHA-256 of the rows of the logits, labels and indices files (`hashes`), so that a
+ * companion file overwritten by another extraction is recognised (see `cached-checks.ts`).
  */
 import { readFile } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core/base';
@@ -57,12 +59,12 @@ export interface CompanionHashes {
   readonly indices?: string;
 }
 
-/** The {@link CompanionHashes} of the files written (each file's rows, or the rows of its shards one after the other). */
-export async function companionHashes(files: { readonly logits?: readonly string[] | undefined; readonly labels?: readonly string[] | undefined; readonly indices?: readonly string[] | undefined }): Promise<CompanionHashes> {
+/** The {@link CompanionHashes} of the companion `.npy` files written (the SHA-256 of each file's rows). */
+export async function companionHashes(files: { readonly logits?: string; readonly labels?: string; readonly indices?: string }): Promise<CompanionHashes> {
   const hashes: { logits?: string; labels?: string; indices?: string } = {};
   for (const key of ['logits', 'labels', 'indices'] as const) {
-    const paths = files[key];
-    if (paths !== undefined) hashes[key] = await hashNpyRows(paths);
+    const path = files[key];
+    if (path !== undefined) hashes[key] = await hashNpyRows([path]);
   }
   return hashes;
 }
