@@ -21,7 +21,10 @@ describe('opnp eval and cached features', () => {
     const dir = tempDir();
     const [f1, f2, l] = [join(dir, 'f1.npy'), join(dir, 'f2.npy'), join(dir, 'l.npy')];
     expect((await extract(['--data', FASHION_VAL, '--out', f1, '--logits-out', l])).code).toBe(0);
-    expect((await extract(['--data', 'noise:500', '--out', f2, '--logits-out', l])).code).toBe(0);
+    const refused = await extract(['--data', 'noise:500', '--out', f2, '--logits-out', l]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`the logits output ${l} already exists, but the features ${f2} do not`);
+    expect((await extract(['--data', 'noise:500', '--out', f2, '--logits-out', l, '--restart'])).code).toBe(0);
     const run = await evalWithTest(`features:${f1}#logits=${l}`);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`the cached logits ${l} are not the logits extracted with the features ${f1}`);

@@ -58,8 +58,27 @@ export function assertSameOutputs(meta: AnyFeaturesMeta, outputs: ExtractOutputs
  */
 export async function startOf(outputs: ExtractOutputs, fingerprint: RunFingerprint, shard: FeatureShard | undefined, restart: boolean): Promise<Start> {
   const start = restart ? ({ kind: 'fresh' } as const) : await existingState(outputs, fingerprint, shard);
+  if (start.kind === 'fresh' && !restart) await assertNoStrayCompanions(outputs);
   if (start.kind === 'fresh' && outputs.logits !== undefined) await assertPartialFree(outputs.logits, 'logits', outputs.features, restart);
   return start;
+}
+
+/**
+ * Before a fresh start (neither partial nor finished features of this output exist): refuses to write over an existing
+ * logits, labels or indices file, which is then no output of this run but maybe another extraction's companion
+ * (overwritten, it would no longer be the pair of that extraction's features).
+ *
+ * @throws OpnpError `STATE_MISMATCH` naming the file
+ */
+async function assertNoStrayCompanions(outputs: ExtractOutputs): Promise<void> {
+  for (const key of ['logits', 'labels', 'indices'] as const) {
+    const path = outputs[key];
+    if (path === undefined || !(await isFile(path))) continue;
+    throw new OpnpError('STATE_MISMATCH', `The ${key} output ${path} already exists, but the features ${outputs.features} do not: it is no output of this run (maybe the ${key} of another extraction, which would no longer match its features)`, {
+      file: path,
+      hint: `Choose another ${key} output file, or pass --restart to overwrite it`,
+    });
+  }
 }
 
 async function existingState(outputs: ExtractOutputs, fingerprint: RunFingerprint, shard: FeatureShard | undefined): Promise<Start> {

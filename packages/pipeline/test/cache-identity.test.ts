@@ -43,8 +43,10 @@ describe('features and logits of one extraction are a pair (A3)', () => {
     const [f1, f2, l] = [join(dir, 'f1.npy'), join(dir, 'f2.npy'), join(dir, 'l.npy')];
     await extractFeatures(await options(dir, { outputs: { features: f1, logits: l } }));
     await expect(openCached(`features:${f1}#logits=${l}`)).resolves.toBeDefined();
-    // the same number of rows: nothing but the pairing tells them apart
-    await extractFeatures(await options(dir, { data: 'noise:500', outputs: { features: f2, logits: l } }));
+    // the same number of rows: nothing but the pairing tells them apart; extract refuses to overwrite l.npy unless told
+    const second = await options(dir, { data: 'noise:500', outputs: { features: f2, logits: l } });
+    await expect(extractFeatures(second)).rejects.toThrow(`The logits output ${l} already exists, but the features ${f2} do not: it is no output of this run`);
+    await extractFeatures({ ...second, restart: true });
     await expect(openCached(`features:${f1}#logits=${l}`)).rejects.toThrow(`The cached logits ${l} are not the logits extracted with the features ${f1}`);
     await expect(openCached(`features:${f2}#logits=${l}`)).resolves.toBeDefined();
   });
@@ -55,7 +57,7 @@ describe('features and logits of one extraction are a pair (A3)', () => {
     await extractFeatures(await options(dir, { outputs: { features: f1, logits: l } }));
     dropFields(`${f1}.json`, ['hashes', 'model']);
     await expect(openCached(`features:${f1}#logits=${l}`)).resolves.toBeDefined();
-    await extractFeatures(await options(dir, { data: 'noise:500', outputs: { features: f2, logits: l } }));
+    await extractFeatures(await options(dir, { data: 'noise:500', outputs: { features: f2, logits: l }, restart: true }));
     await expect(openCached(`features:${f1}#logits=${l}`)).rejects.toThrow(/do not belong to the features .*W h \+ b of the model head differs/);
   });
 });
@@ -85,7 +87,7 @@ describe('the labels file is part of the run (A5)', () => {
     await expect(extractFeatures(await options(dir, { labelsFile: other, outputs }))).rejects.toThrow(/The existing output belongs to another run: labelsFile.bytes, labelsFile.sha256 differ/);
     await expect(openCached(`features:${join(dir, 'f.npy')}`, join(dir, 'y.npy'))).resolves.toBeDefined();
     // y.npy overwritten by an extraction with the other labels
-    await extractFeatures(await options(dir, { labelsFile: other, outputs: { features: join(dir, 'g.npy'), labels: join(dir, 'y.npy') } }));
+    await extractFeatures(await options(dir, { labelsFile: other, outputs: { features: join(dir, 'g.npy'), labels: join(dir, 'y.npy') }, restart: true }));
     await expect(openCached(`features:${join(dir, 'f.npy')}`, join(dir, 'y.npy'))).rejects.toThrow(`The labels file ${join(dir, 'y.npy')} is not the labels extracted with the features ${join(dir, 'f.npy')}`);
   });
 });
