@@ -9,17 +9,19 @@
 import { exitOnBrokenPipe } from './broken-pipe.js';
 import { runCli } from './main.js';
 import { PROGRESS_LOCKSTEP_ENV, progressLockstep } from './progress-lockstep.js';
+import { CheckpointBoard } from './checkpoint-board.js';
 import { handleStopSignals } from './signals.js';
 
 /** Runs the CLI on `process` (argv, streams, environment, SIGINT and SIGTERM: see signals.ts). */
 export async function main(argv: readonly string[]): Promise<number> {
   exitOnBrokenPipe(process.stdout, (code) => process.exit(code));
-  const stop = handleStopSignals(process);
+  const checkpoints = new CheckpointBoard();
+  const stop = handleStopSignals(process, checkpoints);
   // The test-only progress handshake (progress-lockstep.ts), taken out of the environment so that
   // processes the CLI starts never inherit it.
   const progressAck = progressLockstep(process.env);
   delete process.env[PROGRESS_LOCKSTEP_ENV];
-  const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: stop.signal, ...(progressAck ? { progressAck } : {}) });
+  const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: stop.signal, checkpoints, ...(progressAck ? { progressAck } : {}) });
   stop.finish();
   // Stopped by SIGTERM: 143 (128 + 15), as shells and schedulers expect; Ctrl-C gives 130.
   return code === 130 && stop.terminated() ? 143 : code;

@@ -3,6 +3,8 @@
  * explicitly so tests can run the CLI in-process.
  */
 
+import type { CheckpointBoard } from './checkpoint-board.js';
+
 /** A writable text stream (process.stdout, or a test buffer). */
 export interface TextSink {
   write(text: string): unknown;
@@ -25,6 +27,8 @@ export interface CliIo {
    * progress-lockstep.ts); in-process runs never read stdin unless a caller passes this.
    */
   readonly progressAck?: () => void;
+  /** Where a command posts what its resumable outputs keep, for the message of a second Ctrl-C (see signals.ts). */
+  readonly checkpoints?: CheckpointBoard;
 }
 
 /** Writes one line to a sink. */

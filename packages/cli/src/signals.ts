@@ -5,6 +5,7 @@
  * run would look interrupted to its caller).
  */
 import type { EventEmitter } from 'node:events';
+import type { CheckpointBoard } from './checkpoint-board.js';
 
 /** What {@link handleStopSignals} needs of the process (`process` itself in the executable). */
 export interface SignalTarget extends Pick<EventEmitter, 'on'> {
@@ -22,8 +23,11 @@ export interface StopSignals {
   finish(): void;
 }
 
-/** Listens for SIGINT and SIGTERM on `target` until the process exits (see the module comment). */
-export function handleStopSignals(target: SignalTarget): StopSignals {
+/**
+ * Listens for SIGINT and SIGTERM on `target` until the process exits (see the module comment); the message of a
+ * second signal says what `checkpoints` records the resumable outputs keep.
+ */
+export function handleStopSignals(target: SignalTarget, checkpoints?: CheckpointBoard): StopSignals {
   const controller = new AbortController();
   let interrupts = 0;
   let terminated = false;
@@ -34,7 +38,8 @@ export function handleStopSignals(target: SignalTarget): StopSignals {
     terminated ||= signal === 'SIGTERM';
     if (interrupts > 1) {
       // said, so that an exit without the command's own "interrupted after ..." line is not a mystery
-      target.stderr.write(`\nopnp: ${signal} again: quitting at once (resumable outputs keep what their last checkpoint recorded; rerun the same command to resume)\n`);
+      const kept = checkpoints?.describe();
+      target.stderr.write(`\nopnp: ${signal} again: quitting at once (resumable outputs keep what their last checkpoint recorded${kept === undefined ? '' : `: ${kept}`}; rerun the same command to resume)\n`);
       target.exit(terminated ? 143 : 130);
       return;
     }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { CheckpointBoard } from '../src/checkpoint-board.js';
 import { handleStopSignals } from '../src/signals.js';
 
 /** A process stand-in: emits signals, records what was written and the exit codes asked for. */
@@ -23,6 +24,17 @@ describe('handleStopSignals', () => {
     target.emit('SIGINT', 'SIGINT');
     expect(exits).toEqual([130]);
     expect(written.at(-1)).toMatch(/^\nopnp: SIGINT again: quitting at once \(resumable outputs keep what their last checkpoint recorded/);
+  });
+
+  it('a second signal says how many rows each output\'s last checkpoint keeps', () => {
+    const { target, written } = fakeProcess();
+    const board = new CheckpointBoard();
+    handleStopSignals(target, board);
+    board.post('extract', 'f.npy.partial and l.npy.partial hold 120 rows each');
+    board.post('extract', 'f.npy.partial and l.npy.partial hold 180 rows each');
+    target.emit('SIGINT', 'SIGINT');
+    target.emit('SIGINT', 'SIGINT');
+    expect(written.at(-1)).toBe('\nopnp: SIGINT again: quitting at once (resumable outputs keep what their last checkpoint recorded: f.npy.partial and l.npy.partial hold 180 rows each; rerun the same command to resume)\n');
   });
 
   it('remembers SIGTERM (exit code 143), also when a second signal quits at once', () => {

@@ -18,6 +18,8 @@ import { readFeatureShards, type ShardFiles } from './extract-merge.js';
 import { shardFileName, shardSiblings } from './extract-shards.js';
 import { hashNpyRows, type JsonValue } from './fingerprint.js';
 import { checkLabelCount, loadLabelsFile } from './labels-file.js';
+import { assertExtractedWithModel, assertLogitsPair, assertRecordedLabels } from './cached-checks.js';
+import type { LoadedModel } from './model.js';
 
 /** Parses `features:<features.npy>[#logits=<logits.npy>]`; undefined for other specs. */
 export function parseFeaturesSpec(spec: string): { features: string; logits?: string } | undefined {
@@ -84,13 +86,20 @@ interface CachedFiles {
   readonly logitFiles: readonly string[] | undefined;
   /** The labels the labels file stands for, when it is absent and the shards wrote it. */
   readonly shardLabels?: (labelsFile: string) => Promise<Int32Array | undefined>;
+  /** Refuses a labels file that is the extraction's labels output but no longer holds its rows (see cached-checks.ts). */
+  readonly checkLabels: (labelsFile: string) => Promise<void>;
 }
 
-async function wholeFiles(cached: { features: string; logits?: string }, head: LinearHead): Promise<CachedFiles> {
+async function wholeFiles(cached: { features: string; logits?: string }, model: LoadedModel): Promise<CachedFiles> {
+  const head = model.extractor.head;
   const features = await openMatrixFile(cached.features, 'Cached features', head.weight.cols, 'D');
   const logits = cached.logits === undefined ? undefined : await openMatrixFile(cached.logits, 'Cached logits', head.weight.rows, 'C', features.count);
   const meta = await checkedMeta(cached.features, features.count);
-  return { features, logits, preprocess: meta?.preprocess, extraction: meta ? meta.fingerprint.digest : null, featureFiles: [cached.features], logitFiles: cached.logits === undefined ? undefined : [cached.logits] };
+  const sidecar = featuresMetaPath(cached.features);
+  if (meta) await assertExtractedWithModel(meta, cached.features, sidecar, model);
+  if (logits) await assertLogitsPair({ features: cached.features, logits: cached.logits!, sidecar: meta ? sidecar : undefined, recorded: meta?.hashes?.logits }, { features, logits }, head);
+  const checkLabels = async (labelsFile: string) => (meta ? assertRecordedLabels(meta, labelsFile, cached.features) : undefined);
+  return { features, logits, preprocess: meta?.preprocess, extraction: meta ? meta.fingerprint.digest : null, featureFiles: [cached.features], logitFiles: cached.logits === undefined ? undefined : [cached.logits], checkLabels };
 }
 
 /** The shards' copies of an unsharded companion file (`#logits=`, a labels file), refusing a name the shards did not write. */
@@ -108,9 +117,11 @@ function shardCompanions(shards: readonly ShardFiles[], key: 'logits' | 'labels'
   });
 }
 
-async function shardFiles(paths: readonly string[], cached: { features: string; logits?: string }, head: LinearHead): Promise<CachedFiles> {
+async function shardFiles(paths: readonly string[], cached: { features: string; logits?: string }, model: LoadedModel): Promise<CachedFiles> {
+  const head = model.extractor.head;
   const shards = await readFeatureShards(paths);
   const first = shards[0]!.meta;
+  await assertExtractedWithModel(first, cached.features, featuresMetaPath(shards[0]!.path), model);
   if (first.dim !== head.weight.cols || first.classes !== head.weight.rows) {
     throw new OpnpError('SHAPE_MISMATCH', `The shards of ${cached.features} hold ${first.dim} features and ${first.classes} logits per sample; the model head has ${head.weight.cols} and ${head.weight.rows}`, { file: shards[0]!.path });
   }
@@ -122,14 +133,30 @@ async function shardFiles(paths: readonly string[], cached: { features: string; 
   for (const set of [features, logits]) {
     if (set && set.count !== rows) throw new OpnpError('STATE_MISMATCH', `The shard files ${set.source} hold ${set.count} rows, their sidecars record ${rows}`, { file: shards[0]!.path, hint: 'Extract the shards again' });
   }
+  if (logitFiles) await checkShardLogits(shards, logitFiles, head);
   const shardLabels = async (labelsFile: string) => {
     const parts = [];
-    for (const path of shardCompanions(shards, 'labels', labelsFile, 'The labels file')) parts.push(await loadLabelsFile(path));
+    for (const [i, path] of shardCompanions(shards, 'labels', labelsFile, 'The labels file').entries()) {
+      const s = shards[i]!;
+      await assertRecordedLabels({ files: { ...s.meta.files, labels: path }, ...(s.meta.hashes ? { hashes: s.meta.hashes } : {}) }, path, s.files.features);
+      parts.push(await loadLabelsFile(path));
+    }
     const labels = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
     parts.reduce((at, part) => (labels.set(part, at), at + part.length), 0);
     return labels;
   };
-  return { features, logits, preprocess: first.preprocess, extraction: first.fingerprint.digest, featureFiles, logitFiles, shardLabels };
+  // a labels file given whole is not one the shards wrote (theirs are checked as they are read, in shardLabels)
+  const checkLabels = async () => undefined;
+  return { features, logits, preprocess: first.preprocess, extraction: first.fingerprint.digest, featureFiles, logitFiles, shardLabels, checkLabels };
+}
+
+/** Each shard's logits against the hash its sidecar records (or, without one, the head check; see cached-checks.ts). */
+async function checkShardLogits(shards: readonly ShardFiles[], logitFiles: readonly string[], head: LinearHead): Promise<void> {
+  for (const [i, s] of shards.entries()) {
+    const logits = logitFiles[i]!;
+    const sets = { features: await openNpyDataset(s.files.features), logits: await openNpyDataset(logits) };
+    await assertLogitsPair({ features: s.files.features, logits, sidecar: featuresMetaPath(s.path), recorded: s.meta.hashes?.logits }, sets, head);
+  }
 }
 
 /**
@@ -140,12 +167,12 @@ async function shardFiles(paths: readonly string[], cached: { features: string; 
  */
 export async function openCachedFeatures(spec: string, cached: { features: string; logits?: string }, options: FeatureSourceOptions): Promise<FeatureSource> {
   const { model } = options;
-  const head = model.extractor.head;
   const shards = await shardSiblings(cached.features);
-  const files = shards ? await shardFiles(shards, cached, head) : await wholeFiles(cached, head);
+  const files = shards ? await shardFiles(shards, cached, model) : await wholeFiles(cached, model);
   const count = files.features.count;
   const labelsFile = options.labelsFile;
   const fromShards = labelsFile !== undefined && files.shardLabels && !(await isFile(labelsFile)) ? await files.shardLabels(labelsFile) : undefined;
+  if (labelsFile !== undefined && fromShards === undefined) await files.checkLabels(labelsFile);
   const override = labelsFile !== undefined ? checkLabelCount(fromShards ?? (await loadLabelsFile(labelsFile)), count, labelsFile) : undefined;
   const labels = override ?? new Int32Array(count).fill(-1);
   return {

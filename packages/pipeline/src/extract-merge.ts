@@ -11,7 +11,7 @@ import { OpnpError } from '@opnp/core/base';
 import { loadNpy, openNpyRowWriter, parseNpyHeader, writeNpy } from '@opnp/datasets/node';
 import type { ExtractOutputs } from './extract.js';
 import { buildFeaturesMeta, readAnyFeaturesMeta, type FeatureShardMeta } from './extract-shards.js';
-import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
+import { companionHashes, featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { assertSameRun } from './fingerprint.js';
 import { checkShardSet } from './shard-set.js';
 
@@ -188,8 +188,9 @@ export async function mergeFeatureShards(paths: readonly string[], outputs: Extr
   if (outputs.labels !== undefined) await concatVector(outputs.labels, shards.map((s) => s.files.labels!));
   if (outputs.indices !== undefined) await concatVector(outputs.indices, shards.map((s) => s.files.indices!));
   const skipped = shards.flatMap((s) => s.meta.skipped);
-  const base = { fingerprint: first.fingerprint, data: first.data, preprocess: first.preprocess, dim: first.dim, classes: first.classes, samples: first.samples };
-  await writeFeaturesMeta(featuresMetaPath(outputs.features), buildFeaturesMeta(base, { rows, nextIndex: first.samples, complete: true, skipped }, outputs));
+  const base = { fingerprint: first.fingerprint, data: first.data, ...(first.model !== undefined ? { model: first.model } : {}), preprocess: first.preprocess, dim: first.dim, classes: first.classes, samples: first.samples };
+  const hashes = await companionHashes(outputs);
+  await writeFeaturesMeta(featuresMetaPath(outputs.features), buildFeaturesMeta(base, { rows, nextIndex: first.samples, complete: true, skipped, hashes }, outputs));
   await rm(featuresMetaPath(outputs.features, true), { force: true });
   return { rows, samples: first.samples, dim: first.dim, classes: first.classes, shards: shards.length, skipped, files: outputs };
 }

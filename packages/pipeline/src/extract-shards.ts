@@ -13,7 +13,7 @@ import { basename, dirname } from 'node:path';
 import { OpnpError } from '@opnp/core/base';
 import { isFile } from './paths.js';
 import type { ExtractOutputs } from './extract.js';
-import { readSidecar, type FeaturesMeta, type SkippedSample } from './features-meta.js';
+import { readSidecar, type CompanionHashes, type FeaturesMeta, type SkippedSample } from './features-meta.js';
 import type { ShardInfo } from './state-file.js';
 import { shardOf } from './shards.js';
 
@@ -82,14 +82,15 @@ export function filesRecord(outputs: ExtractOutputs): FeaturesMeta['files'] {
 }
 
 /** What a features sidecar says besides its progress. */
-export type MetaBase = Pick<FeaturesMeta, 'fingerprint' | 'data' | 'preprocess' | 'dim' | 'classes' | 'samples'>;
+export type MetaBase = Pick<FeaturesMeta, 'fingerprint' | 'data' | 'model' | 'preprocess' | 'dim' | 'classes' | 'samples'>;
 
 /** A sidecar in the field order every writer uses (so a merged sidecar is byte for byte an unsharded run's). */
-export function buildFeaturesMeta(base: MetaBase, progress: { rows: number; nextIndex: number; complete: boolean; skipped: readonly SkippedSample[] }, outputs: ExtractOutputs, shard?: FeatureShard): AnyFeaturesMeta {
+export function buildFeaturesMeta(base: MetaBase, progress: { rows: number; nextIndex: number; complete: boolean; skipped: readonly SkippedSample[]; hashes?: CompanionHashes }, outputs: ExtractOutputs, shard?: FeatureShard): AnyFeaturesMeta {
   const body = {
     version: 1 as const,
     fingerprint: base.fingerprint,
     data: base.data,
+    ...(base.model !== undefined ? { model: base.model } : {}),
     preprocess: base.preprocess,
     dim: base.dim,
     classes: base.classes,
@@ -99,6 +100,7 @@ export function buildFeaturesMeta(base: MetaBase, progress: { rows: number; next
     complete: progress.complete,
     skipped: progress.skipped,
     files: filesRecord(outputs),
+    ...(progress.hashes !== undefined ? { hashes: progress.hashes } : {}),
   };
   return shard ? { format: 'opnp-features-shard', ...body, shard } : { format: 'opnp-features', ...body };
 }

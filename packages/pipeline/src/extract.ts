@@ -3,19 +3,22 @@
  * `[N x C]`, labels `[N]`, dataset indices `[N]`) of a dataset as `.npy`, for exactly the same rows in
  * every file, in dataset order. It is resumable: rows go to `<out>.partial` and the sidecar
  * `<out>.partial.json` records the run fingerprint, the rows written, where to continue and every
- * skipped sample; a rerun of the same run continues, any other run is refused. When complete, the
- * files are renamed into place and the sidecar becomes `<out>.json`. With `shard`, only that contiguous
- * part of the dataset is extracted, into per-shard files (see `extract-shards.ts`), and
+ * skipped sample; a rerun of the same run continues, any other run is refused (`extract-start.ts`), and
+ * `<logits>.partial` names its owner (`partial-owner.ts`). When complete, the files are renamed into place and
+ * the sidecar becomes `<out>.json`, which also records the hashes of the companion files' rows. With `shard`,
+ * only that contiguous part of the dataset is extracted, into per-shard files (see `extract-shards.ts`), and
  * {@link mergeFeatureShards} joins the shards into the files an unsharded run writes, bit for bit.
  */
 import { open, rm } from 'node:fs/promises';
-import { isFile } from './paths.js';
 import { OpnpError } from '@opnp/core/base';
 import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
-import { featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
-import { buildFeaturesMeta, describeShard, featureShard, readAnyFeaturesMeta, shardOutputs, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
-import { assertSameRun, makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
+import { companionHashes, featuresMetaPath, type CompanionHashes, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
+import { buildFeaturesMeta, describeShard, featureShard, shardOutputs, type FeatureShard } from './extract-shards.js';
+import { RESTART, startOf } from './extract-start.js';
+import { makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
+import { labelsFileIdentity } from './labels-file.js';
+import { removePartialOwner, writePartialOwner } from './partial-owner.js';
 import { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 import { WriteBehind } from './write-behind.js';
 import type { LoadedModel } from './model.js';
@@ -64,6 +67,14 @@ export interface ExtractOptions {
   readonly onProgress?: ProgressListener;
   readonly onInfo?: (message: string) => void;
   readonly onSkip?: (skip: SkippedSample) => void;
+  /** Called whenever the partial output's sidecar records progress: the `.partial` files and the rows they keep. */
+  readonly onCheckpoint?: (checkpoint: ExtractCheckpoint) => void;
+}
+
+/** What the last record of an extraction's progress keeps: its `.partial` row files and how many rows each holds. */
+export interface ExtractCheckpoint {
+  readonly files: readonly string[];
+  readonly rows: number;
 }
 
 /** What {@link extractFeatures} wrote. */
@@ -85,52 +96,16 @@ export interface ExtractResult {
   readonly shard?: FeatureShard;
 }
 
-const RESTART = 'Pass --restart to discard it and extract again';
-
-/** How to proceed from partial output of another run: its files, to delete for a fresh start. */
-function partialOutputHint(meta: AnyFeaturesMeta): string {
-  const rowFiles = [meta.files.features, meta.files.logits].filter((f): f is string => f !== undefined).map((f) => `${f}.partial`);
-  const files = [...rowFiles, featuresMetaPath(meta.files.features, true)];
-  return `To resume it, rerun with the inputs it was started with; to start over with these, delete ${files.join(', ')} or pass --restart`;
-}
-
-/** The fingerprint of an extraction: model bytes, data files and preprocessing, and which outputs it writes. */
-export async function extractionFingerprint(model: LoadedModel, source: FeatureSource, outputs: ExtractOutputs): Promise<RunFingerprint> {
+/** The fingerprint of an extraction: model bytes, data files, labels file and preprocessing, and which outputs it writes. */
+export async function extractionFingerprint(model: LoadedModel, source: FeatureSource, outputs: ExtractOutputs, labelsFile?: string): Promise<RunFingerprint> {
   return makeFingerprint({
     kind: 'features',
     model: model.identity ?? (await modelIdentity(model.path)),
     data: await source.identity(),
+    // only when given: the fingerprints of runs without one stay those of earlier versions
+    ...(labelsFile !== undefined ? { labelsFile: await labelsFileIdentity(labelsFile) } : {}),
     outputs: { logits: outputs.logits !== undefined, labels: outputs.labels !== undefined, indices: outputs.indices !== undefined },
   });
-}
-
-/** Where an extraction starts: fresh, resumed from a partial run of the same run, or already done. */
-type Start = { kind: 'done'; meta: AnyFeaturesMeta } | { kind: 'fresh' } | { kind: 'resume'; meta: AnyFeaturesMeta };
-
-/** Refuses state of another shard of the same run (or of the whole run for a shard, and the reverse). */
-function assertSameShard(meta: AnyFeaturesMeta, shard: FeatureShard | undefined, file: string, restart: string): void {
-  const stored = meta.format === 'opnp-features-shard' ? meta.shard : undefined;
-  const same = stored === undefined ? shard === undefined : shard !== undefined && stored.index === shard.index && stored.count === shard.count && stored.start === shard.start && stored.end === shard.end;
-  if (!same) throw new OpnpError('STATE_MISMATCH', `${file} covers ${describeShard(stored)}${stored ? ` (samples ${stored.start}-${stored.end - 1})` : ''}, this run ${describeShard(shard)}`, { file, hint: restart });
-}
-
-async function startOf(options: ExtractOptions, out: string, fingerprint: RunFingerprint, shard: FeatureShard | undefined): Promise<Start> {
-  if (options.restart === true) return { kind: 'fresh' };
-  const partialMeta = await readAnyFeaturesMeta(featuresMetaPath(out, true));
-  if (partialMeta) {
-    assertSameRun(partialMeta.fingerprint, fingerprint, { file: `${out}.partial`, what: 'The partial output', restart: partialOutputHint(partialMeta) });
-    assertSameShard(partialMeta, shard, `${out}.partial`, RESTART);
-    return { kind: 'resume', meta: partialMeta };
-  }
-  if (await isFile(`${out}.partial`)) throw new OpnpError('STATE_MISMATCH', `${out}.partial has no sidecar (${featuresMetaPath(out, true)}), so it cannot be shown to belong to this run`, { file: `${out}.partial`, hint: RESTART });
-  if (await isFile(out)) {
-    const meta = await readAnyFeaturesMeta(featuresMetaPath(out));
-    const restart = 'Pass --restart to overwrite it, or choose another --out';
-    assertSameRun(meta?.fingerprint, fingerprint, { file: out, what: 'The existing output', restart });
-    assertSameShard(meta!, shard, out, restart);
-    return { kind: 'done', meta: meta! };
-  }
-  return { kind: 'fresh' };
 }
 
 /**
@@ -273,11 +248,11 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     ...(options.imageWorkers !== undefined ? { imageWorkers: options.imageWorkers } : {}),
   });
   // The fingerprint is the unsharded run's (its outputs); a shard writes its own files and records the shard apart.
-  const fingerprint = await extractionFingerprint(model, source, options.outputs);
+  const fingerprint = await extractionFingerprint(model, source, options.outputs, options.labelsFile);
   const shard = options.shard ? featureShard(source.count, options.shard) : undefined;
   const outputs: ExtractOutputs = options.shard ? shardOutputs(options.outputs, options.shard) : options.outputs;
   const range = { start: shard?.start ?? 0, end: shard?.end ?? source.count };
-  const start = await startOf(options, outputs.features, fingerprint, shard);
+  const start = await startOf(outputs, fingerprint, shard, options.restart === true);
   const base = { samples: source.count, dim: dims.D, classes: dims.C, files: outputs, ...(shard ? { shard } : {}) };
   if (start.kind === 'done') {
     options.onInfo?.(`${outputs.features} is already complete for this run (${start.meta.rows} rows); nothing to do (pass --restart to extract again)`);
@@ -285,8 +260,9 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   }
   const ledger: Ledger = start.kind === 'resume' ? { rows: start.meta.rows, nextIndex: start.meta.nextIndex, skipped: [...start.meta.skipped], pending: [] } : { rows: 0, nextIndex: range.start, skipped: [], pending: [] };
   if (start.kind === 'resume') options.onInfo?.(`resuming after ${ledger.nextIndex - range.start} of ${range.end - range.start} samples${shard ? ` of ${describeShard(shard)}` : ''} (${ledger.rows} rows written)`);
-  const metaBase = { fingerprint, data: options.data, preprocess: source.preprocess ?? {}, dim: dims.D, classes: dims.C, samples: source.count };
-  const meta = (complete: boolean) => buildFeaturesMeta(metaBase, { rows: ledger.rows, nextIndex: ledger.nextIndex, complete, skipped: ledger.skipped }, outputs, shard);
+  const metaBase = { fingerprint, data: options.data, model: model.path, preprocess: source.preprocess ?? {}, dim: dims.D, classes: dims.C, samples: source.count };
+  const meta = (complete: boolean, hashes?: CompanionHashes) => buildFeaturesMeta(metaBase, { rows: ledger.rows, nextIndex: ledger.nextIndex, complete, skipped: ledger.skipped, ...(hashes ? { hashes } : {}) }, outputs, shard);
+  if (outputs.logits !== undefined) await writePartialOwner(outputs.logits, outputs.features);
   const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows);
   let committedRows = ledger.rows;
   try {
@@ -295,13 +271,16 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
       // not flushed to disk: after a power loss an older progress record resumes as well (the rows past it are cut)
       await writeFeaturesMeta(featuresMetaPath(outputs.features, true), meta(false), { flush: false });
       committedRows = ledger.rows;
+      options.onCheckpoint?.({ files: partialRowFiles(outputs), rows: committedRows });
     };
     await commit();
     await extractRows(source, rows, ledger, { ...options, outputs }, range, commit);
     await rows.finalize();
     await writeSideOutputs(source, outputs, ledger, range);
-    await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true));
+    const hashes = await companionHashes(outputs);
+    await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true, hashes));
     await rm(featuresMetaPath(outputs.features, true), { force: true });
+    if (outputs.logits !== undefined) await removePartialOwner(outputs.logits);
   } catch (error) {
     await rows.close();
     // a fresh run whose sidecar recorded no row leaves nothing (its empty files would only be refused as another run's)
@@ -322,11 +301,28 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
 async function afterFailure(error: unknown, outputs: ExtractOutputs, committedRows: number, fresh: boolean, onInfo: ((message: string) => void) | undefined): Promise<void> {
   if (isInterrupted(error)) return;
   if (fresh && committedRows === 0) {
-    for (const path of [outputs.features, outputs.logits]) if (path !== undefined) await rm(`${path}.partial`, { force: true });
+    for (const path of partialRowFiles(outputs)) await rm(path, { force: true });
     await rm(featuresMetaPath(outputs.features, true), { force: true });
+    if (outputs.logits !== undefined) await removePartialOwner(outputs.logits);
     return;
   }
-  onInfo?.(`partial output kept in ${outputs.features}.partial (${committedRows} rows): the same command resumes it once the cause is fixed; after changing the model, data or flags, --restart discards it`);
+  onInfo?.(keptMessage(error, outputs, committedRows));
+}
+
+/** The `.partial` row files of an extraction's outputs (features, and logits when written). */
+function partialRowFiles(outputs: ExtractOutputs): string[] {
+  return [outputs.features, outputs.logits].filter((f): f is string => f !== undefined).map((f) => `${f}.partial`);
+}
+
+/**
+ * What a failed run says it keeps, and when it can be resumed: only with the inputs it started with. A repaired
+ * input file is another file to the run's fingerprint, so an error naming a file says to restart after fixing it.
+ */
+function keptMessage(error: unknown, outputs: ExtractOutputs, rows: number): string {
+  const kept = `partial output kept in ${partialRowFiles(outputs).join(' and ')} (${rows} rows each)`;
+  const file = error instanceof OpnpError ? error.file : undefined;
+  if (file !== undefined) return `${kept}: the error is in ${file}; fixing it changes the run's inputs, so after fixing it rerun with --restart (which discards the partial output; the same command resumes it only with unchanged inputs)`;
+  return `${kept}: the same command resumes it once the cause is fixed, if the model, data files, labels file and flags are unchanged; after changing any of them (a repaired input file too), --restart discards it`;
 }
 
 /** Dataset indices `[start, end)` an extraction covers (all, or a shard's). */
@@ -381,7 +377,7 @@ async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledg
     }
     await writes.drain();
     await commit();
-    throw new InterruptedError(`interrupted after ${ledger.nextIndex - range.start} of ${total} samples; partial output kept in ${options.outputs.features}.partial, rerun the same command to resume`);
+    throw new InterruptedError(`interrupted after ${ledger.nextIndex - range.start} of ${total} samples; partial output kept in ${partialRowFiles(options.outputs).join(' and ')} (${ledger.rows} rows each, recorded in ${featuresMetaPath(options.outputs.features, true)}), rerun the same command to resume`);
   }
   ledger.nextIndex = range.end;
   commitSkips(ledger, range.end);

@@ -2,13 +2,15 @@
  * The provenance sidecar of cached features (`opnp extract`, {@link extractFeatures}): `<features.npy>.json`
  * records the run fingerprint (model bytes, dataset files, preprocessing), the shapes, the companion
  * files and every skipped sample. While an extraction runs it is `<features.npy>.partial.json` and also
- * says how far the rows got, so an interrupted run resumes exactly where it stopped.
+ * says how far the rows got, so an interrupted run resumes exactly where it stopped. A complete sidecar also
+ * records the model path and the SHA-256 of the rows of the logits, labels and indices files (`hashes`), so that a
+ * companion file overwritten by another extraction is recognised (see `cached-checks.ts`).
  */
 import { readFile } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core/base';
 import { writeFileAtomic } from '@opnp/core/node';
 import type { PreprocessOptions } from '@opnp/datasets';
-import { isRunFingerprint, type RunFingerprint } from './fingerprint.js';
+import { hashNpyRows, isRunFingerprint, type RunFingerprint } from './fingerprint.js';
 
 /** A sample that could not be read and is absent from every output. */
 export interface SkippedSample {
@@ -40,6 +42,31 @@ export interface FeaturesMeta {
   readonly skipped: readonly SkippedSample[];
   /** Output files of the same rows (paths as given). */
   readonly files: { readonly features: string; readonly logits?: string; readonly labels?: string; readonly indices?: string };
+  /** The model file as given (its bytes are `fingerprint.fields.model`); absent in sidecars of earlier versions. */
+  readonly model?: string;
+  /**
+   * When complete: SHA-256 of the rows (the `.npy` data without its header, see `hashNpyRows`) of each companion
+   * output, so that a logits or labels file overwritten by another extraction is recognised as not this one's.
+   * Absent in sidecars of earlier versions.
+   */
+  readonly hashes?: CompanionHashes;
+}
+
+/** SHA-256 of the rows of the companion outputs an extraction wrote (see {@link FeaturesMeta.hashes}). */
+export interface CompanionHashes {
+  readonly logits?: string;
+  readonly labels?: string;
+  readonly indices?: string;
+}
+
+/** The {@link CompanionHashes} of the companion `.npy` files written (the SHA-256 of each file's rows). */
+export async function companionHashes(files: { readonly logits?: string; readonly labels?: string; readonly indices?: string }): Promise<CompanionHashes> {
+  const hashes: { logits?: string; labels?: string; indices?: string } = {};
+  for (const key of ['logits', 'labels', 'indices'] as const) {
+    const path = files[key];
+    if (path !== undefined) hashes[key] = await hashNpyRows([path]);
+  }
+  return hashes;
 }
 
 /** Sidecar path of a features file (`partial`: of its unfinished `.partial`). */

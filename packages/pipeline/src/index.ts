@@ -76,7 +76,7 @@ export { runTrainingPass, trainingIndices, trainingFingerprint, shardOf, fitSubs
 export { runSensitivity, mergeStates, readSavedState, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates, type SavedState } from './sensitivity-run.js';
 export { readStateFile, writeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
 export { shardFromEnvironment } from './scheduler-shard.js';
-export { extractFeatures, extractionFingerprint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
+export { extractFeatures, extractionFingerprint, type ExtractCheckpoint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
 export { shardFileName, unshardedFileName, shardSiblings, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
 export { mergeFeatureShards, readFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures, type ShardFiles } from './extract-merge.js';
 export { readFeaturesMeta, featuresMetaPath, type FeaturesMeta, type SkippedSample } from './features-meta.js';

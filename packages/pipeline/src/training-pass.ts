@@ -27,6 +27,8 @@ export interface CheckpointOptions {
   readonly everyMs?: number;
   /** Discard an existing checkpoint instead of resuming it. */
   readonly restart?: boolean;
+  /** Called after each write of the checkpoint: the training samples it covers (visited, skipped ones included) of those planned. */
+  readonly onSaved?: (saved: { readonly path: string; readonly visited: number; readonly planned: number }) => void;
 }
 
 /** Options of {@link runTrainingPass}. */
@@ -203,6 +205,7 @@ export async function runTrainingPass(options: TrainingPassOptions): Promise<Tra
       planned: indices.length,
       visited,
     });
+    checkpoint.onSaved?.({ path: checkpoint.path, visited, planned: indices.length });
   };
   const fit = options.fitIndices ?? new Uint32Array(0);
   const fitRows = new FitRows(fit, options.model.extractor.head.weight.cols);

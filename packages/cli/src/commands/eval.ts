@@ -14,7 +14,7 @@ import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, pa
 import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
@@ -152,7 +152,7 @@ function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandConte
     ...imageWorkersOption(flags),
     fitSamples: flags.fitSamples,
     ...(flags.knnFitSamples !== undefined ? { knnFitSamples: flags.knnFitSamples } : {}),
-    ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
+    ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000, onSaved: checkpointPoster(io) } } : {}),
     ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
     collectArtifacts: flags.save !== undefined,
     ...(io.signal ? { signal: io.signal } : {}),

@@ -36,9 +36,10 @@ Example:
 
 Every output holds the same rows; unreadable images are named on stderr and left out of all of them
 (--indices-out says which dataset sample each row is). <out>.json records the model, data and
-preprocessing, so eval reuses the same preprocessing. An interrupted run leaves <out>.partial and
-<out>.partial.json; rerun the same command to continue. Another run (other model, data or flags) is
-refused: pass --restart to discard the old output.
+preprocessing, so eval reuses the same preprocessing, and refuses features of another model or logits
+that are not the ones extracted with them. An interrupted run leaves <out>.partial and <out>.partial.json
+(and <logits>.partial); rerun the same command to continue. Another run (other model, data, labels file,
+flags or output files) is refused: pass --restart to discard the old output.
 
 Sharded (e.g. an array job; see docs/cluster.md):
   opnp extract --model model.onnx --data ./imagenet#train --out feats.npy --logits-out logits.npy --shard 2/4
@@ -86,7 +87,7 @@ async function checkTargets(outputs: ExtractOutputs, flags: { logits: string; la
   await assertOutputTargets(
     [
       { path: features, what: 'the features (--out)', companions: [`${features}.json`, `${features}.partial`, `${features}.partial.json`] },
-      outputs.logits !== undefined ? { path: outputs.logits, what: `the logits (${flags.logits})`, companions: [`${outputs.logits}.partial`] } : undefined,
+      outputs.logits !== undefined ? { path: outputs.logits, what: `the logits (${flags.logits})`, companions: [`${outputs.logits}.partial`, `${outputs.logits}.partial.owner.json`] } : undefined,
       outputs.labels !== undefined ? { path: outputs.labels, what: `the labels (${flags.labels})` } : undefined,
       outputs.indices !== undefined ? { path: outputs.indices, what: `the indices (${flags.indices})` } : undefined,
     ],
@@ -122,6 +123,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       onProgress: progressListener(io, quiet),
       onInfo: info,
       onSkip: skipWarner(io, data),
+      onCheckpoint: (c) => io.checkpoints?.post('extract', `${c.files.join(' and ')} hold ${c.rows} rows each`),
     });
     const skipped = result.skipped.length;
     const files = result.files;

@@ -11,7 +11,7 @@ import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { checkDatasetSpec, parseChoice, parseFraction, parseInteger } from '../options.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 
 const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
@@ -121,7 +121,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
       seed: flags.seed,
       ...(shard ? { shard } : {}),
       sensitivity: { temperature: flags.temperature, aggregation: flags.aggregation },
-      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000 } } : {}),
+      ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000, onSaved: checkpointPoster(context.io) } } : {}),
       batchSize: flags.batchSize,
       ...imageWorkersOption(flags),
       ...(io.signal ? { signal: io.signal } : {}),

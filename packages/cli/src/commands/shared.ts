@@ -14,6 +14,14 @@ export interface CommandContext {
   readonly io: CliIo;
 }
 
+/**
+ * Posts each write of a sensitivity checkpoint to the CLI's checkpoint board, for the message of a second Ctrl-C
+ * (see signals.ts).
+ */
+export function checkpointPoster(io: CliIo): (saved: { readonly path: string; readonly visited: number; readonly planned: number }) => void {
+  return (saved) => io.checkpoints?.post('checkpoint', `${saved.path} covers ${saved.visited} of ${saved.planned} training samples`);
+}
+
 /** Info lines go to stderr (never mixed into stdout output) unless `quiet`. */
 export function infoWriter(io: CliIo, quiet: boolean): (message: string) => void {
   return quiet ? () => undefined : (message) => writeLine(io.stderr, `opnp: ${message}`);
