@@ -283,7 +283,7 @@ describe('SensitivityAccumulator: errors', () => {
     const acc = new SensitivityAccumulator(head);
     await acc.add(b0);
     const pending = acc.add(b1); // not awaited
-    const pendingError = expect.objectContaining({ code: 'PENDING_OPERATION', message: expect.stringMatching(/1 add\(\) call is still pending.*3 samples accumulated so far.*Await every add\(\) before result\(\)/) });
+    const pendingError = expect.objectContaining({ code: 'PENDING_OPERATION', message: expect.stringMatching(/^result\(\) was called while 1 add\(\) call on the SensitivityAccumulator is still pending \(3 samples added so far\)\. Await every add\(\) before result\(\)/) });
     expect(() => acc.result()).toThrow(pendingError);
     expect(() => acc.toState()).toThrow(expect.objectContaining({ code: 'PENDING_OPERATION' }));
     expect(() => new SensitivityAccumulator(head).merge(acc)).toThrow(expect.objectContaining({ code: 'PENDING_OPERATION' }));
@@ -296,7 +296,7 @@ describe('SensitivityAccumulator: errors', () => {
   it('result() with only un-awaited adds says they are pending, not that add() was never called', async () => {
     const acc = new SensitivityAccumulator(head);
     const adds = [acc.add(gaussianMatrix(2, 4, 23, relu)), acc.add(gaussianMatrix(1, 4, 24, relu))];
-    expect(() => acc.result()).toThrow(expect.objectContaining({ code: 'PENDING_OPERATION', message: expect.stringMatching(/2 add\(\) calls are still pending/) }));
+    expect(() => acc.result()).toThrow(expect.objectContaining({ code: 'PENDING_OPERATION', message: expect.stringMatching(/2 add\(\) calls on the SensitivityAccumulator are still pending \(0 samples added so far\)/) }));
     await Promise.all(adds);
     expect(acc.result().count).toBe(3);
     // A failed add settles too: it no longer blocks reading.

@@ -230,8 +230,8 @@ export class SensitivityAccumulator {
   private assertNoPendingAdds(operation: string): void {
     if (this.unsettledAdds === 0) return;
     const n = this.unsettledAdds;
-    throw new OpnpError('PENDING_OPERATION', `SensitivityAccumulator ${operation} was called while ${n} add() call${n === 1 ? ' is' : 's are'} still pending on the accumulator it reads`, {
-      actual: `${this.samples} sample${this.samples === 1 ? '' : 's'} accumulated so far`,
+    const added = `${this.samples} sample${this.samples === 1 ? '' : 's'} added so far`;
+    throw new OpnpError('PENDING_OPERATION', `${operation} was called while ${n} add() call${n === 1 ? '' : 's'} on the SensitivityAccumulator ${n === 1 ? 'is' : 'are'} still pending (${added})`, {
       hint: `Await every add() before ${operation} (e.g. \`for (const b of batches) await acc.add(b)\` or \`await Promise.all(adds)\`); otherwise the pending batches would be missing from the result`,
     });
   }
