@@ -7,6 +7,7 @@ import { resolveDetectorExportOptions } from '@opnp/core/backend';
 import type { DetectorExportOptions, DetectorExportResult, InputSpec, ModelSource } from '@opnp/core/base';
 import { buildOnnxDetector, type DetectedHead, type DetectorGraphOptions, type OnnxDetector, type OnnxModel } from '@opnp/onnx-common';
 import { loadOnnxModel } from './onnx-model.js';
+import { assertNotTheModelFile } from './output-path.js';
 import { createSession } from './session-options.js';
 
 export type { OnnxDetector } from '@opnp/onnx-common';
@@ -15,7 +16,10 @@ export type { OnnxDetector } from '@opnp/onnx-common';
 export interface ExportOodDetectorOptions extends DetectorGraphOptions {
   /** The original model: a path, bytes, or a parsed model (e.g. `extractor.model`). */
   model: ModelSource | OnnxModel;
-  /** Where to write the model (atomically: temp file + rename; nothing is written on failure). */
+  /**
+   * Where to write the model (atomically: temp file + rename; nothing is written on failure). Must not be the file
+   * the model was read from (`INVALID_ARGUMENT`).
+   */
   outputPath?: string;
 }
 
@@ -25,11 +29,13 @@ export interface ExportOodDetectorOptions extends DetectorGraphOptions {
  * in onnxruntime before anything is written.
  *
  * @returns the serialised model, its input name and its output names
- * @throws OpnpError `INVALID_ARGUMENT` / `SHAPE_MISMATCH` for bad options, `MODEL_*` for models without a
- * usable head, `IO_ERROR` when writing fails (no file is left behind)
+ * @throws OpnpError `INVALID_ARGUMENT` / `SHAPE_MISMATCH` for bad options (including an `outputPath` that is the
+ * source model's file, by real path), `MODEL_*` for models without a usable head, `IO_ERROR` when writing fails (no
+ * file is left behind)
  */
 export async function exportOnnxDetector(options: ExportOodDetectorOptions): Promise<OnnxDetector> {
   const model = await loadOnnxModel(options.model);
+  if (options.outputPath !== undefined) await assertNotTheModelFile(options.outputPath, model.file);
   const detector = buildOnnxDetector(model, options);
   // Check the result loads and runs in plain onnxruntime before writing anything.
   const session = await createSession(detector.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'basic' }, options.outputPath);

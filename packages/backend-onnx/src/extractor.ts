@@ -27,7 +27,8 @@ export class OnnxFeatureExtractor extends OrtFeatureExtractor {
    * outputs, its logits tensor (added as an output when the model ends in Softmax), `ood_score` and, with a
    * threshold, `is_ood`. The detector's input is the model's. Loaded in onnxruntime before it is written.
    *
-   * @throws OpnpError `SHAPE_MISMATCH` / `INVALID_ARGUMENT` for bad options, `IO_ERROR` when writing fails,
+   * @throws OpnpError `SHAPE_MISMATCH` / `INVALID_ARGUMENT` for bad options (`INVALID_ARGUMENT` also when
+   * `outputPath` is the model file this extractor was loaded from), `IO_ERROR` when writing fails,
    * `DISPOSED` after dispose
    */
   async exportDetector(options: DetectorExportOptions): Promise<DetectorExportResult> {

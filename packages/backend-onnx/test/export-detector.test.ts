@@ -2,9 +2,9 @@
  * Export round trip: the exported detector runs in plain onnxruntime, keeps the original outputs, and its
  * ood_score equals the energy of the pruned head (after ReAct clipping) computed from our extracted features.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -189,5 +189,32 @@ describe('exportOodDetector on protobuf-built models', () => {
     expect(existsSync(outputPath)).toBe(false);
     expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.startsWith('should-not-exist') || f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('refuses to write the detector over the model it is built from (same path, relative, symlink, hard link)', async () => {
+    const own = join(dir, 'own-model.onnx');
+    copyFileSync(fixture('small-cnn.onnx'), own);
+    const original = readFileSync(own);
+    symlinkSync(own, join(dir, 'own-link.onnx'));
+    linkSync(own, join(dir, 'own-hardlink.onnx'));
+    const extractor = await loadOnnxFeatureExtractor(own);
+    const options = { prunedWeight: extractor.head.weight };
+    try {
+      for (const outputPath of [own, relative(process.cwd(), own), join(dir, 'own-link.onnx'), join(dir, 'own-hardlink.onnx')]) {
+        await expect(extractor.exportDetector({ ...options, outputPath }), outputPath).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          file: outputPath,
+          message: expect.stringMatching(/is the model file the detector is built from .*own-model\.onnx\): writing it would replace the original model.*Choose another output file name/),
+        });
+      }
+      await expect(exportOodDetector({ model: own, prunedWeight: options.prunedWeight, outputPath: own })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(readFileSync(own).equals(original)).toBe(true);
+      // Another file next to it is fine.
+      const result = await extractor.exportDetector({ ...options, outputPath: join(dir, 'own-detector.onnx') });
+      expect(result.path).toBe(join(dir, 'own-detector.onnx'));
+      expect(readFileSync(own).equals(original)).toBe(true);
+    } finally {
+      await extractor.dispose();
+    }
   });
 });

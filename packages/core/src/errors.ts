@@ -21,6 +21,8 @@ export type OpnpErrorCode =
   | 'BACKEND_FAILURE'
   | 'IO_ERROR'
   | 'DISPOSED'
+  /** A result was read while asynchronous work it depends on (e.g. an un-awaited `add()`) was still pending. */
+  | 'PENDING_OPERATION'
   /** A resumable or reused artefact (checkpoint, partial output, shard state) belongs to another run. */
   | 'STATE_MISMATCH';
 

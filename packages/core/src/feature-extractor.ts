@@ -79,7 +79,10 @@ export interface DetectorExportOptions {
   readonly prunedWeight: Matrix;
   /** Bias `b [C]`. Default: the head's bias. */
   readonly bias?: Float32Array | ArrayLike<number>;
-  /** ReAct clip `c`: the features become `min(h, c)` before the pruned head. Default: no clipping. */
+  /**
+   * ReAct clip `c >= 0` (e.g. `reactThreshold(trainFeatures, 90)`): the features become `min(h, c)` before the pruned
+   * head. NaN or a negative clip is `INVALID_ARGUMENT`, as in `react`. Default: no clipping.
+   */
   readonly reactClip?: number;
   /** Energy temperature `T > 0`. Default 1. */
   readonly temperature?: number;

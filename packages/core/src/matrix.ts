@@ -20,8 +20,10 @@ function assertDimension(name: string, value: number): void {
 }
 
 /**
- * Creates a checked {@link Matrix}. Without `data` the matrix is zero-filled; with `data` the array is
- * used as is (not copied) and must hold exactly `rows * cols` values.
+ * Creates a checked {@link Matrix}. Without `data` the matrix is zero-filled. A `Float32Array` is used as is (not
+ * copied: later writes to it show in the matrix); any other array (`number[]`, `Float64Array`, ...) is copied into a
+ * new `Float32Array`, rounding each value to float32, so later writes to it do not. `data` must hold exactly
+ * `rows * cols` values.
  *
  * @example
  * ```ts

@@ -81,6 +81,28 @@ describe('pruningMasks and pruneHead (docs/numerics.md#pruned-head)', () => {
     expect(pruned.bias).not.toBe(head.bias);
     expect(Array.from(W.data)).toEqual(Array.from(before));
   });
+  it('names the key and the value of a missing or out-of-range percentage', () => {
+    const invalid = (message: RegExp) => expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) });
+    expect(() => pruningMasks(sens, neuron, { pMin: 10 } as never)).toThrow(invalid(/percentage pMax must be a number in \[0, 100\] \(percent\), got undefined \(missing\)\. Pass all four of pMin, pMax, nMin, nMax/));
+    expect(() => pruningMasks(sens, neuron, { ...pct, nMin: -5 })).toThrow(invalid(/percentage nMin must be a number in \[0, 100\].*got -5/));
+    expect(() => pruningMasks(sens, neuron, { ...pct, nMax: NaN })).toThrow(invalid(/percentage nMax .*got NaN/));
+    expect(() => pruningMasks(sens, neuron, { ...pct, pMin: '10' as never })).toThrow(invalid(/percentage pMin .*got string "10"/));
+    // opp / onp ignore the other pair, so it may be left out.
+    expect(pruningMasks(sens, neuron, { pMin: 30, pMax: 10 } as never, 'opp').neuronKept).toBe(D);
+  });
+  it('refuses pMin + pMax > 100 (or nMin + nMax), naming both values, instead of keeping nothing', () => {
+    // The band rule alone would keep no weight: P(s, 60) > P(s, 100 - 60) unless they tie.
+    expect(refKeep(sens.values, 60, 60).filter((k) => k === 1).length).toBeLessThan(C * D / 5);
+    expect(() => pruningMasks(sens, neuron, { ...pct, pMin: 60, pMax: 60 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/pMin \+ pMax must not exceed 100, got pMin = 60, pMax = 60 \(sum 120\)/) }),
+    );
+    expect(() => pruningMasks(sens, neuron, { ...pct, nMin: 100, nMax: 0.5 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/nMin \+ nMax must not exceed 100, got nMin = 100, nMax = 0\.5/) }),
+    );
+    // A sum of exactly 100 is the edge of the definition: the band [P(s, p), P(s, p)] keeps the ties at that percentile.
+    expect(Array.from(pruningMasks(sens, neuron, { ...pct, pMin: 60, pMax: 40 }).param)).toEqual(refKeep(sens.values, 60, 40));
+    expect(pruningMasks(sens, neuron, { pMin: 0, pMax: 0, nMin: 100, nMax: 0 }).neuronKept).toBe(refKeep(neuron, 100, 0).filter((k) => k === 1).length);
+  });
   it('checks shapes', () => {
     expect(() => pruningMasks(sens, new Float64Array(D - 1), pct)).toThrow(OpnpError);
     expect(() => pruneHead(head, { neuron: new Uint8Array(D + 1) })).toThrow(OpnpError);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
-import { fitKnn, knnScore } from '../src/scores/knn.js';
+import { fitKnn, knnScore, knnScoreAsync, type KnnModel } from '../src/scores/knn.js';
 import { randomMatrix, rng } from './helpers.js';
 
 
@@ -87,5 +87,22 @@ describe('KNN', () => {
     expect(Number.isFinite(s[1])).toBe(true);
     expect(s[2]).toBeNaN();
     expect(knnScore(model, matrix(0, 3)).length).toBe(0);
+  });
+  it('refuses a model that went through JSON, saying JSON round trips are not supported and to refit', async () => {
+    const train = randomMatrix(5, 3, rng(6));
+    const query = randomMatrix(2, 3, rng(7));
+    const model = fitKnn(train, { k: 2 });
+    const roundTripped = JSON.parse(JSON.stringify(model)) as KnnModel;
+    const refused = expect.objectContaining({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/model is not a KnnModel as fitKnn returns it: model\.train\.data is a plain object, not a Float32Array\. A KnnModel cannot be saved as JSON.*call fitKnn\(trainFeatures, \{ k \}\) again/),
+    });
+    expect(() => knnScore(roundTripped, query)).toThrow(refused);
+    await expect(knnScoreAsync(roundTripped, query)).rejects.toEqual(refused);
+    const noNorms = { ...model, trainSquaredNorms: Array.from(model.trainSquaredNorms) } as unknown as KnnModel;
+    expect(() => knnScore(noNorms, query)).toThrow(expect.objectContaining({ message: expect.stringMatching(/model\.trainSquaredNorms is an array, not a Float64Array/) }));
+    expect(() => knnScore({ ...model, trainSquaredNorms: new Float64Array(4) }, query)).toThrow(expect.objectContaining({ message: expect.stringMatching(/4 entries for 5 training rows/) }));
+    // The model itself still scores, and refitting the same features gives the same scores.
+    expect(Array.from(knnScore(fitKnn(train, { k: 2 }), query))).toEqual(Array.from(knnScore(model, query)));
   });
 });

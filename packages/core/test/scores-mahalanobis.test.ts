@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matrix, OpnpError, type Matrix } from '@opnp/core';
 import { fitMahalanobis, mahalanobisPrecision, mahalanobisScore } from '../src/scores/mahalanobis.js';
+import { fitRmds } from '../src/scores/rmds.js';
 import { rng, inverse } from './helpers.js';
 
 
@@ -99,9 +100,25 @@ describe('Mahalanobis', () => {
     expectScores(mahalanobisScore(model, shifted), Array.from(mahalanobisScore(model, test)), 1e-5);
   });
 
-  it('skips classes without training samples, propagates NaN rows and handles N = 0', () => {
+  it('refuses classes without training samples, naming them (numClasses too large, 1-based labels)', () => {
     const { h, labels } = makeData(90, 4, 3, 5, false);
-    const model = fitMahalanobis(h, labels, 5); // classes 3 and 4 are empty
+    expect(() => fitMahalanobis(h, labels, 6)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/3 of numClasses = 6 classes have no training sample \(classes 3, 4, 5\); expected at least one training sample of every class in \[0, 6\).*got labels between 0 and 2\. Check numClasses \(the labels seen span 3 classes\).*allowEmptyClasses/),
+      }),
+    );
+    const oneBased = Array.from(labels, (y) => y + 1);
+    expect(() => fitMahalanobis(h, oneBased, 4)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/1 of numClasses = 4 classes have no training sample \(class 0\).*labels between 1 and 3.*0-based/) }));
+    const many = fitMahalanobis.bind(null, h, labels, 20);
+    expect(many).toThrow(expect.objectContaining({ message: expect.stringMatching(/17 of numClasses = 20 .*\(classes 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, \.\.\.\)/) }));
+    expect(() => fitRmds(h, labels, 4)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/class 3\)/) }));
+    expect(fitMahalanobis(h, labels, 3).classCounts).toEqual(Int32Array.from([30, 30, 30]));
+  });
+
+  it('with allowEmptyClasses skips classes without training samples, propagates NaN rows and handles N = 0', () => {
+    const { h, labels } = makeData(90, 4, 3, 5, false);
+    const model = fitMahalanobis(h, labels, 5, { allowEmptyClasses: true }); // classes 3 and 4 are empty
     expect(Array.from(model.classCounts)).toEqual([30, 30, 30, 0, 0]);
     const { means, cov } = bruteStats(h, labels, 3);
     const test = makeData(10, 4, 3, 6, false).h;

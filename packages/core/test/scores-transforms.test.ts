@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matrix, OpnpError, type Matrix } from '@opnp/core';
+import { linearHead, matrix, OpnpError, type Matrix } from '@opnp/core';
+import { resolveDetectorExportOptions } from '@opnp/core/backend';
 import { ash, ashKeepCount, react, reactThreshold, scale, type AshVariant } from '../src/scores/transforms.js';
 import { roundHalfEven } from '../src/round.js';
 import { randomMatrix, rng, rowsOf, refPercentile } from './helpers.js';
@@ -74,6 +75,29 @@ describe('ReAct', () => {
     expect(Array.from(react(h, Infinity).data)).toEqual(Array.from(copy));
     expect(() => react(h, NaN)).toThrow(OpnpError);
     expect(react(matrix(0, 3), 1).rows).toBe(0);
+  });
+  it('refuses a negative or NaN clip, naming the value (a negative clip would give every ReLU row the same score)', () => {
+    const h = matrix(2, 3, [0.5, 2, 0, 0, 1, 3]);
+    // Why: min(h, -1) of non-negative features is -1 everywhere, so every sample would score the same.
+    expect(Array.from(h.data, (v) => Math.min(v, -1))).toEqual([-1, -1, -1, -1, -1, -1]);
+    for (const clip of [-1, -Infinity, -1e-30]) {
+      expect(() => react(h, clip), String(clip)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', actual: clip, message: expect.stringMatching(new RegExp(`ReAct clip must be >= 0, got ${clip === -Infinity ? '-Infinity' : '-1'}.*every sample gets the same score.*reactThreshold`)) }),
+      );
+    }
+    expect(() => react(h, NaN)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/ReAct clip must be a number >= 0 \(not NaN\), got NaN/) }));
+    expect(() => react(h, '1' as unknown as number)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/got string 1/) }));
+    // 0 and -0 are valid clips (a ReLU feature can be 0).
+    expect(Array.from(react(h, 0).data)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(react(h, -0).data).every((v) => v === 0)).toBe(true);
+  });
+  it('exportDetector options refuse a negative reactClip as react does', () => {
+    const head = linearHead(matrix(2, 3, [1, 0, 0, 0, 1, 0]));
+    const options = { prunedWeight: head.weight, outputPath: 'detector.onnx' };
+    expect(() => resolveDetectorExportOptions(head, { ...options, reactClip: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/reactClip must be >= 0, got -1/) }));
+    expect(() => resolveDetectorExportOptions(head, { ...options, reactClip: NaN })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/reactClip must be a number/) }));
+    expect(resolveDetectorExportOptions(head, { ...options, reactClip: 0 }).reactClip).toBe(0);
+    expect(resolveDetectorExportOptions(head, options).reactClip).toBeUndefined();
   });
 });
 

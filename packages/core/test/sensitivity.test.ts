@@ -277,6 +277,33 @@ describe('SensitivityAccumulator: errors', () => {
     expect(() => acc.result()).toThrow(expect.objectContaining({ code: 'EMPTY_INPUT' }));
   });
 
+  it('result(), toState() and merge() refuse to read while an add() is pending (PENDING_OPERATION), then count every batch', async () => {
+    const b0 = gaussianMatrix(3, 4, 21, relu);
+    const b1 = gaussianMatrix(2, 4, 22, relu);
+    const acc = new SensitivityAccumulator(head);
+    await acc.add(b0);
+    const pending = acc.add(b1); // not awaited
+    const pendingError = expect.objectContaining({ code: 'PENDING_OPERATION', message: expect.stringMatching(/^result\(\) was called while 1 add\(\) call on the SensitivityAccumulator is still pending \(3 samples added so far\)\. Await every add\(\) before result\(\)/) });
+    expect(() => acc.result()).toThrow(pendingError);
+    expect(() => acc.toState()).toThrow(expect.objectContaining({ code: 'PENDING_OPERATION' }));
+    expect(() => new SensitivityAccumulator(head).merge(acc)).toThrow(expect.objectContaining({ code: 'PENDING_OPERATION' }));
+    await pending;
+    const whole = await computeSensitivity(head, matrix(5, 4, [...b0.data, ...b1.data]));
+    expect(acc.result().count).toBe(5);
+    expectClose(acc.result().values, whole.values, { rtol: 1e-6, atol: 1e-12 });
+  });
+
+  it('result() with only un-awaited adds says they are pending, not that add() was never called', async () => {
+    const acc = new SensitivityAccumulator(head);
+    const adds = [acc.add(gaussianMatrix(2, 4, 23, relu)), acc.add(gaussianMatrix(1, 4, 24, relu))];
+    expect(() => acc.result()).toThrow(expect.objectContaining({ code: 'PENDING_OPERATION', message: expect.stringMatching(/2 add\(\) calls on the SensitivityAccumulator are still pending \(0 samples added so far\)/) }));
+    await Promise.all(adds);
+    expect(acc.result().count).toBe(3);
+    // A failed add settles too: it no longer blocks reading.
+    await expect(acc.add(matrix(1, 3))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    expect(acc.result().count).toBe(3);
+  });
+
   it('refuses to merge incompatible accumulators', async () => {
     const acc = new SensitivityAccumulator(head);
     expect(() => acc.merge(new SensitivityAccumulator(randomHead(3, 5, 9)))).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));

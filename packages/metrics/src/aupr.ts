@@ -47,6 +47,11 @@ export function auprOutFromGroups(groups: TieGroups): number {
  * equal scores entering at the same threshold (sklearn `average_precision_score(y, s)` with `y = 1` for ID;
  * no trapezoidal interpolation).
  *
+ * Not sklearn's `(y_true, y_score)` order: pass the two groups of scores, ID first (from one score array `s` with
+ * labels `y`, 1 = ID: `s.filter((_, i) => y[i] === 1)` and `s.filter((_, i) => y[i] === 0)`). Passing
+ * `(labels, scores)` or `(scores, labels)` is not detected (0/1 labels are valid scores) and gives a meaningless
+ * value, often exactly 0 or 1; passing OOD before ID measures the reversed ranking.
+ *
  * @param idScores - scores `[N_id]`, higher = more in-distribution.
  * @param oodScores - scores `[N_ood]`.
  * @returns a fraction in [0, 1]. Chance level is `N_id / (N_id + N_ood)`.
@@ -66,6 +71,11 @@ export function auprIn(idScores: ArrayLike<number>, oodScores: ArrayLike<number>
 /**
  * Area under the precision-recall curve with OOD as the positive class: average precision of the negated
  * scores (sklearn `average_precision_score(y_ood, -s)`), same tie handling as {@link auprIn}.
+ *
+ * Not sklearn's `(y_true, y_score)` order: pass the two groups of scores, ID first (from one score array `s` with
+ * labels `y`, 1 = ID: `s.filter((_, i) => y[i] === 1)` and `s.filter((_, i) => y[i] === 0)`). Passing
+ * `(labels, scores)` or `(scores, labels)` is not detected (0/1 labels are valid scores) and gives a meaningless
+ * value, often exactly 0 or 1; passing OOD before ID measures the reversed ranking.
  *
  * @param idScores - scores `[N_id]`, higher = more in-distribution.
  * @param oodScores - scores `[N_ood]`.

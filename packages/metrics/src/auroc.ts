@@ -28,6 +28,11 @@ export function aurocFromGroups(groups: TieGroups): number {
  * Equals sklearn's `roc_auc_score(y, s)` with `y = 1` for ID (up to float rounding). One sort, O(n log n);
  * counts are exact integers in float64.
  *
+ * Not sklearn's `(y_true, y_score)` order: pass the two groups of scores, ID first (from one score array `s` with
+ * labels `y`, 1 = ID: `s.filter((_, i) => y[i] === 1)` and `s.filter((_, i) => y[i] === 0)`). Passing
+ * `(labels, scores)` or `(scores, labels)` is not detected (0/1 labels are valid scores) and gives a meaningless
+ * value, often exactly 0 or 1; passing OOD before ID measures the reversed ranking.
+ *
  * @param idScores - scores `[N_id]` of in-distribution samples (any finite numbers; Float32Array values are compared as given).
  * @param oodScores - scores `[N_ood]` of out-of-distribution samples.
  * @returns a fraction in [0, 1] (1 = every ID score above every OOD score, 0.5 = chance).

@@ -96,6 +96,11 @@ export function assertFpr95Convention(convention: unknown): asserts convention i
  * Float32 inputs are compared exactly as given (converted to float64 once, never re-rounded). One sort per
  * argument, O(n log n). Inputs are not modified.
  *
+ * Not sklearn's `(y_true, y_score)` order: pass the two groups of scores, ID first (from one score array `s` with
+ * labels `y`, 1 = ID: `s.filter((_, i) => y[i] === 1)` and `s.filter((_, i) => y[i] === 0)`). Passing
+ * `(labels, scores)` or `(scores, labels)` is not detected (0/1 labels are valid scores) and gives a meaningless
+ * value, often exactly 0 or 1; passing OOD before ID measures the reversed ranking.
+ *
  * @param idScores - scores `[N_id]` of in-distribution samples.
  * @param oodScores - scores `[N_ood]` of out-of-distribution samples.
  * @param options - `convention` (default `'default'`).

@@ -23,6 +23,16 @@ export interface OodMetrics {
  * FPR95, AUROC, AUPR-In and AUPR-Out of one ID / OOD score pair, validating and sorting once. Identical to
  * calling the four functions separately.
  *
+ * A detector that gives every sample the same score gets, by definition, `auroc` 0.5, `fpr95` 1 and `auprIn` /
+ * `auprOut` equal to the ID / OOD share `N_id / (N_id + N_ood)` / `N_ood / (N_id + N_ood)`. The result carries no
+ * flag for this: these numbers are correct, but check that the scores vary (e.g. a ReAct clip below every feature
+ * or features from the wrong layer make them constant) before reading 0.5 as a chance-level detector.
+ *
+ * Not sklearn's `(y_true, y_score)` order: pass the two groups of scores, ID first (from one score array `s` with
+ * labels `y`, 1 = ID: `s.filter((_, i) => y[i] === 1)` and `s.filter((_, i) => y[i] === 0)`). Passing
+ * `(labels, scores)` or `(scores, labels)` is not detected (0/1 labels are valid scores) and gives a meaningless
+ * value, often exactly 0 or 1; passing OOD before ID measures the reversed ranking.
+ *
  * @param idScores - scores `[N_id]`, higher = more in-distribution.
  * @param oodScores - scores `[N_ood]`.
  * @param options - `convention` of the FPR95 (default `'default'`).

@@ -40,4 +40,19 @@ describe('fpr95Threshold', () => {
     expect(await settledCode(Promise.resolve().then(() => fpr95Threshold([1, NaN])))).toBe('NON_FINITE');
     expect(fpr95Threshold([-Infinity, ...Array.from({ length: 19 }, () => 1)])).toBe(1);
   });
+
+  it('refuses a recall that is not a fraction in (0, 1], naming the value and the fix', () => {
+    const id = [9.1, 8.7, 8.2, 7.9, 7.5];
+    const invalid = (actual: string, hint: RegExp) =>
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(new RegExp(`recall must be a fraction in \\(0, 1\\], e\\.g\\. 0\\.95.*got ${actual}.*${hint.source}`)) });
+    expect(() => fpr95Threshold(id, 95)).toThrow(invalid('95', /looks like a percentage: pass 0\.95/));
+    expect(() => fpr95Threshold(id, NaN)).toThrow(invalid('NaN', /leave it out for 0\.95/));
+    expect(() => fpr95Threshold(id, [1, 2] as unknown as number)).toThrow(invalid('an array \\[1, 2\\]', /Pass the fraction/));
+    expect(() => fpr95Threshold(id, '0.95' as unknown as number)).toThrow(invalid('string 0\\.95', /Pass the fraction/));
+    for (const recall of [0, -0.5, 1.5, Infinity]) expect(() => fpr95Threshold(id, recall), String(recall)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    // The bounds of (0, 1]: the smallest positive recall keeps one score (the maximum), 1 keeps them all.
+    expect(fpr95Threshold(id, Number.MIN_VALUE)).toBe(bruteThreshold(id, Number.MIN_VALUE));
+    expect(fpr95Threshold(id, 1)).toBe(7.5);
+    expect(fpr95Threshold(id, undefined)).toBe(bruteThreshold(id, 0.95));
+  });
 });

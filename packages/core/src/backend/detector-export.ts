@@ -6,6 +6,7 @@ import { OpnpError } from '../errors.js';
 import type { DetectorExportOptions, DetectorPreprocessing } from '../feature-extractor.js';
 import type { LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
+import { assertReactClip } from '../scores/transforms.js';
 import { checkDetectorPreprocessing } from './detector-preprocessing.js';
 
 /** Output names every exported detector uses. */
@@ -36,7 +37,7 @@ function optionalNumber(value: unknown, name: string): number | undefined {
 
 /**
  * Checks export options against the model's head `W [C x D]`: `prunedWeight` is `C x D`, `bias` has `C`
- * entries, `temperature` is finite and `> 0`, `reactClip` and `threshold` are numbers, `preprocessing` passes
+ * entries, `temperature` is finite and `> 0`, `reactClip` is a number `>= 0` (as `react`), `threshold` is a number, `preprocessing` passes
  * `checkDetectorPreprocessing`, `outputPath` is a non-empty string.
  *
  * @throws OpnpError `SHAPE_MISMATCH` for a weight or bias of the wrong shape, `INVALID_ARGUMENT` otherwise
@@ -58,7 +59,8 @@ export function resolveDetectorExportOptions(head: LinearHead, options: Detector
   if (typeof temperature !== 'number' || !(temperature > 0) || !Number.isFinite(temperature)) {
     throw invalid('temperature must be a finite number > 0', '> 0', temperature);
   }
-  const reactClip = optionalNumber(options.reactClip, 'reactClip');
+  if (options.reactClip !== undefined) assertReactClip(options.reactClip, 'reactClip');
+  const reactClip = options.reactClip;
   const threshold = optionalNumber(options.threshold, 'threshold');
   const preprocessing = options.preprocessing === undefined ? undefined : checkDetectorPreprocessing(options.preprocessing);
   if (typeof options.outputPath !== 'string' || options.outputPath.trim() === '') {

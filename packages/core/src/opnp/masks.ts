@@ -54,10 +54,52 @@ export function percentagesForMode(p: PruningPercentages, mode: PruningMode): Pr
   return p;
 }
 
+const PERCENTAGE_PAIRS = [
+  ['pMin', 'pMax', 'weights'],
+  ['nMin', 'nMax', 'neurons'],
+] as const;
+
+function describeValue(value: unknown): unknown {
+  return typeof value === 'number' ? value : value === undefined ? 'undefined (missing)' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` naming the key and the value received unless each of `pMin`, `pMax`, `nMin`, `nMax` is a
+ * number in [0, 100] (percent), and unless `pMin + pMax <= 100` and `nMin + nMax <= 100` (above 100 the keep band is
+ * empty: `P(s, pMin) > P(s, 100 - pMax)`, so nothing, or only ties, would be kept).
+ */
+export function assertPruningPercentages(p: PruningPercentages): void {
+  if (p === null || typeof p !== 'object') {
+    throw new OpnpError('INVALID_ARGUMENT', 'Pruning percentages must be an object', { expected: '{ pMin, pMax, nMin, nMax } in percent', actual: describeValue(p) });
+  }
+  for (const [low, high, what] of PERCENTAGE_PAIRS) {
+    for (const key of [low, high]) {
+      const v: unknown = p[key];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) {
+        throw new OpnpError('INVALID_ARGUMENT', `Pruning percentage ${key} must be a number in [0, 100] (percent)`, {
+          actual: describeValue(v),
+          hint: `Pass all four of pMin, pMax, nMin, nMax (percent of the ${what} to prune; 0 prunes none)`,
+        });
+      }
+    }
+    if (p[low] + p[high] > 100) {
+      throw new OpnpError('INVALID_ARGUMENT', `Pruning percentages ${low} + ${high} must not exceed 100`, {
+        actual: `${low} = ${p[low]}, ${high} = ${p[high]} (sum ${p[low] + p[high]})`,
+        hint: `${low} prunes the least and ${high} the most sensitive ${what}; together they cannot prune more than 100% (above it no ${what.slice(0, -1)} would be kept)`,
+      });
+    }
+  }
+}
+
 /**
  * OPNP keep masks from parameter sensitivity `s [C x D]` and neuron sensitivity `s_j [D]`:
  * weight `(c, j)` is kept iff `P(s, pMin) <= s_cj <= P(s, 100 - pMax)` (bounds dropped when the percentage is 0),
- * neuron `j` likewise with `nMin`, `nMax` on `s_j`. `mode` zeroes the unused half (`opp`, `onp`).
+ * neuron `j` likewise with `nMin`, `nMax` on `s_j`. `mode` zeroes the unused half (`opp`, `onp`) before the checks.
+ *
+ * @param percentages - `pMin`, `pMax`, `nMin`, `nMax` in percent, each in [0, 100], with `pMin + pMax <= 100` and
+ * `nMin + nMax <= 100`
+ * @throws OpnpError `INVALID_ARGUMENT` naming the key and value of a missing or out-of-range percentage or of a pair
+ * summing above 100, `SHAPE_MISMATCH` when the sensitivities do not match
  */
 export function pruningMasks(
   param: SensitivityLike,
@@ -67,6 +109,7 @@ export function pruningMasks(
 ): PruningMasks {
   assertSensitivityShapes(param, neuron);
   const p = percentagesForMode(percentages, mode);
+  assertPruningPercentages(p);
   const paramMask = applyBand(param.values, keepBand(param.values, p.pMin, p.pMax));
   const neuronMask = applyBand(neuron, keepBand(neuron, p.nMin, p.nMax));
   return {

@@ -181,6 +181,8 @@ export class SensitivityAccumulator {
   private absScratch = new Float32Array(0);
   /** Pending {@link add} calls run one after another (they share the scratch buffers). */
   private readonly queue = new SerialQueue();
+  /** {@link add} calls whose promise has not settled yet (reading the sums meanwhile would miss their batches). */
+  private unsettledAdds = 0;
 
   /** @param head the classifier head `W [C x D]`, `b [C]`. */
   constructor(head: LinearHead, options: SensitivityOptions = {}) {
@@ -208,12 +210,30 @@ export class SensitivityAccumulator {
    * they are computed as `H W^T + b` with the accumulator's kernel). Inputs are not modified.
    * Throws `SHAPE_MISMATCH` on wrong shapes and `NON_FINITE` (naming the batch row) on NaN/Inf; a
    * failed batch leaves the accumulator unchanged. Concurrent calls are queued and run in order; await
-   * them before {@link SensitivityAccumulator.result}, {@link SensitivityAccumulator.toState} or `merge`.
+   * them before {@link SensitivityAccumulator.result}, {@link SensitivityAccumulator.toState} or `merge`
+   * (which throw `PENDING_OPERATION` while an `add()` has not settled, instead of silently missing its batch).
    * Each batch's product is added into the float64 sums on its own (so results do not depend on how many batches
    * wait to be added), several batches' products per pass over the sums.
    */
   add(features: Matrix, logits?: Matrix): Promise<void> {
-    return this.queue.run(() => this.addNow(features, logits));
+    this.unsettledAdds++;
+    return this.queue.run(async () => {
+      try {
+        await this.addNow(features, logits);
+      } finally {
+        this.unsettledAdds--;
+      }
+    });
+  }
+
+  /** Throws `PENDING_OPERATION` while an {@link add} has not settled: its batch would silently be missing from `operation`. */
+  private assertNoPendingAdds(operation: string): void {
+    if (this.unsettledAdds === 0) return;
+    const n = this.unsettledAdds;
+    const added = `${this.samples} sample${this.samples === 1 ? '' : 's'} added so far`;
+    throw new OpnpError('PENDING_OPERATION', `${operation} was called while ${n} add() call${n === 1 ? '' : 's'} on the SensitivityAccumulator ${n === 1 ? 'is' : 'are'} still pending (${added})`, {
+      hint: `Await every add() before ${operation} (e.g. \`for (const b of batches) await acc.add(b)\` or \`await Promise.all(adds)\`); otherwise the pending batches would be missing from the result`,
+    });
   }
 
   private async addNow(features: Matrix, logits: Matrix | undefined): Promise<void> {
@@ -322,7 +342,7 @@ export class SensitivityAccumulator {
    * aggregation differ. Returns `this`.
    */
   merge(other: SensitivityAccumulator | SensitivityState): this {
-    const state = other instanceof SensitivityAccumulator ? other.toStateView() : other;
+    const state = other instanceof SensitivityAccumulator ? other.toStateView('merge(other)') : other;
     this.checkCompatible(state);
     this.flushPending();
     const sum = this.sum;
@@ -361,7 +381,8 @@ export class SensitivityAccumulator {
     }
   }
 
-  private toStateView(): SensitivityState {
+  private toStateView(operation: string): SensitivityState {
+    this.assertNoPendingAdds(operation);
     this.flushPending();
     return {
       classes: this.classes,
@@ -373,9 +394,13 @@ export class SensitivityAccumulator {
     };
   }
 
-  /** A copy of the accumulator's state as plain data (for checkpoints and shards). */
+  /**
+   * A copy of the accumulator's state as plain data (for checkpoints and shards).
+   *
+   * @throws OpnpError `PENDING_OPERATION` while an {@link SensitivityAccumulator.add} has not settled (await it first)
+   */
   toState(): SensitivityState {
-    const view = this.toStateView();
+    const view = this.toStateView('toState()');
     return { ...view, sum: view.sum.slice() };
   }
 
@@ -394,9 +419,13 @@ export class SensitivityAccumulator {
   }
 
   /**
-   * The sensitivity `s [C x D]` averaged over all accumulated samples. `EMPTY_INPUT` if none were added.
+   * The sensitivity `s [C x D]` averaged over all accumulated samples.
+   *
+   * @throws OpnpError `PENDING_OPERATION` while an {@link SensitivityAccumulator.add} has not settled (await every
+   * `add()` first), `EMPTY_INPUT` if no sample was added
    */
   result(): ParameterSensitivity {
+    this.assertNoPendingAdds('result()');
     if (this.samples === 0) {
       throw new OpnpError('EMPTY_INPUT', 'Sensitivity needs at least one sample', {
         hint: 'Call add() with a non-empty batch of training features first',

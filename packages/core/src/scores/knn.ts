@@ -13,7 +13,10 @@ import { gemm, gemmSync, portableGemmKernel, type GemmKernel, type SyncGemmKerne
 import { assertMatrix, type Matrix } from '../matrix.js';
 import { assertIntegerInRange, assertNoNaN, hasNonFinite } from './validate.js';
 
-/** A fitted KNN model: the L2-normalised training features. */
+/**
+ * A fitted KNN model: the L2-normalised training features. Made by {@link fitKnn} only: it holds typed arrays, so
+ * a JSON round trip breaks it (the scoring functions then throw `INVALID_ARGUMENT`; fit it again instead).
+ */
 export interface KnnModel {
   /** Neighbour rank `k` (1 = nearest). */
   readonly k: number;
@@ -135,7 +138,40 @@ interface KnnRun {
   readonly buf: Float64Array;
 }
 
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'a plain object' : typeof value;
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `model` has the typed arrays {@link fitKnn} returns. A model that went through
+ * `JSON.stringify` / `JSON.parse` has plain objects instead of `Float32Array` / `Float64Array`, and there is no
+ * deserialiser: it must be fitted again.
+ */
+function assertKnnModel(model: KnnModel): void {
+  const train: unknown = model?.train;
+  const data: unknown = (train as Partial<Matrix> | undefined)?.data;
+  const norms: unknown = model?.trainSquaredNorms;
+  if (data instanceof Float32Array && norms instanceof Float64Array && Number.isInteger(model.k)) {
+    assertMatrix(model.train, 'model.train');
+    if (norms.length === model.train.rows) return;
+  }
+  const problem = !(data instanceof Float32Array)
+    ? `model.train.data is ${describeType(data)}, not a Float32Array`
+    : !(norms instanceof Float64Array)
+      ? `model.trainSquaredNorms is ${describeType(norms)}, not a Float64Array`
+      : `model.k is ${String(model.k)} and model.trainSquaredNorms has ${norms.length} entries for ${model.train.rows} training rows`;
+  throw new OpnpError('INVALID_ARGUMENT', `model is not a KnnModel as fitKnn returns it: ${problem}`, {
+    hint:
+      'A KnnModel cannot be saved as JSON (JSON.stringify turns its typed arrays into plain objects) and there is no function to restore one: ' +
+      'keep the model in memory, or save the training features (e.g. as .npy) and call fitKnn(trainFeatures, { k }) again',
+  });
+}
+
 function checkFeatures(model: KnnModel, features: Matrix): void {
+  assertKnnModel(model);
   assertMatrix(features, 'features');
   const D = model.train.cols;
   if (features.cols !== D) throw new OpnpError('SHAPE_MISMATCH', 'features width must equal the fitted dimension D', { expected: `N x ${D}`, actual: `${features.rows} x ${features.cols}` });

@@ -15,7 +15,7 @@ export interface MahalanobisModel {
   readonly numClasses: number;
   /** Feature dimension `D`. */
   readonly dim: number;
-  /** Class means `mu_c`, `C x D` row-major; a class without training samples has a NaN row. */
+  /** Class means `mu_c`, `C x D` row-major; a class without training samples (`allowEmptyClasses`) has a NaN row. */
   readonly means: Float64Array;
   /** Training samples per class. */
   readonly classCounts: Int32Array;
@@ -37,6 +37,39 @@ export interface MahalanobisModel {
 export interface MahalanobisOptions {
   /** Relative eigenvalue cutoff of the pseudo-inverse. Default `1e-6` (docs/numerics.md#mahalanobis). */
   relativeTolerance?: number;
+  /**
+   * Accept classes in `[0, numClasses)` without training samples and skip them when scoring (their mean is NaN).
+   * Default `false`: such classes are refused with `INVALID_ARGUMENT` naming them, since the score is defined over
+   * every class mean (OpenOOD's needs them all) and an empty class usually means a wrong `numClasses` or 1-based labels.
+   */
+  allowEmptyClasses?: boolean;
+}
+
+/** How many empty classes a message lists by index. */
+const LISTED_EMPTY_CLASSES = 10;
+
+/**
+ * Throws `INVALID_ARGUMENT` naming the classes in `[0, C)` without training samples (unless `allow`), with the label
+ * range that was seen, so a wrong `numClasses`, 1-based labels or a fit subset missing classes are easy to tell apart.
+ */
+function assertEveryClassSeen(counts: Int32Array, allow: boolean): void {
+  if (allow) return;
+  const empty: number[] = [];
+  let maxLabel = -1;
+  counts.forEach((count, c) => {
+    if (count === 0) empty.push(c);
+    else maxLabel = c;
+  });
+  if (empty.length === 0) return;
+  const C = counts.length;
+  const listed = empty.slice(0, LISTED_EMPTY_CLASSES).join(', ') + (empty.length > LISTED_EMPTY_CLASSES ? ', ...' : '');
+  throw new OpnpError('INVALID_ARGUMENT', `fitMahalanobis: ${empty.length} of numClasses = ${C} classes have no training sample (class${empty.length === 1 ? '' : 'es'} ${listed})`, {
+    expected: `at least one training sample of every class in [0, ${C}) (the score needs every class mean)`,
+    actual: `labels between ${counts.findIndex((n) => n > 0)} and ${maxLabel}`,
+    hint:
+      `Check numClasses (the labels seen span ${maxLabel + 1} classes) and that labels are 0-based; ` +
+      'fit on more samples so that every class appears; or pass { allowEmptyClasses: true } to skip empty classes when scoring',
+  });
 }
 
 const BLOCK_ROWS = 256;
@@ -45,11 +78,13 @@ const BLOCK_ROWS = 256;
  * Fits class means and the pseudo-inverse of the shared covariance. The covariance is normalised by `N`
  * (as sklearn's `EmpiricalCovariance`, which OpenOOD's Mahalanobis uses) and accumulated in float64.
  *
- * Classes without training samples are skipped by {@link mahalanobisScore} (their mean is NaN).
+ * Every class in `[0, numClasses)` needs a training sample; with `allowEmptyClasses` the classes without one are
+ * skipped by {@link mahalanobisScore} instead (their mean is NaN).
  *
  * @param trainFeatures `[N, D]`
  * @param labels length `N`, integers in `[0, numClasses)`
- * @throws OpnpError `EMPTY_INPUT` (N = 0), `SHAPE_MISMATCH`, `INVALID_ARGUMENT` (bad labels), `NON_FINITE`
+ * @throws OpnpError `EMPTY_INPUT` (N = 0), `SHAPE_MISMATCH`, `INVALID_ARGUMENT` (bad labels, or a class without
+ * training samples, named, unless `allowEmptyClasses`), `NON_FINITE`
  */
 export function fitMahalanobis(trainFeatures: Matrix, labels: ArrayLike<number>, numClasses: number, options: MahalanobisOptions = {}): MahalanobisModel {
   assertMatrix(trainFeatures, 'trainFeatures');
@@ -69,6 +104,7 @@ export function fitMahalanobis(trainFeatures: Matrix, labels: ArrayLike<number>,
     }
     counts[y]!++;
   }
+  assertEveryClassSeen(counts, options.allowEmptyClasses === true);
   // Class means and the overall mean (float64).
   const means = new Float64Array(C * D);
   const centre = new Float64Array(D);

@@ -27,7 +27,8 @@ export interface RmdsModel {
 
 /**
  * Fits both Gaussians with {@link fitMahalanobis} (float64; the background is the one-class model). Rows labelled
- * `-1` (unknown) are left out of both.
+ * `-1` (unknown) are left out of both. As in `fitMahalanobis`, a class in `[0, numClasses)` without labelled rows is
+ * `INVALID_ARGUMENT` unless `options.allowEmptyClasses`.
  *
  * @param trainFeatures `[N, D]`
  * @param labels length `N`, integers in `[-1, numClasses)`

@@ -23,17 +23,41 @@ export function reactThreshold(trainFeatures: Matrix, q = 90): number {
 }
 
 /**
+ * Throws `INVALID_ARGUMENT` unless `clip` is a usable ReAct clip: a number `>= 0` (`Infinity` allowed), not NaN.
+ * ReAct clips activations from above; with non-negative (ReLU) features a clip below 0 maps every entry to the clip,
+ * so every sample would get the same score (docs/numerics.md#react).
+ *
+ * @param name how the caller calls the argument (`'ReAct clip'`, `'reactClip'`), for the message
+ */
+export function assertReactClip(clip: unknown, name = 'ReAct clip'): asserts clip is number {
+  if (typeof clip !== 'number' || Number.isNaN(clip)) {
+    throw new OpnpError('INVALID_ARGUMENT', `${name} must be a number >= 0 (not NaN)`, {
+      actual: typeof clip === 'number' ? clip : `${typeof clip} ${String(clip)}`,
+      hint: 'Use reactThreshold(trainFeatures, 90): the 90th percentile of the training features',
+    });
+  }
+  if (clip < 0) {
+    throw new OpnpError('INVALID_ARGUMENT', `${name} must be >= 0`, {
+      actual: clip,
+      hint:
+        'ReAct clips activations from above: with non-negative (ReLU) features a negative clip replaces every entry by the clip, ' +
+        'so every sample gets the same score. Use reactThreshold(trainFeatures, 90), a percentile of the training features',
+    });
+  }
+}
+
+/**
  * ReAct: `min(h, c)` entry-wise (a new matrix; NaN entries stay NaN).
  *
  * @param features `[N, D]`
- * @param clip the threshold `c` (see {@link reactThreshold}); `Infinity` leaves features unchanged
+ * @param clip the threshold `c >= 0` (see {@link reactThreshold}); `Infinity` leaves features unchanged
  * @returns clipped features `[N, D]`
+ * @throws OpnpError `INVALID_ARGUMENT` for a NaN or negative `clip` (a negative clip would give every ReLU feature
+ * row, and so every sample, the same score), `SHAPE_MISMATCH` for a malformed matrix
  */
 export function react(features: Matrix, clip: number): Matrix {
   assertMatrix(features, 'features');
-  if (typeof clip !== 'number' || Number.isNaN(clip)) {
-    throw new OpnpError('INVALID_ARGUMENT', 'ReAct clip threshold must be a number (not NaN)', { actual: clip });
-  }
+  assertReactClip(clip);
   const src = features.data;
   const out = new Float32Array(src.length);
   const c = Math.fround(clip);
