@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   fitKnn,
+  fitMahalanobis,
+  mahalanobisScore,
   knnScore,
   portableGemmKernel,
   composeScore,
@@ -91,6 +93,30 @@ describe('built-in head-contract methods', () => {
     expect(await got('msp+opnp')).toEqual(Array.from(composeScore(test, { head: headOf('opnp'), score: 'msp' })));
     expect(await got('opp+react')).toEqual(Array.from(composeScore(test, { head: headOf('opp'), transform: { kind: 'react', clip } })));
     expect(BUILTIN_METHODS['react+opnp']).toBe(BUILTIN_METHODS['opnp+react']);
+  });
+});
+
+describe('mahalanobis and rmds on a fit subset missing a class', () => {
+  it('skip the class the random fit subset happens to lack, as core does with allowEmptyClasses', async () => {
+    const c = await context();
+    // Drop every row of class 3 from the fit subset (a many-class dataset's random subset can lack a class).
+    const keep = Array.from(c.fitLabels.keys()).filter((n) => c.fitLabels[n] !== 3);
+    const D = c.fitFeatures.cols;
+    const fitFeatures = { rows: keep.length, cols: D, data: Float32Array.from(keep.flatMap((n) => Array.from(c.fitFeatures.data.subarray(n * D, (n + 1) * D)))) };
+    const fitLabels = Int32Array.from(keep, (n) => c.fitLabels[n]!);
+    expect(() => fitMahalanobis(fitFeatures, fitLabels, 4)).toThrow(/class/); // core's default refuses it
+    const subset = { ...c, fitFeatures, fitLabels };
+    const test = randomMatrix(20, D, mulberry32(9));
+    const scorers = createScorers(createMethodRegistry(), ['mahalanobis', 'rmds'], subset);
+    const want = {
+      mahalanobis: mahalanobisScore(fitMahalanobis(fitFeatures, fitLabels, 4, { relativeTolerance: 1e-6, allowEmptyClasses: true }), test),
+      rmds: rmdsScore(fitRmds(fitFeatures, fitLabels, 4, { relativeTolerance: 1e-6, allowEmptyClasses: true }), test),
+    };
+    for (const [name, scorer] of scorers) {
+      const got = await scorer(test);
+      expect(Array.from(got), name).toEqual(Array.from(want[name as keyof typeof want]));
+      expect(got.every(Number.isFinite), name).toBe(true);
+    }
   });
 });
 

@@ -228,7 +228,7 @@ const mahalanobis: MethodDefinition<{ relativeTolerance: number }> = {
   needs: { fit: true, labels: true },
   defaults: { relativeTolerance: 1e-6 },
   create: (c, o) => {
-    const model = fitMahalanobis(c.fitFeatures, c.fitLabels, c.head.weight.rows, { relativeTolerance: o.relativeTolerance });
+    const model = fitMahalanobis(c.fitFeatures, c.fitLabels, c.head.weight.rows, { relativeTolerance: o.relativeTolerance, allowEmptyClasses: true });
     return (h) => mahalanobisScore(model, h);
   },
 };
@@ -300,7 +300,7 @@ const rmds: MethodDefinition<{ relativeTolerance: number }> = {
   needs: { fit: true, labels: true },
   defaults: { relativeTolerance: 1e-6 },
   create: (c, o) => {
-    const model = fitRmds(c.fitFeatures, c.fitLabels, c.head.weight.rows, { relativeTolerance: o.relativeTolerance });
+    const model = fitRmds(c.fitFeatures, c.fitLabels, c.head.weight.rows, { relativeTolerance: o.relativeTolerance, allowEmptyClasses: true });
     return (h) => rmdsScore(model, h);
   },
 };
