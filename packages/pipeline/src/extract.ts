@@ -16,6 +16,7 @@ import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feat
 import { companionHashes, featuresMetaPath, type CompanionHashes, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { buildFeaturesMeta, describeShard, featureShard, shardOutputs, type FeatureShard } from './extract-shards.js';
 import { RESTART, startOf } from './extract-start.js';
+import { assertExtractionTargets, extractionInputs } from './extract-targets.js';
 import { makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
 import { labelsFileIdentity } from './labels-file.js';
 import { removePartialOwner, writePartialOwner } from './partial-owner.js';
@@ -238,6 +239,8 @@ function commitSkips(ledger: Ledger, upTo: number): void {
  */
 export async function extractFeatures(options: ExtractOptions): Promise<ExtractResult> {
   const { model } = options;
+  const outputs: ExtractOutputs = options.shard ? shardOutputs(options.outputs, options.shard) : options.outputs;
+  await assertExtractionTargets(outputs, extractionInputs(model.path, options.data, options.labelsFile, { model: 'model', data: 'data', labels: 'labelsFile' }));
   const head = model.extractor.head;
   const dims = { D: head.weight.cols, C: head.weight.rows };
   const source = await openFeatureSource(options.data, {
@@ -250,7 +253,6 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   // The fingerprint is the unsharded run's (its outputs); a shard writes its own files and records the shard apart.
   const fingerprint = await extractionFingerprint(model, source, options.outputs, options.labelsFile);
   const shard = options.shard ? featureShard(source.count, options.shard) : undefined;
-  const outputs: ExtractOutputs = options.shard ? shardOutputs(options.outputs, options.shard) : options.outputs;
   const range = { start: shard?.start ?? 0, end: shard?.end ?? source.count };
   const start = await startOf(outputs, fingerprint, shard, options.restart === true);
   const base = { samples: source.count, dim: dims.D, classes: dims.C, files: outputs, ...(shard ? { shard } : {}) };

@@ -85,21 +85,27 @@ export async function writeFeaturesMeta(path: string, meta: { readonly format: s
 /** A parsed sidecar of one of the given formats (fields checked as far as the formats share them). */
 export type ParsedSidecar = Omit<FeaturesMeta, 'format'> & { readonly format: string };
 
+/** The first bytes of every `.npy` file. */
+const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
+
 /**
  * Reads a features sidecar whose `format` is one of `formats`, or undefined when there is none.
  *
  * @throws OpnpError `DATASET_FORMAT` when the file exists but is not such a sidecar
  */
 export async function readSidecar(path: string, formats: readonly string[]): Promise<ParsedSidecar | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch {
     return undefined;
   }
+  if (bytes.subarray(0, NPY_MAGIC.length).equals(NPY_MAGIC)) {
+    throw new OpnpError('INVALID_ARGUMENT', `${path} is a .npy array, not the JSON sidecar that describes it`, { file: path, hint: `Pass the sidecar, ${path}.json` });
+  }
   let meta: ParsedSidecar;
   try {
-    meta = JSON.parse(text) as ParsedSidecar;
+    meta = JSON.parse(bytes.toString('utf8')) as ParsedSidecar;
   } catch {
     throw new OpnpError('DATASET_FORMAT', 'The features sidecar is not JSON', { file: path, hint: 'Delete it and extract again' });
   }

@@ -77,6 +77,7 @@ export { runSensitivity, mergeStates, readSavedState, type SensitivityRunOptions
 export { readStateFile, writeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
 export { shardFromEnvironment } from './scheduler-shard.js';
 export { extractFeatures, extractionFingerprint, type ExtractCheckpoint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
+export { assertExtractionTargets, extractionTargets, extractionInputs, EXTRACT_OUTPUT_OPTION_NAMES, type ExtractOutputNames } from './extract-targets.js';
 export { shardFileName, unshardedFileName, shardSiblings, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
 export { mergeFeatureShards, readFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures, type ShardFiles } from './extract-merge.js';
 export { readFeaturesMeta, featuresMetaPath, type FeaturesMeta, type SkippedSample } from './features-meta.js';

@@ -113,7 +113,7 @@ describe('mahalanobis and rmds on a fit subset missing a class', () => {
       rmds: rmdsScore(fitRmds(fitFeatures, fitLabels, 4, { relativeTolerance: 1e-6, allowEmptyClasses: true }), test),
     };
     for (const [name, scorer] of scorers) {
-      const got = await scorer(test);
+      const got = await scorer(test, logits(c.head, test));
       expect(Array.from(got), name).toEqual(Array.from(want[name as keyof typeof want]));
       expect(got.every(Number.isFinite), name).toBe(true);
     }

@@ -7,8 +7,8 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { loadNpy } from '@opnp/datasets/node';
-import { extractFeatures, InterruptedError, type ExtractOptions } from '../src/index.js';
-import { demoModel, FASHION_VAL, NORMALISE, tempDir } from './helpers.js';
+import { extractFeatures, InterruptedError, readFeaturesMeta, type ExtractOptions } from '../src/index.js';
+import { demoAsset, demoModel, FASHION_VAL, NORMALISE, tempDir } from './helpers.js';
 
 async function options(dir: string, extra: Partial<ExtractOptions> = {}): Promise<ExtractOptions> {
   return {
@@ -127,5 +127,29 @@ describe('extractFeatures', () => {
     const restarted = await extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.5], std: [0.5] }, restart: true });
     expect(restarted.resumedRows).toBe(0);
     expect(restarted.rows).toBe(500);
+  });
+});
+
+describe('extractFeatures output paths', () => {
+  it('refuses two outputs on one file, or an output on the model or the data, before writing anything', async () => {
+    const dir = tempDir();
+    const same = join(dir, 'same.npy');
+    await expect(extractFeatures({ ...(await options(dir)), outputs: { features: same, logits: same } })).rejects.toThrow(/the features \(outputs\.features\) and the logits \(outputs\.logits\) are the same file/);
+    const model = await demoModel();
+    await expect(extractFeatures({ ...(await options(dir)), outputs: { features: join(dir, 'f.npy'), logits: model.path } })).rejects.toThrow(/logits \(outputs\.logits\).*the model \(model\)/);
+    await expect(extractFeatures({ ...(await options(dir)), outputs: { features: demoAsset('fashion-val-images-idx3-ubyte.gz') } })).rejects.toThrow(/the dataset \(data\)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('readFeaturesMeta', () => {
+  it('reads the sidecar, and refuses the .npy itself naming the sidecar to pass instead', async () => {
+    const dir = tempDir();
+    await extractFeatures(await options(dir));
+    const features = join(dir, 'f.npy');
+    expect((await readFeaturesMeta(`${features}.json`))?.rows).toBe(500);
+    await expect(readFeaturesMeta(features)).rejects.toThrow(/f\.npy is a \.npy array, not the JSON sidecar/);
+    await expect(readFeaturesMeta(features)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', hint: `Pass the sidecar, ${features}.json` });
+    expect(readFileSync(features).length).toBeGreaterThan(0); // nothing told to delete it
   });
 });
