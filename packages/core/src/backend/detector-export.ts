@@ -6,7 +6,7 @@ import { OpnpError } from '../errors.js';
 import type { DetectorExportOptions, DetectorPreprocessing } from '../feature-extractor.js';
 import type { LinearHead } from '../head.js';
 import { assertMatrix, type Matrix } from '../matrix.js';
-import { assertReactClip } from '../scores/transforms.js';
+import { assertReactClip } from '../react-clip.js';
 import { checkDetectorPreprocessing } from './detector-preprocessing.js';
 
 /** Output names every exported detector uses. */
