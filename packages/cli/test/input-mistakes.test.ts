@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { loadIdx } from '@opnp/datasets/node';
+import { describeOnnxDetector, loadOnnxModel } from '@opnp/backend-onnx';
 import { demoAssetPath } from '../src/commands/demo.js';
-import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TRAIN } from './helpers.js';
+import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
 
 const SMALL_TRAIN = ['--train', TRAIN, '--train-fraction', '0.05'];
 
@@ -48,6 +49,86 @@ describe('A6. an image folder missing a class', () => {
     expect(complete.code).toBe(0);
     const accuracy = Number(/ID accuracy: ([\d.]+)%/.exec(complete.stdout)?.[1]);
     expect(accuracy).toBeGreaterThan(90);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('C1. opnp export without --mean/--std', () => {
+  it('records no normalisation and says so in words, in the JSON and in the snippets\' header', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'd.onnx');
+    const run = await cli(['export', '--model', MODEL, ...SMALL_TRAIN, '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1', '--out', out, '-q']);
+    expect(run.code).toBe(0);
+    const recorded = describeOnnxDetector(await loadOnnxModel(out)).preprocessing;
+    expect(recorded).toEqual({ layout: 'NCHW', channels: 1, resize: 28, centerCrop: [28, 28] });
+    expect(run.stdout).toContain('input preprocessing (recorded as opnp.preprocess): resize the shorter side to 28, centre-crop 28 x 28, grey (1 channel), x / 255, no mean/std normalisation, NCHW');
+    expect(run.stdout).toContain(`    ${JSON.stringify(recorded)}`);
+    expect(run.stdout).toMatch(/no --mean\/--std given: the detector expects pixels only scaled to \[0, 1\]; .* export again with its --mean and --std/);
+    expect(run.stdout).toContain('(input preprocessed as recorded: x / 255 only, no mean/std normalisation, shape [1, 1, 28, 28])');
+    expect(run.stdout).not.toContain('as for --train');
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('C2. implausible normalisation values', () => {
+  const extract = (dir: string, ...flags: string[]) => cli(['extract', '--model', MODEL, '--data', FASHION_VAL, '--out', join(dir, 'f.npy'), '-q', ...flags]);
+
+  it.each([
+    [['--std', '0'], '--std: standard deviations must be > 0, got 0'],
+    [['--std', '-1'], '--std: standard deviations must be > 0, got -1'],
+    [['--std', '0.2,-0.3,0.2'], '--std: standard deviations must be > 0, got -0.3 in "0.2,-0.3,0.2"'],
+    [['--std', '0x10'], '--std: expected a decimal number or comma-separated decimal numbers (one per channel), got "0x10"'],
+    [['--mean', 'NaN'], '--mean: expected a decimal number or comma-separated decimal numbers (one per channel), got "NaN"'],
+    [['--mean', '0b1'], '--mean: expected a decimal number or comma-separated decimal numbers (one per channel), got "0b1"'],
+  ])('%j is an error before any work', async (flags, message) => {
+    const dir = tempDir();
+    const run = await extract(dir, ...flags);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`opnp: ${message}\n`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a mean outside [0, 1] or a std above 1 is a warning on stderr (even with --quiet), naming the likely intended values', async () => {
+    const dir = tempDir();
+    const run = await extract(dir, '--mean', '33.3', '--std', '77.1');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('opnp: warning: --mean 33.3 is outside [0, 1]: the mean is subtracted from pixels already scaled to [0, 1] (x / 255); for a mean given in percent or on the 0-255 scale pass 0.333 (if it is in percent) or 0.1306 (if it is on the 0-255 scale)\n');
+    expect(run.stderr).toMatch(/^opnp: warning: --std 77\.1 is above 1: .* pass 0\.771 \(if it is in percent\) or 0\.3024 \(if it is on the 0-255 scale\)$/m);
+    const plausible = await extract(dir, '--mean', '0.1307', '--std', '0.3081', '--restart');
+    expect(plausible.stderr).toBe('');
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('C3. flags that contradict each other', () => {
+  const run = ['eval', '--model', MODEL, ...SMALL_TRAIN, '--test', TEST, ...NORMALISE, '--methods', 'msp', '--ood', `f=${FASHION}`, '-q', '--format', 'json'];
+
+  it('--seed beside --seeds is named as ignored', async () => {
+    const both = await cli([...run, '--seed', '3', '--seeds', '1,2', '--val-noise', '50']);
+    expect(both.code).toBe(0);
+    expect(both.stderr).toContain('opnp: warning: --seed 3 is ignored: --seeds 1,2 gives the seed of each run\n');
+    const seeds = await cli([...run, '--seeds', '1,2', '--val-noise', '50']);
+    expect(seeds.stderr).not.toContain('warning');
+  });
+
+  it('the same --model twice runs once, with a warning', async () => {
+    const twice = await cli([...run, '--model', `./${MODEL.replace(process.cwd() + '/', '')}`, '--val-noise', '50']);
+    expect(twice.code).toBe(0);
+    expect(twice.stderr).toMatch(/^opnp: warning: --model \.\/\S+mnist-cnn\.onnx is given more than once: it runs once$/m);
+    const once = await cli([...run, '--val-noise', '50']);
+    expect(twice.stdout).toBe(once.stdout);
+  });
+
+  it('an --val-ood set that is (or holds) an --ood set is named as leakage', async () => {
+    const same = await cli([...run, '--val-ood', `v=${FASHION}`]);
+    expect(same.code).toBe(0);
+    expect(same.stderr).toContain(`opnp: warning: --val-ood v=${FASHION} reads the same data as --ood f=${FASHION}: the point searched on it is tuned on that OOD test set`);
+    const disjoint = await cli([...run, '--val-ood', `v=${FASHION_VAL}`]);
+    expect(disjoint.stderr).not.toContain('warning');
+    const dir = tempDir();
+    await digitFolder(join(dir, 'digits'), 20, []);
+    const nested = await cli([...run, '--ood', `d=folder:${join(dir, 'digits', '7')}`, '--val-ood', `folder:${dir}#nolabels`]);
+    expect(nested.stderr).toContain(`opnp: warning: --val-ood folder:${dir}#nolabels reads the same data as --ood d=folder:${join(dir, 'digits', '7')}`);
     rmSync(dir, { recursive: true, force: true });
   });
 });

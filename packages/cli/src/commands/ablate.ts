@@ -16,7 +16,7 @@ import { parseNumberList, parseOpnpPercentages, splitList } from '../options.js'
 import { didYouMean } from '../suggest.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
 import { parseRecipe } from './report.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface AblateFlags extends RuntimeFlags, DataFlags {
   fractions?: number[];
@@ -157,6 +157,7 @@ export function registerAblate(program: Command, context: CommandContext): void 
     .option('--recipe <name>', `the paper's numbers and Δ beside ours (${ABLATION_RECIPE}: the ablations' setting)`)
     .option('--figure <file>', 'sweep: draw Figure 3 to <file> (.svg or .png)');
   addPreprocessOptions(command);
+  addFlagWarnings(command, context.io);
   addRunOptions(command);
   command.addHelpText('after', EXAMPLE);
   command.action(async (kind: string, flags: AblateFlags) => {
