@@ -143,7 +143,7 @@ describe('opnp export', () => {
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
     expect(again.stderr).toBe(
-      `opnp: --model: ${detector} is already an OOD detector written by opnp export (it has an ood_score output), not a classifier to export. ` +
+      `opnp: --model: ${detector} is an OOD detector written by opnp export (it has an ood_score output), not a classifier. ` +
         'Pass the classifier it was exported from as --model; the detector itself is ready to run (onnxruntime or TensorFlow.js, as opnp export printed)\n',
     );
     expect(again.stderr).not.toMatch(/sensitivity|scoreOutput|decisionOutput/);

@@ -3,11 +3,12 @@
  * units, flags that contradict each other): each ends in a clear error or a warning on stderr, never in exit 0
  * with silently wrong numbers. Through the CLI on the demo's MNIST.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { loadIdx } from '@opnp/datasets/node';
+import { encodeNpy, loadIdx, loadNpy } from '@opnp/datasets/node';
+import onnxProto from 'onnx-proto';
 import { describeOnnxDetector, loadOnnxModel } from '@opnp/backend-onnx';
 import { demoAssetPath } from '../src/commands/demo.js';
 import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
@@ -129,6 +130,117 @@ describe('C3. flags that contradict each other', () => {
     await digitFolder(join(dir, 'digits'), 20, []);
     const nested = await cli([...run, '--ood', `d=folder:${join(dir, 'digits', '7')}`, '--val-ood', `folder:${dir}#nolabels`]);
     expect(nested.stderr).toContain(`opnp: warning: --val-ood folder:${dir}#nolabels reads the same data as --ood d=folder:${join(dir, 'digits', '7')}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+/** An ONNX model: `nodes` over input `x` of `dims`, the listed float initializers, outputs `outputs`. */
+function onnxModel(dims: (number | string)[], nodes: { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, number> }[], inits: { name: string; dims: number[]; values: number[] }[], outputs: string[]): Uint8Array {
+  const { onnx } = onnxProto;
+  const info = (name: string, shape?: (number | string)[]) => ({ name, type: { tensorType: { elemType: 1, ...(shape ? { shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } : {}) } } });
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'g',
+        node: nodes.map((n) => ({ opType: n.op, input: n.inputs, output: n.outputs, attribute: Object.entries(n.attrs ?? {}).map(([name, i]) => ({ name, type: 2, i })) })),
+        initializer: inits.map((t) => ({ name: t.name, dims: t.dims, dataType: 1, floatData: t.values })),
+        input: [info('x', dims)],
+        output: outputs.map((o) => info(o)),
+      },
+    }),
+  ).finish();
+}
+
+/** W [3 x 4] and b [3] of a small head. */
+const HEAD_INITS = [
+  { name: 'W', dims: [3, 4], values: [0.5, -0.25, 1, 0.125, -1, 0.75, 0.25, -0.5, 0.375, 0.5, -0.75, 1] },
+  { name: 'b', dims: [3], values: [0.1, -0.2, 0.3] },
+];
+
+describe('C4. messages in command-line terms', () => {
+  it('--opnp with a misspelt key suggests the right one', async () => {
+    const run = await cli(['export', '--model', MODEL, '--sensitivity', 's.npy', '--opnp', 'pmin=10,p_max=1,n_min=10,n_max=1', '--out', 'd.onnx']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('opnp: --opnp: expected key=value with keys p_min, p_max, n_min, n_max, got "pmin=10"; did you mean p_min?\n');
+  });
+
+  it('--neuron-statistic and --statistics take the same names: l2 and the paper\'s norm alike', async () => {
+    const dir = tempDir();
+    const norm = await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, '--neuron-statistic', 'norm', '--neuron-out', join(dir, 'n.npy'), '--out', join(dir, 's.npy'), '--state-out', join(dir, 'st.npy')]);
+    expect(norm.code).toBe(0);
+    // The success line says where each output went.
+    expect(norm.stderr).toMatch(new RegExp(`^opnp: sensitivity of 10 x 128 weights over 300 samples written to ${join(dir, 's.npy')} \\(--out\\), ${join(dir, 'n.npy')} \\(--neuron-out, l2\\), ${join(dir, 'st.npy')} \\(--state-out\\)$`, 'm'));
+    for (const shard of ['1/2', '2/2']) {
+      const part = await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, '--shard', shard, '--state-out', join(dir, `st${shard[0]}.npy`), '-q']);
+      expect(part.code).toBe(0);
+    }
+    const l2 = await cli(['sensitivity', 'merge', join(dir, 'st1.npy'), join(dir, 'st2.npy'), '--neuron-statistic', 'l2', '--neuron-out', join(dir, 'n2.npy')]);
+    expect(l2.code).toBe(0);
+    expect(l2.stderr).toContain(`opnp: merged 2 states: 300 samples, written to ${join(dir, 'n2.npy')} (--neuron-out, l2)`);
+    // The same statistic by both names (the shards' batches round differently: equal to 1e-6; l2 and mean differ far more).
+    const [whole, merged] = [await loadNpy(join(dir, 'n.npy')), await loadNpy(join(dir, 'n2.npy'))];
+    expect(merged.shape).toEqual([128]);
+    for (let j = 0; j < 128; j++) expect(Math.abs(Number(merged.data[j]) - Number(whole.data[j]))).toBeLessThanOrEqual(1e-6 * Math.abs(Number(whole.data[j])));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a detector written by opnp export is refused as --model by eval, extract and sensitivity, before any work', async () => {
+    const dir = tempDir();
+    const detector = join(dir, 'd.onnx');
+    expect((await cli(['export', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.05', '--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1', '--out', detector, '-q'])).code).toBe(0);
+    const message = `opnp: --model: ${detector} is an OOD detector written by opnp export (it has an ood_score output), not a classifier. Pass the classifier it was exported from as --model;`;
+    const runs = [
+      await cli(['eval', '--model', detector, ...SMALL_TRAIN, '--test', TEST, '--ood', `f=${FASHION_VAL}`]),
+      await cli(['extract', '--model', detector, '--data', FASHION_VAL, '--out', join(dir, 'f.npy')]),
+      await cli(['sensitivity', '--model', detector, ...SMALL_TRAIN, '--out', join(dir, 's.npy')]),
+    ];
+    for (const run of runs) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).not.toMatch(/\/\d+|samples/); // no progress: refused before the data is read
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a model ending in LogSoftmax is read through to its logits, with a lower-case note; a model without a head names no library option', async () => {
+    const dir = tempDir();
+    const logSoftmax = join(dir, 'log-softmax.onnx');
+    writeFileSync(logSoftmax, onnxModel(['N', 4], [{ op: 'Gemm', inputs: ['x', 'W', 'b'], outputs: ['logits'], attrs: { transB: 1 } }, { op: 'LogSoftmax', inputs: ['logits'], outputs: ['logprobs'], attrs: { axis: 1 } }], HEAD_INITS, ['logprobs']));
+    const rows = Float32Array.from([1, 2, 3, 4, -1, 0.5, 0, 2]);
+    writeFileSync(join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [2, 4], data: rows }));
+    const run = await cli(['extract', '--model', logSoftmax, '--data', `npy:${join(dir, 'x.npy')}`, '--out', join(dir, 'f.npy'), '--logits-out', join(dir, 'l.npy')]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('opnp: model: the model returns log-probabilities: graph output "logprobs" is LogSoftmax of "logits". Using the LogSoftmax input as the logits.');
+    // The logits go through a Relu before the output: no head is found, and the Gemm is named as a candidate.
+    const noHead = join(dir, 'no-head.onnx');
+    writeFileSync(noHead, onnxModel(['N', 4], [{ op: 'Gemm', inputs: ['x', 'W', 'b'], outputs: ['logits'], attrs: { transB: 1 } }, { op: 'Relu', inputs: ['logits'], outputs: ['y'] }], HEAD_INITS, ['y']));
+    const refused = await cli(['extract', '--model', noHead, '--data', `npy:${join(dir, 'x.npy')}`, '--out', join(dir, 'g.npy')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^opnp: could not find the classifier head/);
+    expect(refused.stderr).toContain('Candidate nodes: Gemm#0 (Gemm, input "x", weight [3, 4], output "logits"). opnp takes the classifier head to be the fully connected layer (Gemm, or MatMul + Add) whose output is a graph output');
+    expect(refused.stderr).not.toMatch(/headNode|featureTensor/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a model of any input size with images of varying sizes asks for --crop or --resize in flag syntax', async () => {
+    const dir = tempDir();
+    const model = join(dir, 'any-size.onnx');
+    const nodes = [
+      { op: 'GlobalAveragePool', inputs: ['x'], outputs: ['pooled'] },
+      { op: 'Flatten', inputs: ['pooled'], outputs: ['h'] },
+      { op: 'Gemm', inputs: ['h', 'W', 'b'], outputs: ['logits'], attrs: { transB: 1 } },
+    ];
+    writeFileSync(model, onnxModel(['N', 3, 'H', 'W'], nodes, [{ name: 'W', dims: [2, 3], values: [1, 0, -1, 0.5, 0.5, 0.5] }, { name: 'b', dims: [2], values: [0, 0] }], ['logits']));
+    const images = join(dir, 'images');
+    mkdirSync(images);
+    for (const [i, [w, h]] of [[20, 30], [25, 18]].entries()) await sharp({ create: { width: w!, height: h!, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toFile(join(images, `${i}.png`));
+    const run = await cli(['extract', '--model', model, '--data', `folder:${images}`, '--out', join(dir, 'f.npy'), '-q']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('opnp: the images of this dataset differ in size: give --crop or --resize height,width');
+    expect(run.stderr).toContain('ImageNet-style: --resize 256 --crop 224');
+    expect(run.stderr).not.toMatch(/preprocess\.|centerCrop|\{/);
     rmSync(dir, { recursive: true, force: true });
   });
 });

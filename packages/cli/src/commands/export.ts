@@ -28,7 +28,6 @@ import {
 import { UsageError, flagError } from '../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { assertNotExportedDetector } from '../exported-detector.js';
 import { normalisationWords, preprocessingWords } from '../format/preprocessing-words.js';
 import { checkDatasetSpec, parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
 import { addFlagWarnings, addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext, PREPROCESS_FLAG_NAMES, preprocessArguments } from './shared.js';
@@ -195,7 +194,6 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
   await assertNotAnInput({ path: flags.out, what: 'the detector (--out)' }, [{ path: flags.model, what: 'the model (--model)' }, ...(flags.train !== undefined ? datasetInputFiles(flags.train, '--train') : [])]);
   await withModel(flags.model, info, async (model) => {
     const extractor = model.extractor;
-    assertNotExportedDetector(extractor, flags.model);
     if (!extractor.exportDetector) {
       throw new OpnpError('BACKEND_UNAVAILABLE', `The ${extractor.backend} backend cannot export detectors`, { file: model.path, hint: 'Use an ONNX model, or a TensorFlow.js model with @opnp/backend-tfjs' });
     }

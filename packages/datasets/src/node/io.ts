@@ -197,7 +197,10 @@ export class StreamReader {
   position = 0;
   /** Bytes pulled from the stream so far (decompressed bytes for gzip / zlib streams). */
   pulled = 0;
-  /** Set once the data turned out to end early (the error thrown says where and how much is missing). */
+  /**
+   * Set once the stream's failure was described by `streamError` (data that ends early: the error thrown says where
+   * and how much is missing; damaged compressed data: it says what is wrong with which file).
+   */
   endedEarly = false;
   /** Most bytes held at once. */
   maxBuffered = 0;
