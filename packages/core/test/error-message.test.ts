@@ -13,5 +13,10 @@ describe('OpnpError messages', () => {
     expect(named.file).toBe('/d/x.npy');
     const once = new OpnpError('IO_ERROR', 'Cannot write /d/x.npy', { file: '/d/x.npy' });
     expect(once.message).toBe('Cannot write /d/x.npy');
+    const colon = new OpnpError('IO_ERROR', 'Cannot read the IDX data of /d/x.gz: EIO', { file: '/d/x.gz' });
+    expect(colon.message).toBe('Cannot read the IDX data of /d/x.gz: EIO');
+    // Only the name as a word of its own: "f" inside "file", or /d/x.npy inside /d/x.npy.partial, is not the file.
+    expect(new OpnpError('DATASET_FORMAT', 'IDX file is truncated', { file: 'f', offset: 3 }).message).toBe('IDX file is truncated (file: f, offset 3)');
+    expect(new OpnpError('IO_ERROR', 'Cannot write /d/x.npy.partial', { file: '/d/x.npy' }).message).toBe('Cannot write /d/x.npy.partial (file: /d/x.npy)');
   });
 });

@@ -77,11 +77,13 @@ export function damagedDataWords(message: string): string {
 
 /**
  * The `DATASET_FORMAT` error of damaged compressed data (`what`, e.g. `gzip data`) in `file`: what is wrong in
- * words ({@link damagedDataWords}) and what to do, without the decompressor's jargon.
+ * words ({@link damagedDataWords}) and what to do, without the decompressor's jargon. `offset`: where in the file
+ * the compressed data starts, when it is not the whole file (a MAT-file element).
  */
-export function damagedDataError(what: string, file: string | undefined, cause: unknown): OpnpError {
+export function damagedDataError(what: string, file: string | undefined, cause: unknown, offset = 0): OpnpError {
   const words = damagedDataWords(cause instanceof Error ? cause.message : String(cause));
-  return formatError(`The ${what}${file === undefined ? '' : ` of ${file}`} is damaged: ${words}`, {
+  const where = `${offset > 0 ? ` at byte ${offset}` : ''}${file === undefined ? '' : ` of ${file}`}`;
+  return formatError(`The ${what}${where} is damaged: ${words}`, {
     ...(file !== undefined ? { file } : {}),
     hint: 'The file changed after it was written (a failed download, copy or disk?): fetch or copy it again',
     cause,
@@ -167,7 +169,7 @@ export function inflateAll(engine: InflateEngine, kind: DeflateKind, bytes: Uint
       })();
       throw endedEarlyError({ what: `${kindName(kind)} data`, file, stoppedAt: offset + bytes.length, fileBytes: where.fileBytes, expected: where.expected, available, cause: error });
     }
-    throw damagedDataError(`${kindName(kind)} data`, file, error);
+    throw damagedDataError(`${kindName(kind)} data`, file, error, offset);
   }
   if (out === null) throw formatError(`${kindName(kind)} data inflates to more bytes than its header announces`, { file, offset, expected: `at most ${maxBytes} bytes` });
   return out;
@@ -186,7 +188,7 @@ export function inflatePrefix(engine: InflateEngine, kind: DeflateKind, bytes: U
     try {
       out = engine.inflatePrefix(kind, part);
     } catch (error) {
-      throw formatError(`Corrupt ${kindName(kind)} data (${(error as Error).message})`, { file, offset, cause: error });
+      throw damagedDataError(`${kindName(kind)} data`, file, error, offset);
     }
     if (out.length >= want || part.length === bytes.length) break;
   }

@@ -228,7 +228,7 @@ export class StreamReader {
         this.endedEarly = true;
         throw described;
       }
-      throw formatError(`Corrupt ${this.what} (${(error as Error).message})`, { file: this.file, offset: this.position + this.buffered, cause: error });
+      throw formatError(`Cannot read the ${this.what} of ${this.file}: ${(error as Error).message}`, { file: this.file, offset: this.position + this.buffered, cause: error });
     }
     if (next.done) return false;
     const chunk = next.value;
@@ -346,7 +346,7 @@ export async function verifyStreamLength(reader: StreamReader, file: string, exp
       if (reader.endedEarly) throw error; // the reader's error already says where and how much is missing
       const got = reader.position + reader.available;
       const reason = isOpnpError(error) && error.cause instanceof Error ? error.cause.message : (error as Error).message;
-      throw formatError(`${what} is truncated or corrupt (${reason})`, { file, offset: got, expected: wanted, actual: `${got} bytes before the data ended`, cause: error });
+      throw formatError(`${what} is truncated or corrupt: ${reason}`, { file, offset: got, expected: wanted, actual: `${got} bytes before the data ended`, cause: error });
     }
   };
   while (reader.position < expected) {
