@@ -120,6 +120,13 @@ describe('C3. flags that contradict each other', () => {
     expect(twice.stdout).toBe(once.stdout);
   });
 
+  it('eval and ablate say, as demo does, that the validation split is held out only when something is searched', async () => {
+    for (const command of ['eval', 'ablate']) {
+      const help = await cli([command, '--help']);
+      expect(help.stdout.replace(/\s+/g, ' ')).toContain('held out only when something is searched (an OPNP method without --opnp, or --search-baselines), otherwise every test sample is scored, as in opnp demo');
+    }
+  });
+
   it('an --val-ood set that is (or holds) an --ood set is named as leakage', async () => {
     const same = await cli([...run, '--val-ood', `v=${FASHION}`]);
     expect(same.code).toBe(0);
