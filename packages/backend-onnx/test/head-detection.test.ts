@@ -128,6 +128,29 @@ const cases: Case[] = [
     ),
     W: Bcd, b: bias, pattern: 'gemm', feature: 'h', probabilities: true,
   },
+  {
+    name: 'LogSoftmax-terminated (returns log-probabilities, as torch log_softmax exports)',
+    bytes: model(
+      [{ op: 'Gemm', inputs: ['h', 'W', 'b'], outputs: ['logits'], attrs: { transB: 1 } }, { op: 'LogSoftmax', inputs: ['logits'], outputs: ['logprobs'], attrs: { axis: 1 } }],
+      ['logprobs'],
+      [{ name: 'W', dims: [C, D], values: Bcd }, { name: 'b', dims: [C], values: bias }],
+    ),
+    W: Bcd, b: bias, pattern: 'gemm', feature: 'h', probabilities: true,
+  },
+  {
+    name: 'Identity after LogSoftmax after MatMul + Add',
+    bytes: model(
+      [
+        { op: 'MatMul', inputs: ['h', 'B'], outputs: ['mm'] },
+        { op: 'Add', inputs: ['mm', 'c'], outputs: ['logits'] },
+        { op: 'LogSoftmax', inputs: ['logits'], outputs: ['logprobs'], attrs: { axis: -1 } },
+        { op: 'Identity', inputs: ['logprobs'], outputs: ['out'] },
+      ],
+      ['out'],
+      [{ name: 'B', dims: [D, C], values: Bdc }, { name: 'c', dims: [C], values: bias }],
+    ),
+    W: Wplain, b: bias, pattern: 'matmul-add', feature: 'h', probabilities: true,
+  },
 ];
 
 /** Brute-force logits W h + b in float64 from the expected head. */
@@ -163,7 +186,7 @@ describe('head detection on protobuf-built models', () => {
         expect(firstMismatch(logits.data, expectedLogits(tc.W, tc.b), 1e-5, 1e-5)).toBeUndefined();
         expect(extractor.headCheck!.withinTolerance).toBe(true);
         expect(extractor.headCheck!.maxAbsDiff).toBeLessThan(1e-5);
-        if (tc.probabilities) expect(warnings.some((w) => /probabilities/.test(w))).toBe(true);
+        if (tc.probabilities) expect(warnings.some((w) => (tc.name.includes('LogSoftmax') ? /^The model returns log-probabilities: graph output "\w+" is LogSoftmax of "logits"/ : /^The model returns probabilities: .* is Softmax of/).test(w))).toBe(true);
         else expect(warnings).toEqual([]);
       } finally {
         await extractor.dispose();

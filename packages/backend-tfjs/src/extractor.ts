@@ -327,7 +327,7 @@ export async function loadTfjsFeatureExtractorWith(source: TfjsModelSource, opti
       options.onWarning?.(
         detection.kind === 'layers-model'
           ? `The model returns probabilities (softmax after Dense layer "${detection.layer}"); using the Dense pre-activation as the logits.`
-          : `The model returns probabilities: graph output "${detection.graphOutput}" is Softmax of "${detection.logitsNode}"; using the Softmax input as the logits.`,
+          : `The model returns (log-)probabilities: graph output "${detection.graphOutput}" is a Softmax or LogSoftmax of "${detection.logitsNode}"; using its input as the logits.`,
       );
     }
     return new TfjsFeatureExtractor(loaded, detection, input, tfBackend, options, modelIO);

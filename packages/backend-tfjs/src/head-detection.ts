@@ -6,7 +6,7 @@
  *   pre-activation is the logits).
  * - GraphModel: the `MatMul` + `BiasAdd` / `Add` / `AddV2` (either operand order), a `_FusedMatMul` with
  *   `fused_ops` `[]` or `['BiasAdd']`, or a bare `MatMul`, that produces the output, looking through a
- *   trailing `Softmax` / `Identity`. Weights must be constants (`Const`, possibly behind `Identity`).
+ *   trailing `Softmax` / `LogSoftmax` / `Identity`. Weights must be constants (`Const`, possibly behind `Identity`).
  *
  * `head.weight` is always `C x D` (one row per class).
  */
@@ -284,14 +284,17 @@ function graphCandidates(g: GraphIndex): string[] {
   return [...g.nodes.values()].filter((n) => isMatMul(n) && g.constant(dataInputs(n)[1])).map((n) => `${n.name} (${n.op}, input ${dataInputs(n)[0]})`);
 }
 
-const SEE_THROUGH = new Set(['Identity', 'Softmax', 'Snapshot', 'StopGradient']);
+const SEE_THROUGH = new Set(['Identity', 'Softmax', 'LogSoftmax', 'Snapshot', 'StopGradient']);
 
-/** Walks from a graph output back through Softmax / Identity. */
+/** Ops after the logits that make a graph output (log-)probabilities. */
+const PROBABILITY_OPS = new Set(['Softmax', 'LogSoftmax']);
+
+/** Walks from a graph output back through Softmax / LogSoftmax / Identity. */
 function walkBack(g: GraphIndex, output: string): { node: GraphNode | undefined; probabilities: boolean } {
   let node = g.nodes.get(output);
   let probabilities = false;
   for (let i = 0; node && SEE_THROUGH.has(node.op) && i < 8; i++) {
-    if (node.op === 'Softmax') probabilities = true;
+    if (PROBABILITY_OPS.has(node.op)) probabilities = true;
     node = g.producer(dataInputs(node)[0]);
   }
   return { node, probabilities };
@@ -306,7 +309,7 @@ function forward(g: GraphIndex, logitsNode: string): { graphOutput: string | und
     if (outputs.has(name)) return { graphOutput: name, probabilities };
     const next = (g.consumers.get(name) ?? []).filter((n) => SEE_THROUGH.has(n.op));
     if (next.length !== 1) break;
-    if (next[0]!.op === 'Softmax') probabilities = true;
+    if (PROBABILITY_OPS.has(next[0]!.op)) probabilities = true;
     name = next[0]!.name;
   }
   return { graphOutput: undefined, probabilities: false };

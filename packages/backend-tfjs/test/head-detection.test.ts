@@ -152,6 +152,7 @@ describe('GraphModel heads', () => {
     ['AddV2 + transpose_b', (b, h) => b.op('AddV2', [b.op('MatMul', [h, b.constant('w', WT, [C, D])], { transpose_b: attr.bool(true) }), b.constant('b', B, [C])], {}, 'logits'), 'MatMul+Add', false],
     ['_FusedMatMul [BiasAdd]', (b, h) => b.op('_FusedMatMul', [h, b.constant('w', W, [D, C]), b.constant('b', B, [C])], { fused_ops: attr.strings(['BiasAdd']), num_args: attr.int(1) }, 'logits'), '_FusedMatMul', false],
     ['MatMul + BiasAdd + Softmax (+ Identity)', (b, h) => b.op('Identity', [b.op('Softmax', [b.op('BiasAdd', [b.op('MatMul', [h, b.constant('w', W, [D, C])]), b.constant('b', B, [C])], {}, 'logits')], {}, 'probs')], {}, 'out'), 'MatMul+BiasAdd', true],
+    ['MatMul + BiasAdd + LogSoftmax (tf.nn.log_softmax)', (b, h) => b.op('LogSoftmax', [b.op('BiasAdd', [b.op('MatMul', [h, b.constant('w', W, [D, C])]), b.constant('b', B, [C])], {}, 'logits')], {}, 'logprobs'), 'MatMul+BiasAdd', true],
     ['_FusedMatMul + Softmax', (b, h) => b.op('Softmax', [b.op('_FusedMatMul', [h, b.constant('w', W, [D, C]), b.constant('b', B, [C])], { fused_ops: attr.strings(['BiasAdd']), num_args: attr.int(1) }, 'logits')], {}, 'probs'), '_FusedMatMul', true],
   ];
   for (const [title, head, pattern, probabilities] of cases) {

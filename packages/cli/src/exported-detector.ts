@@ -1,7 +1,7 @@
 /**
- * Whether a loaded `--model` is already an OOD detector written by `opnp export`, so `opnp export` can refuse it
- * before any work (the backends would refuse it only when writing, after the whole sensitivity pass, and in their
- * own option names). A detector has an `ood_score` output, or records its preprocessing under `opnp.preprocess`
+ * Whether a loaded `--model` is already an OOD detector written by `opnp export`, so every command can refuse it
+ * before any work (`opnp export`'s backends would refuse it only when writing, after the whole sensitivity pass, and
+ * in their own option names; eval, extract and sensitivity would run on it as if it were the classifier). A detector has an `ood_score` output, or records its preprocessing under `opnp.preprocess`
  * (ONNX `metadata_props`, TensorFlow.js `userDefinedMetadata`).
  */
 import type { FeatureExtractor } from '@opnp/core/base';
@@ -39,7 +39,7 @@ export function assertNotExportedDetector(extractor: FeatureExtractor, path: str
       ? `it records its preprocessing under ${DETECTOR_PREPROCESSING_KEY}`
       : undefined;
   if (mark === undefined) return;
-  throw flagError('--model', `${path} is already an OOD detector written by opnp export (${mark}), not a classifier to export`, {
+  throw flagError('--model', `${path} is an OOD detector written by opnp export (${mark}), not a classifier`, {
     hint: 'Pass the classifier it was exported from as --model; the detector itself is ready to run (onnxruntime or TensorFlow.js, as opnp export printed)',
   });
 }

@@ -5,6 +5,9 @@
  */
 import { OpnpError, isOpnpError } from '@opnp/core/base';
 import { loadModel as loadWithRegisteredBackends, type LoadedModel } from '@opnp/pipeline/extract';
+import { assertNotExportedDetector } from './exported-detector.js';
+import { cliModelError, cliModelNote } from './library-hints.js';
+import { lowerFirstWord } from './message-case.js';
 
 let onnxRegistered: Promise<unknown> | undefined;
 let tfjsTried: Promise<boolean> | undefined;
@@ -71,15 +74,26 @@ function runtimeOptions(flags: RuntimeFlags): { threads?: number; executionProvi
   };
 }
 
-/** Loads the model (on the runtime the flags ask for), runs `work` with it and releases it (also when `work` throws). */
+/**
+ * Loads the model (on the runtime the flags ask for), runs `work` with it and releases it (also when `work` throws).
+ * A detector written by `opnp export` is refused before any work: every command needs the classifier.
+ */
 export async function withModel<T>(path: string, info: (message: string) => void, work: (model: LoadedModel) => Promise<T>, runtime: RuntimeFlags = {}): Promise<T> {
-  const model = await loadModel(path, (m) => info(`model: ${m}`), runtime);
-  const used = model.extractor.runtime;
-  if (used && (runtime.threads !== undefined || runtime.executionProvider !== undefined)) {
-    info(`runtime: ${used.executionProviders.join(', ')}${used.threads !== undefined ? `, ${used.threads} thread${used.threads === 1 ? '' : 's'}` : ''}`);
+  let model: LoadedModel;
+  try {
+    model = await loadModel(path, (m) => info(`model: ${lowerFirstWord(cliModelNote(m))}`), runtime);
+  } catch (error) {
+    throw cliModelError(error);
   }
   try {
+    assertNotExportedDetector(model.extractor, path);
+    const used = model.extractor.runtime;
+    if (used && (runtime.threads !== undefined || runtime.executionProvider !== undefined)) {
+      info(`runtime: ${used.executionProviders.join(', ')}${used.threads !== undefined ? `, ${used.threads} thread${used.threads === 1 ? '' : 's'}` : ''}`);
+    }
     return await work(model);
+  } catch (error) {
+    throw cliModelError(error);
   } finally {
     await model.extractor.dispose();
   }

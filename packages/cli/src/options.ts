@@ -122,7 +122,10 @@ export function parseOpnpPercentages(text: string): PruningPercentages {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq).trim().toLowerCase().replace('-', '_');
     const name = OPNP_KEYS[key];
-    if (eq < 0 || name === undefined) throw flagError(flag, `expected key=value with keys p_min, p_max, n_min, n_max, got "${part}"`);
+    if (eq < 0 || name === undefined) {
+      const suggestion = didYouMean(key, Object.keys(OPNP_KEYS));
+      throw flagError(flag, `expected key=value with keys p_min, p_max, n_min, n_max, got "${part}"${suggestion ? `; ${suggestion}` : ''}`);
+    }
     if (out[name] !== undefined) throw flagError(flag, `${key} is given twice`);
     const raw = part.slice(eq + 1).trim().replace(/%$/, '');
     const value = Number(raw);

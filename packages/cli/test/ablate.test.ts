@@ -168,7 +168,7 @@ describe('opnp ablate', () => {
     await refused(['pruning', ...DATA], 2, /required option '--ood <name=dataset>' not specified/);
     await refused(['pruning', ...DATA, ...OOD, '--fractions', '0.1'], 1, /--fractions: only the fraction ablation takes it, not pruning/);
     await refused(['fraction', ...DATA, ...OOD, '--fractions', '0.1,2'], 1, /--fractions: every fraction must be in \(0, 1\], got 2/);
-    await refused(['statistic', ...DATA, ...OOD, '--statistics', 'mode'], 1, /--statistics: expected a comma-separated list/);
+    await refused(['statistic', ...DATA, ...OOD, '--statistics', 'mode'], 1, /--statistics: expected one of mean, max, min, median, l2 \(the paper's norm; either name\), variance, got "mode"/);
     await refused(['pruning', ...DATA, ...OOD, '--recipe', 'cifar10'], 1, /--recipe: the paper's ablations .* use --recipe imagenet-resnet50/);
     await refused(['sweep', ...DATA, ...OOD, '--recipe', 'imagenet-resnet50'], 1, /--recipe: Figure 3 prints no numbers/);
     await refused(['sweep', ...DATA, ...OOD, '--figure', 'fig3.pdf'], 1, /--figure: expected a file name ending in .svg or .png/);

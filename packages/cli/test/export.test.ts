@@ -102,7 +102,10 @@ describe('opnp export', () => {
   it("records the preprocessing it used: the flags' values, and the demo model's 1 x 28 x 28 NCHW input for the rest", async () => {
     const recorded = { layout: 'NCHW', channels: 1, resize: 28, centerCrop: [28, 28], mean: [0.1307], std: [0.3081] };
     expect(describeOnnxDetector(await loadOnnxModel(detector)).preprocessing).toEqual(recorded);
-    expect(stdout).toContain(`preprocessing (recorded as opnp.preprocess): ${JSON.stringify(recorded)}`);
+    expect(stdout).toContain('input preprocessing (recorded as opnp.preprocess): resize the shorter side to 28, centre-crop 28 x 28, grey (1 channel), x / 255, (x - 0.1307) / 0.3081, NCHW');
+    expect(stdout).toContain(`    ${JSON.stringify(recorded)}`);
+    expect(stdout).toContain('(input preprocessed as recorded: x / 255, then (x - 0.1307) / 0.3081, shape [1, 1, 28, 28])');
+    expect(stdout).not.toContain('no --mean/--std given');
   });
 
   it('prints how to run it from onnxruntime in Node, Python and the browser', () => {
@@ -140,7 +143,7 @@ describe('opnp export', () => {
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
     expect(again.stderr).toBe(
-      `opnp: --model: ${detector} is already an OOD detector written by opnp export (it has an ood_score output), not a classifier to export. ` +
+      `opnp: --model: ${detector} is an OOD detector written by opnp export (it has an ood_score output), not a classifier. ` +
         'Pass the classifier it was exported from as --model; the detector itself is ready to run (onnxruntime or TensorFlow.js, as opnp export printed)\n',
     );
     expect(again.stderr).not.toMatch(/sensitivity|scoreOutput|decisionOutput/);

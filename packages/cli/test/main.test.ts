@@ -155,8 +155,8 @@ describe('did you mean', () => {
       [['extract', '--model', 'm.onnx', '--data', 'idz:./mnist', '--out', 'f.npy'], 'opnp: --data: unknown dataset format prefix "idz:" in "idz:./mnist"; did you mean idx:?\n'],
       [['eval', '--model', 'm.onnx', '--train', 'x', '--test', 'x', '--ood', 'f=featurs:f.npy'], 'opnp: --ood: unknown dataset format prefix "featurs:" in "featurs:f.npy"; did you mean features:?\n'],
       [['data', 'info', 'cifar11:./cifar'], 'opnp: unknown dataset format prefix "cifar11:" in "cifar11:./cifar"; did you mean cifar10:?\n'],
-      [['ablate', 'statistic', '--statistics', 'mean,nrom'], 'opnp: --statistics: expected a comma-separated list of mean, max, min, median, norm, variance, got "nrom"; did you mean norm?\n'],
-      [['sensitivity', '--neuron-statistic', 'men'], 'opnp: --neuron-statistic: expected one of mean, max, min, median, l2, variance, got "men"; did you mean mean or min?\n'],
+      [['ablate', 'statistic', '--statistics', 'mean,nrom'], 'opnp: --statistics: expected one of mean, max, min, median, l2 (the paper\'s norm; either name), variance, got "nrom"; did you mean norm?\n'],
+      [['sensitivity', '--neuron-statistic', 'men'], 'opnp: --neuron-statistic: expected one of mean, max, min, median, l2 (the paper\'s norm; either name), variance, got "men"; did you mean mean or min?\n'],
     ];
     for (const [args, stderr] of cases) {
       const run = await cli(args);

@@ -39,11 +39,11 @@ describe('outputs on inputs or on companion files', () => {
     for (const [flag, path, what] of [['--labels-out', `${out}.json`, 'the labels (--labels-out)'], ['--indices-out', `${out}.partial`, 'the indices (--indices-out)'], ['--logits-out', `${out}.partial.json`, 'the logits (--logits-out)']] as const) {
       const run = await cli(['extract', '--model', MODEL, '--data', `idx:${demoAssetPath('fashion-val-images-idx3-ubyte.gz')}`, ...NORMALISE, '--out', out, flag, path]);
       expect(run.code, flag).toBe(1);
-      expect(run.stderr, flag).toBe(`opnp: ${what} would overwrite a file the features (--out) writes beside it: ${path} (file: ${path}). Give each output its own file\n`);
+      expect(run.stderr, flag).toBe(`opnp: ${what} would overwrite a file the features (--out) writes beside it: ${path}. Give each output its own file\n`);
     }
     // A companion of a later output on an earlier output: the logits' partial file on the features.
     const run = await cli(['extract', '--model', MODEL, '--data', `idx:${demoAssetPath('fashion-val-images-idx3-ubyte.gz')}`, ...NORMALISE, '--out', `${out}.l.partial`, '--logits-out', `${out}.l`]);
-    expect(run.stderr).toBe(`opnp: the logits (--logits-out) writes a file beside it that would overwrite the features (--out): ${out}.l.partial (file: ${out}.l.partial). Give each output its own file\n`);
+    expect(run.stderr).toBe(`opnp: the logits (--logits-out) writes a file beside it that would overwrite the features (--out): ${out}.l.partial. Give each output its own file\n`);
     expect(readdirSync(dir)).toEqual([]);
   });
 

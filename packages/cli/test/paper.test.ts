@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { EvalReport } from '@opnp/pipeline';
 import { PAPER_DATA_FILE, paperTables } from '../src/format/paper-tables.js';
-import { comparisonNotes, paperComparison, paperOodKey, recipeTable, RECIPES } from '../src/format/paper-comparison.js';
+import { comparisonNotes, comparisonText, paperComparison, paperOodKey, recipeTable, RECIPES } from '../src/format/paper-comparison.js';
 import { renderResults, tidyResults } from '../src/format/results-table.js';
 import { paperComparisonHtml, reportHtml } from '../src/report/html.js';
 import { cli, tempDir } from './helpers.js';
@@ -210,5 +210,17 @@ describe('comparisons over other OOD sets than the paper', () => {
     for (const r of rows.filter((x) => x.ood === 'Average')) expect(r.diff).toBeNull();
     expect(comparisonNotes(partial, 'cifar10').join(' ')).toMatch(/averages cover other OOD sets .* left empty/);
     expect(comparisonNotes(fakeReport(['energy'], ['fashion', 'noise']), 'cifar10')[0]).toMatch(/none of this run's OOD sets \(fashion, noise\) is in the paper's Table 5/);
+  });
+});
+
+describe('--recipe notes', () => {
+  it('end in one punctuation mark: a question keeps its "?" (not "?.") in the HTML caption and the text', () => {
+    const report = fakeReport(['energy'], ['fashion', 'noise']);
+    const html = paperComparisonHtml(report, 'cifar10');
+    expect(html).toContain('is --recipe cifar10 the right recipe? The averages cover other OOD sets');
+    expect(html).not.toMatch(/\?\./);
+    const text = comparisonText(report, 'cifar10');
+    expect(text).toContain('Note: none of this run\'s OOD sets (fashion, noise) is in the paper\'s Table 5: is --recipe cifar10 the right recipe?\n');
+    expect(text).toMatch(/^Note: the averages cover other OOD sets than the paper's, so their Δ is left empty\.$/m);
   });
 });

@@ -53,10 +53,20 @@ function describe(value: unknown): string {
   }
 }
 
-/** Builds the user-facing message of an {@link OpnpError} from its summary and details. */
+/** Whether `text` names `path` as a word of its own (not as part of another word or path). */
+function namesPath(text: string, path: string): boolean {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?:^|[\\s"'(])${escaped}(?=$|[\\s"'),;:]|\\.(?:\\s|$))`).test(text);
+}
+
+/**
+ * Builds the user-facing message of an {@link OpnpError} from its summary and details. A file the summary already
+ * names is not repeated (the `file` field still holds it).
+ */
 function formatMessage(summary: string, details: OpnpErrorDetails): string {
   let message = summary;
-  if (details.file !== undefined) message += ` (file: ${details.file}${details.offset !== undefined ? `, offset ${details.offset}` : ''})`;
+  const namesFile = details.file !== undefined && details.file !== '' && namesPath(summary, details.file);
+  if (details.file !== undefined && !namesFile) message += ` (file: ${details.file}${details.offset !== undefined ? `, offset ${details.offset}` : ''})`;
   else if (details.offset !== undefined) message += ` (at offset ${details.offset})`;
   if (details.expected !== undefined) message += `; expected ${describe(details.expected)}`;
   if (details.actual !== undefined) message += `, got ${describe(details.actual)}`;

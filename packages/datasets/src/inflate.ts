@@ -50,6 +50,7 @@ export interface EndedEarly {
  * the file's size, and the decompressed bytes expected (when a header said) against those the cut stream holds.
  */
 export function endedEarlyError(e: EndedEarly): OpnpError {
+  if (e.expected !== undefined && e.available !== undefined && e.available >= e.expected.bytes) return trailerCutError(e, e.expected);
   const got = e.available === undefined ? 'an unknown number of decompressed bytes' : `${e.available} decompressed bytes`;
   const missing = e.expected !== undefined && e.available !== undefined ? ` (${e.expected.bytes - e.available} missing)` : '';
   const ofFile = e.fileBytes === undefined ? 'of the file' : `of the file, whose size is ${e.fileBytes} bytes,`;
@@ -57,6 +58,46 @@ export function endedEarlyError(e: EndedEarly): OpnpError {
     file: e.file,
     offset: e.stoppedAt,
     ...(e.expected !== undefined ? { expected: `${e.expected.bytes} decompressed bytes ${e.expected.describe}`, actual: `${got}${missing}` } : {}),
+    hint: 'The file is cut short (an interrupted download or copy?): fetch or copy it again',
+    cause: e.cause,
+  });
+}
+
+/**
+ * What a decompressor's message for damaged data (zlib's or fflate's wording, e.g. `incorrect data check`) means,
+ * in words about the file; other messages are returned as they are.
+ */
+export function damagedDataWords(message: string): string {
+  if (/data check/i.test(message)) return 'its decompressed bytes do not match the checksum stored at the end of the compressed stream';
+  if (/length check/i.test(message)) return 'its decompressed length does not match the length stored at the end of the compressed stream';
+  if (/header check|header crc|unknown compression method|unknown header flags/i.test(message)) return 'its compression header is not valid';
+  if (/invalid|too many|distance|block type/i.test(message)) return `its compressed bytes are not valid deflate data (${message})`;
+  return message;
+}
+
+/**
+ * The `DATASET_FORMAT` error of damaged compressed data (`what`, e.g. `gzip data`) in `file`: what is wrong in
+ * words ({@link damagedDataWords}) and what to do, without the decompressor's jargon. `offset`: where in the file
+ * the compressed data starts, when it is not the whole file (a MAT-file element).
+ */
+export function damagedDataError(what: string, file: string | undefined, cause: unknown, offset = 0): OpnpError {
+  const words = damagedDataWords(cause instanceof Error ? cause.message : String(cause));
+  const where = `${offset > 0 ? ` at byte ${offset}` : ''}${file === undefined ? '' : ` of ${file}`}`;
+  return formatError(`The ${what}${where} is damaged: ${words}`, {
+    ...(file !== undefined ? { file } : {}),
+    hint: 'The file changed after it was written (a failed download, copy or disk?): fetch or copy it again',
+    cause,
+  });
+}
+
+/**
+ * A stream that ends early although every decompressed byte its header announced is there: the end of the file,
+ * which holds the checksum and length that check the data (gzip's 8-byte trailer, zlib's 4-byte Adler-32), is cut.
+ */
+function trailerCutError(e: EndedEarly, expected: ExpectedLength): OpnpError {
+  const size = e.fileBytes === undefined ? '' : ` (${e.fileBytes} bytes)`;
+  return formatError(`The ${e.what} of ${e.file ?? 'the file'} ends early: the file${size} stops inside the checksum at the end of the compressed stream, so all ${expected.bytes} decompressed bytes ${expected.describe} are there but cannot be checked`, {
+    file: e.file,
     hint: 'The file is cut short (an interrupted download or copy?): fetch or copy it again',
     cause: e.cause,
   });
@@ -128,7 +169,7 @@ export function inflateAll(engine: InflateEngine, kind: DeflateKind, bytes: Uint
       })();
       throw endedEarlyError({ what: `${kindName(kind)} data`, file, stoppedAt: offset + bytes.length, fileBytes: where.fileBytes, expected: where.expected, available, cause: error });
     }
-    throw formatError(`Corrupt ${kindName(kind)} data (${(error as Error).message})`, { file, offset, cause: error });
+    throw damagedDataError(`${kindName(kind)} data`, file, error, offset);
   }
   if (out === null) throw formatError(`${kindName(kind)} data inflates to more bytes than its header announces`, { file, offset, expected: `at most ${maxBytes} bytes` });
   return out;
@@ -147,7 +188,7 @@ export function inflatePrefix(engine: InflateEngine, kind: DeflateKind, bytes: U
     try {
       out = engine.inflatePrefix(kind, part);
     } catch (error) {
-      throw formatError(`Corrupt ${kindName(kind)} data (${(error as Error).message})`, { file, offset, cause: error });
+      throw damagedDataError(`${kindName(kind)} data`, file, error, offset);
     }
     if (out.length >= want || part.length === bytes.length) break;
   }

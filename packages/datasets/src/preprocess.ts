@@ -5,7 +5,7 @@
  * Order of operations, per sample: resize (optional) -> centre crop (optional) -> channel conversion ->
  * `x * scale` -> `(x - mean[c]) / std[c]` -> write in the requested layout.
  */
-import type { InputSpec } from '@opnp/core/base';
+import type { InputSpec, OpnpError } from '@opnp/core/base';
 import { argumentError } from './errors.js';
 import { writeAffine, type AffinePass } from './affine-wasm.js';
 
@@ -185,6 +185,23 @@ export function centerCropOffset(height: number, width: number, crop: readonly [
 }
 
 /**
+ * The error for images of varying size and no output size, in the caller's names of the options: the library's
+ * (`preprocess.centerCrop`, `{ resize: 256, centerCrop: 224 }`) or, when the caller names both, those names with
+ * values after them (a command line's `--crop`, `--resize 256 --crop 224`).
+ */
+function sizesVaryError(names: PreprocessOptionNames): OpnpError {
+  if (names.resize !== undefined && names.centerCrop !== undefined) {
+    const [resize, crop] = [names.resize, names.centerCrop];
+    return argumentError(`The images of this dataset differ in size: give ${crop} or ${resize} height,width (the model input does not fix the size)`, {
+      hint: `ImageNet-style: ${resize} 256 ${crop} 224; CIFAR-scale: ${resize} 32 ${crop} 32`,
+    });
+  }
+  return argumentError('The images of this dataset differ in size: give preprocess.centerCrop or preprocess.resize: [height, width]', {
+    hint: 'ImageNet-style: { resize: 256, centerCrop: 224 }; CIFAR-scale: { resize: 32, centerCrop: 32 }',
+  });
+}
+
+/**
  * Resolves options against a dataset's stored `[C, H, W]`.
  *
  * @param sizesVary stored images differ in size (then the output size must come from `centerCrop` or `resize: [h, w]`).
@@ -213,11 +230,8 @@ export function resolvePreprocess(
   let width: number;
   if (crop) [height, width] = crop;
   else if (resize !== undefined && typeof resize !== 'number') [height, width] = resize;
-  else if (sizesVary) {
-    throw argumentError('The images of this dataset differ in size: give preprocess.centerCrop or preprocess.resize: [height, width]', {
-      hint: 'ImageNet-style: { resize: 256, centerCrop: 224 }; CIFAR-scale: { resize: 32, centerCrop: 32 }',
-    });
-  } else [height, width] = resizedSize(stored[1], stored[2], resize);
+  else if (sizesVary) throw sizesVaryError(names);
+  else [height, width] = resizedSize(stored[1], stored[2], resize);
   const scale = o.scale ?? (eightBit ? 1 / 255 : 1);
   if (!Number.isFinite(scale)) throw argumentError(`${label('scale')} must be finite`, { actual: scale });
   const kernel = o.kernel ?? 'pil-bilinear';

@@ -30,6 +30,21 @@ describe('image folders', () => {
     expect(Array.from(data)).toEqual([...chw(2), ...chw(3), ...chw(4, true), ...chw(5), ...chw(1), ...chw(0)]);
   });
 
+  it('counts a class folder without images as a class, so the labels after it keep their numbers', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'opnp-folder-'));
+    const pixels = Buffer.alloc(4 * 4, 128);
+    for (const name of ['a', 'c']) {
+      mkdirSync(join(root, name));
+      await sharp(pixels, { raw: { width: 4, height: 4, channels: 1 } }).png().toFile(join(root, name, 'x.png'));
+    }
+    mkdirSync(join(root, 'b'));
+    const ds = await openImageFolder(root);
+    expect(ds.classNames).toEqual(['a', 'b', 'c']);
+    expect(ds.classes).toBe(3);
+    expect(Array.from(await ds.readLabels())).toEqual([0, 2]);
+    rmSync(root, { recursive: true, force: true });
+  });
+
   it('needs an output size when image sizes may vary', async () => {
     const ds = await openImageFolder(fixture('folder'));
     await expectOpnpError(() => collect(ds), 'INVALID_ARGUMENT');

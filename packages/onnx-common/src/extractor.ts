@@ -63,8 +63,8 @@ export function prepareOnnxModel(model: OnnxModel, options: OrtExtractorOptions 
   const detection = detectHead(model, { featureTensor: options.featureTensor, headNode: options.headNode });
   if (detection.outputIsProbabilities) {
     options.onWarning?.(
-      `The model returns probabilities: graph output "${detection.graphOutput}" is Softmax of "${detection.logitsTensor}". ` +
-        'Using the Softmax input as the logits.',
+      `The model returns ${detection.outputActivation === 'LogSoftmax' ? 'log-probabilities' : 'probabilities'}: graph output "${detection.graphOutput}" is ${detection.outputActivation ?? 'Softmax'} of "${detection.logitsTensor}". ` +
+        `Using the ${detection.outputActivation ?? 'Softmax'} input as the logits.`,
     );
   }
   const fetches = [detection.featureTensor, detection.logitsTensor].filter((n) => n !== input.name);

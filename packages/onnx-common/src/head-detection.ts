@@ -4,8 +4,9 @@
  *
  * Recognised patterns (weights and bias are initializers or `Constant` node outputs, possibly behind
  * `Identity` nodes): `Gemm(h, B, C)` with any `transA`, `transB`, `alpha`, `beta`; `Add(MatMul(h, B), c)`
- * in either operand order; `MatMul(h, B)` without bias. A trailing `Softmax` and/or `Identity` on the graph
- * output is looked through (the model then returns probabilities and the Softmax input is the logits).
+ * in either operand order; `MatMul(h, B)` without bias. A trailing `Softmax` or `LogSoftmax` and/or `Identity` on
+ * the graph output is looked through (the model then returns probabilities or their logarithms, and the
+ * (Log)Softmax input is the logits).
  */
 import { OpnpError, linearHead, matrix, type LinearHead } from '@opnp/core/base';
 import { attrNumber, tensorDims, tensorToFloat32, type GraphProto, type NodeProto, type OnnxModel, type TensorProto } from './onnx-model.js';
@@ -34,10 +35,19 @@ export interface DetectedHead {
   readonly logitsTensor: string;
   /** The graph output the logits reach (through Softmax/Identity), if any. */
   readonly graphOutput: string | undefined;
-  /** True when that graph output is `Softmax(logits)` (the model returns probabilities). */
+  /** True when that graph output is `Softmax(logits)` or `LogSoftmax(logits)` (the model returns (log-)probabilities). */
   readonly outputIsProbabilities: boolean;
+  /** Which of the two the graph output is, when {@link DetectedHead.outputIsProbabilities}. */
+  readonly outputActivation?: ProbabilityOp;
   /** The head `W [C x D]` (one row per class; alpha/beta folded in), `b [C]`. */
   readonly head: LinearHead;
+}
+
+/** The activations after the logits that make a graph output (log-)probabilities. */
+export type ProbabilityOp = 'Softmax' | 'LogSoftmax';
+
+function isProbabilityOp(op: string | null | undefined): op is ProbabilityOp {
+  return op === 'Softmax' || op === 'LogSoftmax';
 }
 
 /** Ops that keep the element order of a per-sample tensor (used to relate a named feature tensor to the head input). */
@@ -177,28 +187,28 @@ function biasAddOf(index: GraphIndex, matmul: NodeProto): NodeProto | undefined 
 }
 
 /** Follows a tensor forward through Identity / Softmax to a graph output. */
-function forwardToOutput(index: GraphIndex, tensor: string): { graphOutput: string | undefined; probabilities: boolean } {
+function forwardToOutput(index: GraphIndex, tensor: string): { graphOutput: string | undefined; activation: ProbabilityOp | undefined } {
   let current = tensor;
-  let probabilities = false;
+  let activation: ProbabilityOp | undefined;
   for (let guard = 0; guard < 16; guard++) {
-    if (index.graphOutputs.includes(current)) return { graphOutput: current, probabilities };
+    if (index.graphOutputs.includes(current)) return { graphOutput: current, activation };
     const users = index.consumers.get(current) ?? [];
-    const next = users.find((u) => u.opType === 'Identity' || u.opType === 'Softmax');
+    const next = users.find((u) => u.opType === 'Identity' || isProbabilityOp(u.opType));
     if (!next || !next.output?.[0]) break;
-    if (next.opType === 'Softmax') probabilities = true;
+    if (isProbabilityOp(next.opType)) activation = next.opType;
     current = next.output[0];
   }
-  return { graphOutput: undefined, probabilities: false };
+  return { graphOutput: undefined, activation: undefined };
 }
 
-/** Follows a graph output back through Identity / Softmax to the tensor that should be the logits. */
+/** Follows a graph output back through Identity / Softmax / LogSoftmax to the tensor that should be the logits. */
 function backToLogits(index: GraphIndex, output: string): { tensor: string; probabilities: boolean } {
   let current = output;
   let probabilities = false;
   for (let guard = 0; guard < 16; guard++) {
     const producer = index.producers.get(current)?.node;
-    if (!producer || (producer.opType !== 'Identity' && producer.opType !== 'Softmax') || !producer.input?.[0]) break;
-    if (producer.opType === 'Softmax') probabilities = true;
+    if (!producer || (producer.opType !== 'Identity' && !isProbabilityOp(producer.opType)) || !producer.input?.[0]) break;
+    if (isProbabilityOp(producer.opType)) probabilities = true;
     current = producer.input[0];
   }
   return { tensor: current, probabilities };
@@ -217,7 +227,7 @@ export function headCandidates(index: GraphIndex): string[] {
 }
 
 function finish(index: GraphIndex, match: HeadMatch, featureTensor?: string): DetectedHead {
-  const { graphOutput, probabilities } = forwardToOutput(index, match.logitsTensor);
+  const { graphOutput, activation } = forwardToOutput(index, match.logitsTensor);
   return {
     node: index.id(match.node),
     pattern: match.pattern,
@@ -225,7 +235,8 @@ function finish(index: GraphIndex, match: HeadMatch, featureTensor?: string): De
     featuresTransposed: match.featuresTransposed,
     logitsTensor: match.logitsTensor,
     graphOutput,
-    outputIsProbabilities: probabilities,
+    outputIsProbabilities: activation !== undefined,
+    ...(activation !== undefined ? { outputActivation: activation } : {}),
     head: match.head,
   };
 }
@@ -316,7 +327,7 @@ export function detectHead(model: OnnxModel, options: HeadDetectionOptions = {})
     else tried.push(`${output} <- ${producer ? `${producer.opType} ${index.id(producer)}` : 'no producer'}`);
   }
   if (found.length === 0) {
-    throw notFound(index, 'Could not find the classifier head', `graph outputs: ${tried.join('; ') || 'none'}`, 'No graph output is produced by a Gemm / MatMul / Add(MatMul, bias) (optionally followed by Softmax or Identity)');
+    throw notFound(index, 'Could not find the classifier head', `graph outputs: ${tried.join('; ') || 'none'}`, 'No graph output is produced by a Gemm / MatMul / Add(MatMul, bias) (optionally followed by Softmax, LogSoftmax or Identity)');
   }
   const distinct = [...new Map(found.map((f) => [f.match.node, f])).values()];
   if (distinct.length > 1) {

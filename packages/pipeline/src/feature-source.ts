@@ -72,6 +72,13 @@ export interface FeatureSourceOptions {
   /** A labels file (IDX labels or `.npy`) that overrides the dataset's own labels. */
   readonly labelsFile?: string;
   /**
+   * Set when the set's labels are used (ID accuracy, class-conditional fits): an image folder (or ImageNet
+   * folder) whose class count is not the model's is refused, since its labels are positions in the sorted folder
+   * names ({@link assertFolderClasses}). `labelsOption` is what the message calls the way to pass a labels file
+   * instead (e.g. `--test-labels`). Not checked when `labelsFile` is given.
+   */
+  readonly classCheck?: { readonly labelsOption: string };
+  /**
    * Worker threads decoding and preprocessing image files (image folders, lists, ImageNet): `0` on the main
    * thread; default: the number of cores, at most 8 (`BatchOptions.workers` of @opnp/datasets). The features
    * are the same bit for bit whatever the count.

@@ -2,11 +2,12 @@
  * A dataset run through the model as a {@link FeatureSource}: `@opnp/datasets` specs and seeded noise
  * (`noise:<count>`). Shapes are checked against the model input before any image is read.
  */
-import { OpnpError, type FeatureExtractor } from '@opnp/core/base';
+import { OpnpError, numClasses, type FeatureExtractor } from '@opnp/core/base';
 import { openDataset, preprocessOptionsFor, type BatchOptions, type Dataset, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
+import { assertFolderClasses } from './class-folders.js';
 import { checkLabelCount, loadLabelsFile } from './labels-file.js';
 import { noiseDataset, parseNoiseSpec } from './noise-dataset.js';
 
@@ -72,6 +73,7 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
   const noise = parseNoiseSpec(spec);
   const dataset = noise ? openNoise(spec, noise, extractor) : await openDataset(spec);
   checkImageSize(dataset, extractor, options.preprocess);
+  if (options.classCheck && options.labelsFile === undefined) assertFolderClasses(dataset, numClasses(extractor.head), options.classCheck.labelsOption);
   const override = options.labelsFile !== undefined ? checkLabelCount(await loadLabelsFile(options.labelsFile), dataset.count, options.labelsFile) : undefined;
   const preprocess = preprocessOptionsFor(extractor.input, { ...options.preprocess });
   const pass = { preprocess, preprocessNames: preprocessNames(options, preprocess), ...(options.imageWorkers !== undefined ? { workers: options.imageWorkers } : {}) };

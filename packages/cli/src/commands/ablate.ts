@@ -6,8 +6,9 @@
  */
 import type { Command } from 'commander';
 import { isOpnpError, type NeuronStatistic, type PruningPercentages } from '@opnp/core';
+import { NEURON_STATISTICS_HELP, parseNeuronStatistic } from '../neuron-statistics.js';
 import { writeFileAtomic } from '@opnp/core/node';
-import { ABLATIONS, ablationDefinition, DEFAULT_STATISTICS, assertWritableFile, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
+import { ABLATIONS, ablationDefinition, assertWritableFile, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import type { AblationPaper } from '../format/ablation-paper.js';
 import { ABLATION_RECIPE } from '../format/names.js';
@@ -16,7 +17,7 @@ import { parseNumberList, parseOpnpPercentages, splitList } from '../options.js'
 import { didYouMean } from '../suggest.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
 import { parseRecipe } from './report.js';
-import { addPreprocessOptions, addRunOptions, infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface AblateFlags extends RuntimeFlags, DataFlags {
   fractions?: number[];
@@ -29,20 +30,9 @@ interface AblateFlags extends RuntimeFlags, DataFlags {
   quiet?: boolean;
 }
 
-/** The neuron statistics by the paper's names (`norm` is `l2`). */
-const PAPER_STATISTICS = ['mean', 'max', 'min', 'median', 'norm', 'variance'];
-
-/** `--statistics mean,max,norm`: the paper's names (`norm` is `l2`). */
+/** `--statistics mean,max,norm`: neuron statistics by either name (`norm` is `l2`). */
 function parseStatistics(text: string): NeuronStatistic[] {
-  const names = splitList('--statistics', text).map((s) => s.toLowerCase());
-  return names.map((name) => {
-    const statistic = name === 'norm' ? 'l2' : name;
-    if (!(DEFAULT_STATISTICS as readonly string[]).includes(statistic)) {
-      const suggestion = didYouMean(name, PAPER_STATISTICS);
-      throw flagError('--statistics', `expected a comma-separated list of ${PAPER_STATISTICS.join(', ')}, got "${name}"${suggestion ? `; ${suggestion}` : ''}`);
-    }
-    return statistic as NeuronStatistic;
-  });
+  return splitList('--statistics', text).map((name) => parseNeuronStatistic('--statistics', name));
 }
 
 /** `--fractions 0.01,0.05,0.2,1`: each in (0, 1]. */
@@ -150,13 +140,14 @@ export function registerAblate(program: Command, context: CommandContext): void 
   addDataOptions(command);
   addValidationOptions(command)
     .option('--fractions <list>', 'fraction: shares of the training samples for the sensitivity (default 0.01,0.05,0.2,1)', parseFractions)
-    .option('--statistics <list>', 'statistic: neuron statistics (default mean,max,min,median,norm,variance)', parseStatistics)
+    .option('--statistics <list>', `statistic: comma-separated neuron statistics among ${NEURON_STATISTICS_HELP} (default all six)`, parseStatistics)
     .option('--opnp <p_min=%,p_max=%,n_min=%,n_max=%>', 'sweep: the point the other percentages stay at (default all 0)', parseOpnpPercentages)
     .option('--json <file>', 'write the tidy JSON (fractions 0-1) to <file> ("-": JSON on stdout only)')
     .option('--csv <file>', 'write the table as CSV to <file> ("-": CSV on stdout only)')
     .option('--recipe <name>', `the paper's numbers and Δ beside ours (${ABLATION_RECIPE}: the ablations' setting)`)
     .option('--figure <file>', 'sweep: draw Figure 3 to <file> (.svg or .png)');
   addPreprocessOptions(command);
+  addFlagWarnings(command, context.io);
   addRunOptions(command);
   command.addHelpText('after', EXAMPLE);
   command.action(async (kind: string, flags: AblateFlags) => {

@@ -51,7 +51,7 @@ export function addDataOptions(command: Command): Command {
 /** Adds the validation-split and run-size flags: `--val-fraction`, `--val-ood`, `--val-noise`, `--seed`, `--fit-samples`. */
 export function addValidationOptions(command: Command): Command {
   return command
-    .option('--val-fraction <0-1>', 'share of the ID test set held out for the grid search', (v) => parseFraction('--val-fraction', v, { allowOne: false }), 0.2)
+    .option('--val-fraction <0-1>', 'share of the ID test set held out for the grid search; held out only when something is searched (an OPNP method without --opnp, or --search-baselines), otherwise every test sample is scored, as in opnp demo', (v) => parseFraction('--val-fraction', v, { allowOne: false }), 0.2)
     .option('--val-ood <[name=]dataset>', 'an OOD validation set for the grid search (repeatable; default: seeded noise)', collect, [])
     .option('--val-noise <n>', 'size of the default noise validation set', (v) => parseInteger('--val-noise', v), 1000)
     .option('--seed <n>', 'seed of the training subset and the validation split', (v) => parseInteger('--seed', v, { allowZero: true }), 0)

@@ -14,7 +14,8 @@ import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, pa
 import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { distinctModels } from '../flag-warnings.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
 import { assertResultsTarget } from '@opnp/pipeline';
 import type { TableFormat } from '../format/results-table.js';
@@ -118,6 +119,7 @@ export function registerEval(program: Command, context: CommandContext): void {
     .option('--scores-out <scores.npy>', 'with --shard: where the shard writes its per-sample scores (scores.shard-00i-of-00n.npy + .json)');
   addShardOptions(command, 'score only part i of n (1-based, contiguous) of the test and OOD sets into per-shard score files (--scores-out); opnp eval merge computes the report');
   addPreprocessOptions(command);
+  addFlagWarnings(command, context.io);
   addRunOptions(command);
   command.addHelpText('after', EXAMPLE);
   command.action((flags: EvalFlags) => {
@@ -222,6 +224,7 @@ function withBenchmark(flags: EvalFlags): EvalFlags {
 async function runEval(context: CommandContext, given: EvalFlags): Promise<void> {
   const { io } = context;
   const flags = withBenchmark(given);
+  flags.model = distinctModels(flags.model); // a repeat is warned about (flag-warnings.ts) and runs once
   const quiet = flags.quiet === true || flags.json === '-';
   const shard = resolveShard(io, { ...flags, quiet });
   // Every shard of an array job would write the same checkpoint: each gets its own.

@@ -2,11 +2,12 @@
  * `opnp export`: a deployable ONNX OOD detector. The model keeps its input and outputs and gains
  * `ood_score` (float32 [N], the energy of the OPNP-pruned head, optionally after ReAct clipping) and, with
  * `--threshold-from`, `is_ood` (bool [N], `ood_score < tau` at the FPR95 threshold of the given ID data). The
- * detector records the input preprocessing the run used (`opnp.preprocess`: --mean/--std/--resize/--crop/
- * --resize-kernel resolved against the model's input, as for --train).
+ * detector records the input preprocessing (`opnp.preprocess`: --mean/--std/--resize/--crop/--resize-kernel
+ * resolved against the model's input; the training pass and the threshold set use the same). Without --mean/--std
+ * it records no normalisation, and the success output says so in words.
  */
 import type { Command } from 'commander';
-import { OpnpError, composeScoreAsync, keptWeightCount, neuronSensitivity, pruneHead, pruningMasks, reactThreshold, type DetectorExportResult, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
+import { OpnpError, composeScoreAsync, keptWeightCount, neuronSensitivity, pruneHead, pruningMasks, reactThreshold, type DetectorExportResult, type DetectorPreprocessing, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
 import { checkDetectorPreprocessing } from '@opnp/core/backend';
 import { loadNpy, preprocessOptionsFor } from '@opnp/datasets/node';
 import {
@@ -27,9 +28,9 @@ import {
 import { UsageError, flagError } from '../errors.js';
 import { writeLine, type CliIo } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
-import { assertNotExportedDetector } from '../exported-detector.js';
+import { normalisationWords, preprocessingWords } from '../format/preprocessing-words.js';
 import { checkDatasetSpec, parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
-import { addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext, PREPROCESS_FLAG_NAMES, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext, PREPROCESS_FLAG_NAMES, preprocessArguments } from './shared.js';
 
 interface ExportFlags extends RuntimeFlags {
   model: string;
@@ -62,13 +63,19 @@ export async function readSensitivityNpy(path: string, classes: number, dim: num
   return { classes, dim, count: 0, values };
 }
 
+/** The scaling and normalisation a caller applies, for the snippets' headers. */
+function snippetPreprocessing(p: DetectorPreprocessing | undefined): string {
+  if (p === undefined) return 'x / 255, then (x - mean) / std with the values the model was trained with';
+  return p.mean === undefined && p.std === undefined ? 'x / 255 only, no mean/std normalisation' : `x / 255, then ${normalisationWords(p)}`;
+}
+
 /** How to run the detector from onnxruntime in Node, Python and the browser. */
-export function usageSnippets(file: string, inputName: string, inputShape: readonly (number | null)[], logitsName: string, withDecision: boolean): string {
+export function usageSnippets(file: string, inputName: string, inputShape: readonly (number | null)[], logitsName: string, withDecision: boolean, preprocessing?: DetectorPreprocessing): string {
   const shape = inputShape.map((d, i) => (d === null ? (i === 0 ? 1 : '?') : d));
   const outputs = withDecision ? `'${logitsName}', 'ood_score', 'is_ood'` : `'${logitsName}', 'ood_score'`;
   const py = withDecision ? `logits, ood_score, is_ood = session.run(["${logitsName}", "ood_score", "is_ood"], {"${inputName}": x})` : `logits, ood_score = session.run(["${logitsName}", "ood_score"], {"${inputName}": x})`;
   const decision = withDecision ? '\n// is_ood: out.is_ood.data (true = out-of-distribution)' : '';
-  return `Run it with onnxruntime (input preprocessed as for --train: x/255, then (x - mean) / std, shape [${shape.join(', ')}]):
+  return `Run it with onnxruntime (input preprocessed as recorded: ${snippetPreprocessing(preprocessing)}, shape [${shape.join(', ')}]):
 
 # Node (npm install onnxruntime-node)
 import * as ort from 'onnxruntime-node';
@@ -94,7 +101,7 @@ const out = await session.run({ '${inputName}': new ort.Tensor('float32', data, 
 /** How to run a TensorFlow.js detector. */
 export function tfjsUsageSnippet(result: DetectorExportResult): string {
   const shape = result.input.shape.map((d, i) => (d === null ? (i === 0 ? 1 : '?') : d));
-  return `Run it with TensorFlow.js (input preprocessed as for --train, shape [${shape.join(', ')}]):
+  return `Run it with TensorFlow.js (input preprocessed as recorded: ${snippetPreprocessing(result.preprocessing)}, shape [${shape.join(', ')}]):
 
 import * as tf from '@tensorflow/tfjs';
 const model = await tf.loadGraphModel('${result.path}');  // a URL in the browser, file:// in Node with tfjs-node
@@ -142,6 +149,7 @@ export function registerExport(program: Command, context: CommandContext): void 
     .option('--threshold-from <dataset>', 'ID validation set: add is_ood at the threshold keeping 95% of it', (v) => checkDatasetSpec('--threshold-from', v))
     .requiredOption('--out <detector>', 'where to write the detector (atomically)');
   addPreprocessOptions(command);
+  addFlagWarnings(command, context.io);
   addRunOptions(command);
   command.addHelpText('after', HELP);
   command.action((flags: ExportFlags) => runExport(context, flags));
@@ -186,7 +194,6 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
   await assertNotAnInput({ path: flags.out, what: 'the detector (--out)' }, [{ path: flags.model, what: 'the model (--model)' }, ...(flags.train !== undefined ? datasetInputFiles(flags.train, '--train') : [])]);
   await withModel(flags.model, info, async (model) => {
     const extractor = model.extractor;
-    assertNotExportedDetector(extractor, flags.model);
     if (!extractor.exportDetector) {
       throw new OpnpError('BACKEND_UNAVAILABLE', `The ${extractor.backend} backend cannot export detectors`, { file: model.path, hint: 'Use an ONNX model, or a TensorFlow.js model with @opnp/backend-tfjs' });
     }
@@ -224,9 +231,13 @@ function printExport(io: CliIo, flags: ExportFlags, result: DetectorExportResult
   writeLine(out, `  OPNP: p_min=${p.pMin}% p_max=${p.pMax}% n_min=${p.nMin}% n_max=${p.nMax}% (${kept.kept} of ${kept.total} weights, ${kept.neurons} of ${kept.dim} neurons kept)`);
   if (result.reactClip !== undefined) writeLine(out, `  ReAct clip: ${result.reactClip}`);
   writeLine(out, `  outputs: ${result.outputs.logits} (unchanged), ${result.outputs.oodScore} float32 [N] (energy of the pruned head; higher = more in-distribution)${result.outputs.isOod ? `, ${result.outputs.isOod} bool [N]` : ''}`);
-  if (result.preprocessing) writeLine(out, `  preprocessing (recorded as opnp.preprocess): ${JSON.stringify(result.preprocessing)}`);
+  if (result.preprocessing) {
+    writeLine(out, `  input preprocessing (recorded as opnp.preprocess): ${preprocessingWords(result.preprocessing)}`);
+    writeLine(out, `    ${JSON.stringify(result.preprocessing)}`);
+    if (flags.mean === undefined && flags.std === undefined) writeLine(out, '    no --mean/--std given: the detector expects pixels only scaled to [0, 1]; if the model was trained on normalised inputs, export again with its --mean and --std');
+  }
   if (threshold) writeLine(out, `  threshold: ${threshold.value} (is_ood = ood_score < threshold; keeps ${threshold.kept} of ${threshold.total} ID validation samples, ${((threshold.kept / threshold.total) * 100).toFixed(2)}%)`);
   writeLine(out);
-  if (result.format === 'onnx') out.write(usageSnippets(result.path, result.input.name, result.input.shape, result.outputs.logits, threshold !== undefined));
+  if (result.format === 'onnx') out.write(usageSnippets(result.path, result.input.name, result.input.shape, result.outputs.logits, threshold !== undefined, result.preprocessing));
   else out.write(tfjsUsageSnippet(result));
 }

@@ -9,7 +9,7 @@ import { assertOutputTargets, assertBatchSize, datasetInputFiles, extractFeature
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { checkDatasetSpec } from '../options.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -72,6 +72,7 @@ export function registerExtract(program: Command, context: CommandContext): void
     .option('--restart', 'discard partial or finished output of another run and start over');
   addShardOptions(command, 'extract only part i of n (1-based, contiguous) of the dataset into per-shard files (feats.shard-00i-of-00n.npy ...; join them with opnp extract merge, or name feats.npy in features: and its shards are read)');
   addPreprocessOptions(command);
+  addFlagWarnings(command, context.io);
   addRunOptions(command);
   command.addHelpText('after', HELP);
   command.action((flags: ExtractFlags) => runExtract(context, flags));

@@ -10,10 +10,10 @@ import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, writ
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
+import { NEURON_STATISTICS_HELP, parseNeuronStatistic } from '../neuron-statistics.js';
 import { checkDatasetSpec, parseChoice, parseFraction, parseInteger } from '../options.js';
-import { addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 
-const STATISTICS: readonly NeuronStatistic[] = ['mean', 'max', 'min', 'median', 'l2', 'variance'];
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
 
 interface OutputFlags {
@@ -27,6 +27,16 @@ interface OutputFlags {
 async function writeSensitivityOutputs(result: ParameterSensitivity, flags: OutputFlags): Promise<void> {
   if (flags.out !== undefined) await writeNpy(flags.out, { dtype: 'float64', shape: [result.classes, result.dim], data: result.values });
   if (flags.neuronOut !== undefined) await writeNpy(flags.neuronOut, { dtype: 'float64', shape: [result.dim], data: neuronSensitivity(result, flags.neuronStatistic) });
+}
+
+/** Where the outputs went, for the success line: `to sens.npy (--out), neuron.npy (--neuron-out, mean)`. */
+function writtenTo(flags: OutputFlags): string {
+  const files = [
+    flags.out !== undefined ? `${flags.out} (--out)` : undefined,
+    flags.neuronOut !== undefined ? `${flags.neuronOut} (--neuron-out, ${flags.neuronStatistic})` : undefined,
+    flags.stateOut !== undefined ? `${flags.stateOut} (--state-out)` : undefined,
+  ].filter((f) => f !== undefined);
+  return `written to ${files.join(', ')}`;
 }
 
 /** Checks that something is asked for and that every output can be written, before any work. */
@@ -86,7 +96,7 @@ export function registerSensitivity(program: Command, context: CommandContext): 
     .option('--seed <n>', 'seed of the training subset', (v) => parseInteger('--seed', v, { allowZero: true }), 0)
     .option('--out <sens.npy>', 'write the C x D sensitivity (float64 .npy)')
     .option('--neuron-out <n.npy>', 'write the D neuron sensitivity (float64 .npy)')
-    .option('--neuron-statistic <name>', `statistic over classes: ${STATISTICS.join(', ')}`, parseChoice('--neuron-statistic', STATISTICS), 'mean' as NeuronStatistic)
+    .option('--neuron-statistic <name>', `statistic over classes: ${NEURON_STATISTICS_HELP}`, (v) => parseNeuronStatistic('--neuron-statistic', v), 'mean' as NeuronStatistic)
     .option('--state-out <state.npy>', 'write the accumulator state (sums .npy + .json sidecar with the run fingerprint) for merging')
     .option('--checkpoint <state.npy>', 'checkpoint the sums here (every 30 s and on Ctrl-C); a rerun of the same run resumes')
     .option('--restart', 'discard an existing --checkpoint instead of resuming it')
@@ -95,6 +105,7 @@ export function registerSensitivity(program: Command, context: CommandContext): 
     .option('--aggregation <name>', `per-sample aggregation: ${AGGREGATIONS.join(', ')}`, parseChoice('--aggregation', AGGREGATIONS), 'sum-of-abs' as SensitivityAggregation);
   addShardOptions(command, 'process only part i of n (1-based) of the training samples; write --state-out, then merge (or name the merged state in eval --sensitivity-state: its shards are read)');
   addPreprocessOptions(command);
+  addFlagWarnings(command, context.io);
   addRunOptions(command);
   command.addHelpText('after', EXAMPLES);
   command.action((flags: SensitivityFlags) => runSensitivityCommand(context, flags));
@@ -135,7 +146,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
     }
     if (flags.stateOut !== undefined) await writeStateFile(flags.stateOut, accumulator.toState(), run.provenance);
     if (flags.out !== undefined || flags.neuronOut !== undefined) await writeSensitivityOutputs(accumulator.result(), flags);
-    info(`sensitivity of ${accumulator.classes} x ${accumulator.dim} weights over ${accumulator.count} samples written`);
+    info(`sensitivity of ${accumulator.classes} x ${accumulator.dim} weights over ${accumulator.count} samples ${writtenTo(flags)}`);
     if (shard) {
       writeLine(io.stderr, `opnp: note: this result covers only shard ${shard.index}/${shard.count}: ${accumulator.count} of ${run.total} training samples; merge every shard's --state-out with opnp sensitivity merge for the whole sensitivity`);
     }
@@ -156,7 +167,7 @@ function registerMerge(parent: Command, context: CommandContext): void {
     .argument('<states...>', 'state files written by opnp sensitivity --shard i/n --state-out')
     .option('--out <sens.npy>', 'write the C x D sensitivity (float64 .npy)')
     .option('--neuron-out <n.npy>', 'write the D neuron sensitivity (float64 .npy)')
-    .option('--neuron-statistic <name>', `statistic over classes: ${STATISTICS.join(', ')}`, parseChoice('--neuron-statistic', STATISTICS), 'mean' as NeuronStatistic)
+    .option('--neuron-statistic <name>', `statistic over classes: ${NEURON_STATISTICS_HELP}`, (v) => parseNeuronStatistic('--neuron-statistic', v), 'mean' as NeuronStatistic)
     .option('--state-out <state.npy>', 'write the merged state')
     .option('--allow-partial', 'merge even when shards are missing (the result says which shards it covers)')
     .option('-q, --quiet', 'no info lines on stderr')
@@ -169,7 +180,7 @@ function registerMerge(parent: Command, context: CommandContext): void {
         if (merged.state.count === 0) throw new OpnpError('EMPTY_INPUT', 'The merged states hold no samples: there is no sensitivity to write');
         await writeSensitivityOutputs(sensitivityOf(merged.state), flags);
       }
-      infoWriter(context.io, flags.quiet === true)(`merged ${states.length} states: ${merged.state.count} samples`);
+      infoWriter(context.io, flags.quiet === true)(`merged ${states.length} states: ${merged.state.count} samples, ${writtenTo(flags)}`);
       if (merged.shards.length < merged.shardCount) {
         writeLine(context.io.stderr, `opnp: note: the merged result covers only shards ${merged.shards.join(', ')} of ${merged.shardCount} (${merged.state.count} samples)`);
       }

@@ -7,7 +7,9 @@ import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptionNames, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
 import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
 import { flagError, UsageError } from '../errors.js';
-import { collect, parseChoice, parseInteger, parseNumberList, parseResize, parseShard } from '../options.js';
+import { collect, parseChoice, parseInteger, parseResize, parseShard } from '../options.js';
+import { parseMean, parseStd } from '../normalisation-flags.js';
+import { flagWarnings } from '../flag-warnings.js';
 
 /** What every command action gets. */
 export interface CommandContext {
@@ -55,11 +57,22 @@ export function skipWarner(io: CliIo, set?: string): (skip: SkippedSample) => vo
 /** Adds the image preprocessing flags: `--mean` / `--std` (normalisation after x / 255), `--resize`, `--crop`, `--resize-kernel`. */
 export function addPreprocessOptions(command: Command): Command {
   return command
-    .option('--mean <m[,m,m]>', 'per-channel mean subtracted after x/255 (one value or one per channel)', (v) => parseNumberList('--mean', v))
-    .option('--std <s[,s,s]>', 'per-channel standard deviation divided after the mean (one value or one per channel)', (v) => parseNumberList('--std', v))
+    .option('--mean <m[,m,m]>', 'per-channel mean subtracted after x/255 (one value or one per channel)', parseMean)
+    .option('--std <s[,s,s]>', 'per-channel standard deviation (> 0) divided after the mean (one value or one per channel)', parseStd)
     .option('--resize <n|h,w>', 'resize the shorter image side to n (keeping the aspect ratio), or to exactly height h and width w (e.g. 224,288), before the centre crop (default: input side / 0.875 for inputs >= 128, e.g. 256 for 224)', parseResize)
     .option('--crop <n>', 'centre-crop size (default: the model input size)', (v) => parseInteger('--crop', v))
     .option('--resize-kernel <kernel>', `resampling kernel: ${RESIZE_KERNELS.join(', ')} (default pil-bilinear = torchvision Resize on PIL images; timm ViTs use pil-bicubic)`, parseChoice<ResizeKernel>('--resize-kernel', RESIZE_KERNELS));
+}
+
+/**
+ * Writes the warnings for valid but most likely mistaken flags (flag-warnings.ts: implausible --mean/--std,
+ * --seed beside --seeds, a repeated --model, --val-ood reading an --ood set) before `command` runs, even with
+ * --quiet, as `opnp: warning: ...` lines on stderr.
+ */
+export function addFlagWarnings(command: Command, io: CliIo): Command {
+  return command.hook('preAction', (_command, action) => {
+    for (const warning of flagWarnings({ values: action.opts(), given: (name) => action.getOptionValueSource(name) === 'cli' })) writeLine(io.stderr, `opnp: warning: ${warning}`);
+  });
 }
 
 /** The image worker count: `--image-workers`, else `--threads`, else the library's default (the cores, at most 8). */

@@ -190,6 +190,11 @@ export function comparisonNotes(report: EvalReport, name: RecipeName): string[] 
   return notes;
 }
 
+/** A note as a sentence: a full stop added unless it already ends in one (or in a question mark). */
+export function noteSentence(note: string): string {
+  return /[.?!]$/.test(note) ? note : `${note}.`;
+}
+
 /** The comparison as aligned text: one line per (OOD set, method); percent, Δ = ours - paper. */
 export function comparisonText(report: EvalReport, name: RecipeName): string {
   const wide = paperComparisonWide(paperComparison(report, name));
@@ -203,6 +208,6 @@ export function comparisonText(report: EvalReport, name: RecipeName): string {
     (r, i) =>
       `${r.ood.padEnd(oodWidth)}  ${labels[i]!.padEnd(methodWidth)}  ${num(r.ours_fpr95, fixed)}  ${num(r.paper_fpr95, fixed)}  ${num(r.diff_fpr95, signed)}  ${num(r.ours_auroc, fixed)}  ${num(r.paper_auroc, fixed)}  ${num(r.diff_auroc, signed)}`.trimEnd(),
   );
-  const notes = comparisonNotes(report, name).map((n) => `Note: ${n}.`);
+  const notes = comparisonNotes(report, name).map((n) => `Note: ${noteSentence(n)}`);
   return [`Ours vs the paper, ${paperSource(name)}; percent, Δ = ours - paper:`, '', header, '-'.repeat(header.length), ...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n') + '\n';
 }

@@ -4,7 +4,7 @@
  * No scripts, no external resources.
  */
 import type { EvalReport } from '@opnp/pipeline';
-import { comparisonNotes, methodLabel, paperComparison, paperComparisonWide, paperSource, signed, type RecipeName } from '../format/paper-comparison.js';
+import { comparisonNotes, methodLabel, noteSentence, paperComparison, paperComparisonWide, paperSource, signed, type RecipeName } from '../format/paper-comparison.js';
 import { resultLabel } from '../format/results-table.js';
 
 /** Escapes text for HTML content and attribute values. */
@@ -75,7 +75,7 @@ export function paperComparisonHtml(report: EvalReport, recipe: RecipeName): str
     return `<tr><th scope="row">${escapeHtml(r.ood)}</th><th scope="row">${escapeHtml(methodLabel(r.method, r.paperMethod))}</th>${cells.join('')}</tr>`;
   });
   const notes = comparisonNotes(report, recipe);
-  const caption = `Ours vs the paper: ${paperSource(recipe)}. Percent; Δ = ours - paper.${notes.length > 0 ? ` ${notes.map((n) => `${n[0]!.toUpperCase()}${n.slice(1)}.`).join(' ')}` : ''}`;
+  const caption = `Ours vs the paper: ${paperSource(recipe)}. Percent; Δ = ours - paper.${notes.length > 0 ? ` ${notes.map((n) => noteSentence(`${n[0]!.toUpperCase()}${n.slice(1)}`)).join(' ')}` : ''}`;
   return `<table class="paper" data-recipe="${escapeHtml(recipe)}">\n<caption>${escapeHtml(caption)}</caption>\n<thead>\n${head1}\n${head2}\n</thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
 }
 

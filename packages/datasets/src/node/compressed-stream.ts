@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { constants, createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import type { OpnpError } from '@opnp/core/base';
-import { endedEarlyError, type ExpectedLength } from '../inflate.js';
+import { damagedDataError, endedEarlyError, type ExpectedLength } from '../inflate.js';
 import { StreamReader } from './io.js';
 
 /** The two containers read as streams: gzip files and zlib data (MAT `miCOMPRESSED` elements). */
@@ -32,6 +32,11 @@ function fileStream(range: CompressedRange) {
 /** Whether a zlib error says the input ended before the compressed stream did (node:zlib's `Z_BUF_ERROR`). */
 function isEndedEarly(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'Z_BUF_ERROR';
+}
+
+/** A node:zlib error for damaged data (`Z_DATA_ERROR`: a bad header, bad deflate data, a checksum that does not match). */
+function isZlibError(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'Z_DATA_ERROR';
 }
 
 /**
@@ -68,7 +73,7 @@ function compressedReader(range: CompressedRange, what: string, expected: Expect
   raw.on('error', (error) => stream.destroy(error));
   return new StreamReader(stream, range.file, what, [raw], {
     ...(expected !== undefined ? { expected } : {}),
-    streamError: (error) => (isEndedEarly(error) ? streamEndedEarly(range, what, range.start + inflater.bytesWritten, expected, error) : Promise.resolve(undefined)),
+    streamError: (error) => (isEndedEarly(error) ? streamEndedEarly(range, what, range.start + inflater.bytesWritten, expected, error) : Promise.resolve(isZlibError(error) ? damagedDataError(what, range.file, error) : undefined)),
   });
 }
 

@@ -197,7 +197,10 @@ export class StreamReader {
   position = 0;
   /** Bytes pulled from the stream so far (decompressed bytes for gzip / zlib streams). */
   pulled = 0;
-  /** Set once the data turned out to end early (the error thrown says where and how much is missing). */
+  /**
+   * Set once the stream's failure was described by `streamError` (data that ends early: the error thrown says where
+   * and how much is missing; damaged compressed data: it says what is wrong with which file).
+   */
   endedEarly = false;
   /** Most bytes held at once. */
   maxBuffered = 0;
@@ -225,7 +228,7 @@ export class StreamReader {
         this.endedEarly = true;
         throw described;
       }
-      throw formatError(`Corrupt ${this.what} (${(error as Error).message})`, { file: this.file, offset: this.position + this.buffered, cause: error });
+      throw formatError(`Cannot read the ${this.what} of ${this.file}: ${(error as Error).message}`, { file: this.file, offset: this.position + this.buffered, cause: error });
     }
     if (next.done) return false;
     const chunk = next.value;
@@ -343,7 +346,7 @@ export async function verifyStreamLength(reader: StreamReader, file: string, exp
       if (reader.endedEarly) throw error; // the reader's error already says where and how much is missing
       const got = reader.position + reader.available;
       const reason = isOpnpError(error) && error.cause instanceof Error ? error.cause.message : (error as Error).message;
-      throw formatError(`${what} is truncated or corrupt (${reason})`, { file, offset: got, expected: wanted, actual: `${got} bytes before the data ended`, cause: error });
+      throw formatError(`${what} is truncated or corrupt: ${reason}`, { file, offset: got, expected: wanted, actual: `${got} bytes before the data ended`, cause: error });
     }
   };
   while (reader.position < expected) {

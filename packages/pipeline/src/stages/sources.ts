@@ -74,16 +74,17 @@ export async function openSources(model: LoadedModel, config: ResolvedConfig, in
   const needs = validationNeeds(config);
   const needsSearch = needs.opnp || needs.baselines;
   if (needsSearch && valSpecs.length === 0) valSpecs.push({ name: 'noise', spec: `noise:${config.valNoise}#seed=${config.seed + 1001}` });
-  const all: { key: string; spec: string; labels?: string }[] = [
-    { key: 'train', spec: config.train, ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
-    { key: 'test', spec: config.test, ...(config.testLabels !== undefined ? { labels: config.testLabels } : {}) },
+  // The labels of the training and ID test sets are used (fits, accuracy); those of the OOD sets are not.
+  const all: { key: string; spec: string; labels?: string; labelsOption?: string }[] = [
+    { key: 'train', spec: config.train, labelsOption: '--train-labels', ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
+    { key: 'test', spec: config.test, labelsOption: '--test-labels', ...(config.testLabels !== undefined ? { labels: config.testLabels } : {}) },
     ...config.ood.map((o) => ({ key: `ood:${o.name}`, spec: o.spec })),
     ...valSpecs.map((o) => ({ key: `val:${o.name}`, spec: o.spec })),
   ];
   const opened = new Map<string, FeatureSource>();
   const passOptions = { ...(config.imageWorkers !== undefined ? { imageWorkers: config.imageWorkers } : {}), ...(config.preprocessNames ? { preprocessNames: config.preprocessNames } : {}) };
   const open = async (entry: (typeof all)[number], preprocess: PreprocessOptions | undefined) =>
-    opened.set(entry.key, await openFeatureSource(entry.spec, { model, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}), ...passOptions }));
+    opened.set(entry.key, await openFeatureSource(entry.spec, { model, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}), ...(entry.labelsOption !== undefined ? { classCheck: { labelsOption: entry.labelsOption } } : {}), ...passOptions }));
   for (const entry of all.filter((e) => parseFeaturesSpec(e.spec))) await open(entry, undefined);
   const modelRun = all.filter((e) => !parseFeaturesSpec(e.spec));
   const cached = [...opened.values()];

@@ -118,7 +118,8 @@ export async function imageFilesDataset(parts: ImageFilesParts): Promise<Dataset
 /**
  * Opens an image folder: `root/<class>/**` (classes = sorted sub-folder names, label = class position, files
  * in sorted walk order), or, when `root` has no sub-folders with images, an unlabelled folder of images (OOD
- * sets; labels -1).
+ * sets; labels -1). A class folder without images still counts as a class (as in torchvision's `ImageFolder`
+ * numbering), so an empty folder does not shift the labels of the classes after it.
  *
  * @throws OpnpError `'DATASET_NOT_FOUND'` when the folder is missing or holds no images.
  */
@@ -127,18 +128,14 @@ export async function openImageFolder(root: string, options: ImageFolderOptions 
   const { dirs, images } = await listFolder(root, extensions);
   const files: string[] = [];
   const labelList: number[] = [];
-  const classNames: string[] = [];
-  for (const name of dirs) {
-    const inside = await walkImages(join(root, name), extensions);
-    if (inside.length === 0) continue;
-    for (const file of inside) {
+  for (const [label, name] of dirs.entries()) {
+    for (const file of await walkImages(join(root, name), extensions)) {
       files.push(file);
-      labelList.push(classNames.length);
+      labelList.push(label);
     }
-    classNames.push(name);
   }
-  if (classNames.length === 0) {
+  if (files.length === 0) {
     return imageFilesDataset({ format: 'folder', source: root, files: images.map((n) => join(root, n)), labels: new Int32Array(images.length).fill(-1), strict: options.strict ?? false });
   }
-  return imageFilesDataset({ format: 'folder', source: root, files, labels: Int32Array.from(labelList), classes: classNames.length, classNames, strict: options.strict ?? false });
+  return imageFilesDataset({ format: 'folder', source: root, files, labels: Int32Array.from(labelList), classes: dirs.length, classNames: dirs, strict: options.strict ?? false });
 }
