@@ -133,9 +133,9 @@ async function assertReplaceable(dir: string, target: string, what: string): Pro
   if (entries.length === 0) return;
   const manifest = entries.includes('manifest.json') ? await readManifest(join(target, 'manifest.json')) : undefined;
   if (!manifest) {
-    throw new OpnpError('INVALID_ARGUMENT', `${what}: ${dir} is a folder with other files in it (${entries.length} entries), not an opnp results folder; it would be replaced as a whole`, {
+    throw new OpnpError('INVALID_ARGUMENT', `${what}: ${dir} exists and is not an opnp results folder (it holds ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'} and no opnp manifest.json); the results folder replaces its folder as a whole`, {
       file: dir,
-      hint: 'Pass a new or empty folder name (an earlier opnp eval --save folder is replaced)',
+      hint: 'Pass a new or empty folder (an earlier opnp eval --save folder is replaced)',
     });
   }
   const own = manifestFiles(manifest);

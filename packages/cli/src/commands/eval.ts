@@ -260,8 +260,8 @@ async function runEval(context: CommandContext, given: EvalFlags): Promise<void>
 }
 
 /**
- * Loads and releases every model of a multi-run before run 1 (the first is loaded by run 1 at once), so a corrupt or
- * unsupported later model fails in a second instead of after the earlier runs.
+ * Loads and releases every model of a multi-run, in order, before run 1, so a corrupt or unsupported later model fails
+ * in a second instead of after the earlier runs.
  */
 async function checkModels(paths: readonly string[], flags: EvalFlags): Promise<void> {
   // Quiet: the model's notes are said when its run loads it.
@@ -273,7 +273,7 @@ async function runSeveral(context: CommandContext, flags: EvalFlags, quiet: bool
   const { io } = context;
   const seeds = flags.seeds ?? [flags.seed];
   const runs: { label: string; report: EvalReport }[] = [];
-  await checkModels(flags.model.slice(1), flags);
+  if (flags.model.length > 1) await checkModels(flags.model, flags);
   for (const path of flags.model) {
     for (const seed of seeds) {
       const label = [flags.model.length > 1 ? path : '', flags.seeds ? `seed ${seed}` : ''].filter((p) => p !== '').join(', ');
