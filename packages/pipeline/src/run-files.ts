@@ -61,7 +61,7 @@ async function assertNoneInside(folder: NamedPath, paths: readonly NamedPath[], 
 function insideResultsError(folder: OutputFolder, inner: NamedPath): OpnpError {
   return new OpnpError('INVALID_ARGUMENT', `${inner.what} lies inside ${folder.what}, which is replaced as a whole at the end of the run: ${inner.path}`, {
     file: inner.path,
-    hint: `Keep the run's inputs and other outputs out of ${folder.path}, or choose another folder for ${folder.what}`,
+    hint: `Keep the run's inputs and other outputs out of ${folder.path}, or choose another folder`,
   });
 }
 
