@@ -101,7 +101,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.usage;
     }
     if (isInterrupted(error)) {
-      writeLine(io.stderr, `opnp: ${lowerFirstWord(error.message)}`);
+      // Only a command that has --checkpoint is told to pass it.
+      const resumable = error.checkpointable === true && scan.command.options.some((o) => o.long === '--checkpoint');
+      writeLine(io.stderr, `opnp: ${lowerFirstWord(error.message)}${resumable ? ' (pass --checkpoint <file> to make the training pass resumable)' : ''}`);
       return EXIT.interrupted;
     }
     if (isAbort(error, io.signal)) {

@@ -1,7 +1,7 @@
 /**
  * `--methods` over the built-in method registry of @opnp/pipeline.
  */
-import { createMethodRegistry, parseMethodList } from '@opnp/pipeline';
+import { createMethodRegistry, methodOptionProblem, parseMethodList, type MethodOptionValue } from '@opnp/pipeline';
 import { isOpnpError } from '@opnp/core';
 import { flagError } from './errors.js';
 import { splitList } from './options.js';
@@ -25,14 +25,18 @@ export function parseMethods(text: string): string[] {
 
 /**
  * Refuses `--method-option` overrides (as {@link parseMethodOptions} of options.ts returns them) of an unknown method
- * or option, naming the nearest ones, before any model is loaded.
+ * or option (naming the nearest ones) and values out of the option's range (naming the range), before any model is loaded.
  */
 export function checkMethodOptions(overrides: Readonly<Record<string, Readonly<Record<string, unknown>>>>): void {
   for (const [method, options] of Object.entries(overrides)) {
     if (!CLI_METHODS.has(method)) throw flagError('--method-option', unknownNamesMessage('method', [method], CLI_METHODS.names()));
-    const known = Object.keys(CLI_METHODS.get(method).defaults);
+    const definition = CLI_METHODS.get(method);
+    const known = [...Object.keys(definition.defaults), ...Object.keys(definition.optional ?? {})];
     const unknown = Object.keys(options).filter((key) => !known.includes(key));
-    if (unknown.length === 0) continue;
-    throw flagError('--method-option', known.length === 0 ? `${method} has no options` : `${method}: ${unknownNamesMessage('option', unknown, known)}`);
+    if (unknown.length > 0) throw flagError('--method-option', known.length === 0 ? `${method} has no options` : `${method}: ${unknownNamesMessage('option', unknown, known)}`);
+    for (const [option, value] of Object.entries(options)) {
+      const problem = methodOptionProblem(definition, option, value as MethodOptionValue);
+      if (problem !== undefined) throw flagError(`--method-option ${method}.${option}`, problem);
+    }
   }
 }

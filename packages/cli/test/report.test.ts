@@ -83,7 +83,7 @@ describe('opnp eval --save', () => {
     await import('node:fs/promises').then((fs) => fs.writeFile(other, 'mine'));
     const run = await cli(['eval', ...common, '--methods', 'energy,opnp', '--opnp', 'p_min=0,p_max=0,n_min=0,n_max=0', '--save', dir]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/--save: .* exists/);
+    expect(run.stderr).toMatch(/the results folder \(--save\): .* exists and is not an opnp results folder \(it holds 1 entry and no opnp manifest\.json\)/);
     expect(run.stdout).toBe(''); // refused before the run
     expect(readdirSync(dir)).toEqual(['keep.txt']);
   });

@@ -8,8 +8,14 @@
 /** Thrown when a stage stops because its `signal` was aborted. */
 export class InterruptedError extends Error {
   override readonly name = 'InterruptedError';
-  constructor(message = 'interrupted') {
+  /**
+   * True when nothing was saved but a checkpoint option (`CheckpointOptions`) would have made the stage resumable: a
+   * program whose command has such an option says so; the message itself names no flag, since not every command has one.
+   */
+  readonly checkpointable: boolean;
+  constructor(message = 'interrupted', options: { checkpointable?: boolean } = {}) {
     super(message);
+    this.checkpointable = options.checkpointable === true;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { OpnpError } from '@opnp/core/base';
 
 /** An output file a command will write, and what it is (for the message: "--json", "the features"). */
@@ -21,9 +21,16 @@ export interface InputFile {
   readonly what: string;
 }
 
-/** The path a file is known by: its real path when it exists (symbolic links and `..` resolved), else its absolute path. */
-async function identityOf(path: string): Promise<string> {
-  return realpath(path).catch(() => resolve(path));
+/**
+ * The path a file is known by: its real path when it exists (symbolic links and `..` resolved), else the real path of
+ * its nearest existing folder joined with the rest, so `link/new.json` and `target/new.json` are one file.
+ */
+export async function identityOf(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const real = await realpath(absolute).catch(() => undefined);
+  if (real !== undefined) return real;
+  const parent = dirname(absolute);
+  return parent === absolute ? absolute : join(await identityOf(parent), basename(absolute));
 }
 
 /** The run's inputs by {@link identityOf}. */

@@ -94,31 +94,80 @@ async function pathExists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
+/** The files under `dir`, as paths relative to it with `/` separators. */
+async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const rel = `${prefix}${entry.name}`;
+    if (entry.isDirectory()) files.push(...(await filesUnder(join(dir, entry.name), `${rel}/`)));
+    else files.push(rel);
+  }
+  return files;
+}
+
+/** The files an earlier results folder holds by its manifest: `manifest.json` and every file it lists. */
+function manifestFiles(manifest: ResultsManifest): Set<string> {
+  const own = new Set<string>(['manifest.json']);
+  const add = (value: unknown): void => {
+    if (typeof value === 'string') own.add(value);
+    else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) add(v);
+  };
+  add(manifest.files);
+  return own;
+}
+
+async function readManifest(path: string): Promise<ResultsManifest | undefined> {
+  try {
+    const manifest = JSON.parse(await readFile(path, 'utf8')) as ResultsManifest;
+    return manifest?.format === RESULTS_FORMAT && manifest.files !== null && typeof manifest.files === 'object' ? manifest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Throws unless the existing `target` is an empty folder or an earlier results folder holding only its own files. */
+async function assertReplaceable(dir: string, target: string, what: string): Promise<void> {
+  const info = await stat(target);
+  if (!info.isDirectory()) throw new OpnpError('INVALID_ARGUMENT', `${what}: ${dir} is a file, not a folder`, { file: dir, hint: 'Pass a new folder name' });
+  const entries = await readdir(target);
+  if (entries.length === 0) return;
+  const manifest = entries.includes('manifest.json') ? await readManifest(join(target, 'manifest.json')) : undefined;
+  if (!manifest) {
+    throw new OpnpError('INVALID_ARGUMENT', `${what}: ${dir} exists and is not an opnp results folder (it holds ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'} and no opnp manifest.json); the results folder replaces its folder as a whole`, {
+      file: dir,
+      hint: 'Pass a new or empty folder (an earlier opnp eval --save folder is replaced)',
+    });
+  }
+  const own = manifestFiles(manifest);
+  const foreign = (await filesUnder(target)).filter((file) => !own.has(file));
+  if (foreign.length > 0) {
+    const named = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : '');
+    throw new OpnpError('INVALID_ARGUMENT', `${what}: the earlier results folder ${dir} also holds files opnp did not write there (${named}); replacing the folder would delete them`, {
+      file: dir,
+      hint: `Move them out of ${dir}, or pass another folder`,
+    });
+  }
+}
+
 /**
- * Checks that `dir` may become a results folder (absent, empty, or an earlier results folder), so a run
- * can fail before its work instead of after it.
+ * Checks that `dir` may become a results folder: absent, empty, or an earlier results folder (an `opnp-results`
+ * manifest) holding only the files its manifest lists, so a run fails before its work instead of after it, and
+ * replacing the folder never deletes a file opnp did not write there. `what` names the flag in the messages.
  *
  * @throws OpnpError `IO_ERROR` when the parent folder is missing, `INVALID_ARGUMENT` when `dir` is something else
  */
-export async function assertResultsTarget(dir: string): Promise<void> {
+export async function assertResultsTarget(dir: string, what = '--save'): Promise<void> {
   const target = resolve(dir);
   const parent = await stat(dirname(target)).catch(() => undefined);
   if (!parent?.isDirectory()) {
     throw new OpnpError('IO_ERROR', `Cannot write the results folder ${dir}: folder ${dirname(target)} does not exist`, { file: dir, hint: 'Create the parent folder first or fix the path' });
   }
-  if (await pathExists(target)) {
-    const info = await stat(target);
-    const entries = info.isDirectory() ? await readdir(target) : [];
-    const previous = entries.includes('manifest.json') && (await readManifestFormat(join(target, 'manifest.json'))) === RESULTS_FORMAT;
-    if (!info.isDirectory() || (entries.length > 0 && !previous)) {
-      throw new OpnpError('INVALID_ARGUMENT', `--save: ${dir} exists and is not an empty folder or an earlier results folder`, { file: dir, hint: 'Pick a new folder name' });
-    }
-  }
+  if (await pathExists(target)) await assertReplaceable(dir, target, what);
 }
 
 /**
  * Writes the results folder `dir` (see the module comment). An existing `dir` is replaced only when it is
- * empty or an earlier results folder (it has an `opnp-results` manifest); anything else is refused.
+ * empty or an earlier results folder holding only its own files (see {@link assertResultsTarget}); anything else is refused.
  *
  * @throws OpnpError `INVALID_ARGUMENT` when `dir` is another non-empty folder or a file, `IO_ERROR` when writing fails
  */
@@ -192,14 +241,6 @@ export async function writeResultsDir(dir: string, report: EvalReport, artifacts
     await rm(temporary, { recursive: true, force: true }).catch(() => undefined);
     if (error instanceof OpnpError) throw error;
     throw new OpnpError('IO_ERROR', `Cannot write the results folder ${dir}`, { file: dir, hint: (error as Error).message });
-  }
-}
-
-async function readManifestFormat(path: string): Promise<string | undefined> {
-  try {
-    return (JSON.parse(await readFile(path, 'utf8')) as { format?: string }).format;
-  } catch {
-    return undefined;
   }
 }
 

@@ -240,11 +240,9 @@ export async function runTrainingPass(options: TrainingPassOptions): Promise<Tra
   } catch (error) {
     if (!isAbort(error, signal)) throw error;
     if (checkpoint) await save();
-    throw new InterruptedError(
-      checkpoint
-        ? `interrupted after ${visited} of ${indices.length} training samples; checkpoint written to ${checkpoint.path}, rerun the same command to resume`
-        : `interrupted after ${visited} of ${indices.length} training samples; nothing was saved (pass --checkpoint <file> to make the training pass resumable)`,
-    );
+    throw checkpoint
+      ? new InterruptedError(`interrupted after ${visited} of ${indices.length} training samples; checkpoint written to ${checkpoint.path}, rerun the same command to resume`)
+      : new InterruptedError(`interrupted after ${visited} of ${indices.length} training samples; nothing was saved`, { checkpointable: true });
   }
   stage.done(indices.length);
   visited = indices.length;

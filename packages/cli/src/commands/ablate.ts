@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { isOpnpError, type NeuronStatistic, type PruningPercentages } from '@opnp/core';
 import { NEURON_STATISTICS_HELP, parseNeuronStatistic } from '../neuron-statistics.js';
 import { writeFileAtomic } from '@opnp/core/node';
-import { ABLATIONS, ablationDefinition, assertWritableFile, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
+import { ABLATIONS, ablationDefinition, checkAblation, runAblation, type AblationDefinition, type AblationOptions, type AblationResult } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import type { AblationPaper } from '../format/ablation-paper.js';
 import { ABLATION_RECIPE } from '../format/names.js';
@@ -17,6 +17,7 @@ import { parseNumberList, parseOpnpPercentages, splitList } from '../options.js'
 import { didYouMean } from '../suggest.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
 import { parseRecipe } from './report.js';
+import { checkRunFiles, dataInputs, fileOutput, modelInputs } from './run-files.js';
 import { addFlagWarnings, addPreprocessOptions, addRunOptions, infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface AblateFlags extends RuntimeFlags, DataFlags {
@@ -71,9 +72,10 @@ async function checkFlags(definition: AblationDefinition, flags: AblateFlags): P
   if (recipe !== undefined && recipe !== ABLATION_RECIPE) throw flagError('--recipe', `the paper's ablations (Tables 3, 4, 8, 9) are on ImageNet-1K with ResNet-50: use --recipe ${ABLATION_RECIPE}, got "${recipe}"`);
   if (flags.json === '-' && flags.csv === '-') throw flagError('--csv', 'only one of --json and --csv can go to stdout ("-")');
   if (flags.figure !== undefined && !/\.(svg|png)$/i.test(flags.figure)) throw flagError('--figure', `expected a file name ending in .svg or .png, got "${flags.figure}"`);
-  for (const [path, what] of [[flags.json, 'the JSON (--json)'], [flags.csv, 'the CSV (--csv)'], [flags.figure, 'the figure (--figure)']] as const) {
-    if (path !== undefined && path !== '-') await assertWritableFile(path, what);
-  }
+  await checkRunFiles({
+    outputs: [fileOutput(flags.json, 'the JSON (--json)'), fileOutput(flags.csv, 'the CSV (--csv)'), fileOutput(flags.figure, 'the figure (--figure)')],
+    inputs: [...modelInputs([flags.model]), ...dataInputs(flags)],
+  });
 }
 
 /** The tidy JSON: the result, and with the paper the cells it has (percent as printed). */

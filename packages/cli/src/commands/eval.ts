@@ -8,7 +8,7 @@ import { writeFileAtomic } from '@opnp/core/node';
 import { BENCHMARKS, benchmark, summarizeRuns, type EvalReport } from '@opnp/pipeline';
 import { writeLine } from '../io.js';
 import { renderMultiRun } from '../format/multi-run-table.js';
-import { DEFAULT_METHODS, assertOutputTargets, assertUniqueNames, assertWritableFile, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type ShardInfo } from '@opnp/pipeline';
+import { DEFAULT_METHODS, assertUniqueNames, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type RunFiles, type RunInput, type ShardInfo } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, parseKnnFitSamples, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber, splitList } from '../options.js';
 import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
@@ -17,7 +17,7 @@ import { withModel, type RuntimeFlags } from '../model.js';
 import { distinctModels } from '../flag-warnings.js';
 import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
-import { assertResultsTarget } from '@opnp/pipeline';
+import { checkRunFiles, dataInputs, fileInput, fileOutput, modelInputs, resultsFolder, stateOutput } from './run-files.js';
 import type { TableFormat } from '../format/results-table.js';
 
 interface EvalFlags extends RuntimeFlags {
@@ -186,13 +186,25 @@ async function checkEvalFlags(flags: EvalFlags, shard: ShardInfo | undefined): P
   withTemperature(CLI_METHODS, flags.methods ?? [...DEFAULT_METHODS], methodOptions, flags.temperature);
   if (shard) {
     if (flags.json !== undefined || flags.save !== undefined) throw new UsageError('a shard writes only its scores: pass --json and --save to opnp eval merge, which computes the report from every shard');
-    const out = requiredFlag(flags.scoresOut, '--scores-out <scores.npy>');
-    const files = evalShardFiles(out, shard);
-    await assertOutputTargets([{ path: files.scores, what: 'the shard\'s scores (--scores-out)' }, { path: files.sidecar, what: 'the shard\'s sidecar' }, { path: files.sensitivity, what: 'the shard\'s sensitivity' }]);
+    requiredFlag(flags.scoresOut, '--scores-out <scores.npy>');
   } else if (flags.scoresOut !== undefined) throw new UsageError('--scores-out is the output of a shard: pass --shard i/n too (a whole evaluation writes --json and --save)');
-  if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');
-  if (flags.checkpoint !== undefined) await assertWritableFile(flags.checkpoint, 'the checkpoint (--checkpoint)');
-  if (flags.save !== undefined) await assertResultsTarget(flags.save);
+  await checkRunFiles(evalFiles(flags, shard));
+}
+
+/** Every file the evaluation reads and writes (the shard's score files with --shard). */
+function evalFiles(flags: EvalFlags, shard: ShardInfo | undefined): RunFiles {
+  const scores = shard && flags.scoresOut !== undefined ? evalShardFiles(flags.scoresOut, shard) : undefined;
+  return {
+    outputs: [
+      fileOutput(scores?.scores, 'the shard\'s scores (--scores-out)'),
+      fileOutput(scores?.sidecar, 'the shard\'s sidecar'),
+      fileOutput(scores?.sensitivity, 'the shard\'s sensitivity'),
+      fileOutput(flags.json, 'the JSON report (--json)'),
+      stateOutput(flags.checkpoint, 'the checkpoint (--checkpoint)'),
+    ],
+    folders: [resultsFolder(flags.save)],
+    inputs: [...modelInputs(flags.model), ...dataInputs(flags), fileInput(flags.sensitivityState, 'the sensitivity state (--sensitivity-state)')],
+  };
 }
 
 /** `--seeds 0,1,2`. */
@@ -247,11 +259,21 @@ async function runEval(context: CommandContext, given: EvalFlags): Promise<void>
   }, flags);
 }
 
+/**
+ * Loads and releases every model of a multi-run, in order, before run 1, so a corrupt or unsupported later model fails
+ * in a second instead of after the earlier runs.
+ */
+async function checkModels(paths: readonly string[], flags: EvalFlags): Promise<void> {
+  // Quiet: the model's notes are said when its run loads it.
+  for (const path of paths) await withModel(path, () => undefined, async () => undefined, flags);
+}
+
 /** Runs the evaluation once per model and seed and prints the mean ± std of every metric over the runs. */
 async function runSeveral(context: CommandContext, flags: EvalFlags, quiet: boolean, info: (m: string) => void): Promise<void> {
   const { io } = context;
   const seeds = flags.seeds ?? [flags.seed];
   const runs: { label: string; report: EvalReport }[] = [];
+  if (flags.model.length > 1) await checkModels(flags.model, flags);
   for (const path of flags.model) {
     for (const seed of seeds) {
       const label = [flags.model.length > 1 ? path : '', flags.seeds ? `seed ${seed}` : ''].filter((p) => p !== '').join(', ');
@@ -284,6 +306,12 @@ interface EvalMergeFlags {
   quiet?: boolean;
 }
 
+/** The files `opnp eval merge` reads of one shard: its scores, sidecar and sensitivity. */
+function shardInputs(path: string): RunInput[] {
+  const stem = path.endsWith('.npy') ? path.slice(0, -4) : path;
+  return [{ path, what: `the shard ${path}` }, { path: `${path}.json`, what: `the sidecar of the shard ${path}` }, { path: `${stem}.sensitivity.npy`, what: `the sensitivity of the shard ${path}` }];
+}
+
 function registerEvalMerge(parent: Command, context: CommandContext): void {
   parent
     .command('merge')
@@ -297,8 +325,7 @@ function registerEvalMerge(parent: Command, context: CommandContext): void {
     .action(async (shards: string[], flags: EvalMergeFlags, command: Command) => {
       const { io } = context;
       assertStdoutFormat(command, flags);
-      if (flags.json !== undefined && flags.json !== '-') await assertWritableFile(flags.json, 'the JSON report (--json)');
-      if (flags.save !== undefined) await assertResultsTarget(flags.save);
+      await checkRunFiles({ outputs: [fileOutput(flags.json, 'the JSON report (--json)')], folders: [resultsFolder(flags.save)], inputs: shards.flatMap(shardInputs) });
       const info = infoWriter(io, flags.quiet === true || flags.json === '-');
       const { report, artifacts, shards: count } = await mergeEvalShards(shards);
       if (flags.save !== undefined && !artifacts) throw new UsageError('--save: the shards hold no figure inputs (no OPNP method ran, so no OPNP point was determined)');

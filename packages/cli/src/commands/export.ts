@@ -191,7 +191,9 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
   const info = infoWriter(io, flags.quiet === true);
   checkFlags(flags);
   await assertParentFolder(flags.out, 'the detector (--out)');
-  await assertNotAnInput({ path: flags.out, what: 'the detector (--out)' }, [{ path: flags.model, what: 'the model (--model)' }, ...(flags.train !== undefined ? datasetInputFiles(flags.train, '--train') : [])]);
+  const inputs = [{ path: flags.model, what: 'the model (--model)' }, ...(flags.train !== undefined ? datasetInputFiles(flags.train, '--train') : []), ...(flags.thresholdFrom !== undefined ? datasetInputFiles(flags.thresholdFrom, '--threshold-from') : [])];
+  if (flags.sensitivity !== undefined) inputs.push({ path: flags.sensitivity, what: 'the sensitivity (--sensitivity)' });
+  await assertNotAnInput({ path: flags.out, what: 'the detector (--out)' }, inputs);
   await withModel(flags.model, info, async (model) => {
     const extractor = model.extractor;
     if (!extractor.exportDetector) {

@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { OpnpError, SensitivityAccumulator, neuronSensitivity, type NeuronStatistic, type ParameterSensitivity, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
 import { writeNpy } from '@opnp/datasets/node';
-import { assertBatchSize, assertOutputTargets, mergeStates, runSensitivity, writeStateFile } from '@opnp/pipeline';
+import { assertBatchSize, mergeStates, runSensitivity, sidecarPath, writeStateFile, type RunInput } from '@opnp/pipeline';
+import { checkRunFiles, dataInputs, fileOutput, modelInputs, stateOutput } from './run-files.js';
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
@@ -39,15 +40,21 @@ function writtenTo(flags: OutputFlags): string {
   return `written to ${files.join(', ')}`;
 }
 
-/** Checks that something is asked for and that every output can be written, before any work. */
-async function checkOutputs(flags: OutputFlags & { checkpoint?: string }): Promise<void> {
+/**
+ * Checks that something is asked for and that every output can be written and overwrites none of the `inputs`, before
+ * any work.
+ */
+async function checkOutputs(flags: OutputFlags & { checkpoint?: string }, inputs: readonly (RunInput | undefined)[]): Promise<void> {
   if (flags.out === undefined && flags.neuronOut === undefined && flags.stateOut === undefined) throw new UsageError('nothing to write: pass --out, --neuron-out or --state-out');
-  await assertOutputTargets([
-    flags.out !== undefined ? { path: flags.out, what: 'the sensitivity (--out)' } : undefined,
-    flags.neuronOut !== undefined ? { path: flags.neuronOut, what: 'the neuron sensitivity (--neuron-out)' } : undefined,
-    flags.stateOut !== undefined ? { path: flags.stateOut, what: 'the state (--state-out)' } : undefined,
-    flags.checkpoint !== undefined ? { path: flags.checkpoint, what: 'the checkpoint (--checkpoint)' } : undefined,
-  ]);
+  await checkRunFiles({
+    outputs: [
+      fileOutput(flags.out, 'the sensitivity (--out)'),
+      fileOutput(flags.neuronOut, 'the neuron sensitivity (--neuron-out)'),
+      stateOutput(flags.stateOut, 'the state (--state-out)'),
+      stateOutput(flags.checkpoint, 'the checkpoint (--checkpoint)'),
+    ],
+    inputs,
+  });
 }
 
 interface SensitivityFlags extends OutputFlags, RuntimeFlags {
@@ -118,7 +125,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
   if (flags.train === undefined) throw new UsageError("required option '--train <dataset>' not specified");
   if (flags.shard !== undefined && flags.stateOut === undefined) throw new UsageError('--shard needs --state-out: a shard\'s --out alone covers part of the training set and could never be merged');
   const shard = resolveShard(io, flags);
-  await checkOutputs(flags);
+  await checkOutputs(flags, [...modelInputs([flags.model]), ...dataInputs(flags)]);
   const quiet = flags.quiet === true;
   const info = infoWriter(io, quiet);
   await withModel(flags.model, info, async (model) => {
@@ -173,7 +180,7 @@ function registerMerge(parent: Command, context: CommandContext): void {
     .option('-q, --quiet', 'no info lines on stderr')
     .addHelpText('after', '\nExample:\n  opnp sensitivity merge part1.npy part2.npy --out sens.npy --neuron-out neuron.npy --state-out all.npy')
     .action(async (states: string[], flags: OutputFlags & { quiet?: boolean; allowPartial?: boolean }) => {
-      await checkOutputs(flags);
+      await checkOutputs(flags, states.flatMap((path) => [{ path, what: `the state ${path}` }, { path: sidecarPath(path), what: `the sidecar of the state ${path}` }]));
       const merged = await mergeStates(states, { allowPartial: flags.allowPartial === true });
       if (flags.stateOut !== undefined) await writeStateFile(flags.stateOut, merged.state, merged.provenance);
       if (flags.out !== undefined || flags.neuronOut !== undefined) {

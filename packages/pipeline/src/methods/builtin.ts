@@ -53,6 +53,7 @@ import {
 } from '@opnp/core';
 import { odinMethod } from './odin.js';
 import { openood } from './openood.js';
+import { COUNT_RANGE, NON_NEGATIVE_RANGE, PERCENT_RANGE, POSITIVE_RANGE } from './option-ranges.js';
 import { methodKernel, type HeadDims, type MethodContext, type MethodDefinition, type MethodSearchSpace, type OpnpState, type Scorer, type SharedFits } from './registry.js';
 import { atTemperature } from './temperature.js';
 import { weboMethod } from './webo.js';
@@ -110,6 +111,7 @@ function prunedReact(mode: PruningMode, description: string, method: string): Me
     description,
     needs: { opnp: true, fit: true },
     defaults: { reactPercentile: 90 },
+    ranges: { reactPercentile: PERCENT_RANGE },
     create: (c, o, shared) => {
       const head = prunedOf(c, shared, mode, method);
       const clip = clipOf(c, shared, o.reactPercentile);
@@ -124,6 +126,7 @@ function ashMethod(variant: AshVariant): MethodDefinition<{ percentile: number }
   return {
     description: `ASH-${variant.toUpperCase()}: activation shaping, then energy`,
     defaults: { percentile: 90 },
+    ranges: { percentile: PERCENT_RANGE },
     search: { grid: { percentile: SHAPING_PERCENTILES }, source: openood('ash', 'percentile_list'), labels: { percentile: 'p' } },
     create: (c, o) => composed(c, { head: c.head, transform: { kind: 'ash', variant, percentile: o.percentile } }),
   };
@@ -133,6 +136,7 @@ const react: MethodDefinition<{ percentile: number }> = {
   description: 'ReAct: energy after clipping features at a training percentile',
   needs: { fit: true },
   defaults: { percentile: 90 },
+  ranges: { percentile: PERCENT_RANGE },
   search: reactSearch,
   create: (c, o, shared) => {
     const clip = clipOf(c, shared, o.percentile);
@@ -144,6 +148,7 @@ const dice: MethodDefinition<{ percentile: number }> = {
   description: 'DICE: energy of the contribution-sparsified head',
   needs: { fit: true },
   defaults: { percentile: 90 },
+  ranges: { percentile: PERCENT_RANGE },
   search: { grid: { percentile: DICE_PERCENTILES }, source: 'ours (OpenOOD v1.5 does not search DICE): 10, 30, 50, 70, 90', labels: { percentile: 'p' } },
   create: (c, o, shared) => {
     const head = diceOf(c, shared, o.percentile);
@@ -155,6 +160,7 @@ const diceReact: MethodDefinition<{ percentile: number; reactPercentile: number 
   description: 'DICE head after ReAct clipping',
   needs: { fit: true },
   defaults: { percentile: 90, reactPercentile: 90 },
+  ranges: { percentile: PERCENT_RANGE, reactPercentile: PERCENT_RANGE },
   search: {
     grid: { percentile: DICE_PERCENTILES, reactPercentile: REACT_PERCENTILES },
     source: `DICE as dice; ReAct as ${openood('react', 'percentile_list')}`,
@@ -185,6 +191,7 @@ function vimModelOf(c: MethodContext, shared: SharedFits, given: number | undefi
 const scale: MethodDefinition<{ percentile: number }> = {
   description: 'SCALE',
   defaults: { percentile: 85 },
+  ranges: { percentile: PERCENT_RANGE },
   search: { grid: { percentile: SHAPING_PERCENTILES }, source: openood('scale', 'percentile_list'), labels: { percentile: 'p' } },
   create: (c, o) => composed(c, { head: c.head, transform: { kind: 'scale', percentile: o.percentile } }),
 };
@@ -199,6 +206,7 @@ function genMs(C: number): number[] {
 const genMethod: MethodDefinition<{ gamma: number; M: number }> = {
   description: 'GEN: negated generalised entropy of the top-M softmax probabilities',
   defaults: { gamma: 0.1, M: 100 },
+  ranges: { gamma: POSITIVE_RANGE, M: COUNT_RANGE },
   search: { grid: (c) => ({ gamma: [0.01, 0.1, 0.5, 1, 2, 5, 10], M: genMs(c.head.weight.rows) }), source: openood('gen', 'gamma_list, M_list'), labels: { gamma: 'gamma', M: 'M' } },
   create: (_c, o) => (_h, f) => gen(f, { gamma: o.gamma, M: o.M }),
 };
@@ -206,6 +214,7 @@ const genMethod: MethodDefinition<{ gamma: number; M: number }> = {
 /** ViM's and Residual's `dim`: absent by default, then the official default for D (`defaultVimDim`). */
 const VIM_DIM = {
   optional: { dim: 'number' },
+  ranges: { dim: COUNT_RANGE },
   resolve: (o: { dim?: number }, head: HeadDims) => ({ ...o, dim: o.dim ?? defaultVimDim(head.features) }),
 } as const;
 
@@ -227,6 +236,7 @@ const mahalanobis: MethodDefinition<{ relativeTolerance: number }> = {
   description: 'Mahalanobis distance to the nearest class mean (shared covariance)',
   needs: { fit: true, labels: true },
   defaults: { relativeTolerance: 1e-6 },
+  ranges: { relativeTolerance: { min: 0, max: 1, maxExclusive: true } },
   create: (c, o) => {
     const model = fitMahalanobis(c.fitFeatures, c.fitLabels, c.head.weight.rows, { relativeTolerance: o.relativeTolerance, allowEmptyClasses: true });
     return (h) => mahalanobisScore(model, h);
@@ -240,6 +250,7 @@ const knn: MethodDefinition<{ k: number }> = {
   description: 'KNN: distance to the k-th nearest normalised training feature (its own training subset, knnFitSamples)',
   needs: { knnFit: true },
   defaults: { k: 50 },
+  ranges: { k: COUNT_RANGE },
   // k above the fit rows would all score like k = rows: only the values the KNN subset can take are tried.
   search: { grid: (c) => ({ k: [50, 100, 200, 500, 1000].filter((k) => k <= knnFeaturesOf(c).rows) }), source: openood('knn', 'K_list'), labels: { k: 'k' } },
   create: (c, o, shared) => {
@@ -299,6 +310,7 @@ const rmds: MethodDefinition<{ relativeTolerance: number }> = {
   description: 'RMDS: class-conditional minus background Mahalanobis distance',
   needs: { fit: true, labels: true },
   defaults: { relativeTolerance: 1e-6 },
+  ranges: { relativeTolerance: { min: 0, max: 1, maxExclusive: true } },
   create: (c, o) => {
     const model = fitRmds(c.fitFeatures, c.fitLabels, c.head.weight.rows, { relativeTolerance: o.relativeTolerance, allowEmptyClasses: true });
     return (h) => rmdsScore(model, h);
@@ -324,6 +336,7 @@ const nnguide: MethodDefinition<{ k: number; bankFraction: number; seed: number 
   description: 'NNGuide: energy times the mean top-k similarity to a bank of energy-scaled normalised training features',
   needs: { fit: true },
   defaults: { k: 10, bankFraction: 0.01, seed: 0 },
+  ranges: { k: COUNT_RANGE, bankFraction: { min: 0, max: 1, minExclusive: true }, seed: { min: 0, integer: true } },
   create: async (c, o, shared) => {
     const bank = await nnGuideBank(c, shared, o);
     const model = fitNnGuide(bank.features, bank.logits, { k: Math.min(o.k, bank.features.rows) });
@@ -335,6 +348,7 @@ const nci: MethodDefinition<{ alpha: number }> = {
   description: 'NCI: proximity to the predicted class weight direction plus alpha times the L1 norm',
   needs: { fit: true },
   defaults: { alpha: 1e-4 },
+  ranges: { alpha: NON_NEGATIVE_RANGE },
   search: { grid: { alpha: [1e-4, 1e-3, 1e-2, 0.1] }, source: openood('nci', 'alpha_list'), labels: { alpha: 'alpha' } },
   create: (c, o) => {
     const model = fitNci(c.fitFeatures, c.head);

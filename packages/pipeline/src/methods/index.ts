@@ -6,6 +6,7 @@ import { BUILTIN_METHODS } from './builtin.js';
 import { createEmptyRegistry, type MethodRegistry } from './registry.js';
 
 export { BUILTIN_METHODS, DEFAULT_METHODS } from './builtin.js';
+export { checkMethodOptionValues, describeRange, methodOptionProblem, PERCENT_RANGE, POSITIVE_RANGE, NON_NEGATIVE_RANGE, COUNT_RANGE, type OptionRange } from './option-ranges.js';
 export { fitScorers, fitScorerList, type FitProgressOptions, type ScorerToFit } from './fit-scorers.js';
 export {
   createEmptyRegistry,

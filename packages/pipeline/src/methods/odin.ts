@@ -1,6 +1,7 @@
 /**
  * The `odin` method (docs/numerics.md#odin): core's ODIN on the run's model, fed the model inputs of every batch.
  */
+import { COUNT_RANGE, NON_NEGATIVE_RANGE, POSITIVE_RANGE } from './option-ranges.js';
 import { OpnpError, assertFiniteDifferenceSize, assertOdinOptions, odin, odinModelOf, resolveOdinGradient, ODIN_FD_MAX_INPUTS } from '@opnp/core';
 import { openood } from './openood.js';
 import type { MethodDefinition } from './registry.js';
@@ -21,6 +22,7 @@ export const odinMethod: MethodDefinition<OdinOptions> = {
   description: 'ODIN: MSP at temperature T after an input step of epsilon that raises it (exact input gradients where the backend has them, else finite differences)',
   needs: { inputs: true },
   defaults: { temperature: 1000, epsilon: 0.0014, gradient: 'auto', maxFiniteDifferenceInputs: ODIN_FD_MAX_INPUTS },
+  ranges: { temperature: POSITIVE_RANGE, epsilon: NON_NEGATIVE_RANGE, maxFiniteDifferenceInputs: COUNT_RANGE },
   search: { grid: { temperature: [1, 10, 100, 1000], epsilon: [0.0014, 0.0028] }, source: openood('odin', 'temperature, noise'), labels: { temperature: 'T', epsilon: 'eps' } },
   check: ({ extractor }, o) => {
     assertOdinOptions(o.temperature, o.epsilon, o.gradient);

@@ -6,6 +6,7 @@
  * registry without touching this package.
  */
 import type { JsonValue } from '../fingerprint.js';
+import type { OptionRange } from './option-ranges.js';
 import { OpnpError, resolveGemmKernel, type FeatureExtractor, type GemmKernel, type InputBatch, type LinearHead, type Matrix, type ParameterSensitivity, type PruningPercentages } from '@opnp/core';
 
 /**
@@ -144,6 +145,11 @@ export interface MethodDefinition<O extends MethodOptions = MethodOptions> {
    * absent {@link optional} options. Reports and fingerprints record these instead of absences.
    */
   resolve?(options: O, head: HeadDims): O;
+  /**
+   * The numbers each numeric hyper-parameter may take (see `OptionRange`), checked before any data is read; options
+   * without one take any number of the right type.
+   */
+  readonly ranges?: Readonly<Record<string, OptionRange>>;
   /** The grid the baseline search tries (none: the method is never searched). */
   readonly search?: MethodSearchSpace;
   /**

@@ -4,6 +4,7 @@
  */
 import { assertTemperature, type Matrix } from '@opnp/core';
 import type { MethodDefinition } from './registry.js';
+import { POSITIVE_RANGE } from './option-ranges.js';
 
 /**
  * A score of the original logits at temperature `T` (default 1), its temperature checked before any data is read.
@@ -12,6 +13,7 @@ export function atTemperature(description: string, score: (h: Matrix, f: Matrix,
   return {
     description,
     defaults: { temperature: 1 },
+    ranges: { temperature: POSITIVE_RANGE },
     check: (_m, o) => {
       assertTemperature(o.temperature);
       return undefined;

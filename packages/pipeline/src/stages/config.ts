@@ -4,6 +4,7 @@
 import { OpnpError, assertTemperature } from '@opnp/core';
 import type { EvaluationConfig, KnnFitSamples, NamedSpec } from '../evaluation-types.js';
 import { BUILTIN_METHODS, DEFAULT_METHODS } from '../methods/builtin.js';
+import { checkMethodOptionValues } from '../methods/option-ranges.js';
 import { createEmptyRegistry, methodNeeds, resolveMethodOptions, type MethodOptionOverrides, type MethodRegistry } from '../methods/registry.js';
 import { resolveKnnFitSamples } from './fit-subsets.js';
 
@@ -85,6 +86,7 @@ export function resolveConfig(config: EvaluationConfig, options: { readonly requ
   for (const name of methods) registry.get(name);
   const methodOptions = withTemperature(registry, methods, config.methodOptions ?? {}, config.temperature);
   for (const [name, overrides] of Object.entries(methodOptions)) resolveMethodOptions(name, registry.get(name), overrides);
+  checkMethodOptionValues(registry, methodOptions); // ranges (react.percentile in [0, 100]) before any data is read
   if (config.ood.length === 0 && options.requireOod !== false) throw new OpnpError('INVALID_ARGUMENT', 'At least one OOD test set is needed');
   assertUniqueNames(config.ood, 'OOD');
   assertUniqueNames(config.valOod ?? [], 'OOD validation');

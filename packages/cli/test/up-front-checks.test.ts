@@ -1,0 +1,63 @@
+/**
+ * Mistakes found before the work, not after it: method option values out of range (naming the flag and the range),
+ * a corrupt later model of a multi-run, and interruption advice that names only flags the command has.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
+
+const POINT = ['--opnp', 'p_min=10,p_max=1,n_min=10,n_max=1'];
+const EVAL = ['eval', '--train', TRAIN, '--train-fraction', '0.05', '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT];
+
+/** Runs `args` with Ctrl-C as soon as `marker` shows on stderr (a terminal, so progress bars). */
+async function interrupted(args: string[], marker: string) {
+  const controller = new AbortController();
+  return cli(args, { signal: controller.signal, stderrTTY: true, onStderr: (t) => t.includes(marker) && controller.abort() });
+}
+
+describe('method options are checked before the model loads', () => {
+  it.each([
+    ['react.percentile=185', 'react', /^opnp: --method-option react\.percentile: expected a number in \[0, 100\], got 185/],
+    ['knn.k=2.5', 'knn', /^opnp: --method-option knn\.k: expected an integer >= 1, got 2\.5/],
+    ['mahalanobis.relativeTolerance=1', 'mahalanobis', /^opnp: --method-option mahalanobis\.relativeTolerance: expected a number in \[0, 1\), got 1/],
+    ['gen.gamma=abc', 'gen', /^opnp: --method-option gen\.gamma: expected a number > 0, got "abc"/],
+    ['odin.epsilon=-1', 'odin', /^opnp: --method-option odin\.epsilon: expected a number >= 0, got -1/],
+  ])('%s', async (option, method, message) => {
+    // A model that does not exist: the option must be refused before anything is loaded.
+    const run = await cli([...EVAL, '--model', join(tempDir(), 'absent.onnx'), '--methods', `energy,${method}`, '--method-option', option]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it('takes values in range (and ViM\'s optional dim)', async () => {
+    const run = await cli([...EVAL, '--model', MODEL, '--methods', 'energy,react,vim', '--method-option', 'react.percentile=100', '--method-option', 'vim.dim=8', '-q', '--format', 'csv']);
+    expect(run.code, run.stderr).toBe(0);
+  });
+});
+
+describe('a multi-run loads every model before run 1', () => {
+  it('a corrupt second model fails before the first run starts, naming the file', async () => {
+    const corrupt = join(tempDir(), 'corrupt.onnx');
+    writeFileSync(corrupt, Buffer.from('not an onnx model at all'));
+    const run = await cli([...EVAL, '--methods', 'energy', '--model', MODEL, '--model', corrupt]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('corrupt.onnx');
+    expect(run.stderr).not.toMatch(/run 1 of 2/);
+  });
+});
+
+describe('interrupted without a checkpoint', () => {
+  it('eval, which has --checkpoint, suggests it', async () => {
+    const run = await interrupted(['eval', '--model', MODEL, '--train', TRAIN, '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--batch-size', '50'], '/6000');
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/nothing was saved \(pass --checkpoint <file> to make the training pass resumable\)/);
+  });
+
+  it('demo, which has no --checkpoint, does not', async () => {
+    const run = await interrupted(['demo', '--quick'], '/1500');
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/nothing was saved/);
+    expect(run.stderr).not.toMatch(/--checkpoint/);
+  });
+});
