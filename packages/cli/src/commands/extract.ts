@@ -5,7 +5,7 @@
  * into per-shard files, and `opnp extract merge` joins the shards into the unsharded run's files.
  */
 import type { Command } from 'commander';
-import { assertOutputTargets, assertBatchSize, datasetInputFiles, extractFeatures, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, warmDatasetIdentity, type ExtractOutputs, type InputFile } from '@opnp/pipeline/extract';
+import { assertExtractionTargets, assertBatchSize, extractFeatures, extractionInputs, mergeFeatureShards, readAnyFeaturesMeta, shardOutputs, unshardedFileName, warmDatasetIdentity, type ExtractOutputNames, type ExtractOutputs } from '@opnp/pipeline/extract';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { checkDatasetSpec } from '../options.js';
@@ -79,22 +79,8 @@ export function registerExtract(program: Command, context: CommandContext): void
   registerExtractMerge(command, context);
 }
 
-/**
- * Checks the outputs (and the sidecar and partial files written beside them) against each other and against the
- * files the run reads, before anything is read.
- */
-async function checkTargets(outputs: ExtractOutputs, flags: { logits: string; labels: string; indices: string }, inputs: readonly InputFile[] = []): Promise<void> {
-  const features = outputs.features;
-  await assertOutputTargets(
-    [
-      { path: features, what: 'the features (--out)', companions: [`${features}.json`, `${features}.partial`, `${features}.partial.json`] },
-      outputs.logits !== undefined ? { path: outputs.logits, what: `the logits (${flags.logits})`, companions: [`${outputs.logits}.partial`, `${outputs.logits}.partial.owner.json`] } : undefined,
-      outputs.labels !== undefined ? { path: outputs.labels, what: `the labels (${flags.labels})` } : undefined,
-      outputs.indices !== undefined ? { path: outputs.indices, what: `the indices (${flags.indices})` } : undefined,
-    ],
-    inputs,
-  );
-}
+/** How the extraction's messages name its outputs: by their flags. */
+const OUTPUT_FLAGS: ExtractOutputNames = { features: '--out', logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' };
 
 async function runExtract(context: CommandContext, flags: ExtractFlags): Promise<void> {
   const { io } = context;
@@ -105,8 +91,8 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
   const info = infoWriter(io, quiet);
   const shard = resolveShard(io, flags);
   const outputs = outputsOf({ ...flags, out });
-  const inputs = [{ path: model, what: 'the model (--model)' }, ...datasetInputFiles(data, '--data'), ...(flags.labels !== undefined ? [{ path: flags.labels, what: 'the labels (--labels)' }] : [])];
-  await checkTargets(shard ? shardOutputs(outputs, shard) : outputs, { logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' }, inputs);
+  const inputs = extractionInputs(model, data, flags.labels, { model: '--model', data: '--data', labels: '--labels' });
+  await assertExtractionTargets(shard ? shardOutputs(outputs, shard) : outputs, inputs, OUTPUT_FLAGS);
   warmDatasetIdentity(data); // the data files are hashed (for the run's fingerprint) while the model loads
   await withModel(model, info, async (loaded) => {
     assertBatchSize(loaded, flags.batchSize);
@@ -168,7 +154,7 @@ function registerExtractMerge(parent: Command, context: CommandContext): void {
     .addHelpText('after', '\nExample:\n  opnp extract merge feats.shard-*-of-004.npy --out feats.npy --logits-out logits.npy\n\nRefuses missing, duplicate, unfinished or foreign shards (another model, dataset, preprocessing or outputs).')
     .action(async (shards: string[], flags: MergeFlags) => {
       const outputs = await mergeOutputs(shards[0]!, flags);
-      await checkTargets(outputs, { logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' }, shards.map((path) => ({ path, what: `the shard ${path}` })));
+      await assertExtractionTargets(outputs, shards.map((path) => ({ path, what: `the shard ${path}` })), OUTPUT_FLAGS);
       const merged = await mergeFeatureShards(shards, outputs, { restart: flags.restart === true });
       const files = Object.values(merged.files).filter((f) => f !== undefined).join(', ');
       infoWriter(context.io, flags.quiet === true)(`merged ${merged.shards} shards: ${merged.rows} x ${merged.dim} features of ${merged.samples} samples into ${files}`);
