@@ -79,7 +79,7 @@ describe('opnp export --model model.json (TensorFlow.js backend)', () => {
       { stdout: { write: () => true }, stderr: { isTTY: false, write: (s: string) => ((refused += s), true) }, env: {} },
     );
     expect(again).toBe(1);
-    expect(refused).toMatch(/^opnp: --model: .*detector\/model\.json is already an OOD detector written by opnp export \(it has an ood_score output\)/);
+    expect(refused).toMatch(/^opnp: --model: .*detector\/model\.json is an OOD detector written by opnp export \(it has an ood_score output\), not a classifier/);
     expect(refused).not.toMatch(/sensitivity/);
     const onnx = await run(demoAssetPath('mnist-cnn.onnx'), join(dir, 'detector.onnx'));
     // The same network: the same sensitivity, hence the same kept weights, and thresholds close to float rounding.
