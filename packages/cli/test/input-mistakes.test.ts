@@ -3,7 +3,7 @@
  * units, flags that contradict each other): each ends in a clear error or a warning on stderr, never in exit 0
  * with silently wrong numbers. Through the CLI on the demo's MNIST.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +50,23 @@ describe('A6. an image folder missing a class', () => {
     expect(complete.code).toBe(0);
     const accuracy = Number(/ID accuracy: ([\d.]+)%/.exec(complete.stdout)?.[1]);
     expect(accuracy).toBeGreaterThan(90);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('A6. an image folder missing a class, extracted with its labels', () => {
+  it('is refused when the labels are written (--labels-out), accepted for features only', async () => {
+    const dir = tempDir();
+    const folder = join(dir, 'digits');
+    await digitFolder(folder, 100, [7]);
+    const base = ['extract', '--model', MODEL, '--data', `folder:${folder}`, ...NORMALISE, '-q'];
+    const labelled = await cli([...base, '--out', join(dir, 'f.npy'), '--labels-out', join(dir, 'y.npy')]);
+    expect(labelled.code).toBe(1);
+    expect(labelled.stderr).toContain(`the image folder ${folder} has 9 class folders (0, 1, 2, 3, 4, 5, 6, 8, 9) but the model has 10 classes`);
+    expect(labelled.stderr).toMatch(/pass --labels <file>/);
+    expect(existsSync(join(dir, 'y.npy'))).toBe(false);
+    const featuresOnly = await cli([...base, '--out', join(dir, 'g.npy')]);
+    expect(featuresOnly.code, featuresOnly.stderr).toBe(0);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -153,3 +153,32 @@ describe('--save never deletes what opnp did not write', () => {
     expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).files.selection).toBe('selection.json');
   });
 });
+
+describe('what an input brings with it is an input too', () => {
+  it('refuses an output on the .json sidecar of cached features or on a --method-option file, before any work', async () => {
+    const dir = tempDir();
+    const features = join(dir, 'test.npy');
+    const extracted = await cli(['extract', '--model', MODEL, '--data', TEST, ...NORMALISE, '--out', features, '--logits-out', join(dir, 'test-logits.npy'), '-q']);
+    expect(extracted.code, extracted.stderr).toBe(0);
+    const sidecar = readFileSync(`${features}.json`);
+    const onSidecar = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--test', `features:${features}#logits=${join(dir, 'test-logits.npy')}`, '--test-labels', demoAssetPath('mnist-test-2500-labels-idx1-ubyte.gz'), '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--json', `${features}.json`]);
+    expect(onSidecar.code).toBe(1);
+    expect(onSidecar.stderr).toMatch(/the JSON report \(--json\) would overwrite the sidecar of the features of --test/);
+    expect(readFileSync(`${features}.json`)).toEqual(sidecar);
+    const weights = join(dir, 'w.npy');
+    writeFileSync(weights, 'weights');
+    const onOption = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--methods', 'energy,webo', '--method-option', `webo.weights=${weights}`, '--json', weights]);
+    expect(onOption.code).toBe(1);
+    expect(onOption.stderr).toMatch(/the JSON report \(--json\) would overwrite the file of --method-option webo\.weights/);
+    expect(readFileSync(weights, 'utf8')).toBe('weights');
+  });
+
+  it('refuses a results folder inside an image-folder dataset (it would become a class folder)', async () => {
+    const images = join(tempDir(), 'images');
+    mkdirSync(join(images, 'a'), { recursive: true });
+    const run = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--test', TEST, '--ood', `f=folder:${images}`, ...NORMALISE, ...POINT, '--save', join(images, 'results')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the results folder \(--save\) would be written inside the dataset \(--ood f\)/);
+    expect(readdirSync(images)).toEqual(['a']);
+  });
+});

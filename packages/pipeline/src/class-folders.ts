@@ -29,7 +29,7 @@ export function assertFolderClasses(dataset: Dataset, modelClasses: number, labe
   if (!FOLDER_LABELLED.has(dataset.format) || dataset.classes === undefined || dataset.classes === modelClasses) return;
   const names = dataset.classNames ?? [];
   const found = names.length > 0 ? ` (${listNames(names)})` : '';
-  throw new OpnpError('SHAPE_MISMATCH', `The image folder ${dataset.source} has ${dataset.classes} class folders${found} but the model has ${modelClasses} classes: labels are positions in the sorted folder names, so with a class missing every later label would be wrong`, {
+  throw new OpnpError('SHAPE_MISMATCH', `The image folder ${dataset.source} has ${dataset.classes} class folders${found} but the model has ${modelClasses} classes: labels are positions in the sorted folder names, so with a class folder missing or extra the labels would not be the model's classes`, {
     hint: `Give every class of the model its folder (in the model's class order when sorted), or pass ${labelsOption} <file> with the labels`,
   });
 }

@@ -44,6 +44,11 @@ export interface ExtractOptions {
   /** A dataset spec (or `features:` / `noise:`). */
   readonly data: string;
   readonly labelsFile?: string;
+  /**
+   * What messages call `labelsFile` (default `labelsFile`, e.g. `--labels`): with `outputs.labels`, an image folder
+   * whose class count is not the model's is refused unless a labels file is given (its labels would be shifted).
+   */
+  readonly labelsFileName?: string;
   readonly preprocess?: PreprocessOptions;
   /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
   readonly preprocessNames?: PreprocessOptionNames;
@@ -248,6 +253,7 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     ...(options.preprocess ? { preprocess: options.preprocess } : {}),
     ...(options.preprocessNames ? { preprocessNames: options.preprocessNames } : {}),
     ...(options.labelsFile !== undefined ? { labelsFile: options.labelsFile } : {}),
+    ...(options.outputs.labels !== undefined ? { classCheck: { labelsOption: options.labelsFileName ?? 'labelsFile' } } : {}),
     ...(options.imageWorkers !== undefined ? { imageWorkers: options.imageWorkers } : {}),
   });
   // The fingerprint is the unsharded run's (its outputs); a shard writes its own files and records the shard apart.

@@ -34,9 +34,21 @@ export async function identityOf(path: string): Promise<string> {
 }
 
 /** The run's inputs by {@link identityOf}. */
+/**
+ * The inputs by identity, each `.npy` input with its `.json` sidecar (cached features, sensitivity states and shards
+ * are read with it), so no output lands on the sidecar of an input either.
+ */
 async function inputsByIdentity(inputs: readonly (InputFile | undefined)[]): Promise<Map<string, InputFile>> {
   const byIdentity = new Map<string, InputFile>();
-  for (const input of inputs) if (input) byIdentity.set(await identityOf(input.path), input);
+  for (const input of inputs) {
+    if (!input) continue;
+    byIdentity.set(await identityOf(input.path), input);
+    if (input.path.endsWith('.npy')) {
+      const sidecar = `${input.path}.json`;
+      const key = await identityOf(sidecar);
+      if (!byIdentity.has(key)) byIdentity.set(key, { path: sidecar, what: `the sidecar of ${input.what}` });
+    }
+  }
   return byIdentity;
 }
 

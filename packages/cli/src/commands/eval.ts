@@ -17,7 +17,7 @@ import { withModel, type RuntimeFlags } from '../model.js';
 import { distinctModels } from '../flag-warnings.js';
 import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
-import { checkRunFiles, dataInputs, fileInput, fileOutput, modelInputs, resultsFolder, stateOutput } from './run-files.js';
+import { checkRunFiles, dataInputs, fileInput, fileOutput, methodOptionInputs, modelInputs, resultsFolder, stateOutput } from './run-files.js';
 import type { TableFormat } from '../format/results-table.js';
 
 interface EvalFlags extends RuntimeFlags {
@@ -203,7 +203,7 @@ function evalFiles(flags: EvalFlags, shard: ShardInfo | undefined): RunFiles {
       stateOutput(flags.checkpoint, 'the checkpoint (--checkpoint)'),
     ],
     folders: [resultsFolder(flags.save)],
-    inputs: [...modelInputs(flags.model), ...dataInputs(flags), fileInput(flags.sensitivityState, 'the sensitivity state (--sensitivity-state)')],
+    inputs: [...modelInputs(flags.model), ...dataInputs(flags), ...methodOptionInputs(flags.methodOption), fileInput(flags.sensitivityState, 'the sensitivity state (--sensitivity-state)')],
   };
 }
 

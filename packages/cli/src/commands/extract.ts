@@ -101,6 +101,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       data,
       ...(shard ? { shard } : {}),
       ...(flags.labels !== undefined ? { labelsFile: flags.labels } : {}),
+      labelsFileName: '--labels',
       ...preprocessArguments(flags),
       outputs,
       batchSize: flags.batchSize,

@@ -3,6 +3,7 @@
  * writes files declares its outputs and every input here (the model, each dataset flag's files, labels files,
  * states), so no output can land on an input, on another output, or inside a folder that is replaced.
  */
+import { statSync } from 'node:fs';
 import { assertRunFiles, datasetInputFiles, sidecarPath, type OutputFolder, type OutputTarget, type RunFiles, type RunInput } from '@opnp/pipeline';
 import { parseValOod } from './data-options.js';
 
@@ -53,8 +54,40 @@ function specOf(value: string): string | undefined {
   return at > 0 ? value.slice(at + 1) : undefined;
 }
 
-/** Every file the data flags read: each dataset's files and labels files, cached features and logits. */
+/** Whether `path` is an existing folder (an image-folder dataset: no output may be written inside it). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The files named by `--method-option name.key=<file>` values (e.g. `webo.weights=w.npy`): a value that names an
+ * existing file is read by the method, so no output may overwrite it.
+ */
+export function methodOptionInputs(values: readonly string[] | undefined): RunInput[] {
+  return (values ?? []).flatMap((value) => {
+    const at = value.indexOf('=');
+    const path = at > 0 ? value.slice(at + 1) : '';
+    try {
+      return path !== '' && statSync(path).isFile() ? [{ path, what: `the file of --method-option ${value.slice(0, at)}` }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Every file the data flags read: each dataset's files and labels files, cached features and logits; a dataset that
+ * is a folder is marked as one, so no output is written inside it.
+ */
 export function dataInputs(flags: DataInputFlags): RunInput[] {
+  return dataFiles(flags).map((input) => (isFolder(input.path) ? { ...input, folder: true } : input));
+}
+
+function dataFiles(flags: DataInputFlags): RunInput[] {
   const named = (values: readonly string[] | undefined, flag: string) => (values ?? []).flatMap((v) => {
     const spec = specOf(v);
     return spec === undefined ? [] : datasetInputFiles(spec, `${flag} ${v.slice(0, v.indexOf('='))}`);
