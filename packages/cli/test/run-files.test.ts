@@ -3,7 +3,7 @@
  * everything inside it) before any work: an ordinary mistake ends in a clear error naming both paths, never in
  * exit 0 with an overwritten model, data or labels file, or a deleted folder.
  */
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -180,5 +180,19 @@ describe('what an input brings with it is an input too', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/the results folder \(--save\) would be written inside the dataset \(--ood f\)/);
     expect(readdirSync(images)).toEqual(['a']);
+  });
+});
+
+describe('"-" is standard output only where an output can go there', () => {
+  it.each([
+    ['sensitivity', ['sensitivity', '--model', MODEL, '--train', TRAIN, '--out', '-'], 'the sensitivity \\(--out\\)'],
+    ['extract', ['extract', '--model', MODEL, '--data', TEST, '--out', '-'], 'the features \\(--out\\)'],
+    ['export', ['export', '--model', MODEL, '--train', TRAIN, ...POINT, '--out', '-'], 'the detector \\(--out\\)'],
+    ['report', ['report', demoAssetPath('.'), '--out', '-'], 'the report \\(--out\\)'],
+  ])('%s --out - is refused before any work, and no file named - appears', async (_name, args, what) => {
+    const run = await cli(args as string[]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`${what} cannot be written to standard output \\("-"\\): it is a file`));
+    expect(existsSync(join(process.cwd(), '-'))).toBe(false);
   });
 });

@@ -52,6 +52,11 @@ async function inputsByIdentity(inputs: readonly (InputFile | undefined)[]): Pro
   return byIdentity;
 }
 
+/** `-` given for an output that is a file (only some outputs, such as JSON reports, may go to standard output). */
+function standardOutputError(what: string): OpnpError {
+  return new OpnpError('INVALID_ARGUMENT', `${what} cannot be written to standard output ("-"): it is a file`, { hint: 'Give a file name (./- if you really mean a file named -)' });
+}
+
 function overwriteError(what: string, input: InputFile, path: string): OpnpError {
   return new OpnpError('INVALID_ARGUMENT', `${what} would overwrite ${input.what}: ${path}`, { file: path, hint: 'Choose another output file name' });
 }
@@ -94,6 +99,7 @@ export async function assertOutputTargets(targets: readonly (OutputTarget | unde
   for (const target of targets) {
     if (!target) continue;
     const files = [{ path: target.path, what: target.what, companion: false }, ...(target.companions ?? []).map((path) => ({ path, what: `a file ${target.what} writes beside it`, companion: true }))];
+    if (target.path === '-') throw standardOutputError(target.what);
     for (const { path, what, companion } of files) {
       const key = await identityOf(path);
       const input = readers.get(key);
@@ -126,6 +132,7 @@ export async function assertNotAnInput(target: OutputTarget, inputs: readonly (I
  * @throws OpnpError `IO_ERROR` naming the path
  */
 export async function assertParentFolder(path: string, what: string): Promise<void> {
+  if (path === '-') throw standardOutputError(what);
   const folder = dirname(resolve(path));
   const parent = await statOrUndefined(folder);
   if (!parent?.isDirectory()) throw new OpnpError('IO_ERROR', `Cannot write ${what} to ${path}: folder ${folder} does not exist`, { file: path, hint: 'Create the folder first or fix the path' });

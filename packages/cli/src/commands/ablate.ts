@@ -17,7 +17,7 @@ import { parseNumberList, parseOpnpPercentages, splitList } from '../options.js'
 import { didYouMean } from '../suggest.js';
 import { addDataOptions, addValidationOptions, dataConfig, type DataFlags } from './data-options.js';
 import { parseRecipe } from './report.js';
-import { checkRunFiles, dataInputs, fileOutput, modelInputs } from './run-files.js';
+import { checkRunFiles, dataInputs, fileOrStdout, fileOutput, modelInputs } from './run-files.js';
 import { addFlagWarnings, addPreprocessOptions, addRunOptions, infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
 
 interface AblateFlags extends RuntimeFlags, DataFlags {
@@ -73,7 +73,7 @@ async function checkFlags(definition: AblationDefinition, flags: AblateFlags): P
   if (flags.json === '-' && flags.csv === '-') throw flagError('--csv', 'only one of --json and --csv can go to stdout ("-")');
   if (flags.figure !== undefined && !/\.(svg|png)$/i.test(flags.figure)) throw flagError('--figure', `expected a file name ending in .svg or .png, got "${flags.figure}"`);
   await checkRunFiles({
-    outputs: [fileOutput(flags.json, 'the JSON (--json)'), fileOutput(flags.csv, 'the CSV (--csv)'), fileOutput(flags.figure, 'the figure (--figure)')],
+    outputs: [fileOrStdout(flags.json, 'the JSON (--json)'), fileOrStdout(flags.csv, 'the CSV (--csv)'), fileOutput(flags.figure, 'the figure (--figure)')],
     inputs: [...modelInputs([flags.model]), ...dataInputs(flags)],
   });
 }

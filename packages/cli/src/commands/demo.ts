@@ -10,7 +10,7 @@ import { parseOpnpPercentages } from '../options.js';
 import { withModel } from '../model.js';
 import { infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
-import { checkRunFiles, fileOutput, resultsFolder } from './run-files.js';
+import { checkRunFiles, fileOrStdout, resultsFolder } from './run-files.js';
 import type { TableFormat } from '../format/results-table.js';
 import { writeLine } from '../io.js';
 
@@ -90,7 +90,7 @@ export function registerDemo(program: Command, context: CommandContext): void {
       const started = performance.now();
       const config = demoConfig({ ...(flags.quick ? { quick: true } : {}), ...(flags.methods ? { methods: flags.methods } : {}), ...(flags.opnp ? { percentages: flags.opnp } : {}) });
       // The demo's own model and data are inputs too: --json must not overwrite the shipped assets.
-      await checkRunFiles({ outputs: [fileOutput(flags.json, 'the JSON report (--json)')], folders: [resultsFolder(flags.save)], inputs: [{ path: config.model, what: 'the demo\'s model' }, ...[config.train, config.test, ...config.ood.map((o) => o.spec), ...(config.valOod ?? []).map((o) => o.spec)].flatMap((spec) => datasetInputFiles(spec, 'opnp demo'))] });
+      await checkRunFiles({ outputs: [fileOrStdout(flags.json, 'the JSON report (--json)')], folders: [resultsFolder(flags.save)], inputs: [{ path: config.model, what: 'the demo\'s model' }, ...[config.train, config.test, ...config.ood.map((o) => o.spec), ...(config.valOod ?? []).map((o) => o.spec)].flatMap((spec) => datasetInputFiles(spec, 'opnp demo'))] });
       await withModel(config.model, info, async (model) => {
         const { report, artifacts } = await evaluate({
           ...config,

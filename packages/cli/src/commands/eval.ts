@@ -17,7 +17,7 @@ import { withModel, type RuntimeFlags } from '../model.js';
 import { distinctModels } from '../flag-warnings.js';
 import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
-import { checkRunFiles, dataInputs, fileInput, fileOutput, methodOptionInputs, modelInputs, resultsFolder, stateOutput } from './run-files.js';
+import { checkRunFiles, dataInputs, fileInput, fileOrStdout, fileOutput, methodOptionInputs, modelInputs, resultsFolder, stateOutput } from './run-files.js';
 import type { TableFormat } from '../format/results-table.js';
 
 interface EvalFlags extends RuntimeFlags {
@@ -199,7 +199,7 @@ function evalFiles(flags: EvalFlags, shard: ShardInfo | undefined): RunFiles {
       fileOutput(scores?.scores, 'the shard\'s scores (--scores-out)'),
       fileOutput(scores?.sidecar, 'the shard\'s sidecar'),
       fileOutput(scores?.sensitivity, 'the shard\'s sensitivity'),
-      fileOutput(flags.json, 'the JSON report (--json)'),
+      fileOrStdout(flags.json, 'the JSON report (--json)'),
       stateOutput(flags.checkpoint, 'the checkpoint (--checkpoint)'),
     ],
     folders: [resultsFolder(flags.save)],
@@ -325,7 +325,7 @@ function registerEvalMerge(parent: Command, context: CommandContext): void {
     .action(async (shards: string[], flags: EvalMergeFlags, command: Command) => {
       const { io } = context;
       assertStdoutFormat(command, flags);
-      await checkRunFiles({ outputs: [fileOutput(flags.json, 'the JSON report (--json)')], folders: [resultsFolder(flags.save)], inputs: shards.flatMap(shardInputs) });
+      await checkRunFiles({ outputs: [fileOrStdout(flags.json, 'the JSON report (--json)')], folders: [resultsFolder(flags.save)], inputs: shards.flatMap(shardInputs) });
       const info = infoWriter(io, flags.quiet === true || flags.json === '-');
       const { report, artifacts, shards: count } = await mergeEvalShards(shards);
       if (flags.save !== undefined && !artifacts) throw new UsageError('--save: the shards hold no figure inputs (no OPNP method ran, so no OPNP point was determined)');

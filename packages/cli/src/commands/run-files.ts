@@ -17,10 +17,15 @@ export function fileInput(path: string | undefined, what: string): RunInput | un
   return path === undefined ? undefined : { path, what };
 }
 
-/** An output file (none when the flag was not given or is `-`, standard output). */
+/** An output file (none when the flag was not given); `-` is refused by the check, as these outputs are files. */
 export function fileOutput(path: string | undefined, what: string, companions?: readonly string[]): OutputTarget | undefined {
-  if (path === undefined || path === '-') return undefined;
+  if (path === undefined) return undefined;
   return { path, what, ...(companions ? { companions } : {}) };
+}
+
+/** An output that may go to standard output: a file, or none when the flag was not given or is `-`. */
+export function fileOrStdout(path: string | undefined, what: string): OutputTarget | undefined {
+  return path === '-' ? undefined : fileOutput(path, what);
 }
 
 /** A sensitivity state file (`--state-out`, `--checkpoint`): the sums and their `.json` sidecar. */
