@@ -196,3 +196,14 @@ describe('"-" is standard output only where an output can go there', () => {
     expect(existsSync(join(process.cwd(), '-'))).toBe(false);
   });
 });
+
+describe('a folder output on an existing file', () => {
+  it('report --out <file> is refused before any work, naming it', async () => {
+    const file = join(tempDir(), 'afile');
+    writeFileSync(file, 'mine');
+    const run = await cli(['report', demoAssetPath('.'), '--out', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the report \(--out\) is a folder, but .*afile is a file/);
+    expect(readFileSync(file, 'utf8')).toBe('mine');
+  });
+});

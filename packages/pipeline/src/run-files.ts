@@ -4,6 +4,7 @@
  * write two outputs to one file, write into a folder it reads, or replace a folder holding its own inputs or other
  * outputs. A mistake then fails in a second, and never ends in a partial or mixed output.
  */
+import { stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { OpnpError } from '@opnp/core/base';
 import { assertNotAnInput, assertOutputTargets, assertParentFolder, identityOf, type InputFile, type OutputTarget } from './paths.js';
@@ -69,6 +70,15 @@ function insideInputError(input: NamedPath, output: NamedPath): OpnpError {
   return new OpnpError('INVALID_ARGUMENT', `${output.what} would be written inside ${input.what}: ${output.path}`, { file: output.path, hint: `Write it outside ${input.path}` });
 }
 
+/** A folder files are written into: absent (created) under a writable folder, or an existing folder, not a file. */
+async function assertIntoFolder(folder: OutputFolder): Promise<void> {
+  await assertParentFolder(folder.path, folder.what);
+  const existing = await stat(folder.path).catch(() => undefined);
+  if (existing !== undefined && !existing.isDirectory()) {
+    throw new OpnpError('INVALID_ARGUMENT', `${folder.what} is a folder, but ${folder.path} is a file`, { file: folder.path, hint: 'Give a folder name (it is created when absent)' });
+  }
+}
+
 /**
  * Checks every path of a run before any work (see the module comment): the output files as
  * {@link assertOutputTargets} does (writable, distinct, none an input), each output folder (not an input; a results
@@ -88,7 +98,7 @@ export async function assertRunFiles(files: RunFiles): Promise<void> {
     if (folder.kind === 'results') {
       await assertNoneInside(folder, [...inputs, ...written.filter((w) => w !== folder)], (inner) => insideResultsError(folder, inner));
       await assertResultsTarget(folder.path, folder.what);
-    } else await assertParentFolder(folder.path, folder.what);
+    } else await assertIntoFolder(folder);
   }
   for (const input of inputs.filter((i) => i.folder === true)) await assertNoneInside(input, written, (output) => insideInputError(input, output));
 }
