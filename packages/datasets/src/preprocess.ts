@@ -154,7 +154,7 @@ function perChannel(field: 'mean' | 'std', value: number | readonly number[] | u
   }
   for (let c = 0; c < channels; c++) {
     const v = values.length === 1 ? values[0]! : values[c]!;
-    if (!Number.isFinite(v) || (field === 'std' && !(v > 0))) throw argumentError(`${label(field)} values must be finite${field === 'std' ? ' and positive (standard deviations)' : ''}`, { actual: values });
+    if (!Number.isFinite(v) || (field === 'std' && v === 0)) throw argumentError(`${label(field)} values must be finite${field === 'std' ? ' and non-zero' : ''}`, { actual: values });
     out[c] = v;
   }
   return out;

@@ -22,8 +22,8 @@ function sizeOf(v: unknown): number | [number, number] | undefined {
   return undefined;
 }
 
-function valuesOf(v: unknown, positive: boolean): number | number[] | undefined {
-  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && !(positive && !(x > 0));
+function valuesOf(v: unknown, nonZero: boolean): number | number[] | undefined {
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && !(nonZero && x === 0);
   if (ok(v)) return v;
   if (Array.isArray(v) && v.length > 0 && v.every(ok)) return v.slice();
   return undefined;
@@ -38,7 +38,7 @@ const CHECKS: Record<Field, { expected: string; check: (v: unknown) => unknown }
   kernel: { expected: 'a kernel name', check: (v) => (typeof v === 'string' && v.length > 0 ? v : undefined) },
   scale: { expected: 'a finite number', check: (v) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined) },
   mean: { expected: 'a finite number or a non-empty list of them', check: (v) => valuesOf(v, false) },
-  std: { expected: 'a finite positive number or a non-empty list of them (standard deviations)', check: (v) => valuesOf(v, true) },
+  std: { expected: 'a finite non-zero number or a non-empty list of them', check: (v) => valuesOf(v, true) },
 };
 
 /**
