@@ -18,7 +18,7 @@ import { assertIntegerInRange, assertNoNaN, hasNonFinite } from './validate.js';
  * a JSON round trip breaks it (the scoring functions then throw `INVALID_ARGUMENT`; fit it again instead).
  */
 export interface KnnModel {
-  /** Neighbour rank `k` (1 = nearest). */
+  /** Neighbour rank `k` (1 = nearest), at most `train.rows` (the scoring functions refuse a larger one; no cap). */
   readonly k: number;
   /** Normalised training features `Z [N_train, D]` (float32; all-zero rows stay zero). */
   readonly train: Matrix;
@@ -177,10 +177,8 @@ function assertKnnModel(model: KnnModel): void {
  */
 function assertKnnRank(k: number, rows: number): void {
   if (k >= 1 && k <= rows) return;
-  throw new OpnpError('INVALID_ARGUMENT', `KNN k is ${k} but the model has ${rows} training row${rows === 1 ? '' : 's'}: there is no ${k}-th nearest neighbour`, {
-    expected: `an integer in [1, ${rows}]`,
-    actual: k,
-    hint: 'Lower k, or fit the model on more training features',
+  throw new OpnpError('INVALID_ARGUMENT', `KNN k is ${k} but the model has ${rows} training row${rows === 1 ? '' : 's'}: k must be from 1 to the number of training rows`, {
+    hint: `Set k from 1 to ${rows}, or fit the model on more training features`,
   });
 }
 
