@@ -4,7 +4,7 @@
 import { OpnpError } from '@opnp/core/base';
 import type { PruningPercentages } from '@opnp/core';
 import { DATASET_FORMATS } from '@opnp/datasets';
-import { flagError } from './errors.js';
+import { flagError, UsageError } from './errors.js';
 import { didYouMean } from './suggest.js';
 
 /** `--flag: expected one of a, b, got "x"`, with the nearest choices: `; did you mean a?`. */
@@ -162,20 +162,40 @@ export function parseShard(text: string): { index: number; count: number } {
 
 export { collect } from './collect.js';
 
+type MethodOptionValue = number | string | boolean;
+
+/**
+ * Sets `out[method][key]`, refusing a second, different value of the same option (a usage error naming both, as
+ * for any single-value flag given twice: the last one winning silently would run with a value the user did not
+ * notice); the same value again is harmless. `given` records how each option was written, for the message.
+ */
+function setMethodOption(out: Record<string, Record<string, MethodOptionValue>>, given: Map<string, string>, option: { method: string; key: string; value: MethodOptionValue; text: string }): void {
+  const { method, key, value, text } = option;
+  const name = `${method}.${key}`;
+  const previous = out[method]?.[key];
+  if (previous !== undefined && previous !== value) {
+    throw new UsageError(`--method-option ${name} is given twice with different values ('${given.get(name)!}', then '${text}'): give it once`);
+  }
+  (out[method] ??= {})[key] = value;
+  if (!given.has(name)) given.set(name, text);
+}
+
 /**
  * `--method-option react.percentile=85` (repeatable) as per-method overrides; numbers and `true`/`false`
- * are parsed, anything else stays a string. `--knn-k <n>` is `knn.k=<n>`. Unknown methods and options are
- * refused before the model loads, with the nearest ones (`checkMethodOptions` of methods.ts).
+ * are parsed, anything else stays a string. `--knn-k <n>` is `knn.k=<n>`. An option given twice with different
+ * values (`knn.k=5` and `--knn-k 10` included) is a usage error; the same value twice is accepted. Unknown methods
+ * and options are refused before the model loads, with the nearest ones (`checkMethodOptions` of methods.ts).
  */
-export function parseMethodOptions(values: readonly string[], knnK?: number): Record<string, Record<string, number | string | boolean>> {
-  const out: Record<string, Record<string, number | string | boolean>> = {};
+export function parseMethodOptions(values: readonly string[], knnK?: number): Record<string, Record<string, MethodOptionValue>> {
+  const out: Record<string, Record<string, MethodOptionValue>> = {};
+  const given = new Map<string, string>();
   for (const text of values) {
     const m = /^\s*([a-z0-9][a-z0-9+_.-]*?)\.([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$/.exec(text);
     if (!m) throw flagError('--method-option', `expected <method>.<option>=<value>, e.g. react.percentile=85, got "${text}"`);
     const [, method, key, raw] = m as unknown as [string, string, string, string];
     const value = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
-    (out[method] ??= {})[key] = value;
+    setMethodOption(out, given, { method, key, value, text: text.trim() });
   }
-  if (knnK !== undefined) (out.knn ??= {}).k = knnK;
+  if (knnK !== undefined) setMethodOption(out, given, { method: 'knn', key: 'k', value: knnK, text: `--knn-k ${knnK}` });
   return out;
 }

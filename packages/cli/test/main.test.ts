@@ -247,6 +247,15 @@ describe('combinations that were silently accepted are refused', () => {
       [['extract', '--model', MISSING_MODEL, '--data', 'd', '--out', 'a.npy', '--out', 'b.npy'], "opnp: --out is given twice ('a.npy', then 'b.npy'): give it once (see opnp extract --help)\n"],
       [['eval', '--batch-size=8', '--model', MISSING_MODEL, '--batch-size', '16'], "opnp: --batch-size is given twice ('8', then '16'): give it once (see opnp eval --help)\n"],
       [['demo', '--json', '-', '--json', 'x.json'], "opnp: --json is given twice ('-', then 'x.json'): give it once (see opnp demo --help)\n"],
+      // The same method option twice with different values: a repeatable flag, one value per method option.
+      [
+        ['eval', '--model', MISSING_MODEL, '--train', 't', '--test', 't', '--ood', 'o=x', '--method-option', 'react.percentile=80', '--method-option', 'react.percentile=90'],
+        "opnp: --method-option react.percentile is given twice with different values ('react.percentile=80', then 'react.percentile=90'): give it once (see opnp eval --help)\n",
+      ],
+      [
+        ['eval', '--model', MISSING_MODEL, '--train', 't', '--test', 't', '--ood', 'o=x', '--method-option', 'knn.k=5', '--knn-k', '10'],
+        "opnp: --method-option knn.k is given twice with different values ('knn.k=5', then '--knn-k 10'): give it once (see opnp eval --help)\n",
+      ],
     ];
     for (const [args, stderr] of cases) {
       const run = await cli(args);
@@ -257,6 +266,7 @@ describe('combinations that were silently accepted are refused', () => {
     const passing = [
       ['extract', '--model', MISSING_MODEL, '--data', 'd', '--out', 'a.npy', '--out=a.npy', '-q', '--quiet'],
       ['eval', '--model', MISSING_MODEL, '--model', '/nonexistent/n.onnx', '--train', 't', '--test', 't', '--ood', 'a=x', '--ood', 'b=y', '--val-ood', 'v', '--val-ood', 'w', '--method-option', 'react.percentile=85', '--method-option', 'knn.k=10', '--execution-provider', 'cpu', '--execution-provider', 'cuda'],
+      ['eval', '--model', MISSING_MODEL, '--train', 't', '--test', 't', '--ood', 'o=x', '--method-option', 'react.percentile=85', '--method-option', 'react.percentile=85.0', '--method-option', 'knn.k=10', '--knn-k', '10'],
     ];
     for (const args of passing) {
       const run = await cli(args);

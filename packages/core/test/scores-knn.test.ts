@@ -88,6 +88,17 @@ describe('KNN', () => {
     expect(s[2]).toBeNaN();
     expect(knnScore(model, matrix(0, 3)).length).toBe(0);
   });
+  it('refuses a model whose k was raised past its training rows (no silent cap), sync and async', async () => {
+    const train = randomMatrix(5, 3, rng(8));
+    const query = randomMatrix(2, 3, rng(9));
+    const bank = fitKnn(train, { k: 1 });
+    const refused = expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/KNN k is 6 but the model has 5 training rows.*Set k from 1 to 5, or fit the model on more training features/) });
+    expect(() => knnScore({ ...bank, k: 6 }, query)).toThrow(refused);
+    await expect(knnScoreAsync({ ...bank, k: 6 }, query)).rejects.toEqual(refused);
+    expect(() => knnScore({ ...bank, k: 0 }, query)).toThrow(/KNN k is 0/);
+    // k = rows is the farthest training row, as the brute force says.
+    expectScores(knnScore({ ...bank, k: 5 }, query), bruteKnn(train, query, 5), 1e-6);
+  });
   it('refuses a model that went through JSON, saying JSON round trips are not supported and to refit', async () => {
     const train = randomMatrix(5, 3, rng(6));
     const query = randomMatrix(2, 3, rng(7));

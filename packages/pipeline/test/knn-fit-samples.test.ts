@@ -89,6 +89,21 @@ describe('knnFitSamples', () => {
     expect('knnFit' in without.report.counts).toBe(false);
   });
 
+  it('refuses knn.k above the rows KNN searches (no silent cap to the row count), naming k, the rows and what to do', async () => {
+    const random = mulberry32(8);
+    const matrix = (rows: number): Matrix => ({ rows, cols: 128, data: Float32Array.from({ length: rows * 128 }, () => random()) });
+    const head = (await demoModel()).extractor.head;
+    const [fit, knn, test] = [matrix(6), matrix(12), matrix(4)];
+    const context = { head, fitFeatures: fit, fitLabels: new Int32Array(6).fill(-1) };
+    const scores = async (c: typeof context & { knnFitFeatures?: Matrix }, k?: number) => createScorers(createMethodRegistry(), ['knn'], c, k === undefined ? {} : { knn: { k } }).get('knn')!(test, logits(head, test));
+    const refused = (k: number, rows: number) => expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(new RegExp(`^knn\\.k is ${k} but KNN searches ${rows} training rows.*Lower knn\\.k to at most ${rows}.*--knn-fit-samples, --fit-samples or --train-fraction`)) });
+    await expect(scores(context)).rejects.toEqual(refused(50, 6)); // the default k = 50
+    await expect(scores(context, 7)).rejects.toEqual(refused(7, 6));
+    await expect(scores({ ...context, knnFitFeatures: knn }, 13)).rejects.toEqual(refused(13, 12));
+    // k = rows is allowed: the farthest training row.
+    expect(Array.from(await scores({ ...context, knnFitFeatures: knn }, 12))).toEqual(Array.from(knnScore(fitKnn(knn, { k: 12 }), test)));
+  });
+
   it('takes a count or a fraction, and refuses others', () => {
     expect(DEFAULT_KNN_FIT_SAMPLES).toBe(50_000);
     expect(knnFitCount(600, 50_000)).toBe(600);

@@ -18,7 +18,7 @@ import { assertIntegerInRange, assertNoNaN, hasNonFinite } from './validate.js';
  * a JSON round trip breaks it (the scoring functions then throw `INVALID_ARGUMENT`; fit it again instead).
  */
 export interface KnnModel {
-  /** Neighbour rank `k` (1 = nearest). */
+  /** Neighbour rank `k` (1 = nearest), at most `train.rows` (the scoring functions refuse a larger one; no cap). */
   readonly k: number;
   /** Normalised training features `Z [N_train, D]` (float32; all-zero rows stay zero). */
   readonly train: Matrix;
@@ -156,7 +156,7 @@ function assertKnnModel(model: KnnModel): void {
   const norms: unknown = model?.trainSquaredNorms;
   if (data instanceof Float32Array && norms instanceof Float64Array && Number.isInteger(model.k)) {
     assertMatrix(model.train, 'model.train');
-    if (norms.length === model.train.rows) return;
+    if (norms.length === model.train.rows) return assertKnnRank(model.k, model.train.rows);
   }
   const problem = !(data instanceof Float32Array)
     ? `model.train.data is ${describeType(data)}, not a Float32Array`
@@ -167,6 +167,18 @@ function assertKnnModel(model: KnnModel): void {
     hint:
       'A KnnModel cannot be saved as JSON (JSON.stringify turns its typed arrays into plain objects) and there is no function to restore one: ' +
       'keep the model in memory, or save the training features (e.g. as .npy) and call fitKnn(trainFeatures, { k }) again',
+  });
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `1 <= k <= rows`: a model whose `k` was changed after {@link fitKnn} (e.g.
+ * `{ ...model, k }` to reuse the normalised bank) has no k-th neighbour beyond its training rows, and capping it
+ * silently would score with another k than the one asked for.
+ */
+function assertKnnRank(k: number, rows: number): void {
+  if (k >= 1 && k <= rows) return;
+  throw new OpnpError('INVALID_ARGUMENT', `KNN k is ${k} but the model has ${rows} training row${rows === 1 ? '' : 's'}: k must be from 1 to the number of training rows`, {
+    hint: `Set k from 1 to ${rows}, or fit the model on more training features`,
   });
 }
 
@@ -247,6 +259,8 @@ function scoreBlock(run: KnnRun, sims: Float32Array, start: number, rows: number
  *
  * @param features `[N, D]`
  * @returns scores `[N]`
+ * @throws OpnpError `INVALID_ARGUMENT` when `model.k` is not in `[1, model.train.rows]` (no cap: a model whose `k` was
+ *   raised past its training rows is refused) or the model is not one {@link fitKnn} returned
  */
 export function knnScore(model: KnnModel, features: Matrix, options: KnnScoreOptions = {}): Float32Array {
   checkFeatures(model, features);
@@ -266,6 +280,8 @@ export function knnScore(model: KnnModel, features: Matrix, options: KnnScoreOpt
  * {@link knnScore} through any GEMM kernel (same scores up to the kernel's float32 rounding of the products).
  * The product of the next block is requested before the current block is scored, so an asynchronous kernel
  * (onnxruntime) computes while JavaScript selects.
+ *
+ * @throws OpnpError as {@link knnScore}
  */
 export async function knnScoreAsync(model: KnnModel, features: Matrix, options: KnnScoreAsyncOptions = {}): Promise<Float32Array> {
   checkFeatures(model, features);

@@ -246,6 +246,17 @@ const mahalanobis: MethodDefinition<{ relativeTolerance: number }> = {
 /** The training rows KNN searches: its own subset (`knnFitSamples`), else the fit subset. */
 const knnFeaturesOf = (c: MethodContext): Matrix => c.knnFitFeatures ?? c.fitFeatures;
 
+/**
+ * Refuses `knn.k` above the training rows KNN searches (core's knnScore would too, without naming the option): a cap
+ * would score with another k than the one the report records.
+ */
+function assertKnnRankFits(k: number, rows: number): void {
+  if (k <= rows) return;
+  throw new OpnpError('INVALID_ARGUMENT', `knn.k is ${k} but KNN searches ${rows} training row${rows === 1 ? '' : 's'}: k must be at most the number of training rows`, {
+    hint: `Lower knn.k to at most ${rows}, or let KNN search more training rows (opnp eval: --knn-fit-samples, --fit-samples or --train-fraction; the library: knnFitSamples, fitSamples or trainFraction)`,
+  });
+}
+
 const knn: MethodDefinition<{ k: number }> = {
   description: 'KNN: distance to the k-th nearest normalised training feature (its own training subset, knnFitSamples)',
   needs: { knnFit: true },
@@ -256,8 +267,9 @@ const knn: MethodDefinition<{ k: number }> = {
   create: (c, o, shared) => {
     // The normalised bank is shared by every k (the grid of the baseline search fits it once).
     const train = knnFeaturesOf(c);
+    assertKnnRankFits(o.k, train.rows);
     const bank = shared.get('knn-bank', () => fitKnn(train, { k: 1 }));
-    const model = { ...bank, k: Math.min(o.k, train.rows) };
+    const model = { ...bank, k: o.k };
     // Query blocks through the run's GEMM kernel (onnxruntime: about numpy's speed); scores do not depend on it.
     const kernel = c.kernel;
     return kernel ? (h) => knnScoreAsync(model, h, { kernel }) : (h) => knnScore(model, h);
