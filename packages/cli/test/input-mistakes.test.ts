@@ -3,7 +3,7 @@
  * units, flags that contradict each other): each ends in a clear error or a warning on stderr, never in exit 0
  * with silently wrong numbers. Through the CLI on the demo's MNIST.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -154,6 +154,22 @@ describe('C3. flags that contradict each other', () => {
     await digitFolder(join(dir, 'digits'), 20, []);
     const nested = await cli([...run, '--ood', `d=folder:${join(dir, 'digits', '7')}`, '--val-ood', `folder:${dir}#nolabels`]);
     expect(nested.stderr).toContain(`opnp: warning: --val-ood folder:${dir}#nolabels reads the same data as --ood d=folder:${join(dir, 'digits', '7')}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('compares by real path: a symlinked --model runs once; the ID test set as --val-ood and an --ood given twice are named', async () => {
+    const dir = tempDir();
+    const link = join(dir, 'link.onnx');
+    symlinkSync(MODEL, link);
+    const linked = await cli([...run, '--model', link, '--val-noise', '50']);
+    expect(linked.code).toBe(0);
+    expect(linked.stderr).toContain(`opnp: warning: --model ${link} is given more than once: it runs once`);
+    const idAsOod = await cli([...run, '--val-ood', `v=${TEST}`]);
+    expect(idAsOod.stderr).toContain(`opnp: warning: --val-ood v=${TEST} reads the ID test data (--test ${TEST}): the search would treat in-distribution samples as OOD`);
+    const fashionLink = join(dir, 'fashion.gz');
+    symlinkSync(FASHION.replace(/^idx:/, ''), fashionLink);
+    const twice = await cli([...run, '--ood', `g=idx:${fashionLink}`, '--val-noise', '50']);
+    expect(twice.stderr).toContain(`opnp: warning: --ood g=idx:${fashionLink} reads the same data as --ood f=${FASHION}: that set would count twice in the average`);
     rmSync(dir, { recursive: true, force: true });
   });
 });
