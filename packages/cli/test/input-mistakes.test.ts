@@ -54,6 +54,21 @@ describe('A6. an image folder missing a class', () => {
   });
 });
 
+describe('A6. a training folder missing a class', () => {
+  it('is refused only when a method uses the training labels', async () => {
+    const dir = tempDir();
+    const folder = join(dir, 'digits');
+    await digitFolder(folder, 100, [3]);
+    const base = ['eval', '--model', MODEL, '--train', `folder:${folder}`, '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, '--val-noise', '50', '-q'];
+    const energy = await cli([...base, '--methods', 'energy']);
+    expect(energy.code, energy.stderr).toBe(0);
+    const mahalanobis = await cli([...base, '--methods', 'energy,mahalanobis']);
+    expect(mahalanobis.code).toBe(1);
+    expect(mahalanobis.stderr).toMatch(/has 9 class folders .* but the model has 10 classes.*--train-labels <file>/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('A6. an image folder missing a class, extracted with its labels', () => {
   it('is refused when the labels are written (--labels-out), accepted for features only', async () => {
     const dir = tempDir();

@@ -11,6 +11,7 @@ import { openFeatureSource, type FeatureSource } from '../feature-source.js';
 import { canonicalJson, describeFingerprintChanges, jsonChanges, showFingerprintValue, type JsonValue } from '../fingerprint.js';
 import type { LoadedModel } from '../model.js';
 import type { NamedSpec } from '../evaluation-types.js';
+import { methodNeeds } from '../methods/registry.js';
 import { validationNeeds, type ResolvedConfig } from './config.js';
 
 /** Every set of an evaluation, opened. */
@@ -74,9 +75,11 @@ export async function openSources(model: LoadedModel, config: ResolvedConfig, in
   const needs = validationNeeds(config);
   const needsSearch = needs.opnp || needs.baselines;
   if (needsSearch && valSpecs.length === 0) valSpecs.push({ name: 'noise', spec: `noise:${config.valNoise}#seed=${config.seed + 1001}` });
-  // The labels of the training and ID test sets are used (fits, accuracy); those of the OOD sets are not.
+  // The labels of the ID test set are used (accuracy), those of the training set by methods that need them
+  // (class-conditional fits); those of the OOD sets are not. Only used labels are checked against the model's classes.
+  const trainLabelsUsed = methodNeeds(config.registry, config.methods).labels;
   const all: { key: string; spec: string; labels?: string; labelsOption?: string }[] = [
-    { key: 'train', spec: config.train, labelsOption: '--train-labels', ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
+    { key: 'train', spec: config.train, ...(trainLabelsUsed ? { labelsOption: '--train-labels' } : {}), ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
     { key: 'test', spec: config.test, labelsOption: '--test-labels', ...(config.testLabels !== undefined ? { labels: config.testLabels } : {}) },
     ...config.ood.map((o) => ({ key: `ood:${o.name}`, spec: o.spec })),
     ...valSpecs.map((o) => ({ key: `val:${o.name}`, spec: o.spec })),
