@@ -66,7 +66,7 @@ describe('2. sensitivity checkpoints prove their run', () => {
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/checkpoint belongs to another run: train\.preprocess differs/);
     const otherFraction = await cli([...base.map((a) => (a === '0.05' ? '0.06' : a)), ...NORMALISE]);
-    expect(otherFraction.stderr).toMatch(/checkpoint belongs to another run: subset\.count, subset\.fraction, subset\.indices differ/);
+    expect(otherFraction.stderr).toMatch(/checkpoint belongs to another run: subset\.count was 300, now 360; subset\.fraction was 0\.05, now 0\.06; subset\.indices was /);
     expect((await cli([...base, ...NORMALISE])).code).toBe(0);
     const reused = await cli([...base, ...NORMALISE]);
     expect(reused.code).toBe(0);
@@ -80,7 +80,7 @@ describe('2. sensitivity checkpoints prove their run', () => {
     expect((await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--state-out', state, '-q'])).code).toBe(0);
     const run = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.1', '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--methods', 'opnp', '--sensitivity-state', state, '-q']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/sensitivity state belongs to another run: subset\.count, subset\.fraction, subset\.indices differ/);
+    expect(run.stderr).toMatch(/sensitivity state belongs to another run: subset\.count was 300, now 600; subset\.fraction was 0\.05, now 0\.1; subset\.indices was /);
   });
 });
 

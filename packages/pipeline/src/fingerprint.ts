@@ -130,8 +130,11 @@ export function assertSameRun(stored: unknown, current: RunFingerprint, context:
   if (stored.digest === current.digest) return;
   const fields = fingerprintDifferences(stored, current);
   const changes = fingerprintChanges(stored, current);
+  // "x.sha256 was a, now b" names the field already: say it once rather than "x.sha256 differs (x.sha256 was ...)".
+  const namedOnce = changes.length > 0 && changes.length === fields.length && changes.every((c, i) => c.path === fields[i]);
   const values = changes.length > 0 ? ` (${describeFingerprintChanges(changes)})` : '';
-  throw new OpnpError('STATE_MISMATCH', `${context.what} belongs to another run: ${fields.join(', ') || 'the fingerprint'} differ${fields.length === 1 ? 's' : ''}${values}`, {
+  const differences = namedOnce ? describeFingerprintChanges(changes) : `${fields.join(', ') || 'the fingerprint'} differ${fields.length === 1 ? 's' : ''}${values}`;
+  throw new OpnpError('STATE_MISMATCH', `${context.what} belongs to another run: ${differences}`, {
     file: context.file,
     hint: context.restart,
   });

@@ -123,7 +123,7 @@ describe('extractFeatures', () => {
     const dir = tempDir();
     await interruptAfter(dir, 1);
     await expect(extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.5], std: [0.5] } })).rejects.toThrow(/partial output belongs to another run: data\.preprocess differs/);
-    await expect(extractFeatures({ ...(await options(dir)), outputs: { features: join(dir, 'f.npy') } })).rejects.toThrow(/belongs to another run: outputs\.indices, outputs\.logits differ/);
+    await expect(extractFeatures({ ...(await options(dir)), outputs: { features: join(dir, 'f.npy') } })).rejects.toThrow(/belongs to another run: outputs\.indices was true, now false; outputs\.logits was true, now false/);
     const restarted = await extractFeatures({ ...(await options(dir)), preprocess: { mean: [0.5], std: [0.5] }, restart: true });
     expect(restarted.resumedRows).toBe(0);
     expect(restarted.rows).toBe(500);

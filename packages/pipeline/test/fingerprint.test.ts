@@ -39,7 +39,7 @@ describe('run fingerprints', () => {
       return undefined;
     })();
     expect(error?.code).toBe('STATE_MISMATCH');
-    expect(error?.message).toBe('The checkpoint belongs to another run: train differs (train was "u", now "t") (file: c.npy). Pass --restart');
+    expect(error?.message).toBe('The checkpoint belongs to another run: train was "u", now "t" (file: c.npy). Pass --restart');
     expect(() => assertSameRun(undefined, run, context)).toThrow(/has no run fingerprint/);
     expect(() => assertSameRun('abc', run, context)).toThrow(/has no run fingerprint/);
   });
