@@ -2,18 +2,13 @@
  * The exported detector must not be written over the model it is built from: writing it atomically over the source
  * (temp file + rename) would silently replace the original model with the detector.
  */
-import { realpath, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core/base';
-
-/** The path a file is known by: its real path when it exists (symbolic links and `..` resolved), else its absolute path. */
-async function identityOf(path: string): Promise<string> {
-  return realpath(path).catch(() => resolve(path));
-}
+import { fileIdentity } from '@opnp/core/node';
 
 /** Whether `a` and `b` name the same file: equal real paths, or one existing file reached by two hard links. */
 async function sameFile(a: string, b: string): Promise<boolean> {
-  if ((await identityOf(a)) === (await identityOf(b))) return true;
+  if ((await fileIdentity(a)) === (await fileIdentity(b))) return true;
   const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
   return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
 }

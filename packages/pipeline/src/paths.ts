@@ -3,9 +3,10 @@
  * after an hour of extraction: the parent folder exists and is writable, and the path is not a folder.
  */
 import { constants } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { access, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { OpnpError } from '@opnp/core/base';
+import { fileIdentity } from '@opnp/core/node';
 
 /** An output file a command will write, and what it is (for the message: "--json", "the features"). */
 export interface OutputTarget {
@@ -21,19 +22,9 @@ export interface InputFile {
   readonly what: string;
 }
 
-/**
- * The path a file is known by: its real path when it exists (symbolic links and `..` resolved), else the real path of
- * its nearest existing folder joined with the rest, so `link/new.json` and `target/new.json` are one file.
- */
-export async function identityOf(path: string): Promise<string> {
-  const absolute = resolve(path);
-  const real = await realpath(absolute).catch(() => undefined);
-  if (real !== undefined) return real;
-  const parent = dirname(absolute);
-  return parent === absolute ? absolute : join(await identityOf(parent), basename(absolute));
-}
+/** The path a file is known by (see `fileIdentity` of `@opnp/core/node`). */
+export const identityOf = fileIdentity;
 
-/** The run's inputs by {@link identityOf}. */
 /**
  * The inputs by identity, each `.npy` input with its `.json` sidecar (cached features, sensitivity states and shards
  * are read with it), so no output lands on the sidecar of an input either.
