@@ -10,7 +10,7 @@ import { OpnpError } from '@opnp/core/base';
 import { featuresMetaPath } from './features-meta.js';
 import { describeShard, filesRecord, readAnyFeaturesMeta, type AnyFeaturesMeta, type FeatureShard } from './extract-shards.js';
 import { assertSameRun, describeFingerprintChanges, type FingerprintChange, type RunFingerprint } from './fingerprint.js';
-import { assertPartialFree } from './partial-owner.js';
+import { assertPartialFree, partialOwnerPath } from './partial-owner.js';
 import { isFile } from './paths.js';
 import type { ExtractOutputs } from './extract.js';
 
@@ -23,7 +23,8 @@ export type Start = { kind: 'done'; meta: AnyFeaturesMeta } | { kind: 'fresh' } 
 /** How to proceed from partial output of another run: its files, to delete for a fresh start. */
 function partialOutputHint(meta: AnyFeaturesMeta): string {
   const rowFiles = [meta.files.features, meta.files.logits].filter((f): f is string => f !== undefined).map((f) => `${f}.partial`);
-  const files = [...rowFiles, featuresMetaPath(meta.files.features, true)];
+  const owner = meta.files.logits !== undefined ? [partialOwnerPath(meta.files.logits)] : [];
+  const files = [...rowFiles, ...owner, featuresMetaPath(meta.files.features, true)];
   return `To resume it, rerun with the inputs it was started with; to start over with these, delete ${files.join(', ')} or pass --restart`;
 }
 
