@@ -4,8 +4,7 @@
  * that setting beside ours; the results tables as Markdown, CSV, JSON and Arrow under tables/.
  */
 import type { Command } from 'commander';
-import { stat } from 'node:fs/promises';
-import { checkRunFiles } from './run-files.js';
+import { checkRunFiles, isFolder } from './run-files.js';
 import { choiceError } from '../options.js';
 import { isRecipe, RECIPES, type RecipeName } from '../format/names.js';
 import { writeLine } from '../io.js';
@@ -24,8 +23,6 @@ export function parseRecipe(value: string | undefined): RecipeName | undefined {
   if (!isRecipe(value)) throw choiceError('--recipe', value, RECIPES);
   return value;
 }
-
-const isFolder = (path: string): Promise<boolean> => stat(path).then((s) => s.isDirectory(), () => false);
 
 /** Registers `opnp report`. */
 export function registerReport(program: Command, context: CommandContext): void {
@@ -62,7 +59,7 @@ Example:
       const recipe = parseRecipe(flags.recipe);
       // Notes about missing figures are always shown (they explain a partial report), unless --quiet.
       // Loaded on use: the figure stack (vega, resvg) would slow every other command's start.
-      await checkRunFiles({ folders: [{ path: flags.out, what: 'the report (--out)', kind: 'into' }], inputs: [{ path: input, what: 'the results (<results>)', folder: await isFolder(input) }] });
+      await checkRunFiles({ folders: [{ path: flags.out, what: 'the report (--out)', kind: 'into' }], inputs: [{ path: input, what: 'the results (<results>)', folder: isFolder(input) }] });
       const { writeReportFolder } = await import('../report/write-report.js');
       const written = await writeReportFolder({ input, out: flags.out, png: flags.png, ...(recipe ? { recipe } : {}), onNote: (m) => info(m) });
       writeLine(io.stdout, `${flags.out}/${written.html}`);

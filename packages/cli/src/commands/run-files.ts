@@ -59,8 +59,8 @@ function specOf(value: string): string | undefined {
   return at > 0 ? value.slice(at + 1) : undefined;
 }
 
-/** Whether `path` is an existing folder (an image-folder dataset: no output may be written inside it). */
-function isFolder(path: string): boolean {
+/** Whether `path` is an existing folder (an image-folder dataset, a results folder: no output may be written inside it). */
+export function isFolder(path: string): boolean {
   try {
     return statSync(path).isDirectory();
   } catch {
