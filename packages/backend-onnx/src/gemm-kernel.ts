@@ -47,6 +47,9 @@ export function createOnnxGemmKernel(options: OnnxGemmKernelOptions = {}): OnnxG
       // while waiting for more work takes the cores from the next one.
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     },
+    // session.run computes on the main thread: the grid search's scoring goes to a worker thread meanwhile (loaded
+    // on first use: extraction never scores a grid).
+    bandedScorer: async (parts, shape, bias) => (await import('@opnp/core/node')).offloadedBandedGridLogSumExp(parts, shape, bias),
   });
 }
 

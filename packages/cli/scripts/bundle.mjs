@@ -39,39 +39,48 @@ const LAZY_CHILD_PROCESS = `let loaded; module.exports = { spawn: (...args) => (
 const REQUIRE_BANNER = `import { createRequire as __opnpCreateRequire } from 'node:module'; const require = __opnpCreateRequire(import.meta.url);`;
 const outdir = `${root}dist/bundle`;
 rmSync(outdir, { recursive: true, force: true });
-const result = await build({
-  entryPoints: { bin: `${root}dist/bin.js`, 'image-worker': fileURLToPath(new URL('../../datasets/dist/node/image-worker.js', import.meta.url)) },
+const thirdPartyExternal = {
+  name: 'third-party-external',
+  setup(b) {
+    // @opnp packages are bundled; every other bare import stays an import of the installed package.
+    b.onResolve({ filter: /^node:child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({ contents: LAZY_CHILD_PROCESS, loader: 'js' }));
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:') || args.path.startsWith('@opnp/') || args.path.startsWith('#')) return undefined; // subpath imports (#onnx-proto) resolve inside their package
+      if (BUNDLED.has(packageOf(args.path))) return undefined;
+      externals.add(packageOf(args.path));
+      return { path: args.path, external: true };
+    });
+  },
+};
+const common = {
   outdir,
   absWorkingDir: root, // metafile paths relative to packages/cli, wherever the script runs from
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   metafile: true,
   banner: { js: REQUIRE_BANNER },
   logLevel: 'warning',
-  plugins: [
-    {
-      name: 'third-party-external',
-      setup(b) {
-        // @opnp packages are bundled; every other bare import stays an import of the installed package.
-        b.onResolve({ filter: /^node:child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy' } : undefined));
-        b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({ contents: LAZY_CHILD_PROCESS, loader: 'js' }));
-        b.onResolve({ filter: /^[^./]/ }, (args) => {
-          if (args.path.startsWith('node:') || args.path.startsWith('@opnp/') || args.path.startsWith('#')) return undefined; // subpath imports (#onnx-proto) resolve inside their package
-          if (BUNDLED.has(packageOf(args.path))) return undefined;
-          externals.add(packageOf(args.path));
-          return { path: args.path, external: true };
-        });
-      },
-    },
-  ],
+  plugins: [thirdPartyExternal],
+};
+const cli = await build({ ...common, entryPoints: { bin: `${root}dist/bin.js` }, splitting: true });
+// Worker entries sit beside the chunks that start them (`startModuleWorker` resolves `./<name>.js` from its caller).
+// Each is one self-contained file, built apart so that the code it shares with the CLI does not split the CLI's chunks.
+const workers = await build({
+  ...common,
+  entryPoints: {
+    'image-worker': fileURLToPath(new URL('../../datasets/dist/node/image-worker.js', import.meta.url)),
+    'banded-scoring-worker': fileURLToPath(new URL('../../core/dist/node/banded-scoring-worker.js', import.meta.url)),
+  },
+  splitting: false,
 });
+const metafile = { inputs: { ...cli.metafile.inputs, ...workers.metafile.inputs }, outputs: { ...cli.metafile.outputs, ...workers.metafile.outputs } };
 const builtins = new Set((await import('node:module')).builtinModules);
 const missing = [...externals].filter((name) => !declared.has(name) && !builtins.has(name));
 if (missing.length > 0) {
   console.error(`bundle: the bundle imports ${missing.join(', ')}, which @opnp/cli does not declare: add ${missing.length === 1 ? 'it' : 'them'} to its dependencies`);
   process.exit(1);
 }
-writeFileSync(`${outdir}/meta.json`, JSON.stringify(result.metafile));
+writeFileSync(`${outdir}/meta.json`, JSON.stringify(metafile));

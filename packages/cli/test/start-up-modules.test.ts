@@ -80,3 +80,16 @@ describe('start-up: what a command loads', () => {
     expect(run.files.filter((f) => f.startsWith('packages/')).length).toBeLessThan(20); // 120 modules in a few bundle files
   });
 });
+
+describe('bundle: worker entries', () => {
+  it('every worker the bundled modules start has its entry file beside the chunks', () => {
+    const meta = JSON.parse(readFileSync(BUNDLE_META, 'utf8')) as { inputs: Record<string, unknown>; outputs: Record<string, { entryPoint?: string }> };
+    const started = new Set<string>();
+    for (const input of Object.keys(meta.inputs).filter((name) => !name.includes(':'))) {
+      const source = readFileSync(fileURLToPath(new URL(`../${input}`, import.meta.url)), 'utf8');
+      for (const match of source.matchAll(/startModuleWorker\(import\.meta\.url, '\.\/([\w-]+)'/g)) started.add(match[1]!);
+    }
+    expect([...started].sort(), 'workers started by bundled modules').toEqual(['banded-scoring-worker', 'image-worker']);
+    for (const name of started) expect(meta.outputs[`dist/bundle/${name}.js`]?.entryPoint, `${name}.js is a bundle entry`).toBeDefined();
+  });
+});

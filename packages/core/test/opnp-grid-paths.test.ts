@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { portableGemmKernel, type GemmKernel } from '../src/gemm.js';
 import type { LogitScore } from '../src/scores/logit-scores.js';
 import { bandedAssembly, bandedParts, scoreBandedCells } from '../src/opnp/grid/banded-cell-path.js';
-import { BANDED_SCORING_ROWS, scoreBandedDense } from '../src/opnp/grid/banded-dense-path.js';
+import { scoreBandedDense } from '../src/opnp/grid/banded-dense-path.js';
 import { bandedGridLogSumExpJs } from '../src/opnp/grid/banded-lse-js.js';
 import { exactRow, scoreBandedBlock } from '../src/opnp/grid/banded-scoring.js';
 import { cellLayout, forEachCellBlock, type CellBlock } from '../src/opnp/grid/cells.js';
@@ -51,7 +51,7 @@ describe('banded dense path', () => {
       }
     });
   }
-  it("gives the scorer each GEMM's output as the part's low entries, in buffers reused by every block", async () => {
+  it("gives the scorer each GEMM's output as the part's low entries, in two sets of buffers the blocks alternate between", async () => {
     // 23 rows in blocks of 8: two full blocks and a remainder of 7.
     const p = plan(12, true);
     const products: Float32Array[] = [];
@@ -79,31 +79,43 @@ describe('banded dense path', () => {
     };
     const scores = newScores(p.plan);
     await scoreBandedDense({ ...p.plan, kernel }, scores);
-    expect(buffers).toHaveLength(Math.ceil(p.plan.features.rows / 8));
-    buffers.forEach((block, i) => block.forEach((buffer, k) => expect(buffer, `block ${i + 1}, part ${k}: the first block's buffer`).toBe(buffers[0]![k])));
+    expect(buffers).toHaveLength(3);
+    buffers[0]!.forEach((buffer, k) => {
+      expect(buffer, `part ${k}: on shared memory (a kernel may score it on another thread)`).toBeInstanceOf(SharedArrayBuffer);
+      expect(buffers[1]![k], `part ${k}: block 2 uses the other set`).not.toBe(buffer);
+      expect(buffers[2]![k], `part ${k}: block 3 reuses block 1's set`).toBe(buffer);
+    });
     expectDense(scores, p, 'recording kernel');
   });
-  it(`scores blocks ${BANDED_SCORING_ROWS} rows at a time, with remainders, like dense evaluation`, async () => {
-    const g = gridProblem(15, true, 9, 40, 2 * BANDED_SCORING_ROWS + 44);
-    const seen: number[] = [];
+  it('starts the next blocks\' products before a block is scored, and reuses its buffers only once it is', async () => {
+    // 40 rows in blocks of 8: five blocks. The scorer reads its parts only when a timer fires, after everything the
+    // loop can do without waiting: had a set been refilled before its block was scored, the scores would be wrong.
+    const g = gridProblem(15, true, 9, 40, 40);
+    const events: string[] = [];
+    let gemms = 0;
     const kernel: GemmKernel = {
-      ...portableGemmKernel,
+      name: 'late scorer',
+      gemm: async (a, b, o) => {
+        gemms++;
+        return portableGemmKernel.gemm(a, b, o);
+      },
       accelerators: {
-        async bandedGridLogSumExp(parts, shape, bias) {
-          seen.push(shape.rows);
-          return bandedGridLogSumExpJs(parts, shape, bias);
-        },
+        bandedGridLogSumExp: (parts, shape, bias) =>
+          new Promise((resolve) => {
+            events.push(`score requested after ${gemms} GEMMs`);
+            setTimeout(() => resolve(bandedGridLogSumExpJs(parts, shape, bias)), 0);
+          }),
       },
     };
-    for (const blockRows of [2 * BANDED_SCORING_ROWS + 44, BANDED_SCORING_ROWS + 72]) {
-      const p = { plan: planGrid(g.features, { head: g.head, sensitivity: g.sensitivity, neuronSensitivity: g.neuronSensitivity, kernel, blockRows }), values: g.sensitivity.values, neuron: g.neuronSensitivity };
-      seen.length = 0;
-      const scores = newScores(p.plan);
-      await scoreBandedDense(p.plan, scores);
-      const expected = blockRows > 2 * BANDED_SCORING_ROWS ? [BANDED_SCORING_ROWS, BANDED_SCORING_ROWS, 44] : [BANDED_SCORING_ROWS, 72, BANDED_SCORING_ROWS - 28];
-      expect(seen, `blocks of ${blockRows}`).toEqual(expected);
-      expectDense(scores, p, `blocks of ${blockRows}`);
-    }
+    const p = { plan: planGrid(g.features, { head: g.head, sensitivity: g.sensitivity, neuronSensitivity: g.neuronSensitivity, kernel, blockRows: 8 }), values: g.sensitivity.values, neuron: g.neuronSensitivity };
+    const progress: number[] = [];
+    const scores = newScores(p.plan);
+    await scoreBandedDense({ ...p.plan, onProgress: (done) => progress.push(done) }, scores);
+    const parts = p.plan.neuronLevels[0] + p.plan.neuronLevels[1] - 1;
+    // Blocks 1 and 2 are both computed before block 1's scoring ends; block 3 waits for it.
+    expect(events.slice(0, 2)).toEqual([`score requested after ${parts} GEMMs`, `score requested after ${2 * parts} GEMMs`]);
+    expect(progress, 'progress in row order as blocks are scored').toEqual([8, 16, 24, 32, 40]);
+    expectDense(scores, p, 'late scorer');
   });
 });
 

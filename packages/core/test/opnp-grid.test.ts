@@ -174,7 +174,7 @@ describe('gridScores through a kernel with the bandedGridLogSumExp accelerator',
       points.forEach((p, i) => expectClose(scores[i]!, denseScores(p, (f) => refEnergy(f, 2), 0.8), 1e-5, `${JSON.stringify(grid)} point ${i}`));
     }
   });
-  it('processes fewer rows per block for wide heads (partial logits of a block stay within 256 MB)', async () => {
+  it('processes fewer rows per block for wide heads (partial logits of the two blocks in flight stay within 256 MB)', async () => {
     const wideC = 20_000, wideD = 8, rows = 200;
     const wide = { weight: randomMatrix(wideC, wideD, random), bias: new Float32Array(wideC) };
     const wideSens = { classes: wideC, dim: wideD, values: Float64Array.from({ length: wideC * wideD }, () => random()) };
@@ -192,8 +192,8 @@ describe('gridScores through a kernel with the bandedGridLogSumExp accelerator',
       },
     };
     await gridScores(randomMatrix(rows, wideD, random), { head: wide, sensitivity: wideSens, neuronSensitivity: Float64Array.from({ length: wideD }, (_, j) => j), kernel: recording });
-    // Default grid: 6 neuron parts x 7 weight stacks x C floats per row; 256 MB / (4 * 6 * 7 * 20000) = 79.9 rows.
-    expect(blocks).toEqual([79, 79, 42]);
+    // Default grid: 6 neuron parts x 7 weight stacks x C floats per row, two sets; 256 MB / (2 * 4 * 6 * 7 * 20000) = 39.9 rows.
+    expect(blocks).toEqual([39, 39, 39, 39, 39, 5]);
   });
   it('is not used for overlapping bands or for other scores', async () => {
     const calls = { count: 0 };

@@ -22,12 +22,22 @@ import { bandedGridLogSumExpWasm } from '@opnp/core/backend';
 import { buildBandedGridModel, buildGemmModel, buildSoftmaxProductModel } from './kernel-models.js';
 import { messageOf, runSession, type OrtRuntime, type OrtSession, type OrtSessionOptions, type OrtTensor } from './runtime.js';
 
+/** A `bandedGridLogSumExp` implementation that may be unable to run (null). */
+type BandedScorer = NonNullable<OrtGemmKernelOptions<string>['bandedScorer']>;
+
 /** Options of {@link createOrtGemmKernel}. */
 export interface OrtGemmKernelOptions<Name extends string> {
   /** The kernel's registry name (`'onnxruntime'`, `'onnxruntime-web'`). */
   name: Name;
   /** Options of every kernel session (threads, execution providers). */
   sessionOptions: OrtSessionOptions;
+  /**
+   * The `bandedGridLogSumExp` implementation tried first (null where it cannot run), e.g. `@opnp/core/node`'s
+   * `offloadedBandedGridLogSumExp`, which scores on a worker thread while onnxruntime-node's products hold the main
+   * one. Default: core's WebAssembly SIMD implementation on the calling thread. Either way the banded grid scoring
+   * model on onnxruntime is the fallback.
+   */
+  bandedScorer?: (parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array) => Promise<BandedGridLogSumExp | null> | BandedGridLogSumExp | null;
 }
 
 /**
@@ -174,14 +184,14 @@ function assertBandedInputs(parts: BandedGridParts, shape: BandedGridShape, bias
 }
 
 /**
- * The `bandedGridLogSumExp` accelerator: core's WebAssembly SIMD implementation (`bandedGridLogSumExpWasm`, about
- * half the CPU time of the graph below on ImageNet's 1000 classes), or, where WebAssembly SIMD cannot run, the banded
- * grid scoring model on onnxruntime.
+ * The `bandedGridLogSumExp` accelerator: `scorer` (by default core's WebAssembly SIMD implementation,
+ * `bandedGridLogSumExpWasm`, about half the CPU time of the graph below on ImageNet's 1000 classes), or, where it cannot
+ * run, the banded grid scoring model on onnxruntime.
  */
-async function bandedGridLogSumExp(sessions: KernelSessions, parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp> {
+async function bandedGridLogSumExp(sessions: KernelSessions, scorer: BandedScorer, parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp> {
   sessions.assertUsable();
   assertBandedInputs(parts, shape, bias);
-  return bandedGridLogSumExpWasm(parts, shape, bias) ?? onnxBandedGridLogSumExp(sessions, parts, shape, bias);
+  return (await scorer(parts, shape, bias)) ?? onnxBandedGridLogSumExp(sessions, parts, shape, bias);
 }
 
 /** Rows `r0 .. r0 + rows` of part `k` as the model's input `P{k}` `[rows x S*C]`: each row's low entries, then its high ones. */
@@ -239,13 +249,14 @@ async function onnxBandedGridLogSumExp(sessions: KernelSessions, parts: BandedGr
  */
 export function createOrtGemmKernel<Name extends string>(ort: OrtRuntime, options: OrtGemmKernelOptions<Name>): OrtGemmKernel<Name> {
   const sessions = new KernelSessions(ort, options.sessionOptions);
+  const scorer = options.bandedScorer ?? bandedGridLogSumExpWasm;
   return {
     name: options.name,
     gemm: (a, b, gemmOptions) => onnxProduct(sessions, a, b, gemmOptions),
     accelerators: Object.freeze({
       softmaxTransposedProduct: (logits: Matrix, features: Matrix, productOptions: SoftmaxTransposedProductOptions) =>
         onnxSoftmaxTransposedProduct(sessions, logits, features, productOptions),
-      bandedGridLogSumExp: (parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array) => bandedGridLogSumExp(sessions, parts, shape, bias),
+      bandedGridLogSumExp: (parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array) => bandedGridLogSumExp(sessions, scorer, parts, shape, bias),
       float64Product: (a: Matrix64, b: Matrix64, productOptions: Required<GemmOptions>) => onnxProduct(sessions, a, b, productOptions),
     }),
     dispose: () => sessions.dispose(),

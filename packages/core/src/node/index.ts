@@ -5,3 +5,5 @@
  */
 export { writeFileAtomic, type WriteFileAtomicOptions } from './write-file-atomic.js';
 export { fileIdentity } from './file-identity.js';
+export { startModuleWorker } from './module-worker.js';
+export { offloadedBandedGridLogSumExp, closeBandedScoringWorker } from './banded-scoring-offload.js';

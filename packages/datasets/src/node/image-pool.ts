@@ -6,10 +6,8 @@
  * per size and live as long as the process; idle workers do not keep it alive.
  */
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '@opnp/core/node';
 import type { ChunkPreparer, PreparedChunk, RawSample } from '../dataset.js';
 import type { PreprocessPlan } from '../preprocess.js';
 import type { BatchOptions } from '../types.js';
@@ -27,26 +25,9 @@ export function defaultImageWorkers(cores = availableParallelism()): number {
   return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, cores));
 }
 
-/** The ES module API of tsx, which loads the worker entry when this package runs from its TypeScript sources. */
-function tsxApiUrl(): string {
-  let cjs: string;
-  try {
-    cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  } catch (cause) {
-    throw new Error('@opnp/datasets runs from its TypeScript sources: its image workers need tsx (npm install -D tsx), or build the package', { cause });
-  }
-  const esm = cjs.replace(/\.cjs$/, '.mjs');
-  return pathToFileURL(existsSync(esm) ? esm : cjs).href;
-}
-
 /** Starts one image worker: the built entry, or the TypeScript one through tsx (tests and benchmarks run from sources). */
 function startWorker(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./image-worker.js', here));
-  const entry = new URL('./image-worker.ts', here).href;
-  // Node 20 applies a worker's --import hooks only to later imports, not to its entry: import it through tsx's API.
-  const code = `import(${JSON.stringify(tsxApiUrl())}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
-  return new Worker(code, { eval: true, execArgv: ['--conditions=@opnp/source'] });
+  return startModuleWorker(import.meta.url, './image-worker', '@opnp/datasets');
 }
 
 interface Task {

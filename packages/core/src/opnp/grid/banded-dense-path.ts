@@ -16,15 +16,10 @@ import { kernelAccelerator } from '../../kernel-accelerators.js';
 import type { Matrix } from '../../matrix.js';
 import { defaultBlockRows, gatherColumns } from './blocks.js';
 import { bandedGridLogSumExpJs } from './banded-lse-js.js';
+import type { BandedGridParts } from '../../kernel-accelerators.js';
 import { bandedPointMap, scoreBandedBlock, type BandedLevels, type BandedScorer } from './banded-scoring.js';
 import { highBandProduct, highBandWeights, type HighBandWeights } from './high-bands.js';
 import type { GridPlan } from './plan.js';
-
-/**
- * Rows of a block whose high-side products are computed and scored together (a multiple of the high-band kernel's
- * sixteen-row tiles): their high-side entries stay in cache between being written and being copied by the scorer.
- */
-export const BANDED_SCORING_ROWS = 128;
 
 /**
  * One neuron band's columns, its low-side weights stacked `[weightLow * C x |J|]` for a GEMM, and its high-side
@@ -36,13 +31,28 @@ interface NeuronPart {
   readonly high: HighBandWeights;
 }
 
+/** A float32 array on a `SharedArrayBuffer` where there is one (so a kernel may score it on another thread), else an ordinary one. */
+function sharedFloat32Array(length: number): Float32Array {
+  return typeof SharedArrayBuffer === 'function' ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
+}
+
+/** One block's parts for the scorer: per neuron part, `[rows x weightLow x C]` low-side and `[rows x weightHigh x C]` high-side entries. */
+interface BlockParts {
+  readonly low: Float32Array[];
+  readonly high: Float32Array[];
+}
+
 /**
  * Scores every grid point of a banded energy plan into `scores[p][n]`: each neuron band's low-side stack entries come
  * from one GEMM (weights stacked as suffix sums of the low weight bands), its high-side entries from sparse products
- * ({@link highBandProduct}), and all are scored by the kernel's `bandedGridLogSumExp` accelerator or, without one, by
- * {@link bandedGridLogSumExpJs}. Each GEMM output is copied in one piece into the scorer's `BandedGridParts.low`
- * (no interleaving with the high-side entries); the high-side products and the scoring go {@link BANDED_SCORING_ROWS}
- * rows of a block at a time.
+ * ({@link highBandProduct}), and all are scored by the kernel's `bandedGridLogSumExp` accelerator or, without one,
+ * by {@link bandedGridLogSumExpJs}.
+ *
+ * Blocks alternate between two sets of part buffers (on `SharedArrayBuffer`s where possible) and a block's scoring
+ * is not awaited before the next block's products start: a kernel that scores on another thread (onnxruntime-node's
+ * does, `offloadedBandedGridLogSumExp`) overlaps it with them. A set is reused only once its earlier block is scored.
+ * Each GEMM output is copied into its set in one piece and dropped at once: onnxruntime allocates a new output per
+ * call, and holding a block's worth of them makes the process fault in about twice the fresh pages per grid.
  */
 export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): Promise<void> {
   const { features, head, kernel, temperature: T, reactClip } = plan;
@@ -52,43 +62,53 @@ export async function scoreBandedDense(plan: GridPlan, scores: Float32Array[]): 
   const weightHigh = weightHighLevels - 1;
   const [neuronLow, neuronHighLevels] = plan.neuronLevels;
   const neuronHigh = neuronHighLevels - 1;
-  // Partial logits per row: weightLow + weightHigh class vectors per neuron band (pMin levels + pMax levels - 1).
-  const blockRows = plan.blockRows ?? defaultBlockRows((neuronLow + neuronHigh) * (weightLow + weightHigh) * C);
+  // Partial logits per row: weightLow + weightHigh class vectors per neuron band, in each of the two sets.
+  const blockRows = plan.blockRows ?? defaultBlockRows(2 * (neuronLow + neuronHigh) * (weightLow + weightHigh) * C);
   const levels = { weightLow, weightHigh, neuronLow, neuronHigh };
   const parts = neuronParts(plan, levels);
   const bias = Float32Array.from(head.bias, (v) => v / T);
   const map = bandedPointMap(plan.pointLevels, levels);
-
-  // Each part's low-side entries [R x weightLow x C] of a block and high-side entries [rows x weightHigh x C] of one
-  // chunk of it, reused by every block and chunk (every entry is written before it is read). The GEMM's output is
-  // copied in one piece rather than kept: onnxruntime allocates a new output per call, and holding a block's worth of
-  // them (instead of dropping each at once) makes the process fault in about twice the fresh pages per grid.
-  const chunkRows = Math.min(BANDED_SCORING_ROWS, blockRows, features.rows);
-  const lowBuffers = parts.map(() => new Float32Array(Math.min(blockRows, features.rows) * weightLow * C));
-  const highBuffers = parts.map(() => new Float32Array(chunkRows * weightHigh * C));
-  for (let start = 0; start < features.rows; start += blockRows) {
+  const setRows = Math.min(blockRows, features.rows);
+  const sets: BlockParts[] = [0, 1].map(() => ({
+    low: parts.map(() => sharedFloat32Array(setRows * weightLow * C)),
+    high: parts.map(() => sharedFloat32Array(setRows * weightHigh * C)),
+  }));
+  const scoring: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+  let scored = 0;
+  for (let start = 0, block = 0; start < features.rows; start += blockRows, block++) {
     const R = Math.min(blockRows, features.rows - start);
+    const set = block % 2;
+    await scoring[set];
     const inputs = gatherColumns(features.data, D, start, R, parts.map((p) => p.columns), reactClip ?? Infinity);
-    const low: Float32Array[] = [];
-    for (const [k, part] of parts.entries()) {
-      const product = await gemm(kernel, { rows: R, cols: part.columns.length, data: inputs[k]! }, part.lowStacked, { transB: true });
-      const entries = lowBuffers[k]!.subarray(0, R * weightLow * C);
-      entries.set(product.data.subarray(0, R * weightLow * C));
-      low.push(entries);
-    }
-    for (let r0 = 0; r0 < R; r0 += chunkRows) {
-      const rows = Math.min(chunkRows, R - r0);
-      const high = parts.map((part, k) => {
-        const J = part.columns.length;
-        const out = highBuffers[k]!.subarray(0, rows * weightHigh * C);
-        highBandProduct(part.high, inputs[k]!.subarray(r0 * J, (r0 + rows) * J), rows, J, { out, offset: 0, rowStride: weightHigh * C });
-        return out;
-      });
-      const lowRows = low.map((l) => l.subarray(r0 * weightLow * C, (r0 + rows) * weightLow * C));
-      await scoreBandedBlock({ low: lowRows, high }, { rows, classes: C, ...levels }, bias, scorer, map, T, scores, start + r0);
-    }
-    plan.onProgress?.(start + R, features.rows);
+    const blockParts = await blockPartials(plan, parts, inputs, R, sets[set]!, levels);
+    const shape = { rows: R, classes: C, ...levels };
+    const done = scoreBandedBlock(blockParts, shape, bias, scorer, map, T, scores, start).then(() => {
+      scored += R;
+      plan.onProgress?.(scored, features.rows);
+    });
+    done.catch(() => undefined); // awaited later; a failure must not be reported as unhandled meanwhile
+    scoring[set] = done;
   }
+  await Promise.all(scoring);
+}
+
+/** Rows `0 .. R` of `inputs` (one `[R x |J|]` matrix per part) through each part's GEMM and sparse products, into `set`. */
+async function blockPartials(plan: GridPlan, parts: readonly NeuronPart[], inputs: readonly Float32Array[], R: number, set: BlockParts, levels: BandedLevels): Promise<BandedGridParts> {
+  const C = plan.head.weight.rows;
+  const { weightLow, weightHigh } = levels;
+  const low: Float32Array[] = [];
+  const high: Float32Array[] = [];
+  for (const [k, part] of parts.entries()) {
+    const J = part.columns.length;
+    const product = await gemm(plan.kernel, { rows: R, cols: J, data: inputs[k]! }, part.lowStacked, { transB: true });
+    const entries = set.low[k]!.subarray(0, R * weightLow * C);
+    entries.set(product.data.subarray(0, R * weightLow * C));
+    low.push(entries);
+    const out = set.high[k]!.subarray(0, R * weightHigh * C);
+    highBandProduct(part.high, inputs[k]!, R, J, { out, offset: 0, rowStride: weightHigh * C });
+    high.push(out);
+  }
+  return { low, high };
 }
 
 /**

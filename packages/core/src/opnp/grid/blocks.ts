@@ -1,6 +1,6 @@
 /** Row blocks of the grid search: block sizes and the gathered feature columns of a block. */
 
-/** Bytes of partial logits a block holds at most by default. */
+/** Bytes of partial logits the blocks in flight hold at most by default (the banded path keeps two). */
 export const DEFAULT_BLOCK_BYTES = 256 * 2 ** 20;
 
 /** The default block size: 512 rows, fewer when a row's `partialsPerRow` float32 partial logits would exceed {@link DEFAULT_BLOCK_BYTES}. */
