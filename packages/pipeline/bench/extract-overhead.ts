@@ -32,6 +32,9 @@
  *                  opnp's logits file): the apples-to-apples baseline of `opnp extract`
  *   cli            `opnp extract` as a whole process (start-up and model loading included)
  *   --version      `opnp --version` as a process: the CLI's start-up alone
+ *   one batch      both processes again on the first 256 images only: their fixed cost (start-up, model, one batch).
+ *                  `afterFirstBatch` subtracts it round by round: images/s and opnp extract's overhead once both
+ *                  processes run, the issue's images/s without start-up (hashing the input is per byte, so it stays in)
  * Overheads `time / baseline - 1` are taken per round, for wall time and for CPU time (user + system of the
  * process; child processes through /usr/bin/python3's getrusage when available), which a loaded machine
  * distorts less; the JSON reports their median and range (`overBareProcess` is target 4 for `opnp extract`). The
@@ -39,7 +42,7 @@
  * one after the other in alternating order from round to round. Progress on stderr; the LAST stdout line is JSON.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +85,7 @@ function workload(): Workload {
 }
 
 /** What the benchmark times. */
-type Variant = 'bare' | 'barePrep' | 'extractor' | 'inProcess' | 'bareProcess' | 'cli' | 'version';
+type Variant = 'bare' | 'barePrep' | 'extractor' | 'inProcess' | 'bareProcess' | 'cli' | 'version' | 'bareProcessOneBatch' | 'cliOneBatch';
 
 interface Times {
   readonly wall: number;
@@ -157,14 +160,43 @@ function processTimes(command: string[], what: string): Times {
   return { wall: (performance.now() - start) / 1000 };
 }
 
-function cli(w: Workload, dir: string): Times {
+function cli(w: Workload, dir: string, data = w.data): Times {
   const flags = ['--mean', w.mean.join(','), '--std', w.std.join(','), '--out', join(dir, 'cli-f.npy'), '--logits-out', join(dir, 'cli-l.npy'), '--batch-size', String(BATCH), '--threads', String(THREADS), '--restart', '--quiet'];
-  return processTimes([process.execPath, CLI, 'extract', '--model', w.model, '--data', `idx:${w.data}`, ...flags], 'opnp extract');
+  return processTimes([process.execPath, CLI, 'extract', '--model', w.model, '--data', `idx:${data}`, ...flags], 'opnp extract');
 }
 
-function bareProcess(w: Workload, dir: string): Times {
+function bareProcess(w: Workload, dir: string, data = w.data): Times {
   const flags = ['--mean', w.mean.join(','), '--std', w.std.join(','), '--batch-size', String(BATCH), '--threads', String(THREADS)];
-  return processTimes([process.execPath, BARE_PROCESS, w.model, w.data, join(dir, 'bare-l.npy'), ...flags], 'bare-extract.mjs');
+  return processTimes([process.execPath, BARE_PROCESS, w.model, data, join(dir, 'bare-l.npy'), ...flags], 'bare-extract.mjs');
+}
+
+/** The workload's first batch as an IDX file of its own in `dir`: the processes' fixed cost (start-up, model, one batch). */
+function oneBatchFile(w: Workload, dir: string): string {
+  const bytes = readFileSync(w.data);
+  const rank = bytes[3]!;
+  const header = 4 + 4 * rank;
+  const imageBytes = w.shape[0] * w.shape[1] * w.shape[2];
+  const out = Buffer.from(bytes.subarray(0, header + BATCH * imageBytes));
+  out.writeUInt32BE(BATCH, 4);
+  const path = join(dir, 'one-batch-idx-ubyte');
+  writeFileSync(path, out);
+  return path;
+}
+
+/**
+ * The processes' cost beyond their first batch (the full run minus the one-batch run of the same round), as images/s
+ * and as opnp extract's overhead per round: what each further image costs once both have started.
+ */
+function afterFirstBatch(w: Workload, times: Record<Variant, Times[]>): Record<string, unknown> {
+  const images = w.images - BATCH;
+  const beyond = (full: Times[], small: Times[]): Times[] => full.map((t, i) => ({ wall: t.wall - small[i]!.wall, ...(t.cpu !== undefined && small[i]!.cpu !== undefined ? { cpu: t.cpu - small[i]!.cpu! } : {}) }));
+  const cli = beyond(times.cli, times.cliOneBatch), bare = beyond(times.bareProcess, times.bareProcessOneBatch);
+  return {
+    images,
+    imagesPerSec: { bareProcess: range(bare.map((t) => images / t.wall), 0), opnpExtractCli: range(cli.map((t) => images / t.wall), 0) },
+    overBareProcess: { opnpExtractCli: overheads(cli, bare) },
+    oneBatchSeconds: { bareProcess: range(times.bareProcessOneBatch.map((t) => t.wall)), opnpExtractCli: range(times.cliOneBatch.map((t) => t.wall)) },
+  };
 }
 
 /** Whether the bare process wrote the same logits file as `opnp extract`, byte for byte. */
@@ -189,7 +221,8 @@ async function main(): Promise<void> {
   const session = await ort.InferenceSession.create(readFileSync(w.model), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'], extra: { session: { intra_op: { allow_spinning: '0' } } } });
   const model = await loadModel(w.model, { threads: THREADS });
   const dir = mkdtempSync(join(tmpdir(), 'opnp-bench-extract-'));
-  const times: Record<Variant, Times[]> = { bare: [], barePrep: [], extractor: [], inProcess: [], bareProcess: [], cli: [], version: [] };
+  const times: Record<Variant, Times[]> = { bare: [], barePrep: [], extractor: [], inProcess: [], bareProcess: [], cli: [], version: [], bareProcessOneBatch: [], cliOneBatch: [] };
+  const oneBatch = oneBatchFile(w, dir);
   let identicalLogits = true;
   try {
     const variants = inProcessVariants(w, session, model, batches, dir);
@@ -201,6 +234,9 @@ async function main(): Promise<void> {
       times.cli.push(cli(w, dir));
       if (round % 2 === 1) times.bareProcess.push(bareProcess(w, dir));
       identicalLogits &&= sameLogits(dir);
+      if (round % 2 === 0) times.bareProcessOneBatch.push(bareProcess(w, dir, oneBatch));
+      times.cliOneBatch.push(cli(w, dir, oneBatch));
+      if (round % 2 === 1) times.bareProcessOneBatch.push(bareProcess(w, dir, oneBatch));
       times.version.push(processTimes([process.execPath, CLI, '--version'], 'opnp --version'));
       const b = times.bare.at(-1)!;
       const overProcess = (t: Times, base: Times) => `${((t.wall / base.wall - 1) * 100).toFixed(1)}%, CPU ${((t.cpu! / base.cpu! - 1) * 100).toFixed(1)}%`;
@@ -232,6 +268,7 @@ function report(w: Workload, times: Record<Variant, Times[]>, identicalLogits: b
       overBareProcess: { opnpExtractCli: overheads(times.cli, times.bareProcess) },
       bareProcessLogitsIdenticalToOpnp: identicalLogits,
       overBarePrep: { extractFeaturesInProcess: overheads(times.inProcess, times.barePrep), opnpExtractCli: overheads(times.cli, times.barePrep) },
+      afterFirstBatch: afterFirstBatch(w, times),
       cliVersionSeconds: { wall: range(times.version.map((t) => t.wall)), ...(times.version.every((t) => t.cpu !== undefined) ? { cpu: range(times.version.map((t) => t.cpu!)) } : {}) },
     }),
   );
