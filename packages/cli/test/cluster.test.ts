@@ -56,7 +56,8 @@ describe('opnp cluster slurm', () => {
     const fake = join(dir, 'sbatch');
     writeFileSync(fake, `#!/bin/sh\nn=$(ls ${dir}/call-*.args 2>/dev/null | wc -l)\necho "$@" > ${dir}/call-$n.args\ncat > ${dir}/call-$n.sh\necho "$((41 + n));cluster"\n`);
     chmodSync(fake, 0o755);
-    const run = await cli(['cluster', 'slurm', ...SENSITIVITY, '--shards', '2', '--merge', '--submit', '--sbatch', fake, '--log-dir', join(dir, 'logs')]);
+    for (const input of ['m.onnx', 'train images']) writeFileSync(join(dir, input), ''); // checked before submitting
+    const run = await cli(['cluster', 'slurm', ...SENSITIVITY, '--shards', '2', '--merge', '--submit', '--sbatch', fake, '--log-dir', join(dir, 'logs'), '--chdir', dir]);
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('array 41\nmerge 42\n');
     expect(readFileSync(join(dir, 'call-0.args'), 'utf8').trim()).toBe('--parsable');

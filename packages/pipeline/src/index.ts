@@ -102,7 +102,7 @@ export {
   type JsonValue,
 } from './fingerprint.js';
 export { assertWritableFile, assertOutputTargets, assertNotAnInput, assertParentFolder, type OutputTarget, type InputFile } from './paths.js';
-export { assertRunFiles, type RunFiles, type RunInput, type OutputFolder } from './run-files.js';
+export { assertRunFiles, assertInputsReadable, type RunFiles, type RunInput, type OutputFolder } from './run-files.js';
 export { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 export { stageReporter, phaseReporter, type StageProgress, type ProgressListener, type PhaseReporter, type PhaseReporterOptions } from './progress.js';
 export { PIPELINE_VERSION } from './version.js';

@@ -4,11 +4,13 @@
  * write two outputs to one file, write into a folder it reads, or replace a folder holding its own inputs or other
  * outputs. A mistake then fails in a second, and never ends in a partial or mixed output.
  */
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { OpnpError } from '@opnp/core/base';
 import { assertNotAnInput, assertOutputTargets, assertParentFolder, identityOf, type InputFile, type OutputTarget } from './paths.js';
 import { assertResultsTarget } from './results-dir.js';
+import { shardSiblings } from './extract-shards.js';
 
 /** A folder a command writes. */
 export interface OutputFolder {
@@ -101,4 +103,26 @@ export async function assertRunFiles(files: RunFiles): Promise<void> {
     } else await assertIntoFolder(folder);
   }
   for (const input of inputs.filter((i) => i.folder === true)) await assertNoneInside(input, written, (output) => insideInputError(input, output));
+}
+
+/**
+ * Checks that every input exists and can be read, before anything is queued or loaded: a batch system's tasks would
+ * otherwise each fail after the queue wait. A `.npy` input that is absent counts as present when its shards lie next
+ * to it (cached features, logits and sensitivity states are read from their shards then; see `shardSiblings`).
+ *
+ * @throws OpnpError `IO_ERROR` naming the input, its flag and the path
+ */
+export async function assertInputsReadable(inputs: readonly (RunInput | undefined)[]): Promise<void> {
+  for (const input of inputs.filter(defined)) {
+    const entry = await stat(input.path).catch(() => undefined);
+    if (entry === undefined) {
+      if (input.path.endsWith('.npy') && (await shardSiblings(input.path)) !== undefined) continue;
+      throw new OpnpError('IO_ERROR', `${input.what} not found: ${input.path}`, { file: input.path, hint: 'Fix the path (relative paths are relative to the working folder), or write the file first' });
+    }
+    try {
+      await access(input.path, constants.R_OK);
+    } catch {
+      throw new OpnpError('IO_ERROR', `${input.what} is not readable: ${input.path}`, { file: input.path, hint: 'Fix its permissions' });
+    }
+  }
 }

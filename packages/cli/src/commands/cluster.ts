@@ -11,13 +11,15 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { shardFileName } from '@opnp/pipeline';
+import { shardFileName, sidecarPath } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
 import { parseInteger } from '../options.js';
 import { scanArgs } from '../command-line.js';
 import { usageProblem } from '../usage-problems.js';
 import type { CommandContext } from './shared.js';
+import { existingOutputs, movedAsideStamp, moveAside, planProblem, workingFolder } from './cluster-checks.js';
+import { lowerFirstWord } from '../message-case.js';
 
 /** Stands for the zero-padded 1-based shard number inside a word; rendered as `${SHARD}`. */
 const SHARD = '\u0000SHARD\u0000';
@@ -35,7 +37,16 @@ export interface ShardedPlan {
   readonly merge: readonly string[];
   /** Files the merge reads (for the Kubernetes merge Job's wait). */
   readonly shardFiles: readonly string[];
+  /**
+   * The files and folders the merge writes, which a reader takes in place of the shards (merged features and states)
+   * or which stand for the whole run (the report): an earlier run's are moved aside when a new run is submitted.
+   */
+  readonly finalOutputs: readonly string[];
 }
+
+type PlanParts = Omit<ShardedPlan, 'command' | 'shards' | 'width'>;
+
+const given = (paths: readonly (string | undefined)[]): string[] => paths.filter((p): p is string => p !== undefined);
 
 /** Index of `--flag` (`--flag v` or `--flag=v`) in `args`, with its value. */
 function findFlag(args: readonly string[], flag: string): { at: number; value: string | undefined; span: number } | undefined {
@@ -75,7 +86,7 @@ function refuseRestart(args: readonly string[]): void {
   if (args.includes('--restart')) throw new UsageError('--restart in an array job would make a requeued task discard its own checkpoint; delete the old outputs instead');
 }
 
-function sensitivityPlan(args: readonly string[], shards: number): Omit<ShardedPlan, 'command' | 'shards' | 'width'> {
+function sensitivityPlan(args: readonly string[], shards: number): PlanParts {
   const out = flagValue(args, '--out');
   const neuronOut = flagValue(args, '--neuron-out');
   const stateOut = flagValue(args, '--state-out');
@@ -89,10 +100,10 @@ function sensitivityPlan(args: readonly string[], shards: number): Omit<ShardedP
   const shardFiles = Array.from({ length: shards }, (_, i) => shardFileName(base, { index: i + 1, count: shards }));
   const statistic = flagValue(args, '--neuron-statistic');
   const merge = ['sensitivity', 'merge', ...shardFiles, ...(out !== undefined ? ['--out', out] : []), ...(neuronOut !== undefined ? ['--neuron-out', neuronOut] : []), ...(statistic !== undefined ? ['--neuron-statistic', statistic] : []), ...(stateOut !== undefined ? ['--state-out', stateOut] : [])];
-  return { task, merge, shardFiles };
+  return { task, merge, shardFiles, finalOutputs: given([out, neuronOut, stateOut, stateOut !== undefined ? sidecarPath(stateOut) : undefined]) };
 }
 
-function extractPlan(args: readonly string[], shards: number): Omit<ShardedPlan, 'command' | 'shards' | 'width'> {
+function extractPlan(args: readonly string[], shards: number): PlanParts {
   const out = flagValue(args, '--out');
   if (out === undefined) throw new UsageError("the extract command needs --out <features.npy>");
   const task = [...without(args, ['--shard', '--shard-count']), '--shard', 'auto'];
@@ -102,10 +113,11 @@ function extractPlan(args: readonly string[], shards: number): Omit<ShardedPlan,
     const v = flagValue(args, flag);
     if (v !== undefined) merge.push(flag, v);
   }
-  return { task, merge, shardFiles };
+  const finalOutputs = given([out, sidecarPath(out), ...['--logits-out', '--labels-out', '--indices-out'].map((flag) => flagValue(args, flag))]);
+  return { task, merge, shardFiles, finalOutputs };
 }
 
-function evalPlan(args: readonly string[], shards: number): Omit<ShardedPlan, 'command' | 'shards' | 'width'> {
+function evalPlan(args: readonly string[], shards: number): PlanParts {
   if (args.filter((a) => a === '--model' || a.startsWith('--model=')).length > 1 || findFlag(args, '--seeds')) {
     throw new UsageError('a sharded eval is one run: give one --model and no --seeds (submit one sharded eval per checkpoint or seed)');
   }
@@ -118,10 +130,10 @@ function evalPlan(args: readonly string[], shards: number): Omit<ShardedPlan, 'c
   const task = [...without(args, ['--json', '--save', '--format', '--scores-out', '--shard', '--shard-count']), '--shard', 'auto', '--scores-out', scores];
   const shardFiles = Array.from({ length: shards }, (_, i) => shardFileName(scores, { index: i + 1, count: shards }));
   const merge = ['eval', 'merge', ...shardFiles, ...(json !== undefined ? ['--json', json] : []), ...(save !== undefined ? ['--save', save] : []), ...(format !== undefined ? ['--format', format] : [])];
-  return { task, merge, shardFiles };
+  return { task, merge, shardFiles, finalOutputs: given([json === '-' ? undefined : json, save]) };
 }
 
-const PLANS: Record<string, (args: readonly string[], shards: number) => Omit<ShardedPlan, 'command' | 'shards' | 'width'>> = { sensitivity: sensitivityPlan, extract: extractPlan, eval: evalPlan };
+const PLANS: Record<string, (args: readonly string[], shards: number) => PlanParts> = { sensitivity: sensitivityPlan, extract: extractPlan, eval: evalPlan };
 
 /**
  * The task and merge commands of `opnp <args>` split into `shards` array tasks.
@@ -136,6 +148,12 @@ export function planShardedRun(args: readonly string[], shards: number): Sharded
   refuseRestart(rest);
   const plan = planOf(rest, shards);
   return { command, shards, width: Math.max(3, String(shards).length), ...plan, task: [command, ...plan.task] };
+}
+
+/** The arguments of the task of shard `index` (1-based) as it runs them: `--shard index/n`, its own file names. */
+export function taskOfShard(plan: ShardedPlan, index: number): string[] {
+  const number = String(index).padStart(plan.width, '0');
+  return plan.task.map((word, i) => (word === 'auto' && plan.task[i - 1] === '--shard' ? `${index}/${plan.shards}` : word.split(SHARD).join(number)));
 }
 
 /** A word for bash: bare when safe, else single-quoted; words with the shard placeholder are double-quoted around `${SHARD}`. */
@@ -216,6 +234,9 @@ export function slurmMergeScript(plan: ShardedPlan, flags: ClusterFlags): string
   const name = `${jobName(flags, plan)}-merge`;
   return [
     ...sbatchHeader(flags, name, `${flags.logDir}/${name}-%j.log`, false),
+    // A failed or cancelled task makes afterok impossible: cancel the merge then, instead of leaving it pending
+    // forever (DependencyNeverSatisfied).
+    '#SBATCH --kill-on-invalid-dep=yes',
     `# Generated by opnp cluster slurm: merges the ${plan.shards} shards once every array task succeeded.`,
     'set -euo pipefail',
     `${opnpLine(flags, plan.merge, false)}`,
@@ -231,7 +252,9 @@ export function slurmScript(plan: ShardedPlan, flags: ClusterFlags): string {
     `# Generated by opnp cluster slurm: submits ${plan.shards} array tasks of opnp ${plan.command} and the merge job`,
     '# that starts when all of them succeeded (--dependency=afterok). Run it with bash on the login node.',
     'set -euo pipefail',
+    `cd ${shellWord(resolve(flags.chdir ?? '.'))}   # the jobs' working folder: the paths below are relative to it`,
     `mkdir -p ${shellWord(flags.logDir)}`,
+    ...moveAsideLines(plan.finalOutputs),
     "array_id=$(sbatch --parsable <<'OPNP_ARRAY_JOB'",
     slurmArrayScript(plan, flags).trimEnd(),
     'OPNP_ARRAY_JOB',
@@ -246,6 +269,21 @@ export function slurmScript(plan: ShardedPlan, flags: ClusterFlags): string {
     'echo "merge ${merge_id}"',
     '',
   ].join('\n');
+}
+
+/** Bash lines moving an earlier run's final outputs aside to `<path>.previous-<UTC time>` (see cluster-checks.ts). */
+function moveAsideLines(paths: readonly string[]): string[] {
+  if (paths.length === 0) return [];
+  return [
+    "# An earlier run's final outputs are moved aside: a failed run must not leave them looking like its own.",
+    'stamp=$(date -u +%Y%m%dT%H%M%SZ)',
+    `for old in ${paths.map(shellWord).join(' ')}; do`,
+    '  if [ -e "$old" ]; then',
+    '    if [ -e "$old.previous-$stamp" ]; then echo "opnp: cannot move the earlier run\'s $old aside: $old.previous-$stamp exists" >&2; exit 1; fi',
+    '    mv -- "$old" "$old.previous-$stamp" && echo "opnp: note: moved the earlier run\'s $old aside to $old.previous-$stamp" >&2',
+    '  fi',
+    'done',
+  ];
 }
 
 /** Runs `sbatch --parsable [extra...]` with `script` on stdin; resolves to the job id. */
@@ -266,9 +304,16 @@ function sbatch(binary: string, extra: readonly string[], script: string): Promi
   });
 }
 
-async function submitSlurm(plan: ShardedPlan, flags: ClusterFlags, context: CommandContext): Promise<void> {
+/**
+ * Submits the array (and the merge job) after the checks passed: the log folder is created (Slurm starts no job
+ * whose --output folder is missing), an earlier run's final outputs are moved aside.
+ */
+async function submitSlurm(plan: ShardedPlan, flags: ClusterFlags, folder: string, context: CommandContext): Promise<void> {
   const { mkdir } = await import('node:fs/promises');
-  await mkdir(resolve(flags.chdir ?? '.', flags.logDir), { recursive: true });
+  await mkdir(resolve(folder, flags.logDir), { recursive: true });
+  const previous = await existingOutputs(plan.finalOutputs, folder);
+  const moved = await moveAside(previous, folder, movedAsideStamp(new Date()));
+  previous.forEach((path, i) => writeLine(context.io.stderr, `opnp: note: moved the earlier run's ${path} aside to ${moved[i]} (the new run writes ${path})`));
   const arrayId = await sbatch(flags.sbatch, [], slurmArrayScript(plan, flags));
   writeLine(context.io.stdout, `array ${arrayId}`);
   if (flags.merge === true) writeLine(context.io.stdout, `merge ${await sbatch(flags.sbatch, [`--dependency=afterok:${arrayId}`], slurmMergeScript(plan, flags))}`);
@@ -435,6 +480,19 @@ async function checkedPlan(cluster: Command, args: readonly string[], shards: nu
   return plan;
 }
 
+/**
+ * A printed script is submitted later, maybe elsewhere: what `--submit` would refuse or change is said on stderr (a
+ * failed check, a missing log folder the array script does not create, an earlier run's outputs it does not move).
+ */
+async function warnBeforeSubmission(plan: ShardedPlan, flags: ClusterFlags, folder: string, problem: unknown, context: CommandContext): Promise<void> {
+  const warn = (text: string) => writeLine(context.io.stderr, `opnp: warning: ${text}`);
+  if (problem !== undefined) warn(`the jobs would fail: ${lowerFirstWord(problem instanceof Error ? problem.message : String(problem))}`);
+  if (flags.merge === true) return; // the --merge script creates the log folder and moves an earlier run's outputs aside
+  if (!(await existingOutputs([flags.logDir], folder)).length) warn(`the log folder ${flags.logDir} does not exist in ${folder}: Slurm starts no task without it (create it, or use --merge or --submit, which create it)`);
+  const previous = await existingOutputs(plan.finalOutputs, folder);
+  if (previous.length > 0) warn(`an earlier run's ${previous.join(', ')} ${previous.length === 1 ? 'is' : 'are'} still there and would be taken for this run's: move ${previous.length === 1 ? 'it' : 'them'} aside before submitting (--merge and --submit do)`);
+}
+
 /** Registers `opnp cluster slurm` and `opnp cluster k8s`. */
 export function registerCluster(program: Command, context: CommandContext): void {
   const cluster = program.command('cluster').description('run a sharded opnp sensitivity / extract / eval as a Slurm job array or a Kubernetes Indexed Job, then merge');
@@ -449,9 +507,17 @@ export function registerCluster(program: Command, context: CommandContext): void
     .addHelpText('after', SLURM_HELP)
     .action(async (args: string[], flags: ClusterFlags, command: Command) => {
       const plan = await checkedPlan(command, args, flags.shards);
+      const folder = await workingFolder(flags.chdir);
+      const problem = await planProblem(taskOfShard(plan, 1), flags.merge === true ? plan.merge : undefined, folder);
+      if (flags.submit === true) {
+        if (problem !== undefined) throw problem;
+        noteWithoutMerge(plan, flags, context);
+        await submitSlurm(plan, flags, folder, context);
+        return;
+      }
       noteWithoutMerge(plan, flags, context);
-      if (flags.submit === true) await submitSlurm(plan, flags, context);
-      else context.io.stdout.write(slurmScript(plan, flags));
+      await warnBeforeSubmission(plan, flags, folder, problem, context);
+      context.io.stdout.write(slurmScript(plan, flags));
     });
   addCommonFlags(cluster.command('k8s').description('print the Kubernetes Indexed Job manifest of --shard auto tasks (+ the merge Job)'))
     .option('--image <image>', 'container image with opnp and the model backends', 'opnp:latest')

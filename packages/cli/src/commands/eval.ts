@@ -242,6 +242,7 @@ async function runEval(context: CommandContext, given: EvalFlags): Promise<void>
   // Every shard of an array job would write the same checkpoint: each gets its own.
   if (shard && flags.checkpoint !== undefined) flags.checkpoint = shardFileName(flags.checkpoint, shard);
   await checkEvalFlags(flags, shard);
+  if (context.checkOnly) return context.checkOnly((evalFiles(flags, shard).inputs ?? []).filter((i) => i !== undefined));
   const info = infoWriter(io, quiet);
   if (flags.model.length * (flags.seeds?.length ?? 1) > 1) return runSeveral(context, flags, quiet, info);
   if (flags.seeds) flags.seed = flags.seeds[0]!;
@@ -326,6 +327,7 @@ function registerEvalMerge(parent: Command, context: CommandContext): void {
       const { io } = context;
       assertStdoutFormat(command, flags);
       await checkRunFiles({ outputs: [fileOrStdout(flags.json, 'the JSON report (--json)')], folders: [resultsFolder(flags.save)], inputs: shards.flatMap(shardInputs) });
+      if (context.checkOnly) return context.checkOnly([]); // the shards are the tasks' outputs
       const info = infoWriter(io, flags.quiet === true || flags.json === '-');
       const { report, artifacts, shards: count } = await mergeEvalShards(shards);
       if (flags.save !== undefined && !artifacts) throw new UsageError('--save: the shards hold no figure inputs (no OPNP method ran, so no OPNP point was determined)');

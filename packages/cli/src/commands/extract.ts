@@ -93,6 +93,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
   const outputs = outputsOf({ ...flags, out });
   const inputs = extractionInputs(model, data, flags.labels, { model: '--model', data: '--data', labels: '--labels' });
   await assertExtractionTargets(shard ? shardOutputs(outputs, shard) : outputs, inputs, OUTPUT_FLAGS);
+  if (context.checkOnly) return context.checkOnly(inputs);
   warmDatasetIdentity(data); // the data files are hashed (for the run's fingerprint) while the model loads
   await withModel(model, info, async (loaded) => {
     assertBatchSize(loaded, flags.batchSize);
@@ -156,6 +157,7 @@ function registerExtractMerge(parent: Command, context: CommandContext): void {
     .action(async (shards: string[], flags: MergeFlags) => {
       const outputs = await mergeOutputs(shards[0]!, flags);
       await assertExtractionTargets(outputs, shards.map((path) => ({ path, what: `the shard ${path}` })), OUTPUT_FLAGS);
+      if (context.checkOnly) return context.checkOnly([]); // the shards are the tasks' outputs
       const merged = await mergeFeatureShards(shards, outputs, { restart: flags.restart === true });
       const files = Object.values(merged.files).filter((f) => f !== undefined).join(', ');
       infoWriter(context.io, flags.quiet === true)(`merged ${merged.shards} shards: ${merged.rows} x ${merged.dim} features of ${merged.samples} samples into ${files}`);

@@ -125,7 +125,9 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
   if (flags.train === undefined) throw new UsageError("required option '--train <dataset>' not specified");
   if (flags.shard !== undefined && flags.stateOut === undefined) throw new UsageError('--shard needs --state-out: a shard\'s --out alone covers part of the training set and could never be merged');
   const shard = resolveShard(io, flags);
-  await checkOutputs(flags, [...modelInputs([flags.model]), ...dataInputs(flags)]);
+  const inputs = [...modelInputs([flags.model]), ...dataInputs(flags)];
+  await checkOutputs(flags, inputs);
+  if (context.checkOnly) return context.checkOnly(inputs);
   const quiet = flags.quiet === true;
   const info = infoWriter(io, quiet);
   await withModel(flags.model, info, async (model) => {
@@ -181,6 +183,7 @@ function registerMerge(parent: Command, context: CommandContext): void {
     .addHelpText('after', '\nExample:\n  opnp sensitivity merge part1.npy part2.npy --out sens.npy --neuron-out neuron.npy --state-out all.npy')
     .action(async (states: string[], flags: OutputFlags & { quiet?: boolean; allowPartial?: boolean }) => {
       await checkOutputs(flags, states.flatMap((path) => [{ path, what: `the state ${path}` }, { path: sidecarPath(path), what: `the sidecar of the state ${path}` }]));
+      if (context.checkOnly) return context.checkOnly([]); // the states are the tasks' outputs
       const merged = await mergeStates(states, { allowPartial: flags.allowPartial === true });
       if (flags.stateOut !== undefined) await writeStateFile(flags.stateOut, merged.state, merged.provenance);
       if (flags.out !== undefined || flags.neuronOut !== undefined) {

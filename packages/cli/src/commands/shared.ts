@@ -14,6 +14,17 @@ import { flagWarnings } from '../flag-warnings.js';
 /** What every command action gets. */
 export interface CommandContext {
   readonly io: CliIo;
+  /**
+   * Set by `opnp cluster`'s planner: the command runs only its up-front checks (flags, every output path) and hands
+   * the files it would read here instead of starting the work (see cluster-checks.ts).
+   */
+  readonly checkOnly?: (inputs: readonly CheckedInput[]) => void;
+}
+
+/** A file or folder a command reads, as handed to {@link CommandContext.checkOnly}. */
+export interface CheckedInput {
+  readonly path: string;
+  readonly what: string;
 }
 
 /**
