@@ -21,7 +21,7 @@ export const EXTRACT_OUTPUT_OPTION_NAMES: ExtractOutputNames = { features: 'outp
 export function extractionTargets(outputs: ExtractOutputs, names: ExtractOutputNames = EXTRACT_OUTPUT_OPTION_NAMES): OutputTarget[] {
   const { features, logits, labels, indices } = outputs;
   return [
-    { path: features, what: `the features (${names.features})`, companions: [`${features}.json`, `${features}.partial`, `${features}.partial.json`] },
+    { path: features, what: `the features (${names.features})`, companions: [`${features}.json`, `${features}.partial`, `${features}.partial.json`, `${features}.partial.lock`] },
     ...(logits !== undefined ? [{ path: logits, what: `the logits (${names.logits})`, companions: [`${logits}.partial`, `${logits}.partial.owner.json`] }] : []),
     ...(labels !== undefined ? [{ path: labels, what: `the labels (${names.labels})` }] : []),
     ...(indices !== undefined ? [{ path: indices, what: `the indices (${names.indices})` }] : []),

@@ -4,7 +4,8 @@
  * every file, in dataset order. It is resumable: rows go to `<out>.partial` and the sidecar
  * `<out>.partial.json` records the run fingerprint, the rows written, where to continue and every
  * skipped sample; a rerun of the same run continues, any other run is refused (`extract-start.ts`), and
- * `<logits>.partial` names its owner (`partial-owner.ts`). When complete, the files are renamed into place and
+ * `<logits>.partial` names its owner (`partial-owner.ts`); `<out>.partial.lock` keeps a second copy of the same
+ * extraction out while one runs (`partial-lock.ts`). When complete, the files are renamed into place and
  * the sidecar becomes `<out>.json`, which also records the hashes of the companion files' rows. With `shard`,
  * only that contiguous part of the dataset is extracted, into per-shard files (see `extract-shards.ts`), and
  * {@link mergeFeatureShards} joins the shards into the files an unsharded run writes, bit for bit.
@@ -20,6 +21,7 @@ import { assertExtractionTargets, extractionInputs } from './extract-targets.js'
 import { makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
 import { labelsFileIdentity } from './labels-file.js';
 import { removePartialOwner, writePartialOwner } from './partial-owner.js';
+import { lockPartial } from './partial-lock.js';
 import { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 import { WriteBehind } from './write-behind.js';
 import type { LoadedModel } from './model.js';
@@ -243,9 +245,20 @@ function commitSkips(ledger: Ledger, upTo: number): void {
  * @throws InterruptedError when `signal` aborts (the partial output stays resumable)
  */
 export async function extractFeatures(options: ExtractOptions): Promise<ExtractResult> {
-  const { model } = options;
   const outputs: ExtractOutputs = options.shard ? shardOutputs(options.outputs, options.shard) : options.outputs;
-  await assertExtractionTargets(outputs, extractionInputs(model.path, options.data, options.labelsFile, { model: 'model', data: 'data', labels: 'labelsFile' }));
+  await assertExtractionTargets(outputs, extractionInputs(options.model.path, options.data, options.labelsFile, { model: 'model', data: 'data', labels: 'labelsFile' }));
+  // One extraction of these outputs at a time (partial-lock.ts): a second copy is refused before it touches the partial files.
+  const release = await lockPartial(outputs.features);
+  try {
+    return await extractLocked(options, outputs);
+  } finally {
+    await release();
+  }
+}
+
+/** {@link extractFeatures} once it holds the lock of `outputs`. */
+async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): Promise<ExtractResult> {
+  const { model } = options;
   const head = model.extractor.head;
   const dims = { D: head.weight.cols, C: head.weight.rows };
   const source = await openFeatureSource(options.data, {
