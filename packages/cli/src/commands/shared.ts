@@ -29,6 +29,11 @@ export function infoWriter(io: CliIo, quiet: boolean): (message: string) => void
   return quiet ? () => undefined : (message) => writeLine(io.stderr, `opnp: ${message}`);
 }
 
+/** Warnings about the results go to stderr as `opnp: warning: ...`, even with --quiet (as the skipped-sample warnings). */
+export function warningWriter(io: CliIo): (message: string) => void {
+  return (message) => writeLine(io.stderr, `opnp: warning: ${message}`);
+}
+
 /**
  * Progress on stderr (bars on a terminal, a line every few seconds otherwise: `OPNP_PROGRESS_EVERY=<seconds>`
  * sets how often, e.g. for cluster logs) unless `quiet`.
