@@ -237,7 +237,7 @@ function withBenchmark(flags: EvalFlags): EvalFlags {
 async function runEval(context: CommandContext, given: EvalFlags): Promise<void> {
   const { io } = context;
   const flags = withBenchmark(given);
-  flags.model = distinctModels(flags.model); // a repeat is warned about (flag-warnings.ts) and runs once
+  flags.model = await distinctModels(flags.model); // a repeat (or a copy) is warned about (flag-warnings.ts) and runs once
   const quiet = flags.quiet === true || flags.json === '-';
   const shard = resolveShard(io, { ...flags, quiet });
   // Every shard of an array job would write the same checkpoint: each gets its own.

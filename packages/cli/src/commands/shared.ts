@@ -71,12 +71,12 @@ export function addPreprocessOptions(command: Command): Command {
 
 /**
  * Writes the warnings for valid but most likely mistaken flags (flag-warnings.ts: implausible --mean/--std,
- * --seed beside --seeds, a repeated --model, --val-ood reading an --ood set) before `command` runs, even with
+ * --seed beside --seeds, a repeated --model, --val-ood reading an --ood set, by path or as a copy) before `command` runs, even with
  * --quiet, as `opnp: warning: ...` lines on stderr.
  */
 export function addFlagWarnings(command: Command, io: CliIo): Command {
-  return command.hook('preAction', (_command, action) => {
-    for (const warning of flagWarnings({ values: action.opts(), given: (name) => action.getOptionValueSource(name) === 'cli' })) writeLine(io.stderr, `opnp: warning: ${warning}`);
+  return command.hook('preAction', async (_command, action) => {
+    for (const warning of await flagWarnings({ values: action.opts(), given: (name) => action.getOptionValueSource(name) === 'cli' })) writeLine(io.stderr, `opnp: warning: ${warning}`);
   });
 }
 
