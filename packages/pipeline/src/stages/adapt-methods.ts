@@ -1,11 +1,11 @@
 /**
  * After the training pass: the options each method runs with on the rows it fits on, when a method must change one
- * it cannot run as given (NNGuide's `k` above its bank's rows, {@link MethodDefinition.adapt}), with a warning each.
+ * it cannot run as given (NNGuide's `k` above its bank's rows, `MethodDefinition.adapt`), with a warning each.
  */
-import { resolveMethodOptions, type MethodDefinition, type MethodOptionOverrides, type MethodRegistry, type TrainingRows } from '../methods/registry.js';
+import { resolveMethodOptions, type MethodOptionOverrides, type MethodRegistry, type TrainingRows } from '../methods/registry.js';
 
 /**
- * `overrides` with the options of every method of `methods` whose {@link MethodDefinition.adapt} changes them on
+ * `overrides` with the options of every method of `methods` whose `MethodDefinition.adapt` changes them on
  * `rows`, saying each change once to `warn`. The returned overrides are what the methods are fitted with and what
  * the report records.
  */
