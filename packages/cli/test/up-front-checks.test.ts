@@ -53,6 +53,10 @@ describe('k above the training rows', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toBe('opnp: warning: nnguide.k is 50 but the NNGuide bank has 3 rows (nnguide.bankFraction 0.01 of 300 fit rows): nnguide runs with k = 3, which the report records; to run k = 50, raise nnguide.bankFraction (opnp eval: --method-option nnguide.bankFraction=<f>) or the fit rows (opnp eval: --fit-samples or --train-fraction; the library: fitSamples or trainFraction)\n');
     expect(JSON.parse(readFileSync(json, 'utf8')).methodOptions.nnguide).toEqual({ k: 3, bankFraction: 0.01, seed: 0 });
+    // Once per command, not once per run of a multi-run.
+    const seeds = await cli([...EVAL, '--model', MODEL, '--methods', 'nnguide', '--method-option', 'nnguide.k=50', '-q', '--seeds', '1,2', '--format', 'csv']);
+    expect(seeds.code, seeds.stderr).toBe(0);
+    expect(seeds.stderr.match(/opnp: warning: nnguide\.k is 50/g)).toHaveLength(1);
   });
 });
 

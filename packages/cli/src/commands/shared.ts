@@ -29,9 +29,21 @@ export function infoWriter(io: CliIo, quiet: boolean): (message: string) => void
   return quiet ? () => undefined : (message) => writeLine(io.stderr, `opnp: ${message}`);
 }
 
-/** Warnings about the results go to stderr as `opnp: warning: ...`, even with --quiet (as the skipped-sample warnings). */
+/** The warnings said on each CLI's stderr, so each is said once per command (not once per run of a multi-run). */
+const saidWarnings = new WeakMap<CliIo, Set<string>>();
+
+/**
+ * Warnings about the results go to stderr as `opnp: warning: ...`, even with --quiet (as the skipped-sample
+ * warnings), each message once per command.
+ */
 export function warningWriter(io: CliIo): (message: string) => void {
-  return (message) => writeLine(io.stderr, `opnp: warning: ${message}`);
+  return (message) => {
+    const said = saidWarnings.get(io) ?? new Set<string>();
+    saidWarnings.set(io, said);
+    if (said.has(message)) return;
+    said.add(message);
+    writeLine(io.stderr, `opnp: warning: ${message}`);
+  };
 }
 
 /**
