@@ -104,11 +104,17 @@ async function sameListing(a: string, b: string, pairs: [string, string][], dept
   return true;
 }
 
+/** File pairs of two folders compared at once (small image files: the opens, not the bytes, take the time). */
+const PAIRS_AT_ONCE = 32;
+
 /** Whether the folders `a` and `b` hold the same files with the same bytes under the same relative names. */
 async function sameFolderContents(a: string, b: string): Promise<boolean> {
   const pairs: [string, string][] = [];
   if (!(await sameListing(a, b, pairs))) return false;
-  for (const [x, y] of pairs) if (!(await sameFileContents(x, y))) return false;
+  for (let start = 0; start < pairs.length; start += PAIRS_AT_ONCE) {
+    const same = await Promise.all(pairs.slice(start, start + PAIRS_AT_ONCE).map(([x, y]) => sameFileContents(x, y)));
+    if (same.includes(false)) return false;
+  }
   return true;
 }
 
