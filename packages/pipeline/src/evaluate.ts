@@ -18,6 +18,7 @@ import type { LoadedModel } from './model.js';
 import { withLoadedModel } from './with-model.js';
 import { resolveConfig, validationNeeds, type ResolvedConfig } from './stages/config.js';
 import { checkMethods } from './stages/check-methods.js';
+import { adaptToTrainingRows } from './stages/adapt-methods.js';
 import { searchBaselines, type BaselineSearchResult } from './stages/search-baselines.js';
 import { collectValidation, type ValidationData } from './stages/validation.js';
 import { fitRun } from './stages/fit.js';
@@ -158,7 +159,8 @@ export async function prepareEvaluation(model: LoadedModel, config: ResolvedConf
   const inputStd = inputStdOf(sources);
   const context: MethodContext = { head: model.extractor.head, kernel: model.kernel, extractor: model.extractor, ...(inputStd ? { inputStd } : {}), fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(fitted.knnFitFeatures ? { knnFitFeatures: fitted.knnFitFeatures } : {}), ...(opnpState ? { opnp: opnpState } : {}) };
   const baselineSearch = validation && config.searchBaselines ? await searchBaselines(validation, { ...common, ...progress, registry: config.registry, methods, methodOptions: config.methodOptions, context, onInfo: info }) : undefined;
-  const methodOptions = withSearched(config.methodOptions, baselineSearch);
+  const trainingRows = { fit: fitted.fitFeatures.rows, knnFit: (fitted.knnFitFeatures ?? fitted.fitFeatures).rows };
+  const methodOptions = adaptToTrainingRows(config.registry, methods, withSearched(config.methodOptions, baselineSearch), trainingRows, config.onWarning ?? info);
   const evalIndices = validation?.evalIndices ?? selection?.evalIndices ?? allIndices(sources.test.count);
   return { sources, methods, fitted, ...(selection ? { selection } : {}), ...(opnpState ? { opnpState } : {}), context, ...(baselineSearch ? { baselineSearch } : {}), methodOptions, evalIndices, skips };
 }

@@ -93,6 +93,11 @@ export interface EvaluationConfig {
   readonly signal?: AbortSignal;
   /** Notes for the user (choices made, resumed state). */
   readonly onInfo?: (message: string) => void;
+  /**
+   * Warnings about the results, said once per run: an option a method could not run with as given and the value it
+   * ran with instead (NNGuide's `k` above its bank's rows; the report records the value used). Default `onInfo`.
+   */
+  readonly onWarning?: (message: string) => void;
   readonly onProgress?: ProgressListener;
   /** Every unreadable sample, with the set it belongs to (it is left out of every result). */
   readonly onSkip?: (set: string, skip: SkippedSample) => void;

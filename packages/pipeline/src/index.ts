@@ -17,7 +17,7 @@ export type { EvaluationConfig, KnnFitSamples, EvalReport, EvalArtifacts, Method
 export { resolveConfig, assertUniqueNames, validationNeeds, temperatureMethods, withTemperature, type ResolvedConfig } from './stages/config.js';
 export { openSources, type EvaluationSources } from './stages/sources.js';
 export { fit, fitRun, type FitOptions, type FitNeeds, type FitResult, type SensitivityResult } from './stages/fit.js';
-export { DEFAULT_KNN_FIT_SAMPLES, knnFitCount } from './stages/fit-subsets.js';
+export { DEFAULT_KNN_FIT_SAMPLES, knnFitCount, plannedTrainingRows } from './stages/fit-subsets.js';
 export { skipLog, type SkipLog } from './stages/skips.js';
 export { collectValidation, type ValidationData, type ValidationSet, type ValidationOptions } from './stages/validation.js';
 export { selectPoint, allIndices, type PointSelection, type SelectPointOptions } from './stages/select-point.js';

@@ -29,6 +29,23 @@ export function infoWriter(io: CliIo, quiet: boolean): (message: string) => void
   return quiet ? () => undefined : (message) => writeLine(io.stderr, `opnp: ${message}`);
 }
 
+/** The warnings said on each CLI's stderr, so each is said once per command (not once per run of a multi-run). */
+const saidWarnings = new WeakMap<CliIo, Set<string>>();
+
+/**
+ * Warnings about the results go to stderr as `opnp: warning: ...`, even with --quiet (as the skipped-sample
+ * warnings), each message once per command.
+ */
+export function warningWriter(io: CliIo): (message: string) => void {
+  return (message) => {
+    const said = saidWarnings.get(io) ?? new Set<string>();
+    saidWarnings.set(io, said);
+    if (said.has(message)) return;
+    said.add(message);
+    writeLine(io.stderr, `opnp: warning: ${message}`);
+  };
+}
+
 /**
  * Progress on stderr (bars on a terminal, a line every few seconds otherwise: `OPNP_PROGRESS_EVERY=<seconds>`
  * sets how often, e.g. for cluster logs) unless `quiet`.
@@ -66,12 +83,12 @@ export function addPreprocessOptions(command: Command): Command {
 
 /**
  * Writes the warnings for valid but most likely mistaken flags (flag-warnings.ts: implausible --mean/--std,
- * --seed beside --seeds, a repeated --model, --val-ood reading an --ood set) before `command` runs, even with
+ * --seed beside --seeds, a repeated --model, --val-ood reading an --ood set, by path or as a copy) before `command` runs, even with
  * --quiet, as `opnp: warning: ...` lines on stderr.
  */
 export function addFlagWarnings(command: Command, io: CliIo): Command {
-  return command.hook('preAction', (_command, action) => {
-    for (const warning of flagWarnings({ values: action.opts(), given: (name) => action.getOptionValueSource(name) === 'cli' })) writeLine(io.stderr, `opnp: warning: ${warning}`);
+  return command.hook('preAction', async (_command, action) => {
+    for (const warning of await flagWarnings({ values: action.opts(), given: (name) => action.getOptionValueSource(name) === 'cli' })) writeLine(io.stderr, `opnp: warning: ${warning}`);
   });
 }
 
