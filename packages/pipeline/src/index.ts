@@ -114,6 +114,8 @@ export {
   RESULTS_VERSION,
   type ResultsManifest,
   type LoadedResults,
+  type LoadedRun,
+  type LoadedRuns,
   type SelectionJson,
   type GridPointJson,
   type BandJson,
