@@ -10,6 +10,7 @@
  */
 export { evaluate, prepareEvaluation, scoreOptionsOf, summaryInputsOf, withEvaluationModel, type EvaluationResult, type PreparedEvaluation } from './evaluate.js';
 export { evaluateShard, mergeEvalShards, evalShardFiles, EVAL_SHARD_FORMAT, type EvalShardMeta, type EvalShardSet, type EvalShardResult } from './eval-shard.js';
+export { optionNames, LIBRARY_OPTION_NAMES, type OptionNames } from './option-names.js';
 export { summarizeRuns, meanStd, type MultiRunReport, type MethodStats, type MeanStd } from './multi-run.js';
 export { BENCHMARKS, benchmark, type Benchmark, type BenchmarkName } from './benchmarks.js';
 export { checkShardSet, type ShardEntry, type ShardSetOptions } from './shard-set.js';

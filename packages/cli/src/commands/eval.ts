@@ -15,7 +15,7 @@ import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { distinctModels } from '../flag-warnings.js';
-import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, warningWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, warningWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments, CLI_OPTION_NAMES } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
 import { checkRunFiles, dataInputs, fileInput, fileOrStdout, fileOutput, methodOptionInputs, modelInputs, resultsFolder, stateOutput } from './run-files.js';
 import type { TableFormat } from '../format/results-table.js';
@@ -155,6 +155,7 @@ function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandConte
     fitSamples: flags.fitSamples,
     ...(flags.knnFitSamples !== undefined ? { knnFitSamples: flags.knnFitSamples } : {}),
     ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000, onSaved: checkpointPoster(io) } } : {}),
+    optionNames: CLI_OPTION_NAMES,
     ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
     collectArtifacts: flags.save !== undefined,
     ...(io.signal ? { signal: io.signal } : {}),

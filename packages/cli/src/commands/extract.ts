@@ -9,7 +9,7 @@ import { assertExtractionTargets, assertBatchSize, extractFeatures, extractionIn
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { checkDatasetSpec } from '../options.js';
-import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, progressListener, skipWarner, type CommandContext, preprocessArguments, CLI_OPTION_NAMES } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -107,6 +107,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       batchSize: flags.batchSize,
       ...imageWorkersOption(flags),
       restart: flags.restart === true,
+      optionNames: CLI_OPTION_NAMES,
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: progressListener(io, quiet),
       onInfo: info,
@@ -156,7 +157,7 @@ function registerExtractMerge(parent: Command, context: CommandContext): void {
     .action(async (shards: string[], flags: MergeFlags) => {
       const outputs = await mergeOutputs(shards[0]!, flags);
       await assertExtractionTargets(outputs, shards.map((path) => ({ path, what: `the shard ${path}` })), OUTPUT_FLAGS);
-      const merged = await mergeFeatureShards(shards, outputs, { restart: flags.restart === true });
+      const merged = await mergeFeatureShards(shards, outputs, { restart: flags.restart === true, optionNames: CLI_OPTION_NAMES });
       const files = Object.values(merged.files).filter((f) => f !== undefined).join(', ');
       infoWriter(context.io, flags.quiet === true)(`merged ${merged.shards} shards: ${merged.rows} x ${merged.dim} features of ${merged.samples} samples into ${files}`);
       if (merged.skipped.length > 0) writeLine(context.io.stderr, `opnp: warning: ${merged.skipped.length} of ${merged.samples} samples were unreadable and are in none of the outputs (listed in ${flags.out}.json)`);

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { writeLine, type CliIo } from '../io.js';
 import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptionNames, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
-import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
+import { shardFromEnvironment, type OptionNames, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
 import { flagError, UsageError } from '../errors.js';
 import { collect, parseChoice, parseInteger, parseResize, parseShard } from '../options.js';
 import { parseMean, parseStd } from '../normalisation-flags.js';
@@ -111,6 +111,21 @@ export function preprocessFlags(options: { mean?: number[]; std?: number[]; resi
 
 /** What the library's messages call the preprocessing options in the CLI: the flags that set them. */
 export const PREPROCESS_FLAG_NAMES: PreprocessOptionNames = Object.freeze({ mean: '--mean', std: '--std', resize: '--resize', centerCrop: '--crop', kernel: '--resize-kernel' });
+
+/** What the pipeline's messages call its options: the flags (`--restart`, not the library's `restart: true`). */
+export const CLI_OPTION_NAMES: OptionNames = Object.freeze({
+  restart: '--restart',
+  checkpoint: '--checkpoint',
+  out: '--out',
+  train: '--train',
+  test: '--test',
+  ood: '--ood',
+  valOod: '--val-ood',
+  data: '--data',
+  trainLabels: '--train-labels',
+  testLabels: '--test-labels',
+  methods: '--methods',
+});
 
 /** The preprocessing flags that were given, for the pipeline, with the names its messages are to call them by (`--mean`, not `preprocess.mean`). */
 export function preprocessArguments(options: Parameters<typeof preprocessFlags>[0]): { preprocess: PreprocessOptions; preprocessNames: PreprocessOptionNames } {

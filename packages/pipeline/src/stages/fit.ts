@@ -14,6 +14,7 @@ import { FitRows, runTrainingPass, trainingFingerprint, trainingIndices, type Ch
 import { fitSubsets, pickRows, type FitSubsets } from './fit-subsets.js';
 import type { ResolvedConfig } from './config.js';
 import type { EvaluationSources } from './sources.js';
+import type { OptionNames } from '../option-names.js';
 
 /** The OPNP sensitivities of a run. */
 export interface SensitivityResult {
@@ -61,6 +62,8 @@ export interface FitOptions {
   readonly onSkip?: (skip: SkippedSample) => void;
   /** Sees every training batch of the pass (as `runTrainingPass`'s `onBatch`); not with `checkpoint` or `sensitivityState`. */
   readonly onBatch?: (batch: FeatureBatch) => void | Promise<void>;
+  /** What messages call the options (see {@link OptionNames}). */
+  readonly optionNames?: OptionNames;
 }
 
 const withNeurons = (sensitivity: ParameterSensitivity): SensitivityResult => ({ sensitivity, neuronSensitivity: neuronSensitivity(sensitivity) });
@@ -119,6 +122,7 @@ export async function fit(model: LoadedModel, train: FeatureSource, options: Fit
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onInfo ? { onInfo: options.onInfo } : {}),
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+    ...(options.optionNames ? { optionNames: options.optionNames } : {}),
     onSkip,
   });
   return {
@@ -173,6 +177,7 @@ export async function fitRun(model: LoadedModel, sources: EvaluationSources, con
     ...(config.onProgress ? { onProgress: config.onProgress } : {}),
     ...(config.onInfo ? { onInfo: config.onInfo } : {}),
     ...(onBatch ? { onBatch } : {}),
+    ...(config.optionNames ? { optionNames: config.optionNames } : {}),
     onSkip,
   });
   return { ...splitSubsets(fitted, subsets), fingerprint };
