@@ -69,6 +69,11 @@ export interface FeatureSourceOptions {
   readonly preprocess?: PreprocessOptions;
   /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
   readonly preprocessNames?: PreprocessOptionNames;
+  /**
+   * How messages name the argument the set came from, e.g. an application's flag and value (`--test features:f.npy`);
+   * default the spec.
+   */
+  readonly argument?: string;
   /** A labels file (IDX labels or `.npy`) that overrides the dataset's own labels. */
   readonly labelsFile?: string;
   /**

@@ -3,7 +3,7 @@
  * (`noise:<count>`). Shapes are checked against the model input before any image is read.
  */
 import { OpnpError, numClasses, type FeatureExtractor } from '@opnp/core/base';
-import { openDataset, preprocessOptionsFor, type BatchOptions, type Dataset, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
+import { openDataset, preprocessOptionsFor, resizedSize, type BatchOptions, type Dataset, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
@@ -58,6 +58,39 @@ function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: Fe
   }
 }
 
+/** An option and its value as the caller writes them: `--crop 32` (a named option), else `preprocess.centerCrop: 32`. */
+function given(names: PreprocessOptionNames, option: 'centerCrop' | 'resize', value: number | readonly [number, number]): string {
+  const named = names[option];
+  return named !== undefined ? `${named} ${typeof value === 'number' ? value : value.join(',')}` : `preprocess.${option}: ${JSON.stringify(value)}`;
+}
+
+/**
+ * Refuses a centre crop the caller gave that is not the model input size, naming the option, the crop size, the
+ * model input and the images' size (after the resize), before any image is read: a crop larger than the image
+ * pads it with zeros, so the batch would only fail at the model with a bare shape error.
+ */
+function checkCropSize(dataset: Dataset, extractor: FeatureExtractor, options: PreprocessOptions | undefined, names: PreprocessOptionNames): void {
+  const crop = options?.centerCrop;
+  const dims = inputImageShape(extractor);
+  const [h, w] = [dims?.[1], dims?.[2]];
+  if (crop === undefined || typeof h !== 'number' || typeof w !== 'number') return;
+  const [ch, cw] = typeof crop === 'number' ? [crop, crop] : crop;
+  // an invalid crop is refused by the preprocessing itself, under its name
+  if ((ch === h && cw === w) || ![ch, cw].every((v) => Number.isInteger(v) && v > 0)) return;
+  const resize = options?.resize;
+  const [H, W] = [dataset.shape[1], dataset.shape[2]];
+  const [rh, rw] = resizedSize(H, W, resize);
+  const resized = resize !== undefined ? `, ${dataset.sizesVary ? 'of varying size' : `${H} x ${W}`} resized by ${given(names, 'resize', resize)}${dataset.sizesVary ? '' : ` to ${rh} x ${rw}`}` : '';
+  const images = resize !== undefined || dataset.sizesVary ? `the images of ${dataset.source}${resized || ' (of varying size)'}` : `the ${H} x ${W} images of ${dataset.source}`;
+  const larger = !dataset.sizesVary && (ch > rh || cw > rw);
+  const source = larger ? '' : ` (cropped from ${images})`;
+  const padding = larger ? `; the crop is larger than ${images}, so it pads them with zeros` : '';
+  throw new OpnpError('SHAPE_MISMATCH', `${given(names, 'centerCrop', crop)} makes ${ch} x ${cw} inputs${source} but the model takes ${h} x ${w}${padding}`, {
+    file: dataset.source,
+    hint: `Give ${given(names, 'centerCrop', h === w ? h : [h, w])} (the model input size), or leave the crop out (it defaults to the model input size)`,
+  });
+}
+
 /**
  * What messages call the preprocessing options: the caller's names; a channel count the caller did not set but
  * {@link preprocessOptionsFor} took from the model input is called the model input's.
@@ -76,6 +109,7 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
   if (options.classCheck && options.labelsFile === undefined) assertFolderClasses(dataset, numClasses(extractor.head), options.classCheck.labelsOption);
   const override = options.labelsFile !== undefined ? checkLabelCount(await loadLabelsFile(options.labelsFile), dataset.count, options.labelsFile) : undefined;
   const preprocess = preprocessOptionsFor(extractor.input, { ...options.preprocess });
+  checkCropSize(dataset, extractor, options.preprocess, options.preprocessNames ?? {});
   const pass = { preprocess, preprocessNames: preprocessNames(options, preprocess), ...(options.imageWorkers !== undefined ? { workers: options.imageWorkers } : {}) };
   return {
     spec,

@@ -13,6 +13,7 @@ import type { LoadedModel } from '../model.js';
 import type { NamedSpec } from '../evaluation-types.js';
 import { methodNeeds } from '../methods/registry.js';
 import { validationNeeds, type ResolvedConfig } from './config.js';
+import { optionNames } from '../option-names.js';
 
 /** Every set of an evaluation, opened. */
 export interface EvaluationSources {
@@ -78,16 +79,17 @@ export async function openSources(model: LoadedModel, config: ResolvedConfig, in
   // The labels of the ID test set are used (accuracy), those of the training set by methods that need them
   // (class-conditional fits); those of the OOD sets are not. Only used labels are checked against the model's classes.
   const trainLabelsUsed = methodNeeds(config.registry, config.methods).labels;
-  const all: { key: string; spec: string; labels?: string; labelsOption?: string }[] = [
-    { key: 'train', spec: config.train, ...(trainLabelsUsed ? { labelsOption: '--train-labels' } : {}), ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
-    { key: 'test', spec: config.test, labelsOption: '--test-labels', ...(config.testLabels !== undefined ? { labels: config.testLabels } : {}) },
-    ...config.ood.map((o) => ({ key: `ood:${o.name}`, spec: o.spec })),
-    ...valSpecs.map((o) => ({ key: `val:${o.name}`, spec: o.spec })),
+  const names = optionNames(config.optionNames);
+  const all: { key: string; spec: string; argument: string; labels?: string; labelsOption?: string }[] = [
+    { key: 'train', spec: config.train, argument: `${names.train} ${config.train}`, ...(trainLabelsUsed ? { labelsOption: names.trainLabels } : {}), ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
+    { key: 'test', spec: config.test, argument: `${names.test} ${config.test}`, labelsOption: names.testLabels, ...(config.testLabels !== undefined ? { labels: config.testLabels } : {}) },
+    ...config.ood.map((o) => ({ key: `ood:${o.name}`, spec: o.spec, argument: `${names.ood} ${o.name}=${o.spec}` })),
+    ...valSpecs.map((o) => ({ key: `val:${o.name}`, spec: o.spec, argument: `${names.valOod} ${o.name}=${o.spec}` })),
   ];
   const opened = new Map<string, FeatureSource>();
   const passOptions = { ...(config.imageWorkers !== undefined ? { imageWorkers: config.imageWorkers } : {}), ...(config.preprocessNames ? { preprocessNames: config.preprocessNames } : {}) };
   const open = async (entry: (typeof all)[number], preprocess: PreprocessOptions | undefined) =>
-    opened.set(entry.key, await openFeatureSource(entry.spec, { model, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}), ...(entry.labelsOption !== undefined ? { classCheck: { labelsOption: entry.labelsOption } } : {}), ...passOptions }));
+    opened.set(entry.key, await openFeatureSource(entry.spec, { model, argument: entry.argument, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}), ...(entry.labelsOption !== undefined ? { classCheck: { labelsOption: entry.labelsOption } } : {}), ...passOptions }));
   for (const entry of all.filter((e) => parseFeaturesSpec(e.spec))) await open(entry, undefined);
   const modelRun = all.filter((e) => !parseFeaturesSpec(e.spec));
   const cached = [...opened.values()];
