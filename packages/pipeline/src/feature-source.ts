@@ -157,7 +157,7 @@ export function assertFiniteBatch(spec: string, batch: FeatureBatch): void {
     const index = batch.indices[row]!;
     throw new OpnpError('NON_FINITE', `The model's ${what} of sample #${index} of ${spec} are not finite (column ${i - row * m.cols} is ${m.data[i]})`, {
       offset: index,
-      hint: 'Check the image and the preprocessing for this model (a broken image, wrong --mean/--std, a NaN in the input)',
+      hint: 'Check the image and the preprocessing for this model (a broken image, a wrong mean or std, a NaN in the input)',
     });
   }
 }

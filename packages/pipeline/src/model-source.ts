@@ -10,6 +10,7 @@ import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
 import { assertFolderClasses } from './class-folders.js';
 import { checkLabelCount, loadLabelsFile } from './labels-file.js';
 import { noiseDataset, parseNoiseSpec } from './noise-dataset.js';
+import { preprocessName, preprocessValue } from './option-names.js';
 
 /** The model input's `[C, H, W]` (null entries are dynamic), or undefined for flat inputs. */
 function inputImageShape(extractor: FeatureExtractor): [number | null, number | null, number | null] | undefined {
@@ -28,7 +29,7 @@ function openNoise(spec: string, noise: NonNullable<ReturnType<typeof parseNoise
   return noiseDataset({ count: noise.count, seed: noise.seed, shape });
 }
 
-/** Largest shrink factor of a fixed-size dataset's images to the model input accepted without an explicit --resize. */
+/** Largest shrink factor of a fixed-size dataset's images to the model input accepted without an explicit resize. */
 const MAX_IMPLICIT_SHRINK = 8;
 
 /**
@@ -36,7 +37,7 @@ const MAX_IMPLICIT_SHRINK = 8;
  * need the exact length; image models refuse fixed-size images far larger than the input unless the
  * user asked for a resize (a header claiming 20000 x 20000 images would otherwise be read and shrunk).
  */
-function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: FeatureSourceOptions['preprocess']): void {
+function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: FeatureSourceOptions['preprocess'], names: PreprocessOptionNames | undefined): void {
   const [C, H, W] = dataset.shape;
   if (extractor.input.layout === 'flat') {
     const want = extractor.input.shape[1];
@@ -53,15 +54,9 @@ function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: Fe
       file: dataset.source,
       expected: `images at most ${MAX_IMPLICIT_SHRINK}x the input side`,
       actual: [H, W],
-      hint: 'Check the dataset (a corrupt header?) or pass --resize explicitly if shrinking them is intended',
+      hint: `Check the dataset (a corrupt header?) or pass ${preprocessName(names, 'resize')} explicitly if shrinking them is intended`,
     });
   }
-}
-
-/** An option and its value as the caller writes them: `--crop 32` (a named option), else `preprocess.centerCrop: 32`. */
-function given(names: PreprocessOptionNames, option: 'centerCrop' | 'resize', value: number | readonly [number, number]): string {
-  const named = names[option];
-  return named !== undefined ? `${named} ${typeof value === 'number' ? value : value.join(',')}` : `preprocess.${option}: ${JSON.stringify(value)}`;
 }
 
 /**
@@ -80,14 +75,14 @@ function checkCropSize(dataset: Dataset, extractor: FeatureExtractor, options: P
   const resize = options?.resize;
   const [H, W] = [dataset.shape[1], dataset.shape[2]];
   const [rh, rw] = resizedSize(H, W, resize);
-  const resized = resize !== undefined ? `, ${dataset.sizesVary ? 'of varying size' : `${H} x ${W}`} resized by ${given(names, 'resize', resize)}${dataset.sizesVary ? '' : ` to ${rh} x ${rw}`}` : '';
+  const resized = resize !== undefined ? `, ${dataset.sizesVary ? 'of varying size' : `${H} x ${W}`} resized by ${preprocessValue(names, 'resize', resize)}${dataset.sizesVary ? '' : ` to ${rh} x ${rw}`}` : '';
   const images = resize !== undefined || dataset.sizesVary ? `the images of ${dataset.source}${resized || ' (of varying size)'}` : `the ${H} x ${W} images of ${dataset.source}`;
   const larger = !dataset.sizesVary && (ch > rh || cw > rw);
   const source = larger ? '' : ` (cropped from ${images})`;
   const padding = larger ? `; the crop is larger than ${images}, so it pads them with zeros` : '';
-  throw new OpnpError('SHAPE_MISMATCH', `${given(names, 'centerCrop', crop)} makes ${ch} x ${cw} inputs${source} but the model takes ${h} x ${w}${padding}`, {
+  throw new OpnpError('SHAPE_MISMATCH', `${preprocessValue(names, 'centerCrop', crop)} makes ${ch} x ${cw} inputs${source} but the model takes ${h} x ${w}${padding}`, {
     file: dataset.source,
-    hint: `Give ${given(names, 'centerCrop', h === w ? h : [h, w])} (the model input size), or leave the crop out (it defaults to the model input size)`,
+    hint: `Give ${preprocessValue(names, 'centerCrop', h === w ? h : [h, w])} (the model input size), or leave the crop out (it defaults to the model input size)`,
   });
 }
 
@@ -105,7 +100,7 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
   const extractor = options.model.extractor;
   const noise = parseNoiseSpec(spec);
   const dataset = noise ? openNoise(spec, noise, extractor) : await openDataset(spec);
-  checkImageSize(dataset, extractor, options.preprocess);
+  checkImageSize(dataset, extractor, options.preprocess, options.preprocessNames);
   if (options.classCheck && options.labelsFile === undefined) assertFolderClasses(dataset, numClasses(extractor.head), options.classCheck.labelsOption);
   const override = options.labelsFile !== undefined ? checkLabelCount(await loadLabelsFile(options.labelsFile), dataset.count, options.labelsFile) : undefined;
   const preprocess = preprocessOptionsFor(extractor.input, { ...options.preprocess });

@@ -4,6 +4,7 @@
  * under its own names passes those (the CLI: `--restart`, `--checkpoint`, `--out`, ...), as `preprocessNames` does
  * for the preprocessing options.
  */
+import type { PreprocessOptionNames, PreprocessOptions } from '@opnp/datasets';
 
 /** What messages call each option (see the module comment); a name not given is the library's. */
 export interface OptionNames {
@@ -29,6 +30,14 @@ export interface OptionNames {
   readonly testLabels?: string;
   /** The methods to evaluate (library: `methods`). */
   readonly methods?: string;
+  /** The share of the training set used (library: `trainFraction`). */
+  readonly trainFraction?: string;
+  /** The seed of the training subset and the validation split (library: `seed`). */
+  readonly seed?: string;
+  /** A saved sensitivity state used instead of the training pass (library: `sensitivityState`). */
+  readonly sensitivityState?: string;
+  /** Samples per model batch (library: `batchSize`). */
+  readonly batchSize?: string;
 }
 
 /** The library's names of the options, used where the caller names none. */
@@ -44,7 +53,23 @@ export const LIBRARY_OPTION_NAMES: Readonly<Required<OptionNames>> = Object.free
   trainLabels: 'trainLabels',
   testLabels: 'testLabels',
   methods: 'methods',
+  trainFraction: 'trainFraction',
+  seed: 'seed',
+  sensitivityState: 'sensitivityState',
+  batchSize: 'batchSize',
 });
+
+/** What messages call a preprocessing option: the caller's name (`--mean`), else `preprocess.<option>`. */
+export function preprocessName(names: PreprocessOptionNames | undefined, option: keyof PreprocessOptions): string {
+  return names?.[option] ?? `preprocess.${option}`;
+}
+
+/** A preprocessing option with a value as the caller writes it: `--crop 32` (a name given), else `preprocess.centerCrop: 32`. */
+export function preprocessValue(names: PreprocessOptionNames | undefined, option: keyof PreprocessOptions, value: unknown): string {
+  const named = names?.[option];
+  if (named !== undefined) return `${named} ${Array.isArray(value) ? value.join(',') : String(value)}`;
+  return `preprocess.${option}: ${JSON.stringify(value)}`;
+}
 
 /** Every name: the caller's where given, else the library's. */
 export function optionNames(names: OptionNames | undefined): Readonly<Required<OptionNames>> {

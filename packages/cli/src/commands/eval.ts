@@ -285,7 +285,7 @@ async function runSeveral(context: CommandContext, flags: EvalFlags, quiet: bool
       }, flags);
     }
   }
-  const summary = summarizeRuns(runs);
+  const summary = summarizeRuns(runs, CLI_OPTION_NAMES);
   if (flags.json === '-') {
     io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return;

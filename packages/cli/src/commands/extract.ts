@@ -95,7 +95,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
   await assertExtractionTargets(shard ? shardOutputs(outputs, shard) : outputs, inputs, OUTPUT_FLAGS);
   warmDatasetIdentity(data); // the data files are hashed (for the run's fingerprint) while the model loads
   await withModel(model, info, async (loaded) => {
-    assertBatchSize(loaded, flags.batchSize);
+    assertBatchSize(loaded, flags.batchSize, undefined, CLI_OPTION_NAMES);
     const result = await extractFeatures({
       model: loaded,
       data,

@@ -129,7 +129,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
   const quiet = flags.quiet === true;
   const info = infoWriter(io, quiet);
   await withModel(flags.model, info, async (model) => {
-    assertBatchSize(model, flags.batchSize);
+    assertBatchSize(model, flags.batchSize, undefined, CLI_OPTION_NAMES);
     const run = await runSensitivity({
       model,
       train: flags.train,

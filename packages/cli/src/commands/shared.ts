@@ -125,6 +125,10 @@ export const CLI_OPTION_NAMES: OptionNames = Object.freeze({
   trainLabels: '--train-labels',
   testLabels: '--test-labels',
   methods: '--methods',
+  trainFraction: '--train-fraction',
+  seed: '--seed',
+  sensitivityState: '--sensitivity-state',
+  batchSize: '--batch-size',
 });
 
 /** The preprocessing flags that were given, for the pipeline, with the names its messages are to call them by (`--mean`, not `preprocess.mean`). */

@@ -9,6 +9,7 @@ import type { LoadedModel } from '../model.js';
 import type { ResolvedConfig } from './config.js';
 import type { EvaluationSources } from './sources.js';
 import { plannedTrainingRows } from './fit-subsets.js';
+import { optionNames } from '../option-names.js';
 
 /**
  * Runs every method's `check` with the training rows the run plans to fit on (passing its notes to `info`) and refuses cached features for methods with
@@ -30,7 +31,7 @@ export function checkMethods(model: LoadedModel, config: ResolvedConfig, methods
   if (cached) {
     const names = perturbing.join(', ');
     throw new OpnpError('INVALID_ARGUMENT', `${names} perturb${perturbing.length === 1 ? 's' : ''} the model input, but ${cached.spec} holds cached features, not images`, {
-      hint: `Give that set as images (a dataset spec), or leave ${names} out of --methods`,
+      hint: `Give that set as images (a dataset spec), or leave ${names} out of ${optionNames(config.optionNames).methods}`,
     });
   }
 }

@@ -14,7 +14,7 @@ import { FitRows, runTrainingPass, trainingFingerprint, trainingIndices, type Ch
 import { fitSubsets, pickRows, type FitSubsets } from './fit-subsets.js';
 import type { ResolvedConfig } from './config.js';
 import type { EvaluationSources } from './sources.js';
-import type { OptionNames } from '../option-names.js';
+import { optionNames, type OptionNames } from '../option-names.js';
 
 /** The OPNP sensitivities of a run. */
 export interface SensitivityResult {
@@ -68,10 +68,16 @@ export interface FitOptions {
 
 const withNeurons = (sensitivity: ParameterSensitivity): SensitivityResult => ({ sensitivity, neuronSensitivity: neuronSensitivity(sensitivity) });
 
+/** How to proceed from a saved state of another run, in the caller's names of the options. */
+function savedStateHint(names: OptionNames | undefined): string {
+  const n = optionNames(names);
+  return `Compute it for this run (same model, data, preprocessing, ${n.trainFraction} and ${n.seed}), or drop ${n.sensitivityState}`;
+}
+
 /** Reads a saved state of this run (refusing states of other runs) and says what it covers. */
 async function savedSensitivity(model: LoadedModel, path: string, options: FitOptions): Promise<ParameterSensitivity> {
   const { state, meta, shardFiles } = await readSavedState(path);
-  assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', restart: 'Compute it for this run (same model, data, preprocessing, --train-fraction and --seed), or drop --sensitivity-state' });
+  assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', restart: savedStateHint(options.optionNames) });
   if (shardFiles) options.onInfo?.(`sensitivity: ${state.count} samples from the ${shardFiles.length} shard states of ${path} (merged in memory)`);
   else if (meta.shard) options.onInfo?.(`the sensitivity state ${path} covers only shard ${meta.shard.index}/${meta.shard.count} (${state.count} samples)`);
   else if (meta.shards) options.onInfo?.(`the sensitivity state ${path} adds up only shards ${meta.shards.merged.join(', ')} of ${meta.shards.count} (${state.count} samples)`);
