@@ -42,8 +42,10 @@ describe('opnp report on the eval JSON of several runs', () => {
     ['--seeds', ['--model', MODEL, '--seeds', '0,1']],
     ['several --model', ['--model', MODEL, '--model', 'COPY']],
   ])('%s: the mean ± std table, each run\'s table and the tidy table of every run', async (name, extra) => {
-    const copy = join(root, 'copy.onnx');
-    copyFileSync(MODEL, copy);
+    // Another file of the same network: a copy would run once (identical contents), so one unknown protobuf field
+    // (number 100, varint 1), which ONNX parsers skip, is appended.
+    const copy = join(root, 'other.onnx');
+    writeFileSync(copy, Buffer.concat([readFileSync(MODEL), Buffer.from([0xa0, 0x06, 0x01])]));
     const file = await evalJson(name.replace(/\W/g, ''), extra.map((a) => (a === 'COPY' ? copy : a)));
     const summary = JSON.parse(readFileSync(file, 'utf8')) as MultiRunReport;
     const out = join(root, `report-${name.replace(/\W/g, '')}`);
