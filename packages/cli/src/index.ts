@@ -8,7 +8,7 @@ export { runCli, VERSION } from './main.js';
 export { createProgram } from './program.js';
 export { EXIT } from './errors.js';
 export type { CliIo, TextSink } from './io.js';
-export { writeResultsDir, readResults, RESULTS_FORMAT, RESULTS_VERSION, type ResultsManifest, type LoadedResults } from '@opnp/pipeline';
+export { writeResultsDir, readResults, RESULTS_FORMAT, RESULTS_VERSION, type ResultsManifest, type LoadedResults, type LoadedRun, type LoadedRuns } from '@opnp/pipeline';
 export { writeReportFolder, type WriteReportOptions, type WrittenReport } from './report/write-report.js';
 export { parseMethods } from './methods.js';
 export { parseOpnpPercentages } from './options.js';

@@ -3,7 +3,7 @@
  * units, flags that contradict each other): each ends in a clear error or a warning on stderr, never in exit 0
  * with silently wrong numbers. Through the CLI on the demo's MNIST.
  */
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -185,6 +185,27 @@ describe('C3. flags that contradict each other', () => {
     symlinkSync(FASHION.replace(/^idx:/, ''), fashionLink);
     const twice = await cli([...run, '--ood', `g=idx:${fashionLink}`, '--val-noise', '50']);
     expect(twice.stderr).toContain(`opnp: warning: --ood g=idx:${fashionLink} reads the same data as --ood f=${FASHION}: that set would count twice in the average`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('compares by contents too: a copied --model runs once; a copied --ood set as --val-ood and a copied --ood folder are named', async () => {
+    const dir = tempDir();
+    const copy = join(dir, 'copy.onnx');
+    copyFileSync(MODEL, copy);
+    const models = await cli([...run, '--model', copy, '--val-noise', '50']);
+    expect(models.code).toBe(0);
+    expect(models.stderr).toContain(`opnp: warning: --model ${copy} is a copy of --model ${MODEL} (the files have identical contents): it runs once\n`);
+    const once = await cli([...run, '--val-noise', '50']);
+    expect(models.stdout).toBe(once.stdout);
+    const fashionCopy = join(dir, 'fashion.gz');
+    copyFileSync(FASHION.replace(/^idx:/, ''), fashionCopy);
+    const digits = join(dir, 'digits');
+    await digitFolder(digits, 20, []);
+    cpSync(digits, join(dir, 'digits-copy'), { recursive: true });
+    const sets = await cli([...run, '--val-ood', `v=idx:${fashionCopy}`, '--ood', `d=folder:${digits}`, '--ood', `e=folder:${join(dir, 'digits-copy')}`]);
+    expect(sets.code).toBe(0);
+    expect(sets.stderr).toContain(`opnp: warning: --val-ood v=idx:${fashionCopy} reads the same data as --ood f=${FASHION} (the files have identical contents): the point searched on it is tuned on that OOD test set`);
+    expect(sets.stderr).toContain(`opnp: warning: --ood e=folder:${join(dir, 'digits-copy')} reads the same data as --ood d=folder:${digits} (the folders have identical contents): that set would count twice in the average`);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoAssetPath } from '../src/commands/demo.js';
 import { lowerFirstWord } from '../src/message-case.js';
+import { writeNpy } from '@opnp/datasets/node';
 import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
 
 /** Exactly one `opnp: ` line on stderr. */
@@ -118,5 +119,50 @@ describe('cached features extracted with other preprocessing', () => {
       `opnp: the cached features features:${normalised} and features:${plain} were extracted with different preprocessing (mean [0.1307] and absent; std [0.3081] and absent). ` +
         'Extract every set with the same --mean/--std/--resize/--crop',
     );
+  });
+});
+
+describe('refusals of earlier state name the flags that resolve them', () => {
+  it('a checkpoint of another run: --restart and --checkpoint; a finished extraction of another run: --restart and --out', async () => {
+    const dir = tempDir();
+    const checkpoint = join(dir, 'c.npy');
+    const sensitivity = ['sensitivity', '--model', MODEL, '--train', TRAIN, ...NORMALISE, '--checkpoint', checkpoint, '--state-out', join(dir, 's.npy'), '-q'];
+    expect((await cli([...sensitivity, '--train-fraction', '0.02'])).code).toBe(0);
+    const other = await cli([...sensitivity, '--train-fraction', '0.03']);
+    expect(other.code).toBe(1);
+    expect(oneLine(other.stderr)).toContain(`delete ${checkpoint} and ${checkpoint}.json, pass --restart or use another --checkpoint file`);
+
+    const out = join(dir, 'f.npy');
+    const extract = ['extract', '--model', MODEL, '--data', FASHION_VAL, '--out', out, '-q'];
+    expect((await cli([...extract, ...NORMALISE])).code).toBe(0);
+    const refused = await cli(extract);
+    expect(refused.code).toBe(1);
+    expect(oneLine(refused.stderr)).toMatch(/\. Pass --restart to overwrite it, or choose another --out$/);
+  });
+});
+
+describe('inputs that do not fit the model, in user terms', () => {
+  it('cached features of another width: the file, its columns, the head\'s features and the flag', async () => {
+    const dir = tempDir();
+    const features = join(dir, 'f.npy');
+    await writeNpy(features, { dtype: 'float32', shape: [40, 512], data: new Float32Array(40 * 512) });
+    const run = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.05', '--test', TEST, '--ood', `f=features:${features}`, ...NORMALISE, '--methods', 'energy', '-q']);
+    expect(run.code).toBe(1);
+    expect(oneLine(run.stderr)).toBe(
+      `opnp: ${features} has 512 columns but the model's head takes 128 features (--ood f=features:${features}): these features were not extracted with this model (or were taken from another layer of it). ` +
+        'Extract the features again with this model, or evaluate them with the model they were extracted with',
+    );
+  });
+
+  it('--crop other than the model input: the flag, the crop, the model input and the images\' size', async () => {
+    const base = ['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.05', '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, '--methods', 'energy', '-q'];
+    const train = TRAIN.slice('idx:'.length);
+    const larger = await cli([...base, '--crop', '32']);
+    expect(larger.code).toBe(1);
+    expect(oneLine(larger.stderr)).toBe(`opnp: --crop 32 makes 32 x 32 inputs but the model takes 28 x 28; the crop is larger than the 28 x 28 images of ${train}, so it pads them with zeros. Give --crop 28 (the model input size), or leave the crop out (it defaults to the model input size)`);
+    const resized = await cli([...base, '--resize', '30', '--crop', '32']);
+    expect(oneLine(resized.stderr)).toContain(`opnp: --crop 32 makes 32 x 32 inputs but the model takes 28 x 28; the crop is larger than the images of ${train}, 28 x 28 resized by --resize 30 to 30 x 30, so it pads them with zeros.`);
+    const smaller = await cli([...base, '--crop', '20']);
+    expect(oneLine(smaller.stderr)).toContain(`opnp: --crop 20 makes 20 x 20 inputs (cropped from the 28 x 28 images of ${train}) but the model takes 28 x 28.`);
   });
 });

@@ -205,6 +205,7 @@ describe('4, 5, 11, 12: checks before the work', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/batch of 1000000000000 samples is too large for this model: it needs [\d.]+ GiB .*input \[N, 1, 28, 28\]/);
     expect(run.stderr).toMatch(/expected a batch size from 1 to \d+/);
+    expect(run.stderr).toMatch(/Pass --batch-size 256 \(the most that fits in/);
   });
 
   it('says what is wrong: malformed noise, missing or mis-shaped features, NaN sensitivities', async () => {
@@ -215,7 +216,7 @@ describe('4, 5, 11, 12: checks before the work', () => {
     expect(missing.stderr).toMatch(/opnp: cached features file not found: .*none\.npy/);
     writeFileSync(join(dir, 'wide.npy'), encodeNpy({ dtype: 'float32', shape: [100, 300], data: new Float32Array(30000) }));
     const wide = await cli([...evalArgs, '--ood', `f=features:${join(dir, 'wide.npy')}`]);
-    expect(wide.stderr).toMatch(/expected \[N, 128\], got \[100, 300\]/);
+    expect(wide.stderr).toMatch(/wide\.npy has 300 columns but the model's head takes 128 features \(--ood f=features:.*wide\.npy\): these features were not extracted with this model/);
     const sens = new Float64Array(1280);
     sens[7] = NaN;
     writeFileSync(join(dir, 'sens.npy'), encodeNpy({ dtype: 'float64', shape: [10, 128], data: sens }));

@@ -1,8 +1,9 @@
 /**
  * Mistakes found before the work, not after it: method option values out of range (naming the flag and the range),
- * a corrupt later model of a multi-run, and interruption advice that names only flags the command has.
+ * KNN's k above the training rows it will search (NNGuide's above its bank runs with a warning), a corrupt later
+ * model of a multi-run, and interruption advice that names only flags the command has.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
@@ -33,6 +34,29 @@ describe('method options are checked before the model loads', () => {
   it('takes values in range (and ViM\'s optional dim)', async () => {
     const run = await cli([...EVAL, '--model', MODEL, '--methods', 'energy,react,vim', '--method-option', 'react.percentile=100', '--method-option', 'vim.dim=8', '-q', '--format', 'csv']);
     expect(run.code, run.stderr).toBe(0);
+  });
+});
+
+describe('k above the training rows', () => {
+  it('knn.k above the rows KNN will search is refused before the training pass', async () => {
+    // --train-fraction 0.05 of 6000: KNN searches 300 rows. Progress lines would show a training pass.
+    const run = await cli([...EVAL, '--model', MODEL, '--methods', 'knn', '--method-option', 'knn.k=301'], { env: { OPNP_PROGRESS_EVERY: '0' } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^opnp: knn\.k is 301 but KNN searches 300 training rows: k must be at most the number of training rows\. Lower knn\.k to at most 300/m);
+    expect(run.stderr).not.toMatch(/opnp: train/);
+  });
+
+  it('nnguide.k above its bank runs with k = the bank rows, warned even with --quiet, and the JSON records the k used', async () => {
+    const json = join(tempDir(), 'report.json');
+    // 300 fit rows: the default 1% bank has 3.
+    const run = await cli([...EVAL, '--model', MODEL, '--methods', 'nnguide', '--method-option', 'nnguide.k=50', '-q', '--json', json]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('opnp: warning: nnguide.k is 50 but the NNGuide bank has 3 rows (nnguide.bankFraction 0.01 of 300 fit rows): nnguide runs with k = 3, which the report records; to run k = 50, raise nnguide.bankFraction (opnp eval: --method-option nnguide.bankFraction=<f>) or the fit rows (opnp eval: --fit-samples or --train-fraction; the library: fitSamples or trainFraction)\n');
+    expect(JSON.parse(readFileSync(json, 'utf8')).methodOptions.nnguide).toEqual({ k: 3, bankFraction: 0.01, seed: 0 });
+    // Once per command, not once per run of a multi-run.
+    const seeds = await cli([...EVAL, '--model', MODEL, '--methods', 'nnguide', '--method-option', 'nnguide.k=50', '-q', '--seeds', '1,2', '--format', 'csv']);
+    expect(seeds.code, seeds.stderr).toBe(0);
+    expect(seeds.stderr.match(/opnp: warning: nnguide\.k is 50/g)).toHaveLength(1);
   });
 });
 

@@ -25,9 +25,13 @@ export function needsResize(image: PixelImage, plan: PreprocessPlan): boolean {
  *
  * @throws OpnpError `'INVALID_ARGUMENT'` when the values are not 8-bit unsigned (only those can be resized).
  */
-export function hwcPixels(image: PixelImage): Uint8Array {
+export function hwcPixels(image: PixelImage, plan?: PreprocessPlan): Uint8Array {
   if (!(image.data instanceof Uint8Array)) {
-    throw argumentError('Resizing is only supported for 8-bit unsigned images', { hint: 'Drop preprocess.resize for this dataset' });
+    const to = plan ? resizedSize(image.height, image.width, plan.resize).join(' x ') : 'another size';
+    const type = image.data.constructor.name.replace('Array', '').toLowerCase();
+    throw argumentError(`The samples are ${image.height} x ${image.width} (${image.channels} channel${image.channels === 1 ? '' : 's'}, ${type} values) and would have to be resized to ${to}, but only 8-bit images can be resized`, {
+      hint: `Give samples of the model input's size (${to}) already, or 8-bit images; if you set preprocess.resize yourself, drop it`,
+    });
   }
   if (image.layout === 'HWC') return image.data;
   const { channels: C, height: H, width: W } = image;
@@ -76,6 +80,6 @@ export function resizePixels(image: PixelImage, plan: PreprocessPlan): PixelImag
   const [h, w] = resizedSize(image.height, image.width, plan.resize);
   const { channels: C, height: H, width: W } = image;
   const window = cropWindow(h, w, plan);
-  const data = pillowResizeWindow(hwcPixels(image), H, W, C, h, w, window ?? { top: 0, left: 0, height: h, width: w }, filter);
+  const data = pillowResizeWindow(hwcPixels(image, plan), H, W, C, h, w, window ?? { top: 0, left: 0, height: h, width: w }, filter);
   return { data, channels: C, height: h, width: w, layout: 'HWC', ...(window ? { window } : {}) };
 }

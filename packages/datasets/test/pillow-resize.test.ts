@@ -130,3 +130,13 @@ describe('pillowResize equals a direct transcription of Pillow\'s resampling', (
     });
   }
 });
+
+describe('resizing values that are not 8-bit', () => {
+  it('names the stored size, the value type and the size they would be resized to', async () => {
+    const { resolvePreprocess } = await import('../src/preprocess.js');
+    const { resizePixels } = await import('../src/resize.js');
+    const plan = resolvePreprocess({ resize: 8 }, [1, 4, 4], false, false);
+    const image = { data: new Float32Array(16), channels: 1, height: 4, width: 4, layout: 'CHW' as const };
+    expect(() => resizePixels(image, plan)).toThrow(/^The samples are 4 x 4 \(1 channel, float32 values\) and would have to be resized to 8 x 8, but only 8-bit images can be resized/);
+  });
+});

@@ -56,10 +56,44 @@ async function npyShape(path: string, what: string): Promise<readonly number[]> 
   }
 }
 
-async function openMatrixFile(path: string, what: string, cols: number, colsName: string, rows?: number): Promise<Dataset> {
-  const shape = await npyShape(path, what);
-  if (shape.length !== 2 || shape[1] !== cols || (rows !== undefined && shape[0] !== rows)) {
-    throw new OpnpError('SHAPE_MISMATCH', `${what} must be an [N, ${colsName}] .npy matrix matching the model head`, { file: path, expected: `[${rows ?? 'N'}, ${cols}]`, actual: shape });
+/** What a cached matrix holds per row, for messages: the features (the head's input) or the logits (its output). */
+interface MatrixKind {
+  /** `Cached features`, `Cached logits`. */
+  readonly what: string;
+  /** What the head takes or gives per row, in words: `takes 128 features`, `gives 10 logits`. */
+  readonly head: (cols: number) => string;
+  /** Why the column count differs, in words. */
+  readonly why: string;
+  /** The column count the head needs. */
+  readonly cols: number;
+  /** The row count needed (the logits: the features' rows). */
+  readonly rows?: number;
+}
+
+/** The kinds of cached matrix of a head `[C, D]`. */
+function matrixKinds(head: LinearHead, featureRows?: number): { features: MatrixKind; logits: MatrixKind } {
+  return {
+    features: { what: 'Cached features', cols: head.weight.cols, head: (n) => `takes ${n} features`, why: 'these features were not extracted with this model (or were taken from another layer of it)' },
+    logits: { what: 'Cached logits', cols: head.weight.rows, head: (n) => `gives ${n} logits (classes)`, why: 'these logits were not computed by this model', ...(featureRows !== undefined ? { rows: featureRows } : {}) },
+  };
+}
+
+/**
+ * Opens a cached `[N, cols]` matrix, refusing another shape in the user's terms: a column count that is not the
+ * head's means the file was not extracted with this model (`argument`: how the caller names the set, e.g. its flag).
+ */
+async function openMatrixFile(path: string, kind: MatrixKind, argument: string): Promise<Dataset> {
+  const shape = await npyShape(path, kind.what);
+  if (shape.length !== 2) throw new OpnpError('SHAPE_MISMATCH', `${kind.what} must be an [N, ${kind.cols}] .npy matrix (${argument})`, { file: path, expected: `[N, ${kind.cols}]`, actual: shape });
+  if (shape[1] !== kind.cols) {
+    const what = kind.what.toLowerCase().replace('cached ', '');
+    throw new OpnpError('SHAPE_MISMATCH', `${path} has ${shape[1]} columns but the model's head ${kind.head(kind.cols)} (${argument}): ${kind.why}`, {
+      file: path,
+      hint: `Extract the ${what} again with this model, or evaluate them with the model they were extracted with`,
+    });
+  }
+  if (kind.rows !== undefined && shape[0] !== kind.rows) {
+    throw new OpnpError('SHAPE_MISMATCH', `${path} has ${shape[0]} rows but its features have ${kind.rows} (${argument}): the logits were not extracted with these features`, { file: path });
   }
   return openNpyDataset(path);
 }
@@ -90,10 +124,10 @@ interface CachedFiles {
   readonly checkLabels: (labelsFile: string) => Promise<void>;
 }
 
-async function wholeFiles(cached: { features: string; logits?: string }, model: LoadedModel): Promise<CachedFiles> {
+async function wholeFiles(cached: { features: string; logits?: string }, model: LoadedModel, argument: string): Promise<CachedFiles> {
   const head = model.extractor.head;
-  const features = await openMatrixFile(cached.features, 'Cached features', head.weight.cols, 'D');
-  const logits = cached.logits === undefined ? undefined : await openMatrixFile(cached.logits, 'Cached logits', head.weight.rows, 'C', features.count);
+  const features = await openMatrixFile(cached.features, matrixKinds(head).features, argument);
+  const logits = cached.logits === undefined ? undefined : await openMatrixFile(cached.logits, matrixKinds(head, features.count).logits, argument);
   const meta = await checkedMeta(cached.features, features.count);
   const sidecar = featuresMetaPath(cached.features);
   if (meta) await assertExtractedWithModel(meta, cached.features, sidecar, model);
@@ -117,13 +151,13 @@ function shardCompanions(shards: readonly ShardFiles[], key: 'logits' | 'labels'
   });
 }
 
-async function shardFiles(paths: readonly string[], cached: { features: string; logits?: string }, model: LoadedModel): Promise<CachedFiles> {
+async function shardFiles(paths: readonly string[], cached: { features: string; logits?: string }, model: LoadedModel, argument: string): Promise<CachedFiles> {
   const head = model.extractor.head;
   const shards = await readFeatureShards(paths);
   const first = shards[0]!.meta;
   await assertExtractedWithModel(first, cached.features, featuresMetaPath(shards[0]!.path), model);
   if (first.dim !== head.weight.cols || first.classes !== head.weight.rows) {
-    throw new OpnpError('SHAPE_MISMATCH', `The shards of ${cached.features} hold ${first.dim} features and ${first.classes} logits per sample; the model head has ${head.weight.cols} and ${head.weight.rows}`, { file: shards[0]!.path });
+    throw new OpnpError('SHAPE_MISMATCH', `The shards of ${cached.features} hold ${first.dim} features and ${first.classes} logits per sample but the model's head takes ${head.weight.cols} features and gives ${head.weight.rows} logits (${argument}): these features were not extracted with this model (or were taken from another layer of it)`, { file: shards[0]!.path });
   }
   const rows = shards.reduce((n, s) => n + s.meta.rows, 0);
   const featureFiles = shards.map((s) => s.files.features);
@@ -168,7 +202,8 @@ async function checkShardLogits(shards: readonly ShardFiles[], logitFiles: reado
 export async function openCachedFeatures(spec: string, cached: { features: string; logits?: string }, options: FeatureSourceOptions): Promise<FeatureSource> {
   const { model } = options;
   const shards = await shardSiblings(cached.features);
-  const files = shards ? await shardFiles(shards, cached, model) : await wholeFiles(cached, model);
+  const argument = options.argument ?? spec;
+  const files = shards ? await shardFiles(shards, cached, model, argument) : await wholeFiles(cached, model, argument);
   const count = files.features.count;
   const labelsFile = options.labelsFile;
   const fromShards = labelsFile !== undefined && files.shardLabels && !(await isFile(labelsFile)) ? await files.shardLabels(labelsFile) : undefined;

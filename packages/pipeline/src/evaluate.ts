@@ -18,6 +18,7 @@ import type { LoadedModel } from './model.js';
 import { withLoadedModel } from './with-model.js';
 import { resolveConfig, validationNeeds, type ResolvedConfig } from './stages/config.js';
 import { checkMethods } from './stages/check-methods.js';
+import { adaptToTrainingRows } from './stages/adapt-methods.js';
 import { searchBaselines, type BaselineSearchResult } from './stages/search-baselines.js';
 import { collectValidation, type ValidationData } from './stages/validation.js';
 import { fitRun } from './stages/fit.js';
@@ -31,6 +32,7 @@ import type { OpnpState } from './methods/registry.js';
 import type { ShardInfo } from './state-file.js';
 import type { FitResult } from './stages/fit.js';
 import type { SkipLog } from './stages/skips.js';
+import { optionNames } from './option-names.js';
 
 /** What {@link evaluate} returns. */
 export interface EvaluationResult {
@@ -65,7 +67,7 @@ export async function withEvaluationModel<T>(config: EvaluationConfig, body: (mo
   for (const name of Object.keys(config.methodOptions ?? {})) {
     if (!resolved.methods.includes(name)) info(`options for ${name} are not used: ${name} is not among the methods`);
   }
-  const options = { batchSize: resolved.batchSize, ...(config.signal ? { signal: config.signal } : {}), onInfo: info };
+  const options = { batchSize: resolved.batchSize, ...(config.signal ? { signal: config.signal } : {}), onInfo: info, ...(config.optionNames ? { optionNames: config.optionNames } : {}) };
   return withLoadedModel(config.model, options, (model) => body(model, resolved, info));
 }
 
@@ -75,10 +77,11 @@ async function usableMethods(config: ResolvedConfig, sources: EvaluationSources,
   if (needing.length === 0) return [...config.methods];
   const labels = await sources.train.readLabels();
   if (labels.some((l) => l >= 0)) return [...config.methods];
+  const names = optionNames(config.optionNames);
   if (config.methodsExplicit) {
-    throw new OpnpError('INVALID_ARGUMENT', `${needing.join(', ')} need${needing.length === 1 ? 's' : ''} training labels`, { hint: `Pass --train-labels <file>, or leave ${needing.join(', ')} out of --methods` });
+    throw new OpnpError('INVALID_ARGUMENT', `${needing.join(', ')} need${needing.length === 1 ? 's' : ''} training labels`, { hint: `Pass ${names.trainLabels} (a labels file), or leave ${needing.join(', ')} out of ${names.methods}` });
   }
-  info(`no training labels: skipping ${needing.join(', ')} (pass --train-labels to include ${needing.length === 1 ? 'it' : 'them'})`);
+  info(`no training labels: skipping ${needing.join(', ')} (pass ${names.trainLabels} to include ${needing.length === 1 ? 'it' : 'them'})`);
   return config.methods.filter((m) => !needing.includes(m));
 }
 
@@ -157,8 +160,9 @@ export async function prepareEvaluation(model: LoadedModel, config: ResolvedConf
   const opnpState = fitted.opnp && selection ? { ...fitted.opnp, percentages: selection.percentages } : undefined;
   const inputStd = inputStdOf(sources);
   const context: MethodContext = { head: model.extractor.head, kernel: model.kernel, extractor: model.extractor, ...(inputStd ? { inputStd } : {}), fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(fitted.knnFitFeatures ? { knnFitFeatures: fitted.knnFitFeatures } : {}), ...(opnpState ? { opnp: opnpState } : {}) };
-  const baselineSearch = validation && config.searchBaselines ? await searchBaselines(validation, { ...common, ...progress, registry: config.registry, methods, methodOptions: config.methodOptions, context, onInfo: info }) : undefined;
-  const methodOptions = withSearched(config.methodOptions, baselineSearch);
+  const baselineSearch = validation && config.searchBaselines ? await searchBaselines(validation, { ...common, ...progress, registry: config.registry, methods, methodOptions: config.methodOptions, context, onInfo: info, ...(config.optionNames ? { optionNames: config.optionNames } : {}) }) : undefined;
+  const trainingRows = { fit: fitted.fitFeatures.rows, knnFit: (fitted.knnFitFeatures ?? fitted.fitFeatures).rows };
+  const methodOptions = adaptToTrainingRows(config.registry, methods, withSearched(config.methodOptions, baselineSearch), trainingRows, config.onWarning ?? info);
   const evalIndices = validation?.evalIndices ?? selection?.evalIndices ?? allIndices(sources.test.count);
   return { sources, methods, fitted, ...(selection ? { selection } : {}), ...(opnpState ? { opnpState } : {}), context, ...(baselineSearch ? { baselineSearch } : {}), methodOptions, evalIndices, skips };
 }

@@ -9,6 +9,7 @@ import type { BaselineSearchResult } from './stages/search-baselines.js';
 import type { LoadedModel } from './model.js';
 import type { ProgressListener } from './progress.js';
 import type { CheckpointOptions } from './training-pass.js';
+import type { OptionNames } from './option-names.js';
 
 /** How many training rows KNN fits on: a count (at most all), or `{ fraction }` of the run's training samples. */
 export type KnnFitSamples = number | { readonly fraction: number };
@@ -34,6 +35,11 @@ export interface EvaluationConfig {
   readonly preprocess?: PreprocessOptions;
   /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
   readonly preprocessNames?: PreprocessOptionNames;
+  /**
+   * What messages call the other options a refusal names (`restart: true`, `checkpoint.path`, `trainLabels`, ...;
+   * default these library names), e.g. an application's flags (`--restart`); see {@link OptionNames}.
+   */
+  readonly optionNames?: OptionNames;
   /** Default {@link DEFAULT_METHODS}. */
   readonly methods?: readonly string[];
   /** When false (methods not chosen by the user), methods whose inputs are missing (labels) are dropped with a note. Default: true when `methods` is given. */
@@ -93,6 +99,11 @@ export interface EvaluationConfig {
   readonly signal?: AbortSignal;
   /** Notes for the user (choices made, resumed state). */
   readonly onInfo?: (message: string) => void;
+  /**
+   * Warnings about the results, said once per run: an option a method could not run with as given and the value it
+   * ran with instead (NNGuide's `k` above its bank's rows; the report records the value used). Default `onInfo`.
+   */
+  readonly onWarning?: (message: string) => void;
   readonly onProgress?: ProgressListener;
   /** Every unreadable sample, with the set it belongs to (it is left out of every result). */
   readonly onSkip?: (set: string, skip: SkippedSample) => void;

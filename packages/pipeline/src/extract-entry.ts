@@ -11,6 +11,7 @@ export { assertExtractionTargets, extractionTargets, extractionInputs, EXTRACT_O
 export { warmDatasetIdentity, datasetInputFiles } from './feature-source.js';
 export { shardFileName, unshardedFileName, shardSiblings, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
 export { mergeFeatureShards, readFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures, type ShardFiles } from './extract-merge.js';
+export { optionNames, LIBRARY_OPTION_NAMES, type OptionNames } from './option-names.js';
 export { shardFromEnvironment } from './scheduler-shard.js';
 export type { ShardInfo } from './state-file.js';
 export type { SkippedSample } from './features-meta.js';

@@ -14,6 +14,7 @@ import { buildFeaturesMeta, readAnyFeaturesMeta, type FeatureShardMeta } from '.
 import { companionHashes, featuresMetaPath, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { assertSameRun } from './fingerprint.js';
 import { checkShardSet } from './shard-set.js';
+import { optionNames, type OptionNames } from './option-names.js';
 
 /** Options of {@link mergeFeatureShards}. */
 export interface MergeFeatureShardsOptions {
@@ -21,6 +22,8 @@ export interface MergeFeatureShardsOptions {
   readonly restart?: boolean;
   /** Rows copied per read (default 8192). */
   readonly chunkRows?: number;
+  /** What messages call `restart` and the features output (default the library's names; the CLI passes `--restart`, `--out`). */
+  readonly optionNames?: OptionNames;
 }
 
 /** What {@link mergeFeatureShards} wrote. */
@@ -158,10 +161,10 @@ async function concatVector(path: string, parts: readonly string[]): Promise<Flo
 }
 
 /** Refuses to overwrite finished outputs of another run (unless `restart`). */
-async function checkTarget(out: string, first: ShardFiles, restart: boolean): Promise<void> {
+async function checkTarget(out: string, first: ShardFiles, restart: boolean, names: OptionNames | undefined): Promise<void> {
   if (restart || !(await isFile(out))) return;
   const meta = await readAnyFeaturesMeta(featuresMetaPath(out)).catch(() => undefined);
-  assertSameRun(meta?.fingerprint, first.meta.fingerprint, { file: out, what: 'The existing output', restart: 'Pass --restart to overwrite it, or choose another --out' });
+  assertSameRun(meta?.fingerprint, first.meta.fingerprint, { file: out, what: 'The existing output', restart: `Pass ${optionNames(names).restart} to overwrite it, or choose another ${optionNames(names).out}` });
 }
 
 /**
@@ -180,7 +183,7 @@ export async function mergeFeatureShards(paths: readonly string[], outputs: Extr
   const shards = await readFeatureShards(paths);
   const first = shards[0]!.meta;
   for (const s of shards) checkOutputs(s, outputs);
-  await checkTarget(outputs.features, shards[0]!, options.restart === true);
+  await checkTarget(outputs.features, shards[0]!, options.restart === true, options.optionNames);
   const chunk = options.chunkRows ?? 8192;
   const rows = shards.reduce((n, s) => n + s.meta.rows, 0);
   await concatMatrix(outputs.features, shards.map((s) => s.files.features), first.dim, chunk, rows);

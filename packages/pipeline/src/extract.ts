@@ -16,7 +16,7 @@ import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type Pre
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
 import { companionHashes, featuresMetaPath, type CompanionHashes, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { buildFeaturesMeta, describeShard, featureShard, shardOutputs, type FeatureShard } from './extract-shards.js';
-import { RESTART, startOf } from './extract-start.js';
+import { restartHint, startOf } from './extract-start.js';
 import { assertExtractionTargets, extractionInputs } from './extract-targets.js';
 import { makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
 import { labelsFileIdentity } from './labels-file.js';
@@ -27,6 +27,7 @@ import { WriteBehind } from './write-behind.js';
 import type { LoadedModel } from './model.js';
 import { stageReporter, type ProgressListener } from './progress.js';
 import type { ShardInfo } from './state-file.js';
+import { optionNames, type OptionNames } from './option-names.js';
 
 /** Output files of an extraction. */
 export interface ExtractOutputs {
@@ -71,6 +72,8 @@ export interface ExtractOptions {
   readonly imageWorkers?: number;
   /** Discard partial or finished outputs of another run instead of refusing. */
   readonly restart?: boolean;
+  /** What messages call `restart` and the outputs (default the library's names; the CLI passes `--restart`, `--out`). */
+  readonly optionNames?: OptionNames;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
   readonly onInfo?: (message: string) => void;
@@ -120,16 +123,16 @@ export async function extractionFingerprint(model: LoadedModel, source: FeatureS
  * Cuts `<path>.partial` back to its first `rows` rows: rows written after the sidecar last recorded its
  * progress (a crash in between) are dropped and extracted again.
  */
-async function truncateToRows(path: string, rows: number, cols: number): Promise<void> {
+async function truncateToRows(path: string, rows: number, cols: number, restart: string): Promise<void> {
   const partial = `${path}.partial`;
   const handle = await open(partial, 'r+').catch(() => undefined);
-  if (!handle) throw new OpnpError('STATE_MISMATCH', `${partial} is missing although its sidecar records ${rows} rows`, { file: partial, hint: RESTART });
+  if (!handle) throw new OpnpError('STATE_MISMATCH', `${partial} is missing although its sidecar records ${rows} rows`, { file: partial, hint: restart });
   try {
     const head = new Uint8Array(4096);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     const header = parseNpyHeader(head.subarray(0, bytesRead), partial);
     const size = header.dataOffset + rows * cols * 4;
-    if ((await handle.stat()).size < size) throw new OpnpError('STATE_MISMATCH', `${partial} holds fewer rows than its sidecar records (${rows})`, { file: partial, hint: RESTART });
+    if ((await handle.stat()).size < size) throw new OpnpError('STATE_MISMATCH', `${partial} holds fewer rows than its sidecar records (${rows})`, { file: partial, hint: restart });
     await handle.truncate(size);
   } finally {
     await handle.close();
@@ -166,12 +169,12 @@ export class RowOutputs {
   ) {}
 
   /** @param bufferBytes bytes each output's buffer holds at most (whole rows, at least one; tests use small ones). */
-  static async open(outputs: ExtractOutputs, dims: { D: number; C: number }, resume: boolean, committed: number, bufferBytes = ROW_BUFFER_BYTES): Promise<RowOutputs> {
+  static async open(outputs: ExtractOutputs, dims: { D: number; C: number }, resume: boolean, committed: number, bufferBytes = ROW_BUFFER_BYTES, restart = restartHint(undefined)): Promise<RowOutputs> {
     const list: RowOutput[] = [];
     try {
       for (const [key, path, cols] of [['features', outputs.features, dims.D], ['logits', outputs.logits, dims.C]] as const) {
         if (path === undefined) continue;
-        if (resume) await truncateToRows(path, committed, cols);
+        if (resume) await truncateToRows(path, committed, cols, restart);
         list.push({ writer: await openNpyRowWriter(path, { cols, resume }), key, staging: undefined, used: 0 });
       }
     } catch (error) {
@@ -273,10 +276,11 @@ async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): 
   const fingerprint = await extractionFingerprint(model, source, options.outputs, options.labelsFile);
   const shard = options.shard ? featureShard(source.count, options.shard) : undefined;
   const range = { start: shard?.start ?? 0, end: shard?.end ?? source.count };
-  const start = await startOf(outputs, fingerprint, shard, options.restart === true);
+  const start = await startOf(outputs, fingerprint, shard, options.restart === true, options.optionNames);
+  const names = optionNames(options.optionNames);
   const base = { samples: source.count, dim: dims.D, classes: dims.C, files: outputs, ...(shard ? { shard } : {}) };
   if (start.kind === 'done') {
-    options.onInfo?.(`${outputs.features} is already complete for this run (${start.meta.rows} rows); nothing to do (pass --restart to extract again)`);
+    options.onInfo?.(`${outputs.features} is already complete for this run (${start.meta.rows} rows); nothing to do (pass ${names.restart} to extract again)`);
     return { ...base, rows: start.meta.rows, skipped: start.meta.skipped, resumedRows: start.meta.rows, alreadyComplete: true };
   }
   const ledger: Ledger = start.kind === 'resume' ? { rows: start.meta.rows, nextIndex: start.meta.nextIndex, skipped: [...start.meta.skipped], pending: [] } : { rows: 0, nextIndex: range.start, skipped: [], pending: [] };
@@ -284,7 +288,7 @@ async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): 
   const metaBase = { fingerprint, data: options.data, model: model.path, preprocess: source.preprocess ?? {}, dim: dims.D, classes: dims.C, samples: source.count };
   const meta = (complete: boolean, hashes?: CompanionHashes) => buildFeaturesMeta(metaBase, { rows: ledger.rows, nextIndex: ledger.nextIndex, complete, skipped: ledger.skipped, ...(hashes ? { hashes } : {}) }, outputs, shard);
   if (outputs.logits !== undefined) await writePartialOwner(outputs.logits, outputs.features);
-  const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows);
+  const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows, undefined, restartHint(names));
   let committedRows = ledger.rows;
   try {
     const commit = async () => {
@@ -297,7 +301,7 @@ async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): 
     await commit();
     await extractRows(source, rows, ledger, { ...options, outputs }, range, commit);
     await rows.finalize();
-    await writeSideOutputs(source, outputs, ledger, range);
+    await writeSideOutputs(source, outputs, ledger, range, restartHint(names));
     const hashes = await companionHashes(outputs);
     await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true, hashes));
     await rm(featuresMetaPath(outputs.features, true), { force: true });
@@ -305,7 +309,7 @@ async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): 
   } catch (error) {
     await rows.close();
     // a fresh run whose sidecar recorded no row leaves nothing (its empty files would only be refused as another run's)
-    await afterFailure(error, outputs, committedRows, start.kind === 'fresh', options.onInfo);
+    await afterFailure(error, outputs, committedRows, start.kind === 'fresh', options.onInfo, names.restart);
     throw error;
   } finally {
     await rows.close();
@@ -319,7 +323,7 @@ async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): 
  * refuse them as another run's); otherwise the partial output stays resumable and `onInfo` says where (an
  * interruption says so in its own message).
  */
-async function afterFailure(error: unknown, outputs: ExtractOutputs, committedRows: number, fresh: boolean, onInfo: ((message: string) => void) | undefined): Promise<void> {
+async function afterFailure(error: unknown, outputs: ExtractOutputs, committedRows: number, fresh: boolean, onInfo: ((message: string) => void) | undefined, restart: string): Promise<void> {
   if (isInterrupted(error)) return;
   if (fresh && committedRows === 0) {
     for (const path of partialRowFiles(outputs)) await rm(path, { force: true });
@@ -327,7 +331,7 @@ async function afterFailure(error: unknown, outputs: ExtractOutputs, committedRo
     if (outputs.logits !== undefined) await removePartialOwner(outputs.logits);
     return;
   }
-  onInfo?.(keptMessage(error, outputs, committedRows));
+  onInfo?.(keptMessage(error, outputs, committedRows, restart));
 }
 
 /** The `.partial` row files of an extraction's outputs (features, and logits when written). */
@@ -339,11 +343,11 @@ function partialRowFiles(outputs: ExtractOutputs): string[] {
  * What a failed run says it keeps, and when it can be resumed: only with the inputs it started with. A repaired
  * input file is another file to the run's fingerprint, so an error naming a file says to restart after fixing it.
  */
-function keptMessage(error: unknown, outputs: ExtractOutputs, rows: number): string {
+function keptMessage(error: unknown, outputs: ExtractOutputs, rows: number, restart: string): string {
   const kept = `partial output kept in ${partialRowFiles(outputs).join(' and ')} (${rows} rows each)`;
   const file = error instanceof OpnpError ? error.file : undefined;
-  if (file !== undefined) return `${kept}: the error is in ${file}; fixing it changes the run's inputs, so after fixing it rerun with --restart (which discards the partial output; the same command resumes it only with unchanged inputs)`;
-  return `${kept}: the same command resumes it once the cause is fixed, if the model, data files, labels file and flags are unchanged; after changing any of them (a repaired input file too), --restart discards it`;
+  if (file !== undefined) return `${kept}: the error is in ${file}; fixing it changes the run's inputs, so after fixing it rerun with ${restart} (which discards the partial output; the same command resumes it only with unchanged inputs)`;
+  return `${kept}: the same command resumes it once the cause is fixed, if the model, data files, labels file and flags are unchanged; after changing any of them (a repaired input file too), ${restart} discards it`;
 }
 
 /** Dataset indices `[start, end)` an extraction covers (all, or a shard's). */
@@ -406,12 +410,12 @@ async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledg
 }
 
 /** Labels and indices of the written rows: every index of the range except the skipped ones. */
-async function writeSideOutputs(source: FeatureSource, outputs: ExtractOutputs, ledger: Ledger, range: Range): Promise<void> {
+async function writeSideOutputs(source: FeatureSource, outputs: ExtractOutputs, ledger: Ledger, range: Range, restart: string): Promise<void> {
   const skipped = new Set(ledger.skipped.map((s) => s.index));
   const indices = new Float64Array(ledger.rows);
   let at = 0;
   for (let i = range.start; i < range.end; i++) if (!skipped.has(i)) indices[at++] = i;
-  if (at !== ledger.rows) throw new OpnpError('STATE_MISMATCH', `The outputs hold ${ledger.rows} rows but ${at} samples were read`, { file: outputs.features, hint: RESTART });
+  if (at !== ledger.rows) throw new OpnpError('STATE_MISMATCH', `The outputs hold ${ledger.rows} rows but ${at} samples were read`, { file: outputs.features, hint: restart });
   if (outputs.indices !== undefined) await writeNpy(outputs.indices, { dtype: 'float64', shape: [indices.length], data: indices });
   if (outputs.labels !== undefined) {
     const labels = await source.readLabels();

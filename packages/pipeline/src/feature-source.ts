@@ -69,6 +69,11 @@ export interface FeatureSourceOptions {
   readonly preprocess?: PreprocessOptions;
   /** What messages call the `preprocess` options (default `preprocess.<option>`), e.g. an application's flag names (`--mean`). */
   readonly preprocessNames?: PreprocessOptionNames;
+  /**
+   * How messages name the argument the set came from, e.g. an application's flag and value (`--test features:f.npy`);
+   * default the spec.
+   */
+  readonly argument?: string;
   /** A labels file (IDX labels or `.npy`) that overrides the dataset's own labels. */
   readonly labelsFile?: string;
   /**
@@ -152,7 +157,7 @@ export function assertFiniteBatch(spec: string, batch: FeatureBatch): void {
     const index = batch.indices[row]!;
     throw new OpnpError('NON_FINITE', `The model's ${what} of sample #${index} of ${spec} are not finite (column ${i - row * m.cols} is ${m.data[i]})`, {
       offset: index,
-      hint: 'Check the image and the preprocessing for this model (a broken image, wrong --mean/--std, a NaN in the input)',
+      hint: 'Check the image and the preprocessing for this model (a broken image, a wrong mean or std, a NaN in the input)',
     });
   }
 }

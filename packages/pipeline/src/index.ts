@@ -10,6 +10,7 @@
  */
 export { evaluate, prepareEvaluation, scoreOptionsOf, summaryInputsOf, withEvaluationModel, type EvaluationResult, type PreparedEvaluation } from './evaluate.js';
 export { evaluateShard, mergeEvalShards, evalShardFiles, EVAL_SHARD_FORMAT, type EvalShardMeta, type EvalShardSet, type EvalShardResult } from './eval-shard.js';
+export { optionNames, LIBRARY_OPTION_NAMES, type OptionNames } from './option-names.js';
 export { summarizeRuns, meanStd, type MultiRunReport, type MethodStats, type MeanStd } from './multi-run.js';
 export { BENCHMARKS, benchmark, type Benchmark, type BenchmarkName } from './benchmarks.js';
 export { checkShardSet, type ShardEntry, type ShardSetOptions } from './shard-set.js';
@@ -17,7 +18,7 @@ export type { EvaluationConfig, KnnFitSamples, EvalReport, EvalArtifacts, Method
 export { resolveConfig, assertUniqueNames, validationNeeds, temperatureMethods, withTemperature, type ResolvedConfig } from './stages/config.js';
 export { openSources, type EvaluationSources } from './stages/sources.js';
 export { fit, fitRun, type FitOptions, type FitNeeds, type FitResult, type SensitivityResult } from './stages/fit.js';
-export { DEFAULT_KNN_FIT_SAMPLES, knnFitCount } from './stages/fit-subsets.js';
+export { DEFAULT_KNN_FIT_SAMPLES, knnFitCount, plannedTrainingRows } from './stages/fit-subsets.js';
 export { skipLog, type SkipLog } from './stages/skips.js';
 export { collectValidation, type ValidationData, type ValidationSet, type ValidationOptions } from './stages/validation.js';
 export { selectPoint, allIndices, type PointSelection, type SelectPointOptions } from './stages/select-point.js';
@@ -114,6 +115,8 @@ export {
   RESULTS_VERSION,
   type ResultsManifest,
   type LoadedResults,
+  type LoadedRun,
+  type LoadedRuns,
   type SelectionJson,
   type GridPointJson,
   type BandJson,

@@ -3,13 +3,14 @@
  * (`noise:<count>`). Shapes are checked against the model input before any image is read.
  */
 import { OpnpError, numClasses, type FeatureExtractor } from '@opnp/core/base';
-import { openDataset, preprocessOptionsFor, type BatchOptions, type Dataset, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
+import { openDataset, preprocessOptionsFor, resizedSize, type BatchOptions, type Dataset, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOptions } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
 import { assertFolderClasses } from './class-folders.js';
 import { checkLabelCount, loadLabelsFile } from './labels-file.js';
 import { noiseDataset, parseNoiseSpec } from './noise-dataset.js';
+import { preprocessName, preprocessValue } from './option-names.js';
 
 /** The model input's `[C, H, W]` (null entries are dynamic), or undefined for flat inputs. */
 function inputImageShape(extractor: FeatureExtractor): [number | null, number | null, number | null] | undefined {
@@ -28,7 +29,7 @@ function openNoise(spec: string, noise: NonNullable<ReturnType<typeof parseNoise
   return noiseDataset({ count: noise.count, seed: noise.seed, shape });
 }
 
-/** Largest shrink factor of a fixed-size dataset's images to the model input accepted without an explicit --resize. */
+/** Largest shrink factor of a fixed-size dataset's images to the model input accepted without an explicit resize. */
 const MAX_IMPLICIT_SHRINK = 8;
 
 /**
@@ -36,7 +37,7 @@ const MAX_IMPLICIT_SHRINK = 8;
  * need the exact length; image models refuse fixed-size images far larger than the input unless the
  * user asked for a resize (a header claiming 20000 x 20000 images would otherwise be read and shrunk).
  */
-function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: FeatureSourceOptions['preprocess']): void {
+function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: FeatureSourceOptions['preprocess'], names: PreprocessOptionNames | undefined): void {
   const [C, H, W] = dataset.shape;
   if (extractor.input.layout === 'flat') {
     const want = extractor.input.shape[1];
@@ -53,9 +54,36 @@ function checkImageSize(dataset: Dataset, extractor: FeatureExtractor, flags: Fe
       file: dataset.source,
       expected: `images at most ${MAX_IMPLICIT_SHRINK}x the input side`,
       actual: [H, W],
-      hint: 'Check the dataset (a corrupt header?) or pass --resize explicitly if shrinking them is intended',
+      hint: `Check the dataset (a corrupt header?) or pass ${preprocessName(names, 'resize')} explicitly if shrinking them is intended`,
     });
   }
+}
+
+/**
+ * Refuses a centre crop the caller gave that is not the model input size, naming the option, the crop size, the
+ * model input and the images' size (after the resize), before any image is read: a crop larger than the image
+ * pads it with zeros, so the batch would only fail at the model with a bare shape error.
+ */
+function checkCropSize(dataset: Dataset, extractor: FeatureExtractor, options: PreprocessOptions | undefined, names: PreprocessOptionNames): void {
+  const crop = options?.centerCrop;
+  const dims = inputImageShape(extractor);
+  const [h, w] = [dims?.[1], dims?.[2]];
+  if (crop === undefined || typeof h !== 'number' || typeof w !== 'number') return;
+  const [ch, cw] = typeof crop === 'number' ? [crop, crop] : crop;
+  // an invalid crop is refused by the preprocessing itself, under its name
+  if ((ch === h && cw === w) || ![ch, cw].every((v) => Number.isInteger(v) && v > 0)) return;
+  const resize = options?.resize;
+  const [H, W] = [dataset.shape[1], dataset.shape[2]];
+  const [rh, rw] = resizedSize(H, W, resize);
+  const resized = resize !== undefined ? `, ${dataset.sizesVary ? 'of varying size' : `${H} x ${W}`} resized by ${preprocessValue(names, 'resize', resize)}${dataset.sizesVary ? '' : ` to ${rh} x ${rw}`}` : '';
+  const images = resize !== undefined || dataset.sizesVary ? `the images of ${dataset.source}${resized || ' (of varying size)'}` : `the ${H} x ${W} images of ${dataset.source}`;
+  const larger = !dataset.sizesVary && (ch > rh || cw > rw);
+  const source = larger ? '' : ` (cropped from ${images})`;
+  const padding = larger ? `; the crop is larger than ${images}, so it pads them with zeros` : '';
+  throw new OpnpError('SHAPE_MISMATCH', `${preprocessValue(names, 'centerCrop', crop)} makes ${ch} x ${cw} inputs${source} but the model takes ${h} x ${w}${padding}`, {
+    file: dataset.source,
+    hint: `Give ${preprocessValue(names, 'centerCrop', h === w ? h : [h, w])} (the model input size), or leave the crop out (it defaults to the model input size)`,
+  });
 }
 
 /**
@@ -72,10 +100,11 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
   const extractor = options.model.extractor;
   const noise = parseNoiseSpec(spec);
   const dataset = noise ? openNoise(spec, noise, extractor) : await openDataset(spec);
-  checkImageSize(dataset, extractor, options.preprocess);
+  checkImageSize(dataset, extractor, options.preprocess, options.preprocessNames);
   if (options.classCheck && options.labelsFile === undefined) assertFolderClasses(dataset, numClasses(extractor.head), options.classCheck.labelsOption);
   const override = options.labelsFile !== undefined ? checkLabelCount(await loadLabelsFile(options.labelsFile), dataset.count, options.labelsFile) : undefined;
   const preprocess = preprocessOptionsFor(extractor.input, { ...options.preprocess });
+  checkCropSize(dataset, extractor, options.preprocess, options.preprocessNames ?? {});
   const pass = { preprocess, preprocessNames: preprocessNames(options, preprocess), ...(options.imageWorkers !== undefined ? { workers: options.imageWorkers } : {}) };
   return {
     spec,

@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonValue } from './fingerprint.js';
 import { OpnpError, loadFeatureExtractor, resolveGemmKernel, type FeatureExtractor, type GemmKernel, type LoadOptions } from '@opnp/core/base';
+import { optionNames, type OptionNames } from './option-names.js';
 
 /** A loaded model and the fastest registered GEMM kernel. */
 export interface LoadedModel {
@@ -72,7 +73,7 @@ export function maxBatchSize(model: LoadedModel, budgetBytes = BATCH_MEMORY_BUDG
  *
  * @throws OpnpError `INVALID_ARGUMENT` saying how much memory the batch would take and the largest that fits
  */
-export function assertBatchSize(model: LoadedModel, batchSize: number, budgetBytes = BATCH_MEMORY_BUDGET): void {
+export function assertBatchSize(model: LoadedModel, batchSize: number, budgetBytes = BATCH_MEMORY_BUDGET, names?: OptionNames): void {
   const max = maxBatchSize(model, budgetBytes);
   if (Number.isSafeInteger(batchSize) && batchSize >= 1 && batchSize <= max) return;
   const { input, head } = model.extractor;
@@ -80,6 +81,6 @@ export function assertBatchSize(model: LoadedModel, batchSize: number, budgetByt
   const gib = (batchSize * perSample) / 2 ** 30;
   throw new OpnpError('INVALID_ARGUMENT', `A batch of ${batchSize} samples is too large for this model: it needs ${gib.toFixed(1)} GiB for inputs and outputs (input [${input.shape.map((d) => d ?? 'N').join(', ')}])`, {
     expected: `a batch size from 1 to ${max}`,
-    hint: `Pass --batch-size ${Math.min(max, 256)} (the most that fits in ${budgetBytes / 2 ** 30} GiB is ${max})`,
+    hint: `Pass ${optionNames(names).batchSize} ${Math.min(max, 256)} (the most that fits in ${budgetBytes / 2 ** 30} GiB is ${max})`,
   });
 }

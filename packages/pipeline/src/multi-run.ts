@@ -7,6 +7,7 @@
  */
 import { OpnpError } from '@opnp/core';
 import type { EvalReport, MethodResult } from './evaluation-types.js';
+import { optionNames, type OptionNames } from './option-names.js';
 
 /** Mean and population standard deviation of a metric over the runs (fractions 0-1). */
 export interface MeanStd {
@@ -56,18 +57,24 @@ function stats(rows: readonly Omit<MethodResult, 'ood'>[]): Readonly<Record<Metr
   return Object.fromEntries(METRICS.map((m) => [m, meanStd(rows.map((r) => r[m]))])) as Record<Metric, MeanStd>;
 }
 
+/** How to make runs comparable, in the caller's names of the options. */
+function sameRunsHint(names: OptionNames | undefined): string {
+  const n = optionNames(names);
+  return `Give every run the same ${n.methods} and ${n.ood} (methods dropped for lack of labels differ too: pass ${n.methods})`;
+}
+
 /**
  * Summarises runs of one evaluation (see the module comment).
  *
  * @throws OpnpError `INVALID_ARGUMENT` when the runs differ in methods or OOD sets (they are not runs of one evaluation)
  */
-export function summarizeRuns(runs: readonly { readonly label: string; readonly report: EvalReport }[]): MultiRunReport {
+export function summarizeRuns(runs: readonly { readonly label: string; readonly report: EvalReport }[], names?: OptionNames): MultiRunReport {
   if (runs.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'No runs to summarise');
   const first = runs[0]!;
   const oodSets = Object.keys(first.report.counts.ood);
   for (const run of runs) {
     const same = run.report.methods.join('\u0000') === first.report.methods.join('\u0000') && Object.keys(run.report.counts.ood).join('\u0000') === oodSets.join('\u0000');
-    if (!same) throw new OpnpError('INVALID_ARGUMENT', `Run ${run.label} evaluated other methods or OOD sets than ${first.label}`, { hint: 'Give every run the same --methods and --ood (methods dropped for lack of labels differ too: pass --methods)' });
+    if (!same) throw new OpnpError('INVALID_ARGUMENT', `Run ${run.label} evaluated other methods or OOD sets than ${first.label}`, { hint: sameRunsHint(names) });
   }
   const { methods } = first.report;
   const results = methods.flatMap((method) =>

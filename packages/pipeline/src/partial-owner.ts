@@ -11,6 +11,7 @@ import { OpnpError } from '@opnp/core/base';
 import { writeFileAtomic } from '@opnp/core/node';
 import { featuresMetaPath } from './features-meta.js';
 import { isFile } from './paths.js';
+import { optionNames, type OptionNames } from './option-names.js';
 
 /** Contents of a partial owner record. */
 interface PartialOwner {
@@ -55,7 +56,8 @@ async function readOwner(rowsFile: string): Promise<PartialOwner | undefined> {
  *
  * @throws OpnpError `STATE_MISMATCH` naming the partial, its owner and how to proceed
  */
-export async function assertPartialFree(rowsFile: string, what: string, features: string, restart: boolean): Promise<void> {
+export async function assertPartialFree(rowsFile: string, what: string, features: string, restart: boolean, names?: OptionNames): Promise<void> {
+  const name = optionNames(names);
   const partial = `${rowsFile}.partial`;
   if (!(await isFile(partial))) return;
   const owner = await readOwner(rowsFile);
@@ -63,15 +65,15 @@ export async function assertPartialFree(rowsFile: string, what: string, features
     if (restart) return;
     throw new OpnpError('STATE_MISMATCH', `${partial} (unfinished ${what}) records no extraction it belongs to, so it cannot be shown to belong to this run (features ${features})`, {
       file: partial,
-      hint: 'Pass --restart to discard it, or choose another output file',
+      hint: `Pass ${name.restart} to discard it, or choose another output file`,
     });
   }
   if (owner.resolved === resolve(features)) return;
   const sidecar = featuresMetaPath(owner.features, true);
   if (!(await isFile(sidecar))) return; // its extraction was discarded: nothing refers to the partial any more
   const files = [`${owner.features}.partial`, sidecar, partial, partialOwnerPath(rowsFile)].join(', ');
-  throw new OpnpError('STATE_MISMATCH', `${partial} holds the unfinished ${what} of another extraction (features ${owner.features}), not of this one (features ${features}); it is not discarded, even with --restart`, {
+  throw new OpnpError('STATE_MISMATCH', `${partial} holds the unfinished ${what} of another extraction (features ${owner.features}), not of this one (features ${features}); it is not discarded, even with ${name.restart}`, {
     file: partial,
-    hint: `Resume that extraction (the same command with --out ${owner.features}) or discard it by deleting ${files}; or give this run another ${what} output`,
+    hint: `Resume that extraction (the same one, with ${name.out} ${owner.features}) or discard it by deleting ${files}; or give this run another ${what} output`,
   });
 }

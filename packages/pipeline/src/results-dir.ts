@@ -10,6 +10,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { OpnpError, keepBand, type GridPointResult, type PruningPercentages } from '@opnp/core';
 import { loadNpy, writeNpy } from '@opnp/datasets/node';
 import type { CalibrationInputs, EvalArtifacts, EvalReport, SetScores } from './evaluation-types.js';
+import type { MultiRunReport } from './multi-run.js';
+import { assertReport, noResultsError, parseResultsJson } from './results-input.js';
 
 /** `manifest.json` `format` value. */
 export const RESULTS_FORMAT = 'opnp-results';
@@ -66,8 +68,9 @@ export interface ResultsManifest {
   };
 }
 
-/** What {@link readResults} returns: the report, and the figure inputs when the source is a results folder. */
-export interface LoadedResults {
+/** What {@link readResults} returns for one run: the report, and the figure inputs when the source is a results folder. */
+export interface LoadedRun {
+  readonly kind: 'run';
   readonly report: EvalReport;
   readonly source: string;
   readonly figures?: {
@@ -82,6 +85,16 @@ export interface LoadedResults {
     readonly calibration?: Record<'original' | 'pruned', CalibrationInputs>;
   };
 }
+
+/** What {@link readResults} returns for the JSON of several runs (seeds, models): their summary, each run's report in it. */
+export interface LoadedRuns {
+  readonly kind: 'runs';
+  readonly summary: MultiRunReport;
+  readonly source: string;
+}
+
+/** What {@link readResults} returns: one run ({@link LoadedRun}) or several ({@link LoadedRuns}), told apart by `kind`. */
+export type LoadedResults = LoadedRun | LoadedRuns;
 
 const band = (b: { lo: number; hi: number }): BandJson => ({ lo: Number.isFinite(b.lo) ? b.lo : null, hi: Number.isFinite(b.hi) ? b.hi : null });
 const percentJson = (p: PruningPercentages) => ({ p_min: p.pMin, p_max: p.pMax, n_min: p.nMin, n_max: p.nMax });
@@ -258,17 +271,6 @@ async function readJson<T>(path: string): Promise<T> {
   }
 }
 
-function assertReport(value: unknown, file: string): EvalReport {
-  const r = value as Partial<EvalReport> | null;
-  if (!r || typeof r !== 'object' || !Array.isArray(r.methods) || !Array.isArray(r.results) || !Array.isArray(r.averages)) {
-    throw new OpnpError('DATASET_FORMAT', `${file} is neither an opnp eval JSON report nor a results manifest`, {
-      file,
-      expected: '{ methods, results, averages, ... } (opnp eval --json) or a folder written by opnp eval --save',
-    });
-  }
-  return r as EvalReport;
-}
-
 async function vector(path: string, length?: number): Promise<Float64Array | Float32Array> {
   const array = await loadNpy(path);
   if (array.shape.length !== 1 || (length !== undefined && array.shape[0] !== length)) {
@@ -278,7 +280,8 @@ async function vector(path: string, length?: number): Promise<Float64Array | Flo
 }
 
 /**
- * Reads a results folder (all figure inputs), its `manifest.json`, or a bare eval JSON report (the table only).
+ * Reads a results folder (all figure inputs), its `manifest.json`, or an eval JSON report (the tables only): one
+ * run's, or the summary of several runs ({@link summarizeRuns}: seeds, models).
  *
  * @throws OpnpError `IO_ERROR` (missing files), `DATASET_FORMAT` (not a report / manifest, newer version), `SHAPE_MISMATCH`
  */
@@ -287,17 +290,20 @@ export async function readResults(path: string): Promise<LoadedResults> {
   try {
     info = await stat(path);
   } catch {
-    throw new OpnpError('IO_ERROR', `Not found: ${path}`, { file: path, hint: 'Pass a folder written by opnp eval --save, or an eval JSON (--json)' });
+    throw new OpnpError('IO_ERROR', `Not found: ${path}`, { file: path, hint: 'Give a results folder (opnp eval --save) or an eval JSON report (opnp eval --json)' });
   }
   let dir: string;
   if (info.isDirectory()) dir = path;
   else {
-    const json = await readJson<{ format?: string }>(path);
-    if (json.format !== RESULTS_FORMAT) return { report: assertReport(json, path), source: path };
+    const json = await readJson<{ format?: string } | null>(path);
+    if (json?.format !== RESULTS_FORMAT) {
+      const parsed = parseResultsJson(json, path);
+      return parsed.kind === 'runs' ? { kind: 'runs', summary: parsed.summary, source: path } : { kind: 'run', report: parsed.report, source: path };
+    }
     dir = dirname(path);
   }
   const manifestPath = join(dir, 'manifest.json');
-  if (!(await pathExists(manifestPath))) throw new OpnpError('IO_ERROR', `${dir} has no manifest.json`, { file: manifestPath, hint: 'Pass a folder written by opnp eval --save (or an eval JSON)' });
+  if (!(await pathExists(manifestPath))) throw await noResultsError(dir);
   const manifest = await readJson<ResultsManifest>(manifestPath);
   if (manifest.format !== RESULTS_FORMAT || typeof manifest.version !== 'number') {
     throw new OpnpError('DATASET_FORMAT', `${manifestPath} is not an opnp results manifest`, { file: manifestPath, expected: RESULTS_FORMAT, actual: manifest.format });
@@ -330,6 +336,7 @@ export async function readResults(path: string): Promise<LoadedResults> {
     calibration = { original: await load('original'), pruned: await load('pruned') };
   }
   return {
+    kind: 'run',
     report,
     source: dir,
     figures: {

@@ -14,6 +14,7 @@ import type { LoadedModel } from './model.js';
 import type { ProgressListener } from './progress.js';
 import { readStateFile, type ShardInfo, type StateMeta, type StateProvenance } from './state-file.js';
 import { runTrainingPass, shardOf, trainingFingerprint, trainingIndices, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';
+import { optionNames, type OptionNames } from './option-names.js';
 
 /** Options of {@link runSensitivity}. */
 export interface SensitivityRunOptions {
@@ -29,6 +30,8 @@ export interface SensitivityRunOptions {
   readonly shard?: ShardInfo;
   readonly sensitivity?: SensitivitySettings;
   readonly checkpoint?: CheckpointOptions;
+  /** What messages call `restart` and the checkpoint path (default the library's names; the CLI passes `--restart`, `--checkpoint`). */
+  readonly optionNames?: OptionNames;
   readonly batchSize: number;
   /**
    * Worker threads decoding and preprocessing image files (image folders, lists, ImageNet): `0` on the main
@@ -64,6 +67,7 @@ export async function runSensitivity(options: SensitivityRunOptions): Promise<Se
   const { model } = options;
   const source = await openFeatureSource(options.train, {
     model,
+    argument: `${optionNames(options.optionNames).train} ${options.train}`,
     ...(options.preprocess ? { preprocess: options.preprocess } : {}),
     ...(options.preprocessNames ? { preprocessNames: options.preprocessNames } : {}),
     ...(options.trainLabels !== undefined ? { labelsFile: options.trainLabels } : {}),
@@ -82,6 +86,7 @@ export async function runSensitivity(options: SensitivityRunOptions): Promise<Se
     ...(options.sensitivity ? { sensitivity: options.sensitivity } : {}),
     ...(options.shard ? { shard: options.shard } : {}),
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+    ...(options.optionNames ? { optionNames: options.optionNames } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onInfo ? { onInfo: options.onInfo } : {}),

@@ -14,6 +14,7 @@ import { InterruptedError, isAbort } from './interrupted.js';
 import type { LoadedModel } from './model.js';
 import { stageReporter, type ProgressListener } from './progress.js';
 import { readStateFile, sidecarPath, writeStateFile, type ShardInfo } from './state-file.js';
+import { optionNames, type OptionNames } from './option-names.js';
 export { shardOf } from './shards.js';
 
 /** Temperature and per-sample aggregation of the sensitivity. */
@@ -55,6 +56,8 @@ export interface TrainingPassOptions {
    * same pass. Not combinable with `checkpoint`: the samples a resumed checkpoint covers are never visited.
    */
   readonly onBatch?: (batch: FeatureBatch) => void | Promise<void>;
+  /** What messages call `restart` and the checkpoint path (default the library's names; the CLI passes `--restart`, `--checkpoint`). */
+  readonly optionNames?: OptionNames;
 }
 
 /** What the training pass produced. */
@@ -129,11 +132,13 @@ async function startingAccumulator(options: TrainingPassOptions): Promise<{ accu
   if (!checkpoint || checkpoint.restart === true || !(await isFile(checkpoint.path))) return { accumulator: fresh, visited: 0 };
   if (!options.fingerprint) throw new OpnpError('INVALID_ARGUMENT', 'A checkpointed training pass needs the run fingerprint');
   const { state, meta } = await readStateFile(checkpoint.path);
-  const restart = `Pass --restart to discard it and start over, or use another --checkpoint path`;
+  // The checkpoint's restart is `checkpoint.restart` in the library's options.
+  const names = optionNames({ restart: 'checkpoint.restart: true', ...options.optionNames });
+  const restart = `Pass ${names.restart} to discard it and start over, or use another ${names.checkpoint} file`;
   assertSameRun(meta.fingerprint, options.fingerprint, {
     file: checkpoint.path,
     what: 'The checkpoint',
-    restart: `To resume it, rerun with the inputs it was started with; to start over with these, delete ${checkpoint.path} and ${sidecarPath(checkpoint.path)}, pass --restart or use another --checkpoint path`,
+    restart: `To resume it, rerun with the inputs it was started with; to start over with these, delete ${checkpoint.path} and ${sidecarPath(checkpoint.path)}, pass ${names.restart} or use another ${names.checkpoint} file`,
   });
   const shard = (s: ShardInfo | undefined) => (s ? `${s.index}/${s.count}` : 'the whole run');
   if (shard(meta.shard) !== shard(options.shard)) {
@@ -143,7 +148,7 @@ async function startingAccumulator(options: TrainingPassOptions): Promise<{ accu
   if (visited > indices.length || state.count > visited) throw new OpnpError('STATE_MISMATCH', 'The checkpoint holds more samples than this run visits', { file: checkpoint.path, expected: indices.length, actual: visited, hint: restart });
   options.onInfo?.(
     visited === indices.length
-      ? `the checkpoint ${checkpoint.path} is complete: reusing its ${state.count} samples (pass --restart to recompute)`
+      ? `the checkpoint ${checkpoint.path} is complete: reusing its ${state.count} samples (pass ${names.restart} to recompute)`
       : `resuming from ${checkpoint.path}: ${visited} of ${indices.length} training samples already visited`,
   );
   return { accumulator: SensitivityAccumulator.fromState(model.extractor.head, state, { kernel: model.kernel }), visited };

@@ -4,6 +4,7 @@
  */
 import { InterruptedError, isAbort, isInterrupted } from './interrupted.js';
 import { assertBatchSize, loadModel, type LoadedModel } from './model.js';
+import type { OptionNames } from './option-names.js';
 
 /** Options of {@link withLoadedModel}. */
 export interface WithModelOptions {
@@ -11,6 +12,8 @@ export interface WithModelOptions {
   readonly signal?: AbortSignal;
   /** Told about model notes (`model: ...`). */
   readonly onInfo?: (message: string) => void;
+  /** What messages call the batch size (default the library's `batchSize`). */
+  readonly optionNames?: OptionNames;
 }
 
 /**
@@ -23,7 +26,7 @@ export async function withLoadedModel<T>(model: string | LoadedModel, options: W
   const info = options.onInfo ?? (() => undefined);
   const loaded = typeof model === 'string' ? await loadModel(model, { onWarning: (m) => info(`model: ${m}`) }) : model;
   try {
-    assertBatchSize(loaded, options.batchSize);
+    assertBatchSize(loaded, options.batchSize, undefined, options.optionNames);
     return await work(loaded);
   } catch (error) {
     if (isInterrupted(error) || !isAbort(error, options.signal)) throw error;

@@ -94,7 +94,7 @@ describe('extractFeatures', () => {
     const info: string[] = [];
     await expect(extractFeatures({ ...(await options(dir)), model: failing, onInfo: (m) => info.push(m) })).rejects.toThrow('device lost');
     // The two batches that went through are recorded (even within the sidecar's one-second commit interval) and resumed.
-    expect(info).toContain(`partial output kept in ${join(dir, 'f.npy')}.partial and ${join(dir, 'l.npy')}.partial (120 rows each): the same command resumes it once the cause is fixed, if the model, data files, labels file and flags are unchanged; after changing any of them (a repaired input file too), --restart discards it`);
+    expect(info).toContain(`partial output kept in ${join(dir, 'f.npy')}.partial and ${join(dir, 'l.npy')}.partial (120 rows each): the same command resumes it once the cause is fixed, if the model, data files, labels file and flags are unchanged; after changing any of them (a repaired input file too), restart: true discards it`);
     expect(readdirSync(dir).sort()).toEqual(['f.npy.partial', 'f.npy.partial.json', 'l.npy.partial', 'l.npy.partial.owner.json']);
     expect(JSON.parse(readFileSync(join(dir, 'f.npy.partial.json'), 'utf8'))).toMatchObject({ rows: 120, nextIndex: 120, complete: false });
     const resumed = await extractFeatures(await options(dir));

@@ -16,6 +16,7 @@ import {
   fitSubset,
   knnFitCount,
   openSources,
+  plannedTrainingRows,
   resolveConfig,
   trainingIndices,
   type EvaluationConfig,
@@ -102,6 +103,27 @@ describe('knnFitSamples', () => {
     await expect(scores({ ...context, knnFitFeatures: knn }, 13)).rejects.toEqual(refused(13, 12));
     // k = rows is allowed: the farthest training row.
     expect(Array.from(await scores({ ...context, knnFitFeatures: knn }, 12))).toEqual(Array.from(knnScore(fitKnn(knn, { k: 12 }), test)));
+  });
+
+  it('refuses knn.k above the rows KNN will search before the training pass reads a sample', async () => {
+    // 600 training samples (trainFraction 0.1 of 6000): KNN plans min(600, knnFitSamples) rows, or round(f * 600).
+    const cases: [Partial<EvaluationConfig>, number][] = [
+      [{ knnFitSamples: 100 }, 100],
+      [{ knnFitSamples: { fraction: 0.05 } }, 30],
+      [{}, 600], // the default: every training sample of the run
+    ];
+    for (const [options, rows] of cases) {
+      const stages: string[] = [];
+      const run = evaluate({ ...(await base()), ...options, methods: ['knn'], methodOptions: { knn: { k: rows + 1 } }, onProgress: (e) => stages.push(e.stage) });
+      await expect(run).rejects.toEqual(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(new RegExp(`^knn\\.k is ${rows + 1} but KNN searches ${rows} training rows`)) }));
+      expect(stages, JSON.stringify(options)).toEqual([]);
+    }
+    // k = the planned rows passes the early check (and runs).
+    const { report } = await evaluate({ ...(await base()), knnFitSamples: 100, methods: ['knn'], methodOptions: { knn: { k: 100 } } });
+    expect(report.methodOptions.knn).toEqual({ k: 100 });
+    expect(plannedTrainingRows(6000, { trainFraction: 0.1, seed: 0, fitSamples: 200, knnFitSamples: 400 })).toEqual({ fit: 200, knnFit: 400 });
+    expect(plannedTrainingRows(6000, { seed: 3, fitSamples: 20_000, knnFitSamples: { fraction: 0.01 } })).toEqual({ fit: 6000, knnFit: 60 });
+    expect(plannedTrainingRows(6000, { trainFraction: 0.1, seed: 0, fitSamples: 20_000, knnFitSamples: 50_000 })).toEqual({ fit: trainingIndices(6000, 0.1, 0).length, knnFit: 600 });
   });
 
   it('takes a count or a fraction, and refuses others', () => {

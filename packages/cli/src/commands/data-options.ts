@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { assertUniqueNames, type EvaluationConfig, type NamedSpec } from '@opnp/pipeline';
 import type { ResizeKernel } from '@opnp/datasets';
 import { checkDatasetSpec, collect, parseFraction, parseInteger, parseNamedSpec } from '../options.js';
-import { preprocessArguments } from './shared.js';
+import { CLI_OPTION_NAMES, preprocessArguments } from './shared.js';
 
 /** The flags {@link addDataOptions} and {@link addValidationOptions} define, as commander parses them. */
 export interface DataFlags {
@@ -59,7 +59,7 @@ export function addValidationOptions(command: Command): Command {
 }
 
 /** The configuration fields the flags give (the OOD test sets and the validation sets parsed and checked for duplicate names). */
-export function dataConfig(flags: DataFlags): Pick<EvaluationConfig, 'train' | 'trainLabels' | 'trainFraction' | 'test' | 'testLabels' | 'ood' | 'preprocess' | 'preprocessNames' | 'valFraction' | 'valOod' | 'valNoise' | 'seed' | 'batchSize' | 'fitSamples'> {
+export function dataConfig(flags: DataFlags): Pick<EvaluationConfig, 'train' | 'trainLabels' | 'trainFraction' | 'test' | 'testLabels' | 'ood' | 'preprocess' | 'preprocessNames' | 'optionNames' | 'valFraction' | 'valOod' | 'valNoise' | 'seed' | 'batchSize' | 'fitSamples'> {
   const ood = flags.ood.map((v) => parseNamedSpec('--ood', v));
   assertUniqueNames(ood, '--ood');
   const valOod = parseValOod(flags.valOod);
@@ -72,6 +72,7 @@ export function dataConfig(flags: DataFlags): Pick<EvaluationConfig, 'train' | '
     ...(flags.testLabels !== undefined ? { testLabels: flags.testLabels } : {}),
     ood,
     ...preprocessArguments(flags),
+    optionNames: CLI_OPTION_NAMES,
     valFraction: flags.valFraction,
     valOod,
     valNoise: flags.valNoise,

@@ -8,7 +8,7 @@ import { DEFAULT_METHODS, datasetInputFiles, evaluate, type EvaluationConfig } f
 import { parseMethods } from '../methods.js';
 import { parseOpnpPercentages } from '../options.js';
 import { withModel } from '../model.js';
-import { infoWriter, progressListener, skipWarner, type CommandContext } from './shared.js';
+import { infoWriter, progressListener, skipWarner, warningWriter, type CommandContext } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
 import { checkRunFiles, fileOrStdout, resultsFolder } from './run-files.js';
 import type { TableFormat } from '../format/results-table.js';
@@ -98,6 +98,7 @@ export function registerDemo(program: Command, context: CommandContext): void {
           collectArtifacts: flags.save !== undefined,
           ...(io.signal ? { signal: io.signal } : {}),
           onInfo: info,
+          onWarning: warningWriter(io),
           onProgress: progressListener(io, quiet),
           onSkip: (set, skip) => skipWarner(io, set)(skip),
         });

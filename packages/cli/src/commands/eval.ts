@@ -15,7 +15,7 @@ import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
 import { addValidationOptions, parseValOod } from './data-options.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { distinctModels } from '../flag-warnings.js';
-import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, warningWriter, requiredFlag, parseCheckpointEvery, progressListener, resolveShard, skipWarner, type CommandContext, preprocessArguments, CLI_OPTION_NAMES } from './shared.js';
 import { assertStdoutFormat, FORMAT_OPTION_HELP, JSON_OPTION_HELP, parseFormat, saveResults, writeReport } from './report-output.js';
 import { checkRunFiles, dataInputs, fileInput, fileOrStdout, fileOutput, methodOptionInputs, modelInputs, resultsFolder, stateOutput } from './run-files.js';
 import type { TableFormat } from '../format/results-table.js';
@@ -155,10 +155,12 @@ function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandConte
     fitSamples: flags.fitSamples,
     ...(flags.knnFitSamples !== undefined ? { knnFitSamples: flags.knnFitSamples } : {}),
     ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000, onSaved: checkpointPoster(io) } } : {}),
+    optionNames: CLI_OPTION_NAMES,
     ...(flags.sensitivityState !== undefined ? { sensitivityState: flags.sensitivityState } : {}),
     collectArtifacts: flags.save !== undefined,
     ...(io.signal ? { signal: io.signal } : {}),
     onInfo: info,
+    onWarning: warningWriter(io),
     onProgress: progressListener(io, quiet),
     onSkip: (set, skip) => skipWarner(io, set)(skip),
   };
@@ -236,7 +238,7 @@ function withBenchmark(flags: EvalFlags): EvalFlags {
 async function runEval(context: CommandContext, given: EvalFlags): Promise<void> {
   const { io } = context;
   const flags = withBenchmark(given);
-  flags.model = distinctModels(flags.model); // a repeat is warned about (flag-warnings.ts) and runs once
+  flags.model = await distinctModels(flags.model); // a repeat (or a copy) is warned about (flag-warnings.ts) and runs once
   const quiet = flags.quiet === true || flags.json === '-';
   const shard = resolveShard(io, { ...flags, quiet });
   // Every shard of an array job would write the same checkpoint: each gets its own.
@@ -284,7 +286,7 @@ async function runSeveral(context: CommandContext, flags: EvalFlags, quiet: bool
       }, flags);
     }
   }
-  const summary = summarizeRuns(runs);
+  const summary = summarizeRuns(runs, CLI_OPTION_NAMES);
   if (flags.json === '-') {
     io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return;

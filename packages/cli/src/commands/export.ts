@@ -30,7 +30,7 @@ import { writeLine, type CliIo } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { normalisationWords, preprocessingWords } from '../format/preprocessing-words.js';
 import { checkDatasetSpec, parseFraction, parseInteger, parseOpnpPercentages } from '../options.js';
-import { addFlagWarnings, addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext, PREPROCESS_FLAG_NAMES, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, imageWorkersOption, infoWriter, preprocessFlags, progressListener, skipWarner, type CommandContext, PREPROCESS_FLAG_NAMES, preprocessArguments, CLI_OPTION_NAMES } from './shared.js';
 
 interface ExportFlags extends RuntimeFlags {
   model: string;
@@ -199,7 +199,7 @@ async function runExport(context: CommandContext, flags: ExportFlags): Promise<v
     if (!extractor.exportDetector) {
       throw new OpnpError('BACKEND_UNAVAILABLE', `The ${extractor.backend} backend cannot export detectors`, { file: model.path, hint: 'Use an ONNX model, or a TensorFlow.js model with @opnp/backend-tfjs' });
     }
-    assertBatchSize(model, flags.batchSize);
+    assertBatchSize(model, flags.batchSize, undefined, CLI_OPTION_NAMES);
     // Recorded in the detector; checked before the training pass (e.g. 3 --mean values for a grey model).
     const preprocessing = checkDetectorPreprocessing(preprocessOptionsFor(extractor.input, preprocessFlags(flags)), 'the preprocessing flags', {
       ...PREPROCESS_FLAG_NAMES,

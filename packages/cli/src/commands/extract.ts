@@ -9,7 +9,7 @@ import { assertExtractionTargets, assertBatchSize, extractFeatures, extractionIn
 import { withModel, type RuntimeFlags } from '../model.js';
 import { writeLine } from '../io.js';
 import { checkDatasetSpec } from '../options.js';
-import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, imageWorkersOption, infoWriter, requiredFlag, resolveShard, progressListener, skipWarner, type CommandContext, preprocessArguments, CLI_OPTION_NAMES } from './shared.js';
 
 interface ExtractFlags extends RuntimeFlags {
   model?: string;
@@ -96,7 +96,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
   if (context.checkOnly) return context.checkOnly(inputs);
   warmDatasetIdentity(data); // the data files are hashed (for the run's fingerprint) while the model loads
   await withModel(model, info, async (loaded) => {
-    assertBatchSize(loaded, flags.batchSize);
+    assertBatchSize(loaded, flags.batchSize, undefined, CLI_OPTION_NAMES);
     const result = await extractFeatures({
       model: loaded,
       data,
@@ -108,6 +108,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       batchSize: flags.batchSize,
       ...imageWorkersOption(flags),
       restart: flags.restart === true,
+      optionNames: CLI_OPTION_NAMES,
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: progressListener(io, quiet),
       onInfo: info,
@@ -158,7 +159,7 @@ function registerExtractMerge(parent: Command, context: CommandContext): void {
       const outputs = await mergeOutputs(shards[0]!, flags);
       await assertExtractionTargets(outputs, shards.map((path) => ({ path, what: `the shard ${path}` })), OUTPUT_FLAGS);
       if (context.checkOnly) return context.checkOnly([]); // the shards are the tasks' outputs
-      const merged = await mergeFeatureShards(shards, outputs, { restart: flags.restart === true });
+      const merged = await mergeFeatureShards(shards, outputs, { restart: flags.restart === true, optionNames: CLI_OPTION_NAMES });
       const files = Object.values(merged.files).filter((f) => f !== undefined).join(', ');
       infoWriter(context.io, flags.quiet === true)(`merged ${merged.shards} shards: ${merged.rows} x ${merged.dim} features of ${merged.samples} samples into ${files}`);
       if (merged.skipped.length > 0) writeLine(context.io.stderr, `opnp: warning: ${merged.skipped.length} of ${merged.samples} samples were unreadable and are in none of the outputs (listed in ${flags.out}.json)`);

@@ -29,7 +29,7 @@ export function registerReport(program: Command, context: CommandContext): void 
   program
     .command('report')
     .description('draw the paper-style figures (SVG, PNG) and a self-contained report.html from eval results')
-    .argument('<results>', 'a folder written by opnp eval --save (all figures), or an eval JSON from --json (table only)')
+    .argument('<results>', 'a folder written by opnp eval --save (all figures), or an eval JSON from --json (tables only; of one run, or of several: --seeds, several --model)')
     .requiredOption('--out <dir>', 'output folder: report.html and figures/*.svg, *.png')
     .option('--no-png', 'write only SVG figures')
     .option('--recipe <name>', `the paper setting the results reproduce (${RECIPES.join(', ')}): adds the paper's FPR95 / AUROC and the difference per cell`)
@@ -47,6 +47,8 @@ Figures (from a results folder):
 Tables (always): tables/results.md and results.csv (the printed table), and the tidy table (method, ood,
 metric, value; fractions; averages as ood "Average") as results-tidy.csv, results-tidy.json and
 results-tidy.arrow (Arrow IPC file: pyarrow.ipc.open_file, arquero's fromArrow).
+The eval JSON of several runs (--seeds, several --model) gives the mean ± std table (population std, as eval
+prints it) and each run's table; its tidy table has a first column run (the run's label) with every run's values.
 
 Example:
   opnp eval --model m.onnx --train ... --test ... --ood ... --save results

@@ -13,7 +13,7 @@ import { writeLine } from '../io.js';
 import { withModel, type RuntimeFlags } from '../model.js';
 import { NEURON_STATISTICS_HELP, parseNeuronStatistic } from '../neuron-statistics.js';
 import { checkDatasetSpec, parseChoice, parseFraction, parseInteger } from '../options.js';
-import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, progressListener, skipWarner, type CommandContext, preprocessArguments } from './shared.js';
+import { addFlagWarnings, addPreprocessOptions, addRunOptions, addShardOptions, checkpointPoster, imageWorkersOption, infoWriter, resolveShard, parseCheckpointEvery, progressListener, skipWarner, type CommandContext, preprocessArguments, CLI_OPTION_NAMES } from './shared.js';
 
 const AGGREGATIONS: readonly SensitivityAggregation[] = ['sum-of-abs', 'abs-of-sum'];
 
@@ -131,7 +131,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
   const quiet = flags.quiet === true;
   const info = infoWriter(io, quiet);
   await withModel(flags.model, info, async (model) => {
-    assertBatchSize(model, flags.batchSize);
+    assertBatchSize(model, flags.batchSize, undefined, CLI_OPTION_NAMES);
     const run = await runSensitivity({
       model,
       train: flags.train,
@@ -142,6 +142,7 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
       ...(shard ? { shard } : {}),
       sensitivity: { temperature: flags.temperature, aggregation: flags.aggregation },
       ...(flags.checkpoint !== undefined ? { checkpoint: { path: flags.checkpoint, restart: flags.restart === true, everyMs: flags.checkpointEvery * 1000, onSaved: checkpointPoster(context.io) } } : {}),
+      optionNames: CLI_OPTION_NAMES,
       batchSize: flags.batchSize,
       ...imageWorkersOption(flags),
       ...(io.signal ? { signal: io.signal } : {}),

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { writeLine, type CliIo } from '../io.js';
 import { createProgressListener } from '../progress.js';
 import { RESIZE_KERNELS, type PreprocessOptionNames, type PreprocessOptions, type ResizeKernel } from '@opnp/datasets';
-import { shardFromEnvironment, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
+import { shardFromEnvironment, type OptionNames, type ProgressListener, type ShardInfo, type SkippedSample } from '@opnp/pipeline/extract';
 import { flagError, UsageError } from '../errors.js';
 import { collect, parseChoice, parseInteger, parseResize, parseShard } from '../options.js';
 import { parseMean, parseStd } from '../normalisation-flags.js';
@@ -38,6 +38,23 @@ export function checkpointPoster(io: CliIo): (saved: { readonly path: string; re
 /** Info lines go to stderr (never mixed into stdout output) unless `quiet`. */
 export function infoWriter(io: CliIo, quiet: boolean): (message: string) => void {
   return quiet ? () => undefined : (message) => writeLine(io.stderr, `opnp: ${message}`);
+}
+
+/** The warnings said on each CLI's stderr, so each is said once per command (not once per run of a multi-run). */
+const saidWarnings = new WeakMap<CliIo, Set<string>>();
+
+/**
+ * Warnings about the results go to stderr as `opnp: warning: ...`, even with --quiet (as the skipped-sample
+ * warnings), each message once per command.
+ */
+export function warningWriter(io: CliIo): (message: string) => void {
+  return (message) => {
+    const said = saidWarnings.get(io) ?? new Set<string>();
+    saidWarnings.set(io, said);
+    if (said.has(message)) return;
+    said.add(message);
+    writeLine(io.stderr, `opnp: warning: ${message}`);
+  };
 }
 
 /**
@@ -77,12 +94,12 @@ export function addPreprocessOptions(command: Command): Command {
 
 /**
  * Writes the warnings for valid but most likely mistaken flags (flag-warnings.ts: implausible --mean/--std,
- * --seed beside --seeds, a repeated --model, --val-ood reading an --ood set) before `command` runs, even with
+ * --seed beside --seeds, a repeated --model, --val-ood reading an --ood set, by path or as a copy) before `command` runs, even with
  * --quiet, as `opnp: warning: ...` lines on stderr.
  */
 export function addFlagWarnings(command: Command, io: CliIo): Command {
-  return command.hook('preAction', (_command, action) => {
-    for (const warning of flagWarnings({ values: action.opts(), given: (name) => action.getOptionValueSource(name) === 'cli' })) writeLine(io.stderr, `opnp: warning: ${warning}`);
+  return command.hook('preAction', async (_command, action) => {
+    for (const warning of await flagWarnings({ values: action.opts(), given: (name) => action.getOptionValueSource(name) === 'cli' })) writeLine(io.stderr, `opnp: warning: ${warning}`);
   });
 }
 
@@ -105,6 +122,25 @@ export function preprocessFlags(options: { mean?: number[]; std?: number[]; resi
 
 /** What the library's messages call the preprocessing options in the CLI: the flags that set them. */
 export const PREPROCESS_FLAG_NAMES: PreprocessOptionNames = Object.freeze({ mean: '--mean', std: '--std', resize: '--resize', centerCrop: '--crop', kernel: '--resize-kernel' });
+
+/** What the pipeline's messages call its options: the flags (`--restart`, not the library's `restart: true`). */
+export const CLI_OPTION_NAMES: OptionNames = Object.freeze({
+  restart: '--restart',
+  checkpoint: '--checkpoint',
+  out: '--out',
+  train: '--train',
+  test: '--test',
+  ood: '--ood',
+  valOod: '--val-ood',
+  data: '--data',
+  trainLabels: '--train-labels',
+  testLabels: '--test-labels',
+  methods: '--methods',
+  trainFraction: '--train-fraction',
+  seed: '--seed',
+  sensitivityState: '--sensitivity-state',
+  batchSize: '--batch-size',
+});
 
 /** The preprocessing flags that were given, for the pipeline, with the names its messages are to call them by (`--mean`, not `preprocess.mean`). */
 export function preprocessArguments(options: Parameters<typeof preprocessFlags>[0]): { preprocess: PreprocessOptions; preprocessNames: PreprocessOptionNames } {

@@ -2,7 +2,7 @@
  * The report's figures from a results folder: which can be drawn, their specs and file names.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { LoadedResults } from '@opnp/pipeline';
+import type { LoadedRun } from '@opnp/pipeline';
 import { reliabilityFigure, reliabilityOf } from './reliability-figure.js';
 import { scoreDistributionFigure } from './score-distribution-figure.js';
 import { sensitivityFigure } from './sensitivity-figure.js';
@@ -17,7 +17,7 @@ export interface FigurePlan {
 }
 
 /** The figures and the notes on those that cannot be drawn from `results`. */
-export function planFigures(results: LoadedResults): { figures: FigurePlan[]; missing: string[] } {
+export function planFigures(results: LoadedRun): { figures: FigurePlan[]; missing: string[] } {
   const f = results.figures;
   if (!f) {
     return {

@@ -14,8 +14,11 @@ export function escapeHtml(text: string): string {
 
 const percent = (v: number) => (v * 100).toFixed(2);
 
+/** The heading of the results table. */
+export const RESULTS_HEADING = 'Results (percent; FPR95 lower is better, AUROC higher is better; best per column in bold)';
+
 /** One table column: an OOD set (or `Average`) and a metric. */
-interface Column {
+export interface Column {
   readonly ood: string;
   readonly metric: 'fpr95' | 'auroc';
 }
@@ -25,32 +28,47 @@ function valueOf(report: EvalReport, method: string, column: Column): number | u
   return r?.[column.metric];
 }
 
+/** One cell of a results table: the value that ranks it (best in bold) and its text. */
+export interface TableCell {
+  readonly value: number;
+  readonly text: string;
+}
+
 /**
- * The results table as HTML: one row per method, `FPR95` and `AUROC` per OOD set and their average, in
- * percent with two decimals; the best value of each column in bold (ties: all of them). Cells carry
- * `data-method`, `data-ood` and `data-metric`.
+ * A results table as HTML: one row per method (`label`), `FPR95` and `AUROC` per OOD set and `Average`; the best
+ * value of each column in bold (lowest FPR95, highest AUROC; ties: all of them). Cells carry `data-method`,
+ * `data-ood` and `data-metric`.
  */
-export function resultsTableHtml(report: EvalReport): string {
-  const oods = [...new Set(report.results.map((r) => r.ood)), 'Average'];
+export function methodsTableHtml(methods: readonly string[], oodSets: readonly string[], cell: (method: string, column: Column) => TableCell | undefined, label: (method: string) => string): string {
+  const oods = [...oodSets, 'Average'];
   const columns: Column[] = oods.flatMap((ood) => [{ ood, metric: 'fpr95' as const }, { ood, metric: 'auroc' as const }]);
   const best = columns.map((c) => {
-    const values = report.methods.map((m) => valueOf(report, m, c)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const values = methods.map((m) => cell(m, c)?.value).filter((v): v is number => v !== undefined && Number.isFinite(v));
     if (values.length === 0) return undefined;
     return c.metric === 'fpr95' ? Math.min(...values) : Math.max(...values);
   });
   const head1 = `<tr><th rowspan="2">Method</th>${oods.map((o) => `<th colspan="2">${escapeHtml(o)}</th>`).join('')}</tr>`;
   const head2 = `<tr>${oods.map(() => '<th>FPR95&nbsp;↓</th><th>AUROC&nbsp;↑</th>').join('')}</tr>`;
-  const body = report.methods.map((m) => {
+  const body = methods.map((m) => {
     const cells = columns.map((c, k) => {
-      const v = valueOf(report, m, c);
+      const v = cell(m, c);
       const attrs = `data-method="${escapeHtml(m)}" data-ood="${escapeHtml(c.ood)}" data-metric="${c.metric}"`;
       if (v === undefined) return `<td ${attrs}></td>`;
-      const text = percent(v);
-      return v === best[k] ? `<td ${attrs} class="best"><b>${text}</b></td>` : `<td ${attrs}>${text}</td>`;
+      const text = escapeHtml(v.text);
+      return v.value === best[k] ? `<td ${attrs} class="best"><b>${text}</b></td>` : `<td ${attrs}>${text}</td>`;
     });
-    return `<tr><th scope="row">${escapeHtml(resultLabel(report, m))}</th>${cells.join('')}</tr>`;
+    return `<tr><th scope="row">${escapeHtml(label(m))}</th>${cells.join('')}</tr>`;
   });
   return `<table class="results">\n<thead>\n${head1}\n${head2}\n</thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
+}
+
+/** One run's results table as HTML ({@link methodsTableHtml}; percent with two decimals). */
+export function resultsTableHtml(report: EvalReport): string {
+  const cell = (m: string, c: Column) => {
+    const v = valueOf(report, m, c);
+    return v === undefined ? undefined : { value: v, text: percent(v) };
+  };
+  return methodsTableHtml(report.methods, [...new Set(report.results.map((r) => r.ood))], cell, (m) => resultLabel(report, m));
 }
 
 /**
@@ -108,22 +126,9 @@ figcaption { font-size: 0.85rem; color: #444; max-width: 60rem; }
 .meta, .notes { font-size: 0.85rem; color: #444; }
 `;
 
-/** The whole page. */
-export function reportHtml(report: EvalReport, figures: readonly PageFigure[], options: { source: string; notes: readonly string[]; recipe?: RecipeName }): string {
-  const p = report.opnp;
-  const meta = [
-    `Source: ${escapeHtml(options.source)}`,
-    `${report.classes} classes, feature dimension ${report.featureDim}`,
-    report.idAccuracy !== null ? `ID accuracy ${percent(report.idAccuracy)}% on ${report.counts.idTest} test samples` : `${report.counts.idTest} ID test samples`,
-    p ? `OPNP point${report.selection.searched ? ' (grid search on validation data)' : ''}: p_min=${p.p_min}% p_max=${p.p_max}% n_min=${p.n_min}% n_max=${p.n_max}%` : 'no OPNP method',
-  ];
-  const figureHtml = figures.map(
-    (f) => `<section id="${escapeHtml(f.name)}">\n<h2>${escapeHtml(f.title)}</h2>\n<figure data-figure="${escapeHtml(f.name)}">\n${scopeSvgIds(f.svg, f.name)}\n<figcaption>${escapeHtml(f.caption)}</figcaption>\n</figure>\n</section>`,
-  );
-  const paper = options.recipe
-    ? `<section id="paper">\n<h2>The paper's numbers beside ours (recipe ${escapeHtml(options.recipe)})</h2>\n${paperComparisonHtml(report, options.recipe)}\n</section>\n`
-    : '';
-  const notes = options.notes.length > 0 ? `<ul class="notes">${options.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
+/** A whole page: the meta lines (HTML), the sections (HTML) and the notes (text). */
+export function pageHtml(meta: readonly string[], sections: readonly string[], notes: readonly string[]): string {
+  const list = notes.length > 0 ? `<ul class="notes">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -135,13 +140,31 @@ export function reportHtml(report: EvalReport, figures: readonly PageFigure[], o
 <body>
 <h1>OPNP OOD detection report</h1>
 <p class="meta">${meta.join('<br>\n')}</p>
-<section id="results">
-<h2>Results (percent; FPR95 lower is better, AUROC higher is better; best per column in bold)</h2>
-${resultsTableHtml(report)}
-</section>
-${paper}${figureHtml.join('\n')}
-${notes}
+${sections.join('')}
+${list}
 </body>
 </html>
 `;
+}
+
+/** The paper-comparison section of a page (`heading`: HTML). */
+export function paperSectionHtml(report: EvalReport, recipe: RecipeName, heading = `The paper's numbers beside ours (recipe ${escapeHtml(recipe)})`): string {
+  return `<section id="paper">\n<h2>${heading}</h2>\n${paperComparisonHtml(report, recipe)}\n</section>\n`;
+}
+
+/** The whole page of one run. */
+export function reportHtml(report: EvalReport, figures: readonly PageFigure[], options: { source: string; notes: readonly string[]; recipe?: RecipeName }): string {
+  const p = report.opnp;
+  const meta = [
+    `Source: ${escapeHtml(options.source)}`,
+    `${report.classes} classes, feature dimension ${report.featureDim}`,
+    report.idAccuracy !== null ? `ID accuracy ${percent(report.idAccuracy)}% on ${report.counts.idTest} test samples` : `${report.counts.idTest} ID test samples`,
+    p ? `OPNP point${report.selection.searched ? ' (grid search on validation data)' : ''}: p_min=${p.p_min}% p_max=${p.p_max}% n_min=${p.n_min}% n_max=${p.n_max}%` : 'no OPNP method',
+  ];
+  const figureHtml = figures.map(
+    (f) => `<section id="${escapeHtml(f.name)}">\n<h2>${escapeHtml(f.title)}</h2>\n<figure data-figure="${escapeHtml(f.name)}">\n${scopeSvgIds(f.svg, f.name)}\n<figcaption>${escapeHtml(f.caption)}</figcaption>\n</figure>\n</section>`,
+  );
+  const results = `<section id="results">\n<h2>${RESULTS_HEADING}</h2>\n${resultsTableHtml(report)}\n</section>\n`;
+  const paper = options.recipe ? paperSectionHtml(report, options.recipe) : '';
+  return pageHtml(meta, [results, paper, figureHtml.join('\n')], options.notes);
 }

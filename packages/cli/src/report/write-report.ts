@@ -1,18 +1,20 @@
 /**
  * `opnp report` as a library function: reads a results folder (or an eval JSON), renders the figures to
  * SVG and PNG, and writes `report.html` with the inline SVGs and the results table (and, with a recipe,
- * the paper's numbers beside ours).
+ * the paper's numbers beside ours). The eval JSON of several runs (seeds, models) gives the mean ± std
+ * table, each run's table and the tables' files, without figures (see runs-report.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OpnpError } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
-import { readResults } from '@opnp/pipeline';
+import { readResults, type MultiRunReport } from '@opnp/pipeline';
 import { planFigures } from './figures.js';
 import { reportHtml, type PageFigure } from './html.js';
 import { hasSystemFonts, renderSvg, svgToPng } from './render.js';
 import type { RecipeName } from '../format/paper-comparison.js';
-import { resultTableFiles } from '../format/tidy-export.js';
+import { resultTableFiles, type TableFile } from '../format/tidy-export.js';
+import { runsReportHtml, runsTableFiles } from './runs-report.js';
 
 /** Options of {@link writeReportFolder}. */
 export interface WriteReportOptions {
@@ -38,10 +40,42 @@ export interface WrittenReport {
 }
 
 
+/** The note of a report of several runs: figures are drawn from a results folder, which is one run's. */
+export const RUNS_FIGURES_NOTE = 'the figures (sensitivity distributions, pruning sweep, reliability diagrams, score distributions) are drawn from the results folder of one run: run opnp eval (or demo) with --save <dir> for one model and seed';
+
+async function makeFolders(out: string, subfolders: readonly string[]): Promise<void> {
+  try {
+    for (const sub of subfolders) await mkdir(join(out, sub), { recursive: true });
+  } catch (error) {
+    throw new OpnpError('IO_ERROR', `Cannot create ${out}`, { file: out, hint: (error as Error).message });
+  }
+}
+
+async function writeTables(out: string, files: readonly TableFile[]): Promise<string[]> {
+  const tables: string[] = [];
+  for (const table of files) {
+    const path = `tables/${table.name}`;
+    await writeFileAtomic(join(out, path), table.contents);
+    tables.push(path);
+  }
+  return tables;
+}
+
+/** The report of several runs (an eval JSON of `--seeds` or several `--model`): the tables and report.html, no figures. */
+async function writeRunsReport(summary: MultiRunReport, source: string, options: WriteReportOptions): Promise<WrittenReport> {
+  options.onNote?.(RUNS_FIGURES_NOTE);
+  await makeFolders(options.out, ['tables']);
+  const tables = await writeTables(options.out, runsTableFiles(summary));
+  const html = runsReportHtml(summary, { source, notes: [RUNS_FIGURES_NOTE], ...(options.recipe ? { recipe: options.recipe } : {}) });
+  await writeFileAtomic(join(options.out, 'report.html'), html);
+  return { html: 'report.html', figures: [], tables, missing: [RUNS_FIGURES_NOTE] };
+}
+
 /** Writes `<out>/report.html`, `<out>/figures/<name>.svg|.png` and `<out>/tables/results*.{md,csv,json,arrow}`. */
 export async function writeReportFolder(options: WriteReportOptions): Promise<WrittenReport> {
   const note = options.onNote ?? (() => undefined);
   const results = await readResults(options.input);
+  if (results.kind === 'runs') return writeRunsReport(results.summary, results.source, options);
   const { figures: plans, missing } = planFigures(results);
   for (const m of missing) note(m);
   const rendered: PageFigure[] = [];
@@ -51,12 +85,7 @@ export async function writeReportFolder(options: WriteReportOptions): Promise<Wr
   if (wantPng && rendered.length > 0 && !hasSystemFonts()) {
     note('no system fonts found: PNG figures will have no text (install a font package, e.g. Debian fonts-dejavu-core); the SVGs and report.html are unaffected');
   }
-  try {
-    await mkdir(join(options.out, 'figures'), { recursive: true });
-    await mkdir(join(options.out, 'tables'), { recursive: true });
-  } catch (error) {
-    throw new OpnpError('IO_ERROR', `Cannot create ${options.out}`, { file: options.out, hint: (error as Error).message });
-  }
+  await makeFolders(options.out, ['figures', 'tables']);
   const written: WrittenReport['figures'] = [];
   for (const f of rendered) {
     const svg = `figures/${f.name}.svg`;
@@ -75,12 +104,7 @@ export async function writeReportFolder(options: WriteReportOptions): Promise<Wr
     }
     written.push({ name: f.name, svg, ...(png ? { png } : {}) });
   }
-  const tables: string[] = [];
-  for (const table of resultTableFiles(results.report)) {
-    const path = `tables/${table.name}`;
-    await writeFileAtomic(join(options.out, path), table.contents);
-    tables.push(path);
-  }
+  const tables = await writeTables(options.out, resultTableFiles(results.report));
   const html = reportHtml(results.report, rendered, { source: results.source, notes: missing, ...(options.recipe ? { recipe: options.recipe } : {}) });
   await writeFileAtomic(join(options.out, 'report.html'), html);
   return { html: 'report.html', figures: written, tables, missing };

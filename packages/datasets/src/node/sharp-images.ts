@@ -37,7 +37,7 @@ export function resizePixelsWithSharp(image: PixelImage, plan: PreprocessPlan): 
 async function resizeWithSharp(image: PixelImage, plan: PreprocessPlan): Promise<PixelImage> {
   const { channels: C, height: H, width: W } = image;
   const sharp = await loadSharp();
-  return resizedPixels(sharp(hwcPixels(image), { raw: { width: W, height: H, channels: C as 1 | 2 | 3 | 4 } }), plan, H, W);
+  return resizedPixels(sharp(hwcPixels(image, plan), { raw: { width: W, height: H, channels: C as 1 | 2 | 3 | 4 } }), plan, H, W);
 }
 
 /**

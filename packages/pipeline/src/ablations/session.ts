@@ -11,6 +11,7 @@ import { fitRun, type FitResult, type SensitivityResult } from '../stages/fit.js
 import { allIndices, collectValidation, type ValidationData } from '../stages/validation.js';
 import { skipLog, type SkipLog } from '../stages/skips.js';
 import { openSources, type EvaluationSources } from '../stages/sources.js';
+import { optionNames } from '../option-names.js';
 
 /** What an ablation needs besides the sensitivity. */
 export interface SessionNeeds {
@@ -74,7 +75,7 @@ export type SessionOpener = (needs: SessionNeeds, observe?: BatchObserver) => Pr
 export async function openSession(model: LoadedModel, config: ResolvedConfig, needs: SessionNeeds, observe?: BatchObserver): Promise<AblationSession> {
   const sources = await openSources(model, config, config.onInfo ?? (() => undefined));
   if (needs.labels && !(await sources.test.readLabels()).some((l) => l >= 0)) {
-    throw new OpnpError('INVALID_ARGUMENT', `The ID test set ${sources.test.spec} has no labels: the accuracy of a pruned head needs them`, { hint: 'Pass --test-labels <file> (IDX or .npy), or a labelled dataset' });
+    throw new OpnpError('INVALID_ARGUMENT', `The ID test set ${sources.test.spec} has no labels: the accuracy of a pruned head needs them`, { hint: `Pass ${optionNames(config.optionNames).testLabels} (a labels file, IDX or .npy), or a labelled dataset` });
   }
   const skips = skipLog(config.onSkip);
   const fitted = await fitRun(model, sources, config, { opnp: true, fit: needs.fit }, (s) => skips.add('train', s), observe?.(sources, config, model));

@@ -21,6 +21,8 @@ export type AblationRunConfig = Pick<
   | 'testLabels'
   | 'ood'
   | 'preprocess'
+  | 'preprocessNames'
+  | 'optionNames'
   | 'valFraction'
   | 'valOod'
   | 'valNoise'

@@ -264,6 +264,11 @@ const knn: MethodDefinition<{ k: number }> = {
   ranges: { k: COUNT_RANGE },
   // k above the fit rows would all score like k = rows: only the values the KNN subset can take are tried.
   search: { grid: (c) => ({ k: [50, 100, 200, 500, 1000].filter((k) => k <= knnFeaturesOf(c).rows) }), source: openood('knn', 'K_list'), labels: { k: 'k' } },
+  // Before the training pass, on the rows it plans to keep; create checks again on the rows read (skipped samples).
+  check: (model, o) => {
+    if (model.trainingRows) assertKnnRankFits(o.k, model.trainingRows.knnFit);
+    return undefined;
+  },
   create: (c, o, shared) => {
     // The normalised bank is shared by every k (the grid of the baseline search fits it once).
     const train = knnFeaturesOf(c);
@@ -329,12 +334,20 @@ const rmds: MethodDefinition<{ relativeTolerance: number }> = {
   },
 };
 
-/** The NNGuide bank: `max(k, round(fraction * n))` rows of the fit subset (at most all), seeded, in index order. */
-async function nnGuideBank(c: MethodContext, shared: SharedFits, o: { k: number; bankFraction: number; seed: number }): Promise<{ features: Matrix; logits: Matrix }> {
+/**
+ * Rows of the NNGuide bank drawn from `n` fit rows: `round(fraction * n)`, at least one, at most `n` (the official
+ * bank is a random `bankset_ratio` of the training set, whatever `k`; docs/numerics.md#nnguide).
+ */
+export function nnGuideBankRows(n: number, fraction: number): number {
+  if (!(fraction > 0 && fraction <= 1)) throw new OpnpError('INVALID_ARGUMENT', 'nnguide.bankFraction must be in (0, 1]', { actual: fraction });
+  return Math.min(n, Math.max(1, Math.round(fraction * n)));
+}
+
+/** The NNGuide bank: {@link nnGuideBankRows} rows of the fit subset, seeded, in index order. */
+async function nnGuideBank(c: MethodContext, shared: SharedFits, o: { bankFraction: number; seed: number }): Promise<{ features: Matrix; logits: Matrix }> {
   const all = await fitLogitsOf(c, shared);
   const n = c.fitFeatures.rows;
-  if (!(o.bankFraction > 0 && o.bankFraction <= 1)) throw new OpnpError('INVALID_ARGUMENT', 'nnguide.bankFraction must be in (0, 1]', { actual: o.bankFraction });
-  const size = Math.min(n, Math.max(o.k, Math.round(o.bankFraction * n)));
+  const size = nnGuideBankRows(n, o.bankFraction);
   const picked = size === n ? Uint32Array.from({ length: n }, (_, i) => i) : sampleIndices(n, size, mulberry32(o.seed));
   const take = (m: Matrix): Matrix => {
     const data = new Float32Array(size * m.cols);
@@ -349,8 +362,21 @@ const nnguide: MethodDefinition<{ k: number; bankFraction: number; seed: number 
   needs: { fit: true },
   defaults: { k: 10, bankFraction: 0.01, seed: 0 },
   ranges: { k: COUNT_RANGE, bankFraction: { min: 0, max: 1, minExclusive: true }, seed: { min: 0, integer: true } },
+  // k above the bank's rows runs with k = the bank's rows (refusing would stop small runs), said and recorded.
+  adapt: (o, rows) => {
+    const bankRows = nnGuideBankRows(rows.fit, o.bankFraction);
+    if (o.k <= bankRows || rows.fit === 0) return undefined;
+    return {
+      options: { ...o, k: bankRows },
+      warning:
+        `nnguide.k is ${o.k} but the NNGuide bank has ${bankRows} row${bankRows === 1 ? '' : 's'} (nnguide.bankFraction ${o.bankFraction} of ${rows.fit} fit rows): ` +
+        `nnguide runs with k = ${bankRows}, which the report records; to run k = ${o.k}, raise nnguide.bankFraction (opnp eval: --method-option nnguide.bankFraction=<f>) ` +
+        `or the fit rows (opnp eval: --fit-samples or --train-fraction; the library: fitSamples or trainFraction)`,
+    };
+  },
   create: async (c, o, shared) => {
     const bank = await nnGuideBank(c, shared, o);
+    // adapt lowered a k above the bank's rows before this; the cap is the safety net of callers that skip it.
     const model = fitNnGuide(bank.features, bank.logits, { k: Math.min(o.k, bank.features.rows) });
     return (h, f) => nnGuideScore(model, h, f);
   },

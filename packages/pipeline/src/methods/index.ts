@@ -16,6 +16,7 @@ export {
   methodNeeds,
   resolveMethodOptions,
   methodOptionsFor,
+  type AdaptedOptions,
   type HeadDims,
   type MethodContext,
   type MethodDefinition,
@@ -32,6 +33,7 @@ export {
   type Scorer,
   type SearchGrid,
   type SharedFits,
+  type TrainingRows,
 } from './registry.js';
 
 /**

@@ -114,6 +114,27 @@ export interface MethodSearchSpace {
 /** What a method may check about the model before any data is read. */
 export interface MethodModelInfo {
   readonly extractor: FeatureExtractor;
+  /**
+   * The training rows the run plans to fit on (before unreadable samples are skipped), when known: `fit` rows of the
+   * fit subset (`fitSamples`) and `knnFit` rows of KNN's subset (`knnFitSamples`).
+   */
+  readonly trainingRows?: TrainingRows;
+}
+
+/** Rows of the training subsets a run fits on (see {@link MethodModelInfo.trainingRows}). */
+export interface TrainingRows {
+  /** Rows of the fit subset (`context.fitFeatures`). */
+  readonly fit: number;
+  /** Rows of KNN's subset (`context.knnFitFeatures`, which falls back to the fit subset). */
+  readonly knnFit: number;
+}
+
+/** Options a method had to change for the data of a run, and why ({@link MethodDefinition.adapt}). */
+export interface AdaptedOptions<O extends MethodOptions = MethodOptions> {
+  /** The options the method runs with. */
+  readonly options: O;
+  /** Names the option given, the value used instead, and what would let the given one run (said to the user as a warning). */
+  readonly warning: string;
 }
 
 /** The dimensions of a model's linear head, which some defaults depend on. */
@@ -158,6 +179,12 @@ export interface MethodDefinition<O extends MethodOptions = MethodOptions> {
    * May return a note for the user (how the method will run).
    */
   check?(model: MethodModelInfo, options: O): string | undefined;
+  /**
+   * Called once after the training pass, before the method is fitted, with the rows it fits on: the options it runs
+   * with when one of them cannot run on these rows as given (NNGuide's `k` above its bank's rows), and a warning
+   * saying so; `undefined` when the options run as given. The adapted options are what the report records.
+   */
+  adapt?(options: O, rows: TrainingRows): AdaptedOptions<O> | undefined;
   /**
    * What the method reads besides its options, as JSON (e.g. the SHA-256 of a weights file its options name), or
    * `null`. It goes into the fingerprint of a sharded evaluation, so shards whose method read another file than

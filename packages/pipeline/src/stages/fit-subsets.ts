@@ -7,7 +7,8 @@
  */
 import { OpnpError, type Matrix } from '@opnp/core';
 import type { KnnFitSamples } from '../evaluation-types.js';
-import { fitSubset } from '../training-pass.js';
+import type { TrainingRows } from '../methods/registry.js';
+import { fitSubset, trainingIndices } from '../training-pass.js';
 
 /** Default KNN fit size: every training sample of the run up to 50,000 (the whole CIFAR training set). */
 export const DEFAULT_KNN_FIT_SAMPLES = 50_000;
@@ -48,6 +49,15 @@ export function fitSubsets(indices: Uint32Array, options: { readonly fitSamples:
   const fit = needs.fit ? fitSubset(indices, options.fitSamples, options.seed) : none;
   const knn = needs.knnFit ? fitSubset(indices, knnFitCount(indices.length, options.knnFitSamples), options.seed) : none;
   return { kept: knn.length > fit.length ? knn : fit, fit, knn };
+}
+
+/**
+ * The rows of the fit subset and of KNN's subset that {@link fitSubsets} draws for a run of `trainCount` training
+ * samples (`trainFraction`, `seed`), known before the training pass (fewer when samples turn out unreadable).
+ */
+export function plannedTrainingRows(trainCount: number, options: { readonly trainFraction?: number; readonly fitSamples: number; readonly knnFitSamples: KnnFitSamples; readonly seed: number }): TrainingRows {
+  const n = trainingIndices(trainCount, options.trainFraction, options.seed).length;
+  return { fit: Math.min(n, options.fitSamples), knnFit: Math.min(n, knnFitCount(n, options.knnFitSamples)) };
 }
 
 /** Kept rows: `[n x D]` features, `[n]` labels and the `[n]` ascending dataset indices they belong to. */

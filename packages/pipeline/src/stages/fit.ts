@@ -14,6 +14,7 @@ import { FitRows, runTrainingPass, trainingFingerprint, trainingIndices, type Ch
 import { fitSubsets, pickRows, type FitSubsets } from './fit-subsets.js';
 import type { ResolvedConfig } from './config.js';
 import type { EvaluationSources } from './sources.js';
+import { optionNames, type OptionNames } from '../option-names.js';
 
 /** The OPNP sensitivities of a run. */
 export interface SensitivityResult {
@@ -61,14 +62,22 @@ export interface FitOptions {
   readonly onSkip?: (skip: SkippedSample) => void;
   /** Sees every training batch of the pass (as `runTrainingPass`'s `onBatch`); not with `checkpoint` or `sensitivityState`. */
   readonly onBatch?: (batch: FeatureBatch) => void | Promise<void>;
+  /** What messages call the options (see {@link OptionNames}). */
+  readonly optionNames?: OptionNames;
 }
 
 const withNeurons = (sensitivity: ParameterSensitivity): SensitivityResult => ({ sensitivity, neuronSensitivity: neuronSensitivity(sensitivity) });
 
+/** How to proceed from a saved state of another run, in the caller's names of the options. */
+function savedStateHint(names: OptionNames | undefined): string {
+  const n = optionNames(names);
+  return `Compute it for this run (same model, data, preprocessing, ${n.trainFraction} and ${n.seed}), or drop ${n.sensitivityState}`;
+}
+
 /** Reads a saved state of this run (refusing states of other runs) and says what it covers. */
 async function savedSensitivity(model: LoadedModel, path: string, options: FitOptions): Promise<ParameterSensitivity> {
   const { state, meta, shardFiles } = await readSavedState(path);
-  assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', restart: 'Compute it for this run (same model, data, preprocessing, --train-fraction and --seed), or drop --sensitivity-state' });
+  assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', restart: savedStateHint(options.optionNames) });
   if (shardFiles) options.onInfo?.(`sensitivity: ${state.count} samples from the ${shardFiles.length} shard states of ${path} (merged in memory)`);
   else if (meta.shard) options.onInfo?.(`the sensitivity state ${path} covers only shard ${meta.shard.index}/${meta.shard.count} (${state.count} samples)`);
   else if (meta.shards) options.onInfo?.(`the sensitivity state ${path} adds up only shards ${meta.shards.merged.join(', ')} of ${meta.shards.count} (${state.count} samples)`);
@@ -119,6 +128,7 @@ export async function fit(model: LoadedModel, train: FeatureSource, options: Fit
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onInfo ? { onInfo: options.onInfo } : {}),
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+    ...(options.optionNames ? { optionNames: options.optionNames } : {}),
     onSkip,
   });
   return {
@@ -173,6 +183,7 @@ export async function fitRun(model: LoadedModel, sources: EvaluationSources, con
     ...(config.onProgress ? { onProgress: config.onProgress } : {}),
     ...(config.onInfo ? { onInfo: config.onInfo } : {}),
     ...(onBatch ? { onBatch } : {}),
+    ...(config.optionNames ? { optionNames: config.optionNames } : {}),
     onSkip,
   });
   return { ...splitSubsets(fitted, subsets), fingerprint };

@@ -24,6 +24,7 @@ import {
 } from '../methods/registry.js';
 import type { ProgressListener } from '../progress.js';
 import type { ValidationData, ValidationSet } from './validation.js';
+import { optionNames, type OptionNames } from '../option-names.js';
 
 /** The selection rule, as the report states it. */
 export const BASELINE_SEARCH_RULE = 'highest mean validation AUROC over the OOD validation sets; the first grid point on ties (OpenOOD v1.5 automatic parameter search)';
@@ -72,6 +73,8 @@ export interface BaselineSearchOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
   readonly onInfo?: (message: string) => void;
+  /** What messages call the OOD validation sets (default the library's `valOod`). */
+  readonly optionNames?: OptionNames;
 }
 
 /**
@@ -169,7 +172,7 @@ async function searchMethod(method: string, definition: MethodDefinition, points
  * point scores NaN
  */
 export async function searchBaselines(validation: ValidationData, options: BaselineSearchOptions): Promise<BaselineSearchResult> {
-  if (validation.ood.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'The baseline search needs at least one OOD validation set', { hint: 'Pass an OOD validation set (--val-ood), or let evaluate() use its noise set' });
+  if (validation.ood.length === 0) throw new OpnpError('INVALID_ARGUMENT', 'The baseline search needs at least one OOD validation set', { hint: `Pass an OOD validation set (${optionNames(options.optionNames).valOod}), or let evaluate() use its noise set` });
   const methods: Record<string, SearchedMethod> = {};
   const notSearched: Record<string, string> = {};
   for (const method of options.methods) {

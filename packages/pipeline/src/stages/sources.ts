@@ -13,6 +13,7 @@ import type { LoadedModel } from '../model.js';
 import type { NamedSpec } from '../evaluation-types.js';
 import { methodNeeds } from '../methods/registry.js';
 import { validationNeeds, type ResolvedConfig } from './config.js';
+import { optionNames, preprocessName, preprocessValue } from '../option-names.js';
 
 /** Every set of an evaluation, opened. */
 export interface EvaluationSources {
@@ -36,13 +37,18 @@ function preprocessChanges(stored: PreprocessOptions, current: PreprocessOptions
   return jsonChanges(asJson(stored), asJson(current)).map((c) => ({ ...c, path: names[c.path as keyof PreprocessOptions] ?? c.path }));
 }
 
+/** The normalisation, resize and crop options as the caller names them: `--mean/--std/--resize/--crop`. */
+function preprocessFields(names: PreprocessOptionNames): string {
+  return (['mean', 'std', 'resize', 'centerCrop'] as const).map((o) => preprocessName(names, o)).join('/');
+}
+
 /** The preprocessing for sets run through the model, reconciled with what cached features recorded. */
 function settlePreprocess(model: LoadedModel, flags: PreprocessOptions | undefined, cached: readonly FeatureSource[], modelRun: readonly string[], names: PreprocessOptionNames = {}): PreprocessOptions | undefined {
   const recorded = cached.filter((s) => s.preprocess !== undefined);
   for (const source of recorded.slice(1)) {
     if (!same(source.preprocess!, recorded[0]!.preprocess!)) {
       const values = preprocessChanges(recorded[0]!.preprocess!, source.preprocess!, {}).map((c) => `${c.path} ${showFingerprintValue(c.stored)} and ${showFingerprintValue(c.current)}`);
-      throw new OpnpError('STATE_MISMATCH', `The cached features ${recorded[0]!.spec} and ${source.spec} were extracted with different preprocessing (${values.join('; ')})`, { hint: 'Extract every set with the same --mean/--std/--resize/--crop' });
+      throw new OpnpError('STATE_MISMATCH', `The cached features ${recorded[0]!.spec} and ${source.spec} were extracted with different preprocessing (${values.join('; ')})`, { hint: `Extract every set with the same ${preprocessFields(names)}` });
     }
   }
   const first = recorded[0]?.preprocess;
@@ -61,7 +67,7 @@ function settlePreprocess(model: LoadedModel, flags: PreprocessOptions | undefin
   const unrecorded = cached.find((s) => s.preprocess === undefined);
   if (unrecorded && modelRun.length > 0) {
     throw new OpnpError('INVALID_ARGUMENT', `${modelRun[0]} goes through the model, but the preprocessing of the cached features ${unrecorded.spec} is unknown (no sidecar)`, {
-      hint: 'Pass the --mean/--std (and --resize/--crop) used for the extraction (--mean 0 --std 1 for none), or give every set as cached features',
+      hint: `Pass the ${preprocessName(names, 'mean')}/${preprocessName(names, 'std')} (and ${preprocessName(names, 'resize')}/${preprocessName(names, 'centerCrop')}) used for the extraction (${preprocessValue(names, 'mean', 0)} and ${preprocessValue(names, 'std', 1)} for none), or give every set as cached features`,
     });
   }
   return flags;
@@ -78,16 +84,17 @@ export async function openSources(model: LoadedModel, config: ResolvedConfig, in
   // The labels of the ID test set are used (accuracy), those of the training set by methods that need them
   // (class-conditional fits); those of the OOD sets are not. Only used labels are checked against the model's classes.
   const trainLabelsUsed = methodNeeds(config.registry, config.methods).labels;
-  const all: { key: string; spec: string; labels?: string; labelsOption?: string }[] = [
-    { key: 'train', spec: config.train, ...(trainLabelsUsed ? { labelsOption: '--train-labels' } : {}), ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
-    { key: 'test', spec: config.test, labelsOption: '--test-labels', ...(config.testLabels !== undefined ? { labels: config.testLabels } : {}) },
-    ...config.ood.map((o) => ({ key: `ood:${o.name}`, spec: o.spec })),
-    ...valSpecs.map((o) => ({ key: `val:${o.name}`, spec: o.spec })),
+  const names = optionNames(config.optionNames);
+  const all: { key: string; spec: string; argument: string; labels?: string; labelsOption?: string }[] = [
+    { key: 'train', spec: config.train, argument: `${names.train} ${config.train}`, ...(trainLabelsUsed ? { labelsOption: names.trainLabels } : {}), ...(config.trainLabels !== undefined ? { labels: config.trainLabels } : {}) },
+    { key: 'test', spec: config.test, argument: `${names.test} ${config.test}`, labelsOption: names.testLabels, ...(config.testLabels !== undefined ? { labels: config.testLabels } : {}) },
+    ...config.ood.map((o) => ({ key: `ood:${o.name}`, spec: o.spec, argument: `${names.ood} ${o.name}=${o.spec}` })),
+    ...valSpecs.map((o) => ({ key: `val:${o.name}`, spec: o.spec, argument: `${names.valOod} ${o.name}=${o.spec}` })),
   ];
   const opened = new Map<string, FeatureSource>();
   const passOptions = { ...(config.imageWorkers !== undefined ? { imageWorkers: config.imageWorkers } : {}), ...(config.preprocessNames ? { preprocessNames: config.preprocessNames } : {}) };
   const open = async (entry: (typeof all)[number], preprocess: PreprocessOptions | undefined) =>
-    opened.set(entry.key, await openFeatureSource(entry.spec, { model, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}), ...(entry.labelsOption !== undefined ? { classCheck: { labelsOption: entry.labelsOption } } : {}), ...passOptions }));
+    opened.set(entry.key, await openFeatureSource(entry.spec, { model, argument: entry.argument, ...(preprocess ? { preprocess } : {}), ...(entry.labels !== undefined ? { labelsFile: entry.labels } : {}), ...(entry.labelsOption !== undefined ? { classCheck: { labelsOption: entry.labelsOption } } : {}), ...passOptions }));
   for (const entry of all.filter((e) => parseFeaturesSpec(e.spec))) await open(entry, undefined);
   const modelRun = all.filter((e) => !parseFeaturesSpec(e.spec));
   const cached = [...opened.values()];
