@@ -118,14 +118,14 @@ export function isRunFingerprint(value: unknown): value is RunFingerprint {
 /**
  * Throws unless `stored` is the fingerprint of the current run.
  *
- * @param what what the artefact is ("the checkpoint", "the partial features")
+ * @param what what the artefact is ("the checkpoint", "the partial features"); `plural` when it names several ("the shard states of x")
  * @param restart how to proceed (e.g. "rerun with the same inputs to resume it, or delete x and x.json to start over")
  * @throws OpnpError `STATE_MISMATCH` naming the artefact, the differing fields with the artefact's and this run's
  * values ({@link describeFingerprintChanges}) and how to proceed
  */
-export function assertSameRun(stored: unknown, current: RunFingerprint, context: { file: string; what: string; restart: string }): void {
+export function assertSameRun(stored: unknown, current: RunFingerprint, context: { file: string; what: string; restart: string; plural?: boolean }): void {
   if (!isRunFingerprint(stored)) {
-    throw new OpnpError('STATE_MISMATCH', `${context.what} has no run fingerprint, so it cannot be shown to belong to this run`, { file: context.file, hint: context.restart });
+    throw new OpnpError('STATE_MISMATCH', `${context.what} ${context.plural === true ? 'have' : 'has'} no run fingerprint, so ${context.plural === true ? 'they' : 'it'} cannot be shown to belong to this run`, { file: context.file, hint: context.restart });
   }
   if (stored.digest === current.digest) return;
   const fields = fingerprintDifferences(stored, current);
@@ -134,7 +134,7 @@ export function assertSameRun(stored: unknown, current: RunFingerprint, context:
   const namedOnce = changes.length > 0 && changes.length === fields.length && changes.every((c, i) => c.path === fields[i]);
   const values = changes.length > 0 ? ` (${describeFingerprintChanges(changes)})` : '';
   const differences = namedOnce ? describeFingerprintChanges(changes) : `${fields.join(', ') || 'the fingerprint'} differ${fields.length === 1 ? 's' : ''}${values}`;
-  throw new OpnpError('STATE_MISMATCH', `${context.what} belongs to another run: ${differences}`, {
+  throw new OpnpError('STATE_MISMATCH', `${context.what} ${context.plural === true ? 'belong' : 'belongs'} to another run: ${differences}`, {
     file: context.file,
     hint: context.restart,
   });

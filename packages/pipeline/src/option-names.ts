@@ -38,6 +38,10 @@ export interface OptionNames {
   readonly sensitivityState?: string;
   /** Samples per model batch (library: `batchSize`). */
   readonly batchSize?: string;
+  /** What computes a sensitivity state and resumes its checkpoint (library: `runSensitivity() (or evaluate())`). */
+  readonly sensitivityRun?: string;
+  /** What merges the shard states of one run (library: `mergeStates()`). */
+  readonly mergeStates?: string;
 }
 
 /** The library's names of the options, used where the caller names none. */
@@ -57,6 +61,8 @@ export const LIBRARY_OPTION_NAMES: Readonly<Required<OptionNames>> = Object.free
   seed: 'seed',
   sensitivityState: 'sensitivityState',
   batchSize: 'batchSize',
+  sensitivityRun: 'runSensitivity() (or evaluate())',
+  mergeStates: 'mergeStates()',
 });
 
 /** What messages call a preprocessing option: the caller's name (`--mean`), else `preprocess.<option>`. */

@@ -122,7 +122,7 @@ function checkShardStates(paths: readonly string[], metas: readonly StateMeta[],
   if (!first.fingerprint) throw new OpnpError('STATE_MISMATCH', `${paths[0]} has no run fingerprint, so the states cannot be shown to belong to one run`, { file: paths[0], hint: 'Write the states with opnp sensitivity --state-out' });
   const entries = metas.map((meta, k) => {
     const path = paths[k]!;
-    if (!meta.fingerprint) throw new OpnpError('STATE_MISMATCH', `${path} belongs to another run than ${paths[0]}: the run fingerprint differ`, { file: path });
+    if (!meta.fingerprint) throw new OpnpError('STATE_MISMATCH', `${path} has no run fingerprint, so it cannot be shown to belong to the run of ${paths[0]}`, { file: path, hint: 'Write the states with opnp sensitivity --state-out' });
     if (meta.fingerprint.digest === first.fingerprint!.digest && !meta.shard) throw new OpnpError('STATE_MISMATCH', `${path} is ${describeShard(meta)}, not a shard: there is nothing to merge it with`, { file: path, hint: 'Merge the states written with --shard i/n' });
     if (meta.planned !== undefined && (meta.visited ?? meta.count) < meta.planned) throw new OpnpError('STATE_MISMATCH', `${path} is unfinished (${meta.visited ?? meta.count} of ${meta.planned} samples)`, { file: path, hint: 'Rerun that shard to finish it' });
     return { path, fingerprint: meta.fingerprint, shard: meta.shard ?? { index: 1, count: 1 } };

@@ -140,6 +140,8 @@ export const CLI_OPTION_NAMES: OptionNames = Object.freeze({
   seed: '--seed',
   sensitivityState: '--sensitivity-state',
   batchSize: '--batch-size',
+  sensitivityRun: 'opnp sensitivity (or opnp eval) command',
+  mergeStates: 'opnp sensitivity merge',
 });
 
 /** The preprocessing flags that were given, for the pipeline, with the names its messages are to call them by (`--mean`, not `preprocess.mean`). */

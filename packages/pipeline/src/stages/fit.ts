@@ -9,6 +9,7 @@ import type { FeatureBatch, FeatureBatchOptions, FeatureSource } from '../featur
 import { assertSameRun, type RunFingerprint } from '../fingerprint.js';
 import type { LoadedModel } from '../model.js';
 import { stageReporter, type ProgressListener } from '../progress.js';
+import { assertFinishedState } from '../finished-state.js';
 import { readSavedState } from '../sensitivity-run.js';
 import { FitRows, runTrainingPass, trainingFingerprint, trainingIndices, type CheckpointOptions } from '../training-pass.js';
 import { fitSubsets, pickRows, type FitSubsets } from './fit-subsets.js';
@@ -74,14 +75,15 @@ function savedStateHint(names: OptionNames | undefined): string {
   return `Compute it for this run (same model, data, preprocessing, ${n.trainFraction} and ${n.seed}), or drop ${n.sensitivityState}`;
 }
 
-/** Reads a saved state of this run (refusing states of other runs) and says what it covers. */
+/** Reads a saved state of this run (refusing states of other runs, unfinished states and single shards) and says what it covers. */
 async function savedSensitivity(model: LoadedModel, path: string, options: FitOptions): Promise<ParameterSensitivity> {
   const { state, meta, shardFiles } = await readSavedState(path);
-  assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', restart: savedStateHint(options.optionNames) });
+  assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', plural: shardFiles !== undefined, restart: savedStateHint(options.optionNames) });
   if (shardFiles) options.onInfo?.(`sensitivity: ${state.count} samples from the ${shardFiles.length} shard states of ${path} (merged in memory)`);
-  else if (meta.shard) options.onInfo?.(`the sensitivity state ${path} covers only shard ${meta.shard.index}/${meta.shard.count} (${state.count} samples)`);
-  else if (meta.shards) options.onInfo?.(`the sensitivity state ${path} adds up only shards ${meta.shards.merged.join(', ')} of ${meta.shards.count} (${state.count} samples)`);
-  else options.onInfo?.(`sensitivity: ${state.count} samples from ${path}`);
+  else {
+    assertFinishedState(path, meta, state.count, options.optionNames);
+    options.onInfo?.(`sensitivity: ${state.count} samples from ${path}`);
+  }
   return SensitivityAccumulator.fromState(model.extractor.head, state, { kernel: model.kernel }).result();
 }
 
