@@ -82,6 +82,23 @@ describe('2. sensitivity checkpoints prove their run', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/sensitivity state belongs to another run: subset\.count was 300, now 600; subset\.fraction was 0\.05, now 0\.1; subset\.indices was /);
   });
+
+  it('eval --sensitivity-state refuses an interrupted checkpoint and one shard, in the flags\' names, even with --json -', async () => {
+    const dir = tempDir();
+    const checkpoint = join(dir, 'ck.npy');
+    const first = await interrupted(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--checkpoint', checkpoint, '--checkpoint-every', '0', '--state-out', join(dir, 'state.npy'), '--batch-size', '20'], '/300');
+    expect(first.code).toBe(130);
+    const evalArgs = ['eval', '--model', MODEL, ...SMALL_TRAIN, '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, ...POINT, '--methods', 'energy,opnp', '--json', '-'];
+    const unfinished = await cli([...evalArgs, '--sensitivity-state', checkpoint]);
+    expect(unfinished.code).toBe(1);
+    expect(unfinished.stdout).toBe('');
+    expect(unfinished.stderr).toMatch(/^opnp: the sensitivity state .*ck\.npy is unfinished: it covers \d+ of the 300 training samples \(an interrupted run's checkpoint\)\. Finish the run: rerun the same opnp sensitivity \(or opnp eval\) command with --checkpoint .*ck\.npy \(it resumes from this checkpoint\), then pass it as --sensitivity-state/);
+    const shard = join(dir, 'sens.shard-001-of-002.npy');
+    expect((await cli(['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--shard', '1/2', '--state-out', shard, '-q'])).code).toBe(0);
+    const one = await cli([...evalArgs, '--sensitivity-state', shard]);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toMatch(/covers only shard 1 of 2 of its run \(150 training samples\)\. Use the whole run: pass .*sens\.npy as --sensitivity-state .* or merge every shard's state with opnp sensitivity merge/);
+  });
 });
 
 /** A folder of 28 x 28 grey PNGs with one corrupt JPEG at sorted position `bad`. */
