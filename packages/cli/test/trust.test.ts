@@ -293,6 +293,18 @@ describe('8. sensitivity merge', () => {
     expect(none.stderr).toMatch(/--shard auto found no array-job environment.*SLURM_ARRAY_TASK_ID/);
   });
 
+  it("a finished shard removes its own checkpoint (its state is what it keeps); the other shards' checkpoints stay", async () => {
+    const dir = tempDir();
+    const task = (i: number) => ['sensitivity', '--model', MODEL, ...SMALL_TRAIN, ...NORMALISE, '--shard', `${i}/2`, '--state-out', join(dir, `state.shard-00${i}-of-002.npy`), '--checkpoint', join(dir, `state.checkpoint.shard-00${i}-of-002.npy`), '--checkpoint-every', '0', '--batch-size', '20'];
+    expect((await interrupted(task(2), '/150')).code).toBe(130);
+    expect((await cli([...task(1), '-q'])).code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['state.checkpoint.shard-002-of-002.npy', 'state.checkpoint.shard-002-of-002.npy.json', 'state.shard-001-of-002.npy', 'state.shard-001-of-002.npy.json']);
+    const resumed = await cli(task(2));
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming from .*state\.checkpoint\.shard-002-of-002\.npy/);
+    expect(readdirSync(dir).sort()).toEqual(['state.shard-001-of-002.npy', 'state.shard-001-of-002.npy.json', 'state.shard-002-of-002.npy', 'state.shard-002-of-002.npy.json']);
+  });
+
   it('a shard needs --state-out; an empty shard writes an empty state and refuses --out', async () => {
     const dir = tempDir();
     const base = ['sensitivity', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.0005', ...NORMALISE, '--shard', '1/5000'];

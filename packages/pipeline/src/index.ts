@@ -76,7 +76,7 @@ export { fpr95Threshold, minCountForRate } from '@opnp/metrics';
 export { runTrainingPass, trainingIndices, trainingFingerprint, shardOf, fitSubset, type TrainingPassOptions, type TrainingPassResult, type TrainingRun, type CheckpointOptions, type SensitivitySettings } from './training-pass.js';
 export { runSensitivity, mergeStates, readSavedState, type SensitivityRunOptions, type SensitivityRun, type MergeOptions, type MergedStates, type SavedState } from './sensitivity-run.js';
 export { assertFinishedState } from './finished-state.js';
-export { readStateFile, writeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
+export { readStateFile, writeStateFile, removeStateFile, sidecarPath, type StateMeta, type StateProvenance, type ShardInfo } from './state-file.js';
 export { shardFromEnvironment } from './scheduler-shard.js';
 export { extractFeatures, extractionFingerprint, type ExtractCheckpoint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
 export { assertExtractionTargets, extractionTargets, extractionInputs, EXTRACT_OUTPUT_OPTION_NAMES, type ExtractOutputNames } from './extract-targets.js';

@@ -16,7 +16,7 @@
  * checkpoint is always resumable. Any other mismatch is a torn or foreign pair and is refused.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core/base';
 import type { SensitivityAggregation, SensitivityState } from '@opnp/core';
 import { writeFileAtomic } from '@opnp/core/node';
@@ -95,6 +95,12 @@ export async function writeStateFile(path: string, state: SensitivityState, extr
   };
   await writeFileAtomic(sidecarPath(path), `${JSON.stringify(meta, null, 2)}\n`, 'the sensitivity state sidecar');
   await writeFileAtomic(path, bytes, 'the sensitivity state');
+}
+
+/** Removes a state file and its sidecar (those present), e.g. a checkpoint whose run wrote its finished state. */
+export async function removeStateFile(path: string): Promise<void> {
+  await rm(sidecarPath(path), { force: true });
+  await rm(path, { force: true });
 }
 
 /** The sidecar describing `bytes`: itself, or its `previous` entry after a write cut between the renames. */

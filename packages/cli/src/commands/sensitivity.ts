@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { OpnpError, SensitivityAccumulator, neuronSensitivity, type NeuronStatistic, type ParameterSensitivity, type SensitivityAggregation, type SensitivityState } from '@opnp/core';
 import { writeNpy } from '@opnp/datasets/node';
-import { assertBatchSize, mergeStates, runSensitivity, sidecarPath, writeStateFile, type RunInput } from '@opnp/pipeline';
+import { assertBatchSize, mergeStates, removeStateFile, runSensitivity, sidecarPath, writeStateFile, type RunInput } from '@opnp/pipeline';
 import { checkRunFiles, dataInputs, fileOutput, modelInputs, stateOutput } from './run-files.js';
 import { flagError, UsageError } from '../errors.js';
 import { writeLine } from '../io.js';
@@ -155,6 +155,8 @@ async function runSensitivityCommand(context: CommandContext, flags: Sensitivity
       throw new OpnpError('EMPTY_INPUT', `${shard ? `Shard ${shard.index}/${shard.count}` : 'The training set'} holds no readable samples: there is no sensitivity to write`, { hint: shard ? 'Write --state-out only (an empty shard merges as nothing), or use fewer shards' : 'Check the training set' });
     }
     if (flags.stateOut !== undefined) await writeStateFile(flags.stateOut, accumulator.toState(), run.provenance);
+    // A finished shard's state is what its run keeps: its own checkpoint (one per shard) would only be left behind.
+    if (shard && flags.stateOut !== undefined && flags.checkpoint !== undefined) await removeStateFile(flags.checkpoint);
     if (flags.out !== undefined || flags.neuronOut !== undefined) await writeSensitivityOutputs(accumulator.result(), flags);
     info(`sensitivity of ${accumulator.classes} x ${accumulator.dim} weights over ${accumulator.count} samples ${writtenTo(flags)}`);
     if (shard) {
