@@ -17,6 +17,7 @@ import { featuresMetaPath, readFeaturesMeta, type FeaturesMeta } from './feature
 import { readFeatureShards, type ShardFiles } from './extract-merge.js';
 import { shardFileName, shardSiblings } from './extract-shards.js';
 import { hashNpyRows, type JsonValue } from './fingerprint.js';
+import { refuseUnfinishedExtraction } from './unfinished-extraction.js';
 import { checkLabelCount, loadLabelsFile } from './labels-file.js';
 import { assertExtractedWithModel, assertLogitsPair, assertRecordedLabels } from './cached-checks.js';
 import type { LoadedModel } from './model.js';
@@ -197,12 +198,14 @@ async function checkShardLogits(shards: readonly ShardFiles[], logitFiles: reado
  * Opens cached features (see the module comment). A features file that is absent while its shards
  * (`feats.shard-001-of-004.npy` ...) lie next to it is read from the shards, checked like `opnp extract
  * merge` checks them (every finished shard of one run, once); `#logits=` and a labels file then name the
- * unsharded files too, and their shards are read.
+ * unsharded files too, and their shards are read. An absent file whose extraction is unfinished (only `.partial` files
+ * lie there) is refused naming them (unfinished-extraction.ts).
  */
 export async function openCachedFeatures(spec: string, cached: { features: string; logits?: string }, options: FeatureSourceOptions): Promise<FeatureSource> {
   const { model } = options;
   const shards = await shardSiblings(cached.features);
   const argument = options.argument ?? spec;
+  if (!shards && !(await isFile(cached.features))) await refuseUnfinishedExtraction(cached.features);
   const files = shards ? await shardFiles(shards, cached, model, argument) : await wholeFiles(cached, model, argument);
   const count = files.features.count;
   const labelsFile = options.labelsFile;

@@ -103,6 +103,30 @@ describe('mergeFeatureShards', () => {
     await expect(mergeFeatureShards(shards, out)).rejects.toThrow(/Shard features file not found/);
   });
 
+  it('cached features whose extraction is unfinished name its .partial files and their rows, not "file not found"', async () => {
+    const dir = tempDir();
+    const interrupt = async (extra: Partial<ExtractOptions>) => {
+      const controller = new AbortController();
+      let seen = 0;
+      await expect(extractFeatures(await options(dir, { ...extra, signal: controller.signal, onProgress: (e) => !e.done && ++seen === 1 && controller.abort() }))).rejects.toBeInstanceOf(InterruptedError);
+    };
+    const open = async () => openFeatureSource(`features:${join(dir, 'f.npy')}`, { model: await demoModel() });
+    await expect(open()).rejects.toThrow(/cached features file not found/i);
+    await interrupt({ shard: { index: 1, count: 3 } });
+    await interrupt({ shard: { index: 2, count: 3 } });
+    const refused = open();
+    await expect(refused).rejects.toMatchObject({ code: 'STATE_MISMATCH', file: join(dir, 'f.shard-001-of-003.npy.partial') });
+    await expect(refused).rejects.toThrow(
+      new RegExp(`Cached features ${join(dir, 'f.npy')} are not there yet: the extraction that writes them is unfinished \\(shard 1/3: .*f\\.shard-001-of-003\\.npy\\.partial holds 60 rows, 60 of 166 samples visited; shard 2/3: .*f\\.shard-002-of-003\\.npy\\.partial holds 60 rows, 60 of 167 samples visited\\)`),
+    );
+    await expect(refused).rejects.toThrow(/Finish the extraction: rerun it with the same inputs and outputs \(every shard of it; each resumes from its \.partial files\)/);
+    // An unsharded run's partial output likewise.
+    const whole = tempDir();
+    const controller = new AbortController();
+    await expect(extractFeatures(await options(whole, { signal: controller.signal, onProgress: (e) => !e.done && controller.abort() }))).rejects.toBeInstanceOf(InterruptedError);
+    await expect(openFeatureSource(`features:${join(whole, 'f.npy')}`, { model: await demoModel() })).rejects.toThrow(/unfinished \(the whole dataset: .*f\.npy\.partial holds 60 rows, 60 of 500 samples visited\)/);
+  });
+
   it('a shard file is not whole cached features: merge first', async () => {
     const dir = tempDir();
     const [first] = await extractShards(dir, 3, {}, [2, 3]);
