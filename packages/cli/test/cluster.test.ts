@@ -102,6 +102,27 @@ describe('opnp cluster slurm', () => {
     expect(stdout.stderr).toMatch(/^opnp: --format markdown cannot go with --json -/);
   });
 
+  it('checks its own numeric flags before writing anything: --shards, --cpus, --gpus, --mem, --time, --backoff-limit', async () => {
+    const bad: [string, string[], RegExp][] = [
+      ['slurm', ['--shards', '0'], /--shards: expected a positive integer, got "0"/],
+      ['slurm', ['--shards', '2', '--cpus', '0'], /--cpus: expected a positive integer/],
+      ['k8s', ['--shards', '2', '--gpus', '1.5'], /--gpus: expected a positive integer/],
+      ['slurm', ['--shards', '2', '--mem', '8GB'], /--mem: expected a size such as 8G/],
+      ['slurm', ['--shards', '2', '--time', '2h'], /--time: expected a Slurm time limit such as 02:00:00.*got "2h"/],
+      ['k8s', ['--shards', '2', '--backoff-limit', '-1'], /--backoff-limit: expected a non-negative integer/],
+    ];
+    for (const [kind, flags, message] of bad) {
+      const run = await cli(['cluster', kind, ...EXTRACT, ...flags]);
+      expect(run.code, flags.join(' ')).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(message);
+    }
+    for (const time of ['90', '30:00', '02:00:00', '1-12', '1-12:30', '1-12:30:00', 'UNLIMITED']) {
+      const run = await cli(['cluster', 'slurm', ...EXTRACT, '--shards', '2', '--time', time]);
+      expect(run.stdout).toContain(`#SBATCH --time=${time}\n`);
+    }
+  });
+
   it('--cpus adds --threads only when the command has none, also as --threads=<n>', async () => {
     const task = async (threads: string[]) => (await cli(['cluster', 'slurm', ...EXTRACT, ...threads, '--shards', '2', '--cpus', '8'])).stdout.split('\n').find((l) => l.startsWith('opnp extract'))!;
     expect(await task([])).toMatch(/ --threads 8$/);

@@ -440,6 +440,14 @@ function parseMemory(text: string): string {
   return text;
 }
 
+/** The time formats sbatch accepts (`man sbatch`, --time), so that a mistyped limit fails here, not when the script is submitted. */
+const SLURM_TIME = /^(?:\d+(?::\d+){0,2}|\d+-\d+(?::\d+){0,2}|UNLIMITED|INFINITE)$/i;
+
+function parseSlurmTime(text: string): string {
+  if (!SLURM_TIME.test(text)) throw flagError('--time', `expected a Slurm time limit such as 02:00:00, 90 (minutes) or 1-12:00:00 (days-hours:minutes:seconds), got "${text}"`);
+  return text;
+}
+
 const SLURM_HELP = `
 Examples:
   opnp cluster slurm sensitivity --model m.onnx --train ./imagenet#train --out sens.npy --state-out state.npy \\
@@ -497,7 +505,7 @@ async function warnBeforeSubmission(plan: ShardedPlan, flags: ClusterFlags, fold
 export function registerCluster(program: Command, context: CommandContext): void {
   const cluster = program.command('cluster').description('run a sharded opnp sensitivity / extract / eval as a Slurm job array or a Kubernetes Indexed Job, then merge');
   addCommonFlags(cluster.command('slurm').description('print (or --submit) the sbatch script of a job array of --shard auto tasks (+ the merge job)'))
-    .option('--time <HH:MM:SS>', 'time limit per task')
+    .option('--time <HH:MM:SS>', 'time limit per task (a Slurm time: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED)', parseSlurmTime)
     .option('--partition <name>', 'Slurm partition')
     .option('--job-name <name>', 'job name (default opnp-<command>)')
     .option('--log-dir <dir>', 'folder of the per-task logs <name>-%A_%a.log', '.')
