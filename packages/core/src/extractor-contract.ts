@@ -192,12 +192,9 @@ function likelyCauses(head: LinearHead, result: ExtractResult, check: HeadCheck,
   ];
   const shifted = { weight: head.weight, bias: biasOfFirstRow(head, result) };
   const biasOff = check.samples > 1 && compareHead(shifted, result, tolerance, check.samples).withinTolerance;
-  const first = biasOff
-    ? 'the logits differ from W h + b by the same amount on every row: the head bias is missing or is not the one the model adds'
-    : looksLikeProbabilities(result.logits, check.samples)
-      ? 'every logits row is in [0, 1] and sums to 1: extract returns probabilities, not logits'
-      : undefined;
-  return `Likely causes: ${[...(first !== undefined ? [first] : []), ...causes].join('; ')}`;
+  if (biasOff) return `Likely cause: the logits differ from W h + b by the same amount on every row: the head bias is missing or is not the one the model adds (head.bias must be the b of logits = W h + b)`;
+  if (looksLikeProbabilities(result.logits, check.samples)) return 'Likely cause: every logits row is in [0, 1] and sums to 1: extract returns probabilities (softmax), not the pre-softmax logits';
+  return `Likely causes: ${causes.join('; ')}`;
 }
 
 /**

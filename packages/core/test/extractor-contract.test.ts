@@ -86,7 +86,7 @@ describe('assertHeadMatchesLogits', () => {
     expect(error.message).toMatch(new RegExp(`row \\d+, class ${C - 1}: extract returned `));
     expect(error.message).toContain(`largest difference ${head.bias[C - 1]!.toPrecision(3)} over the first 16 rows`);
     expect(error.message).toMatch(/W h \+ b is -?\d/);
-    expect(error.hint).toMatch(/^Likely causes: the logits differ from W h \+ b by the same amount on every row: the head bias is missing/);
+    expect(error.hint).toMatch(/^Likely cause: the logits differ from W h \+ b by the same amount on every row: the head bias is missing/);
   });
 
   it('refuses head rows in another class order, and probabilities returned as logits', async () => {
@@ -106,7 +106,7 @@ describe('assertHeadMatchesLogits', () => {
       row.forEach((v, c) => (probabilities[n * C + c] = Math.exp(v - max) / sum));
     }
     const softmax = await caught(() => assertHeadMatchesLogits(head, result(head, features, rows, probabilities), owner));
-    expect(softmax.hint).toMatch(/^Likely causes: every logits row is in \[0, 1\] and sums to 1: extract returns probabilities/);
+    expect(softmax.hint).toMatch(/^Likely cause: every logits row is in \[0, 1\] and sums to 1: extract returns probabilities/);
   });
 });
 

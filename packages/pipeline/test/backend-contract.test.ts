@@ -79,7 +79,7 @@ describe('evaluate with a custom extractor', () => {
       }
       return { features: r.features, logits: { ...r.logits, data: p } };
     });
-    expect((await failure(extractor({ extract: softmax }))).hint).toContain('extract returns probabilities, not logits');
+    expect((await failure(extractor({ extract: softmax }))).hint).toContain('extract returns probabilities (softmax), not the pre-softmax logits');
   });
 
   it('trusts the head check an extractor ran itself (the built-in backends do not pay twice)', async () => {
