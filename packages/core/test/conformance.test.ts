@@ -95,6 +95,8 @@ const detector: DetectorRunner = {
 
 describe('conformance: linear extractor (no optional capabilities)', () => {
   let suite: Readonly<RunnerTestSuite | RunnerTestFile> | undefined;
+  // vitest passes the suite second; its first argument must be a destructuring pattern.
+  // eslint-disable-next-line no-empty-pattern
   beforeAll(({}, s) => {
     suite = s;
   });
@@ -107,7 +109,8 @@ describe('conformance: linear extractor (no optional capabilities)', () => {
     const tests = (suite!.tasks[0] as RunnerTestSuite).tasks;
     const state = (fragment: string) => {
       const test = tests.find((t) => t.name.includes(fragment));
-      return { state: test?.result?.state, note: test?.result?.note };
+      const result = test?.result as { state?: string; note?: string } | undefined; // `note` (the skip reason) is not in TaskResult's type
+      return { state: result?.state, note: result?.note };
     };
     expect(state('(optional runtime)')).toEqual({ state: 'skip', note: 'the extractor has no runtime (optional)' });
     expect(state('(optional exportDetector)')).toEqual({ state: 'skip', note: 'the extractor has no exportDetector (optional)' });
