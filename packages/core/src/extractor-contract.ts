@@ -199,9 +199,9 @@ function likelyCauses(head: LinearHead, result: ExtractResult, check: HeadCheck,
 
 /**
  * The pipeline's head check: `compareHead` of the first {@link AUTO_HEAD_CHECK_ROWS} rows of `result` (the float32
- * tolerance of the backends' own check, `1e-4 + 1e-3 * max|logit|` by default; docs/numerics.md#notation-and-shapes). Throws `BACKEND_FAILURE` naming the
- * backend and model, the row and class of the largest difference, the logit returned and `W h + b`, and the likely
- * causes.
+ * tolerance of the backends' own check, `1e-4 + 1e-3 * max|logit|` by default; docs/numerics.md#notation-and-shapes).
+ * Throws `BACKEND_FAILURE` naming the backend and model, the row and class of the largest difference, the logit
+ * returned and `W h + b`, and the likely causes.
  */
 export function assertHeadMatchesLogits(head: LinearHead, result: ExtractResult, owner: ExtractorOwner, tolerance: HeadCheckTolerance = {}): HeadCheck {
   const check = compareHead(head, result, tolerance, AUTO_HEAD_CHECK_ROWS);
