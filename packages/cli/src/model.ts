@@ -54,7 +54,9 @@ export async function loadModel(path: string, onWarning?: (message: string) => v
     const tfjs = await registerOptionalBackends();
     if (tfjs && !path.endsWith('.json')) return loadWithRegisteredBackends(path, options);
     if (!tfjs && path.endsWith('.json')) {
-      throw new OpnpError('BACKEND_UNAVAILABLE', `No backend can load ${path}`, { hint: 'TensorFlow.js models need the optional package @opnp/backend-tfjs: npm install @opnp/backend-tfjs' });
+      throw new OpnpError('BACKEND_UNAVAILABLE', `No backend can load ${path}`, {
+        hint: `TensorFlow.js models need the optional package @opnp/backend-tfjs: npm install @opnp/backend-tfjs. A model of a custom backend needs its register module imported first: NODE_OPTIONS="--import ./register.mjs" opnp ...`,
+      });
     }
     throw error;
   }

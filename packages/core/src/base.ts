@@ -64,3 +64,11 @@ export {
   type DetectorFormat,
   type DetectorPreprocessing,
 } from './feature-extractor.js';
+export {
+  assertBackend,
+  assertFeatureExtractor,
+  assertExtractResult,
+  assertHeadMatchesLogits,
+  featureExtractorProblems,
+  type ExtractorOwner,
+} from './extractor-contract.js';

@@ -4,7 +4,9 @@
  */
 import type { LinearHead } from './head.js';
 import type { Matrix } from './matrix.js';
+import type { HeadCheck } from './backend/batches.js';
 import { OpnpError } from './errors.js';
+import { assertBackend, assertFeatureExtractor } from './extractor-contract.js';
 import { createRegistry } from './registry.js';
 
 /** Memory layout of an image input. `'flat'` is a plain `N x D` vector input. */
@@ -155,6 +157,13 @@ export interface FeatureExtractor {
   readonly maxBatchSize?: number;
   /** Optional: the execution providers and threads in use. */
   readonly runtime?: RuntimeInfo;
+  /**
+   * Optional: the head check the extractor ran itself on its first non-empty extraction (`compareHead` of
+   * `@opnp/core/backend` over `AUTO_HEAD_CHECK_ROWS` rows; the ONNX and TensorFlow.js backends do). When it is
+   * present and within tolerance, the pipeline does not repeat it; otherwise the pipeline checks the first batch
+   * itself and refuses logits that are not `W h + b`.
+   */
+  readonly headCheck?: HeadCheck | undefined;
   /** Runs the model on a batch and returns features and logits together. */
   extract(batch: InputBatch): Promise<ExtractResult>;
   /**
@@ -252,6 +261,9 @@ const KNOWN_BACKENDS: readonly { name: string; entry: string; accepts: string }[
   { name: 'tfjs', entry: '@opnp/backend-tfjs/register', accepts: 'model.json' },
 ];
 
+/** How a backend of one's own is found: its register module runs first. */
+const CUSTOM_BACKEND_HINT = `a custom backend's register module must be imported before loading (in code: import './register.mjs'; with the opnp CLI: NODE_OPTIONS="--import ./register.mjs" opnp ...)`;
+
 /** What `loadFeatureExtractor` found out about each registered backend. */
 interface Tried {
   readonly name: string;
@@ -273,7 +285,7 @@ function noBackendError(source: ModelSource, tried: readonly Tried[]): OpnpError
       file,
       expected: 'a registered backend: an ONNX model (.onnx) or a TensorFlow.js model.json',
       actual: 'no backends registered',
-      hint: `In code, import ${KNOWN_BACKENDS.map((k) => `"${k.entry}"`).join(' (ONNX) or ')} (model.json) before loading`,
+      hint: `In code, import ${KNOWN_BACKENDS.map((k) => `"${k.entry}"`).join(' (ONNX) or ')} (model.json) before loading; ${CUSTOM_BACKEND_HINT}`,
     });
   }
   const registered = new Set(tried.map((t) => t.name));
@@ -283,6 +295,7 @@ function noBackendError(source: ModelSource, tried: readonly Tried[]): OpnpError
     file === undefined ? 'Check the bytes are a complete model' : 'Check the path and the file type',
     ...(failed.length > 0 ? [`fix the backend(s) that failed to initialise (${failed.join(', ')})`] : []),
     ...missing,
+    CUSTOM_BACKEND_HINT,
   ];
   return new OpnpError('BACKEND_UNAVAILABLE', `None of the registered backends recognises ${what}`, {
     file,
@@ -293,23 +306,45 @@ function noBackendError(source: ModelSource, tried: readonly Tried[]): OpnpError
 }
 
 /**
- * Loads a model with the highest-priority registered backend that can load it.
+ * `backend.load(source)`, refused unless it is a v1 {@link FeatureExtractor} (which is then disposed of, when it can
+ * be): a broken backend fails here, naming what is missing, not in the middle of an evaluation.
+ */
+async function checkedLoad(backend: Backend, name: string, source: ModelSource, options: LoadOptions | undefined): Promise<FeatureExtractor> {
+  const extractor: unknown = await backend.load(source, options);
+  try {
+    assertFeatureExtractor(extractor, { backend: name, model: typeof source === 'string' ? source : `${source.length} bytes` });
+  } catch (error) {
+    const dispose = (extractor as { dispose?: unknown } | null)?.dispose;
+    if (typeof dispose === 'function') await Promise.resolve(dispose.call(extractor)).catch(() => undefined);
+    throw error;
+  }
+  return extractor;
+}
+
+/**
+ * Loads a model with the highest-priority registered backend that can load it, and checks that what the backend
+ * returned is a v1 {@link FeatureExtractor}.
  *
  * @throws OpnpError `'BACKEND_UNAVAILABLE'` when no registered backend recognises the model: the error says
- * which backends are registered and what each accepts, or that none is registered
+ * which backends are registered and what each accepts (a backend that is not a v1 {@link Backend} counts as one
+ * that failed to initialise), or that none is registered
+ * @throws OpnpError `'BACKEND_FAILURE'` when the backend's `load` returns something that is not a v1 extractor,
+ * naming the members at fault
  */
 export async function loadFeatureExtractor(source: ModelSource, options?: LoadOptions): Promise<FeatureExtractor> {
   const tried: Tried[] = [];
   for (const name of backends.names()) {
     let backend: Backend;
     try {
-      backend = await backends.resolve(name);
+      const resolved: unknown = await backends.resolve(name);
+      assertBackend(resolved, name);
+      backend = resolved;
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
       tried.push({ name, failed: reason });
       continue;
     }
-    if (backend.canLoad(source)) return backend.load(source, options);
+    if (backend.canLoad(source)) return checkedLoad(backend, name, source, options);
     tried.push({ name, ...(backend.accepts ? { accepts: backend.accepts } : {}) });
   }
   throw noBackendError(source, tried);

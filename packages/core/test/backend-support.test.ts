@@ -63,9 +63,10 @@ describe('compareHead', () => {
   it('is exact for the logits W h + b and reports the largest difference otherwise', () => {
     // W h + b: [1.5, 3], [3.5, 7]
     const exact = compareHead(head, { features, logits: matrix(2, 2, [1.5, 3, 3.5, 7]) });
-    expect(exact).toEqual({ maxAbsDiff: 0, maxRelDiff: 0, withinTolerance: true, samples: 2 });
+    expect(exact).toEqual({ maxAbsDiff: 0, maxRelDiff: 0, withinTolerance: true, samples: 2, worst: { row: 0, column: 0, got: 1.5, expected: 1.5 } });
     const off = compareHead(head, { features, logits: matrix(2, 2, [1.5, 3, 3.5, 7.5]) });
     expect(off.maxAbsDiff).toBe(0.5);
+    expect(off.worst).toEqual({ row: 1, column: 1, got: 7.5, expected: 7 });
     expect(off.maxRelDiff).toBeCloseTo(0.5 / 7.5, 12);
     expect(off.withinTolerance).toBe(false);
     expect(compareHead(head, { features, logits: matrix(2, 2, [1.5, 3, 3.5, 7.5]) }, { atol: 0.6 }).withinTolerance).toBe(true);
@@ -106,7 +107,7 @@ describe('compareHead', () => {
     const big = { features: matrix(rows, 2, Array.from({ length: rows * 2 }, (_, i) => i)), logits: matrix(rows, 2, new Float32Array(rows * 2)) };
     for (let n = 0; n < rows; n++) big.logits.data.set([big.features.data[2 * n]! + 0.5, 2 * big.features.data[2 * n + 1]! - 1], 2 * n);
     big.logits.data[2 * AUTO_HEAD_CHECK_ROWS] = NaN;
-    expect(compareHead(head, big, {}, AUTO_HEAD_CHECK_ROWS)).toEqual({ maxAbsDiff: 0, maxRelDiff: 0, withinTolerance: true, samples: AUTO_HEAD_CHECK_ROWS });
+    expect(compareHead(head, big, {}, AUTO_HEAD_CHECK_ROWS)).toMatchObject({ maxAbsDiff: 0, maxRelDiff: 0, withinTolerance: true, samples: AUTO_HEAD_CHECK_ROWS });
     expect(Number.isNaN(compareHead(head, big).maxAbsDiff)).toBe(true);
     expect(compareHead(head, { features: matrix(0, 2, []), logits: matrix(0, 2, []) })).toEqual({ maxAbsDiff: 0, maxRelDiff: 0, withinTolerance: true, samples: 0 });
     expect(() => compareHead(head, { features: matrix(2, 3, new Float32Array(6)), logits: matrix(2, 2, new Float32Array(4)) })).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));

@@ -7,6 +7,7 @@ import { OpnpError } from '@opnp/core';
 import type { FeatureBatch, FeatureBatchOptions, FeatureSource } from './feature-source.js';
 import { assertFiniteBatch } from './feature-source.js';
 import type { JsonValue } from './fingerprint.js';
+import { checkedExtract } from './checked-extract.js';
 import type { LoadedModel } from './model.js';
 
 /** Options of {@link arrayFeatureSource}. */
@@ -51,13 +52,14 @@ async function* arrayBatches(options: ArraySourceOptions, labels: Int32Array, ro
   const count = labels.length;
   const subset = o.subset ?? Uint32Array.from({ length: count }, (_, i) => i);
   const started = performance.now();
+  const extract = checkedExtract(options.model);
   for (let start = 0; start < subset.length; start += o.batchSize) {
     o.signal?.throwIfAborted();
     const indices = subset.slice(start, start + o.batchSize);
     const data = new Float32Array(indices.length * rowSize);
     indices.forEach((index, r) => data.set(options.inputs.data.subarray(index * rowSize, (index + 1) * rowSize), r * rowSize));
     const inputs = { data, shape: [indices.length, ...options.inputs.shape.slice(1)] };
-    const out = await options.model.extractor.extract(inputs);
+    const out = await extract(inputs);
     const batch = { features: out.features, logits: out.logits, labels: Int32Array.from(indices, (i) => labels[i]!), indices, inputs };
     assertFiniteBatch(options.name, batch);
     const done = start + indices.length;

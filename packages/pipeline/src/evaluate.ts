@@ -67,8 +67,8 @@ export async function withEvaluationModel<T>(config: EvaluationConfig, body: (mo
   for (const name of Object.keys(config.methodOptions ?? {})) {
     if (!resolved.methods.includes(name)) info(`options for ${name} are not used: ${name} is not among the methods`);
   }
-  const options = { batchSize: resolved.batchSize, ...(config.signal ? { signal: config.signal } : {}), onInfo: info, ...(config.optionNames ? { optionNames: config.optionNames } : {}) };
-  return withLoadedModel(config.model, options, (model) => body(model, resolved, info));
+  const options = { batchSize: resolved.batchSize, batchSizeExplicit: config.batchSize !== undefined, ...(config.signal ? { signal: config.signal } : {}), onInfo: info, ...(config.optionNames ? { optionNames: config.optionNames } : {}) };
+  return withLoadedModel(config.model, options, (model, batchSize) => body(model, { ...resolved, batchSize }, info));
 }
 
 /** Drops methods that need training labels when there are none and the user did not ask for them explicitly. */

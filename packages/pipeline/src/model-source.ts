@@ -8,6 +8,8 @@ import type { FeatureBatch, FeatureBatchOptions, FeatureSource, FeatureSourceOpt
 import { assertFiniteBatch } from './feature-source.js';
 import { datasetFilesIdentity, type JsonValue } from './fingerprint.js';
 import { assertFolderClasses } from './class-folders.js';
+import { checkedExtract } from './checked-extract.js';
+import type { LoadedModel } from './model.js';
 import { checkLabelCount, loadLabelsFile } from './labels-file.js';
 import { noiseDataset, parseNoiseSpec } from './noise-dataset.js';
 import { preprocessName, preprocessValue } from './option-names.js';
@@ -113,11 +115,12 @@ export async function openModelSource(spec: string, options: FeatureSourceOption
     preprocess,
     readLabels: async () => (override ? override.slice() : dataset.readLabels()),
     identity: async (): Promise<JsonValue> => ({ files: await datasetFilesIdentity(spec), count: dataset.count, preprocess: JSON.parse(JSON.stringify(preprocess)) as JsonValue }),
-    batches: (o) => modelBatches(spec, dataset, extractor, pass, override, o),
+    batches: (o) => modelBatches(spec, dataset, options.model, pass, override, o),
   };
 }
 
-async function* modelBatches(spec: string, dataset: Dataset, extractor: FeatureExtractor, pass: Pick<BatchOptions, 'preprocess' | 'preprocessNames' | 'workers'>, labels: Int32Array | undefined, o: FeatureBatchOptions): AsyncGenerator<FeatureBatch> {
+async function* modelBatches(spec: string, dataset: Dataset, model: LoadedModel, pass: Pick<BatchOptions, 'preprocess' | 'preprocessNames' | 'workers'>, labels: Int32Array | undefined, o: FeatureBatchOptions): AsyncGenerator<FeatureBatch> {
+  const extract = checkedExtract(model);
   for await (const b of dataset.batches({
     batchSize: o.batchSize,
     ...pass,
@@ -128,9 +131,9 @@ async function* modelBatches(spec: string, dataset: Dataset, extractor: FeatureE
   })) {
     const n = b.indices.length;
     if (n === 0) continue;
-    const shape = extractor.input.layout === 'flat' ? [n, b.data.length / n] : b.shape;
+    const shape = model.extractor.input.layout === 'flat' ? [n, b.data.length / n] : b.shape;
     const inputs = { data: b.data, shape };
-    const out = await extractor.extract(inputs);
+    const out = await extract(inputs);
     const batch = { features: out.features, logits: out.logits, labels: labels ? Int32Array.from(b.indices, (i) => labels[i]!) : b.labels, indices: b.indices, inputs };
     assertFiniteBatch(spec, batch);
     yield batch;

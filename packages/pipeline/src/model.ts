@@ -68,19 +68,33 @@ export function maxBatchSize(model: LoadedModel, budgetBytes = BATCH_MEMORY_BUDG
   return Math.max(1, Math.min(limit ?? Infinity, Math.floor(budgetBytes / perSample)));
 }
 
+/** `--batch-size 10` for a flag, `batchSize: 10` for a library option. */
+function passOption(option: string, value: number): string {
+  return option.startsWith('-') ? `${option} ${value}` : `${option}: ${value}`;
+}
+
 /**
- * Checks a batch size against {@link maxBatchSize}.
+ * Checks a batch size against {@link maxBatchSize}: the extractor's own limit (`maxBatchSize`), then the memory
+ * budget. `option` is how messages name the batch size option (a flag, or a library option such as `batchSize`).
  *
- * @throws OpnpError `INVALID_ARGUMENT` saying how much memory the batch would take and the largest that fits
+ * @throws OpnpError `INVALID_ARGUMENT` saying the extractor's limit, or how much memory the batch would take and the
+ * largest that fits
  */
 export function assertBatchSize(model: LoadedModel, batchSize: number, budgetBytes = BATCH_MEMORY_BUDGET, names?: OptionNames): void {
+  const option = optionNames(names).batchSize;
   const max = maxBatchSize(model, budgetBytes);
   if (Number.isSafeInteger(batchSize) && batchSize >= 1 && batchSize <= max) return;
-  const { input, head } = model.extractor;
+  const { input, head, maxBatchSize: limit, backend } = model.extractor;
+  if (limit !== undefined && batchSize > limit && limit === max) {
+    throw new OpnpError('INVALID_ARGUMENT', `A batch of ${batchSize} samples is more than the extractor of backend "${backend}" takes: its maxBatchSize is ${limit}`, {
+      expected: `a batch size from 1 to ${limit}`,
+      hint: `Pass ${passOption(option, limit)} (or leave the batch size out: the extractor's limit is then used)`,
+    });
+  }
   const perSample = 4 * (input.shape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1) + head.weight.cols + head.weight.rows);
   const gib = (batchSize * perSample) / 2 ** 30;
   throw new OpnpError('INVALID_ARGUMENT', `A batch of ${batchSize} samples is too large for this model: it needs ${gib.toFixed(1)} GiB for inputs and outputs (input [${input.shape.map((d) => d ?? 'N').join(', ')}])`, {
     expected: `a batch size from 1 to ${max}`,
-    hint: `Pass ${optionNames(names).batchSize} ${Math.min(max, 256)} (the most that fits in ${budgetBytes / 2 ** 30} GiB is ${max})`,
+    hint: `Pass ${passOption(option, Math.min(max, 256))} (the most that fits in ${budgetBytes / 2 ** 30} GiB is ${max})`,
   });
 }

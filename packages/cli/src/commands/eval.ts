@@ -8,7 +8,7 @@ import { writeFileAtomic } from '@opnp/core/node';
 import { BENCHMARKS, benchmark, summarizeRuns, type EvalReport } from '@opnp/pipeline';
 import { writeLine } from '../io.js';
 import { renderMultiRun } from '../format/multi-run-table.js';
-import { DEFAULT_METHODS, assertUniqueNames, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type RunFiles, type RunInput, type ShardInfo } from '@opnp/pipeline';
+import { DEFAULT_METHODS, assertBatchSize, assertUniqueNames, evalShardFiles, evaluate, evaluateShard, mergeEvalShards, shardFileName, temperatureMethods, withTemperature, type EvaluationConfig, type LoadedModel, type RunFiles, type RunInput, type ShardInfo } from '@opnp/pipeline';
 import { flagError, UsageError } from '../errors.js';
 import { checkDatasetSpec, collect, parseChoice, parseFraction, parseInteger, parseKnnFitSamples, parseMethodOptions, parseNamedSpec, parseOpnpPercentages, parsePositiveNumber, splitList } from '../options.js';
 import { checkMethodOptions, CLI_METHODS, parseMethods } from '../methods.js';
@@ -41,6 +41,8 @@ interface EvalFlags extends RuntimeFlags {
   valNoise: number;
   seed: number;
   batchSize: number;
+  /** Whether --batch-size was given (not its default): without it, an extractor's lower maxBatchSize is used. */
+  batchSizeGiven?: boolean;
   fitSamples: number;
   knnFitSamples?: number | { fraction: number };
   knnK?: number;
@@ -124,13 +126,15 @@ export function registerEval(program: Command, context: CommandContext): void {
   command.addHelpText('after', EXAMPLE);
   command.action((flags: EvalFlags) => {
     assertStdoutFormat(command, flags);
-    return runEval(context, flags);
+    return runEval(context, { ...flags, batchSizeGiven: command.getOptionValueSource('batchSize') !== 'default' });
   });
   registerEvalMerge(command, context);
 }
 
 /** The evaluation configuration of the flags, for the loaded model. */
 function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandContext['io'], quiet: boolean, info: (m: string) => void): EvaluationConfig {
+  // Checked here, in flag terms; the default --batch-size gives way to a lower maxBatchSize of the extractor.
+  assertBatchSize(model, flags.batchSizeGiven === false ? Math.min(flags.batchSize, model.extractor.maxBatchSize ?? Infinity) : flags.batchSize, undefined, CLI_OPTION_NAMES);
   return {
     model,
     train: requiredFlag(flags.train, '--train <dataset>'),
@@ -150,7 +154,7 @@ function evaluationConfig(flags: EvalFlags, model: LoadedModel, io: CommandConte
     valOod: parseValOod(flags.valOod),
     valNoise: flags.valNoise,
     seed: flags.seed,
-    batchSize: flags.batchSize,
+    ...(flags.batchSizeGiven === false ? {} : { batchSize: flags.batchSize }),
     ...imageWorkersOption(flags),
     fitSamples: flags.fitSamples,
     ...(flags.knnFitSamples !== undefined ? { knnFitSamples: flags.knnFitSamples } : {}),

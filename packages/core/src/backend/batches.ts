@@ -57,6 +57,11 @@ export interface HeadCheck {
   readonly withinTolerance: boolean;
   /** Number of samples the check ran on. */
   readonly samples: number;
+  /**
+   * The entry of the largest difference (the first NaN difference, if any): its row, its class (logit column), the
+   * logit the model returned (`got`) and `W h + b` in float64 (`expected`). Absent when no entry was compared.
+   */
+  readonly worst?: { readonly row: number; readonly column: number; readonly got: number; readonly expected: number };
 }
 
 /**
@@ -79,6 +84,7 @@ export function compareHead(head: LinearHead, result: ExtractResult, tolerance: 
   const [h, f, w] = [result.features.data, result.logits.data, weight.data];
   let maxAbs = 0;
   let scale = 0;
+  let worst: HeadCheck['worst'];
   check: for (let n = 0; n < rows; n++) {
     for (let c = 0; c < C; c++) {
       let sum = bias[c]!;
@@ -87,9 +93,13 @@ export function compareHead(head: LinearHead, result: ExtractResult, tolerance: 
       const diff = Math.abs(sum - logit);
       if (Number.isNaN(diff)) {
         maxAbs = NaN; // a NaN anywhere fails the check
+        worst = { row: n, column: c, got: logit, expected: sum };
         break check;
       }
-      if (diff > maxAbs) maxAbs = diff;
+      if (worst === undefined || diff > maxAbs) {
+        maxAbs = diff;
+        worst = { row: n, column: c, got: logit, expected: sum };
+      }
       if (Math.abs(logit) > scale) scale = Math.abs(logit);
     }
   }
@@ -100,6 +110,7 @@ export function compareHead(head: LinearHead, result: ExtractResult, tolerance: 
     maxRelDiff: scale > 0 ? maxAbs / scale : maxAbs,
     withinTolerance: maxAbs <= atol + rtol * scale,
     samples: rows,
+    ...(worst !== undefined ? { worst } : {}),
   };
 }
 

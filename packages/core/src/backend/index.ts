@@ -20,6 +20,7 @@ export {
   type HeadCheck,
   type HeadCheckTolerance,
 } from './batches.js';
+export { assertBackend, assertFeatureExtractor, assertExtractResult, assertHeadMatchesLogits, featureExtractorProblems, type ExtractorOwner } from '../extractor-contract.js';
 export { SerialQueue } from '../internal/serial-queue.js';
 export { DETECTOR_OUTPUT_NAMES, resolveDetectorExportOptions, type ResolvedDetectorExport } from './detector-export.js';
 export { DETECTOR_PREPROCESSING_KEY, checkDetectorPreprocessing, encodeDetectorPreprocessing, decodeDetectorPreprocessing } from './detector-preprocessing.js';

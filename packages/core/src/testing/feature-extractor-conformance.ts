@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOpnpError } from '../errors.js';
+import { featureExtractorProblems } from '../extractor-contract.js';
 import type { DetectorExportOptions, DetectorExportResult, DetectorPreprocessing, ExtractResult, FeatureExtractor, InputBatch } from '../feature-extractor.js';
 import { linearHead, logits as headLogits } from '../head.js';
 import type { Matrix } from '../matrix.js';
@@ -27,6 +28,7 @@ import { react, reactThreshold } from '../scores/transforms.js';
 
 /** Names of the conformance tests (for {@link ConformanceOptions.skip}). */
 export type ConformanceTestName =
+  | 'contract'
   | 'shapes'
   | 'logits-match-head'
   | 'batch-order'
@@ -217,9 +219,14 @@ async function checkDetectorExport(extractor: FeatureExtractor, runner: Detector
   await expectOpnpError(extractor.exportDetector!({ ...options, prunedWeight: { rows: 1, cols: 1, data: new Float32Array(1) } }), 'SHAPE_MISMATCH');
 }
 
+/** What a test can do besides asserting: skip itself (an optional capability the extractor does not have). */
+interface TestControl {
+  readonly skip: (reason: string) => never;
+}
+
 /** What the test groups share: the test registrar, the shared extractor (created in `beforeAll`) and the options. */
 interface Suite {
-  readonly test: (id: ConformanceTestName, title: string, fn: () => Promise<void>) => void;
+  readonly test: (id: ConformanceTestName, title: string, fn: (t: TestControl) => Promise<void>) => void;
   readonly x: () => FeatureExtractor;
   readonly options: ConformanceOptions;
   readonly atol: number;
@@ -375,18 +382,18 @@ async function checkInputGradient(extractor: FeatureExtractor, batch: InputBatch
 
 /** The optional capabilities: `runtime`, `export-detector`, `input-gradient`. */
 function describeCapabilities({ test, x, options }: Suite): void {
-  test('runtime', 'reports its execution providers and threads (optional runtime)', async () => {
+  test('runtime', 'reports its execution providers and threads (optional runtime)', async (t) => {
     const extractor = x();
     const runtime = extractor.runtime;
-    if (runtime === undefined) return;
+    if (runtime === undefined) return t.skip('the extractor has no runtime (optional)');
     expect(Array.isArray(runtime.executionProviders) && runtime.executionProviders.length > 0, 'at least one execution provider').toBe(true);
     for (const provider of runtime.executionProviders) expect(typeof provider === 'string' && provider.length > 0).toBe(true);
     if (runtime.threads !== undefined) expect(Number.isInteger(runtime.threads) && runtime.threads > 0, `threads ${runtime.threads}`).toBe(true);
   });
 
-  test('export-detector', "exports a detector whose ood_score is core's energy of the pruned head (optional exportDetector)", async () => {
+  test('export-detector', "exports a detector whose ood_score is core's energy of the pruned head (optional exportDetector)", async (t) => {
     const extractor = x();
-    if (extractor.exportDetector === undefined) return;
+    if (extractor.exportDetector === undefined) return t.skip('the extractor has no exportDetector (optional)');
     expect(options.detector, 'the extractor has exportDetector: pass options.detector to run what it writes').toBeDefined();
     const dir = mkdtempSync(join(tmpdir(), 'opnp-conformance-'));
     try {
@@ -396,9 +403,9 @@ function describeCapabilities({ test, x, options }: Suite): void {
     }
   });
 
-  test('input-gradient', 'returns the input gradient of a weighted sum of the logits (optional inputGradient)', async () => {
+  test('input-gradient', 'returns the input gradient of a weighted sum of the logits (optional inputGradient)', async (t) => {
     const extractor = x();
-    if (extractor.inputGradient === undefined) return;
+    if (extractor.inputGradient === undefined) return t.skip('the extractor has no inputGradient (optional)');
     await checkInputGradient(extractor, options.makeBatch(3));
   });
 }
@@ -406,7 +413,9 @@ function describeCapabilities({ test, x, options }: Suite): void {
 /**
  * Registers the {@link FeatureExtractor} conformance tests (vitest) under `describe(name)`.
  *
- * Checked: `features [N x D]` and `logits [N x C]` match the head; `logits == W h + b`; rows come back in input
+ * Checked: first the v1 members (`specificationVersion`, `backend`, `head`, `input`, `extract`, `dispose`; one
+ * `contract` test lists what is missing, and the other tests are then skipped instead of failing with TypeErrors);
+ * `features [N x D]` and `logits [N x C]` match the head; `logits == W h + b`; rows come back in input
  * order (`extract([a, b])` equals `extract(a)` then `extract(b)`); batch sizes 1 and `maxBatchSize`; concurrent
  * `extract` calls; inputs left unmodified; double `dispose()` is fine and `extract` after it rejects `DISPOSED`;
  * a batch of the wrong shape rejects `SHAPE_MISMATCH`. Optional capabilities, when present: `runtime` names at
@@ -416,22 +425,35 @@ function describeCapabilities({ test, x, options }: Suite): void {
  * the `preprocessing` given is reported back (and read back from the file by {@link DetectorRunner.readPreprocessing}),
  * none is recorded without it, and invalid ones are refused with `INVALID_ARGUMENT`;
  * `inputGradient` is linear in its weights and matches a central difference of the logits along a direction.
+ * An optional capability the extractor does not have is reported as a skipped test, with the reason.
  */
 export function describeFeatureExtractorConformance(name: string, options: ConformanceOptions): void {
   const skipped = new Set(options.skip?.tests ?? []);
   const skipAll = options.skip !== undefined && options.skip.tests === undefined;
-  const test = (id: ConformanceTestName, title: string, fn: () => Promise<void>): void => {
-    if (skipped.has(id)) it.skip(`${title} (skipped: ${options.skip!.reason})`, fn);
-    else it(title, fn);
+  let problems: string[] = [];
+  const test = (id: ConformanceTestName, title: string, fn: (t: TestControl) => Promise<void>): void => {
+    if (skipped.has(id)) {
+      it.skip(`${title} (skipped: ${options.skip!.reason})`, () => undefined);
+      return;
+    }
+    it(title, async (context) => {
+      const t: TestControl = { skip: (reason) => context.skip(reason) };
+      if (id !== 'contract' && problems.length > 0) t.skip('the extractor does not implement FeatureExtractor v1 (see the contract test)');
+      await fn(t);
+    });
   };
 
   (skipAll ? describe.skip : describe)(skipAll ? `${name} (skipped: ${options.skip!.reason})` : name, () => {
     let extractor: FeatureExtractor | undefined;
     beforeAll(async () => {
       extractor = await options.create();
+      problems = featureExtractorProblems(extractor);
     });
     afterAll(async () => {
-      await extractor?.dispose();
+      if (typeof extractor?.dispose === 'function') await extractor.dispose();
+    });
+    test('contract', 'implements the FeatureExtractor v1 members (specificationVersion, backend, head, input, extract, dispose)', async () => {
+      if (problems.length > 0) expect.fail(`the extractor does not implement FeatureExtractor v1: ${problems.join('; ')}`);
     });
     const suite: Suite = {
       test,

@@ -66,9 +66,9 @@ export async function runAblation(config: AblationConfig): Promise<AblationResul
   const definition = checkAblation(config);
   const options = config.options ?? {};
   const resolved = resolve(config, definition);
-  const run = { batchSize: resolved.batchSize, ...(config.signal ? { signal: config.signal } : {}), ...(config.onInfo ? { onInfo: config.onInfo } : {}), ...(resolved.optionNames ? { optionNames: resolved.optionNames } : {}) };
-  return withLoadedModel(config.model, run, async (model) => {
-    const { session, variants } = await definition.variants((needs, observe) => openSession(model, resolved, needs, observe), options);
+  const run = { batchSize: resolved.batchSize, batchSizeExplicit: config.batchSize !== undefined, ...(config.signal ? { signal: config.signal } : {}), ...(config.onInfo ? { onInfo: config.onInfo } : {}), ...(resolved.optionNames ? { optionNames: resolved.optionNames } : {}) };
+  return withLoadedModel(config.model, run, async (model, batchSize) => {
+    const { session, variants } = await definition.variants((needs, observe) => openSession(model, { ...resolved, batchSize }, needs, observe), options);
     const measured = definition.measures === 'accuracy' ? await measureAccuracy(session, variants) : await measureOod(session, variants);
     return {
       kind: definition.kind,
