@@ -11,12 +11,13 @@
  */
 import { open, rm } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core/base';
-import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
+import { openNpyRowWriter, parseNpyHeader, type NpyRowWriter, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
 import { companionHashes, featuresMetaPath, type CompanionHashes, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { buildFeaturesMeta, describeShard, featureShard, shardOutputs, type FeatureShard } from './extract-shards.js';
 import { RESTART, startOf } from './extract-start.js';
-import { assertExtractionTargets, extractionInputs } from './extract-targets.js';
+import { completeFinished, writeSideOutputs, type Range } from './extract-side-outputs.js';
+import { assertExtractionTargets, extractionInputs, type ExtractOutputNames } from './extract-targets.js';
 import { makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
 import { labelsFileIdentity } from './labels-file.js';
 import { removePartialOwner, writePartialOwner } from './partial-owner.js';
@@ -69,6 +70,8 @@ export interface ExtractOptions {
   readonly imageWorkers?: number;
   /** Discard partial or finished outputs of another run instead of refusing. */
   readonly restart?: boolean;
+  /** What messages call the outputs (default their option keys, `outputs.logits`), e.g. an application's flags (`--logits-out`). */
+  readonly outputNames?: ExtractOutputNames;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
   readonly onInfo?: (message: string) => void;
@@ -94,7 +97,11 @@ export interface ExtractResult {
   readonly skipped: readonly SkippedSample[];
   /** Rows taken over from an interrupted run. */
   readonly resumedRows: number;
-  /** The outputs were already complete for this very run; nothing was done. */
+  /**
+   * The features were already complete for this very run: the model did not run (labels or indices this run asks
+   * for that the finished run lacked were written from the dataset; outputs it wrote that this run does not ask
+   * for are kept).
+   */
   readonly alreadyComplete: boolean;
   /** The files written (the per-shard files with `shard`). */
   readonly files: ExtractOutputs;
@@ -260,10 +267,10 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const fingerprint = await extractionFingerprint(model, source, options.outputs, options.labelsFile);
   const shard = options.shard ? featureShard(source.count, options.shard) : undefined;
   const range = { start: shard?.start ?? 0, end: shard?.end ?? source.count };
-  const start = await startOf(outputs, fingerprint, shard, options.restart === true);
+  const start = await startOf(outputs, fingerprint, shard, options.restart === true, options.outputNames);
   const base = { samples: source.count, dim: dims.D, classes: dims.C, files: outputs, ...(shard ? { shard } : {}) };
   if (start.kind === 'done') {
-    options.onInfo?.(`${outputs.features} is already complete for this run (${start.meta.rows} rows); nothing to do (pass --restart to extract again)`);
+    options.onInfo?.(await completeFinished(source, { meta: start.meta, missing: start.missing, outputs, fingerprint, range }));
     return { ...base, rows: start.meta.rows, skipped: start.meta.skipped, resumedRows: start.meta.rows, alreadyComplete: true };
   }
   const ledger: Ledger = start.kind === 'resume' ? { rows: start.meta.rows, nextIndex: start.meta.nextIndex, skipped: [...start.meta.skipped], pending: [] } : { rows: 0, nextIndex: range.start, skipped: [], pending: [] };
@@ -333,12 +340,6 @@ function keptMessage(error: unknown, outputs: ExtractOutputs, rows: number): str
   return `${kept}: the same command resumes it once the cause is fixed, if the model, data files, labels file and flags are unchanged; after changing any of them (a repaired input file too), --restart discards it`;
 }
 
-/** Dataset indices `[start, end)` an extraction covers (all, or a shard's). */
-interface Range {
-  readonly start: number;
-  readonly end: number;
-}
-
 /** How often the sidecar records the rows written (and at the end, and when interrupted). */
 const COMMIT_EVERY_MS = 1000;
 
@@ -390,18 +391,4 @@ async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledg
   ledger.nextIndex = range.end;
   commitSkips(ledger, range.end);
   stage.done(total);
-}
-
-/** Labels and indices of the written rows: every index of the range except the skipped ones. */
-async function writeSideOutputs(source: FeatureSource, outputs: ExtractOutputs, ledger: Ledger, range: Range): Promise<void> {
-  const skipped = new Set(ledger.skipped.map((s) => s.index));
-  const indices = new Float64Array(ledger.rows);
-  let at = 0;
-  for (let i = range.start; i < range.end; i++) if (!skipped.has(i)) indices[at++] = i;
-  if (at !== ledger.rows) throw new OpnpError('STATE_MISMATCH', `The outputs hold ${ledger.rows} rows but ${at} samples were read`, { file: outputs.features, hint: RESTART });
-  if (outputs.indices !== undefined) await writeNpy(outputs.indices, { dtype: 'float64', shape: [indices.length], data: indices });
-  if (outputs.labels !== undefined) {
-    const labels = await source.readLabels();
-    await writeNpy(outputs.labels, { dtype: 'float64', shape: [indices.length], data: Float64Array.from(indices, (i) => labels[i]!) });
-  }
 }
