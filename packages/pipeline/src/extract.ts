@@ -270,7 +270,8 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const start = await startOf(outputs, fingerprint, shard, options.restart === true, options.outputNames);
   const base = { samples: source.count, dim: dims.D, classes: dims.C, files: outputs, ...(shard ? { shard } : {}) };
   if (start.kind === 'done') {
-    options.onInfo?.(await completeFinished(source, { meta: start.meta, missing: start.missing, outputs, fingerprint, range }));
+    const said = await completeFinished(source, { meta: start.meta, missing: start.missing, outputs, fingerprint, range }); // also without a listener
+    options.onInfo?.(said);
     return { ...base, rows: start.meta.rows, skipped: start.meta.skipped, resumedRows: start.meta.rows, alreadyComplete: true };
   }
   const ledger: Ledger = start.kind === 'resume' ? { rows: start.meta.rows, nextIndex: start.meta.nextIndex, skipped: [...start.meta.skipped], pending: [] } : { rows: 0, nextIndex: range.start, skipped: [], pending: [] };
