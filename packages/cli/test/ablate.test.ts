@@ -172,7 +172,8 @@ describe('opnp ablate', () => {
     await refused(['pruning', ...DATA, ...OOD, '--recipe', 'cifar10'], 1, /--recipe: the paper's ablations .* use --recipe imagenet-resnet50/);
     await refused(['sweep', ...DATA, ...OOD, '--recipe', 'imagenet-resnet50'], 1, /--recipe: Figure 3 prints no numbers/);
     await refused(['sweep', ...DATA, ...OOD, '--figure', 'fig3.pdf'], 1, /--figure: expected a file name ending in .svg or .png/);
-    await refused(['pruning', ...DATA, ...OOD, '--json', '-', '--csv', '-'], 1, /only one of --json and --csv/);
+    // two outputs on standard output is a usage error (exit 2), naming both flags, as eval's --json - with --format
+    await refused(['pruning', ...DATA, ...OOD, '--json', '-', '--csv', '-'], 2, /^opnp: --json - and --csv - both ask for standard output, which holds one of them: give --json or --csv a file \(see opnp ablate --help\)$/m);
     await refused(['pruning', ...DATA, ...OOD, '--json', join(missing, 'out.json')], 1, /out\.json/);
     await refused(['fraction', ...DATA, ...OOD, '--csv', join(missing, 'out.csv')], 1, /out\.csv/);
     expect(existsSync(missing)).toBe(false);

@@ -82,6 +82,13 @@ describe('A6. an image folder missing a class, extracted with its labels', () =>
     expect(existsSync(join(dir, 'y.npy'))).toBe(false);
     const featuresOnly = await cli([...base, '--out', join(dir, 'g.npy')]);
     expect(featuresOnly.code, featuresOnly.stderr).toBe(0);
+    // Marked #nolabels: its folder names are no labels, so nothing is compared with the model's classes; the labels
+    // written are -1 (unknown) for the same rows, as for any unlabelled set.
+    const unlabelled = await cli(['extract', '--model', MODEL, '--data', `folder:${folder}#nolabels`, ...NORMALISE, '-q', '--out', join(dir, 'h.npy'), '--labels-out', join(dir, 'z.npy')]);
+    expect(unlabelled.code, unlabelled.stderr).toBe(0);
+    const features = await loadNpy(join(dir, 'g.npy'));
+    expect((await loadNpy(join(dir, 'h.npy'))).data).toEqual(features.data);
+    expect(Array.from((await loadNpy(join(dir, 'z.npy'))).data)).toEqual(new Array(features.shape[0]).fill(-1));
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -283,8 +283,9 @@ describe('combinations that were silently accepted are refused', () => {
     for (const { name, option } of options) expect(option.parseArg === collect, name).toBe(/repeatable/.test(option.description));
   });
 
-  it('--json - with --format: standard output holds the JSON report alone', async () => {
+  it('two outputs on standard output (--json - with --format, or with --csv -) are a usage error naming both flags', async () => {
     const cases: [string[], string][] = [
+      [['ablate', 'pruning', '--model', MISSING_MODEL, '--train', 't', '--test', 't', '--ood', 'o=x', '--json', '-', '--csv', '-'], 'opnp: --json - and --csv - both ask for standard output, which holds one of them: give --json or --csv a file (see opnp ablate --help)\n'],
       [['eval', '--model', MISSING_MODEL, '--train', 't', '--test', 't', '--ood', 'o=x', '--json', '-', '--format', 'markdown'], 'opnp: --format markdown cannot go with --json -, which prints the JSON report alone: drop --format, or give --json a file (see opnp eval --help)\n'],
       [['eval', 'merge', 'a.npy', '--format', 'json', '--json', '-'], 'opnp: --format json cannot go with --json -, which prints the JSON report alone: drop --format, or give --json a file (see opnp eval merge --help)\n'],
       [['demo', '--json', '-', '--format', 'table'], 'opnp: --format table cannot go with --json -, which prints the JSON report alone: drop --format, or give --json a file (see opnp demo --help)\n'],

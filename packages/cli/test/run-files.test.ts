@@ -152,6 +152,15 @@ describe('--save never deletes what opnp did not write', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).files.selection).toBe('selection.json');
   });
+
+  it('replaces an earlier results folder holding OS metadata files besides its own (they go with it)', async () => {
+    const junk = { '.DS_Store': 'finder', 'Thumbs.db': 'explorer', 'desktop.ini': '[.ShellClassInfo]', 'scores/._energy.id.npy': 'appledouble' };
+    const dir = earlierResults(junk);
+    const run = await cli(['demo', '--quick', '--methods', 'energy,opnp', ...POINT, '--save', dir, '-q', '--format', 'csv']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).files.selection).toBe('selection.json');
+    for (const name of Object.keys(junk)) expect(existsSync(join(dir, name)), name).toBe(false);
+  });
 });
 
 describe('what an input brings with it is an input too', () => {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it, vi } from 'vitest';
-import { encodeNpy, loadNpy } from '@opnp/datasets/node';
+import { encodeNpy, loadIdx, loadNpy } from '@opnp/datasets/node';
+import { demoAssetPath } from '../src/commands/demo.js';
 import type { EvalReport } from '@opnp/pipeline';
 import { cli, FASHION, FASHION_VAL, MODEL, NORMALISE, tempDir, TEST, TRAIN } from './helpers.js';
 
@@ -51,6 +52,29 @@ describe('1. extract resumes only its own run', () => {
     const restarted = await cli([...base, '--data', FASHION_VAL, ...NORMALISE, '--restart', '-q']);
     expect(restarted.code).toBe(0);
     expect((await loadNpy(out)).shape).toEqual([500, 128]);
+  });
+});
+
+describe('1b. a finished extract serves a rerun asking for part of its outputs, or for labels besides', () => {
+  it('accepts --logits-out dropped, writes --labels-out added from the dataset, and refuses other logits in flag terms', async () => {
+    const dir = tempDir();
+    const [out, logits, labels] = [join(dir, 'f.npy'), join(dir, 'l.npy'), join(dir, 'y.npy')];
+    const base = ['extract', '--model', MODEL, '--data', FASHION_VAL, ...NORMALISE, '--out', out];
+    expect((await cli([...base, '--logits-out', logits, '-q'])).code).toBe(0);
+    const finished = readFileSync(out);
+    const dropped = await cli(base);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(dropped.stderr).toBe(`opnp: ${out} is already complete for this run (500 rows; it also holds the logits in ${logits}, which this run does not ask for and which are kept); nothing to do (pass --restart to extract again)\n`);
+    const added = await cli([...base, '--logits-out', logits, '--labels-out', labels]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toBe(`opnp: ${out} is already complete for this run (500 rows): wrote the labels to ${labels} from the dataset, without running the model again\n`);
+    const truth = await loadIdx(demoAssetPath('fashion-val-labels-idx1-ubyte.gz'));
+    expect(Array.from((await loadNpy(labels)).data)).toEqual(Array.from(truth.data, Number));
+    expect(readFileSync(out)).toEqual(finished);
+    const other = await cli([...base, '--logits-out', join(dir, 'l2.npy')]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toBe(`opnp: ${out} was extracted with its logits in ${logits}, not in ${join(dir, 'l2.npy')} (--logits-out). Pass --logits-out ${logits} to use them, or --restart to extract the features and the logits again\n`);
+    for (const run of [dropped, added, other]) expect(run.stderr).not.toMatch(/outputs\.|was (true|false)/);
   });
 });
 

@@ -40,6 +40,20 @@ describe('CIFAR-10 binary', () => {
     expect((await collect(single)).labels).toEqual([3, 4, 5].map(label10));
   });
 
+  it('#nolabels reads the same images with labels -1 and no classes (CIFAR-10 and CIFAR-100)', async () => {
+    for (const spec of [`cifar10:${fixture('cifar10')}#test`, `cifar100:${fixture('cifar100')}#test,coarse`]) {
+      const labelled = await collect(await openDataset(spec), { preprocess: { scale: 1 } });
+      const ds = await openDataset(`${spec},nolabels`);
+      expect(ds.classes, spec).toBeUndefined();
+      expect(ds.classNames, spec).toBeUndefined();
+      const unlabelled = await collect(ds, { preprocess: { scale: 1 } });
+      expect(Array.from(unlabelled.data), spec).toEqual(Array.from(labelled.data));
+      expect(labelled.labels.some((l) => l >= 0), spec).toBe(true);
+      expect(unlabelled.labels, spec).toEqual(new Array(ds.count).fill(-1));
+      expect(Array.from(await ds.readLabels()), spec).toEqual(new Array(ds.count).fill(-1));
+    }
+  });
+
   it('fromCifar parses bytes and rejects truncated data and out-of-range labels', async () => {
     const bytes = readFileSync(fixture('cifar10', 'test_batch.bin'));
     const parsed = fromCifar(bytes);

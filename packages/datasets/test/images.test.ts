@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -237,5 +237,41 @@ describe('image-list entries outside the root', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('#nolabels reads the same samples unlabelled', () => {
+  /** Pixels and labels of a whole pass, and what the dataset says of its classes. */
+  async function read(spec: string) {
+    const ds = await openDataset(spec);
+    const { data, labels } = await collect(ds, { preprocess: raw });
+    return { ds, data: Array.from(data), labels, readLabels: Array.from(await ds.readLabels()) };
+  }
+
+  it('image folders with class folders, ImageNet (class folders or a flat val folder without its csv) and image lists', async () => {
+    const flatVal = mkdtempSync(join(tmpdir(), 'opnp-val-')); // no LOC_val_solution.csv in it or its parents
+    for (const name of ['ILSVRC2012_val_00000001.png', 'ILSVRC2012_val_00000002.png']) writeFileSync(join(flatVal, name), readFileSync(fixture('imagenet', 'val', name)));
+    const cases = [
+      [fixture('folder'), 6],
+      [`imagenet:${fixture('imagenet', 'train')}`, 3],
+      [`${fixture('imglist', 'list.txt')}#root=${FIXTURES}`, 3],
+    ] as const;
+    for (const [spec, count] of cases) {
+      const labelled = await read(spec);
+      const unlabelled = await read(`${spec}${spec.includes('#') ? ',' : '#'}nolabels`);
+      expect(labelled.labels.some((l) => l >= 0), spec).toBe(true);
+      expect(unlabelled.ds.count, spec).toBe(count);
+      expect(unlabelled.data, spec).toEqual(labelled.data);
+      expect(unlabelled.labels, spec).toEqual(new Array(count).fill(-1));
+      expect(unlabelled.readLabels, spec).toEqual(new Array(count).fill(-1));
+      expect(unlabelled.ds.classes, spec).toBeUndefined();
+      expect(unlabelled.ds.classNames, spec).toBeUndefined();
+      expect(unlabelled.ds.labels, spec).toBeUndefined();
+    }
+    await expectOpnpError(() => openDataset(`imagenet:${flatVal}`), 'DATASET_NOT_FOUND');
+    const val = await read(`imagenet:${flatVal}#nolabels`);
+    expect(val.labels).toEqual([-1, -1]);
+    expect(val.data).toEqual([...chw(20), ...chw(21)]);
+    rmSync(flatVal, { recursive: true, force: true });
   });
 });

@@ -74,9 +74,38 @@ async function readShard(path: string): Promise<ShardFiles> {
   return { meta, path, files };
 }
 
+/** The flags of the outputs an extraction may write besides its features. */
+const OUTPUT_FLAGS = { logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' } as const;
+
+/** Which outputs the unsharded run of a shard writes (its fingerprint says). */
+function shardOutputFlags(shard: ShardFiles): { logits?: boolean; labels?: boolean; indices?: boolean } {
+  return (shard.meta.fingerprint.fields.outputs ?? {}) as { logits?: boolean; labels?: boolean; indices?: boolean };
+}
+
+/**
+ * Refuses shards extracted with different outputs, in flag terms, saying how to even them out: labels and indices are
+ * added by rerunning the shard without them with the flag (written from the dataset, without the model); logits need
+ * that shard extracted again.
+ */
+function assertSameOutputs(shards: readonly ShardFiles[]): void {
+  const first = shards[0]!;
+  for (const s of shards) {
+    for (const key of ['logits', 'labels', 'indices'] as const) {
+      const [a, b] = [shardOutputFlags(first)[key] === true, shardOutputFlags(s)[key] === true];
+      if (a === b) continue;
+      const [withIt, without] = a ? [first, s] : [s, first];
+      const flag = OUTPUT_FLAGS[key];
+      const which = `shard ${without.meta.shard.index}/${without.meta.shard.count}`;
+      const hint = key === 'logits' ? `Extract ${which} again with ${flag} and --restart, or the others without it` : `Rerun ${which} with ${flag} (written from the dataset, without running the model again)`;
+      throw new OpnpError('STATE_MISMATCH', `${withIt.path} was extracted with ${flag}, ${without.path} without it: the shards of one run write the same outputs`, { file: without.path, hint });
+    }
+  }
+}
+
 /** Checks that the shards are all the finished shards of one run, each once, tiling the dataset; returns them in order. */
 function checkShards(shards: readonly ShardFiles[]): ShardFiles[] {
   const first = shards[0]!;
+  assertSameOutputs(shards);
   const entries = shards.map((s) => ({ path: s.path, fingerprint: s.meta.fingerprint, shard: s.meta.shard, files: s }));
   const ordered = checkShardSet(entries, { missingHint: 'Pass the features file of every shard (e.g. feats.shard-*-of-*.npy)' }).map((e) => e.files);
   let next = 0;
@@ -103,8 +132,8 @@ export async function readFeatureShards(paths: readonly string[]): Promise<Shard
 
 /** Which outputs the unsharded run writes (its fingerprint says), against those asked for. */
 function checkOutputs(shard: ShardFiles, outputs: ExtractOutputs): void {
-  const wanted = (shard.meta.fingerprint.fields.outputs ?? {}) as { logits?: boolean; labels?: boolean; indices?: boolean };
-  const flag = { logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' } as const;
+  const wanted = shardOutputFlags(shard);
+  const flag = OUTPUT_FLAGS;
   for (const key of ['logits', 'labels', 'indices'] as const) {
     const asked = outputs[key] !== undefined;
     if (wanted[key] === true && !asked) throw new OpnpError('INVALID_ARGUMENT', `The shards were extracted with ${flag[key]}: the merge writes it too`, { hint: `Pass ${flag[key]} <file>` });

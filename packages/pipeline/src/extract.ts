@@ -12,12 +12,13 @@
  */
 import { open, rm } from 'node:fs/promises';
 import { OpnpError } from '@opnp/core/base';
-import { openNpyRowWriter, parseNpyHeader, writeNpy, type NpyRowWriter, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
+import { openNpyRowWriter, parseNpyHeader, type NpyRowWriter, type PreprocessOptionNames, type PreprocessOptions } from '@opnp/datasets/node';
 import { openFeatureSource, type FeatureBatch, type FeatureSource } from './feature-source.js';
 import { companionHashes, featuresMetaPath, type CompanionHashes, writeFeaturesMeta, type SkippedSample } from './features-meta.js';
 import { buildFeaturesMeta, describeShard, featureShard, shardOutputs, type FeatureShard } from './extract-shards.js';
 import { restartHint, startOf } from './extract-start.js';
-import { assertExtractionTargets, extractionInputs } from './extract-targets.js';
+import { completeFinished, writeSideOutputs, type Range } from './extract-side-outputs.js';
+import { assertExtractionTargets, extractionInputs, type ExtractOutputNames } from './extract-targets.js';
 import { makeFingerprint, modelIdentity, type RunFingerprint } from './fingerprint.js';
 import { labelsFileIdentity } from './labels-file.js';
 import { removePartialOwner, writePartialOwner } from './partial-owner.js';
@@ -74,6 +75,8 @@ export interface ExtractOptions {
   readonly restart?: boolean;
   /** What messages call `restart` and the outputs (default the library's names; the CLI passes `--restart`, `--out`). */
   readonly optionNames?: OptionNames;
+  /** What messages call the outputs (default their option keys, `outputs.logits`), e.g. an application's flags (`--logits-out`). */
+  readonly outputNames?: ExtractOutputNames;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
   readonly onInfo?: (message: string) => void;
@@ -99,7 +102,11 @@ export interface ExtractResult {
   readonly skipped: readonly SkippedSample[];
   /** Rows taken over from an interrupted run. */
   readonly resumedRows: number;
-  /** The outputs were already complete for this very run; nothing was done. */
+  /**
+   * The features were already complete for this very run: the model did not run (labels or indices this run asks
+   * for that the finished run lacked were written from the dataset; outputs it wrote that this run does not ask
+   * for are kept).
+   */
   readonly alreadyComplete: boolean;
   /** The files written (the per-shard files with `shard`). */
   readonly files: ExtractOutputs;
@@ -276,11 +283,12 @@ async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): 
   const fingerprint = await extractionFingerprint(model, source, options.outputs, options.labelsFile);
   const shard = options.shard ? featureShard(source.count, options.shard) : undefined;
   const range = { start: shard?.start ?? 0, end: shard?.end ?? source.count };
-  const start = await startOf(outputs, fingerprint, shard, options.restart === true, options.optionNames);
+  const start = await startOf(outputs, fingerprint, shard, options.restart === true, options.optionNames, options.outputNames);
   const names = optionNames(options.optionNames);
   const base = { samples: source.count, dim: dims.D, classes: dims.C, files: outputs, ...(shard ? { shard } : {}) };
   if (start.kind === 'done') {
-    options.onInfo?.(`${outputs.features} is already complete for this run (${start.meta.rows} rows); nothing to do (pass ${names.restart} to extract again)`);
+    const said = await completeFinished(source, { meta: start.meta, missing: start.missing, outputs, fingerprint, range, restart: names.restart }); // also without a listener
+    options.onInfo?.(said);
     return { ...base, rows: start.meta.rows, skipped: start.meta.skipped, resumedRows: start.meta.rows, alreadyComplete: true };
   }
   const ledger: Ledger = start.kind === 'resume' ? { rows: start.meta.rows, nextIndex: start.meta.nextIndex, skipped: [...start.meta.skipped], pending: [] } : { rows: 0, nextIndex: range.start, skipped: [], pending: [] };
@@ -288,7 +296,7 @@ async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): 
   const metaBase = { fingerprint, data: options.data, model: model.path, preprocess: source.preprocess ?? {}, dim: dims.D, classes: dims.C, samples: source.count };
   const meta = (complete: boolean, hashes?: CompanionHashes) => buildFeaturesMeta(metaBase, { rows: ledger.rows, nextIndex: ledger.nextIndex, complete, skipped: ledger.skipped, ...(hashes ? { hashes } : {}) }, outputs, shard);
   if (outputs.logits !== undefined) await writePartialOwner(outputs.logits, outputs.features);
-  const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows, undefined, restartHint(names));
+  const rows = await RowOutputs.open(outputs, dims, start.kind === 'resume', ledger.rows, undefined, restartHint(options.optionNames));
   let committedRows = ledger.rows;
   try {
     const commit = async () => {
@@ -301,7 +309,7 @@ async function extractLocked(options: ExtractOptions, outputs: ExtractOutputs): 
     await commit();
     await extractRows(source, rows, ledger, { ...options, outputs }, range, commit);
     await rows.finalize();
-    await writeSideOutputs(source, outputs, ledger, range, restartHint(names));
+    await writeSideOutputs(source, outputs, ledger, range, restartHint(options.optionNames));
     const hashes = await companionHashes(outputs);
     await writeFeaturesMeta(featuresMetaPath(outputs.features), meta(true, hashes));
     await rm(featuresMetaPath(outputs.features, true), { force: true });
@@ -348,12 +356,6 @@ function keptMessage(error: unknown, outputs: ExtractOutputs, rows: number, rest
   const file = error instanceof OpnpError ? error.file : undefined;
   if (file !== undefined) return `${kept}: the error is in ${file}; fixing it changes the run's inputs, so after fixing it rerun with ${restart} (which discards the partial output; the same command resumes it only with unchanged inputs)`;
   return `${kept}: the same command resumes it once the cause is fixed, if the model, data files, labels file and flags are unchanged; after changing any of them (a repaired input file too), ${restart} discards it`;
-}
-
-/** Dataset indices `[start, end)` an extraction covers (all, or a shard's). */
-interface Range {
-  readonly start: number;
-  readonly end: number;
 }
 
 /** How often the sidecar records the rows written (and at the end, and when interrupted). */
@@ -407,18 +409,4 @@ async function extractRows(source: FeatureSource, rows: RowOutputs, ledger: Ledg
   ledger.nextIndex = range.end;
   commitSkips(ledger, range.end);
   stage.done(total);
-}
-
-/** Labels and indices of the written rows: every index of the range except the skipped ones. */
-async function writeSideOutputs(source: FeatureSource, outputs: ExtractOutputs, ledger: Ledger, range: Range, restart: string): Promise<void> {
-  const skipped = new Set(ledger.skipped.map((s) => s.index));
-  const indices = new Float64Array(ledger.rows);
-  let at = 0;
-  for (let i = range.start; i < range.end; i++) if (!skipped.has(i)) indices[at++] = i;
-  if (at !== ledger.rows) throw new OpnpError('STATE_MISMATCH', `The outputs hold ${ledger.rows} rows but ${at} samples were read`, { file: outputs.features, hint: restart });
-  if (outputs.indices !== undefined) await writeNpy(outputs.indices, { dtype: 'float64', shape: [indices.length], data: indices });
-  if (outputs.labels !== undefined) {
-    const labels = await source.readLabels();
-    await writeNpy(outputs.labels, { dtype: 'float64', shape: [indices.length], data: Float64Array.from(indices, (i) => labels[i]!) });
-  }
 }

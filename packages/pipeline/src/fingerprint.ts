@@ -43,6 +43,16 @@ export function makeFingerprint(fields: Readonly<Record<string, JsonValue>>): Ru
   return { digest: sha256(canonicalJson(all)), fields: all };
 }
 
+/**
+ * The fingerprint of the same fields but `keys` (its digest recomputed), e.g. an extraction's without `outputs` to
+ * compare what produced the rows apart from which files were written; a value that is no fingerprint is returned as is.
+ */
+export function fingerprintWithout<T>(fingerprint: T | RunFingerprint, keys: readonly string[]): T | RunFingerprint {
+  if (!isRunFingerprint(fingerprint)) return fingerprint;
+  const fields = Object.fromEntries(Object.entries(fingerprint.fields).filter(([key]) => !keys.includes(key)));
+  return { digest: sha256(canonicalJson(fields)), fields };
+}
+
 /** One difference between two fingerprints: where, and the value on each side (`undefined`: absent). */
 export interface FingerprintChange {
   /** Dotted path, e.g. `data.preprocess.mean`. */

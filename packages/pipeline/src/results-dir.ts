@@ -138,13 +138,24 @@ async function readManifest(path: string): Promise<ResultsManifest | undefined> 
   }
 }
 
-/** Throws unless the existing `target` is an empty folder or an earlier results folder holding only its own files. */
+/**
+ * Whether a file (by its name) is metadata an operating system's file browser leaves in folders it shows: macOS
+ * Finder's `.DS_Store` and AppleDouble `._<name>` files, Windows Explorer's `Thumbs.db` and `desktop.ini` (any case).
+ * They hold no user data, so a results folder holding them besides its own files is still replaced (with them).
+ */
+function isOsMetadataFile(name: string): boolean {
+  const lower = name.toLowerCase();
+  return name === '.DS_Store' || name.startsWith('._') || lower === 'thumbs.db' || lower === 'desktop.ini';
+}
+
+/** Throws unless the existing `target` is an empty folder or an earlier results folder holding only its own files (besides OS metadata files). */
 async function assertReplaceable(dir: string, target: string, what: string): Promise<void> {
   const info = await stat(target);
   if (!info.isDirectory()) throw new OpnpError('INVALID_ARGUMENT', `${what}: ${dir} is a file, not a folder`, { file: dir, hint: 'Pass a new folder name' });
-  const entries = await readdir(target);
-  if (entries.length === 0) return;
-  const manifest = entries.includes('manifest.json') ? await readManifest(join(target, 'manifest.json')) : undefined;
+  const entries = await readdir(target, { withFileTypes: true });
+  // empty but for OS metadata files (an empty folder a file browser has shown)
+  if (entries.every((entry) => entry.isFile() && isOsMetadataFile(entry.name))) return;
+  const manifest = entries.some((entry) => entry.name === 'manifest.json') ? await readManifest(join(target, 'manifest.json')) : undefined;
   if (!manifest) {
     throw new OpnpError('INVALID_ARGUMENT', `${what}: ${dir} exists and is not an opnp results folder (it holds ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'} and no opnp manifest.json); the results folder replaces its folder as a whole`, {
       file: dir,
@@ -152,7 +163,7 @@ async function assertReplaceable(dir: string, target: string, what: string): Pro
     });
   }
   const own = manifestFiles(manifest);
-  const foreign = (await filesUnder(target)).filter((file) => !own.has(file));
+  const foreign = (await filesUnder(target)).filter((file) => !own.has(file) && !isOsMetadataFile(basename(file)));
   if (foreign.length > 0) {
     const named = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : '');
     throw new OpnpError('INVALID_ARGUMENT', `${what}: the earlier results folder ${dir} also holds files opnp did not write there (${named}); replacing the folder would delete them`, {
@@ -164,7 +175,7 @@ async function assertReplaceable(dir: string, target: string, what: string): Pro
 
 /**
  * Checks that `dir` may become a results folder: absent, empty, or an earlier results folder (an `opnp-results`
- * manifest) holding only the files its manifest lists, so a run fails before its work instead of after it, and
+ * manifest) holding only the files its manifest lists (and OS metadata files, {@link isOsMetadataFile}), so a run fails before its work instead of after it, and
  * replacing the folder never deletes a file opnp did not write there. `what` names the flag in the messages.
  *
  * @throws OpnpError `IO_ERROR` when the parent folder is missing, `INVALID_ARGUMENT` when `dir` is something else

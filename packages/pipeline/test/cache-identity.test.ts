@@ -6,7 +6,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { OpnpError } from '@opnp/core/base';
 import { writeNpy } from '@opnp/datasets/node';
 import { extractFeatures, InterruptedError, openFeatureSource, type ExtractCheckpoint, type ExtractOptions } from '../src/index.js';
 import { demoAsset, demoModel, FASHION_VAL, NORMALISE, tempDir } from './helpers.js';
@@ -24,6 +25,13 @@ async function interrupted(run: ExtractOptions, batches: number): Promise<Interr
   const error: unknown = await extractFeatures({ ...run, signal: controller.signal, onProgress: (e) => !e.done && ++seen === batches && controller.abort() }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(InterruptedError);
   return error as InterruptedError;
+}
+
+/** The error a run is refused with (the test fails when it is not refused with an OpnpError). */
+async function refusal(run: Promise<unknown>): Promise<OpnpError> {
+  const error = await run.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(OpnpError);
+  return error as OpnpError;
 }
 
 async function openCached(spec: string, labelsFile?: string) {
@@ -92,6 +100,46 @@ describe('the labels file is part of the run (A5)', () => {
   });
 });
 
+describe('a finished extraction serves a run asking for what it wrote, or for labels and indices besides', () => {
+  it('keeps outputs this run does not ask for, and writes the labels and indices it lacks from the dataset without the model', async () => {
+    const dir = tempDir();
+    const [f, l, y, i] = ['f.npy', 'l.npy', 'y.npy', 'i.npy'].map((name) => join(dir, name)) as [string, string, string, string];
+    await extractFeatures(await options(dir));
+    const finished = { f: readFileSync(f), l: readFileSync(l), sidecar: readFileSync(`${f}.json`) };
+    const model = await demoModel();
+    const extract = vi.spyOn(model.extractor, 'extract');
+    try {
+      const info: string[] = [];
+      const subset = await extractFeatures(await options(dir, { outputs: { features: f }, onInfo: (m) => info.push(m) }));
+      expect(subset).toMatchObject({ alreadyComplete: true, rows: 500 });
+      expect(info).toEqual([`${f} is already complete for this run (500 rows; it also holds the logits in ${l}, which this run does not ask for and which are kept); nothing to do (pass --restart to extract again)`]);
+      expect({ f: readFileSync(f), l: readFileSync(l), sidecar: readFileSync(`${f}.json`) }).toEqual(finished);
+      info.length = 0;
+      const more = await extractFeatures(await options(dir, { outputs: { features: f, logits: l, labels: y, indices: i }, onInfo: (m) => info.push(m) }));
+      expect(more).toMatchObject({ alreadyComplete: true, rows: 500 });
+      expect(info).toEqual([`${f} is already complete for this run (500 rows): wrote the labels to ${y} and the indices to ${i} from the dataset, without running the model again`]);
+      expect(extract).not.toHaveBeenCalled();
+    } finally {
+      extract.mockRestore();
+    }
+    const added = { y: readFileSync(y), i: readFileSync(i), sidecar: readFileSync(`${f}.json`) };
+    await expect(openCached(`features:${f}#logits=${l}`, y)).resolves.toBeDefined();
+    // what a fresh run asking for all four writes, byte for byte (the sidecar included)
+    await extractFeatures(await options(dir, { outputs: { features: f, logits: l, labels: y, indices: i }, restart: true }));
+    expect({ y: readFileSync(y), i: readFileSync(i), sidecar: readFileSync(`${f}.json`) }).toEqual(added);
+    expect(readFileSync(f)).toEqual(finished.f);
+  });
+
+  it('does not write a missing labels output over an existing file', async () => {
+    const dir = tempDir();
+    await extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy') } }));
+    writeFileSync(join(dir, 'y.npy'), 'mine');
+    const error = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy'), labels: join(dir, 'y.npy') } })));
+    expect(error.message).toContain(`The labels output ${join(dir, 'y.npy')} already exists, but the finished extraction of ${join(dir, 'f.npy')} did not write it: it is no output of this extraction (maybe the labels of another one)`);
+    expect(readFileSync(join(dir, 'y.npy'), 'utf8')).toBe('mine');
+  });
+});
+
 describe('partial outputs belong to their run (B1, B2, B5)', () => {
   it('never writes over the logits partial of another extraction, even with restart; that one still resumes', async () => {
     const clean = tempDir();
@@ -111,17 +159,41 @@ describe('partial outputs belong to their run (B1, B2, B5)', () => {
     expect(existsSync(join(dir, 'l.npy.partial.owner.json'))).toBe(false);
   });
 
-  it('says which output file changed instead of calling the partial missing', async () => {
+  it('says which logits file the partial output writes instead of calling it missing, in the caller\'s names', async () => {
     const dir = tempDir();
     await interrupted(await options(dir), 1);
-    const changed = extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l2.npy') } }));
-    await expect(changed).rejects.toThrow(`The partial output was written to other files than this run's: outputs.logits was "${join(dir, 'l.npy')}", now "${join(dir, 'l2.npy')}"`);
+    const names = { features: '--out', logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' };
+    const changed = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l2.npy') }, outputNames: names })));
+    expect(changed.message).toContain(`The partial output ${join(dir, 'f.npy')}.partial was started writing the logits to ${join(dir, 'l.npy')}, but this run writes them to ${join(dir, 'l2.npy')} (--logits-out): its features rows and logits rows must come from one pass`);
+    expect(changed.hint).toMatch(new RegExp(`^To resume it, rerun with --logits-out ${join(dir, 'l.npy')}; to start over with these, delete .* or pass --restart$`));
+    const dropped = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy') }, outputNames: names })));
+    expect(dropped.message).toContain(`was started writing the logits to ${join(dir, 'l.npy')}, but this run has no --logits-out`);
+    expect(`${changed.message} ${changed.hint} ${dropped.message} ${dropped.hint}`).not.toMatch(/outputs\./);
   });
 
-  it('a finished run asked for another logits file is not "already complete"', async () => {
+  it('a partial output resumes with labels or indices asked for or dropped (written at the end, from the dataset)', async () => {
+    const all = (dir: string) => ({ features: join(dir, 'f.npy'), logits: join(dir, 'l.npy'), labels: join(dir, 'y.npy'), indices: join(dir, 'i.npy') });
+    const clean = tempDir();
+    await extractFeatures(await options(clean, { outputs: all(clean) }));
+    const dir = tempDir();
+    await interrupted(await options(dir, { outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l.npy'), indices: join(dir, 'i.npy') } }), 2);
+    const resumed = await extractFeatures(await options(dir, { outputs: all(dir) }));
+    expect(resumed.resumedRows).toBe(120);
+    for (const name of ['f.npy', 'l.npy', 'y.npy', 'i.npy']) expect(readFileSync(join(dir, name)), name).toEqual(readFileSync(join(clean, name)));
+    expect(readFileSync(join(dir, 'f.npy.json'), 'utf8')).toBe(readFileSync(join(clean, 'f.npy.json'), 'utf8').replaceAll(clean, dir));
+  });
+
+  it('a finished run asked for another logits file, or for logits it did not write, is refused naming the files', async () => {
     const dir = tempDir();
     await extractFeatures(await options(dir));
-    await expect(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l2.npy') } }))).rejects.toThrow(/existing output was written to other files than this run's: outputs\.logits/);
+    const other = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l2.npy') } })));
+    expect(other.message).toContain(`${join(dir, 'f.npy')} was extracted with its logits in ${join(dir, 'l.npy')}, not in ${join(dir, 'l2.npy')} (outputs.logits)`);
+    expect(other.hint).toBe(`Pass outputs.logits ${join(dir, 'l.npy')} to use them, or --restart to extract the features and the logits again`);
+    await extractFeatures(await options(dir, { outputs: { features: join(dir, 'g.npy') } }));
+    const none = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'g.npy'), logits: join(dir, 'gl.npy') } })));
+    expect(none.message).toContain(`${join(dir, 'g.npy')} was extracted without logits, and the logits (outputs.logits ${join(dir, 'gl.npy')}) need the model run over the data again`);
+    expect(none.hint).toMatch(/^Pass --restart to extract the features and the logits again/);
+    expect(existsSync(join(dir, 'l2.npy')) || existsSync(join(dir, 'gl.npy'))).toBe(false);
   });
 
   it('an interruption names every partial file it keeps, and each record reports the rows kept', async () => {

@@ -58,6 +58,23 @@ describe('mergeFeatureShards', () => {
     expect(again.alreadyComplete).toBe(true);
   });
 
+  it('refuses shards extracted with different outputs in flag terms; the shard rerun with the labels added merges to the unsharded bytes', async () => {
+    const whole = tempDir();
+    await extractFeatures(await options(whole));
+    const dir = tempDir();
+    const { labels: _labels, ...withoutLabels } = outputsIn(dir);
+    const shards = [...(await extractShards(dir, 3, {}, [2])), ...(await extractShards(dir, 3, { outputs: withoutLabels }, [1, 3]))];
+    const refused = mergeFeatureShards(shards, outputsIn(tempDir()));
+    await expect(refused).rejects.toThrow(`${join(dir, 'f.shard-001-of-003.npy')} was extracted with --labels-out, ${join(dir, 'f.shard-002-of-003.npy')} without it: the shards of one run write the same outputs`);
+    await expect(refused).rejects.toMatchObject({ hint: 'Rerun shard 2/3 with --labels-out (written from the dataset, without running the model again)' });
+    const rerun = await extractFeatures(await options(dir, { shard: { index: 2, count: 3 } }));
+    expect(rerun.alreadyComplete).toBe(true);
+    const merged = tempDir();
+    await mergeFeatureShards(shards, outputsIn(merged));
+    for (const name of ['f.npy', 'l.npy', 'y.npy', 'i.npy']) expect(readFileSync(join(merged, name)), name).toEqual(readFileSync(join(whole, name)));
+    expect(sidecar(join(merged, 'f.npy.json'), merged)).toBe(sidecar(join(whole, 'f.npy.json'), whole));
+  });
+
   it('a shard resumes after an interruption like a whole run', async () => {
     const dir = tempDir();
     const controller = new AbortController();

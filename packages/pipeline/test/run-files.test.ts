@@ -55,6 +55,24 @@ describe('assertRunFiles', () => {
     expect(readdirSync(results).sort()).toEqual(['manifest.json', 'report.json', 'scores']);
   });
 
+  it('counts OS metadata files (.DS_Store, Thumbs.db, desktop.ini, ._* AppleDouble) as neither user files nor entries', async () => {
+    const dir = fresh();
+    const results = earlierResults(dir);
+    const save = { path: results, what: 'the results folder (--save)', kind: 'results' as const };
+    for (const name of ['.DS_Store', 'THUMBS.DB', 'desktop.ini', 'scores/._energy.id.npy', 'scores/.DS_Store']) writeFileSync(join(results, name), 'os');
+    await expect(assertRunFiles({ folders: [save] })).resolves.toBeUndefined();
+    // any other file still refuses, and only it is named
+    writeFileSync(join(results, 'DS_Store'), 'mine');
+    await expect(assertRunFiles({ folders: [save] })).rejects.toThrow(/also holds files opnp did not write there \(DS_Store\); replacing/);
+    const shown = join(dir, 'shown');
+    mkdirSync(shown);
+    writeFileSync(join(shown, '.DS_Store'), 'os');
+    writeFileSync(join(shown, 'Thumbs.db'), 'os');
+    await expect(assertRunFiles({ folders: [{ ...save, path: shown }] })).resolves.toBeUndefined();
+    mkdirSync(join(shown, 'sub'));
+    await expect(assertRunFiles({ folders: [{ ...save, path: shown }] })).rejects.toThrow(/exists and is not an opnp results folder \(it holds 3 entries and no opnp manifest\.json\)/);
+  });
+
   it('refuses a folder written into an input folder, or on it', async () => {
     const dir = fresh();
     const results = earlierResults(dir);

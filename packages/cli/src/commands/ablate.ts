@@ -70,7 +70,7 @@ async function checkFlags(definition: AblationDefinition, flags: AblateFlags): P
   const recipe = parseRecipe(flags.recipe);
   if (recipe !== undefined && definition.kind === 'sweep') throw flagError('--recipe', 'Figure 3 prints no numbers to put beside ours');
   if (recipe !== undefined && recipe !== ABLATION_RECIPE) throw flagError('--recipe', `the paper's ablations (Tables 3, 4, 8, 9) are on ImageNet-1K with ResNet-50: use --recipe ${ABLATION_RECIPE}, got "${recipe}"`);
-  if (flags.json === '-' && flags.csv === '-') throw flagError('--csv', 'only one of --json and --csv can go to stdout ("-")');
+  if (flags.json === '-' && flags.csv === '-') throw new UsageError('--json - and --csv - both ask for standard output, which holds one of them: give --json or --csv a file');
   if (flags.figure !== undefined && !/\.(svg|png)$/i.test(flags.figure)) throw flagError('--figure', `expected a file name ending in .svg or .png, got "${flags.figure}"`);
   await checkRunFiles({
     outputs: [fileOrStdout(flags.json, 'the JSON (--json)'), fileOrStdout(flags.csv, 'the CSV (--csv)'), fileOutput(flags.figure, 'the figure (--figure)')],

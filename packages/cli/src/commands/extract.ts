@@ -39,7 +39,9 @@ Every output holds the same rows; unreadable images are named on stderr and left
 preprocessing, so eval reuses the same preprocessing, and refuses features of another model or logits
 that are not the ones extracted with them. An interrupted run leaves <out>.partial and <out>.partial.json
 (and <logits>.partial); rerun the same command to continue. Another run (other model, data, labels file,
-flags or output files) is refused: pass --restart to discard the old output.
+preprocessing or --logits-out) is refused: pass --restart to discard the old output. A finished <out>
+serves a rerun that asks for less (its other outputs are kept) or adds --labels-out or --indices-out
+(written from the dataset, without running the model again).
 
 Sharded (e.g. an array job; see docs/cluster.md):
   opnp extract --model model.onnx --data ./imagenet#train --out feats.npy --logits-out logits.npy --shard 2/4
@@ -109,6 +111,7 @@ async function runExtract(context: CommandContext, flags: ExtractFlags): Promise
       ...imageWorkersOption(flags),
       restart: flags.restart === true,
       optionNames: CLI_OPTION_NAMES,
+      outputNames: OUTPUT_FLAGS,
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: progressListener(io, quiet),
       onInfo: info,

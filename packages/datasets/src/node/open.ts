@@ -120,13 +120,14 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
   const o: OpenDatasetOptions = { ...parsed.options, ...options };
   const format = o.format ?? parsed.format ?? (await detectFormat(parsed.path));
   const path = parsed.path;
-  const files = o.strict !== undefined ? { strict: o.strict } : {};
+  // `nolabels` (labels: false): the image formats and CIFAR read their samples unlabelled; IDX and SVHN take it as their labels option
+  const files = { ...(o.strict !== undefined ? { strict: o.strict } : {}), ...(o.labels === false ? { unlabelled: true } : {}) };
   switch (format) {
     case 'idx':
       return openIdx(path, { ...(o.labels !== undefined ? { labels: o.labels } : {}), ...(o.split ? { split: o.split } : {}) });
     case 'cifar10':
     case 'cifar100':
-      return openCifar(path, { variant: format, ...(o.split ? { split: o.split } : {}), ...(o.cifarLabels ? { labels: o.cifarLabels } : {}) });
+      return openCifar(path, { variant: format, ...(o.split ? { split: o.split } : {}), ...(o.cifarLabels ? { labels: o.cifarLabels } : {}), ...(o.labels === false ? { unlabelled: true } : {}) });
     case 'svhn':
       return openSvhn(path, o.labels !== undefined ? { labels: o.labels } : {});
     case 'folder':

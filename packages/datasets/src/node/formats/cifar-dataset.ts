@@ -20,6 +20,8 @@ export interface CifarOptions {
   split?: string;
   /** CIFAR-100 label kind (default `'fine'`). */
   labels?: CifarLabelKind;
+  /** Read the images as unlabelled (spec option `nolabels`): every label -1, no class count. Default false. */
+  unlabelled?: boolean;
 }
 
 const LAYOUT = {
@@ -104,7 +106,7 @@ export async function openCifar(path: string, options: CifarOptions = {}): Promi
   }
   async function* read(indices: Uint32Array, signal?: AbortSignal): AsyncGenerator<RawSample> {
     for await (const [index, bytes, offset, file] of records(indices, signal)) {
-      const label = cifarRecordLabel(bytes, v, kind, file, offset);
+      const label = options.unlabelled === true ? -1 : cifarRecordLabel(bytes, v, kind, file, offset);
       const pixels = bytes.slice(record - CIFAR_IMAGE_BYTES);
       yield { index, label, pixels: { data: pixels, channels: 3, height: 32, width: 32, layout: 'CHW' } };
     }
@@ -113,6 +115,7 @@ export async function openCifar(path: string, options: CifarOptions = {}): Promi
     const all = new Uint32Array(count);
     for (let i = 0; i < count; i++) all[i] = i;
     const labels = new Int32Array(count);
+    if (options.unlabelled === true) return labels.fill(-1);
     for await (const [index, bytes, offset, file] of records(all)) labels[index] = cifarRecordLabel(bytes, v, kind, file, offset);
     return labels;
   }
@@ -122,8 +125,7 @@ export async function openCifar(path: string, options: CifarOptions = {}): Promi
     count,
     shape: [3, 32, 32],
     eightBit: true,
-    classes: cifarClasses(v, kind),
-    ...(classNames ? { classNames } : {}),
+    ...(options.unlabelled === true ? {} : { classes: cifarClasses(v, kind), ...(classNames ? { classNames } : {}) }),
     readLabels,
     read,
     verify,

@@ -19,6 +19,11 @@ export interface ImageFilesOptions {
   strict?: boolean;
   /** Accepted file extensions, lower case with the dot (default `.jpg .jpeg .png .webp`, any case on disk). */
   extensions?: readonly string[];
+  /**
+   * Read the images as unlabelled (spec option `nolabels`): the same samples in the same order, every label -1 and no
+   * class count, so nothing compares the folder names or listed labels with a model's classes. Default false.
+   */
+  unlabelled?: boolean;
 }
 
 /** Options of {@link openImageFolder}. */
@@ -119,7 +124,8 @@ export async function imageFilesDataset(parts: ImageFilesParts): Promise<Dataset
  * Opens an image folder: `root/<class>/**` (classes = sorted sub-folder names, label = class position, files
  * in sorted walk order), or, when `root` has no sub-folders with images, an unlabelled folder of images (OOD
  * sets; labels -1). A class folder without images still counts as a class (as in torchvision's `ImageFolder`
- * numbering), so an empty folder does not shift the labels of the classes after it.
+ * numbering), so an empty folder does not shift the labels of the classes after it. With `unlabelled`, the same
+ * images are read with labels -1 and no classes.
  *
  * @throws OpnpError `'DATASET_NOT_FOUND'` when the folder is missing or holds no images.
  */
@@ -137,5 +143,6 @@ export async function openImageFolder(root: string, options: ImageFolderOptions 
   if (files.length === 0) {
     return imageFilesDataset({ format: 'folder', source: root, files: images.map((n) => join(root, n)), labels: new Int32Array(images.length).fill(-1), strict: options.strict ?? false });
   }
+  if (options.unlabelled === true) return imageFilesDataset({ format: 'folder', source: root, files, labels: new Int32Array(files.length).fill(-1), strict: options.strict ?? false });
   return imageFilesDataset({ format: 'folder', source: root, files, labels: Int32Array.from(labelList), classes: dirs.length, classNames: dirs, strict: options.strict ?? false });
 }

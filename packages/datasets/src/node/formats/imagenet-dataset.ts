@@ -73,7 +73,8 @@ export async function openImageNet(root: string, options: ImageNetOptions = {}):
     const dataset = await openImageFolder(folder, options);
     return { ...dataset, format: 'imagenet' } as Dataset;
   }
-  // flat val folder + csv
+  // flat val folder + csv (none needed for unlabelled images)
+  if (options.unlabelled === true) return imageFilesDataset({ format: 'imagenet', source: folder, files: top.images.map((name) => join(folder, name)), labels: new Int32Array(top.images.length).fill(-1), strict: options.strict ?? false });
   const csv = options.labels ?? (await findUpwards(folder, 'LOC_val_solution.csv'));
   if (!csv) throw notFoundError('Flat ImageNet val folder without LOC_val_solution.csv', { file: folder, hint: 'Pass the csv with the labels option (imagenet:<dir>#labels=<csv>)' });
   let text: string;

@@ -72,7 +72,7 @@ export async function openImageList(listFile: string, options: ImageListOptions 
     const named = outside.slice(0, 5).map((e) => `line ${e.line}: ${e.path}`).join(', ');
     options.onWarning?.(`${listFile}: ${outside.length} entr${outside.length === 1 ? 'y resolves' : 'ies resolve'} outside the root folder ${resolve(root)} (${named}${outside.length > 5 ? ', ...' : ''})`);
   }
-  const labels = Int32Array.from(entries, (e) => e.label);
+  const labels = options.unlabelled === true ? new Int32Array(entries.length).fill(-1) : Int32Array.from(entries, (e) => e.label);
   let max = -1;
   for (const v of labels) if (v > max) max = v;
   return imageFilesDataset({ format: 'imglist', source: listFile, files, labels, ...(max >= 0 ? { classes: max + 1 } : {}), strict: options.strict ?? false });
