@@ -112,7 +112,7 @@ describe('a finished extraction serves a run asking for what it wrote, or for la
       const info: string[] = [];
       const subset = await extractFeatures(await options(dir, { outputs: { features: f }, onInfo: (m) => info.push(m) }));
       expect(subset).toMatchObject({ alreadyComplete: true, rows: 500 });
-      expect(info).toEqual([`${f} is already complete for this run (500 rows; it also holds the logits in ${l}, which this run does not ask for and which are kept); nothing to do (pass --restart to extract again)`]);
+      expect(info).toEqual([`${f} is already complete for this run (500 rows; it also holds the logits in ${l}, which this run does not ask for and which are kept); nothing to do (pass restart: true to extract again)`]);
       expect({ f: readFileSync(f), l: readFileSync(l), sidecar: readFileSync(`${f}.json`) }).toEqual(finished);
       info.length = 0;
       const more = await extractFeatures(await options(dir, { outputs: { features: f, logits: l, labels: y, indices: i }, onInfo: (m) => info.push(m) }));
@@ -163,7 +163,7 @@ describe('partial outputs belong to their run (B1, B2, B5)', () => {
     const dir = tempDir();
     await interrupted(await options(dir), 1);
     const names = { features: '--out', logits: '--logits-out', labels: '--labels-out', indices: '--indices-out' };
-    const changed = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l2.npy') }, outputNames: names })));
+    const changed = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l2.npy') }, outputNames: names, optionNames: { restart: '--restart' } })));
     expect(changed.message).toContain(`The partial output ${join(dir, 'f.npy')}.partial was started writing the logits to ${join(dir, 'l.npy')}, but this run writes them to ${join(dir, 'l2.npy')} (--logits-out): its features rows and logits rows must come from one pass`);
     expect(changed.hint).toMatch(new RegExp(`^To resume it, rerun with --logits-out ${join(dir, 'l.npy')}; to start over with these, delete .* or pass --restart$`));
     const dropped = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy') }, outputNames: names })));
@@ -188,11 +188,11 @@ describe('partial outputs belong to their run (B1, B2, B5)', () => {
     await extractFeatures(await options(dir));
     const other = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'f.npy'), logits: join(dir, 'l2.npy') } })));
     expect(other.message).toContain(`${join(dir, 'f.npy')} was extracted with its logits in ${join(dir, 'l.npy')}, not in ${join(dir, 'l2.npy')} (outputs.logits)`);
-    expect(other.hint).toBe(`Pass outputs.logits ${join(dir, 'l.npy')} to use them, or --restart to extract the features and the logits again`);
+    expect(other.hint).toBe(`Pass outputs.logits ${join(dir, 'l.npy')} to use them, or restart: true to extract the features and the logits again`);
     await extractFeatures(await options(dir, { outputs: { features: join(dir, 'g.npy') } }));
     const none = await refusal(extractFeatures(await options(dir, { outputs: { features: join(dir, 'g.npy'), logits: join(dir, 'gl.npy') } })));
     expect(none.message).toContain(`${join(dir, 'g.npy')} was extracted without logits, and the logits (outputs.logits ${join(dir, 'gl.npy')}) need the model run over the data again`);
-    expect(none.hint).toMatch(/^Pass --restart to extract the features and the logits again/);
+    expect(none.hint).toMatch(/^Pass restart: true to extract the features and the logits again/);
     expect(existsSync(join(dir, 'l2.npy')) || existsSync(join(dir, 'gl.npy'))).toBe(false);
   });
 

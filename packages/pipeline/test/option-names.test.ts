@@ -76,7 +76,7 @@ describe('other hints name the caller\'s options', () => {
       }
       return '';
     };
-    expect(hint()).toMatch(/^Pass batchSize 256 \(the most that fits/);
+    expect(hint()).toMatch(/^Pass batchSize: 256 \(the most that fits/);
     expect(hint({ batchSize: '--batch-size' })).toMatch(/^Pass --batch-size 256 /);
   });
 
