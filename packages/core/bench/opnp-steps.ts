@@ -18,6 +18,7 @@ import { rowEnergy } from '../src/internal/logsumexp.js';
 import { kernelAccelerator } from '../src/kernel-accelerators.js';
 import { concatRows, sliceRows, type Matrix } from '../src/matrix.js';
 import { gridScores } from '../src/opnp/grid.js';
+import { bandedGridLogSumExpWasm } from '../src/opnp/grid/banded-lse-wasm.js';
 import { neuronSensitivity } from '../src/opnp/neuron-sensitivity.js';
 import { SensitivityAccumulator } from '../src/opnp/sensitivity.js';
 import type { BenchData } from './data.js';
@@ -215,7 +216,18 @@ interface GridRound {
   gridPoints: number;
   gridGemmSeconds: number;
   gridScoringSeconds: number;
+  /** The grid with the scoring step on the calling thread only (the kernel's own scorer replaced), when it has one. */
+  gridOneScoringThread?: { seconds: number; cpuSeconds: number };
   noPruningMaxAbsDiff: number;
+}
+
+/**
+ * `kernel` with its `bandedGridLogSumExp` replaced by core's WebAssembly SIMD one on the calling thread: the grid as
+ * before the scoring step was split with a worker thread (`offloadedBandedGridLogSumExp`), the baseline of that split.
+ */
+function oneScoringThread(kernel: GemmKernel): GemmKernel | undefined {
+  if (kernelAccelerator(kernel, 'bandedGridLogSumExp') === undefined) return undefined;
+  return { ...kernel, name: `${kernel.name} (one scoring thread)`, accelerators: { ...kernel.accelerators, bandedGridLogSumExp: async (p, s, b) => bandedGridLogSumExpWasm(p, s, b)! } };
 }
 
 async function gridRound(kernel: GemmKernel, data: BenchData, features: Matrix, options: Omit<Parameters<typeof gridScores>[1], 'kernel'>): Promise<GridRound> {
@@ -229,12 +241,15 @@ async function gridRound(kernel: GemmKernel, data: BenchData, features: Matrix, 
   // The portable kernel stays itself (gridScores multiplies sparse cells only with it).
   const gridKernel = kernel === portableGemmKernel ? kernel : timingKernel(kernel, times);
   const grid = await timed(() => gridScores(features, { ...options, kernel: gridKernel }));
+  const single = oneScoringThread(kernel);
+  const gridOneScoringThread = single ? await timed(() => gridScores(features, { ...options, kernel: single })) : undefined;
   const noPruning = grid.value.scores[0]!;
   const [denseId, denseOod] = dense.value;
   let maxDiff = 0;
   for (let i = 0; i < id.rows; i++) maxDiff = Math.max(maxDiff, Math.abs(noPruning[i]! - denseId[i]!));
   for (let i = 0; i < ood.rows; i++) maxDiff = Math.max(maxDiff, Math.abs(noPruning[id.rows + i]! - denseOod[i]!));
-  return { dense, denseGemmSeconds: denseGemm.seconds, grid, gridPoints: grid.value.points.length, gridGemmSeconds: times.gemm, gridScoringSeconds: times.scoring, noPruningMaxAbsDiff: maxDiff };
+  const one = gridOneScoringThread ? { gridOneScoringThread: { seconds: gridOneScoringThread.seconds, cpuSeconds: gridOneScoringThread.cpuSeconds } } : {};
+  return { dense, denseGemmSeconds: denseGemm.seconds, grid, gridPoints: grid.value.points.length, gridGemmSeconds: times.gemm, gridScoringSeconds: times.scoring, ...one, noPruningMaxAbsDiff: maxDiff };
 }
 
 /**
@@ -251,7 +266,8 @@ export async function benchDenseAndGrid(kernel: GemmKernel, data: BenchData, tra
   for (let r = 0; r < rounds; r++) {
     const x = await gridRound(kernel, data, features, options);
     all.push(x);
-    log(`grid round ${r + 1}: dense ${x.dense.seconds.toFixed(2)} s (GEMM ${x.denseGemmSeconds.toFixed(2)} s, cpu ${x.dense.cpuSeconds.toFixed(2)} s); grid ${x.grid.seconds.toFixed(2)} s (cpu ${x.grid.cpuSeconds.toFixed(2)} s, GEMMs ${x.gridGemmSeconds.toFixed(2)} s, scoring step ${x.gridScoringSeconds.toFixed(2)} s) = ${(x.grid.seconds / x.dense.seconds).toFixed(2)}x dense; no-pruning point vs dense: max |diff| ${x.noPruningMaxAbsDiff.toExponential(2)}`);
+    const single = x.gridOneScoringThread ? `; one scoring thread ${x.gridOneScoringThread.seconds.toFixed(2)} s (cpu ${x.gridOneScoringThread.cpuSeconds.toFixed(2)} s) = ${(x.gridOneScoringThread.seconds / x.dense.seconds).toFixed(2)}x` : '';
+    log(`grid round ${r + 1}: dense ${x.dense.seconds.toFixed(2)} s (GEMM ${x.denseGemmSeconds.toFixed(2)} s, cpu ${x.dense.cpuSeconds.toFixed(2)} s); grid ${x.grid.seconds.toFixed(2)} s (cpu ${x.grid.cpuSeconds.toFixed(2)} s, GEMMs ${x.gridGemmSeconds.toFixed(2)} s, scoring step ${x.gridScoringSeconds.toFixed(2)} s) = ${(x.grid.seconds / x.dense.seconds).toFixed(2)}x dense; no-pruning point vs dense: max |diff| ${x.noPruningMaxAbsDiff.toExponential(2)}${single}`);
   }
   const median = (f: (x: GridRound) => number) => round(spread(all.map(f)).median);
   const ratio = spread(all.map((x) => x.grid.seconds / x.dense.seconds));
@@ -270,6 +286,13 @@ export async function benchDenseAndGrid(kernel: GemmKernel, data: BenchData, tra
     gridOverDenseRange: rounded(ratio, 2),
     gridOverDenseCpu: round(spread(all.map((x) => x.grid.cpuSeconds / x.dense.cpuSeconds)).median, 2),
     gridGemmOverDense: round(spread(all.map((x) => x.gridGemmSeconds / x.dense.seconds)).median, 2),
+    ...(all.every((x) => x.gridOneScoringThread)
+      ? {
+          gridOneScoringThreadSeconds: median((x) => x.gridOneScoringThread!.seconds),
+          gridOneScoringThreadOverDense: round(spread(all.map((x) => x.gridOneScoringThread!.seconds / x.dense.seconds)).median, 2),
+          gridOverOneScoringThread: round(spread(all.map((x) => x.grid.seconds / x.gridOneScoringThread!.seconds)).median, 3),
+        }
+      : {}),
     gridNoPruningMaxAbsDiff: Number(Math.max(...all.map((x) => x.noPruningMaxAbsDiff)).toExponential(3)),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * `offloadedBandedGridLogSumExp` (`@opnp/core/node`): the grid search's scoring step on a worker thread when the parts
- * are on shared memory, on the calling thread otherwise, equal bit for bit to `bandedGridLogSumExpWasm` either way.
+ * `offloadedBandedGridLogSumExp` (`@opnp/core/node`): the grid search's scoring step split between a worker thread and
+ * the calling thread when the parts are on shared memory (and not too few rows), on the calling thread otherwise,
+ * equal bit for bit to `bandedGridLogSumExpWasm` either way.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BandedGridParts, BandedGridShape } from '../src/kernel-accelerators.js';
@@ -11,14 +12,14 @@ import { rng } from './helpers.js';
 const SHAPE: BandedGridShape = { rows: 37, classes: 21, weightLow: 4, weightHigh: 3, neuronLow: 3, neuronHigh: 3 };
 
 /** Random parts of `SHAPE`, on shared memory or not, with a NaN, an infinity and a huge value among them. */
-function parts(seed: number, shared: boolean): BandedGridParts {
+function parts(seed: number, shared: boolean, rows = SHAPE.rows): BandedGridParts {
   const random = rng(seed);
   const array = (n: number) => {
     const out = shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = 8 * random() - 4;
     return out;
   };
-  const { rows, classes, weightLow, weightHigh, neuronLow, neuronHigh } = SHAPE;
+  const { classes, weightLow, weightHigh, neuronLow, neuronHigh } = SHAPE;
   const low = Array.from({ length: neuronLow + neuronHigh }, () => array(rows * weightLow * classes));
   const high = Array.from({ length: neuronLow + neuronHigh }, () => array(rows * weightHigh * classes));
   low[0]![5] = NaN;
@@ -38,7 +39,7 @@ function inline(p: BandedGridParts) {
 describe('offloadedBandedGridLogSumExp', () => {
   afterAll(() => closeBandedScoringWorker());
 
-  it('scores parts on shared memory on a worker thread, bit for bit as on the calling thread, in submission order', async () => {
+  it('scores parts on shared memory on two threads, bit for bit as on the calling thread alone, in submission order', async () => {
     await closeBandedScoringWorker();
     const inputs = [1, 2, 3].map((seed) => parts(seed, true));
     const results = await Promise.all(inputs.map((p) => offloadedBandedGridLogSumExp(p, SHAPE, bias)));
@@ -50,13 +51,14 @@ describe('offloadedBandedGridLogSumExp', () => {
     expect(await closeBandedScoringWorker(), 'a worker ran').toBe(true);
   });
 
-  it('scores parts on ordinary buffers on the calling thread (no worker)', async () => {
-    const p = parts(4, false);
-    const result = await offloadedBandedGridLogSumExp(p, SHAPE, bias);
-    const want = inline(p);
-    expect(Array.from(result!.logSum)).toEqual(Array.from(want.logSum));
-    expect(Array.from(result!.shifts)).toEqual(Array.from(want.shifts));
-    expect(await closeBandedScoringWorker(), 'no worker was started').toBe(false);
+  it('scores parts on ordinary buffers, or fewer than 16 rows, on the calling thread (no worker)', async () => {
+    for (const [p, shape] of [[parts(4, false), SHAPE], [parts(7, true, 15), { ...SHAPE, rows: 15 }]] as const) {
+      const result = await offloadedBandedGridLogSumExp(p, shape, bias);
+      const want = bandedGridLogSumExpWasm(p, shape, bias)!;
+      expect(Array.from(result!.logSum)).toEqual(Array.from(want.logSum));
+      expect(Array.from(result!.shifts)).toEqual(Array.from(want.shifts));
+      expect(await closeBandedScoringWorker(), `${shape.rows} rows: no worker was started`).toBe(false);
+    }
   });
 
   it('scores the tasks a closed worker held on the calling thread', async () => {

@@ -1,13 +1,12 @@
 /**
- * The grid search's scoring step (`bandedGridLogSumExp`, docs/numerics.md#fast-grid-evaluation) on a worker thread.
+ * The grid search's scoring step (`bandedGridLogSumExp`, docs/numerics.md#fast-grid-evaluation) on two threads.
  *
- * The banded grid path of `gridScores` hands each block's parts to its kernel's scorer and goes on with the next
- * block's products without waiting (`grid/banded-dense-path.ts`). A kernel whose products block the main thread
- * (onnxruntime-node runs `session.run` there) leaves a core idle while the main thread scores; scoring on this worker
- * instead overlaps the two. The parts must live on `SharedArrayBuffer`s (the grid path allocates them so where it
- * can): the worker reads them in place, nothing is copied. It runs the same WebAssembly code as the main thread would,
- * so the result is the same bit for bit. Parts on ordinary buffers, or a worker that cannot start or dies, are scored
- * on the main thread instead.
+ * A kernel whose products run on the main thread (onnxruntime-node runs `session.run` there, on every core) leaves all
+ * but one core idle while the main thread scores a block. Here half of the block's rows are scored on a worker thread
+ * meanwhile. The parts must live on `SharedArrayBuffer`s (the grid path allocates them so where it can): the worker
+ * reads them in place, nothing is copied. It runs the same WebAssembly code as the main thread, row by row, so the
+ * result is the same bit for bit. Parts on ordinary buffers, or a worker that cannot start or dies, are scored on the
+ * main thread instead.
  */
 import type { Worker } from 'node:worker_threads';
 import type { BandedGridLogSumExp, BandedGridParts, BandedGridShape } from '../kernel-accelerators.js';
@@ -103,11 +102,34 @@ function onSharedMemory(parts: BandedGridParts): boolean {
   return typeof SharedArrayBuffer === 'function' && [...parts.low, ...parts.high].every((p) => p.buffer instanceof SharedArrayBuffer);
 }
 
+/** Fewest rows split between the two threads (below, the message costs more than the half it saves). */
+const MIN_SPLIT_ROWS = 16;
+
+/** Rows `start .. start + rows` of `parts` (views, nothing copied) and their shape. */
+function rowsOf(parts: BandedGridParts, shape: BandedGridShape, start: number, rows: number): { parts: BandedGridParts; shape: BandedGridShape } {
+  const { classes: C, weightLow: wL, weightHigh: wH } = shape;
+  const slice = (arrays: readonly Float32Array[], entries: number) => arrays.map((a) => a.subarray(start * entries * C, (start + rows) * entries * C));
+  return { parts: { low: slice(parts.low, wL), high: slice(parts.high, wH) }, shape: { ...shape, rows } };
+}
+
+/** The results of rows `0 .. a` and `a .. a + b`, one after the other. */
+function joined(first: BandedGridLogSumExp, second: BandedGridLogSumExp): BandedGridLogSumExp {
+  const logSum = new Float32Array(first.logSum.length + second.logSum.length);
+  logSum.set(first.logSum);
+  logSum.set(second.logSum, first.logSum.length);
+  const shifts = new Float32Array(first.shifts.length + second.shifts.length);
+  shifts.set(first.shifts);
+  shifts.set(second.shifts, first.shifts.length);
+  return { logSum, shifts };
+}
+
 /**
- * Core's WebAssembly SIMD `bandedGridLogSumExp` (`bandedGridLogSumExpWasm`) on a worker thread when the parts are on
- * `SharedArrayBuffer`s, on the calling thread otherwise; null where WebAssembly SIMD cannot run (the caller then uses
- * another implementation). Results are those of `bandedGridLogSumExpWasm` bit for bit. Tasks run one at a time in
- * submission order on one shared worker, which never keeps the process alive when idle.
+ * Core's WebAssembly SIMD `bandedGridLogSumExp` (`bandedGridLogSumExpWasm`) on two threads: when the parts are on
+ * `SharedArrayBuffer`s, the first half of the rows goes to a worker thread while the calling thread scores the second
+ * half (every row is scored on its own, so the halves give the result of one call bit for bit); otherwise, or for few
+ * rows, all on the calling thread. Null where WebAssembly SIMD cannot run (the caller then uses another
+ * implementation). The worker is shared, serves one task at a time in submission order and never keeps the process
+ * alive when idle.
  *
  * @example
  * ```ts
@@ -115,9 +137,15 @@ function onSharedMemory(parts: BandedGridParts): boolean {
  * const result = (await offloadedBandedGridLogSumExp(parts, shape, bias)) ?? (await otherImplementation(parts, shape, bias));
  * ```
  */
-export function offloadedBandedGridLogSumExp(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp | null> {
-  if (!onSharedMemory(parts)) return Promise.resolve(bandedGridLogSumExpWasm(parts, shape, bias));
-  return (shared ??= new BandedScoringWorker()).score(parts, shape, bias);
+export async function offloadedBandedGridLogSumExp(parts: BandedGridParts, shape: BandedGridShape, bias: Float32Array): Promise<BandedGridLogSumExp | null> {
+  if (!onSharedMemory(parts) || shape.rows < MIN_SPLIT_ROWS) return bandedGridLogSumExpWasm(parts, shape, bias);
+  const half = Math.floor(shape.rows / 2);
+  const first = rowsOf(parts, shape, 0, half);
+  const away = (shared ??= new BandedScoringWorker()).score(first.parts, first.shape, bias);
+  const second = rowsOf(parts, shape, half, shape.rows - half);
+  const here = bandedGridLogSumExpWasm(second.parts, second.shape, bias);
+  const there = await away;
+  return here === null || there === null ? null : joined(there, here);
 }
 
 /**
