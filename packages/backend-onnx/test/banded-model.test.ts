@@ -8,12 +8,21 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '@opnp/core';
 import { bandedShift, describeGemmKernelConformance, expectClose, refBandedGridLogSumExp } from '@opnp/core/testing';
 import type * as CoreBackend from '@opnp/core/backend';
+import type * as CoreNode from '@opnp/core/node';
 import { createOnnxGemmKernel } from '../src/gemm-kernel.js';
 
 const wasmCalls = vi.hoisted(() => ({ count: 0 }));
 vi.mock('@opnp/core/backend', async (importOriginal) => ({
   ...(await importOriginal<typeof CoreBackend>()),
   bandedGridLogSumExpWasm: () => {
+    wasmCalls.count++;
+    return null;
+  },
+}));
+// The node kernel asks the two-thread scorer of @opnp/core/node first: it is WebAssembly too.
+vi.mock('@opnp/core/node', async (importOriginal) => ({
+  ...(await importOriginal<typeof CoreNode>()),
+  offloadedBandedGridLogSumExp: async () => {
     wasmCalls.count++;
     return null;
   },

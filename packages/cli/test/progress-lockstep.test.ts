@@ -182,7 +182,10 @@ describe('the handshake between real processes', () => {
     const fake = join(dir, 'sbatch');
     writeFileSync(fake, `#!/bin/sh\ncat > /dev/null\necho "\${${PROGRESS_LOCKSTEP_ENV}-unset}" > ${dir}/env.txt\necho "41;cluster"\n`);
     chmodSync(fake, 0o755);
-    const args = ['cluster', 'slurm', 'sensitivity', '--model', 'm.onnx', '--train', 'idx:./t', '--out', 's.npy', '--shards', '2', '--submit', '--sbatch', fake, '--log-dir', join(dir, 'logs')];
+    // The planner checks the task's inputs before it submits: they exist (relative to --chdir).
+    writeFileSync(join(dir, 'm.onnx'), '');
+    writeFileSync(join(dir, 't'), '');
+    const args = ['cluster', 'slurm', 'sensitivity', '--model', 'm.onnx', '--train', 'idx:./t', '--out', 's.npy', '--shards', '2', '--submit', '--sbatch', fake, '--chdir', dir, '--log-dir', join(dir, 'logs')];
     const run = await drive([OPNP_BIN, ...args], 'pipe', LOCKSTEP, () => 'ack');
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('array 41\n');
