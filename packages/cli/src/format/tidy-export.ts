@@ -4,7 +4,7 @@
  * the OOD sets as `ood` = `Average`) as CSV, JSON rows and an Arrow IPC file. All are derived from the one
  * arquero table of {@link tidyResults}; values are fractions (0-1) except in the paper-style table.
  */
-import { toArrowIPC } from 'arquero';
+import { toArrowIPC, type ColumnTable } from 'arquero';
 import type { EvalReport } from '@opnp/pipeline';
 import { renderResults, tidyResults } from './results-table.js';
 
@@ -24,10 +24,14 @@ export const TABLE_FILE_NAMES = ['results.md', 'results.csv', 'results-tidy.csv'
  * `fromArrow`; `value` is float64).
  */
 export function resultTableFiles(report: EvalReport): TableFile[] {
-  const tidy = tidyResults(report);
+  return tableFiles(renderResults(report, 'markdown'), renderResults(report, 'csv'), tidyResults(report));
+}
+
+/** The five table files from the printed table (markdown and CSV) and the tidy rows: `results.md`, ..., `results-tidy.arrow`. */
+export function tableFiles(markdown: string, csv: string, tidy: ColumnTable): TableFile[] {
   return [
-    { name: 'results.md', contents: renderResults(report, 'markdown') },
-    { name: 'results.csv', contents: renderResults(report, 'csv') },
+    { name: 'results.md', contents: markdown },
+    { name: 'results.csv', contents: csv },
     { name: 'results-tidy.csv', contents: `${tidy.toCSV().trimEnd()}\n` },
     { name: 'results-tidy.json', contents: `${JSON.stringify(tidy.objects(), null, 2)}\n` },
     { name: 'results-tidy.arrow', contents: toArrowIPC(tidy, { format: 'file' }) },

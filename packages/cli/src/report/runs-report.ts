@@ -4,11 +4,11 @@
  * numbers beside our means. Tables: `results.md` / `results.csv` as eval prints them, and the tidy table with a
  * `run` column (`run`, `method`, `ood`, `metric`, `value`: every run's values, averages as ood `Average`).
  */
-import { toArrowIPC, type ColumnTable } from 'arquero';
+import type { ColumnTable } from 'arquero';
 import type { EvalReport, MeanStd, MultiRunReport } from '@opnp/pipeline';
 import { renderMultiRun } from '../format/multi-run-table.js';
 import { tidyResults } from '../format/results-table.js';
-import type { TableFile } from '../format/tidy-export.js';
+import { tableFiles, type TableFile } from '../format/tidy-export.js';
 import type { RecipeName } from '../format/paper-comparison.js';
 import { escapeHtml, methodsTableHtml, pageHtml, paperSectionHtml, resultsTableHtml, RESULTS_HEADING, type Column } from './html.js';
 
@@ -28,14 +28,7 @@ export function runsTidyResults(summary: MultiRunReport): ColumnTable {
 
 /** The tables of several runs as files (the names of {@link resultTableFiles}). */
 export function runsTableFiles(summary: MultiRunReport): TableFile[] {
-  const tidy = runsTidyResults(summary);
-  return [
-    { name: 'results.md', contents: renderMultiRun(summary, 'markdown') },
-    { name: 'results.csv', contents: renderMultiRun(summary, 'csv') },
-    { name: 'results-tidy.csv', contents: `${tidy.toCSV().trimEnd()}\n` },
-    { name: 'results-tidy.json', contents: `${JSON.stringify(tidy.objects(), null, 2)}\n` },
-    { name: 'results-tidy.arrow', contents: toArrowIPC(tidy, { format: 'file' }) },
-  ];
+  return tableFiles(renderMultiRun(summary, 'markdown'), renderMultiRun(summary, 'csv'), runsTidyResults(summary));
 }
 
 /**
