@@ -2,8 +2,8 @@
  * Warnings for flags that are valid but most likely a mistake, written before a command runs: implausible
  * normalisation values ({@link normalisationWarnings}), `--seed` beside `--seeds` (the seeds of the runs),
  * the same `--model` twice, an OOD validation set (`--val-ood`) that is also an OOD test set (`--ood`), which
- * tunes the searched point on the test data, or the ID test set (`--test`), and one OOD test set given twice (it
- * would count twice in the average). Paths are compared by their real path (a symlink is its target), then by their
+ * tunes the searched point on the test data, or the ID test set (`--test`), an OOD test set that is the ID test set
+ * (its metrics compare the ID set with itself), and one OOD test set given twice (it would count twice in the average). Paths are compared by their real path (a symlink is its target), then by their
  * contents (a copy is the same input: same-contents.ts, which reads only inputs of equal sizes). Warnings are
  * written even with `--quiet` (as the skipped-sample warnings are): they are about the results, not progress.
  */
@@ -101,6 +101,16 @@ async function leakageWarnings(valOod: readonly string[], ood: readonly string[]
   return out;
 }
 
+/** OOD test sets that read the ID test data (same path or a copy): their metrics compare the ID test set with itself. */
+async function oodIsTestWarnings(ood: readonly string[], test: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const o of ood) {
+    const how = await sameData(specOf(o), test);
+    if (how !== undefined) out.push(`--ood ${o} reads the ID test data (--test ${test}${how === 'path' ? '' : `; the ${how} have identical contents`}): its FPR95 and AUROC compare the ID test set with itself (AUROC about 50%) and enter the average; give an OOD set there`);
+  }
+  return out;
+}
+
 /** OOD test sets given twice (under two names, or as copies): each would count twice in the average. */
 async function repeatedOodWarnings(ood: readonly string[]): Promise<string[]> {
   const out: string[] = [];
@@ -162,5 +172,6 @@ export async function flagWarnings(flags: GivenFlags): Promise<string[]> {
   if (Array.isArray(v.model)) warnings.push(...(await repeatedModels(v.model as string[])).map(repeatedModelWarning));
   if (Array.isArray(v.valOod)) warnings.push(...(await leakageWarnings(v.valOod as string[], Array.isArray(v.ood) ? (v.ood as string[]) : [], typeof v.test === 'string' ? v.test : undefined)));
   if (Array.isArray(v.ood)) warnings.push(...(await repeatedOodWarnings(v.ood as string[])));
+  if (Array.isArray(v.ood) && typeof v.test === 'string') warnings.push(...(await oodIsTestWarnings(v.ood as string[], v.test)));
   return warnings;
 }

@@ -213,6 +213,12 @@ describe('C3. flags that contradict each other', () => {
     expect(sets.code).toBe(0);
     expect(sets.stderr).toContain(`opnp: warning: --val-ood v=idx:${fashionCopy} reads the same data as --ood f=${FASHION} (the files have identical contents): the point searched on it is tuned on that OOD test set`);
     expect(sets.stderr).toContain(`opnp: warning: --ood e=folder:${join(dir, 'digits-copy')} reads the same data as --ood d=folder:${digits} (the folders have identical contents): that set would count twice in the average`);
+    const testCopy = join(dir, 'test.gz');
+    copyFileSync(TEST.replace(/^idx:/, ''), testCopy);
+    const idAsTestOod = await cli([...run, '--ood', `same=${TEST}`, '--ood', `copy=idx:${testCopy}`, '--val-noise', '50']);
+    expect(idAsTestOod.code).toBe(0);
+    expect(idAsTestOod.stderr).toContain(`opnp: warning: --ood same=${TEST} reads the ID test data (--test ${TEST}): its FPR95 and AUROC compare the ID test set with itself`);
+    expect(idAsTestOod.stderr).toContain(`opnp: warning: --ood copy=idx:${testCopy} reads the ID test data (--test ${TEST}; the files have identical contents): its FPR95 and AUROC compare the ID test set with itself`);
     rmSync(dir, { recursive: true, force: true });
   });
 });
