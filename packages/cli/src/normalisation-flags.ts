@@ -5,10 +5,7 @@
  * warning ({@link normalisationWarnings}).
  */
 import { flagError } from './errors.js';
-import { splitList } from './options.js';
-
-/** A plain decimal number: `0.5`, `-1`, `.25`, `1e-3` (not `0x10`, `0b1`, `Infinity` or `NaN`). */
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+import { DECIMAL, splitList } from './options.js';
 
 function parseDecimals(flag: string, text: string): number[] {
   const items = splitList(flag, text);

@@ -164,6 +164,20 @@ export { collect } from './collect.js';
 
 type MethodOptionValue = number | string | boolean;
 
+/** A plain decimal number: `0.5`, `-1`, `.25`, `1e-3` (not `0x10`, `0b1`, `Infinity` or `NaN`). */
+export const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/**
+ * A `--method-option` value: `true`/`false`, a plain decimal number, or else a string. A number in another notation
+ * (`0x50`, `0b1`, `0o7`) is refused, as by every numeric flag, rather than read as another value than it looks like.
+ */
+function methodOptionValue(raw: string, text: string): MethodOptionValue {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  if (DECIMAL.test(raw)) return Number(raw);
+  if (Number.isFinite(Number(raw))) throw flagError('--method-option', `expected a decimal number in "${text}", got "${raw}" (hexadecimal, binary and octal numbers are not read)`);
+  return raw;
+}
+
 /**
  * Sets `out[method][key]`, refusing a second, different value of the same option (a usage error naming both, as
  * for any single-value flag given twice: the last one winning silently would run with a value the user did not
@@ -193,8 +207,7 @@ export function parseMethodOptions(values: readonly string[], knnK?: number): Re
     const m = /^\s*([a-z0-9][a-z0-9+_.-]*?)\.([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$/.exec(text);
     if (!m) throw flagError('--method-option', `expected <method>.<option>=<value>, e.g. react.percentile=85, got "${text}"`);
     const [, method, key, raw] = m as unknown as [string, string, string, string];
-    const value = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
-    setMethodOption(out, given, { method, key, value, text: text.trim() });
+    setMethodOption(out, given, { method, key, value: methodOptionValue(raw, text.trim()), text: text.trim() });
   }
   if (knnK !== undefined) setMethodOption(out, given, { method: 'knn', key: 'k', value: knnK, text: `--knn-k ${knnK}` });
   return out;

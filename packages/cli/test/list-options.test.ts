@@ -79,3 +79,19 @@ describe('--resize', () => {
     expect(Array.from(features.data)).not.toEqual(unresized);
   });
 });
+
+describe('--method-option values', () => {
+  it('reads plain decimals, true/false and strings; refuses numbers in other notations', async () => {
+    const { parseMethodOptions } = await import('../src/options.js');
+    expect(parseMethodOptions(['react.percentile=85', 'knn.k=1e1', 'ash.percentile=.5', 'vim.dim=-3', 'x.flag=true', 'x.name=abc', 'x.path=./w.json'])).toEqual({
+      react: { percentile: 85 },
+      knn: { k: 10 },
+      ash: { percentile: 0.5 },
+      vim: { dim: -3 },
+      x: { flag: true, name: 'abc', path: './w.json' },
+    });
+    for (const raw of ['0x50', '0b1', '0o7', '0X10']) {
+      expect(() => parseMethodOptions([`react.percentile=${raw}`]), raw).toThrow(`--method-option: expected a decimal number in "react.percentile=${raw}", got "${raw}"`);
+    }
+  });
+});
