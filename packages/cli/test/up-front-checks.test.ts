@@ -85,3 +85,19 @@ describe('interrupted without a checkpoint', () => {
     expect(run.stderr).not.toMatch(/--checkpoint/);
   });
 });
+
+describe('a sensitivity state of another kind of training input', () => {
+  it('a state computed from the images is refused for cached features as --train, in those words', async () => {
+    const dir = tempDir();
+    const state = join(dir, 's.npy');
+    const sens = await cli(['sensitivity', '--model', MODEL, '--train', TRAIN, ...NORMALISE, '--state-out', state, '--train-fraction', '0.05', '-q']);
+    expect(sens.code, sens.stderr).toBe(0);
+    const extract = await cli(['extract', '--model', MODEL, '--data', TRAIN, ...NORMALISE, '--out', join(dir, 'f.npy'), '--logits-out', join(dir, 'l.npy'), '-q']);
+    expect(extract.code, extract.stderr).toBe(0);
+    const train = `features:${join(dir, 'f.npy')}#logits=${join(dir, 'l.npy')}`;
+    const run = await cli(['eval', '--model', MODEL, '--train', train, '--train-fraction', '0.05', '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, '--methods', 'opp', '--sensitivity-state', state, '-q']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`opnp: the sensitivity state ${state} was computed from data files as the training set, but this run's --train is cached features: a state belongs to the one training input it was computed from`);
+    expect(run.stderr).not.toContain('train.count was');
+  }, 120_000);
+});

@@ -75,9 +75,32 @@ function savedStateHint(names: OptionNames | undefined): string {
   return `Compute it for this run (same model, data, preprocessing, ${n.trainFraction} and ${n.seed}), or drop ${n.sensitivityState}`;
 }
 
+/** Whether a run's training input was cached features or data files (images, arrays), from its fingerprint. */
+function trainInputKind(fingerprint: RunFingerprint | undefined): 'cached features' | 'data files' | undefined {
+  const train = fingerprint?.fields.train;
+  if (train === null || typeof train !== 'object' || Array.isArray(train)) return undefined;
+  if ('features' in train) return 'cached features';
+  return 'files' in train ? 'data files' : undefined;
+}
+
+/**
+ * Refuses a saved state computed from another kind of training input (data files against cached features, or the
+ * reverse) in those words, before the field-by-field comparison would list the fields of one kind against the other.
+ */
+function assertSameTrainKind(path: string, recorded: RunFingerprint | undefined, current: RunFingerprint, names: OptionNames | undefined): void {
+  const [was, now] = [trainInputKind(recorded), trainInputKind(current)];
+  if (was === undefined || now === undefined || was === now) return;
+  const n = optionNames(names);
+  throw new OpnpError('STATE_MISMATCH', `The sensitivity state ${path} was computed from ${was} as the training set, but this run's ${n.train} is ${now}: a state belongs to the one training input it was computed from`, {
+    file: path,
+    hint: `Pass ${n.train} the same way to the ${n.sensitivityRun} that computes the state, or drop ${n.sensitivityState}`,
+  });
+}
+
 /** Reads a saved state of this run (refusing states of other runs, unfinished states and single shards) and says what it covers. */
 async function savedSensitivity(model: LoadedModel, path: string, options: FitOptions): Promise<ParameterSensitivity> {
   const { state, meta, shardFiles } = await readSavedState(path);
+  assertSameTrainKind(path, meta.fingerprint, options.fingerprint, options.optionNames);
   assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', plural: shardFiles !== undefined, restart: savedStateHint(options.optionNames) });
   if (shardFiles) options.onInfo?.(`sensitivity: ${state.count} samples from the ${shardFiles.length} shard states of ${path} (merged in memory)`);
   else {
