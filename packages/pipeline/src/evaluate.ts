@@ -64,8 +64,10 @@ export async function evaluate(config: EvaluationConfig): Promise<EvaluationResu
 export async function withEvaluationModel<T>(config: EvaluationConfig, body: (model: LoadedModel, resolved: ResolvedConfig, info: (m: string) => void) => Promise<T>): Promise<T> {
   const resolved = resolveConfig(config);
   const info = config.onInfo ?? (() => undefined);
+  // A warning (an option the user set has no effect on the results), not a note: it must survive a quiet run.
+  const warn = config.onWarning ?? info;
   for (const name of Object.keys(config.methodOptions ?? {})) {
-    if (!resolved.methods.includes(name)) info(`options for ${name} are not used: ${name} is not among the methods`);
+    if (!resolved.methods.includes(name)) warn(`options for ${name} are not used: ${name} is not among the methods`);
   }
   const options = { batchSize: resolved.batchSize, batchSizeExplicit: config.batchSize !== undefined, ...(config.signal ? { signal: config.signal } : {}), onInfo: info, ...(config.optionNames ? { optionNames: config.optionNames } : {}) };
   return withLoadedModel(config.model, options, (model, batchSize) => body(model, { ...resolved, batchSize }, info));

@@ -74,13 +74,15 @@ describe('evaluate', () => {
     expect(Array.from(energy(logits(model.extractor.head, id)))).not.toEqual(Array.from(react(id)));
   });
 
-  it('searches nothing and holds out no test samples without an OPNP method; unused method options are noted', async () => {
+  it('searches nothing and holds out no test samples without an OPNP method; unused method options are warned', async () => {
     const notes: string[] = [];
-    const { report } = await evaluate({ ...(await base()), methods: ['energy'], methodOptions: { knn: { k: 5 } }, onInfo: (m) => notes.push(m) });
+    const warnings: string[] = [];
+    const { report } = await evaluate({ ...(await base()), methods: ['energy'], methodOptions: { knn: { k: 5 } }, onInfo: (m) => notes.push(m), onWarning: (m) => warnings.push(m) });
     expect(report.counts.idTest).toBe(2500);
     expect(report.opnp).toBeNull();
     expect(notes.some((n) => /grid search|validation set/.test(n))).toBe(false);
-    expect(notes).toContain('options for knn are not used: knn is not among the methods');
+    expect(warnings).toEqual(['options for knn are not used: knn is not among the methods']);
+    expect(notes).not.toContain('options for knn are not used: knn is not among the methods');
   });
 
   it('refuses unknown methods, unknown options, options of the wrong type and names taken', async () => {

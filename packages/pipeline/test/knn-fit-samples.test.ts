@@ -97,7 +97,7 @@ describe('knnFitSamples', () => {
     const [fit, knn, test] = [matrix(6), matrix(12), matrix(4)];
     const context = { head, fitFeatures: fit, fitLabels: new Int32Array(6).fill(-1) };
     const scores = async (c: typeof context & { knnFitFeatures?: Matrix }, k?: number) => createScorers(createMethodRegistry(), ['knn'], c, k === undefined ? {} : { knn: { k } }).get('knn')!(test, logits(head, test));
-    const refused = (k: number, rows: number) => expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(new RegExp(`^knn\\.k is ${k} but KNN searches ${rows} training rows.*Lower knn\\.k to at most ${rows}.*--knn-fit-samples, --fit-samples or --train-fraction`)) });
+    const refused = (k: number, rows: number) => expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(new RegExp(`^knn\\.k is ${k} but KNN searches ${rows} training rows.*Lower knn\\.k to at most ${rows}.*--knn-fit-samples or --train-fraction`)) });
     await expect(scores(context)).rejects.toEqual(refused(50, 6)); // the default k = 50
     await expect(scores(context, 7)).rejects.toEqual(refused(7, 6));
     await expect(scores({ ...context, knnFitFeatures: knn }, 13)).rejects.toEqual(refused(13, 12));

@@ -253,7 +253,7 @@ const knnFeaturesOf = (c: MethodContext): Matrix => c.knnFitFeatures ?? c.fitFea
 function assertKnnRankFits(k: number, rows: number): void {
   if (k <= rows) return;
   throw new OpnpError('INVALID_ARGUMENT', `knn.k is ${k} but KNN searches ${rows} training row${rows === 1 ? '' : 's'}: k must be at most the number of training rows`, {
-    hint: `Lower knn.k to at most ${rows}, or let KNN search more training rows (opnp eval: --knn-fit-samples, --fit-samples or --train-fraction; the library: knnFitSamples, fitSamples or trainFraction)`,
+    hint: `Lower knn.k to at most ${rows}, or let KNN search more training rows (opnp eval: --knn-fit-samples or --train-fraction; the library: knnFitSamples or trainFraction)`,
   });
 }
 
