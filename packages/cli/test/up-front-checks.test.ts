@@ -37,6 +37,21 @@ describe('method options are checked before the model loads', () => {
   });
 });
 
+describe('a fit subset too small for the methods', () => {
+  it('warns even with --quiet, in the flags\' names, and names the method whose scores are NaN', async () => {
+    const run = await cli([...EVAL, '--model', MODEL, '--methods', 'mahalanobis', '--fit-samples', '5', '-q', '--format', 'csv']);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^opnp: warning: mahalanobis: \d+ of the 10 classes have no fit rows \(5 fit rows\): its scores use the \d+ class(es)? that ha(s|ve); raise --fit-samples \/ --train-fraction$/);
+    expect(lines[1]).toBe('opnp: warning: mahalanobis: its covariance is estimated from 5 fit rows, fewer than the 128 feature dimensions, so it is singular; raise --fit-samples / --train-fraction');
+    const she = await cli([...EVAL, '--model', MODEL, '--methods', 'she', '--fit-samples', '5', '-q', '--format', 'csv']);
+    expect(she.code).toBe(1);
+    expect(she.stderr).toMatch(/^opnp: method "she" gave \d+ non-finite scores \(the first: NaN\) for the \d+ samples of the ID test set .*raise --fit-samples \/ --train-fraction/m);
+    expect(she.stderr).not.toMatch(/idScores|check the model outputs/);
+  });
+});
+
 describe('k above the training rows', () => {
   it('knn.k above the rows KNN will search is refused before the training pass', async () => {
     // --train-fraction 0.05 of 6000: KNN searches 300 rows. Progress lines would show a training pass.

@@ -19,6 +19,7 @@ import { withLoadedModel } from './with-model.js';
 import { resolveConfig, validationNeeds, type ResolvedConfig } from './stages/config.js';
 import { checkMethods } from './stages/check-methods.js';
 import { adaptToTrainingRows } from './stages/adapt-methods.js';
+import { thinFitWarnings } from './stages/fit-warnings.js';
 import { searchBaselines, type BaselineSearchResult } from './stages/search-baselines.js';
 import { collectValidation, type ValidationData } from './stages/validation.js';
 import { fitRun } from './stages/fit.js';
@@ -164,7 +165,11 @@ export async function prepareEvaluation(model: LoadedModel, config: ResolvedConf
   const context: MethodContext = { head: model.extractor.head, kernel: model.kernel, extractor: model.extractor, ...(inputStd ? { inputStd } : {}), fitFeatures: fitted.fitFeatures, fitLabels: fitted.fitLabels, ...(fitted.knnFitFeatures ? { knnFitFeatures: fitted.knnFitFeatures } : {}), ...(opnpState ? { opnp: opnpState } : {}) };
   const baselineSearch = validation && config.searchBaselines ? await searchBaselines(validation, { ...common, ...progress, registry: config.registry, methods, methodOptions: config.methodOptions, context, onInfo: info, ...(config.optionNames ? { optionNames: config.optionNames } : {}) }) : undefined;
   const trainingRows = { fit: fitted.fitFeatures.rows, knnFit: (fitted.knnFitFeatures ?? fitted.fitFeatures).rows };
-  const methodOptions = adaptToTrainingRows(config.registry, methods, withSearched(config.methodOptions, baselineSearch), trainingRows, config.onWarning ?? info);
+  const warn = config.onWarning ?? info;
+  const methodOptions = adaptToTrainingRows(config.registry, methods, withSearched(config.methodOptions, baselineSearch), trainingRows, warn);
+  const head = model.extractor.head;
+  const fitRows = { rows: fitted.fitFeatures.rows, dim: head.weight.cols, classes: head.weight.rows, labels: fitted.fitLabels };
+  for (const warning of thinFitWarnings(config.registry, methods, fitRows, config.optionNames)) warn(warning);
   const evalIndices = validation?.evalIndices ?? selection?.evalIndices ?? allIndices(sources.test.count);
   return { sources, methods, fitted, ...(selection ? { selection } : {}), ...(opnpState ? { opnpState } : {}), context, ...(baselineSearch ? { baselineSearch } : {}), methodOptions, evalIndices, skips };
 }
@@ -203,6 +208,7 @@ export function summaryInputsOf(model: LoadedModel, config: ResolvedConfig, prep
     scores,
     opnpEvaluated: prepared.fitted.opnp !== undefined,
     skipped: prepared.skips.sets,
+    ...(config.optionNames ? { optionNames: config.optionNames } : {}),
   };
 }
 

@@ -33,6 +33,8 @@ export {
   type SearchedMethod,
 } from './stages/search-baselines.js';
 export { checkMethods } from './stages/check-methods.js';
+export { thinFitWarnings, classesWithRows, type FitRowsInfo } from './stages/fit-warnings.js';
+export { assertFiniteScores, type FiniteScoresContext } from './stages/finite-scores.js';
 export { score, artifactKey, type ScoreOptions, type ScoreResult } from './stages/score.js';
 export { summarize, methodMetrics, collectArtifacts, resolvedOptions, type SummaryInputs, type FitCounts, type ChosenPoint } from './stages/summarize.js';
 

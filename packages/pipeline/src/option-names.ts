@@ -32,6 +32,8 @@ export interface OptionNames {
   readonly methods?: string;
   /** The share of the training set used (library: `trainFraction`). */
   readonly trainFraction?: string;
+  /** The rows of the fit subset the methods fit on (library: `fitSamples`). */
+  readonly fitSamples?: string;
   /** The seed of the training subset and the validation split (library: `seed`). */
   readonly seed?: string;
   /** A saved sensitivity state used instead of the training pass (library: `sensitivityState`). */
@@ -58,6 +60,7 @@ export const LIBRARY_OPTION_NAMES: Readonly<Required<OptionNames>> = Object.free
   testLabels: 'testLabels',
   methods: 'methods',
   trainFraction: 'trainFraction',
+  fitSamples: 'fitSamples',
   seed: 'seed',
   sensitivityState: 'sensitivityState',
   batchSize: 'batchSize',

@@ -137,6 +137,7 @@ export const CLI_OPTION_NAMES: OptionNames = Object.freeze({
   testLabels: '--test-labels',
   methods: '--methods',
   trainFraction: '--train-fraction',
+  fitSamples: '--fit-samples',
   seed: '--seed',
   sensitivityState: '--sensitivity-state',
   batchSize: '--batch-size',

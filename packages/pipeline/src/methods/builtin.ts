@@ -221,6 +221,7 @@ const VIM_DIM = {
 const vim: MethodDefinition<{ dim?: number }> = {
   description: 'ViM: energy minus the scaled residual norm outside the principal subspace of training features (dim: the principal dimension, default the official one for D)',
   needs: { fit: true },
+  estimates: { spread: 'subspace' },
   defaults: {},
   ...VIM_DIM,
   // ViM's dim must stay below D: values the features cannot take are dropped.
@@ -235,6 +236,7 @@ const vim: MethodDefinition<{ dim?: number }> = {
 const mahalanobis: MethodDefinition<{ relativeTolerance: number }> = {
   description: 'Mahalanobis distance to the nearest class mean (shared covariance)',
   needs: { fit: true, labels: true },
+  estimates: { perClass: 'nearest', spread: 'covariance' },
   defaults: { relativeTolerance: 1e-6 },
   ranges: { relativeTolerance: { min: 0, max: 1, maxExclusive: true } },
   create: (c, o) => {
@@ -305,6 +307,7 @@ const klm: MethodDefinition<Record<string, never>> = {
 const she: MethodDefinition<Record<string, never>> = {
   description: 'SHE: inner product with the mean feature of correctly classified training samples of the predicted class',
   needs: { fit: true, labels: true },
+  estimates: { perClass: 'predicted' },
   defaults: {},
   create: async (c, _o, shared) => {
     const model = fitShe(c.fitFeatures, c.fitLabels, c.head, { trainLogits: await fitLogitsOf(c, shared) });
@@ -326,6 +329,7 @@ const fdbd: MethodDefinition<{ distanceAsNormalizer: boolean }> = {
 const rmds: MethodDefinition<{ relativeTolerance: number }> = {
   description: 'RMDS: class-conditional minus background Mahalanobis distance',
   needs: { fit: true, labels: true },
+  estimates: { perClass: 'nearest', spread: 'covariance' },
   defaults: { relativeTolerance: 1e-6 },
   ranges: { relativeTolerance: { min: 0, max: 1, maxExclusive: true } },
   create: (c, o) => {
@@ -397,6 +401,7 @@ const nci: MethodDefinition<{ alpha: number }> = {
 const residual: MethodDefinition<{ dim?: number }> = {
   description: 'Residual: negative norm of the feature residual outside the principal subspace (ViM without energy; dim as ViM\'s)',
   needs: { fit: true },
+  estimates: { spread: 'subspace' },
   defaults: {},
   ...VIM_DIM,
   create: async (c, o, shared) => {

@@ -22,6 +22,7 @@ export {
   type MethodDefinition,
   type MethodModelInfo,
   type MethodNeeds,
+  type MethodEstimates,
   type MethodSearchSpace,
   type MethodOptionOverrides,
   type MethodOptions,

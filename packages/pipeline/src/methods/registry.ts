@@ -95,6 +95,21 @@ export interface MethodNeeds {
   readonly inputs?: boolean;
 }
 
+/**
+ * What a method estimates from the fit rows (`context.fitFeatures`, `context.fitLabels`), so a run can warn when the
+ * rows cannot hold it (`thinFitWarnings`).
+ */
+export interface MethodEstimates {
+  /**
+   * Statistics per class of the labels: `'nearest'` when a score takes the nearest class that has fit rows (classes
+   * without rows are left out), `'predicted'` when it reads the statistics of the predicted class (NaN for a class
+   * without rows).
+   */
+  readonly perClass?: 'nearest' | 'predicted';
+  /** A covariance of the `D` features (`'covariance'`) or a principal subspace of them (`'subspace'`). */
+  readonly spread?: 'covariance' | 'subspace';
+}
+
 /** Values to try per option, in order. */
 export type SearchGrid = Readonly<Record<string, readonly MethodOptionValue[]>>;
 
@@ -155,6 +170,8 @@ export type MethodOptionType = 'number' | 'string' | 'boolean';
 export interface MethodDefinition<O extends MethodOptions = MethodOptions> {
   readonly description: string;
   readonly needs?: MethodNeeds;
+  /** What it estimates from the fit rows (for the warnings of a fit on too few rows). */
+  readonly estimates?: MethodEstimates;
   readonly defaults: O;
   /**
    * Hyper-parameters without a fixed default, by name with their type: absent unless given, and then chosen by the

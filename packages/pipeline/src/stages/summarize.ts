@@ -12,6 +12,8 @@ import type { SensitivityResult } from './fit.js';
 import type { PointSelection } from './select-point.js';
 import { artifactKey, type ScoreResult } from './score.js';
 import type { BaselineSearchResult } from './search-baselines.js';
+import { assertFiniteScores, type FiniteScoresContext } from './finite-scores.js';
+import type { OptionNames } from '../option-names.js';
 
 /** The training samples the sensitivity covers and the rows of the fit subset (and of KNN's subset, when used). */
 export interface FitCounts {
@@ -46,6 +48,8 @@ export interface SummaryInputs {
   readonly opnpEvaluated: boolean;
   /** Every skipped sample per set key (`train`, `test`, `ood:<name>`, `val:<name>`). */
   readonly skipped: Readonly<Record<string, readonly SkippedSample[]>>;
+  /** What messages call the options (see {@link OptionNames}). */
+  readonly optionNames?: OptionNames;
 }
 
 function scoresOf(set: ScoredSet, method: string, name: string): Float32Array {
@@ -54,14 +58,22 @@ function scoresOf(set: ScoredSet, method: string, name: string): Float32Array {
   return scores;
 }
 
-/** Metrics per (method, OOD set) and per method averaged over the sets. */
-export function methodMetrics(methods: readonly string[], scores: ScoreResult): { results: MethodResult[]; averages: Omit<MethodResult, 'ood'>[] } {
+/**
+ * Metrics per (method, OOD set) and per method averaged over the sets.
+ *
+ * @throws OpnpError `NON_FINITE` naming the method, the set and the likely cause (`context`) when a score is NaN or infinite
+ */
+export function methodMetrics(methods: readonly string[], scores: ScoreResult, context: FiniteScoresContext = {}): { results: MethodResult[]; averages: Omit<MethodResult, 'ood'>[] } {
   const results: MethodResult[] = [];
   const averages: Omit<MethodResult, 'ood'>[] = [];
   for (const method of methods) {
     const sum = { fpr95: 0, auroc: 0, auprIn: 0, auprOut: 0 };
+    const id = scoresOf(scores.id, method, 'the ID test set');
+    assertFiniteScores(id, method, 'the ID test set', context);
     for (const [name, set] of scores.ood) {
-      const m = oodMetrics(scoresOf(scores.id, method, 'the ID test set'), scoresOf(set, method, name));
+      const ood = scoresOf(set, method, name);
+      assertFiniteScores(ood, method, `the OOD set "${name}"`, context);
+      const m = oodMetrics(id, ood);
       results.push({ method, ood: name, fpr95: m.fpr95, auroc: m.auroc, auprIn: m.auprIn, auprOut: m.auprOut });
       sum.fpr95 += m.fpr95;
       sum.auroc += m.auroc;
@@ -87,7 +99,8 @@ export function resolvedOptions(inputs: Pick<SummaryInputs, 'methods' | 'registr
 export function summarize(inputs: SummaryInputs): EvalReport {
   const { scores, selection } = inputs;
   const p = inputs.opnpEvaluated ? selection?.percentages : undefined;
-  const { results, averages } = methodMetrics(inputs.methods, scores);
+  const finite = { ...(inputs.registry ? { registry: inputs.registry } : {}), fitRows: inputs.fit.fitFeatures.rows, ...(inputs.optionNames ? { optionNames: inputs.optionNames } : {}) };
+  const { results, averages } = methodMetrics(inputs.methods, scores, finite);
   return {
     classes: inputs.classes,
     featureDim: inputs.featureDim,
