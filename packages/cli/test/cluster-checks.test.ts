@@ -5,7 +5,7 @@
  * outputs moved aside by a new submission (by --submit and by the --merge script, run here with bash).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tempDir } from './helpers.js';
@@ -212,6 +212,14 @@ describe('an earlier run\'s final outputs', () => {
     const [moved] = aside(w.dir).filter((f) => f.startsWith('results.previous-'));
     expect(readFileSync(join(w.dir, moved!, 'notes.txt'), 'utf8')).toBe('mine');
     expect(existsSync(join(w.dir, 'results'))).toBe(false);
+    // --submit does the same, and says so (the folder moved above is removed: a move within the same second would meet it).
+    rmSync(join(w.dir, moved!), { recursive: true });
+    stale(w.dir);
+    writeFileSync(join(w.dir, 'results', 'notes2.txt'), 'mine too');
+    const submitted = await cli(['cluster', 'slurm', ...EVAL, '--save', 'results', '--shards', '2', '--merge', '--chdir', w.dir, '--submit', '--sbatch', w.sbatch]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    expect(submitted.stderr).toMatch(/^opnp: note: the results folder \(--save\): the earlier results folder results also holds files opnp did not write there \(notes2\.txt\); opnp cluster slurm --submit moves results aside to results\.previous-<UTC time> once the jobs are submitted, with everything in it, and the merge writes a new results\nopnp: note: moved the earlier run's results aside to results\.previous-\d{8}T\d{6}Z/);
+    expect(aside(w.dir).filter((f) => f.startsWith('results.previous-')).some((f) => existsSync(join(w.dir, f, 'notes2.txt')))).toBe(true);
   });
 
   it('the printed --merge script moves them aside when run; the array script alone warns', async () => {
