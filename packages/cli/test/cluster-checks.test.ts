@@ -4,8 +4,8 @@
  * created; the merge job cancelled by Slurm when a task fails (--kill-on-invalid-dep=yes); an earlier run's final
  * outputs moved aside by a new submission (by --submit and by the --merge script, run here with bash).
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tempDir } from './helpers.js';
@@ -22,6 +22,18 @@ function workspace(files: readonly string[] = ['m.onnx', 'train-images', 'val'])
   writeFileSync(sbatch, `#!/bin/sh\nn=$(ls ${bin}/call-*.args 2>/dev/null | wc -l)\necho "$@" > ${bin}/call-$n.args\ncat > ${bin}/call-$n.sh\necho "$((41 + n));cluster"\n`);
   chmodSync(sbatch, 0o755);
   return { dir, sbatch, calls: () => readdirSync(bin).filter((f) => f.endsWith('.sh')).sort().map((f) => readFileSync(join(bin, f), 'utf8')) };
+}
+
+/**
+ * A stand-in sbatch that accepts its first `accepted` calls (job ids 41, 42, ...) and then fails as when the
+ * controller is down, after reading the script; its folder goes first on the PATH of the generated script.
+ */
+function failingSbatch(accepted: number): string {
+  const bin = tempDir();
+  const sbatch = join(bin, 'sbatch');
+  writeFileSync(sbatch, `#!/bin/sh\ncat > /dev/null\nn=$(ls ${bin}/call-* 2>/dev/null | wc -l)\ntouch ${bin}/call-$n\nif [ "$n" -ge ${accepted} ]; then echo "sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)" >&2; exit 1; fi\necho "$((41 + n));cluster"\n`);
+  chmodSync(sbatch, 0o755);
+  return sbatch;
 }
 
 const EXTRACT = ['extract', '--model', 'm.onnx', '--data', 'idx:./val'];
@@ -47,6 +59,16 @@ describe('opnp cluster slurm --submit checks every path first, relative to --chd
     const run = await cli(['cluster', 'slurm', ...EXTRACT.map((a) => (a === 'm.onnx' ? 'data/mnist-cnn.onx' : a)), '--out', 'f.npy', '--shards', '2', '--chdir', w.dir, '--submit', '--sbatch', w.sbatch]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^opnp: the model \(--model\) not found: data\/mnist-cnn\.onx/);
+    expect(w.calls()).toEqual([]);
+  });
+
+  it('names every missing input in one message', async () => {
+    const w = workspace();
+    const run = await cli(['cluster', 'slurm', 'extract', '--model', 'missing.onnx', '--data', 'idx:nothere.gz', '--out', 'f.npy', '--shards', '2', '--chdir', w.dir, '--submit', '--sbatch', w.sbatch]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^opnp: 2 inputs cannot be read: the model \(--model\) not found: missing\.onnx; the dataset \(--data\) not found: nothere\.gz\. Fix the paths/);
+    const printed = await cli(['cluster', 'slurm', 'extract', '--model', 'missing.onnx', '--data', 'idx:nothere.gz', '--out', 'f.npy', '--shards', '2', '--chdir', w.dir]);
+    expect(printed.stderr).toMatch(/warning: the jobs would fail: 2 inputs cannot be read: .*missing\.onnx.*nothere\.gz/);
     expect(w.calls()).toEqual([]);
   });
 
@@ -126,7 +148,7 @@ describe('an earlier run\'s final outputs', () => {
   };
   const aside = (dir: string) => readdirSync(dir).filter((f) => /\.previous-\d{8}T\d{6}Z$/.test(f)).sort();
 
-  it('--submit moves them aside (and says so) before submitting; the new run writes the old names', async () => {
+  it('--submit moves them aside (and says so) once the jobs are submitted; the new run writes the old names', async () => {
     const w = workspace(EVAL_FILES);
     stale(w.dir);
     const run = await cli(['cluster', 'slurm', ...EVAL, '--json', 'results.json', '--save', 'results', '--shards', '2', '--merge', '--chdir', w.dir, '--submit', '--sbatch', w.sbatch]);
@@ -137,6 +159,67 @@ describe('an earlier run\'s final outputs', () => {
     const moved = aside(w.dir);
     expect(moved.map((f) => f.replace(/-\d{8}T\d{6}Z$/, ''))).toEqual(['results.json.previous', 'results.previous']);
     expect(readFileSync(join(w.dir, moved[0]!), 'utf8')).toBe('{"old": true}');
+  });
+
+  const runScript = (script: string, sbatch: string) =>
+    spawnSync('bash', [script], { cwd: tempDir(), env: { ...process.env, PATH: `${join(sbatch, '..')}:${process.env.PATH}` }, encoding: 'utf8' });
+
+  it('a failed --submit leaves them in place and says so: sbatch failing on the array job, or on the merge job', async () => {
+    const w = workspace(EVAL_FILES);
+    stale(w.dir);
+    const before = readdirSync(w.dir).sort();
+    const command = ['cluster', 'slurm', ...EVAL, '--json', 'results.json', '--save', 'results', '--shards', '2', '--merge', '--chdir', w.dir, '--submit', '--sbatch'];
+    const down = await cli([...command, failingSbatch(0)]);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toBe('');
+    expect(down.stderr).toMatch(/^opnp: .*sbatch failed \(exit 1\): sbatch: error: Batch job submission failed: Unable to contact slurm controller \(connect failure\); nothing was submitted; the earlier run's results\.json, results were not moved aside\n$/);
+    expect(readdirSync(w.dir).sort()).toEqual(before);
+    const mergeRefused = await cli([...command, failingSbatch(1)]);
+    expect(mergeRefused.code).toBe(1);
+    expect(mergeRefused.stderr).toMatch(/; only the array job 41 was submitted \(cancel it with scancel 41, or submit the merge job yourself\); the earlier run's results\.json, results were not moved aside\n$/);
+    expect(readdirSync(w.dir).sort()).toEqual(before);
+    expect(readFileSync(join(w.dir, 'results.json'), 'utf8')).toBe('{"old": true}');
+  });
+
+  it('the printed --merge script leaves them in place when sbatch fails, and says so', async () => {
+    const w = workspace(EVAL_FILES);
+    stale(w.dir);
+    const before = readdirSync(w.dir).sort();
+    const printed = await cli(['cluster', 'slurm', ...EVAL, '--json', 'results.json', '--save', 'results', '--shards', '2', '--merge', '--chdir', w.dir]);
+    const script = join(tempDir(), 'submit.sh');
+    writeFileSync(script, printed.stdout);
+    const down = runScript(script, failingSbatch(0));
+    expect(down.status).toBe(1);
+    expect(down.stderr).toContain('opnp: sbatch failed: nothing was submitted and no earlier output was moved aside\n');
+    expect(readdirSync(w.dir).sort()).toEqual(before);
+    const mergeRefused = runScript(script, failingSbatch(1));
+    expect(mergeRefused.status).toBe(1);
+    expect(mergeRefused.stderr).toContain('opnp: sbatch failed: only the array job 41 was submitted (cancel it with scancel 41, or submit the merge job yourself); no earlier output was moved aside\n');
+    expect(readdirSync(w.dir).sort()).toEqual(before);
+  });
+
+  it('a --save folder holding files opnp did not write: the note says the script moves it aside whole, as it does', async () => {
+    const w = workspace(EVAL_FILES);
+    stale(w.dir);
+    writeFileSync(join(w.dir, 'results', 'notes.txt'), 'mine');
+    const printed = await cli(['cluster', 'slurm', ...EVAL, '--save', 'results', '--shards', '2', '--merge', '--chdir', w.dir]);
+    expect(printed.code).toBe(0);
+    expect(printed.stderr).not.toMatch(/would delete|would fail/);
+    expect(printed.stderr).toBe("opnp: note: the results folder (--save): the earlier results folder results also holds files opnp did not write there (notes.txt); the script moves results aside to results.previous-<UTC time> once the jobs are submitted, with everything in it, and the merge writes a new results\n");
+    const script = join(tempDir(), 'submit.sh');
+    writeFileSync(script, printed.stdout);
+    expect(runScript(script, w.sbatch).status).toBe(0);
+    const [moved] = aside(w.dir).filter((f) => f.startsWith('results.previous-'));
+    expect(readFileSync(join(w.dir, moved!, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(existsSync(join(w.dir, 'results'))).toBe(false);
+    // --submit does the same, and says so (the folder moved above is removed: a move within the same second would meet it).
+    rmSync(join(w.dir, moved!), { recursive: true });
+    stale(w.dir);
+    writeFileSync(join(w.dir, 'results', 'notes2.txt'), 'mine too');
+    const submitted = await cli(['cluster', 'slurm', ...EVAL, '--save', 'results', '--shards', '2', '--merge', '--chdir', w.dir, '--submit', '--sbatch', w.sbatch]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    expect(submitted.stderr).toMatch(/^opnp: note: the results folder \(--save\): the earlier results folder results also holds files opnp did not write there \(notes2\.txt\); opnp cluster slurm --submit moves results aside to results\.previous-<UTC time> once the jobs are submitted, with everything in it, and the merge writes a new results\nopnp: note: moved the earlier run's results aside to results\.previous-\d{8}T\d{6}Z/);
+    expect(aside(w.dir).filter((f) => f.startsWith('results.previous-')).some((f) => existsSync(join(w.dir, f, 'notes2.txt')))).toBe(true);
   });
 
   it('the printed --merge script moves them aside when run; the array script alone warns', async () => {

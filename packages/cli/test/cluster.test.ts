@@ -81,11 +81,23 @@ describe('opnp cluster slurm', () => {
     const reportRun = await cli(['cluster', 'slurm', 'report', 'results', '--shards', '2']);
     expect(reportRun.code).toBe(2);
     expect(reportRun.stderr).toMatch(/cannot shard "report": give an opnp sensitivity, extract or eval command/);
+    const typo = await cli(['cluster', 'slurm', 'extrct', '--shards', '2']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/^opnp: cannot shard "extrct" \(did you mean extract\?\): give an opnp sensitivity, extract or eval command/);
     const runs = await cli(['cluster', 'slurm', ...EVAL, '--model', 'b.onnx', '--shards', '2']);
     expect(runs.stderr).toMatch(/a sharded eval is one run: give one --model and no --seeds/);
     const restart = await cli(['cluster', 'slurm', ...EXTRACT, '--restart', '--shards', '2']);
     expect(restart.stderr).toMatch(/--restart in an array job/);
     expect((await cli(['cluster', 'slurm', ...EXTRACT])).stderr).toMatch(/--shards/);
+  });
+
+  it('refuses a --shard (or --shard-count) of the command to shard: the planner gives every task --shard auto', async () => {
+    for (const [kind, shard] of [['slurm', ['--shard', '1/2']], ['slurm', ['--shard', '2/3']], ['k8s', ['--shard=1/2']], ['slurm', ['--shard', 'auto']], ['slurm', ['--shard-count', '2']]] as const) {
+      const run = await cli(['cluster', kind, ...EXTRACT, ...shard, '--shards', '2']);
+      expect(run.code, shard.join(' ')).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(`opnp: ${shard.join(' ')} in the command to shard: opnp cluster gives every task its own shard (--shard auto), out of --shards; drop ${shard[0].replace(/=.*/, '')} (see opnp cluster ${kind} --help)\n`);
+    }
   });
 
   it('refuses the usage errors of the command to shard, which every task would meet on the cluster', async () => {

@@ -109,20 +109,25 @@ export async function assertRunFiles(files: RunFiles): Promise<void> {
  * Checks that every input exists and can be read, before anything is queued or loaded: a batch system's tasks would
  * otherwise each fail after the queue wait. A `.npy` input that is absent counts as present when its shards lie next
  * to it (cached features, logits and sensitivity states are read from their shards then; see `shardSiblings`).
+ * Every missing or unreadable input is named in one error, so that one attempt shows all the paths to fix.
  *
- * @throws OpnpError `IO_ERROR` naming the input, its flag and the path
+ * @throws OpnpError `IO_ERROR` naming each bad input, its flag and the path
  */
 export async function assertInputsReadable(inputs: readonly (RunInput | undefined)[]): Promise<void> {
+  const problems: { text: string; input: RunInput; missing: boolean }[] = [];
   for (const input of inputs.filter(defined)) {
     const entry = await stat(input.path).catch(() => undefined);
     if (entry === undefined) {
       if (input.path.endsWith('.npy') && (await shardSiblings(input.path)) !== undefined) continue;
-      throw new OpnpError('IO_ERROR', `${input.what} not found: ${input.path}`, { file: input.path, hint: 'Fix the path (relative paths are relative to the working folder), or write the file first' });
+      problems.push({ text: `${input.what} not found: ${input.path}`, input, missing: true });
+      continue;
     }
-    try {
-      await access(input.path, constants.R_OK);
-    } catch {
-      throw new OpnpError('IO_ERROR', `${input.what} is not readable: ${input.path}`, { file: input.path, hint: 'Fix its permissions' });
-    }
+    const readable = await access(input.path, constants.R_OK).then(() => true, () => false);
+    if (!readable) problems.push({ text: `${input.what} is not readable: ${input.path}`, input, missing: false });
   }
+  if (problems.length === 0) return;
+  const anyMissing = problems.some((p) => p.missing);
+  const hint = anyMissing ? 'Fix the path (relative paths are relative to the working folder), or write the file first' : 'Fix its permissions';
+  if (problems.length === 1) throw new OpnpError('IO_ERROR', problems[0]!.text, { file: problems[0]!.input.path, hint });
+  throw new OpnpError('IO_ERROR', `${problems.length} inputs cannot be read: ${problems.map((p) => p.text).join('; ')}`, { file: problems[0]!.input.path, hint: anyMissing ? 'Fix the paths (relative paths are relative to the working folder), or write the files first' : 'Fix their permissions' });
 }

@@ -10,7 +10,7 @@
 import { CommanderError } from 'commander';
 import { rename, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { OpnpError } from '@opnp/core/base';
+import { isOpnpError, OpnpError } from '@opnp/core/base';
 import { assertInputsReadable } from '@opnp/pipeline';
 import { UsageError } from '../errors.js';
 import type { CheckedInput } from './shared.js';
@@ -87,22 +87,52 @@ export async function existingOutputs(paths: readonly string[], folder: string):
   return found;
 }
 
+/**
+ * The earlier run's final output (one of `finalOutputs`, relative to `folder`) that `problem`, of the merge's checks,
+ * is about: one the merge could not replace as it is (a --save folder holding files opnp did not write there), which
+ * is no problem when the final outputs are moved aside before the merge runs (the --merge script, --submit).
+ */
+export async function problemMovedAside(problem: unknown, finalOutputs: readonly string[], folder: string): Promise<string | undefined> {
+  if (!isOpnpError(problem) || problem.file === undefined) return undefined;
+  const target = resolve(folder, problem.file);
+  return (await existingOutputs(finalOutputs, folder)).find((path) => resolve(folder, path) === target);
+}
+
+/** What `problem` found, without its hint and without what replacing the output in place would do. */
+export function problemFinding(problem: OpnpError): string {
+  const hint = problem.hint === undefined ? '' : `. ${problem.hint}`;
+  const text = hint !== '' && problem.message.endsWith(hint) ? problem.message.slice(0, -hint.length) : problem.message;
+  return text.replace(/; replacing the folder would delete them$/, '');
+}
+
 /** `20261203T071500Z`: the suffix of outputs moved aside. */
 export function movedAsideStamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
 /**
- * Moves each of `paths` (relative to `folder`) to `<path>.previous-<stamp>`, refusing to replace anything there.
+ * Checks that each of `paths` (relative to `folder`) can be moved to `<path>.previous-<stamp>`: nothing is there.
  *
- * @returns the new names
- * @throws OpnpError `IO_ERROR` when the new name is taken
+ * @throws OpnpError `IO_ERROR` when a new name is taken
  */
-export async function moveAside(paths: readonly string[], folder: string, stamp: string): Promise<string[]> {
-  const moved: string[] = [];
+export async function assertMovableAside(paths: readonly string[], folder: string, stamp: string): Promise<void> {
   for (const path of paths) {
     const target = `${path}.previous-${stamp}`;
     if (await stat(resolve(folder, target)).then(() => true, () => false)) throw new OpnpError('IO_ERROR', `cannot move the earlier run's ${path} aside: ${target} exists`, { file: target, hint: 'Move or delete one of them' });
+  }
+}
+
+/**
+ * Moves each of `paths` (relative to `folder`) to `<path>.previous-<stamp>`, refusing to replace anything there.
+ *
+ * @returns the new names
+ * @throws OpnpError `IO_ERROR` when a new name is taken
+ */
+export async function moveAside(paths: readonly string[], folder: string, stamp: string): Promise<string[]> {
+  await assertMovableAside(paths, folder, stamp);
+  const moved: string[] = [];
+  for (const path of paths) {
+    const target = `${path}.previous-${stamp}`;
     await rename(resolve(folder, path), resolve(folder, target));
     moved.push(target);
   }

@@ -18,8 +18,10 @@ import { parseInteger } from '../options.js';
 import { scanArgs } from '../command-line.js';
 import { usageProblem } from '../usage-problems.js';
 import type { CommandContext } from './shared.js';
-import { existingOutputs, movedAsideStamp, moveAside, planProblem, workingFolder } from './cluster-checks.js';
+import { assertMovableAside, existingOutputs, movedAsideStamp, moveAside, planProblem, problemFinding, problemMovedAside, workingFolder } from './cluster-checks.js';
+import type { OpnpError } from '@opnp/core/base';
 import { lowerFirstWord } from '../message-case.js';
+import { didYouMean } from '../suggest.js';
 
 /** Stands for the zero-padded 1-based shard number inside a word; rendered as `${SHARD}`. */
 const SHARD = '\u0000SHARD\u0000';
@@ -86,6 +88,14 @@ function refuseRestart(args: readonly string[]): void {
   if (args.includes('--restart')) throw new UsageError('--restart in an array job would make a requeued task discard its own checkpoint; delete the old outputs instead');
 }
 
+/** The planner gives every task `--shard auto` (its own shard from the array index): a `--shard` of the user's would be dropped silently. */
+function refuseShardFlags(args: readonly string[]): void {
+  for (const flag of ['--shard', '--shard-count']) {
+    const hit = findFlag(args, flag);
+    if (hit) throw new UsageError(`${args.slice(hit.at, hit.at + hit.span).join(' ')} in the command to shard: opnp cluster gives every task its own shard (--shard auto), out of --shards; drop ${flag}`);
+  }
+}
+
 function sensitivityPlan(args: readonly string[], shards: number): PlanParts {
   const out = flagValue(args, '--out');
   const neuronOut = flagValue(args, '--neuron-out');
@@ -143,9 +153,11 @@ const PLANS: Record<string, (args: readonly string[], shards: number) => PlanPar
 export function planShardedRun(args: readonly string[], shards: number): ShardedPlan {
   const [command = '', ...rest] = args;
   const planOf = Object.hasOwn(PLANS, command) ? PLANS[command]! : undefined;
-  if (!planOf) throw new UsageError(`cannot shard "${command}": give an opnp sensitivity, extract or eval command (e.g. opnp cluster slurm extract --model m.onnx --data d --out f.npy --shards 4)`);
+  const suggestion = planOf ? undefined : didYouMean(command, Object.keys(PLANS));
+  if (!planOf) throw new UsageError(`cannot shard "${command}"${suggestion ? ` (${suggestion})` : ''}: give an opnp sensitivity, extract or eval command (e.g. opnp cluster slurm extract --model m.onnx --data d --out f.npy --shards 4)`);
   if (rest[0] === 'merge') throw new UsageError(`opnp ${command} merge is the merge step itself: give the ${command} command and --merge`);
   refuseRestart(rest);
+  refuseShardFlags(rest);
   const plan = planOf(rest, shards);
   return { command, shards, width: Math.max(3, String(shards).length), ...plan, task: [command, ...plan.task] };
 }
@@ -254,16 +266,17 @@ export function slurmScript(plan: ShardedPlan, flags: ClusterFlags): string {
     'set -euo pipefail',
     `cd ${shellWord(resolve(flags.chdir ?? '.'))}   # the jobs' working folder: the paths below are relative to it`,
     `mkdir -p ${shellWord(flags.logDir)}`,
-    ...moveAsideLines(plan.finalOutputs),
+    ...movableAsideLines(plan.finalOutputs),
     "array_id=$(sbatch --parsable <<'OPNP_ARRAY_JOB'",
     slurmArrayScript(plan, flags).trimEnd(),
     'OPNP_ARRAY_JOB',
-    ')',
+    `) || { echo "opnp: sbatch failed: nothing was submitted${plan.finalOutputs.length > 0 ? ' and no earlier output was moved aside' : ''}" >&2; exit 1; }`,
     'array_id=${array_id%%;*}',
     "merge_id=$(sbatch --parsable --dependency=afterok:${array_id} <<'OPNP_MERGE_JOB'",
     slurmMergeScript(plan, flags).trimEnd(),
     'OPNP_MERGE_JOB',
-    ')',
+    `) || { echo "opnp: sbatch failed: only the array job \${array_id} was submitted (cancel it with scancel \${array_id}, or submit the merge job yourself)${plan.finalOutputs.length > 0 ? '; no earlier output was moved aside' : ''}" >&2; exit 1; }`,
+    ...moveAsideLines(plan.finalOutputs),
     'merge_id=${merge_id%%;*}',
     'echo "array ${array_id}"',
     'echo "merge ${merge_id}"',
@@ -271,17 +284,25 @@ export function slurmScript(plan: ShardedPlan, flags: ClusterFlags): string {
   ].join('\n');
 }
 
+/** Bash lines refusing, before anything is submitted, to move an earlier run's output onto a taken `<path>.previous-<UTC time>`. */
+function movableAsideLines(paths: readonly string[]): string[] {
+  if (paths.length === 0) return [];
+  return [
+    "# An earlier run's final outputs are moved aside once both jobs are submitted: a failed run must not leave them",
+    '# looking like its own, and a failed submission leaves them in place.',
+    'stamp=$(date -u +%Y%m%dT%H%M%SZ)',
+    `for old in ${paths.map(shellWord).join(' ')}; do`,
+    '  if [ -e "$old" ] && [ -e "$old.previous-$stamp" ]; then echo "opnp: cannot move the earlier run\'s $old aside: $old.previous-$stamp exists; nothing was submitted" >&2; exit 1; fi',
+    'done',
+  ];
+}
+
 /** Bash lines moving an earlier run's final outputs aside to `<path>.previous-<UTC time>` (see cluster-checks.ts). */
 function moveAsideLines(paths: readonly string[]): string[] {
   if (paths.length === 0) return [];
   return [
-    "# An earlier run's final outputs are moved aside: a failed run must not leave them looking like its own.",
-    'stamp=$(date -u +%Y%m%dT%H%M%SZ)',
     `for old in ${paths.map(shellWord).join(' ')}; do`,
-    '  if [ -e "$old" ]; then',
-    '    if [ -e "$old.previous-$stamp" ]; then echo "opnp: cannot move the earlier run\'s $old aside: $old.previous-$stamp exists" >&2; exit 1; fi',
-    '    mv -- "$old" "$old.previous-$stamp" && echo "opnp: note: moved the earlier run\'s $old aside to $old.previous-$stamp" >&2',
-    '  fi',
+    '  if [ -e "$old" ]; then mv -- "$old" "$old.previous-$stamp" && echo "opnp: note: moved the earlier run\'s $old aside to $old.previous-$stamp" >&2; fi',
     'done',
   ];
 }
@@ -300,23 +321,42 @@ function sbatch(binary: string, extra: readonly string[], script: string): Promi
       if (code === 0 && /^\d+$/.test(id)) done(id);
       else fail(new Error(`${binary} failed (exit ${code}): ${(err || out).trim().split('\n')[0]}`));
     });
+    // An sbatch that fails before reading the script closes its stdin: its exit code (close, above) is the error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(script);
   });
 }
 
 /**
  * Submits the array (and the merge job) after the checks passed: the log folder is created (Slurm starts no job
- * whose --output folder is missing), an earlier run's final outputs are moved aside.
+ * whose --output folder is missing); an earlier run's final outputs are moved aside once sbatch accepted the jobs, so
+ * a failed submission leaves them where they were (and says so).
  */
 async function submitSlurm(plan: ShardedPlan, flags: ClusterFlags, folder: string, context: CommandContext): Promise<void> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(resolve(folder, flags.logDir), { recursive: true });
   const previous = await existingOutputs(plan.finalOutputs, folder);
-  const moved = await moveAside(previous, folder, movedAsideStamp(new Date()));
+  const stamp = movedAsideStamp(new Date());
+  await assertMovableAside(previous, folder, stamp);
+  const submitted: string[] = [];
+  try {
+    submitted.push(`array ${await sbatch(flags.sbatch, [], slurmArrayScript(plan, flags))}`);
+    if (flags.merge === true) submitted.push(`merge ${await sbatch(flags.sbatch, [`--dependency=afterok:${submitted[0]!.slice(6)}`], slurmMergeScript(plan, flags))}`);
+  } catch (error) {
+    throw notSubmittedError(error, submitted, previous);
+  }
+  const moved = await moveAside(previous, folder, stamp);
   previous.forEach((path, i) => writeLine(context.io.stderr, `opnp: note: moved the earlier run's ${path} aside to ${moved[i]} (the new run writes ${path})`));
-  const arrayId = await sbatch(flags.sbatch, [], slurmArrayScript(plan, flags));
-  writeLine(context.io.stdout, `array ${arrayId}`);
-  if (flags.merge === true) writeLine(context.io.stdout, `merge ${await sbatch(flags.sbatch, [`--dependency=afterok:${arrayId}`], slurmMergeScript(plan, flags))}`);
+  for (const line of submitted) writeLine(context.io.stdout, line);
+}
+
+/** The error of a failed sbatch, saying which jobs it did submit and that an earlier run's outputs stayed in place. */
+function notSubmittedError(error: unknown, submitted: readonly string[], previous: readonly string[]): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const done = submitted.length > 0 ? `only the ${submitted.map((s) => s.replace(' ', ' job ')).join(', ')} was submitted (cancel it with scancel ${submitted[0]!.slice(6)}, or submit the merge job yourself)` : 'nothing was submitted';
+  const kept = previous.length > 0 ? `; the earlier run's ${previous.join(', ')} ${previous.length === 1 ? 'was' : 'were'} not moved aside` : '; nothing was moved aside';
+  const text = `${message}; ${done}${kept}`;
+  return error instanceof UsageError ? new UsageError(text) : new Error(text);
 }
 
 /** Kubernetes flags of `opnp cluster k8s`. */
@@ -501,6 +541,21 @@ async function warnBeforeSubmission(plan: ShardedPlan, flags: ClusterFlags, fold
   if (previous.length > 0) warn(`an earlier run's ${previous.join(', ')} ${previous.length === 1 ? 'is' : 'are'} still there and would be taken for this run's: move ${previous.length === 1 ? 'it' : 'them'} aside before submitting (--merge and --submit do)`);
 }
 
+/**
+ * `problem`, unless it is about an earlier run's final output that the --merge script (or --submit) moves aside before
+ * the merge runs (a --save folder holding files opnp did not write there): then the printed script comes with a note
+ * of what it will do with it, and there is no problem.
+ */
+async function unlessMovedAside(problem: unknown, plan: ShardedPlan, flags: ClusterFlags, folder: string, context: CommandContext): Promise<unknown> {
+  if (flags.merge !== true) return problem;
+  const path = await problemMovedAside(problem, plan.finalOutputs, folder);
+  if (path === undefined) return problem;
+  const finding = lowerFirstWord(problemFinding(problem as OpnpError));
+  const mover = flags.submit === true ? 'opnp cluster slurm --submit moves' : 'the script moves';
+  writeLine(context.io.stderr, `opnp: note: ${finding}; ${mover} ${path} aside to ${path}.previous-<UTC time> once the jobs are submitted, with everything in it, and the merge writes a new ${path}`);
+  return undefined;
+}
+
 /** Registers `opnp cluster slurm` and `opnp cluster k8s`. */
 export function registerCluster(program: Command, context: CommandContext): void {
   const cluster = program.command('cluster').description('run a sharded opnp sensitivity / extract / eval as a Slurm job array or a Kubernetes Indexed Job, then merge');
@@ -516,7 +571,8 @@ export function registerCluster(program: Command, context: CommandContext): void
     .action(async (args: string[], flags: ClusterFlags, command: Command) => {
       const plan = await checkedPlan(command, args, flags.shards);
       const folder = await workingFolder(flags.chdir);
-      const problem = await planProblem(taskOfShard(plan, 1), flags.merge === true ? plan.merge : undefined, folder);
+      const found = await planProblem(taskOfShard(plan, 1), flags.merge === true ? plan.merge : undefined, folder);
+      const problem = await unlessMovedAside(found, plan, flags, folder, context);
       if (flags.submit === true) {
         if (problem !== undefined) throw problem;
         noteWithoutMerge(plan, flags, context);
