@@ -40,7 +40,6 @@ export function assertFiniteScores(scores: Float32Array, method: string, set: st
   if (first < 0) return;
   throw new OpnpError('NON_FINITE', `Method "${method}" gave ${count} non-finite score${count === 1 ? '' : 's'} (the first: ${String(scores[first])}) for the ${scores.length} samples of ${set}`, {
     offset: first,
-    actual: String(scores[first]),
     hint: causeHint(method, context),
   });
 }
