@@ -116,3 +116,15 @@ describe('a sensitivity state of another kind of training input', () => {
     expect(run.stderr).not.toContain('train.count was');
   }, 120_000);
 });
+
+describe('a sensitivity state at another sensitivity temperature', () => {
+  it('is refused saying that the scores\' --temperature is a separate setting', async () => {
+    const dir = tempDir();
+    const state = join(dir, 's2.npy');
+    const sens = await cli(['sensitivity', '--model', MODEL, '--train', TRAIN, ...NORMALISE, '--temperature', '2', '--state-out', state, '--train-fraction', '0.05', '-q']);
+    expect(sens.code, sens.stderr).toBe(0);
+    const run = await cli(['eval', '--model', MODEL, '--train', TRAIN, '--train-fraction', '0.05', '--test', TEST, '--ood', `f=${FASHION_VAL}`, ...NORMALISE, '--methods', 'energy,opp', '--temperature', '2', '--sensitivity-state', state, '-q']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`opnp: the sensitivity state ${state} was computed at sensitivity temperature 2, but this run computes the sensitivity at temperature 1: the temperature of the scores`);
+  }, 120_000);
+});

@@ -97,10 +97,32 @@ function assertSameTrainKind(path: string, recorded: RunFingerprint | undefined,
   });
 }
 
+/** The sensitivity temperature a run's fingerprint records, if any. */
+function sensitivityTemperature(fingerprint: RunFingerprint | undefined): number | undefined {
+  const settings = fingerprint?.fields.sensitivity;
+  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) return undefined;
+  const temperature = (settings as Readonly<Record<string, unknown>>).temperature;
+  return typeof temperature === 'number' ? temperature : undefined;
+}
+
+/**
+ * Refuses a saved state computed at another sensitivity temperature in those words: an evaluation's temperature
+ * option sets its scores' temperature, not the sensitivity's, so "was 2, now 1" alone reads as if it were ignored.
+ */
+function assertSameSensitivityTemperature(path: string, recorded: RunFingerprint | undefined, current: RunFingerprint): void {
+  const [was, now] = [sensitivityTemperature(recorded), sensitivityTemperature(current)];
+  if (was === undefined || now === undefined || was === now) return;
+  throw new OpnpError('STATE_MISMATCH', `The sensitivity state ${path} was computed at sensitivity temperature ${was}, but this run computes the sensitivity at temperature ${now}: the temperature of the scores (of energy, OPNP and the other methods) is a separate setting and does not change it`, {
+    file: path,
+    hint: `Compute the state at temperature ${now} (the sensitivity's default is 1), or drop the saved state`,
+  });
+}
+
 /** Reads a saved state of this run (refusing states of other runs, unfinished states and single shards) and says what it covers. */
 async function savedSensitivity(model: LoadedModel, path: string, options: FitOptions): Promise<ParameterSensitivity> {
   const { state, meta, shardFiles } = await readSavedState(path);
   assertSameTrainKind(path, meta.fingerprint, options.fingerprint, options.optionNames);
+  assertSameSensitivityTemperature(path, meta.fingerprint, options.fingerprint);
   assertSameRun(meta.fingerprint, options.fingerprint, { file: shardFiles?.[0] ?? path, what: shardFiles ? `The shard states of ${path}` : 'The sensitivity state', plural: shardFiles !== undefined, restart: savedStateHint(options.optionNames) });
   if (shardFiles) options.onInfo?.(`sensitivity: ${state.count} samples from the ${shardFiles.length} shard states of ${path} (merged in memory)`);
   else {
