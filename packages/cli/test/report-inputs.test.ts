@@ -90,7 +90,7 @@ describe('opnp report on inputs without results', () => {
     const run = await cli(['report', empty, '--out', join(root, 'x')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`opnp: ${empty} is empty: it holds no results`);
-    expect(run.stderr).toMatch(/expected a results folder \(manifest\.json, report\.json, \.\.\.: writeResultsDir, opnp eval --save\) or an eval JSON report \(opnp eval --json/);
+    expect(run.stderr).toMatch(/expected a results folder \(manifest\.json, report\.json, \.\.\.: opnp eval --save; the library: writeResultsDir\) or an eval JSON report \(opnp eval --json/);
   });
 
   it('a folder of other files: what it holds, and an eval JSON in it pointed at', async () => {
@@ -104,6 +104,15 @@ describe('opnp report on inputs without results', () => {
     const again = await cli(['report', other, '--out', join(root, 'x')]);
     expect(again.stderr).toContain(`among its 2 entries (notes.txt, results.json)`);
     expect(again.stderr).toContain(`give the file itself, e.g. ${join(other, 'results.json')}`);
+  });
+
+  it('a compressed or binary file: said so, without its bytes', async () => {
+    const gz = join(root, 'f.gz');
+    copyFileSync(TRAIN.replace(/^idx:/, ''), gz);
+    const run = await cli(['report', gz, '--out', join(root, 'x')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`opnp: ${gz} is not valid JSON: it is not text (a binary or compressed file)`);
+    expect(run.stderr).not.toContain('\ufffd');
   });
 
   it('the printed table as JSON rows is told from a report', async () => {

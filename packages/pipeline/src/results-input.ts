@@ -10,7 +10,7 @@ import type { EvalReport } from './evaluation-types.js';
 import type { MultiRunReport } from './multi-run.js';
 
 /** What the inputs of a report are: a results folder, one run's JSON report or the JSON of several runs. */
-const EXPECTED = 'a results folder (manifest.json, report.json, ...: writeResultsDir, opnp eval --save) or an eval JSON report (opnp eval --json; one run or several)';
+const EXPECTED = 'a results folder (manifest.json, report.json, ...: opnp eval --save; the library: writeResultsDir) or an eval JSON report (opnp eval --json; one run or several)';
 
 /** A parsed eval JSON: one run's report, or the summary of several runs. */
 export type ResultsJson = { readonly kind: 'run'; readonly report: EvalReport } | { readonly kind: 'runs'; readonly summary: MultiRunReport };
