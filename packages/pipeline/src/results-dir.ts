@@ -279,7 +279,7 @@ async function readJson<T>(path: string): Promise<T> {
     return JSON.parse(text) as T;
   } catch (error) {
     // A binary file (a .gz, an .npy) would put its bytes in the parser's message: say what it is instead.
-    const binary = /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text.slice(0, 4096));
+    const binary = [...text.slice(0, 4096)].some((ch) => ch === '\ufffd' || (ch.charCodeAt(0) < 32 && !'\t\n\r\f\v'.includes(ch)));
     throw new OpnpError('DATASET_FORMAT', `${path} is not valid JSON${binary ? ': it is not text (a binary or compressed file)' : ''}`, { file: path, ...(binary ? {} : { hint: (error as Error).message }) });
   }
 }

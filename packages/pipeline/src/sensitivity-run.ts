@@ -8,6 +8,7 @@ import type { PreprocessOptionNames, PreprocessOptions } from '@opnp/datasets';
 import { openFeatureSource } from './feature-source.js';
 import type { SkippedSample } from './features-meta.js';
 import { shardSiblings } from './extract-shards.js';
+import { isFile } from './paths.js';
 import type { RunFingerprint } from './fingerprint.js';
 import { checkShardSet } from './shard-set.js';
 import type { LoadedModel } from './model.js';
@@ -166,16 +167,29 @@ export interface SavedState {
   readonly shardFiles?: readonly string[];
 }
 
+/** Refuses a set of shard states with shards missing, naming them (instead of failing to read the first missing one). */
+async function assertShardStatesPresent(path: string, shardFiles: readonly string[]): Promise<void> {
+  const missing: number[] = [];
+  for (const [i, file] of shardFiles.entries()) if (!(await isFile(file))) missing.push(i + 1);
+  if (missing.length === 0) return;
+  const which = missing.length === 1 ? `shard ${missing[0]} of ${shardFiles.length} is` : `shards ${missing.join(', ')} of ${shardFiles.length} are`;
+  throw new OpnpError('STATE_MISMATCH', `${path} is absent and is read from its shard states, but ${which} missing (${missing.map((k) => shardFiles[k - 1]).join(', ')})`, {
+    file: shardFiles[missing[0]! - 1]!,
+    hint: 'Run the missing shards (the same run with their shard index), or pass a merged state',
+  });
+}
+
 /**
  * Reads a saved sensitivity state; while `path` is absent and the states of its shards lie next to it
  * (`state.shard-001-of-004.npy` ..., as `opnp sensitivity --shard i/n --state-out state.npy` writes them),
  * merges those in memory with the checks of {@link mergeStates} (every finished shard of one run, once).
  *
- * @throws OpnpError `IO_ERROR`, `DATASET_FORMAT` (see {@link readStateFile}), `STATE_MISMATCH` (see {@link mergeStates})
+ * @throws OpnpError `IO_ERROR`, `DATASET_FORMAT` (see {@link readStateFile}), `STATE_MISMATCH` (see {@link mergeStates}; shards missing)
  */
 export async function readSavedState(path: string): Promise<SavedState> {
   const shardFiles = await shardSiblings(path);
   if (!shardFiles) return readStateFile(path);
+  await assertShardStatesPresent(path, shardFiles);
   const merged = await mergeStates(shardFiles);
   return { state: merged.state, meta: merged.provenance, shardFiles };
 }

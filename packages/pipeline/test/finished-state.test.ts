@@ -70,7 +70,7 @@ describe('evaluate with sensitivityState', () => {
     await writeStateFile(partial, merged.state, merged.provenance);
     await expect(evaluate(await opnpEvaluation(partial))).rejects.toThrow(/sensitivity state .*partial\.npy adds up only shards 1, 2 of 3 of its run \(400 training samples\)/);
     // The absent unsharded name reads the shards, and names the missing one until it is there.
-    await expect(evaluate(await opnpEvaluation(state))).rejects.toThrow(/state\.shard-003-of-003\.npy/);
+    await expect(evaluate(await opnpEvaluation(state))).rejects.toThrow(new RegExp(`${state} is absent and is read from its shard states, but shard 3 of 3 is missing \\(.*state\\.shard-003-of-003\\.npy\\)`));
     await writeShard(state, 3, 3);
     const { report } = await evaluate(await opnpEvaluation(state));
     expect(report.counts.train).toBe(600);
