@@ -81,8 +81,16 @@ async function usableMethods(config: ResolvedConfig, sources: EvaluationSources,
   const labels = await sources.train.readLabels();
   if (labels.some((l) => l >= 0)) return [...config.methods];
   const names = optionNames(config.optionNames);
+  const need = `${needing.join(', ')} need${needing.length === 1 ? 's' : ''} training labels`;
+  if (config.trainLabels !== undefined) {
+    // A labels file was given but holds none: an unlabelled set's labels (all -1), not a file to ignore.
+    throw new OpnpError('INVALID_ARGUMENT', `${need}, but ${names.trainLabels} ${config.trainLabels} holds none: every one of its ${labels.length} entries is -1 (the labels of an unlabelled set, such as a #nolabels extraction)`, {
+      file: config.trainLabels,
+      hint: `Give the training set's labels file, or leave ${needing.join(', ')} out of ${names.methods}`,
+    });
+  }
   if (config.methodsExplicit) {
-    throw new OpnpError('INVALID_ARGUMENT', `${needing.join(', ')} need${needing.length === 1 ? 's' : ''} training labels`, { hint: `Pass ${names.trainLabels} (a labels file), or leave ${needing.join(', ')} out of ${names.methods}` });
+    throw new OpnpError('INVALID_ARGUMENT', need, { hint: `Pass ${names.trainLabels} (a labels file), or leave ${needing.join(', ')} out of ${names.methods}` });
   }
   info(`no training labels: skipping ${needing.join(', ')} (pass ${names.trainLabels} to include ${needing.length === 1 ? 'it' : 'them'})`);
   return config.methods.filter((m) => !needing.includes(m));

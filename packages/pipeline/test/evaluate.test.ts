@@ -85,6 +85,20 @@ describe('evaluate', () => {
     expect(notes).not.toContain('options for knn are not used: knn is not among the methods');
   });
 
+  it('refuses a training labels file that holds no labels (all -1) when a method needs them, saying so', async () => {
+    const { writeNpy } = await import('@opnp/datasets/node');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'opnp-labels-')), 'none.npy');
+    await writeNpy(file, { dtype: 'float64', shape: [6000], data: new Float64Array(6000).fill(-1) });
+    for (const methodsExplicit of [true, false]) {
+      const run = evaluate({ ...(await base()), methods: ['energy', 'mahalanobis'], methodsExplicit, trainLabels: file });
+      await expect(run).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', file });
+      await expect(run).rejects.toThrow(`mahalanobis needs training labels, but trainLabels ${file} holds none: every one of its 6000 entries is -1`);
+    }
+  });
+
   it('refuses unknown methods, unknown options, options of the wrong type and names taken', async () => {
     const config = await base();
     await expect(evaluate({ ...config, methods: ['energy', 'nope'] })).rejects.toThrow(/Unknown method "nope"/);
