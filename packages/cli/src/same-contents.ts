@@ -4,12 +4,12 @@
  * them apart: files by size, then their first 64 KiB, then the SHA-256 of the whole file; folders by their listing
  * (relative names, kinds and file sizes, walked in step and left at the first difference), then file by file as
  * files. So inputs of different sizes are never read, and nothing is read at start-up unless two inputs could be
- * copies. Each file is hashed at most once per process (digests are kept by real path, size and modification time).
+ * copies. Digests come from the pipeline's `hashFile` (kept per real path, size and modification time), so a file
+ * hashed here is not hashed again for the run's fingerprint.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hashFile } from '@opnp/pipeline/extract';
 
 /** What two inputs with identical contents are: two files or two folders. */
 export type CopyKind = 'files' | 'folders';
@@ -24,31 +24,6 @@ interface Entry {
   readonly name: string;
   readonly kind: 'file' | 'folder' | 'other';
   readonly size: number;
-}
-
-const digests = new Map<string, Promise<string>>();
-
-/** SHA-256 (hex) of the file at `path`, read in a stream. */
-function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
-
-/** The SHA-256 of `path` (whose stat is `info`), computed once per real path, size and modification time. */
-async function digestOf(path: string, info: { size: number; mtimeMs: number }): Promise<string> {
-  const key = `${await realpath(path)}\u0000${info.size}\u0000${info.mtimeMs}`;
-  let digest = digests.get(key);
-  if (digest === undefined) {
-    digest = hashFile(path);
-    digests.set(key, digest);
-    digest.catch(() => digests.delete(key));
-  }
-  return digest;
 }
 
 /** The first `bytes` bytes of `path`. */
@@ -71,7 +46,7 @@ async function sameFileContents(a: string, b: string): Promise<boolean> {
   const [headA, headB] = await Promise.all([headOf(a, head), headOf(b, head)]);
   if (!headA.equals(headB)) return false;
   if (x.size <= HEAD_BYTES) return true;
-  const [digestA, digestB] = await Promise.all([digestOf(a, x), digestOf(b, y)]);
+  const [digestA, digestB] = await Promise.all([hashFile(a), hashFile(b)]);
   return digestA === digestB;
 }
 

@@ -9,6 +9,7 @@ export { loadModel, maxBatchSize, assertBatchSize, BATCH_MEMORY_BUDGET, type Loa
 export { extractFeatures, extractionFingerprint, type ExtractCheckpoint, type ExtractOptions, type ExtractOutputs, type ExtractResult } from './extract.js';
 export { assertExtractionTargets, extractionTargets, extractionInputs, EXTRACT_OUTPUT_OPTION_NAMES, type ExtractOutputNames } from './extract-targets.js';
 export { warmDatasetIdentity, datasetInputFiles } from './feature-source.js';
+export { hashFile, type HashOptions } from './fingerprint.js';
 export { shardFileName, unshardedFileName, shardSiblings, shardOutputs, featureShard, readAnyFeaturesMeta, type FeatureShard, type FeatureShardMeta, type AnyFeaturesMeta } from './extract-shards.js';
 export { mergeFeatureShards, readFeatureShards, type MergeFeatureShardsOptions, type MergedFeatures, type ShardFiles } from './extract-merge.js';
 export { optionNames, LIBRARY_OPTION_NAMES, type OptionNames } from './option-names.js';
