@@ -75,10 +75,16 @@ function savedStateHint(names: OptionNames | undefined): string {
   return `Compute it for this run (same model, data, preprocessing, ${n.trainFraction} and ${n.seed}), or drop ${n.sensitivityState}`;
 }
 
+/** Field `key` of a run's fingerprint when it is an object (the recorded `train`, `sensitivity`, ...). */
+function fingerprintObject(fingerprint: RunFingerprint | undefined, key: string): Readonly<Record<string, unknown>> | undefined {
+  const value = fingerprint?.fields[key];
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Readonly<Record<string, unknown>>) : undefined;
+}
+
 /** Whether a run's training input was cached features or data files (images, arrays), from its fingerprint. */
 function trainInputKind(fingerprint: RunFingerprint | undefined): 'cached features' | 'data files' | undefined {
-  const train = fingerprint?.fields.train;
-  if (train === null || typeof train !== 'object' || Array.isArray(train)) return undefined;
+  const train = fingerprintObject(fingerprint, 'train');
+  if (train === undefined) return undefined;
   if ('features' in train) return 'cached features';
   return 'files' in train ? 'data files' : undefined;
 }
@@ -99,9 +105,7 @@ function assertSameTrainKind(path: string, recorded: RunFingerprint | undefined,
 
 /** The sensitivity temperature a run's fingerprint records, if any. */
 function sensitivityTemperature(fingerprint: RunFingerprint | undefined): number | undefined {
-  const settings = fingerprint?.fields.sensitivity;
-  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) return undefined;
-  const temperature = (settings as Readonly<Record<string, unknown>>).temperature;
+  const temperature = fingerprintObject(fingerprint, 'sensitivity')?.temperature;
   return typeof temperature === 'number' ? temperature : undefined;
 }
 
