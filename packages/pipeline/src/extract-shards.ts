@@ -129,6 +129,16 @@ export function describeShard(shard: ShardInfo | undefined): string {
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
+ * The names of the shard files of `path` in its folder (`feats.shard-001-of-004.npy` for `feats.npy`), followed by
+ * `suffix` (e.g. `.partial`); groups 1 and 2 are the shard's index and count.
+ */
+export function shardNamePattern(path: string, suffix = ''): RegExp {
+  const name = basename(path);
+  const stem = name.endsWith('.npy') ? name.slice(0, -4) : name;
+  return new RegExp(`^${escapeRegExp(stem)}\\.shard-(\\d+)-of-(\\d+)${name.endsWith('.npy') ? '\\.npy' : ''}${escapeRegExp(suffix)}$`);
+}
+
+/**
  * The shard files that stand for `path` while it is absent: `feats.npy` -> `feats.shard-001-of-004.npy` ...
  * `feats.shard-004-of-004.npy` when files of that name and one shard count lie next to it (every one of the
  * count's names, present or not, so that a missing shard is named by whoever reads them). Undefined when
@@ -138,9 +148,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
  */
 export async function shardSiblings(path: string): Promise<string[] | undefined> {
   if (await isFile(path)) return undefined;
-  const name = basename(path);
-  const stem = name.endsWith('.npy') ? name.slice(0, -4) : name;
-  const pattern = new RegExp(`^${escapeRegExp(stem)}\\.shard-(\\d+)-of-(\\d+)${name.endsWith('.npy') ? '\\.npy' : ''}$`);
+  const pattern = shardNamePattern(path);
   const entries = await readdir(dirname(path)).catch(() => [] as string[]);
   const counts = [...new Set(entries.flatMap((e) => { const m = pattern.exec(e); return m ? [Number(m[2])] : []; }))].sort((a, b) => a - b);
   if (counts.length === 0) return undefined;

@@ -7,7 +7,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OpnpError } from '@opnp/core/base';
-import { readAnyFeaturesMeta } from './extract-shards.js';
+import { readAnyFeaturesMeta, shardNamePattern } from './extract-shards.js';
 import { featuresMetaPath } from './features-meta.js';
 
 /** One unfinished output of an extraction: its `.partial` row file and what its progress sidecar records. */
@@ -22,8 +22,6 @@ export interface UnfinishedPart {
   readonly visited?: number;
   readonly samples?: number;
 }
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** What the progress sidecar of the output `features` (whose row file is `<features>.partial`) records. */
 async function describePart(features: string, part: string): Promise<UnfinishedPart> {
@@ -40,8 +38,7 @@ async function describePart(features: string, part: string): Promise<UnfinishedP
  */
 export async function unfinishedParts(path: string): Promise<UnfinishedPart[]> {
   const name = basename(path);
-  const stem = name.endsWith('.npy') ? name.slice(0, -4) : name;
-  const shard = new RegExp(`^${escapeRegExp(stem)}\\.shard-(\\d+)-of-(\\d+)${name.endsWith('.npy') ? '\\.npy' : ''}\\.partial$`);
+  const shard = shardNamePattern(path, '.partial');
   const entries = (await readdir(dirname(path)).catch(() => [] as string[])).sort();
   const parts: UnfinishedPart[] = [];
   for (const entry of entries) {
